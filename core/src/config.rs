@@ -1,0 +1,4 @@
+//! Configuration; filled in below.
+/// Placeholder.
+#[derive(Debug, Clone, Default)]
+pub struct Config;

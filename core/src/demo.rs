@@ -1,0 +1,1 @@
+//! Demo database; filled in below.

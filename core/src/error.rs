@@ -1,0 +1,218 @@
+//! The one error type of the engine.
+//!
+//! Every failure the engine can report is a variant of [`Error`]. Callers branch on
+//! [`Error::kind`] (a small, stable code that bindings and the HTTP layer map in one place) and
+//! retry layers read only [`Error::is_retryable`]. Messages are written for the person (or the
+//! model) that has to act on them, and never contain a secret.
+
+use std::path::PathBuf;
+
+use crate::sql::RejectRule;
+
+/// The result type of the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is invalid: a bad file, an unknown key, a wrong type or a bad value.
+    #[error("{message}")]
+    Config {
+        /// What is wrong and what to do, naming the key, file and line when known.
+        message: String,
+        /// The offending key as a dotted path (`server.port`), when known.
+        key: Option<String>,
+        /// The configuration file, when the error came from one.
+        file: Option<PathBuf>,
+        /// The 1-based line in that file, when known.
+        line: Option<usize>,
+    },
+
+    /// The caller's input is unusable (empty, too long, malformed).
+    #[error("invalid input: {message}")]
+    InvalidInput {
+        /// What is wrong with the input and how to fix it.
+        message: String,
+    },
+
+    /// The SQL validator refused a statement; nothing reached the database.
+    #[error("SQL rejected ({rule}): {reason}")]
+    SqlRejected {
+        /// The rule that refused the statement (stable, snake_case).
+        rule: RejectRule,
+        /// Why, in words a person or a model can act on.
+        reason: String,
+        /// The statement as submitted.
+        sql: String,
+    },
+
+    /// The database could not be reached (connection refused, pool exhausted, network error).
+    #[error("database unavailable: {message}")]
+    DatabaseUnavailable {
+        /// What failed, with connection secrets removed.
+        message: String,
+    },
+
+    /// The database refused or failed the statement.
+    #[error("query failed: {message}")]
+    Execution {
+        /// The database's own message.
+        message: String,
+    },
+
+    /// The statement ran longer than the configured statement timeout and was cancelled.
+    #[error("query cancelled after the {timeout_ms} ms statement timeout; narrow the question or raise [database] statement_timeout_ms")]
+    Timeout {
+        /// The timeout that was exceeded.
+        timeout_ms: u64,
+    },
+
+    /// A bug or an unexpected state inside the engine.
+    #[error("internal error: {message}")]
+    Internal {
+        /// What happened.
+        message: String,
+    },
+}
+
+/// Stable error codes, one per kind of failure. The string forms never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// `CONFIG`
+    Config,
+    /// `INVALID_INPUT`
+    InvalidInput,
+    /// `SQL_REJECTED`
+    SqlRejected,
+    /// `DATABASE_UNAVAILABLE`
+    DatabaseUnavailable,
+    /// `EXECUTION`
+    Execution,
+    /// `TIMEOUT`
+    Timeout,
+    /// `INTERNAL`
+    Internal,
+}
+
+impl ErrorKind {
+    /// The stable code, e.g. `SQL_REJECTED`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Config => "CONFIG",
+            Self::InvalidInput => "INVALID_INPUT",
+            Self::SqlRejected => "SQL_REJECTED",
+            Self::DatabaseUnavailable => "DATABASE_UNAVAILABLE",
+            Self::Execution => "EXECUTION",
+            Self::Timeout => "TIMEOUT",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl Error {
+    /// The stable kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Config { .. } => ErrorKind::Config,
+            Self::InvalidInput { .. } => ErrorKind::InvalidInput,
+            Self::SqlRejected { .. } => ErrorKind::SqlRejected,
+            Self::DatabaseUnavailable { .. } => ErrorKind::DatabaseUnavailable,
+            Self::Execution { .. } => ErrorKind::Execution,
+            Self::Timeout { .. } => ErrorKind::Timeout,
+            Self::Internal { .. } => ErrorKind::Internal,
+        }
+    }
+
+    /// Whether the same request may succeed if tried again later, unchanged.
+    ///
+    /// An unreachable database is temporary; a rejected statement, a bad configuration or a
+    /// query that timed out will fail again the same way.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::DatabaseUnavailable { .. })
+    }
+
+    /// A configuration error that is not tied to a file position.
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::Config { message: message.into(), key: None, file: None, line: None }
+    }
+
+    /// An invalid-input error.
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::InvalidInput { message: message.into() }
+    }
+
+    /// An internal error.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::Internal { message: message.into() }
+    }
+}
+
+/// Removes the password (and any `password=` query parameter) from a connection URL so that it
+/// can appear in a message.
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(scheme_end) = out.find("://") {
+        let rest_start = scheme_end + 3;
+        let authority_end = out[rest_start..]
+            .find(['/', '?', '#'])
+            .map_or(out.len(), |i| rest_start + i);
+        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+            let userinfo = &out[rest_start..rest_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                let pw_start = rest_start + colon + 1;
+                let pw_end = rest_start + at;
+                out.replace_range(pw_start..pw_end, "***");
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (head, query) = out.split_at(q + 1);
+        let redacted: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("sslpassword") => {
+                    format!("{k}=***")
+                }
+                _ => kv.to_string(),
+            })
+            .collect();
+        out = format!("{head}{}", redacted.join("&"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_have_stable_codes() {
+        let e = Error::Timeout { timeout_ms: 5 };
+        assert_eq!(e.kind().code(), "TIMEOUT");
+        assert!(!e.is_retryable());
+        let e = Error::DatabaseUnavailable { message: "refused".into() };
+        assert_eq!(e.kind(), ErrorKind::DatabaseUnavailable);
+        assert!(e.is_retryable());
+        assert_eq!(Error::config("x").kind().to_string(), "CONFIG");
+    }
+
+    #[test]
+    fn redact_url_hides_passwords() {
+        assert_eq!(redact_url("postgres://bi:s3cret@db:5432/x"), "postgres://bi:***@db:5432/x");
+        assert_eq!(redact_url("mysql://root@localhost/x"), "mysql://root@localhost/x");
+        assert_eq!(
+            redact_url("postgres://db/x?user=a&password=s3cret&sslmode=require"),
+            "postgres://db/x?user=a&password=***&sslmode=require"
+        );
+        assert_eq!(redact_url("sqlite://./x.db?mode=ro"), "sqlite://./x.db?mode=ro");
+        assert!(!redact_url("postgres://u:p%40ss@h/db").contains("p%40ss"));
+    }
+}

@@ -1,0 +1,98 @@
+//! Data sources: pooled, read-only execution and catalog introspection over sqlx for SQLite,
+//! PostgreSQL and MySQL/MariaDB.
+//!
+//! Execution is defence in depth: the [`crate::sql`] validator is the first line, and every
+//! statement that reaches a database also runs under that database's own read-only mechanism,
+//! a statement timeout and a row cap, so that a validator bug still cannot write.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::{catalog::Catalog, dialect::Dialect, error::Result};
+
+/// Per-source execution limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceOptions {
+    /// At most this many rows come back; more set [`QueryResult::truncated`].
+    pub max_rows: usize,
+    /// Statements running longer than this are cancelled with [`crate::Error::Timeout`].
+    pub statement_timeout_ms: u64,
+    /// Maximum pooled connections.
+    pub pool_size: u32,
+    /// How long to wait for a connection before failing with `DatabaseUnavailable`.
+    pub connection_timeout_secs: u64,
+}
+
+impl Default for SourceOptions {
+    fn default() -> Self {
+        Self { max_rows: 1000, statement_timeout_ms: 5000, pool_size: 50, connection_timeout_secs: 30 }
+    }
+}
+
+/// One typed value of a result row.
+///
+/// Serialized to JSON as its natural form: numbers as numbers, decimals as strings (no precision
+/// lost), dates and timestamps as ISO-8601 strings, bytes as lowercase hex, NULL as `null`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A floating-point number.
+    Float(f64),
+    /// An exact decimal, as its canonical string.
+    Decimal(String),
+    /// Text. Dates, times and timestamps are ISO-8601 text.
+    Text(String),
+    /// A binary value, as lowercase hex.
+    Bytes(String),
+}
+
+/// The name and type of a result column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResultColumn {
+    /// The column's label in the result.
+    pub name: String,
+    /// The database's type name for it (e.g. `INTEGER`, `numeric`, `DATETIME`).
+    #[serde(rename = "type")]
+    pub data_type: String,
+}
+
+/// The outcome of one statement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryResult {
+    /// Result columns, in order.
+    pub columns: Vec<ResultColumn>,
+    /// Rows, each with one value per column.
+    pub rows: Vec<Vec<Value>>,
+    /// Whether rows were dropped because of the row cap.
+    pub truncated: bool,
+    /// Wall time of the execution in milliseconds.
+    pub elapsed_ms: f64,
+}
+
+/// A data source the engine can introspect and query.
+#[async_trait]
+pub trait Executor: Send + Sync + std::fmt::Debug {
+    /// The source's dialect.
+    fn dialect(&self) -> Dialect;
+
+    /// The source's limits.
+    fn options(&self) -> &SourceOptions;
+
+    /// Reads the schema afresh.
+    async fn catalog(&self) -> Result<Catalog>;
+
+    /// Runs one statement read-only, under the statement timeout and the row cap.
+    ///
+    /// This does not validate: callers pass SQL that [`crate::sql::Validator`] accepted. The
+    /// database-level protections apply regardless.
+    async fn execute(&self, sql: &str) -> Result<QueryResult>;
+
+    /// Checks that the source answers.
+    async fn ping(&self) -> Result<()>;
+}

@@ -1,0 +1,28 @@
+//! HeliosDB Conversational BI: the engine core.
+//!
+//! A business question, asked in plain words and refined over many turns, becomes safe read-only
+//! SQL that runs against the user's own database. This crate holds the stages of that pipeline
+//! (see `DESIGN.md`); the server binary and the language bindings are thin layers over it.
+//!
+//! The layers available today:
+//! - [`config`]: the runbook's TOML configuration with environment overrides;
+//! - [`catalog`]: what the engine knows of a database's schema;
+//! - [`exec`]: pooled, read-only execution on SQLite, PostgreSQL and MariaDB/MySQL, with catalog
+//!   introspection;
+//! - [`sql`]: the SQL validator that every generated statement must pass;
+//! - [`metrics`]: the Prometheus metrics, registered in a registry the caller owns;
+//! - [`demo`]: the Chinook demo database that ships inside the crate.
+
+pub mod catalog;
+pub mod config;
+pub mod demo;
+pub mod dialect;
+pub mod error;
+pub mod exec;
+pub mod metrics;
+pub mod sql;
+
+pub use catalog::Catalog;
+pub use config::Config;
+pub use dialect::Dialect;
+pub use error::{Error, ErrorKind, Result};

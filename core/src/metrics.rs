@@ -1,0 +1,1 @@
+//! Metrics skeleton; filled in below.

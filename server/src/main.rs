@@ -1,0 +1,2 @@
+//! The `heliosdb-conversational-bi` command.
+fn main() {}
