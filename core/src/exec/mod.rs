@@ -25,7 +25,12 @@ pub struct SourceOptions {
 
 impl Default for SourceOptions {
     fn default() -> Self {
-        Self { max_rows: 1000, statement_timeout_ms: 5000, pool_size: 50, connection_timeout_secs: 30 }
+        Self {
+            max_rows: 1000,
+            statement_timeout_ms: 5000,
+            pool_size: 50,
+            connection_timeout_secs: 30,
+        }
     }
 }
 

@@ -1,4 +1,0 @@
-//! Configuration; filled in below.
-/// Placeholder.
-#[derive(Debug, Clone, Default)]
-pub struct Config;

@@ -1,0 +1,494 @@
+//! The configuration: the runbook's TOML file (`conversational-bi.toml`) with the runbook's
+//! values as defaults, overridden by the runbook's environment variables.
+//!
+//! ```text
+//! [server] [llm] [production] [production.rate_limiting] [production.security]
+//! [production.performance] [production.circuit_breaker] [cache] [session] [logging]
+//! [metrics] [database] [redis] [auth]
+//! ```
+//!
+//! | variable | overrides |
+//! |---|---|
+//! | `DATABASE_URL` | `[database] url` |
+//! | `REDIS_URL` | `[redis] url` |
+//! | `OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, `COHERE_API_KEY` (or `[llm] api_key_env`) | the LLM key |
+//! | `JWT_SECRET` | the HS256 signing secret of `[auth]` |
+//! | `CORS_ALLOWED_ORIGINS` (comma-separated) | `[server] cors_allowed_origins` |
+//! | `RUST_LOG` | `[logging] level` |
+//! | `TOKIO_WORKER_THREADS` | `[server] workers` |
+//!
+//! An unknown key or a value of the wrong type is an error that names the key, the file and the
+//! line. Secrets (keys, passwords in URLs, the JWT secret, password hashes) never appear in
+//! `Debug` output.
+
+mod sections;
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub use sections::*;
+
+use crate::{
+    dialect::Dialect,
+    error::{Error, Result},
+};
+
+/// A secret string: shown as `***` by `Debug`, readable only through [`Secret::expose`].
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret value. Call only where the value is used, never to log or display it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[server]`.
+    pub server: ServerConfig,
+    /// `[llm]`.
+    pub llm: LlmConfig,
+    /// `[production]` and its sub-tables.
+    pub production: ProductionConfig,
+    /// `[cache]`.
+    pub cache: CacheConfig,
+    /// `[session]`.
+    pub session: SessionConfig,
+    /// `[logging]`.
+    pub logging: LoggingConfig,
+    /// `[metrics]`.
+    pub metrics: MetricsConfig,
+    /// `[database]`.
+    pub database: DatabaseConfig,
+    /// `[redis]`.
+    pub redis: RedisConfig,
+    /// `[auth]`.
+    pub auth: AuthConfig,
+}
+
+impl Config {
+    /// Reads `path`, applies the process environment and checks the result.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            message: format!("cannot read configuration file {}: {e}", path.display()),
+            key: None,
+            file: Some(path.to_path_buf()),
+            line: None,
+        })?;
+        let mut config = Self::from_toml_str(&text, Some(path))?;
+        config.apply_env(|name| std::env::var(name).ok())?;
+        config.resolve(Some(path))?;
+        Ok(config)
+    }
+
+    /// The defaults with the process environment applied: the configuration of a run without a
+    /// file.
+    pub fn from_env() -> Result<Self> {
+        let mut config = Self::default();
+        config.apply_env(|name| std::env::var(name).ok())?;
+        config.resolve(None)?;
+        Ok(config)
+    }
+
+    /// Parses TOML text. `file` names the source in error messages. The environment is not
+    /// applied and aliases are not resolved: call [`Config::apply_env`] and [`Config::resolve`]
+    /// (or use [`Config::load`]).
+    pub fn from_toml_str(text: &str, file: Option<&Path>) -> Result<Self> {
+        let de = toml::Deserializer::parse(text).map_err(|e| toml_error(&e, None, text, file))?;
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            toml_error(e.inner(), Some(path), text, file)
+        })
+    }
+
+    /// Applies the runbook's environment variables, read through `get` (pass
+    /// `|k| std::env::var(k).ok()` for the process environment). Empty values are ignored.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<()> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        if let Some(url) = get("DATABASE_URL") {
+            self.database.url = Some(Secret::new(url));
+        }
+        if let Some(url) = get("REDIS_URL") {
+            self.redis.url = Some(Secret::new(url));
+        }
+        if let Some(var) = self.llm.effective_api_key_env().map(str::to_string)
+            && let Some(key) = get(&var)
+        {
+            self.llm.api_key = Some(Secret::new(key));
+        }
+        if let Some(secret) = get("JWT_SECRET") {
+            self.auth.jwt_secret = Some(Secret::new(secret));
+        }
+        if let Some(origins) = get("CORS_ALLOWED_ORIGINS") {
+            self.server.cors_allowed_origins = origins
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
+        if let Some(level) = get("RUST_LOG") {
+            self.logging.level = level;
+        }
+        if let Some(workers) = get("TOKIO_WORKER_THREADS") {
+            self.server.workers = workers.trim().parse().ok().filter(|&n: &usize| n > 0).ok_or_else(|| {
+                Error::Config {
+                    message: format!(
+                        "environment variable TOKIO_WORKER_THREADS = {workers:?} is not a positive integer; set it to the number of worker threads, e.g. 16"
+                    ),
+                    key: Some("server.workers".into()),
+                    file: None,
+                    line: None,
+                }
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Folds the runbook's flat `[production]` aliases into their sub-tables and checks every
+    /// value. `file` names the source in error messages.
+    pub fn resolve(&mut self, file: Option<&Path>) -> Result<()> {
+        let bad = |key: &str, message: String| Error::Config {
+            message: match file {
+                Some(f) => format!("{}: {key}: {message}", f.display()),
+                None => format!("{key}: {message}"),
+            },
+            key: Some(key.to_string()),
+            file: file.map(Path::to_path_buf),
+            line: None,
+        };
+        let p = &mut self.production;
+        fold(
+            &mut p.rate_limiting.enabled,
+            p.enable_rate_limiting,
+            true,
+            "production.enable_rate_limiting",
+            "production.rate_limiting.enabled",
+            &bad,
+        )?;
+        fold(
+            &mut p.rate_limiting.queries_per_minute,
+            p.rate_limit_qpm,
+            100,
+            "production.rate_limit_qpm",
+            "production.rate_limiting.queries_per_minute",
+            &bad,
+        )?;
+        fold(
+            &mut p.rate_limiting.burst_allowance,
+            p.burst_allowance,
+            20,
+            "production.burst_allowance",
+            "production.rate_limiting.burst_allowance",
+            &bad,
+        )?;
+        fold(
+            &mut p.security.enabled,
+            p.enable_security_validation,
+            true,
+            "production.enable_security_validation",
+            "production.security.enabled",
+            &bad,
+        )?;
+        fold(
+            &mut p.security.max_query_length,
+            p.max_query_length,
+            10_000,
+            "production.max_query_length",
+            "production.security.max_query_length",
+            &bad,
+        )?;
+        fold(
+            &mut p.security.max_context_size,
+            p.max_context_size,
+            1_000_000,
+            "production.max_context_size",
+            "production.security.max_context_size",
+            &bad,
+        )?;
+        fold(
+            &mut p.performance.enable_monitoring,
+            p.enable_performance_monitoring,
+            true,
+            "production.enable_performance_monitoring",
+            "production.performance.enable_monitoring",
+            &bad,
+        )?;
+        fold(
+            &mut p.performance.target_latency_ms,
+            p.target_latency_ms,
+            200,
+            "production.target_latency_ms",
+            "production.performance.target_latency_ms",
+            &bad,
+        )?;
+        fold(
+            &mut p.circuit_breaker.enabled,
+            p.enable_circuit_breaker,
+            true,
+            "production.enable_circuit_breaker",
+            "production.circuit_breaker.enabled",
+            &bad,
+        )?;
+        fold(
+            &mut p.circuit_breaker.failure_threshold,
+            p.circuit_breaker_threshold,
+            5,
+            "production.circuit_breaker_threshold",
+            "production.circuit_breaker.failure_threshold",
+            &bad,
+        )?;
+        fold(
+            &mut p.circuit_breaker.reset_timeout_secs,
+            p.circuit_breaker_reset_timeout_secs,
+            60,
+            "production.circuit_breaker_reset_timeout_secs",
+            "production.circuit_breaker.reset_timeout_secs",
+            &bad,
+        )?;
+        self.check(&bad)
+    }
+
+    fn check(&self, bad: &dyn Fn(&str, String) -> Error) -> Result<()> {
+        let positive = |key: &str, v: u64| {
+            if v == 0 {
+                Err(bad(key, "must be greater than 0".into()))
+            } else {
+                Ok(())
+            }
+        };
+        positive("server.workers", self.server.workers as u64)?;
+        positive("llm.timeout_secs", self.llm.timeout_secs)?;
+        positive("llm.max_tokens", u64::from(self.llm.max_tokens))?;
+        positive("database.max_rows", self.database.max_rows as u64)?;
+        positive(
+            "database.statement_timeout_ms",
+            self.database.statement_timeout_ms,
+        )?;
+        positive("database.pool_size", u64::from(self.database.pool_size))?;
+        positive(
+            "database.connection_timeout_secs",
+            self.database.connection_timeout_secs,
+        )?;
+        positive("session.max_turns", self.session.max_turns as u64)?;
+        positive(
+            "session.max_concurrent_sessions",
+            self.session.max_concurrent_sessions,
+        )?;
+        positive(
+            "session.session_timeout_minutes",
+            self.session.session_timeout_minutes,
+        )?;
+        positive(
+            "session.cleanup_interval_minutes",
+            self.session.cleanup_interval_minutes,
+        )?;
+        positive("cache.max_size", self.cache.max_size)?;
+        positive(
+            "production.security.max_query_length",
+            self.production.security.max_query_length as u64,
+        )?;
+        positive(
+            "production.security.max_context_size",
+            self.production.security.max_context_size as u64,
+        )?;
+        positive(
+            "production.rate_limiting.queries_per_minute",
+            u64::from(self.production.rate_limiting.queries_per_minute),
+        )?;
+        positive(
+            "production.circuit_breaker.failure_threshold",
+            u64::from(self.production.circuit_breaker.failure_threshold),
+        )?;
+        positive(
+            "production.circuit_breaker.half_open_max_calls",
+            u64::from(self.production.circuit_breaker.half_open_max_calls),
+        )?;
+        if !(0.0..=2.0).contains(&self.llm.temperature) {
+            return Err(bad(
+                "llm.temperature",
+                format!("{} is outside 0.0..=2.0", self.llm.temperature),
+            ));
+        }
+        let t = self.cache.similarity_threshold;
+        if !(t > 0.0 && t <= 1.0) {
+            return Err(bad(
+                "cache.similarity_threshold",
+                format!("{t} is outside (0, 1]; the runbook uses 0.85"),
+            ));
+        }
+        if self.database.max_idle_connections > self.database.pool_size {
+            return Err(bad(
+                "database.max_idle_connections",
+                format!(
+                    "{} is larger than database.pool_size = {}",
+                    self.database.max_idle_connections, self.database.pool_size
+                ),
+            ));
+        }
+        let rl = &self.production.rate_limiting;
+        if let Some(rate) = rl.token_bucket_refill_rate
+            && (rate - rl.refill_per_second()).abs() > 0.02 * rl.refill_per_second().max(0.01)
+        {
+            return Err(bad(
+                "production.rate_limiting.token_bucket_refill_rate",
+                format!(
+                    "{rate} tokens/s disagrees with queries_per_minute = {} ({:.2} tokens/s); set queries_per_minute and leave the refill rate out",
+                    rl.queries_per_minute,
+                    rl.refill_per_second()
+                ),
+            ));
+        }
+        for (tenant, quota) in &rl.tenants {
+            if quota.queries_per_minute == 0 {
+                return Err(bad(
+                    &format!("production.rate_limiting.tenants.{tenant}.queries_per_minute"),
+                    "must be greater than 0".into(),
+                ));
+            }
+        }
+        if let Some(url) = &self.database.url
+            && Dialect::from_url(url.expose()).is_none()
+            && !looks_like_sqlite_path(url.expose())
+        {
+            return Err(bad(
+                "database.url",
+                format!(
+                    "unsupported database URL {}; use sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
+                    crate::error::redact_url(url.expose())
+                ),
+            ));
+        }
+        for column in &self.database.denied_columns {
+            if column.split('.').filter(|p| !p.is_empty()).count() < 2 {
+                return Err(bad(
+                    "database.denied_columns",
+                    format!("{column:?} is not of the form \"table.column\""),
+                ));
+            }
+        }
+        if let Some(url) = &self.redis.url
+            && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))
+        {
+            return Err(bad(
+                "redis.url",
+                "must start with redis:// or rediss://".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The configured database URL, or `None` for the built-in demo database.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.url.as_ref().map(Secret::expose)
+    }
+
+    /// The per-source limits of `[database]` for the executor.
+    pub fn source_options(&self) -> crate::exec::SourceOptions {
+        crate::exec::SourceOptions {
+            max_rows: self.database.max_rows,
+            statement_timeout_ms: self.database.statement_timeout_ms,
+            pool_size: self.database.pool_size,
+            connection_timeout_secs: self.database.connection_timeout_secs,
+        }
+    }
+
+    /// The validator's policy from `[database]`.
+    pub fn validator_options(&self) -> crate::sql::ValidatorOptions {
+        crate::sql::ValidatorOptions {
+            max_rows: self.database.max_rows,
+            allowed_tables: self.database.allowed_tables.clone(),
+            denied_columns: self.database.denied_columns.clone(),
+        }
+    }
+}
+
+/// Whether a database URL without a known scheme is a plain SQLite file path.
+pub fn looks_like_sqlite_path(url: &str) -> bool {
+    !url.contains("://")
+        && [".sqlite", ".sqlite3", ".db"]
+            .iter()
+            .any(|ext| url.ends_with(ext))
+}
+
+/// Folds a flat `[production]` alias into its sub-table key. The alias applies when the
+/// sub-table key still has its default; two different explicit values are an error.
+fn fold<T: PartialEq + Copy + std::fmt::Debug>(
+    target: &mut T,
+    alias: Option<T>,
+    default: T,
+    alias_key: &str,
+    key: &str,
+    bad: &dyn Fn(&str, String) -> Error,
+) -> Result<()> {
+    match alias {
+        Some(v) if *target == default => {
+            *target = v;
+            Ok(())
+        }
+        Some(v) if *target != v => Err(bad(
+            key,
+            format!(
+                "{key} = {:?} conflicts with {alias_key} = {v:?}; keep one of them",
+                *target
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn toml_error(e: &toml::de::Error, path: Option<String>, text: &str, file: Option<&Path>) -> Error {
+    let line = e
+        .span()
+        .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+    let message = e.message().trim_end().to_string();
+    let key = path
+        .filter(|p| !p.is_empty() && p != ".")
+        .or_else(|| unknown_field(&message));
+    let key = match (key, unknown_field(&message)) {
+        // serde_path_to_error stops at the table that holds an unknown key: name the key too.
+        (Some(k), Some(field)) if !k.ends_with(&field) => Some(format!("{k}.{field}")),
+        (k, _) => k,
+    };
+    let place = match (file, line) {
+        (Some(f), Some(l)) => format!("{}:{l}", f.display()),
+        (Some(f), None) => f.display().to_string(),
+        (None, Some(l)) => format!("line {l}"),
+        (None, None) => "configuration".to_string(),
+    };
+    let what = match &key {
+        Some(k) => format!("{place}: key `{k}`: {message}"),
+        None => format!("{place}: {message}"),
+    };
+    Error::Config {
+        message: what,
+        key,
+        file: file.map(PathBuf::from),
+        line,
+    }
+}
+
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.split("unknown field `").nth(1)?;
+    Some(rest.split('`').next()?.to_string())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,368 @@
+use std::collections::HashMap;
+
+use super::*;
+
+const RUNBOOK_EXAMPLE: &str = include_str!("../../../examples/conversational-bi.toml");
+
+/// The runbook's "Production Configuration Options", "Connection Pooling" and "LLM
+/// Optimization" snippets, as one file.
+const RUNBOOK_OPTIONS: &str = r#"
+[production.rate_limiting]
+enabled = true
+queries_per_minute = 100 # Per tenant
+burst_allowance = 20 # Burst capacity
+token_bucket_refill_rate = 1.67 # tokens/second
+
+[production.security]
+enabled = true
+max_query_length = 10000
+max_context_size = 1000000
+sql_injection_detection = true
+input_sanitization = true
+output_sanitization = true
+
+[production.performance]
+target_latency_ms = 200
+max_latency_ms = 500
+enable_monitoring = true
+slow_query_threshold_ms = 300
+
+[production.circuit_breaker]
+enabled = true
+failure_threshold = 5 # Failures before opening
+reset_timeout_secs = 60 # Time before retry
+half_open_max_calls = 3 # Test calls in half-open state
+
+[database]
+pool_size = 50
+max_idle_connections = 25
+connection_timeout_secs = 30
+
+[llm]
+timeout_secs = 15 # Reduced from 30
+max_tokens = 500 # Limit response size
+temperature = 0.1 # More deterministic
+"#;
+
+fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
+fn parse(text: &str) -> Result<Config> {
+    let mut c = Config::from_toml_str(text, Some(Path::new("conversational-bi.toml")))?;
+    c.resolve(Some(Path::new("conversational-bi.toml")))?;
+    Ok(c)
+}
+
+#[test]
+fn runbook_example_parses_as_is() {
+    let c = parse(RUNBOOK_EXAMPLE).expect("the runbook's file parses");
+    assert_eq!(c.server.host, "0.0.0.0");
+    assert_eq!(c.server.port, 8080);
+    assert_eq!(c.server.workers, 16);
+    assert_eq!(c.llm.provider, LlmProviderKind::Openai);
+    assert_eq!(c.llm.model, "gpt-4");
+    assert_eq!(c.llm.effective_api_key_env(), Some("OPENAI_API_KEY"));
+    assert_eq!(c.llm.timeout_secs, 30);
+    assert_eq!(c.llm.max_retries, 3);
+    assert_eq!(c.production.rate_limiting.queries_per_minute, 100);
+    assert_eq!(c.production.rate_limiting.burst_allowance, 20);
+    assert_eq!(c.production.security.max_query_length, 10_000);
+    assert_eq!(c.production.security.max_context_size, 1_000_000);
+    assert_eq!(c.production.performance.target_latency_ms, 200);
+    assert_eq!(c.production.circuit_breaker.failure_threshold, 5);
+    assert_eq!(c.production.circuit_breaker.reset_timeout_secs, 60);
+    assert!(c.cache.enabled);
+    assert_eq!(c.cache.max_size, 10_000);
+    assert!((c.cache.similarity_threshold - 0.85).abs() < 1e-12);
+    assert_eq!(c.cache.ttl_seconds, 3600);
+    assert_eq!(c.session.max_concurrent_sessions, 10_000);
+    assert_eq!(c.session.session_timeout_minutes, 30);
+    assert_eq!(c.session.cleanup_interval_minutes, 5);
+    assert_eq!(c.logging.format, LogFormat::Json);
+    assert_eq!(c.logging.output, "/var/log/heliosdb/conversational-bi.log");
+    assert!(c.metrics.enabled);
+    assert_eq!(c.metrics.prometheus_port, 9090);
+}
+
+#[test]
+fn runbook_option_snippets_parse() {
+    let c = parse(RUNBOOK_OPTIONS).expect("the runbook's option snippets parse");
+    assert!((c.production.rate_limiting.refill_per_second() - 1.6667).abs() < 0.001);
+    assert_eq!(c.production.circuit_breaker.half_open_max_calls, 3);
+    assert_eq!(c.production.performance.slow_query_threshold_ms, 300);
+    assert_eq!(c.production.performance.max_latency_ms, 500);
+    assert!(c.production.security.output_sanitization);
+    assert_eq!(c.database.pool_size, 50);
+    assert_eq!(c.database.max_idle_connections, 25);
+    assert_eq!(c.llm.timeout_secs, 15);
+    assert_eq!(c.llm.max_tokens, 500);
+}
+
+#[test]
+fn defaults_are_the_runbook_values() {
+    let c = Config::default();
+    assert_eq!(c.server.port, 8080);
+    assert_eq!(c.production.rate_limiting.queries_per_minute, 100);
+    assert_eq!(c.production.rate_limiting.burst_allowance, 20);
+    assert_eq!(c.production.circuit_breaker.half_open_max_calls, 3);
+    assert_eq!(c.database.max_rows, 1000);
+    assert_eq!(c.database.statement_timeout_ms, 5000);
+    assert_eq!(c.session.max_turns, 10);
+    assert_eq!(
+        c.llm.provider,
+        LlmProviderKind::Rule,
+        "no configuration means the offline generator"
+    );
+    assert_eq!(c.llm.max_schema_tokens, 4000);
+    assert_eq!(c.llm.fallback, Fallback::Rule);
+}
+
+#[test]
+fn unknown_key_names_key_file_and_line() {
+    let text = "[server]\nport = 8080\nprot = 9\n";
+    let e = parse(text).expect_err("unknown key");
+    let Error::Config {
+        message,
+        key,
+        file,
+        line,
+    } = &e
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(key.as_deref(), Some("server.prot"), "{message}");
+    assert_eq!(file.as_deref(), Some(Path::new("conversational-bi.toml")));
+    assert_eq!(*line, Some(3), "{message}");
+    assert!(message.contains("conversational-bi.toml:3"), "{message}");
+    assert!(message.contains("prot"), "{message}");
+}
+
+#[test]
+fn unknown_section_is_an_error() {
+    let e = parse("[servr]\nport = 1\n").expect_err("unknown section");
+    let Error::Config {
+        message, key, line, ..
+    } = &e
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(key.as_deref(), Some("servr"), "{message}");
+    assert_eq!(*line, Some(1), "{message}");
+}
+
+#[test]
+fn unknown_nested_key_is_named_with_its_path() {
+    let e = parse("[production.circuit_breaker]\nfailure_treshold = 3\n").expect_err("typo");
+    let Error::Config { key, line, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        key.as_deref(),
+        Some("production.circuit_breaker.failure_treshold")
+    );
+    assert_eq!(*line, Some(2));
+}
+
+#[test]
+fn wrong_type_names_key_file_and_line() {
+    let text = "[server]\nhost = \"127.0.0.1\"\nport = \"eighty\"\n";
+    let e = parse(text).expect_err("bad type");
+    let Error::Config {
+        message, key, line, ..
+    } = &e
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(key.as_deref(), Some("server.port"), "{message}");
+    assert_eq!(*line, Some(3), "{message}");
+    assert!(message.contains("conversational-bi.toml:3"), "{message}");
+    assert!(message.contains("server.port"), "{message}");
+}
+
+#[test]
+fn bad_enum_value_is_named() {
+    let e = parse("[llm]\nprovider = \"gpt\"\n").expect_err("bad provider");
+    let Error::Config {
+        message, key, line, ..
+    } = &e
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(key.as_deref(), Some("llm.provider"));
+    assert_eq!(*line, Some(2));
+    assert!(
+        message.contains("openai"),
+        "the message lists the accepted values: {message}"
+    );
+}
+
+#[test]
+fn toml_syntax_error_has_a_line() {
+    let e = parse("[server]\nport = \n").expect_err("syntax");
+    let Error::Config { line, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(*line, Some(2));
+}
+
+#[test]
+fn invalid_values_are_refused() {
+    for (text, key) in [
+        ("[database]\nmax_rows = 0\n", "database.max_rows"),
+        (
+            "[cache]\nsimilarity_threshold = 1.5\n",
+            "cache.similarity_threshold",
+        ),
+        ("[database]\nurl = \"oracle://x\"\n", "database.url"),
+        (
+            "[database]\ndenied_columns = [\"email\"]\n",
+            "database.denied_columns",
+        ),
+        (
+            "[production.rate_limiting]\nqueries_per_minute = 100\ntoken_bucket_refill_rate = 5.0\n",
+            "production.rate_limiting.token_bucket_refill_rate",
+        ),
+        (
+            "[production]\nrate_limit_qpm = 50\n[production.rate_limiting]\nqueries_per_minute = 70\n",
+            "production.rate_limiting.queries_per_minute",
+        ),
+        (
+            "[database]\npool_size = 5\nmax_idle_connections = 10\n",
+            "database.max_idle_connections",
+        ),
+    ] {
+        let e = parse(text).expect_err(text);
+        let Error::Config {
+            key: k, message, ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(k.as_deref(), Some(key), "{text}: {message}");
+    }
+}
+
+#[test]
+fn flat_production_keys_fold_into_sub_tables() {
+    let c = parse(
+        "[production]\nrate_limit_qpm = 300\nburst_allowance = 50\ncircuit_breaker_threshold = 2\n",
+    )
+    .expect("aliases");
+    assert_eq!(c.production.rate_limiting.queries_per_minute, 300);
+    assert_eq!(c.production.rate_limiting.burst_allowance, 50);
+    assert_eq!(c.production.circuit_breaker.failure_threshold, 2);
+}
+
+#[test]
+fn tenant_quotas_parse() {
+    let c = parse(
+        "[production.rate_limiting.tenants.acme-corp]\nqueries_per_minute = 600\nburst_allowance = 100\n",
+    )
+    .expect("tenant quota");
+    let q = &c.production.rate_limiting.tenants["acme-corp"];
+    assert_eq!((q.queries_per_minute, q.burst_allowance), (600, 100));
+}
+
+#[test]
+fn environment_overrides_apply() {
+    let mut c = parse(RUNBOOK_EXAMPLE).expect("parses");
+    c.apply_env(env(&[
+        ("DATABASE_URL", "postgresql://bi:pw@db:5432/heliosdb"),
+        ("REDIS_URL", "redis://localhost:6379"),
+        ("OPENAI_API_KEY", "sk-test-123"),
+        ("ANTHROPIC_API_KEY", "not-used-by-openai"),
+        ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        (
+            "CORS_ALLOWED_ORIGINS",
+            "https://a.example, https://b.example",
+        ),
+        ("RUST_LOG", "debug"),
+        ("TOKIO_WORKER_THREADS", "4"),
+    ]))
+    .expect("env");
+    assert_eq!(
+        c.database_url(),
+        Some("postgresql://bi:pw@db:5432/heliosdb")
+    );
+    assert_eq!(
+        c.redis.url.as_ref().map(Secret::expose),
+        Some("redis://localhost:6379")
+    );
+    assert_eq!(
+        c.llm.api_key.as_ref().map(Secret::expose),
+        Some("sk-test-123")
+    );
+    assert_eq!(
+        c.auth.jwt_secret.as_ref().map(Secret::expose),
+        Some("0123456789abcdef0123456789abcdef")
+    );
+    assert_eq!(
+        c.server.cors_allowed_origins,
+        vec!["https://a.example", "https://b.example"]
+    );
+    assert_eq!(c.logging.level, "debug");
+    assert_eq!(c.server.workers, 4);
+}
+
+#[test]
+fn provider_key_comes_from_its_own_variable() {
+    for (provider, var) in [
+        ("anthropic", "ANTHROPIC_API_KEY"),
+        ("cohere", "COHERE_API_KEY"),
+    ] {
+        let mut c = parse(&format!("[llm]\nprovider = \"{provider}\"\n")).expect("parses");
+        c.apply_env(env(&[("OPENAI_API_KEY", "wrong"), (var, "right")]))
+            .expect("env");
+        assert_eq!(
+            c.llm.api_key.as_ref().map(Secret::expose),
+            Some("right"),
+            "{provider}"
+        );
+    }
+    let mut c =
+        parse("[llm]\nprovider = \"openai\"\napi_key_env = \"MY_GATEWAY_KEY\"\n").expect("parses");
+    c.apply_env(env(&[
+        ("OPENAI_API_KEY", "wrong"),
+        ("MY_GATEWAY_KEY", "right"),
+    ]))
+    .expect("env");
+    assert_eq!(c.llm.api_key.as_ref().map(Secret::expose), Some("right"));
+}
+
+#[test]
+fn bad_worker_count_in_environment_is_named() {
+    let mut c = Config::default();
+    let e = c
+        .apply_env(env(&[("TOKIO_WORKER_THREADS", "many")]))
+        .expect_err("bad");
+    assert!(e.to_string().contains("TOKIO_WORKER_THREADS"), "{e}");
+}
+
+#[test]
+fn debug_hides_secrets() {
+    let mut c = parse(
+        "[auth]\nusers = [{ username = \"ana\", password_hash = \"$argon2id$v=19$secret-hash\", tenant_id = \"acme\", roles = [\"admin\"] }]\n",
+    )
+    .expect("parses");
+    c.apply_env(env(&[
+        ("DATABASE_URL", "postgres://bi:hunter2-db@db/x"),
+        ("REDIS_URL", "redis://:hunter2-redis@cache:6379"),
+        ("OPENAI_API_KEY", "sk-hunter2-openai"),
+        ("JWT_SECRET", "hunter2-jwt-secret-0123456789abcdef"),
+    ]))
+    .expect("env");
+    let debug = format!("{c:?}");
+    for secret in ["hunter2", "secret-hash", "sk-"] {
+        assert!(!debug.contains(secret), "Debug shows {secret}: {debug}");
+    }
+    assert!(debug.contains("ana"), "non-secret fields stay visible");
+    assert!(
+        debug.contains("postgres://bi:***@db/x"),
+        "the URL is shown redacted: {debug}"
+    );
+}
