@@ -11,7 +11,8 @@
 //!   introspection;
 //! - [`sql`]: the SQL validator that every generated statement must pass;
 //! - [`metrics`]: the Prometheus metrics, registered in a registry the caller owns;
-//! - [`demo`]: the Chinook demo database that ships inside the crate.
+//! - [`demo`]: the Chinook demo database that ships inside the crate;
+//! - [`source`]: a connected database with its catalog and validator.
 
 pub mod catalog;
 pub mod config;
@@ -20,9 +21,11 @@ pub mod dialect;
 pub mod error;
 pub mod exec;
 pub mod metrics;
+pub mod source;
 pub mod sql;
 
 pub use catalog::Catalog;
 pub use config::Config;
 pub use dialect::Dialect;
 pub use error::{Error, ErrorKind, Result};
+pub use source::DataSource;

@@ -1,2 +1,10 @@
-//! The `heliosdb-conversational-bi` command.
-fn main() {}
+//! `heliosdb-conversational-bi`: the command-line tool and standalone server of HeliosDB
+//! Conversational BI.
+
+mod cli;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    cli::main()
+}

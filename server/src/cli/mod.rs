@@ -1,0 +1,200 @@
+//! Command-line interface: argument parsing and the commands that work on one database without a
+//! server (`schema`, `validate`, `run`).
+
+mod output;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Args, Parser, Subcommand};
+use conversational_bi::{Config, DataSource, Error};
+use serde_json::json;
+
+/// Exit code of a command that succeeded.
+const EXIT_OK: u8 = 0;
+/// Exit code of a runtime failure (database unreachable, query failed, timeout).
+const EXIT_FAILED: u8 = 1;
+/// Exit code of a configuration or usage error.
+const EXIT_USAGE: u8 = 2;
+/// Exit code of a statement refused by the SQL validator.
+const EXIT_REJECTED: u8 = 3;
+
+/// HeliosDB Conversational BI: questions in plain words to safe, read-only SQL.
+#[derive(Debug, Parser)]
+#[command(name = "heliosdb-conversational-bi", version, about, long_about = None)]
+struct Cli {
+    /// Configuration file (TOML, as in the runbook). Without it, defaults and environment
+    /// variables apply.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the schema the engine sees (tables, views, columns, keys, comments).
+    Schema {
+        #[command(flatten)]
+        source: SourceArgs,
+    },
+    /// Judge one SQL statement without running it. Exits 0 when accepted, 3 when rejected.
+    Validate {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// The SQL statement (quote it).
+        sql: String,
+    },
+    /// Validate one SQL statement, then run it read-only and print the result.
+    Run {
+        #[command(flatten)]
+        source: SourceArgs,
+        /// The SQL statement (quote it).
+        sql: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct SourceArgs {
+    /// Database URL: sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB. Default:
+    /// `[database] url`, then DATABASE_URL, then the built-in Chinook demo database.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+    /// Print machine-readable JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parses the arguments, runs the command and returns its exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match &cli.config {
+        Some(path) => Config::load(path),
+        None => Config::from_env(),
+    };
+    let json_output = match &cli.command {
+        Some(Command::Schema { source } | Command::Validate { source, .. } | Command::Run { source, .. }) => source.json,
+        None => false,
+    };
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => return fail(&e, json_output, EXIT_USAGE),
+    };
+    init_logging(&config);
+    let Some(command) = cli.command else {
+        eprintln!(
+            "heliosdb-conversational-bi: the HTTP server is not part of this build yet; use one of the commands \
+             `schema`, `validate` or `run` (see --help)"
+        );
+        return ExitCode::from(EXIT_USAGE);
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return fail(&Error::internal(format!("cannot start the runtime: {e}")), json_output, EXIT_FAILED),
+    };
+    runtime.block_on(run_command(command, &config))
+}
+
+async fn run_command(command: Command, config: &Config) -> ExitCode {
+    match command {
+        Command::Schema { source } => {
+            let ds = match DataSource::connect(config, source.database.as_deref()).await {
+                Ok(ds) => ds,
+                Err(e) => return fail(&e, source.json, EXIT_FAILED),
+            };
+            if source.json {
+                println!("{}", to_json(ds.catalog().as_ref()));
+            } else {
+                print!("{}", output::render_catalog(ds.catalog()));
+            }
+            ExitCode::from(EXIT_OK)
+        }
+        Command::Validate { source, sql } => {
+            let ds = match DataSource::connect(config, source.database.as_deref()).await {
+                Ok(ds) => ds,
+                Err(e) => return fail(&e, source.json, EXIT_FAILED),
+            };
+            match ds.validate(&sql) {
+                Ok(v) => {
+                    if source.json {
+                        println!("{}", json!({ "accepted": true, "sql": v.sql }));
+                    } else {
+                        println!("accepted\n{}", v.sql);
+                    }
+                    ExitCode::from(EXIT_OK)
+                }
+                Err(e) => rejected_or_failed(&e, source.json),
+            }
+        }
+        Command::Run { source, sql } => {
+            let ds = match DataSource::connect(config, source.database.as_deref()).await {
+                Ok(ds) => ds,
+                Err(e) => return fail(&e, source.json, EXIT_FAILED),
+            };
+            match ds.run(&sql).await {
+                Ok((validated, result)) => {
+                    if source.json {
+                        println!(
+                            "{}",
+                            json!({
+                                "sql": validated.sql,
+                                "columns": result.columns,
+                                "rows": result.rows,
+                                "row_count": result.rows.len(),
+                                "truncated": result.truncated,
+                                "elapsed_ms": result.elapsed_ms,
+                            })
+                        );
+                    } else {
+                        print!("{}", output::render_result(&validated.sql, &result, config.database.max_rows));
+                    }
+                    ExitCode::from(EXIT_OK)
+                }
+                Err(e) => rejected_or_failed(&e, source.json),
+            }
+        }
+    }
+}
+
+/// Prints a validator verdict (exit 3) or another error (exit 1).
+fn rejected_or_failed(e: &Error, json_output: bool) -> ExitCode {
+    match e {
+        Error::SqlRejected { rule, reason, .. } => {
+            if json_output {
+                println!("{}", json!({ "accepted": false, "rule": rule, "reason": reason }));
+            } else {
+                println!("rejected ({rule}): {reason}");
+            }
+            ExitCode::from(EXIT_REJECTED)
+        }
+        other => fail(other, json_output, EXIT_FAILED),
+    }
+}
+
+/// Reports an error on stdout as JSON (`{"error": {"code", "message"}}`) or on stderr as text.
+fn fail(e: &Error, json_output: bool, code: u8) -> ExitCode {
+    if json_output {
+        println!("{}", json!({ "error": { "code": e.kind().code(), "message": e.to_string() } }));
+    } else {
+        eprintln!("error [{}]: {e}", e.kind().code());
+    }
+    ExitCode::from(code)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+/// Logs go to stderr as text for the command-line tool; `RUST_LOG` or `[logging] level` filter
+/// them (default: warnings only, so that command output stays clean).
+fn init_logging(config: &Config) {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.is_empty() => v,
+        _ if config.logging.level != "info" => config.logging.level.clone(),
+        _ => "warn".to_string(),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
