@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh or warm machine: starts the databases, loads the test data,
+# builds the workspace once and runs the whole suite. Idempotent.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+export CBI_SHARED_DIR="${CBI_SHARED_DIR:-$ROOT/../shared}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/heliosdb-cbi-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain"
+command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs) first" >&2; exit 1; }
+cargo --version
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt 2>/dev/null || true
+
+step "databases (PostgreSQL, MariaDB, Redis) and test data"
+scripts/services.sh
+scripts/load-test-data.sh
+
+step "format"
+cargo fmt --all -- --check
+
+step "build (one feature set for build and test)"
+cargo build --workspace --all-targets
+
+step "lint"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "tests"
+cargo test --workspace -- --test-threads="${CBI_TEST_THREADS:-4}"
+
+step "main job: the demo commands"
+scripts/demo.sh >/dev/null
+echo "demo OK"
