@@ -7,6 +7,7 @@ use crate::{
     config::Config,
     error::Result,
     exec::{self, Executor, QueryResult},
+    metrics::{Metrics, OutcomeLabels},
     sql::{ValidatedSql, Validator},
 };
 
@@ -16,6 +17,7 @@ pub struct DataSource {
     executor: Arc<dyn Executor>,
     catalog: Arc<Catalog>,
     validator: Validator,
+    metrics: Option<Metrics>,
 }
 
 impl DataSource {
@@ -29,7 +31,13 @@ impl DataSource {
         let executor = exec::connect(&url, config.source_options()).await?;
         let catalog = Arc::new(executor.catalog().await?);
         let validator = Validator::new(catalog.clone(), config.validator_options());
-        Ok(Self { executor, catalog, validator })
+        Ok(Self { executor, catalog, validator, metrics: None })
+    }
+
+    /// Counts validator verdicts and executions in `metrics` from now on.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The schema the engine sees.
@@ -49,13 +57,75 @@ impl DataSource {
 
     /// Validates `sql`; nothing reaches the database.
     pub fn validate(&self, sql: &str) -> Result<ValidatedSql> {
-        self.validator.validate(sql)
+        let verdict = self.validator.validate(sql);
+        if let Some(m) = &self.metrics {
+            let outcome = match &verdict {
+                Ok(_) => "accepted".to_string(),
+                Err(crate::Error::SqlRejected { rule, .. }) => rule.as_str().to_string(),
+                Err(e) => e.kind().code().to_ascii_lowercase(),
+            };
+            m.sql_validations_total.get_or_create(&self.labels(outcome)).inc();
+        }
+        verdict
     }
 
     /// Validates `sql`, then runs the accepted statement read-only.
     pub async fn run(&self, sql: &str) -> Result<(ValidatedSql, QueryResult)> {
-        let validated = self.validator.validate(sql)?;
-        let result = self.executor.execute(&validated.exec_sql).await?;
-        Ok((validated, result))
+        let validated = self.validate(sql)?;
+        let result = self.executor.execute(&validated.exec_sql).await;
+        if let Some(m) = &self.metrics {
+            let outcome = match &result {
+                Ok(_) => "ok".to_string(),
+                Err(e) => e.kind().code().to_ascii_lowercase(),
+            };
+            m.sql_executions_total.get_or_create(&self.labels(outcome)).inc();
+        }
+        Ok((validated, result?))
+    }
+
+    fn labels(&self, outcome: String) -> OutcomeLabels {
+        OutcomeLabels { dialect: self.catalog.dialect.as_str().to_string(), outcome }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prometheus_client::{encoding::text::encode, registry::Registry};
+
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync + 'static>() {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        assert_send_sync::<DataSource>();
+        assert_send_sync::<Config>();
+        assert_send_sync::<Catalog>();
+        assert_send_sync::<Validator>();
+        assert_send_sync::<crate::Error>();
+        assert_send_sync::<Metrics>();
+        assert_send_sync::<std::sync::Arc<dyn Executor>>();
+    }
+
+    #[tokio::test]
+    async fn verdicts_and_executions_are_counted() {
+        let mut registry = Registry::default();
+        let metrics = Metrics::register(&mut registry);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("chinook.sqlite");
+        std::fs::write(&path, crate::demo::CHINOOK_SQLITE).expect("copy");
+        let url = format!("sqlite://{}", path.display());
+        let source = DataSource::connect(&Config::default(), Some(&url)).await.expect("connects").with_metrics(metrics);
+        source.run("SELECT Name FROM Artist LIMIT 1").await.expect("runs");
+        assert!(source.run("DELETE FROM Artist").await.is_err());
+        let mut text = String::new();
+        encode(&mut text, &registry).expect("encodes");
+        assert!(text.contains(r#"sql_validations_total{dialect="sqlite",outcome="accepted"} 1"#), "{text}");
+        assert!(text.contains(r#"sql_executions_total{dialect="sqlite",outcome="ok"} 1"#), "{text}");
+        let rejections = text
+            .lines()
+            .filter(|l| l.starts_with(r#"sql_validations_total{dialect="sqlite",outcome="#) && !l.contains("accepted"))
+            .count();
+        assert_eq!(rejections, 1, "the refused DELETE is counted under its rule: {text}");
     }
 }
