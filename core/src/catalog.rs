@@ -87,7 +87,12 @@ impl Catalog {
         tables.sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
         let database = database.into();
         let fingerprint = fingerprint(dialect, &tables);
-        Self { dialect, database, tables, fingerprint }
+        Self {
+            dialect,
+            database,
+            tables,
+            fingerprint,
+        }
     }
 
     /// Finds a table by name as the dialect would resolve an identifier.
@@ -108,7 +113,9 @@ impl Catalog {
         // An unqualified name visible in several schemas resolves to `public` first, as with
         // PostgreSQL's default search_path.
         match candidates.find(|t| t.schema.as_deref() == Some("public")) {
-            Some(public) if schema.is_none() && first.schema.as_deref() != Some("public") => Some(public),
+            Some(public) if schema.is_none() && first.schema.as_deref() != Some("public") => {
+                Some(public)
+            }
             _ => Some(first),
         }
     }
@@ -130,7 +137,9 @@ impl Table {
 
     /// Finds a column by name, with the same matching rules as [`Catalog::find_table`].
     pub fn find_column(&self, dialect: Dialect, name: &str, quoted: bool) -> Option<&Column> {
-        self.columns.iter().find(|c| identifier_matches(dialect, &c.name, name, quoted))
+        self.columns
+            .iter()
+            .find(|c| identifier_matches(dialect, &c.name, name, quoted))
     }
 }
 
@@ -163,7 +172,12 @@ mod tests {
             kind: TableKind::Table,
             columns: cols
                 .iter()
-                .map(|c| Column { name: c.to_string(), data_type: "INTEGER".into(), nullable: true, comment: None })
+                .map(|c| Column {
+                    name: c.to_string(),
+                    data_type: "INTEGER".into(),
+                    nullable: true,
+                    comment: None,
+                })
                 .collect(),
             primary_key: vec![],
             foreign_keys: vec![],
@@ -183,22 +197,40 @@ mod tests {
 
     #[test]
     fn table_lookup_follows_dialect_case_rules() {
-        let c = Catalog::new(Dialect::Sqlite, "db", vec![table(None, "InvoiceLine", &["UnitPrice"])]);
+        let c = Catalog::new(
+            Dialect::Sqlite,
+            "db",
+            vec![table(None, "InvoiceLine", &["UnitPrice"])],
+        );
         assert!(c.find_table(None, "invoiceline", false).is_some());
-        let t = c.find_table(None, "INVOICELINE", true).expect("sqlite ignores case");
+        let t = c
+            .find_table(None, "INVOICELINE", true)
+            .expect("sqlite ignores case");
         assert!(t.find_column(Dialect::Sqlite, "unitprice", false).is_some());
 
         let pg = Catalog::new(
             Dialect::Postgres,
             "db",
-            vec![table(Some("public"), "invoice_line", &["unit_price"]), table(Some("public"), "Album", &["Title"])],
+            vec![
+                table(Some("public"), "invoice_line", &["unit_price"]),
+                table(Some("public"), "Album", &["Title"]),
+            ],
         );
         assert!(pg.find_table(None, "INVOICE_LINE", false).is_some());
         assert!(pg.find_table(None, "INVOICE_LINE", true).is_none());
         assert!(pg.find_table(None, "Album", true).is_some());
-        assert!(pg.find_table(None, "Album", false).is_none(), "unquoted Album folds to album");
-        assert!(pg.find_table(Some("public"), "invoice_line", false).is_some());
-        assert!(pg.find_table(Some("sales"), "invoice_line", false).is_none());
+        assert!(
+            pg.find_table(None, "Album", false).is_none(),
+            "unquoted Album folds to album"
+        );
+        assert!(
+            pg.find_table(Some("public"), "invoice_line", false)
+                .is_some()
+        );
+        assert!(
+            pg.find_table(Some("sales"), "invoice_line", false)
+                .is_none()
+        );
     }
 
     #[test]
@@ -206,7 +238,10 @@ mod tests {
         let pg = Catalog::new(
             Dialect::Postgres,
             "db",
-            vec![table(Some("archive"), "orders", &["a"]), table(Some("public"), "orders", &["b"])],
+            vec![
+                table(Some("archive"), "orders", &["a"]),
+                table(Some("public"), "orders", &["b"]),
+            ],
         );
         let t = pg.find_table(None, "orders", false).expect("found");
         assert_eq!(t.schema.as_deref(), Some("public"));

@@ -49,8 +49,14 @@ mod tests {
     #[test]
     fn dialect_from_url_scheme() {
         assert_eq!(Dialect::from_url("sqlite://x.db"), Some(Dialect::Sqlite));
-        assert_eq!(Dialect::from_url("postgresql://u@h/db"), Some(Dialect::Postgres));
-        assert_eq!(Dialect::from_url("POSTGRES://u@h/db"), Some(Dialect::Postgres));
+        assert_eq!(
+            Dialect::from_url("postgresql://u@h/db"),
+            Some(Dialect::Postgres)
+        );
+        assert_eq!(
+            Dialect::from_url("POSTGRES://u@h/db"),
+            Some(Dialect::Postgres)
+        );
         assert_eq!(Dialect::from_url("mariadb://h/db"), Some(Dialect::Mysql));
         assert_eq!(Dialect::from_url("oracle://h/db"), None);
         assert_eq!(Dialect::from_url("no-scheme"), None);

@@ -62,7 +62,9 @@ pub enum Error {
     },
 
     /// The statement ran longer than the configured statement timeout and was cancelled.
-    #[error("query cancelled after the {timeout_ms} ms statement timeout; narrow the question or raise [database] statement_timeout_ms")]
+    #[error(
+        "query cancelled after the {timeout_ms} ms statement timeout; narrow the question or raise [database] statement_timeout_ms"
+    )]
     Timeout {
         /// The timeout that was exceeded.
         timeout_ms: u64,
@@ -141,17 +143,26 @@ impl Error {
 
     /// A configuration error that is not tied to a file position.
     pub fn config(message: impl Into<String>) -> Self {
-        Self::Config { message: message.into(), key: None, file: None, line: None }
+        Self::Config {
+            message: message.into(),
+            key: None,
+            file: None,
+            line: None,
+        }
     }
 
     /// An invalid-input error.
     pub fn invalid_input(message: impl Into<String>) -> Self {
-        Self::InvalidInput { message: message.into() }
+        Self::InvalidInput {
+            message: message.into(),
+        }
     }
 
     /// An internal error.
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::Internal { message: message.into() }
+        Self::Internal {
+            message: message.into(),
+        }
     }
 }
 
@@ -178,7 +189,10 @@ pub fn redact_url(url: &str) -> String {
         let redacted: Vec<String> = query
             .split('&')
             .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("sslpassword") => {
+                Some((k, _))
+                    if k.eq_ignore_ascii_case("password")
+                        || k.eq_ignore_ascii_case("sslpassword") =>
+                {
                     format!("{k}=***")
                 }
                 _ => kv.to_string(),
@@ -198,7 +212,9 @@ mod tests {
         let e = Error::Timeout { timeout_ms: 5 };
         assert_eq!(e.kind().code(), "TIMEOUT");
         assert!(!e.is_retryable());
-        let e = Error::DatabaseUnavailable { message: "refused".into() };
+        let e = Error::DatabaseUnavailable {
+            message: "refused".into(),
+        };
         assert_eq!(e.kind(), ErrorKind::DatabaseUnavailable);
         assert!(e.is_retryable());
         assert_eq!(Error::config("x").kind().to_string(), "CONFIG");
@@ -206,13 +222,22 @@ mod tests {
 
     #[test]
     fn redact_url_hides_passwords() {
-        assert_eq!(redact_url("postgres://bi:s3cret@db:5432/x"), "postgres://bi:***@db:5432/x");
-        assert_eq!(redact_url("mysql://root@localhost/x"), "mysql://root@localhost/x");
+        assert_eq!(
+            redact_url("postgres://bi:s3cret@db:5432/x"),
+            "postgres://bi:***@db:5432/x"
+        );
+        assert_eq!(
+            redact_url("mysql://root@localhost/x"),
+            "mysql://root@localhost/x"
+        );
         assert_eq!(
             redact_url("postgres://db/x?user=a&password=s3cret&sslmode=require"),
             "postgres://db/x?user=a&password=***&sslmode=require"
         );
-        assert_eq!(redact_url("sqlite://./x.db?mode=ro"), "sqlite://./x.db?mode=ro");
+        assert_eq!(
+            redact_url("sqlite://./x.db?mode=ro"),
+            "sqlite://./x.db?mode=ro"
+        );
         assert!(!redact_url("postgres://u:p%40ss@h/db").contains("p%40ss"));
     }
 }

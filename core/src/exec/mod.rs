@@ -5,10 +5,41 @@
 //! statement that reaches a database also runs under that database's own read-only mechanism,
 //! a statement timeout and a row cap, so that a validator bug still cannot write.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::{catalog::Catalog, dialect::Dialect, error::Result};
+
+mod introspect;
+mod mysql;
+mod postgres;
+mod run;
+mod source_url;
+mod sqlite;
+mod sqlite_guard;
+mod value;
+
+pub use mysql::MysqlExecutor;
+pub use postgres::PostgresExecutor;
+pub use source_url::SourceUrl;
+pub use sqlite::SqliteExecutor;
+
+/// Opens a data source: picks the backend from the URL's scheme (see [`Dialect::from_url`]),
+/// builds its connection pool and checks that the database answers.
+///
+/// Accepted forms: `sqlite://path/to/file.db` (or `sqlite:path`, or a plain file path),
+/// `postgres://` / `postgresql://`, and `mysql://` / `mariadb://`. An unknown scheme, an
+/// unparsable URL or a missing SQLite file is an [`crate::Error::Config`]; a database that cannot
+/// be reached is [`crate::Error::DatabaseUnavailable`], with the password removed from the message.
+pub async fn connect(url: &str, options: SourceOptions) -> Result<Arc<dyn Executor>> {
+    Ok(match SourceUrl::parse(url)? {
+        SourceUrl::Sqlite(path) => Arc::new(SqliteExecutor::open(&path, options).await?),
+        SourceUrl::Postgres(url) => Arc::new(PostgresExecutor::connect(&url, options).await?),
+        SourceUrl::Mysql(url) => Arc::new(MysqlExecutor::connect(&url, options).await?),
+    })
+}
 
 /// Per-source execution limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +56,12 @@ pub struct SourceOptions {
 
 impl Default for SourceOptions {
     fn default() -> Self {
-        Self { max_rows: 1000, statement_timeout_ms: 5000, pool_size: 50, connection_timeout_secs: 30 }
+        Self {
+            max_rows: 1000,
+            statement_timeout_ms: 5000,
+            pool_size: 50,
+            connection_timeout_secs: 30,
+        }
     }
 }
 

@@ -92,4 +92,3 @@ impl Validator {
         unimplemented!("validator")
     }
 }
-
