@@ -155,7 +155,7 @@ unsafe extern "C" fn authorize(
     action: c_int,
     arg3: *const c_char,
     arg4: *const c_char,
-    _database: *const c_char,
+    database: *const c_char,
     _trigger_or_view: *const c_char,
 ) -> c_int {
     // SAFETY: `user` is the live `ConnGuard` registered with this callback (see `install`).
@@ -167,7 +167,11 @@ unsafe extern "C" fn authorize(
         |p: *const c_char| (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy());
     let allowed = match action {
         ffi::SQLITE_SELECT | ffi::SQLITE_RECURSIVE => true,
-        ffi::SQLITE_READ => text(arg3).is_some_and(|table| readable(guard, &table)),
+        // A read without a database is a reference to a CTE or subquery, not to a table.
+        ffi::SQLITE_READ if database.is_null() => true,
+        ffi::SQLITE_READ => {
+            text(database).is_some_and(|db| db == "main") && text(arg3).is_some_and(|table| readable(guard, &table))
+        }
         ffi::SQLITE_FUNCTION => {
             text(arg4).is_some_and(|name| is_function_allowed(Dialect::Sqlite, &name))
         }

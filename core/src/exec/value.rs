@@ -1,7 +1,7 @@
 //! Conversions from database values to [`Value`]: the pure formatting rules shared by the
 //! backends (ISO-8601 dates and times, exact decimals, lowercase hex bytes).
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, SecondsFormat, Timelike, Utc};
 use rust_decimal::Decimal;
 
 use super::Value;
@@ -37,14 +37,24 @@ pub(crate) fn date(d: NaiveDate) -> Value {
     Value::Text(d.format("%Y-%m-%d").to_string())
 }
 
-/// `HH:MM:SS` with a fractional part only when there is one.
+/// `HH:MM:SS` with a fractional part only when there is one, without trailing zeros.
 pub(crate) fn time(t: NaiveTime) -> Value {
-    Value::Text(t.format("%H:%M:%S%.f").to_string())
+    Value::Text(format!("{}{}", t.format("%H:%M:%S"), fraction(t.nanosecond())))
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` with a fractional part only when there is one (no zone).
 pub(crate) fn datetime(dt: NaiveDateTime) -> Value {
-    Value::Text(dt.format("%Y-%m-%dT%H:%M:%S%.f").to_string())
+    Value::Text(format!("{}{}", dt.format("%Y-%m-%dT%H:%M:%S"), fraction(dt.nanosecond())))
+}
+
+/// `.5` for half a second, `.000123` for 123 µs, empty for none.
+fn fraction(nanos: u32) -> String {
+    if nanos == 0 {
+        return String::new();
+    }
+    // A leap second is represented with nanos >= 1e9; it still prints as a fraction.
+    let digits = format!("{:09}", nanos % 1_000_000_000);
+    format!(".{}", digits.trim_end_matches('0'))
 }
 
 /// An instant in UTC, `YYYY-MM-DDTHH:MM:SSZ` (fraction only when there is one).
@@ -93,7 +103,8 @@ mod tests {
         let d = NaiveDate::from_ymd_opt(2024, 2, 29).expect("date");
         assert_eq!(date(d), Value::Text("2024-02-29".into()));
         let t = NaiveTime::from_hms_milli_opt(7, 5, 3, 250).expect("time");
-        assert_eq!(time(t), Value::Text("07:05:03.250".into()));
+        assert_eq!(time(t), Value::Text("07:05:03.25".into()));
+        assert_eq!(fraction(123_000), ".000123");
         let dt = d.and_hms_opt(13, 0, 9).expect("dt");
         assert_eq!(datetime(dt), Value::Text("2024-02-29T13:00:09".into()));
         assert_eq!(
