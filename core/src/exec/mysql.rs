@@ -56,6 +56,9 @@ pub struct MysqlExecutor {
     location: String,
     /// MariaDB (`max_statement_time`, seconds) rather than MySQL (`max_execution_time`, ms).
     mariadb: bool,
+    /// What runs after every statement: roll back, release user-level locks and return to the
+    /// source's database (a statement may have run `USE other`).
+    cleanup: String,
 }
 
 impl MysqlExecutor {
@@ -84,15 +87,21 @@ impl MysqlExecutor {
             .connect_with(connect)
             .await
             .map_err(|e| unavailable(&url, &e))?;
-        let version: String = sqlx::query_scalar("SELECT CAST(VERSION() AS CHAR)")
-            .fetch_one(&pool)
-            .await
-            .map_err(|e| execution_error(&location, e))?;
+        let (version, database): (String, Option<String>) =
+            sqlx::query_as("SELECT CAST(VERSION() AS CHAR), CAST(DATABASE() AS CHAR)")
+                .fetch_one(&pool)
+                .await
+                .map_err(|e| execution_error(&location, e))?;
+        let mut cleanup = String::from("ROLLBACK; DO RELEASE_ALL_LOCKS()");
+        if let Some(db) = database {
+            cleanup.push_str(&format!("; USE `{}`", db.replace('`', "``")));
+        }
         let executor = Self {
             pool,
             options,
             location,
             mariadb: version.to_ascii_lowercase().contains("mariadb"),
+            cleanup,
         };
         executor.warn_if_privileged().await;
         Ok(executor)
@@ -101,7 +110,7 @@ impl MysqlExecutor {
     async fn warn_if_privileged(&self) {
         match sqlx::raw_sql("SHOW GRANTS").fetch_all(&self.pool).await {
             Ok(rows) => {
-                let grants: Vec<String> = rows.iter().filter_map(|r| grant_text(r)).collect();
+                let grants: Vec<String> = rows.iter().filter_map(grant_text).collect();
                 let risky: Vec<&str> = grants.iter().flat_map(|g| risky_privileges(g)).collect();
                 if !risky.is_empty() {
                     tracing::warn!(
@@ -242,6 +251,7 @@ impl Executor for MysqlExecutor {
             run(
                 &mut conn,
                 &setup,
+                &self.cleanup,
                 sql,
                 self.options.max_rows,
                 &mut connection_id,
@@ -289,6 +299,7 @@ impl Executor for MysqlExecutor {
 async fn run(
     conn: &mut PoolConnection<MySql>,
     setup: &str,
+    cleanup: &str,
     sql: &str,
     max_rows: usize,
     connection_id: &mut Option<u64>,
@@ -300,10 +311,10 @@ async fn run(
 
     let result = user_statement(conn, sql, max_rows).await;
 
-    let cleanup = sqlx::raw_sql("ROLLBACK; DO RELEASE_ALL_LOCKS()")
+    let cleaned = sqlx::raw_sql(AssertSqlSafe(cleanup.to_owned()))
         .execute(&mut **conn)
         .await;
-    if cleanup.is_err() {
+    if cleaned.is_err() {
         conn.close_on_drop();
     }
     result

@@ -107,15 +107,20 @@ fn check_server_url(url: &str) -> Result<String> {
         ))
     })?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    if host.is_empty() {
+    // An empty authority (`postgres:///db`, `?host=/run/postgresql`) leaves the host to the
+    // driver's defaults; user or port without a host name is a mistake.
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((h, p)) if !host_port.ends_with(']') => (h, Some(p)),
+        _ => (host_port, None),
+    };
+    if host.is_empty() && !authority.is_empty() {
         return Err(Error::config(format!(
             "database URL {} has no host; expected scheme://user:password@host:port/database",
             redact_url(url)
         )));
     }
-    if let Some((_, port)) = host.rsplit_once(':')
-        && !host.ends_with(']')
+    if let Some(port) = port
         && port.parse::<u16>().is_err()
     {
         return Err(Error::config(format!(

@@ -170,7 +170,8 @@ unsafe extern "C" fn authorize(
         // A read without a database is a reference to a CTE or subquery, not to a table.
         ffi::SQLITE_READ if database.is_null() => true,
         ffi::SQLITE_READ => {
-            text(database).is_some_and(|db| db == "main") && text(arg3).is_some_and(|table| readable(guard, &table))
+            text(database).is_some_and(|db| db == "main")
+                && text(arg3).is_some_and(|table| readable(guard, &table))
         }
         ffi::SQLITE_FUNCTION => {
             text(arg4).is_some_and(|name| is_function_allowed(Dialect::Sqlite, &name))

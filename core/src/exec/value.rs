@@ -39,12 +39,20 @@ pub(crate) fn date(d: NaiveDate) -> Value {
 
 /// `HH:MM:SS` with a fractional part only when there is one, without trailing zeros.
 pub(crate) fn time(t: NaiveTime) -> Value {
-    Value::Text(format!("{}{}", t.format("%H:%M:%S"), fraction(t.nanosecond())))
+    Value::Text(format!(
+        "{}{}",
+        t.format("%H:%M:%S"),
+        fraction(t.nanosecond())
+    ))
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` with a fractional part only when there is one (no zone).
 pub(crate) fn datetime(dt: NaiveDateTime) -> Value {
-    Value::Text(format!("{}{}", dt.format("%Y-%m-%dT%H:%M:%S"), fraction(dt.nanosecond())))
+    Value::Text(format!(
+        "{}{}",
+        dt.format("%Y-%m-%dT%H:%M:%S"),
+        fraction(dt.nanosecond())
+    ))
 }
 
 /// `.5` for half a second, `.000123` for 123 µs, empty for none.

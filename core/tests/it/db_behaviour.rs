@@ -47,20 +47,49 @@ async fn catalog_lists_tables_columns_and_keys(b: Backend) {
     assert_eq!(cat.tables.len(), 11, "tables: {names:?}");
     assert!(cat.tables.iter().all(|t| t.kind == TableKind::Table));
 
-    let track = cat.find_table(None, b.name("Track", "track"), true).expect("Track table");
+    let track = cat
+        .find_table(None, b.name("Track", "track"), true)
+        .expect("Track table");
     let track_id = b.name("TrackId", "track_id");
     assert_eq!(track.primary_key, vec![track_id.to_string()]);
-    let id = track.columns.iter().find(|c| c.name == track_id).expect("TrackId column");
-    assert!(id.data_type.to_lowercase().contains("int"), "{}", id.data_type);
+    let id = track
+        .columns
+        .iter()
+        .find(|c| c.name == track_id)
+        .expect("TrackId column");
+    assert!(
+        id.data_type.to_lowercase().contains("int"),
+        "{}",
+        id.data_type
+    );
     assert!(!id.nullable);
-    let composer = track.columns.iter().find(|c| c.name == "Composer" || c.name == "composer").expect("Composer");
+    let composer = track
+        .columns
+        .iter()
+        .find(|c| c.name == "Composer" || c.name == "composer")
+        .expect("Composer");
     assert!(composer.nullable);
-    let name_col = track.columns.iter().find(|c| c.name == "Name" || c.name == "name").expect("Name");
+    let name_col = track
+        .columns
+        .iter()
+        .find(|c| c.name == "Name" || c.name == "name")
+        .expect("Name");
     assert!(!name_col.nullable);
-    assert!(name_col.data_type.to_lowercase().contains("char"), "{}", name_col.data_type);
-    let price = track.columns.iter().find(|c| c.name == b.name("UnitPrice", "unit_price")).expect("UnitPrice");
+    assert!(
+        name_col.data_type.to_lowercase().contains("char"),
+        "{}",
+        name_col.data_type
+    );
+    let price = track
+        .columns
+        .iter()
+        .find(|c| c.name == b.name("UnitPrice", "unit_price"))
+        .expect("UnitPrice");
     let price_type = price.data_type.to_lowercase();
-    assert!(price_type.contains("numeric") || price_type.contains("decimal"), "{price_type}");
+    assert!(
+        price_type.contains("numeric") || price_type.contains("decimal"),
+        "{price_type}"
+    );
     assert_eq!(track.columns.len(), 9);
 
     let album_fk = track
@@ -68,21 +97,43 @@ async fn catalog_lists_tables_columns_and_keys(b: Backend) {
         .iter()
         .find(|fk| fk.referenced_table == b.name("Album", "album"))
         .expect("Track -> Album foreign key");
-    assert_eq!(album_fk.columns, vec![b.name("AlbumId", "album_id").to_string()]);
-    assert_eq!(album_fk.referenced_columns, vec![b.name("AlbumId", "album_id").to_string()]);
-    let playlist_track = cat.find_table(None, b.name("PlaylistTrack", "playlist_track"), true).expect("PlaylistTrack");
+    assert_eq!(
+        album_fk.columns,
+        vec![b.name("AlbumId", "album_id").to_string()]
+    );
+    assert_eq!(
+        album_fk.referenced_columns,
+        vec![b.name("AlbumId", "album_id").to_string()]
+    );
+    let playlist_track = cat
+        .find_table(None, b.name("PlaylistTrack", "playlist_track"), true)
+        .expect("PlaylistTrack");
     assert_eq!(playlist_track.primary_key.len(), 2, "composite key");
 
     match b {
         // SQLite has no comments.
         Backend::Sqlite => assert!(track.comment.is_none()),
         Backend::Postgres | Backend::Mysql => {
-            assert_eq!(track.comment.as_deref(), Some("A song or other recording sold in the store"));
-            assert!(price.comment.as_deref().is_some_and(|c| c.contains("US dollars")), "{:?}", price.comment);
+            assert_eq!(
+                track.comment.as_deref(),
+                Some("A song or other recording sold in the store")
+            );
+            assert!(
+                price
+                    .comment
+                    .as_deref()
+                    .is_some_and(|c| c.contains("US dollars")),
+                "{:?}",
+                price.comment
+            );
         }
     }
     assert!(!cat.fingerprint.is_empty());
-    assert_eq!(ex.catalog().await.expect("catalog again").fingerprint, cat.fingerprint, "stable");
+    assert_eq!(
+        ex.catalog().await.expect("catalog again").fingerprint,
+        cat.fingerprint,
+        "stable"
+    );
 }
 
 async fn fingerprint_changes_with_the_schema(b: Backend) {
@@ -91,9 +142,14 @@ async fn fingerprint_changes_with_the_schema(b: Backend) {
             let dir = tempfile::tempdir().expect("tempdir");
             let path = dir.path().join("chinook_copy.sqlite");
             std::fs::copy(common::chinook_sqlite(), &path).expect("copy chinook");
-            let ex = SqliteExecutor::open(&path, test_options()).await.expect("open copy");
+            let ex = SqliteExecutor::open(&path, test_options())
+                .await
+                .expect("open copy");
             let before = ex.catalog().await.expect("catalog").fingerprint;
-            let mut admin = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.expect("rw");
+            let mut admin =
+                sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .expect("rw");
             sqlx::raw_sql("ALTER TABLE Artist ADD COLUMN Country TEXT; CREATE VIEW ArtistNames AS SELECT Name FROM Artist")
                 .execute(&mut admin)
                 .await
@@ -101,7 +157,10 @@ async fn fingerprint_changes_with_the_schema(b: Backend) {
             admin.close().await.expect("close");
             assert_changed_and_view_found(&ex, &before, "ArtistNames").await;
             // The new view is readable through the guard once the catalog knows it.
-            let r = ex.execute("SELECT count(*) FROM ArtistNames").await.expect("query the view");
+            let r = ex
+                .execute("SELECT count(*) FROM ArtistNames")
+                .await
+                .expect("query the view");
             assert_eq!(r.rows, vec![vec![Value::Int(275)]]);
         }
         Backend::Postgres => {
@@ -109,26 +168,40 @@ async fn fingerprint_changes_with_the_schema(b: Backend) {
             let mut admin = sqlx::PgConnection::connect(&common::pg_admin_url("postgres"))
                 .await
                 .unwrap_or_else(|e| panic!("PostgreSQL admin connection: {e}\n{SETUP_HINT}"));
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")))
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await
+            .expect("drop");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
                 .execute(&mut admin)
                 .await
-                .expect("drop");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}"))).execute(&mut admin).await.expect("create");
-            let mut scratch = sqlx::PgConnection::connect(&common::pg_admin_url(db)).await.expect("scratch");
-            sqlx::raw_sql("CREATE TABLE t (id int PRIMARY KEY)").execute(&mut scratch).await.expect("table");
-            let ex = common::open(&common::pg_admin_url(db), test_options()).await;
-            let before = ex.catalog().await.expect("catalog").fingerprint;
-            sqlx::raw_sql("ALTER TABLE t ADD COLUMN name text; CREATE VIEW v AS SELECT name FROM t")
+                .expect("create");
+            let mut scratch = sqlx::PgConnection::connect(&common::pg_admin_url(db))
+                .await
+                .expect("scratch");
+            sqlx::raw_sql("CREATE TABLE t (id int PRIMARY KEY)")
                 .execute(&mut scratch)
                 .await
-                .expect("alter");
+                .expect("table");
+            let ex = common::open(&common::pg_admin_url(db), test_options()).await;
+            let before = ex.catalog().await.expect("catalog").fingerprint;
+            sqlx::raw_sql(
+                "ALTER TABLE t ADD COLUMN name text; CREATE VIEW v AS SELECT name FROM t",
+            )
+            .execute(&mut scratch)
+            .await
+            .expect("alter");
             assert_changed_and_view_found(&*ex, &before, "v").await;
             drop(ex);
             scratch.close().await.expect("close");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {db} WITH (FORCE)")))
-                .execute(&mut admin)
-                .await
-                .expect("drop scratch");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE {db} WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await
+            .expect("drop scratch");
         }
         Backend::Mysql => {
             let db = "cbi_scratch_fingerprint";
@@ -151,15 +224,23 @@ async fn fingerprint_changes_with_the_schema(b: Backend) {
             .expect("alter");
             assert_changed_and_view_found(&*ex, &before, "v").await;
             drop(ex);
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {db}"))).execute(&mut admin).await.expect("drop");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE {db}")))
+                .execute(&mut admin)
+                .await
+                .expect("drop");
         }
     }
 }
 
 async fn assert_changed_and_view_found(ex: &dyn Executor, before: &str, view: &str) {
     let after = ex.catalog().await.expect("catalog after the change");
-    assert_ne!(after.fingerprint, before, "the fingerprint must change with the schema");
-    let v = after.find_table(None, view, true).expect("the new view is listed");
+    assert_ne!(
+        after.fingerprint, before,
+        "the fingerprint must change with the schema"
+    );
+    let v = after
+        .find_table(None, view, true)
+        .expect("the new view is listed");
     assert_eq!(v.kind, TableKind::View);
 }
 
@@ -211,7 +292,10 @@ async fn values_are_typed(b: Backend) {
             assert_eq!(get("i8"), Value::Int(9_007_199_254_740_993));
             assert_eq!(get("tm"), Value::Text("13:45:10.5".into()));
             let d_type = &r.columns[2].data_type;
-            assert!(d_type.eq_ignore_ascii_case("numeric") || d_type.eq_ignore_ascii_case("decimal"), "{d_type}");
+            assert!(
+                d_type.eq_ignore_ascii_case("numeric") || d_type.eq_ignore_ascii_case("decimal"),
+                "{d_type}"
+            );
         }
     }
     if b == Backend::Postgres {
@@ -225,28 +309,58 @@ async fn values_are_typed(b: Backend) {
 }
 
 async fn row_cap_truncates(b: Backend) {
-    let capped = SourceOptions { max_rows: 10, ..test_options() };
+    let capped = SourceOptions {
+        max_rows: 10,
+        ..test_options()
+    };
     let ex = b.chinook(capped).await;
     let track = b.name("Track", "track");
-    let r = ex.execute(&format!("SELECT * FROM {track}")).await.expect("tracks");
+    let r = ex
+        .execute(&format!("SELECT * FROM {track}"))
+        .await
+        .expect("tracks");
     assert_eq!(r.rows.len(), 10);
     assert!(r.truncated, "3503 rows over a cap of 10");
     assert_eq!(r.columns.len(), 9);
     assert!(r.rows.iter().all(|row| row.len() == 9));
 
     let media = b.name("MediaType", "media_type");
-    let exact = b.chinook(SourceOptions { max_rows: 5, ..test_options() }).await;
-    let r = exact.execute(&format!("SELECT * FROM {media}")).await.expect("media types");
-    assert_eq!((r.rows.len(), r.truncated), (5, false), "exactly the cap is not truncated");
-    let r = ex.execute(&format!("SELECT * FROM {media} WHERE 1 = 0")).await.expect("empty");
-    assert_eq!((r.rows.len(), r.truncated, r.columns.len()), (0, false, 2), "columns even without rows");
+    let exact = b
+        .chinook(SourceOptions {
+            max_rows: 5,
+            ..test_options()
+        })
+        .await;
+    let r = exact
+        .execute(&format!("SELECT * FROM {media}"))
+        .await
+        .expect("media types");
+    assert_eq!(
+        (r.rows.len(), r.truncated),
+        (5, false),
+        "exactly the cap is not truncated"
+    );
+    let r = ex
+        .execute(&format!("SELECT * FROM {media} WHERE 1 = 0"))
+        .await
+        .expect("empty");
+    assert_eq!(
+        (r.rows.len(), r.truncated, r.columns.len()),
+        (0, false, 2),
+        "columns even without rows"
+    );
 }
 
 async fn slow_statement_times_out(b: Backend) {
-    let options = SourceOptions { statement_timeout_ms: 1000, ..test_options() };
+    let options = SourceOptions {
+        statement_timeout_ms: 1000,
+        ..test_options()
+    };
     let ex = b.chinook(options).await;
     let sql = match b {
-        Backend::Sqlite => "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+        Backend::Sqlite => {
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+        }
         Backend::Postgres => "SELECT pg_sleep(20)",
         Backend::Mysql => "SELECT count(*) FROM Track a, Track b, Track c",
     };
@@ -258,7 +372,13 @@ async fn slow_statement_times_out(b: Backend) {
     assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
     assert!(started.elapsed() < Duration::from_secs(15));
     // The source stays usable after a cancellation.
-    let r = ex.execute(&format!("SELECT count(*) FROM {}", b.name("Genre", "genre"))).await.expect("after timeout");
+    let r = ex
+        .execute(&format!(
+            "SELECT count(*) FROM {}",
+            b.name("Genre", "genre")
+        ))
+        .await
+        .expect("after timeout");
     assert_eq!(r.rows.len(), 1);
 }
 
@@ -278,7 +398,10 @@ async fn writes_are_refused(b: Backend) {
         let err = ex.execute(sql).await.expect_err(sql);
         assert_eq!(err.kind(), ErrorKind::Execution, "{sql}: {err}");
     }
-    let r = ex.execute(&format!("SELECT count(*), min({name}) FROM {genre}")).await.expect("count");
+    let r = ex
+        .execute(&format!("SELECT count(*), min({name}) FROM {genre}"))
+        .await
+        .expect("count");
     assert_eq!(r.rows[0][0], Value::Int(25), "data unchanged");
     assert_eq!(r.rows[0][1], Value::Text("Alternative".into()));
     let cat = ex.catalog().await.expect("catalog");
@@ -286,24 +409,42 @@ async fn writes_are_refused(b: Backend) {
 }
 
 async fn unreachable_database_is_unavailable_without_password(b: Backend) {
-    let options = SourceOptions { connection_timeout_secs: 3, ..test_options() };
+    let options = SourceOptions {
+        connection_timeout_secs: 3,
+        ..test_options()
+    };
     match b {
         Backend::Sqlite => {
-            let err = exec::connect("sqlite:///nonexistent/dir/chinook.sqlite", options.clone()).await.expect_err("missing");
+            let err = exec::connect("sqlite:///nonexistent/dir/chinook.sqlite", options.clone())
+                .await
+                .expect_err("missing");
             assert_eq!(err.kind(), ErrorKind::Config);
-            assert!(err.to_string().contains("/nonexistent/dir/chinook.sqlite"), "{err}");
+            assert!(
+                err.to_string().contains("/nonexistent/dir/chinook.sqlite"),
+                "{err}"
+            );
             let dir = tempfile::tempdir().expect("tempdir");
             let junk = dir.path().join("junk.db");
             std::fs::write(&junk, vec![b'x'; 4096]).expect("write junk");
-            let err = SqliteExecutor::open(&junk, test_options()).await.expect_err("not a database");
-            assert!(matches!(err.kind(), ErrorKind::Execution | ErrorKind::DatabaseUnavailable), "{err}");
+            let err = SqliteExecutor::open(&junk, test_options())
+                .await
+                .expect_err("not a database");
+            assert!(
+                matches!(
+                    err.kind(),
+                    ErrorKind::Execution | ErrorKind::DatabaseUnavailable
+                ),
+                "{err}"
+            );
         }
         Backend::Postgres | Backend::Mysql => {
             let url = match b {
                 Backend::Postgres => "postgres://cbi_ro:sup3r-s3cret@127.0.0.1:1/chinook",
                 _ => "mysql://cbi_ro:sup3r-s3cret@127.0.0.1:1/chinook",
             };
-            let err = exec::connect(url, options.clone()).await.expect_err("nothing listens on port 1");
+            let err = exec::connect(url, options.clone())
+                .await
+                .expect_err("nothing listens on port 1");
             assert_eq!(err.kind(), ErrorKind::DatabaseUnavailable, "{err}");
             assert!(!err.to_string().contains("sup3r-s3cret"), "{err}");
             assert!(!format!("{err:?}").contains("sup3r-s3cret"), "{err:?}");
@@ -312,7 +453,9 @@ async fn unreachable_database_is_unavailable_without_password(b: Backend) {
     }
     if b == Backend::Mysql {
         let wrong = "mysql://cbi_ro:wr0ng-pass@127.0.0.1:3306/chinook";
-        let err = exec::connect(wrong, options).await.expect_err("wrong password");
+        let err = exec::connect(wrong, options)
+            .await
+            .expect_err("wrong password");
         assert_eq!(err.kind(), ErrorKind::DatabaseUnavailable, "{err}");
         assert!(!err.to_string().contains("wr0ng-pass"), "{err}");
     }
@@ -338,18 +481,28 @@ async fn sqlite_guard_bounds_values_and_attachments() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("chinook_copy.sqlite");
     std::fs::copy(common::chinook_sqlite(), &path).expect("copy");
-    let ex = SqliteExecutor::open(&path, test_options()).await.expect("open");
+    let ex = SqliteExecutor::open(&path, test_options())
+        .await
+        .expect("open");
     // printf and replace are allow-listed, so only the length limit stops this 250 MB value.
     let err = ex
-        .execute("SELECT length(replace(printf('%.*c', 5000, 'x'), 'x', printf('%.*c', 50000, 'y')))")
+        .execute(
+            "SELECT length(replace(printf('%.*c', 5000, 'x'), 'x', printf('%.*c', 50000, 'y')))",
+        )
         .await
         .expect_err("too big");
     assert!(err.to_string().contains("too big"), "{err}");
     assert_eq!(err.kind(), ErrorKind::Execution, "{err}");
     let target = dir.path().join("vacuumed.db");
-    let err = ex.execute(&format!("VACUUM INTO '{}'", target.display())).await.expect_err("vacuum into");
+    let err = ex
+        .execute(&format!("VACUUM INTO '{}'", target.display()))
+        .await
+        .expect_err("vacuum into");
     assert_eq!(err.kind(), ErrorKind::Execution, "{err}");
-    assert!(!target.exists(), "VACUUM INTO must not create a file: {err}");
+    assert!(
+        !target.exists(),
+        "VACUUM INTO must not create a file: {err}"
+    );
     for sql in [
         "PRAGMA query_only = OFF",
         "SELECT sql FROM sqlite_master",
@@ -359,13 +512,81 @@ async fn sqlite_guard_bounds_values_and_attachments() {
     ] {
         let err = ex.execute(sql).await.expect_err(sql);
         let message = err.to_string();
-        assert!(message.contains("not authorized") || message.contains("prohibited"), "{sql}: {err}");
+        assert!(
+            message.contains("not authorized") || message.contains("prohibited"),
+            "{sql}: {err}"
+        );
     }
     let ok = ex
         .execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10) SELECT sum(x) FROM c")
         .await
         .expect("recursive CTE");
     assert_eq!(ok.rows, vec![vec![Value::Int(55)]]);
-    let json = ex.execute("SELECT count(*) FROM json_each('[1,2,3]')").await.expect("json_each");
+    let json = ex
+        .execute("SELECT count(*) FROM json_each('[1,2,3]')")
+        .await
+        .expect("json_each");
     assert_eq!(json.rows, vec![vec![Value::Int(3)]]);
+}
+
+#[tokio::test]
+async fn mariadb_session_returns_to_the_source_database() {
+    // One pooled connection, so the next statement reuses the one that ran `USE`.
+    let options = SourceOptions {
+        pool_size: 1,
+        ..test_options()
+    };
+    let ex = Backend::Mysql.chinook(options).await;
+    let _ = ex.execute("USE cbi_guard").await;
+    let r = ex.execute("SELECT DATABASE()").await.expect("database");
+    assert_eq!(r.rows, vec![vec![Value::Text("chinook".into())]]);
+    let _ = ex
+        .execute("SELECT GET_LOCK('cbi_behaviour_lock', 0)")
+        .await
+        .expect("lock");
+    let r = ex
+        .execute("SELECT IS_FREE_LOCK('cbi_behaviour_lock')")
+        .await
+        .expect("lock state");
+    assert_eq!(
+        r.rows,
+        vec![vec![Value::Int(1)]],
+        "user-level locks are released after each statement"
+    );
+}
+
+#[tokio::test]
+async fn postgres_session_state_does_not_leak() {
+    let options = SourceOptions {
+        pool_size: 1,
+        ..test_options()
+    };
+    let ex = Backend::Postgres.chinook(options).await;
+    ex.execute("SELECT pg_advisory_lock(4242)")
+        .await
+        .expect("advisory lock");
+    let r = ex
+        .execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242")
+        .await
+        .expect("locks");
+    assert_eq!(
+        r.rows,
+        vec![vec![Value::Int(0)]],
+        "advisory locks are released after each statement"
+    );
+    let _ = ex.execute("SET statement_timeout = 0").await;
+    let r = ex
+        .execute("SELECT current_setting('statement_timeout')")
+        .await
+        .expect("setting");
+    assert_eq!(
+        r.rows,
+        vec![vec![Value::Text("1500ms".into())]],
+        "the source's statement timeout applies again"
+    );
+    let err = ex
+        .execute("SET TRANSACTION READ WRITE")
+        .await
+        .expect_err("read-write switch");
+    assert_eq!(err.kind(), ErrorKind::Execution, "{err}");
 }

@@ -23,7 +23,10 @@ use sqlx::{Connection, Row};
 
 use crate::common::{self, SETUP_HINT};
 
-const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/guardrails/attack-cases.jsonl");
+const CASES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/data/guardrails/attack-cases.jsonl"
+);
 
 /// The row cap under which the cases run (E04 must come back truncated at it).
 const MAX_ROWS: usize = 1000;
@@ -71,7 +74,8 @@ impl AttackCase {
 }
 
 fn sql_cases() -> Vec<AttackCase> {
-    let text = std::fs::read_to_string(CASES).unwrap_or_else(|e| panic!("cannot read {CASES}: {e}"));
+    let text =
+        std::fs::read_to_string(CASES).unwrap_or_else(|e| panic!("cannot read {CASES}: {e}"));
     let cases: Vec<AttackCase> = text
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -101,7 +105,12 @@ impl Observer {
         let (tables_sql, row_sql): (&str, fn(&str) -> String) = match self {
             Observer::Sqlite(_) => (
                 "SELECT type || ':' || name FROM sqlite_schema ORDER BY 1",
-                |t| format!("SELECT quote({}) FROM {t} ORDER BY rowid", sqlite_row_expr(t)),
+                |t| {
+                    format!(
+                        "SELECT quote({}) FROM {t} ORDER BY rowid",
+                        sqlite_row_expr(t)
+                    )
+                },
             ),
             Observer::Postgres(_) => (
                 "SELECT table_schema || '.' || table_name FROM information_schema.tables \
@@ -111,7 +120,12 @@ impl Observer {
             Observer::Mysql(_) => (
                 "SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) FROM information_schema.TABLES \
                  WHERE TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY 1",
-                |t| format!("SELECT CONCAT_WS('|', {}) AS r FROM {t} ORDER BY r", mysql_columns(t)),
+                |t| {
+                    format!(
+                        "SELECT CONCAT_WS('|', {}) AS r FROM {t} ORDER BY r",
+                        mysql_columns(t)
+                    )
+                },
             ),
         };
         let mut tables = Vec::new();
@@ -119,7 +133,11 @@ impl Observer {
         macro_rules! take {
             ($conn:expr) => {{
                 let mut conn = $conn;
-                for r in sqlx::query(tables_sql).fetch_all(&mut conn).await.expect("list tables") {
+                for r in sqlx::query(tables_sql)
+                    .fetch_all(&mut conn)
+                    .await
+                    .expect("list tables")
+                {
                     tables.push(r.try_get::<String, _>(0).expect("table name"));
                 }
                 for t in ["customers", "orders", "audit"] {
@@ -132,17 +150,29 @@ impl Observer {
                         hasher.update(b"\n");
                         count += 1;
                     }
-                    let digest: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+                    let digest: String = hasher
+                        .finalize()
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect();
                     data.push((t.to_string(), count, digest));
                 }
             }};
         }
         match self {
             Observer::Sqlite(path) => {
-                take!(sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display())).await.expect("observer"))
+                take!(
+                    sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                        .await
+                        .expect("observer")
+                )
             }
-            Observer::Postgres(url) => take!(sqlx::PgConnection::connect(url).await.expect("observer")),
-            Observer::Mysql(url) => take!(sqlx::MySqlConnection::connect(url).await.expect("observer")),
+            Observer::Postgres(url) => {
+                take!(sqlx::PgConnection::connect(url).await.expect("observer"))
+            }
+            Observer::Mysql(url) => {
+                take!(sqlx::MySqlConnection::connect(url).await.expect("observer"))
+            }
         }
         Snapshot { tables, data }
     }
@@ -151,7 +181,9 @@ impl Observer {
 fn sqlite_row_expr(table: &str) -> &'static str {
     match table {
         "customers" => "id || '|' || tenant_id || '|' || name || '|' || email",
-        "orders" => "id || '|' || tenant_id || '|' || customer_id || '|' || amount || '|' || created_at",
+        "orders" => {
+            "id || '|' || tenant_id || '|' || customer_id || '|' || amount || '|' || created_at"
+        }
         _ => "x",
     }
 }
@@ -166,9 +198,10 @@ fn mysql_columns(table: &str) -> &'static str {
 
 /// Builds the attack schema in a new SQLite file.
 async fn build_sqlite_guard_db(path: &Path) {
-    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", path.display()))
-        .await
-        .expect("create the SQLite attack database");
+    let mut conn =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .expect("create the SQLite attack database");
     sqlx::raw_sql(
         "CREATE TABLE customers (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL, name TEXT NOT NULL, email TEXT NOT NULL);
          CREATE TABLE orders (id INTEGER PRIMARY KEY, tenant_id INTEGER NOT NULL,
@@ -213,7 +246,12 @@ fn named_paths(sql: &str) -> Vec<PathBuf> {
 }
 
 fn options() -> SourceOptions {
-    SourceOptions { max_rows: MAX_ROWS, statement_timeout_ms: TIMEOUT_MS, pool_size: 4, connection_timeout_secs: 10 }
+    SourceOptions {
+        max_rows: MAX_ROWS,
+        statement_timeout_ms: TIMEOUT_MS,
+        pool_size: 4,
+        connection_timeout_secs: 10,
+    }
 }
 
 /// Runs every case on one executor; asserts that nothing changed and reports refused vs ran.
@@ -227,39 +265,82 @@ async fn run_cases(dialect: Dialect, ex: Arc<dyn Executor>, observer: Observer) 
     }
     let files_before = nl2sql_files();
     let before = observer.snapshot().await;
-    assert_eq!(before.data.iter().map(|d| d.1).collect::<Vec<_>>(), vec![100, 10_000, 1], "seed data");
+    assert_eq!(
+        before.data.iter().map(|d| d.1).collect::<Vec<_>>(),
+        vec![100, 10_000, 1],
+        "seed data"
+    );
 
     let (mut refused, mut ran) = (Vec::new(), Vec::new());
     for case in &cases {
         let sql = case.sql_for(dialect);
         let outcome = tokio::time::timeout(CASE_BOUND, ex.execute(sql))
             .await
-            .unwrap_or_else(|_| panic!("{} [{dialect}] did not finish within {CASE_BOUND:?}: {sql}", case.id));
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{} [{dialect}] did not finish within {CASE_BOUND:?}: {sql}",
+                    case.id
+                )
+            });
         match &outcome {
-            Ok(r) => ran.push(format!("{} ({} rows{})", case.id, r.rows.len(), if r.truncated { ", truncated" } else { "" })),
-            Err(e) => refused.push(format!("{} ({}: {})", case.id, e.kind(), first_line(&e.to_string()))),
+            Ok(r) => ran.push(format!(
+                "{} ({} rows{})",
+                case.id,
+                r.rows.len(),
+                if r.truncated { ", truncated" } else { "" }
+            )),
+            Err(e) => refused.push(format!(
+                "{} ({}: {})",
+                case.id,
+                e.kind(),
+                first_line(&e.to_string())
+            )),
         }
         let after = observer.snapshot().await;
-        assert_eq!(after, before, "{} [{dialect}] changed the database: {sql}", case.id);
+        assert_eq!(
+            after, before,
+            "{} [{dialect}] changed the database: {sql}",
+            case.id
+        );
         for p in named_paths(sql) {
-            assert!(!p.exists(), "{} [{dialect}] created {}", case.id, p.display());
+            assert!(
+                !p.exists(),
+                "{} [{dialect}] created {}",
+                case.id,
+                p.display()
+            );
         }
         let new_files: Vec<_> = nl2sql_files().difference(&files_before).cloned().collect();
-        assert!(new_files.is_empty(), "{} [{dialect}] created files {new_files:?}", case.id);
+        assert!(
+            new_files.is_empty(),
+            "{} [{dialect}] created files {new_files:?}",
+            case.id
+        );
 
         if case.expected_for(dialect) == "allow" {
-            let r = outcome.unwrap_or_else(|e| panic!("benign control {} [{dialect}] failed: {e}", case.id));
+            let r = outcome
+                .unwrap_or_else(|e| panic!("benign control {} [{dialect}] failed: {e}", case.id));
             if case.id == "E04" {
-                assert!(r.truncated && r.rows.len() == MAX_ROWS, "E04 comes back truncated at the row cap");
+                assert!(
+                    r.truncated && r.rows.len() == MAX_ROWS,
+                    "E04 comes back truncated at the row cap"
+                );
             }
         }
     }
-    println!("[{dialect}] guardrail bypass: {} refused by the database, {} ran harmlessly", refused.len(), ran.len());
+    println!(
+        "[{dialect}] guardrail bypass: {} refused by the database, {} ran harmlessly",
+        refused.len(),
+        ran.len()
+    );
     println!("[{dialect}]   refused: {}", refused.join("; "));
     println!("[{dialect}]   ran:     {}", ran.join("; "));
     assert_eq!(refused.len() + ran.len(), 65);
     // The source still answers normally after all attacks.
-    let r = ex.execute("SELECT count(*) FROM orders").await.expect("source still usable");
+    let r = ex
+        .execute("SELECT count(*) FROM orders")
+        .await
+        .expect("source still usable");
     assert_eq!(r.rows.len(), 1);
 }
 
@@ -272,7 +353,8 @@ async fn sqlite_attacks_change_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("cbi_guard.sqlite");
     build_sqlite_guard_db(&path).await;
-    let ex: Arc<dyn Executor> = Arc::new(SqliteExecutor::open(&path, options()).await.expect("open"));
+    let ex: Arc<dyn Executor> =
+        Arc::new(SqliteExecutor::open(&path, options()).await.expect("open"));
     run_cases(Dialect::Sqlite, ex, Observer::Sqlite(path.clone())).await;
 }
 
@@ -282,7 +364,12 @@ async fn postgres_attacks_change_nothing() {
     sqlx::PgConnection::connect(&common::pg_admin_url("cbi_guard"))
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL admin connection to cbi_guard: {e}\n{SETUP_HINT}"));
-    run_cases(Dialect::Postgres, ex, Observer::Postgres(common::pg_admin_url("cbi_guard"))).await;
+    run_cases(
+        Dialect::Postgres,
+        ex,
+        Observer::Postgres(common::pg_admin_url("cbi_guard")),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -291,7 +378,12 @@ async fn mariadb_attacks_change_nothing() {
     sqlx::MySqlConnection::connect(&common::mysql_admin_url("cbi_guard"))
         .await
         .unwrap_or_else(|e| panic!("MariaDB admin connection to cbi_guard: {e}\n{SETUP_HINT}"));
-    run_cases(Dialect::Mysql, ex, Observer::Mysql(common::mysql_admin_url("cbi_guard"))).await;
+    run_cases(
+        Dialect::Mysql,
+        ex,
+        Observer::Mysql(common::mysql_admin_url("cbi_guard")),
+    )
+    .await;
 }
 
 #[test]

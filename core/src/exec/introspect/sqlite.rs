@@ -5,6 +5,10 @@ use sqlx::{Row, SqliteConnection};
 use super::push_grouped;
 use crate::catalog::{Column, ForeignKey, Table, TableKind};
 
+/// One column pair of a foreign key: referenced table, own column, referenced column (absent
+/// when the key points at the referenced table's primary key).
+type FkPart = (String, String, Option<String>);
+
 /// Reads the tables and views of the `main` database (SQLite's own `sqlite_%` tables excluded).
 pub(crate) async fn tables(conn: &mut SqliteConnection) -> Result<Vec<Table>, sqlx::Error> {
     let relations = sqlx::query(
@@ -53,7 +57,7 @@ pub(crate) async fn tables(conn: &mut SqliteConnection) -> Result<Vec<Table>, sq
         .bind(&name)
         .fetch_all(&mut *conn)
         .await?;
-        let mut groups: Vec<(i64, Vec<(String, String, Option<String>)>)> = Vec::new();
+        let mut groups: Vec<(i64, Vec<FkPart>)> = Vec::new();
         for r in fk_rows {
             push_grouped(
                 &mut groups,
