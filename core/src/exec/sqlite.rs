@@ -63,7 +63,7 @@ impl SqliteExecutor {
                 let tables = Arc::clone(&hook_tables);
                 Box::pin(async move {
                     let mut handle = conn.lock_handle().await?;
-                    sqlite_guard::install(handle.as_raw_handle(), tables)
+                    sqlite_guard::install(&mut handle, tables)
                         .map_err(|e| sqlx::Error::Configuration(e.to_string().into()))
                 })
             })
@@ -136,10 +136,7 @@ impl Executor for SqliteExecutor {
                 .lock_handle()
                 .await
                 .map_err(|e| execution_error(&self.location(), e))?;
-            sqlite_guard::arm(
-                handle.as_raw_handle(),
-                Some(Duration::from_millis(timeout_ms)),
-            )?;
+            sqlite_guard::arm(&mut handle, Some(Duration::from_millis(timeout_ms)))?;
         }
         let outcome = tokio::time::timeout(
             client_deadline(&self.options),
@@ -157,7 +154,7 @@ impl Executor for SqliteExecutor {
                 .lock_handle()
                 .await
                 .map_err(|e| execution_error(&self.location(), e))?;
-            sqlite_guard::disarm(handle.as_raw_handle())?
+            sqlite_guard::disarm(&mut handle)?
         };
         match result {
             Ok((columns, capped)) => Ok(QueryResult {

@@ -25,6 +25,7 @@ use std::{
 };
 
 use libsqlite3_sys as ffi;
+use sqlx::sqlite::LockedSqliteHandle;
 
 use crate::{
     dialect::Dialect,
@@ -74,9 +75,10 @@ struct ConnGuard {
 }
 
 /// Installs the guard on a connection. Replaces a guard installed before.
-///
-/// `db` must come from `LockedSqliteHandle::as_raw_handle`, with the lock held for the call.
-pub(crate) fn install(db: NonNull<ffi::sqlite3>, tables: Arc<ReadableTables>) -> Result<()> {
+pub(crate) fn install(
+    handle: &mut LockedSqliteHandle<'_>,
+    tables: Arc<ReadableTables>,
+) -> Result<()> {
     let guard = Box::new(ConnGuard {
         tables,
         base: Instant::now(),
@@ -84,9 +86,9 @@ pub(crate) fn install(db: NonNull<ffi::sqlite3>, tables: Arc<ReadableTables>) ->
         timed_out: AtomicBool::new(false),
     });
     let ptr = Box::into_raw(guard).cast::<c_void>();
-    let db = db.as_ptr();
-    // SAFETY: `db` is a valid, open connection that no other thread uses while the caller holds
-    // the handle lock. `ptr` is a live `ConnGuard` allocation whose ownership passes to SQLite
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `db` is a valid, open connection that no other thread uses while `handle` (the
+    // lock on sqlx's worker) is held. `ptr` is a live `ConnGuard` allocation whose ownership passes to SQLite
     // with `drop_guard` as its destructor; SQLite calls it once, on close or on replacement.
     let rc =
         unsafe { ffi::sqlite3_set_clientdata(db, CLIENT_DATA_KEY.as_ptr(), ptr, Some(drop_guard)) };
@@ -110,8 +112,8 @@ pub(crate) fn install(db: NonNull<ffi::sqlite3>, tables: Arc<ReadableTables>) ->
 }
 
 /// Sets the deadline of the next statement (`None` clears it) and resets the timeout flag.
-pub(crate) fn arm(db: NonNull<ffi::sqlite3>, timeout: Option<Duration>) -> Result<()> {
-    let guard = guard_of(db)?;
+pub(crate) fn arm(handle: &mut LockedSqliteHandle<'_>, timeout: Option<Duration>) -> Result<()> {
+    let guard = guard_of(handle)?;
     let deadline = timeout.map_or(0, |t| {
         let ns = guard.base.elapsed().saturating_add(t).as_nanos();
         u64::try_from(ns).unwrap_or(u64::MAX).max(1)
@@ -123,18 +125,21 @@ pub(crate) fn arm(db: NonNull<ffi::sqlite3>, timeout: Option<Duration>) -> Resul
 
 /// Clears the deadline; returns whether the progress handler interrupted a statement since
 /// the last [`arm`].
-pub(crate) fn disarm(db: NonNull<ffi::sqlite3>) -> Result<bool> {
-    let guard = guard_of(db)?;
+pub(crate) fn disarm(handle: &mut LockedSqliteHandle<'_>) -> Result<bool> {
+    let guard = guard_of(handle)?;
     guard.deadline_ns.store(0, Ordering::SeqCst);
     Ok(guard.timed_out.swap(false, Ordering::SeqCst))
 }
 
-fn guard_of<'a>(db: NonNull<ffi::sqlite3>) -> Result<&'a ConnGuard> {
-    // SAFETY: `db` is a valid open connection (handle lock held by the caller).
+/// The connection's guard, borrowed for as long as the handle lock is held.
+fn guard_of<'h>(handle: &'h mut LockedSqliteHandle<'_>) -> Result<&'h ConnGuard> {
+    let db: NonNull<ffi::sqlite3> = handle.as_raw_handle();
+    // SAFETY: `db` is a valid open connection, used by no other thread while the lock is held.
     let ptr = unsafe { ffi::sqlite3_get_clientdata(db.as_ptr(), CLIENT_DATA_KEY.as_ptr()) };
-    // SAFETY: the only value ever stored under this key is a `ConnGuard` from `install`, alive
-    // until the connection closes; the caller holds the connection, so it is open. The fields
-    // used through this shared reference are atomics, safe to use from several threads.
+    // SAFETY: the only value ever stored under this key is a `ConnGuard` from `install`. It is
+    // freed only when the connection closes or a new guard replaces it, neither of which can
+    // happen while `handle` is borrowed, and the returned reference does not outlive that
+    // borrow. The callbacks share it meanwhile only through atomics and a lock (`Sync`).
     unsafe { ptr.cast::<ConnGuard>().as_ref() }
         .ok_or_else(|| Error::internal("the SQLite connection has no guard installed"))
 }
@@ -209,5 +214,90 @@ unsafe extern "C" fn check_deadline(user: *mut c_void) -> c_int {
         1
     } else {
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection, SqliteConnection};
+
+    use super::*;
+
+    async fn guarded(readable: &[&str]) -> SqliteConnection {
+        let mut conn = SqliteConnection::connect("sqlite::memory:")
+            .await
+            .expect("memory db");
+        sqlx::raw_sql(
+            "CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1), (2); CREATE TABLE hidden (y)",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("schema");
+        let tables = Arc::new(ReadableTables::default());
+        tables.replace(readable.iter().map(|s| s.to_string()));
+        let mut handle = conn.lock_handle().await.expect("lock");
+        install(&mut handle, tables).expect("install");
+        drop(handle);
+        conn
+    }
+
+    #[tokio::test]
+    async fn authorizer_allows_reads_of_readable_tables_only() {
+        let mut conn = guarded(&["T"]).await;
+        let n: i64 = sqlx::query_scalar("SELECT sum(x) FROM t")
+            .fetch_one(&mut conn)
+            .await
+            .expect("read t");
+        assert_eq!(n, 3);
+        for denied in [
+            "SELECT * FROM hidden",
+            "SELECT name FROM sqlite_master",
+            "INSERT INTO t VALUES (3)",
+            "CREATE TABLE u (z)",
+            "PRAGMA user_version",
+            "SELECT randomblob(4)",
+            "ATTACH DATABASE ':memory:' AS other",
+            "BEGIN",
+        ] {
+            let err = sqlx::query(denied)
+                .execute(&mut conn)
+                .await
+                .expect_err(denied);
+            let message = err.to_string();
+            assert!(
+                message.contains("not authorized") || message.contains("prohibited"),
+                "{denied}: {message}"
+            );
+        }
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM t")
+            .fetch_one(&mut conn)
+            .await
+            .expect("still usable");
+        assert_eq!(n, 2, "nothing was inserted");
+    }
+
+    #[tokio::test]
+    async fn deadline_interrupts_a_runaway_statement() {
+        let mut conn = guarded(&[]).await;
+        arm(
+            &mut conn.lock_handle().await.expect("lock"),
+            Some(Duration::from_millis(100)),
+        )
+        .expect("arm");
+        let err = sqlx::query("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c")
+            .execute(&mut conn)
+            .await
+            .expect_err("interrupted");
+        assert!(err.to_string().contains("interrupted"), "{err}");
+        assert!(
+            disarm(&mut conn.lock_handle().await.expect("lock")).expect("disarm"),
+            "the handler fired"
+        );
+        let one: i64 = sqlx::query_scalar("SELECT 1")
+            .fetch_one(&mut conn)
+            .await
+            .expect("no deadline now");
+        assert_eq!(one, 1);
+        assert!(!disarm(&mut conn.lock_handle().await.expect("lock")).expect("disarm"));
     }
 }
