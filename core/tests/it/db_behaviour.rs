@@ -590,3 +590,56 @@ async fn postgres_session_state_does_not_leak() {
         .expect_err("read-write switch");
     assert_eq!(err.kind(), ErrorKind::Execution, "{err}");
 }
+
+/// Collects what a `tracing` subscriber writes during a test.
+#[derive(Clone, Default)]
+struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
+    }
+}
+
+/// Connects to `url` with a capturing subscriber installed on this thread; returns the logs.
+async fn connect_logs(url: &str) -> String {
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    common::open(url, test_options()).await;
+    logs.text()
+}
+
+#[tokio::test]
+async fn privileged_accounts_are_warned_about() {
+    for (admin, select_only) in [
+        (common::pg_admin_url("chinook"), common::pg_url()),
+        (common::mysql_admin_url("chinook"), common::mysql_url()),
+    ] {
+        let logs = connect_logs(&admin).await;
+        assert!(
+            logs.contains("WARN") && logs.contains("SELECT-only"),
+            "no warning for {admin}: {logs}"
+        );
+        let logs = connect_logs(&select_only).await;
+        assert!(
+            !logs.contains("SELECT-only"),
+            "unexpected warning for the SELECT-only user: {logs}"
+        );
+    }
+}
