@@ -229,10 +229,16 @@ async fn run(
     let cleanup = sqlx::raw_sql("ROLLBACK; SELECT pg_advisory_unlock_all()")
         .execute(&mut **conn)
         .await;
-    if cleanup.is_err() {
+    // A statement such as `DEALLOCATE ALL` removes the driver's cached prepared statements
+    // (SQLSTATE 26000 on their next use): such a session is not reused.
+    if cleanup.is_err() || has_sqlstate(&result, "26000") {
         conn.close_on_drop();
     }
     result
+}
+
+fn has_sqlstate<T>(result: &Result<T, sqlx::Error>, code: &str) -> bool {
+    matches!(result, Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some(code))
 }
 
 async fn user_statement(
