@@ -32,7 +32,7 @@ fi
 pg_version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n1)
 if [ -z "$pg_version" ]; then
   pg_version=$(ls /usr/lib/postgresql | sort -V | tail -n1)
-  pg_createcluster "$pg_version" main
+  pg_createcluster "$pg_version" main -- --auth-host=trust --auth-local=trust
 fi
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
   pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start || true
@@ -48,7 +48,18 @@ wait_for Redis sh -c 'redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG'
 wait_for MariaDB mariadb-admin ping --silent
 wait_for PostgreSQL pg_isready -q -h 127.0.0.1 -p 5432
 
-# Local trust-style access for root on PostgreSQL, as the tests' admin connections expect.
+# Admin access as the tests and load-test-data.sh expect it (already so on the project's
+# machines; a fresh apt install needs it): PostgreSQL trusts loopback connections, and MariaDB's
+# root may log in from 127.0.0.1 without a password. Test machines only.
+if ! psql -h 127.0.0.1 -U postgres -d postgres -qtAc 'SELECT 1' >/dev/null 2>&1; then
+  hba=$(runuser -u postgres -- psql -qtAc 'SHOW hba_file')
+  sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+  runuser -u postgres -- psql -qc 'SELECT pg_reload_conf()' >/dev/null
+fi
 runuser -u postgres -- psql -qtAc "SELECT 1 FROM pg_roles WHERE rolname='root'" | grep -q 1 ||
   runuser -u postgres -- psql -qc "CREATE ROLE root SUPERUSER LOGIN"
+if ! mariadb -uroot -h127.0.0.1 --protocol=tcp -e 'SELECT 1' >/dev/null 2>&1; then
+  mariadb -uroot -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';
+    GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION; FLUSH PRIVILEGES;"
+fi
 echo "services.sh: PostgreSQL, MariaDB and Redis are up"
