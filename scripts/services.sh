@@ -53,7 +53,7 @@ wait_for PostgreSQL pg_isready -q -h 127.0.0.1 -p 5432
 # root may log in from 127.0.0.1 without a password. Test machines only.
 if ! psql -h 127.0.0.1 -U postgres -d postgres -qtAc 'SELECT 1' >/dev/null 2>&1; then
   hba=$(runuser -u postgres -- psql -qtAc 'SHOW hba_file')
-  sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+  sed -i -e '1i host all all 127.0.0.1/32 trust' -e '1i host all all ::1/128 trust' "$hba"
   runuser -u postgres -- psql -qc 'SELECT pg_reload_conf()' >/dev/null
 fi
 runuser -u postgres -- psql -qtAc "SELECT 1 FROM pg_roles WHERE rolname='root'" | grep -q 1 ||
