@@ -217,7 +217,8 @@ async fn run(
     // is refused; it also reports the backend for cancellation.
     let setup = format!(
         "BEGIN READ ONLY; SET LOCAL statement_timeout = {}; SELECT pg_backend_pid()",
-        options.statement_timeout_ms
+        // PostgreSQL's limit for the setting; the client deadline bounds longer values anyway.
+        options.statement_timeout_ms.min(i32::MAX as u64)
     );
     let pid_row = sqlx::raw_sql(AssertSqlSafe(setup))
         .fetch_one(&mut **conn)
