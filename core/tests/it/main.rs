@@ -1,0 +1,5 @@
+//! Integration tests of the engine core, as modules of one test binary.
+
+mod common;
+mod db_behaviour;
+mod db_guardrails;
