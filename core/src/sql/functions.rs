@@ -29,7 +29,8 @@ const SQLITE: &[&str] = &[
     "ifnull", "iif", "if", "nvl",
     "substring", "char", "unicode", "hex", "quote", "printf", "format", "like", "glob",
     "soundex", "concat", "concat_ws", "octet_length", "unhex", "trunc",
-    "date", "time", "datetime", "julianday", "unixepoch", "strftime", "timediff",
+    "date", "time", "datetime", "julianday", "unixepoch", "strftime", "timediff", "current_date",
+    "current_time", "current_timestamp",
     "typeof", "cast", "random",
     // math functions (SQLITE_ENABLE_MATH_FUNCTIONS)
     "acos", "acosh", "asin", "asinh", "atan", "atan2", "atanh", "ceil", "ceiling", "cos", "cosh",

@@ -186,3 +186,6 @@ impl Validator {
         Ok(ValidatedSql { sql: capped.sql, exec_sql: capped.exec_sql, limit_action: capped.action, tables })
     }
 }
+
+#[cfg(test)]
+mod tests;

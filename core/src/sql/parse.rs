@@ -38,9 +38,15 @@ fn parse_with(d: &dyn sp_dialect::Dialect, dialect: Dialect, sql: &str) -> Resul
         ));
     }
     let statement_word = first_word(&tokens);
+    let writes_file = dialect == Dialect::Mysql && mentions_file_output(&tokens);
     let mut statements = Parser::new(d).with_tokens_with_locations(tokens).parse_statements().map_err(|e| {
         if let Some(word) = statement_word.as_deref().filter(|w| !is_query_keyword(w)) {
             not_a_query(word)
+        } else if writes_file {
+            Rejection::new(
+                RejectRule::SelectInto,
+                "`INTO OUTFILE` / `INTO DUMPFILE` writes a file and is not allowed; select the rows instead",
+            )
         } else {
             Rejection::new(RejectRule::ParseError, format!("the SQL does not parse as {dialect}: {e}"))
         }
@@ -79,6 +85,20 @@ fn first_word(tokens: &[TokenWithSpan]) -> Option<String> {
         Token::Whitespace(_) | Token::LParen => None,
         Token::Word(w) => Some(w.value.clone()),
         _ => Some(String::new()),
+    })
+}
+
+/// Whether the tokens hold `INTO OUTFILE` or `INTO DUMPFILE` (MySQL), which sqlparser does not parse.
+fn mentions_file_output(tokens: &[TokenWithSpan]) -> bool {
+    let mut words = tokens.iter().filter_map(|t| match &t.token {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.value.as_str()),
+        _ => None,
+    });
+    let mut previous_into = false;
+    words.any(|w| {
+        let hit = previous_into && (w.eq_ignore_ascii_case("outfile") || w.eq_ignore_ascii_case("dumpfile"));
+        previous_into = w.eq_ignore_ascii_case("into");
+        hit
     })
 }
 

@@ -355,6 +355,10 @@ impl<'a> Walker<'_, 'a> {
                 }
                 let idents = resolve::object_idents(name);
                 if let [single] = idents.as_slice() {
+                    if dialect == crate::dialect::Dialect::Mysql && single.value.eq_ignore_ascii_case("dual") {
+                        self.push_relation(single.value.clone(), None, Columns::default());
+                        return Ok(());
+                    }
                     let cte = self.ctes.iter().rev().find(|c| {
                         crate::catalog::identifier_matches(
                             dialect,
