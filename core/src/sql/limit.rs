@@ -22,13 +22,17 @@ pub(crate) struct CappedSql {
 /// Applies the row cap to the top-level query and renders it (comments are gone by then).
 pub(crate) fn apply_row_cap(query: &mut Query, max_rows: usize) -> Result<CappedSql, Rejection> {
     let max = max_rows as u64;
-    if let Some(fetch) = &query.fetch {
-        if fetch.percent || fetch.with_ties {
-            return Err(Rejection::new(
-                RejectRule::RowLimit,
-                format!("`FETCH ... PERCENT` and `FETCH ... WITH TIES` are not allowed; use `LIMIT n` with n <= {max}"),
-            ));
-        }
+    if query
+        .fetch
+        .as_ref()
+        .is_some_and(|f| f.percent || f.with_ties)
+    {
+        return Err(Rejection::new(
+            RejectRule::RowLimit,
+            format!(
+                "`FETCH ... PERCENT` and `FETCH ... WITH TIES` are not allowed; use `LIMIT n` with n <= {max}"
+            ),
+        ));
     }
     let slot = limit_slot(query)?;
     let action = match slot {
@@ -38,20 +42,29 @@ pub(crate) fn apply_row_cap(query: &mut Query, max_rows: usize) -> Result<Capped
     };
     if action == LimitAction::Kept {
         let sql = query.to_string();
-        return Ok(CappedSql { exec_sql: sql.clone(), sql, action });
+        return Ok(CappedSql {
+            exec_sql: sql.clone(),
+            sql,
+            action,
+        });
     }
     set_limit(query, max);
     let sql = query.to_string();
     set_limit(query, max + 1);
     let exec_sql = query.to_string();
-    Ok(CappedSql { sql, exec_sql, action })
+    Ok(CappedSql {
+        sql,
+        exec_sql,
+        action,
+    })
 }
 
 /// The query's literal row limit: `None` when it has none (a negative SQLite limit means none).
 fn limit_slot(query: &Query) -> Result<Option<u64>, Rejection> {
     let mut found = None;
     match &query.limit_clause {
-        Some(LimitClause::LimitOffset { limit: Some(e), .. }) | Some(LimitClause::OffsetCommaLimit { limit: e, .. }) => {
+        Some(LimitClause::LimitOffset { limit: Some(e), .. })
+        | Some(LimitClause::OffsetCommaLimit { limit: e, .. }) => {
             found = literal_rows(e)?;
         }
         _ => {}
@@ -76,9 +89,10 @@ fn literal_rows(e: &Expr) -> Result<Option<u64>, Rejection> {
             Value::Null => Ok(None),
             _ => Err(non_literal(e)),
         },
-        Expr::UnaryOp { op: UnaryOperator::Minus, expr } if matches!(&**expr, Expr::Value(_)) => {
-            literal_rows(expr).map(|_| None)
-        }
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } if matches!(&**expr, Expr::Value(_)) => literal_rows(expr).map(|_| None),
         Expr::Nested(inner) => literal_rows(inner),
         _ => Err(non_literal(e)),
     }
@@ -87,7 +101,9 @@ fn literal_rows(e: &Expr) -> Result<Option<u64>, Rejection> {
 fn non_literal(e: &Expr) -> Rejection {
     Rejection::new(
         RejectRule::RowLimit,
-        format!("the row limit `{e}` is not a plain integer; write `LIMIT n` with an integer literal"),
+        format!(
+            "the row limit `{e}` is not a plain integer; write `LIMIT n` with an integer literal"
+        ),
     )
 }
 
@@ -99,7 +115,10 @@ fn set_limit(query: &mut Query, n: u64) {
     if let Some(fetch) = &mut query.fetch {
         fetch.quantity = Some(number(n));
         match &mut query.limit_clause {
-            Some(LimitClause::LimitOffset { limit: limit @ Some(_), .. }) => *limit = Some(number(n)),
+            Some(LimitClause::LimitOffset {
+                limit: limit @ Some(_),
+                ..
+            }) => *limit = Some(number(n)),
             Some(LimitClause::OffsetCommaLimit { limit, .. }) => *limit = number(n),
             _ => {}
         }
@@ -109,7 +128,11 @@ fn set_limit(query: &mut Query, n: u64) {
         Some(LimitClause::LimitOffset { limit, .. }) => *limit = Some(number(n)),
         Some(LimitClause::OffsetCommaLimit { limit, .. }) => *limit = number(n),
         None => {
-            query.limit_clause = Some(LimitClause::LimitOffset { limit: Some(number(n)), offset: None, limit_by: vec![] })
+            query.limit_clause = Some(LimitClause::LimitOffset {
+                limit: Some(number(n)),
+                offset: None,
+                limit_by: vec![],
+            })
         }
     }
 }
@@ -128,20 +151,37 @@ mod tests {
     #[test]
     fn missing_limit_is_added() {
         let (sql, exec, action) = cap(Dialect::Sqlite, "SELECT a FROM t", 100);
-        assert_eq!((sql.as_str(), exec.as_str(), action), ("SELECT a FROM t LIMIT 100", "SELECT a FROM t LIMIT 101", LimitAction::Added));
+        assert_eq!(
+            (sql.as_str(), exec.as_str(), action),
+            (
+                "SELECT a FROM t LIMIT 100",
+                "SELECT a FROM t LIMIT 101",
+                LimitAction::Added
+            )
+        );
     }
 
     #[test]
     fn large_limit_is_clamped_small_one_kept() {
-        let (sql, exec, action) = cap(Dialect::Postgres, "SELECT a FROM t LIMIT 5000 OFFSET 10", 100);
+        let (sql, exec, action) = cap(
+            Dialect::Postgres,
+            "SELECT a FROM t LIMIT 5000 OFFSET 10",
+            100,
+        );
         assert_eq!(sql, "SELECT a FROM t LIMIT 100 OFFSET 10");
         assert_eq!(exec, "SELECT a FROM t LIMIT 101 OFFSET 10");
         assert_eq!(action, LimitAction::Clamped);
         let (sql, exec, action) = cap(Dialect::Postgres, "SELECT a FROM t LIMIT 5", 100);
-        assert_eq!((sql.as_str(), action), ("SELECT a FROM t LIMIT 5", LimitAction::Kept));
+        assert_eq!(
+            (sql.as_str(), action),
+            ("SELECT a FROM t LIMIT 5", LimitAction::Kept)
+        );
         assert_eq!(sql, exec);
         let (sql, _, action) = cap(Dialect::Sqlite, "SELECT a FROM t LIMIT 100", 100);
-        assert_eq!((sql.as_str(), action), ("SELECT a FROM t LIMIT 100", LimitAction::Kept));
+        assert_eq!(
+            (sql.as_str(), action),
+            ("SELECT a FROM t LIMIT 100", LimitAction::Kept)
+        );
     }
 
     #[test]
@@ -149,23 +189,38 @@ mod tests {
         let (sql, exec, _) = cap(Dialect::Mysql, "SELECT a FROM t LIMIT 20, 5000", 100);
         assert_eq!(sql, "SELECT a FROM t LIMIT 20, 100");
         assert_eq!(exec, "SELECT a FROM t LIMIT 20, 101");
-        let (sql, exec, action) = cap(Dialect::Postgres, "SELECT a FROM t FETCH FIRST 500 ROWS ONLY", 100);
+        let (sql, exec, action) = cap(
+            Dialect::Postgres,
+            "SELECT a FROM t FETCH FIRST 500 ROWS ONLY",
+            100,
+        );
         assert_eq!(sql, "SELECT a FROM t FETCH FIRST 100 ROWS ONLY");
         assert_eq!(exec, "SELECT a FROM t FETCH FIRST 101 ROWS ONLY");
         assert_eq!(action, LimitAction::Clamped);
-        let (_, _, action) = cap(Dialect::Postgres, "SELECT a FROM t FETCH FIRST 5 ROWS ONLY", 100);
+        let (_, _, action) = cap(
+            Dialect::Postgres,
+            "SELECT a FROM t FETCH FIRST 5 ROWS ONLY",
+            100,
+        );
         assert_eq!(action, LimitAction::Kept);
     }
 
     #[test]
     fn negative_sqlite_limit_means_no_limit() {
         let (sql, _, action) = cap(Dialect::Sqlite, "SELECT a FROM t LIMIT -1", 10);
-        assert_eq!((sql.as_str(), action), ("SELECT a FROM t LIMIT 10", LimitAction::Added));
+        assert_eq!(
+            (sql.as_str(), action),
+            ("SELECT a FROM t LIMIT 10", LimitAction::Added)
+        );
     }
 
     #[test]
     fn non_literal_limits_are_refused() {
-        for sql in ["SELECT a FROM t LIMIT (SELECT 5)", "SELECT a FROM t LIMIT 2 + 3", "SELECT a FROM t LIMIT 1.5"] {
+        for sql in [
+            "SELECT a FROM t LIMIT (SELECT 5)",
+            "SELECT a FROM t LIMIT 2 + 3",
+            "SELECT a FROM t LIMIT 1.5",
+        ] {
             let mut q = parse_single_query(Dialect::Postgres, sql).expect("parses");
             let r = apply_row_cap(&mut q, 10).err().expect("refused");
             assert_eq!(r.rule, RejectRule::RowLimit, "{sql}");

@@ -110,7 +110,10 @@ pub(crate) struct Rejection {
 
 impl Rejection {
     pub(crate) fn new(rule: RejectRule, reason: impl Into<String>) -> Self {
-        Self { rule, reason: reason.into() }
+        Self {
+            rule,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -175,7 +178,11 @@ impl Validator {
     /// Every refusal is an [`Error::SqlRejected`](crate::error::Error::SqlRejected) whose reason
     /// says what was wrong and what to write instead.
     pub fn validate(&self, sql: &str) -> Result<ValidatedSql> {
-        self.check(sql).map_err(|r| Error::SqlRejected { rule: r.rule, reason: r.reason, sql: sql.to_string() })
+        self.check(sql).map_err(|r| Error::SqlRejected {
+            rule: r.rule,
+            reason: r.reason,
+            sql: sql.to_string(),
+        })
     }
 
     fn check(&self, sql: &str) -> Result<ValidatedSql, Rejection> {
@@ -183,7 +190,12 @@ impl Validator {
         let policy = resolve::Policy::new(&self.catalog, &self.options);
         let tables = resolve::check_query(&policy, &query)?;
         let capped = limit::apply_row_cap(&mut query, self.options.max_rows)?;
-        Ok(ValidatedSql { sql: capped.sql, exec_sql: capped.exec_sql, limit_action: capped.action, tables })
+        Ok(ValidatedSql {
+            sql: capped.sql,
+            exec_sql: capped.exec_sql,
+            limit_action: capped.action,
+            tables,
+        })
     }
 }
 

@@ -17,7 +17,10 @@ use crate::dialect::Dialect;
 /// Parses `sql` as exactly one read-only query in `dialect`.
 pub(crate) fn parse_single_query(dialect: Dialect, sql: &str) -> Result<Box<Query>, Rejection> {
     if sql.trim().is_empty() {
-        return Err(Rejection::new(RejectRule::Empty, "the SQL is empty; write one SELECT statement"));
+        return Err(Rejection::new(
+            RejectRule::Empty,
+            "the SQL is empty; write one SELECT statement",
+        ));
     }
     match dialect {
         Dialect::Sqlite => parse_with(&sp_dialect::SQLiteDialect {}, dialect, sql),
@@ -26,10 +29,19 @@ pub(crate) fn parse_single_query(dialect: Dialect, sql: &str) -> Result<Box<Quer
     }
 }
 
-fn parse_with(d: &dyn sp_dialect::Dialect, dialect: Dialect, sql: &str) -> Result<Box<Query>, Rejection> {
-    let tokens = Tokenizer::new(d, sql).tokenize_with_location().map_err(|e| {
-        Rejection::new(RejectRule::ParseError, format!("the SQL does not tokenize as {dialect}: {e}"))
-    })?;
+fn parse_with(
+    d: &dyn sp_dialect::Dialect,
+    dialect: Dialect,
+    sql: &str,
+) -> Result<Box<Query>, Rejection> {
+    let tokens = Tokenizer::new(d, sql)
+        .tokenize_with_location()
+        .map_err(|e| {
+            Rejection::new(
+                RejectRule::ParseError,
+                format!("the SQL does not tokenize as {dialect}: {e}"),
+            )
+        })?;
     if dialect == Dialect::Mysql && sql.contains("/*!") && has_expanded_comment(&tokens, sql) {
         return Err(Rejection::new(
             RejectRule::VersionedComment,
@@ -52,14 +64,19 @@ fn parse_with(d: &dyn sp_dialect::Dialect, dialect: Dialect, sql: &str) -> Resul
         }
     })?;
     match statements.len() {
-        0 => Err(Rejection::new(RejectRule::Empty, "the SQL holds no statement; write one SELECT statement")),
+        0 => Err(Rejection::new(
+            RejectRule::Empty,
+            "the SQL holds no statement; write one SELECT statement",
+        )),
         1 => match statements.pop() {
             Some(Statement::Query(query)) => Ok(query),
             _ => Err(not_a_query(statement_word.as_deref().unwrap_or("this"))),
         },
         n => Err(Rejection::new(
             RejectRule::MultipleStatements,
-            format!("the SQL holds {n} statements; send exactly one SELECT statement, without `;` separators"),
+            format!(
+                "the SQL holds {n} statements; send exactly one SELECT statement, without `;` separators"
+            ),
         )),
     }
 }
@@ -76,7 +93,9 @@ fn not_a_query(word: &str) -> Rejection {
 }
 
 fn is_query_keyword(word: &str) -> bool {
-    ["select", "with", "values", "table"].iter().any(|k| word.eq_ignore_ascii_case(k))
+    ["select", "with", "values", "table"]
+        .iter()
+        .any(|k| word.eq_ignore_ascii_case(k))
 }
 
 /// The first keyword or word of the statement, to name a refused statement kind.
@@ -96,7 +115,8 @@ fn mentions_file_output(tokens: &[TokenWithSpan]) -> bool {
     });
     let mut previous_into = false;
     words.any(|w| {
-        let hit = previous_into && (w.eq_ignore_ascii_case("outfile") || w.eq_ignore_ascii_case("dumpfile"));
+        let hit = previous_into
+            && (w.eq_ignore_ascii_case("outfile") || w.eq_ignore_ascii_case("dumpfile"));
         previous_into = w.eq_ignore_ascii_case("into");
         hit
     })
@@ -115,7 +135,9 @@ fn has_expanded_comment(tokens: &[TokenWithSpan], sql: &str) -> bool {
     if tokens.windows(2).any(|w| w[0].span.end != w[1].span.start) {
         return true;
     }
-    tokens.last().is_some_and(|t| t.span.end != end_location(sql))
+    tokens
+        .last()
+        .is_some_and(|t| t.span.end != end_location(sql))
 }
 
 /// Where the tokenizer's location ends after reading all of `sql`.
@@ -147,7 +169,12 @@ mod tests {
     #[test]
     fn single_queries_parse() {
         for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
-            for sql in ["SELECT 1", "WITH a AS (SELECT 1) SELECT * FROM a", "SELECT 1 UNION SELECT 2", "VALUES (1)"] {
+            for sql in [
+                "SELECT 1",
+                "WITH a AS (SELECT 1) SELECT * FROM a",
+                "SELECT 1 UNION SELECT 2",
+                "VALUES (1)",
+            ] {
                 assert!(parse_single_query(d, sql).is_ok(), "{sql} on {d}");
             }
         }
@@ -158,29 +185,55 @@ mod tests {
         for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
             assert_eq!(rule(d, "DELETE FROM t"), RejectRule::NotAQuery);
             assert_eq!(rule(d, "/* x */ drop table t"), RejectRule::NotAQuery);
-            assert_eq!(rule(d, "SELECT 1; SELECT 2"), RejectRule::MultipleStatements);
+            assert_eq!(
+                rule(d, "SELECT 1; SELECT 2"),
+                RejectRule::MultipleStatements
+            );
             assert_eq!(rule(d, "  "), RejectRule::Empty);
             assert_eq!(rule(d, "SELECT FROM WHERE ("), RejectRule::ParseError);
         }
-        assert_eq!(rule(Dialect::Sqlite, "PRAGMA writable_schema = ON"), RejectRule::NotAQuery);
-        assert_eq!(rule(Dialect::Postgres, "SET statement_timeout = 0"), RejectRule::NotAQuery);
+        assert_eq!(
+            rule(Dialect::Sqlite, "PRAGMA writable_schema = ON"),
+            RejectRule::NotAQuery
+        );
+        assert_eq!(
+            rule(Dialect::Postgres, "SET statement_timeout = 0"),
+            RejectRule::NotAQuery
+        );
         let r = parse_single_query(Dialect::Mysql, "SHOW VARIABLES").expect_err("refused");
-        assert!(r.reason.contains("`SHOW` statements are not allowed"), "{}", r.reason);
+        assert!(
+            r.reason.contains("`SHOW` statements are not allowed"),
+            "{}",
+            r.reason
+        );
     }
 
     #[test]
     fn mysql_versioned_comments_are_refused() {
-        assert_eq!(rule(Dialect::Mysql, "SELECT /*!50000 SLEEP(3), */ 1"), RejectRule::VersionedComment);
-        assert_eq!(rule(Dialect::Mysql, "/*!DELETE FROM orders*/"), RejectRule::VersionedComment);
-        assert_eq!(rule(Dialect::Mysql, "SELECT 1 /*!*/"), RejectRule::VersionedComment);
-        assert_eq!(rule(Dialect::Mysql, "SELECT 1\n /*!50000\n , 2 */ "), RejectRule::VersionedComment);
+        assert_eq!(
+            rule(Dialect::Mysql, "SELECT /*!50000 SLEEP(3), */ 1"),
+            RejectRule::VersionedComment
+        );
+        assert_eq!(
+            rule(Dialect::Mysql, "/*!DELETE FROM orders*/"),
+            RejectRule::VersionedComment
+        );
+        assert_eq!(
+            rule(Dialect::Mysql, "SELECT 1 /*!*/"),
+            RejectRule::VersionedComment
+        );
+        assert_eq!(
+            rule(Dialect::Mysql, "SELECT 1\n /*!50000\n , 2 */ "),
+            RejectRule::VersionedComment
+        );
         assert!(parse_single_query(Dialect::Mysql, "SELECT '/*!50000 x */' AS s").is_ok());
         assert!(parse_single_query(Dialect::Mysql, "SELECT 1 /* plain */ -- done\n").is_ok());
     }
 
     #[test]
     fn nested_block_comments_in_postgres() {
-        let q = parse_single_query(Dialect::Postgres, "SELECT 1 /* nested /* comment */ */").expect("parses");
+        let q = parse_single_query(Dialect::Postgres, "SELECT 1 /* nested /* comment */ */")
+            .expect("parses");
         assert_eq!(q.to_string(), "SELECT 1");
     }
 }

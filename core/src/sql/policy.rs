@@ -1,8 +1,8 @@
 //! Cost and side-effect policy: cartesian products, unbounded recursion and oversized values.
 
 use sqlparser::ast::{
-    BinaryOperator, Cte, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, SetExpr, TableFactor,
-    UnaryOperator, Value,
+    BinaryOperator, Cte, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, SetExpr,
+    TableFactor, UnaryOperator, Value,
 };
 
 use super::{
@@ -17,7 +17,11 @@ const CARTESIAN_COMPONENTS: usize = 3;
 /// Pushes the `AND`-separated conjuncts of `e` onto `out`.
 pub(crate) fn split_conjuncts<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
     match e {
-        Expr::BinaryOp { left, op: BinaryOperator::And, right } => {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
             split_conjuncts(left, out);
             split_conjuncts(right, out);
         }
@@ -51,13 +55,21 @@ pub(crate) fn check_cartesian(scope: &Scope<'_>) -> Result<(), Rejection> {
     if components < CARTESIAN_COMPONENTS {
         return Ok(());
     }
-    let names: Vec<String> = scope.relations.iter().map(|r| format!("`{}`", r.name)).collect();
+    let names: Vec<String> = scope
+        .relations
+        .iter()
+        .map(|r| format!("`{}`", r.name))
+        .collect();
     Err(Rejection::new(
         RejectRule::CartesianProduct,
         format!(
             "the query cross-joins {} ({}) in {components} unconnected groups, which multiplies their rows; \
              connect every table with a join condition (`JOIN ... ON` or a WHERE equality between their columns)",
-            if n == 1 { "1 relation".to_string() } else { format!("{n} relations") },
+            if n == 1 {
+                "1 relation".to_string()
+            } else {
+                format!("{n} relations")
+            },
             names.join(", ")
         ),
     ))
@@ -74,7 +86,9 @@ pub(crate) fn check_recursion(cte: &Cte) -> Result<(), Rejection> {
     select_leaves(&cte.query.body, &mut leaves);
     for select in leaves {
         let refs_self = select.from.iter().any(|twj| {
-            std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)).any(|tf| names_cte(tf, name))
+            std::iter::once(&twj.relation)
+                .chain(twj.joins.iter().map(|j| &j.relation))
+                .any(|tf| names_cte(tf, name))
         });
         let relations: usize = select.from.iter().map(|twj| 1 + twj.joins.len()).sum();
         if refs_self && select.selection.is_none() && relations < 2 && select.having.is_none() {
@@ -92,7 +106,12 @@ pub(crate) fn check_recursion(cte: &Cte) -> Result<(), Rejection> {
 
 fn names_cte(tf: &TableFactor, name: &str) -> bool {
     match tf {
-        TableFactor::Table { name: n, .. } => n.0.len() == 1 && n.to_string().trim_matches(['"', '`', '[', ']']).eq_ignore_ascii_case(name),
+        TableFactor::Table { name: n, .. } => {
+            n.0.len() == 1
+                && n.to_string()
+                    .trim_matches(['"', '`', '[', ']'])
+                    .eq_ignore_ascii_case(name)
+        }
         _ => false,
     }
 }
@@ -112,12 +131,18 @@ fn select_leaves<'q>(body: &'q SetExpr, out: &mut Vec<&'q sqlparser::ast::Select
 /// Refuses a literal size argument above [`MAX_BUILT_VALUE_LEN`] for the functions that build
 /// a value of that size (`lpad`, `repeat`, `randomblob`, ...).
 pub(crate) fn check_size_arguments(f: &Function) -> Result<(), Rejection> {
-    let [sqlparser::ast::ObjectNamePart::Identifier(ident)] = f.name.0.as_slice() else { return Ok(()) };
-    let Some(&(name, position)) = SIZE_ARGUMENT_FUNCTIONS.iter().find(|(n, _)| n.eq_ignore_ascii_case(&ident.value))
+    let [sqlparser::ast::ObjectNamePart::Identifier(ident)] = f.name.0.as_slice() else {
+        return Ok(());
+    };
+    let Some(&(name, position)) = SIZE_ARGUMENT_FUNCTIONS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(&ident.value))
     else {
         return Ok(());
     };
-    let FunctionArguments::List(list) = &f.args else { return Ok(()) };
+    let FunctionArguments::List(list) = &f.args else {
+        return Ok(());
+    };
     let size = match list.args.get(position) {
         Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(e))) => literal_number(e),
         _ => None,
@@ -140,7 +165,11 @@ fn literal_number(e: &Expr) -> Option<f64> {
             Value::Number(n, _) => n.parse().ok(),
             _ => None,
         },
-        Expr::Nested(x) | Expr::UnaryOp { op: UnaryOperator::Plus, expr: x } => literal_number(x),
+        Expr::Nested(x)
+        | Expr::UnaryOp {
+            op: UnaryOperator::Plus,
+            expr: x,
+        } => literal_number(x),
         _ => None,
     }
 }

@@ -23,7 +23,11 @@ pub(crate) struct Policy<'a> {
 impl<'a> Policy<'a> {
     /// A policy over `catalog` and `options`.
     pub(crate) fn new(catalog: &'a Catalog, options: &'a ValidatorOptions) -> Self {
-        Self { catalog, options, dialect: catalog.dialect }
+        Self {
+            catalog,
+            options,
+            dialect: catalog.dialect,
+        }
     }
 
     /// The catalog table `name` refers to, when it exists and may be read.
@@ -35,7 +39,11 @@ impl<'a> Policy<'a> {
             [_, s, t] => (Some(*s), *t),
             _ => return Err(unknown_table(&name.to_string(), self.allowed_names())),
         };
-        let found = self.catalog.find_table(schema.map(|s| s.value.as_str()), &table.value, table.quote_style.is_some());
+        let found = self.catalog.find_table(
+            schema.map(|s| s.value.as_str()),
+            &table.value,
+            table.quote_style.is_some(),
+        );
         let Some(found) = found else {
             if is_system_catalog(schema.map(|s| s.value.as_str()), &table.value) {
                 return Err(Rejection::new(
@@ -64,11 +72,19 @@ impl<'a> Policy<'a> {
     fn is_allowed(&self, table: &Table) -> bool {
         let allowed = &self.options.allowed_tables;
         allowed.is_empty()
-            || allowed.iter().any(|a| a.eq_ignore_ascii_case(&table.name) || a.eq_ignore_ascii_case(&table.qualified_name()))
+            || allowed.iter().any(|a| {
+                a.eq_ignore_ascii_case(&table.name)
+                    || a.eq_ignore_ascii_case(&table.qualified_name())
+            })
     }
 
     fn allowed_names(&self) -> Vec<String> {
-        self.catalog.tables.iter().filter(|t| self.is_allowed(t)).map(Table::qualified_name).collect()
+        self.catalog
+            .tables
+            .iter()
+            .filter(|t| self.is_allowed(t))
+            .map(Table::qualified_name)
+            .collect()
     }
 
     /// Whether `table.column` is on the restricted list.
@@ -76,7 +92,8 @@ impl<'a> Policy<'a> {
         self.options.denied_columns.iter().any(|d| {
             d.rsplit_once('.').is_some_and(|(t, c)| {
                 c.eq_ignore_ascii_case(column)
-                    && (t.eq_ignore_ascii_case(&table.name) || t.eq_ignore_ascii_case(&table.qualified_name()))
+                    && (t.eq_ignore_ascii_case(&table.name)
+                        || t.eq_ignore_ascii_case(&table.qualified_name()))
             })
         })
     }
@@ -96,8 +113,10 @@ pub(crate) fn object_idents(name: &ObjectName) -> Vec<&Ident> {
 fn is_system_catalog(schema: Option<&str>, table: &str) -> bool {
     let lower = |s: &str| s.to_ascii_lowercase();
     let t = lower(table);
-    matches!(schema.map(lower).as_deref(), Some("pg_catalog" | "information_schema" | "mysql" | "sys" | "performance_schema"))
-        || t.starts_with("sqlite_")
+    matches!(
+        schema.map(lower).as_deref(),
+        Some("pg_catalog" | "information_schema" | "mysql" | "sys" | "performance_schema")
+    ) || t.starts_with("sqlite_")
         || t.starts_with("pg_")
         || t.starts_with("pragma_")
 }
@@ -107,7 +126,10 @@ fn unknown_table(name: &str, candidates: Vec<String>) -> Rejection {
         Some(best) => format!("did you mean `{best}`?"),
         None => format!("use one of: {}", candidates.join(", ")),
     };
-    Rejection::new(RejectRule::UnknownTable, format!("no table `{name}` in the schema; {hint}"))
+    Rejection::new(
+        RejectRule::UnknownTable,
+        format!("no table `{name}` in the schema; {hint}"),
+    )
 }
 
 /// The output columns of a query or relation.
@@ -159,7 +181,13 @@ pub(crate) struct Walker<'p, 'a> {
 
 /// Checks every name in `query`; returns the catalog tables it reads.
 pub(crate) fn check_query(policy: &Policy<'_>, query: &Query) -> Result<Vec<String>, Rejection> {
-    let mut walker = Walker { policy, scopes: Vec::new(), ctes: Vec::new(), tables: Vec::new(), collect: None };
+    let mut walker = Walker {
+        policy,
+        scopes: Vec::new(),
+        ctes: Vec::new(),
+        tables: Vec::new(),
+        collect: None,
+    };
     walker.query(query)?;
     let mut tables = walker.tables;
     tables.sort();
@@ -177,14 +205,20 @@ pub(crate) fn output_name(dialect: Dialect, ident: &Ident) -> String {
 
 impl<'a> Walker<'_, 'a> {
     fn matches(&self, actual: &str, written: &Ident) -> bool {
-        identifier_matches(self.policy.dialect, actual, &written.value, written.quote_style.is_some())
+        identifier_matches(
+            self.policy.dialect,
+            actual,
+            &written.value,
+            written.quote_style.is_some(),
+        )
     }
 
     fn note_reference(&mut self, depth: usize, relation: usize) {
-        if let Some((d, refs)) = &mut self.collect {
-            if *d == depth && !refs.contains(&relation) {
-                refs.push(relation);
-            }
+        if let Some((d, refs)) = &mut self.collect
+            && *d == depth
+            && !refs.contains(&relation)
+        {
+            refs.push(relation);
         }
     }
 
@@ -233,24 +267,46 @@ impl<'a> Walker<'_, 'a> {
     fn is_implicit_column(&self, id: &Ident) -> bool {
         self.policy.dialect == Dialect::Sqlite
             && (id.quote_style == Some('"')
-                || ["rowid", "oid", "_rowid_"].iter().any(|r| r.eq_ignore_ascii_case(&id.value)))
+                || ["rowid", "oid", "_rowid_"]
+                    .iter()
+                    .any(|r| r.eq_ignore_ascii_case(&id.value)))
     }
 
     fn unknown_column(&self, id: &Ident) -> Rejection {
         let Some(scope) = self.scopes.last().filter(|s| !s.relations.is_empty()) else {
             return Rejection::new(
                 RejectRule::UnknownColumn,
-                format!("no column `{}`: the query reads no table here; add a FROM clause", id.value),
+                format!(
+                    "no column `{}`: the query reads no table here; add a FROM clause",
+                    id.value
+                ),
             );
         };
-        let candidates = scope.relations.iter().flat_map(|r| r.columns.names.iter().map(String::as_str));
-        let names: Vec<String> = scope.relations.iter().map(|r| format!("`{}`", r.name)).collect();
-        let place = if names.len() == 1 { names[0].clone() } else { format!("any of {}", names.join(", ")) };
-        let hint = match nearest(&id.value, candidates.chain(scope.aliases.iter().map(String::as_str))) {
+        let candidates = scope
+            .relations
+            .iter()
+            .flat_map(|r| r.columns.names.iter().map(String::as_str));
+        let names: Vec<String> = scope
+            .relations
+            .iter()
+            .map(|r| format!("`{}`", r.name))
+            .collect();
+        let place = if names.len() == 1 {
+            names[0].clone()
+        } else {
+            format!("any of {}", names.join(", "))
+        };
+        let hint = match nearest(
+            &id.value,
+            candidates.chain(scope.aliases.iter().map(String::as_str)),
+        ) {
             Some(best) => format!("did you mean `{best}`?"),
             None => "use a column of the tables in FROM".to_string(),
         };
-        Rejection::new(RejectRule::UnknownColumn, format!("no column `{}` in {place}; {hint}", id.value))
+        Rejection::new(
+            RejectRule::UnknownColumn,
+            format!("no column `{}` in {place}; {hint}", id.value),
+        )
     }
 
     /// Resolves `qualifier.column` (and `schema.table.column`).
@@ -260,10 +316,19 @@ impl<'a> Walker<'_, 'a> {
             _ => return Ok(()),
         };
         for depth in (0..self.scopes.len()).rev() {
-            let found = self.scopes[depth].relations.iter().position(|r| self.matches(&r.name, qualifier));
+            let found = self.scopes[depth]
+                .relations
+                .iter()
+                .position(|r| self.matches(&r.name, qualifier));
             let Some(i) = found else { continue };
             let rel = &self.scopes[depth].relations[i];
-            if let Some(c) = rel.columns.names.iter().find(|c| self.matches(c, column)).cloned() {
+            if let Some(c) = rel
+                .columns
+                .names
+                .iter()
+                .find(|c| self.matches(c, column))
+                .cloned()
+            {
                 self.check_denied(depth, i, &c)?;
                 self.note_reference(depth, i);
                 return Ok(());
@@ -286,21 +351,31 @@ impl<'a> Walker<'_, 'a> {
 
     /// The relation `name` in scope, innermost first, as (depth, index).
     pub(crate) fn find_relation(&self, name: &Ident) -> Option<(usize, usize)> {
-        (0..self.scopes.len())
-            .rev()
-            .find_map(|d| self.scopes[d].relations.iter().position(|r| self.matches(&r.name, name)).map(|i| (d, i)))
+        (0..self.scopes.len()).rev().find_map(|d| {
+            self.scopes[d]
+                .relations
+                .iter()
+                .position(|r| self.matches(&r.name, name))
+                .map(|i| (d, i))
+        })
     }
 
     /// A refusal for a qualifier that names no relation in scope.
     pub(crate) fn unknown_relation(&self, qualifier: &Ident) -> Rejection {
-        let names = self.scopes.iter().flat_map(|s| s.relations.iter().map(|r| r.name.as_str()));
+        let names = self
+            .scopes
+            .iter()
+            .flat_map(|s| s.relations.iter().map(|r| r.name.as_str()));
         let hint = match nearest(&qualifier.value, names) {
             Some(best) => format!("did you mean `{best}`?"),
             None => "qualify columns with a table name or alias from FROM".to_string(),
         };
         Rejection::new(
             RejectRule::UnknownTable,
-            format!("no table or alias `{}` in this query; {hint}", qualifier.value),
+            format!(
+                "no table or alias `{}` in this query; {hint}",
+                qualifier.value
+            ),
         )
     }
 
@@ -308,8 +383,14 @@ impl<'a> Walker<'_, 'a> {
     /// restricted column.
     pub(crate) fn check_wildcard(&self, depth: usize, relation: usize) -> Result<(), Rejection> {
         let rel = &self.scopes[depth].relations[relation];
-        if let Some(t) = rel.table {
-            if let Some(c) = rel.columns.names.iter().find(|c| self.policy.is_denied(t, c)) {
+        if let Some(t) = rel.table
+            && let Some(c) = rel
+                .columns
+                .names
+                .iter()
+                .find(|c| self.policy.is_denied(t, c))
+        {
+            {
                 return Err(Rejection::new(
                     RejectRule::DeniedColumn,
                     format!(
@@ -327,7 +408,10 @@ impl<'a> Walker<'_, 'a> {
 fn denied(table: &Table, column: &str) -> Rejection {
     Rejection::new(
         RejectRule::DeniedColumn,
-        format!("column `{}.{column}` is restricted and cannot be read; leave it out of the query", table.name),
+        format!(
+            "column `{}.{column}` is restricted and cannot be read; leave it out of the query",
+            table.name
+        ),
     )
 }
 
@@ -335,13 +419,18 @@ fn denied(table: &Table, column: &str) -> Rejection {
 pub(crate) fn variable(name: &str) -> Rejection {
     Rejection::new(
         RejectRule::Variable,
-        format!("variables and parameters such as `{name}` are not allowed; write literal values instead"),
+        format!(
+            "variables and parameters such as `{name}` are not allowed; write literal values instead"
+        ),
     )
 }
 
 /// The candidate nearest to `name` by case-insensitive edit distance, when it is close enough
 /// to be a plausible typo.
-pub(crate) fn nearest<'c>(name: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
+pub(crate) fn nearest<'c>(
+    name: &str,
+    candidates: impl Iterator<Item = &'c str>,
+) -> Option<&'c str> {
     let target = name.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
@@ -363,7 +452,11 @@ pub(crate) fn levenshtein(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = if ca == *cb { diagonal } else { 1 + diagonal.min(above).min(row[j]) };
+            row[j + 1] = if ca == *cb {
+                diagonal
+            } else {
+                1 + diagonal.min(above).min(row[j])
+            };
             diagonal = above;
         }
     }
@@ -384,7 +477,10 @@ mod tests {
     #[test]
     fn nearest_is_case_insensitive_and_bounded() {
         let names = ["CustomerId", "InvoiceDate", "Total"];
-        assert_eq!(nearest("custmer_id", names.iter().copied()), Some("CustomerId"));
+        assert_eq!(
+            nearest("custmer_id", names.iter().copied()),
+            Some("CustomerId")
+        );
         assert_eq!(nearest("TOTL", names.iter().copied()), Some("Total"));
         assert_eq!(nearest("zzzzzzzzzz", names.iter().copied()), None);
     }

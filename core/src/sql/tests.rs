@@ -12,7 +12,12 @@ fn table(schema: Option<&str>, name: &str, columns: &[&str]) -> Table {
         kind: TableKind::Table,
         columns: columns
             .iter()
-            .map(|c| Column { name: c.to_string(), data_type: "INTEGER".into(), nullable: true, comment: None })
+            .map(|c| Column {
+                name: c.to_string(),
+                data_type: "INTEGER".into(),
+                nullable: true,
+                comment: None,
+            })
             .collect(),
         primary_key: vec![],
         foreign_keys: vec![],
@@ -24,24 +29,72 @@ fn validator(dialect: Dialect) -> Validator {
     let schema = (dialect == Dialect::Postgres).then_some("public");
     let (customer, invoice, line, employee) = if dialect == Dialect::Postgres {
         (
-            table(schema, "customer", &["customer_id", "first_name", "country", "email", "support_rep_id"]),
-            table(schema, "invoice", &["invoice_id", "customer_id", "invoice_date", "total"]),
-            table(schema, "invoice_line", &["invoice_line_id", "invoice_id", "unit_price", "quantity"]),
-            table(schema, "employee", &["employee_id", "reports_to", "last_name"]),
+            table(
+                schema,
+                "customer",
+                &[
+                    "customer_id",
+                    "first_name",
+                    "country",
+                    "email",
+                    "support_rep_id",
+                ],
+            ),
+            table(
+                schema,
+                "invoice",
+                &["invoice_id", "customer_id", "invoice_date", "total"],
+            ),
+            table(
+                schema,
+                "invoice_line",
+                &["invoice_line_id", "invoice_id", "unit_price", "quantity"],
+            ),
+            table(
+                schema,
+                "employee",
+                &["employee_id", "reports_to", "last_name"],
+            ),
         )
     } else {
         (
-            table(None, "Customer", &["CustomerId", "FirstName", "Country", "Email", "SupportRepId"]),
-            table(None, "Invoice", &["InvoiceId", "CustomerId", "InvoiceDate", "Total"]),
-            table(None, "InvoiceLine", &["InvoiceLineId", "InvoiceId", "UnitPrice", "Quantity"]),
+            table(
+                None,
+                "Customer",
+                &[
+                    "CustomerId",
+                    "FirstName",
+                    "Country",
+                    "Email",
+                    "SupportRepId",
+                ],
+            ),
+            table(
+                None,
+                "Invoice",
+                &["InvoiceId", "CustomerId", "InvoiceDate", "Total"],
+            ),
+            table(
+                None,
+                "InvoiceLine",
+                &["InvoiceLineId", "InvoiceId", "UnitPrice", "Quantity"],
+            ),
             table(None, "Employee", &["EmployeeId", "ReportsTo", "LastName"]),
         )
     };
     let catalog = Catalog::new(dialect, "chinook", vec![customer, invoice, line, employee]);
-    let denied = if dialect == Dialect::Postgres { "customer.email" } else { "Customer.Email" };
+    let denied = if dialect == Dialect::Postgres {
+        "customer.email"
+    } else {
+        "Customer.Email"
+    };
     Validator::new(
         Arc::new(catalog),
-        ValidatorOptions { max_rows: 100, allowed_tables: vec![], denied_columns: vec![denied.to_string()] },
+        ValidatorOptions {
+            max_rows: 100,
+            allowed_tables: vec![],
+            denied_columns: vec![denied.to_string()],
+        },
     )
 }
 
@@ -57,7 +110,11 @@ fn accept(d: Dialect, sql: &str) -> ValidatedSql {
 fn reject(d: Dialect, sql: &str) -> (RejectRule, String) {
     match validator(d).validate(sql) {
         Ok(v) => panic!("{d}: `{sql}` should be refused, got `{}`", v.sql),
-        Err(Error::SqlRejected { rule, reason, sql: submitted }) => {
+        Err(Error::SqlRejected {
+            rule,
+            reason,
+            sql: submitted,
+        }) => {
             assert_eq!(submitted, sql, "the rejection carries the submitted SQL");
             (rule, reason)
         }
@@ -73,7 +130,10 @@ fn comments_are_stripped_and_limit_added() {
         assert_eq!(v.exec_sql, "SELECT 1 LIMIT 101");
         assert_eq!(v.limit_action, LimitAction::Added);
     }
-    let v = accept(Dialect::Sqlite, "SELECT Total FROM Invoice ORDER BY Total DESC LIMIT 5");
+    let v = accept(
+        Dialect::Sqlite,
+        "SELECT Total FROM Invoice ORDER BY Total DESC LIMIT 5",
+    );
     assert_eq!(v.sql, v.exec_sql);
     assert_eq!(v.limit_action, LimitAction::Kept);
     assert_eq!(v.tables, vec!["Invoice".to_string()]);
@@ -134,7 +194,10 @@ fn typical_analytic_queries_are_accepted() {
     ] {
         accept(Dialect::Postgres, sql);
     }
-    for sql in ["SELECT Country FROM Customer WHERE Country = \"Brazil\"", "SELECT 1 FROM dual"] {
+    for sql in [
+        "SELECT Country FROM Customer WHERE Country = \"Brazil\"",
+        "SELECT 1 FROM dual",
+    ] {
         accept(Dialect::Mysql, sql);
     }
 }
@@ -142,28 +205,77 @@ fn typical_analytic_queries_are_accepted() {
 #[test]
 fn writes_and_non_queries_are_refused() {
     for d in ALL {
-        for sql in ["DELETE FROM Invoice", "UPDATE Invoice SET Total = 0", "DROP TABLE Invoice", "EXPLAIN SELECT 1"] {
+        for sql in [
+            "DELETE FROM Invoice",
+            "UPDATE Invoice SET Total = 0",
+            "DROP TABLE Invoice",
+            "EXPLAIN SELECT 1",
+        ] {
             assert_eq!(reject(d, sql).0, RejectRule::NotAQuery, "{d}: {sql}");
         }
-        assert_eq!(reject(d, "SELECT 1; SELECT 2").0, RejectRule::MultipleStatements);
+        assert_eq!(
+            reject(d, "SELECT 1; SELECT 2").0,
+            RejectRule::MultipleStatements
+        );
         assert_eq!(reject(d, "").0, RejectRule::Empty);
     }
-    let (rule, _) = reject(Dialect::Postgres, "WITH d AS (DELETE FROM invoice RETURNING *) SELECT count(*) FROM d");
+    let (rule, _) = reject(
+        Dialect::Postgres,
+        "WITH d AS (DELETE FROM invoice RETURNING *) SELECT count(*) FROM d",
+    );
     assert_eq!(rule, RejectRule::NotAQuery);
-    assert_eq!(reject(Dialect::Postgres, "SELECT total INTO t2 FROM invoice").0, RejectRule::SelectInto);
-    assert_eq!(reject(Dialect::Mysql, "SELECT Total FROM Invoice INTO OUTFILE '/tmp/x'").0, RejectRule::SelectInto);
-    assert_eq!(reject(Dialect::Postgres, "SELECT total FROM invoice FOR UPDATE").0, RejectRule::LockingClause);
-    assert_eq!(reject(Dialect::Mysql, "SELECT Total FROM Invoice FOR SHARE").0, RejectRule::LockingClause);
+    assert_eq!(
+        reject(Dialect::Postgres, "SELECT total INTO t2 FROM invoice").0,
+        RejectRule::SelectInto
+    );
+    assert_eq!(
+        reject(
+            Dialect::Mysql,
+            "SELECT Total FROM Invoice INTO OUTFILE '/tmp/x'"
+        )
+        .0,
+        RejectRule::SelectInto
+    );
+    assert_eq!(
+        reject(Dialect::Postgres, "SELECT total FROM invoice FOR UPDATE").0,
+        RejectRule::LockingClause
+    );
+    assert_eq!(
+        reject(Dialect::Mysql, "SELECT Total FROM Invoice FOR SHARE").0,
+        RejectRule::LockingClause
+    );
 }
 
 #[test]
 fn executable_comments_hints_and_variables_are_refused() {
-    assert_eq!(reject(Dialect::Mysql, "SELECT /*!50000 SLEEP(3), */ 1").0, RejectRule::VersionedComment);
-    assert_eq!(reject(Dialect::Mysql, "SELECT /*+ MAX_EXECUTION_TIME(1) */ 1").0, RejectRule::OptimizerHint);
-    assert_eq!(reject(Dialect::Mysql, "SELECT @a := 1").0, RejectRule::Variable);
-    assert_eq!(reject(Dialect::Mysql, "SELECT @@datadir").0, RejectRule::Variable);
-    assert_eq!(reject(Dialect::Mysql, "SELECT Total FROM Invoice WHERE Total > @x").0, RejectRule::Variable);
-    assert_eq!(reject(Dialect::Postgres, "SELECT total FROM invoice WHERE total > $1").0, RejectRule::Variable);
+    assert_eq!(
+        reject(Dialect::Mysql, "SELECT /*!50000 SLEEP(3), */ 1").0,
+        RejectRule::VersionedComment
+    );
+    assert_eq!(
+        reject(Dialect::Mysql, "SELECT /*+ MAX_EXECUTION_TIME(1) */ 1").0,
+        RejectRule::OptimizerHint
+    );
+    assert_eq!(
+        reject(Dialect::Mysql, "SELECT @a := 1").0,
+        RejectRule::Variable
+    );
+    assert_eq!(
+        reject(Dialect::Mysql, "SELECT @@datadir").0,
+        RejectRule::Variable
+    );
+    assert_eq!(
+        reject(Dialect::Mysql, "SELECT Total FROM Invoice WHERE Total > @x").0,
+        RejectRule::Variable
+    );
+    assert_eq!(
+        reject(
+            Dialect::Postgres,
+            "SELECT total FROM invoice WHERE total > $1"
+        )
+        .0,
+        RejectRule::Variable
+    );
     let (rule, _) = reject(Dialect::Sqlite, "SELECT 1\u{200b}; DELETE FROM Invoice");
     assert_eq!(rule, RejectRule::MultipleStatements);
 }
@@ -177,17 +289,44 @@ fn functions_outside_the_allow_list_are_refused() {
         "function `pg_sleep` is not allowed; use only aggregate, window, string, math, date/time, conditional and \
          cast functions"
     );
-    assert_eq!(reject(Dialect::Postgres, "SELECT pg_catalog.lower('x')").0, RejectRule::FunctionNotAllowed);
-    assert_eq!(reject(Dialect::Sqlite, "SELECT * FROM pragma_table_info('Invoice')").0, RejectRule::FunctionNotAllowed);
-    assert_eq!(reject(Dialect::Mysql, "SELECT Total FROM Invoice WHERE SLEEP(1) = 0").0, RejectRule::FunctionNotAllowed);
-    let sql = "SELECT (SELECT max(total) FROM invoice WHERE total > length(pg_read_file('/etc/passwd')))";
-    assert_eq!(reject(Dialect::Postgres, sql).0, RejectRule::FunctionNotAllowed);
+    assert_eq!(
+        reject(Dialect::Postgres, "SELECT pg_catalog.lower('x')").0,
+        RejectRule::FunctionNotAllowed
+    );
+    assert_eq!(
+        reject(
+            Dialect::Sqlite,
+            "SELECT * FROM pragma_table_info('Invoice')"
+        )
+        .0,
+        RejectRule::FunctionNotAllowed
+    );
+    assert_eq!(
+        reject(
+            Dialect::Mysql,
+            "SELECT Total FROM Invoice WHERE SLEEP(1) = 0"
+        )
+        .0,
+        RejectRule::FunctionNotAllowed
+    );
+    let sql =
+        "SELECT (SELECT max(total) FROM invoice WHERE total > length(pg_read_file('/etc/passwd')))";
+    assert_eq!(
+        reject(Dialect::Postgres, sql).0,
+        RejectRule::FunctionNotAllowed
+    );
 }
 
 #[test]
 fn oversized_values_are_refused() {
-    assert_eq!(reject(Dialect::Postgres, "SELECT lpad('x', 100000, 'y')").0, RejectRule::OversizedValue);
-    assert_eq!(reject(Dialect::Sqlite, "SELECT randomblob(20000)").0, RejectRule::OversizedValue);
+    assert_eq!(
+        reject(Dialect::Postgres, "SELECT lpad('x', 100000, 'y')").0,
+        RejectRule::OversizedValue
+    );
+    assert_eq!(
+        reject(Dialect::Sqlite, "SELECT randomblob(20000)").0,
+        RejectRule::OversizedValue
+    );
     accept(Dialect::Postgres, "SELECT lpad('x', 10, '0')");
 }
 
@@ -195,21 +334,39 @@ fn oversized_values_are_refused() {
 fn unknown_tables_and_columns_get_suggestions() {
     let (rule, reason) = reject(Dialect::Sqlite, "SELECT custmer_id FROM Invoice");
     assert_eq!(rule, RejectRule::UnknownColumn);
-    assert_eq!(reason, "no column `custmer_id` in `Invoice`; did you mean `CustomerId`?");
+    assert_eq!(
+        reason,
+        "no column `custmer_id` in `Invoice`; did you mean `CustomerId`?"
+    );
     let (rule, reason) = reject(Dialect::Sqlite, "SELECT Total FROM Invoices");
     assert_eq!(rule, RejectRule::UnknownTable);
     assert!(reason.contains("did you mean `Invoice`?"), "{reason}");
     let (rule, reason) = reject(Dialect::Sqlite, "SELECT i.Totl FROM Invoice i");
-    assert_eq!((rule, reason.as_str()), (RejectRule::UnknownColumn, "no column `Totl` in `i`; did you mean `Total`?"));
+    assert_eq!(
+        (rule, reason.as_str()),
+        (
+            RejectRule::UnknownColumn,
+            "no column `Totl` in `i`; did you mean `Total`?"
+        )
+    );
     let (rule, reason) = reject(Dialect::Sqlite, "SELECT x.Total FROM Invoice i");
     assert_eq!(rule, RejectRule::UnknownTable);
     assert!(reason.contains("no table or alias `x`"), "{reason}");
-    assert_eq!(reject(Dialect::Postgres, "SELECT \"Total\" FROM invoice").0, RejectRule::UnknownColumn);
-    assert_eq!(reject(Dialect::Postgres, "SELECT total FROM \"Invoice\"").0, RejectRule::UnknownTable);
+    assert_eq!(
+        reject(Dialect::Postgres, "SELECT \"Total\" FROM invoice").0,
+        RejectRule::UnknownColumn
+    );
+    assert_eq!(
+        reject(Dialect::Postgres, "SELECT total FROM \"Invoice\"").0,
+        RejectRule::UnknownTable
+    );
     for (d, sql) in [
         (Dialect::Sqlite, "SELECT sql FROM sqlite_master"),
         (Dialect::Postgres, "SELECT relname FROM pg_catalog.pg_class"),
-        (Dialect::Mysql, "SELECT table_name FROM information_schema.tables"),
+        (
+            Dialect::Mysql,
+            "SELECT table_name FROM information_schema.tables",
+        ),
     ] {
         let (rule, reason) = reject(d, sql);
         assert_eq!(rule, RejectRule::UnknownTable, "{sql}");
@@ -225,7 +382,10 @@ fn allowed_tables_limit_what_may_be_read() {
     match v.validate("SELECT FirstName FROM Customer") {
         Err(Error::SqlRejected { rule, reason, .. }) => {
             assert_eq!(rule, RejectRule::TableNotAllowed);
-            assert!(reason.contains("use only these tables: Invoice"), "{reason}");
+            assert!(
+                reason.contains("use only these tables: Invoice"),
+                "{reason}"
+            );
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -246,7 +406,10 @@ fn restricted_columns_are_refused_even_through_wildcards() {
         assert!(reason.contains("restricted"), "{reason}");
     }
     accept(Dialect::Sqlite, "SELECT count(*) FROM Customer");
-    accept(Dialect::Sqlite, "SELECT i.* FROM Invoice i JOIN Customer c ON i.CustomerId = c.CustomerId");
+    accept(
+        Dialect::Sqlite,
+        "SELECT i.* FROM Invoice i JOIN Customer c ON i.CustomerId = c.CustomerId",
+    );
 }
 
 #[test]
@@ -254,22 +417,33 @@ fn cartesian_products_of_three_relations_are_refused() {
     for d in ALL {
         let (rule, _) = reject(d, "SELECT count(*) FROM Invoice a, Invoice b, Invoice c");
         assert_eq!(rule, RejectRule::CartesianProduct);
-        let (rule, _) = reject(d, "SELECT count(*) FROM Invoice a CROSS JOIN Invoice b CROSS JOIN Invoice c");
+        let (rule, _) = reject(
+            d,
+            "SELECT count(*) FROM Invoice a CROSS JOIN Invoice b CROSS JOIN Invoice c",
+        );
         assert_eq!(rule, RejectRule::CartesianProduct);
     }
-    let v = accept(Dialect::Sqlite, "SELECT a.InvoiceId, b.Total FROM Invoice a, Invoice b LIMIT 3000000");
+    let v = accept(
+        Dialect::Sqlite,
+        "SELECT a.InvoiceId, b.Total FROM Invoice a, Invoice b LIMIT 3000000",
+    );
     assert_eq!(v.limit_action, LimitAction::Clamped);
     accept(
         Dialect::Sqlite,
         "SELECT count(*) FROM Invoice a, Invoice b, Invoice c WHERE a.InvoiceId = b.InvoiceId AND b.InvoiceId = c.InvoiceId",
     );
-    accept(Dialect::Sqlite, "SELECT count(*) FROM Invoice a JOIN InvoiceLine b USING (InvoiceId) JOIN Customer c ON c.CustomerId = a.CustomerId");
+    accept(
+        Dialect::Sqlite,
+        "SELECT count(*) FROM Invoice a JOIN InvoiceLine b USING (InvoiceId) JOIN Customer c ON c.CustomerId = a.CustomerId",
+    );
 }
 
 #[test]
 fn recursion_needs_a_termination_condition() {
-    let (rule, reason) =
-        reject(Dialect::Sqlite, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c");
+    let (rule, reason) = reject(
+        Dialect::Sqlite,
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c",
+    );
     assert_eq!(rule, RejectRule::UnboundedRecursion);
     assert!(reason.contains("`c`"), "{reason}");
 }
@@ -279,11 +453,23 @@ fn row_limits_are_clamped_or_refused() {
     let v = accept(Dialect::Mysql, "SELECT Total FROM Invoice LIMIT 10, 5000");
     assert_eq!(v.sql, "SELECT Total FROM Invoice LIMIT 10, 100");
     assert_eq!(v.exec_sql, "SELECT Total FROM Invoice LIMIT 10, 101");
-    assert_eq!(reject(Dialect::Sqlite, "SELECT Total FROM Invoice LIMIT (SELECT 5)").0, RejectRule::RowLimit);
+    assert_eq!(
+        reject(
+            Dialect::Sqlite,
+            "SELECT Total FROM Invoice LIMIT (SELECT 5)"
+        )
+        .0,
+        RejectRule::RowLimit
+    );
 }
 
 #[test]
 fn rejection_names_are_stable() {
     assert_eq!(RejectRule::DeniedColumn.to_string(), "denied_column");
-    assert_eq!(serde_json::to_string(&RejectRule::CartesianProduct).ok().as_deref(), Some("\"cartesian_product\""));
+    assert_eq!(
+        serde_json::to_string(&RejectRule::CartesianProduct)
+            .ok()
+            .as_deref(),
+        Some("\"cartesian_product\"")
+    );
 }

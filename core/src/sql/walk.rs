@@ -3,21 +3,23 @@
 //! to [`super::policy`].
 
 use sqlparser::ast::{
-    Distinct, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments, GroupByExpr,
-    Ident, InTarget, JoinConstraint, JoinOperator, NamedWindowExpr, OrderBy, OrderByKind, Query, Select, SelectItem,
-    SelectItemQualifiedWildcardKind, SetExpr, TableFactor, TableWithJoins, Value, WindowFrameBound, WindowSpec,
-    WindowType,
+    Distinct, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause,
+    FunctionArguments, GroupByExpr, Ident, InTarget, JoinConstraint, JoinOperator, NamedWindowExpr,
+    OrderBy, OrderByKind, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr,
+    TableFactor, TableWithJoins, Value, WindowFrameBound, WindowSpec, WindowType,
 };
 
 use super::{
     RejectRule, Rejection, functions, policy,
-    resolve::{self, CteBinding, Columns, Relation, Scope, Walker},
+    resolve::{self, Columns, CteBinding, Relation, Scope, Walker},
 };
 
 fn unsupported(what: &str) -> Rejection {
     Rejection::new(
         RejectRule::Unsupported,
-        format!("{what} is not supported; write a plain SELECT with joins, subqueries or CTEs instead"),
+        format!(
+            "{what} is not supported; write a plain SELECT with joins, subqueries or CTEs instead"
+        ),
     )
 }
 
@@ -30,27 +32,51 @@ impl<'a> Walker<'_, 'a> {
                 "locking clauses (`FOR UPDATE`, `FOR SHARE`, ...) are not allowed; remove them, the query only reads",
             ));
         }
-        if q.for_clause.is_some() || q.settings.is_some() || q.format_clause.is_some() || !q.pipe_operators.is_empty() {
+        if q.for_clause.is_some()
+            || q.settings.is_some()
+            || q.format_clause.is_some()
+            || !q.pipe_operators.is_empty()
+        {
             return Err(unsupported("this query clause"));
         }
         let cte_mark = self.ctes.len();
         if let Some(with) = &q.with {
             for cte in &with.cte_tables {
-                let alias_columns: Vec<String> =
-                    cte.alias.columns.iter().map(|c| resolve::output_name(self.policy.dialect, &c.name)).collect();
+                let alias_columns: Vec<String> = cte
+                    .alias
+                    .columns
+                    .iter()
+                    .map(|c| resolve::output_name(self.policy.dialect, &c.name))
+                    .collect();
                 if with.recursive {
                     policy::check_recursion(cte)?;
-                    let columns = Columns { names: alias_columns.clone(), open: alias_columns.is_empty() };
-                    self.ctes.push(CteBinding { name: cte.alias.name.clone(), columns });
+                    let columns = Columns {
+                        names: alias_columns.clone(),
+                        open: alias_columns.is_empty(),
+                    };
+                    self.ctes.push(CteBinding {
+                        name: cte.alias.name.clone(),
+                        columns,
+                    });
                 }
                 let out = self.query(&cte.query)?;
-                let columns = if alias_columns.is_empty() { out } else { Columns { names: alias_columns, open: false } };
+                let columns = if alias_columns.is_empty() {
+                    out
+                } else {
+                    Columns {
+                        names: alias_columns,
+                        open: false,
+                    }
+                };
                 if with.recursive {
                     if let Some(last) = self.ctes.last_mut() {
                         last.columns = columns;
                     }
                 } else {
-                    self.ctes.push(CteBinding { name: cte.alias.name.clone(), columns });
+                    self.ctes.push(CteBinding {
+                        name: cte.alias.name.clone(),
+                        columns,
+                    });
                 }
             }
         }
@@ -60,7 +86,11 @@ impl<'a> Walker<'_, 'a> {
                 let out = self.set_expr(body)?;
                 if let Some(order_by) = &q.order_by {
                     self.scopes.push(Scope {
-                        relations: vec![Relation { name: String::new(), table: None, columns: out.clone() }],
+                        relations: vec![Relation {
+                            name: String::new(),
+                            table: None,
+                            columns: out.clone(),
+                        }],
                         ..Scope::default()
                     });
                     let result = self.order_by(order_by);
@@ -72,7 +102,11 @@ impl<'a> Walker<'_, 'a> {
         };
         if let Some(limit) = &q.limit_clause {
             match limit {
-                sqlparser::ast::LimitClause::LimitOffset { limit, offset, limit_by } => {
+                sqlparser::ast::LimitClause::LimitOffset {
+                    limit,
+                    offset,
+                    limit_by,
+                } => {
                     if let Some(e) = limit {
                         self.expr(e)?;
                     }
@@ -116,11 +150,13 @@ impl<'a> Walker<'_, 'a> {
                 let names = (1..=width).map(|i| format!("column{i}")).collect();
                 Ok(Columns { names, open: true })
             }
-            SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_) => Err(Rejection::new(
-                RejectRule::NotAQuery,
-                "data-modifying statements (INSERT, UPDATE, DELETE, MERGE) are not allowed, not even inside a \
+            SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_) => {
+                Err(Rejection::new(
+                    RejectRule::NotAQuery,
+                    "data-modifying statements (INSERT, UPDATE, DELETE, MERGE) are not allowed, not even inside a \
                  CTE or subquery; the query may only read",
-            )),
+                ))
+            }
             SetExpr::Table(_) => Err(unsupported("`TABLE name`")),
         }
     }
@@ -157,7 +193,11 @@ impl<'a> Walker<'_, 'a> {
         result
     }
 
-    fn select_in_scope(&mut self, s: &Select, order_by: Option<&OrderBy>) -> Result<Columns, Rejection> {
+    fn select_in_scope(
+        &mut self,
+        s: &Select,
+        order_by: Option<&OrderBy>,
+    ) -> Result<Columns, Rejection> {
         let depth = self.scopes.len() - 1;
         for twj in &s.from {
             self.table_with_joins(twj)?;
@@ -177,9 +217,9 @@ impl<'a> Walker<'_, 'a> {
                     self.expr(e)?;
                     match e {
                         Expr::Identifier(id) => out.names.push(resolve::output_name(dialect, id)),
-                        Expr::CompoundIdentifier(parts) if !parts.is_empty() => {
-                            out.names.push(resolve::output_name(dialect, &parts[parts.len() - 1]))
-                        }
+                        Expr::CompoundIdentifier(parts) if !parts.is_empty() => out
+                            .names
+                            .push(resolve::output_name(dialect, &parts[parts.len() - 1])),
                         _ => out.open = true,
                     }
                 }
@@ -189,7 +229,8 @@ impl<'a> Walker<'_, 'a> {
                 }
                 SelectItem::ExprWithAliases { expr, aliases } => {
                     self.expr(expr)?;
-                    out.names.extend(aliases.iter().map(|a| resolve::output_name(dialect, a)));
+                    out.names
+                        .extend(aliases.iter().map(|a| resolve::output_name(dialect, a)));
                 }
                 SelectItem::Wildcard(_) => {
                     for i in 0..self.scopes[depth].relations.len() {
@@ -199,10 +240,17 @@ impl<'a> Walker<'_, 'a> {
                         out.open |= cols.open;
                     }
                 }
-                SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), _) => {
+                SelectItem::QualifiedWildcard(
+                    SelectItemQualifiedWildcardKind::ObjectName(name),
+                    _,
+                ) => {
                     let idents = resolve::object_idents(name);
-                    let Some(last) = idents.last() else { return Err(unsupported("an empty wildcard qualifier")) };
-                    let Some((d, i)) = self.find_relation(last) else { return Err(self.unknown_relation(last)) };
+                    let Some(last) = idents.last() else {
+                        return Err(unsupported("an empty wildcard qualifier"));
+                    };
+                    let Some((d, i)) = self.find_relation(last) else {
+                        return Err(self.unknown_relation(last));
+                    };
                     self.check_wildcard(d, i)?;
                     let cols = &self.scopes[d].relations[i].columns;
                     out.names.extend(cols.names.iter().cloned());
@@ -322,9 +370,18 @@ impl<'a> Walker<'_, 'a> {
         }
     }
 
-    fn push_relation(&mut self, name: String, table: Option<&'a crate::catalog::Table>, columns: Columns) {
+    fn push_relation(
+        &mut self,
+        name: String,
+        table: Option<&'a crate::catalog::Table>,
+        columns: Columns,
+    ) {
         if let Some(scope) = self.scopes.last_mut() {
-            scope.relations.push(Relation { name, table, columns });
+            scope.relations.push(Relation {
+                name,
+                table,
+                columns,
+            });
         }
     }
 
@@ -332,16 +389,28 @@ impl<'a> Walker<'_, 'a> {
         let dialect = self.policy.dialect;
         let alias_of = |alias: &Option<sqlparser::ast::TableAlias>| {
             alias.as_ref().map(|a| {
-                let cols: Vec<String> = a.columns.iter().map(|c| resolve::output_name(dialect, &c.name)).collect();
+                let cols: Vec<String> = a
+                    .columns
+                    .iter()
+                    .map(|c| resolve::output_name(dialect, &c.name))
+                    .collect();
                 (a.name.value.clone(), cols)
             })
         };
         let open_columns = |alias: Option<(String, Vec<String>)>, default: String| {
             let (name, cols) = alias.unwrap_or((default, Vec::new()));
-            (name, Columns { names: cols, open: true })
+            (
+                name,
+                Columns {
+                    names: cols,
+                    open: true,
+                },
+            )
         };
         match tf {
-            TableFactor::Table { name, alias, args, .. } => {
+            TableFactor::Table {
+                name, alias, args, ..
+            } => {
                 let alias = alias_of(alias);
                 if let Some(args) = args {
                     let fname = name.to_string();
@@ -355,7 +424,9 @@ impl<'a> Walker<'_, 'a> {
                 }
                 let idents = resolve::object_idents(name);
                 if let [single] = idents.as_slice() {
-                    if dialect == crate::dialect::Dialect::Mysql && single.value.eq_ignore_ascii_case("dual") {
+                    if dialect == crate::dialect::Dialect::Mysql
+                        && single.value.eq_ignore_ascii_case("dual")
+                    {
                         self.push_relation(single.value.clone(), None, Columns::default());
                         return Ok(());
                     }
@@ -369,9 +440,13 @@ impl<'a> Walker<'_, 'a> {
                     });
                     if let Some(cte) = cte {
                         let mut columns = cte.columns.clone();
-                        let (n, cols) = alias.unwrap_or_else(|| (cte.name.value.clone(), Vec::new()));
+                        let (n, cols) =
+                            alias.unwrap_or_else(|| (cte.name.value.clone(), Vec::new()));
                         if !cols.is_empty() {
-                            columns = Columns { names: cols, open: false };
+                            columns = Columns {
+                                names: cols,
+                                open: false,
+                            };
                         }
                         self.push_relation(n, None, columns);
                         return Ok(());
@@ -384,7 +459,11 @@ impl<'a> Walker<'_, 'a> {
                     let names = table.columns.iter().map(|c| c.name.clone()).collect();
                     self.push_relation(n, Some(table), Columns { names, open: false });
                 } else {
-                    if let Some(c) = table.columns.iter().find(|c| self.policy.is_denied(table, &c.name)) {
+                    if let Some(c) = table
+                        .columns
+                        .iter()
+                        .find(|c| self.policy.is_denied(table, &c.name))
+                    {
                         return Err(Rejection::new(
                             RejectRule::DeniedColumn,
                             format!(
@@ -394,14 +473,30 @@ impl<'a> Walker<'_, 'a> {
                             ),
                         ));
                     }
-                    self.push_relation(n, None, Columns { names: cols, open: false });
+                    self.push_relation(
+                        n,
+                        None,
+                        Columns {
+                            names: cols,
+                            open: false,
+                        },
+                    );
                 }
                 Ok(())
             }
-            TableFactor::Derived { subquery, alias, .. } => {
+            TableFactor::Derived {
+                subquery, alias, ..
+            } => {
                 let out = self.query(subquery)?;
                 let (n, cols) = alias_of(alias).unwrap_or_default();
-                let columns = if cols.is_empty() { out } else { Columns { names: cols, open: false } };
+                let columns = if cols.is_empty() {
+                    out
+                } else {
+                    Columns {
+                        names: cols,
+                        open: false,
+                    }
+                };
                 self.push_relation(n, None, columns);
                 Ok(())
             }
@@ -411,7 +506,9 @@ impl<'a> Walker<'_, 'a> {
                 self.push_relation(n, None, cols);
                 Ok(())
             }
-            TableFactor::Function { name, args, alias, .. } => {
+            TableFactor::Function {
+                name, args, alias, ..
+            } => {
                 self.check_function_name(name)?;
                 for a in args {
                     self.function_arg(a)?;
@@ -420,8 +517,12 @@ impl<'a> Walker<'_, 'a> {
                 self.push_relation(n, None, cols);
                 Ok(())
             }
-            TableFactor::UNNEST { alias, array_exprs, .. } => {
-                self.check_function_name(&sqlparser::ast::ObjectName::from(vec![Ident::new("unnest")]))?;
+            TableFactor::UNNEST {
+                alias, array_exprs, ..
+            } => {
+                self.check_function_name(&sqlparser::ast::ObjectName::from(vec![Ident::new(
+                    "unnest",
+                )]))?;
                 for e in array_exprs {
                     self.expr(e)?;
                 }
@@ -429,14 +530,26 @@ impl<'a> Walker<'_, 'a> {
                 self.push_relation(n, None, cols);
                 Ok(())
             }
-            TableFactor::NestedJoin { table_with_joins, alias } => {
+            TableFactor::NestedJoin {
+                table_with_joins,
+                alias,
+            } => {
                 self.table_with_joins(table_with_joins)?;
                 if let Some((n, cols)) = alias_of(alias) {
-                    self.push_relation(n, None, Columns { names: cols, open: true });
+                    self.push_relation(
+                        n,
+                        None,
+                        Columns {
+                            names: cols,
+                            open: true,
+                        },
+                    );
                 }
                 Ok(())
             }
-            TableFactor::JsonTable { json_expr, alias, .. } => {
+            TableFactor::JsonTable {
+                json_expr, alias, ..
+            } => {
                 self.expr(json_expr)?;
                 let (n, cols) = open_columns(alias_of(alias), String::new());
                 self.push_relation(n, None, cols);
@@ -480,7 +593,9 @@ impl<'a> Walker<'_, 'a> {
                     }
                     for clause in &list.clauses {
                         match clause {
-                            FunctionArgumentClause::Where(e) | FunctionArgumentClause::Limit(e) => self.expr(e)?,
+                            FunctionArgumentClause::Where(e) | FunctionArgumentClause::Limit(e) => {
+                                self.expr(e)?
+                            }
                             FunctionArgumentClause::OrderBy(exprs) => {
                                 for o in exprs {
                                     self.expr(&o.expr)?;
@@ -515,7 +630,9 @@ impl<'a> Walker<'_, 'a> {
         match arg {
             FunctionArgExpr::Expr(e) => self.expr(e),
             FunctionArgExpr::QualifiedWildcard(name) => match resolve::object_idents(name).last() {
-                Some(last) if self.find_relation(last).is_none() => Err(self.unknown_relation(last)),
+                Some(last) if self.find_relation(last).is_none() => {
+                    Err(self.unknown_relation(last))
+                }
                 _ => Ok(()),
             },
             FunctionArgExpr::Wildcard | FunctionArgExpr::WildcardWithOptions(_) => Ok(()),
@@ -531,7 +648,9 @@ impl<'a> Walker<'_, 'a> {
         }
         if let Some(frame) = &spec.window_frame {
             for bound in std::iter::once(&frame.start_bound).chain(frame.end_bound.as_ref()) {
-                if let WindowFrameBound::Preceding(Some(e)) | WindowFrameBound::Following(Some(e)) = bound {
+                if let WindowFrameBound::Preceding(Some(e)) | WindowFrameBound::Following(Some(e)) =
+                    bound
+                {
                     self.expr(e)?;
                 }
             }
@@ -598,17 +717,43 @@ impl<'a> Walker<'_, 'a> {
             }
             Expr::IsDistinctFrom(a, b)
             | Expr::IsNotDistinctFrom(a, b)
-            | Expr::AtTimeZone { timestamp: a, time_zone: b }
+            | Expr::AtTimeZone {
+                timestamp: a,
+                time_zone: b,
+            }
             | Expr::Position { expr: a, r#in: b }
-            | Expr::AnyOp { left: a, right: b, .. }
-            | Expr::AllOp { left: a, right: b, .. }
-            | Expr::RLike { expr: a, pattern: b, .. } => {
+            | Expr::AnyOp {
+                left: a, right: b, ..
+            }
+            | Expr::AllOp {
+                left: a, right: b, ..
+            }
+            | Expr::RLike {
+                expr: a,
+                pattern: b,
+                ..
+            } => {
                 self.expr(a)?;
                 self.expr(b)
             }
-            Expr::Like { expr, pattern, escape_char, .. }
-            | Expr::ILike { expr, pattern, escape_char, .. }
-            | Expr::SimilarTo { expr, pattern, escape_char, .. } => {
+            Expr::Like {
+                expr,
+                pattern,
+                escape_char,
+                ..
+            }
+            | Expr::ILike {
+                expr,
+                pattern,
+                escape_char,
+                ..
+            }
+            | Expr::SimilarTo {
+                expr,
+                pattern,
+                escape_char,
+                ..
+            } => {
                 self.expr(expr)?;
                 self.expr(pattern)?;
                 escape_char.as_deref().map_or(Ok(()), |c| self.expr(c))
@@ -617,32 +762,54 @@ impl<'a> Walker<'_, 'a> {
                 self.expr(&m.value)?;
                 self.expr(&m.array)
             }
-            Expr::Between { expr, low, high, .. } => {
+            Expr::Between {
+                expr, low, high, ..
+            } => {
                 self.expr(expr)?;
                 self.expr(low)?;
                 self.expr(high)
             }
-            Expr::Substring { expr, substring_from, substring_for, .. } => {
+            Expr::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
                 self.expr(expr)?;
                 for x in [substring_from, substring_for].into_iter().flatten() {
                     self.expr(x)?;
                 }
                 Ok(())
             }
-            Expr::Trim { expr, trim_what, trim_characters, .. } => {
+            Expr::Trim {
+                expr,
+                trim_what,
+                trim_characters,
+                ..
+            } => {
                 self.expr(expr)?;
                 if let Some(w) = trim_what {
                     self.expr(w)?;
                 }
                 trim_characters.as_deref().map_or(Ok(()), |c| self.exprs(c))
             }
-            Expr::Overlay { expr, overlay_what, overlay_from, overlay_for } => {
+            Expr::Overlay {
+                expr,
+                overlay_what,
+                overlay_from,
+                overlay_for,
+            } => {
                 self.expr(expr)?;
                 self.expr(overlay_what)?;
                 self.expr(overlay_from)?;
                 overlay_for.as_deref().map_or(Ok(()), |x| self.expr(x))
             }
-            Expr::Case { operand, conditions, else_result, .. } => {
+            Expr::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => {
                 if let Some(o) = operand {
                     self.expr(o)?;
                 }
@@ -666,14 +833,16 @@ impl<'a> Walker<'_, 'a> {
                                 self.expr(x)?;
                             }
                         }
-                        sqlparser::ast::AccessExpr::Subscript(sqlparser::ast::Subscript::Index { index }) => {
-                            self.expr(index)?
-                        }
-                        sqlparser::ast::AccessExpr::Subscript(sqlparser::ast::Subscript::Slice {
-                            lower_bound,
-                            upper_bound,
-                            stride,
-                        }) => {
+                        sqlparser::ast::AccessExpr::Subscript(
+                            sqlparser::ast::Subscript::Index { index },
+                        ) => self.expr(index)?,
+                        sqlparser::ast::AccessExpr::Subscript(
+                            sqlparser::ast::Subscript::Slice {
+                                lower_bound,
+                                upper_bound,
+                                stride,
+                            },
+                        ) => {
                             for x in [lower_bound, upper_bound, stride].into_iter().flatten() {
                                 self.expr(x)?;
                             }
@@ -684,7 +853,8 @@ impl<'a> Walker<'_, 'a> {
             }
             Expr::MatchAgainst { columns, .. } => {
                 for c in columns {
-                    let parts: Vec<Ident> = resolve::object_idents(c).into_iter().cloned().collect();
+                    let parts: Vec<Ident> =
+                        resolve::object_idents(c).into_iter().cloned().collect();
                     match parts.as_slice() {
                         [single] => self.resolve_column(single)?,
                         _ => self.resolve_qualified(&parts)?,

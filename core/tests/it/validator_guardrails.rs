@@ -10,7 +10,10 @@ use conversational_bi::{
 };
 use serde_json::Value;
 
-const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/guardrails/attack-cases.jsonl");
+const CASES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/data/guardrails/attack-cases.jsonl"
+);
 
 /// Cases whose expectation the data file cannot meet for a dialect, with the reason.
 ///
@@ -18,8 +21,18 @@ const CASES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/guar
 /// (`SELECT count(*) FROM orders WHERE tenant_id = 2`), which is a benign `allow` control; the
 /// same statement cannot be both refused and accepted, so G03 is held to `allow` there.
 const EXCEPTIONS: &[(&str, Dialect, &str, &str)] = &[
-    ("G03", Dialect::Mysql, "allow", "identical to G04's sqlite variant, an allow control"),
-    ("G03", Dialect::Sqlite, "allow", "identical to G04's sqlite variant, an allow control"),
+    (
+        "G03",
+        Dialect::Mysql,
+        "allow",
+        "identical to G04's sqlite variant, an allow control",
+    ),
+    (
+        "G03",
+        Dialect::Sqlite,
+        "allow",
+        "identical to G04's sqlite variant, an allow control",
+    ),
 ];
 
 fn table(name: &str, kind: TableKind, columns: &[&str]) -> Table {
@@ -29,7 +42,12 @@ fn table(name: &str, kind: TableKind, columns: &[&str]) -> Table {
         kind,
         columns: columns
             .iter()
-            .map(|c| Column { name: c.to_string(), data_type: "INTEGER".into(), nullable: true, comment: None })
+            .map(|c| Column {
+                name: c.to_string(),
+                data_type: "INTEGER".into(),
+                nullable: true,
+                comment: None,
+            })
             .collect(),
         primary_key: vec!["id".to_string()],
         foreign_keys: vec![],
@@ -40,8 +58,16 @@ fn table(name: &str, kind: TableKind, columns: &[&str]) -> Table {
 /// The attack schema as a catalog, with the policy of the cases.
 fn validator(dialect: Dialect) -> Validator {
     let mut tables = vec![
-        table("customers", TableKind::Table, &["id", "tenant_id", "name", "email"]),
-        table("orders", TableKind::Table, &["id", "tenant_id", "customer_id", "amount", "created_at"]),
+        table(
+            "customers",
+            TableKind::Table,
+            &["id", "tenant_id", "name", "email"],
+        ),
+        table(
+            "orders",
+            TableKind::Table,
+            &["id", "tenant_id", "customer_id", "amount", "created_at"],
+        ),
         table("audit", TableKind::Table, &["x"]),
     ];
     let mut allowed = vec!["customers".to_string(), "orders".to_string()];
@@ -51,13 +77,21 @@ fn validator(dialect: Dialect) -> Validator {
         }
     }
     if dialect == Dialect::Mysql {
-        tables.push(table("t1_orders", TableKind::View, &["id", "tenant_id", "customer_id", "amount", "created_at"]));
+        tables.push(table(
+            "t1_orders",
+            TableKind::View,
+            &["id", "tenant_id", "customer_id", "amount", "created_at"],
+        ));
         allowed.push("t1_orders".to_string());
     }
     let catalog = Catalog::new(dialect, "guardrails", tables);
     Validator::new(
         Arc::new(catalog),
-        ValidatorOptions { max_rows: 1000, allowed_tables: allowed, denied_columns: vec!["customers.email".to_string()] },
+        ValidatorOptions {
+            max_rows: 1000,
+            allowed_tables: allowed,
+            denied_columns: vec!["customers.email".to_string()],
+        },
     )
 }
 
@@ -85,12 +119,17 @@ fn attack_cases_per_dialect() {
         let (mut rejected, mut allowed) = (0, 0);
         for case in &cases {
             let id = case["id"].as_str().expect("id");
-            let sql = case["sql"][dialect_key(dialect)].as_str().expect("sql per dialect");
+            let sql = case["sql"][dialect_key(dialect)]
+                .as_str()
+                .expect("sql per dialect");
             let mut expected = case["expected_by_dialect"][dialect_key(dialect)]
                 .as_str()
                 .or_else(|| case["expected"].as_str())
                 .expect("expected");
-            if let Some((_, _, e, _)) = EXCEPTIONS.iter().find(|(i, d, _, _)| *i == id && *d == dialect) {
+            if let Some((_, _, e, _)) = EXCEPTIONS
+                .iter()
+                .find(|(i, d, _, _)| *i == id && *d == dialect)
+            {
                 expected = e;
             }
             match (expected, v.validate(sql)) {
@@ -99,20 +138,37 @@ fn attack_cases_per_dialect() {
                     assert!(!reason.is_empty(), "{id}: a refusal says why");
                     println!("  {dialect} {id} rejected ({rule}): {reason}");
                 }
-                ("reject", Ok(ok)) => failures.push(format!("{dialect} {id}: accepted `{sql}` as `{}`", ok.sql)),
+                ("reject", Ok(ok)) => {
+                    failures.push(format!("{dialect} {id}: accepted `{sql}` as `{}`", ok.sql))
+                }
                 ("allow", Ok(ok)) => {
                     allowed += 1;
                     if id == "E04" {
-                        assert_eq!(ok.sql, "SELECT a.id, b.amount FROM orders a, orders b LIMIT 1000");
-                        assert_eq!(ok.exec_sql, "SELECT a.id, b.amount FROM orders a, orders b LIMIT 1001");
+                        assert_eq!(
+                            ok.sql,
+                            "SELECT a.id, b.amount FROM orders a, orders b LIMIT 1000"
+                        );
+                        assert_eq!(
+                            ok.exec_sql,
+                            "SELECT a.id, b.amount FROM orders a, orders b LIMIT 1001"
+                        );
                         assert_eq!(ok.limit_action, LimitAction::Clamped);
                     }
                 }
                 ("allow", Err(e)) => failures.push(format!("{dialect} {id}: refused `{sql}`: {e}")),
-                (other, r) => failures.push(format!("{dialect} {id}: unexpected expectation {other}: {r:?}")),
+                (other, r) => failures.push(format!(
+                    "{dialect} {id}: unexpected expectation {other}: {r:?}"
+                )),
             }
         }
-        println!("{dialect}: {} cases, {rejected} rejected, {allowed} allowed", cases.len());
+        println!(
+            "{dialect}: {} cases, {rejected} rejected, {allowed} allowed",
+            cases.len()
+        );
     }
-    assert!(failures.is_empty(), "guardrail failures:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "guardrail failures:\n{}",
+        failures.join("\n")
+    );
 }

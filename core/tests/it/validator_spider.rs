@@ -14,7 +14,10 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqlitePoolOptions, SqliteRow},
 };
 
-const SPIDER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data/spider-train");
+const SPIDER: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../shared/data/spider-train"
+);
 const MAX_ROWS: usize = 1000;
 const MAX_PRINTED: usize = 30;
 
@@ -77,14 +80,23 @@ async fn sqlite_catalog(pool: &SqlitePool, database: &str) -> Catalog {
                 if key > 0 {
                     pk.push((key, column.clone()));
                 }
-                Column { name: column, data_type: c.get(1), nullable: c.get::<i64, _>(2) == 0, comment: None }
+                Column {
+                    name: column,
+                    data_type: c.get(1),
+                    nullable: c.get::<i64, _>(2) == 0,
+                    comment: None,
+                }
             })
             .collect();
         pk.sort();
         tables.push(Table {
             schema: None,
             name,
-            kind: if kind == "view" { TableKind::View } else { TableKind::Table },
+            kind: if kind == "view" {
+                TableKind::View
+            } else {
+                TableKind::Table
+            },
             columns,
             primary_key: pk.into_iter().map(|(_, c)| c).collect(),
             foreign_keys: vec![],
@@ -96,7 +108,9 @@ async fn sqlite_catalog(pool: &SqlitePool, database: &str) -> Catalog {
 
 /// One cell as comparable text, by the value's storage class.
 fn cell(row: &SqliteRow, i: usize) -> String {
-    let Ok(raw) = row.try_get_raw(i) else { return "?".into() };
+    let Ok(raw) = row.try_get_raw(i) else {
+        return "?".into();
+    };
     if raw.is_null() {
         return "NULL".into();
     }
@@ -111,16 +125,22 @@ fn cell(row: &SqliteRow, i: usize) -> String {
 }
 
 async fn run(pool: &SqlitePool, sql: &str) -> Result<Vec<Vec<String>>, String> {
-    let rows = sqlx::query(AssertSqlSafe(sql.to_string())).fetch_all(pool).await.map_err(|e| e.to_string())?;
-    Ok(rows.iter().map(|r| (0..r.len()).map(|i| cell(r, i)).collect()).collect())
+    let rows = sqlx::query(AssertSqlSafe(sql.to_string()))
+        .fetch_all(pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(rows
+        .iter()
+        .map(|r| (0..r.len()).map(|i| cell(r, i)).collect())
+        .collect())
 }
 
 fn has_top_level_order_by(sql: &str) -> bool {
     use sqlparser::{ast::Statement, dialect::SQLiteDialect, parser::Parser};
     match Parser::parse_sql(&SQLiteDialect {}, sql) {
-        Ok(statements) => {
-            statements.iter().any(|s| matches!(s, Statement::Query(q) if q.order_by.is_some()))
-        }
+        Ok(statements) => statements
+            .iter()
+            .any(|s| matches!(s, Statement::Query(q) if q.order_by.is_some())),
         Err(_) => false,
     }
 }
@@ -141,17 +161,28 @@ async fn spider_gold_queries_are_accepted_and_return_the_same_rows() {
     let (mut runnable, mut accepted, mut equal, mut missing_db, mut not_runnable) = (0, 0, 0, 0, 0);
     let mut failures = Vec::new();
     for (db, queries) in &by_db {
-        let file = Path::new(SPIDER).join("database").join(db).join(format!("{db}.sqlite"));
+        let file = Path::new(SPIDER)
+            .join("database")
+            .join(db)
+            .join(format!("{db}.sqlite"));
         if !file.exists() {
             missing_db += queries.len();
             continue;
         }
         let options = SqliteConnectOptions::new().filename(&file).read_only(true);
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.expect("db opens");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .expect("db opens");
         let catalog = Arc::new(sqlite_catalog(&pool, db).await);
         let validator = Validator::new(
             catalog,
-            ValidatorOptions { max_rows: MAX_ROWS, allowed_tables: vec![], denied_columns: vec![] },
+            ValidatorOptions {
+                max_rows: MAX_ROWS,
+                allowed_tables: vec![],
+                denied_columns: vec![],
+            },
         );
         for sql in queries {
             let Ok(gold) = run(&pool, sql).await else {
@@ -170,7 +201,10 @@ async fn spider_gold_queries_are_accepted_and_return_the_same_rows() {
             let got = match run(&pool, &validated.sql).await {
                 Ok(rows) => rows,
                 Err(e) => {
-                    failures.push(format!("[{db}] validated SQL fails: {}\n    {e}", validated.sql));
+                    failures.push(format!(
+                        "[{db}] validated SQL fails: {}\n    {e}",
+                        validated.sql
+                    ));
                     continue;
                 }
             };
@@ -204,6 +238,13 @@ async fn spider_gold_queries_are_accepted_and_return_the_same_rows() {
     for f in failures.iter().take(MAX_PRINTED) {
         println!("{f}");
     }
-    assert!(runnable > 6000, "expected about 6627 runnable queries, got {runnable}");
-    assert!(failures.is_empty(), "{} failures (first {MAX_PRINTED} printed above)", failures.len());
+    assert!(
+        runnable > 6000,
+        "expected about 6627 runnable queries, got {runnable}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} failures (first {MAX_PRINTED} printed above)",
+        failures.len()
+    );
 }
