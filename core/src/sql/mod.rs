@@ -13,6 +13,7 @@ use crate::{
     error::{Error, Result},
 };
 
+mod expr;
 pub mod functions;
 mod limit;
 mod parse;

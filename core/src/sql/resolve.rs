@@ -343,7 +343,11 @@ impl<'a> Walker<'_, 'a> {
             };
             return Err(Rejection::new(
                 RejectRule::UnknownColumn,
-                format!("no column `{}` in `{}`; {hint}", column.value, rel.name),
+                format!(
+                    "no column `{}` in {}; {hint}",
+                    column.value,
+                    display_name(&rel.name)
+                ),
             ));
         }
         Err(self.unknown_relation(qualifier))
@@ -402,6 +406,15 @@ impl<'a> Walker<'_, 'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// A relation's name for a message; unnamed ones are subqueries or a set operation's result.
+pub(crate) fn display_name(name: &str) -> String {
+    if name.is_empty() {
+        "the unnamed subquery or result".to_string()
+    } else {
+        format!("`{name}`")
     }
 }
 

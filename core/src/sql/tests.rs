@@ -191,6 +191,9 @@ fn typical_analytic_queries_are_accepted() {
         "SELECT \"total\" FROM \"invoice\" FETCH FIRST 10 ROWS ONLY",
         "SELECT date_trunc('month', invoice_date) m, count(*) FILTER (WHERE total > 1) FROM invoice GROUP BY m",
         "SELECT 1 /* nested /* comment */ */",
+        "SELECT T.total FROM invoice AS T",
+        "WITH Sales AS (SELECT customer_id FROM invoice) SELECT SALES.customer_id FROM sales",
+        "SELECT i.total, s.n FROM invoice i, LATERAL generate_series(1, i.customer_id) AS s(n)",
     ] {
         accept(Dialect::Postgres, sql);
     }
@@ -372,6 +375,15 @@ fn unknown_tables_and_columns_get_suggestions() {
         assert_eq!(rule, RejectRule::UnknownTable, "{sql}");
         assert!(reason.contains("system catalog"), "{reason}");
     }
+}
+
+#[test]
+fn set_operation_order_by_uses_the_first_branch_names() {
+    accept(Dialect::Sqlite, "SELECT Total AS t FROM Invoice UNION SELECT UnitPrice FROM InvoiceLine ORDER BY t");
+    let sql = "SELECT Total FROM Invoice UNION SELECT UnitPrice FROM InvoiceLine ORDER BY Totl";
+    let (rule, reason) = reject(Dialect::Sqlite, sql);
+    assert_eq!(rule, RejectRule::UnknownColumn);
+    assert!(reason.ends_with("did you mean `Total`?"), "{reason}");
 }
 
 #[test]
