@@ -5,7 +5,11 @@
 
 #![allow(missing_docs)]
 
-use std::{hint::black_box, sync::Arc, time::Instant};
+use std::{
+    hint::black_box,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use conversational_bi::{
     Catalog, Dialect,
@@ -13,6 +17,7 @@ use conversational_bi::{
     sql::{Validator, ValidatorOptions},
 };
 use criterion::Criterion;
+use sqlparser::{dialect::SQLiteDialect, parser::Parser};
 
 const CHINOOK: &[(&str, &[&str])] = &[
     ("Album", &["AlbumId", "Title", "ArtistId"]),
@@ -219,29 +224,36 @@ fn per_query(c: &mut Criterion, v: &Validator) {
     group.finish();
 }
 
-/// p50 and p99 of single `validate` calls over the whole query mix.
-fn percentiles(v: &Validator) {
+/// p50, p99 and max of `f` over many rounds of the whole query mix.
+fn distribution(mut f: impl FnMut(&str)) -> (Duration, Duration, Duration, usize) {
     const ROUNDS: usize = 500;
     let mut samples = Vec::with_capacity(ROUNDS * QUERIES.len());
     for _ in 0..ROUNDS {
         for (_, sql) in QUERIES {
             let start = Instant::now();
-            let result = v.validate(black_box(sql));
+            f(black_box(sql));
             samples.push(start.elapsed());
-            black_box(result).ok();
         }
     }
     samples.sort();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+    (at(0.50), at(0.99), at(1.0), samples.len())
+}
+
+/// Prints p50/p99 of single `validate` calls, and of sqlparser's parse alone for reference.
+fn percentiles(v: &Validator) {
     let longest = QUERIES.iter().map(|(_, s)| s.len()).max().unwrap_or(0);
+    let (p50, p99, max, n) = distribution(|sql| {
+        black_box(v.validate(sql)).ok();
+    });
     println!(
-        "validator latency over {} calls ({} queries, up to {longest} bytes): p50 = {:?}, p99 = {:?}, max = {:?}",
-        samples.len(),
-        QUERIES.len(),
-        at(0.50),
-        at(0.99),
-        at(1.0)
+        "validator latency over {n} calls ({} queries, up to {longest} bytes): p50 = {p50:?}, p99 = {p99:?}, max = {max:?}",
+        QUERIES.len()
     );
+    let (p50, p99, max, n) = distribution(|sql| {
+        black_box(Parser::parse_sql(&SQLiteDialect {}, sql)).ok();
+    });
+    println!("sqlparser parse alone over {n} calls: p50 = {p50:?}, p99 = {p99:?}, max = {max:?}");
 }
 
 fn main() {

@@ -76,6 +76,18 @@ impl Walker<'_, '_> {
         Ok(())
     }
 
+    /// `t.*` inside an expression (`count(t.*)`, `json_agg(t.*)`): reads every column of `t`.
+    fn qualified_wildcard(&self, name: &sqlparser::ast::ObjectName) -> Result<(), Rejection> {
+        let idents = resolve::object_idents(name);
+        let Some(last) = idents.last() else {
+            return Ok(());
+        };
+        match self.find_relation(last) {
+            Some((depth, i)) => self.check_wildcard(depth, i),
+            None => Err(self.unknown_relation(last)),
+        }
+    }
+
     pub(crate) fn function_arg(&mut self, a: &FunctionArg) -> Result<(), Rejection> {
         let arg = match a {
             FunctionArg::Named { arg, .. } | FunctionArg::Unnamed(arg) => arg,
@@ -86,12 +98,7 @@ impl Walker<'_, '_> {
         };
         match arg {
             FunctionArgExpr::Expr(e) => self.expr(e),
-            FunctionArgExpr::QualifiedWildcard(name) => match resolve::object_idents(name).last() {
-                Some(last) if self.find_relation(last).is_none() => {
-                    Err(self.unknown_relation(last))
-                }
-                _ => Ok(()),
-            },
+            FunctionArgExpr::QualifiedWildcard(name) => self.qualified_wildcard(name),
             FunctionArgExpr::Wildcard | FunctionArgExpr::WildcardWithOptions(_) => Ok(()),
         }
     }
@@ -319,7 +326,8 @@ impl Walker<'_, '_> {
                 }
                 Ok(())
             }
-            Expr::TypedString(_) | Expr::Wildcard(_) | Expr::QualifiedWildcard(..) => Ok(()),
+            Expr::QualifiedWildcard(name, _) => self.qualified_wildcard(name),
+            Expr::TypedString(_) | Expr::Wildcard(_) => Ok(()),
             Expr::Struct { .. }
             | Expr::Dictionary(_)
             | Expr::Map(_)

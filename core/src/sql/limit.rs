@@ -48,15 +48,35 @@ pub(crate) fn apply_row_cap(query: &mut Query, max_rows: usize) -> Result<Capped
             action,
         });
     }
-    set_limit(query, max);
-    let sql = query.to_string();
-    set_limit(query, max + 1);
-    let exec_sql = query.to_string();
+    // Render everything before the row limit once; `LIMIT`/`FETCH` are the last clauses left
+    // (locking, `FOR`, `SETTINGS` and `FORMAT` clauses were refused by the walk).
+    let limit_clause = query.limit_clause.take();
+    let fetch = query.fetch.take();
+    let base = query.to_string();
+    query.limit_clause = limit_clause;
+    query.fetch = fetch;
+    let sql = with_limit(&base, query, max);
+    let exec_sql = with_limit(&base, query, max + 1);
     Ok(CappedSql {
         sql,
         exec_sql,
         action,
     })
+}
+
+/// `base` followed by the query's `LIMIT`/`FETCH` set to `n` rows.
+fn with_limit(base: &str, query: &mut Query, n: u64) -> String {
+    use std::fmt::Write;
+    set_limit(query, n);
+    let mut out = String::with_capacity(base.len() + 24);
+    out.push_str(base);
+    if let Some(limit) = &query.limit_clause {
+        let _ = write!(out, "{limit}");
+    }
+    if let Some(fetch) = &query.fetch {
+        let _ = write!(out, " {fetch}");
+    }
+    out
 }
 
 /// The query's literal row limit: `None` when it has none (a negative SQLite limit means none).

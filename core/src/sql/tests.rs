@@ -379,7 +379,10 @@ fn unknown_tables_and_columns_get_suggestions() {
 
 #[test]
 fn set_operation_order_by_uses_the_first_branch_names() {
-    accept(Dialect::Sqlite, "SELECT Total AS t FROM Invoice UNION SELECT UnitPrice FROM InvoiceLine ORDER BY t");
+    accept(
+        Dialect::Sqlite,
+        "SELECT Total AS t FROM Invoice UNION SELECT UnitPrice FROM InvoiceLine ORDER BY t",
+    );
     let sql = "SELECT Total FROM Invoice UNION SELECT UnitPrice FROM InvoiceLine ORDER BY Totl";
     let (rule, reason) = reject(Dialect::Sqlite, sql);
     assert_eq!(rule, RejectRule::UnknownColumn);
@@ -417,6 +420,8 @@ fn restricted_columns_are_refused_even_through_wildcards() {
         assert_eq!(rule, RejectRule::DeniedColumn, "{sql}");
         assert!(reason.contains("restricted"), "{reason}");
     }
+    let (rule, _) = reject(Dialect::Postgres, "SELECT json_agg(c.*) FROM customer c");
+    assert_eq!(rule, RejectRule::DeniedColumn);
     accept(Dialect::Sqlite, "SELECT count(*) FROM Customer");
     accept(
         Dialect::Sqlite,
@@ -458,6 +463,20 @@ fn recursion_needs_a_termination_condition() {
     );
     assert_eq!(rule, RejectRule::UnboundedRecursion);
     assert!(reason.contains("`c`"), "{reason}");
+    // SQLite makes a self-referencing CTE recursive even without the keyword.
+    let sql = "WITH c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c";
+    assert_eq!(
+        reject(Dialect::Sqlite, sql).0,
+        RejectRule::UnboundedRecursion
+    );
+    accept(
+        Dialect::Sqlite,
+        "WITH c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 5) SELECT x FROM c",
+    );
+    accept(
+        Dialect::Postgres,
+        "WITH invoice AS (SELECT total FROM invoice WHERE total > 1) SELECT total FROM invoice",
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@ use super::{
     RejectRule, Rejection, policy,
     resolve::{self, Columns, CteBinding, Relation, Scope, Walker},
 };
+use crate::dialect::Dialect;
 
 pub(crate) fn unsupported(what: &str) -> Rejection {
     Rejection::new(
@@ -40,6 +41,8 @@ impl<'a> Walker<'_, 'a> {
         }
         let cte_mark = self.ctes.len();
         if let Some(with) = &q.with {
+            // SQLite makes a CTE that names itself recursive even without `RECURSIVE`.
+            let recursive = with.recursive || self.policy.dialect == Dialect::Sqlite;
             for cte in &with.cte_tables {
                 let alias_columns: Vec<String> = cte
                     .alias
@@ -47,7 +50,7 @@ impl<'a> Walker<'_, 'a> {
                     .iter()
                     .map(|c| resolve::output_name(self.policy.dialect, &c.name))
                     .collect();
-                if with.recursive {
+                if recursive {
                     policy::check_recursion(cte)?;
                     let columns = Columns {
                         names: alias_columns.clone(),
@@ -67,7 +70,7 @@ impl<'a> Walker<'_, 'a> {
                         open: false,
                     }
                 };
-                if with.recursive {
+                if recursive {
                     if let Some(last) = self.ctes.last_mut() {
                         last.columns = columns;
                     }
