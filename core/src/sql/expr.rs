@@ -38,6 +38,7 @@ impl Walker<'_, '_> {
     fn function(&mut self, f: &Function) -> Result<(), Rejection> {
         policy::check_size_arguments(f)?;
         self.check_function_name(&f.name)?;
+        let unit_first = takes_unit_keyword(f);
         for args in [&f.parameters, &f.args] {
             match args {
                 FunctionArguments::None => {}
@@ -45,7 +46,10 @@ impl Walker<'_, '_> {
                     self.query(q)?;
                 }
                 FunctionArguments::List(list) => {
-                    for a in &list.args {
+                    for (i, a) in list.args.iter().enumerate() {
+                        if i == 0 && unit_first && is_bare_word(a) {
+                            continue;
+                        }
                         self.function_arg(a)?;
                     }
                     for clause in &list.clauses {
@@ -339,5 +343,59 @@ impl Walker<'_, '_> {
 
     fn exprs(&mut self, list: &[Expr]) -> Result<(), Rejection> {
         list.iter().try_for_each(|e| self.expr(e))
+    }
+}
+
+/// Whether the function's first argument is a bare time-unit keyword (`TIMESTAMPDIFF(DAY, ...)`)
+/// rather than a column.
+fn takes_unit_keyword(f: &Function) -> bool {
+    let [sqlparser::ast::ObjectNamePart::Identifier(name)] = f.name.0.as_slice() else {
+        return false;
+    };
+    [
+        "timestampdiff",
+        "timestampadd",
+        "datediff",
+        "dateadd",
+        "datepart",
+        "date_part",
+    ]
+    .iter()
+    .any(|n| name.value.eq_ignore_ascii_case(n))
+}
+
+/// Whether the argument is an unquoted time unit such as `DAY` or `MONTH`.
+fn is_bare_word(a: &FunctionArg) -> bool {
+    const UNITS: &[&str] = &[
+        "microsecond",
+        "millisecond",
+        "second",
+        "minute",
+        "hour",
+        "day",
+        "week",
+        "month",
+        "quarter",
+        "year",
+        "dayofyear",
+        "weekday",
+        "ms",
+        "mcs",
+        "ss",
+        "mi",
+        "hh",
+        "dd",
+        "wk",
+        "mm",
+        "qq",
+        "yy",
+    ];
+    match a {
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Identifier(Ident {
+            quote_style: None,
+            value,
+            ..
+        }))) => UNITS.iter().any(|u| value.eq_ignore_ascii_case(u)),
+        _ => false,
     }
 }

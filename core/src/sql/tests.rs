@@ -504,3 +504,46 @@ fn rejection_names_are_stable() {
         Some("\"cartesian_product\"")
     );
 }
+
+#[test]
+fn postgres_and_mysql_constructs_are_accepted() {
+    for sql in [
+        "SELECT customer_id, sum(total) OVER (ORDER BY invoice_date ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM invoice",
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY total) FROM invoice",
+        "SELECT string_agg(first_name, ', ' ORDER BY first_name) FROM customer",
+        "SELECT total FROM invoice WHERE invoice_date > now() - interval '30 days'",
+        "SELECT coalesce(sum(total), 0), count(DISTINCT customer_id) FROM invoice",
+        "SELECT total FROM invoice WHERE customer_id = ANY(ARRAY[1, 2])",
+        "SELECT i.total FROM invoice i LEFT JOIN LATERAL (SELECT 1 AS one) x ON true",
+        "SELECT to_char(invoice_date, 'YYYY-MM') AS m FROM invoice ORDER BY m DESC NULLS LAST",
+        "SELECT round(avg(total)::numeric, 2), CURRENT_DATE - 7 FROM invoice",
+        "SELECT total FROM invoice WHERE invoice_date::date BETWEEN DATE '2021-01-01' AND DATE '2021-12-31'",
+        "SELECT * FROM (SELECT total, row_number() OVER () rn FROM invoice) s WHERE rn <= 3",
+        "SELECT EXTRACT(EPOCH FROM invoice_date), first_name ILIKE 'a%' FROM invoice, customer WHERE invoice.customer_id = customer.customer_id",
+        "SELECT greatest(1, 2), least(3, 4)",
+        "SELECT total FROM invoice GROUP BY ROLLUP (total)",
+        "SELECT customer_id FROM invoice INTERSECT SELECT customer_id FROM customer",
+        "SELECT (SELECT count(*) FROM invoice) AS n",
+        "SELECT c.first_name FROM customer c WHERE c.customer_id NOT IN (SELECT customer_id FROM invoice)",
+        "SELECT x FROM unnest(ARRAY[1, 2]) AS x",
+        "SELECT t.a, t.b FROM (VALUES (1, 'x'), (2, 'y')) AS t(a, b)",
+        "SELECT i.customer_id FROM invoice i JOIN customer c USING (customer_id) WHERE c.country = 'Brazil'",
+        "SELECT date_part('year', invoice_date) AS y FROM invoice GROUP BY y HAVING sum(total) > 10",
+    ] {
+        accept(Dialect::Postgres, sql);
+    }
+    for sql in [
+        "SELECT DATE_FORMAT(InvoiceDate, '%Y-%m') AS m, SUM(Total) FROM Invoice GROUP BY m",
+        "SELECT GROUP_CONCAT(FirstName ORDER BY FirstName SEPARATOR ', ') FROM Customer",
+        "SELECT IF(Total > 5, 'a', 'b'), IFNULL(Total, 0) FROM Invoice",
+        "SELECT DATE_SUB(NOW(), INTERVAL 30 DAY)",
+        "SELECT Total FROM Invoice WHERE InvoiceDate >= CURDATE() - INTERVAL 1 YEAR",
+        "SELECT Total FROM Invoice LIMIT 5 OFFSET 2",
+        "SELECT CAST(Total AS DECIMAL(10, 2)), YEAR(InvoiceDate) FROM Invoice",
+        "SELECT TIMESTAMPDIFF(DAY, InvoiceDate, NOW()) FROM Invoice",
+        "SELECT EXTRACT(YEAR FROM InvoiceDate) AS y FROM Invoice",
+        "SELECT c.Country, COUNT(*) FROM Customer AS c GROUP BY c.Country ORDER BY COUNT(*) DESC",
+    ] {
+        accept(Dialect::Mysql, sql);
+    }
+}
