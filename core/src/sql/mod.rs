@@ -2,6 +2,21 @@
 //!
 //! Accepts exactly one read-only query and nothing else, checks every table, column and function
 //! against the catalog and the allow-lists, strips comments, and adds or clamps the row limit.
+//!
+//! One call tokenizes and parses once and walks the tree once:
+//!
+//! | stage | module | refuses |
+//! | --- | --- | --- |
+//! | tokenize, parse | `parse` | empty input, parse errors, several statements, any statement but a query, MySQL `/*! */` comments, `INTO OUTFILE` |
+//! | walk | `walk`, `expr` | writable CTEs and bodies, `SELECT ... INTO`, locking clauses, optimizer hints, variables, parameters and `:=`, functions off the allow-list, constructs it does not know |
+//! | names | `resolve` | unknown tables (system catalogs included), tables outside `allowed_tables`, unknown columns (with "did you mean"), restricted columns, also through `*` and `t.*` |
+//! | policy | `policy` | cartesian products of three or more unconnected relations, recursive CTEs without a termination condition, oversized `lpad`/`repeat`/`randomblob` sizes |
+//! | row cap | `limit` | non-literal `LIMIT`, `FETCH ... PERCENT` / `WITH TIES` |
+//!
+//! Name resolution accepts what it cannot judge (a column several relations could provide, a
+//! table function's columns, an unresolvable double-quoted word in SQLite, which SQLite reads as
+//! a string): a false refusal costs more than a database error. The accepted statement is
+//! re-rendered from the syntax tree, so comments and hints never reach the database.
 
 use std::sync::Arc;
 
