@@ -547,3 +547,30 @@ fn postgres_and_mysql_constructs_are_accepted() {
         accept(Dialect::Mysql, sql);
     }
 }
+
+#[test]
+fn trailing_semicolon_and_open_limits() {
+    for d in ALL {
+        assert_eq!(
+            accept(d, "SELECT Total FROM Invoice;").sql.to_lowercase(),
+            "select total from invoice limit 100"
+        );
+    }
+    let v = accept(
+        Dialect::Postgres,
+        "SELECT total FROM invoice LIMIT ALL OFFSET 5",
+    );
+    assert_eq!(v.sql, "SELECT total FROM invoice LIMIT 100 OFFSET 5");
+    assert_eq!(v.limit_action, LimitAction::Added);
+    let sql =
+        "SELECT count(*) FROM invoice a JOIN invoice b ON true JOIN invoice c ON a.total = a.total";
+    assert_eq!(
+        reject(Dialect::Postgres, sql).0,
+        RejectRule::CartesianProduct
+    );
+    let sql = "SELECT total FROM invoice ORDER BY pg_sleep(1) IS NULL";
+    assert_eq!(
+        reject(Dialect::Postgres, sql).0,
+        RejectRule::FunctionNotAllowed
+    );
+}
