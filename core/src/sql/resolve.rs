@@ -9,7 +9,7 @@ use sqlparser::ast::{Ident, ObjectName, ObjectNamePart, Query};
 
 use super::{RejectRule, Rejection, ValidatorOptions};
 use crate::{
-    catalog::{Catalog, Table, identifier_matches},
+    catalog::{Catalog, Table},
     dialect::Dialect,
 };
 
@@ -203,16 +203,45 @@ pub(crate) fn output_name(dialect: Dialect, ident: &Ident) -> String {
     }
 }
 
-impl<'a> Walker<'_, 'a> {
-    fn matches(&self, actual: &str, written: &Ident) -> bool {
-        identifier_matches(
-            self.policy.dialect,
-            actual,
-            &written.value,
-            written.quote_style.is_some(),
-        )
+/// An identifier as written, folded once the way the dialect compares it.
+struct Written<'i> {
+    text: std::borrow::Cow<'i, str>,
+    exact: bool,
+}
+
+impl<'i> Written<'i> {
+    fn new(dialect: Dialect, ident: &'i Ident) -> Self {
+        match (dialect, ident.quote_style) {
+            (Dialect::Postgres, Some(_)) => Self {
+                text: ident.value.as_str().into(),
+                exact: true,
+            },
+            (Dialect::Postgres, None) if ident.value.chars().any(char::is_uppercase) => Self {
+                text: ident.value.to_lowercase().into(),
+                exact: true,
+            },
+            (Dialect::Postgres, None) => Self {
+                text: ident.value.as_str().into(),
+                exact: true,
+            },
+            _ => Self {
+                text: ident.value.as_str().into(),
+                exact: false,
+            },
+        }
     }
 
+    /// Same result as [`crate::catalog::identifier_matches`] for the identifier this was built from.
+    fn names(&self, actual: &str) -> bool {
+        if self.exact {
+            actual == self.text
+        } else {
+            actual.eq_ignore_ascii_case(&self.text)
+        }
+    }
+}
+
+impl<'a> Walker<'_, 'a> {
     fn note_reference(&mut self, depth: usize, relation: usize) {
         if let Some((d, refs)) = &mut self.collect
             && *d == depth
@@ -235,24 +264,25 @@ impl<'a> Walker<'_, 'a> {
         if id.value.starts_with('@') {
             return Err(variable(&id.value));
         }
+        let written = Written::new(self.policy.dialect, id);
         for depth in (0..self.scopes.len()).rev() {
             let scope = &self.scopes[depth];
             let mut hit = None;
             let mut hits = 0;
             let mut open = false;
             for (i, rel) in scope.relations.iter().enumerate() {
-                if let Some(c) = rel.columns.names.iter().find(|c| self.matches(c, id)) {
+                if let Some(c) = rel.columns.names.iter().position(|c| written.names(c)) {
                     hits += 1;
-                    hit = Some((i, c.clone()));
+                    hit = Some((i, c));
                 }
                 open |= rel.columns.open;
             }
-            if let (1, Some((i, column))) = (hits, &hit) {
-                self.check_denied(depth, *i, column)?;
-                self.note_reference(depth, *i);
+            if let (1, Some((i, c))) = (hits, hit) {
+                self.check_denied(depth, i, &scope.relations[i].columns.names[c])?;
+                self.note_reference(depth, i);
                 return Ok(());
             }
-            if hits > 1 || open || scope.aliases.iter().any(|a| self.matches(a, id)) {
+            if hits > 1 || open || scope.aliases.iter().any(|a| written.names(a)) {
                 return Ok(());
             }
         }
@@ -315,21 +345,17 @@ impl<'a> Walker<'_, 'a> {
             [q, c] | [_, q, c] => (q, c),
             _ => return Ok(()),
         };
+        let written_qualifier = Written::new(self.policy.dialect, qualifier);
+        let written_column = Written::new(self.policy.dialect, column);
         for depth in (0..self.scopes.len()).rev() {
             let found = self.scopes[depth]
                 .relations
                 .iter()
-                .position(|r| self.matches(&r.name, qualifier));
+                .position(|r| written_qualifier.names(&r.name));
             let Some(i) = found else { continue };
             let rel = &self.scopes[depth].relations[i];
-            if let Some(c) = rel
-                .columns
-                .names
-                .iter()
-                .find(|c| self.matches(c, column))
-                .cloned()
-            {
-                self.check_denied(depth, i, &c)?;
+            if let Some(c) = rel.columns.names.iter().find(|c| written_column.names(c)) {
+                self.check_denied(depth, i, c)?;
                 self.note_reference(depth, i);
                 return Ok(());
             }
@@ -355,11 +381,12 @@ impl<'a> Walker<'_, 'a> {
 
     /// The relation `name` in scope, innermost first, as (depth, index).
     pub(crate) fn find_relation(&self, name: &Ident) -> Option<(usize, usize)> {
+        let written = Written::new(self.policy.dialect, name);
         (0..self.scopes.len()).rev().find_map(|d| {
             self.scopes[d]
                 .relations
                 .iter()
-                .position(|r| self.matches(&r.name, name))
+                .position(|r| written.names(&r.name))
                 .map(|i| (d, i))
         })
     }
@@ -479,6 +506,27 @@ pub(crate) fn levenshtein(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folded_names_agree_with_catalog_matching() {
+        use crate::catalog::identifier_matches;
+        let idents = [
+            Ident::new("Total"),
+            Ident::new("total"),
+            Ident::with_quote('"', "Total"),
+        ];
+        for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+            for id in &idents {
+                for actual in ["Total", "total", "TOTAL", "other"] {
+                    assert_eq!(
+                        Written::new(d, id).names(actual),
+                        identifier_matches(d, actual, &id.value, id.quote_style.is_some()),
+                        "{d} {id} {actual}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn edit_distance() {
