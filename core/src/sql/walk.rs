@@ -177,7 +177,10 @@ impl<'a> Walker<'_, 'a> {
             ));
         }
         if s.top.is_some() {
-            return Err(unsupported("`TOP n`; use `LIMIT n` instead. `TOP`"));
+            return Err(Rejection::new(
+                RejectRule::Unsupported,
+                "`TOP n` is not supported; use `LIMIT n` instead",
+            ));
         }
         if !s.lateral_views.is_empty()
             || s.prewhere.is_some()
