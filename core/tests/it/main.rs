@@ -3,3 +3,5 @@
 mod common;
 mod db_behaviour;
 mod db_guardrails;
+mod validator_guardrails;
+mod validator_spider;

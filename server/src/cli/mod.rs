@@ -73,7 +73,11 @@ pub fn main() -> ExitCode {
         None => Config::from_env(),
     };
     let json_output = match &cli.command {
-        Some(Command::Schema { source } | Command::Validate { source, .. } | Command::Run { source, .. }) => source.json,
+        Some(
+            Command::Schema { source }
+            | Command::Validate { source, .. }
+            | Command::Run { source, .. },
+        ) => source.json,
         None => false,
     };
     let config = match config {
@@ -88,9 +92,19 @@ pub fn main() -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
-        Err(e) => return fail(&Error::internal(format!("cannot start the runtime: {e}")), json_output, EXIT_FAILED),
+        Err(e) => {
+            return fail(
+                &Error::internal(format!("cannot start the runtime: {e}")),
+                json_output,
+                EXIT_FAILED,
+            );
+        }
     };
     runtime.block_on(run_command(command, &config))
 }
@@ -146,7 +160,14 @@ async fn run_command(command: Command, config: &Config) -> ExitCode {
                             })
                         );
                     } else {
-                        print!("{}", output::render_result(&validated.sql, &result, config.database.max_rows));
+                        print!(
+                            "{}",
+                            output::render_result(
+                                &validated.sql,
+                                &result,
+                                config.database.max_rows
+                            )
+                        );
                     }
                     ExitCode::from(EXIT_OK)
                 }
@@ -161,7 +182,10 @@ fn rejected_or_failed(e: &Error, json_output: bool) -> ExitCode {
     match e {
         Error::SqlRejected { rule, reason, .. } => {
             if json_output {
-                println!("{}", json!({ "accepted": false, "rule": rule, "reason": reason }));
+                println!(
+                    "{}",
+                    json!({ "accepted": false, "rule": rule, "reason": reason })
+                );
             } else {
                 println!("rejected ({rule}): {reason}");
             }
@@ -174,7 +198,10 @@ fn rejected_or_failed(e: &Error, json_output: bool) -> ExitCode {
 /// Reports an error on stdout as JSON (`{"error": {"code", "message"}}`) or on stderr as text.
 fn fail(e: &Error, json_output: bool, code: u8) -> ExitCode {
     if json_output {
-        println!("{}", json!({ "error": { "code": e.kind().code(), "message": e.to_string() } }));
+        println!(
+            "{}",
+            json!({ "error": { "code": e.kind().code(), "message": e.to_string() } })
+        );
     } else {
         eprintln!("error [{}]: {e}", e.kind().code());
     }
