@@ -72,7 +72,12 @@ pub fn suggest_chart(columns: &[ResultColumn], rows: &[Vec<Value>]) -> Option<Ch
         return None;
     }
     let numeric = |i: usize| {
-        rows.iter().all(|r| matches!(r.get(i), Some(Value::Int(_) | Value::Float(_) | Value::Decimal(_) | Value::Null)))
+        rows.iter().all(|r| {
+            matches!(
+                r.get(i),
+                Some(Value::Int(_) | Value::Float(_) | Value::Decimal(_) | Value::Null)
+            )
+        })
     };
     let (x, y) = match (numeric(0), numeric(1)) {
         (false, true) => (0, 1),
@@ -90,7 +95,11 @@ pub fn suggest_chart(columns: &[ResultColumn], rows: &[Vec<Value>]) -> Option<Ch
     } else {
         "bar"
     };
-    Some(ChartSuggestion { kind: kind.into(), x: columns[x].name.clone(), y: columns[y].name.clone() })
+    Some(ChartSuggestion {
+        kind: kind.into(),
+        x: columns[x].name.clone(),
+        y: columns[y].name.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -99,20 +108,35 @@ mod tests {
 
     fn cols(a: &str, b: &str) -> Vec<ResultColumn> {
         vec![
-            ResultColumn { name: a.into(), data_type: "TEXT".into() },
-            ResultColumn { name: b.into(), data_type: "INTEGER".into() },
+            ResultColumn {
+                name: a.into(),
+                data_type: "TEXT".into(),
+            },
+            ResultColumn {
+                name: b.into(),
+                data_type: "INTEGER".into(),
+            },
         ]
     }
 
     #[test]
     fn charts_follow_the_shape_of_the_result() {
-        let months: Vec<Vec<Value>> =
-            ["2024-01", "2024-02", "2024-03"].iter().map(|m| vec![Value::Text((*m).into()), Value::Int(3)]).collect();
-        assert_eq!(suggest_chart(&cols("month", "n"), &months).map(|c| c.kind), Some("line".into()));
-        let cats: Vec<Vec<Value>> =
-            (0..8).map(|i| vec![Value::Text(format!("genre {i}")), Value::Float(1.5)]).collect();
+        let months: Vec<Vec<Value>> = ["2024-01", "2024-02", "2024-03"]
+            .iter()
+            .map(|m| vec![Value::Text((*m).into()), Value::Int(3)])
+            .collect();
+        assert_eq!(
+            suggest_chart(&cols("month", "n"), &months).map(|c| c.kind),
+            Some("line".into())
+        );
+        let cats: Vec<Vec<Value>> = (0..8)
+            .map(|i| vec![Value::Text(format!("genre {i}")), Value::Float(1.5)])
+            .collect();
         let chart = suggest_chart(&cols("genre", "revenue"), &cats).expect("bar");
-        assert_eq!((chart.kind.as_str(), chart.x.as_str(), chart.y.as_str()), ("bar", "genre", "revenue"));
+        assert_eq!(
+            (chart.kind.as_str(), chart.x.as_str(), chart.y.as_str()),
+            ("bar", "genre", "revenue")
+        );
         assert_eq!(suggest_chart(&cols("a", "b"), &cats[..1]), None);
     }
 
@@ -129,7 +153,10 @@ mod tests {
             similarity: None,
             generator: "rule".into(),
             degraded: false,
-            attempts: vec![Attempt { sql: "SELECT 1".into(), error: None }],
+            attempts: vec![Attempt {
+                sql: "SELECT 1".into(),
+                error: None,
+            }],
             timings: BTreeMap::from([("execute".to_string(), 0.5)]),
             session_id: "s".into(),
             turn: 1,
@@ -138,8 +165,20 @@ mod tests {
         };
         let v = serde_json::to_value(&a).expect("json");
         for key in [
-            "sql", "explanation", "columns", "rows", "row_count", "truncated", "cache_hit", "generator",
-            "degraded", "attempts", "timings", "session_id", "turn", "warnings",
+            "sql",
+            "explanation",
+            "columns",
+            "rows",
+            "row_count",
+            "truncated",
+            "cache_hit",
+            "generator",
+            "degraded",
+            "attempts",
+            "timings",
+            "session_id",
+            "turn",
+            "warnings",
         ] {
             assert!(v.get(key).is_some(), "{key} missing in {v}");
         }

@@ -46,7 +46,10 @@ pub struct Ask {
 impl Ask {
     /// A question in a new conversation of the default tenant.
     pub fn new(question: impl Into<String>) -> Self {
-        Self { question: question.into(), ..Self::default() }
+        Self {
+            question: question.into(),
+            ..Self::default()
+        }
     }
 
     /// Continues the conversation `session_id`.
@@ -148,10 +151,20 @@ impl EngineBuilder {
         };
         let sessions = match self.sessions {
             Some(s) => s,
-            None => Arc::new(MemorySessionStore::new(SessionLimits::from_config(&config))) as Arc<dyn SessionStore>,
+            None => Arc::new(MemorySessionStore::new(SessionLimits::from_config(&config)))
+                as Arc<dyn SessionStore>,
         };
         let guard = InputGuard::from_config(&config);
-        Ok(Engine { inner: Arc::new(Inner { config, source, generator, sessions, guard, metrics: self.metrics }) })
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                config,
+                source,
+                generator,
+                sessions,
+                guard,
+                metrics: self.metrics,
+            }),
+        })
     }
 }
 
@@ -162,7 +175,11 @@ fn generator_from_config(config: &Config) -> Result<Option<Arc<dyn SqlGenerator>
     match llm.provider {
         LlmProviderKind::Openai => {
             let provider = Arc::new(OpenAiProvider::from_config(llm)?);
-            Ok(Some(Arc::new(LlmGenerator::new(provider, llm.temperature, llm.max_tokens))))
+            Ok(Some(Arc::new(LlmGenerator::new(
+                provider,
+                llm.temperature,
+                llm.max_tokens,
+            ))))
         }
         LlmProviderKind::Rule => Ok(None),
         other => Err(Error::config(format!(
@@ -208,12 +225,18 @@ impl Engine {
 
     /// The state of a conversation (empty when it does not exist).
     pub async fn session(&self, tenant_id: &str, session_id: &str) -> Result<SessionState> {
-        self.inner.sessions.load(&SessionKey::new(tenant_id, session_id)).await
+        self.inner
+            .sessions
+            .load(&SessionKey::new(tenant_id, session_id))
+            .await
     }
 
     /// Forgets a conversation.
     pub async fn reset_session(&self, tenant_id: &str, session_id: &str) -> Result<()> {
-        self.inner.sessions.reset(&SessionKey::new(tenant_id, session_id)).await
+        self.inner
+            .sessions
+            .reset(&SessionKey::new(tenant_id, session_id))
+            .await
     }
 
     /// Checks the database and reports the configured generator.
@@ -231,10 +254,16 @@ impl Engine {
     /// Answers one question, continuing its conversation.
     pub async fn ask(&self, ask: Ask) -> Result<Answer> {
         let started = Instant::now();
-        let tenant_id = ask.tenant_id.clone().unwrap_or_else(|| DEFAULT_TENANT.to_string());
+        let tenant_id = ask
+            .tenant_id
+            .clone()
+            .unwrap_or_else(|| DEFAULT_TENANT.to_string());
         let session_id = ask.session_id.clone().unwrap_or_else(new_session_id);
         let span = tracing::info_span!("ask", tenant_id = %tenant_id, session_id = %session_id);
-        let outcome = self.ask_inner(&ask.question, &tenant_id, &session_id, started).instrument(span).await;
+        let outcome = self
+            .ask_inner(&ask.question, &tenant_id, &session_id, started)
+            .instrument(span)
+            .await;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         if let Some(m) = &self.inner.metrics {
             m.queries_total.inc();
@@ -273,7 +302,13 @@ impl Engine {
         outcome
     }
 
-    async fn ask_inner(&self, question: &str, tenant_id: &str, session_id: &str, started: Instant) -> Result<Answer> {
+    async fn ask_inner(
+        &self,
+        question: &str,
+        tenant_id: &str,
+        session_id: &str,
+        started: Instant,
+    ) -> Result<Answer> {
         let inner = &self.inner;
         let mut timings = BTreeMap::new();
 
@@ -283,8 +318,14 @@ impl Engine {
 
         let t = Instant::now();
         let key = SessionKey::new(tenant_id, session_id);
-        let state = inner.sessions.load(&key).instrument(tracing::info_span!("session")).await?;
-        inner.guard.check_context(state.context_bytes() + question.len())?;
+        let state = inner
+            .sessions
+            .load(&key)
+            .instrument(tracing::info_span!("session"))
+            .await?;
+        inner
+            .guard
+            .check_context(state.context_bytes() + question.len())?;
         timings.insert("session".to_string(), ms(t));
 
         let generator = inner.generator.as_ref().ok_or_else(no_generator)?;
@@ -295,9 +336,14 @@ impl Engine {
             feedback: Vec::new(),
             max_rows: inner.config.database.max_rows,
         };
-        let done = correct::generate_and_run(generator.as_ref(), &inner.source, request, inner.config.llm.max_retries)
-            .await
-            .map_err(|failed| failed.error)?;
+        let done = correct::generate_and_run(
+            generator.as_ref(),
+            &inner.source,
+            request,
+            inner.config.llm.max_retries,
+        )
+        .await
+        .map_err(|failed| failed.error)?;
         timings.insert("generate".to_string(), done.generate_ms);
         timings.insert("validate".to_string(), done.validate_ms);
         timings.insert("execute".to_string(), done.execute_ms);
@@ -321,7 +367,11 @@ impl Engine {
             state: done.generation.state.clone(),
         };
         let t = Instant::now();
-        let saved = inner.sessions.append(&key, turn).instrument(tracing::info_span!("save")).await?;
+        let saved = inner
+            .sessions
+            .append(&key, turn)
+            .instrument(tracing::info_span!("save"))
+            .await?;
         timings.insert("save".to_string(), ms(t));
         timings.insert("total".to_string(), ms(started));
 

@@ -53,11 +53,9 @@ impl Default for Metrics {
     fn default() -> Self {
         Self {
             // 5 ms .. ~10 s, covering the runbook's 200 ms target and 500 ms alert.
-            query_duration_seconds: Histogram::new(
-                [
-                    0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0,
-                ],
-            ),
+            query_duration_seconds: Histogram::new([
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
             queries_total: Counter::default(),
             queries_failed_total: Family::default(),
             sql_validations_total: Family::default(),

@@ -31,7 +31,12 @@ impl DataSource {
         let executor = exec::connect(&url, config.source_options()).await?;
         let catalog = Arc::new(executor.catalog().await?);
         let validator = Validator::new(catalog.clone(), config.validator_options());
-        Ok(Self { executor, catalog, validator, metrics: None })
+        Ok(Self {
+            executor,
+            catalog,
+            validator,
+            metrics: None,
+        })
     }
 
     /// Counts validator verdicts and executions in `metrics` from now on.
@@ -64,7 +69,9 @@ impl DataSource {
                 Err(crate::Error::SqlRejected { rule, .. }) => rule.as_str().to_string(),
                 Err(e) => e.kind().code().to_ascii_lowercase(),
             };
-            m.sql_validations_total.get_or_create(&self.labels(outcome)).inc();
+            m.sql_validations_total
+                .get_or_create(&self.labels(outcome))
+                .inc();
         }
         verdict
     }
@@ -84,13 +91,18 @@ impl DataSource {
                 Ok(_) => "ok".to_string(),
                 Err(e) => e.kind().code().to_ascii_lowercase(),
             };
-            m.sql_executions_total.get_or_create(&self.labels(outcome)).inc();
+            m.sql_executions_total
+                .get_or_create(&self.labels(outcome))
+                .inc();
         }
         result
     }
 
     fn labels(&self, outcome: String) -> OutcomeLabels {
-        OutcomeLabels { dialect: self.catalog.dialect.as_str().to_string(), outcome }
+        OutcomeLabels {
+            dialect: self.catalog.dialect.as_str().to_string(),
+            outcome,
+        }
     }
 }
 
@@ -121,17 +133,35 @@ mod tests {
         let path = dir.path().join("chinook.sqlite");
         std::fs::write(&path, crate::demo::CHINOOK_SQLITE).expect("copy");
         let url = format!("sqlite://{}", path.display());
-        let source = DataSource::connect(&Config::default(), Some(&url)).await.expect("connects").with_metrics(metrics);
-        source.run("SELECT Name FROM Artist LIMIT 1").await.expect("runs");
+        let source = DataSource::connect(&Config::default(), Some(&url))
+            .await
+            .expect("connects")
+            .with_metrics(metrics);
+        source
+            .run("SELECT Name FROM Artist LIMIT 1")
+            .await
+            .expect("runs");
         assert!(source.run("DELETE FROM Artist").await.is_err());
         let mut text = String::new();
         encode(&mut text, &registry).expect("encodes");
-        assert!(text.contains(r#"sql_validations_total{dialect="sqlite",outcome="accepted"} 1"#), "{text}");
-        assert!(text.contains(r#"sql_executions_total{dialect="sqlite",outcome="ok"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"sql_validations_total{dialect="sqlite",outcome="accepted"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"sql_executions_total{dialect="sqlite",outcome="ok"} 1"#),
+            "{text}"
+        );
         let rejections = text
             .lines()
-            .filter(|l| l.starts_with(r#"sql_validations_total{dialect="sqlite",outcome="#) && !l.contains("accepted"))
+            .filter(|l| {
+                l.starts_with(r#"sql_validations_total{dialect="sqlite",outcome="#)
+                    && !l.contains("accepted")
+            })
             .count();
-        assert_eq!(rejections, 1, "the refused DELETE is counted under its rule: {text}");
+        assert_eq!(
+            rejections, 1,
+            "the refused DELETE is counted under its rule: {text}"
+        );
     }
 }

@@ -25,16 +25,21 @@ fn cli(args: &[&str]) -> (Output, tempfile::TempDir) {
 fn stdout_json(out: &Output) -> Value {
     let text = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(text.trim()).unwrap_or_else(|e| {
-        panic!("not JSON ({e}): stdout={text} stderr={}", String::from_utf8_lossy(&out.stderr))
+        panic!(
+            "not JSON ({e}): stdout={text} stderr={}",
+            String::from_utf8_lossy(&out.stderr)
+        )
     })
 }
 
 fn pg_url() -> String {
-    std::env::var("CBI_TEST_PG_URL").unwrap_or_else(|_| "postgres://cbi_ro:cbi_ro@127.0.0.1:5432/chinook".into())
+    std::env::var("CBI_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://cbi_ro:cbi_ro@127.0.0.1:5432/chinook".into())
 }
 
 fn mysql_url() -> String {
-    std::env::var("CBI_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://cbi_ro:cbi_ro@127.0.0.1:3306/chinook".into())
+    std::env::var("CBI_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://cbi_ro:cbi_ro@127.0.0.1:3306/chinook".into())
 }
 
 #[test]
@@ -49,13 +54,28 @@ fn version_is_printed() {
 #[test]
 fn schema_of_the_demo_database_needs_no_setup() {
     let (out, home) = cli(&["schema", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let catalog = stdout_json(&out);
     assert_eq!(catalog["dialect"], "sqlite");
-    let tables: Vec<&str> =
-        catalog["tables"].as_array().expect("tables").iter().map(|t| t["name"].as_str().expect("name")).collect();
+    let tables: Vec<&str> = catalog["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .map(|t| t["name"].as_str().expect("name"))
+        .collect();
     assert_eq!(tables.len(), 11, "{tables:?}");
-    for name in ["Album", "Artist", "Customer", "Invoice", "InvoiceLine", "Track"] {
+    for name in [
+        "Album",
+        "Artist",
+        "Customer",
+        "Invoice",
+        "InvoiceLine",
+        "Track",
+    ] {
         assert!(tables.contains(&name), "{name} missing from {tables:?}");
     }
     // The demo database was written out read-only into the private cache folder.
@@ -71,13 +91,25 @@ fn schema_of_the_demo_database_needs_no_setup() {
     assert!(text.status.success());
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("InvoiceLine (table)"), "{text}");
-    assert!(text.contains("-> Invoice.InvoiceId"), "foreign keys are shown: {text}");
+    assert!(
+        text.contains("-> Invoice.InvoiceId"),
+        "foreign keys are shown: {text}"
+    );
 }
 
 #[test]
 fn validate_accepts_with_exit_0_and_rejects_with_exit_3() {
-    let (out, _h) = cli(&["validate", "--json", "SELECT Name FROM Artist -- trailing comment"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let (out, _h) = cli(&[
+        "validate",
+        "--json",
+        "SELECT Name FROM Artist -- trailing comment",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = stdout_json(&out);
     assert_eq!(v["accepted"], true);
     let sql = v["sql"].as_str().expect("sql");
@@ -93,7 +125,10 @@ fn validate_accepts_with_exit_0_and_rejects_with_exit_3() {
     let (out, _h) = cli(&["validate", "--json", "SELECT Nmae FROM Artist"]);
     assert_eq!(out.status.code(), Some(3));
     let v = stdout_json(&out);
-    assert!(v["reason"].as_str().expect("reason").contains("Name"), "did-you-mean: {v}");
+    assert!(
+        v["reason"].as_str().expect("reason").contains("Name"),
+        "did-you-mean: {v}"
+    );
 
     let (out, _h) = cli(&["validate", "SELECT 1; DROP TABLE Artist"]);
     assert_eq!(out.status.code(), Some(3));
@@ -108,7 +143,11 @@ fn run_prints_typed_rows_and_truncation() {
         "SELECT ar.Name, count(*) AS tracks FROM Artist ar JOIN Album al ON al.ArtistId = ar.ArtistId \
          JOIN Track t ON t.AlbumId = al.AlbumId GROUP BY ar.Name ORDER BY tracks DESC LIMIT 5",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = stdout_json(&out);
     assert_eq!(v["row_count"], 5);
     assert_eq!(v["truncated"], false);
@@ -124,7 +163,10 @@ fn run_prints_typed_rows_and_truncation() {
     let (out, _h) = cli(&["run", "SELECT Name FROM Genre ORDER BY Name LIMIT 2"]);
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Alternative") && text.contains("(2 rows"), "{text}");
+    assert!(
+        text.contains("Alternative") && text.contains("(2 rows"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -132,11 +174,20 @@ fn run_refuses_writes_with_exit_3_and_reports_errors_as_json() {
     let (out, _h) = cli(&["run", "--json", "UPDATE Artist SET Name = 'x'"]);
     assert_eq!(out.status.code(), Some(3));
 
-    let (out, _h) = cli(&["run", "--json", "--database", "postgres://nobody:hunter2@127.0.0.1:1/x", "SELECT 1"]);
+    let (out, _h) = cli(&[
+        "run",
+        "--json",
+        "--database",
+        "postgres://nobody:hunter2@127.0.0.1:1/x",
+        "SELECT 1",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let v = stdout_json(&out);
     assert_eq!(v["error"]["code"], "DATABASE_UNAVAILABLE", "{v}");
-    assert!(!v.to_string().contains("hunter2"), "no password in errors: {v}");
+    assert!(
+        !v.to_string().contains("hunter2"),
+        "no password in errors: {v}"
+    );
 }
 
 #[test]
@@ -147,14 +198,25 @@ fn bad_configuration_is_a_usage_error_naming_the_key() {
     let (out, _h) = cli(&["--config", path.to_str().expect("utf-8"), "schema"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("database.max_rows") && err.contains("bad.toml:2"), "{err}");
+    assert!(
+        err.contains("database.max_rows") && err.contains("bad.toml:2"),
+        "{err}"
+    );
 }
 
 #[test]
 fn the_runbook_example_configuration_is_accepted() {
-    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/conversational-bi.toml");
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/conversational-bi.toml"
+    );
     let (out, _h) = cli(&["--config", example, "validate", "--json", "SELECT 1 AS one"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -167,10 +229,27 @@ fn schema_and_run_on_postgres_and_mariadb() {
             String::from_utf8_lossy(&out.stderr)
         );
         let catalog = stdout_json(&out);
-        assert!(catalog["tables"].as_array().expect("tables").iter().any(|t| t["name"] == table), "{table}");
+        assert!(
+            catalog["tables"]
+                .as_array()
+                .expect("tables")
+                .iter()
+                .any(|t| t["name"] == table),
+            "{table}"
+        );
 
-        let (out, _h) = cli(&["run", "--json", "--database", &url, &format!("SELECT count(*) AS n FROM {table}")]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let (out, _h) = cli(&[
+            "run",
+            "--json",
+            "--database",
+            &url,
+            &format!("SELECT count(*) AS n FROM {table}"),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(stdout_json(&out)["rows"][0][0], 2240);
     }
 }

@@ -44,7 +44,10 @@ pub struct Failed {
 
 /// Whether the generator can fix what went wrong by writing other SQL.
 fn correctable(e: &Error) -> bool {
-    matches!(e, Error::SqlRejected { .. } | Error::Execution { .. } | Error::Timeout { .. })
+    matches!(
+        e,
+        Error::SqlRejected { .. } | Error::Execution { .. } | Error::Timeout { .. }
+    )
 }
 
 /// Generates, validates and runs SQL for `request`, feeding each failure back to `generator`
@@ -61,7 +64,10 @@ pub async fn generate_and_run(
     loop {
         tries += 1;
         let started = Instant::now();
-        let generation = generator.generate(&request).instrument(tracing::info_span!("generate", attempt = tries)).await;
+        let generation = generator
+            .generate(&request)
+            .instrument(tracing::info_span!("generate", attempt = tries))
+            .await;
         generate_ms += ms(started);
         let generation = match generation {
             Ok(g) => g,
@@ -69,7 +75,8 @@ pub async fn generate_and_run(
         };
 
         let started = Instant::now();
-        let verdict = tracing::info_span!("validate", attempt = tries).in_scope(|| source.validate(&generation.sql));
+        let verdict = tracing::info_span!("validate", attempt = tries)
+            .in_scope(|| source.validate(&generation.sql));
         validate_ms += ms(started);
         let outcome = match verdict {
             Ok(validated) => {
@@ -85,16 +92,34 @@ pub async fn generate_and_run(
         };
         match outcome {
             Ok((validated, result)) => {
-                attempts.push(Attempt { sql: generation.sql.clone(), error: None });
-                return Ok(Corrected { generation, validated, result, attempts, generate_ms, validate_ms, execute_ms });
+                attempts.push(Attempt {
+                    sql: generation.sql.clone(),
+                    error: None,
+                });
+                return Ok(Corrected {
+                    generation,
+                    validated,
+                    result,
+                    attempts,
+                    generate_ms,
+                    validate_ms,
+                    execute_ms,
+                });
             }
             Err(error) => {
-                let attempt = Attempt { sql: generation.sql.clone(), error: Some(feedback_text(&error)) };
+                let attempt = Attempt {
+                    sql: generation.sql.clone(),
+                    error: Some(feedback_text(&error)),
+                };
                 attempts.push(attempt.clone());
                 if !correctable(&error) || tries > max_retries {
                     return Err(Failed { error, attempts });
                 }
-                tracing::debug!(attempt = tries, code = error.kind().code(), "retrying generation with the error");
+                tracing::debug!(
+                    attempt = tries,
+                    code = error.kind().code(),
+                    "retrying generation with the error"
+                );
                 request.feedback.push(attempt);
             }
         }
@@ -107,7 +132,9 @@ fn feedback_text(e: &Error) -> String {
         Error::SqlRejected { reason, .. } => format!("rejected by the SQL validator: {reason}"),
         Error::Execution { message } => format!("the database reported: {message}"),
         Error::Timeout { timeout_ms } => {
-            format!("the query ran longer than {timeout_ms} ms and was cancelled; write a cheaper query")
+            format!(
+                "the query ran longer than {timeout_ms} ms and was cancelled; write a cheaper query"
+            )
         }
         other => other.to_string(),
     }

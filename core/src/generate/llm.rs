@@ -21,7 +21,11 @@ pub struct LlmGenerator {
 impl LlmGenerator {
     /// A generator over `provider` with the sampling settings of `[llm]`.
     pub fn new(provider: Arc<dyn LlmProvider>, temperature: f64, max_tokens: u32) -> Self {
-        Self { provider, temperature, max_tokens }
+        Self {
+            provider,
+            temperature,
+            max_tokens,
+        }
     }
 }
 
@@ -40,6 +44,10 @@ impl SqlGenerator for LlmGenerator {
         };
         let completion = self.provider.complete(&chat).await?;
         let (sql, explanation) = parse_completion(&completion.content)?;
-        Ok(Generation { sql, explanation, state: None })
+        Ok(Generation {
+            sql,
+            explanation,
+            state: None,
+        })
     }
 }

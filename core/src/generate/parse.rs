@@ -6,24 +6,43 @@ use crate::error::{Error, Result};
 /// `explanation` (bare or in a fenced block), a fenced SQL block, or bare SQL.
 pub fn parse_completion(text: &str) -> Result<(String, String)> {
     let trimmed = text.trim();
-    for candidate in [Some(trimmed), fenced(trimmed, "json"), fenced(trimmed, ""), first_object(trimmed)]
-        .into_iter()
-        .flatten()
+    for candidate in [
+        Some(trimmed),
+        fenced(trimmed, "json"),
+        fenced(trimmed, ""),
+        first_object(trimmed),
+    ]
+    .into_iter()
+    .flatten()
     {
-        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(candidate) {
-            let sql = map.get("sql").and_then(|v| v.as_str()).map(str::trim).unwrap_or_default();
+        if let Ok(serde_json::Value::Object(map)) =
+            serde_json::from_str::<serde_json::Value>(candidate)
+        {
+            let sql = map
+                .get("sql")
+                .and_then(|v| v.as_str())
+                .map(str::trim)
+                .unwrap_or_default();
             if sql.is_empty() {
                 return Err(no_sql(text));
             }
-            let explanation = map.get("explanation").and_then(|v| v.as_str()).unwrap_or_default().trim();
+            let explanation = map
+                .get("explanation")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .trim();
             return Ok((sql.to_string(), explanation.to_string()));
         }
     }
-    let sql = fenced(trimmed, "sql").or_else(|| fenced(trimmed, "")).unwrap_or(trimmed).trim();
-    let starts_like_sql = sql
-        .split_whitespace()
-        .next()
-        .is_some_and(|w| ["select", "with", "values", "("].iter().any(|k| w.to_ascii_lowercase().starts_with(k)));
+    let sql = fenced(trimmed, "sql")
+        .or_else(|| fenced(trimmed, ""))
+        .unwrap_or(trimmed)
+        .trim();
+    let starts_like_sql = sql.split_whitespace().next().is_some_and(|w| {
+        ["select", "with", "values", "("]
+            .iter()
+            .any(|k| w.to_ascii_lowercase().starts_with(k))
+    });
     if starts_like_sql {
         return Ok((sql.to_string(), String::new()));
     }
@@ -71,11 +90,27 @@ mod tests {
     #[test]
     fn reads_json_fenced_and_bare_replies() {
         let cases = [
-            (r#"{"sql": "SELECT 1", "explanation": "one"}"#, "SELECT 1", "one"),
-            ("```json\n{\"sql\": \"SELECT 2\", \"explanation\": \"two\"}\n```", "SELECT 2", "two"),
-            ("Here you go:\n```sql\nSELECT 3\n```\nThis counts.", "SELECT 3", ""),
+            (
+                r#"{"sql": "SELECT 1", "explanation": "one"}"#,
+                "SELECT 1",
+                "one",
+            ),
+            (
+                "```json\n{\"sql\": \"SELECT 2\", \"explanation\": \"two\"}\n```",
+                "SELECT 2",
+                "two",
+            ),
+            (
+                "Here you go:\n```sql\nSELECT 3\n```\nThis counts.",
+                "SELECT 3",
+                "",
+            ),
             ("SELECT 4 FROM t", "SELECT 4 FROM t", ""),
-            ("Sure! {\"sql\": \"WITH x AS (SELECT 1) SELECT * FROM x\"}", "WITH x AS (SELECT 1) SELECT * FROM x", ""),
+            (
+                "Sure! {\"sql\": \"WITH x AS (SELECT 1) SELECT * FROM x\"}",
+                "WITH x AS (SELECT 1) SELECT * FROM x",
+                "",
+            ),
         ];
         for (text, sql, explanation) in cases {
             let (s, e) = parse_completion(text).expect(text);

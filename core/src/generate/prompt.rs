@@ -16,14 +16,23 @@ use crate::{
 
 /// Renders the chat messages for `request`.
 pub fn render(request: &GenerationRequest) -> Vec<ChatMessage> {
-    let mut messages = vec![ChatMessage::new(Role::System, system_message(&request.catalog, request.max_rows))];
+    let mut messages = vec![ChatMessage::new(
+        Role::System,
+        system_message(&request.catalog, request.max_rows),
+    )];
     for turn in &request.history {
         messages.push(ChatMessage::new(Role::User, turn.question.clone()));
-        messages.push(ChatMessage::new(Role::Assistant, answer_json(&turn.sql, &turn.explanation)));
+        messages.push(ChatMessage::new(
+            Role::Assistant,
+            answer_json(&turn.sql, &turn.explanation),
+        ));
     }
     messages.push(ChatMessage::new(Role::User, request.question.clone()));
     for attempt in &request.feedback {
-        messages.push(ChatMessage::new(Role::Assistant, answer_json(&attempt.sql, "")));
+        messages.push(ChatMessage::new(
+            Role::Assistant,
+            answer_json(&attempt.sql, ""),
+        ));
         let error = attempt.error.as_deref().unwrap_or("the query failed");
         messages.push(ChatMessage::new(
             Role::User,
@@ -73,7 +82,9 @@ fn system_message(catalog: &Catalog, max_rows: usize) -> String {
         }
         Dialect::Mysql => "- MySQL: use YEAR(col) and DATE_FORMAT(col, '%Y-%m'); quote identifiers with backticks when needed.\n",
     });
-    s.push_str("- A follow-up question refines the previous query: keep what it does not change.\n");
+    s.push_str(
+        "- A follow-up question refines the previous query: keep what it does not change.\n",
+    );
     s.push_str(
         "\nAnswer with one JSON object and nothing else: {\"sql\": \"<the query>\", \"explanation\": \"<one sentence saying what the query returns>\"}\n",
     );
@@ -97,7 +108,12 @@ pub fn render_schema(catalog: &Catalog) -> String {
                 }
                 for fk in &t.foreign_keys {
                     if fk.columns.len() == 1 && fk.columns[0] == c.name {
-                        let _ = write!(col, " REFERENCES {}({})", fk.referenced_table, fk.referenced_columns.join(", "));
+                        let _ = write!(
+                            col,
+                            " REFERENCES {}({})",
+                            fk.referenced_table,
+                            fk.referenced_columns.join(", ")
+                        );
                     }
                 }
                 if let Some(comment) = &c.comment {
@@ -106,7 +122,11 @@ pub fn render_schema(catalog: &Catalog) -> String {
                 col
             })
             .collect();
-        let kind = if t.kind == crate::catalog::TableKind::View { "VIEW " } else { "" };
+        let kind = if t.kind == crate::catalog::TableKind::View {
+            "VIEW "
+        } else {
+            ""
+        };
         let _ = write!(s, "{kind}{}({})", t.qualified_name(), cols.join(", "));
         if t.primary_key.len() > 1 {
             let _ = write!(s, " PRIMARY KEY({})", t.primary_key.join(", "));
@@ -140,7 +160,12 @@ mod tests {
     };
 
     fn catalog() -> Catalog {
-        let col = |n: &str, t: &str| Column { name: n.into(), data_type: t.into(), nullable: false, comment: None };
+        let col = |n: &str, t: &str| Column {
+            name: n.into(),
+            data_type: t.into(),
+            nullable: false,
+            comment: None,
+        };
         Catalog::new(
             Dialect::Sqlite,
             "shop",
@@ -158,7 +183,11 @@ mod tests {
                     schema: None,
                     name: "Invoice".into(),
                     kind: TableKind::Table,
-                    columns: vec![col("InvoiceId", "INTEGER"), col("CustomerId", "INTEGER"), col("Total", "NUMERIC(10,2)")],
+                    columns: vec![
+                        col("InvoiceId", "INTEGER"),
+                        col("CustomerId", "INTEGER"),
+                        col("Total", "NUMERIC(10,2)"),
+                    ],
                     primary_key: vec!["InvoiceId".into()],
                     foreign_keys: vec![ForeignKey {
                         columns: vec!["CustomerId".into()],
@@ -197,8 +226,10 @@ mod tests {
 
     #[test]
     fn prompt_snapshot() {
-        let rendered: Vec<String> =
-            render(&request()).iter().map(|m| format!("[{:?}]\n{}", m.role, m.content)).collect();
+        let rendered: Vec<String> = render(&request())
+            .iter()
+            .map(|m| format!("[{:?}]\n{}", m.role, m.content))
+            .collect();
         insta::assert_snapshot!(rendered.join("\n\n"));
     }
 

@@ -34,12 +34,20 @@ impl InputGuard {
         // and tabs become spaces.
         let cleaned: String = question
             .chars()
-            .map(|c| if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c })
+            .map(|c| {
+                if c == '\n' || c == '\r' || c == '\t' {
+                    ' '
+                } else {
+                    c
+                }
+            })
             .filter(|c| !c.is_control() && !is_invisible(*c))
             .collect();
         let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
         if cleaned.is_empty() {
-            return Err(Error::invalid_input("the question is empty; ask something about the data, e.g. \"How many customers are there?\""));
+            return Err(Error::invalid_input(
+                "the question is empty; ask something about the data, e.g. \"How many customers are there?\"",
+            ));
         }
         Ok(cleaned)
     }
@@ -64,11 +72,19 @@ fn is_invisible(c: char) -> bool {
 mod tests {
     use super::*;
 
-    const GUARD: InputGuard = InputGuard { max_query_length: 40, max_context_size: 100 };
+    const GUARD: InputGuard = InputGuard {
+        max_query_length: 40,
+        max_context_size: 100,
+    };
 
     #[test]
     fn cleans_control_characters_and_whitespace() {
-        assert_eq!(GUARD.check("  top 5\tartists\u{0}\u{200B} \n by sales ").expect("ok"), "top 5 artists by sales");
+        assert_eq!(
+            GUARD
+                .check("  top 5\tartists\u{0}\u{200B} \n by sales ")
+                .expect("ok"),
+            "top 5 artists by sales"
+        );
     }
 
     #[test]

@@ -34,7 +34,10 @@ pub struct ChatMessage {
 impl ChatMessage {
     /// A message of `role`.
     pub fn new(role: Role, content: impl Into<String>) -> Self {
-        Self { role, content: content.into() }
+        Self {
+            role,
+            content: content.into(),
+        }
     }
 }
 

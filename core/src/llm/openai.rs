@@ -39,8 +39,14 @@ impl OpenAiProvider {
     /// `timeout_secs`, and the key read from `api_key_env`. A missing key is an error unless
     /// `base_url` points at a local server.
     pub fn from_config(llm: &LlmConfig) -> Result<Self> {
-        let base = llm.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/');
-        let is_local = base.contains("://127.0.0.1") || base.contains("://localhost") || base.contains("://[::1]");
+        let base = llm
+            .base_url
+            .as_deref()
+            .unwrap_or(DEFAULT_BASE_URL)
+            .trim_end_matches('/');
+        let is_local = base.contains("://127.0.0.1")
+            || base.contains("://localhost")
+            || base.contains("://[::1]");
         if llm.api_key.is_none() && !is_local {
             let var = llm.effective_api_key_env().unwrap_or("OPENAI_API_KEY");
             return Err(Error::config(format!(
@@ -108,13 +114,15 @@ impl LlmProvider for OpenAiProvider {
             request_id: request_id.clone(),
             retryable: true,
         })?;
-        let content = v["choices"][0]["message"]["content"].as_str().ok_or_else(|| Error::Provider {
-            provider: "openai".into(),
-            status: Some(status.as_u16()),
-            message: "the reply has no choices[0].message.content".into(),
-            request_id: request_id.clone(),
-            retryable: true,
-        })?;
+        let content = v["choices"][0]["message"]["content"]
+            .as_str()
+            .ok_or_else(|| Error::Provider {
+                provider: "openai".into(),
+                status: Some(status.as_u16()),
+                message: "the reply has no choices[0].message.content".into(),
+                request_id: request_id.clone(),
+                retryable: true,
+            })?;
         Ok(ChatCompletion {
             content: content.to_string(),
             request_id: request_id.or_else(|| v["id"].as_str().map(str::to_string)),
@@ -133,7 +141,13 @@ fn transport_error(e: &reqwest::Error) -> Error {
         "the request failed"
     };
     // reqwest's Display names the URL, never headers, so the key cannot leak here.
-    Error::Provider { provider: "openai".into(), status: None, message: format!("{what}: {e}"), request_id: None, retryable: true }
+    Error::Provider {
+        provider: "openai".into(),
+        status: None,
+        message: format!("{what}: {e}"),
+        request_id: None,
+        retryable: true,
+    }
 }
 
 fn status_error(status: u16, body: &str, request_id: Option<String>) -> Error {
@@ -163,7 +177,10 @@ mod tests {
 
     #[test]
     fn missing_key_is_a_config_error_naming_the_variable() {
-        let llm = LlmConfig { provider: crate::config::LlmProviderKind::Openai, ..LlmConfig::default() };
+        let llm = LlmConfig {
+            provider: crate::config::LlmProviderKind::Openai,
+            ..LlmConfig::default()
+        };
         let e = OpenAiProvider::from_config(&llm).expect_err("no key");
         assert!(e.to_string().contains("OPENAI_API_KEY"), "{e}");
     }
@@ -181,7 +198,11 @@ mod tests {
 
     #[test]
     fn status_errors_keep_the_provider_message_and_retryability() {
-        let e = status_error(429, r#"{"error": {"message": "Rate limit reached"}}"#, Some("req_1".into()));
+        let e = status_error(
+            429,
+            r#"{"error": {"message": "Rate limit reached"}}"#,
+            Some("req_1".into()),
+        );
         assert!(e.is_retryable());
         assert!(e.to_string().contains("Rate limit reached"), "{e}");
         let e = status_error(401, r#"{"error": {"message": "Incorrect API key"}}"#, None);

@@ -22,14 +22,23 @@ impl MemorySessionStore {
     /// A store with `limits`. When called inside a tokio runtime, a task sweeps expired sessions
     /// every `cleanup_interval`; it stops when the store is dropped.
     pub fn new(limits: SessionLimits) -> Self {
-        let sessions = Cache::builder().max_capacity(limits.max_sessions).time_to_idle(limits.idle_timeout).build();
+        let sessions = Cache::builder()
+            .max_capacity(limits.max_sessions)
+            .time_to_idle(limits.idle_timeout)
+            .build();
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return Self { sessions, limits, _sweep_guard: None };
+            return Self {
+                sessions,
+                limits,
+                _sweep_guard: None,
+            };
         };
         let guard = Arc::new(());
         let alive = Arc::downgrade(&guard);
         let swept = sessions.clone();
-        let interval = limits.cleanup_interval.max(std::time::Duration::from_secs(1));
+        let interval = limits
+            .cleanup_interval
+            .max(std::time::Duration::from_secs(1));
         handle.spawn(async move {
             let mut tick = tokio::time::interval(interval);
             tick.tick().await;
@@ -41,7 +50,11 @@ impl MemorySessionStore {
                 swept.run_pending_tasks().await;
             }
         });
-        Self { sessions, limits, _sweep_guard: Some(guard) }
+        Self {
+            sessions,
+            limits,
+            _sweep_guard: Some(guard),
+        }
     }
 
     /// Sessions currently held (after pending evictions).
@@ -66,7 +79,12 @@ impl SessionStore for MemorySessionStore {
     }
 
     async fn append(&self, key: &SessionKey, turn: Turn) -> Result<SessionState> {
-        let cell = self.sessions.get_with(key.clone(), async { Arc::new(Mutex::new(SessionState::new(key))) }).await;
+        let cell = self
+            .sessions
+            .get_with(key.clone(), async {
+                Arc::new(Mutex::new(SessionState::new(key)))
+            })
+            .await;
         let mut state = cell.lock().await;
         state.push(turn, self.limits.max_turns, self.limits.max_context_size);
         Ok(state.clone())
@@ -100,7 +118,10 @@ mod tests {
         let store = MemorySessionStore::new(limits());
         let a = SessionKey::new("acme", "s1");
         let b = SessionKey::new("globex", "s1");
-        store.append(&a, turn("acme question")).await.expect("append");
+        store
+            .append(&a, turn("acme question"))
+            .await
+            .expect("append");
         assert_eq!(store.load(&a).await.expect("load").turns.len(), 1);
         let other = store.load(&b).await.expect("load");
         assert!(other.turns.is_empty());
@@ -117,7 +138,12 @@ mod tests {
             .map(|i| {
                 let store = store.clone();
                 let key = key.clone();
-                tokio::spawn(async move { store.append(&key, turn(&format!("q{i}"))).await.map(|s| s.turn_count) })
+                tokio::spawn(async move {
+                    store
+                        .append(&key, turn(&format!("q{i}")))
+                        .await
+                        .map(|s| s.turn_count)
+                })
             })
             .collect();
         let mut numbers = Vec::new();
@@ -125,7 +151,11 @@ mod tests {
             numbers.push(t.await.expect("join").expect("append"));
         }
         numbers.sort_unstable();
-        assert_eq!(numbers, (1..=50).collect::<Vec<u64>>(), "every append got its own turn number");
+        assert_eq!(
+            numbers,
+            (1..=50).collect::<Vec<u64>>(),
+            "every append got its own turn number"
+        );
         let state = store.load(&key).await.expect("load");
         assert_eq!(state.turn_count, 50);
         assert_eq!(state.turns.len(), 10);
@@ -133,7 +163,10 @@ mod tests {
 
     #[tokio::test]
     async fn idle_sessions_expire() {
-        let store = MemorySessionStore::new(SessionLimits { idle_timeout: Duration::from_millis(50), ..limits() });
+        let store = MemorySessionStore::new(SessionLimits {
+            idle_timeout: Duration::from_millis(50),
+            ..limits()
+        });
         let key = SessionKey::new("t", "s");
         store.append(&key, turn("q")).await.expect("append");
         tokio::time::sleep(Duration::from_millis(120)).await;

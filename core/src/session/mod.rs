@@ -25,7 +25,10 @@ pub struct SessionKey {
 impl SessionKey {
     /// A key for `session_id` of `tenant_id`.
     pub fn new(tenant_id: impl Into<String>, session_id: impl Into<String>) -> Self {
-        Self { tenant_id: tenant_id.into(), session_id: session_id.into() }
+        Self {
+            tenant_id: tenant_id.into(),
+            session_id: session_id.into(),
+        }
     }
 }
 
@@ -70,7 +73,12 @@ pub struct SessionState {
 impl SessionState {
     /// An empty session.
     pub fn new(key: &SessionKey) -> Self {
-        Self { tenant_id: key.tenant_id.clone(), session_id: key.session_id.clone(), turns: Vec::new(), turn_count: 0 }
+        Self {
+            tenant_id: key.tenant_id.clone(),
+            session_id: key.session_id.clone(),
+            turns: Vec::new(),
+            turn_count: 0,
+        }
     }
 
     /// The approximate size of the kept context, in bytes.
@@ -126,8 +134,12 @@ impl SessionLimits {
             max_turns: config.session.max_turns,
             max_context_size: config.production.security.max_context_size,
             max_sessions: config.session.max_concurrent_sessions,
-            idle_timeout: std::time::Duration::from_secs(config.session.session_timeout_minutes * 60),
-            cleanup_interval: std::time::Duration::from_secs(config.session.cleanup_interval_minutes * 60),
+            idle_timeout: std::time::Duration::from_secs(
+                config.session.session_timeout_minutes * 60,
+            ),
+            cleanup_interval: std::time::Duration::from_secs(
+                config.session.cleanup_interval_minutes * 60,
+            ),
         }
     }
 }

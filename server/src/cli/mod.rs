@@ -1,12 +1,13 @@
 //! Command-line interface: argument parsing and the commands that work on one database without a
 //! server (`schema`, `validate`, `run`).
 
+mod conversation;
 mod output;
 
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
-use conversational_bi::{Config, DataSource, Error};
+use conversational_bi::{Config, DataSource, Engine, Error};
 use serde_json::json;
 
 /// Exit code of a command that succeeded.
@@ -52,6 +53,34 @@ enum Command {
         /// The SQL statement (quote it).
         sql: String,
     },
+    /// Answer questions in plain words; several questions are successive turns of one
+    /// conversation.
+    Ask {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        conversation: ConversationArgs,
+        /// One or more questions (quote each).
+        #[arg(required = true, value_name = "QUESTION")]
+        questions: Vec<String>,
+    },
+    /// An interactive conversation: type questions; \reset, \sql, \schema, \history, \quit.
+    Chat {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        conversation: ConversationArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ConversationArgs {
+    /// The conversation to continue (default: a new one).
+    #[arg(long, value_name = "ID")]
+    session: Option<String>,
+    /// The tenant asking (default: "default").
+    #[arg(long, value_name = "T")]
+    tenant: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -73,7 +102,13 @@ pub fn main() -> ExitCode {
         None => Config::from_env(),
     };
     let json_output = match &cli.command {
-        Some(Command::Schema { source } | Command::Validate { source, .. } | Command::Run { source, .. }) => source.json,
+        Some(
+            Command::Schema { source }
+            | Command::Validate { source, .. }
+            | Command::Run { source, .. }
+            | Command::Ask { source, .. }
+            | Command::Chat { source, .. },
+        ) => source.json,
         None => false,
     };
     let config = match config {
@@ -84,13 +119,23 @@ pub fn main() -> ExitCode {
     let Some(command) = cli.command else {
         eprintln!(
             "heliosdb-conversational-bi: the HTTP server is not part of this build yet; use one of the commands \
-             `schema`, `validate` or `run` (see --help)"
+             `ask`, `chat`, `schema`, `validate` or `run` (see --help)"
         );
         return ExitCode::from(EXIT_USAGE);
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
-        Err(e) => return fail(&Error::internal(format!("cannot start the runtime: {e}")), json_output, EXIT_FAILED),
+        Err(e) => {
+            return fail(
+                &Error::internal(format!("cannot start the runtime: {e}")),
+                json_output,
+                EXIT_FAILED,
+            );
+        }
     };
     runtime.block_on(run_command(command, &config))
 }
@@ -146,13 +191,71 @@ async fn run_command(command: Command, config: &Config) -> ExitCode {
                             })
                         );
                     } else {
-                        print!("{}", output::render_result(&validated.sql, &result, config.database.max_rows));
+                        print!(
+                            "{}",
+                            output::render_result(
+                                &validated.sql,
+                                &result,
+                                config.database.max_rows
+                            )
+                        );
                     }
                     ExitCode::from(EXIT_OK)
                 }
                 Err(e) => rejected_or_failed(&e, source.json),
             }
         }
+        Command::Ask {
+            source,
+            conversation,
+            questions,
+        } => {
+            let engine = match engine(config, &source).await {
+                Ok(e) => e,
+                Err(e) => return fail(&e, source.json, exit_code_of(&e)),
+            };
+            conversation::ask_all(
+                &engine,
+                &conversation,
+                &questions,
+                source.json,
+                config.database.max_rows,
+            )
+            .await
+        }
+        Command::Chat {
+            source,
+            conversation,
+        } => {
+            let engine = match engine(config, &source).await {
+                Ok(e) => e,
+                Err(e) => return fail(&e, source.json, exit_code_of(&e)),
+            };
+            conversation::chat(
+                &engine,
+                &conversation,
+                source.json,
+                config.database.max_rows,
+            )
+            .await
+        }
+    }
+}
+
+async fn engine(config: &Config, source: &SourceArgs) -> Result<Engine, Error> {
+    let mut builder = Engine::builder().config(config.clone());
+    if let Some(url) = &source.database {
+        builder = builder.database_url(url.clone());
+    }
+    builder.build().await
+}
+
+/// Configuration problems are usage errors (2); everything else is a runtime failure (1).
+fn exit_code_of(e: &Error) -> u8 {
+    if e.kind() == conversational_bi::ErrorKind::Config {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILED
     }
 }
 
@@ -161,7 +264,10 @@ fn rejected_or_failed(e: &Error, json_output: bool) -> ExitCode {
     match e {
         Error::SqlRejected { rule, reason, .. } => {
             if json_output {
-                println!("{}", json!({ "accepted": false, "rule": rule, "reason": reason }));
+                println!(
+                    "{}",
+                    json!({ "accepted": false, "rule": rule, "reason": reason })
+                );
             } else {
                 println!("rejected ({rule}): {reason}");
             }
@@ -174,7 +280,10 @@ fn rejected_or_failed(e: &Error, json_output: bool) -> ExitCode {
 /// Reports an error on stdout as JSON (`{"error": {"code", "message"}}`) or on stderr as text.
 fn fail(e: &Error, json_output: bool, code: u8) -> ExitCode {
     if json_output {
-        println!("{}", json!({ "error": { "code": e.kind().code(), "message": e.to_string() } }));
+        println!(
+            "{}",
+            json!({ "error": { "code": e.kind().code(), "message": e.to_string() } })
+        );
     } else {
         eprintln!("error [{}]: {e}", e.kind().code());
     }

@@ -33,7 +33,12 @@ pub fn render_catalog(catalog: &Catalog) -> String {
             let _ = write!(out, " -- {c}");
         }
         out.push('\n');
-        let width = table.columns.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
+        let width = table
+            .columns
+            .iter()
+            .map(|c| c.name.chars().count())
+            .max()
+            .unwrap_or(0);
         for column in &table.columns {
             let mut notes = Vec::new();
             if table.primary_key.iter().any(|k| k == &column.name) {
@@ -67,8 +72,11 @@ pub fn render_catalog(catalog: &Catalog) -> String {
 /// The statement that ran and its result as an aligned table.
 pub fn render_result(sql: &str, result: &QueryResult, max_rows: usize) -> String {
     let headers: Vec<String> = result.columns.iter().map(|c| c.name.clone()).collect();
-    let cells: Vec<Vec<String>> =
-        result.rows.iter().map(|row| row.iter().map(cell).collect()).collect();
+    let cells: Vec<Vec<String>> = result
+        .rows
+        .iter()
+        .map(|row| row.iter().map(cell).collect())
+        .collect();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in &cells {
         for (i, c) in row.iter().enumerate() {
@@ -80,12 +88,23 @@ pub fn render_result(sql: &str, result: &QueryResult, max_rows: usize) -> String
     let mut out = String::new();
     let _ = writeln!(out, "{sql}\n");
     let line = |out: &mut String, values: &[String]| {
-        let padded: Vec<String> =
-            values.iter().zip(&widths).map(|(v, w)| format!("{v:<w$}", w = *w)).collect();
+        let padded: Vec<String> = values
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v:<w$}", w = *w))
+            .collect();
         let _ = writeln!(out, "{}", padded.join(" | ").trim_end());
     };
     line(&mut out, &headers);
-    let _ = writeln!(out, "{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-+-"));
+    let _ = writeln!(
+        out,
+        "{}",
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("-+-")
+    );
     for row in &cells {
         line(&mut out, row);
     }
@@ -125,8 +144,14 @@ mod tests {
     fn result_table_is_aligned_and_notes_truncation() {
         let result = QueryResult {
             columns: vec![
-                ResultColumn { name: "Name".into(), data_type: "TEXT".into() },
-                ResultColumn { name: "n".into(), data_type: "INTEGER".into() },
+                ResultColumn {
+                    name: "Name".into(),
+                    data_type: "TEXT".into(),
+                },
+                ResultColumn {
+                    name: "n".into(),
+                    data_type: "INTEGER".into(),
+                },
             ],
             rows: vec![
                 vec![Value::Text("Iron Maiden".into()), Value::Int(213)],
@@ -139,7 +164,10 @@ mod tests {
         assert!(text.contains("Name        | n\n"), "{text}");
         assert!(text.contains("Iron Maiden | 213\n"), "{text}");
         assert!(text.contains("NULL        | 7\n"), "{text}");
-        assert!(text.contains("(2 rows; cut at the row cap of 2, 1.2 ms)") || text.contains("1.3 ms"), "{text}");
+        assert!(
+            text.contains("(2 rows; cut at the row cap of 2, 1.2 ms)") || text.contains("1.3 ms"),
+            "{text}"
+        );
     }
 
     #[test]
