@@ -22,6 +22,9 @@ use crate::{
     source::DataSource,
 };
 
+/// The `service` field of log lines.
+pub const SERVICE: &str = "conversational-bi";
+
 /// The tenant of asks that name none.
 pub const DEFAULT_TENANT: &str = "default";
 
@@ -275,6 +278,7 @@ impl Engine {
         match &outcome {
             Ok(answer) => tracing::info!(
                 target: "conversational_bi::query",
+                service = SERVICE,
                 tenant_id = %tenant_id,
                 session_id = %session_id,
                 query = %ask.question,
@@ -288,6 +292,7 @@ impl Engine {
             ),
             Err(e) => tracing::warn!(
                 target: "conversational_bi::query",
+                service = SERVICE,
                 tenant_id = %tenant_id,
                 session_id = %session_id,
                 query = %ask.question,
