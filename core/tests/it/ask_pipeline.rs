@@ -675,3 +675,53 @@ fn each_ask_writes_one_json_log_line_with_the_runbook_fields() {
     assert_eq!(line["sql_generated"], true);
     assert_eq!(line["level"], "INFO");
 }
+
+#[tokio::test]
+async fn asks_are_counted_and_timed_in_the_callers_registry() {
+    use prometheus_client::{encoding::text::encode, registry::Registry};
+
+    let (dialect, url) = databases().remove(0);
+    let sql = q(dialect, "SELECT count(*) FROM Genre");
+    let fake = FakeOpenAi::start(KEY, move |r| {
+        if r.last_user().contains("impossible") {
+            sql_reply("SELECT nothing FROM nowhere", "")
+        } else {
+            sql_reply(&sql, "")
+        }
+    })
+    .await;
+    let mut registry = Registry::default();
+    let metrics = conversational_bi::metrics::Metrics::register(&mut registry);
+    let mut config = Config::default();
+    config.llm.provider = LlmProviderKind::Openai;
+    config.llm.base_url = Some(fake.base_url.clone());
+    config.llm.api_key = Some(Secret::new(KEY));
+    config.llm.max_retries = 1;
+    let engine = Engine::builder()
+        .config(config)
+        .database_url(url)
+        .metrics(metrics)
+        .build()
+        .await
+        .expect("engine");
+    engine
+        .ask(Ask::new("How many genres?"))
+        .await
+        .expect("answered");
+    engine
+        .ask(Ask::new("Something impossible"))
+        .await
+        .expect_err("fails");
+    let mut text = String::new();
+    encode(&mut text, &registry).expect("encodes");
+    assert!(text.contains("queries_total 2"), "{text}");
+    assert!(
+        text.contains(r#"queries_failed_total{code="SQL_REJECTED"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains("query_duration_seconds_count 2"), "{text}");
+    assert!(
+        !text.contains("Genre") && !text.contains("impossible"),
+        "no question or SQL in labels"
+    );
+}
