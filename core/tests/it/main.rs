@@ -1,4 +1,7 @@
-//! Integration tests of the engine core, one binary with a module per area.
+//! Integration tests of the engine core, as modules of one test binary.
 
 mod ask_pipeline;
+mod common;
+mod db_behaviour;
+mod db_guardrails;
 mod fake_openai;
