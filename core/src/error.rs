@@ -70,6 +70,21 @@ pub enum Error {
         timeout_ms: u64,
     },
 
+    /// The LLM provider failed or answered with something unusable.
+    #[error("{provider} provider error: {message}")]
+    Provider {
+        /// `openai`, `anthropic`, `cohere`, `ollama` or `model` (an unusable reply).
+        provider: String,
+        /// The HTTP status, when the provider answered.
+        status: Option<u16>,
+        /// The provider's message (never the key).
+        message: String,
+        /// The provider's request id, when it sent one.
+        request_id: Option<String>,
+        /// Whether trying again later may succeed (429, 5xx, timeouts, connection errors).
+        retryable: bool,
+    },
+
     /// A bug or an unexpected state inside the engine.
     #[error("internal error: {message}")]
     Internal {
@@ -94,6 +109,8 @@ pub enum ErrorKind {
     Execution,
     /// `TIMEOUT`
     Timeout,
+    /// `PROVIDER`
+    Provider,
     /// `INTERNAL`
     Internal,
 }
@@ -108,6 +125,7 @@ impl ErrorKind {
             Self::DatabaseUnavailable => "DATABASE_UNAVAILABLE",
             Self::Execution => "EXECUTION",
             Self::Timeout => "TIMEOUT",
+            Self::Provider => "PROVIDER",
             Self::Internal => "INTERNAL",
         }
     }
@@ -129,6 +147,7 @@ impl Error {
             Self::DatabaseUnavailable { .. } => ErrorKind::DatabaseUnavailable,
             Self::Execution { .. } => ErrorKind::Execution,
             Self::Timeout { .. } => ErrorKind::Timeout,
+            Self::Provider { .. } => ErrorKind::Provider,
             Self::Internal { .. } => ErrorKind::Internal,
         }
     }
@@ -138,7 +157,11 @@ impl Error {
     /// An unreachable database is temporary; a rejected statement, a bad configuration or a
     /// query that timed out will fail again the same way.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::DatabaseUnavailable { .. })
+        match self {
+            Self::DatabaseUnavailable { .. } => true,
+            Self::Provider { retryable, .. } => *retryable,
+            _ => false,
+        }
     }
 
     /// A configuration error that is not tied to a file position.

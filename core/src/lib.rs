@@ -14,18 +14,26 @@
 //! - [`demo`]: the Chinook demo database that ships inside the crate;
 //! - [`source`]: a connected database with its catalog and validator.
 
+pub mod answer;
 pub mod catalog;
 pub mod config;
 pub mod demo;
 pub mod dialect;
+pub mod engine;
 pub mod error;
 pub mod exec;
+pub mod generate;
+pub mod guard;
+pub mod llm;
 pub mod metrics;
+pub mod session;
 pub mod source;
 pub mod sql;
 
+pub use answer::Answer;
 pub use catalog::Catalog;
 pub use config::Config;
 pub use dialect::Dialect;
+pub use engine::{Ask, Engine};
 pub use error::{Error, ErrorKind, Result};
 pub use source::DataSource;

@@ -1,7 +1,9 @@
 //! Integration tests of the engine core, as modules of one test binary.
 
+mod ask_pipeline;
 mod common;
 mod db_behaviour;
 mod db_guardrails;
+mod fake_openai;
 mod validator_guardrails;
 mod validator_spider;

@@ -1,12 +1,13 @@
 //! Command-line interface: argument parsing and the commands that work on one database without a
 //! server (`schema`, `validate`, `run`).
 
+mod conversation;
 mod output;
 
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
-use conversational_bi::{Config, DataSource, Error};
+use conversational_bi::{Config, DataSource, Engine, Error};
 use serde_json::json;
 
 /// Exit code of a command that succeeded.
@@ -52,6 +53,34 @@ enum Command {
         /// The SQL statement (quote it).
         sql: String,
     },
+    /// Answer questions in plain words; several questions are successive turns of one
+    /// conversation.
+    Ask {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        conversation: ConversationArgs,
+        /// One or more questions (quote each).
+        #[arg(required = true, value_name = "QUESTION")]
+        questions: Vec<String>,
+    },
+    /// An interactive conversation: type questions; \reset, \sql, \schema, \history, \quit.
+    Chat {
+        #[command(flatten)]
+        source: SourceArgs,
+        #[command(flatten)]
+        conversation: ConversationArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ConversationArgs {
+    /// The conversation to continue (default: a new one).
+    #[arg(long, value_name = "ID")]
+    session: Option<String>,
+    /// The tenant asking (default: "default").
+    #[arg(long, value_name = "T")]
+    tenant: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -76,7 +105,9 @@ pub fn main() -> ExitCode {
         Some(
             Command::Schema { source }
             | Command::Validate { source, .. }
-            | Command::Run { source, .. },
+            | Command::Run { source, .. }
+            | Command::Ask { source, .. }
+            | Command::Chat { source, .. },
         ) => source.json,
         None => false,
     };
@@ -88,7 +119,7 @@ pub fn main() -> ExitCode {
     let Some(command) = cli.command else {
         eprintln!(
             "heliosdb-conversational-bi: the HTTP server is not part of this build yet; use one of the commands \
-             `schema`, `validate` or `run` (see --help)"
+             `ask`, `chat`, `schema`, `validate` or `run` (see --help)"
         );
         return ExitCode::from(EXIT_USAGE);
     };
@@ -174,6 +205,57 @@ async fn run_command(command: Command, config: &Config) -> ExitCode {
                 Err(e) => rejected_or_failed(&e, source.json),
             }
         }
+        Command::Ask {
+            source,
+            conversation,
+            questions,
+        } => {
+            let engine = match engine(config, &source).await {
+                Ok(e) => e,
+                Err(e) => return fail(&e, source.json, exit_code_of(&e)),
+            };
+            conversation::ask_all(
+                &engine,
+                &conversation,
+                &questions,
+                source.json,
+                config.database.max_rows,
+            )
+            .await
+        }
+        Command::Chat {
+            source,
+            conversation,
+        } => {
+            let engine = match engine(config, &source).await {
+                Ok(e) => e,
+                Err(e) => return fail(&e, source.json, exit_code_of(&e)),
+            };
+            conversation::chat(
+                &engine,
+                &conversation,
+                source.json,
+                config.database.max_rows,
+            )
+            .await
+        }
+    }
+}
+
+async fn engine(config: &Config, source: &SourceArgs) -> Result<Engine, Error> {
+    let mut builder = Engine::builder().config(config.clone());
+    if let Some(url) = &source.database {
+        builder = builder.database_url(url.clone());
+    }
+    builder.build().await
+}
+
+/// Configuration problems are usage errors (2); everything else is a runtime failure (1).
+fn exit_code_of(e: &Error) -> u8 {
+    if e.kind() == conversational_bi::ErrorKind::Config {
+        EXIT_USAGE
+    } else {
+        EXIT_FAILED
     }
 }
 

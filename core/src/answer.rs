@@ -1,0 +1,186 @@
+//! The answer to one question: the SQL that ran, what it means, the result, and how the engine
+//! got there.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::exec::{ResultColumn, Value};
+
+/// One try of the generator: the SQL it wrote and, when the try failed, why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// The SQL as the generator wrote it.
+    pub sql: String,
+    /// The validator's or the database's objection; `None` for the try that succeeded.
+    pub error: Option<String>,
+}
+
+/// A chart that suits the result, for front ends that draw one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChartSuggestion {
+    /// `bar`, `line` or `pie`.
+    pub kind: String,
+    /// The column on the x axis (categories or time).
+    pub x: String,
+    /// The numeric column on the y axis.
+    pub y: String,
+}
+
+/// The engine's reply to one question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    /// The SQL that ran (validated, comments stripped, row cap applied).
+    pub sql: String,
+    /// What the SQL does, in plain words.
+    pub explanation: String,
+    /// Result columns.
+    pub columns: Vec<ResultColumn>,
+    /// Result rows.
+    pub rows: Vec<Vec<Value>>,
+    /// Number of rows returned.
+    pub row_count: usize,
+    /// Whether the row cap cut the result.
+    pub truncated: bool,
+    /// Whether the SQL came from the semantic cache.
+    pub cache_hit: bool,
+    /// Similarity to the cached question, on a cache hit.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub similarity: Option<f64>,
+    /// Which generator wrote the SQL (`openai:gpt-4`, `rule`, ...).
+    pub generator: String,
+    /// Whether a fallback answered because the configured generator was unavailable.
+    pub degraded: bool,
+    /// Every try, in order; the last one succeeded.
+    pub attempts: Vec<Attempt>,
+    /// Milliseconds spent per stage (`guard`, `session`, `generate`, `validate`, `execute`, ...).
+    pub timings: BTreeMap<String, f64>,
+    /// The conversation this answer belongs to.
+    pub session_id: String,
+    /// The 1-based number of this turn in the conversation.
+    pub turn: u64,
+    /// A chart that suits the result.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub chart: Option<ChartSuggestion>,
+    /// Things the user should know (e.g. the result was cut at the row cap).
+    pub warnings: Vec<String>,
+}
+
+/// Suggests a chart for a result: a time or category column with one numeric column.
+pub fn suggest_chart(columns: &[ResultColumn], rows: &[Vec<Value>]) -> Option<ChartSuggestion> {
+    if columns.len() != 2 || rows.len() < 2 {
+        return None;
+    }
+    let numeric = |i: usize| {
+        rows.iter().all(|r| {
+            matches!(
+                r.get(i),
+                Some(Value::Int(_) | Value::Float(_) | Value::Decimal(_) | Value::Null)
+            )
+        })
+    };
+    let (x, y) = match (numeric(0), numeric(1)) {
+        (false, true) => (0, 1),
+        (true, false) => (1, 0),
+        _ => return None,
+    };
+    let looks_temporal = rows.iter().all(|r| match r.get(x) {
+        Some(Value::Text(t)) => t.len() >= 4 && t[..4].chars().all(|c| c.is_ascii_digit()),
+        _ => false,
+    });
+    let kind = if looks_temporal {
+        "line"
+    } else if rows.len() <= 6 {
+        "pie"
+    } else {
+        "bar"
+    };
+    Some(ChartSuggestion {
+        kind: kind.into(),
+        x: columns[x].name.clone(),
+        y: columns[y].name.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols(a: &str, b: &str) -> Vec<ResultColumn> {
+        vec![
+            ResultColumn {
+                name: a.into(),
+                data_type: "TEXT".into(),
+            },
+            ResultColumn {
+                name: b.into(),
+                data_type: "INTEGER".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn charts_follow_the_shape_of_the_result() {
+        let months: Vec<Vec<Value>> = ["2024-01", "2024-02", "2024-03"]
+            .iter()
+            .map(|m| vec![Value::Text((*m).into()), Value::Int(3)])
+            .collect();
+        assert_eq!(
+            suggest_chart(&cols("month", "n"), &months).map(|c| c.kind),
+            Some("line".into())
+        );
+        let cats: Vec<Vec<Value>> = (0..8)
+            .map(|i| vec![Value::Text(format!("genre {i}")), Value::Float(1.5)])
+            .collect();
+        let chart = suggest_chart(&cols("genre", "revenue"), &cats).expect("bar");
+        assert_eq!(
+            (chart.kind.as_str(), chart.x.as_str(), chart.y.as_str()),
+            ("bar", "genre", "revenue")
+        );
+        assert_eq!(suggest_chart(&cols("a", "b"), &cats[..1]), None);
+    }
+
+    #[test]
+    fn answer_serializes_with_the_documented_names() {
+        let a = Answer {
+            sql: "SELECT 1".into(),
+            explanation: "one".into(),
+            columns: vec![],
+            rows: vec![],
+            row_count: 0,
+            truncated: false,
+            cache_hit: false,
+            similarity: None,
+            generator: "rule".into(),
+            degraded: false,
+            attempts: vec![Attempt {
+                sql: "SELECT 1".into(),
+                error: None,
+            }],
+            timings: BTreeMap::from([("execute".to_string(), 0.5)]),
+            session_id: "s".into(),
+            turn: 1,
+            chart: None,
+            warnings: vec![],
+        };
+        let v = serde_json::to_value(&a).expect("json");
+        for key in [
+            "sql",
+            "explanation",
+            "columns",
+            "rows",
+            "row_count",
+            "truncated",
+            "cache_hit",
+            "generator",
+            "degraded",
+            "attempts",
+            "timings",
+            "session_id",
+            "turn",
+            "warnings",
+        ] {
+            assert!(v.get(key).is_some(), "{key} missing in {v}");
+        }
+    }
+}

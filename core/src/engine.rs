@@ -1,0 +1,429 @@
+//! The engine façade: one `ask` sequences the pipeline stages of `DESIGN.md`. This file holds
+//! no stage logic of its own.
+//!
+//! Stages in order: input guard → conversation → (semantic cache: not yet) → generation with
+//! self-correction (validation and execution inside) → answer → turn saved, metrics, log line.
+
+use std::{collections::BTreeMap, sync::Arc, time::Instant};
+
+use serde::{Deserialize, Serialize};
+use tracing::Instrument;
+
+use crate::{
+    answer::{Answer, suggest_chart},
+    catalog::Catalog,
+    config::{Config, LlmProviderKind},
+    error::{Error, Result},
+    generate::{GenerationRequest, LlmGenerator, SqlGenerator, correct},
+    guard::InputGuard,
+    llm::OpenAiProvider,
+    metrics::Metrics,
+    session::{MemorySessionStore, SessionKey, SessionLimits, SessionState, SessionStore, Turn},
+    source::DataSource,
+};
+
+/// The `service` field of log lines.
+pub const SERVICE: &str = "conversational-bi";
+
+/// The tenant of asks that name none.
+pub const DEFAULT_TENANT: &str = "default";
+
+/// Per-ask options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AskOptions {}
+
+/// One question to the engine.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ask {
+    /// The question, in plain words.
+    pub question: String,
+    /// The conversation to continue; a new one is started when `None`.
+    pub session_id: Option<String>,
+    /// The tenant asking; [`DEFAULT_TENANT`] when `None`.
+    pub tenant_id: Option<String>,
+    /// Options.
+    pub options: AskOptions,
+}
+
+impl Ask {
+    /// A question in a new conversation of the default tenant.
+    pub fn new(question: impl Into<String>) -> Self {
+        Self {
+            question: question.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Continues the conversation `session_id`.
+    pub fn session(mut self, session_id: impl Into<String>) -> Self {
+        self.session_id = Some(session_id.into());
+        self
+    }
+
+    /// Asks as `tenant_id`.
+    pub fn tenant(mut self, tenant_id: impl Into<String>) -> Self {
+        self.tenant_id = Some(tenant_id.into());
+        self
+    }
+}
+
+/// The engine's health.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    /// `ok` when every check passed, `degraded` otherwise.
+    pub status: String,
+    /// The engine's version.
+    pub version: String,
+    /// Whether the database answered.
+    pub database: bool,
+    /// The database's error, when it did not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_error: Option<String>,
+    /// The configured generator, or `None` when none is configured.
+    pub generator: Option<String>,
+}
+
+/// The engine. Cheap to clone: clones share everything.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    config: Config,
+    source: DataSource,
+    generator: Option<Arc<dyn SqlGenerator>>,
+    sessions: Arc<dyn SessionStore>,
+    guard: InputGuard,
+    metrics: Option<Metrics>,
+}
+
+/// Builds an [`Engine`] with parts other than those of the configuration.
+#[derive(Debug, Default)]
+pub struct EngineBuilder {
+    config: Option<Config>,
+    database_url: Option<String>,
+    generator: Option<Arc<dyn SqlGenerator>>,
+    sessions: Option<Arc<dyn SessionStore>>,
+    metrics: Option<Metrics>,
+}
+
+impl EngineBuilder {
+    /// The configuration (default: [`Config::default`]).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    /// The database, overriding `[database] url`.
+    pub fn database_url(mut self, url: impl Into<String>) -> Self {
+        self.database_url = Some(url.into());
+        self
+    }
+
+    /// The SQL generator, overriding `[llm]`.
+    pub fn generator(mut self, generator: Arc<dyn SqlGenerator>) -> Self {
+        self.generator = Some(generator);
+        self
+    }
+
+    /// The session store (default: in memory).
+    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.sessions = Some(store);
+        self
+    }
+
+    /// Metrics to record into (registered by the caller).
+    pub fn metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Connects to the database, reads its catalog and assembles the engine.
+    pub async fn build(self) -> Result<Engine> {
+        let config = self.config.unwrap_or_default();
+        let mut source = DataSource::connect(&config, self.database_url.as_deref()).await?;
+        if let Some(m) = &self.metrics {
+            source = source.with_metrics(m.clone());
+        }
+        let generator = match self.generator {
+            Some(g) => Some(g),
+            None => generator_from_config(&config)?,
+        };
+        let sessions = match self.sessions {
+            Some(s) => s,
+            None => Arc::new(MemorySessionStore::new(SessionLimits::from_config(&config)))
+                as Arc<dyn SessionStore>,
+        };
+        let guard = InputGuard::from_config(&config);
+        Ok(Engine {
+            inner: Arc::new(Inner {
+                config,
+                source,
+                generator,
+                sessions,
+                guard,
+                metrics: self.metrics,
+            }),
+        })
+    }
+}
+
+/// The generator `[llm]` asks for, or `None` for the offline generator (not part of this
+/// build yet).
+fn generator_from_config(config: &Config) -> Result<Option<Arc<dyn SqlGenerator>>> {
+    let llm = &config.llm;
+    match llm.provider {
+        LlmProviderKind::Openai => {
+            let provider = Arc::new(OpenAiProvider::from_config(llm)?);
+            Ok(Some(Arc::new(LlmGenerator::new(
+                provider,
+                llm.temperature,
+                llm.max_tokens,
+            ))))
+        }
+        LlmProviderKind::Rule => Ok(None),
+        other => Err(Error::config(format!(
+            "[llm] provider = \"{}\" is not available in this build; use \"openai\" (any OpenAI-compatible server via [llm] base_url)",
+            format!("{other:?}").to_lowercase()
+        ))),
+    }
+}
+
+fn no_generator() -> Error {
+    Error::config(
+        "no SQL generator is configured. Set [llm] provider = \"openai\" with the key in OPENAI_API_KEY \
+         (for an OpenAI-compatible server also set [llm] base_url and model), e.g.\n\n  [llm]\n  provider = \"openai\"\n  model = \"gpt-4o-mini\"\n",
+    )
+}
+
+impl Engine {
+    /// An engine from a configuration: its database (or the demo database), its generator and
+    /// in-memory sessions.
+    pub async fn from_config(config: Config) -> Result<Self> {
+        Self::builder().config(config).build().await
+    }
+
+    /// A builder for engines with custom parts.
+    pub fn builder() -> EngineBuilder {
+        EngineBuilder::default()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The schema the engine sees.
+    pub fn schema(&self) -> Arc<Catalog> {
+        self.inner.source.catalog().clone()
+    }
+
+    /// The data source.
+    pub fn source(&self) -> &DataSource {
+        &self.inner.source
+    }
+
+    /// The state of a conversation (empty when it does not exist).
+    pub async fn session(&self, tenant_id: &str, session_id: &str) -> Result<SessionState> {
+        self.inner
+            .sessions
+            .load(&SessionKey::new(tenant_id, session_id))
+            .await
+    }
+
+    /// Forgets a conversation.
+    pub async fn reset_session(&self, tenant_id: &str, session_id: &str) -> Result<()> {
+        self.inner
+            .sessions
+            .reset(&SessionKey::new(tenant_id, session_id))
+            .await
+    }
+
+    /// Checks the database and reports the configured generator.
+    pub async fn health(&self) -> Health {
+        let db = self.inner.source.executor().ping().await;
+        Health {
+            status: if db.is_ok() { "ok" } else { "degraded" }.into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            database: db.is_ok(),
+            database_error: db.err().map(|e| e.to_string()),
+            generator: self.inner.generator.as_ref().map(|g| g.name()),
+        }
+    }
+
+    /// Answers one question, continuing its conversation.
+    pub async fn ask(&self, ask: Ask) -> Result<Answer> {
+        let started = Instant::now();
+        let tenant_id = ask
+            .tenant_id
+            .clone()
+            .unwrap_or_else(|| DEFAULT_TENANT.to_string());
+        let session_id = ask.session_id.clone().unwrap_or_else(new_session_id);
+        let span = tracing::info_span!("ask", tenant_id = %tenant_id, session_id = %session_id);
+        let outcome = self
+            .ask_inner(&ask.question, &tenant_id, &session_id, started)
+            .instrument(span)
+            .await;
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if let Some(m) = &self.inner.metrics {
+            m.queries_total.inc();
+            m.query_duration_seconds.observe(latency_ms / 1000.0);
+            if let Err(e) = &outcome {
+                m.record_failure(e);
+            }
+        }
+        match &outcome {
+            Ok(answer) => tracing::info!(
+                target: "conversational_bi::query",
+                service = SERVICE,
+                tenant_id = %tenant_id,
+                session_id = %session_id,
+                query = %ask.question,
+                latency_ms = latency_ms.round() as u64,
+                cache_hit = answer.cache_hit,
+                sql_generated = true,
+                turn = answer.turn,
+                attempts = answer.attempts.len(),
+                generator = %answer.generator,
+                "query answered"
+            ),
+            Err(e) => tracing::warn!(
+                target: "conversational_bi::query",
+                service = SERVICE,
+                tenant_id = %tenant_id,
+                session_id = %session_id,
+                query = %ask.question,
+                latency_ms = latency_ms.round() as u64,
+                cache_hit = false,
+                sql_generated = false,
+                error_code = e.kind().code(),
+                error = %e,
+                "query failed"
+            ),
+        }
+        outcome
+    }
+
+    async fn ask_inner(
+        &self,
+        question: &str,
+        tenant_id: &str,
+        session_id: &str,
+        started: Instant,
+    ) -> Result<Answer> {
+        let inner = &self.inner;
+        let mut timings = BTreeMap::new();
+
+        let t = Instant::now();
+        let question = tracing::info_span!("guard").in_scope(|| inner.guard.check(question))?;
+        timings.insert("guard".to_string(), ms(t));
+
+        let t = Instant::now();
+        let key = SessionKey::new(tenant_id, session_id);
+        let state = inner
+            .sessions
+            .load(&key)
+            .instrument(tracing::info_span!("session"))
+            .await?;
+        inner
+            .guard
+            .check_context(state.context_bytes() + question.len())?;
+        timings.insert("session".to_string(), ms(t));
+
+        let generator = inner.generator.as_ref().ok_or_else(no_generator)?;
+        let request = GenerationRequest {
+            question: question.clone(),
+            catalog: inner.source.catalog().clone(),
+            history: state.turns,
+            feedback: Vec::new(),
+            max_rows: inner.config.database.max_rows,
+        };
+        let done = correct::generate_and_run(
+            generator.as_ref(),
+            &inner.source,
+            request,
+            inner.config.llm.max_retries,
+        )
+        .await
+        .map_err(|failed| failed.error)?;
+        timings.insert("generate".to_string(), done.generate_ms);
+        timings.insert("validate".to_string(), done.validate_ms);
+        timings.insert("execute".to_string(), done.execute_ms);
+
+        let mut warnings = Vec::new();
+        if done.result.truncated {
+            warnings.push(format!(
+                "the result was cut at {} rows ([database] max_rows); ask for fewer rows or a summary",
+                inner.config.database.max_rows
+            ));
+        }
+        let turn = Turn {
+            turn: 0,
+            question: question.clone(),
+            sql: done.validated.sql.clone(),
+            explanation: done.generation.explanation.clone(),
+            columns: done.result.columns.iter().map(|c| c.name.clone()).collect(),
+            row_count: done.result.rows.len(),
+            generator: generator.name(),
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            state: done.generation.state.clone(),
+        };
+        let t = Instant::now();
+        let saved = inner
+            .sessions
+            .append(&key, turn)
+            .instrument(tracing::info_span!("save"))
+            .await?;
+        timings.insert("save".to_string(), ms(t));
+        timings.insert("total".to_string(), ms(started));
+
+        let chart = suggest_chart(&done.result.columns, &done.result.rows);
+        Ok(Answer {
+            sql: done.validated.sql,
+            explanation: done.generation.explanation,
+            row_count: done.result.rows.len(),
+            columns: done.result.columns,
+            rows: done.result.rows,
+            truncated: done.result.truncated,
+            cache_hit: false,
+            similarity: None,
+            generator: generator.name(),
+            degraded: false,
+            attempts: done.attempts,
+            timings,
+            session_id: session_id.to_string(),
+            turn: saved.turn_count,
+            chart,
+            warnings,
+        })
+    }
+}
+
+fn new_session_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_is_clone_send_sync() {
+        fn check<T: Clone + Send + Sync + 'static>() {}
+        check::<Engine>();
+    }
+
+    #[test]
+    fn session_ids_are_random_uuids() {
+        let a = new_session_id();
+        assert_eq!(a.len(), 36);
+        assert_ne!(a, new_session_id());
+    }
+}

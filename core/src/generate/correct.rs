@@ -1,0 +1,145 @@
+//! Self-correction: a validator rejection or a database error goes back to the generator with
+//! the SQL it wrote and the reason it failed, up to `[llm] max_retries` times.
+
+use std::time::Instant;
+
+use tracing::Instrument;
+
+use super::{Generation, GenerationRequest, SqlGenerator};
+use crate::{
+    answer::Attempt,
+    error::{Error, Result},
+    exec::QueryResult,
+    source::DataSource,
+    sql::ValidatedSql,
+};
+
+/// The outcome of a question that produced a result.
+#[derive(Debug, Clone)]
+pub struct Corrected {
+    /// The generation that succeeded.
+    pub generation: Generation,
+    /// Its validated form.
+    pub validated: ValidatedSql,
+    /// Its result.
+    pub result: QueryResult,
+    /// Every try, the successful one last.
+    pub attempts: Vec<Attempt>,
+    /// Milliseconds spent generating, validating and executing, over all tries.
+    pub generate_ms: f64,
+    /// See `generate_ms`.
+    pub validate_ms: f64,
+    /// See `generate_ms`.
+    pub execute_ms: f64,
+}
+
+/// A question that failed, with the tries made.
+#[derive(Debug)]
+pub struct Failed {
+    /// The last error.
+    pub error: Error,
+    /// Every try made.
+    pub attempts: Vec<Attempt>,
+}
+
+/// Whether the generator can fix what went wrong by writing other SQL.
+fn correctable(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::SqlRejected { .. } | Error::Execution { .. } | Error::Timeout { .. }
+    )
+}
+
+/// Generates, validates and runs SQL for `request`, feeding each failure back to `generator`
+/// up to `max_retries` more times.
+pub async fn generate_and_run(
+    generator: &dyn SqlGenerator,
+    source: &DataSource,
+    mut request: GenerationRequest,
+    max_retries: u32,
+) -> Result<Corrected, Failed> {
+    let (mut generate_ms, mut validate_ms, mut execute_ms) = (0.0, 0.0, 0.0);
+    let mut attempts = Vec::new();
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let started = Instant::now();
+        let generation = generator
+            .generate(&request)
+            .instrument(tracing::info_span!("generate", attempt = tries))
+            .await;
+        generate_ms += ms(started);
+        let generation = match generation {
+            Ok(g) => g,
+            Err(error) => return Err(Failed { error, attempts }),
+        };
+
+        let started = Instant::now();
+        let verdict = tracing::info_span!("validate", attempt = tries)
+            .in_scope(|| source.validate(&generation.sql));
+        validate_ms += ms(started);
+        let outcome = match verdict {
+            Ok(validated) => {
+                let started = Instant::now();
+                let run = source
+                    .execute(&validated)
+                    .instrument(tracing::info_span!("execute", attempt = tries))
+                    .await;
+                execute_ms += ms(started);
+                run.map(|result| (validated, result))
+            }
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok((validated, result)) => {
+                attempts.push(Attempt {
+                    sql: generation.sql.clone(),
+                    error: None,
+                });
+                return Ok(Corrected {
+                    generation,
+                    validated,
+                    result,
+                    attempts,
+                    generate_ms,
+                    validate_ms,
+                    execute_ms,
+                });
+            }
+            Err(error) => {
+                let attempt = Attempt {
+                    sql: generation.sql.clone(),
+                    error: Some(feedback_text(&error)),
+                };
+                attempts.push(attempt.clone());
+                if !correctable(&error) || tries > max_retries {
+                    return Err(Failed { error, attempts });
+                }
+                tracing::debug!(
+                    attempt = tries,
+                    code = error.kind().code(),
+                    "retrying generation with the error"
+                );
+                request.feedback.push(attempt);
+            }
+        }
+    }
+}
+
+/// The error as the generator should read it.
+fn feedback_text(e: &Error) -> String {
+    match e {
+        Error::SqlRejected { reason, .. } => format!("rejected by the SQL validator: {reason}"),
+        Error::Execution { message } => format!("the database reported: {message}"),
+        Error::Timeout { timeout_ms } => {
+            format!(
+                "the query ran longer than {timeout_ms} ms and was cancelled; write a cheaper query"
+            )
+        }
+        other => other.to_string(),
+    }
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}

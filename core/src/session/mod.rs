@@ -1,0 +1,201 @@
+//! Conversations: the structured state of each session, kept per tenant.
+//!
+//! A session is a list of turns (question, SQL, result shape, generator, time), not a text blob,
+//! so that follow-up questions can build on the SQL of earlier turns. Keys are scoped by tenant:
+//! one tenant can never read another's session, even with the same session id.
+
+mod memory;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use memory::MemorySessionStore;
+
+use crate::error::Result;
+
+/// Identifies one conversation of one tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SessionKey {
+    /// The tenant that owns the session.
+    pub tenant_id: String,
+    /// The session's id, unique within the tenant.
+    pub session_id: String,
+}
+
+impl SessionKey {
+    /// A key for `session_id` of `tenant_id`.
+    pub fn new(tenant_id: impl Into<String>, session_id: impl Into<String>) -> Self {
+        Self {
+            tenant_id: tenant_id.into(),
+            session_id: session_id.into(),
+        }
+    }
+}
+
+/// One answered question of a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    /// 1-based turn number within the session (assigned by the store).
+    pub turn: u64,
+    /// The question as asked (after the input guard).
+    pub question: String,
+    /// The SQL that answered it.
+    pub sql: String,
+    /// What the SQL does.
+    pub explanation: String,
+    /// Names of the result's columns.
+    pub columns: Vec<String>,
+    /// Rows returned.
+    pub row_count: usize,
+    /// The generator that wrote the SQL.
+    pub generator: String,
+    /// When the turn was answered (RFC 3339).
+    pub at: String,
+    /// The generator's own structured form of the query, when it has one (used to patch the
+    /// query on follow-ups).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub state: Option<serde_json::Value>,
+}
+
+/// The state of one conversation.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SessionState {
+    /// The owning tenant.
+    pub tenant_id: String,
+    /// The session id.
+    pub session_id: String,
+    /// The most recent turns, oldest first (at most `max_turns`, within `max_context_size`).
+    pub turns: Vec<Turn>,
+    /// Turns answered over the whole life of the session, including those no longer kept.
+    pub turn_count: u64,
+}
+
+impl SessionState {
+    /// An empty session.
+    pub fn new(key: &SessionKey) -> Self {
+        Self {
+            tenant_id: key.tenant_id.clone(),
+            session_id: key.session_id.clone(),
+            turns: Vec::new(),
+            turn_count: 0,
+        }
+    }
+
+    /// The approximate size of the kept context, in bytes.
+    pub fn context_bytes(&self) -> usize {
+        self.turns.iter().map(turn_bytes).sum()
+    }
+
+    /// Appends `turn` with the next turn number, then drops the oldest turns beyond
+    /// `max_turns` or `max_bytes` (the newest turn is always kept). Returns the number given.
+    pub fn push(&mut self, mut turn: Turn, max_turns: usize, max_bytes: usize) -> u64 {
+        self.turn_count += 1;
+        turn.turn = self.turn_count;
+        self.turns.push(turn);
+        let excess = self.turns.len().saturating_sub(max_turns.max(1));
+        self.turns.drain(..excess);
+        while self.turns.len() > 1 && self.context_bytes() > max_bytes {
+            self.turns.remove(0);
+        }
+        self.turn_count
+    }
+}
+
+fn turn_bytes(t: &Turn) -> usize {
+    t.question.len()
+        + t.sql.len()
+        + t.explanation.len()
+        + t.columns.iter().map(String::len).sum::<usize>()
+        + t.generator.len()
+        + t.at.len()
+        + t.state.as_ref().map_or(0, |s| s.to_string().len())
+        + 32
+}
+
+/// Bounds of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Turns kept per session.
+    pub max_turns: usize,
+    /// Bytes of context kept per session.
+    pub max_context_size: usize,
+    /// Sessions kept at once.
+    pub max_sessions: u64,
+    /// Idle time after which a session is dropped.
+    pub idle_timeout: std::time::Duration,
+    /// Interval of the sweep of expired sessions.
+    pub cleanup_interval: std::time::Duration,
+}
+
+impl SessionLimits {
+    /// The limits of `config`'s `[session]` and `[production.security]` sections.
+    pub fn from_config(config: &crate::Config) -> Self {
+        Self {
+            max_turns: config.session.max_turns,
+            max_context_size: config.production.security.max_context_size,
+            max_sessions: config.session.max_concurrent_sessions,
+            idle_timeout: std::time::Duration::from_secs(
+                config.session.session_timeout_minutes * 60,
+            ),
+            cleanup_interval: std::time::Duration::from_secs(
+                config.session.cleanup_interval_minutes * 60,
+            ),
+        }
+    }
+}
+
+/// Where conversations live.
+#[async_trait]
+pub trait SessionStore: Send + Sync + std::fmt::Debug {
+    /// The session's state; an empty state when it does not exist (or expired).
+    async fn load(&self, key: &SessionKey) -> Result<SessionState>;
+
+    /// Appends a turn atomically: concurrent appends to one session are all kept, each with
+    /// its own turn number. Returns the state after the append.
+    async fn append(&self, key: &SessionKey, turn: Turn) -> Result<SessionState>;
+
+    /// Forgets the session.
+    async fn reset(&self, key: &SessionKey) -> Result<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn turn(q: &str) -> Turn {
+        Turn {
+            turn: 0,
+            question: q.into(),
+            sql: format!("SELECT '{q}'"),
+            explanation: String::new(),
+            columns: vec!["x".into()],
+            row_count: 1,
+            generator: "test".into(),
+            at: "2026-01-01T00:00:00Z".into(),
+            state: None,
+        }
+    }
+
+    #[test]
+    fn push_numbers_turns_and_keeps_the_last_ones() {
+        let mut s = SessionState::new(&SessionKey::new("t", "s"));
+        for i in 0..12 {
+            s.push(turn(&format!("q{i}")), 10, usize::MAX);
+        }
+        assert_eq!(s.turn_count, 12);
+        assert_eq!(s.turns.len(), 10);
+        assert_eq!(s.turns[0].question, "q2");
+        assert_eq!(s.turns[9].turn, 12);
+    }
+
+    #[test]
+    fn push_respects_the_byte_budget_but_keeps_the_newest_turn() {
+        let mut s = SessionState::new(&SessionKey::new("t", "s"));
+        s.push(turn("a"), 10, 150);
+        s.push(turn("b"), 10, 150);
+        assert!(s.context_bytes() <= 150 || s.turns.len() == 1);
+        s.push(turn(&"x".repeat(500)), 10, 150);
+        assert_eq!(s.turns.len(), 1);
+        assert_eq!(s.turns[0].turn, 3);
+    }
+}
