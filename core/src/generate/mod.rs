@@ -5,6 +5,7 @@ pub mod correct;
 mod llm;
 mod parse;
 pub mod prompt;
+pub mod rule;
 
 use std::sync::Arc;
 

@@ -1,0 +1,755 @@
+//! From a question's items to a draft query whose ambiguous names ("country" may be
+//! `Customer.Country` or `Invoice.BillingCountry`) are slots; the draft is resolved by picking,
+//! for every slot, the reading that needs the fewest joins.
+
+use super::{
+    grammar::{Item, Property, Span},
+    ir::{Agg, CmpOp, TimeBucket},
+    linker::{Candidate, ColumnKind, MoneyColumn, SchemaLexicon, Target},
+    values::ValueHit,
+};
+
+/// One reading of a slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pick {
+    /// A table.
+    Table(usize),
+    /// A column (table, column).
+    Column(usize, usize),
+    /// A money measure of a table.
+    Money(usize, MoneyColumn),
+}
+
+impl Pick {
+    /// The table the pick reads.
+    pub fn table(&self) -> usize {
+        match self {
+            Self::Table(t) | Self::Column(t, _) | Self::Money(t, _) => *t,
+        }
+    }
+}
+
+/// An ambiguous name: its readings, each with a penalty and, for values, the stored value.
+#[derive(Debug, Clone, Default)]
+pub struct Slot {
+    /// (reading, penalty, value as stored).
+    pub picks: Vec<(Pick, u32, Option<String>)>,
+}
+
+/// What a draft measure aggregates.
+#[derive(Debug, Clone)]
+pub enum DraftMeasure {
+    /// Rows of the table of the slot (a column slot counts its distinct values).
+    Count(usize, bool),
+    /// An aggregate of a numeric column or money slot.
+    Agg(Agg, usize),
+}
+
+/// A draft grouping.
+#[derive(Debug, Clone)]
+pub enum DraftDim {
+    /// A table (entity), a foreign key (the entity it points to) or a column.
+    Slot(usize),
+    /// A date slot cut into buckets.
+    Time(usize, TimeBucket),
+}
+
+/// A draft condition.
+#[derive(Debug, Clone)]
+pub enum DraftFilter {
+    /// The slot's column equals the pick's value.
+    Value(usize),
+    /// The slot's column equals a literal.
+    Literal(usize, String),
+    /// A numeric comparison, with the unit factor (milliseconds) when one was given.
+    Number(usize, CmpOp, f64, Option<f64>),
+    /// A numeric range.
+    Between(usize, f64, f64),
+    /// A year or month of a year on a date slot.
+    Period(usize, i32, Option<u32>),
+    /// A date bound on a date slot.
+    Date(usize, CmpOp, String),
+}
+
+/// A draft aggregate condition: measure op value.
+#[derive(Debug, Clone)]
+pub struct DraftHaving {
+    /// The measure.
+    pub measure: DraftMeasure,
+    /// The operator.
+    pub op: CmpOp,
+    /// The bound.
+    pub value: f64,
+}
+
+/// A query with slots in place of ambiguous names.
+#[derive(Debug, Clone, Default)]
+pub struct Draft {
+    /// Slots.
+    pub slots: Vec<Slot>,
+    /// The listed table, when the question lists rows.
+    pub subject: Option<usize>,
+    /// Explicitly named columns to show.
+    pub columns: Vec<usize>,
+    /// The measure.
+    pub measure: Option<DraftMeasure>,
+    /// Groupings.
+    pub dims: Vec<DraftDim>,
+    /// Conditions.
+    pub filters: Vec<DraftFilter>,
+    /// Aggregate conditions.
+    pub having: Vec<DraftHaving>,
+    /// Ranking by the measure: descending?
+    pub rank: Option<bool>,
+    /// Ordering by a property slot: (slot, descending).
+    pub order_by: Option<(usize, bool)>,
+    /// Limit.
+    pub limit: Option<u64>,
+    /// Sort direction asked for without a key.
+    pub direction: Option<bool>,
+    /// Whether the question asked for rows ("list", "which", "show").
+    pub listing: bool,
+    /// Table mentions that only give context.
+    pub context: Vec<usize>,
+}
+
+/// Builds drafts from items.
+#[derive(Debug)]
+pub struct Planner<'a> {
+    lex: &'a SchemaLexicon,
+    spans: &'a [Span],
+    used: Vec<bool>,
+    /// The draft being built.
+    pub draft: Draft,
+    /// Words that were read but could not be placed in the query.
+    pub unplaced: Vec<(usize, usize)>,
+}
+
+impl<'a> Planner<'a> {
+    /// A planner over `spans`.
+    pub fn new(lex: &'a SchemaLexicon, spans: &'a [Span]) -> Self {
+        Self {
+            lex,
+            spans,
+            used: vec![false; spans.len()],
+            draft: Draft::default(),
+            unplaced: Vec::new(),
+        }
+    }
+
+    fn slot_from_candidates(&mut self, cands: &[Candidate]) -> usize {
+        let picks = cands
+            .iter()
+            .map(|c| {
+                let p = match c.target {
+                    Target::Table(t) => Pick::Table(t),
+                    Target::Column(t, c) => Pick::Column(t, c),
+                };
+                (p, c.penalty, None)
+            })
+            .collect();
+        self.push_slot(Slot { picks })
+    }
+
+    fn push_slot(&mut self, slot: Slot) -> usize {
+        self.draft.slots.push(slot);
+        self.draft.slots.len() - 1
+    }
+
+    fn value_slot(&mut self, hits: &[ValueHit]) -> usize {
+        let picks = hits
+            .iter()
+            .filter_map(|h| {
+                let t = self.lex.table_index(&h.column.table)?;
+                let c = self.lex.tables[t]
+                    .columns
+                    .iter()
+                    .position(|c| c.name == h.column.column)?;
+                Some((Pick::Column(t, c), 0, Some(h.value.clone())))
+            })
+            .collect();
+        self.push_slot(Slot { picks })
+    }
+
+    /// A slot of the columns of a kind, or with a property, over all tables.
+    fn property_slot(&mut self, prop: Option<Property>, kind: ColumnKind, table: Option<usize>) -> usize {
+        let mut picks = Vec::new();
+        for (ti, t) in self.lex.tables.iter().enumerate() {
+            if table.is_some_and(|x| x != ti) {
+                continue;
+            }
+            for (ci, c) in t.columns.iter().enumerate() {
+                if c.kind != kind || c.is_key {
+                    continue;
+                }
+                let w = |x: &str| c.words.iter().any(|cw| cw == x);
+                let penalty = match prop {
+                    Some(Property::Duration) if w("millisecond") || w("duration") || w("second") || w("minute") => 0,
+                    Some(Property::Price) if w("price") || w("cost") || w("fee") || w("rate") => 0,
+                    Some(Property::Date) | None if kind == ColumnKind::Temporal => {
+                        if w("date") { 0 } else { 1 }
+                    }
+                    _ => continue,
+                };
+                picks.push((Pick::Column(ti, ci), penalty, None));
+            }
+        }
+        self.push_slot(Slot { picks })
+    }
+
+    fn money_slot(&mut self) -> usize {
+        let picks = self
+            .lex
+            .money_columns()
+            .into_iter()
+            .map(|(t, m, p)| (Pick::Money(t, m), p, None))
+            .collect();
+        self.push_slot(Slot { picks })
+    }
+
+    fn next(&self, k: usize) -> Option<&'a Item> {
+        self.spans.get(k + 1).map(|s| &s.item)
+    }
+
+    /// The index of the next span at or after `k` that is a name, money word or property.
+    fn next_noun(&self, k: usize) -> Option<usize> {
+        (k..self.spans.len()).find(|&j| {
+            !self.used[j]
+                && matches!(
+                    self.spans[j].item,
+                    Item::Mention(_) | Item::Money | Item::Prop(_) | Item::Sold
+                )
+        })
+    }
+
+    /// Reads the items into a draft.
+    pub fn plan(mut self) -> Self {
+        let spans = self.spans;
+        let has_rank = spans
+            .iter()
+            .any(|s| matches!(s.item, Item::Top(..) | Item::Most(_)));
+        self.draft.listing = spans.iter().any(|s| matches!(s.item, Item::Listing));
+        // Limits: "top 5", "which 5 countries", "the 10 longest".
+        for k in 0..spans.len() {
+            match &spans[k].item {
+                Item::Top(_, desc) => {
+                    self.used[k] = true;
+                    self.draft.rank.get_or_insert(*desc);
+                    if let Some(Item::Number(n)) = self.next(k) {
+                        self.draft.limit = Some(*n as u64);
+                        self.used[k + 1] = true;
+                    } else {
+                        self.draft.limit.get_or_insert(10);
+                    }
+                }
+                Item::Number(n)
+                    if !self.used[k]
+                        && matches!(
+                            self.next(k),
+                            Some(Item::Mention(_) | Item::Extreme(..) | Item::Most(_))
+                        )
+                        && (has_rank
+                            || spans.iter().any(|s| matches!(s.item, Item::Extreme(..))))
+                        && !matches!(k.checked_sub(1).map(|j| &spans[j].item), Some(Item::Compare(_) | Item::AdjCompare(..))) =>
+                {
+                    self.draft.limit = Some(*n as u64);
+                    self.used[k] = true;
+                }
+                _ => {}
+            }
+        }
+        for k in 0..spans.len() {
+            if self.used[k] {
+                continue;
+            }
+            match spans[k].item.clone() {
+                Item::Count => {
+                    self.used[k] = true;
+                    let distinct = matches!(self.next(k), Some(Item::Distinct));
+                    if distinct {
+                        self.used[k + 1] = true;
+                    }
+                    let Some(j) = self.next_noun(k) else { continue };
+                    self.used[j] = true;
+                    if let Some(Item::Sold) = self.next(j) {
+                        self.used[j + 1] = true;
+                        let s = self.quantity_slot();
+                        self.draft.measure = Some(DraftMeasure::Agg(Agg::Sum, s));
+                        continue;
+                    }
+                    let m = match &spans[j].item {
+                        Item::Mention(c) => {
+                            let s = self.slot_from_candidates(c);
+                            DraftMeasure::Count(s, distinct)
+                        }
+                        Item::Sold => {
+                            let s = self.quantity_slot();
+                            DraftMeasure::Agg(Agg::Sum, s)
+                        }
+                        _ => continue,
+                    };
+                    self.set_measure_or_having(k, m);
+                }
+                Item::Agg(agg) => {
+                    self.used[k] = true;
+                    if matches!(self.next(k), Some(Item::Count)) {
+                        continue;
+                    }
+                    if matches!(self.next(k), Some(Item::Compare(_) | Item::Between) | None) {
+                        // "a total above 20": the word names a column.
+                        let c = self.lex.lookup(&["total"]).to_vec();
+                        if !c.is_empty() {
+                            let s = self.slot_from_candidates(&c);
+                            self.comparison_after(k, s);
+                            continue;
+                        }
+                    }
+                    let target = self.next_noun(k);
+                    let slot = match target.map(|j| (j, spans[j].item.clone())) {
+                        Some((j, Item::Money)) => {
+                            self.used[j] = true;
+                            self.money_slot()
+                        }
+                        Some((j, Item::Prop(p))) => {
+                            self.used[j] = true;
+                            self.property_slot(Some(p), ColumnKind::Numeric, None)
+                        }
+                        Some((j, Item::Mention(c))) => {
+                            self.used[j] = true;
+                            match self.next(j) {
+                                Some(Item::Prop(p)) if !self.used[j + 1] => {
+                                    self.used[j + 1] = true;
+                                    let t = table_of(&c);
+                                    self.property_slot(Some(*p), ColumnKind::Numeric, t)
+                                }
+                                _ => self.numeric_slot(&c),
+                            }
+                        }
+                        _ => continue,
+                    };
+                    self.set_measure_or_having(k, DraftMeasure::Agg(agg, slot));
+                }
+                Item::Money => {
+                    self.used[k] = true;
+                    if self.draft.measure.is_none() {
+                        let s = self.money_slot();
+                        self.set_measure_or_having(k, DraftMeasure::Agg(Agg::Sum, s));
+                    }
+                }
+                Item::Most(desc) => {
+                    self.used[k] = true;
+                    self.draft.rank = Some(desc);
+                    if self.draft.limit.is_none() && !plural_before(spans, k) {
+                        self.draft.limit = Some(1);
+                    }
+                    if self.draft.measure.is_none() {
+                        if let Some(j) = self.next_noun(k) {
+                            if let Item::Mention(c) = &spans[j].item {
+                                self.used[j] = true;
+                                let is_table = c.iter().any(|x| matches!(x.target, Target::Table(_)));
+                                let s = self.slot_from_candidates(c);
+                                self.draft.measure = Some(if is_table {
+                                    DraftMeasure::Count(s, false)
+                                } else {
+                                    DraftMeasure::Agg(Agg::Sum, s)
+                                });
+                            }
+                        }
+                    }
+                }
+                Item::Extreme(prop, desc) => {
+                    self.used[k] = true;
+                    let kind = if prop == Property::Date { ColumnKind::Temporal } else { ColumnKind::Numeric };
+                    let s = self.property_slot(Some(prop), kind, None);
+                    self.draft.order_by = Some((s, desc));
+                    if self.draft.limit.is_none() && !plural_after(spans, k) {
+                        self.draft.limit = Some(1);
+                    }
+                }
+                Item::AdjCompare(prop, op) => {
+                    self.used[k] = true;
+                    let s = self.property_slot(Some(prop), ColumnKind::Numeric, None);
+                    self.number_after(k, s, op);
+                }
+                Item::Group => {
+                    self.used[k] = true;
+                    match spans.get(k + 1).map(|s| s.item.clone()) {
+                        Some(Item::Mention(c)) => {
+                            self.used[k + 1] = true;
+                            let s = self.slot_from_candidates(&c);
+                            self.draft.dims.push(DraftDim::Slot(s));
+                        }
+                        Some(Item::Bucket(b)) => {
+                            self.used[k + 1] = true;
+                            let s = self.property_slot(Some(Property::Date), ColumnKind::Temporal, None);
+                            self.draft.dims.push(DraftDim::Time(s, b));
+                        }
+                        _ => {}
+                    }
+                }
+                Item::Bucket(b) => {
+                    self.used[k] = true;
+                    if !matches!(self.next(k), Some(Item::Year(_))) {
+                        let s = self.property_slot(Some(Property::Date), ColumnKind::Temporal, None);
+                        self.draft.dims.push(DraftDim::Time(s, b));
+                    }
+                }
+                Item::Compare(op) => {
+                    self.used[k] = true;
+                    let prev = (0..k).rev().find(|&j| matches!(spans[j].item, Item::Mention(_) | Item::Prop(_)));
+                    // "with more than 10 albums": a count condition.
+                    if let (Some(Item::Number(n)), Some(Item::Mention(c))) =
+                        (self.next(k), spans.get(k + 2).map(|s| &s.item))
+                    {
+                        if c.iter().any(|x| matches!(x.target, Target::Table(_))) {
+                            self.used[k + 1] = true;
+                            self.used[k + 2] = true;
+                            let s = self.slot_from_candidates(c);
+                            self.draft.having.push(DraftHaving {
+                                measure: DraftMeasure::Count(s, false),
+                                op,
+                                value: *n,
+                            });
+                            continue;
+                        }
+                    }
+                    let slot = match prev.map(|j| (j, spans[j].item.clone())) {
+                        Some((j, Item::Mention(c))) => {
+                            let s = self.numeric_slot(&c);
+                            if !self.draft.slots[s].picks.is_empty() {
+                                self.used[j] = true;
+                            }
+                            s
+                        }
+                        Some((j, Item::Prop(p))) => {
+                            self.used[j] = true;
+                            self.property_slot(Some(p), ColumnKind::Numeric, None)
+                        }
+                        _ => continue,
+                    };
+                    self.number_after(k, slot, op);
+                }
+                Item::Between => {
+                    self.used[k] = true;
+                    match (self.next(k), spans.get(k + 2).map(|s| &s.item)) {
+                        (Some(Item::Year(a)), Some(Item::Year(b))) => {
+                            self.used[k + 1] = true;
+                            self.used[k + 2] = true;
+                            let s = self.property_slot(Some(Property::Date), ColumnKind::Temporal, None);
+                            self.draft.filters.push(DraftFilter::Date(s, CmpOp::Ge, format!("{a}-01-01")));
+                            self.draft.filters.push(DraftFilter::Date(s, CmpOp::Lt, format!("{}-01-01", b + 1)));
+                        }
+                        (Some(Item::Number(a)), Some(Item::Number(b))) => {
+                            let prev = (0..k).rev().find(|&j| matches!(spans[j].item, Item::Mention(_)));
+                            if let Some(j) = prev {
+                                if let Item::Mention(c) = &spans[j].item {
+                                    self.used[j] = true;
+                                    self.used[k + 1] = true;
+                                    self.used[k + 2] = true;
+                                    let s = self.numeric_slot(c);
+                                    self.draft.filters.push(DraftFilter::Between(s, *a, *b));
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Item::DateBound(op, after) => {
+                    self.used[k] = true;
+                    let (month, year, n) = match (self.next(k), spans.get(k + 2).map(|s| &s.item)) {
+                        (Some(Item::Month(m)), Some(Item::Year(y))) => (Some(*m), *y, 2),
+                        (Some(Item::Year(y)), _) => (None, *y, 1),
+                        _ => continue,
+                    };
+                    for j in 1..=n {
+                        self.used[k + j] = true;
+                    }
+                    let date = match (month, after) {
+                        (None, false) => format!("{year}-01-01"),
+                        (None, true) => format!("{}-01-01", year + 1),
+                        (Some(m), false) => format!("{year}-{m:02}-01"),
+                        (Some(12), true) => format!("{}-01-01", year + 1),
+                        (Some(m), true) => format!("{year}-{:02}-01", m + 1),
+                    };
+                    let s = self.date_slot_near(k);
+                    self.draft.filters.push(DraftFilter::Date(s, op, date));
+                }
+                Item::Month(m) => {
+                    if let Some(Item::Year(y)) = self.next(k) {
+                        self.used[k] = true;
+                        self.used[k + 1] = true;
+                        let s = self.date_slot_near(k);
+                        self.draft.filters.push(DraftFilter::Period(s, *y, Some(m)));
+                    }
+                }
+                Item::Year(y) => {
+                    self.used[k] = true;
+                    let s = self.date_slot_near(k);
+                    self.draft.filters.push(DraftFilter::Period(s, y, None));
+                }
+                Item::Direction(desc) => {
+                    self.used[k] = true;
+                    self.draft.direction = Some(desc);
+                }
+                _ => {}
+            }
+        }
+        self.values_and_leftovers();
+        self
+    }
+
+    fn set_measure_or_having(&mut self, k: usize, m: DraftMeasure) {
+        // "customers who spent more than 40": the measure is a condition.
+        let after = &self.spans[k + 1..];
+        let cmp = after.iter().position(|s| matches!(s.item, Item::Compare(_)));
+        if let Some(p) = cmp.filter(|&p| p <= 2) {
+            let ci = k + 1 + p;
+            if let (Item::Compare(op), Some(Item::Number(n))) = (&self.spans[ci].item, self.next(ci)) {
+                if !matches!(self.spans.get(ci + 2).map(|s| &s.item), Some(Item::Mention(_))) {
+                    self.used[ci] = true;
+                    self.used[ci + 1] = true;
+                    self.draft.having.push(DraftHaving { measure: m, op: *op, value: *n });
+                    return;
+                }
+            }
+        }
+        if self.draft.measure.is_none() {
+            self.draft.measure = Some(m);
+        }
+    }
+
+    fn number_after(&mut self, k: usize, slot: usize, op: CmpOp) {
+        if let Some(Item::Number(_) | Item::Year(_)) = self.next(k) {
+            let n = match self.next(k) {
+                Some(Item::Number(n)) => *n,
+                Some(Item::Year(y)) => f64::from(*y),
+                _ => return,
+            };
+            self.used[k + 1] = true;
+            let unit = match self.spans.get(k + 2).map(|s| &s.item) {
+                Some(Item::Unit(ms)) => {
+                    self.used[k + 2] = true;
+                    Some(*ms)
+                }
+                _ => None,
+            };
+            self.draft.filters.push(DraftFilter::Number(slot, op, n, unit));
+        }
+    }
+
+    fn comparison_after(&mut self, k: usize, slot: usize) {
+        match self.next(k) {
+            Some(Item::Compare(op)) => {
+                let op = *op;
+                self.used[k + 1] = true;
+                self.number_after(k + 1, slot, op);
+            }
+            Some(Item::Between) => {
+                if let (Some(Item::Number(a)), Some(Item::Number(b))) = (
+                    self.spans.get(k + 2).map(|s| &s.item),
+                    self.spans.get(k + 3).map(|s| &s.item),
+                ) {
+                    for j in 1..=3 {
+                        self.used[k + j] = true;
+                    }
+                    self.draft.filters.push(DraftFilter::Between(slot, *a, *b));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn numeric_slot(&mut self, cands: &[Candidate]) -> usize {
+        let mut picks = Vec::new();
+        for c in cands {
+            match c.target {
+                Target::Column(t, ci) if self.lex.tables[t].columns[ci].kind == ColumnKind::Numeric => {
+                    picks.push((Pick::Column(t, ci), c.penalty, None));
+                }
+                Target::Table(t) => {
+                    for (mt, m, p) in self.lex.money_columns() {
+                        if mt == t {
+                            picks.push((Pick::Money(t, m), c.penalty + p, None));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.push_slot(Slot { picks })
+    }
+
+    fn quantity_slot(&mut self) -> usize {
+        let mut picks = Vec::new();
+        for (ti, t) in self.lex.tables.iter().enumerate() {
+            for (ci, c) in t.columns.iter().enumerate() {
+                if c.kind == ColumnKind::Numeric && c.words.last().is_some_and(|w| w == "quantity") {
+                    picks.push((Pick::Column(ti, ci), 0, None));
+                }
+            }
+        }
+        self.push_slot(Slot { picks })
+    }
+
+    /// The date column for a time condition: a date column named just before, else any.
+    fn date_slot_near(&mut self, k: usize) -> usize {
+        let prev = (0..k).rev().find(|&j| !self.used[j] && matches!(self.spans[j].item, Item::Mention(_)));
+        if let Some(j) = prev {
+            if let Item::Mention(c) = &self.spans[j].item {
+                let picks: Vec<_> = c
+                    .iter()
+                    .filter_map(|x| match x.target {
+                        Target::Column(t, ci) if self.lex.tables[t].columns[ci].kind == ColumnKind::Temporal => {
+                            Some((Pick::Column(t, ci), x.penalty, None))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if !picks.is_empty() {
+                    self.used[j] = true;
+                    return self.push_slot(Slot { picks });
+                }
+            }
+        }
+        self.property_slot(Some(Property::Date), ColumnKind::Temporal, None)
+    }
+
+    fn values_and_leftovers(&mut self) {
+        let spans = self.spans;
+        for k in 0..spans.len() {
+            if self.used[k] {
+                continue;
+            }
+            match &spans[k].item {
+                Item::Value(hits) => {
+                    self.used[k] = true;
+                    let s = self.value_slot(hits);
+                    // A name beside the value ("the Jazz genre", "country Canada") narrows it.
+                    for j in [k + 1, k.wrapping_sub(1)] {
+                        let Some(Item::Mention(c)) = spans.get(j).map(|s| &s.item) else { continue };
+                        if self.used[j] {
+                            continue;
+                        }
+                        let narrowed: Vec<_> = self.draft.slots[s]
+                            .picks
+                            .iter()
+                            .filter(|(p, _, _)| {
+                                c.iter().any(|x| match (&x.target, p) {
+                                    (Target::Table(t), Pick::Column(pt, _)) => t == pt,
+                                    (Target::Column(t, ci), Pick::Column(pt, pc)) => t == pt && ci == pc,
+                                    _ => false,
+                                })
+                            })
+                            .cloned()
+                            .collect();
+                        if !narrowed.is_empty() {
+                            self.draft.slots[s].picks = narrowed;
+                            let only_names_value = c.iter().all(|x| matches!(x.target, Target::Column(..)));
+                            if only_names_value || self.draft.measure.is_some() || self.draft.subject.is_some() {
+                                self.used[j] = true;
+                            }
+                            break;
+                        }
+                    }
+                    self.draft.filters.push(DraftFilter::Value(s));
+                }
+                Item::Literal(text) => {
+                    let prev = (0..k).rev().find(|&j| matches!(spans[j].item, Item::Mention(_)));
+                    if let Some(Item::Mention(c)) = prev.map(|j| &spans[j].item) {
+                        let picks: Vec<_> = c
+                            .iter()
+                            .filter_map(|x| match x.target {
+                                Target::Column(t, ci) if self.lex.tables[t].columns[ci].kind == ColumnKind::Text => {
+                                    Some((Pick::Column(t, ci), x.penalty, None))
+                                }
+                                _ => None,
+                            })
+                            .collect();
+                        if !picks.is_empty() {
+                            self.used[k] = true;
+                            if let Some(j) = prev {
+                                self.used[j] = true;
+                            }
+                            let s = self.push_slot(Slot { picks });
+                            self.draft.filters.push(DraftFilter::Literal(s, text.clone()));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for k in 0..spans.len() {
+            if self.used[k] {
+                continue;
+            }
+            match &spans[k].item {
+                Item::Mention(c) => {
+                    self.used[k] = true;
+                    let tables: Vec<usize> = c
+                        .iter()
+                        .filter_map(|x| match x.target {
+                            Target::Table(t) => Some(t),
+                            _ => None,
+                        })
+                        .collect();
+                    let has_rank = self.draft.rank.is_some() || self.draft.order_by.is_some();
+                    if !tables.is_empty() {
+                        let s = self.slot_from_candidates(c);
+                        let tables_only = Slot {
+                            picks: self.draft.slots[s]
+                                .picks
+                                .iter()
+                                .filter(|(p, _, _)| matches!(p, Pick::Table(_)))
+                                .cloned()
+                                .collect(),
+                        };
+                        self.draft.slots[s] = tables_only;
+                        if has_rank && self.draft.measure.is_some() && self.draft.dims.is_empty() {
+                            self.draft.dims.push(DraftDim::Slot(s));
+                        } else if self.draft.subject.is_none() {
+                            self.draft.subject = Some(s);
+                        } else {
+                            self.draft.context.push(s);
+                        }
+                    } else {
+                        let s = self.slot_from_candidates(c);
+                        if has_rank && self.draft.measure.is_some() && self.draft.dims.is_empty() {
+                            self.draft.dims.push(DraftDim::Slot(s));
+                        } else {
+                            self.draft.columns.push(s);
+                        }
+                    }
+                }
+                Item::Listing | Item::Distinct | Item::FollowUp | Item::Instead | Item::Also
+                | Item::StartOver | Item::Prop(_) | Item::Sold => {}
+                _ => self.unplaced.push((spans[k].start, spans[k].end)),
+            }
+        }
+    }
+}
+
+fn table_of(c: &[Candidate]) -> Option<usize> {
+    c.iter().find_map(|x| match x.target {
+        Target::Table(t) => Some(t),
+        _ => None,
+    })
+}
+
+fn plural_before(spans: &[Span], k: usize) -> bool {
+    spans[..k]
+        .iter()
+        .rev()
+        .find(|s| matches!(s.item, Item::Mention(_)))
+        .is_some_and(|s| s.end > s.start && is_plural_span(s))
+}
+
+fn plural_after(spans: &[Span], k: usize) -> bool {
+    spans[k + 1..]
+        .iter()
+        .find(|s| matches!(s.item, Item::Mention(_)))
+        .is_some_and(is_plural_span)
+}
+
+fn is_plural_span(s: &Span) -> bool {
+    matches!(&s.item, Item::Mention(_)) && s.plural
+}
