@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{RuleGenerator, testdb};
-use crate::{error::ErrorKind, exec::Executor, session::Turn};
+use crate::{exec::Executor, session::Turn};
 
 async fn generator(db: &str) -> (RuleGenerator, testdb::SqliteFile) {
     let file = testdb::open(db).await;
@@ -77,12 +77,12 @@ async fn bi_questions_on_chinook() {
         let q = it["question"].as_str().expect("q");
         let gold = it["query"].as_str().expect("gold");
         match g.answer(q, &[]) {
-            Ok(gen) => {
-                if db.execute(&gen.sql).await.is_ok() && same_result(&db, &gen.sql, gold).await {
+            Ok(out) => {
+                if db.execute(&out.sql).await.is_ok() && same_result(&db, &out.sql, gold).await {
                     correct += 1;
                 } else {
                     wrong += 1;
-                    println!("WRONG {q}\n  {}\n  gold {gold}", gen.sql);
+                    println!("WRONG {q}\n  {}\n  gold {gold}", out.sql);
                 }
             }
             Err(e) => {
