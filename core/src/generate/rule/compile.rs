@@ -5,8 +5,8 @@ use crate::{catalog::Catalog, dialect::Dialect, error::Result};
 use super::{
     cannot_answer,
     ir::{
-        Agg, ColumnRef, Dimension, Filter, Literal, Measure, MeasureArg, OrderKey,
-        QueryIr, TimeBucket,
+        Agg, ColumnRef, Dimension, Filter, Literal, Measure, MeasureArg, OrderKey, QueryIr,
+        TimeBucket,
     },
     joins::SchemaGraph,
     lexicon,
@@ -33,15 +33,94 @@ pub fn quote_ident(dialect: Dialect, name: &str) -> String {
 
 fn is_reserved(name: &str) -> bool {
     const RESERVED: &[&str] = &[
-        "all", "and", "as", "asc", "between", "by", "case", "cast", "check", "column", "create",
-        "cross", "current", "date", "default", "delete", "desc", "distinct", "drop", "else",
-        "end", "except", "exists", "from", "full", "group", "having", "in", "index", "inner",
-        "insert", "intersect", "into", "is", "join", "key", "left", "like", "limit", "match",
-        "natural", "not", "null", "of", "offset", "on", "or", "order", "outer", "primary",
-        "range", "rank", "references", "right", "row", "rows", "select", "set", "table", "then",
-        "time", "timestamp", "to", "union", "unique", "update", "user", "using", "values", "when",
-        "where", "window", "with", "year", "month", "day", "language", "position", "level",
-        "status", "type", "name", "comment", "percent", "number", "text", "character", "value",
+        "all",
+        "and",
+        "as",
+        "asc",
+        "between",
+        "by",
+        "case",
+        "cast",
+        "check",
+        "column",
+        "create",
+        "cross",
+        "current",
+        "date",
+        "default",
+        "delete",
+        "desc",
+        "distinct",
+        "drop",
+        "else",
+        "end",
+        "except",
+        "exists",
+        "from",
+        "full",
+        "group",
+        "having",
+        "in",
+        "index",
+        "inner",
+        "insert",
+        "intersect",
+        "into",
+        "is",
+        "join",
+        "key",
+        "left",
+        "like",
+        "limit",
+        "match",
+        "natural",
+        "not",
+        "null",
+        "of",
+        "offset",
+        "on",
+        "or",
+        "order",
+        "outer",
+        "primary",
+        "range",
+        "rank",
+        "references",
+        "right",
+        "row",
+        "rows",
+        "select",
+        "set",
+        "table",
+        "then",
+        "time",
+        "timestamp",
+        "to",
+        "union",
+        "unique",
+        "update",
+        "user",
+        "using",
+        "values",
+        "when",
+        "where",
+        "window",
+        "with",
+        "year",
+        "month",
+        "day",
+        "language",
+        "position",
+        "level",
+        "status",
+        "type",
+        "name",
+        "comment",
+        "percent",
+        "number",
+        "text",
+        "character",
+        "value",
     ];
     RESERVED.contains(&name.to_ascii_lowercase().as_str())
 }
@@ -130,7 +209,10 @@ impl<'a> SqlWriter<'a> {
                     .map(|t| t.primary_key.clone())
                     .unwrap_or_default();
                 if fans_out && pk.len() == 1 {
-                    format!("COUNT(DISTINCT {})", self.col(&ColumnRef::new(table, &pk[0])))
+                    format!(
+                        "COUNT(DISTINCT {})",
+                        self.col(&ColumnRef::new(table, &pk[0]))
+                    )
                 } else {
                     let _ = ir;
                     "COUNT(*)".to_string()
@@ -195,18 +277,15 @@ impl<'a> SqlWriter<'a> {
     /// The SQL of `ir`, or an abstention when its tables cannot be joined.
     pub fn sql(&mut self, ir: &QueryIr) -> Result<String> {
         let tables = ir.tables();
-        let steps = self
-            .graph
-            .join_tree(&ir.subject, &tables)
-            .ok_or_else(|| {
-                cannot_answer(
-                    format!(
-                        "the tables {} are not connected by foreign keys, so I cannot combine them",
-                        tables.join(", ")
-                    ),
-                    Vec::new(),
-                )
-            })?;
+        let steps = self.graph.join_tree(&ir.subject, &tables).ok_or_else(|| {
+            cannot_answer(
+                format!(
+                    "the tables {} are not connected by foreign keys, so I cannot combine them",
+                    tables.join(", ")
+                ),
+                Vec::new(),
+            )
+        })?;
         self.qualify = !steps.is_empty();
         let fans_out = steps.iter().any(|s| !s.to_one);
 
@@ -247,7 +326,10 @@ impl<'a> SqlWriter<'a> {
         }
         let measure_sql = ir.measure.as_ref().map(|m| self.measure(m, ir, fans_out));
         if let (Some(m), Some(sql)) = (&ir.measure, &measure_sql) {
-            select.push(format!("{sql} AS {}", quote_ident(self.dialect(), &alias(m))));
+            select.push(format!(
+                "{sql} AS {}",
+                quote_ident(self.dialect(), &alias(m))
+            ));
         }
         if select.is_empty() {
             return Err(cannot_answer(
@@ -264,17 +346,16 @@ impl<'a> SqlWriter<'a> {
         sql.push_str(" FROM ");
         sql.push_str(&self.table_name(&ir.subject));
         for s in &steps {
-            let on: Vec<String> = s
-                .on
-                .iter()
-                .map(|(p, c)| {
-                    format!(
-                        "{} = {}",
-                        self.col(&ColumnRef::new(&s.parent, p)),
-                        self.col(&ColumnRef::new(&s.table, c))
-                    )
-                })
-                .collect();
+            let on: Vec<String> =
+                s.on.iter()
+                    .map(|(p, c)| {
+                        format!(
+                            "{} = {}",
+                            self.col(&ColumnRef::new(&s.parent, p)),
+                            self.col(&ColumnRef::new(&s.table, c))
+                        )
+                    })
+                    .collect();
             sql.push_str(&format!(
                 " JOIN {} ON {}",
                 self.table_name(&s.table),
@@ -380,7 +461,10 @@ mod tests {
         assert_eq!(quote_ident(Dialect::Sqlite, "order"), "\"order\"");
         assert_eq!(quote_ident(Dialect::Postgres, "Invoice"), "\"Invoice\"");
         assert_eq!(quote_ident(Dialect::Postgres, "invoice"), "invoice");
-        assert_eq!(quote_ident(Dialect::Mysql, "Order Details"), "`Order Details`");
+        assert_eq!(
+            quote_ident(Dialect::Mysql, "Order Details"),
+            "`Order Details`"
+        );
         assert_eq!(number(300000.0), "300000");
         assert_eq!(number(2.5), "2.5");
     }

@@ -3,8 +3,8 @@
 use super::{
     compile::number,
     ir::{
-        Agg, CmpOp, ColumnRef, Dimension, Filter, Literal, Measure, MeasureArg, OrderKey,
-        QueryIr, TimeBucket,
+        Agg, CmpOp, ColumnRef, Dimension, Filter, Literal, Measure, MeasureArg, OrderKey, QueryIr,
+        TimeBucket,
     },
     lexicon,
 };
@@ -59,7 +59,11 @@ fn literal(l: &Literal) -> String {
 
 fn filter(f: &Filter) -> String {
     match f {
-        Filter::Compare { column, op: o, value } => {
+        Filter::Compare {
+            column,
+            op: o,
+            value,
+        } => {
             format!("{} {} {}", col(column), op(*o), literal(value))
         }
         Filter::Between { column, low, high } => format!(
@@ -78,7 +82,11 @@ fn filter(f: &Filter) -> String {
             year,
             month: Some(m),
         } => format!("{} is in {year}-{m:02}", col(column)),
-        Filter::Date { column, op: o, date } => {
+        Filter::Date {
+            column,
+            op: o,
+            date,
+        } => {
             let w = match o {
                 CmpOp::Lt => "is before",
                 CmpOp::Ge => "is on or after",

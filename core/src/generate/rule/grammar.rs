@@ -131,7 +131,10 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
         }
         ("what", "about", _) | ("how", "about", _) | ("what", "if", _) => return hit(FollowUp, 2),
         ("how", "many", _) | ("number", "of", _) => return hit(Count, 2),
-        ("grouped", "by", _) | ("broken", "down", _) | ("split", "by", _) | ("break", "down", _) => {
+        ("grouped", "by", _)
+        | ("broken", "down", _)
+        | ("split", "by", _)
+        | ("break", "down", _) => {
             return hit(Group, 2);
         }
         ("most", "expensive", _) => return hit(Extreme(Property::Price, true), 2),
@@ -142,7 +145,10 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
         _ => {}
     }
     match two {
-        ("more", "than") | ("greater", "than") | ("higher", "than") | ("larger", "than")
+        ("more", "than")
+        | ("greater", "than")
+        | ("higher", "than")
+        | ("larger", "than")
         | ("bigger", "than") => return hit(Compare(CmpOp::Gt), 2),
         ("less", "than") | ("fewer", "than") | ("lower", "than") | ("smaller", "than") => {
             return hit(Compare(CmpOp::Lt), 2);
@@ -252,7 +258,10 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
             let is_year = n.fract() == 0.0
                 && (1900.0..=2100.0).contains(&n)
                 && lexicon::duration_unit_ms(next).is_none()
-                && !matches!(prev, Some(Item::Compare(_) | Item::Top(..) | Item::AdjCompare(..)));
+                && !matches!(
+                    prev,
+                    Some(Item::Compare(_) | Item::Top(..) | Item::AdjCompare(..))
+                );
             let item = if is_year {
                 Item::Year(n as i32)
             } else {
@@ -281,7 +290,9 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
         let lower = t.lower.as_str();
         if let Some(ms) = lexicon::duration_unit_ms(lower) {
             push(&mut spans, Item::Unit(ms), 1);
-        } else if let Some(m) = lexicon::month(lower).filter(|_| lower != "may" || next_is_year(tokens, i)) {
+        } else if let Some(m) =
+            lexicon::month(lower).filter(|_| lower != "may" || next_is_year(tokens, i))
+        {
             push(&mut spans, Item::Month(m), 1);
         } else if let Some(b) = bucket_word(&t.norm) {
             push(&mut spans, Item::Bucket(b), 1);

@@ -118,7 +118,8 @@ impl SchemaGraph {
             // Multi-source BFS from the tree to the nearest wanted table.
             let mut parent: Vec<Option<(usize, usize)>> = vec![None; self.names.len()];
             let mut seen = in_tree.clone();
-            let mut queue: VecDeque<usize> = (0..self.names.len()).filter(|&i| in_tree[i]).collect();
+            let mut queue: VecDeque<usize> =
+                (0..self.names.len()).filter(|&i| in_tree[i]).collect();
             let mut found = None;
             while let Some(u) = queue.pop_front() {
                 if wanted.contains(&u) && !in_tree[u] {
@@ -146,7 +147,12 @@ impl SchemaGraph {
                 steps.push(JoinStep {
                     table: self.names[e.to].clone(),
                     parent: self.names[p].clone(),
-                    on: e.here.iter().cloned().zip(e.there.iter().cloned()).collect(),
+                    on: e
+                        .here
+                        .iter()
+                        .cloned()
+                        .zip(e.there.iter().cloned())
+                        .collect(),
                     to_one: e.to_one,
                 });
             }
@@ -170,7 +176,12 @@ impl SchemaGraph {
             let (pos, d) = remaining
                 .iter()
                 .enumerate()
-                .map(|(k, &r)| (k, tree.iter().map(|&t| self.dist[t][r]).min().unwrap_or(FAR)))
+                .map(|(k, &r)| {
+                    (
+                        k,
+                        tree.iter().map(|&t| self.dist[t][r]).min().unwrap_or(FAR),
+                    )
+                })
                 .min_by_key(|&(_, d)| d)?;
             if d == FAR {
                 return None;

@@ -115,7 +115,11 @@ impl SchemaLexicon {
                 if words.len() > 1 && words.last().is_some_and(|w| w == "id") {
                     words.pop();
                     // A foreign key column names the entity it points to.
-                    add(&words, target.clone(), if c.references.is_some() { 1 } else { 2 });
+                    add(
+                        &words,
+                        target.clone(),
+                        if c.references.is_some() { 1 } else { 2 },
+                    );
                 }
                 if words.starts_with(&t.words) && words.len() > t.words.len() {
                     add(&words[t.words.len()..], target.clone(), 1);
@@ -174,12 +178,16 @@ impl SchemaLexicon {
         let mut out = Vec::new();
         for (ti, t) in self.tables.iter().enumerate() {
             let numeric = |c: &&ColumnInfo| c.kind == ColumnKind::Numeric && !c.is_key;
-            let price = t.columns.iter().filter(numeric).find(|c| {
-                c.words.last().is_some_and(|w| w == "price")
-            });
-            let qty = t.columns.iter().filter(numeric).find(|c| {
-                c.words.last().is_some_and(|w| w == "quantity")
-            });
+            let price = t
+                .columns
+                .iter()
+                .filter(numeric)
+                .find(|c| c.words.last().is_some_and(|w| w == "price"));
+            let qty = t
+                .columns
+                .iter()
+                .filter(numeric)
+                .find(|c| c.words.last().is_some_and(|w| w == "quantity"));
             let mut found = false;
             for c in t.columns.iter().filter(numeric) {
                 let last = c.words.last().map(String::as_str).unwrap_or("");
@@ -217,8 +225,21 @@ pub enum MoneyColumn {
 fn is_generic(w: &str) -> bool {
     matches!(
         w,
-        "type" | "data" | "info" | "detail" | "list" | "line" | "item" | "record" | "log" | "map"
-            | "link" | "table" | "history" | "status" | "category"
+        "type"
+            | "data"
+            | "info"
+            | "detail"
+            | "list"
+            | "line"
+            | "item"
+            | "record"
+            | "log"
+            | "map"
+            | "link"
+            | "table"
+            | "history"
+            | "status"
+            | "category"
     )
 }
 
@@ -299,7 +320,11 @@ fn labels(t: &Table, columns: &[ColumnInfo]) -> Vec<String> {
             2 + c.words.len() as u32
         })
     };
-    if let Some(best) = columns.iter().filter_map(|c| rank(c).map(|r| (r, c))).min_by_key(|(r, _)| *r) {
+    if let Some(best) = columns
+        .iter()
+        .filter_map(|c| rank(c).map(|r| (r, c)))
+        .min_by_key(|(r, _)| *r)
+    {
         return vec![best.1.name.clone()];
     }
     if !t.primary_key.is_empty() {
@@ -324,7 +349,9 @@ mod tests {
         let lex = SchemaLexicon::new(&catalog);
         let name = |c: &Candidate| match c.target {
             Target::Table(t) => lex.tables[t].name.clone(),
-            Target::Column(t, c) => format!("{}.{}", lex.tables[t].name, lex.tables[t].columns[c].name),
+            Target::Column(t, c) => {
+                format!("{}.{}", lex.tables[t].name, lex.tables[t].columns[c].name)
+            }
         };
         let media: Vec<String> = lex.lookup(&["media", "type"]).iter().map(name).collect();
         assert!(media.contains(&"MediaType".to_string()), "{media:?}");
@@ -342,7 +369,11 @@ mod tests {
         let invoice = &lex.tables[lex.table_index("Invoice").expect("invoice")];
         assert_eq!(invoice.labels, ["InvoiceId"]);
         let money = lex.money_columns();
-        assert!(money.iter().any(|(t, m, _)| lex.tables[*t].name == "InvoiceLine"
-            && *m == MoneyColumn::Product("UnitPrice".into(), "Quantity".into())));
+        assert!(
+            money
+                .iter()
+                .any(|(t, m, _)| lex.tables[*t].name == "InvoiceLine"
+                    && *m == MoneyColumn::Product("UnitPrice".into(), "Quantity".into()))
+        );
     }
 }

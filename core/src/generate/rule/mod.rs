@@ -105,7 +105,10 @@ impl RuleGenerator {
     pub fn query(&self, question: &str, history: &[Turn]) -> Result<QueryIr> {
         let tokens = lexicon::tokenize(question);
         if tokens.is_empty() {
-            return Err(cannot_answer("the question has no words".into(), Vec::new()));
+            return Err(cannot_answer(
+                "the question has no words".into(),
+                Vec::new(),
+            ));
         }
         let reading = grammar::read(&tokens, &self.lexicon, &self.values);
         if !reading.unknown.is_empty() {

@@ -172,7 +172,12 @@ impl<'a> Planner<'a> {
     }
 
     /// A slot of the columns of a kind, or with a property, over all tables.
-    fn property_slot(&mut self, prop: Option<Property>, kind: ColumnKind, table: Option<usize>) -> usize {
+    fn property_slot(
+        &mut self,
+        prop: Option<Property>,
+        kind: ColumnKind,
+        table: Option<usize>,
+    ) -> usize {
         let mut picks = Vec::new();
         for (ti, t) in self.lex.tables.iter().enumerate() {
             if table.is_some_and(|x| x != ti) {
@@ -184,10 +189,18 @@ impl<'a> Planner<'a> {
                 }
                 let w = |x: &str| c.words.iter().any(|cw| cw == x);
                 let penalty = match prop {
-                    Some(Property::Duration) if w("millisecond") || w("duration") || w("second") || w("minute") => 0,
+                    Some(Property::Duration)
+                        if w("millisecond") || w("duration") || w("second") || w("minute") =>
+                    {
+                        0
+                    }
                     Some(Property::Price) if w("price") || w("cost") || w("fee") || w("rate") => 0,
                     Some(Property::Date) | None if kind == ColumnKind::Temporal => {
-                        if w("date") { 0 } else { 1 }
+                        if w("date") {
+                            0
+                        } else {
+                            1
+                        }
                     }
                     _ => continue,
                 };
@@ -250,7 +263,10 @@ impl<'a> Planner<'a> {
                         )
                         && (has_rank
                             || spans.iter().any(|s| matches!(s.item, Item::Extreme(..))))
-                        && !matches!(k.checked_sub(1).map(|j| &spans[j].item), Some(Item::Compare(_) | Item::AdjCompare(..))) =>
+                        && !matches!(
+                            k.checked_sub(1).map(|j| &spans[j].item),
+                            Some(Item::Compare(_) | Item::AdjCompare(..))
+                        ) =>
                 {
                     self.draft.limit = Some(*n as u64);
                     self.used[k] = true;
@@ -346,7 +362,8 @@ impl<'a> Planner<'a> {
                         if let Some(j) = self.next_noun(k) {
                             if let Item::Mention(c) = &spans[j].item {
                                 self.used[j] = true;
-                                let is_table = c.iter().any(|x| matches!(x.target, Target::Table(_)));
+                                let is_table =
+                                    c.iter().any(|x| matches!(x.target, Target::Table(_)));
                                 let s = self.slot_from_candidates(c);
                                 self.draft.measure = Some(if is_table {
                                     DraftMeasure::Count(s, false)
@@ -359,7 +376,11 @@ impl<'a> Planner<'a> {
                 }
                 Item::Extreme(prop, desc) => {
                     self.used[k] = true;
-                    let kind = if prop == Property::Date { ColumnKind::Temporal } else { ColumnKind::Numeric };
+                    let kind = if prop == Property::Date {
+                        ColumnKind::Temporal
+                    } else {
+                        ColumnKind::Numeric
+                    };
                     let s = self.property_slot(Some(prop), kind, None);
                     self.draft.order_by = Some((s, desc));
                     if self.draft.limit.is_none() && !plural_after(spans, k) {
@@ -381,7 +402,11 @@ impl<'a> Planner<'a> {
                         }
                         Some(Item::Bucket(b)) => {
                             self.used[k + 1] = true;
-                            let s = self.property_slot(Some(Property::Date), ColumnKind::Temporal, None);
+                            let s = self.property_slot(
+                                Some(Property::Date),
+                                ColumnKind::Temporal,
+                                None,
+                            );
                             self.draft.dims.push(DraftDim::Time(s, b));
                         }
                         _ => {}
@@ -390,13 +415,16 @@ impl<'a> Planner<'a> {
                 Item::Bucket(b) => {
                     self.used[k] = true;
                     if !matches!(self.next(k), Some(Item::Year(_))) {
-                        let s = self.property_slot(Some(Property::Date), ColumnKind::Temporal, None);
+                        let s =
+                            self.property_slot(Some(Property::Date), ColumnKind::Temporal, None);
                         self.draft.dims.push(DraftDim::Time(s, b));
                     }
                 }
                 Item::Compare(op) => {
                     self.used[k] = true;
-                    let prev = (0..k).rev().find(|&j| matches!(spans[j].item, Item::Mention(_) | Item::Prop(_)));
+                    let prev = (0..k)
+                        .rev()
+                        .find(|&j| matches!(spans[j].item, Item::Mention(_) | Item::Prop(_)));
                     // "with more than 10 albums": a count condition.
                     if let (Some(Item::Number(n)), Some(Item::Mention(c))) =
                         (self.next(k), spans.get(k + 2).map(|s| &s.item))
@@ -435,12 +463,26 @@ impl<'a> Planner<'a> {
                         (Some(Item::Year(a)), Some(Item::Year(b))) => {
                             self.used[k + 1] = true;
                             self.used[k + 2] = true;
-                            let s = self.property_slot(Some(Property::Date), ColumnKind::Temporal, None);
-                            self.draft.filters.push(DraftFilter::Date(s, CmpOp::Ge, format!("{a}-01-01")));
-                            self.draft.filters.push(DraftFilter::Date(s, CmpOp::Lt, format!("{}-01-01", b + 1)));
+                            let s = self.property_slot(
+                                Some(Property::Date),
+                                ColumnKind::Temporal,
+                                None,
+                            );
+                            self.draft.filters.push(DraftFilter::Date(
+                                s,
+                                CmpOp::Ge,
+                                format!("{a}-01-01"),
+                            ));
+                            self.draft.filters.push(DraftFilter::Date(
+                                s,
+                                CmpOp::Lt,
+                                format!("{}-01-01", b + 1),
+                            ));
                         }
                         (Some(Item::Number(a)), Some(Item::Number(b))) => {
-                            let prev = (0..k).rev().find(|&j| matches!(spans[j].item, Item::Mention(_)));
+                            let prev = (0..k)
+                                .rev()
+                                .find(|&j| matches!(spans[j].item, Item::Mention(_)));
                             if let Some(j) = prev {
                                 if let Item::Mention(c) = &spans[j].item {
                                     self.used[j] = true;
@@ -501,14 +543,25 @@ impl<'a> Planner<'a> {
     fn set_measure_or_having(&mut self, k: usize, m: DraftMeasure) {
         // "customers who spent more than 40": the measure is a condition.
         let after = &self.spans[k + 1..];
-        let cmp = after.iter().position(|s| matches!(s.item, Item::Compare(_)));
+        let cmp = after
+            .iter()
+            .position(|s| matches!(s.item, Item::Compare(_)));
         if let Some(p) = cmp.filter(|&p| p <= 2) {
             let ci = k + 1 + p;
-            if let (Item::Compare(op), Some(Item::Number(n))) = (&self.spans[ci].item, self.next(ci)) {
-                if !matches!(self.spans.get(ci + 2).map(|s| &s.item), Some(Item::Mention(_))) {
+            if let (Item::Compare(op), Some(Item::Number(n))) =
+                (&self.spans[ci].item, self.next(ci))
+            {
+                if !matches!(
+                    self.spans.get(ci + 2).map(|s| &s.item),
+                    Some(Item::Mention(_))
+                ) {
                     self.used[ci] = true;
                     self.used[ci + 1] = true;
-                    self.draft.having.push(DraftHaving { measure: m, op: *op, value: *n });
+                    self.draft.having.push(DraftHaving {
+                        measure: m,
+                        op: *op,
+                        value: *n,
+                    });
                     return;
                 }
             }
@@ -533,7 +586,9 @@ impl<'a> Planner<'a> {
                 }
                 _ => None,
             };
-            self.draft.filters.push(DraftFilter::Number(slot, op, n, unit));
+            self.draft
+                .filters
+                .push(DraftFilter::Number(slot, op, n, unit));
         }
     }
 
@@ -563,7 +618,9 @@ impl<'a> Planner<'a> {
         let mut picks = Vec::new();
         for c in cands {
             match c.target {
-                Target::Column(t, ci) if self.lex.tables[t].columns[ci].kind == ColumnKind::Numeric => {
+                Target::Column(t, ci)
+                    if self.lex.tables[t].columns[ci].kind == ColumnKind::Numeric =>
+                {
                     picks.push((Pick::Column(t, ci), c.penalty, None));
                 }
                 Target::Table(t) => {
@@ -583,7 +640,8 @@ impl<'a> Planner<'a> {
         let mut picks = Vec::new();
         for (ti, t) in self.lex.tables.iter().enumerate() {
             for (ci, c) in t.columns.iter().enumerate() {
-                if c.kind == ColumnKind::Numeric && c.words.last().is_some_and(|w| w == "quantity") {
+                if c.kind == ColumnKind::Numeric && c.words.last().is_some_and(|w| w == "quantity")
+                {
                     picks.push((Pick::Column(ti, ci), 0, None));
                 }
             }
@@ -593,13 +651,17 @@ impl<'a> Planner<'a> {
 
     /// The date column for a time condition: a date column named just before, else any.
     fn date_slot_near(&mut self, k: usize) -> usize {
-        let prev = (0..k).rev().find(|&j| !self.used[j] && matches!(self.spans[j].item, Item::Mention(_)));
+        let prev = (0..k)
+            .rev()
+            .find(|&j| !self.used[j] && matches!(self.spans[j].item, Item::Mention(_)));
         if let Some(j) = prev {
             if let Item::Mention(c) = &self.spans[j].item {
                 let picks: Vec<_> = c
                     .iter()
                     .filter_map(|x| match x.target {
-                        Target::Column(t, ci) if self.lex.tables[t].columns[ci].kind == ColumnKind::Temporal => {
+                        Target::Column(t, ci)
+                            if self.lex.tables[t].columns[ci].kind == ColumnKind::Temporal =>
+                        {
                             Some((Pick::Column(t, ci), x.penalty, None))
                         }
                         _ => None,
@@ -626,7 +688,9 @@ impl<'a> Planner<'a> {
                     let s = self.value_slot(hits);
                     // A name beside the value ("the Jazz genre", "country Canada") narrows it.
                     for j in [k + 1, k.wrapping_sub(1)] {
-                        let Some(Item::Mention(c)) = spans.get(j).map(|s| &s.item) else { continue };
+                        let Some(Item::Mention(c)) = spans.get(j).map(|s| &s.item) else {
+                            continue;
+                        };
                         if self.used[j] {
                             continue;
                         }
@@ -636,7 +700,9 @@ impl<'a> Planner<'a> {
                             .filter(|(p, _, _)| {
                                 c.iter().any(|x| match (&x.target, p) {
                                     (Target::Table(t), Pick::Column(pt, _)) => t == pt,
-                                    (Target::Column(t, ci), Pick::Column(pt, pc)) => t == pt && ci == pc,
+                                    (Target::Column(t, ci), Pick::Column(pt, pc)) => {
+                                        t == pt && ci == pc
+                                    }
                                     _ => false,
                                 })
                             })
@@ -644,8 +710,12 @@ impl<'a> Planner<'a> {
                             .collect();
                         if !narrowed.is_empty() {
                             self.draft.slots[s].picks = narrowed;
-                            let only_names_value = c.iter().all(|x| matches!(x.target, Target::Column(..)));
-                            if only_names_value || self.draft.measure.is_some() || self.draft.subject.is_some() {
+                            let only_names_value =
+                                c.iter().all(|x| matches!(x.target, Target::Column(..)));
+                            if only_names_value
+                                || self.draft.measure.is_some()
+                                || self.draft.subject.is_some()
+                            {
                                 self.used[j] = true;
                             }
                             break;
@@ -654,12 +724,16 @@ impl<'a> Planner<'a> {
                     self.draft.filters.push(DraftFilter::Value(s));
                 }
                 Item::Literal(text) => {
-                    let prev = (0..k).rev().find(|&j| matches!(spans[j].item, Item::Mention(_)));
+                    let prev = (0..k)
+                        .rev()
+                        .find(|&j| matches!(spans[j].item, Item::Mention(_)));
                     if let Some(Item::Mention(c)) = prev.map(|j| &spans[j].item) {
                         let picks: Vec<_> = c
                             .iter()
                             .filter_map(|x| match x.target {
-                                Target::Column(t, ci) if self.lex.tables[t].columns[ci].kind == ColumnKind::Text => {
+                                Target::Column(t, ci)
+                                    if self.lex.tables[t].columns[ci].kind == ColumnKind::Text =>
+                                {
                                     Some((Pick::Column(t, ci), x.penalty, None))
                                 }
                                 _ => None,
@@ -671,7 +745,9 @@ impl<'a> Planner<'a> {
                                 self.used[j] = true;
                             }
                             let s = self.push_slot(Slot { picks });
-                            self.draft.filters.push(DraftFilter::Literal(s, text.clone()));
+                            self.draft
+                                .filters
+                                .push(DraftFilter::Literal(s, text.clone()));
                         }
                     }
                 }
@@ -720,8 +796,14 @@ impl<'a> Planner<'a> {
                         }
                     }
                 }
-                Item::Listing | Item::Distinct | Item::FollowUp | Item::Instead | Item::Also
-                | Item::StartOver | Item::Prop(_) | Item::Sold => {}
+                Item::Listing
+                | Item::Distinct
+                | Item::FollowUp
+                | Item::Instead
+                | Item::Also
+                | Item::StartOver
+                | Item::Prop(_)
+                | Item::Sold => {}
                 _ => self.unplaced.push((spans[k].start, spans[k].end)),
             }
         }

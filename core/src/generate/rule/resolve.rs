@@ -115,12 +115,18 @@ fn cost(
     // A count needs a table or a column, an aggregate a numeric column or money.
     match &draft.measure {
         Some(DraftMeasure::Count(s, _)) => {
-            if matches!(draft.slots[*s].picks.get(choice[*s]), Some((Pick::Money(..), _, _))) {
+            if matches!(
+                draft.slots[*s].picks.get(choice[*s]),
+                Some((Pick::Money(..), _, _))
+            ) {
                 return None;
             }
         }
         Some(DraftMeasure::Agg(_, s)) => {
-            if matches!(draft.slots[*s].picks.get(choice[*s]), Some((Pick::Table(_), _, _))) {
+            if matches!(
+                draft.slots[*s].picks.get(choice[*s]),
+                Some((Pick::Table(_), _, _))
+            ) {
                 return None;
             }
         }
@@ -215,7 +221,11 @@ impl Resolution<'_> {
                 Pick::Table(t) => self.entity(*t),
                 Pick::Column(t, c) => {
                     let info = &self.lex.tables[*t].columns[*c];
-                    match info.references.as_ref().and_then(|r| self.lex.table_index(r)) {
+                    match info
+                        .references
+                        .as_ref()
+                        .and_then(|r| self.lex.table_index(r))
+                    {
                         Some(r) => self.entity(r),
                         None => Dimension::Column {
                             column: self.lex.column_ref(*t, *c),
@@ -387,7 +397,12 @@ impl Resolution<'_> {
         if ir.measure.is_none() {
             let info = self.lex.table_index(&subject).map(|t| &self.lex.tables[t]);
             let labels: Vec<ColumnRef> = info
-                .map(|t| t.labels.iter().map(|l| ColumnRef::new(&t.name, l)).collect())
+                .map(|t| {
+                    t.labels
+                        .iter()
+                        .map(|l| ColumnRef::new(&t.name, l))
+                        .collect()
+                })
                 .unwrap_or_default();
             if columns.is_empty() {
                 ir.columns = labels;
@@ -401,7 +416,11 @@ impl Resolution<'_> {
         } else {
             ir.columns = columns
                 .into_iter()
-                .filter(|c| !ir.group_by.iter().any(|g| matches!(g, Dimension::Column { column } if column == c)))
+                .filter(|c| {
+                    !ir.group_by
+                        .iter()
+                        .any(|g| matches!(g, Dimension::Column { column } if column == c))
+                })
                 .collect();
             if ir.group_by.is_empty() {
                 ir.columns.clear();
@@ -430,7 +449,10 @@ impl Resolution<'_> {
         }
         if let Some(desc) = d.direction {
             ir.order = Some(match ir.order.take() {
-                Some(o) => Order { descending: desc, ..o },
+                Some(o) => Order {
+                    descending: desc,
+                    ..o
+                },
                 None if ir.measure.is_some() && !ir.group_by.is_empty() => Order {
                     key: OrderKey::Measure,
                     descending: desc,
@@ -440,7 +462,12 @@ impl Resolution<'_> {
                         key: OrderKey::Column { column: c.clone() },
                         descending: desc,
                     },
-                    None => return Err(cannot_answer("I could not tell what to sort by".to_string(), Vec::new())),
+                    None => {
+                        return Err(cannot_answer(
+                            "I could not tell what to sort by".to_string(),
+                            Vec::new(),
+                        ));
+                    }
                 },
             });
         }

@@ -17,10 +17,13 @@ use crate::{
 /// The file of a sample database: `chinook`, `northwind` or `sakila`.
 pub fn path(name: &str) -> PathBuf {
     if name == "chinook" {
-        return PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/chinook/chinook.sqlite");
+        return PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/chinook/chinook.sqlite");
     }
     let root = std::env::var("HELIOSDB_TEST_DATA").unwrap_or_else(|_| "/work/shared/data".into());
-    PathBuf::from(root).join(name).join(format!("{name}.sqlite"))
+    PathBuf::from(root)
+        .join(name)
+        .join(format!("{name}.sqlite"))
 }
 
 /// A read-only executor over one SQLite file.
@@ -36,7 +39,9 @@ pub async fn open(name: &str) -> SqliteFile {
     let p = path(name);
     assert!(p.exists(), "sample database {} is missing", p.display());
     let url = format!("sqlite://{}?mode=ro", p.display());
-    let pool = SqlitePool::connect(&url).await.expect("opens the sample database");
+    let pool = SqlitePool::connect(&url)
+        .await
+        .expect("opens the sample database");
     SqliteFile {
         pool,
         options: SourceOptions::default(),
@@ -182,9 +187,9 @@ fn value(row: &sqlx::sqlite::SqliteRow, i: usize) -> Value {
     match raw.type_info().name() {
         "INTEGER" => row.try_get::<i64, _>(i).map_or(Value::Null, Value::Int),
         "REAL" => row.try_get::<f64, _>(i).map_or(Value::Null, Value::Float),
-        "BLOB" => row
-            .try_get::<Vec<u8>, _>(i)
-            .map_or(Value::Null, |b| Value::Bytes(b.iter().map(|x| format!("{x:02x}")).collect())),
+        "BLOB" => row.try_get::<Vec<u8>, _>(i).map_or(Value::Null, |b| {
+            Value::Bytes(b.iter().map(|x| format!("{x:02x}")).collect())
+        }),
         _ => row.try_get::<String, _>(i).map_or(Value::Null, Value::Text),
     }
 }

@@ -59,8 +59,19 @@ pub(crate) fn rows_match(p: &[Vec<crate::exec::Value>], g: &[Vec<crate::exec::Va
             None => return false,
         }
     }
-    let mut pr: Vec<String> = p.iter().map(|r| map.iter().map(|&i| key(&r[i])).collect::<Vec<_>>().join("|")).collect();
-    let mut gr: Vec<String> = g.iter().map(|r| r.iter().map(key).collect::<Vec<_>>().join("|")).collect();
+    let mut pr: Vec<String> = p
+        .iter()
+        .map(|r| {
+            map.iter()
+                .map(|&i| key(&r[i]))
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect();
+    let mut gr: Vec<String> = g
+        .iter()
+        .map(|r| r.iter().map(key).collect::<Vec<_>>().join("|"))
+        .collect();
     pr.sort();
     gr.sort();
     pr == gr

@@ -219,9 +219,25 @@ fn is_candidate(table: &crate::catalog::Table, column: &Column) -> bool {
     !words.iter().any(|w| {
         matches!(
             w.as_str(),
-            "email" | "mail" | "phone" | "fax" | "address" | "url" | "password" | "description"
-                | "comment" | "comments" | "note" | "notes" | "photo" | "picture" | "image"
-                | "hash" | "token" | "uuid" | "guid"
+            "email"
+                | "mail"
+                | "phone"
+                | "fax"
+                | "address"
+                | "url"
+                | "password"
+                | "description"
+                | "comment"
+                | "comments"
+                | "note"
+                | "notes"
+                | "photo"
+                | "picture"
+                | "image"
+                | "hash"
+                | "token"
+                | "uuid"
+                | "guid"
         )
     })
 }
@@ -257,9 +273,15 @@ mod tests {
             .iter()
             .map(|h| format!("{}.{}", h.column.table, h.column.column))
             .collect();
-        assert!(germany.contains(&"Customer.Country".to_string()), "{germany:?}");
+        assert!(
+            germany.contains(&"Customer.Country".to_string()),
+            "{germany:?}"
+        );
         assert!(germany.contains(&"Invoice.BillingCountry".to_string()));
-        assert_eq!(index.lookup("rock")[0].column, ColumnRef::new("Genre", "Name"));
+        assert_eq!(
+            index.lookup("rock")[0].column,
+            ColumnRef::new("Genre", "Name")
+        );
         assert_eq!(index.lookup("led zeppelin")[0].column.table, "Artist");
         // Track names (3,500 of them) are over the bound and stay out.
         assert!(index.lookup("princess of the dawn").is_empty());
