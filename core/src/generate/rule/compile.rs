@@ -237,6 +237,10 @@ impl<'a> SqlWriter<'a> {
             Filter::Compare { column, op, value } => {
                 format!("{} {} {}", self.col(column), op.sql(), self.literal(value))
             }
+            Filter::AnyOf { column, values } => {
+                let v: Vec<String> = values.iter().map(|l| self.literal(l)).collect();
+                format!("{} IN ({})", self.col(column), v.join(", "))
+            }
             Filter::Between { column, low, high } => format!(
                 "{} BETWEEN {} AND {}",
                 self.col(column),

@@ -66,6 +66,10 @@ fn filter(f: &Filter) -> String {
         } => {
             format!("{} {} {}", col(column), op(*o), literal(value))
         }
+        Filter::AnyOf { column, values } => {
+            let v: Vec<String> = values.iter().map(literal).collect();
+            format!("{} is one of {}", col(column), v.join(", "))
+        }
         Filter::Between { column, low, high } => format!(
             "{} is between {} and {}",
             col(column),

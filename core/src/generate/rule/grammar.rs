@@ -78,6 +78,12 @@ pub enum Item {
     Listing,
     /// A property named without a column: "length", "price", "date".
     Prop(Property),
+    /// "sorted by", "ordered by", "in order of".
+    OrderBy,
+    /// "name", "names": the rows are to be shown by their names.
+    Names,
+    /// "or" between two values.
+    Or,
 }
 
 /// An item and the tokens it covers.
@@ -140,6 +146,12 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
         ("most", "expensive", _) => return hit(Extreme(Property::Price, true), 2),
         ("least", "expensive", _) => return hit(Extreme(Property::Price, false), 2),
         ("most", "recent", _) => return hit(Extreme(Property::Date, true), 2),
+        ("sorted", "by", _)
+        | ("ordered", "by", _)
+        | ("sort", "by", _)
+        | ("order", "by", _)
+        | ("in", "order", "of")
+        | ("ranked", "by", _) => return hit(OrderBy, if three.2 == "of" { 3 } else { 2 }),
         ("sort", "ascending", _) | ("order", "ascending", _) => return hit(Direction(false), 2),
         ("sort", "descending", _) | ("order", "descending", _) => return hit(Direction(true), 2),
         _ => {}
@@ -171,8 +183,12 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
         "maximum" | "max" => Agg(super::ir::Agg::Max),
         "distinct" | "different" | "unique" => Distinct,
         "by" | "per" | "each" | "every" => Group,
-        "top" | "first" => Top(None, true),
-        "bottom" | "last" => Top(None, false),
+        "top" => Top(None, true),
+        "bottom" => Top(None, false),
+        "first" | "last" if w(1).chars().next().is_some_and(|c| c.is_ascii_digit()) => {
+            Top(None, w(0) == "first")
+        }
+        "first" | "last" => Names,
         "most" | "highest" | "largest" | "biggest" | "greatest" | "best" => Most(true),
         "least" | "lowest" | "smallest" | "fewest" | "worst" => Most(false),
         "longest" => Extreme(Property::Duration, true),
@@ -199,8 +215,8 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
         "too" | "also" | "include" | "including" | "additionally" => Also,
         "reset" | "restart" => StartOver,
         "only" | "just" | "now" => FollowUp,
-        "list" | "show" | "display" | "which" | "what" | "who" | "give" | "find" | "name"
-        | "names" => Listing,
+        "name" | "names" => Names,
+        "list" | "show" | "display" | "which" | "what" | "who" | "give" | "find" => Listing,
         _ => return None,
     };
     Some((item, 1))
@@ -274,7 +290,7 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
         if let Some((item, n)) = phrase_item(&lowers[i..]) {
             // "first name", "last name", "count" as column names win over the grammar word.
             let schema = longest_schema(&norms[i..], lexicon, 1);
-            let grammar_first = !matches!(item, Item::Listing | Item::Top(..))
+            let grammar_first = !matches!(item, Item::Listing | Item::Names | Item::Top(..))
                 || schema.as_ref().is_none_or(|(_, m)| *m <= n);
             if grammar_first || schema.is_none() {
                 push(&mut spans, item, n);
@@ -294,7 +310,9 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
             lexicon::month(lower).filter(|_| lower != "may" || next_is_year(tokens, i))
         {
             push(&mut spans, Item::Month(m), 1);
-        } else if let Some(b) = bucket_word(&t.norm) {
+        } else if let Some(b) = bucket_word(&t.norm)
+            .filter(|_| matches!(spans.last().map(|s: &Span| &s.item), Some(Item::Group)))
+        {
             push(&mut spans, Item::Bucket(b), 1);
         } else if lexicon::is_money_noun(&t.norm) || lexicon::is_money_verb(lower) {
             push(&mut spans, Item::Money, 1);
@@ -306,6 +324,11 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
             push(&mut spans, Item::Prop(Property::Price), 1);
         } else if lower == "expensive" || lower == "pricey" {
             push(&mut spans, Item::Extreme(Property::Price, true), 1);
+        } else if lower == "or" {
+            push(&mut spans, Item::Or, 1);
+        } else if is_negation(lower) {
+            // Negations change the meaning in ways the rules do not cover: never ignored.
+            unknown.push(t.raw.clone());
         } else if lexicon::is_stop_word(lower) || lexicon::is_neutral_word(lower) {
             // Explained: carries no meaning of its own.
         } else {
@@ -314,6 +337,24 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
         i += 1;
     }
     Reading { spans, unknown }
+}
+
+fn is_negation(w: &str) -> bool {
+    matches!(
+        w,
+        "not"
+            | "no"
+            | "without"
+            | "never"
+            | "except"
+            | "excluding"
+            | "neither"
+            | "nor"
+            | "none"
+            | "nobody"
+            | "nothing"
+            | "cannot"
+    ) || w.ends_with("n't")
 }
 
 fn next_is_year(tokens: &[Token], i: usize) -> bool {

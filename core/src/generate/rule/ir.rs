@@ -178,6 +178,13 @@ pub enum Filter {
         /// The value.
         value: Literal,
     },
+    /// `column IN (values)`: any of several values.
+    AnyOf {
+        /// The column.
+        column: ColumnRef,
+        /// The values.
+        values: Vec<Literal>,
+    },
     /// `column BETWEEN low AND high`.
     Between {
         /// The column.
@@ -212,6 +219,7 @@ impl Filter {
     pub fn column(&self) -> &ColumnRef {
         match self {
             Self::Compare { column, .. }
+            | Self::AnyOf { column, .. }
             | Self::Between { column, .. }
             | Self::Period { column, .. }
             | Self::Date { column, .. } => column,

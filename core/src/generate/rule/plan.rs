@@ -111,6 +111,12 @@ pub struct Draft {
     pub listing: bool,
     /// Table mentions that only give context.
     pub context: Vec<usize>,
+    /// "distinct", "different", "unique" outside a count.
+    pub distinct: bool,
+    /// "or" joins the value conditions.
+    pub any_of: bool,
+    /// The rows are to be shown by their names.
+    pub names: bool,
 }
 
 /// Builds drafts from items.
@@ -286,6 +292,12 @@ impl<'a> Planner<'a> {
                         self.used[k + 1] = true;
                     }
                     let Some(j) = self.next_noun(k) else { continue };
+                    if let Item::Mention(c) = &spans[j].item {
+                        if !distinct && numeric_column(self.lex, c) {
+                            // "the number of passengers" names a numeric column.
+                            continue;
+                        }
+                    }
                     self.used[j] = true;
                     if let Some(Item::Sold) = self.next(j) {
                         self.used[j + 1] = true;
@@ -309,7 +321,19 @@ impl<'a> Planner<'a> {
                 Item::Agg(agg) => {
                     self.used[k] = true;
                     if matches!(self.next(k), Some(Item::Count)) {
-                        continue;
+                        if agg == Agg::Sum {
+                            continue;
+                        }
+                        // "average number of passengers": the average of a numeric column.
+                        match spans.get(k + 2).map(|s| &s.item) {
+                            Some(Item::Mention(c)) if numeric_column(self.lex, c) => {
+                                self.used[k + 1] = true;
+                            }
+                            _ => {
+                                self.unplaced.push((spans[k].start, spans[k + 1].end));
+                                continue;
+                            }
+                        }
                     }
                     if matches!(self.next(k), Some(Item::Compare(_) | Item::Between) | None) {
                         // "a total above 20": the word names a column.
@@ -328,11 +352,26 @@ impl<'a> Planner<'a> {
                         }
                         Some((j, Item::Prop(p))) => {
                             self.used[j] = true;
-                            self.property_slot(Some(p), ColumnKind::Numeric, None)
+                            match spans.get(j + 1).map(|s| &s.item) {
+                                Some(Item::Mention(c)) if numeric_column(self.lex, c) => {
+                                    self.used[j + 1] = true;
+                                    self.numeric_slot(c)
+                                }
+                                _ => self.property_slot(Some(p), ColumnKind::Numeric, None),
+                            }
                         }
                         Some((j, Item::Mention(c))) => {
                             self.used[j] = true;
                             match self.next(j) {
+                                Some(Item::Prop(_)) if matches!(spans.get(j + 2).map(|s| &s.item), Some(Item::Mention(m)) if numeric_column(self.lex, m)) =>
+                                {
+                                    self.used[j + 1] = true;
+                                    self.used[j + 2] = true;
+                                    let Item::Mention(m) = &spans[j + 2].item else {
+                                        continue;
+                                    };
+                                    self.numeric_slot(m)
+                                }
                                 Some(Item::Prop(p)) if !self.used[j + 1] => {
                                     self.used[j + 1] = true;
                                     let t = table_of(&c);
@@ -394,6 +433,21 @@ impl<'a> Planner<'a> {
                 }
                 Item::Group => {
                     self.used[k] = true;
+                    let mut n = k + 1;
+                    if matches!(spans.get(n).map(|s| &s.item), Some(Item::Distinct)) {
+                        self.used[n] = true;
+                        n += 1;
+                    }
+                    if let Some(Item::Direction(desc)) = spans.get(n).map(|s| &s.item) {
+                        if let Some(Item::Mention(c)) = spans.get(n + 1).map(|s| &s.item) {
+                            self.used[n] = true;
+                            self.used[n + 1] = true;
+                            let s = self.slot_from_candidates(c);
+                            self.draft.order_by = Some((s, *desc));
+                            continue;
+                        }
+                    }
+                    let k = n - 1;
                     match spans.get(k + 1).map(|s| s.item.clone()) {
                         Some(Item::Mention(c)) => {
                             self.used[k + 1] = true;
@@ -532,6 +586,35 @@ impl<'a> Planner<'a> {
                 Item::Direction(desc) => {
                     self.used[k] = true;
                     self.draft.direction = Some(desc);
+                }
+                Item::OrderBy => {
+                    self.used[k] = true;
+                    let mut n = k + 1;
+                    let mut desc = false;
+                    if let Some(Item::Direction(d)) = spans.get(n).map(|s| &s.item) {
+                        desc = *d;
+                        self.used[n] = true;
+                        n += 1;
+                    }
+                    if let Some(Item::Mention(c)) = spans.get(n).map(|s| &s.item) {
+                        self.used[n] = true;
+                        let s = self.slot_from_candidates(c);
+                        self.draft.order_by = Some((s, desc));
+                    } else {
+                        self.unplaced.push((spans[k].start, spans[k].end));
+                    }
+                }
+                Item::Distinct => {
+                    self.used[k] = true;
+                    self.draft.distinct = true;
+                }
+                Item::Or => {
+                    self.used[k] = true;
+                    self.draft.any_of = true;
+                }
+                Item::Names => {
+                    self.used[k] = true;
+                    self.draft.names = true;
                 }
                 _ => {}
             }
@@ -789,7 +872,11 @@ impl<'a> Planner<'a> {
                         }
                     } else {
                         let s = self.slot_from_candidates(c);
-                        if has_rank && self.draft.measure.is_some() && self.draft.dims.is_empty() {
+                        if self.draft.measure.is_some()
+                            && (has_rank || self.draft.listing)
+                            && self.draft.dims.is_empty()
+                        {
+                            // "the majors and the number of students": a grouping.
                             self.draft.dims.push(DraftDim::Slot(s));
                         } else {
                             self.draft.columns.push(s);
@@ -811,10 +898,26 @@ impl<'a> Planner<'a> {
 }
 
 fn table_of(c: &[Candidate]) -> Option<usize> {
-    c.iter().find_map(|x| match x.target {
-        Target::Table(t) => Some(t),
-        _ => None,
-    })
+    c.iter()
+        .filter_map(|x| match x.target {
+            Target::Table(t) => Some((x.penalty, t)),
+            _ => None,
+        })
+        .min()
+        .map(|(_, t)| t)
+}
+
+fn numeric_column(lex: &SchemaLexicon, c: &[Candidate]) -> bool {
+    let best = c.iter().map(|x| x.penalty).min().unwrap_or(0);
+    c.iter()
+        .filter(|x| x.penalty == best)
+        .all(|x| match x.target {
+            Target::Column(t, ci) => {
+                let info = &lex.tables[t].columns[ci];
+                info.kind == ColumnKind::Numeric && !info.is_key
+            }
+            Target::Table(_) => false,
+        })
 }
 
 fn plural_before(spans: &[Span], k: usize) -> bool {

@@ -336,13 +336,20 @@ impl Resolution<'_> {
     pub fn query(&self) -> Result<QueryIr> {
         let d = self.draft;
         let measure = d.measure.as_ref().map(|m| self.measure(m)).transpose()?;
-        let dims = d
+        let mut dims = d
             .dims
             .iter()
             .map(|x| self.dimension(x))
             .collect::<Result<Vec<_>>>()?;
         let columns = self.columns()?;
-        let listed = self.subject()?;
+        let mut listed = self.subject()?;
+        if measure.is_none() && d.having.is_empty() && !columns.is_empty() {
+            // "the id and name for every asset": a listing, not a grouping.
+            if let Some(Dimension::Entity { table, .. }) = dims.first() {
+                listed.get_or_insert_with(|| table.clone());
+            }
+            dims.retain(|x| !matches!(x, Dimension::Entity { .. }));
+        }
         let subject = match (&measure, &listed) {
             (Some(m), _) => super::ir::measure_table(m).to_string(),
             (None, Some(t)) => t.clone(),
@@ -358,11 +365,13 @@ impl Resolution<'_> {
             },
         };
         let mut ir = QueryIr::new(subject.clone());
-        ir.filters = d
-            .filters
-            .iter()
-            .map(|f| self.filter(f))
-            .collect::<Result<_>>()?;
+        ir.filters = combine_values(
+            d.filters
+                .iter()
+                .map(|f| self.filter(f))
+                .collect::<Result<Vec<_>>>()?,
+            d.any_of,
+        )?;
         ir.having = d
             .having
             .iter()
@@ -410,9 +419,13 @@ impl Resolution<'_> {
                 let shows_row = columns
                     .iter()
                     .any(|c| labels.contains(c) || info.is_some_and(|t| t.key.contains(&c.column)));
-                ir.distinct = !shows_row;
-                ir.columns = columns;
+                ir.columns = Vec::new();
+                if d.names && !shows_row {
+                    ir.columns.extend(labels);
+                }
+                ir.columns.extend(columns);
             }
+            ir.distinct = d.distinct;
         } else {
             ir.columns = columns
                 .into_iter()
@@ -474,4 +487,64 @@ impl Resolution<'_> {
         ir.limit = d.limit;
         Ok(ir)
     }
+}
+
+/// Merges equality conditions on one column: with "or" into one `IN`, without it the
+/// question asks for a row that has two values at once, which the rules do not answer.
+fn combine_values(filters: Vec<Filter>, any_of: bool) -> Result<Vec<Filter>> {
+    let mut out: Vec<Filter> = Vec::new();
+    let mut merged = false;
+    for f in filters {
+        if let Filter::Compare {
+            column,
+            op: super::ir::CmpOp::Eq,
+            value,
+        } = &f
+        {
+            let prior = out.iter_mut().find(|o| {
+                matches!(o, Filter::Compare { column: c, op: super::ir::CmpOp::Eq, .. } | Filter::AnyOf { column: c, .. } if c == column)
+            });
+            if let Some(prior) = prior {
+                if !any_of {
+                    return Err(cannot_answer(
+                        format!(
+                            "the question asks for {} to have two values at once",
+                            column.column
+                        ),
+                        Vec::new(),
+                    ));
+                }
+                let values = match prior {
+                    Filter::Compare { value: v, .. } => vec![v.clone(), value.clone()],
+                    Filter::AnyOf { values, .. } => {
+                        let mut v = values.clone();
+                        v.push(value.clone());
+                        v
+                    }
+                    _ => unreachable_filter()?,
+                };
+                *prior = Filter::AnyOf {
+                    column: column.clone(),
+                    values,
+                };
+                merged = true;
+                continue;
+            }
+        }
+        out.push(f);
+    }
+    if any_of && !merged {
+        return Err(cannot_answer(
+            "\"or\" joins conditions on different columns, which the rules do not combine"
+                .to_string(),
+            Vec::new(),
+        ));
+    }
+    Ok(out)
+}
+
+fn unreachable_filter() -> Result<Vec<Literal>> {
+    Err(Error::internal(
+        "merged a condition that is not an equality",
+    ))
 }

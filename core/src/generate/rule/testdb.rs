@@ -36,7 +36,11 @@ pub struct SqliteFile {
 
 /// Opens a sample database.
 pub async fn open(name: &str) -> SqliteFile {
-    let p = path(name);
+    open_path(&path(name), name).await
+}
+
+/// Opens any SQLite file read-only.
+pub async fn open_path(p: &std::path::Path, name: &str) -> SqliteFile {
     assert!(p.exists(), "sample database {} is missing", p.display());
     let url = format!("sqlite://{}?mode=ro", p.display());
     let pool = SqlitePool::connect(&url)

@@ -105,3 +105,118 @@ async fn bi_questions_on_chinook() {
     println!("correct {correct} wrong {wrong} abstained {abstained}");
     assert!(correct >= 1);
 }
+
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, '\r') => {}
+            (false, c) => field.push(c),
+        }
+    }
+    rows
+}
+
+/// Scores the generator on `RULE_EVAL_FILE` (Spider JSON or CSV) over `RULE_EVAL_DIR`; a
+/// development aid for tuning the grammar (run with `--ignored --nocapture`).
+#[tokio::test]
+#[ignore = "needs RULE_EVAL_FILE and RULE_EVAL_DIR"]
+async fn score_golden_questions_from_env() {
+    let file = std::env::var("RULE_EVAL_FILE").expect("RULE_EVAL_FILE");
+    let dir = std::env::var("RULE_EVAL_DIR").expect("RULE_EVAL_DIR");
+    let text = std::fs::read_to_string(&file).expect("reads");
+    let cases: Vec<(String, String, String)> = if text.trim_start().starts_with('[') {
+        let items: Vec<serde_json::Value> = serde_json::from_str(&text).expect("json");
+        items
+            .iter()
+            .map(|i| {
+                let s = |k: &str| i[k].as_str().unwrap_or_default().to_string();
+                (s("db_id"), s("question"), s("query"))
+            })
+            .collect()
+    } else {
+        parse_csv(&text)
+            .into_iter()
+            .skip(1)
+            .filter(|r| r.len() >= 3)
+            .map(|r| (r[0].clone(), r[1].clone(), r[2].clone()))
+            .collect()
+    };
+    let mut gens: std::collections::HashMap<String, (RuleGenerator, testdb::SqliteFile)> =
+        std::collections::HashMap::new();
+    let (mut total, mut correct, mut wrong, mut abstained, mut errors) = (0, 0, 0, 0, 0);
+    for (db, q, gold) in cases {
+        if !gens.contains_key(&db) {
+            let p = std::path::Path::new(&dir)
+                .join(&db)
+                .join(format!("{db}.sqlite"));
+            if !p.exists() {
+                continue;
+            }
+            let f = testdb::open_path(&p, &db).await;
+            let catalog = Arc::new(f.catalog().await.expect("catalog"));
+            let g = RuleGenerator::build(&f, catalog).await.expect("builds");
+            gens.insert(db.clone(), (g, f));
+        }
+        let (g, f) = &gens[&db];
+        let Ok(gold_rows) = f.execute(&gold).await else {
+            continue;
+        };
+        total += 1;
+        match g.answer(&q, &[]) {
+            Err(_) => abstained += 1,
+            Ok(out) => match f.execute(&out.sql).await {
+                Err(e) => {
+                    errors += 1;
+                    println!("ERROR [{db}] {q}\n  {}\n  {e}", out.sql);
+                }
+                Ok(p) => {
+                    if rows_match(&p.rows, &gold_rows.rows) {
+                        correct += 1;
+                    } else {
+                        wrong += 1;
+                        println!("WRONG [{db}] {q}\n  {}\n  gold {gold}", out.sql);
+                    }
+                }
+            },
+        }
+    }
+    println!("total {total} correct {correct} wrong {wrong} abstained {abstained} errors {errors}");
+    assert!(total > 0, "no runnable question");
+}
+
+#[tokio::test]
+async fn debug_one() {
+    let (g, _db) = generator("chinook").await;
+    let q = std::env::var("RULE_Q")
+        .unwrap_or_else(|_| "Average track length in milliseconds per genre".into());
+    let tokens = super::lexicon::tokenize(&q);
+    let reading = super::grammar::read(&tokens, &g.lexicon, &g.values);
+    println!(
+        "{:#?}",
+        reading
+            .spans
+            .iter()
+            .map(|s| format!("{:?}", s.item))
+            .collect::<Vec<_>>()
+    );
+    let p = super::plan::Planner::new(&g.lexicon, &reading.spans).plan();
+    println!("{:#?}", p.draft);
+    println!("{:?}", g.answer(&q, &[]));
+}
