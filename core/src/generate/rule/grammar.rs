@@ -32,8 +32,9 @@ pub enum Item {
     Group,
     /// "top 5", "bottom 3": a limit and a direction.
     Top(Option<u64>, bool),
-    /// "most", "highest" (`true`) or "least", "lowest" (`false`).
-    Most(bool),
+    /// "most", "highest" (`true`) or "least", "lowest" (`false`); the second flag is set for
+    /// quantity words ("most", "fewest") as against adjectives ("highest", "largest").
+    Most(bool, bool),
     /// A superlative adjective: "longest" is (Duration, true).
     Extreme(Property, bool),
     /// A comparison: "more than", "at least", "under".
@@ -189,8 +190,10 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
             Top(None, w(0) == "first")
         }
         "first" | "last" => Names,
-        "most" | "highest" | "largest" | "biggest" | "greatest" | "best" => Most(true),
-        "least" | "lowest" | "smallest" | "fewest" | "worst" => Most(false),
+        "most" => Most(true, true),
+        "fewest" | "least" => Most(false, true),
+        "highest" | "largest" | "biggest" | "greatest" | "best" => Most(true, false),
+        "lowest" | "smallest" | "worst" => Most(false, false),
         "longest" => Extreme(Property::Duration, true),
         "shortest" => Extreme(Property::Duration, false),
         "cheapest" => Extreme(Property::Price, false),
@@ -209,6 +212,7 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
         "yearly" | "annual" | "annually" => Bucket(TimeBucket::Year),
         "monthly" => Bucket(TimeBucket::YearMonth),
         "daily" => Bucket(TimeBucket::Day),
+        "order" | "ordered" | "sorted" | "sort" | "ranked" => OrderBy,
         "ascending" | "asc" | "increasing" => Direction(false),
         "descending" | "desc" | "decreasing" => Direction(true),
         "instead" | "rather" => Instead,

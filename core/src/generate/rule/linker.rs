@@ -297,18 +297,31 @@ fn kind_of(data_type: &str, name: &str) -> ColumnKind {
 }
 
 fn labels(t: &Table, columns: &[ColumnInfo]) -> Vec<String> {
+    let ends = |c: &ColumnInfo, names: &[&str]| {
+        let w = c.words.join("_");
+        names
+            .iter()
+            .any(|n| w == *n || w.ends_with(&format!("_{n}")))
+    };
     let first = columns
         .iter()
-        .find(|c| c.words == ["first", "name"] || c.words == ["first-name"]);
+        .find(|c| ends(c, &["first_name", "first-name", "fname", "given_name"]));
     let last = columns
         .iter()
-        .find(|c| c.words == ["last", "name"] || c.words == ["last-name"]);
+        .find(|c| ends(c, &["last_name", "last-name", "lname", "family_name"]));
     if let (Some(f), Some(l)) = (first, last) {
         return vec![f.name.clone(), l.name.clone()];
     }
     let table_words = lexicon::identifier_norms(&t.name);
     let rank = |c: &ColumnInfo| -> Option<u32> {
-        if c.is_key || c.kind != ColumnKind::Text || !is_label_name(&c.name) {
+        if c.is_key || c.kind != ColumnKind::Text {
+            return None;
+        }
+        if c.words == table_words {
+            // `Campus` of `Campuses`.
+            return Some(1);
+        }
+        if !is_label_name(&c.name) {
             return None;
         }
         let stem = &c.words[..c.words.len() - 1];

@@ -117,6 +117,8 @@ pub struct Draft {
     pub any_of: bool,
     /// The rows are to be shown by their names.
     pub names: bool,
+    /// "the highest gpa": a numeric column to rank by.
+    pub rank_column: Option<usize>,
 }
 
 /// Builds drafts from items.
@@ -246,7 +248,7 @@ impl<'a> Planner<'a> {
         let spans = self.spans;
         let has_rank = spans
             .iter()
-            .any(|s| matches!(s.item, Item::Top(..) | Item::Most(_)));
+            .any(|s| matches!(s.item, Item::Top(..) | Item::Most(..)));
         self.draft.listing = spans.iter().any(|s| matches!(s.item, Item::Listing));
         // Limits: "top 5", "which 5 countries", "the 10 longest".
         for k in 0..spans.len() {
@@ -265,7 +267,7 @@ impl<'a> Planner<'a> {
                     if !self.used[k]
                         && matches!(
                             self.next(k),
-                            Some(Item::Mention(_) | Item::Extreme(..) | Item::Most(_))
+                            Some(Item::Mention(_) | Item::Extreme(..) | Item::Most(..))
                         )
                         && (has_rank
                             || spans.iter().any(|s| matches!(s.item, Item::Extreme(..))))
@@ -377,6 +379,16 @@ impl<'a> Planner<'a> {
                                     let t = table_of(&c);
                                     self.property_slot(Some(*p), ColumnKind::Numeric, t)
                                 }
+                                Some(Item::Mention(m))
+                                    if table_of(&c).is_some()
+                                        && !numeric_column(self.lex, &c)
+                                        && numeric_column(self.lex, m)
+                                        && !self.used[j + 1] =>
+                                {
+                                    // "the average room price": the table, then its column.
+                                    self.used[j + 1] = true;
+                                    self.numeric_slot(m)
+                                }
                                 _ => self.numeric_slot(&c),
                             }
                         }
@@ -391,25 +403,33 @@ impl<'a> Planner<'a> {
                         self.set_measure_or_having(k, DraftMeasure::Agg(Agg::Sum, s));
                     }
                 }
-                Item::Most(desc) => {
+                Item::Most(desc, quantity) => {
                     self.used[k] = true;
                     self.draft.rank = Some(desc);
                     if self.draft.limit.is_none() && !plural_before(spans, k) {
                         self.draft.limit = Some(1);
                     }
-                    if self.draft.measure.is_none() {
-                        if let Some(j) = self.next_noun(k) {
-                            if let Item::Mention(c) = &spans[j].item {
-                                self.used[j] = true;
-                                let is_table =
-                                    c.iter().any(|x| matches!(x.target, Target::Table(_)));
-                                let s = self.slot_from_candidates(c);
-                                self.draft.measure = Some(if is_table {
-                                    DraftMeasure::Count(s, false)
-                                } else {
-                                    DraftMeasure::Agg(Agg::Sum, s)
-                                });
-                            }
+                    if self.draft.measure.is_none()
+                        && matches!(self.next(k), Some(Item::Mention(_)))
+                    {
+                        let j = k + 1;
+                        let Item::Mention(c) = &spans[j].item else {
+                            continue;
+                        };
+                        self.used[j] = true;
+                        let best = c.iter().map(|x| x.penalty).min().unwrap_or(0);
+                        let is_table = c
+                            .iter()
+                            .any(|x| x.penalty == best && matches!(x.target, Target::Table(_)));
+                        if is_table && quantity {
+                            let s = self.slot_from_candidates(c);
+                            self.draft.measure = Some(DraftMeasure::Count(s, false));
+                        } else if !is_table && numeric_column(self.lex, c) {
+                            let s = self.numeric_slot(c);
+                            self.draft.rank_column = Some(s);
+                        } else {
+                            // "the highest building": highest by what?
+                            self.unplaced.push((spans[k].start, spans[j].end));
                         }
                     }
                 }
@@ -433,6 +453,18 @@ impl<'a> Planner<'a> {
                 }
                 Item::Group => {
                     self.used[k] = true;
+                    if let (
+                        Some(Item::Direction(desc) | Item::Most(desc, _)),
+                        Some(Item::Mention(c)),
+                    ) = (k.checked_sub(1).map(|j| &spans[j].item), self.next(k))
+                    {
+                        if matches!(spans[k - 1].item, Item::Direction(_)) {
+                            self.used[k + 1] = true;
+                            let s = self.slot_from_candidates(c);
+                            self.draft.order_by = Some((s, *desc));
+                            continue;
+                        }
+                    }
                     let mut n = k + 1;
                     if matches!(spans.get(n).map(|s| &s.item), Some(Item::Distinct)) {
                         self.used[n] = true;
@@ -507,7 +539,10 @@ impl<'a> Planner<'a> {
                             self.used[j] = true;
                             self.property_slot(Some(p), ColumnKind::Numeric, None)
                         }
-                        _ => continue,
+                        _ => {
+                            self.unplaced.push((spans[k].start, spans[k].end));
+                            continue;
+                        }
                     };
                     self.number_after(k, slot, op);
                 }
@@ -547,7 +582,7 @@ impl<'a> Planner<'a> {
                                 }
                             }
                         }
-                        _ => {}
+                        _ => self.unplaced.push((spans[k].start, spans[k].end)),
                     }
                 }
                 Item::DateBound(op, after) => {
@@ -555,7 +590,10 @@ impl<'a> Planner<'a> {
                     let (month, year, n) = match (self.next(k), spans.get(k + 2).map(|s| &s.item)) {
                         (Some(Item::Month(m)), Some(Item::Year(y))) => (Some(*m), *y, 2),
                         (Some(Item::Year(y)), _) => (None, *y, 1),
-                        _ => continue,
+                        _ => {
+                            self.unplaced.push((spans[k].start, spans[k].end));
+                            continue;
+                        }
                     };
                     for j in 1..=n {
                         self.used[k + j] = true;
@@ -600,7 +638,11 @@ impl<'a> Planner<'a> {
                         self.used[n] = true;
                         let s = self.slot_from_candidates(c);
                         self.draft.order_by = Some((s, desc));
-                    } else {
+                    } else if !matches!(
+                        k.checked_sub(1).map(|j| &spans[j].item),
+                        Some(Item::Direction(_))
+                    ) && n == k + 1
+                    {
                         self.unplaced.push((spans[k].start, spans[k].end));
                     }
                 }
@@ -624,6 +666,11 @@ impl<'a> Planner<'a> {
     }
 
     fn set_measure_or_having(&mut self, k: usize, m: DraftMeasure) {
+        if self.draft.measure.is_some() {
+            // Two aggregates in one question ("the maximum and minimum ...").
+            self.unplaced.push((self.spans[k].start, self.spans[k].end));
+            return;
+        }
         // "customers who spent more than 40": the measure is a condition.
         let after = &self.spans[k + 1..];
         let cmp = after
@@ -655,6 +702,10 @@ impl<'a> Planner<'a> {
     }
 
     fn number_after(&mut self, k: usize, slot: usize, op: CmpOp) {
+        if !matches!(self.next(k), Some(Item::Number(_) | Item::Year(_))) {
+            // "greater than the average": a comparison with something the rules cannot compute.
+            self.unplaced.push((self.spans[k].start, self.spans[k].end));
+        }
         if let Some(Item::Number(_) | Item::Year(_)) = self.next(k) {
             let n = match self.next(k) {
                 Some(Item::Number(n)) => *n,

@@ -383,6 +383,65 @@ impl Resolution<'_> {
                 })
             })
             .collect::<Result<_>>()?;
+        let mut columns = columns;
+        if !ir.having.is_empty() {
+            if measure.is_some() && dims.is_empty() {
+                return Err(cannot_answer(
+                    "the question puts a condition on a count or total without saying what to group by".to_string(),
+                    Vec::new(),
+                ));
+            }
+            if measure.is_none() && dims.is_empty() && !columns.is_empty() {
+                // "the wineries that have at least four wines": group by the listed column.
+                dims = columns
+                    .drain(..)
+                    .map(|column| Dimension::Column { column })
+                    .collect();
+            }
+        }
+        let mut measure = measure;
+        if let Some(rc) = d.rank_column {
+            let column = self.column(rc)?;
+            let other_entity = listed.as_ref().is_some_and(|t| *t != column.table)
+                || dims.iter().any(|x| x.table() != column.table);
+            if !dims.is_empty() && measure.is_none() {
+                // "the highest price for each film".
+                let agg = if d.rank == Some(false) {
+                    Agg::Min
+                } else {
+                    Agg::Max
+                };
+                measure = Some(Measure {
+                    agg,
+                    arg: MeasureArg::Column { column },
+                });
+                ir.subject = super::ir::measure_table(
+                    measure.as_ref().ok_or_else(|| Error::internal("measure"))?,
+                )
+                .to_string();
+            } else if other_entity && measure.is_none() {
+                measure = Some(Measure {
+                    agg: Agg::Sum,
+                    arg: MeasureArg::Column {
+                        column: column.clone(),
+                    },
+                });
+                if let Some(t) = listed.as_ref().and_then(|t| self.lex.table_index(t)) {
+                    dims.push(self.entity(t));
+                }
+                ir.subject = column.table.clone();
+                ir.order = Some(Order {
+                    key: OrderKey::Measure,
+                    descending: d.rank.unwrap_or(true),
+                });
+            } else {
+                ir.subject = column.table.clone();
+                ir.order = Some(Order {
+                    key: OrderKey::Column { column },
+                    descending: d.rank.unwrap_or(true),
+                });
+            }
+        }
         ir.group_by = dims;
         ir.measure = measure;
         if ir.measure.is_none() && !ir.having.is_empty() {
@@ -425,7 +484,15 @@ impl Resolution<'_> {
                 }
                 ir.columns.extend(columns);
             }
-            ir.distinct = d.distinct;
+            // A bare attribute ("all majors") lists its distinct values.
+            ir.distinct = d.distinct
+                || (listed.is_none()
+                    && !ir.columns.is_empty()
+                    && !ir.columns.iter().any(|c| {
+                        info.is_some_and(|t| {
+                            t.labels.contains(&c.column) || t.key.contains(&c.column)
+                        })
+                    }));
         } else {
             ir.columns = columns
                 .into_iter()
@@ -439,7 +506,7 @@ impl Resolution<'_> {
                 ir.columns.clear();
             }
         }
-        if let Some(desc) = d.rank {
+        if let Some(desc) = d.rank.filter(|_| d.rank_column.is_none()) {
             if ir.measure.is_some() && !ir.group_by.is_empty() {
                 ir.order = Some(Order {
                     key: OrderKey::Measure,
@@ -448,6 +515,15 @@ impl Resolution<'_> {
             } else if d.order_by.is_none() {
                 return Err(cannot_answer(
                     "I could not tell what to rank by; say for example \"top 5 customers by total sales\"".to_string(),
+                    Vec::new(),
+                ));
+            }
+        }
+        for c in &d.context {
+            let t = self.table_name(self.pick(*c)?.table());
+            if !ir.tables().contains(&t) {
+                return Err(cannot_answer(
+                    format!("I could not tell how {t} relates to the rest of the question"),
                     Vec::new(),
                 ));
             }
