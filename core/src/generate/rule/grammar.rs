@@ -291,6 +291,11 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
             i += 1;
             continue;
         }
+        if t.lower == "by" && i > 0 && is_participle(&lowers[i - 1]) {
+            // "requested by entrepreneurs": an agent, not a grouping.
+            i += 1;
+            continue;
+        }
         if let Some((item, n)) = phrase_item(&lowers[i..]) {
             // "first name", "last name", "count" as column names win over the grammar word.
             let schema = longest_schema(&norms[i..], lexicon, 1);
@@ -341,6 +346,23 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
         i += 1;
     }
     Reading { spans, unknown }
+}
+
+fn is_participle(w: &str) -> bool {
+    w.ends_with("ed")
+        && !matches!(
+            w,
+            "grouped"
+                | "sorted"
+                | "ordered"
+                | "ranked"
+                | "listed"
+                | "broken"
+                | "split"
+                | "arranged"
+                | "organized"
+                | "organised"
+        )
 }
 
 fn is_negation(w: &str) -> bool {

@@ -132,6 +132,22 @@ impl SchemaLexicon {
                 }
             }
         }
+        // A phrase that names a table names it before any column ("rooms" is `Rooms`, not
+        // `Reservations.Room`).
+        for list in phrases.values_mut() {
+            let table_best = list
+                .iter()
+                .filter(|c| matches!(c.target, Target::Table(_)))
+                .map(|c| c.penalty)
+                .min();
+            if let Some(best) = table_best {
+                for c in list.iter_mut() {
+                    if matches!(c.target, Target::Column(..)) && c.penalty <= best {
+                        c.penalty = best + 1;
+                    }
+                }
+            }
+        }
         let max_words = phrases
             .keys()
             .map(|k| k.split(' ').count())

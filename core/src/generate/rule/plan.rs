@@ -259,6 +259,14 @@ impl<'a> Planner<'a> {
                     if let Some(Item::Number(n)) = self.next(k) {
                         self.draft.limit = Some(*n as u64);
                         self.used[k + 1] = true;
+                        if let Some(Item::Mention(c)) = spans.get(k + 2).map(|s| &s.item) {
+                            if numeric_column(self.lex, c) {
+                                // "the top 5 GPAs".
+                                self.used[k + 2] = true;
+                                let s = self.numeric_slot(c);
+                                self.draft.rank_column = Some(s);
+                            }
+                        }
                     } else {
                         self.draft.limit.get_or_insert(10);
                     }
@@ -293,7 +301,10 @@ impl<'a> Planner<'a> {
                     if distinct {
                         self.used[k + 1] = true;
                     }
-                    let Some(j) = self.next_noun(k) else { continue };
+                    let Some(j) = self.next_noun(k) else {
+                        self.unplaced.push((spans[k].start, spans[k].end));
+                        continue;
+                    };
                     if let Item::Mention(c) = &spans[j].item {
                         if !distinct && numeric_column(self.lex, c) {
                             // "the number of passengers" names a numeric column.
@@ -316,7 +327,10 @@ impl<'a> Planner<'a> {
                             let s = self.quantity_slot();
                             DraftMeasure::Agg(Agg::Sum, s)
                         }
-                        _ => continue,
+                        _ => {
+                            self.unplaced.push((spans[k].start, spans[k].end));
+                            continue;
+                        }
                     };
                     self.set_measure_or_having(k, m);
                 }
@@ -392,7 +406,10 @@ impl<'a> Planner<'a> {
                                 _ => self.numeric_slot(&c),
                             }
                         }
-                        _ => continue,
+                        _ => {
+                            self.unplaced.push((spans[k].start, spans[k].end));
+                            continue;
+                        }
                     };
                     self.set_measure_or_having(k, DraftMeasure::Agg(agg, slot));
                 }
@@ -406,7 +423,7 @@ impl<'a> Planner<'a> {
                 Item::Most(desc, quantity) => {
                     self.used[k] = true;
                     self.draft.rank = Some(desc);
-                    if self.draft.limit.is_none() && !plural_before(spans, k) {
+                    if self.draft.limit.is_none() {
                         self.draft.limit = Some(1);
                     }
                     if self.draft.measure.is_none()
@@ -440,9 +457,13 @@ impl<'a> Planner<'a> {
                     } else {
                         ColumnKind::Numeric
                     };
+                    if self.draft.order_by.is_some() {
+                        self.unplaced.push((spans[k].start, spans[k].end));
+                        continue;
+                    }
                     let s = self.property_slot(Some(prop), kind, None);
                     self.draft.order_by = Some((s, desc));
-                    if self.draft.limit.is_none() && !plural_after(spans, k) {
+                    if self.draft.limit.is_none() {
                         self.draft.limit = Some(1);
                     }
                 }
@@ -515,7 +536,12 @@ impl<'a> Planner<'a> {
                     if let (Some(Item::Number(n)), Some(Item::Mention(c))) =
                         (self.next(k), spans.get(k + 2).map(|s| &s.item))
                     {
-                        if c.iter().any(|x| matches!(x.target, Target::Table(_))) {
+                        if !c.iter().any(|x| matches!(x.target, Target::Table(_))) {
+                            // "more than one festivals" over a column: a count the rules miss.
+                            self.unplaced.push((spans[k].start, spans[k + 2].end));
+                            continue;
+                        }
+                        {
                             self.used[k + 1] = true;
                             self.used[k + 2] = true;
                             let s = self.slot_from_candidates(c);
@@ -676,7 +702,7 @@ impl<'a> Planner<'a> {
         let cmp = after
             .iter()
             .position(|s| matches!(s.item, Item::Compare(_)));
-        if let Some(p) = cmp.filter(|&p| p <= 2) {
+        if let Some(p) = cmp.filter(|&p| p <= 1) {
             let ci = k + 1 + p;
             if let (Item::Compare(op), Some(Item::Number(n))) =
                 (&self.spans[ci].item, self.next(ci))
@@ -753,7 +779,8 @@ impl<'a> Planner<'a> {
         for c in cands {
             match c.target {
                 Target::Column(t, ci)
-                    if self.lex.tables[t].columns[ci].kind == ColumnKind::Numeric =>
+                    if self.lex.tables[t].columns[ci].kind == ColumnKind::Numeric
+                        && !self.lex.tables[t].columns[ci].is_key =>
                 {
                     picks.push((Pick::Column(t, ci), c.penalty, None));
                 }
@@ -969,23 +996,4 @@ fn numeric_column(lex: &SchemaLexicon, c: &[Candidate]) -> bool {
             }
             Target::Table(_) => false,
         })
-}
-
-fn plural_before(spans: &[Span], k: usize) -> bool {
-    spans[..k]
-        .iter()
-        .rev()
-        .find(|s| matches!(s.item, Item::Mention(_)))
-        .is_some_and(|s| s.end > s.start && is_plural_span(s))
-}
-
-fn plural_after(spans: &[Span], k: usize) -> bool {
-    spans[k + 1..]
-        .iter()
-        .find(|s| matches!(s.item, Item::Mention(_)))
-        .is_some_and(is_plural_span)
-}
-
-fn is_plural_span(s: &Span) -> bool {
-    matches!(&s.item, Item::Mention(_)) && s.plural
 }

@@ -221,9 +221,15 @@ impl Resolution<'_> {
                 Pick::Table(t) => self.entity(*t),
                 Pick::Column(t, c) => {
                     let info = &self.lex.tables[*t].columns[*c];
+                    let exact = self.draft.slots[*s]
+                        .picks
+                        .get(self.choice[*s])
+                        .is_some_and(|(_, p, _)| *p == 0);
+                    // "role code" names the key itself; "support rep" names the entity.
                     match info
                         .references
                         .as_ref()
+                        .filter(|_| !exact)
                         .and_then(|r| self.lex.table_index(r))
                     {
                         Some(r) => self.entity(r),
@@ -343,6 +349,21 @@ impl Resolution<'_> {
             .collect::<Result<Vec<_>>>()?;
         let columns = self.columns()?;
         let mut listed = self.subject()?;
+        if measure.is_none()
+            && d.having.is_empty()
+            && d.listing
+            && d.rank_column.is_none()
+            && !dims.is_empty()
+            && dims.iter().all(|x| matches!(x, Dimension::Entity { .. }))
+            && columns.is_empty()
+            && listed.is_none()
+        {
+            // "show each body builder": a listing of the entity.
+            if let Some(Dimension::Entity { table, .. }) = dims.first() {
+                listed = Some(table.clone());
+            }
+            dims.clear();
+        }
         if measure.is_none() && d.having.is_empty() && !columns.is_empty() {
             // "the id and name for every asset": a listing, not a grouping.
             if let Some(Dimension::Entity { table, .. }) = dims.first() {
@@ -391,6 +412,17 @@ impl Resolution<'_> {
                     Vec::new(),
                 ));
             }
+            let label_table = columns.first().and_then(|c| {
+                let t = &self.lex.tables[self.lex.table_index(&c.table)?];
+                columns
+                    .iter()
+                    .all(|x| x.table == t.name && t.labels.contains(&x.column))
+                    .then_some(self.lex.table_index(&t.name)?)
+            });
+            if let (None, true, Some(t)) = (&measure, dims.is_empty(), label_table) {
+                dims.push(self.entity(t));
+                columns.clear();
+            }
             if measure.is_none() && dims.is_empty() && !columns.is_empty() {
                 // "the wineries that have at least four wines": group by the listed column.
                 dims = columns
@@ -400,12 +432,14 @@ impl Resolution<'_> {
             }
         }
         let mut measure = measure;
+        let mut grouped_extreme = false;
         if let Some(rc) = d.rank_column {
             let column = self.column(rc)?;
             let other_entity = listed.as_ref().is_some_and(|t| *t != column.table)
                 || dims.iter().any(|x| x.table() != column.table);
             if !dims.is_empty() && measure.is_none() {
                 // "the highest price for each film".
+                grouped_extreme = true;
                 let agg = if d.rank == Some(false) {
                     Agg::Min
                 } else {
@@ -560,7 +594,32 @@ impl Resolution<'_> {
                 },
             });
         }
-        ir.limit = d.limit;
+        ir.limit = if grouped_extreme && d.limit == Some(1) {
+            None
+        } else {
+            d.limit
+        };
+        if ir.measure.is_none() {
+            // A listing shows what it is sorted by.
+            if let Some(Order {
+                key: OrderKey::Column { column },
+                ..
+            }) = &ir.order
+            {
+                if !ir.columns.contains(column) {
+                    ir.columns.push(column.clone());
+                }
+            }
+        }
+        if let (Some(m), Some(t)) = (&ir.measure, &listed) {
+            if !ir.tables().contains(t) {
+                let _ = m;
+                return Err(cannot_answer(
+                    format!("I could not tell how {t} relates to the computed value"),
+                    Vec::new(),
+                ));
+            }
+        }
         Ok(ir)
     }
 }
