@@ -410,6 +410,10 @@ pub fn is_neutral_word(w: &str) -> bool {
             | "named"
             | "called"
             | "titled"
+            | "handled"
+            | "processed"
+            | "managed"
+            | "served"
             | "all-time"
     )
 }

@@ -96,14 +96,18 @@ impl SchemaLexicon {
             }
         };
         for (ti, t) in tables.iter().enumerate() {
+            // Base tables come before views that repeat their names and columns.
+            let view = u32::from(catalog.tables[ti].kind == crate::catalog::TableKind::View);
+            let mut add =
+                |words: &[String], target: Target, penalty: u32| add(words, target, penalty + view);
             add(&t.words, Target::Table(ti), 0);
             if t.words.len() > 1 {
                 let last = &t.words[t.words.len() - 1..];
                 if !is_generic(&last[0]) {
-                    add(last, Target::Table(ti), 2);
+                    add(last, Target::Table(ti), 3);
                 }
                 // A prefix such as `tbl` or the database name is often on every table.
-                add(&t.words[1..], Target::Table(ti), 1);
+                add(&t.words[1..], Target::Table(ti), 3);
             }
             for (ci, c) in t.columns.iter().enumerate() {
                 let target = Target::Column(ti, ci);

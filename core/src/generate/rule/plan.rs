@@ -200,7 +200,10 @@ impl<'a> Planner<'a> {
                     Some(Property::Duration)
                         if w("millisecond") || w("duration") || w("second") || w("minute") =>
                     {
-                        0
+                        // `length` or `Milliseconds` before `rental_duration`.
+                        u32::from(
+                            c.words.len() > 1 && !(w("millisecond") || w("second") || w("minute")),
+                        )
                     }
                     Some(Property::Price) if w("price") || w("cost") || w("fee") || w("rate") => 0,
                     Some(Property::Date) | None if kind == ColumnKind::Temporal => {
@@ -793,6 +796,15 @@ impl<'a> Planner<'a> {
                 }
                 _ => {}
             }
+        }
+        if picks.is_empty() && cands.iter().any(|c| matches!(c.target, Target::Table(_))) {
+            // "total sales" where a table is named like the money word.
+            picks = self
+                .lex
+                .money_columns()
+                .into_iter()
+                .map(|(t, m, p)| (Pick::Money(t, m), p + 3, None))
+                .collect();
         }
         self.push_slot(Slot { picks })
     }

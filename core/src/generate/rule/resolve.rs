@@ -294,6 +294,14 @@ impl Resolution<'_> {
                     1000.0
                 } else if words.iter().any(|w| w == "minute") {
                     60_000.0
+                } else if unit.is_some() {
+                    return Err(cannot_answer(
+                        format!(
+                            "the question gives a unit but the column {} does not say which unit it holds",
+                            column.column
+                        ),
+                        Vec::new(),
+                    ));
                 } else {
                     1.0
                 };

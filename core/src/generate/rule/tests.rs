@@ -220,3 +220,63 @@ async fn debug_one() {
     println!("{:#?}", p.draft);
     println!("{:?}", g.answer(&q, &[]));
 }
+
+/// Asks `questions` as one conversation; returns each turn's SQL (or the error).
+fn converse(g: &RuleGenerator, questions: &[&str]) -> Vec<Result<String, crate::Error>> {
+    let mut history = Vec::new();
+    let mut out = Vec::new();
+    for q in questions {
+        match g.answer(q, &history) {
+            Ok(a) => {
+                history.push(turn(q, &a));
+                out.push(Ok(a.sql));
+            }
+            Err(e) => out.push(Err(e)),
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn chinook_conversations_match_gold_turn_by_turn() {
+    let (g, db) = generator("chinook").await;
+    let text = std::fs::read_to_string("/work/shared/data/bi-questions/chinook_conversations.json")
+        .expect("conversations");
+    let items: Vec<serde_json::Value> = serde_json::from_str(&text).expect("json");
+    for it in &items {
+        let turns = it["interaction"].as_array().expect("turns");
+        let questions: Vec<&str> = turns
+            .iter()
+            .map(|t| t["utterance"].as_str().expect("q"))
+            .collect();
+        let answers = converse(&g, &questions);
+        for (t, a) in turns.iter().zip(answers) {
+            let gold = t["query"].as_str().expect("gold");
+            let sql = a.unwrap_or_else(|e| panic!("{}: {e}", t["utterance"]));
+            assert!(
+                same_result(&db, &sql, gold).await,
+                "{}\n{sql}\ngold {gold}",
+                t["utterance"]
+            );
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "prints answers to RULE_QS for a database (development aid)"]
+async fn print_answers() {
+    let db = std::env::var("RULE_DB").unwrap_or_else(|_| "chinook".into());
+    let (g, f) = generator(&db).await;
+    let qs = std::env::var("RULE_QS").expect("RULE_QS");
+    let mut history = Vec::new();
+    for q in qs.split('|') {
+        match g.answer(q, &history) {
+            Ok(a) => {
+                let rows = f.execute(&a.sql).await.map(|r| r.rows.len());
+                println!("Q {q}\n  {}\n  {}\n  rows {rows:?}", a.sql, a.explanation);
+                history.push(turn(q, &a));
+            }
+            Err(e) => println!("Q {q}\n  ERR {e:?}"),
+        }
+    }
+}
