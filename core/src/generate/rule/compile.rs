@@ -109,18 +109,6 @@ fn is_reserved(name: &str) -> bool {
         "year",
         "month",
         "day",
-        "language",
-        "position",
-        "level",
-        "status",
-        "type",
-        "name",
-        "comment",
-        "percent",
-        "number",
-        "text",
-        "character",
-        "value",
     ];
     RESERVED.contains(&name.to_ascii_lowercase().as_str())
 }

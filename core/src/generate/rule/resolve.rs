@@ -132,7 +132,9 @@ fn cost(
         }
         None => {}
     }
-    Some(penalty + 2 * graph.tree_cost(&tables)?)
+    let joins = graph.tree_cost(&tables)?;
+    // Ties go to the reading with fewer joins.
+    Some((penalty + 2 * joins) * 64 + joins)
 }
 
 impl Resolution<'_> {

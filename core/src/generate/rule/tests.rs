@@ -1,19 +1,22 @@
 //! End-to-end tests of the generator on the sample databases: generated SQL text, its results
 //! against gold SQL, follow-ups and abstentions.
 
+mod constructions;
+mod followups;
+
 use std::sync::Arc;
 
 use super::{RuleGenerator, testdb};
 use crate::{exec::Executor, session::Turn};
 
-async fn generator(db: &str) -> (RuleGenerator, testdb::SqliteFile) {
+pub(super) async fn generator(db: &str) -> (RuleGenerator, testdb::SqliteFile) {
     let file = testdb::open(db).await;
     let catalog = Arc::new(file.catalog().await.expect("catalog"));
     let g = RuleGenerator::build(&file, catalog).await.expect("builds");
     (g, file)
 }
 
-fn turn(question: &str, g: &super::super::Generation) -> Turn {
+pub(super) fn turn(question: &str, g: &super::super::Generation) -> Turn {
     Turn {
         turn: 0,
         question: question.into(),
@@ -28,7 +31,7 @@ fn turn(question: &str, g: &super::super::Generation) -> Turn {
 }
 
 /// Whether the predicted rows hold the gold rows (as multisets, on some of their columns).
-async fn same_result(db: &testdb::SqliteFile, predicted: &str, gold: &str) -> bool {
+pub(super) async fn same_result(db: &testdb::SqliteFile, predicted: &str, gold: &str) -> bool {
     let p = db.execute(predicted).await.expect("predicted SQL runs");
     let g = db.execute(gold).await.expect("gold SQL runs");
     crate::generate::rule::tests::rows_match(&p.rows, &g.rows)
@@ -201,28 +204,8 @@ async fn score_golden_questions_from_env() {
     assert!(total > 0, "no runnable question");
 }
 
-#[tokio::test]
-async fn debug_one() {
-    let (g, _db) = generator("chinook").await;
-    let q = std::env::var("RULE_Q")
-        .unwrap_or_else(|_| "Average track length in milliseconds per genre".into());
-    let tokens = super::lexicon::tokenize(&q);
-    let reading = super::grammar::read(&tokens, &g.lexicon, &g.values);
-    println!(
-        "{:#?}",
-        reading
-            .spans
-            .iter()
-            .map(|s| format!("{:?}", s.item))
-            .collect::<Vec<_>>()
-    );
-    let p = super::plan::Planner::new(&g.lexicon, &reading.spans).plan();
-    println!("{:#?}", p.draft);
-    println!("{:?}", g.answer(&q, &[]));
-}
-
 /// Asks `questions` as one conversation; returns each turn's SQL (or the error).
-fn converse(g: &RuleGenerator, questions: &[&str]) -> Vec<Result<String, crate::Error>> {
+pub(super) fn converse(g: &RuleGenerator, questions: &[&str]) -> Vec<Result<String, crate::Error>> {
     let mut history = Vec::new();
     let mut out = Vec::new();
     for q in questions {
