@@ -11,6 +11,7 @@
 //! a known value, else it abstains with [`Error::CannotAnswer`] naming the words it did not
 //! understand. A wrong answer is worse than none.
 
+mod assemble;
 pub mod compile;
 pub mod explain;
 pub mod followup;
