@@ -281,20 +281,19 @@ impl Resolution<'_> {
                 key: OrderKey::Column { column },
                 ..
             }) = &ir.order
+                && !ir.columns.contains(column)
             {
-                if !ir.columns.contains(column) {
-                    ir.columns.push(column.clone());
-                }
+                ir.columns.push(column.clone());
             }
         }
-        if let (Some(m), Some(t)) = (&ir.measure, &listed) {
-            if !ir.tables().contains(t) {
-                let _ = m;
-                return Err(cannot_answer(
-                    format!("I could not tell how {t} relates to the computed value"),
-                    Vec::new(),
-                ));
-            }
+        if let (Some(m), Some(t)) = (&ir.measure, &listed)
+            && !ir.tables().contains(t)
+        {
+            let _ = m;
+            return Err(cannot_answer(
+                format!("I could not tell how {t} relates to the computed value"),
+                Vec::new(),
+            ));
         }
         Ok(ir)
     }

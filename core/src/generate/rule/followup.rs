@@ -40,15 +40,16 @@ pub fn patch(
     let mut changed = false;
     let instead = spans.iter().any(|s| matches!(s.item, Item::Instead));
 
-    if let Some(subject) = res.subject()? {
-        if !fixed.contains(&subject) && draft.filters.is_empty() {
-            return Err(cannot_answer(
-                format!(
-                    "I could not tell how \"{subject}\" changes the previous question; ask it as a full question"
-                ),
-                Vec::new(),
-            ));
-        }
+    if let Some(subject) = res.subject()?
+        && !fixed.contains(&subject)
+        && draft.filters.is_empty()
+    {
+        return Err(cannot_answer(
+            format!(
+                "I could not tell how \"{subject}\" changes the previous question; ask it as a full question"
+            ),
+            Vec::new(),
+        ));
     }
     for f in &draft.filters {
         let new = res.filter(f)?;
@@ -119,11 +120,11 @@ pub fn patch(
         }
         changed = true;
     }
-    if let Some(desc) = draft.rank.filter(|_| draft.limit.is_none()) {
-        if let Some(o) = &mut ir.order {
-            o.descending = desc;
-            changed = true;
-        }
+    if let Some(desc) = draft.rank.filter(|_| draft.limit.is_none())
+        && let Some(o) = &mut ir.order
+    {
+        o.descending = desc;
+        changed = true;
     }
     if let Some((s, desc)) = draft.order_by {
         let _ = s;

@@ -256,12 +256,12 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
             continue;
         }
         // Schema names of two or more words first ("invoice total", "media types").
-        if let Some((cands, n)) = longest_schema(&norms[i..], lexicon, 2) {
-            if !values_longer(&lowers[i..], values, n) {
-                push(&mut spans, Item::Mention(cands), n);
-                i += n;
-                continue;
-            }
+        if let Some((cands, n)) = longest_schema(&norms[i..], lexicon, 2)
+            && !values_longer(&lowers[i..], values, n)
+        {
+            push(&mut spans, Item::Mention(cands), n);
+            i += n;
+            continue;
         }
         // Known values, longest first.
         if let Some((hits, n)) = longest_value(&lowers[i..], values) {
@@ -291,7 +291,7 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
             i += 1;
             continue;
         }
-        if t.lower == "by" && i > 0 && is_participle(&lowers[i - 1]) {
+        if t.lower == "by" && i > 0 && is_participle(lowers[i - 1]) {
             // "requested by entrepreneurs": an agent, not a grouping.
             i += 1;
             continue;

@@ -97,10 +97,10 @@ pub fn word_token(raw: &str) -> Token {
 
 fn parse_number(w: &str) -> Option<f64> {
     let cleaned: String = w.chars().filter(|c| *c != ',').collect();
-    if cleaned.chars().next().is_some_and(|c| c.is_ascii_digit()) {
-        if let Ok(n) = cleaned.parse::<f64>() {
-            return Some(n);
-        }
+    if cleaned.chars().next().is_some_and(|c| c.is_ascii_digit())
+        && let Ok(n) = cleaned.parse::<f64>()
+    {
+        return Some(n);
     }
     let n = match w {
         "one" => 1.0,
@@ -188,10 +188,12 @@ pub fn singular(w: &str) -> String {
             return format!("{stem}{}", &suffix[..suffix.len() - 2]);
         }
     }
-    if let Some(stem) = w.strip_suffix('s') {
-        if !stem.ends_with('s') && !stem.ends_with('i') && !stem.ends_with('u') {
-            return stem.to_string();
-        }
+    if let Some(stem) = w.strip_suffix('s')
+        && !stem.ends_with('s')
+        && !stem.ends_with('i')
+        && !stem.ends_with('u')
+    {
+        return stem.to_string();
     }
     w.to_string()
 }

@@ -223,10 +223,8 @@ impl SchemaLexicon {
                 out.push((ti, MoneyColumn::Product(p.name.clone(), q.name.clone()), 0));
                 found = true;
             }
-            if !found {
-                if let Some(p) = price {
-                    out.push((ti, MoneyColumn::Column(p.name.clone()), 4));
-                }
+            if !found && let Some(p) = price {
+                out.push((ti, MoneyColumn::Column(p.name.clone()), 4));
             }
         }
         out

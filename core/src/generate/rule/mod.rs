@@ -155,10 +155,10 @@ impl RuleGenerator {
             ));
         }
         let draft = &planner.draft;
-        if let Some(prev) = &previous {
-            if followup::is_follow_up(&reading.spans, draft) {
-                return followup::patch(prev, &reading.spans, draft, &self.lexicon, &self.graph);
-            }
+        if let Some(prev) = &previous
+            && followup::is_follow_up(&reading.spans, draft)
+        {
+            return followup::patch(prev, &reading.spans, draft, &self.lexicon, &self.graph);
         }
         if start_over && draft.slots.is_empty() {
             return Err(cannot_answer(

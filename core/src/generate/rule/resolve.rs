@@ -59,10 +59,10 @@ pub fn resolve<'a>(
             .enumerate()
             .map(|(s, &k)| order[s].get(k).copied().unwrap_or(0))
             .collect();
-        if let Some(cost) = cost(draft, lex, graph, fixed, &choice) {
-            if best.as_ref().is_none_or(|(b, _)| cost < *b) {
-                best = Some((cost, choice));
-            }
+        if let Some(cost) = cost(draft, lex, graph, fixed, &choice)
+            && best.as_ref().is_none_or(|(b, _)| cost < *b)
+        {
+            best = Some((cost, choice));
         }
         // Next combination (odometer).
         let mut s = 0;

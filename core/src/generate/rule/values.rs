@@ -97,10 +97,10 @@ impl ValueIndex {
                 }
                 let column_ref = ColumnRef::new(&table.name, &column.name);
                 for row in &result.rows {
-                    if let Some(Value::Text(v)) = row.first() {
-                        if v.chars().count() <= limits.max_value_chars {
-                            index.insert(column_ref.clone(), v);
-                        }
+                    if let Some(Value::Text(v)) = row.first()
+                        && v.chars().count() <= limits.max_value_chars
+                    {
+                        index.insert(column_ref.clone(), v);
                     }
                     if index.total >= limits.max_total_values {
                         break 'tables;

@@ -79,14 +79,14 @@ impl Planner<'_> {
                 let prev = (0..k)
                     .rev()
                     .find(|&j| matches!(spans[j].item, Item::Mention(_)));
-                if let Some(j) = prev {
-                    if let Item::Mention(c) = &spans[j].item {
-                        self.used[j] = true;
-                        self.used[k + 1] = true;
-                        self.used[k + 2] = true;
-                        let s = self.numeric_slot(c);
-                        self.draft.filters.push(DraftFilter::Between(s, *a, *b));
-                    }
+                if let Some(j) = prev
+                    && let Item::Mention(c) = &spans[j].item
+                {
+                    self.used[j] = true;
+                    self.used[k + 1] = true;
+                    self.used[k + 2] = true;
+                    let s = self.numeric_slot(c);
+                    self.draft.filters.push(DraftFilter::Between(s, *a, *b));
                 }
             }
             _ => self.unplaced.push((spans[k].start, spans[k].end)),
@@ -214,11 +214,11 @@ impl Planner<'_> {
                 _ => {}
             }
         }
-        for k in 0..spans.len() {
+        for (k, span) in spans.iter().enumerate() {
             if self.used[k] {
                 continue;
             }
-            match &spans[k].item {
+            match &span.item {
                 Item::Mention(c) => {
                     self.used[k] = true;
                     let tables: Vec<usize> = c

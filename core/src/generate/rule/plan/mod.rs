@@ -178,13 +178,13 @@ impl<'a> Planner<'a> {
                     if let Some(Item::Number(n)) = self.next(k) {
                         self.draft.limit = Some(*n as u64);
                         self.used[k + 1] = true;
-                        if let Some(Item::Mention(c)) = spans.get(k + 2).map(|s| &s.item) {
-                            if numeric_column(self.lex, c) {
-                                // "the top 5 GPAs".
-                                self.used[k + 2] = true;
-                                let s = self.numeric_slot(c);
-                                self.draft.rank_column = Some(s);
-                            }
+                        if let Some(Item::Mention(c)) = spans.get(k + 2).map(|s| &s.item)
+                            && numeric_column(self.lex, c)
+                        {
+                            // "the top 5 GPAs".
+                            self.used[k + 2] = true;
+                            let s = self.numeric_slot(c);
+                            self.draft.rank_column = Some(s);
                         }
                     } else {
                         self.draft.limit.get_or_insert(10);
@@ -224,11 +224,12 @@ impl<'a> Planner<'a> {
                         self.unplaced.push((spans[k].start, spans[k].end));
                         continue;
                     };
-                    if let Item::Mention(c) = &spans[j].item {
-                        if !distinct && numeric_column(self.lex, c) {
-                            // "the number of passengers" names a numeric column.
-                            continue;
-                        }
+                    if let Item::Mention(c) = &spans[j].item
+                        && !distinct
+                        && numeric_column(self.lex, c)
+                    {
+                        // "the number of passengers" names a numeric column.
+                        continue;
                     }
                     self.used[j] = true;
                     if let Some(Item::Sold) = self.next(j) {
@@ -397,27 +398,26 @@ impl<'a> Planner<'a> {
                         Some(Item::Direction(desc) | Item::Most(desc, _)),
                         Some(Item::Mention(c)),
                     ) = (k.checked_sub(1).map(|j| &spans[j].item), self.next(k))
+                        && matches!(spans[k - 1].item, Item::Direction(_))
                     {
-                        if matches!(spans[k - 1].item, Item::Direction(_)) {
-                            self.used[k + 1] = true;
-                            let s = self.slot_from_candidates(c);
-                            self.draft.order_by = Some((s, *desc));
-                            continue;
-                        }
+                        self.used[k + 1] = true;
+                        let s = self.slot_from_candidates(c);
+                        self.draft.order_by = Some((s, *desc));
+                        continue;
                     }
                     let mut n = k + 1;
                     if matches!(spans.get(n).map(|s| &s.item), Some(Item::Distinct)) {
                         self.used[n] = true;
                         n += 1;
                     }
-                    if let Some(Item::Direction(desc)) = spans.get(n).map(|s| &s.item) {
-                        if let Some(Item::Mention(c)) = spans.get(n + 1).map(|s| &s.item) {
-                            self.used[n] = true;
-                            self.used[n + 1] = true;
-                            let s = self.slot_from_candidates(c);
-                            self.draft.order_by = Some((s, *desc));
-                            continue;
-                        }
+                    if let Some(Item::Direction(desc)) = spans.get(n).map(|s| &s.item)
+                        && let Some(Item::Mention(c)) = spans.get(n + 1).map(|s| &s.item)
+                    {
+                        self.used[n] = true;
+                        self.used[n + 1] = true;
+                        let s = self.slot_from_candidates(c);
+                        self.draft.order_by = Some((s, *desc));
+                        continue;
                     }
                     let k = n - 1;
                     match spans.get(k + 1).map(|s| s.item.clone()) {
@@ -510,20 +510,19 @@ impl<'a> Planner<'a> {
             let ci = k + 1 + p;
             if let (Item::Compare(op), Some(Item::Number(n))) =
                 (&self.spans[ci].item, self.next(ci))
-            {
-                if !matches!(
+                && !matches!(
                     self.spans.get(ci + 2).map(|s| &s.item),
                     Some(Item::Mention(_))
-                ) {
-                    self.used[ci] = true;
-                    self.used[ci + 1] = true;
-                    self.draft.having.push(DraftHaving {
-                        measure: m,
-                        op: *op,
-                        value: *n,
-                    });
-                    return;
-                }
+                )
+            {
+                self.used[ci] = true;
+                self.used[ci + 1] = true;
+                self.draft.having.push(DraftHaving {
+                    measure: m,
+                    op: *op,
+                    value: *n,
+                });
+                return;
             }
         }
         if self.draft.measure.is_none() {

@@ -145,23 +145,23 @@ impl Planner<'_> {
         let prev = (0..k)
             .rev()
             .find(|&j| !self.used[j] && matches!(self.spans[j].item, Item::Mention(_)));
-        if let Some(j) = prev {
-            if let Item::Mention(c) = &self.spans[j].item {
-                let picks: Vec<_> = c
-                    .iter()
-                    .filter_map(|x| match x.target {
-                        Target::Column(t, ci)
-                            if self.lex.tables[t].columns[ci].kind == ColumnKind::Temporal =>
-                        {
-                            Some((Pick::Column(t, ci), x.penalty, None))
-                        }
-                        _ => None,
-                    })
-                    .collect();
-                if !picks.is_empty() {
-                    self.used[j] = true;
-                    return self.push_slot(Slot { picks });
-                }
+        if let Some(j) = prev
+            && let Item::Mention(c) = &self.spans[j].item
+        {
+            let picks: Vec<_> = c
+                .iter()
+                .filter_map(|x| match x.target {
+                    Target::Column(t, ci)
+                        if self.lex.tables[t].columns[ci].kind == ColumnKind::Temporal =>
+                    {
+                        Some((Pick::Column(t, ci), x.penalty, None))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if !picks.is_empty() {
+                self.used[j] = true;
+                return self.push_slot(Slot { picks });
             }
         }
         self.property_slot(Some(Property::Date), ColumnKind::Temporal, None)
