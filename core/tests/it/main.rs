@@ -2,3 +2,4 @@
 
 mod ask_pipeline;
 mod fake_openai;
+mod rule_conversation;

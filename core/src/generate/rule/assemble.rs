@@ -61,6 +61,15 @@ impl Resolution<'_> {
                 }
             },
         };
+        if d.names && measure.is_none() && dims.is_empty() {
+            let info = self.lex.table_index(&subject).map(|t| &self.lex.tables[t]);
+            if info.is_some_and(|t| t.labels == t.key && !t.key.is_empty()) && columns.is_empty() {
+                return Err(cannot_answer(
+                    format!("{subject} has no column that holds a name"),
+                    Vec::new(),
+                ));
+            }
+        }
         let mut ir = QueryIr::new(subject.clone());
         ir.filters = combine_values(
             d.filters
@@ -92,7 +101,7 @@ impl Resolution<'_> {
                 let t = &self.lex.tables[self.lex.table_index(&c.table)?];
                 columns
                     .iter()
-                    .all(|x| x.table == t.name && t.labels.contains(&x.column))
+                    .all(|x| x.table == t.name && t.labels.contains(&x.column) && t.labels != t.key)
                     .then_some(self.lex.table_index(&t.name)?)
             });
             if let (None, true, Some(t)) = (&measure, dims.is_empty(), label_table) {
@@ -110,6 +119,12 @@ impl Resolution<'_> {
         let mut measure = measure;
         let mut grouped_extreme = false;
         if let Some(rc) = d.rank_column {
+            if measure.is_some() {
+                return Err(cannot_answer(
+                    "the question ranks by one value and computes another".to_string(),
+                    Vec::new(),
+                ));
+            }
             let column = self.column(rc)?;
             let other_entity = listed.as_ref().is_some_and(|t| *t != column.table)
                 || dims.iter().any(|x| x.table() != column.table);

@@ -14,16 +14,16 @@ use super::{
     resolve::resolve,
 };
 
-/// Whether a question reads as a refinement of the previous one rather than a new question.
+/// Whether a question reads as a refinement of the previous one rather than a new question:
+/// it has no subject or measure of its own, or it opens with a follow-up cue ("only", "what
+/// about"), or it says "instead" or "too".
 pub fn is_follow_up(spans: &[Span], draft: &Draft) -> bool {
-    let cue = spans.iter().any(|s| {
-        matches!(
-            s.item,
-            Item::FollowUp | Item::Instead | Item::Also | Item::Direction(_)
-        )
-    });
+    let opens_with_cue = matches!(spans.first().map(|s| &s.item), Some(Item::FollowUp));
+    let patch_word = spans
+        .iter()
+        .any(|s| matches!(s.item, Item::Instead | Item::Also));
     let complete = draft.measure.is_some() || draft.subject.is_some() || draft.order_by.is_some();
-    cue || !complete
+    opens_with_cue || patch_word || !complete
 }
 
 /// Applies the changes a follow-up asks for to the previous query.

@@ -216,7 +216,7 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
         "ascending" | "asc" | "increasing" => Direction(false),
         "descending" | "desc" | "decreasing" => Direction(true),
         "instead" | "rather" => Instead,
-        "too" | "also" | "include" | "including" | "additionally" => Also,
+        "too" | "also" | "additionally" => Also,
         "reset" | "restart" => StartOver,
         "only" | "just" | "now" => FollowUp,
         "name" | "names" => Names,

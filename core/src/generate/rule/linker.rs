@@ -321,12 +321,18 @@ fn labels(t: &Table, columns: &[ColumnInfo]) -> Vec<String> {
             .iter()
             .any(|n| w == *n || w.ends_with(&format!("_{n}")))
     };
-    let first = columns
-        .iter()
-        .find(|c| ends(c, &["first_name", "first-name", "fname", "given_name"]));
-    let last = columns
-        .iter()
-        .find(|c| ends(c, &["last_name", "last-name", "lname", "family_name"]));
+    let first = columns.iter().find(|c| {
+        ends(
+            c,
+            &["first_name", "first-name", "fname", "f_name", "given_name"],
+        )
+    });
+    let last = columns.iter().find(|c| {
+        ends(
+            c,
+            &["last_name", "last-name", "lname", "l_name", "family_name"],
+        )
+    });
     if let (Some(f), Some(l)) = (first, last) {
         return vec![f.name.clone(), l.name.clone()];
     }

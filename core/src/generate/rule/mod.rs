@@ -177,6 +177,16 @@ impl SqlGenerator for RuleGenerator {
     }
 
     async fn generate(&self, request: &GenerationRequest) -> Result<Generation> {
+        // The rules are deterministic: a retry would write the same statement again.
+        if let Some(failed) = request.feedback.last() {
+            return Err(cannot_answer(
+                format!(
+                    "the query the rules wrote was refused ({}) and they have no other reading of the question",
+                    failed.error.as_deref().unwrap_or("no reason given")
+                ),
+                Vec::new(),
+            ));
+        }
         self.answer(&request.question, &request.history)
     }
 }

@@ -248,6 +248,11 @@ impl Planner<'_> {
                             self.draft.context.push(s);
                         }
                     } else {
+                        if self.draft.measure.is_some() && super::numeric_column(self.lex, c) {
+                            // "the average rating and resolution": a second aggregate.
+                            self.unplaced.push((span.start, span.end));
+                            continue;
+                        }
                         let s = self.slot_from_candidates(c);
                         if self.draft.measure.is_some()
                             && (has_rank || self.draft.listing)

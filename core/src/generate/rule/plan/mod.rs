@@ -342,6 +342,13 @@ impl<'a> Planner<'a> {
                 }
                 Item::Most(desc, quantity) => {
                     self.used[k] = true;
+                    if self.draft.rank_column.is_some()
+                        || self.draft.rank.is_some_and(|r| r != desc)
+                    {
+                        // "the highest cost and the lowest cost".
+                        self.unplaced.push((spans[k].start, spans[k].end));
+                        continue;
+                    }
                     self.draft.rank = Some(desc);
                     if self.draft.limit.is_none() {
                         self.draft.limit = Some(1);
