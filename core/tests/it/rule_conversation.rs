@@ -1,7 +1,10 @@
 //! The offline generator through `Engine::ask` on the demo database: a long conversation whose
 //! follow-ups patch the previous query, every statement validated and run read-only.
 
-use conversational_bi::{Ask, Engine, ErrorKind, exec::Value};
+use conversational_bi::{Answer, Ask, Engine, ErrorKind, exec::Value};
+
+/// What a turn's answer must satisfy.
+type Check = dyn Fn(&Answer) -> bool;
 
 fn demo_url() -> String {
     format!(
@@ -18,7 +21,7 @@ async fn a_long_conversation_through_the_engine() {
         .await
         .expect("engine");
     let session = "rule-conversation";
-    let turns: &[(&str, &dyn Fn(&conversational_bi::Answer) -> bool)] = &[
+    let turns: &[(&str, &Check)] = &[
         ("How many invoices were issued in 2022?", &|a| {
             a.rows.len() == 1
         }),
