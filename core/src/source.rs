@@ -20,17 +20,6 @@ pub struct DataSource {
     metrics: Option<Metrics>,
 }
 
-/// Placeholder until the executor lands on this branch: every connection fails.
-async fn connect_executor(url: &str, config: &Config) -> Result<Arc<dyn Executor>> {
-    let _ = config.source_options();
-    Err(crate::Error::DatabaseUnavailable {
-        message: format!(
-            "no executor in this build for {}",
-            crate::error::redact_url(url)
-        ),
-    })
-}
-
 impl DataSource {
     /// Connects to `url` (or the demo database when `None`), reads the catalog and binds the
     /// validator with the limits and policy of `config`'s `[database]` section.
@@ -39,7 +28,7 @@ impl DataSource {
             Some(u) => u.to_string(),
             None => crate::demo::chinook_url()?,
         };
-        let executor = connect_executor(&url, config).await?;
+        let executor = exec::connect(&url, config.source_options()).await?;
         let catalog = Arc::new(executor.catalog().await?);
         let validator = Validator::new(catalog.clone(), config.validator_options());
         Ok(Self {
