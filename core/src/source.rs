@@ -6,7 +6,7 @@ use crate::{
     catalog::Catalog,
     config::Config,
     error::Result,
-    exec::{Executor, QueryResult},
+    exec::{self, Executor, QueryResult},
     metrics::{Metrics, OutcomeLabels},
     sql::{ValidatedSql, Validator},
 };

@@ -4,11 +4,72 @@
 //! Execution is defence in depth: the [`crate::sql`] validator is the first line, and every
 //! statement that reaches a database also runs under that database's own read-only mechanism,
 //! a statement timeout and a row cap, so that a validator bug still cannot write.
+//!
+//! | Backend | Read-only mechanism | Statement timeout | Extra bounds |
+//! |---|---|---|---|
+//! | SQLite ([`SqliteExecutor`]) | file opened read-only, never created; an authorizer allowing only `SELECT`, reads of catalog tables, allow-listed functions and recursive CTEs | progress-handler deadline | no attached databases, 64 MiB values |
+//! | PostgreSQL ([`PostgresExecutor`]) | `BEGIN READ ONLY` (snapshot taken first), always rolled back | `SET LOCAL statement_timeout` | client deadline + `pg_cancel_backend`; advisory locks released |
+//! | MySQL/MariaDB ([`MysqlExecutor`]) | `START TRANSACTION READ ONLY`, always rolled back | session `max_statement_time` (MariaDB) / `max_execution_time` (MySQL) | client deadline + `KILL QUERY`; user locks released |
+//!
+//! Every backend also stops reading at the row cap ([`SourceOptions::max_rows`]) and sets
+//! [`QueryResult::truncated`] when a further row exists.
+//!
+//! # Connect with a SELECT-only account
+//!
+//! A read-only transaction does not stop everything: MariaDB still runs DDL (which commits
+//! implicitly) and `SELECT ... INTO OUTFILE` inside one. Give the engine a database user that
+//! holds only `SELECT` on the tables it may read, for example:
+//!
+//! ```sql
+//! -- PostgreSQL
+//! CREATE ROLE bi_ro LOGIN PASSWORD '...';
+//! GRANT CONNECT ON DATABASE shop TO bi_ro;
+//! GRANT USAGE ON SCHEMA public TO bi_ro;
+//! GRANT SELECT ON ALL TABLES IN SCHEMA public TO bi_ro;
+//! -- MySQL / MariaDB
+//! CREATE USER 'bi_ro'@'%' IDENTIFIED BY '...';
+//! GRANT SELECT ON shop.* TO 'bi_ro'@'%';
+//! ```
+//!
+//! At connect the engine logs a `tracing` warning when the account is a PostgreSQL superuser or
+//! can write a table, or when MySQL's `SHOW GRANTS` lists more than SELECT (`ALL PRIVILEGES`,
+//! `INSERT`, `UPDATE`, `DELETE`, `DROP`, `CREATE`, `FILE`, ...). It does not refuse to connect.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::{catalog::Catalog, dialect::Dialect, error::Result};
+
+mod introspect;
+mod mysql;
+mod postgres;
+mod run;
+mod source_url;
+mod sqlite;
+mod sqlite_guard;
+mod value;
+
+pub use mysql::MysqlExecutor;
+pub use postgres::PostgresExecutor;
+pub use source_url::SourceUrl;
+pub use sqlite::SqliteExecutor;
+
+/// Opens a data source: picks the backend from the URL's scheme (see [`Dialect::from_url`]),
+/// builds its connection pool and checks that the database answers.
+///
+/// Accepted forms: `sqlite://path/to/file.db` (or `sqlite:path`, or a plain file path),
+/// `postgres://` / `postgresql://`, and `mysql://` / `mariadb://`. An unknown scheme, an
+/// unparsable URL or a missing SQLite file is an [`crate::Error::Config`]; a database that cannot
+/// be reached is [`crate::Error::DatabaseUnavailable`], with the password removed from the message.
+pub async fn connect(url: &str, options: SourceOptions) -> Result<Arc<dyn Executor>> {
+    Ok(match SourceUrl::parse(url)? {
+        SourceUrl::Sqlite(path) => Arc::new(SqliteExecutor::open(&path, options).await?),
+        SourceUrl::Postgres(url) => Arc::new(PostgresExecutor::connect(&url, options).await?),
+        SourceUrl::Mysql(url) => Arc::new(MysqlExecutor::connect(&url, options).await?),
+    })
+}
 
 /// Per-source execution limits.
 #[derive(Debug, Clone, PartialEq, Eq)]

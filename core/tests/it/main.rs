@@ -1,5 +1,8 @@
 //! Integration tests of the engine core, one binary with a module per area.
 
 mod ask_pipeline;
+mod common;
+mod db_behaviour;
+mod db_guardrails;
 mod fake_openai;
 mod rule_conversation;

@@ -1,0 +1,156 @@
+//! Plumbing shared by the backends: the row cap, result columns, the client-side deadline and
+//! the mapping of driver errors to [`Error`].
+
+use std::time::Duration;
+
+use futures_util::{Stream, StreamExt};
+use sqlx::{Column, TypeInfo};
+
+use super::{ResultColumn, SourceOptions, Value};
+use crate::error::{Error, redact_url};
+
+/// Rows read under the row cap.
+pub(crate) struct CappedRows {
+    /// At most `max_rows` decoded rows.
+    pub rows: Vec<Vec<Value>>,
+    /// Whether a further row existed (it was not read past).
+    pub truncated: bool,
+}
+
+/// Reads at most `max_rows` rows from `stream`, then one more to learn whether the result was
+/// truncated, and stops reading. Dropping the stream afterwards ends the statement.
+pub(crate) async fn collect_capped<R, S>(
+    mut stream: S,
+    max_rows: usize,
+    mut decode: impl FnMut(&R) -> Vec<Value>,
+) -> Result<CappedRows, sqlx::Error>
+where
+    S: Stream<Item = Result<R, sqlx::Error>> + Unpin,
+{
+    let mut rows = Vec::new();
+    while let Some(row) = stream.next().await {
+        let row = row?;
+        if rows.len() == max_rows {
+            return Ok(CappedRows {
+                rows,
+                truncated: true,
+            });
+        }
+        rows.push(decode(&row));
+    }
+    Ok(CappedRows {
+        rows,
+        truncated: false,
+    })
+}
+
+/// The name and database type name of each column.
+pub(crate) fn result_columns<C: Column>(columns: &[C]) -> Vec<ResultColumn> {
+    columns
+        .iter()
+        .map(|c| ResultColumn {
+            name: c.name().to_string(),
+            data_type: c.type_info().name().to_string(),
+        })
+        .collect()
+}
+
+/// The client-side bound on one execution: the statement timeout plus a grace period for the
+/// database's own cancellation to arrive first.
+pub(crate) fn client_deadline(options: &SourceOptions) -> Duration {
+    let timeout = Duration::from_millis(options.statement_timeout_ms);
+    timeout + Duration::from_millis(500) + timeout / 10
+}
+
+/// A failure to reach the database: `DatabaseUnavailable`, naming the target without its
+/// password (the password is also scrubbed from the driver's message).
+pub(crate) fn unavailable(url: &str, err: &sqlx::Error) -> Error {
+    let message = scrub(&format!("cannot reach {}: {err}", redact_url(url)), url);
+    Error::DatabaseUnavailable { message }
+}
+
+/// Maps a driver error met while running a statement. Database errors become `Execution` with
+/// the database's message and code; lost connections and pool failures `DatabaseUnavailable`.
+pub(crate) fn execution_error(url: &str, err: sqlx::Error) -> Error {
+    match &err {
+        sqlx::Error::Database(db) => {
+            let message = match db.code() {
+                Some(code) => format!("{} (code {code})", db.message()),
+                None => db.message().to_string(),
+            };
+            Error::Execution { message }
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => unavailable(url, &err),
+        _ => Error::Execution {
+            message: scrub(&err.to_string(), url),
+        },
+    }
+}
+
+/// Removes the password of `url` from `message`, wherever it appears.
+pub(crate) fn scrub(message: &str, url: &str) -> String {
+    match password_of(url) {
+        Some(pw) if !pw.is_empty() => message.replace(pw, "***"),
+        _ => message.to_string(),
+    }
+}
+
+fn password_of(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let userinfo = authority.rsplit_once('@')?.0;
+    userinfo.split_once(':').map(|(_, pw)| pw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn row_cap_truncates_and_stops() {
+        let source = futures_util::stream::iter((0..100).map(Ok::<i64, sqlx::Error>));
+        let mut seen = 0;
+        let capped = collect_capped(source, 10, |v: &i64| {
+            seen += 1;
+            vec![Value::Int(*v)]
+        })
+        .await
+        .expect("rows");
+        assert_eq!(capped.rows.len(), 10);
+        assert!(capped.truncated);
+        assert_eq!(seen, 10);
+
+        let exact = futures_util::stream::iter((0..10).map(Ok::<i64, sqlx::Error>));
+        let capped = collect_capped(exact, 10, |v: &i64| vec![Value::Int(*v)])
+            .await
+            .expect("rows");
+        assert_eq!((capped.rows.len(), capped.truncated), (10, false));
+    }
+
+    #[test]
+    fn errors_never_carry_the_password() {
+        let url = "postgres://bi:hunter2@db.example:5432/x";
+        let err = sqlx::Error::Protocol("auth failed for bi:hunter2".into());
+        let e = unavailable(url, &err);
+        assert_eq!(e.kind(), crate::ErrorKind::DatabaseUnavailable);
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert!(e.to_string().contains("db.example"), "{e}");
+        let e = execution_error(url, sqlx::Error::PoolTimedOut);
+        assert_eq!(e.kind(), crate::ErrorKind::DatabaseUnavailable);
+        assert_eq!(password_of("mysql://root@h/db"), None);
+    }
+
+    #[test]
+    fn client_deadline_exceeds_statement_timeout() {
+        let o = SourceOptions {
+            statement_timeout_ms: 1000,
+            ..SourceOptions::default()
+        };
+        assert_eq!(client_deadline(&o), Duration::from_millis(1600));
+    }
+}

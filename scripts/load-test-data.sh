@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Loads the integration tests' data into the local PostgreSQL and MariaDB (see services.sh):
+#   - Chinook as database `chinook` (PostgreSQL: the shipped script, snake_case names;
+#     MariaDB: derived from the shipped SQLite file by chinook_to_mysql.py, PascalCase names),
+#     with a few table/column comments;
+#   - the guardrail attack schema as database `cbi_guard` (customers, orders, audit and, on
+#     MariaDB, the view t1_orders);
+#   - the SELECT-only user cbi_ro (password cbi_ro) with SELECT on those databases only.
+# Idempotent and fast when already loaded: each database carries a version marker, and is
+# dropped and recreated only when missing or stale. FORCE=1 reloads everything.
+# The shared data directory comes from $CBI_SHARED_DIR (default: <repo root>/../shared).
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "$0")/.." && pwd)
+shared=${CBI_SHARED_DIR:-$repo_root/../shared}
+chinook_pg_sql=$shared/data/chinook/Chinook_PostgreSql.sql
+chinook_sqlite=$shared/data/chinook/Chinook_Sqlite.sqlite
+for f in "$chinook_pg_sql" "$chinook_sqlite"; do
+  [ -r "$f" ] || { echo "load-test-data.sh: $f not found; set CBI_SHARED_DIR to the shared folder" >&2; exit 1; }
+done
+
+# Bump when the loaded content changes so that stale databases are rebuilt.
+MARKER="cbi-test-data v1"
+FORCE=${FORCE:-0}
+
+pg() { psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qtAX "$@"; }
+my() { mariadb -uroot "$@"; }
+
+pg_marker() { pg -d postgres -c "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '$1'"; }
+my_marker() { my -N -e "SELECT SCHEMA_COMMENT FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '$1'" 2>/dev/null || true; }
+
+# ---------- PostgreSQL ----------
+pg -d postgres -c "DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cbi_ro') THEN
+    CREATE ROLE cbi_ro LOGIN PASSWORD 'cbi_ro' NOSUPERUSER NOCREATEDB NOCREATEROLE;
+  END IF; END \$\$;"
+
+if [ "$FORCE" = 1 ] || [ "$(pg_marker chinook)" != "$MARKER" ]; then
+  echo "load-test-data.sh: loading Chinook into PostgreSQL"
+  pg -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'chinook' AND pid <> pg_backend_pid()" >/dev/null
+  pg -d postgres -f "$chinook_pg_sql" >/dev/null
+  pg -d chinook -c "
+    COMMENT ON TABLE track IS 'A song or other recording sold in the store';
+    COMMENT ON COLUMN track.unit_price IS 'Price of one purchase of the track, in US dollars';
+    COMMENT ON COLUMN track.milliseconds IS 'Duration of the track in milliseconds';
+    COMMENT ON DATABASE chinook IS '$MARKER';"
+fi
+
+if [ "$FORCE" = 1 ] || [ "$(pg_marker cbi_guard)" != "$MARKER" ]; then
+  echo "load-test-data.sh: creating cbi_guard in PostgreSQL"
+  pg -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'cbi_guard' AND pid <> pg_backend_pid()" >/dev/null
+  pg -d postgres -c "DROP DATABASE IF EXISTS cbi_guard" -c "CREATE DATABASE cbi_guard"
+  pg -d cbi_guard -c "
+    CREATE TABLE customers (id int PRIMARY KEY, tenant_id int NOT NULL, name text NOT NULL, email text NOT NULL);
+    CREATE TABLE orders (id int PRIMARY KEY, tenant_id int NOT NULL, customer_id int NOT NULL REFERENCES customers(id),
+                         amount numeric(10,2) NOT NULL, created_at timestamp NOT NULL);
+    CREATE TABLE audit (x text);
+    INSERT INTO customers SELECT i, 1 + i % 2, 'Customer ' || i, 'customer' || i || '@example.com' FROM generate_series(1, 100) i;
+    INSERT INTO orders SELECT i, 1 + (1 + (i - 1) % 100) % 2, 1 + (i - 1) % 100, (i * 37 % 10000) / 100.0,
+                              timestamp '2024-01-01' + (i % 366) * interval '1 day' + (i % 86400) * interval '1 second'
+                       FROM generate_series(1, 10000) i;
+    INSERT INTO audit VALUES ('seed');
+    COMMENT ON DATABASE cbi_guard IS '$MARKER';"
+fi
+
+for db in chinook cbi_guard; do
+  pg -d "$db" -c "
+    REVOKE ALL ON DATABASE $db FROM PUBLIC;
+    GRANT CONNECT ON DATABASE $db TO cbi_ro;
+    REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+    GRANT USAGE ON SCHEMA public TO cbi_ro;
+    GRANT SELECT ON ALL TABLES IN SCHEMA public TO cbi_ro;"
+done
+
+# ---------- MariaDB ----------
+if [ "$FORCE" = 1 ] || [ "$(my_marker chinook)" != "$MARKER" ]; then
+  echo "load-test-data.sh: loading Chinook into MariaDB"
+  my -e "DROP DATABASE IF EXISTS chinook; CREATE DATABASE chinook CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci;"
+  python3 "$repo_root/scripts/chinook_to_mysql.py" "$chinook_sqlite" | my chinook
+  my -e "ALTER DATABASE chinook COMMENT = '$MARKER'"
+fi
+
+if [ "$FORCE" = 1 ] || [ "$(my_marker cbi_guard)" != "$MARKER" ]; then
+  echo "load-test-data.sh: creating cbi_guard in MariaDB"
+  my -e "DROP DATABASE IF EXISTS cbi_guard; CREATE DATABASE cbi_guard CHARACTER SET utf8mb4;"
+  my cbi_guard -e "
+    CREATE TABLE customers (id INT PRIMARY KEY, tenant_id INT NOT NULL, name VARCHAR(100) NOT NULL, email VARCHAR(200) NOT NULL);
+    CREATE TABLE orders (id INT PRIMARY KEY, tenant_id INT NOT NULL, customer_id INT NOT NULL,
+                         amount DECIMAL(10,2) NOT NULL, created_at DATETIME NOT NULL,
+                         FOREIGN KEY (customer_id) REFERENCES customers(id));
+    CREATE TABLE audit (x VARCHAR(100));
+    INSERT INTO customers SELECT seq, 1 + seq % 2, CONCAT('Customer ', seq), CONCAT('customer', seq, '@example.com') FROM seq_1_to_100;
+    INSERT INTO orders SELECT seq, 1 + (1 + (seq - 1) % 100) % 2, 1 + (seq - 1) % 100, (seq * 37 % 10000) / 100.0,
+                              TIMESTAMP '2024-01-01 00:00:00' + INTERVAL (seq % 366) DAY + INTERVAL (seq % 86400) SECOND
+                       FROM seq_1_to_10000;
+    INSERT INTO audit VALUES ('seed');
+    CREATE VIEW t1_orders AS SELECT * FROM orders WHERE tenant_id = 1;
+    ALTER DATABASE cbi_guard COMMENT = '$MARKER';"
+fi
+
+for host in localhost 127.0.0.1 '%'; do
+  my -e "CREATE USER IF NOT EXISTS 'cbi_ro'@'$host' IDENTIFIED BY 'cbi_ro';
+         GRANT SELECT ON chinook.* TO 'cbi_ro'@'$host';
+         GRANT SELECT ON cbi_guard.* TO 'cbi_ro'@'$host';"
+done
+my -e "FLUSH PRIVILEGES"
+echo "load-test-data.sh: chinook and cbi_guard are loaded on PostgreSQL and MariaDB"
