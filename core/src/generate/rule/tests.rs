@@ -9,10 +9,12 @@ use std::sync::Arc;
 use super::{RuleGenerator, testdb};
 use crate::{exec::Executor, session::Turn};
 
-pub(super) async fn generator(db: &str) -> (RuleGenerator, testdb::SqliteFile) {
+pub(super) async fn generator(db: &str) -> (RuleGenerator, Arc<dyn Executor>) {
     let file = testdb::open(db).await;
     let catalog = Arc::new(file.catalog().await.expect("catalog"));
-    let g = RuleGenerator::build(&file, catalog).await.expect("builds");
+    let g = RuleGenerator::build(file.as_ref(), catalog)
+        .await
+        .expect("builds");
     (g, file)
 }
 
@@ -31,7 +33,7 @@ pub(super) fn turn(question: &str, g: &super::super::Generation) -> Turn {
 }
 
 /// Whether the predicted rows hold the gold rows (as multisets, on some of their columns).
-pub(super) async fn same_result(db: &testdb::SqliteFile, predicted: &str, gold: &str) -> bool {
+pub(super) async fn same_result(db: &Arc<dyn Executor>, predicted: &str, gold: &str) -> bool {
     let p = db.execute(predicted).await.expect("predicted SQL runs");
     let g = db.execute(gold).await.expect("gold SQL runs");
     crate::generate::rule::tests::rows_match(&p.rows, &g.rows)
@@ -161,7 +163,7 @@ async fn score_golden_questions_from_env() {
             .map(|r| (r[0].clone(), r[1].clone(), r[2].clone()))
             .collect()
     };
-    let mut gens: std::collections::HashMap<String, (RuleGenerator, testdb::SqliteFile)> =
+    let mut gens: std::collections::HashMap<String, (RuleGenerator, Arc<dyn Executor>)> =
         std::collections::HashMap::new();
     let (mut total, mut correct, mut wrong, mut abstained, mut errors) = (0, 0, 0, 0, 0);
     for (db, q, gold) in cases {
@@ -172,9 +174,11 @@ async fn score_golden_questions_from_env() {
             if !p.exists() {
                 continue;
             }
-            let f = testdb::open_path(&p, &db).await;
+            let f = testdb::open_path(&p).await;
             let catalog = Arc::new(f.catalog().await.expect("catalog"));
-            let g = RuleGenerator::build(&f, catalog).await.expect("builds");
+            let g = RuleGenerator::build(f.as_ref(), catalog)
+                .await
+                .expect("builds");
             gens.insert(db.clone(), (g, f));
         }
         let (g, f) = &gens[&db];

@@ -265,7 +265,7 @@ mod tests {
     async fn chinook_index_holds_countries_and_genres_within_bounds() {
         let db = testdb::open("chinook").await;
         let catalog = db.catalog().await.expect("catalog");
-        let index = ValueIndex::build(&db, &catalog, &ValueIndexLimits::default())
+        let index = ValueIndex::build(db.as_ref(), &catalog, &ValueIndexLimits::default())
             .await
             .expect("builds");
         let germany: Vec<String> = index
@@ -286,7 +286,7 @@ mod tests {
         // Track names (3,500 of them) are over the bound and stay out.
         assert!(index.lookup("princess of the dawn").is_empty());
         let small = ValueIndex::build(
-            &db,
+            db.as_ref(),
             &catalog,
             &ValueIndexLimits {
                 max_total_values: 10,

@@ -7,7 +7,7 @@ use super::{generator, same_result};
 use crate::{
     dialect::Dialect,
     error::{Error, ErrorKind},
-    exec::{Executor, Value},
+    exec::Value,
     generate::rule::RuleGenerator,
 };
 

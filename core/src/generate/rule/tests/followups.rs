@@ -1,7 +1,7 @@
 //! Follow-ups patch the previous turn's query; a long conversation on the demo database.
 
 use super::{converse, generator, turn};
-use crate::{exec::Executor, generate::rule::QueryIr};
+use crate::generate::rule::QueryIr;
 
 fn last_sql(answers: &[Result<String, crate::Error>]) -> &str {
     match answers.last() {
