@@ -209,6 +209,20 @@ impl Resolution<'_> {
                 }
                 ir.columns.extend(columns);
             }
+            if d.key {
+                // "the ids and names of ...": the key first.
+                let key: Vec<ColumnRef> = info
+                    .map(|t| t.key.iter().map(|k| ColumnRef::new(&t.name, k)).collect())
+                    .unwrap_or_default();
+                if key.is_empty() {
+                    return Err(cannot_answer(
+                        format!("{subject} has no key to show as its id"),
+                        Vec::new(),
+                    ));
+                }
+                ir.columns.retain(|c| !key.contains(c));
+                ir.columns.splice(0..0, key);
+            }
             // A bare attribute ("all majors") lists its distinct values.
             ir.distinct = d.distinct
                 || (listed.is_none()
@@ -219,17 +233,49 @@ impl Resolution<'_> {
                         })
                     }));
         } else {
-            ir.columns = columns
-                .into_iter()
-                .filter(|c| {
-                    !ir.group_by
-                        .iter()
-                        .any(|g| matches!(g, Dimension::Column { column } if column == c))
-                })
-                .collect();
-            if ir.group_by.is_empty() {
-                ir.columns.clear();
+            let mut extra = Vec::new();
+            for c in columns {
+                let entity = ir.group_by.iter().find_map(|g| match g {
+                    Dimension::Entity { table, labels, .. } if *table == c.table => Some(labels),
+                    _ => None,
+                });
+                let grouped = ir
+                    .group_by
+                    .iter()
+                    .any(|g| matches!(g, Dimension::Column { column } if *column == c));
+                let measured = ir.measure.as_ref().is_some_and(
+                    |m| matches!(&m.arg, MeasureArg::Column { column } if *column == c),
+                );
+                match entity {
+                    _ if grouped || measured => {}
+                    Some(labels) if labels.contains(&c.column) => {}
+                    // Another column of a grouped entity has one value per group.
+                    Some(_) => extra.push(c),
+                    None => {
+                        return Err(cannot_answer(
+                            format!(
+                                "I could not tell how {} relates to the computed value",
+                                c.column
+                            ),
+                            Vec::new(),
+                        ));
+                    }
+                }
             }
+            if d.key {
+                for g in &ir.group_by {
+                    if let Dimension::Entity { table, key, .. } = g {
+                        extra.extend(key.iter().map(|k| ColumnRef::new(table, k)));
+                    }
+                }
+                if extra.is_empty() {
+                    return Err(cannot_answer(
+                        "I could not tell whose ids to show".to_string(),
+                        Vec::new(),
+                    ));
+                }
+            }
+            ir.columns = extra;
         }
         if let Some(desc) = d.rank.filter(|_| d.rank_column.is_none()) {
             if ir.measure.is_some() && !ir.group_by.is_empty() {

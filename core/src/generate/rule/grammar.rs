@@ -17,6 +17,8 @@ pub enum Property {
     Price,
     /// Time of an event ("latest", "earliest", "most recent").
     Date,
+    /// Age of a person ("older than", "youngest").
+    Age,
 }
 
 /// One meaningful piece of a question.
@@ -85,6 +87,10 @@ pub enum Item {
     Names,
     /// "or" between two values.
     Or,
+    /// "id", "ids": the key of the rows.
+    Key,
+    /// "most common", "least popular": the value that occurs most (or least) often.
+    Mode(bool),
 }
 
 /// An item and the tokens it covers.
@@ -146,7 +152,17 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
         }
         ("most", "expensive", _) => return hit(Extreme(Property::Price, true), 2),
         ("least", "expensive", _) => return hit(Extreme(Property::Price, false), 2),
-        ("most", "recent", _) => return hit(Extreme(Property::Date, true), 2),
+        ("most", "recent", _) | ("most", "recently", _) => {
+            return hit(Extreme(Property::Date, true), 2);
+        }
+        ("most", "common", _) | ("most", "popular", _) | ("most", "frequent", _) => {
+            return hit(Mode(true), 2);
+        }
+        ("least", "common", _) | ("least", "popular", _) | ("least", "frequent", _) => {
+            return hit(Mode(false), 2);
+        }
+        ("older", "than", _) => return hit(AdjCompare(Property::Age, CmpOp::Gt), 2),
+        ("younger", "than", _) => return hit(AdjCompare(Property::Age, CmpOp::Lt), 2),
         ("sorted", "by", _)
         | ("ordered", "by", _)
         | ("sort", "by", _)
@@ -199,7 +215,10 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
         "cheapest" => Extreme(Property::Price, false),
         "priciest" | "costliest" => Extreme(Property::Price, true),
         "latest" | "newest" => Extreme(Property::Date, true),
-        "earliest" | "oldest" => Extreme(Property::Date, false),
+        "earliest" => Extreme(Property::Date, false),
+        "oldest" => Extreme(Property::Age, true),
+        "youngest" => Extreme(Property::Age, false),
+        "alphabetical" | "alphabetically" => Direction(false),
         "over" | "above" | "exceeding" | "exceeds" => Compare(CmpOp::Gt),
         "under" | "below" => Compare(CmpOp::Lt),
         "exactly" => Compare(CmpOp::Eq),
@@ -327,6 +346,8 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
             push(&mut spans, Item::Money, 1);
         } else if lexicon::is_sold_verb(lower) {
             push(&mut spans, Item::Sold, 1);
+        } else if t.norm == "id" {
+            push(&mut spans, Item::Key, 1);
         } else if t.norm == "duration" || lower == "long" {
             push(&mut spans, Item::Prop(Property::Duration), 1);
         } else if t.norm == "price" {

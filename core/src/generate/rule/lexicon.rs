@@ -412,6 +412,7 @@ pub fn is_neutral_word(w: &str) -> bool {
             | "named"
             | "called"
             | "titled"
+            | "full"
             | "handled"
             | "processed"
             | "managed"

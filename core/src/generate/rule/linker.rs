@@ -133,6 +133,17 @@ impl SchemaLexicon {
                     if last[0] != "id" {
                         add(&last, target.clone(), 2);
                     }
+                    // "amount" for `amount_paid`, "date" for `date_of_birth`.
+                    let first = words[..1].to_vec();
+                    if !is_generic(&first[0])
+                        && !matches!(
+                            first[0].as_str(),
+                            "is" | "has" | "no" | "num" | "number" | "total" | "first" | "last"
+                        )
+                        && first != t.words[..1]
+                    {
+                        add(&first, target.clone(), 3);
+                    }
                 }
             }
         }

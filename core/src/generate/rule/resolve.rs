@@ -111,6 +111,7 @@ fn cost(
     }
     // A count needs a table or a column, an aggregate a numeric column or money.
     match &draft.measure {
+        Some(DraftMeasure::CountRowsOf(_)) => {}
         Some(DraftMeasure::Count(s, _)) => {
             if matches!(
                 draft.slots[*s].picks.get(choice[*s]),
@@ -168,6 +169,12 @@ impl Resolution<'_> {
     /// The measure of a draft measure.
     pub fn measure(&self, m: &DraftMeasure) -> Result<Measure> {
         Ok(match m {
+            DraftMeasure::CountRowsOf(s) => Measure {
+                agg: Agg::Count,
+                arg: MeasureArg::Rows {
+                    table: self.table_name(self.pick(*s)?.table()),
+                },
+            },
             DraftMeasure::Count(s, distinct) => match self.pick(*s)? {
                 Pick::Table(t) => Measure {
                     agg: Agg::Count,

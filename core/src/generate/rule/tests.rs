@@ -187,7 +187,19 @@ async fn score_golden_questions_from_env() {
         };
         total += 1;
         match g.answer(&q, &[]) {
-            Err(_) => abstained += 1,
+            Err(e) => {
+                abstained += 1;
+                if let crate::Error::CannotAnswer {
+                    unknown_words,
+                    message,
+                } = &e
+                {
+                    println!(
+                        "ABSTAIN [{db}] {q} :: {unknown_words:?} :: {}",
+                        message.split(". I can").next().unwrap_or_default()
+                    );
+                }
+            }
             Ok(out) => match f.execute(&out.sql).await {
                 Err(e) => {
                     errors += 1;

@@ -41,6 +41,8 @@ pub struct Slot {
 /// What a draft measure aggregates.
 #[derive(Debug, Clone)]
 pub enum DraftMeasure {
+    /// Rows of the table of the slot's reading, whatever it is.
+    CountRowsOf(usize),
     /// Rows of the table of the slot (a column slot counts its distinct values).
     Count(usize, bool),
     /// An aggregate of a numeric column or money slot.
@@ -121,6 +123,8 @@ pub struct Draft {
     pub names: bool,
     /// "the highest gpa": a numeric column to rank by.
     pub rank_column: Option<usize>,
+    /// "ids": the key of the rows is to be shown.
+    pub key: bool,
 }
 
 /// Builds drafts from items.
@@ -494,6 +498,28 @@ impl<'a> Planner<'a> {
                 Item::Names => {
                     self.used[k] = true;
                     self.draft.names = true;
+                }
+                Item::Key => {
+                    self.used[k] = true;
+                    self.draft.key = true;
+                }
+                Item::Mode(desc) => {
+                    self.used[k] = true;
+                    let Some(Item::Mention(c)) = self.next(k) else {
+                        self.unplaced.push((spans[k].start, spans[k].end));
+                        continue;
+                    };
+                    if self.draft.measure.is_some() || self.draft.rank.is_some() {
+                        self.unplaced.push((spans[k].start, spans[k].end));
+                        continue;
+                    }
+                    self.used[k + 1] = true;
+                    // "the most common rating": group by it, most rows first.
+                    let s = self.slot_from_candidates(c);
+                    self.draft.dims.push(DraftDim::Slot(s));
+                    self.draft.measure = Some(DraftMeasure::CountRowsOf(s));
+                    self.draft.rank = Some(desc);
+                    self.draft.limit.get_or_insert(1);
                 }
                 _ => {}
             }

@@ -70,6 +70,7 @@ impl Planner<'_> {
                         )
                     }
                     Some(Property::Price) if w("price") || w("cost") || w("fee") || w("rate") => 0,
+                    Some(Property::Age) if w("age") => 0,
                     Some(Property::Date) | None if kind == ColumnKind::Temporal => {
                         if w("date") {
                             0
