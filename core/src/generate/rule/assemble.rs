@@ -10,6 +10,7 @@ use super::{
         Agg, ColumnRef, Dimension, Filter, HavingFilter, Literal, Measure, MeasureArg, Order,
         OrderKey, QueryIr,
     },
+    lexicon,
     resolve::Resolution,
 };
 
@@ -66,6 +67,23 @@ impl Resolution<'_> {
             if info.is_some_and(|t| t.labels == t.key && !t.key.is_empty()) && columns.is_empty() {
                 return Err(cannot_answer(
                     format!("{subject} has no column that holds a name"),
+                    Vec::new(),
+                ));
+            }
+        }
+        for (s, tables) in &d.modifiers {
+            let value_table = self.table_name(self.pick(*s)?.table());
+            let near = tables.iter().any(|t| {
+                self.graph
+                    .distance(&value_table, &self.lex.tables[*t].name)
+                    .is_some_and(|x| x <= 1)
+            });
+            if !near {
+                return Err(cannot_answer(
+                    format!(
+                        "\"{}\" is a value of {value_table}, which is not directly related to what it describes",
+                        self.value(*s).unwrap_or_default()
+                    ),
                     Vec::new(),
                 ));
             }
@@ -144,21 +162,16 @@ impl Resolution<'_> {
                     measure.as_ref().ok_or_else(|| Error::internal("measure"))?,
                 )
                 .to_string();
-            } else if other_entity && measure.is_none() {
-                measure = Some(Measure {
-                    agg: Agg::Sum,
-                    arg: MeasureArg::Column {
-                        column: column.clone(),
-                    },
-                });
-                if let Some(t) = listed.as_ref().and_then(|t| self.lex.table_index(t)) {
-                    dims.push(self.entity(t));
-                }
-                ir.subject = column.table.clone();
-                ir.order = Some(Order {
-                    key: OrderKey::Measure,
-                    descending: d.rank.unwrap_or(true),
-                });
+            } else if other_entity {
+                // "the department of the student with the lowest gpa" or "the department with
+                // the lowest total gpa"? The rules do not guess.
+                return Err(cannot_answer(
+                    format!(
+                        "I could not tell whether {} is to be ranked row by row or in total",
+                        column.column
+                    ),
+                    Vec::new(),
+                ));
             } else {
                 ir.subject = column.table.clone();
                 ir.order = Some(Order {
@@ -223,9 +236,18 @@ impl Resolution<'_> {
                 ir.columns.retain(|c| !key.contains(c));
                 ir.columns.splice(0..0, key);
             }
-            // A bare attribute ("all majors") lists its distinct values.
+            // A bare attribute ("all majors") lists its distinct values; free text does not.
+            let free_text = ir.columns.iter().any(|c| {
+                lexicon::identifier_words(&c.column).iter().any(|w| {
+                    matches!(
+                        w.as_str(),
+                        "details" | "detail" | "summary" | "description" | "notes" | "comments"
+                    )
+                })
+            });
             ir.distinct = d.distinct
                 || (listed.is_none()
+                    && !free_text
                     && !ir.columns.is_empty()
                     && !ir.columns.iter().any(|c| {
                         info.is_some_and(|t| {

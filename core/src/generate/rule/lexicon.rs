@@ -333,7 +333,6 @@ pub fn is_stop_word(w: &str) -> bool {
             | "if"
             | "than"
             | "own"
-            | "both"
             | "either"
             | "along"
             | "respective"

@@ -224,7 +224,15 @@ impl SchemaLexicon {
                 let last = c.words.last().map(String::as_str).unwrap_or("");
                 if matches!(
                     last,
-                    "total" | "amount" | "revenue" | "sales" | "payment" | "income" | "subtotal"
+                    "total"
+                        | "amount"
+                        | "revenue"
+                        | "sales"
+                        | "payment"
+                        | "income"
+                        | "subtotal"
+                        | "salary"
+                        | "wage"
                 ) {
                     out.push((ti, MoneyColumn::Column(c.name.clone()), 0));
                     found = true;

@@ -16,6 +16,7 @@ use super::{
 pub struct Resolution<'a> {
     pub(super) lex: &'a SchemaLexicon,
     pub(super) draft: &'a Draft,
+    pub(super) graph: &'a SchemaGraph,
     choice: Vec<usize>,
 }
 
@@ -26,7 +27,7 @@ const MAX_COMBINATIONS: usize = 4096;
 pub fn resolve<'a>(
     draft: &'a Draft,
     lex: &'a SchemaLexicon,
-    graph: &SchemaGraph,
+    graph: &'a SchemaGraph,
     fixed: &[String],
 ) -> Result<Resolution<'a>> {
     let mut order: Vec<Vec<usize>> = Vec::new();
@@ -74,7 +75,12 @@ pub fn resolve<'a>(
                         Vec::new(),
                     )
                 })?;
-                return Ok(Resolution { lex, draft, choice });
+                return Ok(Resolution {
+                    lex,
+                    draft,
+                    graph,
+                    choice,
+                });
             }
             cur[s] += 1;
             if cur[s] < order[s].len() {

@@ -147,6 +147,7 @@ impl Planner<'_> {
                     self.used[k] = true;
                     let s = self.value_slot(hits);
                     // A name beside the value ("the Jazz genre", "country Canada") narrows it.
+                    let mut narrowed_by_next = false;
                     for j in [k + 1, k.wrapping_sub(1)] {
                         let Some(Item::Mention(c)) = spans.get(j).map(|s| &s.item) else {
                             continue;
@@ -169,6 +170,7 @@ impl Planner<'_> {
                             .cloned()
                             .collect();
                         if !narrowed.is_empty() {
+                            narrowed_by_next = j == k + 1;
                             self.draft.slots[s].picks = narrowed;
                             let only_names_value =
                                 c.iter().all(|x| matches!(x.target, Target::Column(..)));
@@ -179,6 +181,19 @@ impl Planner<'_> {
                                 self.used[j] = true;
                             }
                             break;
+                        }
+                    }
+                    if let Some(Item::Mention(c)) = spans.get(k + 1).map(|s| &s.item) {
+                        let tables: Vec<usize> = c
+                            .iter()
+                            .filter_map(|x| match x.target {
+                                Target::Table(t) => Some(t),
+                                _ => None,
+                            })
+                            .collect();
+                        if !narrowed_by_next && !tables.is_empty() {
+                            // "Rock tracks": the value qualifies the table after it.
+                            self.draft.modifiers.push((s, tables));
                         }
                     }
                     self.draft.filters.push(DraftFilter::Value(s));

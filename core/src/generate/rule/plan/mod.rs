@@ -125,6 +125,9 @@ pub struct Draft {
     pub rank_column: Option<usize>,
     /// "ids": the key of the rows is to be shown.
     pub key: bool,
+    /// Values written as a modifier of the table named right after them ("Rock tracks"), with
+    /// the tables that name may be.
+    pub modifiers: Vec<(usize, Vec<usize>)>,
 }
 
 /// Builds drafts from items.
@@ -244,7 +247,15 @@ impl<'a> Planner<'a> {
                     }
                     let m = match &spans[j].item {
                         Item::Mention(c) => {
-                            let s = self.slot_from_candidates(c);
+                            let best = c.iter().map(|x| x.penalty).min().unwrap_or(0);
+                            let names_table = c
+                                .iter()
+                                .any(|x| x.penalty == best && matches!(x.target, Target::Table(_)));
+                            let s = if names_table && !distinct {
+                                self.table_slot(c)
+                            } else {
+                                self.slot_from_candidates(c)
+                            };
                             DraftMeasure::Count(s, distinct)
                         }
                         Item::Sold => {
@@ -370,7 +381,7 @@ impl<'a> Planner<'a> {
                             .iter()
                             .any(|x| x.penalty == best && matches!(x.target, Target::Table(_)));
                         if is_table && quantity {
-                            let s = self.slot_from_candidates(c);
+                            let s = self.table_slot(c);
                             self.draft.measure = Some(DraftMeasure::Count(s, false));
                         } else if !is_table && numeric_column(self.lex, c) {
                             let s = self.numeric_slot(c);

@@ -9,6 +9,18 @@ use crate::generate::rule::{
 };
 
 impl Planner<'_> {
+    /// A slot of the tables among `cands`.
+    pub(super) fn table_slot(&mut self, cands: &[Candidate]) -> usize {
+        let picks = cands
+            .iter()
+            .filter_map(|c| match c.target {
+                Target::Table(t) => Some((Pick::Table(t), c.penalty, None)),
+                Target::Column(..) => None,
+            })
+            .collect();
+        self.push_slot(Slot { picks })
+    }
+
     pub(super) fn slot_from_candidates(&mut self, cands: &[Candidate]) -> usize {
         let picks = cands
             .iter()
