@@ -277,6 +277,8 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
     let limit = args.limit.unwrap_or(usize::MAX);
     'cases: for case in &cases {
         if !dbs.contains_key(&case.db) {
+            // One database open at a time: golden sets span hundreds of them.
+            dbs.clear();
             let db = match open(&config, &args.db_dir, &case.db, &args.generator).await {
                 Ok(d) => Some(d),
                 Err(e) => {
