@@ -284,7 +284,12 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
         }
         // Known values, longest first.
         if let Some((hits, n)) = longest_value(&lowers[i..], values) {
-            let schema_single = !lexicon.lookup(&norms[i..i + 1]).is_empty() && n == 1;
+            // A one-word value gives way only to an exact table or column name.
+            let schema_single = n == 1
+                && lexicon
+                    .lookup(&norms[i..i + 1])
+                    .iter()
+                    .any(|c| c.penalty == 0);
             if !schema_single {
                 push(&mut spans, Item::Value(hits), n);
                 i += n;

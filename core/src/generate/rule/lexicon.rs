@@ -19,7 +19,11 @@ pub struct Token {
 /// Splits a question into tokens: words, numbers and quoted literals.
 pub fn tokenize(question: &str) -> Vec<Token> {
     let mut out = Vec::new();
-    let chars: Vec<char> = question.chars().collect();
+    // Typographic apostrophes are apostrophes.
+    let chars: Vec<char> = question
+        .chars()
+        .map(|c| if c == '’' { '\'' } else { c })
+        .collect();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
