@@ -2,6 +2,7 @@
 //! against gold SQL, follow-ups and abstentions.
 
 mod constructions;
+mod dialects;
 mod followups;
 
 use std::sync::Arc;
@@ -46,6 +47,9 @@ pub(crate) fn rows_match(p: &[Vec<crate::exec::Value>], g: &[Vec<crate::exec::Va
     let key = |v: &crate::exec::Value| match v {
         crate::exec::Value::Int(i) => format!("{:.4}", *i as f64),
         crate::exec::Value::Float(f) => format!("{f:.4}"),
+        crate::exec::Value::Decimal(d) => d
+            .parse::<f64>()
+            .map_or_else(|_| d.clone(), |f| format!("{f:.4}")),
         other => serde_json::to_string(other).unwrap_or_default(),
     };
     let gw = g.first().map_or(0, Vec::len);
