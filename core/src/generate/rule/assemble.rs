@@ -64,7 +64,7 @@ impl Resolution<'_> {
         };
         if d.names && measure.is_none() && dims.is_empty() {
             let info = self.lex.table_index(&subject).map(|t| &self.lex.tables[t]);
-            if info.is_some_and(|t| t.labels == t.key && !t.key.is_empty()) && columns.is_empty() {
+            if info.is_some_and(|t| t.labels == t.key && !t.key.is_empty()) {
                 return Err(cannot_answer(
                     format!("{subject} has no column that holds a name"),
                     Vec::new(),
@@ -213,11 +213,8 @@ impl Resolution<'_> {
             if columns.is_empty() {
                 ir.columns = labels;
             } else {
-                let shows_row = columns
-                    .iter()
-                    .any(|c| labels.contains(c) || info.is_some_and(|t| t.key.contains(&c.column)));
                 ir.columns = Vec::new();
-                if d.names && !shows_row {
+                if d.names && !columns.iter().any(|c| labels.contains(c)) {
                     ir.columns.extend(labels);
                 }
                 ir.columns.extend(columns);

@@ -187,7 +187,7 @@ pub fn singular(w: &str) -> String {
     if let Some(stem) = w.strip_suffix("ies") {
         return format!("{stem}y");
     }
-    for suffix in ["sses", "shes", "ches", "xes", "zes"] {
+    for suffix in ["sses", "shes", "ches", "xes", "zes", "uses"] {
         if let Some(stem) = w.strip_suffix(suffix) {
             return format!("{stem}{}", &suffix[..suffix.len() - 2]);
         }

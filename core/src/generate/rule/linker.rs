@@ -118,12 +118,15 @@ impl SchemaLexicon {
                 add(&qualified, target.clone(), 0);
                 if words.len() > 1 && words.last().is_some_and(|w| w == "id") {
                     words.pop();
-                    // A foreign key column names the entity it points to.
-                    add(
-                        &words,
-                        target.clone(),
-                        if c.references.is_some() { 1 } else { 2 },
-                    );
+                    if c.references.is_some() {
+                        // A foreign key column names the entity it points to.
+                        add(&words, target.clone(), 1);
+                    } else if catalog.tables[ti].primary_key == [c.name.clone()] {
+                        // `County_ID` of `county_public_safety`: "county" is the table itself.
+                        add(&words, Target::Table(ti), 2);
+                    } else {
+                        add(&words, target.clone(), 2);
+                    }
                 }
                 if words.starts_with(&t.words) && words.len() > t.words.len() {
                     add(&words[t.words.len()..], target.clone(), 1);
