@@ -24,8 +24,8 @@ pub enum Property {
 /// One meaningful piece of a question.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
-    /// "how many", "number of", "count".
-    Count,
+    /// "how many" (`true`), "number of", "count" (`false`).
+    Count(bool),
     /// "total", "average", "minimum", "maximum".
     Agg(Agg),
     /// "distinct", "different", "unique".
@@ -143,7 +143,8 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
             return hit(StartOver, 2);
         }
         ("what", "about", _) | ("how", "about", _) | ("what", "if", _) => return hit(FollowUp, 2),
-        ("how", "many", _) | ("number", "of", _) => return hit(Count, 2),
+        ("how", "many", _) => return hit(Count(true), 2),
+        ("number", "of", _) => return hit(Count(false), 2),
         ("grouped", "by", _)
         | ("broken", "down", _)
         | ("split", "by", _)
@@ -193,7 +194,7 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
         _ => {}
     }
     let item = match w(0) {
-        "count" => Count,
+        "count" => Count(false),
         "total" | "sum" | "overall" => Agg(super::ir::Agg::Sum),
         "average" | "avg" | "mean" => Agg(super::ir::Agg::Avg),
         "minimum" | "min" => Agg(super::ir::Agg::Min),

@@ -221,7 +221,7 @@ impl<'a> Planner<'a> {
                 continue;
             }
             match spans[k].item.clone() {
-                Item::Count => {
+                Item::Count(how_many) => {
                     self.used[k] = true;
                     let distinct = matches!(self.next(k), Some(Item::Distinct));
                     if distinct {
@@ -233,9 +233,16 @@ impl<'a> Planner<'a> {
                     };
                     if let Item::Mention(c) = &spans[j].item
                         && !distinct
-                        && numeric_column(self.lex, c)
+                        && if how_many {
+                            counts_something(self.lex, c)
+                        } else {
+                            numeric_column(self.lex, c)
+                        }
                     {
-                        // "the number of passengers" names a numeric column.
+                        // "the number of passengers" names a column that holds a count: its sum.
+                        self.used[j] = true;
+                        let s = self.numeric_slot(c);
+                        self.set_measure_or_having(k, DraftMeasure::Agg(Agg::Sum, s));
                         continue;
                     }
                     self.used[j] = true;
@@ -271,15 +278,15 @@ impl<'a> Planner<'a> {
                 }
                 Item::Agg(agg) => {
                     self.used[k] = true;
-                    if matches!(self.next(k), Some(Item::Count)) {
-                        if agg == Agg::Sum {
-                            continue;
-                        }
-                        // "average number of passengers": the average of a numeric column.
+                    if matches!(self.next(k), Some(Item::Count(_))) {
+                        // "average number of passengers": the average of a numeric column;
+                        // "total number of games played": its sum; "total number of
+                        // tracks": a count.
                         match spans.get(k + 2).map(|s| &s.item) {
                             Some(Item::Mention(c)) if numeric_column(self.lex, c) => {
                                 self.used[k + 1] = true;
                             }
+                            _ if agg == Agg::Sum => continue,
                             _ => {
                                 self.unplaced.push((spans[k].start, spans[k + 1].end));
                                 continue;
@@ -583,6 +590,30 @@ fn table_of(c: &[Candidate]) -> Option<usize> {
         })
         .min()
         .map(|(_, t)| t)
+}
+
+/// Whether a name read after "number of" is a numeric column that itself holds a count
+/// (`Number_of_hosts`, `International_Passengers`) rather than things to count (`Advisor`).
+fn counts_something(lex: &SchemaLexicon, c: &[Candidate]) -> bool {
+    if !numeric_column(lex, c) {
+        return false;
+    }
+    let best = c.iter().map(|x| x.penalty).min().unwrap_or(0);
+    c.iter()
+        .filter(|x| x.penalty == best)
+        .all(|x| match x.target {
+            Target::Column(t, ci) => {
+                let w = &lex.tables[t].columns[ci].words;
+                best > 0
+                    || w.iter().any(|x| {
+                        matches!(
+                            x.as_str(),
+                            "number" | "no" | "num" | "count" | "total" | "amount" | "quantity"
+                        )
+                    })
+            }
+            Target::Table(_) => false,
+        })
 }
 
 fn numeric_column(lex: &SchemaLexicon, c: &[Candidate]) -> bool {
