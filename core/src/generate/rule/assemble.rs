@@ -15,6 +15,20 @@ use super::{
 };
 
 impl Resolution<'_> {
+    /// Every table the question named only in passing must be part of the query.
+    fn check_context(&self, ir: &QueryIr) -> Result<()> {
+        for c in &self.draft.context {
+            let t = self.table_name(self.pick(*c)?.table());
+            if !ir.tables().contains(&t) {
+                return Err(cannot_answer(
+                    format!("I could not tell how {t} relates to the rest of the question"),
+                    Vec::new(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The whole query of a question asked on its own.
     pub fn query(&self) -> Result<QueryIr> {
         let d = self.draft;
@@ -135,6 +149,46 @@ impl Resolution<'_> {
             }
         }
         let mut measure = measure;
+        if let Some(Measure {
+            agg: agg @ (Agg::Min | Agg::Max),
+            arg: MeasureArg::Column { column },
+        }) = &measure
+            && d.implicit_dims
+            && d.rank.is_none()
+            && d.having.is_empty()
+            && dims
+                .iter()
+                .all(|x| matches!(x, Dimension::Column { column: c } if c.table == column.table))
+        {
+            // "the issue date of the volume with the minimum weeks on top": the row with the
+            // smallest value, not a minimum per date.
+            let order = Order {
+                key: OrderKey::Column {
+                    column: column.clone(),
+                },
+                descending: *agg == Agg::Max,
+            };
+            let mut ir = QueryIr::new(column.table.clone());
+            ir.columns = dims
+                .iter()
+                .filter_map(|x| match x {
+                    Dimension::Column { column } => Some(column.clone()),
+                    _ => None,
+                })
+                .collect();
+            ir.columns.push(column.clone());
+            ir.filters = combine_values(
+                d.filters
+                    .iter()
+                    .map(|f| self.filter(f))
+                    .collect::<Result<Vec<_>>>()?,
+                d.any_of,
+            )?;
+            ir.order = Some(order);
+            ir.limit = Some(d.limit.unwrap_or(1));
+            self.check_context(&ir)?;
+            return Ok(ir);
+        }
         let mut grouped_extreme = false;
         if let Some(rc) = d.rank_column {
             if measure.is_some() {
@@ -309,15 +363,7 @@ impl Resolution<'_> {
                 ));
             }
         }
-        for c in &d.context {
-            let t = self.table_name(self.pick(*c)?.table());
-            if !ir.tables().contains(&t) {
-                return Err(cannot_answer(
-                    format!("I could not tell how {t} relates to the rest of the question"),
-                    Vec::new(),
-                ));
-            }
-        }
+        self.check_context(&ir)?;
         if let Some((s, desc)) = d.order_by {
             ir.order = Some(Order {
                 key: OrderKey::Column {

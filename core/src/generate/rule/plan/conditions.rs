@@ -275,6 +275,7 @@ impl Planner<'_> {
                         {
                             // "the majors and the number of students": a grouping.
                             self.draft.dims.push(DraftDim::Slot(s));
+                            self.draft.implicit_dims = true;
                         } else {
                             self.draft.columns.push(s);
                         }

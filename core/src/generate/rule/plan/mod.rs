@@ -128,6 +128,8 @@ pub struct Draft {
     /// Values written as a modifier of the table named right after them ("Rock tracks"), with
     /// the tables that name may be.
     pub modifiers: Vec<(usize, Vec<usize>)>,
+    /// The groupings were read from names listed beside a measure, not from "by" or "each".
+    pub implicit_dims: bool,
 }
 
 /// Builds drafts from items.
