@@ -279,7 +279,11 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
         if let Some((cands, n)) = longest_schema(&norms[i..], lexicon, 2)
             && !values_longer(&lowers[i..], values, n)
         {
-            push(&mut spans, Item::Mention(cands), n);
+            push(
+                &mut spans,
+                Item::Mention(prefer_own_words(cands, &tokens[i..i + n], lexicon)),
+                n,
+            );
             i += n;
             continue;
         }
@@ -333,7 +337,11 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
             }
         }
         if let Some((cands, n)) = longest_schema(&norms[i..], lexicon, 1) {
-            push(&mut spans, Item::Mention(cands), n);
+            push(
+                &mut spans,
+                Item::Mention(prefer_own_words(cands, &tokens[i..i + n], lexicon)),
+                n,
+            );
             i += n;
             continue;
         }
@@ -373,6 +381,23 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
         i += 1;
     }
     Reading { spans, unknown }
+}
+
+/// Names spelled with the question's own words come before names reached through a synonym
+/// ("customers" is `Customers` before `Clients`).
+fn prefer_own_words(
+    mut cands: Vec<Candidate>,
+    tokens: &[Token],
+    lexicon: &SchemaLexicon,
+) -> Vec<Candidate> {
+    let own: Vec<String> = tokens.iter().map(|t| lexicon::singular(&t.lower)).collect();
+    for c in &mut cands {
+        let raw = lexicon.raw_words(&c.target);
+        if !own.iter().all(|w| raw.contains(w)) {
+            c.penalty += 1;
+        }
+    }
+    cands
 }
 
 fn is_participle(w: &str) -> bool {

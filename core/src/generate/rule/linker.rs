@@ -47,6 +47,8 @@ pub struct ColumnInfo {
     pub name: String,
     /// Normalized words of the name.
     pub words: Vec<String>,
+    /// Singular words of the name, synonyms not folded.
+    pub raw: Vec<String>,
     /// Its kind.
     pub kind: ColumnKind,
     /// Part of the primary key or of a foreign key.
@@ -62,6 +64,8 @@ pub struct TableInfo {
     pub name: String,
     /// Normalized words of the name.
     pub words: Vec<String>,
+    /// Singular words of the name, synonyms not folded.
+    pub raw: Vec<String>,
     /// Its columns.
     pub columns: Vec<ColumnInfo>,
     /// Primary key columns.
@@ -185,6 +189,14 @@ impl SchemaLexicon {
             .map_or(&[], Vec::as_slice)
     }
 
+    /// The singular words of a target's name, synonyms not folded.
+    pub fn raw_words(&self, target: &Target) -> &[String] {
+        match target {
+            Target::Table(t) => &self.tables[*t].raw,
+            Target::Column(t, c) => &self.tables[*t].columns[*c].raw,
+        }
+    }
+
     /// The longest phrase any name has, in words.
     pub fn max_words(&self) -> usize {
         self.max_words
@@ -262,6 +274,13 @@ pub enum MoneyColumn {
     Product(String, String),
 }
 
+fn raw_words(ident: &str) -> Vec<String> {
+    lexicon::identifier_words(ident)
+        .iter()
+        .map(|w| lexicon::singular(w))
+        .collect()
+}
+
 fn is_generic(w: &str) -> bool {
     matches!(
         w,
@@ -297,6 +316,7 @@ fn table_info(t: &Table) -> TableInfo {
             let references = fk_of(&c.name);
             ColumnInfo {
                 words: lexicon::identifier_norms(&c.name),
+                raw: raw_words(&c.name),
                 kind: kind_of(&c.data_type, &c.name),
                 is_key: t.primary_key.contains(&c.name) || references.is_some(),
                 references,
@@ -308,6 +328,7 @@ fn table_info(t: &Table) -> TableInfo {
     TableInfo {
         name: t.name.clone(),
         words: lexicon::identifier_norms(&t.name),
+        raw: raw_words(&t.name),
         key: t.primary_key.clone(),
         labels,
         columns,

@@ -112,7 +112,13 @@ async fn bi_questions_on_chinook() {
         }
     }
     println!("correct {correct} wrong {wrong} abstained {abstained}");
-    assert!(correct >= 1);
+    assert_eq!(wrong, 0, "a wrong answer on the business questions");
+    assert!(
+        correct >= 25,
+        "{correct} of {} answered correctly",
+        items.len()
+    );
+    assert!(abstained <= 1);
 }
 
 fn parse_csv(text: &str) -> Vec<Vec<String>> {
