@@ -302,7 +302,12 @@ impl<'a> SqlWriter<'a> {
                 }
                 Dimension::Time { column, bucket } => {
                     let e = self.time(column, *bucket);
-                    select.push(e.clone());
+                    let label = match bucket {
+                        TimeBucket::Year => "year",
+                        TimeBucket::YearMonth | TimeBucket::Month => "month",
+                        TimeBucket::Day => "day",
+                    };
+                    select.push(format!("{e} AS {}", quote_ident(self.dialect(), label)));
                     group.push(e);
                 }
             }

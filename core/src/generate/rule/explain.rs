@@ -13,6 +13,30 @@ fn words(ident: &str) -> String {
     lexicon::identifier_words(ident).join(" ")
 }
 
+/// "invoice line" → "invoice lines"; names already plural stay as they are.
+fn plural(phrase: &str) -> String {
+    let (head, last) = phrase
+        .rsplit_once(' ')
+        .map_or(("", phrase), |(h, l)| (h, l));
+    let last = if lexicon::singular(last) != last {
+        last.to_string()
+    } else if let Some(stem) = last
+        .strip_suffix('y')
+        .filter(|s| !s.ends_with(['a', 'e', 'o', 'u']))
+    {
+        format!("{stem}ies")
+    } else if last.ends_with(['s', 'x']) || last.ends_with("ch") || last.ends_with("sh") {
+        format!("{last}es")
+    } else {
+        format!("{last}s")
+    };
+    if head.is_empty() {
+        last
+    } else {
+        format!("{head} {last}")
+    }
+}
+
 fn col(c: &ColumnRef) -> String {
     let t = words(&c.table);
     let w = words(&c.column);
@@ -25,7 +49,7 @@ fn col(c: &ColumnRef) -> String {
 
 fn measure(m: &Measure) -> String {
     let arg = match &m.arg {
-        MeasureArg::Rows { table } => format!("{} rows", words(table)),
+        MeasureArg::Rows { table } => plural(&words(table)),
         MeasureArg::Column { column } => col(column),
         MeasureArg::Product { left, right } => format!("{} × {}", col(left), words(&right.column)),
     };
@@ -134,10 +158,10 @@ pub fn explain(ir: &QueryIr) -> String {
         None => {
             let c: Vec<String> = ir.columns.iter().map(col).collect();
             format!(
-                "Lists {}{} of {}",
-                if ir.distinct { "the distinct " } else { "" },
+                "Lists the {}{} of {}",
+                if ir.distinct { "distinct " } else { "" },
                 c.join(", "),
-                words(&ir.subject)
+                plural(&words(&ir.subject))
             )
         }
     };
@@ -202,7 +226,7 @@ mod tests {
         ir.limit = Some(5);
         assert_eq!(
             explain(&ir),
-            "Computes the number of track rows for each genre (shown by name), where invoice date is in 2023, keeping the first 5."
+            "Computes the number of tracks for each genre (shown by name), where invoice date is in 2023, keeping the first 5."
         );
     }
 }

@@ -220,7 +220,7 @@ async fn time_buckets_in_every_dialect() {
     let (g, _) = generator("chinook").await;
     assert_eq!(
         sql(&g, "Total sales per year"),
-        "SELECT strftime('%Y', InvoiceDate), SUM(Total) AS total FROM Invoice GROUP BY strftime('%Y', InvoiceDate) ORDER BY strftime('%Y', InvoiceDate)"
+        "SELECT strftime('%Y', InvoiceDate) AS \"year\", SUM(Total) AS total FROM Invoice GROUP BY strftime('%Y', InvoiceDate) ORDER BY strftime('%Y', InvoiceDate)"
     );
     let s = sql(&g, "Number of invoices per month in 2024");
     assert!(s.starts_with("SELECT strftime('%m', InvoiceDate)"), "{s}");
