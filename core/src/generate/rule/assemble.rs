@@ -364,6 +364,27 @@ impl Resolution<'_> {
             }
         }
         self.check_context(&ir)?;
+        if d.agg_only.is_some() {
+            return Err(cannot_answer(
+                "I could not tell what to total or average".to_string(),
+                Vec::new(),
+            ));
+        }
+        if let Some((op, value)) = d.measure_condition {
+            match (&ir.measure, ir.group_by.is_empty()) {
+                (Some(m), false) => ir.having.push(HavingFilter {
+                    measure: m.clone(),
+                    op,
+                    value,
+                }),
+                _ => {
+                    return Err(cannot_answer(
+                        "I could not tell which value the comparison is about".to_string(),
+                        Vec::new(),
+                    ));
+                }
+            }
+        }
         if let Some((s, desc)) = d.order_by {
             ir.order = Some(Order {
                 key: OrderKey::Column {

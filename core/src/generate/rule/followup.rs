@@ -102,6 +102,43 @@ pub fn patch(
         }
         changed = true;
     }
+    if let Some((op, value)) = draft.measure_condition {
+        match (&ir.measure, ir.group_by.is_empty()) {
+            (Some(m), false) => {
+                let m = m.clone();
+                ir.having.retain(|h| h.measure != m);
+                ir.having.push(super::ir::HavingFilter {
+                    measure: m,
+                    op,
+                    value,
+                });
+                changed = true;
+            }
+            _ => {
+                return Err(cannot_answer(
+                    "I could not tell which value the comparison is about".to_string(),
+                    Vec::new(),
+                ));
+            }
+        }
+    }
+    if let Some(agg) = draft.agg_only {
+        // "what about the average?": the same value, another aggregate.
+        match &mut ir.measure {
+            Some(m) if !matches!(m.arg, MeasureArg::Rows { .. }) => {
+                m.agg = agg;
+                ir.having.clear();
+                changed = true;
+            }
+            _ => {
+                return Err(cannot_answer(
+                    "the previous question counts rows; there is nothing to total or average"
+                        .to_string(),
+                    Vec::new(),
+                ));
+            }
+        }
+    }
     for h in &draft.having {
         ir.having.push(super::ir::HavingFilter {
             measure: res.measure(&h.measure)?,

@@ -50,7 +50,13 @@ impl Planner<'_> {
                 self.property_slot(Some(p), ColumnKind::Numeric, None)
             }
             _ => {
-                self.unplaced.push((spans[k].start, spans[k].end));
+                if let Some(Item::Number(n)) = self.next(k) {
+                    // "only those with more than 5": a condition on the computed value.
+                    self.used[k + 1] = true;
+                    self.draft.measure_condition = Some((op, *n));
+                } else {
+                    self.unplaced.push((spans[k].start, spans[k].end));
+                }
                 return;
             }
         };

@@ -130,6 +130,10 @@ pub struct Draft {
     pub modifiers: Vec<(usize, Vec<usize>)>,
     /// The groupings were read from names listed beside a measure, not from "by" or "each".
     pub implicit_dims: bool,
+    /// "only those above 100": a condition on the measure itself.
+    pub measure_condition: Option<(CmpOp, f64)>,
+    /// "what about the average?": an aggregate without anything to aggregate.
+    pub agg_only: Option<Agg>,
 }
 
 /// Builds drafts from items.
@@ -295,7 +299,7 @@ impl<'a> Planner<'a> {
                             }
                         }
                     }
-                    if matches!(self.next(k), Some(Item::Compare(_) | Item::Between) | None) {
+                    if matches!(self.next(k), Some(Item::Compare(_) | Item::Between)) {
                         // "a total above 20": the word names a column.
                         let c = self.lex.lookup(&["total"]).to_vec();
                         if !c.is_empty() {
@@ -349,6 +353,11 @@ impl<'a> Planner<'a> {
                                 }
                                 _ => self.numeric_slot(&c),
                             }
+                        }
+                        None if self.draft.agg_only.is_none() && self.draft.measure.is_none() => {
+                            // "what about the average?": changes the previous question's aggregate.
+                            self.draft.agg_only = Some(agg);
+                            continue;
                         }
                         _ => {
                             self.unplaced.push((spans[k].start, spans[k].end));

@@ -175,3 +175,30 @@ async fn a_long_conversation_on_the_demo_database() {
     assert_eq!(sql(10), "SELECT COUNT(*) AS count FROM Artist");
     assert_eq!(rows[12].len(), 3);
 }
+
+#[tokio::test]
+async fn conditions_on_the_measure_and_another_aggregate() {
+    let (g, db) = generator("chinook").await;
+    let a = converse(
+        &g,
+        &[
+            "Number of customers per country",
+            "only those with more than 5",
+        ],
+    );
+    let s = last_sql(&a);
+    assert!(s.ends_with("GROUP BY Country HAVING COUNT(*) > 5"), "{s}");
+    let rows = db.execute(s).await.expect("runs").rows;
+    assert_eq!(rows.len(), 2, "USA and Canada have more than 5 customers");
+    let a = converse(&g, &["Total sales by country", "what about the average?"]);
+    let s = last_sql(&a);
+    assert!(
+        s.contains("AVG(Total)") && s.contains("GROUP BY BillingCountry"),
+        "{s}"
+    );
+    let a = converse(
+        &g,
+        &["How many tracks are there?", "what about the average?"],
+    );
+    assert!(a[1].is_err(), "a count has nothing to average: {a:?}");
+}
