@@ -5,10 +5,12 @@
 mod conditions;
 mod slots;
 
+use slots::{counts_something, numeric_column, table_of};
+
 use super::{
     grammar::{Item, Property, Span},
     ir::{Agg, CmpOp, TimeBucket},
-    linker::{Candidate, ColumnKind, MoneyColumn, SchemaLexicon, Target},
+    linker::{ColumnKind, MoneyColumn, SchemaLexicon, Target},
 };
 
 /// One reading of a slot.
@@ -591,51 +593,4 @@ impl<'a> Planner<'a> {
             self.draft.measure = Some(m);
         }
     }
-}
-
-fn table_of(c: &[Candidate]) -> Option<usize> {
-    c.iter()
-        .filter_map(|x| match x.target {
-            Target::Table(t) => Some((x.penalty, t)),
-            _ => None,
-        })
-        .min()
-        .map(|(_, t)| t)
-}
-
-/// Whether a name read after "number of" is a numeric column that itself holds a count
-/// (`Number_of_hosts`, `International_Passengers`) rather than things to count (`Advisor`).
-fn counts_something(lex: &SchemaLexicon, c: &[Candidate]) -> bool {
-    if !numeric_column(lex, c) {
-        return false;
-    }
-    let best = c.iter().map(|x| x.penalty).min().unwrap_or(0);
-    c.iter()
-        .filter(|x| x.penalty == best)
-        .all(|x| match x.target {
-            Target::Column(t, ci) => {
-                let w = &lex.tables[t].columns[ci].words;
-                best > 0
-                    || w.iter().any(|x| {
-                        matches!(
-                            x.as_str(),
-                            "number" | "no" | "num" | "count" | "total" | "amount" | "quantity"
-                        )
-                    })
-            }
-            Target::Table(_) => false,
-        })
-}
-
-fn numeric_column(lex: &SchemaLexicon, c: &[Candidate]) -> bool {
-    let best = c.iter().map(|x| x.penalty).min().unwrap_or(0);
-    c.iter()
-        .filter(|x| x.penalty == best)
-        .all(|x| match x.target {
-            Target::Column(t, ci) => {
-                let info = &lex.tables[t].columns[ci];
-                info.kind == ColumnKind::Numeric && !info.is_key
-            }
-            Target::Table(_) => false,
-        })
 }

@@ -4,7 +4,7 @@ use super::{DraftFilter, Pick, Planner, Slot};
 use crate::generate::rule::{
     grammar::{Item, Property},
     ir::CmpOp,
-    linker::{Candidate, ColumnKind, Target},
+    linker::{Candidate, ColumnKind, SchemaLexicon, Target},
     values::ValueHit,
 };
 
@@ -226,4 +226,51 @@ impl Planner<'_> {
             _ => {}
         }
     }
+}
+
+pub(super) fn table_of(c: &[Candidate]) -> Option<usize> {
+    c.iter()
+        .filter_map(|x| match x.target {
+            Target::Table(t) => Some((x.penalty, t)),
+            _ => None,
+        })
+        .min()
+        .map(|(_, t)| t)
+}
+
+/// Whether a name read after "number of" is a numeric column that itself holds a count
+/// (`Number_of_hosts`, `International_Passengers`) rather than things to count (`Advisor`).
+pub(super) fn counts_something(lex: &SchemaLexicon, c: &[Candidate]) -> bool {
+    if !numeric_column(lex, c) {
+        return false;
+    }
+    let best = c.iter().map(|x| x.penalty).min().unwrap_or(0);
+    c.iter()
+        .filter(|x| x.penalty == best)
+        .all(|x| match x.target {
+            Target::Column(t, ci) => {
+                let w = &lex.tables[t].columns[ci].words;
+                best > 0
+                    || w.iter().any(|x| {
+                        matches!(
+                            x.as_str(),
+                            "number" | "no" | "num" | "count" | "total" | "amount" | "quantity"
+                        )
+                    })
+            }
+            Target::Table(_) => false,
+        })
+}
+
+pub(super) fn numeric_column(lex: &SchemaLexicon, c: &[Candidate]) -> bool {
+    let best = c.iter().map(|x| x.penalty).min().unwrap_or(0);
+    c.iter()
+        .filter(|x| x.penalty == best)
+        .all(|x| match x.target {
+            Target::Column(t, ci) => {
+                let info = &lex.tables[t].columns[ci];
+                info.kind == ColumnKind::Numeric && !info.is_key
+            }
+            Target::Table(_) => false,
+        })
 }
