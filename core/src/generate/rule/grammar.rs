@@ -336,6 +336,24 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
                 continue;
             }
         }
+        let exact_name = lexicon
+            .lookup(&norms[i..i + 1])
+            .iter()
+            .any(|c| c.penalty == 0);
+        if let Some(b) = bucket_word(&t.norm).filter(|_| {
+            !exact_name && matches!(spans.last().map(|s: &Span| &s.item), Some(Item::Group))
+        }) {
+            // "by year": a period, unless a column is named exactly so.
+            push(&mut spans, Item::Bucket(b), 1);
+            i += 1;
+            continue;
+        }
+        if lexicon::is_money_noun(&t.norm) && !exact_name {
+            // "sales" is money unless a table or column is named exactly so.
+            push(&mut spans, Item::Money, 1);
+            i += 1;
+            continue;
+        }
         if let Some((cands, n)) = longest_schema(&norms[i..], lexicon, 1) {
             push(
                 &mut spans,

@@ -415,6 +415,7 @@ pub fn is_neutral_word(w: &str) -> bool {
             | "named"
             | "called"
             | "titled"
+            | "place"
             | "full"
             | "handled"
             | "processed"

@@ -66,6 +66,8 @@ pub struct TableInfo {
     pub words: Vec<String>,
     /// Singular words of the name, synonyms not folded.
     pub raw: Vec<String>,
+    /// Whether it is a view.
+    pub view: bool,
     /// Its columns.
     pub columns: Vec<ColumnInfo>,
     /// Primary key columns.
@@ -223,6 +225,8 @@ impl SchemaLexicon {
     pub fn money_columns(&self) -> Vec<(usize, MoneyColumn, u32)> {
         let mut out = Vec::new();
         for (ti, t) in self.tables.iter().enumerate() {
+            // Base tables before views that repeat them.
+            let view = u32::from(t.view);
             let numeric = |c: &&ColumnInfo| c.kind == ColumnKind::Numeric && !c.is_key;
             let price = t
                 .columns
@@ -249,12 +253,16 @@ impl SchemaLexicon {
                         | "salary"
                         | "wage"
                 ) {
-                    out.push((ti, MoneyColumn::Column(c.name.clone()), 0));
+                    out.push((ti, MoneyColumn::Column(c.name.clone()), view));
                     found = true;
                 }
             }
             if let (Some(p), Some(q)) = (price, qty) {
-                out.push((ti, MoneyColumn::Product(p.name.clone(), q.name.clone()), 0));
+                out.push((
+                    ti,
+                    MoneyColumn::Product(p.name.clone(), q.name.clone()),
+                    view,
+                ));
                 found = true;
             }
             if !found && let Some(p) = price {
@@ -329,6 +337,7 @@ fn table_info(t: &Table) -> TableInfo {
         name: t.name.clone(),
         words: lexicon::identifier_norms(&t.name),
         raw: raw_words(&t.name),
+        view: t.kind == crate::catalog::TableKind::View,
         key: t.primary_key.clone(),
         labels,
         columns,

@@ -48,7 +48,29 @@ pub fn resolve<'a>(
         total = total.saturating_mul(o.len().max(1));
     }
     if total > MAX_COMBINATIONS {
-        for o in &mut order {
+        // Keep, per slot, the readings nearest to the tables the unambiguous names point at.
+        let anchors: Vec<&str> = draft
+            .slots
+            .iter()
+            .filter(|s| s.picks.len() <= 2)
+            .flat_map(|s| {
+                s.picks
+                    .iter()
+                    .map(|(p, _, _)| lex.tables[p.table()].name.as_str())
+            })
+            .chain(fixed.iter().map(String::as_str))
+            .collect();
+        for (slot, o) in draft.slots.iter().zip(order.iter_mut()) {
+            o.sort_by_key(|&p| {
+                let (pick, penalty, _) = &slot.picks[p];
+                let table = lex.tables[pick.table()].name.as_str();
+                let near = anchors
+                    .iter()
+                    .filter_map(|a| graph.distance(a, table))
+                    .min()
+                    .unwrap_or(u32::MAX / 4);
+                (*penalty + 2 * near, *penalty)
+            });
             o.truncate(3);
         }
     }

@@ -279,6 +279,18 @@ async fn print_answers() {
     let qs = std::env::var("RULE_QS").expect("RULE_QS");
     let mut history = Vec::new();
     for q in qs.split('|') {
+        if std::env::var("RULE_DEBUG").is_ok() {
+            let tokens = super::lexicon::tokenize(q);
+            let reading = super::grammar::read(&tokens, &g.lexicon, &g.values);
+            let items: Vec<String> = reading
+                .spans
+                .iter()
+                .map(|s| format!("{:?}", s.item))
+                .collect();
+            println!("{items:#?}");
+            let p = super::plan::Planner::new(&g.lexicon, &reading.spans).plan();
+            println!("{:?}", p.draft);
+        }
         match g.answer(q, &history) {
             Ok(a) => {
                 let rows = f.execute(&a.sql).await.map(|r| r.rows.len());

@@ -84,10 +84,12 @@ impl Planner<'_> {
                     Some(Property::Price) if w("price") || w("cost") || w("fee") || w("rate") => 0,
                     Some(Property::Age) if w("age") => 0,
                     Some(Property::Date) | None if kind == ColumnKind::Temporal => {
-                        if w("date") {
-                            0
-                        } else {
-                            1
+                        // `OrderDate` of `Orders` is the date of an order; `RequiredDate` less so.
+                        let own = t.words.first().is_some_and(|tw| c.words.contains(tw));
+                        match (own, w("date")) {
+                            (true, _) => 0,
+                            (false, true) => 1,
+                            (false, false) => 2,
                         }
                     }
                     _ => continue,
