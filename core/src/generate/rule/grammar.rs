@@ -391,6 +391,9 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
         } else if is_negation(lower) {
             // Negations change the meaning in ways the rules do not cover: never ignored.
             unknown.push(t.raw.clone());
+        } else if let Some(cands) = participle_name(lower, lexicon) {
+            // "hired" names `HireDate`.
+            push(&mut spans, Item::Mention(cands), 1);
         } else if lexicon::is_stop_word(lower) || lexicon::is_neutral_word(lower) {
             // Explained: carries no meaning of its own.
         } else {
@@ -416,6 +419,22 @@ fn prefer_own_words(
         }
     }
     cands
+}
+
+/// The names a past participle points at through its stem ("hired" → `hire`).
+fn participle_name(w: &str, lexicon: &SchemaLexicon) -> Option<Vec<Candidate>> {
+    let stem = w.strip_suffix("ed")?;
+    [format!("{stem}e"), stem.to_string()].iter().find_map(|s| {
+        let c = lexicon.lookup(&[s.as_str()]);
+        (!c.is_empty()).then(|| {
+            c.iter()
+                .map(|x| Candidate {
+                    target: x.target.clone(),
+                    penalty: x.penalty + 1,
+                })
+                .collect()
+        })
+    })
 }
 
 fn is_participle(w: &str) -> bool {
