@@ -393,6 +393,19 @@ impl Resolution<'_> {
                 descending: desc,
             });
         }
+        if let (Some(desc), Some(o)) = (d.direction, &ir.order)
+            && o.descending != desc
+            && ir.limit.or(d.limit).is_some()
+            && (d.rank.is_some() || d.extreme)
+        {
+            // "the 3 longest tracks sorted ascending": the shortest three, or the longest three
+            // shown shortest first? The rules do not guess.
+            let _ = desc;
+            return Err(cannot_answer(
+                "the question ranks one way and sorts the other".to_string(),
+                Vec::new(),
+            ));
+        }
         if let Some(desc) = d.direction {
             ir.order = Some(match ir.order.take() {
                 Some(o) => Order {

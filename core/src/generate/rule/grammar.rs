@@ -81,8 +81,13 @@ pub enum Item {
     Listing,
     /// A property named without a column: "length", "price", "date".
     Prop(Property),
-    /// "sorted by", "ordered by", "in order of".
+    /// "alphabetical": ascending unless a direction is given.
+    Alphabetical,
+    /// "sorted by", "ordered by", "in order of": the sort key follows.
     OrderBy,
+    /// "sort", "ordered" on their own: a listing is to be sorted (the key or direction is
+    /// given elsewhere).
+    Sort,
     /// "name", "names": the rows are to be shown by their names.
     Names,
     /// "or" between two values.
@@ -219,7 +224,7 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
         "earliest" => Extreme(Property::Date, false),
         "oldest" => Extreme(Property::Age, true),
         "youngest" => Extreme(Property::Age, false),
-        "alphabetical" | "alphabetically" => Direction(false),
+        "alphabetical" | "alphabetically" => Alphabetical,
         "over" | "above" | "exceeding" | "exceeds" => Compare(CmpOp::Gt),
         "under" | "below" => Compare(CmpOp::Lt),
         "exactly" => Compare(CmpOp::Eq),
@@ -232,7 +237,7 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
         "yearly" | "annual" | "annually" => Bucket(TimeBucket::Year),
         "monthly" => Bucket(TimeBucket::YearMonth),
         "daily" => Bucket(TimeBucket::Day),
-        "order" | "ordered" | "sorted" | "sort" | "ranked" => OrderBy,
+        "order" | "ordered" | "sorted" | "sort" | "ranked" => Sort,
         "ascending" | "asc" | "increasing" => Direction(false),
         "descending" | "desc" | "decreasing" => Direction(true),
         "instead" | "rather" => Instead,

@@ -63,6 +63,57 @@ impl Planner<'_> {
         self.number_after(k, slot, op);
     }
 
+    /// "sorted by X", "in descending order of X", "ordered by decreasing number of X".
+    pub(super) fn order_by(&mut self, k: usize) {
+        let spans = self.spans;
+        self.used[k] = true;
+        let mut n = k + 1;
+        let mut desc = match k.checked_sub(1).map(|j| &spans[j].item) {
+            Some(Item::Direction(d)) => Some(*d),
+            _ => None,
+        };
+        match spans.get(n).map(|s| &s.item) {
+            Some(Item::Direction(d)) => {
+                desc = Some(*d);
+                self.used[n] = true;
+                n += 1;
+            }
+            Some(Item::Alphabetical) => {
+                desc = desc.or(Some(false));
+                n += 1;
+            }
+            _ => {}
+        }
+        if let (Some(Item::Count(_)), Some(Item::Mention(c))) = (
+            spans.get(n).map(|s| &s.item),
+            spans.get(n + 1).map(|s| &s.item),
+        ) {
+            if super::numeric_column(self.lex, c) {
+                // "by number of cities" where a column holds that number.
+                self.used[n] = true;
+                n += 1;
+            } else if self.draft.measure.is_some() {
+                // "ordered by the number of customers": by the count already asked for.
+                self.used[n] = true;
+                self.used[n + 1] = true;
+                self.draft.direction = Some(desc.unwrap_or(false));
+                return;
+            }
+        }
+        match spans.get(n).map(|s| &s.item) {
+            Some(Item::Mention(c)) => {
+                self.used[n] = true;
+                let s = self.slot_from_candidates(c);
+                self.draft.order_by = Some((s, desc.unwrap_or(false)));
+            }
+            _ => match desc {
+                // "sorted alphabetically": a direction without a key.
+                Some(d) => self.draft.direction = Some(d),
+                None => self.unplaced.push((spans[k].start, spans[k].end)),
+            },
+        }
+    }
+
     /// The items of a between condition at span `k`.
     pub(super) fn between(&mut self, k: usize) {
         let spans = self.spans;

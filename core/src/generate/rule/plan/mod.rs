@@ -136,6 +136,8 @@ pub struct Draft {
     pub measure_condition: Option<(CmpOp, f64)>,
     /// "what about the average?": an aggregate without anything to aggregate.
     pub agg_only: Option<Agg>,
+    /// The order comes from a superlative ("the 3 longest").
+    pub extreme: bool,
 }
 
 /// Builds drafts from items.
@@ -425,6 +427,7 @@ impl<'a> Planner<'a> {
                     }
                     let s = self.property_slot(Some(prop), kind, None);
                     self.draft.order_by = Some((s, desc));
+                    self.draft.extreme = true;
                     if self.draft.limit.is_none() {
                         self.draft.limit = Some(1);
                     }
@@ -497,25 +500,12 @@ impl<'a> Planner<'a> {
                     self.used[k] = true;
                     self.draft.direction = Some(desc);
                 }
-                Item::OrderBy => {
+                Item::OrderBy => self.order_by(k),
+                Item::Sort => self.used[k] = true,
+                Item::Alphabetical => {
                     self.used[k] = true;
-                    let mut n = k + 1;
-                    let mut desc = false;
-                    if let Some(Item::Direction(d)) = spans.get(n).map(|s| &s.item) {
-                        desc = *d;
-                        self.used[n] = true;
-                        n += 1;
-                    }
-                    if let Some(Item::Mention(c)) = spans.get(n).map(|s| &s.item) {
-                        self.used[n] = true;
-                        let s = self.slot_from_candidates(c);
-                        self.draft.order_by = Some((s, desc));
-                    } else if !matches!(
-                        k.checked_sub(1).map(|j| &spans[j].item),
-                        Some(Item::Direction(_))
-                    ) && n == k + 1
-                    {
-                        self.unplaced.push((spans[k].start, spans[k].end));
+                    if !spans.iter().any(|s| matches!(s.item, Item::Direction(_))) {
+                        self.draft.direction = Some(false);
                     }
                 }
                 Item::Distinct => {
