@@ -175,6 +175,7 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
         | ("order", "by", _)
         | ("in", "order", "of")
         | ("ranked", "by", _) => return hit(OrderBy, if three.2 == "of" { 3 } else { 2 }),
+        ("order", "of", _) | ("terms", "of", _) => return hit(OrderBy, 2),
         ("sort", "ascending", _) | ("order", "ascending", _) => return hit(Direction(false), 2),
         ("sort", "descending", _) | ("order", "descending", _) => return hit(Direction(true), 2),
         _ => {}

@@ -40,6 +40,14 @@ pub(super) async fn same_result(db: &Arc<dyn Executor>, predicted: &str, gold: &
     crate::generate::rule::tests::rows_match(&p.rows, &g.rows)
 }
 
+/// Whether each predicted row, in order, holds the gold row's values (extra columns allowed).
+fn rows_match_in_order(p: &[Vec<crate::exec::Value>], g: &[Vec<crate::exec::Value>]) -> bool {
+    p.len() == g.len()
+        && p.iter()
+            .zip(g)
+            .all(|(pr, gr)| rows_match(std::slice::from_ref(pr), std::slice::from_ref(gr)))
+}
+
 pub(crate) fn rows_match(p: &[Vec<crate::exec::Value>], g: &[Vec<crate::exec::Value>]) -> bool {
     if p.len() != g.len() {
         return false;
@@ -216,7 +224,25 @@ async fn score_golden_questions_from_env() {
                     println!("ERROR [{db}] {q}\n  {}\n  {e}", out.sql);
                 }
                 Ok(p) => {
-                    if rows_match(&p.rows, &gold_rows.rows) {
+                    let ordered = {
+                        let mut depth = 0i32;
+                        let flat: String = gold
+                            .to_uppercase()
+                            .chars()
+                            .filter(|c| {
+                                match c {
+                                    '(' => depth += 1,
+                                    ')' => depth -= 1,
+                                    _ => {}
+                                }
+                                depth == 0
+                            })
+                            .collect();
+                        flat.contains("ORDER BY")
+                    };
+                    let same = rows_match(&p.rows, &gold_rows.rows)
+                        && (!ordered || rows_match_in_order(&p.rows, &gold_rows.rows));
+                    if same {
                         correct += 1;
                     } else {
                         wrong += 1;
