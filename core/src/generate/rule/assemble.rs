@@ -148,6 +148,28 @@ impl Resolution<'_> {
                     .collect();
             }
         }
+        if d.names && d.implicit_dims {
+            // "the name and address of the department with the most students": the department,
+            // shown by its name, with its address beside it.
+            let table = dims.first().map(|x| x.table().to_string());
+            if let Some(t) = table.as_ref().and_then(|t| self.lex.table_index(t)) {
+                let info = &self.lex.tables[t];
+                if info.labels != info.key
+                    && dims.iter().all(
+                        |x| matches!(x, Dimension::Column { column } if column.table == info.name),
+                    )
+                {
+                    for x in dims.drain(..) {
+                        if let Dimension::Column { column } = x {
+                            if !info.labels.contains(&column.column) {
+                                columns.push(column);
+                            }
+                        }
+                    }
+                    dims.push(self.entity(t));
+                }
+            }
+        }
         let mut measure = measure;
         if let Some(Measure {
             agg: agg @ (Agg::Min | Agg::Max),
@@ -384,6 +406,30 @@ impl Resolution<'_> {
                     ));
                 }
             }
+        }
+        if d.alphabetical && d.order_by.is_none() {
+            // "in alphabetical order": by the first name shown, whatever else is computed.
+            let first = ir
+                .group_by
+                .iter()
+                .find_map(|g| match g {
+                    Dimension::Entity { table, labels, .. } => {
+                        labels.first().map(|l| ColumnRef::new(table, l))
+                    }
+                    Dimension::Column { column } => Some(column.clone()),
+                    Dimension::Time { .. } => None,
+                })
+                .or_else(|| ir.columns.first().cloned());
+            let Some(column) = first else {
+                return Err(cannot_answer(
+                    "I could not tell what to put in alphabetical order".to_string(),
+                    Vec::new(),
+                ));
+            };
+            ir.order = Some(Order {
+                key: OrderKey::Column { column },
+                descending: d.direction.unwrap_or(false),
+            });
         }
         if let Some((s, desc)) = d.order_by {
             ir.order = Some(Order {

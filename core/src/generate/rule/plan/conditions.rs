@@ -80,6 +80,7 @@ impl Planner<'_> {
             }
             Some(Item::Alphabetical) => {
                 desc = desc.or(Some(false));
+                self.used[n] = true;
                 n += 1;
             }
             _ => {}

@@ -138,6 +138,8 @@ pub struct Draft {
     pub agg_only: Option<Agg>,
     /// The order comes from a superlative ("the 3 longest").
     pub extreme: bool,
+    /// "in alphabetical order": by the first name shown.
+    pub alphabetical: bool,
 }
 
 /// Builds drafts from items.
@@ -504,9 +506,7 @@ impl<'a> Planner<'a> {
                 Item::Sort => self.used[k] = true,
                 Item::Alphabetical => {
                     self.used[k] = true;
-                    if !spans.iter().any(|s| matches!(s.item, Item::Direction(_))) {
-                        self.draft.direction = Some(false);
-                    }
+                    self.draft.alphabetical = true;
                 }
                 Item::Distinct => {
                     self.used[k] = true;
