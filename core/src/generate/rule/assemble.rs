@@ -160,10 +160,10 @@ impl Resolution<'_> {
                     )
                 {
                     for x in dims.drain(..) {
-                        if let Dimension::Column { column } = x {
-                            if !info.labels.contains(&column.column) {
-                                columns.push(column);
-                            }
+                        if let Dimension::Column { column } = x
+                            && !info.labels.contains(&column.column)
+                        {
+                            columns.push(column);
                         }
                     }
                     dims.push(self.entity(t));
