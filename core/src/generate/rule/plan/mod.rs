@@ -500,6 +500,10 @@ impl<'a> Planner<'a> {
                 Item::Year(y) => self.year(k, y),
                 Item::Direction(desc) => {
                     self.used[k] = true;
+                    if self.draft.direction.is_some_and(|d| d != desc) {
+                        // "by price decreasing and name ascending": two sort keys.
+                        self.unplaced.push((spans[k].start, spans[k].end));
+                    }
                     self.draft.direction = Some(desc);
                 }
                 Item::OrderBy => self.order_by(k),
