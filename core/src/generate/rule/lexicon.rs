@@ -225,6 +225,15 @@ pub fn canonical(w: &str) -> &str {
         "length" | "runtime" => "duration",
         "dob" | "birthday" => "birth",
         "sale" => "sales",
+        // Abbreviations common in column names.
+        "dept" => "department",
+        "apt" => "apartment",
+        "emp" => "employee",
+        "cust" => "customer",
+        "addr" => "address",
+        "amt" => "amount",
+        "num" => "number",
+        "prod" => "product",
         _ => w,
     }
 }
