@@ -278,6 +278,16 @@ impl<'a> SqlWriter<'a> {
                 Vec::new(),
             )
         })?;
+        if steps.len() >= 3 && steps.iter().any(|s| !s.to_one) {
+            // Long paths through one-to-many links are where a reading most often goes wrong.
+            return Err(cannot_answer(
+                format!(
+                    "the question links {} tables through one-to-many relations, too far apart to combine reliably",
+                    steps.len() + 1
+                ),
+                Vec::new(),
+            ));
+        }
         self.qualify = !steps.is_empty();
         let fans_out = steps.iter().any(|s| !s.to_one);
 

@@ -244,6 +244,7 @@ async fn score_golden_questions_from_env() {
                         && (!ordered || rows_match_in_order(&p.rows, &gold_rows.rows));
                     if same {
                         correct += 1;
+                        println!("OK [{db}] {q}\n  {}", out.sql);
                     } else {
                         wrong += 1;
                         println!("WRONG [{db}] {q}\n  {}\n  gold {gold}", out.sql);
