@@ -278,6 +278,15 @@ impl<'a> SqlWriter<'a> {
                 Vec::new(),
             )
         })?;
+        if let Some(s) = steps.iter().find(|s| s.ambiguous) {
+            return Err(cannot_answer(
+                format!(
+                    "{} and {} are linked by more than one foreign key and the question does not say which",
+                    s.parent, s.table
+                ),
+                Vec::new(),
+            ));
+        }
         if steps.len() >= 3 && steps.iter().any(|s| !s.to_one) {
             // Long paths through one-to-many links are where a reading most often goes wrong.
             return Err(cannot_answer(

@@ -63,6 +63,9 @@ pub enum Item {
     Literal(String),
     /// A schema name.
     Mention(Vec<Candidate>),
+    /// A verb whose stem names a column ("hired" → `HireDate`): read only as the date of a
+    /// time condition, otherwise a neutral word.
+    Participle(Vec<Candidate>),
     /// A money word ("revenue", "sales", "spent").
     Money,
     /// "sold", "purchased": an item count of sales.
@@ -398,8 +401,8 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
             // Negations change the meaning in ways the rules do not cover: never ignored.
             unknown.push(t.raw.clone());
         } else if let Some(cands) = participle_name(lower, lexicon) {
-            // "hired" names `HireDate`.
-            push(&mut spans, Item::Mention(cands), 1);
+            // "hired" names `HireDate` (for a date condition only).
+            push(&mut spans, Item::Participle(cands), 1);
         } else if lexicon::is_stop_word(lower) || lexicon::is_neutral_word(lower) {
             // Explained: carries no meaning of its own.
         } else {

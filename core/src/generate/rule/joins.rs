@@ -15,6 +15,8 @@ struct Edge {
     there: Vec<String>,
     /// Whether this end holds the foreign key (each row here matches at most one row there).
     to_one: bool,
+    /// Whether several foreign keys link the two tables.
+    ambiguous: bool,
 }
 
 /// A table joined into a query.
@@ -28,6 +30,8 @@ pub struct JoinStep {
     pub on: Vec<(String, String)>,
     /// Whether each row of `parent` matches at most one row of `table`.
     pub to_one: bool,
+    /// Whether other foreign keys also link the two tables, so that this join is a guess.
+    pub ambiguous: bool,
 }
 
 /// The foreign-key graph of a catalog, with all shortest distances.
@@ -56,7 +60,16 @@ impl SchemaGraph {
                 let Some(&j) = index.get(&fk.referenced_table.to_lowercase()) else {
                     continue;
                 };
-                if i == j || adj[i].iter().any(|e| e.to == j) {
+                if i == j {
+                    continue;
+                }
+                if let Some(e) = adj[i].iter_mut().find(|e| e.to == j) {
+                    // Two foreign keys between the same tables (`source_airport`,
+                    // `dest_airport`): which one a question means is not known.
+                    e.ambiguous = true;
+                    if let Some(back) = adj[j].iter_mut().find(|e| e.to == i) {
+                        back.ambiguous = true;
+                    }
                     continue;
                 }
                 let there = if fk.referenced_columns.len() == fk.columns.len() {
@@ -72,12 +85,14 @@ impl SchemaGraph {
                     here: fk.columns.clone(),
                     there: there.clone(),
                     to_one: true,
+                    ambiguous: false,
                 });
                 adj[j].push(Edge {
                     to: i,
                     here: there,
                     there: fk.columns.clone(),
                     to_one: false,
+                    ambiguous: false,
                 });
             }
         }
@@ -154,6 +169,7 @@ impl SchemaGraph {
                         .zip(e.there.iter().cloned())
                         .collect(),
                     to_one: e.to_one,
+                    ambiguous: e.ambiguous,
                 });
             }
             wanted.retain(|&w| !in_tree[w]);

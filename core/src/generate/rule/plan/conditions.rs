@@ -346,6 +346,7 @@ impl Planner<'_> {
                 | Item::Also
                 | Item::StartOver
                 | Item::Prop(_)
+                | Item::Participle(_)
                 | Item::Sold => {}
                 _ => self.unplaced.push((spans[k].start, spans[k].end)),
             }

@@ -157,11 +157,11 @@ impl Planner<'_> {
 
     /// The date column for a time condition: a date column named just before, else any.
     pub(super) fn date_slot_near(&mut self, k: usize) -> usize {
-        let prev = (0..k)
-            .rev()
-            .find(|&j| !self.used[j] && matches!(self.spans[j].item, Item::Mention(_)));
+        let prev = (0..k).rev().find(|&j| {
+            !self.used[j] && matches!(self.spans[j].item, Item::Mention(_) | Item::Participle(_))
+        });
         if let Some(j) = prev
-            && let Item::Mention(c) = &self.spans[j].item
+            && let Item::Mention(c) | Item::Participle(c) = &self.spans[j].item
         {
             let picks: Vec<_> = c
                 .iter()
