@@ -1,5 +1,5 @@
 //! Command-line interface: argument parsing and the commands that work on one database without a
-//! server (`schema`, `validate`, `run`).
+//! server (`schema`, `validate`, `run`, `ask`, `chat`, `eval`).
 
 mod conversation;
 mod eval;
@@ -123,7 +123,7 @@ pub fn main() -> ExitCode {
     let Some(command) = cli.command else {
         eprintln!(
             "heliosdb-conversational-bi: the HTTP server is not part of this build yet; use one of the commands \
-             `ask`, `chat`, `schema`, `validate` or `run` (see --help)"
+             `ask`, `chat`, `schema`, `validate`, `run` or `eval` (see --help)"
         );
         return ExitCode::from(EXIT_USAGE);
     };
