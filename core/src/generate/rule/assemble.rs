@@ -39,6 +39,21 @@ impl Resolution<'_> {
             .map(|x| self.dimension(x))
             .collect::<Result<Vec<_>>>()?;
         let columns = self.columns()?;
+        if let Some(c) = columns.iter().find(|c| {
+            self.lex
+                .column(c)
+                .and_then(|i| i.references.as_deref())
+                .is_some_and(|r| r == c.table)
+        }) {
+            // "which employees report to ...": a table related to itself.
+            return Err(cannot_answer(
+                format!(
+                    "{} relates {} rows to other {} rows, which the rules do not follow",
+                    c.column, c.table, c.table
+                ),
+                Vec::new(),
+            ));
+        }
         let mut listed = self.subject()?;
         if measure.is_none()
             && d.having.is_empty()

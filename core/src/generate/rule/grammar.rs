@@ -515,7 +515,7 @@ fn longest_schema(
 fn longest_value(lowers: &[&str], values: &ValueIndex) -> Option<(Vec<ValueHit>, usize)> {
     let max = values.max_words().min(lowers.len());
     (1..=max).rev().find_map(|n| {
-        let hits = values.lookup(&lowers[..n].join(" "));
+        let hits = values.lookup(&lexicon::fold(&lowers[..n].join(" ")));
         (!hits.is_empty()).then(|| (hits.to_vec(), n))
     })
 }

@@ -123,6 +123,23 @@ fn parse_number(w: &str) -> Option<f64> {
     Some(n)
 }
 
+/// Folds the accents of Latin letters away ("São Paulo" is looked up as "sao paulo").
+pub fn fold(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'á' | 'à' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'í' | 'ì' | 'î' | 'ï' => 'i',
+            'ó' | 'ò' | 'ô' | 'õ' | 'ö' | 'ø' => 'o',
+            'ú' | 'ù' | 'û' | 'ü' => 'u',
+            'ç' => 'c',
+            'ñ' => 'n',
+            'ý' | 'ÿ' => 'y',
+            other => other,
+        })
+        .collect()
+}
+
 /// Splits an identifier into lower-case words: `BillingCountry`, `billing_country` and
 /// `billingCountry` all give `billing country`; digits stay attached.
 pub fn identifier_words(ident: &str) -> Vec<String> {

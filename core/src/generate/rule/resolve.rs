@@ -255,6 +255,16 @@ impl Resolution<'_> {
                 Pick::Table(t) => self.entity(*t),
                 Pick::Column(t, c) => {
                     let info = &self.lex.tables[*t].columns[*c];
+                    if info.references.as_deref() == Some(self.lex.tables[*t].name.as_str()) {
+                        // `Employee.ReportsTo`: a table related to itself.
+                        return Err(cannot_answer(
+                            format!(
+                                "{} relates {} rows to other {} rows, which the rules do not follow",
+                                info.name, self.lex.tables[*t].name, self.lex.tables[*t].name
+                            ),
+                            Vec::new(),
+                        ));
+                    }
                     let exact = self.draft.slots[*s]
                         .picks
                         .get(self.choice[*s])

@@ -151,13 +151,15 @@ impl ValueIndex {
     }
 }
 
-/// The lookup key of a text: its words, lower case, single spaces.
+/// The lookup key of a text: its words, lower case without accents, single spaces.
 pub fn phrase_key(text: &str) -> String {
-    lexicon::tokenize(text)
-        .iter()
-        .map(|t| t.lower.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
+    lexicon::fold(
+        &lexicon::tokenize(text)
+            .iter()
+            .map(|t| t.lower.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 fn is_groundable(key: &str) -> bool {
