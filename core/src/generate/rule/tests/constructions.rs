@@ -166,6 +166,11 @@ async fn filters_on_grounded_values() {
         "{s}"
     );
     assert!(s.ends_with("WHERE Artist.Name = 'Led Zeppelin'"), "{s}");
+    // Values are found without their accents.
+    assert_eq!(
+        sql(&g, "Customers in Sao Paulo"),
+        "SELECT FirstName, LastName FROM Customer WHERE City = 'São Paulo'"
+    );
     let s = sql(&g, "How many Rock tracks are there?");
     assert!(s.ends_with("WHERE Genre.Name = 'Rock'"), "{s}");
     let (g, _) = generator("sakila").await;
@@ -309,6 +314,10 @@ async fn abstains_instead_of_guessing() {
         .expect_err("abstains");
     assert_eq!(e.kind(), ErrorKind::CannotAnswer);
     assert!(!e.is_retryable());
+    // A table related to itself (`Employee.ReportsTo`) is beyond the rules.
+    abstains(&g, "Which employees report to Andrew Adams?");
+    // Two sort directions, or a ranking sorted the other way, are two questions.
+    abstains(&g, "List the 3 longest tracks sorted ascending");
     let (g, _) = generator("sakila").await;
     // The length column does not say whether it holds minutes or seconds.
     abstains(&g, "Films longer than 3 hours");
