@@ -48,14 +48,20 @@ pub fn tokenize(question: &str) -> Vec<Token> {
                 continue;
             }
         }
-        if c.is_alphanumeric() {
+        let negative = c == '-'
+            && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+            && (i == 0 || chars[i - 1].is_whitespace());
+        if c.is_alphanumeric() || negative {
             let start = i;
+            if negative {
+                i += 1;
+            }
             while i < chars.len()
                 && (chars[i].is_alphanumeric()
                     || ((chars[i] == '.' || chars[i] == ',')
                         && i + 1 < chars.len()
                         && chars[i + 1].is_ascii_digit()
-                        && chars[start].is_ascii_digit())
+                        && (chars[start].is_ascii_digit() || chars[start] == '-'))
                     || (chars[i] == '\''
                         && i + 1 < chars.len()
                         && chars[i + 1].is_alphabetic()
@@ -100,6 +106,9 @@ pub fn word_token(raw: &str) -> Token {
 }
 
 fn parse_number(w: &str) -> Option<f64> {
+    if let Some(rest) = w.strip_prefix('-') {
+        return parse_number(rest).map(|n| -n);
+    }
     let cleaned: String = w.chars().filter(|c| *c != ',').collect();
     if cleaned.chars().next().is_some_and(|c| c.is_ascii_digit())
         && let Ok(n) = cleaned.parse::<f64>()
@@ -568,6 +577,8 @@ mod tests {
         assert_eq!(t[1].number, Some(5.0));
         assert_eq!(t[6].number, Some(1000.0));
         assert!(t[5].quoted);
+        let t = tokenize("balance below -5.5, not 5");
+        assert_eq!(t[2].number, Some(-5.5));
         let t = tokenize("What's the artist's name?");
         assert_eq!(t[2].lower, "artist");
     }
