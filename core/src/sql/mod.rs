@@ -2,14 +2,39 @@
 //!
 //! Accepts exactly one read-only query and nothing else, checks every table, column and function
 //! against the catalog and the allow-lists, strips comments, and adds or clamps the row limit.
+//!
+//! One call tokenizes and parses once and walks the tree once:
+//!
+//! | stage | module | refuses |
+//! | --- | --- | --- |
+//! | tokenize, parse | `parse` | empty input, parse errors, several statements, any statement but a query, MySQL `/*! */` comments, `INTO OUTFILE` |
+//! | walk | `walk`, `expr` | writable CTEs and bodies, `SELECT ... INTO`, locking clauses, optimizer hints, variables, parameters and `:=`, functions off the allow-list, constructs it does not know |
+//! | names | `resolve` | unknown tables (system catalogs included), tables outside `allowed_tables`, unknown columns (with "did you mean"), restricted columns, also through `*` and `t.*` |
+//! | policy | `policy` | cartesian products of three or more unconnected relations, recursive CTEs without a termination condition, oversized `lpad`/`repeat`/`randomblob` sizes |
+//! | row cap | `limit` | non-literal `LIMIT`, `FETCH ... PERCENT` / `WITH TIES` |
+//!
+//! Name resolution accepts what it cannot judge (a column several relations could provide, a
+//! table function's columns, an unresolvable double-quoted word in SQLite, which SQLite reads as
+//! a string): a false refusal costs more than a database error. The accepted statement is
+//! re-rendered from the syntax tree, so comments and hints never reach the database.
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{catalog::Catalog, dialect::Dialect, error::Result};
+use crate::{
+    catalog::Catalog,
+    dialect::Dialect,
+    error::{Error, Result},
+};
 
+mod expr;
 pub mod functions;
+mod limit;
+mod parse;
+mod policy;
+mod resolve;
+mod walk;
 
 pub use functions::is_function_allowed;
 
@@ -24,8 +49,39 @@ pub enum RejectRule {
     Empty,
     /// More than one statement.
     MultipleStatements,
-    /// A statement that is not a read-only query (DML, DDL, DCL, transaction control, ...).
+    /// A statement that is not a read-only query (DML, DDL, DCL, transaction control, ...),
+    /// including a data-modifying CTE or query body.
     NotAQuery,
+    /// A MySQL versioned comment `/*! ... */`, whose content MySQL executes.
+    VersionedComment,
+    /// An optimizer hint `/*+ ... */`, which can override server limits.
+    OptimizerHint,
+    /// `SELECT ... INTO` (a table, a variable or a file).
+    SelectInto,
+    /// `FOR UPDATE`, `FOR SHARE` and other locking clauses.
+    LockingClause,
+    /// User or system variables, assignments and bind parameters.
+    Variable,
+    /// A function that is not on the dialect's allow-list.
+    FunctionNotAllowed,
+    /// A function asked to build a value larger than the allowed size.
+    OversizedValue,
+    /// A table that is not in the catalog (system catalogs never are).
+    UnknownTable,
+    /// A table that exists but is outside the allowed tables.
+    TableNotAllowed,
+    /// A column that no table in scope has.
+    UnknownColumn,
+    /// A column the policy marks as restricted.
+    DeniedColumn,
+    /// Three or more relations cross-joined without a join condition.
+    CartesianProduct,
+    /// A recursive CTE without a termination condition.
+    UnboundedRecursion,
+    /// A `LIMIT` or `FETCH` the row cap cannot be applied to.
+    RowLimit,
+    /// A construct the validator does not support.
+    Unsupported,
 }
 
 impl RejectRule {
@@ -36,6 +92,21 @@ impl RejectRule {
             Self::Empty => "empty",
             Self::MultipleStatements => "multiple_statements",
             Self::NotAQuery => "not_a_query",
+            Self::VersionedComment => "versioned_comment",
+            Self::OptimizerHint => "optimizer_hint",
+            Self::SelectInto => "select_into",
+            Self::LockingClause => "locking_clause",
+            Self::Variable => "variable",
+            Self::FunctionNotAllowed => "function_not_allowed",
+            Self::OversizedValue => "oversized_value",
+            Self::UnknownTable => "unknown_table",
+            Self::TableNotAllowed => "table_not_allowed",
+            Self::UnknownColumn => "unknown_column",
+            Self::DeniedColumn => "denied_column",
+            Self::CartesianProduct => "cartesian_product",
+            Self::UnboundedRecursion => "unbounded_recursion",
+            Self::RowLimit => "row_limit",
+            Self::Unsupported => "unsupported",
         }
     }
 }
@@ -43,6 +114,22 @@ impl RejectRule {
 impl std::fmt::Display for RejectRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// A refusal before it is tied to the submitted SQL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rejection {
+    pub(crate) rule: RejectRule,
+    pub(crate) reason: String,
+}
+
+impl Rejection {
+    pub(crate) fn new(rule: RejectRule, reason: impl Into<String>) -> Self {
+        Self {
+            rule,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -57,6 +144,18 @@ pub struct ValidatorOptions {
     pub denied_columns: Vec<String>,
 }
 
+/// What the validator did to the statement's row limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitAction {
+    /// The query's own limit was within the cap and is kept as written.
+    Kept,
+    /// The query had no limit; the cap was added.
+    Added,
+    /// The query's limit exceeded the cap and was lowered to it.
+    Clamped,
+}
+
 /// A statement the validator accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ValidatedSql {
@@ -66,6 +165,10 @@ pub struct ValidatedSql {
     /// it asks for one row more, so that the executor can tell a truncated result.
     #[serde(skip)]
     pub exec_sql: String,
+    /// What happened to the row limit. When it is [`LimitAction::Kept`], `exec_sql == sql`.
+    pub limit_action: LimitAction,
+    /// The catalog tables the statement reads, as qualified names, sorted and deduplicated.
+    pub tables: Vec<String>,
 }
 
 /// Judges SQL against one catalog.
@@ -87,8 +190,30 @@ impl Validator {
     }
 
     /// Accepts one read-only query or says which rule refused it and why.
+    ///
+    /// Every refusal is an [`Error::SqlRejected`](crate::error::Error::SqlRejected) whose reason
+    /// says what was wrong and what to write instead.
     pub fn validate(&self, sql: &str) -> Result<ValidatedSql> {
-        let _ = (&self.options, sql);
-        unimplemented!("validator")
+        self.check(sql).map_err(|r| Error::SqlRejected {
+            rule: r.rule,
+            reason: r.reason,
+            sql: sql.to_string(),
+        })
+    }
+
+    fn check(&self, sql: &str) -> Result<ValidatedSql, Rejection> {
+        let mut query = parse::parse_single_query(self.dialect(), sql)?;
+        let policy = resolve::Policy::new(&self.catalog, &self.options);
+        let tables = resolve::check_query(&policy, &query)?;
+        let capped = limit::apply_row_cap(&mut query, self.options.max_rows)?;
+        Ok(ValidatedSql {
+            sql: capped.sql,
+            exec_sql: capped.exec_sql,
+            limit_action: capped.action,
+            tables,
+        })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,548 @@
+//! Name resolution: tables against the catalog and the allowed tables, columns against the
+//! relations in scope, restricted columns, and "did you mean" suggestions.
+//!
+//! Resolution never refuses what it cannot judge: a column that several relations could
+//! provide, or that a relation with unknown columns (a table function) might provide, is
+//! accepted and left to the database.
+
+use sqlparser::ast::{Ident, ObjectName, ObjectNamePart, Query};
+
+use super::{RejectRule, Rejection, ValidatorOptions};
+use crate::{
+    catalog::{Catalog, Table},
+    dialect::Dialect,
+};
+
+/// The catalog and the options, as the walk consults them.
+pub(crate) struct Policy<'a> {
+    pub(crate) catalog: &'a Catalog,
+    pub(crate) options: &'a ValidatorOptions,
+    pub(crate) dialect: Dialect,
+}
+
+impl<'a> Policy<'a> {
+    /// A policy over `catalog` and `options`.
+    pub(crate) fn new(catalog: &'a Catalog, options: &'a ValidatorOptions) -> Self {
+        Self {
+            catalog,
+            options,
+            dialect: catalog.dialect,
+        }
+    }
+
+    /// The catalog table `name` refers to, when it exists and may be read.
+    pub(crate) fn lookup_table(&self, name: &ObjectName) -> Result<&'a Table, Rejection> {
+        let idents = object_idents(name);
+        let (schema, table) = match idents.as_slice() {
+            [t] => (None, *t),
+            [s, t] => (Some(*s), *t),
+            [_, s, t] => (Some(*s), *t),
+            _ => return Err(unknown_table(&name.to_string(), self.allowed_names())),
+        };
+        let found = self.catalog.find_table(
+            schema.map(|s| s.value.as_str()),
+            &table.value,
+            table.quote_style.is_some(),
+        );
+        let Some(found) = found else {
+            if is_system_catalog(schema.map(|s| s.value.as_str()), &table.value) {
+                return Err(Rejection::new(
+                    RejectRule::UnknownTable,
+                    format!(
+                        "`{name}` is a system catalog and cannot be queried; the schema is described in \
+                         the prompt, query only its tables"
+                    ),
+                ));
+            }
+            return Err(unknown_table(&name.to_string(), self.allowed_names()));
+        };
+        if !self.is_allowed(found) {
+            return Err(Rejection::new(
+                RejectRule::TableNotAllowed,
+                format!(
+                    "table `{}` may not be read; use only these tables: {}",
+                    found.qualified_name(),
+                    self.allowed_names().join(", ")
+                ),
+            ));
+        }
+        Ok(found)
+    }
+
+    fn is_allowed(&self, table: &Table) -> bool {
+        let allowed = &self.options.allowed_tables;
+        allowed.is_empty()
+            || allowed.iter().any(|a| {
+                a.eq_ignore_ascii_case(&table.name)
+                    || a.eq_ignore_ascii_case(&table.qualified_name())
+            })
+    }
+
+    fn allowed_names(&self) -> Vec<String> {
+        self.catalog
+            .tables
+            .iter()
+            .filter(|t| self.is_allowed(t))
+            .map(Table::qualified_name)
+            .collect()
+    }
+
+    /// Whether `table.column` is on the restricted list.
+    pub(crate) fn is_denied(&self, table: &Table, column: &str) -> bool {
+        self.options.denied_columns.iter().any(|d| {
+            d.rsplit_once('.').is_some_and(|(t, c)| {
+                c.eq_ignore_ascii_case(column)
+                    && (t.eq_ignore_ascii_case(&table.name)
+                        || t.eq_ignore_ascii_case(&table.qualified_name()))
+            })
+        })
+    }
+}
+
+/// The identifiers of an object name (function-call parts are left out).
+pub(crate) fn object_idents(name: &ObjectName) -> Vec<&Ident> {
+    name.0
+        .iter()
+        .filter_map(|p| match p {
+            ObjectNamePart::Identifier(i) => Some(i),
+            ObjectNamePart::Function(_) => None,
+        })
+        .collect()
+}
+
+fn is_system_catalog(schema: Option<&str>, table: &str) -> bool {
+    let lower = |s: &str| s.to_ascii_lowercase();
+    let t = lower(table);
+    matches!(
+        schema.map(lower).as_deref(),
+        Some("pg_catalog" | "information_schema" | "mysql" | "sys" | "performance_schema")
+    ) || t.starts_with("sqlite_")
+        || t.starts_with("pg_")
+        || t.starts_with("pragma_")
+}
+
+fn unknown_table(name: &str, candidates: Vec<String>) -> Rejection {
+    let hint = match nearest(name, candidates.iter().map(String::as_str)) {
+        Some(best) => format!("did you mean `{best}`?"),
+        None => format!("use one of: {}", candidates.join(", ")),
+    };
+    Rejection::new(
+        RejectRule::UnknownTable,
+        format!("no table `{name}` in the schema; {hint}"),
+    )
+}
+
+/// The output columns of a query or relation.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Columns {
+    /// Known names, as the database would report them.
+    pub(crate) names: Vec<String>,
+    /// Whether the relation may have columns beyond `names` (table functions, unnamed items).
+    pub(crate) open: bool,
+}
+
+/// A relation in a `FROM` scope.
+#[derive(Debug)]
+pub(crate) struct Relation<'a> {
+    /// The name it is referred to by: its alias, else the table or CTE name.
+    pub(crate) name: String,
+    /// The catalog table, for restricted-column checks.
+    pub(crate) table: Option<&'a Table>,
+    /// Its columns.
+    pub(crate) columns: Columns,
+}
+
+/// The relations of one `SELECT`, its select-list aliases and the join links between them.
+#[derive(Debug, Default)]
+pub(crate) struct Scope<'a> {
+    pub(crate) relations: Vec<Relation<'a>>,
+    pub(crate) aliases: Vec<String>,
+    /// Pairs of relations that a join condition or a `WHERE` conjunct connects.
+    pub(crate) links: Vec<(usize, usize)>,
+}
+
+/// A CTE visible to the query being walked.
+#[derive(Debug)]
+pub(crate) struct CteBinding {
+    pub(crate) name: Ident,
+    pub(crate) columns: Columns,
+}
+
+/// The walk's state: scopes from outermost to innermost, visible CTEs, tables read.
+pub(crate) struct Walker<'p, 'a> {
+    pub(crate) policy: &'p Policy<'a>,
+    pub(crate) scopes: Vec<Scope<'a>>,
+    pub(crate) ctes: Vec<CteBinding>,
+    pub(crate) tables: Vec<String>,
+    /// While walking a join condition or `WHERE` conjunct: the scope depth and the relations
+    /// of that scope it references.
+    pub(crate) collect: Option<(usize, Vec<usize>)>,
+}
+
+/// Checks every name in `query`; returns the catalog tables it reads.
+pub(crate) fn check_query(policy: &Policy<'_>, query: &Query) -> Result<Vec<String>, Rejection> {
+    let mut walker = Walker {
+        policy,
+        scopes: Vec::new(),
+        ctes: Vec::new(),
+        tables: Vec::new(),
+        collect: None,
+    };
+    walker.query(query)?;
+    let mut tables = walker.tables;
+    tables.sort();
+    tables.dedup();
+    Ok(tables)
+}
+
+/// How a name written in SQL is stored as an output column name.
+pub(crate) fn output_name(dialect: Dialect, ident: &Ident) -> String {
+    match (dialect, ident.quote_style) {
+        (Dialect::Postgres, None) => ident.value.to_lowercase(),
+        _ => ident.value.clone(),
+    }
+}
+
+/// An identifier as written, folded once the way the dialect compares it.
+struct Written<'i> {
+    text: std::borrow::Cow<'i, str>,
+    exact: bool,
+}
+
+impl<'i> Written<'i> {
+    fn new(dialect: Dialect, ident: &'i Ident) -> Self {
+        match (dialect, ident.quote_style) {
+            (Dialect::Postgres, Some(_)) => Self {
+                text: ident.value.as_str().into(),
+                exact: true,
+            },
+            (Dialect::Postgres, None) if ident.value.chars().any(char::is_uppercase) => Self {
+                text: ident.value.to_lowercase().into(),
+                exact: true,
+            },
+            (Dialect::Postgres, None) => Self {
+                text: ident.value.as_str().into(),
+                exact: true,
+            },
+            _ => Self {
+                text: ident.value.as_str().into(),
+                exact: false,
+            },
+        }
+    }
+
+    /// Same result as [`crate::catalog::identifier_matches`] for the identifier this was built from.
+    fn names(&self, actual: &str) -> bool {
+        if self.exact {
+            actual == self.text
+        } else {
+            actual.eq_ignore_ascii_case(&self.text)
+        }
+    }
+}
+
+impl<'a> Walker<'_, 'a> {
+    fn note_reference(&mut self, depth: usize, relation: usize) {
+        if let Some((d, refs)) = &mut self.collect
+            && *d == depth
+            && !refs.contains(&relation)
+        {
+            refs.push(relation);
+        }
+    }
+
+    fn check_denied(&self, depth: usize, relation: usize, column: &str) -> Result<(), Rejection> {
+        let rel = &self.scopes[depth].relations[relation];
+        match rel.table {
+            Some(t) if self.policy.is_denied(t, column) => Err(denied(t, column)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Resolves an unqualified column name.
+    pub(crate) fn resolve_column(&mut self, id: &Ident) -> Result<(), Rejection> {
+        if id.value.starts_with('@') {
+            return Err(variable(&id.value));
+        }
+        let written = Written::new(self.policy.dialect, id);
+        for depth in (0..self.scopes.len()).rev() {
+            let scope = &self.scopes[depth];
+            let mut hit = None;
+            let mut hits = 0;
+            let mut open = false;
+            for (i, rel) in scope.relations.iter().enumerate() {
+                if let Some(c) = rel.columns.names.iter().position(|c| written.names(c)) {
+                    hits += 1;
+                    hit = Some((i, c));
+                }
+                open |= rel.columns.open;
+            }
+            if let (1, Some((i, c))) = (hits, hit) {
+                self.check_denied(depth, i, &scope.relations[i].columns.names[c])?;
+                self.note_reference(depth, i);
+                return Ok(());
+            }
+            if hits > 1 || open || scope.aliases.iter().any(|a| written.names(a)) {
+                return Ok(());
+            }
+        }
+        if self.is_implicit_column(id) {
+            return Ok(());
+        }
+        Err(self.unknown_column(id))
+    }
+
+    /// Whether the database accepts `id` without a column of that name: SQLite reads an
+    /// unresolvable double-quoted identifier as a string, and its tables have a rowid.
+    fn is_implicit_column(&self, id: &Ident) -> bool {
+        self.policy.dialect == Dialect::Sqlite
+            && (id.quote_style == Some('"')
+                || ["rowid", "oid", "_rowid_"]
+                    .iter()
+                    .any(|r| r.eq_ignore_ascii_case(&id.value)))
+    }
+
+    fn unknown_column(&self, id: &Ident) -> Rejection {
+        let Some(scope) = self.scopes.last().filter(|s| !s.relations.is_empty()) else {
+            return Rejection::new(
+                RejectRule::UnknownColumn,
+                format!(
+                    "no column `{}`: the query reads no table here; add a FROM clause",
+                    id.value
+                ),
+            );
+        };
+        let candidates = scope
+            .relations
+            .iter()
+            .flat_map(|r| r.columns.names.iter().map(String::as_str));
+        let names: Vec<String> = scope
+            .relations
+            .iter()
+            .map(|r| format!("`{}`", r.name))
+            .collect();
+        let place = if names.len() == 1 {
+            names[0].clone()
+        } else {
+            format!("any of {}", names.join(", "))
+        };
+        let hint = match nearest(
+            &id.value,
+            candidates.chain(scope.aliases.iter().map(String::as_str)),
+        ) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None => "use a column of the tables in FROM".to_string(),
+        };
+        Rejection::new(
+            RejectRule::UnknownColumn,
+            format!("no column `{}` in {place}; {hint}", id.value),
+        )
+    }
+
+    /// Resolves `qualifier.column` (and `schema.table.column`).
+    pub(crate) fn resolve_qualified(&mut self, parts: &[Ident]) -> Result<(), Rejection> {
+        let (qualifier, column) = match parts {
+            [q, c] | [_, q, c] => (q, c),
+            _ => return Ok(()),
+        };
+        let written_qualifier = Written::new(self.policy.dialect, qualifier);
+        let written_column = Written::new(self.policy.dialect, column);
+        for depth in (0..self.scopes.len()).rev() {
+            let found = self.scopes[depth]
+                .relations
+                .iter()
+                .position(|r| written_qualifier.names(&r.name));
+            let Some(i) = found else { continue };
+            let rel = &self.scopes[depth].relations[i];
+            if let Some(c) = rel.columns.names.iter().find(|c| written_column.names(c)) {
+                self.check_denied(depth, i, c)?;
+                self.note_reference(depth, i);
+                return Ok(());
+            }
+            if rel.columns.open || self.is_implicit_column(column) {
+                self.note_reference(depth, i);
+                return Ok(());
+            }
+            let hint = match nearest(&column.value, rel.columns.names.iter().map(String::as_str)) {
+                Some(best) => format!("did you mean `{best}`?"),
+                None => "use one of its columns".to_string(),
+            };
+            return Err(Rejection::new(
+                RejectRule::UnknownColumn,
+                format!(
+                    "no column `{}` in {}; {hint}",
+                    column.value,
+                    display_name(&rel.name)
+                ),
+            ));
+        }
+        Err(self.unknown_relation(qualifier))
+    }
+
+    /// The relation `name` in scope, innermost first, as (depth, index).
+    pub(crate) fn find_relation(&self, name: &Ident) -> Option<(usize, usize)> {
+        let written = Written::new(self.policy.dialect, name);
+        (0..self.scopes.len()).rev().find_map(|d| {
+            self.scopes[d]
+                .relations
+                .iter()
+                .position(|r| written.names(&r.name))
+                .map(|i| (d, i))
+        })
+    }
+
+    /// A refusal for a qualifier that names no relation in scope.
+    pub(crate) fn unknown_relation(&self, qualifier: &Ident) -> Rejection {
+        let names = self
+            .scopes
+            .iter()
+            .flat_map(|s| s.relations.iter().map(|r| r.name.as_str()));
+        let hint = match nearest(&qualifier.value, names) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None => "qualify columns with a table name or alias from FROM".to_string(),
+        };
+        Rejection::new(
+            RejectRule::UnknownTable,
+            format!(
+                "no table or alias `{}` in this query; {hint}",
+                qualifier.value
+            ),
+        )
+    }
+
+    /// Refuses a wildcard over relation `relation` of the current scope when it would read a
+    /// restricted column.
+    pub(crate) fn check_wildcard(&self, depth: usize, relation: usize) -> Result<(), Rejection> {
+        let rel = &self.scopes[depth].relations[relation];
+        if let Some(t) = rel.table
+            && let Some(c) = rel
+                .columns
+                .names
+                .iter()
+                .find(|c| self.policy.is_denied(t, c))
+        {
+            {
+                return Err(Rejection::new(
+                    RejectRule::DeniedColumn,
+                    format!(
+                        "`*` would read the restricted column `{}.{c}`; list the columns you need instead, \
+                         leaving `{c}` out",
+                        t.name
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A relation's name for a message; unnamed ones are subqueries or a set operation's result.
+pub(crate) fn display_name(name: &str) -> String {
+    if name.is_empty() {
+        "the unnamed subquery or result".to_string()
+    } else {
+        format!("`{name}`")
+    }
+}
+
+fn denied(table: &Table, column: &str) -> Rejection {
+    Rejection::new(
+        RejectRule::DeniedColumn,
+        format!(
+            "column `{}.{column}` is restricted and cannot be read; leave it out of the query",
+            table.name
+        ),
+    )
+}
+
+/// A refusal for a user or system variable.
+pub(crate) fn variable(name: &str) -> Rejection {
+    Rejection::new(
+        RejectRule::Variable,
+        format!(
+            "variables and parameters such as `{name}` are not allowed; write literal values instead"
+        ),
+    )
+}
+
+/// The candidate nearest to `name` by case-insensitive edit distance, when it is close enough
+/// to be a plausible typo.
+pub(crate) fn nearest<'c>(
+    name: &str,
+    candidates: impl Iterator<Item = &'c str>,
+) -> Option<&'c str> {
+    let target = name.to_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let d = levenshtein(&target, &c.to_lowercase());
+        if best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    let limit = (target.chars().count() / 2).max(2);
+    best.filter(|(d, _)| *d <= limit).map(|(_, c)| c)
+}
+
+/// The Levenshtein distance between two strings, over characters.
+pub(crate) fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                diagonal
+            } else {
+                1 + diagonal.min(above).min(row[j])
+            };
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folded_names_agree_with_catalog_matching() {
+        use crate::catalog::identifier_matches;
+        let idents = [
+            Ident::new("Total"),
+            Ident::new("total"),
+            Ident::with_quote('"', "Total"),
+        ];
+        for d in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+            for id in &idents {
+                for actual in ["Total", "total", "TOTAL", "other"] {
+                    assert_eq!(
+                        Written::new(d, id).names(actual),
+                        identifier_matches(d, actual, &id.value, id.quote_style.is_some()),
+                        "{d} {id} {actual}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn edit_distance() {
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("same", "same"), 0);
+    }
+
+    #[test]
+    fn nearest_is_case_insensitive_and_bounded() {
+        let names = ["CustomerId", "InvoiceDate", "Total"];
+        assert_eq!(
+            nearest("custmer_id", names.iter().copied()),
+            Some("CustomerId")
+        );
+        assert_eq!(nearest("TOTL", names.iter().copied()), Some("Total"));
+        assert_eq!(nearest("zzzzzzzzzz", names.iter().copied()), None);
+    }
+}

@@ -1,0 +1,576 @@
+//! Rule-by-rule tests of [`Validator::validate`] over a small Chinook-like catalog.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::catalog::{Column, Table, TableKind};
+
+fn table(schema: Option<&str>, name: &str, columns: &[&str]) -> Table {
+    Table {
+        schema: schema.map(str::to_string),
+        name: name.to_string(),
+        kind: TableKind::Table,
+        columns: columns
+            .iter()
+            .map(|c| Column {
+                name: c.to_string(),
+                data_type: "INTEGER".into(),
+                nullable: true,
+                comment: None,
+            })
+            .collect(),
+        primary_key: vec![],
+        foreign_keys: vec![],
+        comment: None,
+    }
+}
+
+fn validator(dialect: Dialect) -> Validator {
+    let schema = (dialect == Dialect::Postgres).then_some("public");
+    let (customer, invoice, line, employee) = if dialect == Dialect::Postgres {
+        (
+            table(
+                schema,
+                "customer",
+                &[
+                    "customer_id",
+                    "first_name",
+                    "country",
+                    "email",
+                    "support_rep_id",
+                ],
+            ),
+            table(
+                schema,
+                "invoice",
+                &["invoice_id", "customer_id", "invoice_date", "total"],
+            ),
+            table(
+                schema,
+                "invoice_line",
+                &["invoice_line_id", "invoice_id", "unit_price", "quantity"],
+            ),
+            table(
+                schema,
+                "employee",
+                &["employee_id", "reports_to", "last_name"],
+            ),
+        )
+    } else {
+        (
+            table(
+                None,
+                "Customer",
+                &[
+                    "CustomerId",
+                    "FirstName",
+                    "Country",
+                    "Email",
+                    "SupportRepId",
+                ],
+            ),
+            table(
+                None,
+                "Invoice",
+                &["InvoiceId", "CustomerId", "InvoiceDate", "Total"],
+            ),
+            table(
+                None,
+                "InvoiceLine",
+                &["InvoiceLineId", "InvoiceId", "UnitPrice", "Quantity"],
+            ),
+            table(None, "Employee", &["EmployeeId", "ReportsTo", "LastName"]),
+        )
+    };
+    let catalog = Catalog::new(dialect, "chinook", vec![customer, invoice, line, employee]);
+    let denied = if dialect == Dialect::Postgres {
+        "customer.email"
+    } else {
+        "Customer.Email"
+    };
+    Validator::new(
+        Arc::new(catalog),
+        ValidatorOptions {
+            max_rows: 100,
+            allowed_tables: vec![],
+            denied_columns: vec![denied.to_string()],
+        },
+    )
+}
+
+const ALL: [Dialect; 3] = [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql];
+
+fn accept(d: Dialect, sql: &str) -> ValidatedSql {
+    match validator(d).validate(sql) {
+        Ok(v) => v,
+        Err(e) => panic!("{d}: `{sql}` should be accepted: {e}"),
+    }
+}
+
+fn reject(d: Dialect, sql: &str) -> (RejectRule, String) {
+    match validator(d).validate(sql) {
+        Ok(v) => panic!("{d}: `{sql}` should be refused, got `{}`", v.sql),
+        Err(Error::SqlRejected {
+            rule,
+            reason,
+            sql: submitted,
+        }) => {
+            assert_eq!(submitted, sql, "the rejection carries the submitted SQL");
+            (rule, reason)
+        }
+        Err(e) => panic!("{d}: unexpected error {e}"),
+    }
+}
+
+#[test]
+fn comments_are_stripped_and_limit_added() {
+    for d in ALL {
+        let v = accept(d, "/* lead */ SELECT 1 -- trailing\n");
+        assert_eq!(v.sql, "SELECT 1 LIMIT 100");
+        assert_eq!(v.exec_sql, "SELECT 1 LIMIT 101");
+        assert_eq!(v.limit_action, LimitAction::Added);
+    }
+    let v = accept(
+        Dialect::Sqlite,
+        "SELECT Total FROM Invoice ORDER BY Total DESC LIMIT 5",
+    );
+    assert_eq!(v.sql, v.exec_sql);
+    assert_eq!(v.limit_action, LimitAction::Kept);
+    assert_eq!(v.tables, vec!["Invoice".to_string()]);
+}
+
+#[test]
+fn typical_analytic_queries_are_accepted() {
+    let sqlite_mysql = [
+        "SELECT c.Country, count(*) AS n, sum(i.Total) total FROM Customer c JOIN Invoice i ON i.CustomerId = c.CustomerId GROUP BY c.Country HAVING n > 2 ORDER BY total DESC",
+        "SELECT FirstName FROM Customer WHERE CustomerId IN (SELECT CustomerId FROM Invoice WHERE Total > 10)",
+        "SELECT FirstName FROM Customer c WHERE EXISTS (SELECT 1 FROM Invoice i WHERE i.CustomerId = c.CustomerId)",
+        "WITH t(cid, s) AS (SELECT CustomerId, sum(Total) FROM Invoice GROUP BY 1) SELECT cid, s FROM t ORDER BY s",
+        "SELECT x.cid FROM (SELECT CustomerId AS cid FROM Invoice) AS x",
+        "SELECT d.* FROM (SELECT * FROM Invoice) d",
+        "SELECT CustomerId FROM Invoice UNION SELECT CustomerId FROM Customer ORDER BY CustomerId",
+        "SELECT InvoiceId, rank() OVER (PARTITION BY CustomerId ORDER BY Total DESC) AS r FROM Invoice",
+        "SELECT sum(Total) AS s FROM Invoice i JOIN InvoiceLine l USING (InvoiceId)",
+        "SELECT count(*) FROM Invoice NATURAL JOIN InvoiceLine",
+        "SELECT CASE WHEN Total > 5 THEN 'big' ELSE 'small' END AS size, CAST(Total AS INTEGER) FROM Invoice",
+        "SELECT i.* FROM Invoice i WHERE i.Total BETWEEN 1 AND 5 AND i.InvoiceDate LIKE '2021%'",
+        "WITH RECURSIVE chain(id, boss) AS (SELECT EmployeeId, ReportsTo FROM Employee WHERE ReportsTo IS NULL \
+         UNION ALL SELECT e.EmployeeId, e.ReportsTo FROM Employee e JOIN chain ON e.ReportsTo = chain.id) SELECT * FROM chain",
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 10) SELECT x FROM c",
+        "SELECT CustomerId, Total FROM Invoice a, Customer b WHERE a.CustomerId = b.CustomerId",
+        "SELECT `Total` FROM `Invoice`",
+        "SELECT main.Invoice.Total FROM Invoice",
+        "VALUES (1, 2), (3, 4)",
+    ];
+    for d in [Dialect::Sqlite, Dialect::Mysql] {
+        for sql in sqlite_mysql {
+            if d == Dialect::Mysql && sql.contains("main.") {
+                continue;
+            }
+            accept(d, sql);
+        }
+    }
+    for sql in [
+        "SELECT [Total] FROM [Invoice] WHERE \"Country\" = 'x'",
+        "SELECT Country FROM Customer WHERE Country = \"Brazil\"",
+        "SELECT strftime('%Y', InvoiceDate) AS y, count(*) FROM Invoice GROUP BY y",
+        "SELECT count(*) FILTER (WHERE Total > 1) FROM Invoice",
+        "SELECT InvoiceId, sum(Total) OVER w FROM Invoice WINDOW w AS (PARTITION BY CustomerId)",
+        "SELECT rowid FROM Invoice",
+        "SELECT value FROM json_each('[1,2]')",
+        "SELECT CURRENT_TIMESTAMP",
+    ] {
+        accept(Dialect::Sqlite, sql);
+    }
+    for sql in [
+        "SELECT DISTINCT ON (customer_id) customer_id, total FROM invoice ORDER BY customer_id, total DESC",
+        "SELECT EXTRACT(YEAR FROM invoice_date) AS y, sum(total) FROM invoice GROUP BY 1",
+        "SELECT invoice_date + INTERVAL '1 day' FROM invoice",
+        "SELECT g FROM generate_series(1, 10) AS g",
+        "SELECT total::numeric(10, 2) FROM public.invoice",
+        "SELECT \"total\" FROM \"invoice\" FETCH FIRST 10 ROWS ONLY",
+        "SELECT date_trunc('month', invoice_date) m, count(*) FILTER (WHERE total > 1) FROM invoice GROUP BY m",
+        "SELECT 1 /* nested /* comment */ */",
+        "SELECT T.total FROM invoice AS T",
+        "WITH Sales AS (SELECT customer_id FROM invoice) SELECT SALES.customer_id FROM sales",
+        "SELECT i.total, s.n FROM invoice i, LATERAL generate_series(1, i.customer_id) AS s(n)",
+    ] {
+        accept(Dialect::Postgres, sql);
+    }
+    for sql in [
+        "SELECT Country FROM Customer WHERE Country = \"Brazil\"",
+        "SELECT 1 FROM dual",
+    ] {
+        accept(Dialect::Mysql, sql);
+    }
+}
+
+#[test]
+fn writes_and_non_queries_are_refused() {
+    for d in ALL {
+        for sql in [
+            "DELETE FROM Invoice",
+            "UPDATE Invoice SET Total = 0",
+            "DROP TABLE Invoice",
+            "EXPLAIN SELECT 1",
+        ] {
+            assert_eq!(reject(d, sql).0, RejectRule::NotAQuery, "{d}: {sql}");
+        }
+        assert_eq!(
+            reject(d, "SELECT 1; SELECT 2").0,
+            RejectRule::MultipleStatements
+        );
+        assert_eq!(reject(d, "").0, RejectRule::Empty);
+    }
+    let (rule, _) = reject(
+        Dialect::Postgres,
+        "WITH d AS (DELETE FROM invoice RETURNING *) SELECT count(*) FROM d",
+    );
+    assert_eq!(rule, RejectRule::NotAQuery);
+    assert_eq!(
+        reject(Dialect::Postgres, "SELECT total INTO t2 FROM invoice").0,
+        RejectRule::SelectInto
+    );
+    assert_eq!(
+        reject(
+            Dialect::Mysql,
+            "SELECT Total FROM Invoice INTO OUTFILE '/tmp/x'"
+        )
+        .0,
+        RejectRule::SelectInto
+    );
+    assert_eq!(
+        reject(Dialect::Postgres, "SELECT total FROM invoice FOR UPDATE").0,
+        RejectRule::LockingClause
+    );
+    assert_eq!(
+        reject(Dialect::Mysql, "SELECT Total FROM Invoice FOR SHARE").0,
+        RejectRule::LockingClause
+    );
+}
+
+#[test]
+fn executable_comments_hints_and_variables_are_refused() {
+    assert_eq!(
+        reject(Dialect::Mysql, "SELECT /*!50000 SLEEP(3), */ 1").0,
+        RejectRule::VersionedComment
+    );
+    assert_eq!(
+        reject(Dialect::Mysql, "SELECT /*+ MAX_EXECUTION_TIME(1) */ 1").0,
+        RejectRule::OptimizerHint
+    );
+    assert_eq!(
+        reject(Dialect::Mysql, "SELECT @a := 1").0,
+        RejectRule::Variable
+    );
+    assert_eq!(
+        reject(Dialect::Mysql, "SELECT @@datadir").0,
+        RejectRule::Variable
+    );
+    assert_eq!(
+        reject(Dialect::Mysql, "SELECT Total FROM Invoice WHERE Total > @x").0,
+        RejectRule::Variable
+    );
+    assert_eq!(
+        reject(
+            Dialect::Postgres,
+            "SELECT total FROM invoice WHERE total > $1"
+        )
+        .0,
+        RejectRule::Variable
+    );
+    let (rule, _) = reject(Dialect::Sqlite, "SELECT 1\u{200b}; DELETE FROM Invoice");
+    assert_eq!(rule, RejectRule::MultipleStatements);
+}
+
+#[test]
+fn functions_outside_the_allow_list_are_refused() {
+    let (rule, reason) = reject(Dialect::Postgres, "SELECT pg_sleep(1)");
+    assert_eq!(rule, RejectRule::FunctionNotAllowed);
+    assert_eq!(
+        reason,
+        "function `pg_sleep` is not allowed; use only aggregate, window, string, math, date/time, conditional and \
+         cast functions"
+    );
+    assert_eq!(
+        reject(Dialect::Postgres, "SELECT pg_catalog.lower('x')").0,
+        RejectRule::FunctionNotAllowed
+    );
+    assert_eq!(
+        reject(
+            Dialect::Sqlite,
+            "SELECT * FROM pragma_table_info('Invoice')"
+        )
+        .0,
+        RejectRule::FunctionNotAllowed
+    );
+    assert_eq!(
+        reject(
+            Dialect::Mysql,
+            "SELECT Total FROM Invoice WHERE SLEEP(1) = 0"
+        )
+        .0,
+        RejectRule::FunctionNotAllowed
+    );
+    let sql =
+        "SELECT (SELECT max(total) FROM invoice WHERE total > length(pg_read_file('/etc/passwd')))";
+    assert_eq!(
+        reject(Dialect::Postgres, sql).0,
+        RejectRule::FunctionNotAllowed
+    );
+}
+
+#[test]
+fn oversized_values_are_refused() {
+    assert_eq!(
+        reject(Dialect::Postgres, "SELECT lpad('x', 100000, 'y')").0,
+        RejectRule::OversizedValue
+    );
+    assert_eq!(
+        reject(Dialect::Sqlite, "SELECT randomblob(20000)").0,
+        RejectRule::OversizedValue
+    );
+    accept(Dialect::Postgres, "SELECT lpad('x', 10, '0')");
+}
+
+#[test]
+fn unknown_tables_and_columns_get_suggestions() {
+    let (rule, reason) = reject(Dialect::Sqlite, "SELECT custmer_id FROM Invoice");
+    assert_eq!(rule, RejectRule::UnknownColumn);
+    assert_eq!(
+        reason,
+        "no column `custmer_id` in `Invoice`; did you mean `CustomerId`?"
+    );
+    let (rule, reason) = reject(Dialect::Sqlite, "SELECT Total FROM Invoices");
+    assert_eq!(rule, RejectRule::UnknownTable);
+    assert!(reason.contains("did you mean `Invoice`?"), "{reason}");
+    let (rule, reason) = reject(Dialect::Sqlite, "SELECT i.Totl FROM Invoice i");
+    assert_eq!(
+        (rule, reason.as_str()),
+        (
+            RejectRule::UnknownColumn,
+            "no column `Totl` in `i`; did you mean `Total`?"
+        )
+    );
+    let (rule, reason) = reject(Dialect::Sqlite, "SELECT x.Total FROM Invoice i");
+    assert_eq!(rule, RejectRule::UnknownTable);
+    assert!(reason.contains("no table or alias `x`"), "{reason}");
+    assert_eq!(
+        reject(Dialect::Postgres, "SELECT \"Total\" FROM invoice").0,
+        RejectRule::UnknownColumn
+    );
+    assert_eq!(
+        reject(Dialect::Postgres, "SELECT total FROM \"Invoice\"").0,
+        RejectRule::UnknownTable
+    );
+    for (d, sql) in [
+        (Dialect::Sqlite, "SELECT sql FROM sqlite_master"),
+        (Dialect::Postgres, "SELECT relname FROM pg_catalog.pg_class"),
+        (
+            Dialect::Mysql,
+            "SELECT table_name FROM information_schema.tables",
+        ),
+    ] {
+        let (rule, reason) = reject(d, sql);
+        assert_eq!(rule, RejectRule::UnknownTable, "{sql}");
+        assert!(reason.contains("system catalog"), "{reason}");
+    }
+}
+
+#[test]
+fn set_operation_order_by_uses_the_first_branch_names() {
+    accept(
+        Dialect::Sqlite,
+        "SELECT Total AS t FROM Invoice UNION SELECT UnitPrice FROM InvoiceLine ORDER BY t",
+    );
+    let sql = "SELECT Total FROM Invoice UNION SELECT UnitPrice FROM InvoiceLine ORDER BY Totl";
+    let (rule, reason) = reject(Dialect::Sqlite, sql);
+    assert_eq!(rule, RejectRule::UnknownColumn);
+    assert!(reason.ends_with("did you mean `Total`?"), "{reason}");
+}
+
+#[test]
+fn allowed_tables_limit_what_may_be_read() {
+    let mut v = validator(Dialect::Sqlite);
+    v.options.allowed_tables = vec!["Invoice".to_string()];
+    assert!(v.validate("SELECT Total FROM invoice").is_ok());
+    match v.validate("SELECT FirstName FROM Customer") {
+        Err(Error::SqlRejected { rule, reason, .. }) => {
+            assert_eq!(rule, RejectRule::TableNotAllowed);
+            assert!(
+                reason.contains("use only these tables: Invoice"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn restricted_columns_are_refused_even_through_wildcards() {
+    for sql in [
+        "SELECT Email FROM Customer",
+        "SELECT c.email FROM Customer c",
+        "SELECT * FROM Customer",
+        "SELECT c.* FROM Customer c JOIN Invoice i ON i.CustomerId = c.CustomerId",
+        "SELECT n FROM (SELECT Email AS n FROM Customer) t",
+        "SELECT count(*) FROM Customer WHERE Email LIKE '%@x.org'",
+    ] {
+        let (rule, reason) = reject(Dialect::Sqlite, sql);
+        assert_eq!(rule, RejectRule::DeniedColumn, "{sql}");
+        assert!(reason.contains("restricted"), "{reason}");
+    }
+    let (rule, _) = reject(Dialect::Postgres, "SELECT json_agg(c.*) FROM customer c");
+    assert_eq!(rule, RejectRule::DeniedColumn);
+    accept(Dialect::Sqlite, "SELECT count(*) FROM Customer");
+    accept(
+        Dialect::Sqlite,
+        "SELECT i.* FROM Invoice i JOIN Customer c ON i.CustomerId = c.CustomerId",
+    );
+}
+
+#[test]
+fn cartesian_products_of_three_relations_are_refused() {
+    for d in ALL {
+        let (rule, _) = reject(d, "SELECT count(*) FROM Invoice a, Invoice b, Invoice c");
+        assert_eq!(rule, RejectRule::CartesianProduct);
+        let (rule, _) = reject(
+            d,
+            "SELECT count(*) FROM Invoice a CROSS JOIN Invoice b CROSS JOIN Invoice c",
+        );
+        assert_eq!(rule, RejectRule::CartesianProduct);
+    }
+    let v = accept(
+        Dialect::Sqlite,
+        "SELECT a.InvoiceId, b.Total FROM Invoice a, Invoice b LIMIT 3000000",
+    );
+    assert_eq!(v.limit_action, LimitAction::Clamped);
+    accept(
+        Dialect::Sqlite,
+        "SELECT count(*) FROM Invoice a, Invoice b, Invoice c WHERE a.InvoiceId = b.InvoiceId AND b.InvoiceId = c.InvoiceId",
+    );
+    accept(
+        Dialect::Sqlite,
+        "SELECT count(*) FROM Invoice a JOIN InvoiceLine b USING (InvoiceId) JOIN Customer c ON c.CustomerId = a.CustomerId",
+    );
+}
+
+#[test]
+fn recursion_needs_a_termination_condition() {
+    let (rule, reason) = reject(
+        Dialect::Sqlite,
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c",
+    );
+    assert_eq!(rule, RejectRule::UnboundedRecursion);
+    assert!(reason.contains("`c`"), "{reason}");
+    // SQLite makes a self-referencing CTE recursive even without the keyword.
+    let sql = "WITH c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c";
+    assert_eq!(
+        reject(Dialect::Sqlite, sql).0,
+        RejectRule::UnboundedRecursion
+    );
+    accept(
+        Dialect::Sqlite,
+        "WITH c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 5) SELECT x FROM c",
+    );
+    accept(
+        Dialect::Postgres,
+        "WITH invoice AS (SELECT total FROM invoice WHERE total > 1) SELECT total FROM invoice",
+    );
+}
+
+#[test]
+fn row_limits_are_clamped_or_refused() {
+    let v = accept(Dialect::Mysql, "SELECT Total FROM Invoice LIMIT 10, 5000");
+    assert_eq!(v.sql, "SELECT Total FROM Invoice LIMIT 10, 100");
+    assert_eq!(v.exec_sql, "SELECT Total FROM Invoice LIMIT 10, 101");
+    assert_eq!(
+        reject(
+            Dialect::Sqlite,
+            "SELECT Total FROM Invoice LIMIT (SELECT 5)"
+        )
+        .0,
+        RejectRule::RowLimit
+    );
+}
+
+#[test]
+fn rejection_names_are_stable() {
+    assert_eq!(RejectRule::DeniedColumn.to_string(), "denied_column");
+    assert_eq!(
+        serde_json::to_string(&RejectRule::CartesianProduct)
+            .ok()
+            .as_deref(),
+        Some("\"cartesian_product\"")
+    );
+}
+
+#[test]
+fn postgres_and_mysql_constructs_are_accepted() {
+    for sql in [
+        "SELECT customer_id, sum(total) OVER (ORDER BY invoice_date ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM invoice",
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY total) FROM invoice",
+        "SELECT string_agg(first_name, ', ' ORDER BY first_name) FROM customer",
+        "SELECT total FROM invoice WHERE invoice_date > now() - interval '30 days'",
+        "SELECT coalesce(sum(total), 0), count(DISTINCT customer_id) FROM invoice",
+        "SELECT total FROM invoice WHERE customer_id = ANY(ARRAY[1, 2])",
+        "SELECT i.total FROM invoice i LEFT JOIN LATERAL (SELECT 1 AS one) x ON true",
+        "SELECT to_char(invoice_date, 'YYYY-MM') AS m FROM invoice ORDER BY m DESC NULLS LAST",
+        "SELECT round(avg(total)::numeric, 2), CURRENT_DATE - 7 FROM invoice",
+        "SELECT total FROM invoice WHERE invoice_date::date BETWEEN DATE '2021-01-01' AND DATE '2021-12-31'",
+        "SELECT * FROM (SELECT total, row_number() OVER () rn FROM invoice) s WHERE rn <= 3",
+        "SELECT EXTRACT(EPOCH FROM invoice_date), first_name ILIKE 'a%' FROM invoice, customer WHERE invoice.customer_id = customer.customer_id",
+        "SELECT greatest(1, 2), least(3, 4)",
+        "SELECT total FROM invoice GROUP BY ROLLUP (total)",
+        "SELECT customer_id FROM invoice INTERSECT SELECT customer_id FROM customer",
+        "SELECT (SELECT count(*) FROM invoice) AS n",
+        "SELECT c.first_name FROM customer c WHERE c.customer_id NOT IN (SELECT customer_id FROM invoice)",
+        "SELECT x FROM unnest(ARRAY[1, 2]) AS x",
+        "SELECT t.a, t.b FROM (VALUES (1, 'x'), (2, 'y')) AS t(a, b)",
+        "SELECT i.customer_id FROM invoice i JOIN customer c USING (customer_id) WHERE c.country = 'Brazil'",
+        "SELECT date_part('year', invoice_date) AS y FROM invoice GROUP BY y HAVING sum(total) > 10",
+    ] {
+        accept(Dialect::Postgres, sql);
+    }
+    for sql in [
+        "SELECT DATE_FORMAT(InvoiceDate, '%Y-%m') AS m, SUM(Total) FROM Invoice GROUP BY m",
+        "SELECT GROUP_CONCAT(FirstName ORDER BY FirstName SEPARATOR ', ') FROM Customer",
+        "SELECT IF(Total > 5, 'a', 'b'), IFNULL(Total, 0) FROM Invoice",
+        "SELECT DATE_SUB(NOW(), INTERVAL 30 DAY)",
+        "SELECT Total FROM Invoice WHERE InvoiceDate >= CURDATE() - INTERVAL 1 YEAR",
+        "SELECT Total FROM Invoice LIMIT 5 OFFSET 2",
+        "SELECT CAST(Total AS DECIMAL(10, 2)), YEAR(InvoiceDate) FROM Invoice",
+        "SELECT TIMESTAMPDIFF(DAY, InvoiceDate, NOW()) FROM Invoice",
+        "SELECT EXTRACT(YEAR FROM InvoiceDate) AS y FROM Invoice",
+        "SELECT c.Country, COUNT(*) FROM Customer AS c GROUP BY c.Country ORDER BY COUNT(*) DESC",
+    ] {
+        accept(Dialect::Mysql, sql);
+    }
+}
+
+#[test]
+fn trailing_semicolon_and_open_limits() {
+    for d in ALL {
+        assert_eq!(
+            accept(d, "SELECT Total FROM Invoice;").sql.to_lowercase(),
+            "select total from invoice limit 100"
+        );
+    }
+    let v = accept(
+        Dialect::Postgres,
+        "SELECT total FROM invoice LIMIT ALL OFFSET 5",
+    );
+    assert_eq!(v.sql, "SELECT total FROM invoice LIMIT 100 OFFSET 5");
+    assert_eq!(v.limit_action, LimitAction::Added);
+    let sql =
+        "SELECT count(*) FROM invoice a JOIN invoice b ON true JOIN invoice c ON a.total = a.total";
+    assert_eq!(
+        reject(Dialect::Postgres, sql).0,
+        RejectRule::CartesianProduct
+    );
+    let sql = "SELECT total FROM invoice ORDER BY pg_sleep(1) IS NULL";
+    assert_eq!(
+        reject(Dialect::Postgres, sql).0,
+        RejectRule::FunctionNotAllowed
+    );
+}

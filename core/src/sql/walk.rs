@@ -1,0 +1,567 @@
+//! The walk over the statement: queries, set operations, `SELECT` scopes, `FROM` items and
+//! expressions, in one pass. Names go to [`super::resolve`], row-count and side-effect policy
+//! to [`super::policy`].
+
+use sqlparser::ast::{
+    Distinct, Expr, GroupByExpr, Ident, JoinConstraint, JoinOperator, NamedWindowExpr, OrderBy,
+    OrderByKind, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, TableFactor,
+    TableWithJoins,
+};
+
+use super::{
+    RejectRule, Rejection, policy,
+    resolve::{self, Columns, CteBinding, Relation, Scope, Walker},
+};
+use crate::dialect::Dialect;
+
+pub(crate) fn unsupported(what: &str) -> Rejection {
+    Rejection::new(
+        RejectRule::Unsupported,
+        format!(
+            "{what} is not supported; write a plain SELECT with joins, subqueries or CTEs instead"
+        ),
+    )
+}
+
+impl<'a> Walker<'_, 'a> {
+    /// Walks a query; returns its output columns.
+    pub(crate) fn query(&mut self, q: &Query) -> Result<Columns, Rejection> {
+        if !q.locks.is_empty() {
+            return Err(Rejection::new(
+                RejectRule::LockingClause,
+                "locking clauses (`FOR UPDATE`, `FOR SHARE`, ...) are not allowed; remove them, the query only reads",
+            ));
+        }
+        if q.for_clause.is_some()
+            || q.settings.is_some()
+            || q.format_clause.is_some()
+            || !q.pipe_operators.is_empty()
+        {
+            return Err(unsupported("this query clause"));
+        }
+        let cte_mark = self.ctes.len();
+        if let Some(with) = &q.with {
+            // SQLite makes a CTE that names itself recursive even without `RECURSIVE`.
+            let recursive = with.recursive || self.policy.dialect == Dialect::Sqlite;
+            for cte in &with.cte_tables {
+                let alias_columns: Vec<String> = cte
+                    .alias
+                    .columns
+                    .iter()
+                    .map(|c| resolve::output_name(self.policy.dialect, &c.name))
+                    .collect();
+                if recursive {
+                    policy::check_recursion(cte)?;
+                    let columns = Columns {
+                        names: alias_columns.clone(),
+                        open: alias_columns.is_empty(),
+                    };
+                    self.ctes.push(CteBinding {
+                        name: cte.alias.name.clone(),
+                        columns,
+                    });
+                }
+                let out = self.query(&cte.query)?;
+                let columns = if alias_columns.is_empty() {
+                    out
+                } else {
+                    Columns {
+                        names: alias_columns,
+                        open: false,
+                    }
+                };
+                if recursive {
+                    if let Some(last) = self.ctes.last_mut() {
+                        last.columns = columns;
+                    }
+                } else {
+                    self.ctes.push(CteBinding {
+                        name: cte.alias.name.clone(),
+                        columns,
+                    });
+                }
+            }
+        }
+        let out = match &*q.body {
+            SetExpr::Select(s) => self.select(s, q.order_by.as_ref())?,
+            body => {
+                let out = self.set_expr(body)?;
+                if let Some(order_by) = &q.order_by {
+                    self.scopes.push(Scope {
+                        relations: vec![Relation {
+                            name: String::new(),
+                            table: None,
+                            columns: out.clone(),
+                        }],
+                        ..Scope::default()
+                    });
+                    let result = self.order_by(order_by);
+                    self.scopes.pop();
+                    result?;
+                }
+                out
+            }
+        };
+        if let Some(limit) = &q.limit_clause {
+            match limit {
+                sqlparser::ast::LimitClause::LimitOffset {
+                    limit,
+                    offset,
+                    limit_by,
+                } => {
+                    if let Some(e) = limit {
+                        self.expr(e)?;
+                    }
+                    if let Some(o) = offset {
+                        self.expr(&o.value)?;
+                    }
+                    for e in limit_by {
+                        self.expr(e)?;
+                    }
+                }
+                sqlparser::ast::LimitClause::OffsetCommaLimit { offset, limit } => {
+                    self.expr(offset)?;
+                    self.expr(limit)?;
+                }
+            }
+        }
+        if let Some(e) = q.fetch.as_ref().and_then(|f| f.quantity.as_ref()) {
+            self.expr(e)?;
+        }
+        self.ctes.truncate(cte_mark);
+        Ok(out)
+    }
+
+    fn set_expr(&mut self, body: &SetExpr) -> Result<Columns, Rejection> {
+        match body {
+            SetExpr::Select(s) => self.select(s, None),
+            SetExpr::Query(q) => self.query(q),
+            SetExpr::SetOperation { left, right, .. } => {
+                let out = self.set_expr(left)?;
+                self.set_expr(right)?;
+                Ok(out)
+            }
+            SetExpr::Values(values) => {
+                let mut width = 0;
+                for row in &values.rows {
+                    width = width.max(row.len());
+                    for e in row.iter() {
+                        self.expr(e)?;
+                    }
+                }
+                let names = (1..=width).map(|i| format!("column{i}")).collect();
+                Ok(Columns { names, open: true })
+            }
+            SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_) => {
+                Err(Rejection::new(
+                    RejectRule::NotAQuery,
+                    "data-modifying statements (INSERT, UPDATE, DELETE, MERGE) are not allowed, not even inside a \
+                 CTE or subquery; the query may only read",
+                ))
+            }
+            SetExpr::Table(_) => Err(unsupported("`TABLE name`")),
+        }
+    }
+
+    fn select(&mut self, s: &Select, order_by: Option<&OrderBy>) -> Result<Columns, Rejection> {
+        if !s.optimizer_hints.is_empty() {
+            return Err(Rejection::new(
+                RejectRule::OptimizerHint,
+                "optimizer hints `/*+ ... */` are not allowed; remove the hint",
+            ));
+        }
+        if s.into.is_some() {
+            return Err(Rejection::new(
+                RejectRule::SelectInto,
+                "`SELECT ... INTO` writes a table, variable or file and is not allowed; select the rows instead",
+            ));
+        }
+        if s.top.is_some() {
+            return Err(Rejection::new(
+                RejectRule::Unsupported,
+                "`TOP n` is not supported; use `LIMIT n` instead",
+            ));
+        }
+        if !s.lateral_views.is_empty()
+            || s.prewhere.is_some()
+            || !s.connect_by.is_empty()
+            || !s.cluster_by.is_empty()
+            || !s.distribute_by.is_empty()
+            || !s.sort_by.is_empty()
+            || s.value_table_mode.is_some()
+        {
+            return Err(unsupported("this SELECT clause"));
+        }
+        self.scopes.push(Scope::default());
+        let result = self.select_in_scope(s, order_by);
+        self.scopes.pop();
+        result
+    }
+
+    fn select_in_scope(
+        &mut self,
+        s: &Select,
+        order_by: Option<&OrderBy>,
+    ) -> Result<Columns, Rejection> {
+        let depth = self.scopes.len() - 1;
+        for twj in &s.from {
+            self.table_with_joins(twj)?;
+        }
+        let dialect = self.policy.dialect;
+        let aliases = s.projection.iter().filter_map(|item| match item {
+            SelectItem::ExprWithAlias { alias, .. } => Some(resolve::output_name(dialect, alias)),
+            _ => None,
+        });
+        let aliases: Vec<String> = aliases.collect();
+        self.scopes[depth].aliases = aliases;
+
+        let mut out = Columns::default();
+        for item in &s.projection {
+            match item {
+                SelectItem::UnnamedExpr(e) => {
+                    self.expr(e)?;
+                    match e {
+                        Expr::Identifier(id) => out.names.push(resolve::output_name(dialect, id)),
+                        Expr::CompoundIdentifier(parts) if !parts.is_empty() => out
+                            .names
+                            .push(resolve::output_name(dialect, &parts[parts.len() - 1])),
+                        _ => out.open = true,
+                    }
+                }
+                SelectItem::ExprWithAlias { expr, alias } => {
+                    self.expr(expr)?;
+                    out.names.push(resolve::output_name(dialect, alias));
+                }
+                SelectItem::ExprWithAliases { expr, aliases } => {
+                    self.expr(expr)?;
+                    out.names
+                        .extend(aliases.iter().map(|a| resolve::output_name(dialect, a)));
+                }
+                SelectItem::Wildcard(_) => {
+                    for i in 0..self.scopes[depth].relations.len() {
+                        self.check_wildcard(depth, i)?;
+                        let cols = &self.scopes[depth].relations[i].columns;
+                        out.names.extend(cols.names.iter().cloned());
+                        out.open |= cols.open;
+                    }
+                }
+                SelectItem::QualifiedWildcard(
+                    SelectItemQualifiedWildcardKind::ObjectName(name),
+                    _,
+                ) => {
+                    let idents = resolve::object_idents(name);
+                    let Some(last) = idents.last() else {
+                        return Err(unsupported("an empty wildcard qualifier"));
+                    };
+                    let Some((d, i)) = self.find_relation(last) else {
+                        return Err(self.unknown_relation(last));
+                    };
+                    self.check_wildcard(d, i)?;
+                    let cols = &self.scopes[d].relations[i].columns;
+                    out.names.extend(cols.names.iter().cloned());
+                    out.open |= cols.open;
+                }
+                SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::Expr(e), _) => {
+                    self.expr(e)?;
+                    out.open = true;
+                }
+            }
+        }
+        if let Some(Distinct::On(exprs)) = &s.distinct {
+            for e in exprs {
+                self.expr(e)?;
+            }
+        }
+        if let Some(selection) = &s.selection {
+            let mut conjuncts = Vec::new();
+            policy::split_conjuncts(selection, &mut conjuncts);
+            for c in conjuncts {
+                self.linking_expr(depth, c)?;
+            }
+        }
+        match &s.group_by {
+            GroupByExpr::Expressions(exprs, _) => {
+                for e in exprs {
+                    self.expr(e)?;
+                }
+            }
+            GroupByExpr::All(_) => {}
+        }
+        for e in [&s.having, &s.qualify].into_iter().flatten() {
+            self.expr(e)?;
+        }
+        for w in &s.named_window {
+            if let NamedWindowExpr::WindowSpec(spec) = &w.1 {
+                self.window_spec(spec)?;
+            }
+        }
+        if let Some(order_by) = order_by {
+            self.order_by(order_by)?;
+        }
+        policy::check_cartesian(&self.scopes[depth])?;
+        Ok(out)
+    }
+
+    /// Walks `e` and links the relations of scope `depth` that it references.
+    fn linking_expr(&mut self, depth: usize, e: &Expr) -> Result<(), Rejection> {
+        let saved = self.collect.replace((depth, Vec::new()));
+        let result = self.expr(e);
+        let collected = std::mem::replace(&mut self.collect, saved);
+        result?;
+        if let Some((_, refs)) = collected {
+            let links = &mut self.scopes[depth].links;
+            links.extend(refs.windows(2).map(|w| (w[0], w[1])));
+        }
+        Ok(())
+    }
+
+    fn order_by(&mut self, order_by: &OrderBy) -> Result<(), Rejection> {
+        if let OrderByKind::Expressions(exprs) = &order_by.kind {
+            for o in exprs {
+                self.expr(&o.expr)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn table_with_joins(&mut self, twj: &TableWithJoins) -> Result<(), Rejection> {
+        let depth = self.scopes.len() - 1;
+        let first = self.scopes[depth].relations.len();
+        self.table_factor(&twj.relation)?;
+        for join in &twj.joins {
+            let before = self.scopes[depth].relations.len();
+            self.table_factor(&join.relation)?;
+            let constraint = match &join.join_operator {
+                JoinOperator::Join(c)
+                | JoinOperator::Inner(c)
+                | JoinOperator::Left(c)
+                | JoinOperator::LeftOuter(c)
+                | JoinOperator::Right(c)
+                | JoinOperator::RightOuter(c)
+                | JoinOperator::FullOuter(c)
+                | JoinOperator::CrossJoin(c)
+                | JoinOperator::Semi(c)
+                | JoinOperator::LeftSemi(c)
+                | JoinOperator::RightSemi(c)
+                | JoinOperator::Anti(c)
+                | JoinOperator::LeftAnti(c)
+                | JoinOperator::RightAnti(c)
+                | JoinOperator::StraightJoin(c) => c,
+                _ => return Err(unsupported("this join kind")),
+            };
+            match constraint {
+                JoinConstraint::On(e) => self.linking_expr(depth, e)?,
+                JoinConstraint::Using(names) | JoinConstraint::UsingAlias(names, _) => {
+                    for name in names {
+                        if let Some(last) = resolve::object_idents(name).last() {
+                            self.resolve_column(last)?;
+                        }
+                    }
+                    self.link_to_left(depth, first, before);
+                }
+                JoinConstraint::Natural => self.link_to_left(depth, first, before),
+                JoinConstraint::None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Links the relations added since `right_start` with those from `left_start` before them.
+    fn link_to_left(&mut self, depth: usize, left_start: usize, right_start: usize) {
+        let end = self.scopes[depth].relations.len();
+        let links = &mut self.scopes[depth].links;
+        for r in right_start..end {
+            links.extend((left_start..right_start).map(|l| (l, r)));
+        }
+    }
+
+    fn push_relation(
+        &mut self,
+        name: String,
+        table: Option<&'a crate::catalog::Table>,
+        columns: Columns,
+    ) {
+        if let Some(scope) = self.scopes.last_mut() {
+            scope.relations.push(Relation {
+                name,
+                table,
+                columns,
+            });
+        }
+    }
+
+    fn table_factor(&mut self, tf: &TableFactor) -> Result<(), Rejection> {
+        let dialect = self.policy.dialect;
+        let alias_of = |alias: &Option<sqlparser::ast::TableAlias>| {
+            alias.as_ref().map(|a| {
+                let cols: Vec<String> = a
+                    .columns
+                    .iter()
+                    .map(|c| resolve::output_name(dialect, &c.name))
+                    .collect();
+                (resolve::output_name(dialect, &a.name), cols)
+            })
+        };
+        let open_columns = |alias: Option<(String, Vec<String>)>, default: String| {
+            let (name, cols) = alias.unwrap_or((default, Vec::new()));
+            (
+                name,
+                Columns {
+                    names: cols,
+                    open: true,
+                },
+            )
+        };
+        match tf {
+            TableFactor::Table {
+                name, alias, args, ..
+            } => {
+                let alias = alias_of(alias);
+                if let Some(args) = args {
+                    let fname = name.to_string();
+                    self.check_function_name(name)?;
+                    for a in &args.args {
+                        self.function_arg(a)?;
+                    }
+                    let (n, cols) = open_columns(alias, fname);
+                    self.push_relation(n, None, cols);
+                    return Ok(());
+                }
+                let idents = resolve::object_idents(name);
+                if let [single] = idents.as_slice() {
+                    if dialect == crate::dialect::Dialect::Mysql
+                        && single.value.eq_ignore_ascii_case("dual")
+                    {
+                        self.push_relation(single.value.clone(), None, Columns::default());
+                        return Ok(());
+                    }
+                    let cte = self.ctes.iter().rev().find(|c| {
+                        crate::catalog::identifier_matches(
+                            dialect,
+                            &resolve::output_name(dialect, &c.name),
+                            &single.value,
+                            single.quote_style.is_some(),
+                        )
+                    });
+                    if let Some(cte) = cte {
+                        let mut columns = cte.columns.clone();
+                        let (n, cols) = alias.unwrap_or_else(|| {
+                            (resolve::output_name(dialect, &cte.name), Vec::new())
+                        });
+                        if !cols.is_empty() {
+                            columns = Columns {
+                                names: cols,
+                                open: false,
+                            };
+                        }
+                        self.push_relation(n, None, columns);
+                        return Ok(());
+                    }
+                }
+                let table = self.policy.lookup_table(name)?;
+                self.tables.push(table.qualified_name());
+                let (n, cols) = alias.unwrap_or_else(|| (table.name.clone(), Vec::new()));
+                if cols.is_empty() {
+                    let names = table.columns.iter().map(|c| c.name.clone()).collect();
+                    self.push_relation(n, Some(table), Columns { names, open: false });
+                } else {
+                    if let Some(c) = table
+                        .columns
+                        .iter()
+                        .find(|c| self.policy.is_denied(table, &c.name))
+                    {
+                        return Err(Rejection::new(
+                            RejectRule::DeniedColumn,
+                            format!(
+                                "columns of `{}` cannot be renamed because `{}` is restricted; alias the table \
+                                 without a column list",
+                                table.name, c.name
+                            ),
+                        ));
+                    }
+                    self.push_relation(
+                        n,
+                        None,
+                        Columns {
+                            names: cols,
+                            open: false,
+                        },
+                    );
+                }
+                Ok(())
+            }
+            TableFactor::Derived {
+                subquery, alias, ..
+            } => {
+                let out = self.query(subquery)?;
+                let (n, cols) = alias_of(alias).unwrap_or_default();
+                let columns = if cols.is_empty() {
+                    out
+                } else {
+                    Columns {
+                        names: cols,
+                        open: false,
+                    }
+                };
+                self.push_relation(n, None, columns);
+                Ok(())
+            }
+            TableFactor::TableFunction { expr, alias } => {
+                self.expr(expr)?;
+                let (n, cols) = open_columns(alias_of(alias), String::new());
+                self.push_relation(n, None, cols);
+                Ok(())
+            }
+            TableFactor::Function {
+                name, args, alias, ..
+            } => {
+                self.check_function_name(name)?;
+                for a in args {
+                    self.function_arg(a)?;
+                }
+                let (n, cols) = open_columns(alias_of(alias), name.to_string());
+                self.push_relation(n, None, cols);
+                Ok(())
+            }
+            TableFactor::UNNEST {
+                alias, array_exprs, ..
+            } => {
+                self.check_function_name(&sqlparser::ast::ObjectName::from(vec![Ident::new(
+                    "unnest",
+                )]))?;
+                for e in array_exprs {
+                    self.expr(e)?;
+                }
+                let (n, cols) = open_columns(alias_of(alias), String::new());
+                self.push_relation(n, None, cols);
+                Ok(())
+            }
+            TableFactor::NestedJoin {
+                table_with_joins,
+                alias,
+            } => {
+                self.table_with_joins(table_with_joins)?;
+                if let Some((n, cols)) = alias_of(alias) {
+                    self.push_relation(
+                        n,
+                        None,
+                        Columns {
+                            names: cols,
+                            open: true,
+                        },
+                    );
+                }
+                Ok(())
+            }
+            TableFactor::JsonTable {
+                json_expr, alias, ..
+            } => {
+                self.expr(json_expr)?;
+                let (n, cols) = open_columns(alias_of(alias), String::new());
+                self.push_relation(n, None, cols);
+                Ok(())
+            }
+            _ => Err(unsupported("this kind of FROM item")),
+        }
+    }
+}
