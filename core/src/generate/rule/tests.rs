@@ -19,6 +19,21 @@ pub(super) async fn generator(db: &str) -> (RuleGenerator, Arc<dyn Executor>) {
     (g, file)
 }
 
+/// Checks `sql` with the engine's validator for the generator's catalog, as every generated
+/// statement is checked before it runs.
+pub(super) fn validated(g: &RuleGenerator, sql: &str) {
+    let validator = crate::sql::Validator::new(
+        g.catalog.clone(),
+        crate::sql::ValidatorOptions {
+            max_rows: 100_000,
+            ..crate::sql::ValidatorOptions::default()
+        },
+    );
+    if let Err(e) = validator.validate(sql) {
+        panic!("the validator refused generated SQL: {e}\n{sql}");
+    }
+}
+
 pub(super) fn turn(question: &str, g: &super::super::Generation) -> Turn {
     Turn {
         turn: 0,
@@ -106,6 +121,7 @@ async fn bi_questions_on_chinook() {
         let gold = it["query"].as_str().expect("gold");
         match g.answer(q, &[]) {
             Ok(out) => {
+                validated(&g, &out.sql);
                 if db.execute(&out.sql).await.is_ok() && same_result(&db, &out.sql, gold).await {
                     correct += 1;
                 } else {
@@ -264,6 +280,7 @@ pub(super) fn converse(g: &RuleGenerator, questions: &[&str]) -> Vec<Result<Stri
     for q in questions {
         match g.answer(q, &history) {
             Ok(a) => {
+                validated(g, &a.sql);
                 history.push(turn(q, &a));
                 out.push(Ok(a.sql));
             }

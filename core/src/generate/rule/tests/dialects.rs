@@ -61,6 +61,7 @@ async fn same_answers_on_sqlite_postgres_and_mariadb() {
             let got = g
                 .answer(q, &[])
                 .unwrap_or_else(|e| panic!("{url}: {q}: {e}"));
+            super::validated(&g, &got.sql);
             let rows = db
                 .execute(&got.sql)
                 .await
