@@ -12,11 +12,10 @@ use tracing::Instrument;
 use crate::{
     answer::{Answer, suggest_chart},
     catalog::Catalog,
-    config::{Config, LlmProviderKind},
+    config::Config,
     error::{Error, Result},
-    generate::{GenerationRequest, LlmGenerator, SqlGenerator, correct},
+    generate::{GenerationRequest, SqlGenerator, correct},
     guard::InputGuard,
-    llm::OpenAiProvider,
     metrics::Metrics,
     session::{MemorySessionStore, SessionKey, SessionLimits, SessionState, SessionStore, Turn},
     source::DataSource,
@@ -150,7 +149,7 @@ impl EngineBuilder {
         }
         let generator = match self.generator {
             Some(g) => Some(g),
-            None => generator_from_config(&config)?,
+            None => Some(crate::generate::from_config(&config, &source).await?),
         };
         let sessions = match self.sessions {
             Some(s) => s,
@@ -169,34 +168,6 @@ impl EngineBuilder {
             }),
         })
     }
-}
-
-/// The generator `[llm]` asks for, or `None` for the offline generator (not part of this
-/// build yet).
-fn generator_from_config(config: &Config) -> Result<Option<Arc<dyn SqlGenerator>>> {
-    let llm = &config.llm;
-    match llm.provider {
-        LlmProviderKind::Openai => {
-            let provider = Arc::new(OpenAiProvider::from_config(llm)?);
-            Ok(Some(Arc::new(LlmGenerator::new(
-                provider,
-                llm.temperature,
-                llm.max_tokens,
-            ))))
-        }
-        LlmProviderKind::Rule => Ok(None),
-        other => Err(Error::config(format!(
-            "[llm] provider = \"{}\" is not available in this build; use \"openai\" (any OpenAI-compatible server via [llm] base_url)",
-            format!("{other:?}").to_lowercase()
-        ))),
-    }
-}
-
-fn no_generator() -> Error {
-    Error::config(
-        "no SQL generator is configured. Set [llm] provider = \"openai\" with the key in OPENAI_API_KEY \
-         (for an OpenAI-compatible server also set [llm] base_url and model), e.g.\n\n  [llm]\n  provider = \"openai\"\n  model = \"gpt-4o-mini\"\n",
-    )
 }
 
 impl Engine {
@@ -333,7 +304,10 @@ impl Engine {
             .check_context(state.context_bytes() + question.len())?;
         timings.insert("session".to_string(), ms(t));
 
-        let generator = inner.generator.as_ref().ok_or_else(no_generator)?;
+        let generator = inner
+            .generator
+            .as_ref()
+            .ok_or_else(|| Error::config("no SQL generator is configured; set [llm] provider"))?;
         let request = GenerationRequest {
             question: question.clone(),
             catalog: inner.source.catalog().clone(),

@@ -85,6 +85,15 @@ pub enum Error {
         retryable: bool,
     },
 
+    /// The offline generator did not understand the question and abstained rather than guess.
+    #[error("{message}")]
+    CannotAnswer {
+        /// Which words were not understood and what kinds of questions can be answered.
+        message: String,
+        /// The words of the question that no rule, schema name or known value explained.
+        unknown_words: Vec<String>,
+    },
+
     /// A bug or an unexpected state inside the engine.
     #[error("internal error: {message}")]
     Internal {
@@ -111,6 +120,8 @@ pub enum ErrorKind {
     Timeout,
     /// `PROVIDER`
     Provider,
+    /// `CANNOT_ANSWER`
+    CannotAnswer,
     /// `INTERNAL`
     Internal,
 }
@@ -126,6 +137,7 @@ impl ErrorKind {
             Self::Execution => "EXECUTION",
             Self::Timeout => "TIMEOUT",
             Self::Provider => "PROVIDER",
+            Self::CannotAnswer => "CANNOT_ANSWER",
             Self::Internal => "INTERNAL",
         }
     }
@@ -148,6 +160,7 @@ impl Error {
             Self::Execution { .. } => ErrorKind::Execution,
             Self::Timeout { .. } => ErrorKind::Timeout,
             Self::Provider { .. } => ErrorKind::Provider,
+            Self::CannotAnswer { .. } => ErrorKind::CannotAnswer,
             Self::Internal { .. } => ErrorKind::Internal,
         }
     }
@@ -241,6 +254,12 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::DatabaseUnavailable);
         assert!(e.is_retryable());
         assert_eq!(Error::config("x").kind().to_string(), "CONFIG");
+        let e = Error::CannotAnswer {
+            message: "I did not understand \"frobnicate\"".into(),
+            unknown_words: vec!["frobnicate".into()],
+        };
+        assert_eq!(e.kind().code(), "CANNOT_ANSWER");
+        assert!(!e.is_retryable());
     }
 
     #[test]

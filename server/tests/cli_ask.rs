@@ -141,18 +141,16 @@ async fn chat_keeps_the_conversation_and_answers_commands() {
 }
 
 #[test]
-fn ask_without_a_provider_says_how_to_configure_one() {
+fn ask_without_a_provider_uses_the_offline_generator() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = std::process::Command::new(BIN)
-        .args(["ask", "How many artists are there?"])
+        .args(["ask", "--json", "How many artists are there?"])
         .env("XDG_CACHE_HOME", dir.path().join("cache"))
         .env_remove("DATABASE_URL")
         .output()
         .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_ne!(out.status.code(), Some(0));
-    assert!(
-        stderr.contains("[llm]") && stderr.contains("OPENAI_API_KEY"),
-        "{stderr}"
-    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("\"generator\":\"rule\""), "{stdout}");
+    assert!(stdout.contains("275"), "{stdout}");
 }

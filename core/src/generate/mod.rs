@@ -5,6 +5,7 @@ pub mod correct;
 mod llm;
 mod parse;
 pub mod prompt;
+pub mod rule;
 
 use std::sync::Arc;
 
@@ -13,7 +14,17 @@ use async_trait::async_trait;
 pub use llm::LlmGenerator;
 pub use parse::parse_completion;
 
-use crate::{answer::Attempt, catalog::Catalog, error::Result, session::Turn};
+use crate::{
+    answer::Attempt,
+    catalog::Catalog,
+    config::{Config, LlmProviderKind},
+    error::{Error, Result},
+    llm::OpenAiProvider,
+    session::Turn,
+    source::DataSource,
+};
+
+pub use rule::RuleGenerator;
 
 /// Everything a generator needs to write SQL for one question.
 #[derive(Debug, Clone)]
@@ -49,4 +60,27 @@ pub trait SqlGenerator: Send + Sync + std::fmt::Debug {
 
     /// Writes SQL for `request`.
     async fn generate(&self, request: &GenerationRequest) -> Result<Generation>;
+}
+
+/// The generator `[llm]` asks for: the offline [`RuleGenerator`] for `provider = "rule"` (the
+/// default; its value index is built here from `source`), or the LLM generator.
+pub async fn from_config(config: &Config, source: &DataSource) -> Result<Arc<dyn SqlGenerator>> {
+    let llm = &config.llm;
+    match llm.provider {
+        LlmProviderKind::Openai => {
+            let provider = Arc::new(OpenAiProvider::from_config(llm)?);
+            Ok(Arc::new(LlmGenerator::new(
+                provider,
+                llm.temperature,
+                llm.max_tokens,
+            )))
+        }
+        LlmProviderKind::Rule => Ok(Arc::new(
+            RuleGenerator::build(source.executor().as_ref(), source.catalog().clone()).await?,
+        )),
+        other => Err(Error::config(format!(
+            "[llm] provider = \"{}\" is not available in this build; use \"rule\" (offline) or \"openai\" (any OpenAI-compatible server via [llm] base_url)",
+            format!("{other:?}").to_lowercase()
+        ))),
+    }
 }

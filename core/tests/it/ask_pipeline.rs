@@ -584,22 +584,31 @@ async fn concurrent_asks_on_one_session_lose_no_turn() {
 }
 
 #[tokio::test]
-async fn no_configured_generator_says_how_to_configure_one() {
+async fn default_rule_generator_answers_and_abstains_honestly() {
     let (_, url) = databases().remove(0);
     let engine = Engine::builder()
         .database_url(url)
         .build()
         .await
         .expect("engine");
-    let e = engine
-        .ask(Ask::new("How many tracks?"))
+    assert_eq!(engine.health().await.generator.as_deref(), Some("rule"));
+    let answer = engine
+        .ask(Ask::new("How many tracks are there?"))
         .await
-        .expect_err("no generator");
-    assert_eq!(e.kind(), ErrorKind::Config);
-    assert!(
-        e.to_string().contains("OPENAI_API_KEY") && e.to_string().contains("[llm]"),
-        "{e}"
-    );
+        .expect("the offline generator answers");
+    assert_eq!(answer.generator, "rule");
+    assert_eq!(answer.rows.len(), 1);
+    let e = engine
+        .ask(Ask::new("How many frobnicated wombats are there?"))
+        .await
+        .expect_err("abstains");
+    assert_eq!(e.kind(), ErrorKind::CannotAnswer);
+    match &e {
+        conversational_bi::Error::CannotAnswer { unknown_words, .. } => {
+            assert!(unknown_words.contains(&"frobnicated".to_string()), "{e}");
+        }
+        other => panic!("unexpected {other}"),
+    }
     let e = engine.ask(Ask::new("   ")).await.expect_err("empty");
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
 }

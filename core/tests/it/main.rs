@@ -5,5 +5,6 @@ mod common;
 mod db_behaviour;
 mod db_guardrails;
 mod fake_openai;
+mod rule_conversation;
 mod validator_guardrails;
 mod validator_spider;

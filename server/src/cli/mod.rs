@@ -1,7 +1,8 @@
 //! Command-line interface: argument parsing and the commands that work on one database without a
-//! server (`schema`, `validate`, `run`).
+//! server (`schema`, `validate`, `run`, `ask`, `chat`, `eval`).
 
 mod conversation;
+mod eval;
 mod output;
 
 use std::{path::PathBuf, process::ExitCode};
@@ -64,6 +65,8 @@ enum Command {
         #[arg(required = true, value_name = "QUESTION")]
         questions: Vec<String>,
     },
+    /// Score a generator on golden questions (Spider/SParC JSON or CSV) by execution accuracy.
+    Eval(eval::EvalArgs),
     /// An interactive conversation: type questions; \reset, \sql, \schema, \history, \quit.
     Chat {
         #[command(flatten)]
@@ -109,6 +112,7 @@ pub fn main() -> ExitCode {
             | Command::Ask { source, .. }
             | Command::Chat { source, .. },
         ) => source.json,
+        Some(Command::Eval(args)) => args.json(),
         None => false,
     };
     let config = match config {
@@ -119,7 +123,7 @@ pub fn main() -> ExitCode {
     let Some(command) = cli.command else {
         eprintln!(
             "heliosdb-conversational-bi: the HTTP server is not part of this build yet; use one of the commands \
-             `ask`, `chat`, `schema`, `validate` or `run` (see --help)"
+             `ask`, `chat`, `schema`, `validate`, `run` or `eval` (see --help)"
         );
         return ExitCode::from(EXIT_USAGE);
     };
@@ -223,6 +227,10 @@ async fn run_command(command: Command, config: &Config) -> ExitCode {
             )
             .await
         }
+        Command::Eval(args) => match eval::run(&args, config).await {
+            Ok(code) => code,
+            Err(e) => fail(&e, args.json(), exit_code_of(&e)),
+        },
         Command::Chat {
             source,
             conversation,

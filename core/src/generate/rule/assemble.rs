@@ -1,0 +1,581 @@
+//! Assembling the whole query of a question asked on its own from a resolved draft: the
+//! subject, measure, groups, conditions, ranking, ordering and limit, with the checks that make
+//! the rules abstain rather than guess.
+
+use crate::error::{Error, Result};
+
+use super::{
+    cannot_answer,
+    ir::{
+        Agg, ColumnRef, Dimension, Filter, HavingFilter, Literal, Measure, MeasureArg, Order,
+        OrderKey, QueryIr,
+    },
+    lexicon,
+    resolve::Resolution,
+};
+
+impl Resolution<'_> {
+    /// Every table the question named only in passing must be part of the query.
+    fn check_context(&self, ir: &QueryIr) -> Result<()> {
+        for c in &self.draft.context {
+            let t = self.table_name(self.pick(*c)?.table());
+            if !ir.tables().contains(&t) {
+                return Err(cannot_answer(
+                    format!("I could not tell how {t} relates to the rest of the question"),
+                    Vec::new(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The whole query of a question asked on its own.
+    pub fn query(&self) -> Result<QueryIr> {
+        let d = self.draft;
+        let measure = d.measure.as_ref().map(|m| self.measure(m)).transpose()?;
+        let mut dims = d
+            .dims
+            .iter()
+            .map(|x| self.dimension(x))
+            .collect::<Result<Vec<_>>>()?;
+        let columns = self.columns()?;
+        if let Some(c) = columns.iter().find(|c| {
+            self.lex
+                .column(c)
+                .and_then(|i| i.references.as_deref())
+                .is_some_and(|r| r == c.table)
+        }) {
+            // "which employees report to ...": a table related to itself.
+            return Err(cannot_answer(
+                format!(
+                    "{} relates {} rows to other {} rows, which the rules do not follow",
+                    c.column, c.table, c.table
+                ),
+                Vec::new(),
+            ));
+        }
+        let mut listed = self.subject()?;
+        if measure.is_none()
+            && d.having.is_empty()
+            && d.listing
+            && d.rank_column.is_none()
+            && !dims.is_empty()
+            && dims.iter().all(|x| matches!(x, Dimension::Entity { .. }))
+            && columns.is_empty()
+            && listed.is_none()
+        {
+            // "show each body builder": a listing of the entity.
+            if let Some(Dimension::Entity { table, .. }) = dims.first() {
+                listed = Some(table.clone());
+            }
+            dims.clear();
+        }
+        if measure.is_none() && d.having.is_empty() && !columns.is_empty() {
+            // "the id and name for every asset": a listing, not a grouping.
+            if let Some(Dimension::Entity { table, .. }) = dims.first() {
+                listed.get_or_insert_with(|| table.clone());
+            }
+            dims.retain(|x| !matches!(x, Dimension::Entity { .. }));
+        }
+        let subject = match (&measure, &listed) {
+            (Some(m), _) => super::ir::measure_table(m).to_string(),
+            (None, Some(t)) => t.clone(),
+            (None, None) => match (columns.first(), dims.first()) {
+                (Some(c), _) => c.table.clone(),
+                (None, Some(dim)) => dim.table().to_string(),
+                _ => {
+                    return Err(cannot_answer(
+                        "I could not tell which table the question is about".to_string(),
+                        Vec::new(),
+                    ));
+                }
+            },
+        };
+        if d.names && measure.is_none() && dims.is_empty() {
+            let info = self.lex.table_index(&subject).map(|t| &self.lex.tables[t]);
+            if info.is_some_and(|t| t.labels == t.key && !t.key.is_empty()) {
+                return Err(cannot_answer(
+                    format!("{subject} has no column that holds a name"),
+                    Vec::new(),
+                ));
+            }
+        }
+        for (s, tables) in &d.modifiers {
+            let value_table = self.table_name(self.pick(*s)?.table());
+            let near = tables.iter().any(|t| {
+                self.graph
+                    .distance(&value_table, &self.lex.tables[*t].name)
+                    .is_some_and(|x| x <= 1)
+            });
+            if !near {
+                return Err(cannot_answer(
+                    format!(
+                        "\"{}\" is a value of {value_table}, which is not directly related to what it describes",
+                        self.value(*s).unwrap_or_default()
+                    ),
+                    Vec::new(),
+                ));
+            }
+        }
+        let mut ir = QueryIr::new(subject.clone());
+        ir.filters = combine_values(
+            d.filters
+                .iter()
+                .map(|f| self.filter(f))
+                .collect::<Result<Vec<_>>>()?,
+            d.any_of,
+        )?;
+        ir.having = d
+            .having
+            .iter()
+            .map(|h| {
+                Ok(HavingFilter {
+                    measure: self.measure(&h.measure)?,
+                    op: h.op,
+                    value: h.value,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let mut columns = columns;
+        if !ir.having.is_empty() {
+            if measure.is_some() && dims.is_empty() {
+                return Err(cannot_answer(
+                    "the question puts a condition on a count or total without saying what to group by".to_string(),
+                    Vec::new(),
+                ));
+            }
+            let label_table = columns.first().and_then(|c| {
+                let t = &self.lex.tables[self.lex.table_index(&c.table)?];
+                columns
+                    .iter()
+                    .all(|x| x.table == t.name && t.labels.contains(&x.column) && t.labels != t.key)
+                    .then_some(self.lex.table_index(&t.name)?)
+            });
+            if let (None, true, Some(t)) = (&measure, dims.is_empty(), label_table) {
+                dims.push(self.entity(t));
+                columns.clear();
+            }
+            if measure.is_none() && dims.is_empty() && !columns.is_empty() {
+                // "the wineries that have at least four wines": group by the listed column.
+                dims = columns
+                    .drain(..)
+                    .map(|column| Dimension::Column { column })
+                    .collect();
+            }
+        }
+        if d.names && d.implicit_dims {
+            // "the name and address of the department with the most students": the department,
+            // shown by its name, with its address beside it.
+            let table = dims.first().map(|x| x.table().to_string());
+            if let Some(t) = table.as_ref().and_then(|t| self.lex.table_index(t)) {
+                let info = &self.lex.tables[t];
+                if info.labels != info.key
+                    && dims.iter().all(
+                        |x| matches!(x, Dimension::Column { column } if column.table == info.name),
+                    )
+                {
+                    for x in dims.drain(..) {
+                        if let Dimension::Column { column } = x
+                            && !info.labels.contains(&column.column)
+                        {
+                            columns.push(column);
+                        }
+                    }
+                    dims.push(self.entity(t));
+                }
+            }
+        }
+        let mut measure = measure;
+        if let Some(Measure {
+            agg: agg @ (Agg::Min | Agg::Max),
+            arg: MeasureArg::Column { column },
+        }) = &measure
+            && d.implicit_dims
+            && d.rank.is_none()
+            && d.having.is_empty()
+            && dims
+                .iter()
+                .all(|x| matches!(x, Dimension::Column { column: c } if c.table == column.table))
+        {
+            // "the issue date of the volume with the minimum weeks on top": the row with the
+            // smallest value, not a minimum per date.
+            let order = Order {
+                key: OrderKey::Column {
+                    column: column.clone(),
+                },
+                descending: *agg == Agg::Max,
+            };
+            let mut ir = QueryIr::new(column.table.clone());
+            ir.columns = dims
+                .iter()
+                .filter_map(|x| match x {
+                    Dimension::Column { column } => Some(column.clone()),
+                    _ => None,
+                })
+                .collect();
+            ir.columns.push(column.clone());
+            ir.filters = combine_values(
+                d.filters
+                    .iter()
+                    .map(|f| self.filter(f))
+                    .collect::<Result<Vec<_>>>()?,
+                d.any_of,
+            )?;
+            ir.order = Some(order);
+            ir.limit = Some(d.limit.unwrap_or(1));
+            self.check_context(&ir)?;
+            return Ok(ir);
+        }
+        let mut grouped_extreme = false;
+        if let Some(rc) = d.rank_column {
+            if measure.is_some() {
+                return Err(cannot_answer(
+                    "the question ranks by one value and computes another".to_string(),
+                    Vec::new(),
+                ));
+            }
+            let column = self.column(rc)?;
+            let other_entity = listed.as_ref().is_some_and(|t| *t != column.table)
+                || dims.iter().any(|x| x.table() != column.table);
+            if !dims.is_empty() && measure.is_none() {
+                // "the highest price for each film".
+                grouped_extreme = true;
+                let agg = if d.rank == Some(false) {
+                    Agg::Min
+                } else {
+                    Agg::Max
+                };
+                measure = Some(Measure {
+                    agg,
+                    arg: MeasureArg::Column { column },
+                });
+                ir.subject = super::ir::measure_table(
+                    measure.as_ref().ok_or_else(|| Error::internal("measure"))?,
+                )
+                .to_string();
+            } else if other_entity {
+                // "the department of the student with the lowest gpa" or "the department with
+                // the lowest total gpa"? The rules do not guess.
+                return Err(cannot_answer(
+                    format!(
+                        "I could not tell whether {} is to be ranked row by row or in total",
+                        column.column
+                    ),
+                    Vec::new(),
+                ));
+            } else {
+                ir.subject = column.table.clone();
+                ir.order = Some(Order {
+                    key: OrderKey::Column { column },
+                    descending: d.rank.unwrap_or(true),
+                });
+            }
+        }
+        ir.group_by = dims;
+        ir.measure = measure;
+        if ir.measure.is_none() && !ir.having.is_empty() {
+            ir.measure = Some(ir.having[0].measure.clone());
+            if ir.group_by.is_empty() {
+                let t = self.lex.table_index(&subject).map(|t| self.entity(t));
+                ir.group_by.extend(t);
+            }
+            if let Some(m) = &ir.measure {
+                ir.subject = super::ir::measure_table(m).to_string();
+            }
+        }
+        if ir.measure.is_none() && !ir.group_by.is_empty() {
+            ir.measure = Some(Measure {
+                agg: Agg::Count,
+                arg: MeasureArg::Rows {
+                    table: subject.clone(),
+                },
+            });
+        }
+        if ir.measure.is_none() {
+            let info = self.lex.table_index(&subject).map(|t| &self.lex.tables[t]);
+            let labels: Vec<ColumnRef> = info
+                .map(|t| {
+                    t.labels
+                        .iter()
+                        .map(|l| ColumnRef::new(&t.name, l))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if columns.is_empty() {
+                ir.columns = labels;
+            } else {
+                ir.columns = Vec::new();
+                if d.names && !columns.iter().any(|c| labels.contains(c)) {
+                    ir.columns.extend(labels);
+                }
+                ir.columns.extend(columns);
+            }
+            if d.key {
+                // "the ids and names of ...": the key first.
+                let key: Vec<ColumnRef> = info
+                    .map(|t| t.key.iter().map(|k| ColumnRef::new(&t.name, k)).collect())
+                    .unwrap_or_default();
+                if key.is_empty() {
+                    return Err(cannot_answer(
+                        format!("{subject} has no key to show as its id"),
+                        Vec::new(),
+                    ));
+                }
+                ir.columns.retain(|c| !key.contains(c));
+                ir.columns.splice(0..0, key);
+            }
+            // A bare attribute ("all majors") lists its distinct values; free text does not.
+            let free_text = ir.columns.iter().any(|c| {
+                lexicon::identifier_words(&c.column).iter().any(|w| {
+                    matches!(
+                        w.as_str(),
+                        "details" | "detail" | "summary" | "description" | "notes" | "comments"
+                    )
+                })
+            });
+            ir.distinct = d.distinct
+                || (listed.is_none()
+                    && !free_text
+                    && !ir.columns.is_empty()
+                    && !ir.columns.iter().any(|c| {
+                        info.is_some_and(|t| {
+                            t.labels.contains(&c.column) || t.key.contains(&c.column)
+                        })
+                    }));
+        } else {
+            let mut extra = Vec::new();
+            for c in columns {
+                let entity = ir.group_by.iter().find_map(|g| match g {
+                    Dimension::Entity { table, labels, .. } if *table == c.table => Some(labels),
+                    _ => None,
+                });
+                let grouped = ir
+                    .group_by
+                    .iter()
+                    .any(|g| matches!(g, Dimension::Column { column } if *column == c));
+                let measured = ir.measure.as_ref().is_some_and(
+                    |m| matches!(&m.arg, MeasureArg::Column { column } if *column == c),
+                );
+                match entity {
+                    _ if grouped || measured => {}
+                    Some(labels) if labels.contains(&c.column) => {}
+                    // Another column of a grouped entity has one value per group.
+                    Some(_) => extra.push(c),
+                    None => {
+                        return Err(cannot_answer(
+                            format!(
+                                "I could not tell how {} relates to the computed value",
+                                c.column
+                            ),
+                            Vec::new(),
+                        ));
+                    }
+                }
+            }
+            if d.key {
+                for g in &ir.group_by {
+                    if let Dimension::Entity { table, key, .. } = g {
+                        extra.extend(key.iter().map(|k| ColumnRef::new(table, k)));
+                    }
+                }
+                if extra.is_empty() {
+                    return Err(cannot_answer(
+                        "I could not tell whose ids to show".to_string(),
+                        Vec::new(),
+                    ));
+                }
+            }
+            ir.columns = extra;
+        }
+        if let Some(desc) = d.rank.filter(|_| d.rank_column.is_none()) {
+            if ir.measure.is_some() && !ir.group_by.is_empty() {
+                ir.order = Some(Order {
+                    key: OrderKey::Measure,
+                    descending: desc,
+                });
+            } else if d.order_by.is_none() {
+                return Err(cannot_answer(
+                    "I could not tell what to rank by; say for example \"top 5 customers by total sales\"".to_string(),
+                    Vec::new(),
+                ));
+            }
+        }
+        self.check_context(&ir)?;
+        if d.agg_only.is_some() {
+            return Err(cannot_answer(
+                "I could not tell what to total or average".to_string(),
+                Vec::new(),
+            ));
+        }
+        if let Some((op, value)) = d.measure_condition {
+            match (&ir.measure, ir.group_by.is_empty()) {
+                (Some(m), false) => ir.having.push(HavingFilter {
+                    measure: m.clone(),
+                    op,
+                    value,
+                }),
+                _ => {
+                    return Err(cannot_answer(
+                        "I could not tell which value the comparison is about".to_string(),
+                        Vec::new(),
+                    ));
+                }
+            }
+        }
+        if d.alphabetical && d.order_by.is_none() {
+            // "in alphabetical order": by the first name shown, whatever else is computed.
+            let first = ir
+                .group_by
+                .iter()
+                .find_map(|g| match g {
+                    Dimension::Entity { table, labels, .. } => {
+                        labels.first().map(|l| ColumnRef::new(table, l))
+                    }
+                    Dimension::Column { column } => Some(column.clone()),
+                    Dimension::Time { .. } => None,
+                })
+                .or_else(|| ir.columns.first().cloned());
+            let Some(column) = first else {
+                return Err(cannot_answer(
+                    "I could not tell what to put in alphabetical order".to_string(),
+                    Vec::new(),
+                ));
+            };
+            ir.order = Some(Order {
+                key: OrderKey::Column { column },
+                descending: d.direction.unwrap_or(false),
+            });
+        }
+        if let Some((s, desc)) = d.order_by {
+            ir.order = Some(Order {
+                key: OrderKey::Column {
+                    column: self.column(s)?,
+                },
+                descending: desc,
+            });
+        }
+        if let (Some(desc), Some(o)) = (d.direction, &ir.order)
+            && o.descending != desc
+            && ir.limit.or(d.limit).is_some()
+            && (d.rank.is_some() || d.extreme)
+        {
+            // "the 3 longest tracks sorted ascending": the shortest three, or the longest three
+            // shown shortest first? The rules do not guess.
+            let _ = desc;
+            return Err(cannot_answer(
+                "the question ranks one way and sorts the other".to_string(),
+                Vec::new(),
+            ));
+        }
+        if let Some(desc) = d.direction {
+            ir.order = Some(match ir.order.take() {
+                Some(o) => Order {
+                    descending: desc,
+                    ..o
+                },
+                None if ir.measure.is_some() && !ir.group_by.is_empty() => Order {
+                    key: OrderKey::Measure,
+                    descending: desc,
+                },
+                None => match ir.columns.first() {
+                    Some(c) => Order {
+                        key: OrderKey::Column { column: c.clone() },
+                        descending: desc,
+                    },
+                    None => {
+                        return Err(cannot_answer(
+                            "I could not tell what to sort by".to_string(),
+                            Vec::new(),
+                        ));
+                    }
+                },
+            });
+        }
+        ir.limit = if grouped_extreme && d.limit == Some(1) {
+            None
+        } else {
+            d.limit
+        };
+        if ir.measure.is_none() {
+            // A listing shows what it is sorted by.
+            if let Some(Order {
+                key: OrderKey::Column { column },
+                ..
+            }) = &ir.order
+                && !ir.columns.contains(column)
+            {
+                ir.columns.push(column.clone());
+            }
+        }
+        if let (Some(m), Some(t)) = (&ir.measure, &listed)
+            && !ir.tables().contains(t)
+        {
+            let _ = m;
+            return Err(cannot_answer(
+                format!("I could not tell how {t} relates to the computed value"),
+                Vec::new(),
+            ));
+        }
+        Ok(ir)
+    }
+}
+
+/// Merges equality conditions on one column: with "or" into one `IN`, without it the
+/// question asks for a row that has two values at once, which the rules do not answer.
+fn combine_values(filters: Vec<Filter>, any_of: bool) -> Result<Vec<Filter>> {
+    let mut out: Vec<Filter> = Vec::new();
+    let mut merged = false;
+    for f in filters {
+        if let Filter::Compare {
+            column,
+            op: super::ir::CmpOp::Eq,
+            value,
+        } = &f
+        {
+            let prior = out.iter_mut().find(|o| {
+                matches!(o, Filter::Compare { column: c, op: super::ir::CmpOp::Eq, .. } | Filter::AnyOf { column: c, .. } if c == column)
+            });
+            if let Some(prior) = prior {
+                if !any_of {
+                    return Err(cannot_answer(
+                        format!(
+                            "the question asks for {} to have two values at once",
+                            column.column
+                        ),
+                        Vec::new(),
+                    ));
+                }
+                let values = match prior {
+                    Filter::Compare { value: v, .. } => vec![v.clone(), value.clone()],
+                    Filter::AnyOf { values, .. } => {
+                        let mut v = values.clone();
+                        v.push(value.clone());
+                        v
+                    }
+                    _ => unreachable_filter()?,
+                };
+                *prior = Filter::AnyOf {
+                    column: column.clone(),
+                    values,
+                };
+                merged = true;
+                continue;
+            }
+        }
+        out.push(f);
+    }
+    if any_of && !merged {
+        return Err(cannot_answer(
+            "\"or\" joins conditions on different columns, which the rules do not combine"
+                .to_string(),
+            Vec::new(),
+        ));
+    }
+    Ok(out)
+}
+
+fn unreachable_filter() -> Result<Vec<Literal>> {
+    Err(Error::internal(
+        "merged a condition that is not an equality",
+    ))
+}

@@ -1,0 +1,487 @@
+//! From the query representation to SQL text in the source's dialect.
+
+use crate::{catalog::Catalog, dialect::Dialect, error::Result};
+
+use super::{
+    cannot_answer,
+    ir::{
+        Agg, ColumnRef, Dimension, Filter, Literal, Measure, MeasureArg, OrderKey, QueryIr,
+        TimeBucket,
+    },
+    joins::SchemaGraph,
+    lexicon,
+};
+
+/// Quotes an identifier when the dialect needs it (mixed case on PostgreSQL, reserved words,
+/// characters other than letters, digits and `_`).
+pub fn quote_ident(dialect: Dialect, name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !is_reserved(name)
+        && !(dialect == Dialect::Postgres && name.chars().any(|c| c.is_ascii_uppercase()));
+    if plain {
+        return name.to_string();
+    }
+    match dialect {
+        Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
+        _ => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
+}
+
+fn is_reserved(name: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "all",
+        "and",
+        "as",
+        "asc",
+        "between",
+        "by",
+        "case",
+        "cast",
+        "check",
+        "column",
+        "create",
+        "cross",
+        "current",
+        "date",
+        "default",
+        "delete",
+        "desc",
+        "distinct",
+        "drop",
+        "else",
+        "end",
+        "except",
+        "exists",
+        "from",
+        "full",
+        "group",
+        "having",
+        "in",
+        "index",
+        "inner",
+        "insert",
+        "intersect",
+        "into",
+        "is",
+        "join",
+        "key",
+        "left",
+        "like",
+        "limit",
+        "match",
+        "natural",
+        "not",
+        "null",
+        "of",
+        "offset",
+        "on",
+        "or",
+        "order",
+        "outer",
+        "primary",
+        "range",
+        "rank",
+        "references",
+        "right",
+        "row",
+        "rows",
+        "select",
+        "set",
+        "table",
+        "then",
+        "time",
+        "timestamp",
+        "to",
+        "union",
+        "unique",
+        "update",
+        "user",
+        "using",
+        "values",
+        "when",
+        "where",
+        "window",
+        "with",
+        "year",
+        "month",
+        "day",
+    ];
+    RESERVED.contains(&name.to_ascii_lowercase().as_str())
+}
+
+/// Renders SQL for a query.
+#[derive(Debug)]
+pub struct SqlWriter<'a> {
+    catalog: &'a Catalog,
+    graph: &'a SchemaGraph,
+    qualify: bool,
+}
+
+impl<'a> SqlWriter<'a> {
+    /// A writer for `catalog`, joining along `graph`.
+    pub fn new(catalog: &'a Catalog, graph: &'a SchemaGraph) -> Self {
+        Self {
+            catalog,
+            graph,
+            qualify: false,
+        }
+    }
+
+    fn dialect(&self) -> Dialect {
+        self.catalog.dialect
+    }
+
+    fn table_name(&self, table: &str) -> String {
+        let t = self.catalog.tables.iter().find(|t| t.name == table);
+        match t.and_then(|t| t.schema.as_ref()) {
+            Some(s) if s != "public" => format!(
+                "{}.{}",
+                quote_ident(self.dialect(), s),
+                quote_ident(self.dialect(), table)
+            ),
+            _ => quote_ident(self.dialect(), table),
+        }
+    }
+
+    fn col(&self, c: &ColumnRef) -> String {
+        if self.qualify {
+            format!(
+                "{}.{}",
+                quote_ident(self.dialect(), &c.table),
+                quote_ident(self.dialect(), &c.column)
+            )
+        } else {
+            quote_ident(self.dialect(), &c.column)
+        }
+    }
+
+    fn time(&self, c: &ColumnRef, bucket: TimeBucket) -> String {
+        let col = self.col(c);
+        let (sqlite, pg) = match bucket {
+            TimeBucket::Year => ("%Y", "YYYY"),
+            TimeBucket::YearMonth => ("%Y-%m", "YYYY-MM"),
+            TimeBucket::Month => ("%m", "MM"),
+            TimeBucket::Day => ("%Y-%m-%d", "YYYY-MM-DD"),
+        };
+        match self.dialect() {
+            Dialect::Sqlite => format!("strftime('{sqlite}', {col})"),
+            Dialect::Postgres => format!("to_char({col}, '{pg}')"),
+            Dialect::Mysql => format!("DATE_FORMAT({col}, '{sqlite}')"),
+        }
+    }
+
+    fn measure(&self, m: &Measure, ir: &QueryIr, fans_out: bool) -> String {
+        let f = match m.agg {
+            Agg::Count | Agg::CountDistinct => "COUNT",
+            Agg::Sum => "SUM",
+            Agg::Avg => "AVG",
+            Agg::Min => "MIN",
+            Agg::Max => "MAX",
+        };
+        let distinct = if m.agg == Agg::CountDistinct {
+            "DISTINCT "
+        } else {
+            ""
+        };
+        match &m.arg {
+            MeasureArg::Rows { table } => {
+                let pk = self
+                    .catalog
+                    .tables
+                    .iter()
+                    .find(|t| &t.name == table)
+                    .map(|t| t.primary_key.clone())
+                    .unwrap_or_default();
+                if fans_out && pk.len() == 1 {
+                    format!(
+                        "COUNT(DISTINCT {})",
+                        self.col(&ColumnRef::new(table, &pk[0]))
+                    )
+                } else {
+                    let _ = ir;
+                    "COUNT(*)".to_string()
+                }
+            }
+            MeasureArg::Column { column } => format!("{f}({distinct}{})", self.col(column)),
+            MeasureArg::Product { left, right } => {
+                format!("{f}({} * {})", self.col(left), self.col(right))
+            }
+        }
+    }
+
+    fn literal(&self, l: &Literal) -> String {
+        match l {
+            Literal::Number(n) => number(*n),
+            Literal::Text(s) => format!("'{}'", s.replace('\'', "''")),
+        }
+    }
+
+    fn filter(&self, f: &Filter) -> String {
+        match f {
+            Filter::Compare { column, op, value } => {
+                format!("{} {} {}", self.col(column), op.sql(), self.literal(value))
+            }
+            Filter::AnyOf { column, values } => {
+                let v: Vec<String> = values.iter().map(|l| self.literal(l)).collect();
+                format!("{} IN ({})", self.col(column), v.join(", "))
+            }
+            Filter::Between { column, low, high } => format!(
+                "{} BETWEEN {} AND {}",
+                self.col(column),
+                self.literal(low),
+                self.literal(high)
+            ),
+            Filter::Period {
+                column,
+                year,
+                month,
+            } => {
+                let col = self.col(column);
+                match (self.dialect(), month) {
+                    (Dialect::Sqlite, None) => format!("strftime('%Y', {col}) = '{year}'"),
+                    (Dialect::Sqlite, Some(m)) => {
+                        format!("strftime('%Y-%m', {col}) = '{year}-{m:02}'")
+                    }
+                    (Dialect::Postgres, None) => format!("EXTRACT(YEAR FROM {col}) = {year}"),
+                    (Dialect::Postgres, Some(m)) => format!(
+                        "EXTRACT(YEAR FROM {col}) = {year} AND EXTRACT(MONTH FROM {col}) = {m}"
+                    ),
+                    (Dialect::Mysql, None) => format!("YEAR({col}) = {year}"),
+                    (Dialect::Mysql, Some(m)) => {
+                        format!("YEAR({col}) = {year} AND MONTH({col}) = {m}")
+                    }
+                }
+            }
+            Filter::Date { column, op, date } => {
+                let lit = match self.dialect() {
+                    Dialect::Postgres => format!("DATE '{date}'"),
+                    _ => format!("'{date}'"),
+                };
+                format!("{} {} {lit}", self.col(column), op.sql())
+            }
+        }
+    }
+
+    /// The SQL of `ir`, or an abstention when its tables cannot be joined.
+    pub fn sql(&mut self, ir: &QueryIr) -> Result<String> {
+        let tables = ir.tables();
+        let steps = self.graph.join_tree(&ir.subject, &tables).ok_or_else(|| {
+            cannot_answer(
+                format!(
+                    "the tables {} are not connected by foreign keys, so I cannot combine them",
+                    tables.join(", ")
+                ),
+                Vec::new(),
+            )
+        })?;
+        if let Some(s) = steps.iter().find(|s| s.ambiguous) {
+            return Err(cannot_answer(
+                format!(
+                    "{} and {} are linked by more than one foreign key and the question does not say which",
+                    s.parent, s.table
+                ),
+                Vec::new(),
+            ));
+        }
+        if steps.len() >= 3 && steps.iter().any(|s| !s.to_one) {
+            // Long paths through one-to-many links are where a reading most often goes wrong.
+            return Err(cannot_answer(
+                format!(
+                    "the question links {} tables through one-to-many relations, too far apart to combine reliably",
+                    steps.len() + 1
+                ),
+                Vec::new(),
+            ));
+        }
+        self.qualify = !steps.is_empty();
+        let fans_out = steps.iter().any(|s| !s.to_one);
+
+        let mut select: Vec<String> = Vec::new();
+        let mut group: Vec<String> = Vec::new();
+        for d in &ir.group_by {
+            match d {
+                Dimension::Column { column } => {
+                    select.push(self.col(column));
+                    group.push(self.col(column));
+                }
+                Dimension::Entity { table, key, labels } => {
+                    for l in labels {
+                        select.push(self.col(&ColumnRef::new(table, l)));
+                    }
+                    for k in key.iter().chain(labels.iter()) {
+                        let c = self.col(&ColumnRef::new(table, k));
+                        if !group.contains(&c) {
+                            group.push(c);
+                        }
+                    }
+                }
+                Dimension::Time { column, bucket } => {
+                    let e = self.time(column, *bucket);
+                    let label = match bucket {
+                        TimeBucket::Year => "year",
+                        TimeBucket::YearMonth | TimeBucket::Month => "month",
+                        TimeBucket::Day => "day",
+                    };
+                    select.push(format!("{e} AS {}", quote_ident(self.dialect(), label)));
+                    group.push(e);
+                }
+            }
+        }
+        for c in &ir.columns {
+            let e = self.col(c);
+            if !select.contains(&e) {
+                select.push(e.clone());
+            }
+            if ir.measure.is_some() && !ir.group_by.is_empty() && !group.contains(&e) {
+                group.push(e);
+            }
+        }
+        let measure_sql = ir.measure.as_ref().map(|m| self.measure(m, ir, fans_out));
+        if let (Some(m), Some(sql)) = (&ir.measure, &measure_sql) {
+            select.push(format!(
+                "{sql} AS {}",
+                quote_ident(self.dialect(), &alias(m))
+            ));
+        }
+        if select.is_empty() {
+            return Err(cannot_answer(
+                "I found what to look at but not which columns to show".to_string(),
+                Vec::new(),
+            ));
+        }
+
+        let mut sql = String::from("SELECT ");
+        if ir.distinct && ir.measure.is_none() {
+            sql.push_str("DISTINCT ");
+        }
+        sql.push_str(&select.join(", "));
+        sql.push_str(" FROM ");
+        sql.push_str(&self.table_name(&ir.subject));
+        for s in &steps {
+            let on: Vec<String> =
+                s.on.iter()
+                    .map(|(p, c)| {
+                        format!(
+                            "{} = {}",
+                            self.col(&ColumnRef::new(&s.parent, p)),
+                            self.col(&ColumnRef::new(&s.table, c))
+                        )
+                    })
+                    .collect();
+            sql.push_str(&format!(
+                " JOIN {} ON {}",
+                self.table_name(&s.table),
+                on.join(" AND ")
+            ));
+        }
+        if !ir.filters.is_empty() {
+            let w: Vec<String> = ir.filters.iter().map(|f| self.filter(f)).collect();
+            sql.push_str(" WHERE ");
+            sql.push_str(&w.join(" AND "));
+        }
+        if ir.measure.is_some() && !group.is_empty() {
+            sql.push_str(" GROUP BY ");
+            sql.push_str(&group.join(", "));
+        }
+        if !ir.having.is_empty() {
+            let h: Vec<String> = ir
+                .having
+                .iter()
+                .map(|h| {
+                    format!(
+                        "{} {} {}",
+                        self.measure(&h.measure, ir, fans_out),
+                        h.op.sql(),
+                        number(h.value)
+                    )
+                })
+                .collect();
+            sql.push_str(" HAVING ");
+            sql.push_str(&h.join(" AND "));
+        }
+        let order = match &ir.order {
+            Some(o) => {
+                let key = match &o.key {
+                    OrderKey::Measure => measure_sql.clone(),
+                    OrderKey::Column { column } => Some(self.col(column)),
+                };
+                key.map(|k| format!("{k} {}", if o.descending { "DESC" } else { "ASC" }))
+            }
+            None => ir.group_by.iter().find_map(|d| match d {
+                Dimension::Time { column, bucket } => Some(self.time(column, *bucket)),
+                _ => None,
+            }),
+        };
+        if let Some(o) = order {
+            sql.push_str(" ORDER BY ");
+            sql.push_str(&o);
+        }
+        if let Some(n) = ir.limit {
+            sql.push_str(&format!(" LIMIT {n}"));
+        }
+        Ok(sql)
+    }
+}
+
+/// The result label of a measure (`count`, `total_unit_price`, ...).
+pub fn alias(m: &Measure) -> String {
+    let col = |c: &ColumnRef| lexicon::identifier_words(&c.column).join("_");
+    match (&m.arg, m.agg) {
+        (MeasureArg::Rows { .. }, _) => "count".into(),
+        (MeasureArg::Product { .. }, Agg::Sum) => "revenue".into(),
+        (MeasureArg::Product { left, right }, _) => {
+            format!("{}_{}_{}", agg_word(m.agg), col(left), col(right))
+        }
+        (MeasureArg::Column { column }, agg) => {
+            let c = col(column);
+            if agg == Agg::Sum && c == "total" {
+                "total".into()
+            } else {
+                format!("{}_{c}", agg_word(agg))
+            }
+        }
+    }
+}
+
+fn agg_word(agg: Agg) -> &'static str {
+    match agg {
+        Agg::Count => "count",
+        Agg::CountDistinct => "distinct",
+        Agg::Sum => "total",
+        Agg::Avg => "average",
+        Agg::Min => "min",
+        Agg::Max => "max",
+    }
+}
+
+/// A number as SQL: integers without a fraction.
+pub fn number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted_only_when_needed() {
+        assert_eq!(quote_ident(Dialect::Sqlite, "InvoiceDate"), "InvoiceDate");
+        assert_eq!(quote_ident(Dialect::Sqlite, "order"), "\"order\"");
+        assert_eq!(quote_ident(Dialect::Postgres, "Invoice"), "\"Invoice\"");
+        assert_eq!(quote_ident(Dialect::Postgres, "invoice"), "invoice");
+        assert_eq!(
+            quote_ident(Dialect::Mysql, "Order Details"),
+            "`Order Details`"
+        );
+        assert_eq!(number(300000.0), "300000");
+        assert_eq!(number(2.5), "2.5");
+    }
+}

@@ -1,0 +1,232 @@
+//! A plain-English account of a query, built from its representation.
+
+use super::{
+    compile::number,
+    ir::{
+        Agg, CmpOp, ColumnRef, Dimension, Filter, Literal, Measure, MeasureArg, OrderKey, QueryIr,
+        TimeBucket,
+    },
+    lexicon,
+};
+
+fn words(ident: &str) -> String {
+    lexicon::identifier_words(ident).join(" ")
+}
+
+/// "invoice line" → "invoice lines"; names already plural stay as they are.
+fn plural(phrase: &str) -> String {
+    let (head, last) = phrase
+        .rsplit_once(' ')
+        .map_or(("", phrase), |(h, l)| (h, l));
+    let last = if lexicon::singular(last) != last {
+        last.to_string()
+    } else if let Some(stem) = last
+        .strip_suffix('y')
+        .filter(|s| !s.ends_with(['a', 'e', 'o', 'u']))
+    {
+        format!("{stem}ies")
+    } else if last.ends_with(['s', 'x']) || last.ends_with("ch") || last.ends_with("sh") {
+        format!("{last}es")
+    } else {
+        format!("{last}s")
+    };
+    if head.is_empty() {
+        last
+    } else {
+        format!("{head} {last}")
+    }
+}
+
+fn col(c: &ColumnRef) -> String {
+    let t = words(&c.table);
+    let w = words(&c.column);
+    if w.starts_with(&t) {
+        w
+    } else {
+        format!("{t} {w}")
+    }
+}
+
+fn measure(m: &Measure) -> String {
+    let arg = match &m.arg {
+        MeasureArg::Rows { table } => plural(&words(table)),
+        MeasureArg::Column { column } => col(column),
+        MeasureArg::Product { left, right } => format!("{} × {}", col(left), words(&right.column)),
+    };
+    match m.agg {
+        Agg::Count => format!("the number of {arg}"),
+        Agg::CountDistinct => format!("the number of distinct {arg} values"),
+        Agg::Sum => format!("the total of {arg}"),
+        Agg::Avg => format!("the average {arg}"),
+        Agg::Min => format!("the smallest {arg}"),
+        Agg::Max => format!("the largest {arg}"),
+    }
+}
+
+fn op(o: CmpOp) -> &'static str {
+    match o {
+        CmpOp::Eq => "is",
+        CmpOp::Ne => "is not",
+        CmpOp::Gt => "is more than",
+        CmpOp::Ge => "is at least",
+        CmpOp::Lt => "is less than",
+        CmpOp::Le => "is at most",
+    }
+}
+
+fn literal(l: &Literal) -> String {
+    match l {
+        Literal::Number(n) => number(*n),
+        Literal::Text(s) => format!("\"{s}\""),
+    }
+}
+
+fn filter(f: &Filter) -> String {
+    match f {
+        Filter::Compare {
+            column,
+            op: o,
+            value,
+        } => {
+            format!("{} {} {}", col(column), op(*o), literal(value))
+        }
+        Filter::AnyOf { column, values } => {
+            let v: Vec<String> = values.iter().map(literal).collect();
+            format!("{} is one of {}", col(column), v.join(", "))
+        }
+        Filter::Between { column, low, high } => format!(
+            "{} is between {} and {}",
+            col(column),
+            literal(low),
+            literal(high)
+        ),
+        Filter::Period {
+            column,
+            year,
+            month: None,
+        } => format!("{} is in {year}", col(column)),
+        Filter::Period {
+            column,
+            year,
+            month: Some(m),
+        } => format!("{} is in {year}-{m:02}", col(column)),
+        Filter::Date {
+            column,
+            op: o,
+            date,
+        } => {
+            let w = match o {
+                CmpOp::Lt => "is before",
+                CmpOp::Ge => "is on or after",
+                other => op(*other),
+            };
+            format!("{} {w} {date}", col(column))
+        }
+    }
+}
+
+fn dimension(d: &Dimension) -> String {
+    match d {
+        Dimension::Column { column } => col(column),
+        Dimension::Entity { table, labels, .. } => {
+            let shown: Vec<String> = labels.iter().map(|l| words(l)).collect();
+            format!("{} (shown by {})", words(table), shown.join(" and "))
+        }
+        Dimension::Time { column, bucket } => {
+            let b = match bucket {
+                TimeBucket::Year => "year",
+                TimeBucket::YearMonth => "month",
+                TimeBucket::Month => "month of the year",
+                TimeBucket::Day => "day",
+            };
+            format!("{b} of {}", col(column))
+        }
+    }
+}
+
+/// Describes `ir` in one or two plain sentences.
+pub fn explain(ir: &QueryIr) -> String {
+    let mut s = match &ir.measure {
+        Some(m) => {
+            let mut s = format!("Computes {}", measure(m));
+            if !ir.group_by.is_empty() {
+                let g: Vec<String> = ir.group_by.iter().map(dimension).collect();
+                s.push_str(&format!(" for each {}", g.join(" and ")));
+            }
+            s
+        }
+        None => {
+            let c: Vec<String> = ir.columns.iter().map(col).collect();
+            format!(
+                "Lists the {}{} of {}",
+                if ir.distinct { "distinct " } else { "" },
+                c.join(", "),
+                plural(&words(&ir.subject))
+            )
+        }
+    };
+    if ir.measure.is_some() && !ir.columns.is_empty() && !ir.group_by.is_empty() {
+        let c: Vec<String> = ir.columns.iter().map(col).collect();
+        s.push_str(&format!(", also showing {}", c.join(", ")));
+    }
+    if !ir.filters.is_empty() {
+        let f: Vec<String> = ir.filters.iter().map(filter).collect();
+        s.push_str(&format!(", where {}", f.join(" and ")));
+    }
+    if !ir.having.is_empty() {
+        let h: Vec<String> = ir
+            .having
+            .iter()
+            .map(|h| format!("{} {} {}", measure(&h.measure), op(h.op), number(h.value)))
+            .collect();
+        s.push_str(&format!(", keeping only groups where {}", h.join(" and ")));
+    }
+    if let Some(o) = &ir.order {
+        let key = match &o.key {
+            OrderKey::Measure => ir.measure.as_ref().map(measure).unwrap_or_default(),
+            OrderKey::Column { column } => col(column),
+        };
+        let dir = if o.descending {
+            "largest first"
+        } else {
+            "smallest first"
+        };
+        s.push_str(&format!(", sorted by {key} ({dir})"));
+    }
+    if let Some(n) = ir.limit {
+        s.push_str(&format!(", keeping the first {n}"));
+    }
+    s.push('.');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn explanation_names_measure_groups_filters_and_limit() {
+        let mut ir = QueryIr::new("Track");
+        ir.measure = Some(Measure {
+            agg: Agg::Count,
+            arg: MeasureArg::Rows {
+                table: "Track".into(),
+            },
+        });
+        ir.group_by.push(Dimension::Entity {
+            table: "Genre".into(),
+            key: vec!["GenreId".into()],
+            labels: vec!["Name".into()],
+        });
+        ir.filters.push(Filter::Period {
+            column: ColumnRef::new("Invoice", "InvoiceDate"),
+            year: 2023,
+            month: None,
+        });
+        ir.limit = Some(5);
+        assert_eq!(
+            explain(&ir),
+            "Computes the number of tracks for each genre (shown by name), where invoice date is in 2023, keeping the first 5."
+        );
+    }
+}

@@ -1,0 +1,525 @@
+//! The grammar: reads a question's tokens as a sequence of meaningful items (intents, numbers,
+//! dates, known values, schema names), keeping track of every word it could not explain.
+
+use super::{
+    ir::{Agg, CmpOp, TimeBucket},
+    lexicon::{self, Token},
+    linker::{Candidate, SchemaLexicon},
+    values::{ValueHit, ValueIndex},
+};
+
+/// A property that comparative and superlative adjectives talk about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Property {
+    /// Length in time ("longer", "shortest").
+    Duration,
+    /// Price ("more expensive", "cheapest").
+    Price,
+    /// Time of an event ("latest", "earliest", "most recent").
+    Date,
+    /// Age of a person ("older than", "youngest").
+    Age,
+}
+
+/// One meaningful piece of a question.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    /// "how many" (`true`), "number of", "count" (`false`).
+    Count(bool),
+    /// "total", "average", "minimum", "maximum".
+    Agg(Agg),
+    /// "distinct", "different", "unique".
+    Distinct,
+    /// "by", "per", "for each", "grouped by".
+    Group,
+    /// "top 5", "bottom 3": a limit and a direction.
+    Top(Option<u64>, bool),
+    /// "most", "highest" (`true`) or "least", "lowest" (`false`); the second flag is set for
+    /// quantity words ("most", "fewest") as against adjectives ("highest", "largest").
+    Most(bool, bool),
+    /// A superlative adjective: "longest" is (Duration, true).
+    Extreme(Property, bool),
+    /// A comparison: "more than", "at least", "under".
+    Compare(CmpOp),
+    /// A comparative adjective: "longer than" is (Duration, Gt).
+    AdjCompare(Property, CmpOp),
+    /// "between".
+    Between,
+    /// "before" / "after" / "since".
+    DateBound(CmpOp, bool),
+    /// A number.
+    Number(f64),
+    /// A duration unit, in milliseconds.
+    Unit(f64),
+    /// A year.
+    Year(i32),
+    /// A month (1-12).
+    Month(u32),
+    /// A time bucket to group by: "month" in "by month", "yearly".
+    Bucket(TimeBucket),
+    /// A known value of some columns.
+    Value(Vec<ValueHit>),
+    /// A quoted literal not found among known values.
+    Literal(String),
+    /// A schema name.
+    Mention(Vec<Candidate>),
+    /// A verb whose stem names a column ("hired" → `HireDate`): read only as the date of a
+    /// time condition, otherwise a neutral word.
+    Participle(Vec<Candidate>),
+    /// A money word ("revenue", "sales", "spent").
+    Money,
+    /// "sold", "purchased": an item count of sales.
+    Sold,
+    /// "ascending" (`false`) / "descending" (`true`).
+    Direction(bool),
+    /// "instead", "rather".
+    Instead,
+    /// "too", "also", "as well", "include".
+    Also,
+    /// "start over", "reset", "new question".
+    StartOver,
+    /// "what about", "how about", "only", "just", "and" at the start: a follow-up cue.
+    FollowUp,
+    /// "list", "show", "which", "what": the question asks for rows.
+    Listing,
+    /// A property named without a column: "length", "price", "date".
+    Prop(Property),
+    /// "alphabetical": ascending unless a direction is given.
+    Alphabetical,
+    /// "sorted by", "ordered by", "in order of": the sort key follows.
+    OrderBy,
+    /// "sort", "ordered" on their own: a listing is to be sorted (the key or direction is
+    /// given elsewhere).
+    Sort,
+    /// "name", "names": the rows are to be shown by their names.
+    Names,
+    /// "or" between two values.
+    Or,
+    /// "id", "ids": the key of the rows.
+    Key,
+    /// "most common", "least popular": the value that occurs most (or least) often.
+    Mode(bool),
+}
+
+/// An item and the tokens it covers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Span {
+    /// The item.
+    pub item: Item,
+    /// First token.
+    pub start: usize,
+    /// One past the last token.
+    pub end: usize,
+    /// Whether its last word is a plural.
+    pub plural: bool,
+}
+
+/// A question read by the grammar.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    /// Items in question order.
+    pub spans: Vec<Span>,
+    /// Words nothing explained.
+    pub unknown: Vec<String>,
+}
+
+/// Whether a word is one of the grammar's own words (never a value).
+pub fn is_grammar_word(w: &str) -> bool {
+    phrase_item(&[w]).is_some_and(|(_, n)| n == 1)
+}
+
+/// Fixed phrases of the grammar, longest first: (words, item).
+fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
+    use Item::*;
+    let w = |i: usize| words.get(i).copied().unwrap_or("");
+    let two = (w(0), w(1));
+    let three = (w(0), w(1), w(2));
+    let hit = |item: Item, n: usize| Some((item, n));
+    match three {
+        ("more", "expensive", "than") => return hit(AdjCompare(Property::Price, CmpOp::Gt), 3),
+        ("less", "expensive", "than") => return hit(AdjCompare(Property::Price, CmpOp::Lt), 3),
+        ("greater", "than", "or") | ("more", "than", "or") => {}
+        ("as", "well", _) => return hit(Also, 2),
+        ("for", "each", _) | ("for", "every", _) | ("in", "each", _) | ("of", "each", _) => {
+            return hit(Group, 2);
+        }
+        ("at", "least", _) => return hit(Compare(CmpOp::Ge), 2),
+        ("at", "most", _) => return hit(Compare(CmpOp::Le), 2),
+        ("no", "more", "than") => return hit(Compare(CmpOp::Le), 3),
+        ("no", "less", "than") => return hit(Compare(CmpOp::Ge), 3),
+        ("start", "over", _) | ("start", "again", _) | ("new", "question", _) => {
+            return hit(StartOver, 2);
+        }
+        ("what", "about", _) | ("how", "about", _) | ("what", "if", _) => return hit(FollowUp, 2),
+        ("how", "many", _) => return hit(Count(true), 2),
+        ("number", "of", _) => return hit(Count(false), 2),
+        ("grouped", "by", _)
+        | ("broken", "down", _)
+        | ("split", "by", _)
+        | ("break", "down", _) => {
+            return hit(Group, 2);
+        }
+        ("most", "expensive", _) => return hit(Extreme(Property::Price, true), 2),
+        ("least", "expensive", _) => return hit(Extreme(Property::Price, false), 2),
+        ("most", "recent", _) | ("most", "recently", _) => {
+            return hit(Extreme(Property::Date, true), 2);
+        }
+        ("most", "common", _) | ("most", "popular", _) | ("most", "frequent", _) => {
+            return hit(Mode(true), 2);
+        }
+        ("least", "common", _) | ("least", "popular", _) | ("least", "frequent", _) => {
+            return hit(Mode(false), 2);
+        }
+        ("older", "than", _) => return hit(AdjCompare(Property::Age, CmpOp::Gt), 2),
+        ("younger", "than", _) => return hit(AdjCompare(Property::Age, CmpOp::Lt), 2),
+        ("sorted", "by", _)
+        | ("ordered", "by", _)
+        | ("sort", "by", _)
+        | ("order", "by", _)
+        | ("in", "order", "of")
+        | ("ranked", "by", _) => return hit(OrderBy, if three.2 == "of" { 3 } else { 2 }),
+        ("order", "of", _) | ("terms", "of", _) => return hit(OrderBy, 2),
+        ("sort", "ascending", _) | ("order", "ascending", _) => return hit(Direction(false), 2),
+        ("sort", "descending", _) | ("order", "descending", _) => return hit(Direction(true), 2),
+        _ => {}
+    }
+    match two {
+        ("more", "than")
+        | ("greater", "than")
+        | ("higher", "than")
+        | ("larger", "than")
+        | ("bigger", "than") => return hit(Compare(CmpOp::Gt), 2),
+        ("less", "than") | ("fewer", "than") | ("lower", "than") | ("smaller", "than") => {
+            return hit(Compare(CmpOp::Lt), 2);
+        }
+        ("longer", "than") => return hit(AdjCompare(Property::Duration, CmpOp::Gt), 2),
+        ("shorter", "than") => return hit(AdjCompare(Property::Duration, CmpOp::Lt), 2),
+        ("cheaper", "than") => return hit(AdjCompare(Property::Price, CmpOp::Lt), 2),
+        ("pricier", "than") | ("costlier", "than") => {
+            return hit(AdjCompare(Property::Price, CmpOp::Gt), 2);
+        }
+        ("equal", "to") => return hit(Compare(CmpOp::Eq), 2),
+        ("other", "than") => return hit(Compare(CmpOp::Ne), 2),
+        _ => {}
+    }
+    let item = match w(0) {
+        "count" => Count(false),
+        "total" | "sum" | "overall" => Agg(super::ir::Agg::Sum),
+        "average" | "avg" | "mean" => Agg(super::ir::Agg::Avg),
+        "minimum" | "min" => Agg(super::ir::Agg::Min),
+        "maximum" | "max" => Agg(super::ir::Agg::Max),
+        "distinct" | "different" | "unique" => Distinct,
+        "by" | "per" | "each" | "every" => Group,
+        "top" => Top(None, true),
+        "bottom" => Top(None, false),
+        "first" | "last" if w(1).chars().next().is_some_and(|c| c.is_ascii_digit()) => {
+            Top(None, w(0) == "first")
+        }
+        "first" | "last" => Names,
+        "most" => Most(true, true),
+        "fewest" | "least" => Most(false, true),
+        "highest" | "largest" | "biggest" | "greatest" | "best" => Most(true, false),
+        "lowest" | "smallest" | "worst" => Most(false, false),
+        "longest" => Extreme(Property::Duration, true),
+        "shortest" => Extreme(Property::Duration, false),
+        "cheapest" => Extreme(Property::Price, false),
+        "priciest" | "costliest" => Extreme(Property::Price, true),
+        "latest" | "newest" => Extreme(Property::Date, true),
+        "earliest" => Extreme(Property::Date, false),
+        "oldest" => Extreme(Property::Age, true),
+        "youngest" => Extreme(Property::Age, false),
+        "alphabetical" | "alphabetically" => Alphabetical,
+        "over" | "above" | "exceeding" | "exceeds" => Compare(CmpOp::Gt),
+        "under" | "below" => Compare(CmpOp::Lt),
+        "exactly" => Compare(CmpOp::Eq),
+        "longer" => AdjCompare(Property::Duration, CmpOp::Gt),
+        "shorter" => AdjCompare(Property::Duration, CmpOp::Lt),
+        "between" => Between,
+        "before" | "until" | "prior" => DateBound(CmpOp::Lt, false),
+        "after" => DateBound(CmpOp::Ge, true),
+        "since" => DateBound(CmpOp::Ge, false),
+        "yearly" | "annual" | "annually" => Bucket(TimeBucket::Year),
+        "monthly" => Bucket(TimeBucket::YearMonth),
+        "daily" => Bucket(TimeBucket::Day),
+        "order" | "ordered" | "sorted" | "sort" | "ranked" => Sort,
+        "ascending" | "asc" | "increasing" => Direction(false),
+        "descending" | "desc" | "decreasing" => Direction(true),
+        "instead" | "rather" => Instead,
+        "too" | "also" | "additionally" => Also,
+        "reset" | "restart" => StartOver,
+        "only" | "just" | "now" => FollowUp,
+        "name" | "names" => Names,
+        "list" | "show" | "display" | "which" | "what" | "who" | "give" | "find" => Listing,
+        _ => return None,
+    };
+    Some((item, 1))
+}
+
+/// Reads `tokens` against the schema's vocabulary and the known values.
+pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> Reading {
+    let mut spans = Vec::new();
+    let mut unknown = Vec::new();
+    let lowers: Vec<&str> = tokens.iter().map(|t| t.lower.as_str()).collect();
+    let norms: Vec<&str> = tokens.iter().map(|t| t.norm.as_str()).collect();
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = &tokens[i];
+        let push = |spans: &mut Vec<Span>, item: Item, n: usize| {
+            let last = &tokens[i + n - 1].lower;
+            spans.push(Span {
+                item,
+                start: i,
+                end: i + n,
+                plural: lexicon::singular(last) != *last,
+            });
+        };
+        if t.quoted {
+            let hits = values.lookup(&super::values::phrase_key(&t.raw)).to_vec();
+            let item = if hits.is_empty() {
+                Item::Literal(t.raw.clone())
+            } else {
+                Item::Value(hits)
+            };
+            push(&mut spans, item, 1);
+            i += 1;
+            continue;
+        }
+        // Schema names of two or more words first ("invoice total", "media types").
+        if let Some((cands, n)) = longest_schema(&norms[i..], lexicon, 2)
+            && !values_longer(&lowers[i..], values, n)
+        {
+            push(
+                &mut spans,
+                Item::Mention(prefer_own_words(cands, &tokens[i..i + n], lexicon)),
+                n,
+            );
+            i += n;
+            continue;
+        }
+        // Known values, longest first.
+        if let Some((hits, n)) = longest_value(&lowers[i..], values) {
+            // A one-word value gives way only to an exact table or column name.
+            let schema_single = n == 1
+                && lexicon
+                    .lookup(&norms[i..i + 1])
+                    .iter()
+                    .any(|c| c.penalty == 0);
+            if !schema_single {
+                push(&mut spans, Item::Value(hits), n);
+                i += n;
+                continue;
+            }
+        }
+        if let Some(n) = t.number {
+            let next = lowers.get(i + 1).copied().unwrap_or("");
+            let prev = spans.last().map(|s| &s.item);
+            let is_year = n.fract() == 0.0
+                && (1900.0..=2100.0).contains(&n)
+                && lexicon::duration_unit_ms(next).is_none()
+                && !matches!(
+                    prev,
+                    Some(Item::Compare(_) | Item::Top(..) | Item::AdjCompare(..))
+                );
+            let item = if is_year {
+                Item::Year(n as i32)
+            } else {
+                Item::Number(n)
+            };
+            push(&mut spans, item, 1);
+            i += 1;
+            continue;
+        }
+        if t.lower == "by" && i > 0 && is_participle(lowers[i - 1]) {
+            // "requested by entrepreneurs": an agent, not a grouping.
+            i += 1;
+            continue;
+        }
+        if let Some((item, n)) = phrase_item(&lowers[i..]) {
+            // "first name", "last name", "count" as column names win over the grammar word.
+            let schema = longest_schema(&norms[i..], lexicon, 1);
+            let grammar_first = !matches!(item, Item::Listing | Item::Names | Item::Top(..))
+                || schema.as_ref().is_none_or(|(_, m)| *m <= n);
+            if grammar_first || schema.is_none() {
+                push(&mut spans, item, n);
+                i += n;
+                continue;
+            }
+        }
+        let exact_name = lexicon
+            .lookup(&norms[i..i + 1])
+            .iter()
+            .any(|c| c.penalty == 0);
+        if let Some(b) = bucket_word(&t.norm).filter(|_| {
+            !exact_name && matches!(spans.last().map(|s: &Span| &s.item), Some(Item::Group))
+        }) {
+            // "by year": a period, unless a column is named exactly so.
+            push(&mut spans, Item::Bucket(b), 1);
+            i += 1;
+            continue;
+        }
+        if lexicon::is_money_noun(&t.norm) && !exact_name {
+            // "sales" is money unless a table or column is named exactly so.
+            push(&mut spans, Item::Money, 1);
+            i += 1;
+            continue;
+        }
+        if let Some((cands, n)) = longest_schema(&norms[i..], lexicon, 1) {
+            push(
+                &mut spans,
+                Item::Mention(prefer_own_words(cands, &tokens[i..i + n], lexicon)),
+                n,
+            );
+            i += n;
+            continue;
+        }
+        let lower = t.lower.as_str();
+        if let Some(ms) = lexicon::duration_unit_ms(lower) {
+            push(&mut spans, Item::Unit(ms), 1);
+        } else if let Some(m) =
+            lexicon::month(lower).filter(|_| lower != "may" || next_is_year(tokens, i))
+        {
+            push(&mut spans, Item::Month(m), 1);
+        } else if let Some(b) = bucket_word(&t.norm)
+            .filter(|_| matches!(spans.last().map(|s: &Span| &s.item), Some(Item::Group)))
+        {
+            push(&mut spans, Item::Bucket(b), 1);
+        } else if lexicon::is_money_noun(&t.norm) || lexicon::is_money_verb(lower) {
+            push(&mut spans, Item::Money, 1);
+        } else if lexicon::is_sold_verb(lower) {
+            push(&mut spans, Item::Sold, 1);
+        } else if t.norm == "id" {
+            push(&mut spans, Item::Key, 1);
+        } else if t.norm == "duration" || lower == "long" {
+            push(&mut spans, Item::Prop(Property::Duration), 1);
+        } else if t.norm == "price" {
+            push(&mut spans, Item::Prop(Property::Price), 1);
+        } else if lower == "expensive" || lower == "pricey" {
+            push(&mut spans, Item::Extreme(Property::Price, true), 1);
+        } else if lower == "or" {
+            push(&mut spans, Item::Or, 1);
+        } else if is_negation(lower) {
+            // Negations change the meaning in ways the rules do not cover: never ignored.
+            unknown.push(t.raw.clone());
+        } else if let Some(cands) = participle_name(lower, lexicon) {
+            // "hired" names `HireDate` (for a date condition only).
+            push(&mut spans, Item::Participle(cands), 1);
+        } else if lexicon::is_stop_word(lower) || lexicon::is_neutral_word(lower) {
+            // Explained: carries no meaning of its own.
+        } else {
+            unknown.push(t.raw.clone());
+        }
+        i += 1;
+    }
+    Reading { spans, unknown }
+}
+
+/// Names spelled with the question's own words come before names reached through a synonym
+/// ("customers" is `Customers` before `Clients`).
+fn prefer_own_words(
+    mut cands: Vec<Candidate>,
+    tokens: &[Token],
+    lexicon: &SchemaLexicon,
+) -> Vec<Candidate> {
+    let own: Vec<String> = tokens.iter().map(|t| lexicon::singular(&t.lower)).collect();
+    for c in &mut cands {
+        let raw = lexicon.raw_words(&c.target);
+        if !own.iter().all(|w| raw.contains(w)) {
+            c.penalty += 1;
+        }
+    }
+    cands
+}
+
+/// The names a past participle points at through its stem ("hired" → `hire`).
+fn participle_name(w: &str, lexicon: &SchemaLexicon) -> Option<Vec<Candidate>> {
+    let stem = w.strip_suffix("ed")?;
+    [format!("{stem}e"), stem.to_string()].iter().find_map(|s| {
+        let c = lexicon.lookup(&[s.as_str()]);
+        (!c.is_empty()).then(|| {
+            c.iter()
+                .map(|x| Candidate {
+                    target: x.target.clone(),
+                    penalty: x.penalty + 1,
+                })
+                .collect()
+        })
+    })
+}
+
+fn is_participle(w: &str) -> bool {
+    w.ends_with("ed")
+        && !matches!(
+            w,
+            "grouped"
+                | "sorted"
+                | "ordered"
+                | "ranked"
+                | "listed"
+                | "broken"
+                | "split"
+                | "arranged"
+                | "organized"
+                | "organised"
+        )
+}
+
+fn is_negation(w: &str) -> bool {
+    matches!(
+        w,
+        "not"
+            | "no"
+            | "without"
+            | "never"
+            | "except"
+            | "excluding"
+            | "neither"
+            | "nor"
+            | "none"
+            | "nobody"
+            | "nothing"
+            | "cannot"
+    ) || w.ends_with("n't")
+}
+
+fn next_is_year(tokens: &[Token], i: usize) -> bool {
+    tokens
+        .get(i + 1)
+        .and_then(|t| t.number)
+        .is_some_and(|n| (1900.0..=2100.0).contains(&n))
+}
+
+fn bucket_word(norm: &str) -> Option<TimeBucket> {
+    Some(match norm {
+        "year" => TimeBucket::Year,
+        "month" => TimeBucket::YearMonth,
+        "day" | "date" => TimeBucket::Day,
+        _ => return None,
+    })
+}
+
+fn longest_schema(
+    norms: &[&str],
+    lexicon: &SchemaLexicon,
+    min: usize,
+) -> Option<(Vec<Candidate>, usize)> {
+    let max = lexicon.max_words().min(norms.len());
+    (min..=max).rev().find_map(|n| {
+        if lexicon::is_stop_word(norms[0]) || lexicon::is_stop_word(norms[n - 1]) {
+            return None;
+        }
+        let c = lexicon.lookup(&norms[..n]);
+        (!c.is_empty()).then(|| (c.to_vec(), n))
+    })
+}
+
+fn longest_value(lowers: &[&str], values: &ValueIndex) -> Option<(Vec<ValueHit>, usize)> {
+    let max = values.max_words().min(lowers.len());
+    (1..=max).rev().find_map(|n| {
+        let hits = values.lookup(&lexicon::fold(&lowers[..n].join(" ")));
+        (!hits.is_empty()).then(|| (hits.to_vec(), n))
+    })
+}
+
+fn values_longer(lowers: &[&str], values: &ValueIndex, n: usize) -> bool {
+    longest_value(lowers, values).is_some_and(|(_, m)| m > n)
+}

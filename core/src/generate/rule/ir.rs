@@ -1,0 +1,390 @@
+//! The intermediate query representation: what the question asks for, in schema terms, before
+//! it becomes SQL. One is kept with each answered turn so that a follow-up can patch it.
+
+use serde::{Deserialize, Serialize};
+
+/// A column of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ColumnRef {
+    /// The table's name as the catalog spells it.
+    pub table: String,
+    /// The column's name as the catalog spells it.
+    pub column: String,
+}
+
+impl ColumnRef {
+    /// A column reference.
+    pub fn new(table: impl Into<String>, column: impl Into<String>) -> Self {
+        Self {
+            table: table.into(),
+            column: column.into(),
+        }
+    }
+}
+
+/// An aggregate function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Agg {
+    /// `COUNT(*)` (or `COUNT(DISTINCT key)` when joins would repeat rows).
+    Count,
+    /// `COUNT(DISTINCT column)`.
+    CountDistinct,
+    /// `SUM`.
+    Sum,
+    /// `AVG`.
+    Avg,
+    /// `MIN`.
+    Min,
+    /// `MAX`.
+    Max,
+}
+
+/// What an aggregate is computed over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum MeasureArg {
+    /// Rows of a table (`COUNT`).
+    Rows {
+        /// The counted table.
+        table: String,
+    },
+    /// One column.
+    Column {
+        /// The column.
+        column: ColumnRef,
+    },
+    /// The product of two columns of one table (price × quantity).
+    Product {
+        /// The first factor.
+        left: ColumnRef,
+        /// The second factor.
+        right: ColumnRef,
+    },
+}
+
+/// An aggregate value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Measure {
+    /// The function.
+    pub agg: Agg,
+    /// Its argument.
+    pub arg: MeasureArg,
+}
+
+/// A time bucket for grouping by a date column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeBucket {
+    /// The year (`2024`).
+    Year,
+    /// Year and month (`2024-03`).
+    YearMonth,
+    /// The month number alone (`03`), used when a single year is already fixed.
+    Month,
+    /// The day (`2024-03-15`).
+    Day,
+}
+
+/// A grouping dimension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Dimension {
+    /// One column.
+    Column {
+        /// The column.
+        column: ColumnRef,
+    },
+    /// An entity (a row of a table): grouped by its key, shown by its label columns.
+    Entity {
+        /// The table.
+        table: String,
+        /// Key columns (grouping).
+        key: Vec<String>,
+        /// Label columns (shown).
+        labels: Vec<String>,
+    },
+    /// A date column cut into buckets.
+    Time {
+        /// The date column.
+        column: ColumnRef,
+        /// The bucket.
+        bucket: TimeBucket,
+    },
+}
+
+impl Dimension {
+    /// The tables the dimension reads.
+    pub fn table(&self) -> &str {
+        match self {
+            Self::Column { column } | Self::Time { column, .. } => &column.table,
+            Self::Entity { table, .. } => table,
+        }
+    }
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CmpOp {
+    /// `=`
+    Eq,
+    /// `<>`
+    Ne,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+}
+
+impl CmpOp {
+    /// The SQL operator.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Self::Eq => "=",
+            Self::Ne => "<>",
+            Self::Gt => ">",
+            Self::Ge => ">=",
+            Self::Lt => "<",
+            Self::Le => "<=",
+        }
+    }
+}
+
+/// A literal value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Literal {
+    /// A number.
+    Number(f64),
+    /// Text.
+    Text(String),
+}
+
+/// A condition on rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Filter {
+    /// `column op value`.
+    Compare {
+        /// The column.
+        column: ColumnRef,
+        /// The operator.
+        op: CmpOp,
+        /// The value.
+        value: Literal,
+    },
+    /// `column IN (values)`: any of several values.
+    AnyOf {
+        /// The column.
+        column: ColumnRef,
+        /// The values.
+        values: Vec<Literal>,
+    },
+    /// `column BETWEEN low AND high`.
+    Between {
+        /// The column.
+        column: ColumnRef,
+        /// Lower bound, inclusive.
+        low: Literal,
+        /// Upper bound, inclusive.
+        high: Literal,
+    },
+    /// The date column falls in a year, or in a month of a year.
+    Period {
+        /// The date column.
+        column: ColumnRef,
+        /// The year.
+        year: i32,
+        /// The month (1-12), when the period is a month.
+        month: Option<u32>,
+    },
+    /// The date column is before (or from) a date, given as `YYYY-MM-DD`.
+    Date {
+        /// The date column.
+        column: ColumnRef,
+        /// `Lt` (before) or `Ge` (since); others are accepted as written.
+        op: CmpOp,
+        /// The date.
+        date: String,
+    },
+}
+
+impl Filter {
+    /// The column the condition is on.
+    pub fn column(&self) -> &ColumnRef {
+        match self {
+            Self::Compare { column, .. }
+            | Self::AnyOf { column, .. }
+            | Self::Between { column, .. }
+            | Self::Period { column, .. }
+            | Self::Date { column, .. } => column,
+        }
+    }
+}
+
+/// A condition on an aggregate (`HAVING`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HavingFilter {
+    /// The aggregate.
+    pub measure: Measure,
+    /// The operator.
+    pub op: CmpOp,
+    /// The bound.
+    pub value: f64,
+}
+
+/// What rows are sorted by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum OrderKey {
+    /// The query's measure.
+    Measure,
+    /// A column.
+    Column {
+        /// The column.
+        column: ColumnRef,
+    },
+}
+
+/// Sorting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// The key.
+    pub key: OrderKey,
+    /// Largest first.
+    pub descending: bool,
+}
+
+/// A whole query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryIr {
+    /// The table whose rows the question is about.
+    pub subject: String,
+    /// Columns shown (a listing, or extra columns beside groups).
+    #[serde(default)]
+    pub columns: Vec<ColumnRef>,
+    /// The aggregate, when the question asks for one.
+    #[serde(default)]
+    pub measure: Option<Measure>,
+    /// Grouping dimensions.
+    #[serde(default)]
+    pub group_by: Vec<Dimension>,
+    /// Row conditions, all of which must hold.
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+    /// Aggregate conditions.
+    #[serde(default)]
+    pub having: Vec<HavingFilter>,
+    /// Sorting.
+    #[serde(default)]
+    pub order: Option<Order>,
+    /// At most this many rows.
+    #[serde(default)]
+    pub limit: Option<u64>,
+    /// Only distinct rows.
+    #[serde(default)]
+    pub distinct: bool,
+}
+
+impl QueryIr {
+    /// A listing of `subject` with nothing else yet.
+    pub fn new(subject: impl Into<String>) -> Self {
+        Self {
+            subject: subject.into(),
+            columns: Vec::new(),
+            measure: None,
+            group_by: Vec::new(),
+            filters: Vec::new(),
+            having: Vec::new(),
+            order: None,
+            limit: None,
+            distinct: false,
+        }
+    }
+
+    /// Every table the query reads, subject first, without repeats.
+    pub fn tables(&self) -> Vec<String> {
+        let mut out = vec![self.subject.clone()];
+        let mut add = |t: &str| {
+            if !out.iter().any(|o| o == t) {
+                out.push(t.to_string());
+            }
+        };
+        for c in &self.columns {
+            add(&c.table);
+        }
+        if let Some(m) = &self.measure {
+            add(measure_table(m));
+        }
+        for h in &self.having {
+            add(measure_table(&h.measure));
+        }
+        for d in &self.group_by {
+            add(d.table());
+        }
+        for f in &self.filters {
+            add(&f.column().table);
+        }
+        if let Some(Order {
+            key: OrderKey::Column { column },
+            ..
+        }) = &self.order
+        {
+            add(&column.table);
+        }
+        out
+    }
+
+    /// Serializes for [`crate::generate::Generation::state`].
+    pub fn to_state(&self) -> Option<serde_json::Value> {
+        serde_json::to_value(self).ok()
+    }
+
+    /// Reads back a state written by [`QueryIr::to_state`]; `None` for other generators' states.
+    pub fn from_state(state: &serde_json::Value) -> Option<Self> {
+        serde_json::from_value(state.get("rule")?.clone()).ok()
+    }
+}
+
+/// The table a measure reads.
+pub fn measure_table(m: &Measure) -> &str {
+    match &m.arg {
+        MeasureArg::Rows { table } => table,
+        MeasureArg::Column { column } => &column.table,
+        MeasureArg::Product { left, .. } => &left.table,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ir_round_trips_through_json_state() {
+        let mut ir = QueryIr::new("Track");
+        ir.measure = Some(Measure {
+            agg: Agg::Count,
+            arg: MeasureArg::Rows {
+                table: "Track".into(),
+            },
+        });
+        ir.filters.push(Filter::Compare {
+            column: ColumnRef::new("Genre", "Name"),
+            op: CmpOp::Eq,
+            value: Literal::Text("Rock".into()),
+        });
+        ir.group_by.push(Dimension::Time {
+            column: ColumnRef::new("Invoice", "InvoiceDate"),
+            bucket: TimeBucket::Year,
+        });
+        let state = serde_json::json!({ "rule": ir.to_state() });
+        assert_eq!(QueryIr::from_state(&state), Some(ir.clone()));
+        assert_eq!(ir.tables(), ["Track", "Invoice", "Genre"]);
+        assert_eq!(QueryIr::from_state(&serde_json::json!({"other": 1})), None);
+    }
+}

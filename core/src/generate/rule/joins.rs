@@ -1,0 +1,250 @@
+//! Joins along foreign keys: the smallest tree of tables that connects the tables a query
+//! reads, found by breadth-first search over the foreign-key graph.
+
+use std::collections::{HashMap, VecDeque};
+
+use crate::catalog::Catalog;
+
+/// One foreign key between two tables, seen from one end.
+#[derive(Debug, Clone)]
+struct Edge {
+    to: usize,
+    /// Columns on this end.
+    here: Vec<String>,
+    /// Columns on the other end.
+    there: Vec<String>,
+    /// Whether this end holds the foreign key (each row here matches at most one row there).
+    to_one: bool,
+    /// Whether several foreign keys link the two tables.
+    ambiguous: bool,
+}
+
+/// A table joined into a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinStep {
+    /// The table joined in.
+    pub table: String,
+    /// The table already in the query it joins to.
+    pub parent: String,
+    /// Pairs of (column of `parent`, column of `table`) that must be equal.
+    pub on: Vec<(String, String)>,
+    /// Whether each row of `parent` matches at most one row of `table`.
+    pub to_one: bool,
+    /// Whether other foreign keys also link the two tables, so that this join is a guess.
+    pub ambiguous: bool,
+}
+
+/// The foreign-key graph of a catalog, with all shortest distances.
+#[derive(Debug, Clone)]
+pub struct SchemaGraph {
+    names: Vec<String>,
+    index: HashMap<String, usize>,
+    adj: Vec<Vec<Edge>>,
+    dist: Vec<Vec<u32>>,
+}
+
+const FAR: u32 = u32::MAX;
+
+impl SchemaGraph {
+    /// Builds the graph of `catalog`'s foreign keys (self-references are left out).
+    pub fn new(catalog: &Catalog) -> Self {
+        let names: Vec<String> = catalog.tables.iter().map(|t| t.name.clone()).collect();
+        let index: HashMap<String, usize> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.to_lowercase(), i))
+            .collect();
+        let mut adj: Vec<Vec<Edge>> = vec![Vec::new(); names.len()];
+        for (i, t) in catalog.tables.iter().enumerate() {
+            for fk in &t.foreign_keys {
+                let Some(&j) = index.get(&fk.referenced_table.to_lowercase()) else {
+                    continue;
+                };
+                if i == j {
+                    continue;
+                }
+                if let Some(e) = adj[i].iter_mut().find(|e| e.to == j) {
+                    // Two foreign keys between the same tables (`source_airport`,
+                    // `dest_airport`): which one a question means is not known.
+                    e.ambiguous = true;
+                    if let Some(back) = adj[j].iter_mut().find(|e| e.to == i) {
+                        back.ambiguous = true;
+                    }
+                    continue;
+                }
+                let there = if fk.referenced_columns.len() == fk.columns.len() {
+                    fk.referenced_columns.clone()
+                } else {
+                    catalog.tables[j].primary_key.clone()
+                };
+                if there.len() != fk.columns.len() || there.is_empty() {
+                    continue;
+                }
+                adj[i].push(Edge {
+                    to: j,
+                    here: fk.columns.clone(),
+                    there: there.clone(),
+                    to_one: true,
+                    ambiguous: false,
+                });
+                adj[j].push(Edge {
+                    to: i,
+                    here: there,
+                    there: fk.columns.clone(),
+                    to_one: false,
+                    ambiguous: false,
+                });
+            }
+        }
+        let dist = (0..names.len()).map(|s| bfs(&adj, s)).collect();
+        Self {
+            names,
+            index,
+            adj,
+            dist,
+        }
+    }
+
+    fn idx(&self, table: &str) -> Option<usize> {
+        self.index.get(&table.to_lowercase()).copied()
+    }
+
+    /// The number of joins between two tables, or `None` when they are not connected.
+    pub fn distance(&self, a: &str, b: &str) -> Option<u32> {
+        let d = self.dist[self.idx(a)?][self.idx(b)?];
+        (d != FAR).then_some(d)
+    }
+
+    /// The joins that connect `tables` to `root`, in an order where each step's parent is
+    /// already joined; `None` when some table cannot be reached.
+    pub fn join_tree(&self, root: &str, tables: &[String]) -> Option<Vec<JoinStep>> {
+        let root = self.idx(root)?;
+        let mut in_tree = vec![false; self.names.len()];
+        in_tree[root] = true;
+        let mut steps = Vec::new();
+        let mut wanted: Vec<usize> = Vec::new();
+        for t in tables {
+            let i = self.idx(t)?;
+            if !in_tree[i] && !wanted.contains(&i) {
+                wanted.push(i);
+            }
+        }
+        while !wanted.is_empty() {
+            // Multi-source BFS from the tree to the nearest wanted table.
+            let mut parent: Vec<Option<(usize, usize)>> = vec![None; self.names.len()];
+            let mut seen = in_tree.clone();
+            let mut queue: VecDeque<usize> =
+                (0..self.names.len()).filter(|&i| in_tree[i]).collect();
+            let mut found = None;
+            while let Some(u) = queue.pop_front() {
+                if wanted.contains(&u) && !in_tree[u] {
+                    found = Some(u);
+                    break;
+                }
+                for (ei, e) in self.adj[u].iter().enumerate() {
+                    if !seen[e.to] {
+                        seen[e.to] = true;
+                        parent[e.to] = Some((u, ei));
+                        queue.push_back(e.to);
+                    }
+                }
+            }
+            let target = found?;
+            let mut path = Vec::new();
+            let mut cur = target;
+            while let Some((p, ei)) = parent[cur] {
+                path.push((p, ei));
+                cur = p;
+            }
+            for (p, ei) in path.into_iter().rev() {
+                let e = &self.adj[p][ei];
+                in_tree[e.to] = true;
+                steps.push(JoinStep {
+                    table: self.names[e.to].clone(),
+                    parent: self.names[p].clone(),
+                    on: e
+                        .here
+                        .iter()
+                        .cloned()
+                        .zip(e.there.iter().cloned())
+                        .collect(),
+                    to_one: e.to_one,
+                    ambiguous: e.ambiguous,
+                });
+            }
+            wanted.retain(|&w| !in_tree[w]);
+        }
+        Some(steps)
+    }
+
+    /// The number of joins needed to connect `tables`, or `None` when they are not connected.
+    pub fn tree_cost(&self, tables: &[&str]) -> Option<u32> {
+        let idx: Vec<usize> = tables.iter().map(|t| self.idx(t)).collect::<Option<_>>()?;
+        let Some((&first, rest)) = idx.split_first() else {
+            return Some(0);
+        };
+        // Greedy: attach the nearest remaining table to the tree by its shortest path.
+        let mut tree = vec![first];
+        let mut remaining: Vec<usize> = rest.iter().copied().filter(|&i| i != first).collect();
+        remaining.dedup();
+        let mut cost = 0;
+        while !remaining.is_empty() {
+            let (pos, d) = remaining
+                .iter()
+                .enumerate()
+                .map(|(k, &r)| {
+                    (
+                        k,
+                        tree.iter().map(|&t| self.dist[t][r]).min().unwrap_or(FAR),
+                    )
+                })
+                .min_by_key(|&(_, d)| d)?;
+            if d == FAR {
+                return None;
+            }
+            cost += d;
+            tree.push(remaining.swap_remove(pos));
+        }
+        Some(cost)
+    }
+}
+
+fn bfs(adj: &[Vec<Edge>], start: usize) -> Vec<u32> {
+    let mut dist = vec![FAR; adj.len()];
+    dist[start] = 0;
+    let mut queue = VecDeque::from([start]);
+    while let Some(u) = queue.pop_front() {
+        for e in &adj[u] {
+            if dist[e.to] == FAR {
+                dist[e.to] = dist[u] + 1;
+                queue.push_back(e.to);
+            }
+        }
+    }
+    dist
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::rule::testdb;
+
+    #[tokio::test]
+    async fn chinook_genre_to_invoice_line_goes_through_track() {
+        let catalog = testdb::catalog("chinook").await;
+        let g = SchemaGraph::new(&catalog);
+        assert_eq!(g.distance("Genre", "InvoiceLine"), Some(2));
+        let steps = g
+            .join_tree("InvoiceLine", &["Genre".to_string()])
+            .expect("connected");
+        let tables: Vec<&str> = steps.iter().map(|s| s.table.as_str()).collect();
+        assert_eq!(tables, ["Track", "Genre"]);
+        assert!(steps.iter().all(|s| s.to_one));
+        let back = g
+            .join_tree("Artist", &["Track".to_string()])
+            .expect("connected");
+        assert_eq!(back.len(), 2);
+        assert!(!back[0].to_one, "artist to album fans out");
+        assert_eq!(g.tree_cost(&["Artist", "Track", "Genre"]), Some(3));
+    }
+}

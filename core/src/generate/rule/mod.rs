@@ -1,0 +1,192 @@
+//! The offline `RuleGenerator`: business questions to SQL with no model.
+//!
+//! Pipeline, all pure once the value index is built:
+//! tokens ([`lexicon`]) → items ([`grammar`], with schema names from [`linker`] and known values
+//! from [`values`]) → a draft with ambiguous names as slots ([`plan`]) → one reading per slot,
+//! fewest joins first ([`resolve`], over the foreign-key graph of [`joins`]) → the query
+//! representation ([`ir`]), or a patch of the previous turn's ([`followup`]) → SQL
+//! ([`compile`]) and a plain explanation ([`explain`]).
+//!
+//! It is honest: every word of the question must be explained by the grammar, a schema name or
+//! a known value, else it abstains with [`Error::CannotAnswer`] naming the words it did not
+//! understand. A wrong answer is worse than none.
+
+mod assemble;
+pub mod compile;
+pub mod explain;
+pub mod followup;
+pub mod grammar;
+pub mod ir;
+pub mod joins;
+pub mod lexicon;
+pub mod linker;
+pub mod plan;
+pub mod resolve;
+pub mod values;
+
+#[cfg(test)]
+mod testdb;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::{
+    catalog::Catalog,
+    error::{Error, Result},
+    exec::Executor,
+    session::Turn,
+};
+
+use super::{Generation, GenerationRequest, SqlGenerator};
+
+pub use ir::QueryIr;
+pub use values::{ValueIndex, ValueIndexLimits};
+
+/// What the generator can answer, for abstention messages.
+const CAN_ANSWER: &str = "I can answer counts (\"how many ...\"), totals, averages, minimums and maximums, \
+grouped by a column or a period (\"by country\", \"per month\"), top N rankings (\"top 5 artists by number of albums\"), \
+lists (\"list the albums by ...\"), with filters on known values, numbers and dates (\"in Canada\", \"more than 100\", \"in 2023\")";
+
+/// An abstention.
+pub(crate) fn cannot_answer(reason: String, unknown_words: Vec<String>) -> Error {
+    Error::CannotAnswer {
+        message: format!("I cannot answer this reliably: {reason}. {CAN_ANSWER}."),
+        unknown_words,
+    }
+}
+
+/// The offline SQL generator.
+#[derive(Debug, Clone)]
+pub struct RuleGenerator {
+    catalog: Arc<Catalog>,
+    lexicon: Arc<linker::SchemaLexicon>,
+    graph: Arc<joins::SchemaGraph>,
+    values: Arc<ValueIndex>,
+}
+
+impl RuleGenerator {
+    /// A generator for `catalog` that grounds values in `values`.
+    pub fn new(catalog: Arc<Catalog>, values: Arc<ValueIndex>) -> Self {
+        Self {
+            lexicon: Arc::new(linker::SchemaLexicon::new(&catalog)),
+            graph: Arc::new(joins::SchemaGraph::new(&catalog)),
+            catalog,
+            values,
+        }
+    }
+
+    /// Builds the value index of `catalog` through `executor` (bounded queries), then the
+    /// generator.
+    pub async fn build(executor: &dyn Executor, catalog: Arc<Catalog>) -> Result<Self> {
+        let values = ValueIndex::build(executor, &catalog, &ValueIndexLimits::default()).await?;
+        Ok(Self::new(catalog, Arc::new(values)))
+    }
+
+    /// The value index in use.
+    pub fn values(&self) -> &Arc<ValueIndex> {
+        &self.values
+    }
+
+    /// Answers `question`, continuing from the last turn of `history` that this generator
+    /// answered.
+    pub fn answer(&self, question: &str, history: &[Turn]) -> Result<Generation> {
+        let ir = self.query(question, history)?;
+        let sql = compile::SqlWriter::new(&self.catalog, &self.graph).sql(&ir)?;
+        Ok(Generation {
+            sql,
+            explanation: explain::explain(&ir),
+            state: Some(serde_json::json!({ "rule": ir })),
+        })
+    }
+
+    /// The query representation of `question` (pure; no SQL).
+    pub fn query(&self, question: &str, history: &[Turn]) -> Result<QueryIr> {
+        let tokens = lexicon::tokenize(question);
+        if tokens.is_empty() {
+            return Err(cannot_answer(
+                "the question has no words".into(),
+                Vec::new(),
+            ));
+        }
+        let reading = grammar::read(&tokens, &self.lexicon, &self.values);
+        if !reading.unknown.is_empty() {
+            let quoted: Vec<String> = reading.unknown.iter().map(|w| format!("\"{w}\"")).collect();
+            return Err(cannot_answer(
+                format!(
+                    "I do not know what {} means here (it is not a table, column or known value of {})",
+                    quoted.join(", "),
+                    self.catalog.database
+                ),
+                reading.unknown,
+            ));
+        }
+        let start_over = reading
+            .spans
+            .iter()
+            .any(|s| matches!(s.item, grammar::Item::StartOver));
+        let previous = if start_over {
+            None
+        } else {
+            history
+                .iter()
+                .rev()
+                .find_map(|t| t.state.as_ref().and_then(QueryIr::from_state))
+        };
+        let planner = plan::Planner::new(&self.lexicon, &reading.spans).plan();
+        if !planner.unplaced.is_empty() {
+            let words: Vec<String> = planner
+                .unplaced
+                .iter()
+                .map(|&(a, b)| {
+                    tokens[a..b]
+                        .iter()
+                        .map(|t| t.raw.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .collect();
+            let quoted: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+            return Err(cannot_answer(
+                format!("I could not place {} in a query", quoted.join(", ")),
+                words,
+            ));
+        }
+        let draft = &planner.draft;
+        if let Some(prev) = &previous
+            && followup::is_follow_up(&reading.spans, draft)
+        {
+            return followup::patch(prev, &reading.spans, draft, &self.lexicon, &self.graph);
+        }
+        if start_over && draft.slots.is_empty() {
+            return Err(cannot_answer(
+                "starting over: ask a new question".into(),
+                Vec::new(),
+            ));
+        }
+        resolve::resolve(draft, &self.lexicon, &self.graph, &[])?.query()
+    }
+}
+
+#[async_trait]
+impl SqlGenerator for RuleGenerator {
+    fn name(&self) -> String {
+        "rule".to_string()
+    }
+
+    async fn generate(&self, request: &GenerationRequest) -> Result<Generation> {
+        // The rules are deterministic: a retry would write the same statement again.
+        if let Some(failed) = request.feedback.last() {
+            return Err(cannot_answer(
+                format!(
+                    "the query the rules wrote was refused ({}) and they have no other reading of the question",
+                    failed.error.as_deref().unwrap_or("no reason given")
+                ),
+                Vec::new(),
+            ));
+        }
+        self.answer(&request.question, &request.history)
+    }
+}

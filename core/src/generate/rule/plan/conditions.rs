@@ -1,0 +1,355 @@
+//! Conditions: comparisons, ranges, dates, known values, quoted literals, and the names
+//! left over once the question's structure is read.
+
+use super::{DraftDim, DraftFilter, DraftHaving, DraftMeasure, Pick, Planner, Slot};
+use crate::generate::rule::{
+    grammar::{Item, Property},
+    ir::CmpOp,
+    linker::{ColumnKind, Target},
+};
+
+impl Planner<'_> {
+    /// The items of a compare condition at span `k`.
+    pub(super) fn compare(&mut self, k: usize, op: CmpOp) {
+        let spans = self.spans;
+        self.used[k] = true;
+        let prev = (0..k)
+            .rev()
+            .find(|&j| matches!(spans[j].item, Item::Mention(_) | Item::Prop(_)));
+        // "with more than 10 albums": a count condition.
+        if let (Some(Item::Number(n)), Some(Item::Mention(c))) =
+            (self.next(k), spans.get(k + 2).map(|s| &s.item))
+        {
+            if !c.iter().any(|x| matches!(x.target, Target::Table(_))) {
+                // "more than one festivals" over a column: a count the rules miss.
+                self.unplaced.push((spans[k].start, spans[k + 2].end));
+                return;
+            }
+            {
+                self.used[k + 1] = true;
+                self.used[k + 2] = true;
+                let s = self.slot_from_candidates(c);
+                self.draft.having.push(DraftHaving {
+                    measure: DraftMeasure::Count(s, false),
+                    op,
+                    value: *n,
+                });
+                return;
+            }
+        }
+        let slot = match prev.map(|j| (j, spans[j].item.clone())) {
+            Some((j, Item::Mention(c))) => {
+                let s = self.numeric_slot(&c);
+                if !self.draft.slots[s].picks.is_empty() {
+                    self.used[j] = true;
+                }
+                s
+            }
+            Some((j, Item::Prop(p))) => {
+                self.used[j] = true;
+                self.property_slot(Some(p), ColumnKind::Numeric, None)
+            }
+            _ => {
+                if let Some(Item::Number(n)) = self.next(k) {
+                    // "only those with more than 5": a condition on the computed value.
+                    self.used[k + 1] = true;
+                    self.draft.measure_condition = Some((op, *n));
+                } else {
+                    self.unplaced.push((spans[k].start, spans[k].end));
+                }
+                return;
+            }
+        };
+        self.number_after(k, slot, op);
+    }
+
+    /// "sorted by X", "in descending order of X", "ordered by decreasing number of X".
+    pub(super) fn order_by(&mut self, k: usize) {
+        let spans = self.spans;
+        self.used[k] = true;
+        let mut n = k + 1;
+        let mut desc = match k.checked_sub(1).map(|j| &spans[j].item) {
+            Some(Item::Direction(d)) => Some(*d),
+            _ => None,
+        };
+        match spans.get(n).map(|s| &s.item) {
+            Some(Item::Direction(d)) => {
+                desc = Some(*d);
+                self.used[n] = true;
+                n += 1;
+            }
+            Some(Item::Alphabetical) => {
+                desc = desc.or(Some(false));
+                self.used[n] = true;
+                n += 1;
+            }
+            _ => {}
+        }
+        if let (Some(Item::Count(_)), Some(Item::Mention(c))) = (
+            spans.get(n).map(|s| &s.item),
+            spans.get(n + 1).map(|s| &s.item),
+        ) {
+            if super::numeric_column(self.lex, c) {
+                // "by number of cities" where a column holds that number.
+                self.used[n] = true;
+                n += 1;
+            } else if self.draft.measure.is_some() {
+                // "ordered by the number of customers": by the count already asked for.
+                self.used[n] = true;
+                self.used[n + 1] = true;
+                self.draft.direction = Some(desc.unwrap_or(false));
+                return;
+            }
+        }
+        match spans.get(n).map(|s| &s.item) {
+            Some(Item::Mention(c)) => {
+                self.used[n] = true;
+                let s = self.slot_from_candidates(c);
+                self.draft.order_by = Some((s, desc.unwrap_or(false)));
+            }
+            _ => match desc {
+                // "sorted alphabetically": a direction without a key.
+                Some(d) => self.draft.direction = Some(d),
+                None => self.unplaced.push((spans[k].start, spans[k].end)),
+            },
+        }
+    }
+
+    /// The items of a between condition at span `k`.
+    pub(super) fn between(&mut self, k: usize) {
+        let spans = self.spans;
+        self.used[k] = true;
+        match (self.next(k), spans.get(k + 2).map(|s| &s.item)) {
+            (Some(Item::Year(a)), Some(Item::Year(b))) => {
+                self.used[k + 1] = true;
+                self.used[k + 2] = true;
+                let s = self.property_slot(Some(Property::Date), ColumnKind::Temporal, None);
+                self.draft
+                    .filters
+                    .push(DraftFilter::Date(s, CmpOp::Ge, format!("{a}-01-01")));
+                self.draft.filters.push(DraftFilter::Date(
+                    s,
+                    CmpOp::Lt,
+                    format!("{}-01-01", b + 1),
+                ));
+            }
+            (Some(Item::Number(a)), Some(Item::Number(b))) => {
+                let prev = (0..k)
+                    .rev()
+                    .find(|&j| matches!(spans[j].item, Item::Mention(_)));
+                if let Some(j) = prev
+                    && let Item::Mention(c) = &spans[j].item
+                {
+                    self.used[j] = true;
+                    self.used[k + 1] = true;
+                    self.used[k + 2] = true;
+                    let s = self.numeric_slot(c);
+                    self.draft.filters.push(DraftFilter::Between(s, *a, *b));
+                }
+            }
+            _ => self.unplaced.push((spans[k].start, spans[k].end)),
+        }
+    }
+
+    /// The items of a datebound condition at span `k`.
+    pub(super) fn date_bound(&mut self, k: usize, op: CmpOp, after: bool) {
+        let spans = self.spans;
+        self.used[k] = true;
+        let (month, year, n) = match (self.next(k), spans.get(k + 2).map(|s| &s.item)) {
+            (Some(Item::Month(m)), Some(Item::Year(y))) => (Some(*m), *y, 2),
+            (Some(Item::Year(y)), _) => (None, *y, 1),
+            _ => {
+                self.unplaced.push((spans[k].start, spans[k].end));
+                return;
+            }
+        };
+        for j in 1..=n {
+            self.used[k + j] = true;
+        }
+        let date = match (month, after) {
+            (None, false) => format!("{year}-01-01"),
+            (None, true) => format!("{}-01-01", year + 1),
+            (Some(m), false) => format!("{year}-{m:02}-01"),
+            (Some(12), true) => format!("{}-01-01", year + 1),
+            (Some(m), true) => format!("{year}-{:02}-01", m + 1),
+        };
+        let s = self.date_slot_near(k);
+        self.draft.filters.push(DraftFilter::Date(s, op, date));
+    }
+
+    /// The items of a month condition at span `k`.
+    pub(super) fn month(&mut self, k: usize, m: u32) {
+        if let Some(Item::Year(y)) = self.next(k) {
+            self.used[k] = true;
+            self.used[k + 1] = true;
+            let s = self.date_slot_near(k);
+            self.draft.filters.push(DraftFilter::Period(s, *y, Some(m)));
+        }
+    }
+
+    /// The items of a year condition at span `k`.
+    pub(super) fn year(&mut self, k: usize, y: i32) {
+        self.used[k] = true;
+        let s = self.date_slot_near(k);
+        self.draft.filters.push(DraftFilter::Period(s, y, None));
+    }
+
+    pub(super) fn values_and_leftovers(&mut self) {
+        let spans = self.spans;
+        for k in 0..spans.len() {
+            if self.used[k] {
+                continue;
+            }
+            match &spans[k].item {
+                Item::Value(hits) => {
+                    self.used[k] = true;
+                    let s = self.value_slot(hits);
+                    // A name beside the value ("the Jazz genre", "country Canada") narrows it.
+                    let mut narrowed_by_next = false;
+                    for j in [k + 1, k.wrapping_sub(1)] {
+                        let Some(Item::Mention(c)) = spans.get(j).map(|s| &s.item) else {
+                            continue;
+                        };
+                        if self.used[j] {
+                            continue;
+                        }
+                        let narrowed: Vec<_> = self.draft.slots[s]
+                            .picks
+                            .iter()
+                            .filter(|(p, _, _)| {
+                                c.iter().any(|x| match (&x.target, p) {
+                                    (Target::Table(t), Pick::Column(pt, _)) => t == pt,
+                                    (Target::Column(t, ci), Pick::Column(pt, pc)) => {
+                                        t == pt && ci == pc
+                                    }
+                                    _ => false,
+                                })
+                            })
+                            .cloned()
+                            .collect();
+                        if !narrowed.is_empty() {
+                            narrowed_by_next = j == k + 1;
+                            self.draft.slots[s].picks = narrowed;
+                            let only_names_value =
+                                c.iter().all(|x| matches!(x.target, Target::Column(..)));
+                            if only_names_value
+                                || self.draft.measure.is_some()
+                                || self.draft.subject.is_some()
+                            {
+                                self.used[j] = true;
+                            }
+                            break;
+                        }
+                    }
+                    if let Some(Item::Mention(c)) = spans.get(k + 1).map(|s| &s.item) {
+                        let tables: Vec<usize> = c
+                            .iter()
+                            .filter_map(|x| match x.target {
+                                Target::Table(t) => Some(t),
+                                _ => None,
+                            })
+                            .collect();
+                        if !narrowed_by_next && !tables.is_empty() {
+                            // "Rock tracks": the value qualifies the table after it.
+                            self.draft.modifiers.push((s, tables));
+                        }
+                    }
+                    self.draft.filters.push(DraftFilter::Value(s));
+                }
+                Item::Literal(text) => {
+                    let prev = (0..k)
+                        .rev()
+                        .find(|&j| matches!(spans[j].item, Item::Mention(_)));
+                    if let Some(Item::Mention(c)) = prev.map(|j| &spans[j].item) {
+                        let picks: Vec<_> = c
+                            .iter()
+                            .filter_map(|x| match x.target {
+                                Target::Column(t, ci)
+                                    if self.lex.tables[t].columns[ci].kind == ColumnKind::Text =>
+                                {
+                                    Some((Pick::Column(t, ci), x.penalty, None))
+                                }
+                                _ => None,
+                            })
+                            .collect();
+                        if !picks.is_empty() {
+                            self.used[k] = true;
+                            if let Some(j) = prev {
+                                self.used[j] = true;
+                            }
+                            let s = self.push_slot(Slot { picks });
+                            self.draft
+                                .filters
+                                .push(DraftFilter::Literal(s, text.clone()));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (k, span) in spans.iter().enumerate() {
+            if self.used[k] {
+                continue;
+            }
+            match &span.item {
+                Item::Mention(c) => {
+                    self.used[k] = true;
+                    let tables: Vec<usize> = c
+                        .iter()
+                        .filter_map(|x| match x.target {
+                            Target::Table(t) => Some(t),
+                            _ => None,
+                        })
+                        .collect();
+                    let has_rank = self.draft.rank.is_some() || self.draft.order_by.is_some();
+                    if !tables.is_empty() {
+                        let s = self.slot_from_candidates(c);
+                        let tables_only = Slot {
+                            picks: self.draft.slots[s]
+                                .picks
+                                .iter()
+                                .filter(|(p, _, _)| matches!(p, Pick::Table(_)))
+                                .cloned()
+                                .collect(),
+                        };
+                        self.draft.slots[s] = tables_only;
+                        if has_rank && self.draft.measure.is_some() && self.draft.dims.is_empty() {
+                            self.draft.dims.push(DraftDim::Slot(s));
+                        } else if self.draft.subject.is_none() {
+                            self.draft.subject = Some(s);
+                        } else {
+                            self.draft.context.push(s);
+                        }
+                    } else {
+                        if self.draft.measure.is_some() && super::numeric_column(self.lex, c) {
+                            // "the average rating and resolution": a second aggregate.
+                            self.unplaced.push((span.start, span.end));
+                            continue;
+                        }
+                        let s = self.slot_from_candidates(c);
+                        if self.draft.measure.is_some()
+                            && (has_rank || self.draft.listing)
+                            && self.draft.dims.is_empty()
+                        {
+                            // "the majors and the number of students": a grouping.
+                            self.draft.dims.push(DraftDim::Slot(s));
+                            self.draft.implicit_dims = true;
+                        } else {
+                            self.draft.columns.push(s);
+                        }
+                    }
+                }
+                Item::Listing
+                | Item::Distinct
+                | Item::FollowUp
+                | Item::Instead
+                | Item::Also
+                | Item::StartOver
+                | Item::Prop(_)
+                | Item::Participle(_)
+                | Item::Sold => {}
+                _ => self.unplaced.push((spans[k].start, spans[k].end)),
+            }
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! Resolving a draft: one reading per slot, chosen to need the fewest joins, then the query
+//! representation built from those readings.
+
+use crate::error::{Error, Result};
+
+use super::{
+    cannot_answer,
+    ir::{Agg, ColumnRef, Dimension, Filter, Literal, Measure, MeasureArg, TimeBucket},
+    joins::SchemaGraph,
+    linker::{MoneyColumn, SchemaLexicon},
+    plan::{Draft, DraftDim, DraftFilter, DraftMeasure, Pick},
+};
+
+/// The reading chosen for each slot.
+#[derive(Debug, Clone)]
+pub struct Resolution<'a> {
+    pub(super) lex: &'a SchemaLexicon,
+    pub(super) draft: &'a Draft,
+    pub(super) graph: &'a SchemaGraph,
+    choice: Vec<usize>,
+}
+
+const MAX_COMBINATIONS: usize = 4096;
+
+/// Picks one reading per slot so that penalties plus twice the joins are smallest; `fixed`
+/// tables are part of the query already (a follow-up's previous query).
+pub fn resolve<'a>(
+    draft: &'a Draft,
+    lex: &'a SchemaLexicon,
+    graph: &'a SchemaGraph,
+    fixed: &[String],
+) -> Result<Resolution<'a>> {
+    let mut order: Vec<Vec<usize>> = Vec::new();
+    for (i, slot) in draft.slots.iter().enumerate() {
+        if slot.picks.is_empty() && slot_is_used(draft, i) {
+            return Err(cannot_answer(
+                "I understood the words but found no column in the schema that fits them"
+                    .to_string(),
+                Vec::new(),
+            ));
+        }
+        let mut idx: Vec<usize> = (0..slot.picks.len()).collect();
+        idx.sort_by_key(|&p| slot.picks[p].1);
+        order.push(idx);
+    }
+    let mut total: usize = 1;
+    for o in &order {
+        total = total.saturating_mul(o.len().max(1));
+    }
+    if total > MAX_COMBINATIONS {
+        // Keep, per slot, the readings nearest to the tables the unambiguous names point at.
+        let anchors: Vec<&str> = draft
+            .slots
+            .iter()
+            .filter(|s| s.picks.len() <= 2)
+            .flat_map(|s| {
+                s.picks
+                    .iter()
+                    .map(|(p, _, _)| lex.tables[p.table()].name.as_str())
+            })
+            .chain(fixed.iter().map(String::as_str))
+            .collect();
+        for (slot, o) in draft.slots.iter().zip(order.iter_mut()) {
+            o.sort_by_key(|&p| {
+                let (pick, penalty, _) = &slot.picks[p];
+                let table = lex.tables[pick.table()].name.as_str();
+                let near = anchors
+                    .iter()
+                    .filter_map(|a| graph.distance(a, table))
+                    .min()
+                    .unwrap_or(u32::MAX / 4);
+                (*penalty + 2 * near, *penalty)
+            });
+            o.truncate(3);
+        }
+    }
+    let mut best: Option<(u32, Vec<usize>)> = None;
+    let mut cur = vec![0usize; order.len()];
+    loop {
+        let choice: Vec<usize> = cur
+            .iter()
+            .enumerate()
+            .map(|(s, &k)| order[s].get(k).copied().unwrap_or(0))
+            .collect();
+        if let Some(cost) = cost(draft, lex, graph, fixed, &choice)
+            && best.as_ref().is_none_or(|(b, _)| cost < *b)
+        {
+            best = Some((cost, choice));
+        }
+        // Next combination (odometer).
+        let mut s = 0;
+        loop {
+            if s == cur.len() {
+                let (_, choice) = best.ok_or_else(|| {
+                    cannot_answer(
+                        "the parts of the question are in tables that are not connected by foreign keys".to_string(),
+                        Vec::new(),
+                    )
+                })?;
+                return Ok(Resolution {
+                    lex,
+                    draft,
+                    graph,
+                    choice,
+                });
+            }
+            cur[s] += 1;
+            if cur[s] < order[s].len() {
+                break;
+            }
+            cur[s] = 0;
+            s += 1;
+        }
+    }
+}
+
+fn slot_is_used(draft: &Draft, i: usize) -> bool {
+    !draft.context.contains(&i)
+}
+
+fn cost(
+    draft: &Draft,
+    lex: &SchemaLexicon,
+    graph: &SchemaGraph,
+    fixed: &[String],
+    choice: &[usize],
+) -> Option<u32> {
+    let mut tables: Vec<&str> = fixed.iter().map(String::as_str).collect();
+    let mut penalty = 0;
+    for (s, slot) in draft.slots.iter().enumerate() {
+        let Some((pick, p, _)) = slot.picks.get(choice[s]) else {
+            continue;
+        };
+        penalty += p;
+        let name = lex.tables[pick.table()].name.as_str();
+        if !tables.contains(&name) {
+            tables.push(name);
+        }
+    }
+    // A count needs a table or a column, an aggregate a numeric column or money.
+    match &draft.measure {
+        Some(DraftMeasure::CountRowsOf(_)) => {}
+        Some(DraftMeasure::Count(s, _)) => {
+            if matches!(
+                draft.slots[*s].picks.get(choice[*s]),
+                Some((Pick::Money(..), _, _))
+            ) {
+                return None;
+            }
+        }
+        Some(DraftMeasure::Agg(_, s)) => {
+            if matches!(
+                draft.slots[*s].picks.get(choice[*s]),
+                Some((Pick::Table(_), _, _))
+            ) {
+                return None;
+            }
+        }
+        None => {}
+    }
+    let joins = graph.tree_cost(&tables)?;
+    // Ties go to the reading with fewer joins.
+    Some((penalty + 2 * joins) * 64 + joins)
+}
+
+impl Resolution<'_> {
+    pub(super) fn pick(&self, slot: usize) -> Result<&Pick> {
+        self.draft.slots[slot]
+            .picks
+            .get(self.choice[slot])
+            .map(|(p, _, _)| p)
+            .ok_or_else(|| Error::internal("a slot without readings was used"))
+    }
+
+    pub(super) fn value(&self, slot: usize) -> Option<&str> {
+        self.draft.slots[slot]
+            .picks
+            .get(self.choice[slot])
+            .and_then(|(_, _, v)| v.as_deref())
+    }
+
+    pub(super) fn table_name(&self, t: usize) -> String {
+        self.lex.tables[t].name.clone()
+    }
+
+    pub(super) fn column(&self, slot: usize) -> Result<ColumnRef> {
+        match self.pick(slot)? {
+            Pick::Column(t, c) => Ok(self.lex.column_ref(*t, *c)),
+            Pick::Money(t, MoneyColumn::Column(c)) => Ok(ColumnRef::new(self.table_name(*t), c)),
+            _ => Err(cannot_answer(
+                "a word that should name a column names a whole table".to_string(),
+                Vec::new(),
+            )),
+        }
+    }
+
+    /// The measure of a draft measure.
+    pub fn measure(&self, m: &DraftMeasure) -> Result<Measure> {
+        Ok(match m {
+            DraftMeasure::CountRowsOf(s) => Measure {
+                agg: Agg::Count,
+                arg: MeasureArg::Rows {
+                    table: self.table_name(self.pick(*s)?.table()),
+                },
+            },
+            DraftMeasure::Count(s, distinct) => match self.pick(*s)? {
+                Pick::Table(t) => Measure {
+                    agg: Agg::Count,
+                    arg: MeasureArg::Rows {
+                        table: self.table_name(*t),
+                    },
+                },
+                Pick::Column(t, c) => {
+                    let info = &self.lex.tables[*t].columns[*c];
+                    if info.is_key && !distinct {
+                        Measure {
+                            agg: Agg::Count,
+                            arg: MeasureArg::Rows {
+                                table: self.table_name(*t),
+                            },
+                        }
+                    } else {
+                        Measure {
+                            agg: Agg::CountDistinct,
+                            arg: MeasureArg::Column {
+                                column: self.lex.column_ref(*t, *c),
+                            },
+                        }
+                    }
+                }
+                Pick::Money(..) => return Err(Error::internal("count of money")),
+            },
+            DraftMeasure::Agg(agg, s) => match self.pick(*s)? {
+                Pick::Money(t, MoneyColumn::Product(a, b)) => Measure {
+                    agg: *agg,
+                    arg: MeasureArg::Product {
+                        left: ColumnRef::new(self.table_name(*t), a),
+                        right: ColumnRef::new(self.table_name(*t), b),
+                    },
+                },
+                _ => Measure {
+                    agg: *agg,
+                    arg: MeasureArg::Column {
+                        column: self.column(*s)?,
+                    },
+                },
+            },
+        })
+    }
+
+    /// The dimension of a draft dimension.
+    pub fn dimension(&self, d: &DraftDim) -> Result<Dimension> {
+        Ok(match d {
+            DraftDim::Slot(s) => match self.pick(*s)? {
+                Pick::Table(t) => self.entity(*t),
+                Pick::Column(t, c) => {
+                    let info = &self.lex.tables[*t].columns[*c];
+                    if info.references.as_deref() == Some(self.lex.tables[*t].name.as_str()) {
+                        // `Employee.ReportsTo`: a table related to itself.
+                        return Err(cannot_answer(
+                            format!(
+                                "{} relates {} rows to other {} rows, which the rules do not follow",
+                                info.name, self.lex.tables[*t].name, self.lex.tables[*t].name
+                            ),
+                            Vec::new(),
+                        ));
+                    }
+                    let exact = self.draft.slots[*s]
+                        .picks
+                        .get(self.choice[*s])
+                        .is_some_and(|(_, p, _)| *p == 0);
+                    // "role code" names the key itself; "support rep" names the entity.
+                    match info
+                        .references
+                        .as_ref()
+                        .filter(|_| !exact)
+                        .and_then(|r| self.lex.table_index(r))
+                    {
+                        Some(r) => self.entity(r),
+                        None => Dimension::Column {
+                            column: self.lex.column_ref(*t, *c),
+                        },
+                    }
+                }
+                Pick::Money(..) => {
+                    return Err(cannot_answer(
+                        "I cannot group by an amount of money".to_string(),
+                        Vec::new(),
+                    ));
+                }
+            },
+            DraftDim::Time(s, bucket) => {
+                let column = self.column(*s)?;
+                let one_year = self.draft.filters.iter().any(|f| {
+                    matches!(f, DraftFilter::Period(fs, _, None) if self.column(*fs).ok().as_ref() == Some(&column))
+                });
+                let bucket = match bucket {
+                    TimeBucket::YearMonth if one_year => TimeBucket::Month,
+                    b => *b,
+                };
+                Dimension::Time { column, bucket }
+            }
+        })
+    }
+
+    pub(super) fn entity(&self, t: usize) -> Dimension {
+        let info = &self.lex.tables[t];
+        Dimension::Entity {
+            table: info.name.clone(),
+            key: info.key.clone(),
+            labels: info.labels.clone(),
+        }
+    }
+
+    /// The condition of a draft condition.
+    pub fn filter(&self, f: &DraftFilter) -> Result<Filter> {
+        Ok(match f {
+            DraftFilter::Value(s) => Filter::Compare {
+                column: self.column(*s)?,
+                op: super::ir::CmpOp::Eq,
+                value: Literal::Text(self.value(*s).unwrap_or_default().to_string()),
+            },
+            DraftFilter::Literal(s, text) => Filter::Compare {
+                column: self.column(*s)?,
+                op: super::ir::CmpOp::Eq,
+                value: Literal::Text(text.clone()),
+            },
+            DraftFilter::Number(s, op, n, unit) => {
+                let column = self.column(*s)?;
+                let words = &self
+                    .lex
+                    .column(&column)
+                    .map(|c| c.words.clone())
+                    .unwrap_or_default();
+                let per_unit = if words.iter().any(|w| w == "millisecond") {
+                    1.0
+                } else if words.iter().any(|w| w == "second") {
+                    1000.0
+                } else if words.iter().any(|w| w == "minute") {
+                    60_000.0
+                } else if unit.is_some() {
+                    return Err(cannot_answer(
+                        format!(
+                            "the question gives a unit but the column {} does not say which unit it holds",
+                            column.column
+                        ),
+                        Vec::new(),
+                    ));
+                } else {
+                    1.0
+                };
+                let value = match unit {
+                    Some(ms) => n * ms / per_unit,
+                    None => *n,
+                };
+                Filter::Compare {
+                    column,
+                    op: *op,
+                    value: Literal::Number(value),
+                }
+            }
+            DraftFilter::Between(s, a, b) => Filter::Between {
+                column: self.column(*s)?,
+                low: Literal::Number(*a),
+                high: Literal::Number(*b),
+            },
+            DraftFilter::Period(s, year, month) => Filter::Period {
+                column: self.column(*s)?,
+                year: *year,
+                month: *month,
+            },
+            DraftFilter::Date(s, op, date) => Filter::Date {
+                column: self.column(*s)?,
+                op: *op,
+                date: date.clone(),
+            },
+        })
+    }
+
+    /// Columns named to be shown.
+    pub fn columns(&self) -> Result<Vec<ColumnRef>> {
+        self.draft.columns.iter().map(|s| self.column(*s)).collect()
+    }
+
+    /// The listed table, if the question named one.
+    pub fn subject(&self) -> Result<Option<String>> {
+        match self.draft.subject {
+            Some(s) => Ok(Some(self.table_name(self.pick(s)?.table()))),
+            None => Ok(None),
+        }
+    }
+}

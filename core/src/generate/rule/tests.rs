@@ -1,0 +1,347 @@
+//! End-to-end tests of the generator on the sample databases: generated SQL text, its results
+//! against gold SQL, follow-ups and abstentions.
+
+mod constructions;
+mod dialects;
+mod followups;
+
+use std::sync::Arc;
+
+use super::{RuleGenerator, testdb};
+use crate::{exec::Executor, session::Turn};
+
+pub(super) async fn generator(db: &str) -> (RuleGenerator, Arc<dyn Executor>) {
+    let file = testdb::open(db).await;
+    let catalog = Arc::new(file.catalog().await.expect("catalog"));
+    let g = RuleGenerator::build(file.as_ref(), catalog)
+        .await
+        .expect("builds");
+    (g, file)
+}
+
+/// Checks `sql` with the engine's validator for the generator's catalog, as every generated
+/// statement is checked before it runs.
+pub(super) fn validated(g: &RuleGenerator, sql: &str) {
+    let validator = crate::sql::Validator::new(
+        g.catalog.clone(),
+        crate::sql::ValidatorOptions {
+            max_rows: 100_000,
+            ..crate::sql::ValidatorOptions::default()
+        },
+    );
+    if let Err(e) = validator.validate(sql) {
+        panic!("the validator refused generated SQL: {e}\n{sql}");
+    }
+}
+
+pub(super) fn turn(question: &str, g: &super::super::Generation) -> Turn {
+    Turn {
+        turn: 0,
+        question: question.into(),
+        sql: g.sql.clone(),
+        explanation: g.explanation.clone(),
+        columns: vec![],
+        row_count: 0,
+        generator: "rule".into(),
+        at: String::new(),
+        state: g.state.clone(),
+    }
+}
+
+/// Whether the predicted rows hold the gold rows (as multisets, on some of their columns).
+pub(super) async fn same_result(db: &Arc<dyn Executor>, predicted: &str, gold: &str) -> bool {
+    let p = db.execute(predicted).await.expect("predicted SQL runs");
+    let g = db.execute(gold).await.expect("gold SQL runs");
+    crate::generate::rule::tests::rows_match(&p.rows, &g.rows)
+}
+
+/// Whether each predicted row, in order, holds the gold row's values (extra columns allowed).
+fn rows_match_in_order(p: &[Vec<crate::exec::Value>], g: &[Vec<crate::exec::Value>]) -> bool {
+    p.len() == g.len()
+        && p.iter()
+            .zip(g)
+            .all(|(pr, gr)| rows_match(std::slice::from_ref(pr), std::slice::from_ref(gr)))
+}
+
+pub(crate) fn rows_match(p: &[Vec<crate::exec::Value>], g: &[Vec<crate::exec::Value>]) -> bool {
+    if p.len() != g.len() {
+        return false;
+    }
+    let key = |v: &crate::exec::Value| match v {
+        crate::exec::Value::Int(i) => format!("{:.4}", *i as f64),
+        crate::exec::Value::Float(f) => format!("{f:.4}"),
+        crate::exec::Value::Decimal(d) => d
+            .parse::<f64>()
+            .map_or_else(|_| d.clone(), |f| format!("{f:.4}")),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    };
+    let gw = g.first().map_or(0, Vec::len);
+    let pw = p.first().map_or(0, Vec::len);
+    // Each gold column must be some predicted column with the same multiset of values.
+    let col = |rows: &[Vec<crate::exec::Value>], i: usize| {
+        let mut v: Vec<String> = rows.iter().map(|r| key(&r[i])).collect();
+        v.sort();
+        v
+    };
+    let mut map = Vec::new();
+    for gi in 0..gw {
+        let gc = col(g, gi);
+        match (0..pw).find(|&pi| !map.contains(&pi) && col(p, pi) == gc) {
+            Some(pi) => map.push(pi),
+            None => return false,
+        }
+    }
+    let mut pr: Vec<String> = p
+        .iter()
+        .map(|r| {
+            map.iter()
+                .map(|&i| key(&r[i]))
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect();
+    let mut gr: Vec<String> = g
+        .iter()
+        .map(|r| r.iter().map(key).collect::<Vec<_>>().join("|"))
+        .collect();
+    pr.sort();
+    gr.sort();
+    pr == gr
+}
+
+#[tokio::test]
+async fn bi_questions_on_chinook() {
+    let (g, db) = generator("chinook").await;
+    let path = "/work/shared/data/bi-questions/chinook_bi.json";
+    let text = std::fs::read_to_string(path).expect("questions");
+    let items: Vec<serde_json::Value> = serde_json::from_str(&text).expect("json");
+    let (mut correct, mut wrong, mut abstained) = (0, 0, 0);
+    for it in &items {
+        let q = it["question"].as_str().expect("q");
+        let gold = it["query"].as_str().expect("gold");
+        match g.answer(q, &[]) {
+            Ok(out) => {
+                validated(&g, &out.sql);
+                if db.execute(&out.sql).await.is_ok() && same_result(&db, &out.sql, gold).await {
+                    correct += 1;
+                } else {
+                    wrong += 1;
+                    println!("WRONG {q}\n  {}\n  gold {gold}", out.sql);
+                }
+            }
+            Err(e) => {
+                abstained += 1;
+                println!("ABSTAIN {q}: {e}");
+            }
+        }
+    }
+    println!("correct {correct} wrong {wrong} abstained {abstained}");
+    assert_eq!(wrong, 0, "a wrong answer on the business questions");
+    assert!(
+        correct >= 25,
+        "{correct} of {} answered correctly",
+        items.len()
+    );
+    assert!(abstained <= 1);
+}
+
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, '\r') => {}
+            (false, c) => field.push(c),
+        }
+    }
+    rows
+}
+
+/// Scores the generator on `RULE_EVAL_FILE` (Spider JSON or CSV) over `RULE_EVAL_DIR`; a
+/// development aid for tuning the grammar (run with `--ignored --nocapture`).
+#[tokio::test]
+#[ignore = "needs RULE_EVAL_FILE and RULE_EVAL_DIR"]
+async fn score_golden_questions_from_env() {
+    let file = std::env::var("RULE_EVAL_FILE").expect("RULE_EVAL_FILE");
+    let dir = std::env::var("RULE_EVAL_DIR").expect("RULE_EVAL_DIR");
+    let text = std::fs::read_to_string(&file).expect("reads");
+    let cases: Vec<(String, String, String)> = if text.trim_start().starts_with('[') {
+        let items: Vec<serde_json::Value> = serde_json::from_str(&text).expect("json");
+        items
+            .iter()
+            .map(|i| {
+                let s = |k: &str| i[k].as_str().unwrap_or_default().to_string();
+                (s("db_id"), s("question"), s("query"))
+            })
+            .collect()
+    } else {
+        parse_csv(&text)
+            .into_iter()
+            .skip(1)
+            .filter(|r| r.len() >= 3)
+            .map(|r| (r[0].clone(), r[1].clone(), r[2].clone()))
+            .collect()
+    };
+    let mut gens: std::collections::HashMap<String, (RuleGenerator, Arc<dyn Executor>)> =
+        std::collections::HashMap::new();
+    let (mut total, mut correct, mut wrong, mut abstained, mut errors) = (0, 0, 0, 0, 0);
+    for (db, q, gold) in cases {
+        if !gens.contains_key(&db) {
+            let p = std::path::Path::new(&dir)
+                .join(&db)
+                .join(format!("{db}.sqlite"));
+            if !p.exists() {
+                continue;
+            }
+            let f = testdb::open_path(&p).await;
+            let catalog = Arc::new(f.catalog().await.expect("catalog"));
+            let g = RuleGenerator::build(f.as_ref(), catalog)
+                .await
+                .expect("builds");
+            gens.insert(db.clone(), (g, f));
+        }
+        let (g, f) = &gens[&db];
+        let Ok(gold_rows) = f.execute(&gold).await else {
+            continue;
+        };
+        total += 1;
+        match g.answer(&q, &[]) {
+            Err(e) => {
+                abstained += 1;
+                if let crate::Error::CannotAnswer {
+                    unknown_words,
+                    message,
+                } = &e
+                {
+                    println!(
+                        "ABSTAIN [{db}] {q} :: {unknown_words:?} :: {}",
+                        message.split(". I can").next().unwrap_or_default()
+                    );
+                }
+            }
+            Ok(out) => match f.execute(&out.sql).await {
+                Err(e) => {
+                    errors += 1;
+                    println!("ERROR [{db}] {q}\n  {}\n  {e}", out.sql);
+                }
+                Ok(p) => {
+                    let ordered = {
+                        let mut depth = 0i32;
+                        let flat: String = gold
+                            .to_uppercase()
+                            .chars()
+                            .filter(|c| {
+                                match c {
+                                    '(' => depth += 1,
+                                    ')' => depth -= 1,
+                                    _ => {}
+                                }
+                                depth == 0
+                            })
+                            .collect();
+                        flat.contains("ORDER BY")
+                    };
+                    let same = rows_match(&p.rows, &gold_rows.rows)
+                        && (!ordered || rows_match_in_order(&p.rows, &gold_rows.rows));
+                    if same {
+                        correct += 1;
+                        println!("OK [{db}] {q}\n  {}", out.sql);
+                    } else {
+                        wrong += 1;
+                        println!("WRONG [{db}] {q}\n  {}\n  gold {gold}", out.sql);
+                    }
+                }
+            },
+        }
+    }
+    println!("total {total} correct {correct} wrong {wrong} abstained {abstained} errors {errors}");
+    assert!(total > 0, "no runnable question");
+}
+
+/// Asks `questions` as one conversation; returns each turn's SQL (or the error).
+pub(super) fn converse(g: &RuleGenerator, questions: &[&str]) -> Vec<Result<String, crate::Error>> {
+    let mut history = Vec::new();
+    let mut out = Vec::new();
+    for q in questions {
+        match g.answer(q, &history) {
+            Ok(a) => {
+                validated(g, &a.sql);
+                history.push(turn(q, &a));
+                out.push(Ok(a.sql));
+            }
+            Err(e) => out.push(Err(e)),
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn chinook_conversations_match_gold_turn_by_turn() {
+    let (g, db) = generator("chinook").await;
+    let text = std::fs::read_to_string("/work/shared/data/bi-questions/chinook_conversations.json")
+        .expect("conversations");
+    let items: Vec<serde_json::Value> = serde_json::from_str(&text).expect("json");
+    for it in &items {
+        let turns = it["interaction"].as_array().expect("turns");
+        let questions: Vec<&str> = turns
+            .iter()
+            .map(|t| t["utterance"].as_str().expect("q"))
+            .collect();
+        let answers = converse(&g, &questions);
+        for (t, a) in turns.iter().zip(answers) {
+            let gold = t["query"].as_str().expect("gold");
+            let sql = a.unwrap_or_else(|e| panic!("{}: {e}", t["utterance"]));
+            assert!(
+                same_result(&db, &sql, gold).await,
+                "{}\n{sql}\ngold {gold}",
+                t["utterance"]
+            );
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "prints answers to RULE_QS for a database (development aid)"]
+async fn print_answers() {
+    let db = std::env::var("RULE_DB").unwrap_or_else(|_| "chinook".into());
+    let (g, f) = generator(&db).await;
+    let qs = std::env::var("RULE_QS").expect("RULE_QS");
+    let mut history = Vec::new();
+    for q in qs.split('|') {
+        if std::env::var("RULE_DEBUG").is_ok() {
+            let tokens = super::lexicon::tokenize(q);
+            let reading = super::grammar::read(&tokens, &g.lexicon, &g.values);
+            let items: Vec<String> = reading
+                .spans
+                .iter()
+                .map(|s| format!("{:?}", s.item))
+                .collect();
+            println!("{items:#?}");
+            let p = super::plan::Planner::new(&g.lexicon, &reading.spans).plan();
+            println!("{:?}", p.draft);
+        }
+        match g.answer(q, &history) {
+            Ok(a) => {
+                let rows = f.execute(&a.sql).await.map(|r| r.rows.len());
+                println!("Q {q}\n  {}\n  {}\n  rows {rows:?}", a.sql, a.explanation);
+                history.push(turn(q, &a));
+            }
+            Err(e) => println!("Q {q}\n  ERR {e:?}"),
+        }
+    }
+}

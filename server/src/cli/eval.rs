@@ -1,0 +1,452 @@
+//! `eval`: scores a generator on golden questions by execution accuracy.
+//!
+//! Reads Spider-style JSON arrays (`db_id`, `question`, `query`, optional `difficulty` or
+//! `hardness`), SParC-style interactions (`database_id`, `interaction: [{utterance, query}]`,
+//! each one conversation) and CSV (`database,question,sql` with a header row). Databases are
+//! SQLite files at `DIR/<db>/<db>.sqlite`. Gold and predicted SQL both run; a prediction is
+//! correct when every gold column is matched by a predicted column and the rows agree as
+//! multisets (in order when the gold SQL has a top-level ORDER BY). Extra predicted columns are
+//! allowed: an answer that also shows the count it ranked by is still the right answer.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    path::{Path, PathBuf},
+    process::ExitCode,
+    sync::Arc,
+    time::Instant,
+};
+
+use clap::Args;
+use conversational_bi::{
+    Config, DataSource, Error,
+    exec::Value,
+    generate::{self, GenerationRequest, RuleGenerator, SqlGenerator},
+    session::Turn,
+};
+use serde_json::json;
+
+/// Arguments of `eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Golden questions: Spider/SParC JSON or `database,question,sql` CSV.
+    #[arg(long, value_name = "FILE")]
+    questions: PathBuf,
+    /// Folder holding `<db>/<db>.sqlite` for every database named in the questions.
+    #[arg(long, value_name = "DIR")]
+    db_dir: PathBuf,
+    /// Which generator to score: the offline rules or the configured LLM.
+    #[arg(long, value_parser = ["rule", "llm"], default_value = "rule")]
+    generator: String,
+    /// Print one JSON object instead of a text report.
+    #[arg(long)]
+    json: bool,
+    /// Score at most this many questions.
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+}
+
+impl EvalArgs {
+    /// Whether JSON output was asked for.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+}
+
+/// One conversation (a single question is a conversation of one turn).
+#[derive(Debug, Clone)]
+struct Case {
+    db: String,
+    difficulty: String,
+    turns: Vec<(String, String)>,
+}
+
+/// Reads golden questions from `path`.
+fn load(path: &Path) -> Result<Vec<Case>, Error> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::invalid_input(format!("cannot read {}: {e}", path.display())))?;
+    if text.trim_start().starts_with('[') {
+        let items: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
+            Error::invalid_input(format!("{} is not a JSON array: {e}", path.display()))
+        })?;
+        let s =
+            |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        let mut cases = Vec::new();
+        for (i, it) in items.iter().enumerate() {
+            let difficulty = s(it, "difficulty")
+                .or_else(|| s(it, "hardness"))
+                .unwrap_or_else(|| "unknown".into());
+            if let Some(turns) = it.get("interaction").and_then(|x| x.as_array()) {
+                let db = s(it, "database_id")
+                    .or_else(|| s(it, "db_id"))
+                    .ok_or_else(|| {
+                        Error::invalid_input(format!("interaction {i} has no database_id"))
+                    })?;
+                let turns = turns
+                    .iter()
+                    .filter_map(|t| Some((s(t, "utterance")?, s(t, "query")?)))
+                    .collect();
+                cases.push(Case {
+                    db,
+                    difficulty,
+                    turns,
+                });
+            } else {
+                let (Some(db), Some(q), Some(gold)) =
+                    (s(it, "db_id"), s(it, "question"), s(it, "query"))
+                else {
+                    return Err(Error::invalid_input(format!(
+                        "item {i} needs db_id, question and query"
+                    )));
+                };
+                cases.push(Case {
+                    db,
+                    difficulty,
+                    turns: vec![(q, gold)],
+                });
+            }
+        }
+        return Ok(cases);
+    }
+    let mut rows = parse_csv(&text).into_iter();
+    let header = rows.next().unwrap_or_default();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
+    let (Some(d), Some(q), Some(g)) = (
+        col("database").or(col("db_id")),
+        col("question"),
+        col("sql").or(col("query")),
+    ) else {
+        return Err(Error::invalid_input(format!(
+            "{}: the CSV header must name database, question and sql",
+            path.display()
+        )));
+    };
+    Ok(rows
+        .filter(|r| r.len() > d.max(q).max(g))
+        .map(|r| Case {
+            db: r[d].clone(),
+            difficulty: "unknown".into(),
+            turns: vec![(r[q].clone(), r[g].clone())],
+        })
+        .collect())
+}
+
+/// Splits CSV text into records: fields may be quoted, with `""` for a quote inside.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') if field.is_empty() => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, '\r') => {}
+            (false, c) => field.push(c),
+        }
+    }
+    if !field.is_empty() || !row.is_empty() {
+        row.push(field);
+        rows.push(row);
+    }
+    rows.retain(|r| !(r.len() == 1 && r[0].is_empty()));
+    rows
+}
+
+/// Whether `sql` has ORDER BY outside parentheses.
+fn top_level_order_by(sql: &str) -> bool {
+    let upper = sql.to_uppercase();
+    let mut depth = 0i32;
+    let bytes: Vec<char> = upper.chars().collect();
+    let mut flat = String::new();
+    for c in bytes {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ if depth == 0 => flat.push(c),
+            _ => {}
+        }
+    }
+    flat.split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|w| w == ["ORDER", "BY"])
+}
+
+fn key(v: &Value) -> String {
+    match v {
+        Value::Int(i) => format!("{:.4}", *i as f64),
+        Value::Float(f) => format!("{f:.4}"),
+        Value::Decimal(d) => d.parse::<f64>().map_or(d.clone(), |f| format!("{f:.4}")),
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Text(s) | Value::Bytes(s) => s.clone(),
+    }
+}
+
+/// Whether the predicted rows answer the gold query (see the module docs).
+fn rows_match(p: &[Vec<Value>], g: &[Vec<Value>], ordered: bool) -> bool {
+    if p.len() != g.len() {
+        return false;
+    }
+    let gw = g.first().map_or(0, Vec::len);
+    let pw = p.first().map_or(0, Vec::len);
+    if g.is_empty() {
+        return true;
+    }
+    let column = |rows: &[Vec<Value>], i: usize| {
+        let mut v: Vec<String> = rows.iter().map(|r| key(&r[i])).collect();
+        v.sort();
+        v
+    };
+    let mut map = Vec::new();
+    for gi in 0..gw {
+        let gc = column(g, gi);
+        match (0..pw).find(|&pi| !map.contains(&pi) && column(p, pi) == gc) {
+            Some(pi) => map.push(pi),
+            None => return false,
+        }
+    }
+    let mut pr: Vec<String> = p
+        .iter()
+        .map(|r| {
+            map.iter()
+                .map(|&i| key(&r[i]))
+                .collect::<Vec<_>>()
+                .join("\u{1f}")
+        })
+        .collect();
+    let mut gr: Vec<String> = g
+        .iter()
+        .map(|r| r.iter().map(key).collect::<Vec<_>>().join("\u{1f}"))
+        .collect();
+    if !ordered {
+        pr.sort();
+        gr.sort();
+    }
+    pr == gr
+}
+
+struct Database {
+    source: DataSource,
+    generator: Arc<dyn SqlGenerator>,
+}
+
+async fn open(config: &Config, dir: &Path, db: &str, which: &str) -> Result<Database, Error> {
+    let path = dir.join(db).join(format!("{db}.sqlite"));
+    if !path.exists() {
+        return Err(Error::invalid_input(format!(
+            "{} does not exist",
+            path.display()
+        )));
+    }
+    let url = format!("sqlite://{}", path.display());
+    let source = DataSource::connect(config, Some(&url)).await?;
+    let generator: Arc<dyn SqlGenerator> = if which == "rule" {
+        Arc::new(RuleGenerator::build(source.executor().as_ref(), source.catalog().clone()).await?)
+    } else {
+        generate::from_config(config, &source).await?
+    };
+    Ok(Database { source, generator })
+}
+
+/// Runs `eval`.
+pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
+    let mut config = config.clone();
+    config.database.max_rows = 100_000;
+    let cases = load(&args.questions)?;
+    let mut dbs: HashMap<String, Option<Database>> = HashMap::new();
+    let mut results = Vec::new();
+    let mut by_difficulty: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let (mut correct, mut abstained, mut errors, mut wrong) = (0usize, 0usize, 0usize, 0usize);
+    let mut latencies = Vec::new();
+    let limit = args.limit.unwrap_or(usize::MAX);
+    'cases: for case in &cases {
+        if !dbs.contains_key(&case.db) {
+            // One database open at a time: golden sets span hundreds of them.
+            dbs.clear();
+            let db = match open(&config, &args.db_dir, &case.db, &args.generator).await {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    eprintln!("skipping database {}: {e}", case.db);
+                    None
+                }
+            };
+            dbs.insert(case.db.clone(), db);
+        }
+        let Some(db) = dbs.get(&case.db).and_then(Option::as_ref) else {
+            continue;
+        };
+        let mut history: Vec<Turn> = Vec::new();
+        for (question, gold) in &case.turns {
+            if results.len() >= limit {
+                break 'cases;
+            }
+            let Ok(gold_result) = db.source.executor().execute(gold).await else {
+                continue; // not runnable: not scored
+            };
+            let started = Instant::now();
+            let request = GenerationRequest {
+                question: question.clone(),
+                catalog: db.source.catalog().clone(),
+                history: history.clone(),
+                feedback: Vec::new(),
+                max_rows: config.database.max_rows,
+            };
+            let generated = db.generator.generate(&request).await;
+            let (outcome, predicted, state) = match generated {
+                Err(Error::CannotAnswer { .. }) => ("abstained", None, None),
+                Err(_) => ("error", None, None),
+                Ok(g) => match db.source.run(&g.sql).await {
+                    Ok((_, r)) => {
+                        let ok = rows_match(&r.rows, &gold_result.rows, top_level_order_by(gold));
+                        (
+                            if ok { "correct" } else { "wrong" },
+                            Some(g.sql.clone()),
+                            Some(g),
+                        )
+                    }
+                    Err(_) => ("error", Some(g.sql.clone()), None),
+                },
+            };
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            latencies.push(ms);
+            match outcome {
+                "correct" => correct += 1,
+                "wrong" => wrong += 1,
+                "abstained" => abstained += 1,
+                _ => errors += 1,
+            }
+            let entry = by_difficulty.entry(case.difficulty.clone()).or_default();
+            entry.0 += 1;
+            entry.1 += usize::from(outcome == "correct");
+            if let Some(g) = state {
+                history.push(Turn {
+                    turn: history.len() as u64 + 1,
+                    question: question.clone(),
+                    sql: g.sql,
+                    explanation: g.explanation,
+                    columns: Vec::new(),
+                    row_count: 0,
+                    generator: db.generator.name(),
+                    at: String::new(),
+                    state: g.state,
+                });
+            }
+            results.push(json!({
+                "db_id": case.db,
+                "question": question,
+                "gold_sql": gold,
+                "predicted_sql": predicted,
+                "outcome": outcome,
+                "ms": (ms * 1000.0).round() / 1000.0,
+            }));
+        }
+    }
+    let total = results.len();
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        if latencies.is_empty() {
+            0.0
+        } else {
+            latencies[((latencies.len() - 1) as f64 * p).round() as usize]
+        }
+    };
+    let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let by: serde_json::Map<String, serde_json::Value> = by_difficulty
+        .iter()
+        .map(|(k, (n, c))| {
+            (
+                k.clone(),
+                json!({ "total": n, "correct": c, "execution_accuracy": ratio(*c, *n) }),
+            )
+        })
+        .collect();
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "total": total,
+                "correct": correct,
+                "execution_accuracy": ratio(correct, total),
+                "abstained": abstained,
+                "errors": errors,
+                "wrong": wrong,
+                "by_difficulty": by,
+                "latency_ms": { "p50": pct(0.5), "p95": pct(0.95) },
+                "results": results,
+            })
+        );
+    } else {
+        let answered = total - abstained;
+        println!("questions:           {total}");
+        println!(
+            "execution accuracy:  {:.1}% ({correct})",
+            100.0 * ratio(correct, total)
+        );
+        println!(
+            "abstained:           {:.1}% ({abstained})",
+            100.0 * ratio(abstained, total)
+        );
+        println!(
+            "wrong / total:       {:.1}% ({wrong})",
+            100.0 * ratio(wrong, total)
+        );
+        println!(
+            "wrong / answered:    {:.1}%",
+            100.0 * ratio(wrong, answered)
+        );
+        println!("errors:              {errors}");
+        for (k, (n, c)) in &by_difficulty {
+            println!("  {k:<12} {:.1}% of {n}", 100.0 * ratio(*c, *n));
+        }
+        println!("latency p50 {:.2} ms, p95 {:.2} ms", pct(0.5), pct(0.95));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_may_hold_commas_and_quotes() {
+        let rows = parse_csv("database,question,sql\ndb,\"Hi, \"\"you\"\"\",SELECT 1\n");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1], ["db", "Hi, \"you\"", "SELECT 1"]);
+    }
+
+    #[test]
+    fn order_by_counts_only_at_top_level() {
+        assert!(top_level_order_by("SELECT a FROM t ORDER BY a"));
+        assert!(!top_level_order_by(
+            "SELECT a FROM (SELECT a FROM t ORDER BY a)"
+        ));
+    }
+
+    #[test]
+    fn extra_predicted_columns_are_allowed() {
+        let g = vec![vec![Value::Text("a".into())], vec![Value::Text("b".into())]];
+        let p = vec![
+            vec![Value::Text("b".into()), Value::Int(2)],
+            vec![Value::Text("a".into()), Value::Int(1)],
+        ];
+        assert!(rows_match(&p, &g, false));
+        assert!(!rows_match(&p, &g, true));
+        assert!(!rows_match(&p[..1], &g, false));
+    }
+}

@@ -1,0 +1,113 @@
+//! `eval` through the real binary: Spider JSON, SParC conversations and CSV golden questions
+//! scored by execution accuracy on the demo database.
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_heliosdb-conversational-bi");
+
+/// A `--db-dir` holding the demo database as `chinook/chinook.sqlite`.
+fn db_dir(dir: &std::path::Path) -> std::path::PathBuf {
+    let dbs = dir.join("dbs");
+    std::fs::create_dir_all(dbs.join("chinook")).expect("mkdir");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/chinook/chinook.sqlite"
+        ),
+        dbs.join("chinook/chinook.sqlite"),
+    )
+    .expect("copy");
+    dbs
+}
+
+fn eval(args: &[&str]) -> (Option<i32>, Value, String) {
+    let out = std::process::Command::new(BIN)
+        .arg("eval")
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (out.status.code(), json, stdout)
+}
+
+#[test]
+fn eval_scores_spider_json_with_outcomes_and_difficulties() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dbs = db_dir(dir.path());
+    let questions = dir.path().join("q.json");
+    std::fs::write(
+        &questions,
+        r#"[
+ {"db_id": "chinook", "difficulty": "easy", "question": "How many artists are there?", "query": "SELECT count(*) FROM Artist"},
+ {"db_id": "chinook", "hardness": "medium", "question": "Number of customers per country", "query": "SELECT Country, count(*) FROM Customer GROUP BY Country"},
+ {"db_id": "chinook", "difficulty": "easy", "question": "How many albums are there?", "query": "SELECT count(*) FROM Artist"},
+ {"db_id": "chinook", "difficulty": "hard", "question": "What is the meaning of life?", "query": "SELECT 42"}
+]"#,
+    )
+    .expect("write");
+    let (code, json, stdout) = eval(&[
+        "--questions",
+        questions.to_str().expect("utf-8"),
+        "--db-dir",
+        dbs.to_str().expect("utf-8"),
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(json["total"], 4, "{stdout}");
+    assert_eq!(json["correct"], 2, "{stdout}");
+    assert_eq!(json["wrong"], 1, "{stdout}");
+    assert_eq!(json["abstained"], 1, "{stdout}");
+    assert_eq!(json["by_difficulty"]["medium"]["correct"], 1, "{stdout}");
+    let results = json["results"].as_array().expect("results");
+    assert_eq!(results[3]["outcome"], "abstained");
+    assert!(results[3]["predicted_sql"].is_null());
+    assert!(json["latency_ms"]["p95"].as_f64().is_some());
+}
+
+#[test]
+fn eval_plays_conversations_and_reads_csv() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dbs = db_dir(dir.path());
+    let conversations = dir.path().join("c.json");
+    std::fs::write(
+        &conversations,
+        r#"[{"database_id": "chinook", "interaction": [
+ {"utterance": "How many invoices were issued in 2022?", "query": "SELECT count(*) FROM Invoice WHERE strftime('%Y', InvoiceDate) = '2022'"},
+ {"utterance": "What about 2023?", "query": "SELECT count(*) FROM Invoice WHERE strftime('%Y', InvoiceDate) = '2023'"}
+]}]"#,
+    )
+    .expect("write");
+    let (code, json, stdout) = eval(&[
+        "--questions",
+        conversations.to_str().expect("utf-8"),
+        "--db-dir",
+        dbs.to_str().expect("utf-8"),
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(json["correct"], 2, "{stdout}");
+
+    let csv = dir.path().join("q.csv");
+    std::fs::write(
+        &csv,
+        "database,question,sql\nchinook,\"How many customers live in Canada?\",\"SELECT count(*) FROM Customer WHERE Country = 'Canada'\"\nchinook,How many artists are there?,SELECT count(*) FROM Artist\n",
+    )
+    .expect("write");
+    let out = std::process::Command::new(BIN)
+        .args([
+            "eval",
+            "--questions",
+            csv.to_str().expect("utf-8"),
+            "--db-dir",
+        ])
+        .arg(&dbs)
+        .args(["--limit", "1"])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("questions:           1"), "{text}");
+    assert!(text.contains("execution accuracy:  100.0%"), "{text}");
+}
