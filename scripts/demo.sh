@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded default: the Chinook demo database, no configuration, no key.
-# Builds the command-line tool if needed, prints the schema the engine sees, then runs a
-# question's SQL through the validator and the read-only executor.
+# Builds the command-line tool if needed, answers a question and a follow-up with the offline
+# generator, prints the schema the engine sees, then runs SQL through the validator and the
+# read-only executor.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -10,6 +11,9 @@ command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://ru
 cargo build -q -p heliosdb-conversational-bi
 BIN="$CARGO_TARGET_DIR/debug/heliosdb-conversational-bi"
 
+echo "\$ heliosdb-conversational-bi ask \"Which 5 artists have the most tracks?\" \"top 3 instead\""
+"$BIN" ask "Which 5 artists have the most tracks?" "top 3 instead"
+echo
 echo "\$ heliosdb-conversational-bi schema"
 "$BIN" schema
 echo
