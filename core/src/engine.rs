@@ -13,7 +13,7 @@ use crate::{
     answer::{Answer, suggest_chart},
     catalog::Catalog,
     config::Config,
-    error::{Error, Result},
+    error::Result,
     generate::{GenerationRequest, SqlGenerator, correct},
     guard::InputGuard,
     metrics::Metrics,
@@ -93,7 +93,7 @@ pub struct Engine {
 struct Inner {
     config: Config,
     source: DataSource,
-    generator: Option<Arc<dyn SqlGenerator>>,
+    generator: Arc<dyn SqlGenerator>,
     sessions: Arc<dyn SessionStore>,
     guard: InputGuard,
     metrics: Option<Metrics>,
@@ -148,8 +148,8 @@ impl EngineBuilder {
             source = source.with_metrics(m.clone());
         }
         let generator = match self.generator {
-            Some(g) => Some(g),
-            None => Some(crate::generate::from_config(&config, &source).await?),
+            Some(g) => g,
+            None => crate::generate::from_config(&config, &source).await?,
         };
         let sessions = match self.sessions {
             Some(s) => s,
@@ -221,7 +221,7 @@ impl Engine {
             version: env!("CARGO_PKG_VERSION").into(),
             database: db.is_ok(),
             database_error: db.err().map(|e| e.to_string()),
-            generator: self.inner.generator.as_ref().map(|g| g.name()),
+            generator: Some(self.inner.generator.name()),
         }
     }
 
@@ -304,10 +304,7 @@ impl Engine {
             .check_context(state.context_bytes() + question.len())?;
         timings.insert("session".to_string(), ms(t));
 
-        let generator = inner
-            .generator
-            .as_ref()
-            .ok_or_else(|| Error::config("no SQL generator is configured; set [llm] provider"))?;
+        let generator = &inner.generator;
         let request = GenerationRequest {
             question: question.clone(),
             catalog: inner.source.catalog().clone(),
