@@ -5,7 +5,7 @@
 //! retry layers read only [`Error::is_retryable`]. Messages are written for the person (or the
 //! model) that has to act on them, and never contain a secret.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use crate::sql::RejectRule;
 
@@ -94,6 +94,39 @@ pub enum Error {
         unknown_words: Vec<String>,
     },
 
+    /// The tenant asked more often than its quota allows.
+    #[error(
+        "rate limit exceeded for tenant '{tenant_id}': try again in {} s, or raise its quota in [production.rate_limiting.tenants.{tenant_id}]",
+        retry_after.as_secs_f64().ceil() as u64
+    )]
+    RateLimited {
+        /// The tenant whose quota is spent.
+        tenant_id: String,
+        /// How long until a request will be admitted.
+        retry_after: Duration,
+    },
+
+    /// The circuit breaker around the LLM provider is open and no fallback is configured.
+    #[error(
+        "the {service} circuit breaker is open after repeated provider failures; the next probe is in {} s (set [llm] fallback = \"rule\" to answer offline meanwhile)",
+        retry_in.as_secs_f64().ceil() as u64
+    )]
+    CircuitOpen {
+        /// The protected service (`nl2sql`).
+        service: String,
+        /// Time until the breaker lets a probe through.
+        retry_in: Duration,
+    },
+
+    /// A shared service the engine needs (Redis for sessions, say) is unreachable.
+    #[error("{service} unavailable: {message}")]
+    ServiceUnavailable {
+        /// The service (`redis`, ...).
+        service: String,
+        /// What failed, with secrets removed.
+        message: String,
+    },
+
     /// A bug or an unexpected state inside the engine.
     #[error("internal error: {message}")]
     Internal {
@@ -122,6 +155,12 @@ pub enum ErrorKind {
     Provider,
     /// `CANNOT_ANSWER`
     CannotAnswer,
+    /// `RATE_LIMITED`
+    RateLimited,
+    /// `CIRCUIT_OPEN`
+    CircuitOpen,
+    /// `SERVICE_UNAVAILABLE`
+    ServiceUnavailable,
     /// `INTERNAL`
     Internal,
 }
@@ -138,6 +177,9 @@ impl ErrorKind {
             Self::Timeout => "TIMEOUT",
             Self::Provider => "PROVIDER",
             Self::CannotAnswer => "CANNOT_ANSWER",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::CircuitOpen => "CIRCUIT_OPEN",
+            Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::Internal => "INTERNAL",
         }
     }
@@ -161,6 +203,9 @@ impl Error {
             Self::Timeout { .. } => ErrorKind::Timeout,
             Self::Provider { .. } => ErrorKind::Provider,
             Self::CannotAnswer { .. } => ErrorKind::CannotAnswer,
+            Self::RateLimited { .. } => ErrorKind::RateLimited,
+            Self::CircuitOpen { .. } => ErrorKind::CircuitOpen,
+            Self::ServiceUnavailable { .. } => ErrorKind::ServiceUnavailable,
             Self::Internal { .. } => ErrorKind::Internal,
         }
     }
@@ -171,7 +216,10 @@ impl Error {
     /// query that timed out will fail again the same way.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::DatabaseUnavailable { .. } => true,
+            Self::DatabaseUnavailable { .. }
+            | Self::RateLimited { .. }
+            | Self::CircuitOpen { .. }
+            | Self::ServiceUnavailable { .. } => true,
             Self::Provider { retryable, .. } => *retryable,
             _ => false,
         }
@@ -191,6 +239,15 @@ impl Error {
     pub fn invalid_input(message: impl Into<String>) -> Self {
         Self::InvalidInput {
             message: message.into(),
+        }
+    }
+
+    /// How long the caller should wait before trying again, when the error says.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } => Some(*retry_after),
+            Self::CircuitOpen { retry_in, .. } => Some(*retry_in),
+            _ => None,
         }
     }
 
@@ -260,6 +317,21 @@ mod tests {
         };
         assert_eq!(e.kind().code(), "CANNOT_ANSWER");
         assert!(!e.is_retryable());
+        let e = Error::RateLimited {
+            tenant_id: "acme".into(),
+            retry_after: Duration::from_millis(1200),
+        };
+        assert_eq!(e.kind().code(), "RATE_LIMITED");
+        assert_eq!(e.retry_after(), Some(Duration::from_millis(1200)));
+        assert!(e.to_string().contains("try again in 2 s"), "{e}");
+        assert!(e.to_string().contains("tenants.acme"), "{e}");
+        let e = Error::CircuitOpen {
+            service: "nl2sql".into(),
+            retry_in: Duration::from_secs(42),
+        };
+        assert_eq!(e.kind().code(), "CIRCUIT_OPEN");
+        assert!(e.to_string().contains("42 s"), "{e}");
+        assert!(e.is_retryable());
     }
 
     #[test]

@@ -12,13 +12,15 @@
 //! - [`sql`]: the SQL validator that every generated statement must pass;
 //! - [`metrics`]: the Prometheus metrics, registered in a registry the caller owns;
 //! - [`demo`]: the Chinook demo database that ships inside the crate;
-//! - [`source`]: a connected database with its catalog and validator.
+//! - [`source`]: a connected database with its catalog and validator;
+//! - [`embed`]: the embedding seam shared by the semantic cache and schema ranking.
 
 pub mod answer;
 pub mod catalog;
 pub mod config;
 pub mod demo;
 pub mod dialect;
+pub mod embed;
 pub mod engine;
 pub mod error;
 pub mod exec;
