@@ -87,7 +87,9 @@ impl SqlGenerator for FallbackGenerator {
                 message,
                 unknown_words,
             }) => Err(Error::CannotAnswer {
-                message: format!("{reason}, and the offline rules could not answer instead: {message}"),
+                message: format!(
+                    "{reason}, and the offline rules could not answer instead: {message}"
+                ),
                 unknown_words,
             }),
             Err(other) => {

@@ -56,7 +56,11 @@ pub struct GeneratorStack {
 
 /// Builds the generator of `config` over `source` (whose value index the rule generator
 /// reads).
-pub async fn build(config: &Config, source: &DataSource, layers: &Layers) -> Result<GeneratorStack> {
+pub async fn build(
+    config: &Config,
+    source: &DataSource,
+    layers: &Layers,
+) -> Result<GeneratorStack> {
     let llm = &config.llm;
     if llm.provider == LlmProviderKind::Rule {
         return Ok(GeneratorStack {
@@ -65,8 +69,11 @@ pub async fn build(config: &Config, source: &DataSource, layers: &Layers) -> Res
         });
     }
     let provider: Arc<dyn LlmProvider> = Arc::new(
-        RetryLayer::new(llm::provider_from_config(llm)?, RetryPolicy::from_config(llm))
-            .with_clock(layers.clock.clone()),
+        RetryLayer::new(
+            llm::provider_from_config(llm)?,
+            RetryPolicy::from_config(llm),
+        )
+        .with_clock(layers.clock.clone()),
     );
     let settings = &config.production.circuit_breaker;
     let (provider, breaker) = if settings.enabled {
@@ -80,11 +87,8 @@ pub async fn build(config: &Config, source: &DataSource, layers: &Layers) -> Res
     } else {
         (provider, None)
     };
-    let generator: Arc<dyn SqlGenerator> = Arc::new(LlmGenerator::new(
-        provider,
-        llm.temperature,
-        llm.max_tokens,
-    ));
+    let generator: Arc<dyn SqlGenerator> =
+        Arc::new(LlmGenerator::new(provider, llm.temperature, llm.max_tokens));
     let generator = match llm.fallback {
         Fallback::Rule => Arc::new(FallbackGenerator::new(generator, rule(source).await?)),
         Fallback::None => generator,

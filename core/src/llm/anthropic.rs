@@ -41,7 +41,12 @@ impl AnthropicProvider {
     /// Claude model), `timeout_secs`, `max_tokens`, `temperature` (0 to 1), and the key read
     /// from `api_key_env` (default `ANTHROPIC_API_KEY`).
     pub fn from_config(llm: &LlmConfig) -> Result<Self> {
-        super::check_model(llm, "anthropic", |m| m.starts_with("gpt-"), "claude-sonnet-4-5")?;
+        super::check_model(
+            llm,
+            "anthropic",
+            |m| m.starts_with("gpt-"),
+            "claude-sonnet-4-5",
+        )?;
         super::check_unit_temperature(llm, "Anthropic")?;
         Ok(Self {
             api: ApiClient::new(SPEC, llm, &llm.model)?,

@@ -40,7 +40,12 @@ impl CohereProvider {
     /// Command model), `timeout_secs`, `max_tokens`, `temperature` (0 to 1), and the key read
     /// from `api_key_env` (default `COHERE_API_KEY`).
     pub fn from_config(llm: &LlmConfig) -> Result<Self> {
-        super::check_model(llm, "cohere", |m| m.starts_with("gpt-"), "command-a-03-2025")?;
+        super::check_model(
+            llm,
+            "cohere",
+            |m| m.starts_with("gpt-"),
+            "command-a-03-2025",
+        )?;
         super::check_unit_temperature(llm, "Cohere")?;
         Ok(Self {
             api: ApiClient::new(SPEC, llm, &llm.model)?,

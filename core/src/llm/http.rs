@@ -118,7 +118,9 @@ impl ApiClient {
         }
         let key_env = llm.effective_api_key_env().map(str::to_string);
         if spec.key == KeyRule::Required && llm.api_key.is_none() && !is_local(&base) {
-            let var = key_env.as_deref().unwrap_or("the variable named by [llm] api_key_env");
+            let var = key_env
+                .as_deref()
+                .unwrap_or("the variable named by [llm] api_key_env");
             return Err(Error::config(format!(
                 "[llm] provider = \"{}\" needs an API key: set the environment variable {var} (or point [llm] base_url at a local gateway)",
                 spec.provider
@@ -151,10 +153,7 @@ impl ApiClient {
     /// POSTs `body` as JSON to `{base}{path}` and returns the JSON reply, or the failure as an
     /// [`Error::Provider`].
     pub async fn post(&self, path: &str, body: &Value) -> Result<Reply> {
-        let mut http = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .json(body);
+        let mut http = self.client.post(format!("{}{path}", self.base)).json(body);
         if let Some(key) = &self.key {
             http = match self.spec.auth {
                 Auth::Bearer => http.bearer_auth(key.expose()),
@@ -168,7 +167,10 @@ impl ApiClient {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let header_id = request_id_header(&headers);
-        let text = response.text().await.map_err(|e| self.transport_error(&e))?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
         if !(200..300).contains(&status) {
             let json = serde_json::from_str::<Value>(&text).ok();
             let request_id = header_id.or_else(|| json.as_ref().and_then(body_request_id));
@@ -433,7 +435,8 @@ mod tests {
     #[test]
     fn status_errors_keep_message_request_id_and_say_what_to_fix() {
         let c = client(Some("sk-secret-value-123"));
-        let body = json!({ "error": { "message": "Incorrect API key provided: sk-secret-value-123." } });
+        let body =
+            json!({ "error": { "message": "Incorrect API key provided: sk-secret-value-123." } });
         let e = c.status_error(401, Some(&body), "", Some("req_9".into()), None);
         let text = e.to_string();
         assert!(!text.contains("secret-value"), "{text}");
@@ -442,8 +445,18 @@ mod tests {
         assert!(text.contains("req_9"), "{text}");
         assert!(!e.is_retryable());
 
-        let e = c.status_error(404, Some(&json!({"message": "model not found"})), "", None, None);
-        assert!(e.to_string().contains("check [llm] model (\"gpt-4o-mini\")"), "{e}");
+        let e = c.status_error(
+            404,
+            Some(&json!({"message": "model not found"})),
+            "",
+            None,
+            None,
+        );
+        assert!(
+            e.to_string()
+                .contains("check [llm] model (\"gpt-4o-mini\")"),
+            "{e}"
+        );
         let e = c.status_error(400, Some(&json!({"error": "bad"})), "", None, None);
         assert!(e.to_string().contains("max_tokens (500)"), "{e}");
 

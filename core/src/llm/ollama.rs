@@ -121,10 +121,7 @@ impl Embedder for OllamaEmbedder {
             let reply = self.api.post("/api/embed", &body).await?;
             let vectors = vectors(&reply.json["embeddings"])
                 .filter(|v| v.len() == batch.len())
-                .ok_or_else(|| {
-                    self.api
-                        .unexpected(&reply, "embeddings for every input")
-                })?;
+                .ok_or_else(|| self.api.unexpected(&reply, "embeddings for every input"))?;
             out.extend(vectors);
         }
         Ok(out)

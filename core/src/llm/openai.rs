@@ -183,7 +183,10 @@ mod tests {
         };
         let p = OpenAiProvider::from_config(&llm).expect("provider");
         let request = ChatRequest {
-            messages: vec![super::super::ChatMessage::new(super::super::Role::User, "hi")],
+            messages: vec![super::super::ChatMessage::new(
+                super::super::Role::User,
+                "hi",
+            )],
             temperature: 0.2,
             max_tokens: 50,
             json_response: true,

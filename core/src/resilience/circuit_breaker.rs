@@ -464,7 +464,11 @@ mod tests {
         run(&b, Ok(())).expect("closed");
         let _ = run(&b, temporary());
         let _ = run(&b, temporary());
-        assert_eq!(b.state(), BreakerState::Closed, "two in a row after the success");
+        assert_eq!(
+            b.state(),
+            BreakerState::Closed,
+            "two in a row after the success"
+        );
         let _ = run(&b, temporary());
         assert_eq!(b.state(), BreakerState::Open);
     }
@@ -516,7 +520,11 @@ mod tests {
             "only two probes at a time"
         );
         p1.record(&Ok(()));
-        assert_eq!(b.state(), BreakerState::HalfOpen, "one success is not enough");
+        assert_eq!(
+            b.state(),
+            BreakerState::HalfOpen,
+            "one success is not enough"
+        );
         p2.record(&Ok(()));
         assert_eq!(b.state(), BreakerState::Closed);
         run(&b, Ok(())).expect("closed again");
@@ -613,7 +621,11 @@ mod tests {
         for _ in 0..10 {
             let _ = layer.complete(&request).await;
         }
-        assert_eq!(down.0.load(Ordering::SeqCst), 3, "calls stop at the threshold");
+        assert_eq!(
+            down.0.load(Ordering::SeqCst),
+            3,
+            "calls stop at the threshold"
+        );
         assert_eq!(layer.breaker().state(), BreakerState::Open);
     }
 }

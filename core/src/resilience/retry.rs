@@ -283,7 +283,11 @@ mod tests {
         }
     }
 
-    fn layer(inner: Arc<Scripted>, max_retries: u32, clock: &Arc<ManualClock>) -> RetryLayer<Scripted> {
+    fn layer(
+        inner: Arc<Scripted>,
+        max_retries: u32,
+        clock: &Arc<ManualClock>,
+    ) -> RetryLayer<Scripted> {
         RetryLayer::new(
             inner,
             RetryPolicy {
