@@ -290,6 +290,7 @@ impl Engine {
                 turn = answer.turn,
                 attempts = answer.attempts.len(),
                 generator = %answer.generator,
+                degraded = answer.degraded,
                 "query answered"
             ),
             Err(e) => tracing::warn!(
