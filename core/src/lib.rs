@@ -13,7 +13,9 @@
 //! - [`metrics`]: the Prometheus metrics, registered in a registry the caller owns;
 //! - [`demo`]: the Chinook demo database that ships inside the crate;
 //! - [`source`]: a connected database with its catalog and validator;
-//! - [`embed`]: the embedding seam shared by the semantic cache and schema ranking.
+//! - [`embed`]: the embedding seam shared by the semantic cache and schema ranking;
+//! - [`llm`]: the OpenAI, Anthropic, Cohere and Ollama providers and their embeddings;
+//! - [`resilience`]: retry with backoff and the circuit breaker, as layers around providers.
 
 pub mod answer;
 pub mod catalog;
@@ -28,6 +30,7 @@ pub mod generate;
 pub mod guard;
 pub mod llm;
 pub mod metrics;
+pub mod resilience;
 pub mod session;
 pub mod source;
 pub mod sql;

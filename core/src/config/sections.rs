@@ -83,6 +83,10 @@ pub struct LlmConfig {
     pub api_key_env: Option<String>,
     /// Override of the provider's API address (OpenAI-compatible servers, proxies, tests).
     pub base_url: Option<String>,
+    /// The provider's embedding model, for `[cache] embedder = "provider"` and schema ranking.
+    /// Default: `text-embedding-3-small` (OpenAI), `embed-v4.0` (Cohere), `nomic-embed-text`
+    /// (Ollama); Anthropic has no embeddings.
+    pub embedding_model: Option<String>,
     /// Request timeout in seconds. Default `30`.
     pub timeout_secs: u64,
     /// Retries of a failed or rejected generation. Default `3`.
@@ -110,6 +114,7 @@ impl Default for LlmConfig {
             model: "gpt-4".into(),
             api_key_env: None,
             base_url: None,
+            embedding_model: None,
             timeout_secs: 30,
             max_retries: 3,
             max_tokens: 500,
@@ -138,6 +143,7 @@ impl std::fmt::Debug for LlmConfig {
             .field("model", &self.model)
             .field("api_key_env", &self.api_key_env)
             .field("base_url", &self.base_url)
+            .field("embedding_model", &self.embedding_model)
             .field("timeout_secs", &self.timeout_secs)
             .field("max_retries", &self.max_retries)
             .field("max_tokens", &self.max_tokens)

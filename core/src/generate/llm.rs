@@ -48,6 +48,7 @@ impl SqlGenerator for LlmGenerator {
             sql,
             explanation,
             state: None,
+            degraded: None,
         })
     }
 }

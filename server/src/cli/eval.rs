@@ -268,6 +268,8 @@ async fn open(config: &Config, dir: &Path, db: &str, which: &str) -> Result<Data
 pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
     let mut config = config.clone();
     config.database.max_rows = 100_000;
+    // Score the configured model alone: a rule fallback would hide its failures.
+    config.llm.fallback = conversational_bi::config::Fallback::None;
     let cases = load(&args.questions)?;
     let mut dbs: HashMap<String, Option<Database>> = HashMap::new();
     let mut results = Vec::new();

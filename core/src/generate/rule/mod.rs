@@ -99,6 +99,7 @@ impl RuleGenerator {
             sql,
             explanation: explain::explain(&ir),
             state: Some(serde_json::json!({ "rule": ir })),
+            degraded: None,
         })
     }
 
