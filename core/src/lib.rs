@@ -13,7 +13,8 @@
 //! - [`metrics`]: the Prometheus metrics, registered in a registry the caller owns;
 //! - [`demo`]: the Chinook demo database that ships inside the crate;
 //! - [`source`]: a connected database with its catalog and validator;
-//! - [`embed`]: the embedding seam shared by the semantic cache and schema ranking.
+//! - [`embed`]: the embedding seam shared by the semantic cache and schema ranking;
+//! - [`eval`]: golden question sets and schema-linking recall.
 
 pub mod answer;
 pub mod catalog;
@@ -23,6 +24,7 @@ pub mod dialect;
 pub mod embed;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod exec;
 pub mod generate;
 pub mod guard;
