@@ -63,21 +63,19 @@ pub trait SqlGenerator: Send + Sync + std::fmt::Debug {
 }
 
 /// The generator `[llm]` asks for: the offline [`RuleGenerator`] for `provider = "rule"` (the
-/// default; its value index is built here from `source`), or the LLM generator.
+/// default), or the LLM generator with the prompt context of `[llm]`. Both read the source's
+/// shared value index ([`DataSource::value_index`]), built once.
 pub async fn from_config(config: &Config, source: &DataSource) -> Result<Arc<dyn SqlGenerator>> {
     let llm = &config.llm;
     match llm.provider {
         LlmProviderKind::Openai => {
             let provider = Arc::new(OpenAiProvider::from_config(llm)?);
-            Ok(Arc::new(LlmGenerator::new(
-                provider,
-                llm.temperature,
-                llm.max_tokens,
-            )))
+            Ok(Arc::new(
+                LlmGenerator::new(provider, llm.temperature, llm.max_tokens)
+                    .with_prompt(prompt::PromptContext::from_source(config, source).await?),
+            ))
         }
-        LlmProviderKind::Rule => Ok(Arc::new(
-            RuleGenerator::build(source.executor().as_ref(), source.catalog().clone()).await?,
-        )),
+        LlmProviderKind::Rule => Ok(Arc::new(RuleGenerator::from_source(source).await?)),
         other => Err(Error::config(format!(
             "[llm] provider = \"{}\" is not available in this build; use \"rule\" (offline) or \"openai\" (any OpenAI-compatible server via [llm] base_url)",
             format!("{other:?}").to_lowercase()

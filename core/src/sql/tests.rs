@@ -604,5 +604,9 @@ fn columns_read_are_reported_per_catalog_table() {
         vec![pair("public.customer", "customer_id")],
         "a CTE's columns are not catalog columns; what it reads is"
     );
-    assert!(accept(Dialect::Sqlite, "SELECT * FROM Invoice").columns.is_empty());
+    assert!(
+        accept(Dialect::Sqlite, "SELECT * FROM Invoice")
+            .columns
+            .is_empty()
+    );
 }
