@@ -110,6 +110,7 @@ pub struct EngineBuilder {
     sessions: Option<Arc<dyn SessionStore>>,
     metrics: Option<Metrics>,
     clock: Option<Arc<dyn Clock>>,
+    examples: Vec<crate::config::FewShotExample>,
 }
 
 impl EngineBuilder {
@@ -149,10 +150,22 @@ impl EngineBuilder {
         self
     }
 
+    /// Few-shot examples for the LLM prompt, added to `[[llm.examples]]`. Each SQL must pass the
+    /// validator against the database when the engine is built.
+    pub fn examples(
+        mut self,
+        examples: impl IntoIterator<Item = crate::config::FewShotExample>,
+    ) -> Self {
+        self.examples.extend(examples);
+        self
+    }
+
     /// Connects to the database, reads its catalog and assembles the engine.
     pub async fn build(self) -> Result<Engine> {
-        let config = self.config.unwrap_or_default();
+        let mut config = self.config.unwrap_or_default();
+        config.llm.examples.extend(self.examples);
         let mut source = DataSource::connect(&config, self.database_url.as_deref()).await?;
+        crate::generate::prompt::verify_examples(&config.llm.examples, source.validator())?;
         if let Some(m) = &self.metrics {
             source = source.with_metrics(m.clone());
         }

@@ -15,7 +15,8 @@
 //! - [`source`]: a connected database with its catalog and validator;
 //! - [`embed`]: the embedding seam shared by the semantic cache and schema ranking;
 //! - [`llm`]: the OpenAI, Anthropic, Cohere and Ollama providers and their embeddings;
-//! - [`resilience`]: retry with backoff and the circuit breaker, as layers around providers.
+//! - [`resilience`]: retry with backoff and the circuit breaker, as layers around providers;
+//! - [`eval`]: golden question sets and schema-linking recall.
 
 pub mod answer;
 pub mod catalog;
@@ -25,6 +26,7 @@ pub mod dialect;
 pub mod embed;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod exec;
 pub mod generate;
 pub mod guard;

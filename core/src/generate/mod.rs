@@ -83,7 +83,8 @@ pub trait SqlGenerator: Send + Sync + std::fmt::Debug {
 }
 
 /// The generator `[llm]` asks for: the offline [`RuleGenerator`] for `provider = "rule"` (the
-/// default; its value index is built here from `source`), or the LLM generator over the named
+/// default; it reads the source's shared value index), or the LLM generator, with the prompt
+/// context of `[llm]`, over the named
 /// provider with retries, the circuit breaker and the fallback of `[llm] fallback` (see
 /// [`stack`]).
 pub async fn from_config(config: &Config, source: &DataSource) -> Result<Arc<dyn SqlGenerator>> {

@@ -13,7 +13,7 @@
 
 use std::sync::Arc;
 
-use super::{FallbackGenerator, LlmGenerator, RuleGenerator, SqlGenerator};
+use super::{FallbackGenerator, LlmGenerator, RuleGenerator, SqlGenerator, prompt::PromptContext};
 use crate::{
     config::{Config, Fallback, LlmProviderKind},
     error::Result,
@@ -87,8 +87,10 @@ pub async fn build(
     } else {
         (provider, None)
     };
-    let generator: Arc<dyn SqlGenerator> =
-        Arc::new(LlmGenerator::new(provider, llm.temperature, llm.max_tokens));
+    let generator: Arc<dyn SqlGenerator> = Arc::new(
+        LlmGenerator::new(provider, llm.temperature, llm.max_tokens)
+            .with_prompt(PromptContext::from_source(config, source).await?),
+    );
     let generator = match llm.fallback {
         Fallback::Rule => Arc::new(FallbackGenerator::new(generator, rule(source).await?)),
         Fallback::None => generator,
@@ -97,5 +99,5 @@ pub async fn build(
 }
 
 async fn rule(source: &DataSource) -> Result<RuleGenerator> {
-    RuleGenerator::build(source.executor().as_ref(), source.catalog().clone()).await
+    RuleGenerator::from_source(source).await
 }

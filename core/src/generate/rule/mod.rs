@@ -25,7 +25,7 @@ pub mod resolve;
 pub mod values;
 
 #[cfg(test)]
-mod testdb;
+pub(crate) mod testdb;
 #[cfg(test)]
 mod tests;
 
@@ -83,6 +83,15 @@ impl RuleGenerator {
     pub async fn build(executor: &dyn Executor, catalog: Arc<Catalog>) -> Result<Self> {
         let values = ValueIndex::build(executor, &catalog, &ValueIndexLimits::default()).await?;
         Ok(Self::new(catalog, Arc::new(values)))
+    }
+
+    /// A generator for `source`, grounding values in the source's shared value index (built
+    /// once per source; see [`DataSource::value_index`](crate::DataSource::value_index)).
+    pub async fn from_source(source: &crate::DataSource) -> Result<Self> {
+        Ok(Self::new(
+            source.catalog().clone(),
+            source.value_index().await?,
+        ))
     }
 
     /// The value index in use.
