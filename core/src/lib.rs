@@ -13,9 +13,13 @@
 //! - [`metrics`]: the Prometheus metrics, registered in a registry the caller owns;
 //! - [`demo`]: the Chinook demo database that ships inside the crate;
 //! - [`source`]: a connected database with its catalog and validator;
-//! - [`embed`]: the embedding seam shared by the semantic cache and schema ranking.
+//! - [`embed`]: the embedding seam shared by the semantic cache and schema ranking;
+//! - [`cache`]: the semantic cache with its slot guard;
+//! - [`resilience`]: per-tenant rate limits;
+//! - [`store`]: the Redis connection and clock shared by sessions, cache and rate limits.
 
 pub mod answer;
+pub mod cache;
 pub mod catalog;
 pub mod config;
 pub mod demo;
@@ -28,9 +32,11 @@ pub mod generate;
 pub mod guard;
 pub mod llm;
 pub mod metrics;
+pub mod resilience;
 pub mod session;
 pub mod source;
 pub mod sql;
+pub mod store;
 
 pub use answer::Answer;
 pub use catalog::Catalog;

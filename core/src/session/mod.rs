@@ -5,11 +5,13 @@
 //! one tenant can never read another's session, even with the same session id.
 
 mod memory;
+mod redis;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use memory::MemorySessionStore;
+pub use redis::RedisSessionStore;
 
 use crate::error::Result;
 
@@ -98,6 +100,13 @@ impl SessionState {
             self.turns.remove(0);
         }
         self.turn_count
+    }
+}
+
+impl Turn {
+    /// The approximate size of the turn in a session's context, in bytes.
+    pub fn context_bytes(&self) -> usize {
+        turn_bytes(self)
     }
 }
 

@@ -1,0 +1,3 @@
+//! Cross-cutting protections that wrap a seam: per-tenant rate limits.
+
+pub mod rate_limit;
