@@ -191,10 +191,10 @@ mod tests {
         m.queries_total.inc();
         m.query_duration_seconds.observe(0.12);
         m.record_failure(&crate::Error::Timeout { timeout_ms: 5000 });
-        let mut text = String::new();
-        encode(&mut text, &registry).expect("encodes");
         m.cache.requests.inc();
         m.rate_limit.record(false);
+        let mut text = String::new();
+        encode(&mut text, &registry).expect("encodes");
         for name in [
             "cache_requests_total 1",
             "cache_hits_total 0",

@@ -34,15 +34,101 @@ pub use slots::{SlotKind, Slots, Vocabulary};
 
 use crate::{
     answer::Attempt,
-    config::CacheConfig,
-    embed::{Embedder, cosine},
+    config::{CacheConfig, Config, EmbedderKind, StoreKind},
+    embed::{BuiltinEmbedder, Embedder, cosine},
     error::{Error, Result},
-    generate::{Generation, correct::Corrected},
+    generate::{
+        Generation,
+        correct::Corrected,
+        rule::values::{ValueIndex, ValueIndexLimits},
+    },
     metrics::CacheMetrics,
     session::Turn,
     source::DataSource,
-    store::{Clock, SystemClock},
+    store::{Clock, RedisConnection, SystemClock},
 };
+
+/// Parts of the cache that replace those of the configuration.
+#[derive(Debug, Default)]
+pub struct CacheParts {
+    /// The store (default: `[cache] store`).
+    pub store: Option<Arc<dyn CacheStore>>,
+    /// The embedder (default: `[cache] embedder`).
+    pub embedder: Option<Arc<dyn Embedder>>,
+    /// The clock of TTLs (default: the system clock).
+    pub clock: Option<Arc<dyn Clock>>,
+    /// Counters.
+    pub metrics: Option<CacheMetrics>,
+}
+
+/// The semantic cache `[cache]` asks for over `source`, or `None` when it is disabled. Its
+/// vocabulary is the source's schema and known values (read here, with bounded queries).
+pub async fn from_config(
+    config: &Config,
+    source: &DataSource,
+    redis: Option<&RedisConnection>,
+    parts: CacheParts,
+) -> Result<Option<SemanticCache>> {
+    let c = &config.cache;
+    if !c.enabled {
+        return Ok(None);
+    }
+    let store: Arc<dyn CacheStore> = match (parts.store, config.cache_store()) {
+        (Some(store), _) => store,
+        (None, StoreKind::Memory) => Arc::new(MemoryCacheStore::new(
+            c.max_size,
+            std::time::Duration::from_secs(c.ttl_seconds),
+        )),
+        (None, StoreKind::Redis) => {
+            let redis = redis.ok_or_else(|| {
+                Error::config(
+                    "[cache] store = \"redis\" needs a Redis URL: set [redis] url or REDIS_URL",
+                )
+            })?;
+            Arc::new(RedisCacheStore::new(
+                redis.clone(),
+                c.max_size,
+                c.ttl_seconds.saturating_mul(1000),
+            ))
+        }
+    };
+    let embedder: Arc<dyn Embedder> = match (parts.embedder, c.embedder) {
+        (Some(e), _) => e,
+        (None, EmbedderKind::Builtin) => Arc::new(BuiltinEmbedder::new()),
+        (None, EmbedderKind::Provider) => {
+            return Err(Error::config(
+                "[cache] embedder = \"provider\": no embedding provider is available to this engine; use embedder = \"builtin\" (no model needed) or give the engine one with EngineBuilder::embedder",
+            ));
+        }
+    };
+    let catalog = source.catalog();
+    let values = ValueIndex::build(source.executor().as_ref(), catalog, &ValueIndexLimits::default())
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "the semantic cache knows no database values; value slots are compared as words");
+            ValueIndex::empty()
+        });
+    let vocabulary = Vocabulary::from_catalog(catalog).with_values(Arc::new(values));
+    let mut cache = SemanticCache::new(store, embedder, vocabulary, c);
+    if let Some(clock) = parts.clock {
+        cache = cache.with_clock(clock);
+    }
+    if let Some(m) = parts.metrics {
+        cache = cache.with_metrics(m);
+    }
+    Ok(Some(cache))
+}
+
+/// An answer served from the cache.
+#[derive(Debug, Clone)]
+pub struct Served {
+    /// The cached SQL, validated and run again now.
+    pub answer: Corrected,
+    /// Similarity of the question to the cached one.
+    pub similarity: f64,
+    /// The generator that wrote the SQL originally.
+    pub generator: String,
+}
 
 /// Questions with the same slots and the same scope share a bucket; only they are compared.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -367,6 +453,25 @@ impl SemanticCache {
             similarity: (similarity * 10_000.0).round() / 10_000.0,
         });
         (probe, hit)
+    }
+
+    /// The cache stage: looks the question up and, on a hit, runs the cached SQL again. On a
+    /// miss, keep the probe to [`SemanticCache::insert`] the answer.
+    pub async fn serve(
+        &self,
+        lookup: CacheLookup<'_>,
+        source: &DataSource,
+    ) -> (Probe, Option<Served>) {
+        let (probe, hit) = self.lookup(lookup).await;
+        let Some(hit) = hit else {
+            return (probe, None);
+        };
+        let served = self.replay(&probe, &hit, source).await.map(|answer| Served {
+            answer,
+            similarity: hit.similarity,
+            generator: hit.entry.generator.clone(),
+        });
+        (probe, served)
     }
 
     /// Validates and runs a hit's SQL again. A statement the validator or the database now

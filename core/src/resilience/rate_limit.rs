@@ -26,10 +26,10 @@ use async_trait::async_trait;
 pub use redis::RedisRateLimiter;
 
 use crate::{
-    config::RateLimitingConfig,
+    config::{Config, RateLimitingConfig, StoreKind},
     error::{Error, Result},
     metrics::RateLimitMetrics,
-    store::Clock,
+    store::{Clock, RedisConnection, SystemClock},
 };
 
 /// Units of one token.
@@ -289,6 +289,48 @@ impl RateLimit {
             }
         }
     }
+}
+
+/// The rate-limit stage `[production.rate_limiting]` asks for, or `None` when it is disabled:
+/// buckets in memory, or in Redis through `redis`. `clock` replaces the system clock (and, in
+/// Redis, the server's clock).
+pub fn from_config(
+    config: &Config,
+    redis: Option<&RedisConnection>,
+    clock: Option<Arc<dyn Clock>>,
+    metrics: Option<&RateLimitMetrics>,
+) -> Result<Option<RateLimit>> {
+    let rl = &config.production.rate_limiting;
+    if !rl.enabled {
+        return Ok(None);
+    }
+    let quotas = Quotas::from_config(rl);
+    let limiter: Arc<dyn RateLimiter> = match config.rate_limit_store() {
+        StoreKind::Memory => Arc::new(MemoryRateLimiter::new(
+            quotas,
+            clock.unwrap_or_else(|| Arc::new(SystemClock)),
+        )),
+        StoreKind::Redis => {
+            let redis = redis.ok_or_else(|| {
+                Error::config(
+                    "[production.rate_limiting] store = \"redis\" needs a Redis URL: set [redis] url or REDIS_URL",
+                )
+            })?;
+            let mut limiter = RedisRateLimiter::new(redis.clone(), quotas);
+            if let Some(clock) = clock {
+                limiter = limiter.with_clock(clock);
+            }
+            if let Some(m) = metrics {
+                limiter = limiter.with_metrics(m.clone());
+            }
+            Arc::new(limiter)
+        }
+    };
+    let mut stage = RateLimit::new(limiter);
+    if let Some(m) = metrics {
+        stage = stage.with_metrics(m.clone());
+    }
+    Ok(Some(stage))
 }
 
 #[cfg(test)]

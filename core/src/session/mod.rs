@@ -13,7 +13,11 @@ use serde::{Deserialize, Serialize};
 pub use memory::MemorySessionStore;
 pub use redis::RedisSessionStore;
 
-use crate::error::Result;
+use crate::{
+    config::{Config, StoreKind},
+    error::{Error, Result},
+    store::RedisConnection,
+};
 
 /// Identifies one conversation of one tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -151,6 +155,26 @@ impl SessionLimits {
             ),
         }
     }
+}
+
+/// The session store `config` asks for (`[session] store`): in memory, or in Redis through
+/// `redis`.
+pub fn from_config(
+    config: &Config,
+    redis: Option<&RedisConnection>,
+) -> Result<std::sync::Arc<dyn SessionStore>> {
+    let limits = SessionLimits::from_config(config);
+    Ok(match config.session_store() {
+        StoreKind::Memory => std::sync::Arc::new(MemorySessionStore::new(limits)),
+        StoreKind::Redis => {
+            let redis = redis.ok_or_else(|| {
+                Error::config(
+                    "[session] store = \"redis\" needs a Redis URL: set [redis] url or REDIS_URL",
+                )
+            })?;
+            std::sync::Arc::new(RedisSessionStore::new(redis.clone(), limits))
+        }
+    })
 }
 
 /// Where conversations live.
