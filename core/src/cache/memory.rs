@@ -104,6 +104,8 @@ impl CacheStore for MemoryCacheStore {
                 std::future::ready(Arc::new(entries))
             })
             .await;
+        // Apply the LRU bound now rather than at moka's next housekeeping.
+        self.buckets.run_pending_tasks().await;
         Ok(())
     }
 

@@ -5,6 +5,8 @@ mod common;
 mod db_behaviour;
 mod db_guardrails;
 mod fake_openai;
+mod redis_support;
 mod rule_conversation;
+mod shared_stores;
 mod validator_guardrails;
 mod validator_spider;
