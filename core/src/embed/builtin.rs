@@ -137,27 +137,101 @@ pub(crate) fn is_iso_date(w: &str) -> bool {
 
 /// The normalized content words of a text, in order.
 pub fn content_words(text: &str) -> Vec<String> {
-    tokens(text)
-        .into_iter()
-        .filter_map(|t| {
-            if t.quoted {
-                return Some(lexicon::fold(&t.lower));
+    let toks = tokens(text);
+    let word = |i: usize| toks.get(i).map_or(String::new(), |t| lexicon::fold(&t.lower));
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        let (w, next) = (word(i), word(i + 1));
+        if t.quoted {
+            out.push(lexicon::fold(&t.lower));
+            i += 1;
+            continue;
+        }
+        if let Some((canonical, used)) = phrase(&w, &next, toks.get(i + 1).and_then(|t| t.number)) {
+            out.push(canonical);
+            i += used;
+            if word(i) == "than" {
+                i += 1;
             }
-            if let Some(n) = t.number.or_else(|| extra_number(&t.lower)) {
-                return Some(number_text(n));
+            continue;
+        }
+        i += 1;
+        if let Some(n) = t.number.or_else(|| extra_number(&w)) {
+            out.push(number_text(n));
+            continue;
+        }
+        if let Some(m) = lexicon::month(&w)
+            && w != "may"
+        {
+            out.push(format!("month-{m}"));
+            continue;
+        }
+        if let Some(q) = w
+            .strip_prefix('q')
+            .and_then(|d| d.parse::<u32>().ok())
+            .filter(|q| (1..=4).contains(q))
+        {
+            out.push(format!("quarter-{q}"));
+            continue;
+        }
+        if w.ends_with("n't") {
+            out.push("not".into());
+            continue;
+        }
+        if lexicon::is_stop_word(&w) || lexicon::is_neutral_word(&w) || is_filler(&w) {
+            continue;
+        }
+        let norm = lexicon::fold(&t.norm);
+        out.push(match paraphrase(&norm) {
+            Some(p) => p.to_string(),
+            None => {
+                let lemma = lemma(&norm);
+                paraphrase(&lemma).map_or(lemma, str::to_string)
             }
-            let lower = lexicon::fold(&t.lower);
-            if let Some(m) = lexicon::month(&lower)
-                && lower != "may"
-            {
-                return Some(format!("month-{m}"));
-            }
-            if lexicon::is_stop_word(&lower) {
-                return None;
-            }
-            Some(paraphrase(&lexicon::fold(&t.norm)).to_string())
-        })
-        .collect()
+        });
+    }
+    out
+}
+
+/// Two-word phrases with one meaning: (canonical word, tokens used).
+fn phrase(w: &str, next: &str, next_number: Option<f64>) -> Option<(String, usize)> {
+    let canonical = match (w, next) {
+        ("how", "many") | ("number", "of") => "count",
+        ("how", "much") => "total",
+        ("at", "least") | ("no" | "not", "less" | "fewer") | ("or", "more") => "at-least",
+        ("at", "most") | ("no" | "not", "more") | ("or", "less" | "fewer") | ("up", "to") => {
+            "at-most"
+        }
+        ("ascending" | "increasing" | "alphabetical", "order") => "ascending",
+        ("descending" | "decreasing" | "reverse", "order") => "descending",
+        (_, "quarter") => return ordinal(w).map(|q| (format!("quarter-{q}"), 2)),
+        ("quarter", _) => {
+            let q = next_number.filter(|n| (1.0..=4.0).contains(n) && n.fract() == 0.0)?;
+            return Some((format!("quarter-{q}"), 2));
+        }
+        _ => return None,
+    };
+    Some((canonical.to_string(), 2))
+}
+
+fn ordinal(w: &str) -> Option<u32> {
+    Some(match w {
+        "first" | "1st" => 1,
+        "second" | "2nd" => 2,
+        "third" | "3rd" => 3,
+        "fourth" | "4th" | "last" => 4,
+        _ => return None,
+    })
+}
+
+/// Words that phrase a question without changing it.
+fn is_filler(w: &str) -> bool {
+    matches!(
+        w,
+        "having" | "located" | "get" | "got" | "sort" | "sorted" | "sorting" | "please"
+    )
 }
 
 /// Number words the tokenizer does not read itself.
@@ -196,24 +270,58 @@ pub(crate) fn number_text(n: f64) -> String {
     }
 }
 
+/// Common verbs reduced to one form; other words lose a regular `-ing` or `-ed`.
+pub(crate) fn lemma(w: &str) -> String {
+    let irregular = match w {
+        "spent" | "spend" | "spends" | "spending" => Some("spend"),
+        "bought" | "buy" | "buys" | "buying" | "purchase" | "purchased" | "purchases"
+        | "purchasing" => Some("buy"),
+        "sold" | "sell" | "sells" | "selling" => Some("sell"),
+        "paid" | "pay" | "pays" | "paying" => Some("pay"),
+        "brought" | "bring" | "brings" | "bringing" => Some("bring"),
+        "earned" | "earn" | "earns" | "earning" => Some("earn"),
+        "hired" | "hire" | "hires" | "hiring" => Some("hire"),
+        "born" => Some("birth"),
+        _ => None,
+    };
+    if let Some(l) = irregular {
+        return l.to_string();
+    }
+    for suffix in ["ing", "ed"] {
+        if let Some(stem) = w.strip_suffix(suffix)
+            && stem.chars().count() >= 4
+        {
+            let b = stem.as_bytes();
+            let doubled = b.len() >= 2
+                && b[b.len() - 1] == b[b.len() - 2]
+                && !matches!(b[b.len() - 1], b'l' | b's' | b'z' | b'e' | b'o');
+            return if doubled {
+                stem[..stem.len() - 1].to_string()
+            } else {
+                stem.to_string()
+            };
+        }
+    }
+    w.to_string()
+}
+
 /// Folds words that BI questions use interchangeably.
-fn paraphrase(w: &str) -> &str {
-    match w {
+fn paraphrase(w: &str) -> Option<&'static str> {
+    Some(match w {
         "highest" | "most" | "best" | "largest" | "biggest" | "greatest" | "leading" => "top",
         "lowest" | "least" | "fewest" | "worst" | "smallest" => "bottom",
         "over" | "above" | "exceeding" | "greater" | "higher" | "larger" | "bigger" | "more" => {
             "more"
         }
         "under" | "below" | "fewer" | "lower" | "smaller" | "less" => "less",
-        "spent" | "spending" | "spends" => "spend",
-        "bought" | "purchased" | "purchase" | "buying" | "buys" => "buy",
-        "sold" | "selling" | "sells" => "sell",
-        "earned" | "earning" | "earns" => "earn",
-        "ordered" | "ordering" => "order",
         "average" | "avg" | "mean" => "average",
         "count" | "number" => "count",
-        other => other,
-    }
+        "sum" | "total" => "total",
+        "previous" | "prior" | "preceding" | "past" => "last",
+        "asc" | "ascending" | "increasing" => "ascending",
+        "desc" | "descending" | "decreasing" => "descending",
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -259,6 +367,16 @@ mod tests {
             ["10", "top", "sell", "customer", "month-1"]
         );
         assert_eq!(content_words("twelve songs"), ["12", "track"]);
+        assert_eq!(
+            content_words("How many orders did we ship in the first quarter?"),
+            ["count", "order", "ship", "quarter-1"]
+        );
+        assert_eq!(content_words("Sort the artists ascending"), ["artist", "ascending"]);
+        assert_eq!(
+            content_words("List all artists in ascending order"),
+            ["artist", "ascending"]
+        );
+        assert_eq!(content_words("at least 5, no less than 5"), ["at-least", "5", "at-least", "5"]);
         assert_eq!(content_words("sales 2020-2023"), ["sales", "2020", "2023"]);
         assert_eq!(content_words("e-mail on 2024-01-31"), ["email", "2024-01-31"]);
     }

@@ -1,6 +1,7 @@
 //! Integration tests of the engine core, as modules of one test binary.
 
 mod ask_pipeline;
+mod cache_labelled;
 mod common;
 mod db_behaviour;
 mod db_guardrails;

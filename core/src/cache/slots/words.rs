@@ -2,6 +2,7 @@
 //! questions must share, and the canonical form of each.
 
 use super::Mark;
+pub(super) use crate::embed::builtin::lemma;
 
 /// Fixed phrases, tried longest first at each position: (words, mark).
 pub(super) const PHRASES: &[(&[&str], Mark)] = &[
@@ -383,41 +384,6 @@ pub(super) fn is_stop(w: &str) -> bool {
             | "arranged"
             | "s"
     )
-}
-
-/// Common verbs reduced to one form; other words lose a regular `-ing` or `-ed`.
-pub(super) fn lemma(w: &str) -> String {
-    let irregular = match w {
-        "spent" | "spend" | "spends" | "spending" => Some("spend"),
-        "bought" | "buy" | "buys" | "buying" | "purchase" | "purchased" | "purchases"
-        | "purchasing" => Some("buy"),
-        "sold" | "sell" | "sells" | "selling" => Some("sell"),
-        "paid" | "pay" | "pays" | "paying" => Some("pay"),
-        "brought" | "bring" | "brings" | "bringing" => Some("bring"),
-        "earned" | "earn" | "earns" | "earning" => Some("earn"),
-        "hired" | "hire" | "hires" | "hiring" => Some("hire"),
-        "born" => Some("birth"),
-        _ => None,
-    };
-    if let Some(l) = irregular {
-        return l.to_string();
-    }
-    for suffix in ["ing", "ed"] {
-        if let Some(stem) = w.strip_suffix(suffix)
-            && stem.chars().count() >= 4
-        {
-            let b = stem.as_bytes();
-            let doubled = b.len() >= 2
-                && b[b.len() - 1] == b[b.len() - 2]
-                && !matches!(b[b.len() - 1], b'l' | b's' | b'z' | b'e' | b'o');
-            return if doubled {
-                stem[..stem.len() - 1].to_string()
-            } else {
-                stem.to_string()
-            };
-        }
-    }
-    w.to_string()
 }
 
 #[cfg(test)]
