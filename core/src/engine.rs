@@ -208,7 +208,9 @@ impl EngineBuilder {
                 })
             }
             Some(_) => None,
-            None => rate_limit::from_config(&config, redis.as_ref(), self.clock.clone(), limit_metrics)?,
+            None => {
+                rate_limit::from_config(&config, redis.as_ref(), self.clock.clone(), limit_metrics)?
+            }
         };
         let parts = CacheParts {
             store: self.cache_store,

@@ -92,8 +92,9 @@ impl CacheStore for MemoryCacheStore {
         self.buckets
             .entry(bucket.clone())
             .and_upsert_with(|old| {
-                let mut entries: Vec<CacheEntry> =
-                    old.map(|e| e.into_value().as_ref().clone()).unwrap_or_default();
+                let mut entries: Vec<CacheEntry> = old
+                    .map(|e| e.into_value().as_ref().clone())
+                    .unwrap_or_default();
                 entries.retain(|e| e.id != entry.id);
                 entries.push(entry);
                 if entries.len() > MAX_ENTRIES_PER_BUCKET {

@@ -466,11 +466,14 @@ impl SemanticCache {
         let Some(hit) = hit else {
             return (probe, None);
         };
-        let served = self.replay(&probe, &hit, source).await.map(|answer| Served {
-            answer,
-            similarity: hit.similarity,
-            generator: hit.entry.generator.clone(),
-        });
+        let served = self
+            .replay(&probe, &hit, source)
+            .await
+            .map(|answer| Served {
+                answer,
+                similarity: hit.similarity,
+                generator: hit.entry.generator.clone(),
+            });
         (probe, served)
     }
 
@@ -515,7 +518,10 @@ impl SemanticCache {
                 })
             }
             Err(e) => {
-                tracing::info!(code = e.kind().code(), "a cached statement no longer runs; generating instead");
+                tracing::info!(
+                    code = e.kind().code(),
+                    "a cached statement no longer runs; generating instead"
+                );
                 if matches!(e, Error::SqlRejected { .. } | Error::Execution { .. })
                     && let Err(e) = self.inner.store.remove(&probe.bucket, &hit.entry.id).await
                 {

@@ -128,7 +128,12 @@ async fn a_paraphrase_hits_and_replays_the_sql_against_the_database() {
     let fp = f.source.catalog().fingerprint.clone();
     let (probe, hit) = f
         .cache
-        .lookup(ask("acme", &fp, &[], "Show me the top 10 customers by revenue in 2023"))
+        .lookup(ask(
+            "acme",
+            &fp,
+            &[],
+            "Show me the top 10 customers by revenue in 2023",
+        ))
         .await;
     assert!(hit.is_none());
     f.cache
@@ -144,7 +149,11 @@ async fn a_paraphrase_hits_and_replays_the_sql_against_the_database() {
         ))
         .await;
     let hit = hit.expect("a paraphrase hits");
-    assert!(hit.similarity >= 0.85 && hit.similarity <= 1.0, "{}", hit.similarity);
+    assert!(
+        hit.similarity >= 0.85 && hit.similarity <= 1.0,
+        "{}",
+        hit.similarity
+    );
     assert_eq!(hit.entry.generator, "openai:gpt-4");
     assert_eq!(hit.entry.state, Some(serde_json::json!({"plan": 1})));
     let done = f
@@ -169,10 +178,30 @@ async fn near_misses_and_other_scopes_never_hit() {
         .await;
     let history = [turn("SELECT 1")];
     for (tenant, schema, history, q) in [
-        ("acme", fp.as_str(), &[][..], "Show me the top 10 customers by revenue in 2024"),
-        ("acme", fp.as_str(), &[][..], "Show me the bottom 10 customers by revenue in 2023"),
-        ("acme", fp.as_str(), &[][..], "Show me the top 5 customers by revenue in 2023"),
-        ("acme", fp.as_str(), &[][..], "Show me the top 10 artists by revenue in 2023"),
+        (
+            "acme",
+            fp.as_str(),
+            &[][..],
+            "Show me the top 10 customers by revenue in 2024",
+        ),
+        (
+            "acme",
+            fp.as_str(),
+            &[][..],
+            "Show me the bottom 10 customers by revenue in 2023",
+        ),
+        (
+            "acme",
+            fp.as_str(),
+            &[][..],
+            "Show me the top 5 customers by revenue in 2023",
+        ),
+        (
+            "acme",
+            fp.as_str(),
+            &[][..],
+            "Show me the top 10 artists by revenue in 2023",
+        ),
         ("globex", fp.as_str(), &[][..], question),
         ("acme", "another-schema", &[][..], question),
         ("acme", fp.as_str(), &history[..], question),
@@ -232,7 +261,10 @@ async fn tenants_are_invalidated_alone_and_a_new_schema_drops_the_old_entries() 
         let (probe, _) = f.cache.lookup(ask(tenant, &fp, &[], q)).await;
         f.cache.insert(&probe, &done, "rule").await;
     }
-    f.cache.invalidate_tenant("acme").await.expect("invalidates");
+    f.cache
+        .invalidate_tenant("acme")
+        .await
+        .expect("invalidates");
     assert!(f.cache.lookup(ask("acme", &fp, &[], q)).await.1.is_none());
     assert!(f.cache.lookup(ask("globex", &fp, &[], q)).await.1.is_some());
 
@@ -241,7 +273,13 @@ async fn tenants_are_invalidated_alone_and_a_new_schema_drops_the_old_entries() 
     f.cache.insert(&probe, &done, "rule").await;
     let left = f.store.get(old.bucket(), 0).await.expect("reads");
     assert!(left.is_empty(), "entries of the old schema are gone");
-    assert!(f.cache.lookup(ask("globex", "v2", &[], q)).await.1.is_some());
+    assert!(
+        f.cache
+            .lookup(ask("globex", "v2", &[], q))
+            .await
+            .1
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -274,7 +312,10 @@ async fn the_least_recently_used_entries_go_first() {
     store.len().await;
     store.put(&bucket("d"), entry("d")).await.expect("put");
     assert_eq!(store.len().await, 3, "max_size entries");
-    assert!(store.get(&bucket("b"), 0).await.expect("get").is_empty(), "b was least recently used");
+    assert!(
+        store.get(&bucket("b"), 0).await.expect("get").is_empty(),
+        "b was least recently used"
+    );
     assert_eq!(store.get(&bucket("a"), 0).await.expect("get").len(), 1);
     assert_eq!(store.get(&bucket("d"), 0).await.expect("get").len(), 1);
 }
@@ -315,6 +356,9 @@ async fn an_embedder_that_fails_is_a_miss_not_an_error() {
             "rule",
         )
         .await;
-    assert!(f.store.is_empty().await, "nothing stored without an embedding");
+    assert!(
+        f.store.is_empty().await,
+        "nothing stored without an embedding"
+    );
     assert_eq!(metrics.errors.get(), 1);
 }

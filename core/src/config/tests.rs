@@ -380,7 +380,10 @@ fn shared_stores_follow_the_redis_url_unless_set() {
     assert_eq!(c.redis.key_prefix, "cbi");
     assert_eq!(c.redis.timeout_ms, 1000);
     let c = parse("[redis]\nkey_prefix = \"bi-prod\"\ntimeout_ms = 250\n").expect("parses");
-    assert_eq!((c.redis.key_prefix.as_str(), c.redis.timeout_ms), ("bi-prod", 250));
+    assert_eq!(
+        (c.redis.key_prefix.as_str(), c.redis.timeout_ms),
+        ("bi-prod", 250)
+    );
 }
 
 #[test]

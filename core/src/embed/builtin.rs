@@ -41,7 +41,11 @@ impl BuiltinEmbedder {
         for (i, w) in words.iter().enumerate() {
             add(&mut v, &[b"w", w.as_bytes()], WORD_WEIGHT);
             if let Some(next) = words.get(i + 1) {
-                add(&mut v, &[b"p", w.as_bytes(), b" ", next.as_bytes()], PAIR_WEIGHT);
+                add(
+                    &mut v,
+                    &[b"p", w.as_bytes(), b" ", next.as_bytes()],
+                    PAIR_WEIGHT,
+                );
             }
             if w.bytes().any(|b| b.is_ascii_digit()) {
                 // "2023" and "2024" share no trigram: numbers are all or nothing.
@@ -138,7 +142,10 @@ pub(crate) fn is_iso_date(w: &str) -> bool {
 /// The normalized content words of a text, in order.
 pub fn content_words(text: &str) -> Vec<String> {
     let toks = tokens(text);
-    let word = |i: usize| toks.get(i).map_or(String::new(), |t| lexicon::fold(&t.lower));
+    let word = |i: usize| {
+        toks.get(i)
+            .map_or(String::new(), |t| lexicon::fold(&t.lower))
+    };
     let mut out = Vec::new();
     let mut i = 0;
     while i < toks.len() {
@@ -371,14 +378,23 @@ mod tests {
             content_words("How many orders did we ship in the first quarter?"),
             ["count", "order", "ship", "quarter-1"]
         );
-        assert_eq!(content_words("Sort the artists ascending"), ["artist", "ascending"]);
+        assert_eq!(
+            content_words("Sort the artists ascending"),
+            ["artist", "ascending"]
+        );
         assert_eq!(
             content_words("List all artists in ascending order"),
             ["artist", "ascending"]
         );
-        assert_eq!(content_words("at least 5, no less than 5"), ["at-least", "5", "at-least", "5"]);
+        assert_eq!(
+            content_words("at least 5, no less than 5"),
+            ["at-least", "5", "at-least", "5"]
+        );
         assert_eq!(content_words("sales 2020-2023"), ["sales", "2020", "2023"]);
-        assert_eq!(content_words("e-mail on 2024-01-31"), ["email", "2024-01-31"]);
+        assert_eq!(
+            content_words("e-mail on 2024-01-31"),
+            ["email", "2024-01-31"]
+        );
     }
 
     #[tokio::test]

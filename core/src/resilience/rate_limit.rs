@@ -408,17 +408,31 @@ mod tests {
         );
         let l = limiter(&clock, quotas);
         assert_eq!(admitted(&l, "small", 30), 20);
-        assert_eq!(admitted(&l, "other", 30), 20, "one tenant never spends another's");
+        assert_eq!(
+            admitted(&l, "other", 30),
+            20,
+            "one tenant never spends another's"
+        );
         assert_eq!(admitted(&l, "big", 300), 200);
         clock.advance(Duration::from_secs(1));
-        assert_eq!(admitted(&l, "big", 300), 100, "6000 per minute is 100 a second");
+        assert_eq!(
+            admitted(&l, "big", 300),
+            100,
+            "6000 per minute is 100 a second"
+        );
         assert_eq!(admitted(&l, "small", 30), 1);
     }
 
     #[test]
     fn time_running_backwards_adds_nothing() {
         let clock = ManualClock::new(10_000_000);
-        let l = limiter(&clock, Quotas::new(Quota { queries_per_minute: 60, burst: 1 }));
+        let l = limiter(
+            &clock,
+            Quotas::new(Quota {
+                queries_per_minute: 60,
+                burst: 1,
+            }),
+        );
         assert!(l.acquire_now("t").admitted());
         clock.set(1_000_000);
         assert!(!l.acquire_now("t").admitted());
@@ -430,7 +444,14 @@ mod tests {
 
     #[test]
     fn a_zero_burst_still_admits_one_at_a_time() {
-        let (bucket, d) = take(None, Quota { queries_per_minute: 60, burst: 0 }, 0);
+        let (bucket, d) = take(
+            None,
+            Quota {
+                queries_per_minute: 60,
+                burst: 0,
+            },
+            0,
+        );
         assert!(d.admitted());
         assert_eq!(bucket.units, 0);
     }
@@ -446,7 +467,13 @@ mod tests {
             },
         );
         let q = Quotas::from_config(&config);
-        assert_eq!(q.quota("acme"), Quota { queries_per_minute: 1000, burst: 50 });
+        assert_eq!(
+            q.quota("acme"),
+            Quota {
+                queries_per_minute: 1000,
+                burst: 50
+            }
+        );
         assert_eq!(q.quota("globex"), RUNBOOK);
     }
 
@@ -456,7 +483,10 @@ mod tests {
         let metrics = RateLimitMetrics::default();
         let stage = RateLimit::new(Arc::new(limiter(
             &clock,
-            Quotas::new(Quota { queries_per_minute: 30, burst: 1 }),
+            Quotas::new(Quota {
+                queries_per_minute: 30,
+                burst: 1,
+            }),
         )))
         .with_metrics(metrics.clone());
         stage.admit("acme").await.expect("first");

@@ -115,7 +115,9 @@ impl RedisSessionStore {
                     turn.turn = number.parse().unwrap_or(0);
                     state.turns.push(turn);
                 }
-                Err(e) => tracing::warn!(error = %e, "skipping an unreadable turn in a Redis session"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "skipping an unreadable turn in a Redis session")
+                }
             }
         }
         state
@@ -171,7 +173,8 @@ impl SessionStore for RedisSessionStore {
         let (count, items): (String, Vec<Vec<u8>>) = self
             .redis
             .run("saving the turn", true, |mut c| {
-                let (turns, meta, id, json) = (turns.clone(), meta.clone(), id.clone(), json.clone());
+                let (turns, meta, id, json) =
+                    (turns.clone(), meta.clone(), id.clone(), json.clone());
                 let (tenant, session) = (key.tenant_id.clone(), key.session_id.clone());
                 async move {
                     APPEND

@@ -164,11 +164,11 @@ impl RedisConnection {
 
     fn unavailable(&self, what: &str, failure: &Failure) -> Error {
         let cause = match failure {
-            Failure::Redis(e) => match &self.password {
+            Failure::Redis(e) if !e.is_timeout() => match &self.password {
                 Some(pw) => e.to_string().replace(&**pw, "***"),
                 None => e.to_string(),
             },
-            Failure::Deadline => format!("no answer within {} ms", self.timeout.as_millis()),
+            _ => format!("no answer within {} ms", self.timeout.as_millis()),
         };
         Error::ServiceUnavailable {
             service: "redis".into(),

@@ -50,18 +50,32 @@ fn ranking(
     years: &[&[(&'static str, &'static str)]],
 ) -> Vec<Slot> {
     vec![
-        slot("other N", &[&[("n", "5"), ("n_word", "five")], &[("n", "10"), ("n_word", "ten")], &[("n", "3"), ("n_word", "three")]]),
+        slot(
+            "other N",
+            &[
+                &[("n", "5"), ("n_word", "five")],
+                &[("n", "10"), ("n_word", "ten")],
+                &[("n", "3"), ("n_word", "three")],
+            ],
+        ),
         slot("another entity", entities),
         slot("other year", years),
         slot(
             "top vs bottom",
-            &[&[("dir", "top"), ("adj", "highest")], &[("dir", "bottom"), ("adj", "lowest")]],
+            &[
+                &[("dir", "top"), ("adj", "highest")],
+                &[("dir", "bottom"), ("adj", "lowest")],
+            ],
         ),
     ]
 }
 
 fn chinook_templates() -> Vec<Template> {
-    let years: &[&[(&str, &str)]] = &[&[("year", "2022")], &[("year", "2023")], &[("year", "2024")]];
+    let years: &[&[(&str, &str)]] = &[
+        &[("year", "2022")],
+        &[("year", "2023")],
+        &[("year", "2024")],
+    ];
     let months: &[&[(&str, &str)]] = &[
         &[("month", "January"), ("mon", "Jan")],
         &[("month", "March"), ("mon", "Mar")],
@@ -71,7 +85,11 @@ fn chinook_templates() -> Vec<Template> {
         Template {
             name: "ranking",
             slots: ranking(
-                &[&[("entity", "customers")], &[("entity", "artists")], &[("entity", "genres")]],
+                &[
+                    &[("entity", "customers")],
+                    &[("entity", "artists")],
+                    &[("entity", "genres")],
+                ],
                 years,
             ),
             phrasings: vec![
@@ -87,9 +105,17 @@ fn chinook_templates() -> Vec<Template> {
             slots: vec![
                 slot(
                     "another value",
-                    &[&[("country", "Germany")], &[("country", "France")], &[("country", "Brazil")], &[("country", "Canada")]],
+                    &[
+                        &[("country", "Germany")],
+                        &[("country", "France")],
+                        &[("country", "Brazil")],
+                        &[("country", "Canada")],
+                    ],
                 ),
-                slot("include vs exclude", &[&[("in", "in")], &[("in", "outside")]]),
+                slot(
+                    "include vs exclude",
+                    &[&[("in", "in")], &[("in", "outside")]],
+                ),
             ],
             phrasings: vec![
                 "How many customers are there {in} {country}?",
@@ -105,9 +131,21 @@ fn chinook_templates() -> Vec<Template> {
                 slot(
                     "more vs less",
                     &[
-                        &[("cmp1", "more than"), ("cmp2", "over"), ("cmp3", "greater than")],
-                        &[("cmp1", "fewer than"), ("cmp2", "under"), ("cmp3", "less than")],
-                        &[("cmp1", "at least"), ("cmp2", "no less than"), ("cmp3", "at least")],
+                        &[
+                            ("cmp1", "more than"),
+                            ("cmp2", "over"),
+                            ("cmp3", "greater than"),
+                        ],
+                        &[
+                            ("cmp1", "fewer than"),
+                            ("cmp2", "under"),
+                            ("cmp3", "less than"),
+                        ],
+                        &[
+                            ("cmp1", "at least"),
+                            ("cmp2", "no less than"),
+                            ("cmp3", "at least"),
+                        ],
                     ],
                 ),
             ],
@@ -153,7 +191,12 @@ fn chinook_templates() -> Vec<Template> {
             slots: vec![
                 slot(
                     "another value",
-                    &[&[("genre", "Rock")], &[("genre", "Jazz")], &[("genre", "Metal")], &[("genre", "Blues")]],
+                    &[
+                        &[("genre", "Rock")],
+                        &[("genre", "Jazz")],
+                        &[("genre", "Metal")],
+                        &[("genre", "Blues")],
+                    ],
                 ),
                 slot("include vs exclude", &[&[("non", "")], &[("non", "non-")]]),
             ],
@@ -168,10 +211,20 @@ fn chinook_templates() -> Vec<Template> {
         Template {
             name: "sort order",
             slots: vec![
-                slot("another entity", &[&[("entity", "artists")], &[("entity", "genres")], &[("entity", "playlists")]]),
+                slot(
+                    "another entity",
+                    &[
+                        &[("entity", "artists")],
+                        &[("entity", "genres")],
+                        &[("entity", "playlists")],
+                    ],
+                ),
                 slot(
                     "asc vs desc",
-                    &[&[("ord", "ascending"), ("ord_short", "asc")], &[("ord", "descending"), ("ord_short", "desc")]],
+                    &[
+                        &[("ord", "ascending"), ("ord_short", "asc")],
+                        &[("ord", "descending"), ("ord_short", "desc")],
+                    ],
                 ),
             ],
             phrasings: vec![
@@ -205,10 +258,26 @@ fn chinook_templates() -> Vec<Template> {
             slots: vec![slot(
                 "other period",
                 &[
-                    &[("p0", "last year"), ("p1", "the previous year"), ("p2", "last year")],
-                    &[("p0", "this year"), ("p1", "the current year"), ("p2", "this year")],
-                    &[("p0", "in the last 3 months"), ("p1", "the past three months"), ("p2", "in the previous 3 months")],
-                    &[("p0", "last month"), ("p1", "the previous month"), ("p2", "last month")],
+                    &[
+                        ("p0", "last year"),
+                        ("p1", "the previous year"),
+                        ("p2", "last year"),
+                    ],
+                    &[
+                        ("p0", "this year"),
+                        ("p1", "the current year"),
+                        ("p2", "this year"),
+                    ],
+                    &[
+                        ("p0", "in the last 3 months"),
+                        ("p1", "the past three months"),
+                        ("p2", "in the previous 3 months"),
+                    ],
+                    &[
+                        ("p0", "last month"),
+                        ("p1", "the previous month"),
+                        ("p2", "last month"),
+                    ],
                 ],
             )],
             phrasings: vec![
@@ -221,12 +290,20 @@ fn chinook_templates() -> Vec<Template> {
 }
 
 fn northwind_templates() -> Vec<Template> {
-    let years: &[&[(&str, &str)]] = &[&[("year", "1996")], &[("year", "1997")], &[("year", "1998")]];
+    let years: &[&[(&str, &str)]] = &[
+        &[("year", "1996")],
+        &[("year", "1997")],
+        &[("year", "1998")],
+    ];
     vec![
         Template {
             name: "ranking",
             slots: ranking(
-                &[&[("entity", "products")], &[("entity", "customers")], &[("entity", "employees")]],
+                &[
+                    &[("entity", "products")],
+                    &[("entity", "customers")],
+                    &[("entity", "employees")],
+                ],
                 years,
             ),
             phrasings: vec![
@@ -242,11 +319,19 @@ fn northwind_templates() -> Vec<Template> {
             slots: vec![
                 slot(
                     "another value",
-                    &[&[("country", "Germany")], &[("country", "France")], &[("country", "Brazil")], &[("country", "Mexico")]],
+                    &[
+                        &[("country", "Germany")],
+                        &[("country", "France")],
+                        &[("country", "Brazil")],
+                        &[("country", "Mexico")],
+                    ],
                 ),
                 slot(
                     "include vs exclude",
-                    &[&[("not", ""), ("did", "did")], &[("not", "not "), ("did", "didn't")]],
+                    &[
+                        &[("not", ""), ("did", "did")],
+                        &[("not", "not "), ("did", "didn't")],
+                    ],
                 ),
             ],
             phrasings: vec![
@@ -259,12 +344,25 @@ fn northwind_templates() -> Vec<Template> {
         Template {
             name: "price comparison",
             slots: vec![
-                slot("other N", &[&[("p", "20")], &[("p", "50")], &[("p", "100")]]),
+                slot(
+                    "other N",
+                    &[&[("p", "20")], &[("p", "50")], &[("p", "100")]],
+                ),
                 slot(
                     "more vs less",
                     &[
-                        &[("c1", "above"), ("c2", "more than"), ("c3", "over"), ("c4", "greater than")],
-                        &[("c1", "below"), ("c2", "less than"), ("c3", "under"), ("c4", "lower than")],
+                        &[
+                            ("c1", "above"),
+                            ("c2", "more than"),
+                            ("c3", "over"),
+                            ("c4", "greater than"),
+                        ],
+                        &[
+                            ("c1", "below"),
+                            ("c2", "less than"),
+                            ("c3", "under"),
+                            ("c4", "lower than"),
+                        ],
                     ],
                 ),
             ],
@@ -300,9 +398,17 @@ fn northwind_templates() -> Vec<Template> {
             slots: vec![
                 slot(
                     "another value",
-                    &[&[("category", "Beverages")], &[("category", "Condiments")], &[("category", "Seafood")], &[("category", "Produce")]],
+                    &[
+                        &[("category", "Beverages")],
+                        &[("category", "Condiments")],
+                        &[("category", "Seafood")],
+                        &[("category", "Produce")],
+                    ],
                 ),
-                slot("include vs exclude", &[&[("in", "in")], &[("in", "not in")]]),
+                slot(
+                    "include vs exclude",
+                    &[&[("in", "in")], &[("in", "not in")]],
+                ),
             ],
             phrasings: vec![
                 "List the products {in} the {category} category",
@@ -314,10 +420,20 @@ fn northwind_templates() -> Vec<Template> {
         Template {
             name: "sort order",
             slots: vec![
-                slot("another entity", &[&[("entity", "suppliers")], &[("entity", "shippers")], &[("entity", "categories")]]),
+                slot(
+                    "another entity",
+                    &[
+                        &[("entity", "suppliers")],
+                        &[("entity", "shippers")],
+                        &[("entity", "categories")],
+                    ],
+                ),
                 slot(
                     "asc vs desc",
-                    &[&[("ord", "ascending"), ("ord_short", "asc")], &[("ord", "descending"), ("ord_short", "desc")]],
+                    &[
+                        &[("ord", "ascending"), ("ord_short", "asc")],
+                        &[("ord", "descending"), ("ord_short", "desc")],
+                    ],
                 ),
             ],
             phrasings: vec![
@@ -385,7 +501,10 @@ async fn open(url: &str) -> (DataSource, SemanticCache) {
         .await
         .unwrap_or_else(|e| panic!("{url}: {e}"));
     let parts = CacheParts {
-        store: Some(Arc::new(MemoryCacheStore::new(1_000_000, Duration::from_secs(3600)))),
+        store: Some(Arc::new(MemoryCacheStore::new(
+            1_000_000,
+            Duration::from_secs(3600),
+        ))),
         ..CacheParts::default()
     };
     let cache = cache::from_config(&config, &source, None, parts)
@@ -453,7 +572,12 @@ async fn labelled_pairs_never_hit_wrongly() {
                 let stored_at = n % t.phrasings.len();
                 let stored = render(t.phrasings[stored_at], &values(&t.slots, choice));
                 let (probe, _) = cache
-                    .lookup(CacheLookup { tenant_id: &tenant, schema: &schema, history: &[], question: &stored })
+                    .lookup(CacheLookup {
+                        tenant_id: &tenant,
+                        schema: &schema,
+                        history: &[],
+                        question: &stored,
+                    })
                     .await;
                 cache.insert(&probe, &done, "rule").await;
 
@@ -469,19 +593,37 @@ async fn labelled_pairs_never_hit_wrongly() {
                         continue;
                     }
                     let mut changed = choice.clone();
-                    changed[s] = (choice[s] + 1 + n % (slot.choices.len() - 1)) % slot.choices.len();
+                    changed[s] =
+                        (choice[s] + 1 + n % (slot.choices.len() - 1)) % slot.choices.len();
                     let p = t.phrasings[(stored_at + s) % t.phrasings.len()];
                     let q = render(p, &values(&t.slots, &changed));
                     cases.push((slot.category.into(), tenant.clone(), vec![], q, false));
                 }
                 if n % 2 == 0 {
-                    cases.push(("another tenant".into(), format!("{tenant}/other"), vec![], stored.clone(), false));
-                    cases.push(("another conversation state".into(), tenant.clone(), other_state.clone(), stored.clone(), false));
+                    cases.push((
+                        "another tenant".into(),
+                        format!("{tenant}/other"),
+                        vec![],
+                        stored.clone(),
+                        false,
+                    ));
+                    cases.push((
+                        "another conversation state".into(),
+                        tenant.clone(),
+                        other_state.clone(),
+                        stored.clone(),
+                        false,
+                    ));
                 }
                 for (category, tenant, history, q, should_hit) in cases {
                     pairs += 1;
                     let (_, hit) = cache
-                        .lookup(CacheLookup { tenant_id: &tenant, schema: &schema, history: &history, question: &q })
+                        .lookup(CacheLookup {
+                            tenant_id: &tenant,
+                            schema: &schema,
+                            history: &history,
+                            question: &q,
+                        })
                         .await;
                     let tally = tallies.entry(format!("{db}: {category}")).or_default();
                     if should_hit {
@@ -503,7 +645,10 @@ async fn labelled_pairs_never_hit_wrongly() {
                         tally.must_miss += 1;
                         if let Some(h) = hit {
                             tally.wrong += 1;
-                            wrong.push(format!("{category}: {stored:?} answered {q:?} (similarity {})", h.similarity));
+                            wrong.push(format!(
+                                "{category}: {stored:?} answered {q:?} (similarity {})",
+                                h.similarity
+                            ));
                         }
                     }
                 }
@@ -517,7 +662,10 @@ async fn labelled_pairs_never_hit_wrongly() {
         wrong: a.wrong + t.wrong,
     });
     println!("semantic cache labelled suite: {pairs} pairs");
-    println!("{:<48} {:>6} {:>6} {:>6} {:>6}", "category", "pairs", "hits", "wrong", "recall");
+    println!(
+        "{:<48} {:>6} {:>6} {:>6} {:>6}",
+        "category", "pairs", "hits", "wrong", "recall"
+    );
     for (name, t) in &tallies {
         let recall = if t.should_hit > 0 {
             format!("{:.3}", t.hit as f64 / t.should_hit as f64)
@@ -532,7 +680,11 @@ async fn labelled_pairs_never_hit_wrongly() {
         );
     }
     let hits = total.hit + total.wrong;
-    let precision = if hits > 0 { total.hit as f64 / hits as f64 } else { 1.0 };
+    let precision = if hits > 0 {
+        total.hit as f64 / hits as f64
+    } else {
+        1.0
+    };
     let recall = total.hit as f64 / total.should_hit as f64;
     println!(
         "total: {} paraphrase pairs, {} near-miss pairs; precision {precision:.3}, recall {recall:.3}, wrong hits {}",
@@ -543,5 +695,8 @@ async fn labelled_pairs_never_hit_wrongly() {
     }
     assert!(pairs >= 500, "{pairs} pairs");
     assert!(wrong.is_empty(), "wrong hits:\n{}", wrong.join("\n"));
-    assert!(recall >= RECALL_FLOOR, "recall {recall:.3} is below {RECALL_FLOOR}");
+    assert!(
+        recall >= RECALL_FLOOR,
+        "recall {recall:.3} is below {RECALL_FLOOR}"
+    );
 }

@@ -1,11 +1,14 @@
 //! Integration tests of the engine core, as modules of one test binary.
 
 mod ask_pipeline;
+mod cache_engine;
 mod cache_labelled;
 mod common;
 mod db_behaviour;
 mod db_guardrails;
 mod fake_openai;
+mod rate_limit_shared;
+mod redis_faults;
 mod redis_support;
 mod rule_conversation;
 mod shared_stores;

@@ -130,6 +130,18 @@ impl PrivateRedis {
         }
     }
 
+    /// Sends a signal (`STOP`, `CONT`) to the server process.
+    pub fn signal(&self, signal: &str) {
+        if let Some(child) = &self.child {
+            let status = Command::new("kill")
+                .arg(format!("-{signal}"))
+                .arg(child.id().to_string())
+                .status()
+                .expect("kill");
+            assert!(status.success(), "kill -{signal} failed");
+        }
+    }
+
     /// Starts the server again on the same port (empty: it saves nothing).
     pub fn restart(&mut self) {
         self.kill();

@@ -82,7 +82,10 @@ async fn sessions_number_turns_keep_the_last_ones_and_stay_within_their_tenant()
         let key = SessionKey::new("acme", "s1");
         assert!(store.load(&key).await.expect("load").turns.is_empty());
         for i in 0..12 {
-            let state = store.append(&key, turn(&format!("q{i}"))).await.expect("append");
+            let state = store
+                .append(&key, turn(&format!("q{i}")))
+                .await
+                .expect("append");
             assert_eq!(state.turn_count, i + 1, "{kind:?}");
         }
         let state = store.load(&key).await.expect("load");
@@ -91,11 +94,27 @@ async fn sessions_number_turns_keep_the_last_ones_and_stay_within_their_tenant()
         assert_eq!(state.turns[0].question, "q2");
         assert_eq!(state.turns[0].turn, 3);
         assert_eq!(state.turns[9].turn, 12);
-        assert_eq!(state.turns[9], Turn { turn: 12, ..turn("q11") }, "{kind:?}: a turn comes back whole");
-        assert_eq!((state.tenant_id.as_str(), state.session_id.as_str()), ("acme", "s1"));
+        assert_eq!(
+            state.turns[9],
+            Turn {
+                turn: 12,
+                ..turn("q11")
+            },
+            "{kind:?}: a turn comes back whole"
+        );
+        assert_eq!(
+            (state.tenant_id.as_str(), state.session_id.as_str()),
+            ("acme", "s1")
+        );
 
-        let other = store.load(&SessionKey::new("globex", "s1")).await.expect("load");
-        assert!(other.turns.is_empty(), "{kind:?}: another tenant sees nothing");
+        let other = store
+            .load(&SessionKey::new("globex", "s1"))
+            .await
+            .expect("load");
+        assert!(
+            other.turns.is_empty(),
+            "{kind:?}: another tenant sees nothing"
+        );
         store.reset(&key).await.expect("reset");
         let state = store.load(&key).await.expect("load");
         assert!(state.turns.is_empty() && state.turn_count == 0, "{kind:?}");
@@ -113,15 +132,26 @@ async fn sessions_keep_within_the_context_size_but_always_the_newest_turn() {
         let (store, _) = session_stores(kind, &prefix, small).await;
         let key = SessionKey::new("t", "s");
         for i in 0..6 {
-            store.append(&key, turn(&format!("q{i}"))).await.expect("append");
+            store
+                .append(&key, turn(&format!("q{i}")))
+                .await
+                .expect("append");
         }
         let state = store.load(&key).await.expect("load");
-        assert!(state.context_bytes() <= 500, "{kind:?}: {}", state.context_bytes());
+        assert!(
+            state.context_bytes() <= 500,
+            "{kind:?}: {}",
+            state.context_bytes()
+        );
         assert!(state.turns.len() < 6 && !state.turns.is_empty(), "{kind:?}");
         assert_eq!(state.turns.last().map(|t| t.turn), Some(6));
         let huge = turn(&"x".repeat(5000));
         let state = store.append(&key, huge).await.expect("append");
-        assert_eq!(state.turns.len(), 1, "{kind:?}: only the newest, oversized turn");
+        assert_eq!(
+            state.turns.len(),
+            1,
+            "{kind:?}: only the newest, oversized turn"
+        );
         assert_eq!(state.turns[0].turn, 7);
     }
 }
@@ -165,7 +195,11 @@ async fn two_instances_appending_to_one_session_lose_no_turn() {
         questions.dedup();
         assert_eq!(questions.len(), 100, "{kind:?}: every question once");
         let numbers: Vec<u64> = state.turns.iter().map(|t| t.turn).collect();
-        assert_eq!(numbers, (1..=100).collect::<Vec<u64>>(), "{kind:?}: in order");
+        assert_eq!(
+            numbers,
+            (1..=100).collect::<Vec<u64>>(),
+            "{kind:?}: in order"
+        );
     }
 }
 
@@ -264,7 +298,11 @@ async fn caches_hit_paraphrases_refuse_near_misses_and_expire() {
         assert!(hit.is_none());
         cache.insert(&probe, &done, "rule").await;
         let (probe, hit) = cache
-            .lookup(lookup("acme", &fp, "Show me the top five genres by number of tracks, please"))
+            .lookup(lookup(
+                "acme",
+                &fp,
+                "Show me the top five genres by number of tracks, please",
+            ))
             .await;
         let hit = hit.unwrap_or_else(|| panic!("{kind:?}: a paraphrase hits"));
         assert!(hit.similarity >= 0.85, "{kind:?}: {}", hit.similarity);
@@ -276,7 +314,10 @@ async fn caches_hit_paraphrases_refuse_near_misses_and_expire() {
             "Top 5 artists by number of tracks",
             "Top 5 genres by number of albums",
         ] {
-            assert!(cache.lookup(lookup("acme", &fp, miss)).await.1.is_none(), "{kind:?}: {miss}");
+            assert!(
+                cache.lookup(lookup("acme", &fp, miss)).await.1.is_none(),
+                "{kind:?}: {miss}"
+            );
         }
         assert!(
             cache
@@ -320,7 +361,14 @@ async fn caches_evict_the_least_recently_used_beyond_max_size() {
             cache.insert(&probe, &done, "rule").await;
         }
         clock.advance(Duration::from_secs(1));
-        assert!(cache.lookup(lookup("t", &fp, questions[0])).await.1.is_some(), "{kind:?}");
+        assert!(
+            cache
+                .lookup(lookup("t", &fp, questions[0]))
+                .await
+                .1
+                .is_some(),
+            "{kind:?}"
+        );
         clock.advance(Duration::from_secs(1));
         let (probe, _) = cache.lookup(lookup("t", &fp, questions[3])).await;
         cache.insert(&probe, &done, "rule").await;
@@ -331,7 +379,11 @@ async fn caches_evict_the_least_recently_used_beyond_max_size() {
             }
             v
         };
-        assert_eq!(hits, [true, false, true, true], "{kind:?}: the second question was least recently used");
+        assert_eq!(
+            hits,
+            [true, false, true, true],
+            "{kind:?}: the second question was least recently used"
+        );
     }
 }
 
@@ -350,8 +402,14 @@ async fn caches_drop_a_tenant_alone_and_entries_of_an_older_schema() {
             cache.insert(&probe, &done, "rule").await;
         }
         cache.invalidate_tenant("acme").await.expect("invalidates");
-        assert!(cache.lookup(lookup("acme", "v1", q)).await.1.is_none(), "{kind:?}");
-        assert!(cache.lookup(lookup("globex", "v1", q)).await.1.is_some(), "{kind:?}");
+        assert!(
+            cache.lookup(lookup("acme", "v1", q)).await.1.is_none(),
+            "{kind:?}"
+        );
+        assert!(
+            cache.lookup(lookup("globex", "v1", q)).await.1.is_some(),
+            "{kind:?}"
+        );
 
         let (old, _) = cache.lookup(lookup("globex", "v1", q)).await;
         let old_bucket: BucketKey = old.bucket().clone();
@@ -361,15 +419,25 @@ async fn caches_drop_a_tenant_alone_and_entries_of_an_older_schema() {
             store.get(&old_bucket, 0).await.expect("get").is_empty(),
             "{kind:?}: the schema change deleted the older entries"
         );
-        assert!(cache.lookup(lookup("globex", "v2", q)).await.1.is_some(), "{kind:?}");
+        assert!(
+            cache.lookup(lookup("globex", "v2", q)).await.1.is_some(),
+            "{kind:?}"
+        );
     }
 }
 
-async fn limiter(kind: Kind, prefix: &Prefix, quotas: Quotas, clock: &ManualClock) -> Arc<dyn RateLimiter> {
+async fn limiter(
+    kind: Kind,
+    prefix: &Prefix,
+    quotas: Quotas,
+    clock: &ManualClock,
+) -> Arc<dyn RateLimiter> {
     let clock: Arc<dyn Clock> = Arc::new(clock.clone());
     match kind {
         Kind::Memory => Arc::new(MemoryRateLimiter::new(quotas, clock)),
-        Kind::Redis => Arc::new(RedisRateLimiter::new(prefix.connection().await, quotas).with_clock(clock)),
+        Kind::Redis => {
+            Arc::new(RedisRateLimiter::new(prefix.connection().await, quotas).with_clock(clock))
+        }
     }
 }
 
@@ -400,7 +468,10 @@ async fn rate_limiters_decide_alike_step_by_step() {
         }
         transcripts.push(transcript);
     }
-    assert_eq!(transcripts[0], transcripts[1], "memory and Redis decide alike");
+    assert_eq!(
+        transcripts[0], transcripts[1],
+        "memory and Redis decide alike"
+    );
     let admitted = transcripts[0].iter().filter(|d| d.admitted()).count();
     assert!(admitted > 100 && admitted < 1200, "{admitted}");
     let limited = transcripts[0].iter().find_map(|d| match d {
@@ -427,7 +498,10 @@ async fn the_redis_limiter_runs_on_the_server_clock() {
     assert_eq!(decisions, [true, true, true, false, false]);
     match l.acquire("acme").await.expect("decides") {
         Decision::Limited { retry_after } => {
-            assert!(retry_after > Duration::from_secs(55) && retry_after <= Duration::from_secs(60), "{retry_after:?}");
+            assert!(
+                retry_after > Duration::from_secs(55) && retry_after <= Duration::from_secs(60),
+                "{retry_after:?}"
+            );
         }
         other => panic!("{other:?}"),
     }

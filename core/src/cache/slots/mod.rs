@@ -31,9 +31,7 @@ use crate::{
 };
 
 /// A kind of fact.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SlotKind {
     /// Numbers that are not years (`10`, `2.5`, ordinals as `#3`).
@@ -337,7 +335,9 @@ fn read_tokens(question: &str) -> Vec<Tok> {
             && !tok.digits
             && !prev.quoted
             && let Some(p) = prev.number
-            && (prev.digits || extra_number(&prev.w).is_some() || lexicon::word_token(&prev.w).number.is_some())
+            && (prev.digits
+                || extra_number(&prev.w).is_some()
+                || lexicon::word_token(&prev.w).number.is_some())
             && combines(p, n, prev.digits)
         {
             let value = if n >= 100.0 { p * n } else { p + n };
@@ -559,21 +559,13 @@ fn second_pass(items: Vec<Item>) -> Slots {
     let mut i = 0;
     let at = |k: usize| items.get(k);
     let bound = |k: usize| at(k).and_then(Item::bound);
-    let is_link = |k: usize| {
-        matches!(
-            at(k),
-            Some(Item::Mark(Mark::Prep("to") | Mark::Link(_)))
-        )
-    };
+    let is_link = |k: usize| matches!(at(k), Some(Item::Mark(Mark::Prep("to") | Mark::Link(_))));
     let range = |x: (SlotKind, &str), y: (SlotKind, &str)| {
         (x.0 == y.0 && x.0 != SlotKind::Value).then(|| format!("{}:{}..{}", x.0.name(), x.1, y.1))
     };
     while i < items.len() {
         // between X and Y; from X to Y
-        let opener = matches!(
-            at(i),
-            Some(Item::Mark(Mark::Between | Mark::Prep("from")))
-        );
+        let opener = matches!(at(i), Some(Item::Mark(Mark::Between | Mark::Prep("from"))));
         if opener
             && let (Some(x), Some(y)) = (bound(i + 1), bound(i + 3))
             && (matches!(at(i + 2), Some(Item::Mark(Mark::And))) || is_link(i + 2))
@@ -623,8 +615,11 @@ fn second_pass(items: Vec<Item>) -> Slots {
                 };
                 if let Some(op) = op {
                     match bound(i + 1) {
-                        Some((kind, text)) if !matches!(mark, Mark::Prep(_)) || kind != SlotKind::Value => {
-                            slots.push(SlotKind::Comparison, format!("{op}:{}:{text}", kind.name()));
+                        Some((kind, text))
+                            if !matches!(mark, Mark::Prep(_)) || kind != SlotKind::Value =>
+                        {
+                            slots
+                                .push(SlotKind::Comparison, format!("{op}:{}:{text}", kind.name()));
                             i += 1;
                         }
                         _ => slots.push(SlotKind::Comparison, op),

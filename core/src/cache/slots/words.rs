@@ -6,7 +6,10 @@ pub(super) use crate::embed::builtin::lemma;
 
 /// Fixed phrases, tried longest first at each position: (words, mark).
 pub(super) const PHRASES: &[(&[&str], Mark)] = &[
-    (&["reverse", "chronological", "order"], Mark::Order("newest")),
+    (
+        &["reverse", "chronological", "order"],
+        Mark::Order("newest"),
+    ),
     (&["reverse", "chronological"], Mark::Order("newest")),
     (&["ascending", "order"], Mark::Order("asc")),
     (&["increasing", "order"], Mark::Order("asc")),
@@ -30,7 +33,10 @@ pub(super) const PHRASES: &[(&[&str], Mark)] = &[
     (&["as", "well", "as"], Mark::Filter("include")),
     (&["year", "to", "date"], Mark::Relative("to-date:year")),
     (&["month", "to", "date"], Mark::Relative("to-date:month")),
-    (&["quarter", "to", "date"], Mark::Relative("to-date:quarter")),
+    (
+        &["quarter", "to", "date"],
+        Mark::Relative("to-date:quarter"),
+    ),
     (&["a", "to", "z"], Mark::Order("asc")),
     (&["z", "to", "a"], Mark::Order("desc")),
     (&["total", "number", "of"], Mark::Agg("count")),
