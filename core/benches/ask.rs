@@ -78,8 +78,13 @@ fn engine(rt: &tokio::runtime::Runtime) -> Engine {
         "sqlite://{}/../examples/chinook/chinook.sqlite",
         env!("CARGO_MANIFEST_DIR")
     );
+    // Every ask generates: no semantic cache, and no rate limit on this one tenant's 4,000 asks.
+    let mut config = conversational_bi::Config::default();
+    config.cache.enabled = false;
+    config.production.rate_limiting.enabled = false;
     rt.block_on(
         Engine::builder()
+            .config(config)
             .database_url(url)
             .generator(Arc::new(LlmGenerator::new(
                 Arc::new(InstantModel),

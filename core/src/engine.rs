@@ -1,8 +1,9 @@
 //! The engine façade: one `ask` sequences the pipeline stages of `DESIGN.md`. This file holds
 //! no stage logic of its own.
 //!
-//! Stages in order: input guard → conversation → (semantic cache: not yet) → generation with
-//! self-correction (validation and execution inside) → answer → turn saved, metrics, log line.
+//! Stages in order: rate limit → input guard → conversation → semantic cache (a hit re-runs
+//! the cached SQL and skips generation) → generation with self-correction (validation and
+//! execution inside) → answer → turn saved, metrics, log line.
 
 use std::{collections::BTreeMap, sync::Arc, time::Instant};
 
@@ -11,15 +12,21 @@ use tracing::Instrument;
 
 use crate::{
     answer::{Answer, suggest_chart},
+    cache::{self, CacheLookup, CacheParts, CacheStore, SemanticCache},
     catalog::Catalog,
     config::Config,
+    embed::Embedder,
     error::Result,
     generate::{GenerationRequest, Layers, SqlGenerator, correct},
     guard::InputGuard,
     metrics::Metrics,
-    resilience::{BreakerState, CircuitBreaker, Clock, SystemClock},
-    session::{MemorySessionStore, SessionKey, SessionLimits, SessionState, SessionStore, Turn},
+    resilience::{
+        self, BreakerState, CircuitBreaker,
+        rate_limit::{self, RateLimit, RateLimiter},
+    },
+    session::{self, SessionKey, SessionState, SessionStore, Turn},
     source::DataSource,
+    store::{self, Clock, RedisConnection},
 };
 
 /// The `service` field of log lines.
@@ -82,6 +89,9 @@ pub struct Health {
     pub database_error: Option<String>,
     /// The configured generator, or `None` when none is configured.
     pub generator: Option<String>,
+    /// Whether Redis answered; `None` when no shared store is in Redis.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub redis: Option<bool>,
 }
 
 /// The engine. Cheap to clone: clones share everything.
@@ -98,6 +108,9 @@ struct Inner {
     breaker: Option<CircuitBreaker>,
     sessions: Arc<dyn SessionStore>,
     guard: InputGuard,
+    rate_limit: Option<RateLimit>,
+    cache: Option<SemanticCache>,
+    redis: Option<RedisConnection>,
     metrics: Option<Metrics>,
 }
 
@@ -108,8 +121,12 @@ pub struct EngineBuilder {
     database_url: Option<String>,
     generator: Option<Arc<dyn SqlGenerator>>,
     sessions: Option<Arc<dyn SessionStore>>,
-    metrics: Option<Metrics>,
+    rate_limiter: Option<Arc<dyn RateLimiter>>,
+    cache_store: Option<Arc<dyn CacheStore>>,
+    embedder: Option<Arc<dyn Embedder>>,
     clock: Option<Arc<dyn Clock>>,
+    metrics: Option<Metrics>,
+    resilience_clock: Option<Arc<dyn resilience::Clock>>,
     examples: Vec<crate::config::FewShotExample>,
 }
 
@@ -132,9 +149,35 @@ impl EngineBuilder {
         self
     }
 
-    /// The session store (default: in memory).
+    /// The session store (default: `[session] store`).
     pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
         self.sessions = Some(store);
+        self
+    }
+
+    /// The rate limiter, when `[production.rate_limiting]` is enabled (default: its `store`).
+    pub fn rate_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.rate_limiter = Some(limiter);
+        self
+    }
+
+    /// The semantic cache's store, when `[cache]` is enabled (default: its `store`).
+    pub fn cache_store(mut self, store: Arc<dyn CacheStore>) -> Self {
+        self.cache_store = Some(store);
+        self
+    }
+
+    /// The semantic cache's embedder (default: `[cache] embedder`; a provider's embeddings
+    /// come in here).
+    pub fn embedder(mut self, embedder: Arc<dyn Embedder>) -> Self {
+        self.embedder = Some(embedder);
+        self
+    }
+
+    /// The clock of rate limits and cache TTLs (default: the system clock, and the Redis
+    /// server's clock for Redis rate limits). For tests and simulations.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -145,8 +188,8 @@ impl EngineBuilder {
     }
 
     /// The clock of retry backoff and circuit-breaker timers (default: the system clock).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
+    pub fn resilience_clock(mut self, clock: Arc<dyn resilience::Clock>) -> Self {
+        self.resilience_clock = Some(clock);
         self
     }
 
@@ -173,19 +216,42 @@ impl EngineBuilder {
             Some(g) => (g, None),
             None => {
                 let layers = Layers {
-                    clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                    clock: self
+                        .resilience_clock
+                        .unwrap_or_else(|| Arc::new(resilience::SystemClock)),
                     metrics: self.metrics.clone(),
                 };
                 let stack = crate::generate::stack::build(&config, &source, &layers).await?;
                 (stack.generator, stack.breaker)
             }
         };
+        let redis = store::redis_from_config(&config).await?;
         let sessions = match self.sessions {
             Some(s) => s,
-            None => Arc::new(MemorySessionStore::new(SessionLimits::from_config(&config)))
-                as Arc<dyn SessionStore>,
+            None => session::from_config(&config, redis.as_ref())?,
         };
         let guard = InputGuard::from_config(&config);
+        let limit_metrics = self.metrics.as_ref().map(|m| &m.rate_limit);
+        let rate_limit = match self.rate_limiter {
+            Some(l) if config.production.rate_limiting.enabled => {
+                let stage = RateLimit::new(l);
+                Some(match limit_metrics {
+                    Some(m) => stage.with_metrics(m.clone()),
+                    None => stage,
+                })
+            }
+            Some(_) => None,
+            None => {
+                rate_limit::from_config(&config, redis.as_ref(), self.clock.clone(), limit_metrics)?
+            }
+        };
+        let parts = CacheParts {
+            store: self.cache_store,
+            embedder: self.embedder,
+            clock: self.clock,
+            metrics: self.metrics.as_ref().map(|m| m.cache.clone()),
+        };
+        let cache = cache::from_config(&config, &source, redis.as_ref(), parts).await?;
         Ok(Engine {
             inner: Arc::new(Inner {
                 config,
@@ -194,6 +260,9 @@ impl EngineBuilder {
                 breaker,
                 sessions,
                 guard,
+                rate_limit,
+                cache,
+                redis,
                 metrics: self.metrics,
             }),
         })
@@ -257,15 +326,30 @@ impl Engine {
         }
     }
 
-    /// Checks the database and reports the configured generator.
+    /// Deletes every cached answer of a tenant (a no-op when the cache is disabled).
+    pub async fn clear_cache(&self, tenant_id: &str) -> Result<()> {
+        match &self.inner.cache {
+            Some(c) => c.invalidate_tenant(tenant_id).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Checks the database (and Redis, when a shared store lives there) and reports the
+    /// configured generator.
     pub async fn health(&self) -> Health {
         let db = self.inner.source.executor().ping().await;
+        let redis = match &self.inner.redis {
+            Some(r) => Some(r.ping().await.is_ok()),
+            None => None,
+        };
+        let ok = db.is_ok() && redis != Some(false);
         Health {
-            status: if db.is_ok() { "ok" } else { "degraded" }.into(),
+            status: if ok { "ok" } else { "degraded" }.into(),
             version: env!("CARGO_PKG_VERSION").into(),
             database: db.is_ok(),
             database_error: db.err().map(|e| e.to_string()),
             generator: Some(self.inner.generator.name()),
+            redis,
         }
     }
 
@@ -299,7 +383,7 @@ impl Engine {
                 query = %ask.question,
                 latency_ms = latency_ms.round() as u64,
                 cache_hit = answer.cache_hit,
-                sql_generated = true,
+                sql_generated = !answer.cache_hit,
                 turn = answer.turn,
                 attempts = answer.attempts.len(),
                 generator = %answer.generator,
@@ -333,6 +417,15 @@ impl Engine {
         let inner = &self.inner;
         let mut timings = BTreeMap::new();
 
+        if let Some(limit) = &inner.rate_limit {
+            let t = Instant::now();
+            limit
+                .admit(tenant_id)
+                .instrument(tracing::info_span!("rate_limit"))
+                .await?;
+            timings.insert("rate_limit".to_string(), ms(t));
+        }
+
         let t = Instant::now();
         let question = tracing::info_span!("guard").in_scope(|| inner.guard.check(question))?;
         timings.insert("guard".to_string(), ms(t));
@@ -349,22 +442,54 @@ impl Engine {
             .check_context(state.context_bytes() + question.len())?;
         timings.insert("session".to_string(), ms(t));
 
-        let generator = &inner.generator;
-        let request = GenerationRequest {
-            question: question.clone(),
-            catalog: inner.source.catalog().clone(),
-            history: state.turns,
-            feedback: Vec::new(),
-            max_rows: inner.config.database.max_rows,
+        let (probe, served) = match &inner.cache {
+            Some(cache) => {
+                let t = Instant::now();
+                let lookup = CacheLookup {
+                    tenant_id,
+                    schema: &inner.source.catalog().fingerprint,
+                    history: &state.turns,
+                    question: &question,
+                };
+                let (probe, served) = cache
+                    .serve(lookup, &inner.source)
+                    .instrument(tracing::info_span!("cache"))
+                    .await;
+                timings.insert("cache".to_string(), ms(t));
+                (Some(probe), served)
+            }
+            None => (None, None),
         };
-        let done = correct::generate_and_run(
-            generator.as_ref(),
-            &inner.source,
-            request,
-            inner.config.llm.max_retries,
-        )
-        .await
-        .map_err(|failed| failed.error)?;
+
+        let generator = &inner.generator;
+        let (done, similarity, generator_name) = match served {
+            Some(hit) => (hit.answer, Some(hit.similarity), hit.generator),
+            None => {
+                let request = GenerationRequest {
+                    question: question.clone(),
+                    catalog: inner.source.catalog().clone(),
+                    history: state.turns,
+                    feedback: Vec::new(),
+                    max_rows: inner.config.database.max_rows,
+                };
+                let done = correct::generate_and_run(
+                    generator.as_ref(),
+                    &inner.source,
+                    request,
+                    inner.config.llm.max_retries,
+                )
+                .await
+                .map_err(|failed| failed.error)?;
+                // A degraded answer (the fallback stood in for the provider) is not cached: the
+                // provider answers that question again once it is back.
+                if let (Some(cache), Some(probe), None) =
+                    (&inner.cache, &probe, &done.generation.degraded)
+                {
+                    cache.insert(probe, &done, &generator.name()).await;
+                }
+                (done, None, generator.name())
+            }
+        };
         timings.insert("generate".to_string(), done.generate_ms);
         timings.insert("validate".to_string(), done.validate_ms);
         timings.insert("execute".to_string(), done.execute_ms);
@@ -372,7 +497,7 @@ impl Engine {
         // A fallback (the provider was down) names the generator that answered and says why.
         let (answered_by, degraded) = match &done.generation.degraded {
             Some(d) => (d.generator.clone(), Some(d.warning())),
-            None => (generator.name(), None),
+            None => (generator_name, None),
         };
         let mut warnings: Vec<String> = degraded.iter().cloned().collect();
         if done.result.truncated {
@@ -409,8 +534,8 @@ impl Engine {
             columns: done.result.columns,
             rows: done.result.rows,
             truncated: done.result.truncated,
-            cache_hit: false,
-            similarity: None,
+            cache_hit: similarity.is_some(),
+            similarity,
             generator: answered_by,
             degraded: degraded.is_some(),
             attempts: done.attempts,

@@ -15,10 +15,14 @@
 //! - [`source`]: a connected database with its catalog and validator;
 //! - [`embed`]: the embedding seam shared by the semantic cache and schema ranking;
 //! - [`llm`]: the OpenAI, Anthropic, Cohere and Ollama providers and their embeddings;
-//! - [`resilience`]: retry with backoff and the circuit breaker, as layers around providers;
+//! - [`resilience`]: retry with backoff and the circuit breaker, as layers around providers, and
+//!   per-tenant rate limits;
 //! - [`eval`]: golden question sets and schema-linking recall.
+//! - [`cache`]: the semantic cache with its slot guard;
+//! - [`store`]: the Redis connection and clock shared by sessions, cache and rate limits.
 
 pub mod answer;
+pub mod cache;
 pub mod catalog;
 pub mod config;
 pub mod demo;
@@ -36,6 +40,7 @@ pub mod resilience;
 pub mod session;
 pub mod source;
 pub mod sql;
+pub mod store;
 
 pub use answer::Answer;
 pub use catalog::Catalog;

@@ -12,6 +12,11 @@
 //! | `sql_validations_total` | counter | `dialect`, `outcome` (`accepted` / rejection rule) |
 //! | `sql_executions_total` | counter | `dialect`, `outcome` (`ok` / error kind) |
 //! | `circuit_breaker_state` | gauge | `service` (`nl2sql`): 0 closed, 1 open, 2 half-open |
+//! | `cache_requests_total` | counter | — (semantic cache lookups) |
+//! | `cache_hits_total` | counter | — (answers served from the semantic cache) |
+//! | `cache_errors_total` | counter | — (cache store or embedder unavailable: counted as a miss) |
+//! | `rate_limit_requests_total` | counter | `outcome` (`admitted` / `limited`) |
+//! | `rate_limit_fallback_total` | counter | — (decisions of the local limiter while Redis was unreachable) |
 
 use prometheus_client::{
     encoding::EncodeLabelSet,
@@ -42,6 +47,45 @@ pub struct ServiceLabels {
     pub service: String,
 }
 
+/// Labels of `rate_limit_requests_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RateLimitLabels {
+    /// `admitted` or `limited`.
+    pub outcome: String,
+}
+
+/// The semantic cache's counters.
+#[derive(Clone, Debug, Default)]
+pub struct CacheMetrics {
+    /// `cache_requests_total`: lookups.
+    pub requests: Counter,
+    /// `cache_hits_total`: answers served from the cache.
+    pub hits: Counter,
+    /// `cache_errors_total`: lookups or inserts that failed and counted as misses.
+    pub errors: Counter,
+}
+
+/// The rate limiter's counters.
+#[derive(Clone, Debug, Default)]
+pub struct RateLimitMetrics {
+    /// `rate_limit_requests_total`: decisions by outcome.
+    pub requests: Family<RateLimitLabels, Counter>,
+    /// `rate_limit_fallback_total`: decisions taken locally because Redis was unreachable.
+    pub fallback: Counter,
+}
+
+impl RateLimitMetrics {
+    /// Counts one decision.
+    pub fn record(&self, admitted: bool) {
+        let outcome = if admitted { "admitted" } else { "limited" };
+        self.requests
+            .get_or_create(&RateLimitLabels {
+                outcome: outcome.into(),
+            })
+            .inc();
+    }
+}
+
 /// The engine's metric handles. Cheap to clone; clones share the same series.
 #[derive(Clone, Debug)]
 pub struct Metrics {
@@ -57,6 +101,10 @@ pub struct Metrics {
     pub sql_executions_total: Family<OutcomeLabels, Counter>,
     /// `circuit_breaker_state`: 0 closed, 1 open, 2 half-open, by protected service.
     pub circuit_breaker_state: Family<ServiceLabels, Gauge>,
+    /// The semantic cache's counters.
+    pub cache: CacheMetrics,
+    /// The rate limiter's counters.
+    pub rate_limit: RateLimitMetrics,
 }
 
 impl Default for Metrics {
@@ -71,6 +119,8 @@ impl Default for Metrics {
             sql_validations_total: Family::default(),
             sql_executions_total: Family::default(),
             circuit_breaker_state: Family::default(),
+            cache: CacheMetrics::default(),
+            rate_limit: RateLimitMetrics::default(),
         }
     }
 }
@@ -105,6 +155,31 @@ impl Metrics {
             "circuit_breaker_state",
             "State of a circuit breaker: 0 closed, 1 open, 2 half-open",
             m.circuit_breaker_state.clone(),
+        );
+        registry.register(
+            "cache_requests",
+            "Semantic cache lookups",
+            m.cache.requests.clone(),
+        );
+        registry.register(
+            "cache_hits",
+            "Answers served from the semantic cache",
+            m.cache.hits.clone(),
+        );
+        registry.register(
+            "cache_errors",
+            "Semantic cache lookups or inserts that failed and counted as misses",
+            m.cache.errors.clone(),
+        );
+        registry.register(
+            "rate_limit_requests",
+            "Rate limit decisions by outcome",
+            m.rate_limit.requests.clone(),
+        );
+        registry.register(
+            "rate_limit_fallback",
+            "Rate limit decisions taken by the local limiter while Redis was unreachable",
+            m.rate_limit.fallback.clone(),
         );
         m
     }
@@ -142,9 +217,15 @@ mod tests {
         m.query_duration_seconds.observe(0.12);
         m.record_failure(&crate::Error::Timeout { timeout_ms: 5000 });
         m.circuit_breaker_gauge("nl2sql").set(2);
+        m.cache.requests.inc();
+        m.rate_limit.record(false);
         let mut text = String::new();
         encode(&mut text, &registry).expect("encodes");
         for name in [
+            "cache_requests_total 1",
+            "cache_hits_total 0",
+            "rate_limit_requests_total{outcome=\"limited\"} 1",
+            "rate_limit_fallback_total 0",
             "query_duration_seconds_bucket",
             "queries_total 1",
             "queries_failed_total{code=\"TIMEOUT\"} 1",

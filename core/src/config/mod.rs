@@ -404,7 +404,65 @@ impl Config {
                 "must start with redis:// or rediss://".into(),
             ));
         }
+        self.check_shared_stores(bad)
+    }
+
+    fn check_shared_stores(&self, bad: &dyn Fn(&str, String) -> Error) -> Result<()> {
+        let rl = &self.production.rate_limiting;
+        if rl.burst_allowance == 0 {
+            return Err(bad(
+                "production.rate_limiting.burst_allowance",
+                "must be at least 1 (the runbook uses 20)".into(),
+            ));
+        }
+        for (tenant, quota) in &rl.tenants {
+            if quota.burst_allowance == 0 {
+                return Err(bad(
+                    &format!("production.rate_limiting.tenants.{tenant}.burst_allowance"),
+                    "must be at least 1".into(),
+                ));
+            }
+        }
+        for (key, store) in [
+            ("cache.store", self.cache.store),
+            ("session.store", self.session.store),
+            ("production.rate_limiting.store", rl.store),
+        ] {
+            if store == Some(StoreKind::Redis) && self.redis.url.is_none() {
+                return Err(bad(
+                    key,
+                    "\"redis\" needs a Redis URL: set [redis] url or the REDIS_URL environment variable".into(),
+                ));
+            }
+        }
+        if self.redis.timeout_ms == 0 {
+            return Err(bad("redis.timeout_ms", "must be greater than 0".into()));
+        }
         Ok(())
+    }
+
+    /// Where the semantic cache lives: `[cache] store`, or Redis when a Redis URL is set.
+    pub fn cache_store(&self) -> StoreKind {
+        self.store_or_auto(self.cache.store)
+    }
+
+    /// Where sessions live: `[session] store`, or Redis when a Redis URL is set.
+    pub fn session_store(&self) -> StoreKind {
+        self.store_or_auto(self.session.store)
+    }
+
+    /// Where rate limits live: `[production.rate_limiting] store`, or Redis when a Redis URL is
+    /// set.
+    pub fn rate_limit_store(&self) -> StoreKind {
+        self.store_or_auto(self.production.rate_limiting.store)
+    }
+
+    fn store_or_auto(&self, store: Option<StoreKind>) -> StoreKind {
+        store.unwrap_or(if self.redis.url.is_some() {
+            StoreKind::Redis
+        } else {
+            StoreKind::Memory
+        })
     }
 
     /// The configured database URL, or `None` for the built-in demo database.

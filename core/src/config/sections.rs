@@ -245,8 +245,9 @@ pub struct RateLimitingConfig {
     /// Tokens per second; always `queries_per_minute / 60` (default `1.67`). Accepted for the
     /// runbook's sake; a value that disagrees with `queries_per_minute` is an error.
     pub token_bucket_refill_rate: Option<f64>,
-    /// `"memory"` or `"redis"`. Default `"memory"`.
-    pub store: StoreKind,
+    /// `"memory"` (per instance) or `"redis"` (one quota shared by every instance). Default:
+    /// `"redis"` when a Redis URL is configured (`[redis] url` or `REDIS_URL`), else `"memory"`.
+    pub store: Option<StoreKind>,
     /// Per-tenant quotas that override the defaults, keyed by tenant id.
     pub tenants: BTreeMap<String, TenantQuota>,
 }
@@ -258,7 +259,7 @@ impl Default for RateLimitingConfig {
             queries_per_minute: 100,
             burst_allowance: 20,
             token_bucket_refill_rate: None,
-            store: StoreKind::Memory,
+            store: None,
             tenants: BTreeMap::new(),
         }
     }
@@ -384,8 +385,9 @@ pub struct CacheConfig {
     pub similarity_threshold: f64,
     /// Entry lifetime. Default `3600`.
     pub ttl_seconds: u64,
-    /// `"memory"` or `"redis"`. Default `"memory"`.
-    pub store: StoreKind,
+    /// `"memory"` or `"redis"` (shared by every instance). Default: `"redis"` when a Redis URL
+    /// is configured (`[redis] url` or `REDIS_URL`), else `"memory"`.
+    pub store: Option<StoreKind>,
     /// `"builtin"` or `"provider"`. Default `"builtin"`.
     pub embedder: EmbedderKind,
 }
@@ -397,7 +399,7 @@ impl Default for CacheConfig {
             max_size: 10_000,
             similarity_threshold: 0.85,
             ttl_seconds: 3600,
-            store: StoreKind::Memory,
+            store: None,
             embedder: EmbedderKind::Builtin,
         }
     }
@@ -413,8 +415,9 @@ pub struct SessionConfig {
     pub session_timeout_minutes: u64,
     /// Minutes between sweeps of expired sessions. Default `5`.
     pub cleanup_interval_minutes: u64,
-    /// `"memory"` or `"redis"`. Default `"memory"`.
-    pub store: StoreKind,
+    /// `"memory"` or `"redis"` (a conversation continues on any instance). Default: `"redis"`
+    /// when a Redis URL is configured (`[redis] url` or `REDIS_URL`), else `"memory"`.
+    pub store: Option<StoreKind>,
     /// Turns kept per session. Default `10`.
     pub max_turns: usize,
 }
@@ -425,7 +428,7 @@ impl Default for SessionConfig {
             max_concurrent_sessions: 10_000,
             session_timeout_minutes: 30,
             cleanup_interval_minutes: 5,
-            store: StoreKind::Memory,
+            store: None,
             max_turns: 10,
         }
     }
@@ -543,11 +546,25 @@ impl std::fmt::Debug for DatabaseConfig {
 }
 
 /// `[redis]`: the shared store of sessions, cache and rate limits.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RedisConfig {
     /// `redis://` URL; `REDIS_URL` overrides. Default none (memory stores).
     pub url: Option<Secret>,
+    /// First part of every key, so that deployments can share one Redis. Default `"cbi"`.
+    pub key_prefix: String,
+    /// Deadline of one Redis command, connecting included, in milliseconds. Default `1000`.
+    pub timeout_ms: u64,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            key_prefix: "cbi".into(),
+            timeout_ms: 1000,
+        }
+    }
 }
 
 /// One API user of `[auth] users`.

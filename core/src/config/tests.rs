@@ -394,3 +394,53 @@ fn few_shot_examples_parse_and_empty_ones_are_named() {
     let e = parse("[[llm.examples]]\nquestion = \"x\"\nquery = \"SELECT 1\"\n").expect_err("key");
     assert!(e.to_string().contains("query"), "{e}");
 }
+
+#[test]
+fn shared_stores_follow_the_redis_url_unless_set() {
+    let mut c = parse("[cache]\nstore = \"memory\"\n").expect("parses");
+    assert_eq!(c.session_store(), StoreKind::Memory);
+    c.apply_env(env(&[("REDIS_URL", "redis://cache:6379/2")]))
+        .expect("env");
+    c.resolve(None).expect("valid");
+    assert_eq!(c.session_store(), StoreKind::Redis);
+    assert_eq!(c.rate_limit_store(), StoreKind::Redis);
+    assert_eq!(c.cache_store(), StoreKind::Memory, "an explicit store wins");
+    assert_eq!(c.redis.key_prefix, "cbi");
+    assert_eq!(c.redis.timeout_ms, 1000);
+    let c = parse("[redis]\nkey_prefix = \"bi-prod\"\ntimeout_ms = 250\n").expect("parses");
+    assert_eq!(
+        (c.redis.key_prefix.as_str(), c.redis.timeout_ms),
+        ("bi-prod", 250)
+    );
+}
+
+#[test]
+fn a_redis_store_without_a_url_or_a_zero_burst_is_refused() {
+    for (text, key) in [
+        ("[session]\nstore = \"redis\"\n", "session.store"),
+        ("[cache]\nstore = \"redis\"\n", "cache.store"),
+        (
+            "[production.rate_limiting]\nstore = \"redis\"\n",
+            "production.rate_limiting.store",
+        ),
+        (
+            "[production.rate_limiting]\nburst_allowance = 0\n",
+            "production.rate_limiting.burst_allowance",
+        ),
+        (
+            "[production.rate_limiting.tenants.acme]\nqueries_per_minute = 10\nburst_allowance = 0\n",
+            "production.rate_limiting.tenants.acme.burst_allowance",
+        ),
+    ] {
+        let mut c = Config::from_toml_str(text, None).expect("parses");
+        let e = c.resolve(None).expect_err(text);
+        assert!(
+            matches!(&e, Error::Config { key: Some(k), .. } if k == key),
+            "{text}: {e}"
+        );
+    }
+    let mut c = Config::from_toml_str("[session]\nstore = \"redis\"\n", None).expect("parses");
+    c.apply_env(env(&[("REDIS_URL", "redis://localhost:6379")]))
+        .expect("env");
+    c.resolve(None).expect("a URL makes it valid");
+}

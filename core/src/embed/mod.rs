@@ -4,7 +4,11 @@
 //! embedding similarity. Implementations: the built-in lexical embedder (no model,
 //! deterministic) and the embedding endpoints of the LLM providers that have them.
 
+pub mod builtin;
+
 use async_trait::async_trait;
+
+pub use builtin::BuiltinEmbedder;
 
 use crate::error::Result;
 

@@ -5,13 +5,19 @@
 //! one tenant can never read another's session, even with the same session id.
 
 mod memory;
+mod redis;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use memory::MemorySessionStore;
+pub use redis::RedisSessionStore;
 
-use crate::error::Result;
+use crate::{
+    config::{Config, StoreKind},
+    error::{Error, Result},
+    store::RedisConnection,
+};
 
 /// Identifies one conversation of one tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -101,6 +107,13 @@ impl SessionState {
     }
 }
 
+impl Turn {
+    /// The approximate size of the turn in a session's context, in bytes.
+    pub fn context_bytes(&self) -> usize {
+        turn_bytes(self)
+    }
+}
+
 fn turn_bytes(t: &Turn) -> usize {
     t.question.len()
         + t.sql.len()
@@ -142,6 +155,26 @@ impl SessionLimits {
             ),
         }
     }
+}
+
+/// The session store `config` asks for (`[session] store`): in memory, or in Redis through
+/// `redis`.
+pub fn from_config(
+    config: &Config,
+    redis: Option<&RedisConnection>,
+) -> Result<std::sync::Arc<dyn SessionStore>> {
+    let limits = SessionLimits::from_config(config);
+    Ok(match config.session_store() {
+        StoreKind::Memory => std::sync::Arc::new(MemorySessionStore::new(limits)),
+        StoreKind::Redis => {
+            let redis = redis.ok_or_else(|| {
+                Error::config(
+                    "[session] store = \"redis\" needs a Redis URL: set [redis] url or REDIS_URL",
+                )
+            })?;
+            std::sync::Arc::new(RedisSessionStore::new(redis.clone(), limits))
+        }
+    })
 }
 
 /// Where conversations live.

@@ -301,7 +301,7 @@ async fn provider_errors_are_reported_not_retried_as_sql() {
     let e = Engine::builder()
         .config(config)
         .database_url(&url)
-        .clock(std::sync::Arc::new(
+        .resilience_clock(std::sync::Arc::new(
             conversational_bi::resilience::ManualClock::new(),
         ))
         .build()

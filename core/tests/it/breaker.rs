@@ -50,7 +50,7 @@ impl Rig {
         let engine = Engine::builder()
             .config(config)
             .database_url(Backend::Sqlite.chinook_url())
-            .clock(clock.clone())
+            .resilience_clock(clock.clone())
             .metrics(metrics)
             .build()
             .await

@@ -2,12 +2,18 @@
 
 mod ask_pipeline;
 mod breaker;
+mod cache_engine;
+mod cache_labelled;
 mod common;
 mod db_behaviour;
 mod db_guardrails;
 mod fake_openai;
 mod providers;
+mod rate_limit_shared;
+mod redis_faults;
+mod redis_support;
 mod rule_conversation;
+mod shared_stores;
 mod validator_guardrails;
 mod validator_spider;
 

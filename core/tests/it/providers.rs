@@ -62,6 +62,8 @@ pub fn config_for(fake: &FakeLlm) -> Config {
     config.llm.base_url = Some(fake.base_url.clone());
     config.llm.api_key = (fake.wire != Wire::Ollama).then(|| Secret::new(KEY));
     config.llm.fallback = Fallback::None;
+    // These tests count what reaches the provider; the semantic cache would answer repeats.
+    config.cache.enabled = false;
     config
 }
 
@@ -70,7 +72,7 @@ pub async fn engine(config: Config, url: &str, clock: &Arc<ManualClock>) -> Engi
     Engine::builder()
         .config(config)
         .database_url(url)
-        .clock(clock.clone())
+        .resilience_clock(clock.clone())
         .build()
         .await
         .unwrap_or_else(|e| {
