@@ -82,20 +82,16 @@ async fn render_error(response: Response, request_id: &str, method: &Method) -> 
             if is_json {
                 return response;
             }
-            let allow = response
-                .headers()
-                .get(header::ALLOW)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
             let (_, body) = response.into_parts();
             let text = axum::body::to_bytes(body, 4096)
                 .await
                 .map(|b| String::from_utf8_lossy(&b).trim().to_string())
                 .unwrap_or_default();
-            let message = match (status, allow) {
-                (StatusCode::METHOD_NOT_ALLOWED, Some(allow)) => {
-                    format!("{method} is not allowed on this path; use {allow}")
-                }
+            // The router adds `Allow` to a 405 after this middleware has run.
+            let message = match status {
+                StatusCode::METHOD_NOT_ALLOWED => format!(
+                    "{method} is not allowed on this path; the `Allow` header and /api/v1/openapi.json name the methods that are"
+                ),
                 _ if !text.is_empty() => text,
                 _ => status
                     .canonical_reason()
