@@ -5,6 +5,7 @@
 mod api;
 mod binary;
 mod cluster;
+mod deploy;
 mod errors;
 mod jwt;
 mod openapi;
