@@ -31,6 +31,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "tests"
 cargo test --workspace -- --test-threads="${CBI_TEST_THREADS:-4}"
 
+step "deployment files (promtool, nginx -t, systemd-analyze)"
+scripts/check-deploy.sh
+
 step "main job: the demo commands"
 scripts/demo.sh >/dev/null
 echo "demo OK"

@@ -275,6 +275,20 @@ impl Config {
             }
         };
         positive("server.workers", self.server.workers as u64)?;
+        positive(
+            "server.request_timeout_secs",
+            self.server.request_timeout_secs,
+        )?;
+        positive("server.max_body_bytes", self.server.max_body_bytes as u64)?;
+        if self.server.max_body_bytes < self.production.security.max_query_length {
+            return Err(bad(
+                "server.max_body_bytes",
+                format!(
+                    "{} is smaller than production.security.max_query_length = {}: a question of the longest allowed length could not be sent; raise server.max_body_bytes",
+                    self.server.max_body_bytes, self.production.security.max_query_length
+                ),
+            ));
+        }
         positive("llm.timeout_secs", self.llm.timeout_secs)?;
         positive("llm.max_tokens", u64::from(self.llm.max_tokens))?;
         positive("database.max_rows", self.database.max_rows as u64)?;

@@ -18,6 +18,14 @@ pub struct ServerConfig {
     pub workers: usize,
     /// Origins allowed by CORS. Default none; `CORS_ALLOWED_ORIGINS` (comma-separated) overrides.
     pub cors_allowed_origins: Vec<String>,
+    /// Longest time one API request may take before it is answered `504`. Default `60`.
+    pub request_timeout_secs: u64,
+    /// Largest accepted request body, in bytes; larger bodies are answered `413`. Default
+    /// `65536`.
+    pub max_body_bytes: usize,
+    /// On SIGTERM, how long requests in flight may still run before the process exits.
+    /// Default `30`.
+    pub shutdown_timeout_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -27,6 +35,9 @@ impl Default for ServerConfig {
             port: 8080,
             workers: 16,
             cors_allowed_origins: Vec::new(),
+            request_timeout_secs: 60,
+            max_body_bytes: 65_536,
+            shutdown_timeout_secs: 30,
         }
     }
 }

@@ -444,3 +444,34 @@ fn a_redis_store_without_a_url_or_a_zero_burst_is_refused() {
         .expect("env");
     c.resolve(None).expect("a URL makes it valid");
 }
+
+#[test]
+fn server_limits_have_defaults_and_are_checked() {
+    let c = Config::default();
+    assert_eq!(c.server.request_timeout_secs, 60);
+    assert_eq!(c.server.max_body_bytes, 65_536);
+    assert_eq!(c.server.shutdown_timeout_secs, 30);
+    let c = parse(
+        "[server]\nrequest_timeout_secs = 5\nmax_body_bytes = 20000\nshutdown_timeout_secs = 0\n",
+    )
+    .expect("parses");
+    assert_eq!(c.server.request_timeout_secs, 5);
+    assert_eq!(c.server.max_body_bytes, 20_000);
+    for (text, key) in [
+        (
+            "[server]\nrequest_timeout_secs = 0\n",
+            "server.request_timeout_secs",
+        ),
+        ("[server]\nmax_body_bytes = 0\n", "server.max_body_bytes"),
+        ("[server]\nmax_body_bytes = 5000\n", "server.max_body_bytes"),
+    ] {
+        let e = parse(text).expect_err(text);
+        let Error::Config {
+            key: k, message, ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(k.as_deref(), Some(key), "{text}: {message}");
+    }
+}

@@ -1,9 +1,11 @@
-//! Command-line interface: argument parsing and the commands that work on one database without a
-//! server (`schema`, `validate`, `run`, `ask`, `chat`, `eval`).
+//! Command-line interface: argument parsing, the server (`serve`, the default), `hash-password`,
+//! and the commands that work on one database without a server (`schema`, `validate`, `run`,
+//! `ask`, `chat`, `eval`).
 
 mod conversation;
 mod eval;
 mod output;
+mod password;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -35,6 +37,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the HTTP API and the metrics endpoint (the default when no command is given).
+    Serve,
+    /// Read a password from standard input and print its argon2 hash for `[auth] users`.
+    HashPassword,
     /// Print the schema the engine sees (tables, views, columns, keys, comments).
     Schema {
         #[command(flatten)]
@@ -100,6 +106,9 @@ struct SourceArgs {
 /// Parses the arguments, runs the command and returns its exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::HashPassword)) {
+        return password::hash_from_stdin();
+    }
     let config = match &cli.config {
         Some(path) => Config::load(path),
         None => Config::from_env(),
@@ -113,20 +122,17 @@ pub fn main() -> ExitCode {
             | Command::Chat { source, .. },
         ) => source.json,
         Some(Command::Eval(args)) => args.json(),
-        None => false,
+        Some(Command::Serve | Command::HashPassword) | None => false,
     };
     let config = match config {
         Ok(c) => c,
         Err(e) => return fail(&e, json_output, EXIT_USAGE),
     };
-    init_logging(&config);
-    let Some(command) = cli.command else {
-        eprintln!(
-            "heliosdb-conversational-bi: the HTTP server is not part of this build yet; use one of the commands \
-             `ask`, `chat`, `schema`, `validate`, `run` or `eval` (see --help)"
-        );
-        return ExitCode::from(EXIT_USAGE);
+    let command = match cli.command {
+        None | Some(Command::Serve) => return crate::serve::run(config),
+        Some(command) => command,
     };
+    init_logging(&config);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -146,6 +152,7 @@ pub fn main() -> ExitCode {
 
 async fn run_command(command: Command, config: &Config) -> ExitCode {
     match command {
+        Command::Serve | Command::HashPassword => ExitCode::from(EXIT_USAGE),
         Command::Schema { source } => {
             let ds = match DataSource::connect(config, source.database.as_deref()).await {
                 Ok(ds) => ds,

@@ -1,0 +1,232 @@
+//! The HTTP API of the runbook's standalone deployment.
+//!
+//! | method | path | auth |
+//! |---|---|---|
+//! | `GET` | `/health` | none |
+//! | `POST` | `/api/v1/auth/login` | none (user name and password) |
+//! | `POST` | `/api/v1/query` | bearer, role `analyst` or `admin` |
+//! | `GET`, `DELETE` | `/api/v1/sessions/{id}` | bearer, role `analyst` or `admin` |
+//! | `POST` | `/api/v1/admin/circuit-breaker/reset` | bearer, role `admin` |
+//! | `GET` | `/api/v1/openapi.json` | none |
+//!
+//! [`app`] builds the router from an [`AppState`]; it needs no socket, so tests drive it with
+//! `tower::ServiceExt::oneshot`.
+
+pub mod auth;
+pub mod breaker;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod middleware;
+pub mod routes;
+pub mod schema;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Extension, Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, HeaderValue, Method, Uri, header},
+    middleware::{from_fn, from_fn_with_state},
+};
+use conversational_bi::{Engine, Error};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use self::{
+    auth::Auth,
+    error::ApiError,
+    health::RedisProbe,
+    middleware::{HttpMetrics, REQUEST_ID},
+    routes::OpenApiJson,
+};
+
+/// Everything the handlers share. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    shared: Arc<Shared>,
+    http_metrics: Option<HttpMetrics>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    engine: Engine,
+    auth: Auth,
+    redis: Option<RedisProbe>,
+    max_body_bytes: usize,
+    request_timeout: Duration,
+    cors: Option<AllowOrigin>,
+}
+
+impl AppState {
+    /// The state of an API over `engine`, configured by the engine's configuration (`[auth]`
+    /// with `JWT_SECRET`, `[server]` limits and CORS origins, `[redis] url`). Refuses a missing
+    /// or short `JWT_SECRET`, bad users and bad CORS origins.
+    pub fn new(engine: Engine) -> Result<Self, Error> {
+        let config = engine.config();
+        let auth = Auth::from_config(&config.auth)?;
+        let redis = RedisProbe::from_config(config)?;
+        let cors = cors_origins(&config.server.cors_allowed_origins)?;
+        let max_body_bytes = config.server.max_body_bytes;
+        let request_timeout = Duration::from_secs(config.server.request_timeout_secs);
+        Ok(Self {
+            shared: Arc::new(Shared {
+                engine,
+                auth,
+                redis,
+                max_body_bytes,
+                request_timeout,
+                cors,
+            }),
+            http_metrics: None,
+        })
+    }
+
+    /// Records requests in `metrics`.
+    pub fn with_http_metrics(mut self, metrics: HttpMetrics) -> Self {
+        self.http_metrics = Some(metrics);
+        self
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.shared.engine
+    }
+
+    /// Authentication.
+    pub fn auth(&self) -> &Auth {
+        &self.shared.auth
+    }
+
+    /// The Redis check, when Redis is configured.
+    pub fn redis(&self) -> Option<&RedisProbe> {
+        self.shared.redis.as_ref()
+    }
+
+    /// The largest accepted request body.
+    pub fn max_body_bytes(&self) -> usize {
+        self.shared.max_body_bytes
+    }
+}
+
+fn cors_origins(origins: &[String]) -> Result<Option<AllowOrigin>, Error> {
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    if origins.iter().any(|o| o == "*") {
+        return Ok(Some(AllowOrigin::any()));
+    }
+    let mut values = Vec::new();
+    for origin in origins {
+        let valid = (origin.starts_with("https://") || origin.starts_with("http://"))
+            && !origin.ends_with('/');
+        let value = HeaderValue::from_str(origin).ok().filter(|_| valid);
+        let Some(value) = value else {
+            return Err(Error::Config {
+                message: format!(
+                    "CORS origin {origin:?} is not an origin; write scheme://host[:port] with no path, e.g. https://bi.example.com (CORS_ALLOWED_ORIGINS is comma-separated)"
+                ),
+                key: Some("server.cors_allowed_origins".into()),
+                file: None,
+                line: None,
+            });
+        };
+        values.push(value);
+    }
+    Ok(Some(AllowOrigin::list(values)))
+}
+
+fn cors_layer(origins: AllowOrigin) -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            REQUEST_ID.clone(),
+        ])
+        .expose_headers([
+            REQUEST_ID.clone(),
+            header::RETRY_AFTER,
+            HeaderName::from_static("www-authenticate"),
+        ])
+        .max_age(Duration::from_secs(600))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "HeliosDB Conversational BI",
+        description = "Questions in plain words to safe, read-only SQL and results, over many turns. Log in with POST /api/v1/auth/login and send the token as `Authorization: Bearer <token>`. Errors are `{\"error\": {\"code\", \"message\", \"request_id\"}}`."
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(error::ErrorBody)),
+    tags(
+        (name = "auth", description = "Log in"),
+        (name = "queries", description = "Ask questions"),
+        (name = "sessions", description = "Conversations of the caller's tenant"),
+        (name = "operations", description = "Health, circuit breaker, this document"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!(
+        "no endpoint {method} {}; the API is described at /api/v1/openapi.json",
+        uri.path()
+    ))
+}
+
+/// The API's router over `state`, with its middleware: CORS, request ids and error bodies,
+/// HTTP metrics, the per-request timeout and the body limit.
+pub fn app(state: AppState) -> Router {
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(routes::login))
+        .routes(routes!(routes::query))
+        .routes(routes!(routes::get_session, routes::delete_session))
+        .routes(routes!(routes::reset_breaker))
+        .routes(routes!(routes::openapi_json))
+        .split_for_parts();
+    let doc = api.to_json().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot render the OpenAPI document");
+        "{}".into()
+    });
+    let mut router = router
+        .fallback(not_found)
+        .layer(Extension(OpenApiJson(Arc::new(doc))))
+        .layer(DefaultBodyLimit::max(state.max_body_bytes()))
+        .layer(from_fn_with_state(
+            state.shared.request_timeout,
+            middleware::timeout,
+        ));
+    if let Some(metrics) = &state.http_metrics {
+        router = router.layer(from_fn_with_state(metrics.clone(), middleware::record));
+    }
+    router = router.layer(from_fn(middleware::request_context));
+    if let Some(origins) = &state.shared.cors {
+        router = router.layer(cors_layer(origins.clone()));
+    }
+    router.with_state(state)
+}

@@ -1,0 +1,279 @@
+//! The API's handlers (except `/health`, in [`super::health`]).
+
+use std::sync::Arc;
+
+use axum::{
+    Extension, Json,
+    extract::{Path, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use conversational_bi::{Answer, Ask, session::SessionState};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{
+    AppState,
+    auth::{Caller, ROLE_ADMIN, ROLE_ANALYST, now_secs},
+    breaker::{self, BreakerStatus},
+    error::{ApiError, ErrorBody},
+    extract::ApiJson,
+};
+
+/// Longest accepted session id.
+pub const MAX_SESSION_ID_LEN: usize = 128;
+
+/// `POST /api/v1/auth/login` body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// A user name of `[auth] users`.
+    pub username: String,
+    /// The user's password.
+    pub password: String,
+}
+
+/// `POST /api/v1/auth/login` answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LoginResponse {
+    /// The bearer token (HS256 JWT) for the `Authorization` header.
+    pub token: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+    /// Always `Bearer`.
+    pub token_type: String,
+}
+
+/// `POST /api/v1/query` body. The tenant comes from the token, never from the body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryRequest {
+    /// The conversation to continue; a new one (with a generated id) when absent. Letters,
+    /// digits and `. _ : -`, at most 128 characters.
+    #[serde(default)]
+    pub session_id: Option<String>,
+    /// The question, in plain words.
+    pub query: String,
+}
+
+/// `POST /api/v1/admin/circuit-breaker/reset` answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BreakerReport {
+    /// The protected service (`nl2sql`).
+    pub service: String,
+    /// The state before the reset.
+    pub previous_state: BreakerStatus,
+    /// The state now.
+    pub state: BreakerStatus,
+}
+
+fn check_session_id(id: &str) -> Result<(), ApiError> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_SESSION_ID_LEN
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_input(format!(
+            "session_id must be 1 to {MAX_SESSION_ID_LEN} letters, digits, '.', '_', ':' or '-' (a UUID works)"
+        )))
+    }
+}
+
+/// Logs in with a user of `[auth] users` and returns a bearer token.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = LoginResponse),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Unknown user or wrong password", body = ErrorBody),
+    )
+)]
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let checker = state.clone();
+    let username = body.username.clone();
+    let caller = tokio::task::spawn_blocking(move || {
+        checker
+            .auth()
+            .check_password(&body.username, &body.password)
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "password check failed");
+        ApiError::internal()
+    })?;
+    let Some(caller) = caller else {
+        tracing::warn!(target: "cbi_server::auth", username = %username, "login refused");
+        return Err(ApiError::unauthorized(
+            "unknown user name or wrong password",
+            false,
+        ));
+    };
+    let token = state.auth().issue(&caller, now_secs())?;
+    tracing::debug!(target: "cbi_server::auth", username = %caller.username, tenant_id = %caller.tenant_id, "logged in");
+    Ok(Json(LoginResponse {
+        token,
+        expires_in: state.auth().ttl_secs(),
+        token_type: "Bearer".into(),
+    }))
+}
+
+/// Answers a question of the caller's tenant, continuing `session_id`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/query",
+    tag = "queries",
+    request_body = QueryRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The answer", body = crate::http::schema::AnswerDoc),
+        (status = 400, description = "Malformed body or question (`INVALID_INPUT`)", body = ErrorBody),
+        (status = 401, description = "No token or a refused one", body = ErrorBody),
+        (status = 403, description = "The token has neither the analyst nor the admin role", body = ErrorBody),
+        (status = 413, description = "Body over `[server] max_body_bytes`", body = ErrorBody),
+        (status = 422, description = "The question cannot be answered safely (`SQL_REJECTED`, `CANNOT_ANSWER`, `EXECUTION`)", body = ErrorBody),
+        (status = 429, description = "The tenant's rate limit is spent; see `Retry-After`", body = ErrorBody),
+        (status = 502, description = "The LLM provider failed (`PROVIDER`)", body = ErrorBody),
+        (status = 503, description = "Circuit breaker open without fallback, database or store unavailable", body = ErrorBody),
+        (status = 504, description = "Statement or request timeout", body = ErrorBody),
+    )
+)]
+pub async fn query(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<QueryRequest>,
+) -> Result<Json<Answer>, ApiError> {
+    caller.require_any(&[ROLE_ANALYST, ROLE_ADMIN])?;
+    let mut ask = Ask::new(body.query).tenant(caller.tenant_id);
+    if let Some(id) = body.session_id {
+        check_session_id(&id)?;
+        ask = ask.session(id);
+    }
+    Ok(Json(state.engine().ask(ask).await?))
+}
+
+async fn existing_session(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<SessionState, ApiError> {
+    caller.require_any(&[ROLE_ANALYST, ROLE_ADMIN])?;
+    check_session_id(id)?;
+    let session = state.engine().session(&caller.tenant_id, id).await?;
+    if session.turn_count == 0 {
+        // Sessions are keyed by tenant: another tenant's session is not found either.
+        return Err(ApiError::not_found(format!(
+            "no session '{id}' for tenant '{}' (it never existed, was reset or expired)",
+            caller.tenant_id
+        )));
+    }
+    Ok(session)
+}
+
+/// The state of one of the caller's conversations.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions/{id}",
+    tag = "sessions",
+    params(("id" = String, Path, description = "The session id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The conversation", body = crate::http::schema::SessionStateDoc),
+        (status = 401, description = "No token or a refused one", body = ErrorBody),
+        (status = 404, description = "No such session for the caller's tenant", body = ErrorBody),
+    )
+)]
+pub async fn get_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<SessionState>, ApiError> {
+    Ok(Json(existing_session(&state, &caller, &id).await?))
+}
+
+/// Forgets one of the caller's conversations (the next question with this id starts anew).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/sessions/{id}",
+    tag = "sessions",
+    params(("id" = String, Path, description = "The session id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Reset"),
+        (status = 401, description = "No token or a refused one", body = ErrorBody),
+        (status = 404, description = "No such session for the caller's tenant", body = ErrorBody),
+    )
+)]
+pub async fn delete_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    existing_session(&state, &caller, &id).await?;
+    state.engine().reset_session(&caller.tenant_id, &id).await?;
+    tracing::info!(target: "cbi_server::sessions", tenant_id = %caller.tenant_id, session_id = %id, "session reset");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Closes the circuit breaker around the LLM provider by hand (role `admin`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/circuit-breaker/reset",
+    tag = "operations",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The breaker's state before and after", body = BreakerReport),
+        (status = 401, description = "No token or a refused one", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin role", body = ErrorBody),
+    )
+)]
+pub async fn reset_breaker(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<BreakerReport>, ApiError> {
+    caller.require_any(&[ROLE_ADMIN])?;
+    let engine = state.engine();
+    let previous_state = breaker::status(engine);
+    breaker::reset(engine);
+    let report = BreakerReport {
+        service: breaker::SERVICE.into(),
+        previous_state,
+        state: breaker::status(engine),
+    };
+    tracing::warn!(
+        target: "cbi_server::admin",
+        username = %caller.username,
+        previous_state = ?report.previous_state,
+        state = ?report.state,
+        "circuit breaker reset by hand"
+    );
+    Ok(Json(report))
+}
+
+/// The OpenAPI document, rendered once when the app is built.
+#[derive(Debug, Clone)]
+pub struct OpenApiJson(pub Arc<String>);
+
+/// This API's OpenAPI 3 document.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "operations",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json"))
+)]
+pub async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> Response {
+    let mut response = doc.0.as_str().to_owned().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

@@ -1,0 +1,121 @@
+//! OpenAPI schemas of the engine's own types (`Answer`, `SessionState`), which the engine
+//! crate does not describe itself. A test compares them with the real serialized types so that
+//! the document cannot drift from what the API sends.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A result column.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ResultColumn)]
+pub struct ResultColumnDoc {
+    /// The column's label.
+    pub name: String,
+    /// The database's type name (`INTEGER`, `numeric`, `DATETIME`, ...).
+    #[serde(rename = "type")]
+    pub data_type: String,
+}
+
+/// One try of the generator.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Attempt)]
+pub struct AttemptDoc {
+    /// The SQL as written.
+    pub sql: String,
+    /// Why the try failed; `null` for the one that succeeded.
+    pub error: Option<String>,
+}
+
+/// A chart that suits the result.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ChartSuggestion)]
+pub struct ChartDoc {
+    /// `bar`, `line` or `pie`.
+    pub kind: String,
+    /// The x-axis column.
+    pub x: String,
+    /// The numeric y-axis column.
+    pub y: String,
+}
+
+/// The answer to one question.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Answer)]
+pub struct AnswerDoc {
+    /// The SQL that ran (validated, comments stripped, row cap applied).
+    pub sql: String,
+    /// What the SQL does, in plain words.
+    pub explanation: String,
+    /// Result columns.
+    pub columns: Vec<ResultColumnDoc>,
+    /// Result rows: each value is `null`, a boolean, a number or a string (exact decimals,
+    /// dates and times as ISO-8601 strings, bytes as hex).
+    #[schema(value_type = Vec<Vec<Object>>)]
+    pub rows: Vec<Vec<serde_json::Value>>,
+    /// Number of rows returned.
+    pub row_count: usize,
+    /// Whether the row cap (`[database] max_rows`) cut the result.
+    pub truncated: bool,
+    /// Whether the SQL came from the semantic cache.
+    pub cache_hit: bool,
+    /// Similarity to the cached question, on a cache hit.
+    pub similarity: Option<f64>,
+    /// The generator that wrote the SQL (`rule`, `openai:gpt-4`, ...).
+    pub generator: String,
+    /// Whether a fallback answered because the configured generator was unavailable.
+    pub degraded: bool,
+    /// Every try, in order; the last one succeeded.
+    pub attempts: Vec<AttemptDoc>,
+    /// Milliseconds per stage (`guard`, `session`, `generate`, `validate`, `execute`, `save`,
+    /// `total`, ...).
+    pub timings: BTreeMap<String, f64>,
+    /// The conversation this answer belongs to.
+    pub session_id: String,
+    /// The 1-based number of this turn in the conversation.
+    pub turn: u64,
+    /// A chart that suits the result.
+    pub chart: Option<ChartDoc>,
+    /// Things to know about the answer (degraded generation, cut result, ...).
+    pub warnings: Vec<String>,
+}
+
+/// One answered question of a conversation.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Turn)]
+pub struct TurnDoc {
+    /// The 1-based turn number.
+    pub turn: u64,
+    /// The question as asked.
+    pub question: String,
+    /// The SQL that answered it.
+    pub sql: String,
+    /// What the SQL does.
+    pub explanation: String,
+    /// Names of the result's columns.
+    pub columns: Vec<String>,
+    /// Rows returned.
+    pub row_count: usize,
+    /// The generator that wrote the SQL.
+    pub generator: String,
+    /// When the turn was answered (RFC 3339).
+    pub at: String,
+    /// The generator's structured form of the query, when it has one.
+    #[schema(value_type = Option<Object>)]
+    pub state: Option<serde_json::Value>,
+}
+
+/// The state of a conversation.
+#[derive(Serialize, ToSchema)]
+#[schema(as = SessionState)]
+pub struct SessionStateDoc {
+    /// The owning tenant (the caller's).
+    pub tenant_id: String,
+    /// The session id.
+    pub session_id: String,
+    /// The most recent turns, oldest first.
+    pub turns: Vec<TurnDoc>,
+    /// Turns answered over the whole life of the session.
+    pub turn_count: u64,
+}

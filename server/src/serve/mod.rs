@@ -1,0 +1,217 @@
+//! The server process: `heliosdb-conversational-bi --config FILE` (or `serve`).
+//!
+//! It installs the logs of `[logging]`, starts a runtime with `[server] workers` threads
+//! (`TOKIO_WORKER_THREADS` overrides), builds the engine, and serves the API on
+//! `[server] host:port` and the Prometheus metrics on `[metrics] prometheus_port` (a separate
+//! listener, `GET /metrics`). On SIGTERM or SIGINT it stops accepting connections, lets
+//! requests in flight finish (at most `[server] shutdown_timeout_secs`) and exits 0.
+
+pub mod logging;
+
+use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::State,
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use conversational_bi::{Config, Engine, Error, ErrorKind, metrics::Metrics};
+use prometheus_client::{encoding::text::encode, registry::Registry};
+use tokio::{net::TcpListener, sync::watch};
+
+use crate::http::{AppState, app, middleware::HttpMetrics};
+
+/// The content type of the metrics endpoint (OpenMetrics text, which Prometheus scrapes).
+pub const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Runs the server until a signal stops it. Exit codes: 0 after a graceful stop, 2 for a
+/// configuration problem (including a missing or short `JWT_SECRET`), 1 for anything else
+/// (database unreachable, port taken).
+pub fn run(config: Config) -> ExitCode {
+    if let Err(e) = logging::init(&config.logging) {
+        return fail(&e);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.server.workers)
+        .thread_name("cbi-worker")
+        .enable_all()
+        .build();
+    let runtime = match runtime {
+        Ok(rt) => rt,
+        Err(e) => return fail(&Error::internal(format!("cannot start the runtime: {e}"))),
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &Error) -> ExitCode {
+    tracing::error!(error_code = e.kind().code(), error = %e, "the server cannot start");
+    eprintln!("error [{}]: {e}", e.kind().code());
+    ExitCode::from(if e.kind() == ErrorKind::Config { 2 } else { 1 })
+}
+
+/// Builds everything, serves, and returns after a signal and the graceful stop.
+pub async fn serve(config: Config) -> Result<(), Error> {
+    // Configuration problems of the API are reported before the database is contacted.
+    crate::http::auth::Auth::from_config(&config.auth)?;
+    let server = &config.server;
+    if config.metrics.enabled && config.metrics.prometheus_port == server.port && server.port != 0 {
+        return Err(Error::Config {
+            message: format!(
+                "metrics.prometheus_port and server.port are both {}; the metrics listener needs its own port (the runbook uses 9090)",
+                server.port
+            ),
+            key: Some("metrics.prometheus_port".into()),
+            file: None,
+            line: None,
+        });
+    }
+
+    let mut registry = Registry::default();
+    let metrics = Metrics::register(&mut registry);
+    let http_metrics = HttpMetrics::register(&mut registry);
+    let engine = Engine::builder()
+        .config(config.clone())
+        .metrics(metrics)
+        .build()
+        .await?;
+    let generator = engine.health().await.generator;
+    let state = AppState::new(engine)?.with_http_metrics(http_metrics);
+    if !state.auth().has_users() {
+        tracing::warn!(
+            "[auth] users is empty: nobody can log in; add users with password hashes from `heliosdb-conversational-bi hash-password`"
+        );
+    }
+
+    let api_listener = bind(&server.host, server.port, "server.host/server.port").await?;
+    let api_addr = local_addr(&api_listener);
+    let metrics_listener = if config.metrics.enabled {
+        Some(
+            bind(
+                &server.host,
+                config.metrics.prometheus_port,
+                "metrics.prometheus_port",
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let metrics_addr = metrics_listener.as_ref().map(local_addr);
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let api = tokio::spawn(
+        axum::serve(api_listener, app(state))
+            .with_graceful_shutdown(stopped(stop_rx.clone()))
+            .into_future(),
+    );
+    let metrics_server = metrics_listener.map(|listener| {
+        tokio::spawn(
+            axum::serve(listener, metrics_app(Arc::new(registry)))
+                .with_graceful_shutdown(stopped(stop_rx.clone()))
+                .into_future(),
+        )
+    });
+    tracing::info!(
+        service = conversational_bi::engine::SERVICE,
+        version = env!("CARGO_PKG_VERSION"),
+        api_addr = %api_addr,
+        metrics_addr = %metrics_addr.map_or_else(|| "disabled".to_string(), |a| a.to_string()),
+        workers = server.workers,
+        generator = generator.as_deref().unwrap_or("none"),
+        "listening"
+    );
+
+    let signal = shutdown_signal().await;
+    tracing::info!(
+        signal,
+        grace_secs = server.shutdown_timeout_secs,
+        "shutting down: no new connections; finishing requests in flight"
+    );
+    let _ = stop_tx.send(true);
+    let grace = Duration::from_secs(server.shutdown_timeout_secs);
+    let drained = tokio::time::timeout(grace, async {
+        let _ = api.await;
+        if let Some(m) = metrics_server {
+            let _ = m.await;
+        }
+    })
+    .await;
+    match drained {
+        Ok(()) => tracing::info!("stopped"),
+        Err(_) => tracing::warn!(
+            grace_secs = server.shutdown_timeout_secs,
+            "requests were still in flight when [server] shutdown_timeout_secs ran out; exiting"
+        ),
+    }
+    Ok(())
+}
+
+async fn bind(host: &str, port: u16, keys: &str) -> Result<TcpListener, Error> {
+    TcpListener::bind((host, port)).await.map_err(|e| {
+        Error::internal(format!(
+            "cannot listen on {host}:{port} ({keys}): {e}; stop the process that holds the port or choose another"
+        ))
+    })
+}
+
+fn local_addr(listener: &TcpListener) -> SocketAddr {
+    listener
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|stop| *stop).await;
+}
+
+/// Waits for SIGTERM (systemd's stop) or SIGINT (Ctrl-C) and names it.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).ok();
+        let sigterm = async {
+            match term.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            () = sigterm => "SIGTERM",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
+    }
+}
+
+/// The metrics listener's router: `GET /metrics` in the OpenMetrics text format.
+pub fn metrics_app(registry: Arc<Registry>) -> Router {
+    Router::new()
+        .route("/metrics", get(render_metrics))
+        .with_state(registry)
+}
+
+async fn render_metrics(State(registry): State<Arc<Registry>>) -> Response {
+    let mut text = String::new();
+    if let Err(e) = encode(&mut text, &registry) {
+        tracing::error!(error = %e, "cannot encode the metrics");
+        return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(METRICS_CONTENT_TYPE),
+    );
+    response
+}

@@ -1,0 +1,12 @@
+//! The HTTP server: the API through `app()` without a socket (endpoints, JWT verification,
+//! error statuses, the OpenAPI document) and the real binary (one instance, and three instances
+//! sharing Redis).
+
+mod api;
+mod binary;
+mod cluster;
+mod deploy;
+mod errors;
+mod jwt;
+mod openapi;
+mod support;
