@@ -56,12 +56,14 @@ def assemble(lib: Path, out: Path, maturin: str) -> Path:
         sys.exit(f"{source} is not a Python package; check [tool.maturin] python-source")
 
     with tempfile.TemporaryDirectory() as meta:
-        subprocess.run(
+        done = subprocess.run(
             [maturin, "pep517", "write-dist-info", "--metadata-directory", meta],
             cwd=HERE,
-            check=True,
-            stdout=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
         )
+        if done.returncode != 0:
+            sys.exit(f"maturin could not write the wheel's metadata:\n{done.stderr}")
         (dist_info,) = Path(meta).glob("*.dist-info")
         files: List[Tuple[str, bytes]] = []
         for path in sorted(source.rglob("*")):

@@ -16,7 +16,7 @@ from .answer import Answer
 from .exceptions import ConfigError
 from .models import Health, Schema, Session
 
-__all__ = ["Engine", "AsyncEngine", "DEFAULT_TENANT", "PathLike", "ConfigLike", "LlmLike"]
+__all__ = ["Engine", "AsyncEngine", "DEFAULT_TENANT", "PathLike", "ConfigLike", "DatabaseLike", "LlmLike"]
 
 #: The tenant of questions that name none.
 DEFAULT_TENANT = "default"
@@ -24,6 +24,8 @@ DEFAULT_TENANT = "default"
 PathLike = Union[str, "os.PathLike[str]"]
 #: A TOML file, or the sections of one as a dict (``{"database": {"max_rows": 100}}``).
 ConfigLike = Union[PathLike, Mapping[str, Any]]
+#: A URL or SQLite path, or the ``[database]`` section as a dict.
+DatabaseLike = Union[PathLike, Mapping[str, Any]]
 #: ``"rule"``, ``"openai"``, ``"openai:MODEL"``, or the ``[llm]`` section as a dict.
 LlmLike = Union[str, Mapping[str, Any]]
 
@@ -36,15 +38,17 @@ class Engine:
     Args:
         database: where the data is: ``sqlite:///path/file.db`` (or a plain path ending in
             ``.db``/``.sqlite``/``.sqlite3``), ``postgres://user:pass@host/db`` or
-            ``mysql://user:pass@host/db``. Default: ``[database] url`` of the configuration,
-            then ``DATABASE_URL``, then the built-in Chinook demo database.
+            ``mysql://user:pass@host/db``; or the ``[database]`` section as a dict
+            (``{"url": ..., "max_rows": 100, "statement_timeout_ms": 2000}``). Default:
+            ``[database] url`` of the configuration, then ``DATABASE_URL``, then the built-in
+            Chinook demo database. A URL given here wins over ``DATABASE_URL``.
         llm: what writes the SQL: ``"rule"`` (offline, no key, the default), ``"openai"``,
             ``"openai:gpt-4o-mini"``, or the ``[llm]`` section as a dict (``provider``,
             ``model``, ``base_url``, ``max_retries``, ..., and ``api_key`` to pass the key in
             code instead of ``OPENAI_API_KEY``).
         config: a TOML configuration file (the runbook's format), or its sections as a dict.
         **options: more sections of the configuration as dicts, laid over ``config``, e.g.
-            ``database={"max_rows": 100}``, ``session={"max_turns": 5}``,
+            ``session={"max_turns": 5}``,
             ``production={"rate_limiting": {"queries_per_minute": 30}}``.
 
     Raises:
@@ -56,7 +60,7 @@ class Engine:
 
     def __init__(
         self,
-        database: Optional[PathLike] = None,
+        database: Optional[DatabaseLike] = None,
         llm: Optional[LlmLike] = None,
         config: Optional[ConfigLike] = None,
         **options: Mapping[str, Any],
@@ -114,7 +118,7 @@ class AsyncEngine:
 
     def __init__(
         self,
-        database: Optional[PathLike] = None,
+        database: Optional[DatabaseLike] = None,
         llm: Optional[LlmLike] = None,
         config: Optional[ConfigLike] = None,
         **options: Mapping[str, Any],
@@ -124,7 +128,7 @@ class AsyncEngine:
     @classmethod
     async def connect(
         cls,
-        database: Optional[PathLike] = None,
+        database: Optional[DatabaseLike] = None,
         llm: Optional[LlmLike] = None,
         config: Optional[ConfigLike] = None,
         **options: Mapping[str, Any],
@@ -180,12 +184,15 @@ class AsyncEngine:
 
 
 def _repr(engine: Union[Engine, AsyncEngine]) -> str:
-    dialect, database = engine._native.describe()
+    native = getattr(engine, "_native", None)
+    if native is None:  # the constructor failed
+        return f"<{type(engine).__name__} (not connected)>"
+    dialect, database = native.describe()
     return f"<{type(engine).__name__} {dialect}:{database}>"
 
 
 def _connect_args(
-    database: Optional[PathLike],
+    database: Optional[DatabaseLike],
     llm: Optional[LlmLike],
     config: Optional[ConfigLike],
     options: Mapping[str, Any],
@@ -216,12 +223,17 @@ def _connect_args(
     if options:
         overrides = _merge(overrides, options)
     db: Optional[str] = None
+    if isinstance(database, Mapping):
+        section = dict(database)
+        database = section.pop("url", None)
+        overrides = _merge(overrides, {"database": section})
     if database is not None:
         try:
             db = os.fspath(database)
         except TypeError:
             raise ConfigError(
-                f"database must be a URL or a path, not {type(database).__name__}",
+                f"database must be a URL, a path or a dict of [database] keys, not "
+                f"{type(database).__name__}",
                 key="database.url",
             ) from None
     try:
