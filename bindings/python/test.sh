@@ -46,5 +46,5 @@ VPY="$WORK/venv/bin/python"
 
 # Run from outside the source tree so that only the installed package can be imported.
 cd "$WORK"
-PATH="$WORK/venv/bin:$PATH" MPLBACKEND=Agg "$VPY" -m pytest "$HERE/tests" -p no:cacheprovider \
+PATH="$WORK/venv/bin:$PATH" "$VPY" -m pytest "$HERE/tests" -p no:cacheprovider \
   -q "$@"

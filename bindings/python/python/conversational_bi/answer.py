@@ -216,7 +216,7 @@ class Answer:
         parts = [
             '<div class="conversational-bi-answer">',
             f"<p>{e(self.explanation)}</p>",
-            f"<pre><code class=\"language-sql\">{e(self.sql)}</code></pre>",
+            f"<pre style=\"white-space: pre-wrap\"><code class=\"language-sql\">{e(self.sql)}</code></pre>",
             "<table>",
             "<thead><tr>"
             + "".join(f'<th title="{e(c.type)}">{e(c.name)}</th>' for c in self.columns)
