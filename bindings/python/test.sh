@@ -26,6 +26,8 @@ DEPS="${CBI_PY_DEPS:-$HOME/.cache/heliosdb-cbi-python/deps-$key}"
 if [ ! -f "$DEPS/.complete" ]; then
   echo "python: installing test dependencies into $DEPS"
   rm -rf "$DEPS"
+  # Virtualenvs of older requirement sets are of no further use.
+  [ -n "${CBI_PY_DEPS:-}" ] || find "$(dirname "$DEPS")" -maxdepth 1 -name 'deps-*' -type d -exec rm -rf {} +
   "$PYTHON" -m venv "$DEPS"
   "$DEPS/bin/python" -m pip install -q --disable-pip-version-check -r "$HERE/requirements-test.txt"
   touch "$DEPS/.complete"

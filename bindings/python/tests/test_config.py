@@ -63,6 +63,9 @@ def test_the_key_comes_from_the_environment_or_code_and_never_shows(monkeypatch:
         engine.ask("How many genres?")
         assert server.requests[-1].authorization == "Bearer sk-from-code"
         assert "sk-from-code" not in repr(engine)
+        engine = cbi.Engine(config={"llm": {**server.llm(), "api_key": "sk-in-config"}})
+        engine.ask("How many genres?")
+        assert server.requests[-1].authorization == "Bearer sk-in-config"
 
 
 def test_a_bad_url_is_a_config_error() -> None:

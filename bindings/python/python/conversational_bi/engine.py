@@ -211,17 +211,15 @@ def _connect_args(
                 f"{type(config).__name__}",
                 key="config",
             ) from None
-    api_key: Optional[str] = None
     if llm is not None:
-        section = _llm_section(llm)
-        key = section.pop("api_key", None)
-        if key is not None:
-            if not isinstance(key, str):
-                raise ConfigError("llm api_key must be a string", key="llm.api_key")
-            api_key = key
-        overrides = _merge(overrides, {"llm": section})
+        overrides = _merge(overrides, {"llm": _llm_section(llm)})
     if options:
         overrides = _merge(overrides, options)
+    # The key goes to the engine on its own: the configuration never holds it (nor shows it).
+    llm_section = overrides.get("llm")
+    api_key = llm_section.pop("api_key", None) if isinstance(llm_section, dict) else None
+    if api_key is not None and not isinstance(api_key, str):
+        raise ConfigError("llm api_key must be a string", key="llm.api_key")
     db: Optional[str] = None
     if isinstance(database, Mapping):
         section = dict(database)
