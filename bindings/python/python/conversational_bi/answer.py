@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Set, Tuple
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -252,7 +252,7 @@ def _cell(value: Any) -> str:
 
 
 def _unique(names: List[str]) -> List[str]:
-    used: set = set()
+    used: Set[str] = set()
     out = []
     for name in names:
         candidate, n = name, 1

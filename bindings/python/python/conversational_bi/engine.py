@@ -220,18 +220,19 @@ def _connect_args(
     api_key = llm_section.pop("api_key", None) if isinstance(llm_section, dict) else None
     if api_key is not None and not isinstance(api_key, str):
         raise ConfigError("llm api_key must be a string", key="llm.api_key")
-    db: Optional[str] = None
+    url: Any = database
     if isinstance(database, Mapping):
         section = dict(database)
-        database = section.pop("url", None)
+        url = section.pop("url", None)
         overrides = _merge(overrides, {"database": section})
-    if database is not None:
+    db: Optional[str] = None
+    if url is not None:
         try:
-            db = os.fspath(database)
+            db = os.fspath(url)
         except TypeError:
             raise ConfigError(
                 f"database must be a URL, a path or a dict of [database] keys, not "
-                f"{type(database).__name__}",
+                f"{type(url).__name__}",
                 key="database.url",
             ) from None
     try:
