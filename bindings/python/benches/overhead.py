@@ -11,8 +11,12 @@ stops (the log line, metrics) is counted as overhead too, so the figure is an up
 Both sides run in the same process on the same question, so the generator's speed (here the
 offline rule generator, which needs no model) and the database drop out of the difference.
 
-Run (after the Python tests have built the wheel, or with any installed build):
-    python bindings/python/benches/overhead.py [--asks 2000]
+Run it on a release build (a debug build measures unoptimized Rust), e.g.
+    cd bindings/python && maturin develop --release && python benches/overhead.py [--asks 2000]
+or, sharing the workspace's target dir:
+    PYO3_BUILD_EXTENSION_MODULE=1 cargo build --release -p conversational-bi-python
+    python bindings/python/tools/assemble_wheel.py --lib $CARGO_TARGET_DIR/release/libconversational_bi_py.so --out /tmp/dist
+    pip install /tmp/dist/*.whl && python bindings/python/benches/overhead.py
 """
 
 from __future__ import annotations
