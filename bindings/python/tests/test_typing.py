@@ -3,6 +3,7 @@ and user code sees real types through py.typed (a wrong call is caught)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -34,9 +35,14 @@ except SqlRejectedError as e:
 """
 
 
+# The standard library's analysis is kept between runs; the package is analysed afresh each
+# time (it is installed at a new path).
+CACHE = Path(os.environ.get("CBI_MYPY_CACHE") or Path.home() / ".cache" / "heliosdb-cbi-python" / "mypy")
+
+
 def mypy(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--ignore-missing-imports", "--no-incremental", *args],
+        [sys.executable, "-m", "mypy", "--strict", "--ignore-missing-imports", "--cache-dir", str(CACHE), *args],
         capture_output=True,
         text=True,
     )
