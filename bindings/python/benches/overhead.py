@@ -10,6 +10,9 @@ stops (the log line, metrics) is counted as overhead too, so the figure is an up
 
 Both sides run in the same process on the same question, so the generator's speed (here the
 offline rule generator, which needs no model) and the database drop out of the difference.
+The first line ("Rust alone") is the same gap with no Python in the loop: the engine asked
+from Rust exactly as the binding asks it (`block_on` on the shared runtime, GIL released); the
+binding's own cost is the difference between that line and the next.
 
 Run it on a release build (a debug build measures unoptimized Rust), e.g.
     cd bindings/python && maturin develop --release && python benches/overhead.py [--asks 2000]
@@ -70,6 +73,24 @@ async def bench_async(engine: cbi.AsyncEngine, asks: int) -> None:
     summarize("await AsyncEngine.ask", overhead, inside)
 
 
+def components(engine: cbi.Engine) -> None:
+    """The binding's own steps, each timed alone (best of 5 runs of 5000 calls)."""
+    import timeit
+
+    native = engine._native
+    answer = engine.ask(QUESTION)
+
+    def best(stmt: str) -> float:
+        g = {"native": native, "raw": answer._native, "cbi": cbi}
+        return min(timeit.repeat(stmt, globals=g, number=5000, repeat=5)) / 5000 * 1e6
+
+    print("components (best of 5):")
+    round_trip = best("native.reset_session('t', 's')")
+    print(f"  GIL released + runtime round trip, no I/O (reset_session)  {round_trip:6.2f} µs")
+    print(f"  5 rows x 2 columns to Python values                        {best('raw.rows'):6.2f} µs")
+    print(f"  Answer wrapper                                             {best('cbi.Answer(raw)'):6.2f} µs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--asks", type=int, default=2000)
@@ -80,8 +101,11 @@ def main() -> None:
     print(f"question: {QUESTION!r} on the demo database, offline generator")
     for i in range(args.warmup):
         engine.ask(QUESTION, session_id=f"warm-{i // 10}").rows
+    gaps = engine._native.rust_ask_gaps(QUESTION, args.asks)
+    summarize("Rust alone", [g for g, _ in gaps], [t for _, t in gaps])
     bench_sync(engine, args.asks)
     asyncio.run(bench_async(cbi.AsyncEngine.from_engine(engine), args.asks))
+    components(engine)
 
 
 if __name__ == "__main__":
