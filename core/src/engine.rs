@@ -14,9 +14,10 @@ use crate::{
     catalog::Catalog,
     config::Config,
     error::Result,
-    generate::{GenerationRequest, SqlGenerator, correct},
+    generate::{GenerationRequest, Layers, SqlGenerator, correct},
     guard::InputGuard,
     metrics::Metrics,
+    resilience::{BreakerState, CircuitBreaker, Clock, SystemClock},
     session::{MemorySessionStore, SessionKey, SessionLimits, SessionState, SessionStore, Turn},
     source::DataSource,
 };
@@ -94,6 +95,7 @@ struct Inner {
     config: Config,
     source: DataSource,
     generator: Arc<dyn SqlGenerator>,
+    breaker: Option<CircuitBreaker>,
     sessions: Arc<dyn SessionStore>,
     guard: InputGuard,
     metrics: Option<Metrics>,
@@ -107,6 +109,8 @@ pub struct EngineBuilder {
     generator: Option<Arc<dyn SqlGenerator>>,
     sessions: Option<Arc<dyn SessionStore>>,
     metrics: Option<Metrics>,
+    clock: Option<Arc<dyn Clock>>,
+    examples: Vec<crate::config::FewShotExample>,
 }
 
 impl EngineBuilder {
@@ -140,16 +144,41 @@ impl EngineBuilder {
         self
     }
 
+    /// The clock of retry backoff and circuit-breaker timers (default: the system clock).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Few-shot examples for the LLM prompt, added to `[[llm.examples]]`. Each SQL must pass the
+    /// validator against the database when the engine is built.
+    pub fn examples(
+        mut self,
+        examples: impl IntoIterator<Item = crate::config::FewShotExample>,
+    ) -> Self {
+        self.examples.extend(examples);
+        self
+    }
+
     /// Connects to the database, reads its catalog and assembles the engine.
     pub async fn build(self) -> Result<Engine> {
-        let config = self.config.unwrap_or_default();
+        let mut config = self.config.unwrap_or_default();
+        config.llm.examples.extend(self.examples);
         let mut source = DataSource::connect(&config, self.database_url.as_deref()).await?;
+        crate::generate::prompt::verify_examples(&config.llm.examples, source.validator())?;
         if let Some(m) = &self.metrics {
             source = source.with_metrics(m.clone());
         }
-        let generator = match self.generator {
-            Some(g) => g,
-            None => crate::generate::from_config(&config, &source).await?,
+        let (generator, breaker) = match self.generator {
+            Some(g) => (g, None),
+            None => {
+                let layers = Layers {
+                    clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                    metrics: self.metrics.clone(),
+                };
+                let stack = crate::generate::stack::build(&config, &source, &layers).await?;
+                (stack.generator, stack.breaker)
+            }
         };
         let sessions = match self.sessions {
             Some(s) => s,
@@ -162,6 +191,7 @@ impl EngineBuilder {
                 config,
                 source,
                 generator,
+                breaker,
                 sessions,
                 guard,
                 metrics: self.metrics,
@@ -213,6 +243,20 @@ impl Engine {
             .await
     }
 
+    /// The state of the circuit breaker around the LLM provider; `None` when there is none (the
+    /// rule generator, a custom generator, or `[production.circuit_breaker] enabled = false`).
+    pub fn circuit_breaker_state(&self) -> Option<BreakerState> {
+        self.inner.breaker.as_ref().map(CircuitBreaker::state)
+    }
+
+    /// Closes the circuit breaker around the LLM provider by hand (the runbook's manual reset),
+    /// so that the next question goes to the provider again. Does nothing without a breaker.
+    pub fn reset_circuit_breaker(&self) {
+        if let Some(b) = &self.inner.breaker {
+            b.reset();
+        }
+    }
+
     /// Checks the database and reports the configured generator.
     pub async fn health(&self) -> Health {
         let db = self.inner.source.executor().ping().await;
@@ -259,6 +303,7 @@ impl Engine {
                 turn = answer.turn,
                 attempts = answer.attempts.len(),
                 generator = %answer.generator,
+                degraded = answer.degraded,
                 "query answered"
             ),
             Err(e) => tracing::warn!(
@@ -324,7 +369,12 @@ impl Engine {
         timings.insert("validate".to_string(), done.validate_ms);
         timings.insert("execute".to_string(), done.execute_ms);
 
-        let mut warnings = Vec::new();
+        // A fallback (the provider was down) names the generator that answered and says why.
+        let (answered_by, degraded) = match &done.generation.degraded {
+            Some(d) => (d.generator.clone(), Some(d.warning())),
+            None => (generator.name(), None),
+        };
+        let mut warnings: Vec<String> = degraded.iter().cloned().collect();
         if done.result.truncated {
             warnings.push(format!(
                 "the result was cut at {} rows ([database] max_rows); ask for fewer rows or a summary",
@@ -338,7 +388,7 @@ impl Engine {
             explanation: done.generation.explanation.clone(),
             columns: done.result.columns.iter().map(|c| c.name.clone()).collect(),
             row_count: done.result.rows.len(),
-            generator: generator.name(),
+            generator: answered_by.clone(),
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             state: done.generation.state.clone(),
         };
@@ -361,8 +411,8 @@ impl Engine {
             truncated: done.result.truncated,
             cache_hit: false,
             similarity: None,
-            generator: generator.name(),
-            degraded: false,
+            generator: answered_by,
+            degraded: degraded.is_some(),
             attempts: done.attempts,
             timings,
             session_id: session_id.to_string(),

@@ -13,7 +13,10 @@
 //! - [`metrics`]: the Prometheus metrics, registered in a registry the caller owns;
 //! - [`demo`]: the Chinook demo database that ships inside the crate;
 //! - [`source`]: a connected database with its catalog and validator;
-//! - [`embed`]: the embedding seam shared by the semantic cache and schema ranking.
+//! - [`embed`]: the embedding seam shared by the semantic cache and schema ranking;
+//! - [`llm`]: the OpenAI, Anthropic, Cohere and Ollama providers and their embeddings;
+//! - [`resilience`]: retry with backoff and the circuit breaker, as layers around providers;
+//! - [`eval`]: golden question sets and schema-linking recall.
 
 pub mod answer;
 pub mod catalog;
@@ -23,11 +26,13 @@ pub mod dialect;
 pub mod embed;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod exec;
 pub mod generate;
 pub mod guard;
 pub mod llm;
 pub mod metrics;
+pub mod resilience;
 pub mod session;
 pub mod source;
 pub mod sql;

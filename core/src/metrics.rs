@@ -11,10 +11,11 @@
 //! | `queries_failed_total` | counter | `code` (error kind) |
 //! | `sql_validations_total` | counter | `dialect`, `outcome` (`accepted` / rejection rule) |
 //! | `sql_executions_total` | counter | `dialect`, `outcome` (`ok` / error kind) |
+//! | `circuit_breaker_state` | gauge | `service` (`nl2sql`): 0 closed, 1 open, 2 half-open |
 
 use prometheus_client::{
     encoding::EncodeLabelSet,
-    metrics::{counter::Counter, family::Family, histogram::Histogram},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
 
@@ -34,6 +35,13 @@ pub struct OutcomeLabels {
     pub outcome: String,
 }
 
+/// Labels of `circuit_breaker_state`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ServiceLabels {
+    /// The protected service (`nl2sql`).
+    pub service: String,
+}
+
 /// The engine's metric handles. Cheap to clone; clones share the same series.
 #[derive(Clone, Debug)]
 pub struct Metrics {
@@ -47,6 +55,8 @@ pub struct Metrics {
     pub sql_validations_total: Family<OutcomeLabels, Counter>,
     /// `sql_executions_total`: statements executed, by outcome.
     pub sql_executions_total: Family<OutcomeLabels, Counter>,
+    /// `circuit_breaker_state`: 0 closed, 1 open, 2 half-open, by protected service.
+    pub circuit_breaker_state: Family<ServiceLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -60,6 +70,7 @@ impl Default for Metrics {
             queries_failed_total: Family::default(),
             sql_validations_total: Family::default(),
             sql_executions_total: Family::default(),
+            circuit_breaker_state: Family::default(),
         }
     }
 }
@@ -90,7 +101,21 @@ impl Metrics {
             "SQL statements executed",
             m.sql_executions_total.clone(),
         );
+        registry.register(
+            "circuit_breaker_state",
+            "State of a circuit breaker: 0 closed, 1 open, 2 half-open",
+            m.circuit_breaker_state.clone(),
+        );
         m
+    }
+
+    /// The `circuit_breaker_state` gauge of `service`, for its breaker to set.
+    pub fn circuit_breaker_gauge(&self, service: &str) -> Gauge {
+        self.circuit_breaker_state
+            .get_or_create(&ServiceLabels {
+                service: service.to_string(),
+            })
+            .clone()
     }
 
     /// Counts a failed query by its error.
@@ -116,12 +141,14 @@ mod tests {
         m.queries_total.inc();
         m.query_duration_seconds.observe(0.12);
         m.record_failure(&crate::Error::Timeout { timeout_ms: 5000 });
+        m.circuit_breaker_gauge("nl2sql").set(2);
         let mut text = String::new();
         encode(&mut text, &registry).expect("encodes");
         for name in [
             "query_duration_seconds_bucket",
             "queries_total 1",
             "queries_failed_total{code=\"TIMEOUT\"} 1",
+            "circuit_breaker_state{service=\"nl2sql\"} 2",
         ] {
             assert!(text.contains(name), "missing {name} in\n{text}");
         }
