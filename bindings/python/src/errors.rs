@@ -139,6 +139,7 @@ pub fn sample_error(py: Python<'_>, code: &str) -> PyResult<()> {
             message: "overloaded".into(),
             request_id: Some("req_1".into()),
             retryable: true,
+            retry_after: Some(Duration::from_secs(2)),
         },
         "CANNOT_ANSWER" => Error::CannotAnswer {
             message: "I did not understand \"frobnicate\"".into(),

@@ -90,6 +90,8 @@ def test_every_engine_error_code_maps_to_its_class(code: str) -> None:
         assert e.retry_after == 1.5 and e.tenant_id == "acme"
     elif code == "CIRCUIT_OPEN":
         assert e.retry_after == 30.0 and e.service == "nl2sql"
+    elif code == "PROVIDER":
+        assert e.retry_after == 2.0  # the provider's Retry-After
     else:
         assert e.retry_after is None
     if code == "SQL_REJECTED":
@@ -221,10 +223,6 @@ def test_rate_limited(mode: str) -> None:
     assert e.retry_after is not None and 0 < e.retry_after <= 60
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the circuit breaker around the LLM provider ([production.circuit_breaker]) is not in the engine yet",
-)
 def test_circuit_open(mode: str, fake: Any) -> None:
     server = fake(lambda r: (503, "The server is overloaded"))
     breaker = {"circuit_breaker": {"failure_threshold": 2, "reset_timeout_secs": 60}}

@@ -48,8 +48,8 @@ class ConversationalBIError(Exception):
         message: the engine's message (also ``str(error)``).
         code: the stable error code, e.g. ``"SQL_REJECTED"``.
         retryable: whether the same request may succeed if tried again later, unchanged.
-        retry_after: seconds to wait before trying again, when the engine says
-            (rate limits, an open circuit breaker); otherwise ``None``.
+        retry_after: seconds to wait before trying again, when the engine says (rate limits,
+            an open circuit breaker, a provider's ``Retry-After``); otherwise ``None``.
     """
 
     #: The stable code of this class of errors (``"UNKNOWN"`` only for a kind that this version
