@@ -7,6 +7,9 @@ cd "$ROOT"
 export CBI_SHARED_DIR="${CBI_SHARED_DIR:-$ROOT/../shared}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/heliosdb-cbi-target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# pyo3 builds the Python extension without linking libpython. Set for every cargo call, so that
+# all of them share one build of pyo3 (and the warm target dir stays valid).
+export PYO3_BUILD_EXTENSION_MODULE=1
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -33,6 +36,9 @@ cargo test --workspace -- --test-threads="${CBI_TEST_THREADS:-4}"
 
 step "deployment files (promtool, nginx -t, systemd-analyze)"
 scripts/check-deploy.sh
+
+step "python package (the wheel in a fresh virtualenv, pytest, the notebook)"
+bindings/python/test.sh
 
 step "main job: the demo commands"
 scripts/demo.sh >/dev/null

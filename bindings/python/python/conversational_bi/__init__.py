@@ -1,0 +1,71 @@
+"""HeliosDB Conversational BI: ask business questions in plain words, refine them over many
+turns, and get back safe read-only SQL, an explanation and the result.
+
+Quick start (no database, no key: the built-in Chinook demo database and the offline generator)::
+
+    from conversational_bi import Engine
+
+    engine = Engine()
+    answer = engine.ask("Which 5 artists have the most tracks?")
+    print(answer.sql)
+    answer = engine.ask("top 3 instead", session_id=answer.session_id)
+    df = answer.to_pandas()
+
+:class:`Engine` blocks (with the GIL released); :class:`AsyncEngine` has the same methods as
+coroutines. Errors are subclasses of :class:`ConversationalBIError`.
+"""
+
+from __future__ import annotations
+
+from ._native import __version__
+from .answer import Answer, Attempt, Chart, Column
+from .engine import DEFAULT_TENANT, AsyncEngine, Engine
+from .exceptions import (
+    ERROR_CODES,
+    CannotAnswerError,
+    CircuitOpenError,
+    ConfigError,
+    ConversationalBIError,
+    DatabaseUnavailableError,
+    ExecutionError,
+    InternalError,
+    InvalidInputError,
+    ProviderError,
+    QueryTimeoutError,
+    RateLimitedError,
+    ServiceUnavailableError,
+    SqlRejectedError,
+)
+from .models import ForeignKey, Health, Schema, SchemaColumn, Session, Table, Turn
+
+__all__ = [
+    "__version__",
+    "Engine",
+    "AsyncEngine",
+    "DEFAULT_TENANT",
+    "Answer",
+    "Column",
+    "Attempt",
+    "Chart",
+    "Session",
+    "Turn",
+    "Health",
+    "Schema",
+    "Table",
+    "SchemaColumn",
+    "ForeignKey",
+    "ConversationalBIError",
+    "ConfigError",
+    "InvalidInputError",
+    "SqlRejectedError",
+    "DatabaseUnavailableError",
+    "ExecutionError",
+    "QueryTimeoutError",
+    "ProviderError",
+    "CannotAnswerError",
+    "RateLimitedError",
+    "CircuitOpenError",
+    "ServiceUnavailableError",
+    "InternalError",
+    "ERROR_CODES",
+]

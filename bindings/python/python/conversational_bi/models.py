@@ -1,0 +1,169 @@
+"""Plain records returned by the engine: conversations, the schema and health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+__all__ = ["Turn", "Session", "Health", "Schema", "Table", "SchemaColumn", "ForeignKey"]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One answered question of a conversation."""
+
+    turn: int
+    question: str
+    sql: str
+    explanation: str
+    columns: List[str]
+    row_count: int
+    generator: str
+    at: str
+    """When the turn was answered (RFC 3339, UTC)."""
+
+    @classmethod
+    def _from_dict(cls, d: Dict[str, Any]) -> "Turn":
+        return cls(
+            turn=d["turn"],
+            question=d["question"],
+            sql=d["sql"],
+            explanation=d["explanation"],
+            columns=list(d["columns"]),
+            row_count=d["row_count"],
+            generator=d["generator"],
+            at=d["at"],
+        )
+
+
+@dataclass(frozen=True)
+class Session:
+    """The state of one conversation: its most recent turns, oldest first."""
+
+    tenant_id: str
+    session_id: str
+    turns: List[Turn]
+    turn_count: int
+    """Turns answered over the whole life of the session, including those no longer kept."""
+
+    @classmethod
+    def _from_dict(cls, d: Dict[str, Any]) -> "Session":
+        return cls(
+            tenant_id=d["tenant_id"],
+            session_id=d["session_id"],
+            turns=[Turn._from_dict(t) for t in d["turns"]],
+            turn_count=d["turn_count"],
+        )
+
+
+@dataclass(frozen=True)
+class Health:
+    """The engine's health: ``status`` is ``"ok"`` when every check passed, else
+    ``"degraded"``."""
+
+    status: str
+    version: str
+    database: bool
+    generator: Optional[str]
+    database_error: Optional[str] = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether every check passed."""
+        return self.status == "ok"
+
+    @classmethod
+    def _from_dict(cls, d: Dict[str, Any]) -> "Health":
+        return cls(
+            status=d["status"],
+            version=d["version"],
+            database=d["database"],
+            generator=d.get("generator"),
+            database_error=d.get("database_error"),
+        )
+
+
+@dataclass(frozen=True)
+class SchemaColumn:
+    """A column of a table or view, with its declared SQL type."""
+
+    name: str
+    data_type: str
+    nullable: bool
+    comment: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """``columns`` of the owning table reference ``referenced_columns`` of another table."""
+
+    columns: List[str]
+    referenced_table: str
+    referenced_columns: List[str]
+    referenced_schema: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table or view (``kind`` is ``"table"`` or ``"view"``)."""
+
+    name: str
+    kind: str
+    columns: List[SchemaColumn]
+    primary_key: List[str] = field(default_factory=list)
+    foreign_keys: List[ForeignKey] = field(default_factory=list)
+    schema: Optional[str] = None
+    comment: Optional[str] = None
+
+    @property
+    def qualified_name(self) -> str:
+        """``schema.name`` where the table has a schema, else ``name``."""
+        return f"{self.schema}.{self.name}" if self.schema else self.name
+
+    @classmethod
+    def _from_dict(cls, d: Dict[str, Any]) -> "Table":
+        return cls(
+            name=d["name"],
+            kind=d["kind"],
+            columns=[SchemaColumn(**c) for c in d["columns"]],
+            primary_key=list(d.get("primary_key", [])),
+            foreign_keys=[ForeignKey(**fk) for fk in d.get("foreign_keys", [])],
+            schema=d.get("schema"),
+            comment=d.get("comment"),
+        )
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What the engine sees of the database: its tables and views."""
+
+    dialect: str
+    """``"sqlite"``, ``"postgres"`` or ``"mysql"``."""
+    database: str
+    tables: List[Table]
+    fingerprint: str
+    """A short hash that changes whenever the schema changes."""
+
+    def table(self, name: str) -> Table:
+        """The table called ``name`` (case-insensitive; ``schema.name`` also works).
+
+        Raises:
+            KeyError: no such table; the message lists the tables.
+        """
+        wanted = name.lower()
+        for t in self.tables:
+            if t.name.lower() == wanted or t.qualified_name.lower() == wanted:
+                return t
+        raise KeyError(
+            f"no table {name!r} in {self.database}; tables: "
+            + ", ".join(t.qualified_name for t in self.tables)
+        )
+
+    @classmethod
+    def _from_dict(cls, d: Dict[str, Any]) -> "Schema":
+        return cls(
+            dialect=d["dialect"],
+            database=d["database"],
+            tables=[Table._from_dict(t) for t in d["tables"]],
+            fingerprint=d["fingerprint"],
+        )

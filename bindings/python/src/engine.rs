@@ -1,0 +1,251 @@
+//! The engine handle. Each operation exists twice: a blocking method that releases the GIL while
+//! the engine works (other Python threads run meanwhile), and an `*_async` method that returns an
+//! asyncio awaitable driven by the shared tokio runtime.
+
+use std::{future::Future, path::PathBuf, time::Duration};
+
+use conversational_bi::{Ask, Engine};
+use pyo3::prelude::*;
+
+use crate::{
+    answer::NativeAnswer,
+    config::ConfigSource,
+    convert,
+    errors::{into_py_err, to_py_err},
+};
+
+/// How often a blocking call looks for Ctrl-C (a pending `KeyboardInterrupt`).
+const SIGNAL_POLL: Duration = Duration::from_millis(100);
+
+/// A connected engine (wrapped by `conversational_bi.Engine` and `AsyncEngine`).
+#[pyclass(frozen, module = "conversational_bi._native", name = "Engine")]
+pub struct NativeEngine {
+    inner: Engine,
+}
+
+#[pymethods]
+impl NativeEngine {
+    /// Reads the configuration, connects to the database and builds the engine (blocking).
+    #[staticmethod]
+    #[pyo3(signature = (config_path=None, overrides=None, database=None, api_key=None))]
+    fn connect(
+        py: Python<'_>,
+        config_path: Option<PathBuf>,
+        overrides: Option<String>,
+        database: Option<String>,
+        api_key: Option<String>,
+    ) -> PyResult<Self> {
+        let source = ConfigSource {
+            path: config_path,
+            overrides,
+            api_key,
+        };
+        let inner = run_blocking(py, open(source, database))?;
+        Ok(Self { inner })
+    }
+
+    /// As [`NativeEngine::connect`], as an awaitable.
+    #[staticmethod]
+    #[pyo3(signature = (config_path=None, overrides=None, database=None, api_key=None))]
+    fn connect_async(
+        py: Python<'_>,
+        config_path: Option<PathBuf>,
+        overrides: Option<String>,
+        database: Option<String>,
+        api_key: Option<String>,
+    ) -> PyResult<Bound<'_, PyAny>> {
+        let source = ConfigSource {
+            path: config_path,
+            overrides,
+            api_key,
+        };
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let inner = open(source, database).await.map_err(into_py_err)?;
+            Ok(Self { inner })
+        })
+    }
+
+    /// Answers a question (blocking).
+    #[pyo3(signature = (question, session_id=None, tenant_id=None))]
+    fn ask(
+        &self,
+        py: Python<'_>,
+        question: String,
+        session_id: Option<String>,
+        tenant_id: Option<String>,
+    ) -> PyResult<NativeAnswer> {
+        let engine = self.inner.clone();
+        let ask = make_ask(question, session_id, tenant_id);
+        let answer = run_blocking(py, async move { engine.ask(ask).await })?;
+        Ok(NativeAnswer::new(answer))
+    }
+
+    /// Answers a question (awaitable).
+    #[pyo3(signature = (question, session_id=None, tenant_id=None))]
+    fn ask_async<'py>(
+        &self,
+        py: Python<'py>,
+        question: String,
+        session_id: Option<String>,
+        tenant_id: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let engine = self.inner.clone();
+        let ask = make_ask(question, session_id, tenant_id);
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let answer = engine.ask(ask).await.map_err(into_py_err)?;
+            Ok(NativeAnswer::new(answer))
+        })
+    }
+
+    /// The state of a conversation as a dict (blocking).
+    fn session<'py>(
+        &self,
+        py: Python<'py>,
+        tenant_id: String,
+        session_id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let engine = self.inner.clone();
+        let state = run_blocking(
+            py,
+            async move { engine.session(&tenant_id, &session_id).await },
+        )?;
+        convert::serialized(py, &state)
+    }
+
+    /// The state of a conversation as a dict (awaitable).
+    fn session_async<'py>(
+        &self,
+        py: Python<'py>,
+        tenant_id: String,
+        session_id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let engine = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let state = engine
+                .session(&tenant_id, &session_id)
+                .await
+                .map_err(into_py_err)?;
+            Python::attach(|py| convert::serialized(py, &state).map(Bound::unbind))
+        })
+    }
+
+    /// Forgets a conversation (blocking).
+    fn reset_session(&self, py: Python<'_>, tenant_id: String, session_id: String) -> PyResult<()> {
+        let engine = self.inner.clone();
+        run_blocking(py, async move {
+            engine.reset_session(&tenant_id, &session_id).await
+        })
+    }
+
+    /// Forgets a conversation (awaitable).
+    fn reset_session_async<'py>(
+        &self,
+        py: Python<'py>,
+        tenant_id: String,
+        session_id: String,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let engine = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            engine
+                .reset_session(&tenant_id, &session_id)
+                .await
+                .map_err(into_py_err)
+        })
+    }
+
+    /// The schema the engine sees, as a dict (read when the engine connected; no I/O).
+    fn schema<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        convert::serialized(py, self.inner.schema().as_ref())
+    }
+
+    /// The engine's health as a dict (blocking; pings the database).
+    fn health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let engine = self.inner.clone();
+        let health = run_blocking(py, async move { Ok(engine.health().await) })?;
+        convert::serialized(py, &health)
+    }
+
+    /// The engine's health as a dict (awaitable).
+    fn health_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let engine = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let health = engine.health().await;
+            Python::attach(|py| convert::serialized(py, &health).map(Bound::unbind))
+        })
+    }
+
+    /// For the overhead benchmark: asks `question` `n` times straight from Rust, the way the
+    /// blocking binding does (GIL released, `block_on` on the shared runtime from this thread),
+    /// and returns for each ask its wall time minus the engine's own `timings["total"]` (µs) and
+    /// that total (ms). The same gap measured from Python, minus this one, is what the binding
+    /// adds.
+    fn rust_ask_gaps(
+        &self,
+        py: Python<'_>,
+        question: String,
+        n: usize,
+    ) -> PyResult<Vec<(f64, f64)>> {
+        let engine = self.inner.clone();
+        let runtime = pyo3_async_runtimes::tokio::get_runtime();
+        py.detach(|| {
+            let mut gaps = Vec::with_capacity(n);
+            for i in 0..n {
+                let ask = make_ask(question.clone(), Some(format!("rust-{}", i / 10)), None);
+                let start = std::time::Instant::now();
+                let answer = runtime.block_on(engine.ask(ask));
+                let wall_us = start.elapsed().as_secs_f64() * 1e6;
+                let answer = answer.map_err(into_py_err)?;
+                let total_ms = answer.timings.get("total").copied().unwrap_or_default();
+                gaps.push((wall_us - total_ms * 1e3, total_ms));
+            }
+            Ok(gaps)
+        })
+    }
+
+    /// `(dialect, database)` of the connected source, for `repr`.
+    fn describe(&self) -> (String, String) {
+        let schema = self.inner.schema();
+        (schema.dialect.as_str().to_string(), schema.database.clone())
+    }
+}
+
+async fn open(source: ConfigSource, database: Option<String>) -> conversational_bi::Result<Engine> {
+    let config = source.load()?;
+    let mut builder = Engine::builder().config(config);
+    if let Some(url) = database {
+        builder = builder.database_url(url);
+    }
+    builder.build().await
+}
+
+fn make_ask(question: String, session_id: Option<String>, tenant_id: Option<String>) -> Ask {
+    let mut ask = Ask::new(question);
+    ask.session_id = session_id;
+    ask.tenant_id = tenant_id;
+    ask
+}
+
+/// Runs engine work on the shared runtime with the GIL released. A Ctrl-C while it waits
+/// cancels the work and raises `KeyboardInterrupt`.
+fn run_blocking<F, T>(py: Python<'_>, work: F) -> PyResult<T>
+where
+    F: Future<Output = conversational_bi::Result<T>> + Send,
+    T: Send,
+{
+    let runtime = pyo3_async_runtimes::tokio::get_runtime();
+    let outcome = py.detach(|| runtime.block_on(interruptible(work)))?;
+    outcome.map_err(|e| to_py_err(py, e))
+}
+
+async fn interruptible<F: Future>(work: F) -> PyResult<F::Output> {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            biased;
+            out = &mut work => return Ok(out),
+            () = tokio::time::sleep(SIGNAL_POLL) => {
+                Python::attach(|py| py.check_signals())?;
+            }
+        }
+    }
+}

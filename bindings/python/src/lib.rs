@@ -1,0 +1,29 @@
+//! The `conversational_bi._native` extension module: a thin layer between Python and the engine
+//! core. The public Python API lives in the `conversational_bi` package (`python/`); this module
+//! is private to it.
+//!
+//! - [`engine`]: the engine handle, with blocking methods that release the GIL and methods that
+//!   return asyncio awaitables;
+//! - [`answer`]: answers, converted to Python values when a field is read;
+//! - [`errors`]: the one mapping from the core's error kinds to the package's exception classes;
+//! - [`config`]: configuration from a TOML file, keyword options and the environment;
+//! - [`convert`]: database values and JSON documents as Python objects.
+
+mod answer;
+mod config;
+mod convert;
+mod engine;
+mod errors;
+
+use pyo3::prelude::*;
+
+/// The extension module.
+#[pymodule]
+#[pyo3(name = "_native")]
+fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<engine::NativeEngine>()?;
+    m.add_class::<answer::NativeAnswer>()?;
+    m.add_function(wrap_pyfunction!(errors::sample_error, m)?)?;
+    Ok(())
+}
