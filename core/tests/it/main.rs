@@ -5,6 +5,8 @@ mod common;
 mod db_behaviour;
 mod db_guardrails;
 mod fake_openai;
+mod prompt_context;
+mod prompt_linking;
 mod rule_conversation;
 mod validator_guardrails;
 mod validator_spider;
