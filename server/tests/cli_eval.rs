@@ -111,3 +111,84 @@ fn eval_plays_conversations_and_reads_csv() {
     assert!(text.contains("questions:           1"), "{text}");
     assert!(text.contains("execution accuracy:  100.0%"), "{text}");
 }
+
+#[test]
+fn linking_only_reports_recall_and_schema_size() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dbs = db_dir(dir.path());
+    let questions = dir.path().join("q.json");
+    std::fs::write(
+        &questions,
+        r#"[
+ {"db_id": "chinook", "question": "How many artists are there?", "query": "SELECT count(*) FROM Artist"},
+ {"db_id": "chinook", "question": "Revenue per customer country", "query": "SELECT c.Country, sum(i.Total) FROM Invoice i JOIN Customer c ON c.CustomerId = i.CustomerId GROUP BY c.Country"},
+ {"db_id": "chinook", "question": "Rock tracks by album", "query": "SELECT a.Title, count(*) FROM Track t JOIN Album a ON a.AlbumId = t.AlbumId JOIN Genre g ON g.GenreId = t.GenreId WHERE g.Name = 'Rock' GROUP BY a.Title"},
+ {"db_id": "chinook", "question": "Broken gold", "query": "SELECT Nope FROM Artist"}
+]"#,
+    )
+    .expect("write");
+    let (code, json, stdout) = eval(&[
+        "--questions",
+        questions.to_str().expect("utf-8"),
+        "--db-dir",
+        dbs.to_str().expect("utf-8"),
+        "--linking-only",
+        "--max-schema-tokens",
+        "250",
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(json["max_schema_tokens"], 250, "{stdout}");
+    assert_eq!(json["all"]["questions"], 3, "{stdout}");
+    assert_eq!(json["pruned"]["questions"], 3, "{stdout}");
+    assert_eq!(json["unscored"].as_array().map(Vec::len), Some(1));
+    assert!(
+        json["all"]["recall"].as_f64().expect("recall") > 0.9,
+        "{stdout}"
+    );
+    assert!(
+        json["all"]["size_ratio"].as_f64().expect("ratio") < 0.5,
+        "{stdout}"
+    );
+    let results = json["results"].as_array().expect("results");
+    assert_eq!(results[1]["gold_tables"], 2);
+    for r in results {
+        assert!(r["tokens"].as_u64().expect("tokens") <= 250, "{r}");
+        assert!(r["full_tokens"].as_u64().expect("full") > 250, "{r}");
+    }
+
+    let (code, _, text) = eval(&[
+        "--questions",
+        questions.to_str().expect("utf-8"),
+        "--db-dir",
+        dbs.to_str().expect("utf-8"),
+        "--linking-only",
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("schema linking, budget 4000 tokens"),
+        "{text}"
+    );
+    assert!(
+        text.contains("recall:             100.0%"),
+        "the demo fits 4000 tokens: {text}"
+    );
+
+    let out = std::process::Command::new(BIN)
+        .args([
+            "eval",
+            "--questions",
+            "q.json",
+            "--db-dir",
+            "d",
+            "--max-schema-tokens",
+            "9",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "--max-schema-tokens needs --linking-only"
+    );
+}

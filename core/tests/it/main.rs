@@ -8,6 +8,8 @@ mod common;
 mod db_behaviour;
 mod db_guardrails;
 mod fake_openai;
+mod prompt_context;
+mod prompt_linking;
 mod providers;
 mod rate_limit_shared;
 mod redis_faults;

@@ -74,7 +74,9 @@ pub(crate) struct Prepared {
     pub index: SchemaIndex,
     pub validator: Validator,
     pub examples: Vec<ExampleInfo>,
-    /// Tokens of the whole schema listing, as this context renders it.
+    /// The whole schema listing, as this context renders it.
+    pub full_text: String,
+    /// Its tokens.
     pub full_tokens: usize,
 }
 
@@ -225,16 +227,16 @@ impl PromptContext {
             .iter()
             .map(|e| ExampleInfo::new(e, &validator, &index))
             .collect();
-        let full_tokens = estimate_tokens(
-            &self
-                .renderer(catalog)
-                .render(&SchemaSelection::whole(&index)),
-        );
+        let full_text = self
+            .renderer(catalog)
+            .render(&SchemaSelection::whole(&index));
+        let full_tokens = estimate_tokens(&full_text);
         let prepared = Arc::new(Prepared {
             fingerprint: catalog.fingerprint.clone(),
             index,
             validator,
             examples,
+            full_text,
             full_tokens,
         });
         *slot = Some(prepared.clone());

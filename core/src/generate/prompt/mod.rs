@@ -194,8 +194,18 @@ pub fn link_schema(
 
     let relevance = rank::rank(index, &signals);
     let renderer = context.renderer(catalog);
-    let selection = select::select(index, &relevance, &renderer, context.max_schema_tokens);
-    let text = renderer.render(&selection);
+    let selection = select::select(
+        index,
+        &relevance,
+        &renderer,
+        context.max_schema_tokens,
+        prepared.full_tokens,
+    );
+    let text = if selection.pruned {
+        renderer.render(&selection)
+    } else {
+        prepared.full_text.clone()
+    };
     let shown = |t: usize, c: usize| {
         selection
             .tables

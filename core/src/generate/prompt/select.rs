@@ -166,21 +166,17 @@ impl Growing<'_> {
     }
 }
 
-/// The tables and columns to show for `relevance` within `budget` tokens.
+/// The tables and columns to show for `relevance` within `budget` tokens, `whole_cost` being
+/// the tokens of the whole listing.
 pub(crate) fn select(
     index: &SchemaIndex,
     relevance: &Relevance,
     renderer: &SchemaRenderer<'_>,
     budget: usize,
+    whole_cost: usize,
 ) -> SchemaSelection {
-    let whole = SchemaSelection::whole(index);
-    let whole_cost: usize = whole
-        .tables
-        .iter()
-        .map(|s| renderer.line_cost(s.table, &s.columns))
-        .sum();
     if whole_cost <= budget {
-        return whole;
+        return SchemaSelection::whole(index);
     }
     let mut g = Growing {
         index,

@@ -214,3 +214,29 @@ async fn pruned_prompt_snapshot_with_samples_hints_and_examples() {
     assert!(prompt.schema.tokens <= 260);
     insta::assert_snapshot!(prompt.messages[0].content);
 }
+
+#[test]
+fn prompt_types_are_send_and_sync() {
+    fn check<T: Send + Sync + 'static>() {}
+    check::<PromptContext>();
+    check::<LinkedSchema>();
+    check::<Prompt>();
+    check::<SampleValues>();
+    check::<SchemaIndex>();
+    check::<crate::generate::LlmGenerator>();
+}
+
+#[test]
+fn the_context_debug_shows_counts_not_values() {
+    let mut samples = SampleValues::empty();
+    samples.insert("Customer", "Country", vec!["Germany".into()]);
+    let ctx = PromptContext::new()
+        .samples(samples)
+        .examples(vec![FewShotExample::new("q", "SELECT 1")])
+        .max_schema_tokens(123);
+    let debug = format!("{ctx:?}");
+    assert!(debug.contains("samples: Some(1)"), "{debug}");
+    assert!(debug.contains("examples: 1"), "{debug}");
+    assert!(debug.contains("max_schema_tokens: 123"), "{debug}");
+    assert!(!debug.contains("Germany"), "{debug}");
+}
