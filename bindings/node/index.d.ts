@@ -1,0 +1,292 @@
+/* Generated from the Rust sources by scripts/build.mjs (napi-rs); edit header.d.ts or src/, not this file. */
+/* eslint-disable */
+
+/**
+ * One value of a result row: `null` for SQL NULL, `boolean`, `number` for integers within
+ * `Number.MAX_SAFE_INTEGER` and for floats, `bigint` for larger integers, `string` for exact
+ * decimals (NUMERIC/DECIMAL keep every digit), text, dates and timestamps (ISO-8601), and
+ * `Buffer` for binary values.
+ */
+export type CellValue = null | boolean | number | bigint | string | Buffer
+
+/** The stable codes of `ConversationalBIError.code`. */
+export type ErrorCode =
+  | 'CONFIG'
+  | 'INVALID_INPUT'
+  | 'SQL_REJECTED'
+  | 'DATABASE_UNAVAILABLE'
+  | 'EXECUTION'
+  | 'TIMEOUT'
+  | 'PROVIDER'
+  | 'CANNOT_ANSWER'
+  | 'RATE_LIMITED'
+  | 'CIRCUIT_OPEN'
+  | 'SERVICE_UNAVAILABLE'
+  | 'INTERNAL'
+
+/**
+ * What every method throws or rejects with: an `Error` whose `code` is the engine's stable code.
+ * Branch on `code`, never on `message`.
+ */
+export interface ConversationalBIError extends Error {
+  code: ErrorCode
+  /** Whether the same call may succeed later, unchanged. */
+  retryable: boolean
+  /** Seconds to wait before trying again (`RATE_LIMITED`, `CIRCUIT_OPEN`). */
+  retryAfter?: number
+  /** The refused statement (`SQL_REJECTED`). */
+  sql?: string
+  /** The validator rule that refused it, e.g. `not_a_query` (`SQL_REJECTED`). */
+  rule?: string
+  /** The configuration key at fault, e.g. `llm.provider` (`CONFIG`, when known). */
+  key?: string
+  /** The words of the question that were not understood (`CANNOT_ANSWER`). */
+  unknownWords?: string[]
+  /** The LLM provider that failed (`PROVIDER`). */
+  provider?: string
+  /** The provider's HTTP status (`PROVIDER`, when it answered). */
+  status?: number
+}
+
+
+/**
+ * Which binding artifact the generated loader actually loaded: `'native'` for
+ * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
+ * flavor napi-rs can build is listed, because `NAPI_RS_NATIVE_LIBRARY_PATH`
+ * can point the loader at a WASI artifact this package does not build itself.
+ */
+export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
+
+/**
+ * The engine: ask questions in plain words, refine them over many turns, get safe read-only SQL,
+ * an explanation and the result.
+ */
+export declare class Engine {
+  /**
+   * Checks the options and the configuration (throwing a `CONFIG` error at once when they are
+   * wrong) and starts connecting to the database in the background.
+   */
+  constructor(options?: EngineOptions | undefined | null)
+  /**
+   * An engine configured by the TOML file at `path`; `options.databaseUrl` still overrides
+   * the file's database.
+   */
+  static fromConfig(path: string, options?: EngineOptions | undefined | null): Engine
+  /**
+   * Waits until the engine is connected to its database; rejects with the connection's error
+   * (e.g. `DATABASE_UNAVAILABLE`). Optional: every other method waits by itself.
+   */
+  connect(): Promise<void>
+  /**
+   * Answers one question. Pass the `sessionId` of an earlier answer to ask a follow-up
+   * ("top 3 instead", "only 2024").
+   */
+  ask(question: string, options?: AskOptions): Promise<Answer>
+  /** The state of a conversation: its turns, oldest first (empty when it does not exist). */
+  session(sessionId: string, options?: TenantOptions): Promise<SessionState>
+  /** Forgets a conversation; the next question with its id starts afresh. */
+  resetSession(sessionId: string, options?: TenantOptions): Promise<void>
+  /** The schema the engine sees: tables, columns, keys. */
+  schema(): Promise<Schema>
+  /** Checks the database and reports the configured generator. */
+  health(): Promise<Health>
+}
+
+/** The engine's reply to one question. */
+export interface Answer {
+  /** The SQL that ran (validated, comments stripped, row cap applied). */
+  sql: string
+  /** What the SQL does, in plain words. */
+  explanation: string
+  /** Result columns. */
+  columns: Array<Column>
+  /** Result rows, one array of values per row (see `CellValue`). */
+  rows: CellValue[][]
+  /** Number of rows returned. */
+  rowCount: number
+  /** Whether the row cap cut the result. */
+  truncated: boolean
+  /** Whether the SQL came from the semantic cache. */
+  cacheHit: boolean
+  /** Similarity to the cached question, on a cache hit. */
+  similarity?: number
+  /** Which generator wrote the SQL (`rule`, `openai:gpt-4o-mini`, ...). */
+  generator: string
+  /** Whether a fallback answered because the configured generator was unavailable. */
+  degraded: boolean
+  /** Every try, in order; the last one succeeded. */
+  attempts: Array<Attempt>
+  /** Milliseconds per stage (`guard`, `session`, `generate`, `validate`, `execute`, `total`, ...). */
+  timings: Record<string, number>
+  /** The conversation this answer belongs to: pass it as `sessionId` to ask a follow-up. */
+  sessionId: string
+  /** The 1-based number of this turn in the conversation. */
+  turn: number
+  /** A chart that suits the result. */
+  chart?: Chart
+  /** Things the user should know (e.g. the result was cut at the row cap). */
+  warnings: Array<string>
+}
+
+/** Options of one question. */
+export interface AskOptions {
+  /**
+   * The conversation to continue (the `sessionId` of an earlier answer); a new one is started
+   * when absent.
+   */
+  sessionId?: string
+  /** The tenant asking; `default` when absent. */
+  tenantId?: string
+}
+
+/** One try of the generator. */
+export interface Attempt {
+  /** The SQL as the generator wrote it. */
+  sql: string
+  /** Why this try failed; absent for the try that succeeded. */
+  error?: string
+}
+
+/** A chart that suits the result. */
+export interface Chart {
+  /** `bar`, `line` or `pie`. */
+  kind: string
+  /** The column on the x axis. */
+  x: string
+  /** The numeric column on the y axis. */
+  y: string
+}
+
+/** A result column. */
+export interface Column {
+  /** The column's label in the result. */
+  name: string
+  /** The database's type name for it (e.g. `INTEGER`, `numeric`). */
+  type: string
+}
+
+/**
+ * How to build an engine. Every field is optional: `new Engine()` answers on the built-in demo
+ * database with the offline generator.
+ */
+export interface EngineOptions {
+  /**
+   * The database to query (`sqlite:///path.db`, `postgres://...`, `mysql://...`); overrides
+   * `[database] url` and `DATABASE_URL`.
+   */
+  databaseUrl?: string
+  /** A configuration file (the runbook's TOML); the environment overrides it as documented. */
+  configPath?: string
+  /**
+   * The configuration inline: TOML text, or an object with the file's sections and keys as
+   * written in the file (snake_case), e.g. `{ llm: { provider: 'rule' }, database: { max_rows: 100 } }`.
+   * Exclusive with `configPath`.
+   */
+  config?: string | Record<string, unknown>
+}
+
+/** A foreign key: `columns` reference `referencedColumns` of `referencedTable`. */
+export interface ForeignKey {
+  /** Columns of the owning table. */
+  columns: Array<string>
+  /** Schema of the referenced table (PostgreSQL only). */
+  referencedSchema?: string
+  /** The referenced table. */
+  referencedTable: string
+  /** Columns of the referenced table, matching `columns` one to one. */
+  referencedColumns: Array<string>
+}
+
+/** The engine's health. */
+export interface Health {
+  /** `ok` when every check passed, `degraded` otherwise. */
+  status: string
+  /** The engine's version. */
+  version: string
+  /** Whether the database answered. */
+  database: boolean
+  /** The database's error, when it did not. */
+  databaseError?: string
+  /** The configured generator. */
+  generator?: string
+}
+
+/** The schema the engine sees. */
+export interface Schema {
+  /** `sqlite`, `postgres` or `mysql`. */
+  dialect: string
+  /** The database's name. */
+  database: string
+  /** Tables and views, sorted by schema then name. */
+  tables: Array<SchemaTable>
+  /** A short hash that changes whenever the schema changes. */
+  fingerprint: string
+}
+
+/** A column of a table or view. */
+export interface SchemaColumn {
+  /** The column's name, exactly as the database spells it. */
+  name: string
+  /** The declared SQL type. */
+  dataType: string
+  /** Whether the column accepts NULL. */
+  nullable: boolean
+  /** The column's comment, where the database has one. */
+  comment?: string
+}
+
+/** A table or view. */
+export interface SchemaTable {
+  /** The schema (namespace) for PostgreSQL; absent for SQLite and MySQL. */
+  schema?: string
+  /** The table's name, exactly as the database spells it. */
+  name: string
+  /** `table` or `view`. */
+  kind: string
+  /** Columns in declaration order. */
+  columns: Array<SchemaColumn>
+  /** Primary-key column names, in key order. */
+  primaryKey: Array<string>
+  /** Foreign keys from this table to others. */
+  foreignKeys: Array<ForeignKey>
+  /** The table's comment, where the database has one. */
+  comment?: string
+}
+
+/** The state of one conversation. */
+export interface SessionState {
+  /** The owning tenant. */
+  tenantId: string
+  /** The session id. */
+  sessionId: string
+  /** The most recent turns, oldest first. */
+  turns: Array<Turn>
+  /** Turns answered over the whole life of the session, including those no longer kept. */
+  turnCount: number
+}
+
+/** Options that pick a tenant. */
+export interface TenantOptions {
+  /** The tenant; `default` when absent. */
+  tenantId?: string
+}
+
+/** One answered question of a conversation. */
+export interface Turn {
+  /** 1-based turn number within the session. */
+  turn: number
+  /** The question as asked (after the input guard). */
+  question: string
+  /** The SQL that answered it. */
+  sql: string
+  /** What the SQL does. */
+  explanation: string
+  /** Names of the result's columns. */
+  columns: Array<string>
+  /** Rows returned. */
+  rowCount: number
+  /** The generator that wrote the SQL. */
+  generator: string
+  /** When the turn was answered (RFC 3339). */
+  at: string
+}

@@ -1,0 +1,92 @@
+//! The options of `new Engine(options)` and how they become the engine's configuration.
+
+use std::path::Path;
+
+use conversational_bi::{Config, Error as CoreError};
+use napi_derive::napi;
+
+/// How to build an engine. Every field is optional: `new Engine()` answers on the built-in demo
+/// database with the offline generator.
+#[napi(object)]
+#[derive(Default)]
+pub struct EngineOptions {
+    /// The database to query (`sqlite:///path.db`, `postgres://...`, `mysql://...`); overrides
+    /// `[database] url` and `DATABASE_URL`.
+    pub database_url: Option<String>,
+    /// A configuration file (the runbook's TOML); the environment overrides it as documented.
+    pub config_path: Option<String>,
+    /// The configuration inline: TOML text, or an object with the file's sections and keys as
+    /// written in the file (snake_case), e.g. `{ llm: { provider: 'rule' }, database: { max_rows: 100 } }`.
+    /// Exclusive with `configPath`.
+    #[napi(ts_type = "string | Record<string, unknown>")]
+    pub config: Option<serde_json::Value>,
+}
+
+/// Options of one question.
+#[napi(object)]
+#[derive(Default)]
+pub struct AskOptions {
+    /// The conversation to continue (the `sessionId` of an earlier answer); a new one is started
+    /// when absent.
+    pub session_id: Option<String>,
+    /// The tenant asking; `default` when absent.
+    pub tenant_id: Option<String>,
+}
+
+/// Options that pick a tenant.
+#[napi(object)]
+#[derive(Default)]
+pub struct TenantOptions {
+    /// The tenant; `default` when absent.
+    pub tenant_id: Option<String>,
+}
+
+/// Resolves the configuration `options` describe: the file or inline configuration, then the
+/// environment variables, then the runbook's aliases and value checks.
+pub fn config(options: &EngineOptions) -> Result<Config, CoreError> {
+    let mut config = match (&options.config_path, &options.config) {
+        (Some(_), Some(_)) => {
+            return Err(CoreError::config(
+                "pass either `configPath` (a file) or `config` (inline), not both",
+            ));
+        }
+        (Some(path), None) => return Config::load(Path::new(path)),
+        (None, Some(serde_json::Value::String(toml))) => Config::from_toml_str(toml, None)?,
+        (None, Some(object @ serde_json::Value::Object(_))) => from_object(object.clone())?,
+        (None, Some(other)) => {
+            return Err(CoreError::config(format!(
+                "`config` must be TOML text or an object of the configuration file's sections (e.g. {{ llm: {{ provider: 'rule' }} }}), not {}",
+                kind_of(other)
+            )));
+        }
+        (None, None) => Config::default(),
+    };
+    config.apply_env(|name| std::env::var(name).ok())?;
+    config.resolve(None)?;
+    Ok(config)
+}
+
+/// An inline configuration object, checked like a file: an unknown key or a wrong type names
+/// the key.
+fn from_object(object: serde_json::Value) -> Result<Config, CoreError> {
+    serde_path_to_error::deserialize(object).map_err(|e| {
+        let key = e.path().to_string();
+        CoreError::Config {
+            message: format!("`config` key `{key}`: {}", e.inner()),
+            key: Some(key),
+            file: None,
+            line: None,
+        }
+    })
+}
+
+fn kind_of(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}

@@ -1,0 +1,376 @@
+//! The plain JavaScript objects the binding returns, in camelCase, built from the engine's types.
+
+use std::collections::HashMap;
+
+use conversational_bi::{
+    answer::{Answer as CoreAnswer, Attempt as CoreAttempt, ChartSuggestion},
+    catalog::{Catalog as CoreCatalog, Column as CoreColumn, ForeignKey as CoreForeignKey, Table},
+    engine::Health as CoreHealth,
+    exec::{ResultColumn, Value},
+    session::{SessionState as CoreSessionState, Turn as CoreTurn},
+};
+use napi::{bindgen_prelude::*, sys};
+use napi_derive::napi;
+
+/// Largest integer a JavaScript number holds exactly (`Number.MAX_SAFE_INTEGER`).
+const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+
+/// One value of a result row, converted to its natural JavaScript form.
+///
+/// NULL → `null`; booleans → `boolean`; integers → `number`, or `bigint` beyond
+/// `Number.MAX_SAFE_INTEGER` so that no digit is lost; floats → `number`; exact decimals (SQL
+/// `NUMERIC`/`DECIMAL`) → their canonical `string`; text, dates and timestamps (ISO-8601) →
+/// `string`; binary values → `Buffer`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell(pub Value);
+
+impl ToNapiValue for Cell {
+    unsafe fn to_napi_value(env: sys::napi_env, cell: Self) -> Result<sys::napi_value> {
+        // SAFETY (all arms): `env` is the live environment napi handed to this conversion.
+        unsafe {
+            match cell.0 {
+                Value::Null => Null::to_napi_value(env, Null),
+                Value::Bool(b) => bool::to_napi_value(env, b),
+                Value::Int(i) if (-MAX_SAFE_INTEGER..=MAX_SAFE_INTEGER).contains(&i) => {
+                    f64::to_napi_value(env, i as f64)
+                }
+                Value::Int(i) => BigInt::to_napi_value(env, BigInt::from(i)),
+                Value::Float(f) => f64::to_napi_value(env, f),
+                Value::Decimal(s) | Value::Text(s) => String::to_napi_value(env, s),
+                Value::Bytes(hex) => Buffer::to_napi_value(env, Buffer::from(decode_hex(&hex))),
+            }
+        }
+    }
+}
+
+/// The executor renders binary values as lowercase hex; a malformed pair (never produced) is
+/// skipped rather than invented.
+fn decode_hex(hex: &str) -> Vec<u8> {
+    hex.as_bytes()
+        .chunks(2)
+        .filter_map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect()
+}
+
+/// A result column.
+#[napi(object, object_from_js = false)]
+pub struct Column {
+    /// The column's label in the result.
+    pub name: String,
+    /// The database's type name for it (e.g. `INTEGER`, `numeric`).
+    #[napi(js_name = "type")]
+    pub data_type: String,
+}
+
+impl From<ResultColumn> for Column {
+    fn from(c: ResultColumn) -> Self {
+        Self {
+            name: c.name,
+            data_type: c.data_type,
+        }
+    }
+}
+
+/// One try of the generator.
+#[napi(object, object_from_js = false)]
+pub struct Attempt {
+    /// The SQL as the generator wrote it.
+    pub sql: String,
+    /// Why this try failed; absent for the try that succeeded.
+    pub error: Option<String>,
+}
+
+impl From<CoreAttempt> for Attempt {
+    fn from(a: CoreAttempt) -> Self {
+        Self {
+            sql: a.sql,
+            error: a.error,
+        }
+    }
+}
+
+/// A chart that suits the result.
+#[napi(object, object_from_js = false)]
+pub struct Chart {
+    /// `bar`, `line` or `pie`.
+    pub kind: String,
+    /// The column on the x axis.
+    pub x: String,
+    /// The numeric column on the y axis.
+    pub y: String,
+}
+
+impl From<ChartSuggestion> for Chart {
+    fn from(c: ChartSuggestion) -> Self {
+        Self {
+            kind: c.kind,
+            x: c.x,
+            y: c.y,
+        }
+    }
+}
+
+/// The engine's reply to one question.
+#[napi(object, object_from_js = false)]
+pub struct Answer {
+    /// The SQL that ran (validated, comments stripped, row cap applied).
+    pub sql: String,
+    /// What the SQL does, in plain words.
+    pub explanation: String,
+    /// Result columns.
+    pub columns: Vec<Column>,
+    /// Result rows, one array of values per row (see `CellValue`).
+    #[napi(ts_type = "CellValue[][]")]
+    pub rows: Vec<Vec<Cell>>,
+    /// Number of rows returned.
+    pub row_count: u32,
+    /// Whether the row cap cut the result.
+    pub truncated: bool,
+    /// Whether the SQL came from the semantic cache.
+    pub cache_hit: bool,
+    /// Similarity to the cached question, on a cache hit.
+    pub similarity: Option<f64>,
+    /// Which generator wrote the SQL (`rule`, `openai:gpt-4o-mini`, ...).
+    pub generator: String,
+    /// Whether a fallback answered because the configured generator was unavailable.
+    pub degraded: bool,
+    /// Every try, in order; the last one succeeded.
+    pub attempts: Vec<Attempt>,
+    /// Milliseconds per stage (`guard`, `session`, `generate`, `validate`, `execute`, `total`, ...).
+    pub timings: HashMap<String, f64>,
+    /// The conversation this answer belongs to: pass it as `sessionId` to ask a follow-up.
+    pub session_id: String,
+    /// The 1-based number of this turn in the conversation.
+    pub turn: u32,
+    /// A chart that suits the result.
+    pub chart: Option<Chart>,
+    /// Things the user should know (e.g. the result was cut at the row cap).
+    pub warnings: Vec<String>,
+}
+
+impl From<CoreAnswer> for Answer {
+    fn from(a: CoreAnswer) -> Self {
+        Self {
+            sql: a.sql,
+            explanation: a.explanation,
+            columns: a.columns.into_iter().map(Column::from).collect(),
+            rows: a
+                .rows
+                .into_iter()
+                .map(|r| r.into_iter().map(Cell).collect())
+                .collect(),
+            row_count: saturating_u32(a.row_count as u64),
+            truncated: a.truncated,
+            cache_hit: a.cache_hit,
+            similarity: a.similarity,
+            generator: a.generator,
+            degraded: a.degraded,
+            attempts: a.attempts.into_iter().map(Attempt::from).collect(),
+            timings: a.timings.into_iter().collect(),
+            session_id: a.session_id,
+            turn: saturating_u32(a.turn),
+            chart: a.chart.map(Chart::from),
+            warnings: a.warnings,
+        }
+    }
+}
+
+fn saturating_u32(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// One answered question of a conversation.
+#[napi(object, object_from_js = false)]
+pub struct Turn {
+    /// 1-based turn number within the session.
+    pub turn: u32,
+    /// The question as asked (after the input guard).
+    pub question: String,
+    /// The SQL that answered it.
+    pub sql: String,
+    /// What the SQL does.
+    pub explanation: String,
+    /// Names of the result's columns.
+    pub columns: Vec<String>,
+    /// Rows returned.
+    pub row_count: u32,
+    /// The generator that wrote the SQL.
+    pub generator: String,
+    /// When the turn was answered (RFC 3339).
+    pub at: String,
+}
+
+impl From<CoreTurn> for Turn {
+    fn from(t: CoreTurn) -> Self {
+        Self {
+            turn: saturating_u32(t.turn),
+            question: t.question,
+            sql: t.sql,
+            explanation: t.explanation,
+            columns: t.columns,
+            row_count: saturating_u32(t.row_count as u64),
+            generator: t.generator,
+            at: t.at,
+        }
+    }
+}
+
+/// The state of one conversation.
+#[napi(object, object_from_js = false)]
+pub struct SessionState {
+    /// The owning tenant.
+    pub tenant_id: String,
+    /// The session id.
+    pub session_id: String,
+    /// The most recent turns, oldest first.
+    pub turns: Vec<Turn>,
+    /// Turns answered over the whole life of the session, including those no longer kept.
+    pub turn_count: u32,
+}
+
+impl From<CoreSessionState> for SessionState {
+    fn from(s: CoreSessionState) -> Self {
+        Self {
+            tenant_id: s.tenant_id,
+            session_id: s.session_id,
+            turns: s.turns.into_iter().map(Turn::from).collect(),
+            turn_count: saturating_u32(s.turn_count),
+        }
+    }
+}
+
+/// A column of a table or view.
+#[napi(object, object_from_js = false)]
+pub struct SchemaColumn {
+    /// The column's name, exactly as the database spells it.
+    pub name: String,
+    /// The declared SQL type.
+    pub data_type: String,
+    /// Whether the column accepts NULL.
+    pub nullable: bool,
+    /// The column's comment, where the database has one.
+    pub comment: Option<String>,
+}
+
+impl From<CoreColumn> for SchemaColumn {
+    fn from(c: CoreColumn) -> Self {
+        Self {
+            name: c.name,
+            data_type: c.data_type,
+            nullable: c.nullable,
+            comment: c.comment,
+        }
+    }
+}
+
+/// A foreign key: `columns` reference `referencedColumns` of `referencedTable`.
+#[napi(object, object_from_js = false)]
+pub struct ForeignKey {
+    /// Columns of the owning table.
+    pub columns: Vec<String>,
+    /// Schema of the referenced table (PostgreSQL only).
+    pub referenced_schema: Option<String>,
+    /// The referenced table.
+    pub referenced_table: String,
+    /// Columns of the referenced table, matching `columns` one to one.
+    pub referenced_columns: Vec<String>,
+}
+
+impl From<CoreForeignKey> for ForeignKey {
+    fn from(f: CoreForeignKey) -> Self {
+        Self {
+            columns: f.columns,
+            referenced_schema: f.referenced_schema,
+            referenced_table: f.referenced_table,
+            referenced_columns: f.referenced_columns,
+        }
+    }
+}
+
+/// A table or view.
+#[napi(object, object_from_js = false)]
+pub struct SchemaTable {
+    /// The schema (namespace) for PostgreSQL; absent for SQLite and MySQL.
+    pub schema: Option<String>,
+    /// The table's name, exactly as the database spells it.
+    pub name: String,
+    /// `table` or `view`.
+    pub kind: String,
+    /// Columns in declaration order.
+    pub columns: Vec<SchemaColumn>,
+    /// Primary-key column names, in key order.
+    pub primary_key: Vec<String>,
+    /// Foreign keys from this table to others.
+    pub foreign_keys: Vec<ForeignKey>,
+    /// The table's comment, where the database has one.
+    pub comment: Option<String>,
+}
+
+impl From<Table> for SchemaTable {
+    fn from(t: Table) -> Self {
+        Self {
+            schema: t.schema,
+            name: t.name,
+            kind: match t.kind {
+                conversational_bi::catalog::TableKind::Table => "table",
+                conversational_bi::catalog::TableKind::View => "view",
+            }
+            .into(),
+            columns: t.columns.into_iter().map(SchemaColumn::from).collect(),
+            primary_key: t.primary_key,
+            foreign_keys: t.foreign_keys.into_iter().map(ForeignKey::from).collect(),
+            comment: t.comment,
+        }
+    }
+}
+
+/// The schema the engine sees.
+#[napi(object, object_from_js = false)]
+pub struct Schema {
+    /// `sqlite`, `postgres` or `mysql`.
+    pub dialect: String,
+    /// The database's name.
+    pub database: String,
+    /// Tables and views, sorted by schema then name.
+    pub tables: Vec<SchemaTable>,
+    /// A short hash that changes whenever the schema changes.
+    pub fingerprint: String,
+}
+
+impl From<&CoreCatalog> for Schema {
+    fn from(c: &CoreCatalog) -> Self {
+        Self {
+            dialect: c.dialect.as_str().into(),
+            database: c.database.clone(),
+            tables: c.tables.iter().cloned().map(SchemaTable::from).collect(),
+            fingerprint: c.fingerprint.clone(),
+        }
+    }
+}
+
+/// The engine's health.
+#[napi(object, object_from_js = false)]
+pub struct Health {
+    /// `ok` when every check passed, `degraded` otherwise.
+    pub status: String,
+    /// The engine's version.
+    pub version: String,
+    /// Whether the database answered.
+    pub database: bool,
+    /// The database's error, when it did not.
+    pub database_error: Option<String>,
+    /// The configured generator.
+    pub generator: Option<String>,
+}
+
+impl From<CoreHealth> for Health {
+    fn from(h: CoreHealth) -> Self {
+        Self {
+            status: h.status,
+            version: h.version,
+            database: h.database,
+            database_error: h.database_error,
+            generator: h.generator,
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! UniFFI bindings of the HeliosDB Conversational BI engine, for Kotlin (Android), Swift (iOS)
+//! and Python. The foreign sources are generated from this crate's compiled library with the
+//! `uniffi-bindgen` tool of `tools/uniffi-bindgen`.
+//!
+//! One object, [`Engine`], with async methods; answers and schemas are records; failures are
+//! one error enum, [`ConversationalBiError`], with a variant per stable error code.
+//!
+//! The engine's work runs on a tokio runtime owned by this library, never on the caller's
+//! thread: an app may call from its UI thread or dispatcher without blocking it.
+
+mod error;
+mod types;
+
+use std::{
+    future::Future,
+    path::Path,
+    sync::{Arc, LazyLock},
+};
+
+use conversational_bi::{Ask, Config, Engine as CoreEngine, Error as CoreError};
+
+pub use error::{ConversationalBiError, error_code};
+pub use types::{
+    Answer, Attempt, CellValue, Chart, ForeignKey, Health, ResultColumnInfo, Schema, SchemaColumn,
+    SchemaTable, SessionState, Turn,
+};
+
+uniffi::setup_scaffolding!();
+
+/// The tenant of calls that name none.
+const DEFAULT_TENANT: &str = conversational_bi::engine::DEFAULT_TENANT;
+
+/// The runtime every engine of the process runs on.
+static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .thread_name("conversational-bi")
+        .enable_all()
+        .build()
+        .expect("the tokio runtime of the conversational-bi bindings cannot start")
+});
+
+/// Runs `fut` on the library's runtime and waits for it from whatever executor polls the
+/// caller (a Kotlin coroutine, a Swift task, Python's asyncio).
+async fn run<T, F>(fut: F) -> Result<T, ConversationalBiError>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, CoreError>> + Send + 'static,
+{
+    match RUNTIME.spawn(fut).await {
+        Ok(outcome) => outcome.map_err(Into::into),
+        Err(e) => Err(ConversationalBiError::Internal {
+            reason: format!("the engine task failed: {e}"),
+        }),
+    }
+}
+
+/// The engine: ask questions in plain words, refine them over many turns, get safe read-only
+/// SQL, an explanation and the result.
+///
+/// The constructors check the configuration at once and start connecting to the database in
+/// the background; every method waits for the connection, and a failed connection is tried
+/// again by the next call.
+#[derive(uniffi::Object)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+/// What the engine's calls share: the resolved configuration and the engine once connected.
+struct Shared {
+    config: Config,
+    database_url: Option<String>,
+    engine: tokio::sync::OnceCell<CoreEngine>,
+}
+
+impl Shared {
+    async fn engine(&self) -> Result<CoreEngine, CoreError> {
+        self.engine
+            .get_or_try_init(|| async {
+                let mut builder = CoreEngine::builder().config(self.config.clone());
+                if let Some(url) = &self.database_url {
+                    builder = builder.database_url(url.clone());
+                }
+                builder.build().await
+            })
+            .await
+            .cloned()
+    }
+}
+
+impl Engine {
+    fn start(config: Config, database_url: Option<String>) -> Arc<Self> {
+        let shared = Arc::new(Shared {
+            config,
+            database_url: database_url.filter(|u| !u.trim().is_empty()),
+            engine: tokio::sync::OnceCell::new(),
+        });
+        let warm = shared.clone();
+        // Connect now rather than at the first question; an error here is reported by the
+        // first call, which tries again.
+        RUNTIME.spawn(async move {
+            let _ = warm.engine().await;
+        });
+        Arc::new(Self { shared })
+    }
+
+    fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl Engine {
+    /// An engine on `database_url` (`sqlite:///path.db`, `postgres://...`, `mysql://...`), or
+    /// on the built-in demo database when it is `None` and `DATABASE_URL` is unset, configured
+    /// by the defaults and the environment variables.
+    #[uniffi::constructor(default(database_url = None))]
+    pub fn new(database_url: Option<String>) -> Result<Arc<Self>, ConversationalBiError> {
+        let config = Config::from_env()?;
+        Ok(Self::start(config, database_url))
+    }
+
+    /// An engine configured by the TOML file at `path` (the runbook's format; environment
+    /// variables override it); `database_url`, when given, overrides the file's database.
+    #[uniffi::constructor(default(database_url = None))]
+    pub fn from_config(
+        path: String,
+        database_url: Option<String>,
+    ) -> Result<Arc<Self>, ConversationalBiError> {
+        let config = Config::load(Path::new(&path))?;
+        Ok(Self::start(config, database_url))
+    }
+
+    /// An engine configured by TOML text (the runbook's format, e.g. a file bundled with the
+    /// app); environment variables override it and `database_url`, when given, the database.
+    #[uniffi::constructor(default(database_url = None))]
+    pub fn from_toml(
+        toml: String,
+        database_url: Option<String>,
+    ) -> Result<Arc<Self>, ConversationalBiError> {
+        let mut config = Config::from_toml_str(&toml, None)?;
+        config.apply_env(|name| std::env::var(name).ok())?;
+        config.resolve(None)?;
+        Ok(Self::start(config, database_url))
+    }
+
+    /// Waits until the engine is connected to its database; fails with the connection's error
+    /// (e.g. `DatabaseUnavailable`). Optional: every other method waits by itself.
+    pub async fn connect(&self) -> Result<(), ConversationalBiError> {
+        let shared = self.shared();
+        run(async move { shared.engine().await.map(|_| ()) }).await
+    }
+
+    /// Answers one question. Pass the `session_id` of an earlier answer to ask a follow-up
+    /// ("top 3 instead", "only 2024"); `tenant_id` defaults to `default`.
+    #[uniffi::method(default(session_id = None, tenant_id = None))]
+    pub async fn ask(
+        &self,
+        question: String,
+        session_id: Option<String>,
+        tenant_id: Option<String>,
+    ) -> Result<Answer, ConversationalBiError> {
+        let shared = self.shared();
+        let mut ask = Ask::new(question);
+        ask.session_id = session_id;
+        ask.tenant_id = tenant_id;
+        run(async move { shared.engine().await?.ask(ask).await.map(Answer::from) }).await
+    }
+
+    /// The state of a conversation: its turns, oldest first (empty when it does not exist).
+    #[uniffi::method(default(tenant_id = None))]
+    pub async fn session(
+        &self,
+        session_id: String,
+        tenant_id: Option<String>,
+    ) -> Result<SessionState, ConversationalBiError> {
+        let shared = self.shared();
+        let tenant = tenant_id.unwrap_or_else(|| DEFAULT_TENANT.into());
+        run(async move {
+            let engine = shared.engine().await?;
+            engine
+                .session(&tenant, &session_id)
+                .await
+                .map(SessionState::from)
+        })
+        .await
+    }
+
+    /// Forgets a conversation; the next question with its id starts afresh.
+    #[uniffi::method(default(tenant_id = None))]
+    pub async fn reset_session(
+        &self,
+        session_id: String,
+        tenant_id: Option<String>,
+    ) -> Result<(), ConversationalBiError> {
+        let shared = self.shared();
+        let tenant = tenant_id.unwrap_or_else(|| DEFAULT_TENANT.into());
+        run(async move {
+            let engine = shared.engine().await?;
+            engine.reset_session(&tenant, &session_id).await
+        })
+        .await
+    }
+
+    /// The schema the engine sees: tables, columns, keys.
+    pub async fn schema(&self) -> Result<Schema, ConversationalBiError> {
+        let shared = self.shared();
+        run(async move { Ok(Schema::from(shared.engine().await?.schema().as_ref())) }).await
+    }
+
+    /// Checks the database and reports the configured generator.
+    pub async fn health(&self) -> Result<Health, ConversationalBiError> {
+        let shared = self.shared();
+        run(async move { Ok(Health::from(shared.engine().await?.health().await)) }).await
+    }
+}

@@ -1,0 +1,417 @@
+//! The records the foreign bindings receive, built from the engine's types.
+
+use std::collections::HashMap;
+
+use conversational_bi::{
+    answer::{Answer as CoreAnswer, Attempt as CoreAttempt, ChartSuggestion},
+    catalog::{Catalog, Column as CoreColumn, ForeignKey as CoreForeignKey, Table, TableKind},
+    engine::Health as CoreHealth,
+    exec::{ResultColumn, Value},
+    session::{SessionState as CoreSessionState, Turn as CoreTurn},
+};
+
+/// One value of a result row, typed.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum CellValue {
+    /// SQL NULL.
+    Null,
+    /// A boolean.
+    Bool {
+        /// The value.
+        value: bool,
+    },
+    /// An integer (64-bit).
+    Int {
+        /// The value.
+        value: i64,
+    },
+    /// A floating-point number.
+    Float {
+        /// The value.
+        value: f64,
+    },
+    /// An exact decimal (SQL `NUMERIC`/`DECIMAL`), as its canonical text: no digit is lost.
+    Decimal {
+        /// The value, e.g. `"1234.50"`.
+        value: String,
+    },
+    /// Text; dates, times and timestamps are ISO-8601 text.
+    Text {
+        /// The value.
+        value: String,
+    },
+    /// A binary value.
+    Bytes {
+        /// The value.
+        value: Vec<u8>,
+    },
+}
+
+impl From<Value> for CellValue {
+    fn from(v: Value) -> Self {
+        match v {
+            Value::Null => Self::Null,
+            Value::Bool(value) => Self::Bool { value },
+            Value::Int(value) => Self::Int { value },
+            Value::Float(value) => Self::Float { value },
+            Value::Decimal(value) => Self::Decimal { value },
+            Value::Text(value) => Self::Text { value },
+            Value::Bytes(hex) => Self::Bytes {
+                value: decode_hex(&hex),
+            },
+        }
+    }
+}
+
+/// The executor renders binary values as lowercase hex.
+fn decode_hex(hex: &str) -> Vec<u8> {
+    hex.as_bytes()
+        .chunks(2)
+        .filter_map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
+        .collect()
+}
+
+/// A result column.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ResultColumnInfo {
+    /// The column's label in the result.
+    pub name: String,
+    /// The database's type name for it (e.g. `INTEGER`, `numeric`).
+    pub data_type: String,
+}
+
+impl From<ResultColumn> for ResultColumnInfo {
+    fn from(c: ResultColumn) -> Self {
+        Self {
+            name: c.name,
+            data_type: c.data_type,
+        }
+    }
+}
+
+/// One try of the generator.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Attempt {
+    /// The SQL as the generator wrote it.
+    pub sql: String,
+    /// Why this try failed; `None` for the try that succeeded.
+    pub error: Option<String>,
+}
+
+impl From<CoreAttempt> for Attempt {
+    fn from(a: CoreAttempt) -> Self {
+        Self {
+            sql: a.sql,
+            error: a.error,
+        }
+    }
+}
+
+/// A chart that suits the result.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Chart {
+    /// `bar`, `line` or `pie`.
+    pub kind: String,
+    /// The column on the x axis.
+    pub x: String,
+    /// The numeric column on the y axis.
+    pub y: String,
+}
+
+impl From<ChartSuggestion> for Chart {
+    fn from(c: ChartSuggestion) -> Self {
+        Self {
+            kind: c.kind,
+            x: c.x,
+            y: c.y,
+        }
+    }
+}
+
+/// The engine's reply to one question.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Answer {
+    /// The SQL that ran (validated, comments stripped, row cap applied).
+    pub sql: String,
+    /// What the SQL does, in plain words.
+    pub explanation: String,
+    /// Result columns.
+    pub columns: Vec<ResultColumnInfo>,
+    /// Result rows, one list of typed values per row.
+    pub rows: Vec<Vec<CellValue>>,
+    /// Number of rows returned.
+    pub row_count: u64,
+    /// Whether the row cap cut the result.
+    pub truncated: bool,
+    /// Whether the SQL came from the semantic cache.
+    pub cache_hit: bool,
+    /// Similarity to the cached question, on a cache hit.
+    pub similarity: Option<f64>,
+    /// Which generator wrote the SQL (`rule`, `openai:gpt-4o-mini`, ...).
+    pub generator: String,
+    /// Whether a fallback answered because the configured generator was unavailable.
+    pub degraded: bool,
+    /// Every try, in order; the last one succeeded.
+    pub attempts: Vec<Attempt>,
+    /// Milliseconds per stage (`guard`, `session`, `generate`, `validate`, `execute`, `total`).
+    pub timings: HashMap<String, f64>,
+    /// The conversation this answer belongs to: pass it as `session_id` to ask a follow-up.
+    pub session_id: String,
+    /// The 1-based number of this turn in the conversation.
+    pub turn: u64,
+    /// A chart that suits the result.
+    pub chart: Option<Chart>,
+    /// Things the user should know (e.g. the result was cut at the row cap).
+    pub warnings: Vec<String>,
+}
+
+impl From<CoreAnswer> for Answer {
+    fn from(a: CoreAnswer) -> Self {
+        Self {
+            sql: a.sql,
+            explanation: a.explanation,
+            columns: a.columns.into_iter().map(Into::into).collect(),
+            rows: a
+                .rows
+                .into_iter()
+                .map(|r| r.into_iter().map(Into::into).collect())
+                .collect(),
+            row_count: a.row_count as u64,
+            truncated: a.truncated,
+            cache_hit: a.cache_hit,
+            similarity: a.similarity,
+            generator: a.generator,
+            degraded: a.degraded,
+            attempts: a.attempts.into_iter().map(Into::into).collect(),
+            timings: a.timings.into_iter().collect(),
+            session_id: a.session_id,
+            turn: a.turn,
+            chart: a.chart.map(Into::into),
+            warnings: a.warnings,
+        }
+    }
+}
+
+/// One answered question of a conversation.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Turn {
+    /// 1-based turn number within the session.
+    pub turn: u64,
+    /// The question as asked (after the input guard).
+    pub question: String,
+    /// The SQL that answered it.
+    pub sql: String,
+    /// What the SQL does.
+    pub explanation: String,
+    /// Names of the result's columns.
+    pub columns: Vec<String>,
+    /// Rows returned.
+    pub row_count: u64,
+    /// The generator that wrote the SQL.
+    pub generator: String,
+    /// When the turn was answered (RFC 3339).
+    pub at: String,
+}
+
+impl From<CoreTurn> for Turn {
+    fn from(t: CoreTurn) -> Self {
+        Self {
+            turn: t.turn,
+            question: t.question,
+            sql: t.sql,
+            explanation: t.explanation,
+            columns: t.columns,
+            row_count: t.row_count as u64,
+            generator: t.generator,
+            at: t.at,
+        }
+    }
+}
+
+/// The state of one conversation.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct SessionState {
+    /// The owning tenant.
+    pub tenant_id: String,
+    /// The session id.
+    pub session_id: String,
+    /// The most recent turns, oldest first.
+    pub turns: Vec<Turn>,
+    /// Turns answered over the whole life of the session, including those no longer kept.
+    pub turn_count: u64,
+}
+
+impl From<CoreSessionState> for SessionState {
+    fn from(s: CoreSessionState) -> Self {
+        Self {
+            tenant_id: s.tenant_id,
+            session_id: s.session_id,
+            turns: s.turns.into_iter().map(Into::into).collect(),
+            turn_count: s.turn_count,
+        }
+    }
+}
+
+/// A column of a table or view.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct SchemaColumn {
+    /// The column's name, exactly as the database spells it.
+    pub name: String,
+    /// The declared SQL type.
+    pub data_type: String,
+    /// Whether the column accepts NULL.
+    pub nullable: bool,
+    /// The column's comment, where the database has one.
+    pub comment: Option<String>,
+}
+
+impl From<CoreColumn> for SchemaColumn {
+    fn from(c: CoreColumn) -> Self {
+        Self {
+            name: c.name,
+            data_type: c.data_type,
+            nullable: c.nullable,
+            comment: c.comment,
+        }
+    }
+}
+
+/// A foreign key: `columns` reference `referenced_columns` of `referenced_table`.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ForeignKey {
+    /// Columns of the owning table.
+    pub columns: Vec<String>,
+    /// Schema of the referenced table (PostgreSQL only).
+    pub referenced_schema: Option<String>,
+    /// The referenced table.
+    pub referenced_table: String,
+    /// Columns of the referenced table, matching `columns` one to one.
+    pub referenced_columns: Vec<String>,
+}
+
+impl From<CoreForeignKey> for ForeignKey {
+    fn from(f: CoreForeignKey) -> Self {
+        Self {
+            columns: f.columns,
+            referenced_schema: f.referenced_schema,
+            referenced_table: f.referenced_table,
+            referenced_columns: f.referenced_columns,
+        }
+    }
+}
+
+/// A table or view.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct SchemaTable {
+    /// The schema (namespace) for PostgreSQL; `None` for SQLite and MySQL.
+    pub schema: Option<String>,
+    /// The table's name, exactly as the database spells it.
+    pub name: String,
+    /// `table` or `view`.
+    pub kind: String,
+    /// Columns in declaration order.
+    pub columns: Vec<SchemaColumn>,
+    /// Primary-key column names, in key order.
+    pub primary_key: Vec<String>,
+    /// Foreign keys from this table to others.
+    pub foreign_keys: Vec<ForeignKey>,
+    /// The table's comment, where the database has one.
+    pub comment: Option<String>,
+}
+
+impl From<Table> for SchemaTable {
+    fn from(t: Table) -> Self {
+        Self {
+            schema: t.schema,
+            name: t.name,
+            kind: match t.kind {
+                TableKind::Table => "table",
+                TableKind::View => "view",
+            }
+            .into(),
+            columns: t.columns.into_iter().map(Into::into).collect(),
+            primary_key: t.primary_key,
+            foreign_keys: t.foreign_keys.into_iter().map(Into::into).collect(),
+            comment: t.comment,
+        }
+    }
+}
+
+/// The schema the engine sees.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Schema {
+    /// `sqlite`, `postgres` or `mysql`.
+    pub dialect: String,
+    /// The database's name.
+    pub database: String,
+    /// Tables and views, sorted by schema then name.
+    pub tables: Vec<SchemaTable>,
+    /// A short hash that changes whenever the schema changes.
+    pub fingerprint: String,
+}
+
+impl From<&Catalog> for Schema {
+    fn from(c: &Catalog) -> Self {
+        Self {
+            dialect: c.dialect.as_str().into(),
+            database: c.database.clone(),
+            tables: c.tables.iter().cloned().map(Into::into).collect(),
+            fingerprint: c.fingerprint.clone(),
+        }
+    }
+}
+
+/// The engine's health.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Health {
+    /// `ok` when every check passed, `degraded` otherwise.
+    pub status: String,
+    /// The engine's version.
+    pub version: String,
+    /// Whether the database answered.
+    pub database: bool,
+    /// The database's error, when it did not.
+    pub database_error: Option<String>,
+    /// The configured generator.
+    pub generator: Option<String>,
+}
+
+impl From<CoreHealth> for Health {
+    fn from(h: CoreHealth) -> Self {
+        Self {
+            status: h.status,
+            version: h.version,
+            database: h.database,
+            database_error: h.database_error,
+            generator: h.generator,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_keep_their_type() {
+        assert_eq!(CellValue::from(Value::Null), CellValue::Null);
+        assert_eq!(
+            CellValue::from(Value::Int(9_007_199_254_740_993)),
+            CellValue::Int {
+                value: 9_007_199_254_740_993
+            }
+        );
+        assert_eq!(
+            CellValue::from(Value::Decimal("1.50".into())),
+            CellValue::Decimal {
+                value: "1.50".into()
+            }
+        );
+        assert_eq!(
+            CellValue::from(Value::Bytes("cafe00".into())),
+            CellValue::Bytes {
+                value: vec![0xca, 0xfe, 0x00]
+            }
+        );
+    }
+}

@@ -1,0 +1,54 @@
+// The calls an Android (or any JVM) app makes to HeliosDB Conversational BI through the UniFFI
+// bindings: build the engine, ask a question and a follow-up, read typed rows, handle errors.
+//
+// In an app, call `engine.ask(...)` from a coroutine (e.g. `viewModelScope.launch { ... }`):
+// the engine works on its own threads, never on the caller's.
+// `examples/kotlin/run.sh` generates the bindings, compiles this file with them and runs it.
+
+import com.heliosdb.conversationalbi.CellValue
+import com.heliosdb.conversationalbi.ConversationalBiException
+import com.heliosdb.conversationalbi.Engine
+import com.heliosdb.conversationalbi.errorCode
+import kotlinx.coroutines.runBlocking
+
+/** A typed value as text for display. */
+fun show(cell: CellValue): String = when (cell) {
+    is CellValue.Null -> "NULL"
+    is CellValue.Bool -> cell.value.toString()
+    is CellValue.Int -> cell.value.toString()
+    is CellValue.Float -> cell.value.toString()
+    is CellValue.Decimal -> cell.value
+    is CellValue.Text -> cell.value
+    is CellValue.Bytes -> "${cell.value.size} bytes"
+}
+
+fun main() = runBlocking {
+    // No URL: the built-in demo database and the offline generator (no server, no key).
+    // An app passes its database, e.g. Engine("postgres://bi_ro:...@db.example.com/sales"),
+    // or its configuration: Engine.fromToml(assets.open("conversational-bi.toml").reader().readText()).
+    val engine = Engine()
+
+    val first = engine.ask("Which 5 artists have the most tracks?")
+    println("> Which 5 artists have the most tracks?\n${first.sql}")
+    println(first.columns.joinToString(" | ") { it.name })
+    for (row in first.rows) println(row.joinToString(" | ") { show(it) })
+
+    // A follow-up continues the conversation of the first answer.
+    val second = engine.ask("top 3 instead", sessionId = first.sessionId)
+    println("> top 3 instead (turn ${second.turn})\n${second.sql}")
+    for (row in second.rows) println(row.joinToString(" | ") { show(it) })
+    check(second.rows.size == 3) { "the follow-up keeps 3 rows" }
+
+    // Errors are one sealed class with a subclass per stable code.
+    try {
+        engine.ask("frobnicate the wibbles")
+        error("the question must not be answered")
+    } catch (e: ConversationalBiException.CannotAnswer) {
+        println("${errorCode(e)}: not understood: ${e.unknownWords}")
+    } catch (e: ConversationalBiException.RateLimited) {
+        println("too many questions: try again in ${e.retryAfterSecs} s")
+    } catch (e: ConversationalBiException) {
+        println("${errorCode(e)}: ${e.message}")
+    }
+    engine.close()
+}
