@@ -70,5 +70,6 @@ def mode(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def demo() -> cbi.Engine:
-    """A blocking engine on the built-in demo database."""
-    return cbi.Engine()
+    """A blocking engine on the built-in demo database, shared by many tests and threads: its
+    per-tenant rate limit (by default a burst of 20) is off."""
+    return cbi.Engine(production={"rate_limiting": {"enabled": False}})
