@@ -190,10 +190,19 @@ impl std::fmt::Display for Slots {
 
 /// What the guard knows of the database: the words of its table and column names and,
 /// optionally, its known values.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Vocabulary {
     entities: HashSet<String>,
     values: Option<Arc<ValueIndex>>,
+}
+
+impl std::fmt::Debug for Vocabulary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vocabulary")
+            .field("entity_words", &self.entities.len())
+            .field("values", &self.values.as_ref().map_or(0, |v| v.len()))
+            .finish()
+    }
 }
 
 impl Vocabulary {

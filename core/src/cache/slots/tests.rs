@@ -251,6 +251,11 @@ fn include_exclude_only_and_or() {
     differ("customers who bought Rock", "customers who didn't buy Rock");
     differ("customers with invoices", "customers without invoices");
     same("customers except Germany", "customers excluding Germany");
+    differ("show their emails too", "show their emails");
+    differ("products sold out", "products sold");
+    differ("live albums", "albums");
+    differ("available products", "products");
+    differ("when was the first invoice", "the first invoice");
 }
 
 #[test]
