@@ -249,7 +249,7 @@ fn bench_cache(c: &mut Criterion) {
         .expect("KEYS");
     let entries: Vec<&String> = keys
         .iter()
-        .filter(|k| k.matches(':').count() == 7)
+        .filter(|k| k.matches(':').count() == 6)
         .collect();
     let bytes: u64 = entries
         .iter()
@@ -279,9 +279,25 @@ fn bench_cache(c: &mut Criterion) {
     cleanup(&prefix);
 }
 
+/// The floor under every Redis figure on this machine: a bare `PING` on the same kind of
+/// connection.
+fn redis_baseline(rt: &tokio::runtime::Runtime, prefix: &str) {
+    let conn = rt.block_on(redis(prefix));
+    let samples: Vec<f64> = (0..5000)
+        .map(|_| {
+            let t = Instant::now();
+            rt.block_on(conn.ping()).expect("PING");
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    let (p50, p99) = percentiles(samples);
+    println!("baseline: Redis PING round trip (5000): p50 {p50:.3} ms, p99 {p99:.3} ms");
+}
+
 fn bench_limiter(c: &mut Criterion) {
     let rt = runtime();
     let prefix = prefix();
+    redis_baseline(&rt, &prefix);
     let limiter = RedisRateLimiter::new(
         rt.block_on(redis(&prefix)),
         Quotas::new(Quota {
