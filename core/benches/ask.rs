@@ -119,11 +119,15 @@ fn bench_ask(c: &mut Criterion) {
     });
 
     let mut samples = Vec::with_capacity(2000);
+    let mut stages: std::collections::BTreeMap<String, Vec<f64>> = Default::default();
     for n in 0..2000u64 {
         let ask = Ask::new("Which genres have the most tracks?").session(format!("p{}", n / 10));
         let t = Instant::now();
-        black_box(rt.block_on(engine.ask(ask)).expect("answer"));
+        let answer = black_box(rt.block_on(engine.ask(ask)).expect("answer"));
         samples.push(t.elapsed().as_secs_f64() * 1e3);
+        for (stage, ms) in answer.timings {
+            stages.entry(stage).or_default().push(ms);
+        }
     }
     samples.sort_by(f64::total_cmp);
     println!(
@@ -131,6 +135,14 @@ fn bench_ask(c: &mut Criterion) {
         percentile(&samples, 0.5),
         percentile(&samples, 0.99)
     );
+    let medians: Vec<String> = stages
+        .into_iter()
+        .map(|(stage, mut v)| {
+            v.sort_by(f64::total_cmp);
+            format!("{stage} {:.3}", percentile(&v, 0.5))
+        })
+        .collect();
+    println!("  median per stage (ms): {}", medians.join(", "));
 }
 
 fn session_memory(_c: &mut Criterion) {

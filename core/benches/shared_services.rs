@@ -145,6 +145,7 @@ async fn filled(store: Arc<dyn CacheStore>, source: &DataSource) -> SemanticCach
             sql: "SELECT count(*) FROM Track".into(),
             explanation: "Counts tracks.".into(),
             state: None,
+            degraded: None,
         },
         validated,
         result,

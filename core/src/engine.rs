@@ -17,10 +17,13 @@ use crate::{
     config::Config,
     embed::Embedder,
     error::Result,
-    generate::{GenerationRequest, SqlGenerator, correct},
+    generate::{GenerationRequest, Layers, SqlGenerator, correct},
     guard::InputGuard,
     metrics::Metrics,
-    resilience::rate_limit::{self, RateLimit, RateLimiter},
+    resilience::{
+        self, BreakerState, CircuitBreaker,
+        rate_limit::{self, RateLimit, RateLimiter},
+    },
     session::{self, SessionKey, SessionState, SessionStore, Turn},
     source::DataSource,
     store::{self, Clock, RedisConnection},
@@ -102,6 +105,7 @@ struct Inner {
     config: Config,
     source: DataSource,
     generator: Arc<dyn SqlGenerator>,
+    breaker: Option<CircuitBreaker>,
     sessions: Arc<dyn SessionStore>,
     guard: InputGuard,
     rate_limit: Option<RateLimit>,
@@ -122,6 +126,8 @@ pub struct EngineBuilder {
     embedder: Option<Arc<dyn Embedder>>,
     clock: Option<Arc<dyn Clock>>,
     metrics: Option<Metrics>,
+    resilience_clock: Option<Arc<dyn resilience::Clock>>,
+    examples: Vec<crate::config::FewShotExample>,
 }
 
 impl EngineBuilder {
@@ -181,16 +187,43 @@ impl EngineBuilder {
         self
     }
 
+    /// The clock of retry backoff and circuit-breaker timers (default: the system clock).
+    pub fn resilience_clock(mut self, clock: Arc<dyn resilience::Clock>) -> Self {
+        self.resilience_clock = Some(clock);
+        self
+    }
+
+    /// Few-shot examples for the LLM prompt, added to `[[llm.examples]]`. Each SQL must pass the
+    /// validator against the database when the engine is built.
+    pub fn examples(
+        mut self,
+        examples: impl IntoIterator<Item = crate::config::FewShotExample>,
+    ) -> Self {
+        self.examples.extend(examples);
+        self
+    }
+
     /// Connects to the database, reads its catalog and assembles the engine.
     pub async fn build(self) -> Result<Engine> {
-        let config = self.config.unwrap_or_default();
+        let mut config = self.config.unwrap_or_default();
+        config.llm.examples.extend(self.examples);
         let mut source = DataSource::connect(&config, self.database_url.as_deref()).await?;
+        crate::generate::prompt::verify_examples(&config.llm.examples, source.validator())?;
         if let Some(m) = &self.metrics {
             source = source.with_metrics(m.clone());
         }
-        let generator = match self.generator {
-            Some(g) => g,
-            None => crate::generate::from_config(&config, &source).await?,
+        let (generator, breaker) = match self.generator {
+            Some(g) => (g, None),
+            None => {
+                let layers = Layers {
+                    clock: self
+                        .resilience_clock
+                        .unwrap_or_else(|| Arc::new(resilience::SystemClock)),
+                    metrics: self.metrics.clone(),
+                };
+                let stack = crate::generate::stack::build(&config, &source, &layers).await?;
+                (stack.generator, stack.breaker)
+            }
         };
         let redis = store::redis_from_config(&config).await?;
         let sessions = match self.sessions {
@@ -224,6 +257,7 @@ impl EngineBuilder {
                 config,
                 source,
                 generator,
+                breaker,
                 sessions,
                 guard,
                 rate_limit,
@@ -276,6 +310,20 @@ impl Engine {
             .sessions
             .reset(&SessionKey::new(tenant_id, session_id))
             .await
+    }
+
+    /// The state of the circuit breaker around the LLM provider; `None` when there is none (the
+    /// rule generator, a custom generator, or `[production.circuit_breaker] enabled = false`).
+    pub fn circuit_breaker_state(&self) -> Option<BreakerState> {
+        self.inner.breaker.as_ref().map(CircuitBreaker::state)
+    }
+
+    /// Closes the circuit breaker around the LLM provider by hand (the runbook's manual reset),
+    /// so that the next question goes to the provider again. Does nothing without a breaker.
+    pub fn reset_circuit_breaker(&self) {
+        if let Some(b) = &self.inner.breaker {
+            b.reset();
+        }
     }
 
     /// Deletes every cached answer of a tenant (a no-op when the cache is disabled).
@@ -339,6 +387,7 @@ impl Engine {
                 turn = answer.turn,
                 attempts = answer.attempts.len(),
                 generator = %answer.generator,
+                degraded = answer.degraded,
                 "query answered"
             ),
             Err(e) => tracing::warn!(
@@ -431,7 +480,11 @@ impl Engine {
                 )
                 .await
                 .map_err(|failed| failed.error)?;
-                if let (Some(cache), Some(probe)) = (&inner.cache, &probe) {
+                // A degraded answer (the fallback stood in for the provider) is not cached: the
+                // provider answers that question again once it is back.
+                if let (Some(cache), Some(probe), None) =
+                    (&inner.cache, &probe, &done.generation.degraded)
+                {
                     cache.insert(probe, &done, &generator.name()).await;
                 }
                 (done, None, generator.name())
@@ -441,7 +494,12 @@ impl Engine {
         timings.insert("validate".to_string(), done.validate_ms);
         timings.insert("execute".to_string(), done.execute_ms);
 
-        let mut warnings = Vec::new();
+        // A fallback (the provider was down) names the generator that answered and says why.
+        let (answered_by, degraded) = match &done.generation.degraded {
+            Some(d) => (d.generator.clone(), Some(d.warning())),
+            None => (generator_name, None),
+        };
+        let mut warnings: Vec<String> = degraded.iter().cloned().collect();
         if done.result.truncated {
             warnings.push(format!(
                 "the result was cut at {} rows ([database] max_rows); ask for fewer rows or a summary",
@@ -455,7 +513,7 @@ impl Engine {
             explanation: done.generation.explanation.clone(),
             columns: done.result.columns.iter().map(|c| c.name.clone()).collect(),
             row_count: done.result.rows.len(),
-            generator: generator_name.clone(),
+            generator: answered_by.clone(),
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             state: done.generation.state.clone(),
         };
@@ -478,8 +536,8 @@ impl Engine {
             truncated: done.result.truncated,
             cache_hit: similarity.is_some(),
             similarity,
-            generator: generator_name,
-            degraded: false,
+            generator: answered_by,
+            degraded: degraded.is_some(),
             attempts: done.attempts,
             timings,
             session_id: session_id.to_string(),

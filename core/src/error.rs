@@ -83,6 +83,8 @@ pub enum Error {
         request_id: Option<String>,
         /// Whether trying again later may succeed (429, 5xx, timeouts, connection errors).
         retryable: bool,
+        /// How long the provider asked us to wait (its `Retry-After` header), when it said.
+        retry_after: Option<Duration>,
     },
 
     /// The offline generator did not understand the question and abstained rather than guess.
@@ -247,6 +249,7 @@ impl Error {
         match self {
             Self::RateLimited { retry_after, .. } => Some(*retry_after),
             Self::CircuitOpen { retry_in, .. } => Some(*retry_in),
+            Self::Provider { retry_after, .. } => *retry_after,
             _ => None,
         }
     }

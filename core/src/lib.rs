@@ -14,8 +14,11 @@
 //! - [`demo`]: the Chinook demo database that ships inside the crate;
 //! - [`source`]: a connected database with its catalog and validator;
 //! - [`embed`]: the embedding seam shared by the semantic cache and schema ranking;
+//! - [`llm`]: the OpenAI, Anthropic, Cohere and Ollama providers and their embeddings;
+//! - [`resilience`]: retry with backoff and the circuit breaker, as layers around providers, and
+//!   per-tenant rate limits;
+//! - [`eval`]: golden question sets and schema-linking recall.
 //! - [`cache`]: the semantic cache with its slot guard;
-//! - [`resilience`]: per-tenant rate limits;
 //! - [`store`]: the Redis connection and clock shared by sessions, cache and rate limits.
 
 pub mod answer;
@@ -27,6 +30,7 @@ pub mod dialect;
 pub mod embed;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod exec;
 pub mod generate;
 pub mod guard;

@@ -11,6 +11,7 @@
 //! | `queries_failed_total` | counter | `code` (error kind) |
 //! | `sql_validations_total` | counter | `dialect`, `outcome` (`accepted` / rejection rule) |
 //! | `sql_executions_total` | counter | `dialect`, `outcome` (`ok` / error kind) |
+//! | `circuit_breaker_state` | gauge | `service` (`nl2sql`): 0 closed, 1 open, 2 half-open |
 //! | `cache_requests_total` | counter | — (semantic cache lookups) |
 //! | `cache_hits_total` | counter | — (answers served from the semantic cache) |
 //! | `cache_errors_total` | counter | — (cache store or embedder unavailable: counted as a miss) |
@@ -19,7 +20,7 @@
 
 use prometheus_client::{
     encoding::EncodeLabelSet,
-    metrics::{counter::Counter, family::Family, histogram::Histogram},
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
 
@@ -37,6 +38,13 @@ pub struct OutcomeLabels {
     pub dialect: String,
     /// A bounded outcome name.
     pub outcome: String,
+}
+
+/// Labels of `circuit_breaker_state`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ServiceLabels {
+    /// The protected service (`nl2sql`).
+    pub service: String,
 }
 
 /// Labels of `rate_limit_requests_total`.
@@ -91,6 +99,8 @@ pub struct Metrics {
     pub sql_validations_total: Family<OutcomeLabels, Counter>,
     /// `sql_executions_total`: statements executed, by outcome.
     pub sql_executions_total: Family<OutcomeLabels, Counter>,
+    /// `circuit_breaker_state`: 0 closed, 1 open, 2 half-open, by protected service.
+    pub circuit_breaker_state: Family<ServiceLabels, Gauge>,
     /// The semantic cache's counters.
     pub cache: CacheMetrics,
     /// The rate limiter's counters.
@@ -108,6 +118,7 @@ impl Default for Metrics {
             queries_failed_total: Family::default(),
             sql_validations_total: Family::default(),
             sql_executions_total: Family::default(),
+            circuit_breaker_state: Family::default(),
             cache: CacheMetrics::default(),
             rate_limit: RateLimitMetrics::default(),
         }
@@ -141,6 +152,11 @@ impl Metrics {
             m.sql_executions_total.clone(),
         );
         registry.register(
+            "circuit_breaker_state",
+            "State of a circuit breaker: 0 closed, 1 open, 2 half-open",
+            m.circuit_breaker_state.clone(),
+        );
+        registry.register(
             "cache_requests",
             "Semantic cache lookups",
             m.cache.requests.clone(),
@@ -168,6 +184,15 @@ impl Metrics {
         m
     }
 
+    /// The `circuit_breaker_state` gauge of `service`, for its breaker to set.
+    pub fn circuit_breaker_gauge(&self, service: &str) -> Gauge {
+        self.circuit_breaker_state
+            .get_or_create(&ServiceLabels {
+                service: service.to_string(),
+            })
+            .clone()
+    }
+
     /// Counts a failed query by its error.
     pub fn record_failure(&self, error: &crate::Error) {
         self.queries_failed_total
@@ -191,6 +216,7 @@ mod tests {
         m.queries_total.inc();
         m.query_duration_seconds.observe(0.12);
         m.record_failure(&crate::Error::Timeout { timeout_ms: 5000 });
+        m.circuit_breaker_gauge("nl2sql").set(2);
         m.cache.requests.inc();
         m.rate_limit.record(false);
         let mut text = String::new();
@@ -203,6 +229,7 @@ mod tests {
             "query_duration_seconds_bucket",
             "queries_total 1",
             "queries_failed_total{code=\"TIMEOUT\"} 1",
+            "circuit_breaker_state{service=\"nl2sql\"} 2",
         ] {
             assert!(text.contains(name), "missing {name} in\n{text}");
         }

@@ -7,6 +7,7 @@ use crate::{
     config::Config,
     error::Result,
     exec::{self, Executor, QueryResult},
+    generate::rule::{ValueIndex, ValueIndexLimits},
     metrics::{Metrics, OutcomeLabels},
     sql::{ValidatedSql, Validator},
 };
@@ -18,6 +19,21 @@ pub struct DataSource {
     catalog: Arc<Catalog>,
     validator: Validator,
     metrics: Option<Metrics>,
+    values: KnownValues,
+}
+
+/// The value index of a source, built on first use and shared by every clone of the source, so
+/// that the rule generator and the LLM prompt read the database for it once.
+#[derive(Clone, Default)]
+struct KnownValues(Arc<tokio::sync::OnceCell<Arc<ValueIndex>>>);
+
+impl std::fmt::Debug for KnownValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.get() {
+            Some(v) => write!(f, "KnownValues({} values)", v.len()),
+            None => f.write_str("KnownValues(not built)"),
+        }
+    }
 }
 
 impl DataSource {
@@ -36,6 +52,7 @@ impl DataSource {
             catalog,
             validator,
             metrics: None,
+            values: KnownValues::default(),
         })
     }
 
@@ -58,6 +75,25 @@ impl DataSource {
     /// The validator bound to this source's catalog.
     pub fn validator(&self) -> &Validator {
         &self.validator
+    }
+
+    /// The known values of the source's low-cardinality text columns (see [`ValueIndex`]),
+    /// read by bounded queries on the first call and shared by every later call and every clone
+    /// of this source.
+    pub async fn value_index(&self) -> Result<Arc<ValueIndex>> {
+        self.values
+            .0
+            .get_or_try_init(|| async {
+                let index = ValueIndex::build(
+                    self.executor.as_ref(),
+                    &self.catalog,
+                    &ValueIndexLimits::default(),
+                )
+                .await?;
+                Ok(Arc::new(index))
+            })
+            .await
+            .cloned()
     }
 
     /// Validates `sql`; nothing reaches the database.
@@ -123,6 +159,30 @@ mod tests {
         assert_send_sync::<crate::Error>();
         assert_send_sync::<Metrics>();
         assert_send_sync::<std::sync::Arc<dyn Executor>>();
+    }
+
+    #[tokio::test]
+    async fn the_value_index_is_built_once_and_shared_by_clones() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("chinook.sqlite");
+        std::fs::write(&path, crate::demo::CHINOOK_SQLITE).expect("copy");
+        let url = format!("sqlite://{}", path.display());
+        let source = DataSource::connect(&Config::default(), Some(&url))
+            .await
+            .expect("connects");
+        assert!(format!("{source:?}").contains("KnownValues(not built)"));
+        let clone = source.clone();
+        let a = source.value_index().await.expect("builds");
+        let b = clone.value_index().await.expect("shared");
+        assert!(
+            Arc::ptr_eq(&a, &b),
+            "one index for the source and its clones"
+        );
+        assert!(!a.lookup("germany").is_empty());
+        let rule = crate::generate::RuleGenerator::from_source(&clone)
+            .await
+            .expect("rule generator");
+        assert!(Arc::ptr_eq(rule.values(), &a));
     }
 
     #[tokio::test]

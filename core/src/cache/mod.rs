@@ -244,7 +244,7 @@ impl CacheEntry {
         let json = bytes.get(8..8 + len).ok_or_else(bad)?;
         let mut entry: Self = serde_json::from_slice(json).map_err(|_| bad())?;
         let rest = &bytes[8 + len..];
-        if rest.len() % 4 != 0 {
+        if !rest.len().is_multiple_of(4) {
             return Err(bad());
         }
         entry.embedding = rest
@@ -505,6 +505,7 @@ impl SemanticCache {
                         sql: hit.entry.statement.clone(),
                         explanation: hit.entry.explanation.clone(),
                         state: hit.entry.state.clone(),
+                        degraded: None,
                     },
                     validated,
                     attempts: vec![Attempt {

@@ -36,6 +36,7 @@ async fn answered(source: &DataSource, sql: &str) -> Corrected {
             sql: sql.into(),
             explanation: "explained".into(),
             state: Some(serde_json::json!({"plan": 1})),
+            degraded: None,
         },
         validated,
         result,

@@ -321,6 +321,18 @@ impl Config {
             "production.circuit_breaker.half_open_max_calls",
             u64::from(self.production.circuit_breaker.half_open_max_calls),
         )?;
+        positive("llm.max_schema_tokens", self.llm.max_schema_tokens as u64)?;
+        for (i, example) in self.llm.examples.iter().enumerate() {
+            for (field, text) in [("question", &example.question), ("sql", &example.sql)] {
+                if text.trim().is_empty() {
+                    return Err(bad(
+                        &format!("llm.examples[{i}].{field}"),
+                        "is empty; every example needs a question and the SQL that answers it"
+                            .into(),
+                    ));
+                }
+            }
+        }
         if !(0.0..=2.0).contains(&self.llm.temperature) {
             return Err(bad(
                 "llm.temperature",

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::Secret;
 
@@ -83,6 +83,10 @@ pub struct LlmConfig {
     pub api_key_env: Option<String>,
     /// Override of the provider's API address (OpenAI-compatible servers, proxies, tests).
     pub base_url: Option<String>,
+    /// The provider's embedding model, for `[cache] embedder = "provider"` and schema ranking.
+    /// Default: `text-embedding-3-small` (OpenAI), `embed-v4.0` (Cohere), `nomic-embed-text`
+    /// (Ollama); Anthropic has no embeddings.
+    pub embedding_model: Option<String>,
     /// Request timeout in seconds. Default `30`.
     pub timeout_secs: u64,
     /// Retries of a failed or rejected generation. Default `3`.
@@ -97,6 +101,10 @@ pub struct LlmConfig {
     pub privacy_mode: bool,
     /// Token budget of the schema part of a prompt. Default `4000`.
     pub max_schema_tokens: usize,
+    /// Verified question–SQL pairs (`[[llm.examples]]`); the most similar go into the prompt.
+    /// Each SQL must pass the validator against the database's schema when the engine starts.
+    /// Default none.
+    pub examples: Vec<FewShotExample>,
     /// The API key, read from the environment variable named by `api_key_env`; never from the
     /// file.
     #[serde(skip)]
@@ -110,6 +118,7 @@ impl Default for LlmConfig {
             model: "gpt-4".into(),
             api_key_env: None,
             base_url: None,
+            embedding_model: None,
             timeout_secs: 30,
             max_retries: 3,
             max_tokens: 500,
@@ -117,6 +126,7 @@ impl Default for LlmConfig {
             fallback: Fallback::Rule,
             privacy_mode: false,
             max_schema_tokens: 4000,
+            examples: Vec::new(),
             api_key: None,
         }
     }
@@ -138,6 +148,7 @@ impl std::fmt::Debug for LlmConfig {
             .field("model", &self.model)
             .field("api_key_env", &self.api_key_env)
             .field("base_url", &self.base_url)
+            .field("embedding_model", &self.embedding_model)
             .field("timeout_secs", &self.timeout_secs)
             .field("max_retries", &self.max_retries)
             .field("max_tokens", &self.max_tokens)
@@ -145,8 +156,30 @@ impl std::fmt::Debug for LlmConfig {
             .field("fallback", &self.fallback)
             .field("privacy_mode", &self.privacy_mode)
             .field("max_schema_tokens", &self.max_schema_tokens)
+            .field("examples", &self.examples.len())
             .field("api_key", &self.api_key)
             .finish()
+    }
+}
+
+/// A question with SQL known to answer it (`[[llm.examples]]`), shown to the model as an
+/// example when a similar question is asked.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FewShotExample {
+    /// The question, in plain words.
+    pub question: String,
+    /// SQL that answers it on the configured database.
+    pub sql: String,
+}
+
+impl FewShotExample {
+    /// An example pair.
+    pub fn new(question: impl Into<String>, sql: impl Into<String>) -> Self {
+        Self {
+            question: question.into(),
+            sql: sql.into(),
+        }
     }
 }
 

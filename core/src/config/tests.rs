@@ -368,6 +368,34 @@ fn debug_hides_secrets() {
 }
 
 #[test]
+fn few_shot_examples_parse_and_empty_ones_are_named() {
+    let c = parse(
+        "[llm]\nmax_schema_tokens = 800\n\n[[llm.examples]]\nquestion = \"Revenue per country\"\nsql = \"SELECT BillingCountry, sum(Total) FROM Invoice GROUP BY 1\"\n\n[[llm.examples]]\nquestion = \"How many artists?\"\nsql = \"SELECT count(*) FROM Artist\"\n",
+    )
+    .expect("parses");
+    assert_eq!(c.llm.max_schema_tokens, 800);
+    assert_eq!(c.llm.examples.len(), 2);
+    assert_eq!(c.llm.examples[1].question, "How many artists?");
+    assert!(format!("{:?}", c.llm).contains("examples: 2"));
+
+    for (text, key) in [
+        (
+            "[[llm.examples]]\nquestion = \"x\"\nsql = \"  \"\n",
+            "llm.examples[0].sql",
+        ),
+        ("[llm]\nmax_schema_tokens = 0\n", "llm.max_schema_tokens"),
+    ] {
+        let e = parse(text).expect_err(text);
+        let Error::Config { key: k, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(k.as_deref(), Some(key), "{e}");
+    }
+    let e = parse("[[llm.examples]]\nquestion = \"x\"\nquery = \"SELECT 1\"\n").expect_err("key");
+    assert!(e.to_string().contains("query"), "{e}");
+}
+
+#[test]
 fn shared_stores_follow_the_redis_url_unless_set() {
     let mut c = parse("[cache]\nstore = \"memory\"\n").expect("parses");
     assert_eq!(c.session_store(), StoreKind::Memory);

@@ -2,25 +2,24 @@
 //! self-correction loop that feeds validator and database errors back to the generator.
 
 pub mod correct;
+pub mod fallback;
 mod llm;
 mod parse;
 pub mod prompt;
 pub mod rule;
+pub mod stack;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use fallback::FallbackGenerator;
 pub use llm::LlmGenerator;
 pub use parse::parse_completion;
+pub use stack::{GeneratorStack, Layers};
 
 use crate::{
-    answer::Attempt,
-    catalog::Catalog,
-    config::{Config, LlmProviderKind},
-    error::{Error, Result},
-    llm::OpenAiProvider,
-    session::Turn,
+    answer::Attempt, catalog::Catalog, config::Config, error::Result, session::Turn,
     source::DataSource,
 };
 
@@ -50,6 +49,27 @@ pub struct Generation {
     pub explanation: String,
     /// The generator's structured form of the query, kept with the turn for follow-ups.
     pub state: Option<serde_json::Value>,
+    /// Set when a fallback wrote this instead of the configured generator.
+    pub degraded: Option<Degraded>,
+}
+
+/// Who answered instead of the configured generator, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Degraded {
+    /// The generator that answered (`rule`).
+    pub generator: String,
+    /// Why the configured generator did not.
+    pub reason: String,
+}
+
+impl Degraded {
+    /// The warning the answer carries.
+    pub fn warning(&self) -> String {
+        format!(
+            "{}; the offline {} generator answered instead, so this answer may be less precise than usual",
+            self.reason, self.generator
+        )
+    }
 }
 
 /// Writes SQL for a question.
@@ -63,24 +83,12 @@ pub trait SqlGenerator: Send + Sync + std::fmt::Debug {
 }
 
 /// The generator `[llm]` asks for: the offline [`RuleGenerator`] for `provider = "rule"` (the
-/// default; its value index is built here from `source`), or the LLM generator.
+/// default; it reads the source's shared value index), or the LLM generator, with the prompt
+/// context of `[llm]`, over the named
+/// provider with retries, the circuit breaker and the fallback of `[llm] fallback` (see
+/// [`stack`]).
 pub async fn from_config(config: &Config, source: &DataSource) -> Result<Arc<dyn SqlGenerator>> {
-    let llm = &config.llm;
-    match llm.provider {
-        LlmProviderKind::Openai => {
-            let provider = Arc::new(OpenAiProvider::from_config(llm)?);
-            Ok(Arc::new(LlmGenerator::new(
-                provider,
-                llm.temperature,
-                llm.max_tokens,
-            )))
-        }
-        LlmProviderKind::Rule => Ok(Arc::new(
-            RuleGenerator::build(source.executor().as_ref(), source.catalog().clone()).await?,
-        )),
-        other => Err(Error::config(format!(
-            "[llm] provider = \"{}\" is not available in this build; use \"rule\" (offline) or \"openai\" (any OpenAI-compatible server via [llm] base_url)",
-            format!("{other:?}").to_lowercase()
-        ))),
-    }
+    Ok(stack::build(config, source, &Layers::default())
+        .await?
+        .generator)
 }

@@ -57,6 +57,7 @@ fn no_sql(text: &str) -> Error {
         message: format!("the model's reply contains no SQL: {preview:?}"),
         request_id: None,
         retryable: false,
+        retry_after: None,
     }
 }
 

@@ -1,14 +1,39 @@
 //! LLM providers: the [`LlmProvider`] seam and its implementations, each speaking its
-//! provider's documented wire format.
+//! provider's documented wire format, plus the providers' embedding endpoints behind
+//! [`Embedder`].
+//!
+//! | provider | chat | embeddings | key |
+//! |---|---|---|---|
+//! | `openai` | `POST {base}/chat/completions` (base `https://api.openai.com/v1`) | `POST {base}/embeddings` | `OPENAI_API_KEY`, Bearer |
+//! | `anthropic` | `POST {base}/v1/messages` (base `https://api.anthropic.com`) | — | `ANTHROPIC_API_KEY`, `x-api-key` |
+//! | `cohere` | `POST {base}/v2/chat` (base `https://api.cohere.com`) | `POST {base}/v2/embed` | `COHERE_API_KEY`, Bearer |
+//! | `ollama` | `POST {base}/api/chat` (base `http://localhost:11434`) | `POST {base}/api/embed` | none |
+//!
+//! The HTTP plumbing and the error mapping are shared (`http.rs`); each provider file holds only
+//! its request and reply shapes. Retries and the circuit breaker are layers around these
+//! (`crate::resilience`).
 
-mod openai;
+pub mod anthropic;
+pub mod cohere;
+mod http;
+pub mod ollama;
+pub mod openai;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub use openai::OpenAiProvider;
+pub use anthropic::AnthropicProvider;
+pub use cohere::{CohereEmbedder, CohereProvider};
+pub use ollama::{OllamaEmbedder, OllamaProvider};
+pub use openai::{OpenAiEmbedder, OpenAiProvider};
 
-use crate::error::Result;
+use crate::{
+    config::{LlmConfig, LlmProviderKind},
+    embed::Embedder,
+    error::{Error, Result},
+};
 
 /// Who speaks a chat message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +103,80 @@ pub trait LlmProvider: Send + Sync + std::fmt::Debug {
 
     /// Sends one chat-completion request.
     async fn complete(&self, request: &ChatRequest) -> Result<ChatCompletion>;
+}
+
+/// The provider `[llm] provider` names, bare (no retry or breaker layer). `rule` has no model:
+/// asking for it is a configuration error.
+pub fn provider_from_config(llm: &LlmConfig) -> Result<Arc<dyn LlmProvider>> {
+    Ok(match llm.provider {
+        LlmProviderKind::Openai => Arc::new(OpenAiProvider::from_config(llm)?),
+        LlmProviderKind::Anthropic => Arc::new(AnthropicProvider::from_config(llm)?),
+        LlmProviderKind::Cohere => Arc::new(CohereProvider::from_config(llm)?),
+        LlmProviderKind::Ollama => Arc::new(OllamaProvider::from_config(llm)?),
+        LlmProviderKind::Rule => {
+            return Err(Error::config(
+                "[llm] provider = \"rule\" calls no model; choose \"openai\", \"anthropic\", \"cohere\" or \"ollama\"",
+            ));
+        }
+    })
+}
+
+/// The embedding endpoint of the provider `[llm] provider` names, bare (wrap it in a
+/// [`crate::resilience::RetryLayer`] for retries), with the model of `[llm] embedding_model`.
+pub fn embedder_from_config(llm: &LlmConfig) -> Result<Arc<dyn Embedder>> {
+    Ok(match llm.provider {
+        LlmProviderKind::Openai => Arc::new(OpenAiEmbedder::from_config(llm)?),
+        LlmProviderKind::Cohere => Arc::new(CohereEmbedder::from_config(llm)?),
+        LlmProviderKind::Ollama => Arc::new(OllamaEmbedder::from_config(llm)?),
+        LlmProviderKind::Anthropic | LlmProviderKind::Rule => {
+            return Err(Error::config(
+                "[llm] provider has no embeddings endpoint (Anthropic has none, the rule generator uses no model); use the built-in embedder ([cache] embedder = \"builtin\") or an openai, cohere or ollama provider",
+            ));
+        }
+    })
+}
+
+/// Rejects a model name that belongs to another provider (the default `gpt-4` left in place
+/// when switching provider), suggesting `example`.
+pub(crate) fn check_model(
+    llm: &LlmConfig,
+    provider: &str,
+    foreign: impl Fn(&str) -> bool,
+    example: &str,
+) -> Result<()> {
+    let model = llm.model.trim();
+    if model.is_empty() || foreign(model) {
+        let pull = if provider == "ollama" {
+            format!(" and pull it on the server first (`ollama pull {example}`)")
+        } else {
+            String::new()
+        };
+        return Err(Error::Config {
+            message: format!(
+                "[llm] model = {model:?} is not a model for the {provider} provider; set [llm] model to one, e.g. model = \"{example}\"{pull}"
+            ),
+            key: Some("llm.model".into()),
+            file: None,
+            line: None,
+        });
+    }
+    Ok(())
+}
+
+/// Rejects a temperature above 1, which Anthropic and Cohere refuse.
+pub(crate) fn check_unit_temperature(llm: &LlmConfig, provider: &str) -> Result<()> {
+    if llm.temperature > 1.0 {
+        return Err(Error::Config {
+            message: format!(
+                "[llm] temperature = {} is above 1.0, which {provider} does not accept; use a value from 0.0 to 1.0 (0.1 is a good choice for SQL)",
+                llm.temperature
+            ),
+            key: Some("llm.temperature".into()),
+            file: None,
+            line: None,
+        });
+    }
+    Ok(())
 }
 
 /// Installs the process-wide TLS crypto provider (ring) once; later calls do nothing.

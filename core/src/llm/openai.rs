@@ -1,75 +1,52 @@
-//! OpenAI chat completions (`POST {base_url}/chat/completions`, Bearer key), also the wire format
-//! of many compatible servers.
-
-use std::time::Duration;
+//! OpenAI chat completions (`POST {base_url}/chat/completions`, Bearer key) and embeddings
+//! (`POST {base_url}/embeddings`); also the wire format of many compatible servers. The base
+//! address includes the version: `https://api.openai.com/v1`.
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::{ChatCompletion, ChatRequest, LlmProvider};
-use crate::{
-    config::{LlmConfig, Secret},
-    error::{Error, Result},
+use super::{
+    ChatCompletion, ChatRequest, LlmProvider,
+    http::{ApiClient, ApiSpec, Auth, KeyRule, vectors},
 };
+use crate::{config::LlmConfig, embed::Embedder, error::Result};
 
 /// The default API address.
 pub const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
-/// An OpenAI (or compatible) chat-completions endpoint.
-#[derive(Clone)]
-pub struct OpenAiProvider {
-    client: reqwest::Client,
-    endpoint: String,
-    model: String,
-    api_key: Option<Secret>,
-}
+/// The embedding model used when `[llm] embedding_model` is not set.
+pub const DEFAULT_EMBEDDING_MODEL: &str = "text-embedding-3-small";
 
-impl std::fmt::Debug for OpenAiProvider {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAiProvider")
-            .field("endpoint", &self.endpoint)
-            .field("model", &self.model)
-            .field("api_key", &self.api_key)
-            .finish()
-    }
+const SPEC: ApiSpec = ApiSpec {
+    provider: "openai",
+    default_base: DEFAULT_BASE_URL,
+    auth: Auth::Bearer,
+    key: KeyRule::Required,
+    headers: &[],
+};
+
+/// Inputs per embeddings request (the API accepts up to 2048).
+const EMBED_BATCH: usize = 2048;
+
+/// An OpenAI (or compatible) chat-completions endpoint.
+#[derive(Debug, Clone)]
+pub struct OpenAiProvider {
+    api: ApiClient,
 }
 
 impl OpenAiProvider {
     /// A provider from `[llm]`: `base_url` (default `https://api.openai.com/v1`), `model`,
-    /// `timeout_secs`, and the key read from `api_key_env`. A missing key is an error unless
-    /// `base_url` points at a local server.
+    /// `timeout_secs`, and the key read from `api_key_env` (default `OPENAI_API_KEY`). A missing
+    /// key is an error unless `base_url` points at a local server.
     pub fn from_config(llm: &LlmConfig) -> Result<Self> {
-        let base = llm
-            .base_url
-            .as_deref()
-            .unwrap_or(DEFAULT_BASE_URL)
-            .trim_end_matches('/');
-        let is_local = base.contains("://127.0.0.1")
-            || base.contains("://localhost")
-            || base.contains("://[::1]");
-        if llm.api_key.is_none() && !is_local {
-            let var = llm.effective_api_key_env().unwrap_or("OPENAI_API_KEY");
-            return Err(Error::config(format!(
-                "[llm] provider = \"openai\" needs an API key: set the environment variable {var} (or point [llm] base_url at a local OpenAI-compatible server)"
-            )));
-        }
-        super::install_tls_provider();
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(llm.timeout_secs))
-            .connect_timeout(Duration::from_secs(llm.timeout_secs.min(10)))
-            .build()
-            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
-            client,
-            endpoint: format!("{base}/chat/completions"),
-            model: llm.model.clone(),
-            api_key: llm.api_key.clone(),
+            api: ApiClient::new(SPEC, llm, &llm.model)?,
         })
     }
 
     fn body(&self, request: &ChatRequest) -> Value {
         let mut body = json!({
-            "model": self.model,
+            "model": self.api.model(),
             "messages": request.messages,
             "temperature": request.temperature,
             "max_tokens": request.max_tokens,
@@ -88,97 +65,94 @@ impl LlmProvider for OpenAiProvider {
     }
 
     fn model(&self) -> &str {
-        &self.model
+        self.api.model()
     }
 
     async fn complete(&self, request: &ChatRequest) -> Result<ChatCompletion> {
-        let mut http = self.client.post(&self.endpoint).json(&self.body(request));
-        if let Some(key) = &self.api_key {
-            http = http.bearer_auth(key.expose());
-        }
-        let response = http.send().await.map_err(|e| transport_error(&e))?;
-        let status = response.status();
-        let request_id = response
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let text = response.text().await.map_err(|e| transport_error(&e))?;
-        if !status.is_success() {
-            return Err(status_error(status.as_u16(), &text, request_id));
-        }
-        let v: Value = serde_json::from_str(&text).map_err(|e| Error::Provider {
-            provider: "openai".into(),
-            status: Some(status.as_u16()),
-            message: format!("the reply is not JSON ({e})"),
-            request_id: request_id.clone(),
-            retryable: true,
-        })?;
+        let reply = self
+            .api
+            .post("/chat/completions", &self.body(request))
+            .await?;
+        let v = &reply.json;
         let content = v["choices"][0]["message"]["content"]
             .as_str()
-            .ok_or_else(|| Error::Provider {
-                provider: "openai".into(),
-                status: Some(status.as_u16()),
-                message: "the reply has no choices[0].message.content".into(),
-                request_id: request_id.clone(),
-                retryable: true,
-            })?;
+            .ok_or_else(|| self.api.unexpected(&reply, "choices[0].message.content"))?;
         Ok(ChatCompletion {
             content: content.to_string(),
-            request_id: request_id.or_else(|| v["id"].as_str().map(str::to_string)),
             prompt_tokens: v["usage"]["prompt_tokens"].as_u64(),
             completion_tokens: v["usage"]["completion_tokens"].as_u64(),
+            request_id: reply.request_id,
         })
     }
 }
 
-fn transport_error(e: &reqwest::Error) -> Error {
-    let what = if e.is_timeout() {
-        "the request timed out ([llm] timeout_secs)"
-    } else if e.is_connect() {
-        "cannot connect to the API"
-    } else {
-        "the request failed"
-    };
-    // reqwest's Display names the URL, never headers, so the key cannot leak here.
-    Error::Provider {
-        provider: "openai".into(),
-        status: None,
-        message: format!("{what}: {e}"),
-        request_id: None,
-        retryable: true,
+/// OpenAI embeddings (`POST {base_url}/embeddings`).
+#[derive(Debug, Clone)]
+pub struct OpenAiEmbedder {
+    api: ApiClient,
+}
+
+impl OpenAiEmbedder {
+    /// An embedder from `[llm]`: the same address and key as the chat provider, the model of
+    /// `[llm] embedding_model` (default `text-embedding-3-small`).
+    pub fn from_config(llm: &LlmConfig) -> Result<Self> {
+        let model = llm
+            .embedding_model
+            .as_deref()
+            .unwrap_or(DEFAULT_EMBEDDING_MODEL);
+        Ok(Self {
+            api: ApiClient::new(SPEC, llm, model)?,
+        })
     }
 }
 
-fn status_error(status: u16, body: &str, request_id: Option<String>) -> Error {
-    let detail = serde_json::from_str::<Value>(body)
-        .ok()
-        .and_then(|v| v["error"]["message"].as_str().map(str::to_string))
-        .unwrap_or_else(|| body.chars().take(300).collect());
-    let hint = match status {
-        401 => "; check the API key ([llm] api_key_env)",
-        403 => "; the key has no access to this model or endpoint",
-        404 => "; check [llm] model and [llm] base_url",
-        429 => "; rate limited by the provider",
-        _ => "",
-    };
-    Error::Provider {
-        provider: "openai".into(),
-        status: Some(status),
-        message: format!("HTTP {status}: {detail}{hint}"),
-        request_id,
-        retryable: status == 429 || status >= 500,
+#[async_trait]
+impl Embedder for OpenAiEmbedder {
+    fn name(&self) -> String {
+        format!("openai:{}", self.api.model())
+    }
+
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        let mut out = Vec::with_capacity(texts.len());
+        for batch in texts.chunks(EMBED_BATCH) {
+            let body = json!({
+                "model": self.api.model(),
+                "input": batch,
+                "encoding_format": "float",
+            });
+            let reply = self.api.post("/embeddings", &body).await?;
+            // Each item names its input's position; order by it rather than trust the order.
+            let mut items: Vec<(u64, &Value)> = reply.json["data"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|d| (d["index"].as_u64().unwrap_or(u64::MAX), &d["embedding"]))
+                        .collect()
+                })
+                .unwrap_or_default();
+            items.sort_by_key(|(i, _)| *i);
+            let rows = Value::Array(items.into_iter().map(|(_, e)| e.clone()).collect());
+            let vectors = vectors(&rows)
+                .filter(|v| v.len() == batch.len())
+                .ok_or_else(|| {
+                    self.api
+                        .unexpected(&reply, "data[].embedding for every input")
+                })?;
+            out.extend(vectors);
+        }
+        Ok(out)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{LlmProviderKind, Secret};
 
     #[test]
     fn missing_key_is_a_config_error_naming_the_variable() {
         let llm = LlmConfig {
-            provider: crate::config::LlmProviderKind::Openai,
+            provider: LlmProviderKind::Openai,
             ..LlmConfig::default()
         };
         let e = OpenAiProvider::from_config(&llm).expect_err("no key");
@@ -188,25 +162,39 @@ mod tests {
     #[test]
     fn debug_hides_the_key() {
         let llm = LlmConfig {
-            provider: crate::config::LlmProviderKind::Openai,
+            provider: LlmProviderKind::Openai,
             api_key: Some(Secret::new("sk-very-secret")),
             ..LlmConfig::default()
         };
         let p = OpenAiProvider::from_config(&llm).expect("provider");
         assert!(!format!("{p:?}").contains("very-secret"));
+        let e = OpenAiEmbedder::from_config(&llm).expect("embedder");
+        assert!(!format!("{e:?}").contains("very-secret"));
+        assert_eq!(e.name(), "openai:text-embedding-3-small");
     }
 
     #[test]
-    fn status_errors_keep_the_provider_message_and_retryability() {
-        let e = status_error(
-            429,
-            r#"{"error": {"message": "Rate limit reached"}}"#,
-            Some("req_1".into()),
-        );
-        assert!(e.is_retryable());
-        assert!(e.to_string().contains("Rate limit reached"), "{e}");
-        let e = status_error(401, r#"{"error": {"message": "Incorrect API key"}}"#, None);
-        assert!(!e.is_retryable());
-        assert!(e.to_string().contains("api_key_env"), "{e}");
+    fn the_body_asks_for_json_when_wanted() {
+        let llm = LlmConfig {
+            provider: LlmProviderKind::Openai,
+            model: "gpt-4o".into(),
+            api_key: Some(Secret::new("k")),
+            ..LlmConfig::default()
+        };
+        let p = OpenAiProvider::from_config(&llm).expect("provider");
+        let request = ChatRequest {
+            messages: vec![super::super::ChatMessage::new(
+                super::super::Role::User,
+                "hi",
+            )],
+            temperature: 0.2,
+            max_tokens: 50,
+            json_response: true,
+        };
+        let body = p.body(&request);
+        assert_eq!(body["model"], "gpt-4o");
+        assert_eq!(body["max_tokens"], 50);
+        assert_eq!(body["response_format"]["type"], "json_object");
+        assert_eq!(body["messages"][0]["role"], "user");
     }
 }

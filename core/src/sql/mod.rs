@@ -169,6 +169,10 @@ pub struct ValidatedSql {
     pub limit_action: LimitAction,
     /// The catalog tables the statement reads, as qualified names, sorted and deduplicated.
     pub tables: Vec<String>,
+    /// The catalog columns the statement names, as (qualified table, column) pairs, sorted and
+    /// deduplicated. Columns read only through `*` are not listed.
+    #[serde(skip)]
+    pub columns: Vec<(String, String)>,
 }
 
 /// Judges SQL against one catalog.
@@ -204,13 +208,14 @@ impl Validator {
     fn check(&self, sql: &str) -> Result<ValidatedSql, Rejection> {
         let mut query = parse::parse_single_query(self.dialect(), sql)?;
         let policy = resolve::Policy::new(&self.catalog, &self.options);
-        let tables = resolve::check_query(&policy, &query)?;
+        let reads = resolve::check_query(&policy, &query)?;
         let capped = limit::apply_row_cap(&mut query, self.options.max_rows)?;
         Ok(ValidatedSql {
             sql: capped.sql,
             exec_sql: capped.exec_sql,
             limit_action: capped.action,
-            tables,
+            tables: reads.tables,
+            columns: reads.columns,
         })
     }
 }

@@ -174,25 +174,41 @@ pub(crate) struct Walker<'p, 'a> {
     pub(crate) scopes: Vec<Scope<'a>>,
     pub(crate) ctes: Vec<CteBinding>,
     pub(crate) tables: Vec<String>,
+    /// Columns of catalog tables the query names, as (qualified table, column).
+    pub(crate) columns: Vec<(String, String)>,
     /// While walking a join condition or `WHERE` conjunct: the scope depth and the relations
     /// of that scope it references.
     pub(crate) collect: Option<(usize, Vec<usize>)>,
 }
 
-/// Checks every name in `query`; returns the catalog tables it reads.
-pub(crate) fn check_query(policy: &Policy<'_>, query: &Query) -> Result<Vec<String>, Rejection> {
+/// The catalog tables and columns a query reads.
+#[derive(Debug, Default)]
+pub(crate) struct Reads {
+    /// Qualified table names, sorted and deduplicated.
+    pub(crate) tables: Vec<String>,
+    /// (qualified table, column) pairs named in the query, sorted and deduplicated. Columns
+    /// read only through `*` are not listed.
+    pub(crate) columns: Vec<(String, String)>,
+}
+
+/// Checks every name in `query`; returns the catalog tables and columns it reads.
+pub(crate) fn check_query(policy: &Policy<'_>, query: &Query) -> Result<Reads, Rejection> {
     let mut walker = Walker {
         policy,
         scopes: Vec::new(),
         ctes: Vec::new(),
         tables: Vec::new(),
+        columns: Vec::new(),
         collect: None,
     };
     walker.query(query)?;
     let mut tables = walker.tables;
     tables.sort();
     tables.dedup();
-    Ok(tables)
+    let mut columns = walker.columns;
+    columns.sort();
+    columns.dedup();
+    Ok(Reads { tables, columns })
 }
 
 /// How a name written in SQL is stored as an output column name.
@@ -251,6 +267,14 @@ impl<'a> Walker<'_, 'a> {
         }
     }
 
+    /// Records that `column` of relation `relation` in scope `depth` is read, when the
+    /// relation is a catalog table.
+    fn note_column(&mut self, depth: usize, relation: usize, column: &str) {
+        if let Some(t) = self.scopes[depth].relations[relation].table {
+            self.columns.push((t.qualified_name(), column.to_string()));
+        }
+    }
+
     fn check_denied(&self, depth: usize, relation: usize, column: &str) -> Result<(), Rejection> {
         let rel = &self.scopes[depth].relations[relation];
         match rel.table {
@@ -278,8 +302,10 @@ impl<'a> Walker<'_, 'a> {
                 open |= rel.columns.open;
             }
             if let (1, Some((i, c))) = (hits, hit) {
-                self.check_denied(depth, i, &scope.relations[i].columns.names[c])?;
+                let name = scope.relations[i].columns.names[c].clone();
+                self.check_denied(depth, i, &name)?;
                 self.note_reference(depth, i);
+                self.note_column(depth, i, &name);
                 return Ok(());
             }
             if hits > 1 || open || scope.aliases.iter().any(|a| written.names(a)) {
@@ -355,8 +381,10 @@ impl<'a> Walker<'_, 'a> {
             let Some(i) = found else { continue };
             let rel = &self.scopes[depth].relations[i];
             if let Some(c) = rel.columns.names.iter().find(|c| written_column.names(c)) {
-                self.check_denied(depth, i, c)?;
+                let name = c.clone();
+                self.check_denied(depth, i, &name)?;
                 self.note_reference(depth, i);
+                self.note_column(depth, i, &name);
                 return Ok(());
             }
             if rel.columns.open || self.is_implicit_column(column) {

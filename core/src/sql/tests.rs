@@ -574,3 +574,39 @@ fn trailing_semicolon_and_open_limits() {
         RejectRule::FunctionNotAllowed
     );
 }
+
+#[test]
+fn columns_read_are_reported_per_catalog_table() {
+    let v = accept(
+        Dialect::Sqlite,
+        "SELECT c.country, sum(i.total) AS revenue FROM Invoice i JOIN Customer c USING (CustomerId) \
+         WHERE InvoiceDate > '2024' AND c.CustomerId IN (SELECT CustomerId FROM Invoice) \
+         GROUP BY c.Country ORDER BY revenue DESC",
+    );
+    let pair = |t: &str, c: &str| (t.to_string(), c.to_string());
+    assert_eq!(
+        v.columns,
+        vec![
+            pair("Customer", "Country"),
+            pair("Customer", "CustomerId"),
+            pair("Invoice", "CustomerId"),
+            pair("Invoice", "InvoiceDate"),
+            pair("Invoice", "Total"),
+        ],
+        "names are spelled as in the catalog; the alias `revenue` is no column"
+    );
+    let v = accept(
+        Dialect::Postgres,
+        "WITH t AS (SELECT customer_id AS id FROM customer) SELECT id FROM t",
+    );
+    assert_eq!(
+        v.columns,
+        vec![pair("public.customer", "customer_id")],
+        "a CTE's columns are not catalog columns; what it reads is"
+    );
+    assert!(
+        accept(Dialect::Sqlite, "SELECT * FROM Invoice")
+            .columns
+            .is_empty()
+    );
+}

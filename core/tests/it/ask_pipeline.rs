@@ -292,8 +292,21 @@ async fn provider_errors_are_reported_not_retried_as_sql() {
         )
     })
     .await;
-    let e = engine(&url, &fake)
+    // Without the rule fallback, and with retry backoff on a manual clock.
+    let mut config = Config::default();
+    config.llm.provider = LlmProviderKind::Openai;
+    config.llm.base_url = Some(fake.base_url.clone());
+    config.llm.api_key = Some(Secret::new(KEY));
+    config.llm.fallback = conversational_bi::config::Fallback::None;
+    let e = Engine::builder()
+        .config(config)
+        .database_url(&url)
+        .resilience_clock(std::sync::Arc::new(
+            conversational_bi::resilience::ManualClock::new(),
+        ))
+        .build()
         .await
+        .expect("engine")
         .ask(Ask::new("How many tracks?"))
         .await
         .expect_err("500");

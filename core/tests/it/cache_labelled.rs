@@ -557,6 +557,7 @@ async fn labelled_pairs_never_hit_wrongly() {
                 sql: "SELECT 1".into(),
                 explanation: String::new(),
                 state: None,
+                degraded: None,
             },
             validated,
             result,

@@ -1,12 +1,14 @@
 //! Integration tests of the engine core, as modules of one test binary.
 
 mod ask_pipeline;
+mod breaker;
 mod cache_engine;
 mod cache_labelled;
 mod common;
 mod db_behaviour;
 mod db_guardrails;
 mod fake_openai;
+mod providers;
 mod rate_limit_shared;
 mod redis_faults;
 mod redis_support;
@@ -14,3 +16,6 @@ mod rule_conversation;
 mod shared_stores;
 mod validator_guardrails;
 mod validator_spider;
+
+/// The loopback LLM servers of every provider (declared once, inside `fake_openai`).
+use fake_openai::fake_llm;

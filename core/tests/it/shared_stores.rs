@@ -239,6 +239,7 @@ async fn answered(source: &DataSource, sql: &str) -> Corrected {
             sql: sql.into(),
             explanation: "explained".into(),
             state: None,
+            degraded: None,
         },
         validated,
         result,

@@ -5,6 +5,7 @@
 use std::{collections::BTreeMap, path::Path, sync::Arc};
 
 use conversational_bi::{
+    eval::parse_csv,
     exec::{self, SourceOptions},
     sql::{Validator, ValidatorOptions},
 };
@@ -19,38 +20,6 @@ const SPIDER: &str = concat!(
 );
 const MAX_ROWS: usize = 1000;
 const MAX_PRINTED: usize = 30;
-
-/// Splits CSV text (RFC 4180: quoted fields, `""` escapes, newlines inside quotes) into records.
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut records = Vec::new();
-    let mut record = Vec::new();
-    let mut field = String::new();
-    let mut chars = text.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') => quoted = true,
-            (false, ',') => record.push(std::mem::take(&mut field)),
-            (false, '\r') => {}
-            (false, '\n') => {
-                record.push(std::mem::take(&mut field));
-                records.push(std::mem::take(&mut record));
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    if !field.is_empty() || !record.is_empty() {
-        record.push(field);
-        records.push(record);
-    }
-    records
-}
 
 /// One cell as comparable text, by the value's storage class.
 fn cell(row: &SqliteRow, i: usize) -> String {

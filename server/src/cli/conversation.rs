@@ -149,6 +149,11 @@ fn render_answer(question: &str, answer: &Answer, max_rows: usize) -> String {
     if !answer.explanation.is_empty() {
         out.push_str(&format!("{}\n", answer.explanation));
     }
+    if answer.degraded
+        && let Some(why) = answer.warnings.first()
+    {
+        out.push_str(&format!("(degraded) {why}\n"));
+    }
     if answer.attempts.len() > 1 {
         out.push_str(&format!(
             "(corrected after {} tries)\n",

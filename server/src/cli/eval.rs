@@ -1,4 +1,6 @@
-//! `eval`: scores a generator on golden questions by execution accuracy.
+//! `eval`: scores a generator on golden questions by execution accuracy, or, with
+//! `--linking-only`, the prompt's schema linking (recall of the gold SQL's tables and columns
+//! in the pruned schema, and the schema's size).
 //!
 //! Reads Spider-style JSON arrays (`db_id`, `question`, `query`, optional `difficulty` or
 //! `hardness`), SParC-style interactions (`database_id`, `interaction: [{utterance, query}]`,
@@ -19,6 +21,10 @@ use std::{
 use clap::Args;
 use conversational_bi::{
     Config, DataSource, Error,
+    eval::{
+        self,
+        linking::{self, LinkingOptions, LinkingReport, LinkingSummary},
+    },
     exec::Value,
     generate::{self, GenerationRequest, RuleGenerator, SqlGenerator},
     session::Turn,
@@ -43,6 +49,14 @@ pub struct EvalArgs {
     /// Score at most this many questions.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Measure only schema linking: for each question, the share of the gold SQL's tables and
+    /// columns that the prompt's pruned schema shows, and the schema's size in tokens. No
+    /// generator runs.
+    #[arg(long)]
+    linking_only: bool,
+    /// The schema token budget for `--linking-only` (default: `[llm] max_schema_tokens`).
+    #[arg(long, value_name = "TOKENS", requires = "linking_only")]
+    max_schema_tokens: Option<usize>,
 }
 
 impl EvalArgs {
@@ -50,121 +64,6 @@ impl EvalArgs {
     pub fn json(&self) -> bool {
         self.json
     }
-}
-
-/// One conversation (a single question is a conversation of one turn).
-#[derive(Debug, Clone)]
-struct Case {
-    db: String,
-    difficulty: String,
-    turns: Vec<(String, String)>,
-}
-
-/// Reads golden questions from `path`.
-fn load(path: &Path) -> Result<Vec<Case>, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::invalid_input(format!("cannot read {}: {e}", path.display())))?;
-    if text.trim_start().starts_with('[') {
-        let items: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
-            Error::invalid_input(format!("{} is not a JSON array: {e}", path.display()))
-        })?;
-        let s =
-            |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
-        let mut cases = Vec::new();
-        for (i, it) in items.iter().enumerate() {
-            let difficulty = s(it, "difficulty")
-                .or_else(|| s(it, "hardness"))
-                .unwrap_or_else(|| "unknown".into());
-            if let Some(turns) = it.get("interaction").and_then(|x| x.as_array()) {
-                let db = s(it, "database_id")
-                    .or_else(|| s(it, "db_id"))
-                    .ok_or_else(|| {
-                        Error::invalid_input(format!("interaction {i} has no database_id"))
-                    })?;
-                let turns = turns
-                    .iter()
-                    .filter_map(|t| Some((s(t, "utterance")?, s(t, "query")?)))
-                    .collect();
-                cases.push(Case {
-                    db,
-                    difficulty,
-                    turns,
-                });
-            } else {
-                let (Some(db), Some(q), Some(gold)) =
-                    (s(it, "db_id"), s(it, "question"), s(it, "query"))
-                else {
-                    return Err(Error::invalid_input(format!(
-                        "item {i} needs db_id, question and query"
-                    )));
-                };
-                cases.push(Case {
-                    db,
-                    difficulty,
-                    turns: vec![(q, gold)],
-                });
-            }
-        }
-        return Ok(cases);
-    }
-    let mut rows = parse_csv(&text).into_iter();
-    let header = rows.next().unwrap_or_default();
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h.trim().eq_ignore_ascii_case(name))
-    };
-    let (Some(d), Some(q), Some(g)) = (
-        col("database").or(col("db_id")),
-        col("question"),
-        col("sql").or(col("query")),
-    ) else {
-        return Err(Error::invalid_input(format!(
-            "{}: the CSV header must name database, question and sql",
-            path.display()
-        )));
-    };
-    Ok(rows
-        .filter(|r| r.len() > d.max(q).max(g))
-        .map(|r| Case {
-            db: r[d].clone(),
-            difficulty: "unknown".into(),
-            turns: vec![(r[q].clone(), r[g].clone())],
-        })
-        .collect())
-}
-
-/// Splits CSV text into records: fields may be quoted, with `""` for a quote inside.
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut field)),
-            (false, '\n') => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, '\r') => {}
-            (false, c) => field.push(c),
-        }
-    }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
-    rows.retain(|r| !(r.len() == 1 && r[0].is_empty()));
-    rows
 }
 
 /// Whether `sql` has ORDER BY outside parentheses.
@@ -247,17 +146,11 @@ struct Database {
 }
 
 async fn open(config: &Config, dir: &Path, db: &str, which: &str) -> Result<Database, Error> {
-    let path = dir.join(db).join(format!("{db}.sqlite"));
-    if !path.exists() {
-        return Err(Error::invalid_input(format!(
-            "{} does not exist",
-            path.display()
-        )));
-    }
+    let path = linking::sqlite_path(dir, db)?;
     let url = format!("sqlite://{}", path.display());
     let source = DataSource::connect(config, Some(&url)).await?;
     let generator: Arc<dyn SqlGenerator> = if which == "rule" {
-        Arc::new(RuleGenerator::build(source.executor().as_ref(), source.catalog().clone()).await?)
+        Arc::new(RuleGenerator::from_source(&source).await?)
     } else {
         generate::from_config(config, &source).await?
     };
@@ -266,9 +159,14 @@ async fn open(config: &Config, dir: &Path, db: &str, which: &str) -> Result<Data
 
 /// Runs `eval`.
 pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
+    if args.linking_only {
+        return run_linking(args, config).await;
+    }
     let mut config = config.clone();
     config.database.max_rows = 100_000;
-    let cases = load(&args.questions)?;
+    // Score the configured model alone: a rule fallback would hide its failures.
+    config.llm.fallback = conversational_bi::config::Fallback::None;
+    let cases = eval::load_cases(&args.questions)?;
     let mut dbs: HashMap<String, Option<Database>> = HashMap::new();
     let mut results = Vec::new();
     let mut by_difficulty: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -292,7 +190,8 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
             continue;
         };
         let mut history: Vec<Turn> = Vec::new();
-        for (question, gold) in &case.turns {
+        for turn in &case.turns {
+            let (question, gold) = (&turn.question, &turn.sql);
             if results.len() >= limit {
                 break 'cases;
             }
@@ -419,16 +318,93 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs `eval --linking-only`.
+async fn run_linking(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
+    let cases = eval::load_cases(&args.questions)?;
+    let options = LinkingOptions {
+        max_schema_tokens: args
+            .max_schema_tokens
+            .unwrap_or(config.llm.max_schema_tokens),
+        privacy_mode: config.llm.privacy_mode,
+        limit: args.limit,
+        embedder: None,
+    };
+    if options.max_schema_tokens == 0 {
+        return Err(Error::invalid_input(
+            "--max-schema-tokens must be greater than 0",
+        ));
+    }
+    let report = linking::evaluate(&cases, &args.db_dir, config, &options).await;
+    for (db, reason) in &report.skipped_databases {
+        eprintln!("skipping database {db}: {reason}");
+    }
+    if args.json {
+        println!("{}", linking_json(&report, &options));
+    } else {
+        print_linking(&report, &options);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn linking_json(report: &LinkingReport, options: &LinkingOptions) -> serde_json::Value {
+    json!({
+        "max_schema_tokens": options.max_schema_tokens,
+        "privacy_mode": options.privacy_mode,
+        "all": report.all.to_json(),
+        "pruned": report.pruned.to_json(),
+        "unscored": report.unscored.iter().map(|(db, q, reason)| json!({"db_id": db, "question": q, "reason": reason})).collect::<Vec<_>>(),
+        "skipped_databases": report.skipped_databases.iter().map(|(db, reason)| json!({"db_id": db, "reason": reason})).collect::<Vec<_>>(),
+        "results": report.results,
+    })
+}
+
+fn print_linking(report: &LinkingReport, options: &LinkingOptions) {
+    let pct = |x: f64| 100.0 * x;
+    let summary = |label: &str, s: &LinkingSummary| {
+        println!("{label}");
+        println!("  questions:          {}", s.questions);
+        println!(
+            "  recall:             {:.1}% of gold tables and columns (tables {:.1}%, columns {:.1}%)",
+            pct(s.recall()),
+            pct(s.table_recall()),
+            pct(s.column_recall())
+        );
+        println!(
+            "  complete:           {:.1}% of questions show every gold table and column",
+            pct(s.complete_share())
+        );
+        println!(
+            "  schema size:        {:.0} tokens on average, whole schema {:.0} ({:.1}%)",
+            s.mean_tokens(),
+            s.mean_full_tokens(),
+            pct(s.size_ratio())
+        );
+    };
+    println!(
+        "schema linking, budget {} tokens{}",
+        options.max_schema_tokens,
+        if options.privacy_mode {
+            ", privacy mode"
+        } else {
+            ""
+        }
+    );
+    summary("all questions", &report.all);
+    summary("questions whose schema was pruned", &report.pruned);
+    if !report.unscored.is_empty() {
+        println!(
+            "unscored:             {} gold queries the validator refused",
+            report.unscored.len()
+        );
+    }
+    if !report.skipped_databases.is_empty() {
+        println!("skipped databases:    {}", report.skipped_databases.len());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_fields_may_hold_commas_and_quotes() {
-        let rows = parse_csv("database,question,sql\ndb,\"Hi, \"\"you\"\"\",SELECT 1\n");
-        assert_eq!(rows.len(), 2);
-        assert_eq!(rows[1], ["db", "Hi, \"you\"", "SELECT 1"]);
-    }
 
     #[test]
     fn order_by_counts_only_at_top_level() {

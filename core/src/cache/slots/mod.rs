@@ -452,8 +452,10 @@ fn value_at(toks: &[Tok], i: usize, vocab: &Vocabulary) -> Option<usize> {
     let max = vocab.max_value_words().min(toks.len() - i);
     (1..=max).rev().find(|&len| {
         let span = &toks[i..i + len];
-        !span.iter().any(|t| t.quoted)
-            && !(len == 1 && span[0].number.is_some())
+        let quoted = span.iter().any(|t| t.quoted);
+        let lone_number = len == 1 && span[0].number.is_some();
+        !quoted
+            && !lone_number
             && vocab.is_value(
                 &span
                     .iter()

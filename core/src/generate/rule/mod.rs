@@ -25,7 +25,7 @@ pub mod resolve;
 pub mod values;
 
 #[cfg(test)]
-mod testdb;
+pub(crate) mod testdb;
 #[cfg(test)]
 mod tests;
 
@@ -85,6 +85,15 @@ impl RuleGenerator {
         Ok(Self::new(catalog, Arc::new(values)))
     }
 
+    /// A generator for `source`, grounding values in the source's shared value index (built
+    /// once per source; see [`DataSource::value_index`](crate::DataSource::value_index)).
+    pub async fn from_source(source: &crate::DataSource) -> Result<Self> {
+        Ok(Self::new(
+            source.catalog().clone(),
+            source.value_index().await?,
+        ))
+    }
+
     /// The value index in use.
     pub fn values(&self) -> &Arc<ValueIndex> {
         &self.values
@@ -99,6 +108,7 @@ impl RuleGenerator {
             sql,
             explanation: explain::explain(&ir),
             state: Some(serde_json::json!({ "rule": ir })),
+            degraded: None,
         })
     }
 

@@ -8,16 +8,22 @@ use crate::{
     exec::{self, Executor, SourceOptions},
 };
 
-/// The file of a sample database: `chinook`, `northwind` or `sakila`.
+/// The file of a sample database: `chinook`, `northwind`, `sakila` or `tpch` (scale factor
+/// 0.01). The shared data folder is `HELIOSDB_TEST_DATA`, else `$CBI_SHARED_DIR/data`, else
+/// `../shared/data` beside the repository.
 pub fn path(name: &str) -> PathBuf {
     if name == "chinook" {
         return PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../examples/chinook/chinook.sqlite");
     }
-    let root = std::env::var("HELIOSDB_TEST_DATA").unwrap_or_else(|_| "/work/shared/data".into());
-    PathBuf::from(root)
-        .join(name)
-        .join(format!("{name}.sqlite"))
+    let root = std::env::var("HELIOSDB_TEST_DATA")
+        .map(PathBuf::from)
+        .or_else(|_| std::env::var("CBI_SHARED_DIR").map(|d| PathBuf::from(d).join("data")))
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
+    if name == "tpch" {
+        return root.join("tpch-sf0.01").join("tpch_sf0.01.sqlite");
+    }
+    root.join(name).join(format!("{name}.sqlite"))
 }
 
 /// Opens a sample database.

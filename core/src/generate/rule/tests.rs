@@ -145,33 +145,6 @@ async fn bi_questions_on_chinook() {
     assert!(abstained <= 1);
 }
 
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut field)),
-            (false, '\n') => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, '\r') => {}
-            (false, c) => field.push(c),
-        }
-    }
-    rows
-}
-
 /// Scores the generator on `RULE_EVAL_FILE` (Spider JSON or CSV) over `RULE_EVAL_DIR`; a
 /// development aid for tuning the grammar (run with `--ignored --nocapture`).
 #[tokio::test]
@@ -190,7 +163,7 @@ async fn score_golden_questions_from_env() {
             })
             .collect()
     } else {
-        parse_csv(&text)
+        crate::eval::parse_csv(&text)
             .into_iter()
             .skip(1)
             .filter(|r| r.len() >= 3)

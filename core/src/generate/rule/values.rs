@@ -135,6 +135,11 @@ impl ValueIndex {
         self.by_phrase.get(phrase).map_or(&[], Vec::as_slice)
     }
 
+    /// Every value in the index, in no particular order.
+    pub fn hits(&self) -> impl Iterator<Item = &ValueHit> {
+        self.by_phrase.values().flatten()
+    }
+
     /// The most words any value has.
     pub fn max_words(&self) -> usize {
         self.max_words
@@ -180,7 +185,7 @@ fn is_groundable(key: &str) -> bool {
         .all(|w| lexicon::is_stop_word(w) || w.chars().all(|c| c.is_ascii_digit()))
 }
 
-fn quote_table(catalog: &Catalog, table: &crate::catalog::Table) -> String {
+pub(crate) fn quote_table(catalog: &Catalog, table: &crate::catalog::Table) -> String {
     match &table.schema {
         Some(s) => format!(
             "{}.{}",
@@ -200,7 +205,9 @@ pub fn is_label_name(name: &str) -> bool {
     )
 }
 
-fn is_candidate(table: &crate::catalog::Table, column: &Column) -> bool {
+/// Whether `column` of `table` is a text column whose values may be read into the index (and
+/// shown as examples): not a key, and not contact details, free text or secrets.
+pub(crate) fn is_candidate(table: &crate::catalog::Table, column: &Column) -> bool {
     let ty = column.data_type.to_lowercase();
     let text = ty.contains("char")
         || ty.contains("text")
