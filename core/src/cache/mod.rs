@@ -95,11 +95,7 @@ pub async fn from_config(
     let embedder: Arc<dyn Embedder> = match (parts.embedder, c.embedder) {
         (Some(e), _) => e,
         (None, EmbedderKind::Builtin) => Arc::new(BuiltinEmbedder::new()),
-        (None, EmbedderKind::Provider) => {
-            return Err(Error::config(
-                "[cache] embedder = \"provider\": no embedding provider is available to this engine; use embedder = \"builtin\" (no model needed) or give the engine one with EngineBuilder::embedder",
-            ));
-        }
+        (None, EmbedderKind::Provider) => crate::llm::embedder_from_config(&config.llm)?,
     };
     let catalog = source.catalog();
     let values = ValueIndex::build(source.executor().as_ref(), catalog, &ValueIndexLimits::default())
