@@ -197,7 +197,7 @@ fn bench_cache(c: &mut Criterion) {
     for (name, store) in stores {
         let cache = rt.block_on(filled(store, &source));
         let lookup = |i: usize| {
-            let q = if i % 2 == 0 {
+            let q = if i.is_multiple_of(2) {
                 paraphrase(i % ENTRIES)
             } else {
                 format!("Show me the top {} tracks by revenue in 1999", i % 7 + 1)
