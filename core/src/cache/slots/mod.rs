@@ -309,7 +309,15 @@ struct Tok {
     quoted: bool,
     /// Written with digits only.
     digits: bool,
+    /// An upper-case abbreviation in a question that is not all upper case ("US", "IT"): never a
+    /// stop word.
+    acronym: bool,
+    /// A plural noun ("customers").
+    plural: bool,
 }
+
+/// Marks a plural entity word while number still matters (see [`second_pass`]).
+const PLURAL: char = '*';
 
 /// The facts `question` states (see the module documentation).
 pub fn extract(question: &str, vocabulary: &Vocabulary) -> Slots {
@@ -323,17 +331,26 @@ pub fn extract(question: &str, vocabulary: &Vocabulary) -> Slots {
 }
 
 fn read_tokens(question: &str) -> Vec<Tok> {
+    let shouting = !question.chars().any(char::is_lowercase);
     let mut out: Vec<Tok> = Vec::new();
     for t in tokens(question) {
         let w = lexicon::fold(&t.lower);
-        let number = if t.quoted {
+        let number = if t.quoted || !thousands_grouping(&t.raw) {
             None
         } else {
             t.number.or_else(|| extra_number(&w))
         };
         let tok = Tok {
             digits: !t.raw.is_empty() && t.raw.bytes().all(|b| b.is_ascii_digit()),
-            norm: normal_form(&t.norm),
+            norm: if thousands_grouping(&t.raw) {
+                normal_form(&t.norm)
+            } else {
+                t.raw.clone()
+            },
+            acronym: !shouting
+                && t.raw.chars().count() >= 2
+                && t.raw.chars().all(|c| c.is_ascii_uppercase()),
+            plural: number.is_none() && !t.quoted && lexicon::singular(&t.lower) != t.lower,
             raw: t.raw,
             w,
             number,
@@ -360,6 +377,19 @@ fn read_tokens(question: &str) -> Vec<Tok> {
         out.push(tok);
     }
     out
+}
+
+/// Whether the commas of a number group thousands ("1,000", "12,345.5"); "1,5" (a decimal
+/// comma) is kept as written rather than read as 15.
+fn thousands_grouping(raw: &str) -> bool {
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    let whole = digits.split('.').next().unwrap_or(digits);
+    if !whole.contains(',') || !whole.bytes().all(|b| b.is_ascii_digit() || b == b',') {
+        return true;
+    }
+    let mut groups = whole.split(',');
+    let first = groups.next().unwrap_or("");
+    (1..=3).contains(&first.len()) && groups.all(|g| g.len() == 3)
 }
 
 /// Whether a number word `n` extends the number `p` before it.
@@ -438,11 +468,16 @@ fn read_item(toks: &[Tok], i: usize, vocab: &Vocabulary) -> (Option<Item>, usize
     if let Some(mark) = words::word_mark(&t.w) {
         return (Some(Item::from_mark(mark)), 1);
     }
-    if words::is_stop(&t.w) || t.norm.is_empty() {
+    if (words::is_stop(&t.w) && !t.acronym) || t.norm.is_empty() {
         return (None, 1);
     }
     if vocab.entities.contains(&t.norm) {
-        return (slot(SlotKind::Entity, t.norm.clone()), 1);
+        let text = if t.plural {
+            format!("{}{PLURAL}", t.norm)
+        } else {
+            t.norm.clone()
+        };
+        return (slot(SlotKind::Entity, text), 1);
     }
     (slot(SlotKind::Term, t.norm.clone()), 1)
 }
@@ -664,10 +699,20 @@ fn second_pass(items: Vec<Item>) -> Slots {
             slots.0.remove(&SlotKind::Modifier);
         }
     }
-    // With an explicit count, "the 5 highest" and "the top 5" ask for the same rows.
-    if !slots.get(SlotKind::Number).is_empty()
-        && let Some(ranks) = slots.0.get_mut(&SlotKind::Rank)
+    // "The top customer" is one row, "the top customers" several: without a count, a ranking
+    // keeps the grammatical number of what it ranks. Everywhere else plurals are the same word.
+    let counted = !slots.get(SlotKind::Number).is_empty();
+    if (!ranked || counted)
+        && let Some(entities) = slots.0.get_mut(&SlotKind::Entity)
     {
+        for e in entities.iter_mut() {
+            if e.ends_with(PLURAL) {
+                e.pop();
+            }
+        }
+    }
+    // With an explicit count, "the 5 highest" and "the top 5" ask for the same rows.
+    if counted && let Some(ranks) = slots.0.get_mut(&SlotKind::Rank) {
         for r in ranks.iter_mut() {
             match r.as_str() {
                 "most" => *r = "top".into(),

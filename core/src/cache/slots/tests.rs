@@ -311,6 +311,35 @@ fn stop_words_and_punctuation_change_nothing() {
 }
 
 #[test]
+fn spellings_that_look_alike_but_differ() {
+    differ(
+        "tracks longer than 1,5 minutes",
+        "tracks longer than 15 minutes",
+    );
+    same(
+        "tracks longer than 1,500 minutes",
+        "tracks longer than 1500 minutes",
+    );
+    differ("customers in the US", "customers");
+    same(
+        "SHOW ME THE TOP 10 CUSTOMERS",
+        "show me the top 10 customers",
+    );
+    differ("who is the top customer", "who are the top customers");
+    differ(
+        "which artist has the most albums",
+        "which artists have the most albums",
+    );
+    same(
+        "the top 3 customer by revenue",
+        "the top 3 customers by revenue",
+    );
+    same("customers in Germany", "customer in Germany");
+    same("invoices of 01/02/2024", "invoices of 01/02/2024");
+    differ("invoices of 01/02/2024", "invoices of 02/01/2024");
+}
+
+#[test]
 fn display_names_each_kind() {
     let s = slots("top 5 customers in Germany in 2023");
     let text = s.to_string();
