@@ -6,10 +6,11 @@
 //! the SQL of an earlier one, both must state the same [`Slots`]: numbers, years, months,
 //! quarters, dates, relative periods ("last 3 months"), comparisons bound to their operand
 //! ("more than 10", "before 2020"), ranges, top/bottom and other superlatives, sort order,
-//! include/exclude/only/or, aggregations, time grains, modifiers (share, growth, running
-//! totals, "per"), quoted strings, the database values they name (with the preposition in
-//! front: "from Germany" is not "to Germany"), the tables and columns they name (in order), and
-//! every other content word. Only stop words ("show me", "the", "please") and agreed
+//! include/exclude/only/or with what they apply to ("not in Germany" is not "didn't buy in
+//! Germany"), aggregations, time grains, modifiers (share, growth, running totals, "per"),
+//! quoted strings, the database values they name (with the preposition in front: "from
+//! Germany" is not "to Germany"), the tables and columns they name, and every other content
+//! word (both in order: "revenue minus cost" is not "cost minus revenue"). Only stop words ("show me", "the", "please") and agreed
 //! paraphrases ("over" = "more than", "ten" = "10", "clients" = "customers") may differ.
 //!
 //! [`extract`] is a pure function of the question and a [`Vocabulary`] (the schema's words and
@@ -58,7 +59,8 @@ pub enum SlotKind {
     Rank,
     /// Sort order (`asc`, `desc`, `newest`, `oldest`).
     Order,
-    /// `exclude`, `only`, `include`, `or`.
+    /// `exclude`, `only`, `include`, `or`, `also`, with what they apply to
+    /// (`exclude:value:in:germany`).
     Filter,
     /// Aggregations (`count`, `sum`, `avg`, `min`, `max`, `median`, `distinct`).
     Aggregate,
@@ -72,7 +74,7 @@ pub enum SlotKind {
     Value,
     /// Words of table and column names, in the order the question names them.
     Entity,
-    /// Every other content word.
+    /// Every other content word, in order.
     Term,
 }
 
@@ -81,13 +83,7 @@ impl SlotKind {
     fn unordered(self) -> bool {
         matches!(
             self,
-            Self::Rank
-                | Self::Order
-                | Self::Filter
-                | Self::Aggregate
-                | Self::Grain
-                | Self::Modifier
-                | Self::Term
+            Self::Rank | Self::Order | Self::Aggregate | Self::Grain | Self::Modifier
         )
     }
 
@@ -163,10 +159,7 @@ impl Slots {
             if kind.unordered() {
                 items.sort();
             }
-            if *kind == SlotKind::Term {
-                items.dedup();
-            }
-            if *kind == SlotKind::Entity {
+            if matches!(kind, SlotKind::Term | SlotKind::Entity) {
                 items.dedup();
             }
         }
@@ -280,7 +273,6 @@ impl Item {
         match mark {
             Mark::Rank(t) => slot(SlotKind::Rank, t),
             Mark::Order(t) => slot(SlotKind::Order, t),
-            Mark::Filter(t) => slot(SlotKind::Filter, t),
             Mark::Agg(t) => slot(SlotKind::Aggregate, t),
             Mark::Grain(t) => slot(SlotKind::Grain, t),
             Mark::Modifier(t) => slot(SlotKind::Modifier, t),
@@ -643,6 +635,24 @@ fn second_pass(items: Vec<Item>) -> Slots {
         ) && !matches!(&items[i], Item::Slot(_, t) if t != "group");
         if groups && matches!(at(i + 1), Some(Item::Slot(SlotKind::Grain, _))) {
             i += 1;
+            continue;
+        }
+        // "not in Germany", "didn't buy Rock": a filter word binds what follows it.
+        if let Some(Item::Mark(Mark::Filter(f))) = at(i) {
+            match (at(i + 1), at(i + 2)) {
+                (Some(Item::Mark(Mark::Prep(p))), Some(Item::Slot(SlotKind::Value, v))) => {
+                    slots.push(SlotKind::Filter, format!("{f}:value:{p}:{v}"));
+                    i += 3;
+                }
+                (Some(Item::Slot(kind, text)), _) => {
+                    slots.push(SlotKind::Filter, format!("{f}:{}:{text}", kind.name()));
+                    i += 2;
+                }
+                _ => {
+                    slots.push(SlotKind::Filter, *f);
+                    i += 1;
+                }
+            }
             continue;
         }
         match &items[i] {

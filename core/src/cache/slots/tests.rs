@@ -251,6 +251,16 @@ fn include_exclude_only_and_or() {
     differ("customers who bought Rock", "customers who didn't buy Rock");
     differ("customers with invoices", "customers without invoices");
     same("customers except Germany", "customers excluding Germany");
+    differ(
+        "customers not in Germany who bought Rock",
+        "customers in Germany who didn't buy Rock",
+    );
+    same("tracks that are not Rock", "tracks except Rock");
+    differ("revenue minus cost", "cost minus revenue");
+    assert_eq!(
+        slots("customers not in Germany").get(SlotKind::Filter),
+        ["exclude:value:in:germany"]
+    );
     differ("show their emails too", "show their emails");
     differ("products sold out", "products sold");
     differ("live albums", "albums");
