@@ -14,11 +14,20 @@ use super::{BucketKey, CacheEntry, CacheStore, MAX_ENTRIES_PER_BUCKET};
 use crate::error::{Error, Result};
 
 /// Cached answers in this process's memory.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MemoryCacheStore {
     buckets: Cache<BucketKey, Arc<Vec<CacheEntry>>>,
     /// The last schema fingerprint each tenant wrote under.
     schemas: Arc<Mutex<HashMap<String, String>>>,
+}
+
+impl std::fmt::Debug for MemoryCacheStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryCacheStore")
+            .field("entries", &self.buckets.weighted_size())
+            .field("max_size", &self.buckets.policy().max_capacity())
+            .finish()
+    }
 }
 
 impl MemoryCacheStore {

@@ -11,7 +11,8 @@
 //!   deletes the tenant's older entries on its next write),
 //! - the conversation state, a hash of the SQL of the turns the question follows ("only 2024"
 //!   means something else in every conversation),
-//! - the question's [`Slots`]: the facts that must match exactly (see [`slots`]).
+//! - the question's [`Slots`]: the facts that must match exactly (see [`slots`]),
+//! - for a question relative to today ("last month"), the day it was asked (see [`period`]).
 //!
 //! Within a bucket, the entry with the highest cosine similarity at or above
 //! `[cache] similarity_threshold` answers. Entries expire after `ttl_seconds`; at most
@@ -95,11 +96,7 @@ pub async fn from_config(
     let embedder: Arc<dyn Embedder> = match (parts.embedder, c.embedder) {
         (Some(e), _) => e,
         (None, EmbedderKind::Builtin) => Arc::new(BuiltinEmbedder::new()),
-        (None, EmbedderKind::Provider) => {
-            return Err(Error::config(
-                "[cache] embedder = \"provider\": no embedding provider is available to this engine; use embedder = \"builtin\" (no model needed) or give the engine one with EngineBuilder::embedder",
-            ));
-        }
+        (None, EmbedderKind::Provider) => crate::llm::embedder_from_config(&config.llm)?,
     };
     let catalog = source.catalog();
     let values = ValueIndex::build(source.executor().as_ref(), catalog, &ValueIndexLimits::default())
@@ -139,21 +136,60 @@ pub struct BucketKey {
     pub schema: String,
     /// [`conversation_key`] of the turns the question follows.
     pub conversation: String,
-    /// A hash of the question's [`Slots::signature`].
+    /// A hash of the question's [`Slots::signature`] (and, for questions relative to today,
+    /// of the [`period`] they were asked in).
     pub slots: String,
 }
 
 impl BucketKey {
     /// The bucket of a question with `slots`, asked by `tenant_id` on schema `schema` after
-    /// `history`.
-    pub fn new(tenant_id: &str, schema: &str, history: &[Turn], slots: &Slots) -> Self {
+    /// `history`, at `now_micros`.
+    pub fn new(
+        tenant_id: &str,
+        schema: &str,
+        history: &[Turn],
+        slots: &Slots,
+        now_micros: u64,
+    ) -> Self {
+        let signature = slots.signature();
+        let slots = match period(slots, now_micros) {
+            Some(p) => hash_hex(&[&signature, &p], 32),
+            None => hash_hex(&[&signature], 32),
+        };
         Self {
             tenant_id: tenant_id.to_string(),
             schema: schema.to_string(),
             conversation: conversation_key(history),
-            slots: hash_hex(&[&slots.signature()], 32),
+            slots,
         }
     }
+}
+
+/// The period a question relative to today ("last month", "today", "past 3 hours") is pinned
+/// to: its UTC day, or its UTC hour for hours. Its SQL may hold the dates it meant as literals,
+/// so it answers the same question again only within that period. `None` for other questions.
+pub fn period(slots: &Slots, now_micros: u64) -> Option<String> {
+    let relative = slots.get(SlotKind::Relative);
+    let compared = slots
+        .get(SlotKind::Comparison)
+        .iter()
+        .chain(slots.get(SlotKind::Range))
+        .chain(slots.get(SlotKind::Filter))
+        .any(|c| c.contains(":relative:"));
+    if relative.is_empty() && !compared {
+        return None;
+    }
+    let hourly = relative
+        .iter()
+        .chain(slots.get(SlotKind::Comparison))
+        .any(|r| r.contains("hour"));
+    let at = chrono::DateTime::from_timestamp_micros(i64::try_from(now_micros).unwrap_or(0))
+        .unwrap_or_default();
+    Some(if hourly {
+        at.format("%Y-%m-%dT%H").to_string()
+    } else {
+        at.format("%Y-%m-%d").to_string()
+    })
 }
 
 /// The conversation state a question is asked in: `new` for the first question of a
@@ -405,7 +441,8 @@ impl SemanticCache {
             m.requests.inc();
         }
         let slots = self.slots(lookup.question);
-        let bucket = BucketKey::new(lookup.tenant_id, lookup.schema, lookup.history, &slots);
+        let now = inner.clock.now_micros();
+        let bucket = BucketKey::new(lookup.tenant_id, lookup.schema, lookup.history, &slots, now);
         let embedding = match inner.embedder.embed(&[lookup.question.to_string()]).await {
             Ok(mut v) if v.len() == 1 => v.pop(),
             Ok(_) => None,
@@ -423,7 +460,6 @@ impl SemanticCache {
         let Some(embedding) = &probe.embedding else {
             return (probe, None);
         };
-        let now = inner.clock.now_micros();
         let candidates = match inner.store.get(&probe.bucket, now).await {
             Ok(c) => c,
             Err(e) => {

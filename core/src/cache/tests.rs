@@ -237,6 +237,49 @@ async fn entries_expire_after_the_ttl() {
 }
 
 #[tokio::test]
+async fn questions_relative_to_today_are_reused_only_the_same_day() {
+    let f = fixture().await;
+    let fp = f.source.catalog().fingerprint.clone();
+    f.clock.set(1_767_225_600_000_000 - 50 * 60_000_000); // 2025-12-31 23:10 UTC
+    let done = answered(&f.source, "SELECT count(*) FROM Invoice").await;
+    for q in ["How many invoices last month?", "How many invoices?"] {
+        let (probe, _) = f.cache.lookup(ask("t", &fp, &[], q)).await;
+        f.cache.insert(&probe, &done, "rule").await;
+    }
+    f.clock.advance(Duration::from_secs(30 * 60));
+    assert!(
+        f.cache
+            .lookup(ask("t", &fp, &[], "How many invoices last month?"))
+            .await
+            .1
+            .is_some()
+    );
+    f.clock.advance(Duration::from_secs(25 * 60));
+    assert!(
+        f.cache
+            .lookup(ask("t", &fp, &[], "How many invoices last month?"))
+            .await
+            .1
+            .is_none(),
+        "a new day: 'last month' may mean other dates"
+    );
+    assert!(
+        f.cache
+            .lookup(ask("t", &fp, &[], "How many invoices?"))
+            .await
+            .1
+            .is_some(),
+        "other questions live their ttl"
+    );
+    let slots = f.cache.slots("sales in the past 3 hours");
+    assert_eq!(
+        period(&slots, 1_767_225_600_000_000).as_deref(),
+        Some("2026-01-01T00")
+    );
+    assert_eq!(period(&f.cache.slots("sales in 2024"), 0), None);
+}
+
+#[tokio::test]
 async fn a_statement_that_no_longer_validates_is_dropped() {
     let f = fixture().await;
     let fp = f.source.catalog().fingerprint.clone();

@@ -186,11 +186,21 @@ pub trait RateLimiter: Send + Sync + std::fmt::Debug {
 }
 
 /// Buckets in this process's memory.
-#[derive(Debug)]
 pub struct MemoryRateLimiter {
     quotas: Quotas,
     clock: Arc<dyn Clock>,
     buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+impl std::fmt::Debug for MemoryRateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tenants = self.buckets.lock().map_or(0, |b| b.len());
+        f.debug_struct("MemoryRateLimiter")
+            .field("quotas", &self.quotas)
+            .field("clock", &self.clock)
+            .field("tenants", &tenants)
+            .finish()
+    }
 }
 
 /// Beyond this many tenants, full buckets are forgotten (a full bucket is the same as none).

@@ -10,12 +10,22 @@ use super::{SessionKey, SessionLimits, SessionState, SessionStore, Turn};
 use crate::error::Result;
 
 /// Sessions in this process's memory.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MemorySessionStore {
     sessions: Cache<SessionKey, Arc<Mutex<SessionState>>>,
     limits: SessionLimits,
     /// Alive while any clone of this store is; the sweep task stops when it is gone.
     _sweep_guard: Option<Arc<()>>,
+}
+
+/// Shows sizes only: the conversations of every tenant stay out of logs.
+impl std::fmt::Debug for MemorySessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemorySessionStore")
+            .field("sessions", &self.sessions.entry_count())
+            .field("limits", &self.limits)
+            .finish()
+    }
 }
 
 impl MemorySessionStore {
@@ -111,6 +121,23 @@ mod tests {
             idle_timeout: Duration::from_secs(60),
             cleanup_interval: Duration::from_secs(60),
         }
+    }
+
+    #[tokio::test]
+    async fn debug_shows_no_conversation() {
+        let store = MemorySessionStore::new(limits());
+        store
+            .append(
+                &SessionKey::new("acme", "s1"),
+                turn("secret revenue question"),
+            )
+            .await
+            .expect("append");
+        let debug = format!("{store:?}");
+        assert!(
+            !debug.contains("secret revenue") && !debug.contains("acme"),
+            "{debug}"
+        );
     }
 
     #[tokio::test]

@@ -265,3 +265,72 @@ async fn switched_off_there_is_no_limit_and_no_cache() {
         assert!(!a.cache_hit);
     }
 }
+
+#[tokio::test]
+async fn with_provider_embeddings_the_slot_guard_still_decides() {
+    use crate::fake_llm::{FakeLlm, Reply, sql_reply as llm_sql};
+    // The most naive embedding model there is: every text gets the same vector, so every pair
+    // of questions has similarity 1.
+    let fake = FakeLlm::start(KEY, |r| {
+        if r.is_embed() {
+            Reply::Embeddings(
+                r.embed_inputs()
+                    .iter()
+                    .map(|_| vec![0.6, 0.8, 0.0])
+                    .collect(),
+            )
+        } else {
+            llm_sql(
+                "SELECT count(*) AS customers FROM Customer",
+                "Counts customers.",
+            )
+        }
+    })
+    .await;
+    let mut config = Config::default();
+    config.llm.provider = LlmProviderKind::Openai;
+    config.llm.base_url = Some(fake.base_url.clone());
+    config.llm.api_key = Some(Secret::new(KEY));
+    config.cache.embedder = conversational_bi::config::EmbedderKind::Provider;
+    let engine = Engine::builder()
+        .config(config)
+        .build()
+        .await
+        .expect("engine");
+    let chats = || fake.requests().iter().filter(|r| !r.is_embed()).count();
+
+    let a = engine
+        .ask(Ask::new("How many customers were there in 2023?"))
+        .await
+        .expect("answered");
+    assert!(!a.cache_hit);
+    let b = engine
+        .ask(Ask::new("Number of customers in 2023"))
+        .await
+        .expect("answered");
+    assert!(
+        b.cache_hit,
+        "a paraphrase hits with the provider's embeddings"
+    );
+    assert_eq!(b.similarity, Some(1.0));
+    assert_eq!(chats(), 1);
+    let c = engine
+        .ask(Ask::new("How many customers were there in 2024?"))
+        .await
+        .expect("answered");
+    assert!(
+        !c.cache_hit,
+        "similarity 1, but the year differs: the guard says no"
+    );
+    assert_eq!(chats(), 2);
+    let embedded: Vec<String> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.is_embed())
+        .flat_map(|r| r.embed_inputs())
+        .collect();
+    assert!(
+        embedded.contains(&"Number of customers in 2023".to_string()),
+        "{embedded:?}"
+    );
+}

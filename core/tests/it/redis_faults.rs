@@ -183,3 +183,37 @@ async fn a_frozen_redis_times_out_and_loses_nothing() {
         .expect("turn 3");
     assert_eq!(third.turn, 3);
 }
+
+#[tokio::test]
+async fn the_redis_password_never_shows() {
+    let mut server = PrivateRedis::start_with(Some("hunter2-redis-pw"));
+    let url = server.url();
+    let prefix = Prefix::on(&url, "password");
+    let a = engine(config(&url, &prefix, StoreKind::Redis), Metrics::default()).await;
+    a.ask(Ask::new("How many artists are there?").session("s"))
+        .await
+        .expect("authenticated");
+    assert!(!format!("{a:?}").contains("hunter2"), "Debug of the engine");
+    server.kill();
+    let e = a
+        .ask(Ask::new("How many albums are there?").session("s"))
+        .await
+        .expect_err("down");
+    assert!(!e.to_string().contains("hunter2"), "{e}");
+    assert!(e.to_string().contains(":***@127.0.0.1"), "{e}");
+
+    let mut wrong = config(
+        &url.replace("hunter2-redis-pw", "wrong-pw-42"),
+        &prefix,
+        StoreKind::Redis,
+    );
+    server.restart();
+    wrong.redis.timeout_ms = 500;
+    let b = engine(wrong, Metrics::default()).await;
+    let e = b
+        .ask(Ask::new("How many artists are there?").session("s"))
+        .await
+        .expect_err("wrong password");
+    assert_eq!(e.kind(), ErrorKind::ServiceUnavailable);
+    assert!(!e.to_string().contains("wrong-pw-42"), "{e}");
+}

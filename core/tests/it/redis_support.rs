@@ -103,23 +103,36 @@ pub struct PrivateRedis {
     child: Option<Child>,
     /// Its port.
     pub port: u16,
+    password: Option<String>,
 }
 
 impl PrivateRedis {
     /// Starts a server on a free port and waits until it answers.
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// Starts a server that requires `password`.
+    pub fn start_with(password: Option<&str>) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let mut server = Self { child: None, port };
+        let mut server = Self {
+            child: None,
+            port,
+            password: password.map(str::to_string),
+        };
         server.restart();
         server
     }
 
-    /// Its URL.
+    /// Its URL (with the password, when it has one).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
+        match &self.password {
+            Some(pw) => format!("redis://:{pw}@127.0.0.1:{}/", self.port),
+            None => format!("redis://127.0.0.1:{}/", self.port),
+        }
     }
 
     /// Kills the server (as a crash would: no shutdown command).
@@ -145,9 +158,19 @@ impl PrivateRedis {
     /// Starts the server again on the same port (empty: it saves nothing).
     pub fn restart(&mut self) {
         self.kill();
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        let mut command = Command::new("redis-server");
+        command.args(["--port", &self.port.to_string()]).args([
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]);
+        if let Some(pw) = &self.password {
+            command.args(["--requirepass", pw]);
+        }
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

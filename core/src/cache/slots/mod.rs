@@ -6,10 +6,11 @@
 //! the SQL of an earlier one, both must state the same [`Slots`]: numbers, years, months,
 //! quarters, dates, relative periods ("last 3 months"), comparisons bound to their operand
 //! ("more than 10", "before 2020"), ranges, top/bottom and other superlatives, sort order,
-//! include/exclude/only/or, aggregations, time grains, modifiers (share, growth, running
-//! totals, "per"), quoted strings, the database values they name (with the preposition in
-//! front: "from Germany" is not "to Germany"), the tables and columns they name (in order), and
-//! every other content word. Only stop words ("show me", "the", "please") and agreed
+//! include/exclude/only/or with what they apply to ("not in Germany" is not "didn't buy in
+//! Germany"), aggregations, time grains, modifiers (share, growth, running totals, "per"),
+//! quoted strings, the database values they name (with the preposition in front: "from
+//! Germany" is not "to Germany"), the tables and columns they name, and every other content
+//! word (both in order: "revenue minus cost" is not "cost minus revenue"). Only stop words ("show me", "the", "please") and agreed
 //! paraphrases ("over" = "more than", "ten" = "10", "clients" = "customers") may differ.
 //!
 //! [`extract`] is a pure function of the question and a [`Vocabulary`] (the schema's words and
@@ -58,7 +59,8 @@ pub enum SlotKind {
     Rank,
     /// Sort order (`asc`, `desc`, `newest`, `oldest`).
     Order,
-    /// `exclude`, `only`, `include`, `or`.
+    /// `exclude`, `only`, `include`, `or`, `also`, with what they apply to
+    /// (`exclude:value:in:germany`).
     Filter,
     /// Aggregations (`count`, `sum`, `avg`, `min`, `max`, `median`, `distinct`).
     Aggregate,
@@ -72,7 +74,7 @@ pub enum SlotKind {
     Value,
     /// Words of table and column names, in the order the question names them.
     Entity,
-    /// Every other content word.
+    /// Every other content word, in order.
     Term,
 }
 
@@ -81,13 +83,7 @@ impl SlotKind {
     fn unordered(self) -> bool {
         matches!(
             self,
-            Self::Rank
-                | Self::Order
-                | Self::Filter
-                | Self::Aggregate
-                | Self::Grain
-                | Self::Modifier
-                | Self::Term
+            Self::Rank | Self::Order | Self::Aggregate | Self::Grain | Self::Modifier
         )
     }
 
@@ -163,10 +159,7 @@ impl Slots {
             if kind.unordered() {
                 items.sort();
             }
-            if *kind == SlotKind::Term {
-                items.dedup();
-            }
-            if *kind == SlotKind::Entity {
+            if matches!(kind, SlotKind::Term | SlotKind::Entity) {
                 items.dedup();
             }
         }
@@ -190,10 +183,19 @@ impl std::fmt::Display for Slots {
 
 /// What the guard knows of the database: the words of its table and column names and,
 /// optionally, its known values.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Vocabulary {
     entities: HashSet<String>,
     values: Option<Arc<ValueIndex>>,
+}
+
+impl std::fmt::Debug for Vocabulary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vocabulary")
+            .field("entity_words", &self.entities.len())
+            .field("values", &self.values.as_ref().map_or(0, |v| v.len()))
+            .finish()
+    }
 }
 
 impl Vocabulary {
@@ -271,7 +273,6 @@ impl Item {
         match mark {
             Mark::Rank(t) => slot(SlotKind::Rank, t),
             Mark::Order(t) => slot(SlotKind::Order, t),
-            Mark::Filter(t) => slot(SlotKind::Filter, t),
             Mark::Agg(t) => slot(SlotKind::Aggregate, t),
             Mark::Grain(t) => slot(SlotKind::Grain, t),
             Mark::Modifier(t) => slot(SlotKind::Modifier, t),
@@ -300,7 +301,15 @@ struct Tok {
     quoted: bool,
     /// Written with digits only.
     digits: bool,
+    /// An upper-case abbreviation in a question that is not all upper case ("US", "IT"): never a
+    /// stop word.
+    acronym: bool,
+    /// A plural noun ("customers").
+    plural: bool,
 }
+
+/// Marks a plural entity word while number still matters (see [`second_pass`]).
+const PLURAL: char = '*';
 
 /// The facts `question` states (see the module documentation).
 pub fn extract(question: &str, vocabulary: &Vocabulary) -> Slots {
@@ -314,17 +323,26 @@ pub fn extract(question: &str, vocabulary: &Vocabulary) -> Slots {
 }
 
 fn read_tokens(question: &str) -> Vec<Tok> {
+    let shouting = !question.chars().any(char::is_lowercase);
     let mut out: Vec<Tok> = Vec::new();
     for t in tokens(question) {
         let w = lexicon::fold(&t.lower);
-        let number = if t.quoted {
+        let number = if t.quoted || !thousands_grouping(&t.raw) {
             None
         } else {
             t.number.or_else(|| extra_number(&w))
         };
         let tok = Tok {
             digits: !t.raw.is_empty() && t.raw.bytes().all(|b| b.is_ascii_digit()),
-            norm: normal_form(&t.norm),
+            norm: if thousands_grouping(&t.raw) {
+                normal_form(&t.norm)
+            } else {
+                t.raw.clone()
+            },
+            acronym: !shouting
+                && t.raw.chars().count() >= 2
+                && t.raw.chars().all(|c| c.is_ascii_uppercase()),
+            plural: number.is_none() && !t.quoted && lexicon::singular(&t.lower) != t.lower,
             raw: t.raw,
             w,
             number,
@@ -351,6 +369,19 @@ fn read_tokens(question: &str) -> Vec<Tok> {
         out.push(tok);
     }
     out
+}
+
+/// Whether the commas of a number group thousands ("1,000", "12,345.5"); "1,5" (a decimal
+/// comma) is kept as written rather than read as 15.
+fn thousands_grouping(raw: &str) -> bool {
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    let whole = digits.split('.').next().unwrap_or(digits);
+    if !whole.contains(',') || !whole.bytes().all(|b| b.is_ascii_digit() || b == b',') {
+        return true;
+    }
+    let mut groups = whole.split(',');
+    let first = groups.next().unwrap_or("");
+    (1..=3).contains(&first.len()) && groups.all(|g| g.len() == 3)
 }
 
 /// Whether a number word `n` extends the number `p` before it.
@@ -429,11 +460,16 @@ fn read_item(toks: &[Tok], i: usize, vocab: &Vocabulary) -> (Option<Item>, usize
     if let Some(mark) = words::word_mark(&t.w) {
         return (Some(Item::from_mark(mark)), 1);
     }
-    if words::is_stop(&t.w) || t.norm.is_empty() {
+    if (words::is_stop(&t.w) && !t.acronym) || t.norm.is_empty() {
         return (None, 1);
     }
     if vocab.entities.contains(&t.norm) {
-        return (slot(SlotKind::Entity, t.norm.clone()), 1);
+        let text = if t.plural {
+            format!("{}{PLURAL}", t.norm)
+        } else {
+            t.norm.clone()
+        };
+        return (slot(SlotKind::Entity, text), 1);
     }
     (slot(SlotKind::Term, t.norm.clone()), 1)
 }
@@ -601,6 +637,24 @@ fn second_pass(items: Vec<Item>) -> Slots {
             i += 1;
             continue;
         }
+        // "not in Germany", "didn't buy Rock": a filter word binds what follows it.
+        if let Some(Item::Mark(Mark::Filter(f))) = at(i) {
+            match (at(i + 1), at(i + 2)) {
+                (Some(Item::Mark(Mark::Prep(p))), Some(Item::Slot(SlotKind::Value, v))) => {
+                    slots.push(SlotKind::Filter, format!("{f}:value:{p}:{v}"));
+                    i += 3;
+                }
+                (Some(Item::Slot(kind, text)), _) => {
+                    slots.push(SlotKind::Filter, format!("{f}:{}:{text}", kind.name()));
+                    i += 2;
+                }
+                _ => {
+                    slots.push(SlotKind::Filter, *f);
+                    i += 1;
+                }
+            }
+            continue;
+        }
         match &items[i] {
             Item::Slot(kind, text) => slots.push(*kind, text.clone()),
             Item::Mark(mark) => {
@@ -655,10 +709,20 @@ fn second_pass(items: Vec<Item>) -> Slots {
             slots.0.remove(&SlotKind::Modifier);
         }
     }
-    // With an explicit count, "the 5 highest" and "the top 5" ask for the same rows.
-    if !slots.get(SlotKind::Number).is_empty()
-        && let Some(ranks) = slots.0.get_mut(&SlotKind::Rank)
+    // "The top customer" is one row, "the top customers" several: without a count, a ranking
+    // keeps the grammatical number of what it ranks. Everywhere else plurals are the same word.
+    let counted = !slots.get(SlotKind::Number).is_empty();
+    if (!ranked || counted)
+        && let Some(entities) = slots.0.get_mut(&SlotKind::Entity)
     {
+        for e in entities.iter_mut() {
+            if e.ends_with(PLURAL) {
+                e.pop();
+            }
+        }
+    }
+    // With an explicit count, "the 5 highest" and "the top 5" ask for the same rows.
+    if counted && let Some(ranks) = slots.0.get_mut(&SlotKind::Rank) {
         for r in ranks.iter_mut() {
             match r.as_str() {
                 "most" => *r = "top".into(),

@@ -251,6 +251,21 @@ fn include_exclude_only_and_or() {
     differ("customers who bought Rock", "customers who didn't buy Rock");
     differ("customers with invoices", "customers without invoices");
     same("customers except Germany", "customers excluding Germany");
+    differ(
+        "customers not in Germany who bought Rock",
+        "customers in Germany who didn't buy Rock",
+    );
+    same("tracks that are not Rock", "tracks except Rock");
+    differ("revenue minus cost", "cost minus revenue");
+    assert_eq!(
+        slots("customers not in Germany").get(SlotKind::Filter),
+        ["exclude:value:in:germany"]
+    );
+    differ("show their emails too", "show their emails");
+    differ("products sold out", "products sold");
+    differ("live albums", "albums");
+    differ("available products", "products");
+    differ("when was the first invoice", "the first invoice");
 }
 
 #[test]
@@ -303,6 +318,35 @@ fn stop_words_and_punctuation_change_nothing() {
     same("Could you please show me all the genres?", "genres");
     same("List artists.", "show me the artists!");
     assert!(slots("show me the").is_empty());
+}
+
+#[test]
+fn spellings_that_look_alike_but_differ() {
+    differ(
+        "tracks longer than 1,5 minutes",
+        "tracks longer than 15 minutes",
+    );
+    same(
+        "tracks longer than 1,500 minutes",
+        "tracks longer than 1500 minutes",
+    );
+    differ("customers in the US", "customers");
+    same(
+        "SHOW ME THE TOP 10 CUSTOMERS",
+        "show me the top 10 customers",
+    );
+    differ("who is the top customer", "who are the top customers");
+    differ(
+        "which artist has the most albums",
+        "which artists have the most albums",
+    );
+    same(
+        "the top 3 customer by revenue",
+        "the top 3 customers by revenue",
+    );
+    same("customers in Germany", "customer in Germany");
+    same("invoices of 01/02/2024", "invoices of 01/02/2024");
+    differ("invoices of 01/02/2024", "invoices of 02/01/2024");
 }
 
 #[test]

@@ -125,6 +125,7 @@ pub(super) fn word_mark(w: &str) -> Option<Mark> {
             Mark::Filter("include")
         }
         "or" | "either" => Mark::Filter("or"),
+        "also" | "too" => Mark::Filter("also"),
         "count" | "counts" | "counted" | "counting" => Mark::Agg("count"),
         "sum" | "sums" | "total" | "totals" | "totaled" | "totalled" => Mark::Agg("sum"),
         "average" | "averages" | "avg" | "mean" => Mark::Agg("avg"),
@@ -314,11 +315,7 @@ pub(super) fn is_stop(w: &str) -> bool {
             | "as"
             | "about"
             | "how"
-            | "where"
-            | "when"
             | "then"
-            | "also"
-            | "too"
             | "here"
             | "so"
             | "such"
@@ -339,12 +336,9 @@ pub(super) fn is_stop(w: &str) -> bool {
             | "overall"
             | "together"
             | "altogether"
-            | "existing"
-            | "available"
             | "recorded"
             | "listed"
             | "stored"
-            | "present"
             | "data"
             | "database"
             | "value"
@@ -359,8 +353,6 @@ pub(super) fn is_stop(w: &str) -> bool {
             | "results"
             | "information"
             | "info"
-            | "up"
-            | "out"
             | "ever"
             | "via"
             | "using"
@@ -374,9 +366,6 @@ pub(super) fn is_stop(w: &str) -> bool {
             | "registered"
             | "located"
             | "based"
-            | "living"
-            | "live"
-            | "lives"
             | "belong"
             | "belongs"
             | "belonging"
