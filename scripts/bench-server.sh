@@ -4,10 +4,16 @@
 #
 #   scripts/bench-server.sh [DURATION_SECONDS] [CONNECTIONS]
 #
-# Scenarios, each against the demo database with JSON logs written to a file at level info:
+# Scenarios, each against the demo database with JSON logs written to a file at level info and
+# the rate limit off:
 #   session  GET /api/v1/sessions/{id}: HTTP, JWT check and session store (the floor)
-#   rule     POST /api/v1/query answered by the offline rule generator (no model call)
-#   llm      POST /api/v1/query answered through an instant loopback OpenAI-format model
+#   rule     POST /api/v1/query answered by the offline rule generator (no model call, no cache)
+#   cache    POST /api/v1/query, one question asked again and again with the semantic cache on
+#            (in memory): every request after the first is a cache hit, which skips generation
+#            and re-validates and re-runs the cached SQL
+#   llm      POST /api/v1/query answered through an instant loopback OpenAI-format model with
+#            the cache off: the full path (prompt, model call over HTTP, validation, execution)
+# Every POST /api/v1/query starts a new conversation (no session_id), as a stream of users does.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -30,7 +36,7 @@ HASH="$(printf '%s' 'bench password' | "$BIN" hash-password)"
 "$LOOPBACK" "$LLM_PORT" "$OPENAI_API_KEY" >"$WORK/loopback.log" 2>&1 &
 PIDS+=($!)
 
-start_server() { # start_server PROVIDER
+start_server() { # start_server PROVIDER CACHE_ENABLED
     cat >"$WORK/cbi.toml" <<TOML
 [server]
 host = "127.0.0.1"
@@ -45,6 +51,9 @@ base_url = "http://127.0.0.1:$LLM_PORT/v1"
 max_retries = 0
 [production.rate_limiting]
 enabled = false
+[cache]
+enabled = $2
+store = "memory"
 [logging]
 level = "info"
 format = "json"
@@ -80,7 +89,7 @@ run() { # run NAME SCRIPT PATH
     echo "=== $1: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
-start_server rule
+start_server rule false
 export TOKEN
 TOKEN="$(login)"
 curl -sf -X POST "http://127.0.0.1:$API_PORT/api/v1/query" -H 'Content-Type: application/json' \
@@ -89,7 +98,17 @@ run session get-session.lua /api/v1/sessions/bench
 run rule post-query.lua /api/v1/query
 stop_server
 
-start_server openai
+start_server openai true
+TOKEN="$(login)"
+curl -sf -X POST "http://127.0.0.1:$API_PORT/api/v1/query" -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $TOKEN" -d '{"query": "How many artists are there?"}' | grep -q '"cache_hit":false'
+curl -sf -X POST "http://127.0.0.1:$API_PORT/api/v1/query" -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $TOKEN" -d '{"query": "How many artists are there?"}' | grep -q '"cache_hit":true'
+run cache post-query.lua /api/v1/query
+echo "    $(curl -sf "http://127.0.0.1:$METRICS_PORT/metrics" | grep -E '^cache_(requests|hits)_total' | tr '\n' ' ')"
+stop_server
+
+start_server openai false
 TOKEN="$(login)"
 curl -sf -X POST "http://127.0.0.1:$API_PORT/api/v1/query" -H 'Content-Type: application/json' \
     -H "Authorization: Bearer $TOKEN" -d '{"query": "How many artists are there?"}' | grep -q '"generator":"openai:gpt-4o-mini"'

@@ -10,6 +10,9 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 # pyo3 builds the Python extension without linking libpython. Set for every cargo call, so that
 # all of them share one build of pyo3 (and the warm target dir stays valid).
 export PYO3_BUILD_EXTENSION_MODULE=1
+# napi-derive writes the Node package's type information here while the addon compiles; every
+# cargo call sets it, so that bindings/node/scripts/build.mjs always finds it.
+export NAPI_TYPE_DEF_TMP_FOLDER="${NAPI_TYPE_DEF_TMP_FOLDER:-$CARGO_TARGET_DIR/napi-type-def}"
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -39,6 +42,12 @@ scripts/check-deploy.sh
 
 step "python package (the wheel in a fresh virtualenv, pytest, the notebook)"
 bindings/python/test.sh
+
+step "node package (the addon, d.ts drift, node --test, examples/node)"
+bindings/node/test.sh
+
+step "mobile bindings (UniFFI: Python tests, Kotlin example, Swift sources)"
+bindings/uniffi/test.sh
 
 step "main job: the demo commands"
 scripts/demo.sh >/dev/null

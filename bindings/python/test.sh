@@ -21,17 +21,7 @@ LIB="$CARGO_TARGET_DIR/debug/libconversational_bi_py.so"
 (cd "$ROOT" && cargo build -q --workspace --all-targets)
 
 # Third-party packages: one cached virtualenv per requirements file and interpreter.
-key="$( { cat "$HERE/requirements-test.txt"; "$PYTHON" -c 'import sys; print(sys.version)'; } | sha256sum | cut -c1-16)"
-DEPS="${CBI_PY_DEPS:-$HOME/.cache/heliosdb-cbi-python/deps-$key}"
-if [ ! -f "$DEPS/.complete" ]; then
-  echo "python: installing test dependencies into $DEPS"
-  rm -rf "$DEPS"
-  # Virtualenvs of older requirement sets are of no further use.
-  [ -n "${CBI_PY_DEPS:-}" ] || find "$(dirname "$DEPS")" -maxdepth 1 -name 'deps-*' -type d -exec rm -rf {} +
-  "$PYTHON" -m venv "$DEPS"
-  "$DEPS/bin/python" -m pip install -q --disable-pip-version-check -r "$HERE/requirements-test.txt"
-  touch "$DEPS/.complete"
-fi
+DEPS="$("$HERE/deps.sh")"
 
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT

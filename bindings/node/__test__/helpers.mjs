@@ -1,6 +1,5 @@
 // Shared helpers of the Node.js tests: a loopback server that speaks the OpenAI
-// chat-completions wire format, database URLs, and a marker for behaviour the engine does not
-// have yet.
+// chat-completions wire format, database URLs, configuration and rejection helpers.
 
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
@@ -104,19 +103,4 @@ export async function rejection(promise) {
     if (e instanceof assert.AssertionError) throw e
     return e
   }
-}
-
-/**
- * Runs `body`, which checks a behaviour the engine does not have yet (`reason` says which).
- * The test passes while `body` fails and fails as soon as `body` passes, so that the wrapper
- * is removed when the behaviour lands and the test then guards it.
- */
-export async function expectedToFail(t, reason, body) {
-  try {
-    await body()
-  } catch (e) {
-    t.diagnostic(`expected failure (${reason}): ${e.message.split('\n')[0]}`)
-    return
-  }
-  assert.fail(`this check passes now (${reason}): remove expectedToFail around it`)
 }

@@ -64,6 +64,8 @@ pub enum ConversationalBiError {
         status: Option<u16>,
         /// Whether trying again later may succeed.
         retryable: bool,
+        /// Seconds the provider asked to wait (its `Retry-After`), when it said.
+        retry_after_secs: Option<f64>,
     },
     /// `CANNOT_ANSWER`: the offline generator did not understand the question.
     #[error("{reason}")]
@@ -126,7 +128,8 @@ impl ConversationalBiError {
 impl From<CoreError> for ConversationalBiError {
     fn from(e: CoreError) -> Self {
         let reason = e.to_string();
-        let retry_after_secs = e.retry_after().map_or(0.0, |d| d.as_secs_f64());
+        let retry_after = e.retry_after().map(|d| d.as_secs_f64());
+        let retry_after_secs = retry_after.unwrap_or(0.0);
         match e.kind() {
             ErrorKind::Config => Self::Config {
                 reason,
@@ -164,6 +167,7 @@ impl From<CoreError> for ConversationalBiError {
                     provider,
                     status,
                     retryable,
+                    retry_after_secs: retry_after,
                 }
             }
             ErrorKind::CannotAnswer => Self::CannotAnswer {
@@ -235,6 +239,7 @@ mod tests {
                 message: "busy".into(),
                 request_id: None,
                 retryable: true,
+                retry_after: Some(Duration::from_secs(2)),
             },
             CoreError::CannotAnswer {
                 message: "what is frobnicate".into(),
@@ -289,7 +294,7 @@ mod tests {
         )));
         assert!(errors.iter().any(|e| matches!(
             e,
-            ConversationalBiError::Provider { provider, status: Some(503), retryable: true, .. } if provider == "openai"
+            ConversationalBiError::Provider { provider, status: Some(503), retryable: true, retry_after_secs: Some(s), .. } if provider == "openai" && *s == 2.0
         )));
         assert!(errors.iter().any(|e| matches!(
             e,

@@ -1,6 +1,5 @@
 """Every error code of the engine arrives in Python as a variant of ConversationalBiError with
-its fields. Rate limiting, the circuit breaker and the Redis session store are not in the
-engine yet: their tests are strict expected failures that fail once the behaviour lands."""
+its fields, rate limiting, the circuit breaker and an unreachable session store included."""
 
 import os
 import tempfile
@@ -130,7 +129,6 @@ def test_provider(fake_openai):
     run(body())
 
 
-@pytest.mark.xfail(strict=True, reason="the core has no rate limiter yet")
 def test_rate_limited_with_retry_after():
     async def body():
         engine = Engine.from_toml(
@@ -150,7 +148,6 @@ def test_rate_limited_with_retry_after():
     run(body())
 
 
-@pytest.mark.xfail(strict=True, reason="the core has no circuit breaker yet")
 def test_circuit_open_with_an_always_failing_provider(fake_openai):
     model = fake_openai(lambda body: {"status": 500, "message": "The server had an error"})
 
@@ -174,7 +171,6 @@ def test_circuit_open_with_an_always_failing_provider(fake_openai):
     run(body())
 
 
-@pytest.mark.xfail(strict=True, reason="the core has no Redis session store yet")
 def test_service_unavailable_when_the_session_store_is_unreachable():
     async def body():
         engine = Engine.from_toml('[session]\nstore = "redis"\n[redis]\nurl = "redis://127.0.0.1:1/"\n')

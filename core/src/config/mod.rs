@@ -471,6 +471,14 @@ impl Config {
         self.store_or_auto(self.production.rate_limiting.store)
     }
 
+    /// Whether the prompt ranks schema elements and few-shot examples with the provider's
+    /// embeddings: when a model provider is configured and either `[llm] embedding_model` is set
+    /// or `[cache] embedder = "provider"`. Otherwise ranking is lexical (and by known values).
+    pub fn prompt_uses_embeddings(&self) -> bool {
+        self.llm.provider != LlmProviderKind::Rule
+            && (self.llm.embedding_model.is_some() || self.cache.embedder == EmbedderKind::Provider)
+    }
+
     fn store_or_auto(&self, store: Option<StoreKind>) -> StoreKind {
         store.unwrap_or(if self.redis.url.is_some() {
             StoreKind::Redis

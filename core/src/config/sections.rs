@@ -95,8 +95,10 @@ pub struct LlmConfig {
     /// Override of the provider's API address (OpenAI-compatible servers, proxies, tests).
     pub base_url: Option<String>,
     /// The provider's embedding model, for `[cache] embedder = "provider"` and schema ranking.
-    /// Default: `text-embedding-3-small` (OpenAI), `embed-v4.0` (Cohere), `nomic-embed-text`
-    /// (Ollama); Anthropic has no embeddings.
+    /// Setting it (or `[cache] embedder = "provider"`) makes the prompt rank tables, columns and
+    /// few-shot examples by the provider's embeddings as well as lexically. Default:
+    /// `text-embedding-3-small` (OpenAI), `embed-v4.0` (Cohere), `nomic-embed-text` (Ollama);
+    /// Anthropic has no embeddings.
     pub embedding_model: Option<String>,
     /// Request timeout in seconds. Default `30`.
     pub timeout_secs: u64,

@@ -475,3 +475,22 @@ fn server_limits_have_defaults_and_are_checked() {
         assert_eq!(k.as_deref(), Some(key), "{text}: {message}");
     }
 }
+
+#[test]
+fn the_prompt_ranks_with_embeddings_only_when_a_provider_model_is_asked_for() {
+    let uses = |text: &str| parse(text).expect(text).prompt_uses_embeddings();
+    assert!(!uses(""), "the rule generator calls no model");
+    assert!(
+        !uses("[llm]\nprovider = \"openai\"\n"),
+        "lexical by default"
+    );
+    assert!(uses(
+        "[llm]\nprovider = \"openai\"\nembedding_model = \"text-embedding-3-small\"\n"
+    ));
+    assert!(uses(
+        "[llm]\nprovider = \"ollama\"\n[cache]\nembedder = \"provider\"\n"
+    ));
+    assert!(!uses(
+        "[llm]\nprovider = \"rule\"\nembedding_model = \"text-embedding-3-small\"\n"
+    ));
+}

@@ -1,6 +1,7 @@
 //! The prompt's context through the engine: few-shot examples from the configuration file and
 //! the builder, checked when the engine starts; value hints and sample values in what the
-//! model receives, and none of them (nor result rows) in privacy mode.
+//! model receives, and none of them (nor result rows) in privacy mode; schema ranking by the
+//! provider's embeddings when an embedding model is configured.
 
 use conversational_bi::{
     Ask, Config, Engine, ErrorKind,
@@ -8,7 +9,7 @@ use conversational_bi::{
     exec::Value,
 };
 
-use crate::fake_openai::{FakeOpenAi, sql_reply};
+use crate::fake_openai::{FakeOpenAi, Reply, sql_reply};
 
 const KEY: &str = "sk-test-loopback";
 
@@ -189,4 +190,111 @@ async fn an_example_the_validator_refuses_stops_the_engine_with_its_name() {
         .build()
         .await
         .expect("valid examples pass");
+}
+
+/// A provider whose embeddings put `media type` texts and the question "Which formats do we
+/// sell?" on one axis and everything else on another.
+async fn embedding_fake() -> FakeOpenAi {
+    FakeOpenAi::start(KEY, |r| {
+        if r.is_embed() {
+            let vectors = r
+                .embed_inputs()
+                .iter()
+                .map(|t| {
+                    let t = t.to_lowercase();
+                    if t.contains("media type") || t.contains("formats") {
+                        vec![1.0, 0.0, 0.0]
+                    } else {
+                        vec![0.0, 1.0, 0.0]
+                    }
+                })
+                .collect();
+            Reply::Embeddings(vectors)
+        } else {
+            sql_reply("SELECT Name FROM MediaType", "The media types.")
+        }
+    })
+    .await
+}
+
+fn embedding_config(fake: &FakeOpenAi, embedding_model: Option<&str>) -> Config {
+    let model = embedding_model
+        .map(|m| format!("embedding_model = \"{m}\""))
+        .unwrap_or_default();
+    let toml = format!(
+        "[llm]\nprovider = \"openai\"\nbase_url = \"{}\"\nmax_schema_tokens = 120\n{model}\n\n[cache]\nenabled = false\n",
+        fake.base_url
+    );
+    let mut config = Config::from_toml_str(&toml, None).expect("parses");
+    config.resolve(None).expect("valid");
+    config.llm.api_key = Some(Secret::new(KEY));
+    config
+}
+
+#[tokio::test]
+async fn a_configured_embedding_model_ranks_the_schema_by_meaning() {
+    let question = "Which formats do we sell?";
+    let fake = embedding_fake().await;
+    let engine = Engine::builder()
+        .config(embedding_config(&fake, Some("text-embedding-3-small")))
+        .database_url(chinook())
+        .build()
+        .await
+        .expect("engine");
+    engine.ask(Ask::new(question)).await.expect("answers");
+    engine.ask(Ask::new(question)).await.expect("answers");
+    let requests = fake.requests();
+    let embeds: Vec<_> = requests.iter().filter(|r| r.is_embed()).collect();
+    assert!(
+        embeds
+            .iter()
+            .all(|r| r.body["model"] == "text-embedding-3-small"),
+        "the configured model"
+    );
+    let texts: Vec<String> = embeds.iter().flat_map(|r| r.embed_inputs()).collect();
+    assert!(
+        texts.iter().any(|t| t.starts_with("media type:")),
+        "the schema is embedded: {texts:?}"
+    );
+    assert_eq!(
+        texts
+            .iter()
+            .filter(|t| t.starts_with("media type:"))
+            .count(),
+        1,
+        "the schema is embedded once, not per question"
+    );
+    assert_eq!(
+        texts.iter().filter(|t| *t == question).count(),
+        2,
+        "each question is embedded"
+    );
+    let chats: Vec<_> = requests.iter().filter(|r| !r.is_embed()).collect();
+    assert_eq!(chats.len(), 2);
+    let system = chats[0].messages()[0]["content"]
+        .as_str()
+        .expect("system")
+        .to_string();
+    assert!(
+        system.contains("\nMediaType("),
+        "the table nearest in meaning is listed: {system}"
+    );
+
+    // Without an embedding model the same question is ranked by words alone: no embeddings
+    // call, and the table that shares no word with it is left out of the small budget.
+    let fake = embedding_fake().await;
+    let engine = Engine::builder()
+        .config(embedding_config(&fake, None))
+        .database_url(chinook())
+        .build()
+        .await
+        .expect("engine");
+    engine.ask(Ask::new(question)).await.expect("answers");
+    let requests = fake.requests();
+    assert!(requests.iter().all(|r| !r.is_embed()));
+    let system = requests[0].messages()[0]["content"]
+        .as_str()
+        .expect("system")
+        .to_string();
+    assert!(!system.contains("\nMediaType("), "{system}");
 }

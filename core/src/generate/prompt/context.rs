@@ -121,7 +121,8 @@ impl PromptContext {
 
     /// The context `[llm]` asks for on `source`: its shared value index, sample values from it
     /// (none in privacy mode), the configured examples (each checked by the validator; the error
-    /// names the first refused one), `max_schema_tokens` and `privacy_mode`.
+    /// names the first refused one), `max_schema_tokens`, `privacy_mode`, and the provider's
+    /// embedder when [`Config::prompt_uses_embeddings`].
     pub async fn from_source(config: &Config, source: &DataSource) -> Result<Self> {
         let llm = &config.llm;
         verify_examples(&llm.examples, source.validator())?;
@@ -133,6 +134,9 @@ impl PromptContext {
             .privacy_mode(llm.privacy_mode);
         if !llm.privacy_mode {
             context = context.samples(SampleValues::from_value_index(&values, SAMPLES_PER_COLUMN));
+        }
+        if config.prompt_uses_embeddings() {
+            context = context.embedder(Some(crate::llm::embedder_from_config(llm)?));
         }
         Ok(context)
     }
