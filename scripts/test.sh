@@ -13,6 +13,7 @@ export PYO3_BUILD_EXTENSION_MODULE=1
 # napi-derive writes the Node package's type information here while the addon compiles; every
 # cargo call sets it, so that bindings/node/scripts/build.mjs always finds it.
 export NAPI_TYPE_DEF_TMP_FOLDER="${NAPI_TYPE_DEF_TMP_FOLDER:-$CARGO_TARGET_DIR/napi-type-def}"
+mkdir -p "$NAPI_TYPE_DEF_TMP_FOLDER"
 
 step() { printf '\n==> %s\n' "$*"; }
 

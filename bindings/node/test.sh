@@ -17,6 +17,12 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/heliosdb-cbi-target}"
 export NAPI_TYPE_DEF_TMP_FOLDER="${NAPI_TYPE_DEF_TMP_FOLDER:-$CARGO_TARGET_DIR/napi-type-def}"
 command -v node >/dev/null || { echo "node not found: install Node.js 18 or later" >&2; exit 1; }
 
+# napi-derive writes the type information only while it compiles the crate, and only into an
+# existing folder: when the folder is missing or empty, the crate is compiled again.
+if [ -z "$(ls -A "$NAPI_TYPE_DEF_TMP_FOLDER" 2>/dev/null)" ]; then
+  mkdir -p "$NAPI_TYPE_DEF_TMP_FOLDER"
+  (cd "$ROOT" && cargo clean -q -p conversational-bi-node)
+fi
 (cd "$ROOT" && cargo build -q --workspace --all-targets)
 
 cd "$HERE"
