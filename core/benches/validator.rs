@@ -1,7 +1,8 @@
 //! Validator latency on typical analytic queries over the Chinook schema.
 //!
 //! Criterion reports per-query times; afterwards a plain measurement over many iterations of
-//! the whole query mix prints p50 and p99 of a single `validate` call.
+//! the whole query mix prints p50 and p99 of a single `validate` call. Runs on mimalloc, the
+//! allocator of the `heliosdb-conversational-bi` binary.
 
 #![allow(missing_docs)]
 
@@ -18,6 +19,10 @@ use conversational_bi::{
 };
 use criterion::Criterion;
 use sqlparser::{dialect::SQLiteDialect, parser::Parser};
+
+// The allocator of the shipped binary, so that the figures are the server's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const CHINOOK: &[(&str, &[&str])] = &[
     ("Album", &["AlbumId", "Title", "ArtistId"]),
