@@ -18,6 +18,11 @@ use napi::{Env, JsValue, bindgen_prelude::*};
 use napi_derive::napi;
 
 pub use options::{AskOptions, EngineOptions, TenantOptions};
+
+// The engine's allocations (parsing SQL allocates a node per token) are served by mimalloc, as
+// in the server binary; JavaScript values are V8's, untouched.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub use types::{Answer, Health, Schema, SessionState};
 
 /// The tenant of calls that name none (the engine's own default).
