@@ -17,6 +17,11 @@ mod errors;
 
 use pyo3::prelude::*;
 
+// The engine's allocations (parsing SQL allocates a node per token) are served by mimalloc, as
+// in the server binary; Python objects keep Python's allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The extension module.
 #[pymodule]
 #[pyo3(name = "_native")]
