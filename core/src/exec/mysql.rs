@@ -9,17 +9,13 @@
 //! A read-only transaction does not stop DDL or `SELECT ... INTO OUTFILE` on MariaDB: connect
 //! with an account that has only SELECT grants. A privileged account is reported with a warning.
 
-use std::{
-    str::FromStr,
-    time::{Duration, Instant},
-};
+use std::{str::FromStr, time::Instant};
 
 use async_trait::async_trait;
 use sqlx::{
     AssertSqlSafe, Executor as _, Row, SqlSafeStr, Statement, TypeInfo, ValueRef,
     mysql::{
-        MySql, MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlPoolOptions, MySqlRow,
-        types::MySqlTime,
+        MySql, MySqlConnectOptions, MySqlDatabaseError, MySqlPool, MySqlRow, types::MySqlTime,
     },
     pool::PoolConnection,
 };
@@ -27,8 +23,8 @@ use sqlx::{
 use super::{
     Executor, QueryResult, ResultColumn, SourceOptions, Value, introspect,
     run::{
-        CappedRows, client_deadline, collect_capped, execution_error, result_columns, scrub,
-        unavailable,
+        CappedRows, client_deadline, collect_capped, connect_pool, execution_error, result_columns,
+        scrub, unavailable,
     },
     value,
 };
@@ -81,12 +77,7 @@ impl MysqlExecutor {
                 scrub(&e.to_string(), &url)
             ))
         })?;
-        let pool = MySqlPoolOptions::new()
-            .max_connections(options.pool_size.max(1))
-            .acquire_timeout(Duration::from_secs(options.connection_timeout_secs))
-            .connect_with(connect)
-            .await
-            .map_err(|e| unavailable(&url, &e))?;
+        let pool = connect_pool(&url, connect, &options).await?;
         let (version, database): (String, Option<String>) =
             sqlx::query_as("SELECT CAST(VERSION() AS CHAR), CAST(DATABASE() AS CHAR)")
                 .fetch_one(&pool)

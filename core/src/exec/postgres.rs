@@ -7,25 +7,20 @@
 //! later cancels the backend (`pg_cancel_backend`) and discards the connection. Session-level
 //! advisory locks a statement may have taken are released after it.
 
-use std::{
-    str::FromStr,
-    time::{Duration, Instant},
-};
+use std::{str::FromStr, time::Instant};
 
 use async_trait::async_trait;
 use sqlx::{
     AssertSqlSafe, Executor as _, Row, SqlSafeStr, Statement, TypeInfo, ValueRef,
     pool::PoolConnection,
-    postgres::{
-        PgConnectOptions, PgPool, PgPoolOptions, PgRow, PgTypeKind, Postgres, types::PgInterval,
-    },
+    postgres::{PgConnectOptions, PgPool, PgRow, PgTypeKind, Postgres, types::PgInterval},
 };
 
 use super::{
     Executor, QueryResult, ResultColumn, SourceOptions, Value, introspect,
     run::{
-        CappedRows, client_deadline, collect_capped, execution_error, result_columns, scrub,
-        unavailable,
+        CappedRows, client_deadline, collect_capped, connect_pool, execution_error, result_columns,
+        scrub, unavailable,
     },
     value,
 };
@@ -58,12 +53,7 @@ impl PostgresExecutor {
                 ))
             })?
             .application_name("heliosdb-conversational-bi");
-        let pool = PgPoolOptions::new()
-            .max_connections(options.pool_size.max(1))
-            .acquire_timeout(Duration::from_secs(options.connection_timeout_secs))
-            .connect_with(connect)
-            .await
-            .map_err(|e| unavailable(url, &e))?;
+        let pool = connect_pool(url, connect, &options).await?;
         let executor = Self {
             pool,
             options,

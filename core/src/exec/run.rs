@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
-use sqlx::{Column, TypeInfo};
+use sqlx::{Column, ConnectOptions, Connection, Pool, TypeInfo, pool::PoolOptions};
 
 use super::{ResultColumn, SourceOptions, Value};
 use crate::error::{Error, redact_url};
@@ -64,6 +64,39 @@ pub(crate) fn client_deadline(options: &SourceOptions) -> Duration {
 
 /// A failure to reach the database: `DatabaseUnavailable`, naming the target without its
 /// password (the password is also scrubbed from the driver's message).
+/// Connects a pool to a database server. One connection is opened directly first, so that a
+/// refused connection, a wrong password or an unknown database is reported at once, rather than
+/// after the pool has retried for `connection_timeout_secs`; the pool then keeps trying for that
+/// long whenever the server is unreachable later.
+pub(crate) async fn connect_pool<O>(
+    url: &str,
+    connect: O,
+    options: &SourceOptions,
+) -> Result<Pool<<O::Connection as Connection>::Database>, Error>
+where
+    O: ConnectOptions,
+    O::Connection: Connection<Options = O> + Sized,
+{
+    let timeout = Duration::from_secs(options.connection_timeout_secs);
+    let first = tokio::time::timeout(timeout, connect.connect())
+        .await
+        .map_err(|_| Error::DatabaseUnavailable {
+            message: format!(
+                "cannot reach {}: no answer within {} s ([database] connection_timeout_secs)",
+                redact_url(url),
+                options.connection_timeout_secs
+            ),
+        })?
+        .map_err(|e| unavailable(url, &e))?;
+    let _ = first.close().await;
+    PoolOptions::new()
+        .max_connections(options.pool_size.max(1))
+        .acquire_timeout(timeout)
+        .connect_with(connect)
+        .await
+        .map_err(|e| unavailable(url, &e))
+}
+
 pub(crate) fn unavailable(url: &str, err: &sqlx::Error) -> Error {
     let message = scrub(&format!("cannot reach {}: {err}", redact_url(url)), url);
     Error::DatabaseUnavailable { message }
