@@ -7,12 +7,14 @@
 //! event loop; every method waits for the connection, and a failed connection is tried again
 //! by the next call.
 
+mod answer_js;
 mod error;
 mod options;
 mod types;
 
 use std::{future::Future, sync::Arc};
 
+use answer_js::AnswerJs;
 use conversational_bi::{Ask, Config, Engine as CoreEngine, Error as CoreError};
 use napi::{Env, JsValue, bindgen_prelude::*};
 use napi_derive::napi;
@@ -121,7 +123,7 @@ impl Engine {
         env: &'env Env,
         question: Unknown<'env>,
         options: Option<Unknown<'env>>,
-    ) -> Result<PromiseRaw<'env, Answer>> {
+    ) -> Result<PromiseRaw<'env, AnswerJs>> {
         let ask = string_arg(env, question, "question").and_then(|q| {
             let options: AskOptions = object_arg(env, options, "options")?;
             let mut ask = Ask::new(q);
@@ -132,8 +134,10 @@ impl Engine {
         let shared = self.shared.clone();
         promise(
             env,
-            async move { shared.engine().await?.ask(ask?).await },
-            Answer::from,
+            // The answer's JSON is written here, on the runtime's thread; the JavaScript thread
+            // only parses it.
+            async move { Ok(AnswerJs::from(shared.engine().await?.ask(ask?).await?)) },
+            |answer| answer,
         )
     }
 

@@ -13,7 +13,7 @@ use napi::{bindgen_prelude::*, sys};
 use napi_derive::napi;
 
 /// Largest integer a JavaScript number holds exactly (`Number.MAX_SAFE_INTEGER`).
-const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+pub(crate) const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
 
 /// One value of a result row, converted to its natural JavaScript form.
 ///
@@ -110,6 +110,8 @@ impl From<ChartSuggestion> for Chart {
     }
 }
 
+// `ask` sends most answers as JSON (`crate::answer_js`), which must give the very object this
+// struct's conversion builds: a change here goes there too.
 /// The engine's reply to one question.
 #[napi(object, object_from_js = false)]
 pub struct Answer {
@@ -175,7 +177,8 @@ impl From<CoreAnswer> for Answer {
     }
 }
 
-fn saturating_u32(n: u64) -> u32 {
+/// `n`, or `u32::MAX` when it does not fit.
+pub(crate) fn saturating_u32(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
