@@ -410,7 +410,25 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
         }
         i += 1;
     }
+    merge_repeated_counts(&mut spans);
     Reading { spans, unknown }
+}
+
+/// "count the number of wrestlers", "how many number of ...": a count said twice in a row
+/// (only stop words between) is one count.
+fn merge_repeated_counts(spans: &mut Vec<Span>) {
+    let mut k = 0;
+    while k + 1 < spans.len() {
+        if let (Item::Count(a), Item::Count(b)) = (&spans[k].item, &spans[k + 1].item) {
+            let merged = Item::Count(*a || *b);
+            spans[k].item = merged;
+            spans[k].end = spans[k + 1].end;
+            spans[k].plural = spans[k + 1].plural;
+            spans.remove(k + 1);
+        } else {
+            k += 1;
+        }
+    }
 }
 
 /// Names spelled with the question's own words come before names reached through a synonym

@@ -196,6 +196,7 @@ pub fn singular(w: &str) -> String {
     if w.len() <= 3 || KEEP.contains(&w) || w.ends_with("ss") || w.ends_with("us") {
         return match w {
             "hours" => "hour".into(),
+            "ids" => "id".into(),
             _ => w.to_string(),
         };
     }
@@ -406,6 +407,11 @@ pub fn is_stop_word(w: &str) -> bool {
                 | "existing"
                 | "available"
                 | "present"
+                | "across"
+                | "among"
+                | "compute"
+                | "calculate"
+                | "determine"
         )
 }
 
@@ -561,6 +567,7 @@ mod tests {
         assert_eq!(singular("invoices"), "invoice");
         assert_eq!(singular("boxes"), "box");
         assert_eq!(singular("status"), "status");
+        assert_eq!(singular("ids"), "id");
         assert_eq!(word_token("Clients").norm, "customer");
         assert_eq!(word_token("songs").norm, "track");
     }

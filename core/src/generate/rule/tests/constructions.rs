@@ -49,6 +49,35 @@ async fn counts() {
 }
 
 #[tokio::test]
+async fn a_count_said_twice_is_one_count() {
+    let (g, _) = generator("chinook").await;
+    for q in [
+        "Count the number of artists.",
+        "Compute the number of artists.",
+        "Count the number of all artists.",
+    ] {
+        assert_eq!(sql(&g, q), "SELECT COUNT(*) AS count FROM Artist", "{q}");
+    }
+    assert_eq!(
+        sql(
+            &g,
+            "Count the number of different countries across all customers."
+        ),
+        "SELECT COUNT(DISTINCT Country) AS distinct_country FROM Customer"
+    );
+}
+
+#[tokio::test]
+async fn ids_name_the_key() {
+    let (g, _) = generator("chinook").await;
+    assert_eq!(
+        sql(&g, "What are the ids of all genres?"),
+        sql(&g, "What is the id of all genres?")
+    );
+    assert!(sql(&g, "List the ids of all genres.").contains("GenreId"));
+}
+
+#[tokio::test]
 async fn aggregates() {
     let (g, _) = generator("chinook").await;
     assert_eq!(
