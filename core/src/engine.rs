@@ -14,8 +14,8 @@ use crate::{
     answer::{Answer, suggest_chart},
     cache::{self, CacheLookup, CacheParts, CacheStore, SemanticCache},
     catalog::Catalog,
-    config::Config,
-    embed::Embedder,
+    config::{Config, EmbedderKind},
+    embed::{Embedder, RecentEmbeddings},
     error::Result,
     generate::{GenerationRequest, Layers, SqlGenerator, correct},
     guard::InputGuard,
@@ -34,6 +34,9 @@ pub const SERVICE: &str = "conversational-bi";
 
 /// The tenant of asks that name none.
 pub const DEFAULT_TENANT: &str = "default";
+
+/// How many recent questions the embedder shared by the cache and the prompt remembers.
+const RECENT_EMBEDDINGS: usize = 64;
 
 /// Per-ask options.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,6 +215,20 @@ impl EngineBuilder {
         if let Some(m) = &self.metrics {
             source = source.with_metrics(m.clone());
         }
+        // When the semantic cache and schema ranking both use the provider's embeddings, they
+        // share one embedder that sends each question to the provider once.
+        let cache_uses_provider = config.cache.enabled
+            && config.cache.embedder == EmbedderKind::Provider
+            && self.embedder.is_none();
+        let shared_embedder: Option<Arc<dyn Embedder>> =
+            if cache_uses_provider && self.generator.is_none() && config.prompt_uses_embeddings() {
+                Some(Arc::new(RecentEmbeddings::new(
+                    crate::llm::embedder_from_config(&config.llm)?,
+                    RECENT_EMBEDDINGS,
+                )))
+            } else {
+                None
+            };
         let (generator, breaker) = match self.generator {
             Some(g) => (g, None),
             None => {
@@ -220,6 +237,7 @@ impl EngineBuilder {
                         .resilience_clock
                         .unwrap_or_else(|| Arc::new(resilience::SystemClock)),
                     metrics: self.metrics.clone(),
+                    embedder: shared_embedder.clone(),
                 };
                 let stack = crate::generate::stack::build(&config, &source, &layers).await?;
                 (stack.generator, stack.breaker)
@@ -247,7 +265,7 @@ impl EngineBuilder {
         };
         let parts = CacheParts {
             store: self.cache_store,
-            embedder: self.embedder,
+            embedder: self.embedder.or(shared_embedder),
             clock: self.clock,
             metrics: self.metrics.as_ref().map(|m| m.cache.clone()),
         };

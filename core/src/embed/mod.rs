@@ -5,10 +5,12 @@
 //! deterministic) and the embedding endpoints of the LLM providers that have them.
 
 pub mod builtin;
+pub mod recent;
 
 use async_trait::async_trait;
 
 pub use builtin::BuiltinEmbedder;
+pub use recent::RecentEmbeddings;
 
 use crate::error::Result;
 

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use super::{FallbackGenerator, LlmGenerator, RuleGenerator, SqlGenerator, prompt::PromptContext};
 use crate::{
     config::{Config, Fallback, LlmProviderKind},
+    embed::Embedder,
     error::Result,
     llm::{self, LlmProvider},
     metrics::Metrics,
@@ -33,6 +34,9 @@ pub struct Layers {
     pub clock: Arc<dyn Clock>,
     /// Metrics to publish the breaker state in.
     pub metrics: Option<Metrics>,
+    /// The provider's embedder for schema ranking, shared with the semantic cache; `None`
+    /// builds one when [`Config::prompt_uses_embeddings`].
+    pub embedder: Option<Arc<dyn Embedder>>,
 }
 
 impl Default for Layers {
@@ -40,6 +44,7 @@ impl Default for Layers {
         Self {
             clock: Arc::new(SystemClock),
             metrics: None,
+            embedder: None,
         }
     }
 }
@@ -88,8 +93,15 @@ pub async fn build(
         (provider, None)
     };
     let generator: Arc<dyn SqlGenerator> = Arc::new(
-        LlmGenerator::new(provider, llm.temperature, llm.max_tokens)
-            .with_prompt(PromptContext::from_source(config, source).await?),
+        LlmGenerator::new(provider, llm.temperature, llm.max_tokens).with_prompt(
+            match &layers.embedder {
+                Some(e) => {
+                    PromptContext::from_source_with_embedder(config, source, Some(e.clone()))
+                        .await?
+                }
+                None => PromptContext::from_source(config, source).await?,
+            },
+        ),
     );
     let generator = match llm.fallback {
         Fallback::Rule => Arc::new(FallbackGenerator::new(generator, rule(source).await?)),

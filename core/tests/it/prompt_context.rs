@@ -298,3 +298,44 @@ async fn a_configured_embedding_model_ranks_the_schema_by_meaning() {
         .to_string();
     assert!(!system.contains("\nMediaType("), "{system}");
 }
+
+#[tokio::test]
+async fn the_cache_and_schema_ranking_share_one_embeddings_call_per_question() {
+    let question = "Which formats do we sell?";
+    let fake = embedding_fake().await;
+    let mut config = embedding_config(&fake, None);
+    config.cache.enabled = true;
+    config.cache.embedder = conversational_bi::config::EmbedderKind::Provider;
+    let engine = Engine::builder()
+        .config(config)
+        .database_url(chinook())
+        .build()
+        .await
+        .expect("engine");
+    let answer = engine.ask(Ask::new(question)).await.expect("answers");
+    assert!(!answer.cache_hit);
+    let requests = fake.requests();
+    let texts: Vec<String> = requests
+        .iter()
+        .filter(|r| r.is_embed())
+        .flat_map(|r| r.embed_inputs())
+        .collect();
+    assert_eq!(
+        texts.iter().filter(|t| *t == question).count(),
+        1,
+        "the cache's lookup and the prompt's ranking embed the question once: {texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.starts_with("media type:")),
+        "the schema is ranked with the provider's embeddings: {texts:?}"
+    );
+    let system = requests
+        .iter()
+        .find(|r| !r.is_embed())
+        .expect("a chat request")
+        .messages()[0]["content"]
+        .as_str()
+        .expect("system")
+        .to_string();
+    assert!(system.contains("\nMediaType("), "{system}");
+}

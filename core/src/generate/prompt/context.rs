@@ -124,6 +124,21 @@ impl PromptContext {
     /// names the first refused one), `max_schema_tokens`, `privacy_mode`, and the provider's
     /// embedder when [`Config::prompt_uses_embeddings`].
     pub async fn from_source(config: &Config, source: &DataSource) -> Result<Self> {
+        let embedder = if config.prompt_uses_embeddings() {
+            Some(crate::llm::embedder_from_config(&config.llm)?)
+        } else {
+            None
+        };
+        Self::from_source_with_embedder(config, source, embedder).await
+    }
+
+    /// [`from_source`](Self::from_source) with the embedder given (e.g. one shared with the
+    /// semantic cache), or none.
+    pub async fn from_source_with_embedder(
+        config: &Config,
+        source: &DataSource,
+        embedder: Option<Arc<dyn Embedder>>,
+    ) -> Result<Self> {
         let llm = &config.llm;
         verify_examples(&llm.examples, source.validator())?;
         let values = source.value_index().await?;
@@ -135,10 +150,7 @@ impl PromptContext {
         if !llm.privacy_mode {
             context = context.samples(SampleValues::from_value_index(&values, SAMPLES_PER_COLUMN));
         }
-        if config.prompt_uses_embeddings() {
-            context = context.embedder(Some(crate::llm::embedder_from_config(llm)?));
-        }
-        Ok(context)
+        Ok(context.embedder(embedder))
     }
 
     fn reset(mut self) -> Self {
