@@ -298,6 +298,14 @@ impl Config {
         )?;
         positive("database.pool_size", u64::from(self.database.pool_size))?;
         positive(
+            "database.max_result_bytes",
+            self.database.max_result_bytes as u64,
+        )?;
+        positive(
+            "database.max_concurrent_queries",
+            self.database.max_concurrent_queries as u64,
+        )?;
+        positive(
             "database.connection_timeout_secs",
             self.database.connection_timeout_secs,
         )?;
@@ -499,6 +507,10 @@ impl Config {
             statement_timeout_ms: self.database.statement_timeout_ms,
             pool_size: self.database.pool_size,
             connection_timeout_secs: self.database.connection_timeout_secs,
+            max_result_bytes: self.database.max_result_bytes,
+            max_concurrent_queries: self.database.max_concurrent_queries,
+            allowed_tables: self.database.allowed_tables.clone(),
+            denied_columns: self.database.denied_columns.clone(),
         }
     }
 

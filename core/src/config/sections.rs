@@ -520,6 +520,11 @@ pub struct DatabaseConfig {
     pub max_idle_connections: u32,
     /// Seconds to wait for a connection. Default `30`.
     pub connection_timeout_secs: u64,
+    /// Bytes of values returned at most per statement; more are cut and the answer says
+    /// `truncated`. Default `4194304` (4 MiB).
+    pub max_result_bytes: usize,
+    /// Statements running at once on the database; more wait for a free slot. Default `16`.
+    pub max_concurrent_queries: usize,
 }
 
 impl Default for DatabaseConfig {
@@ -533,6 +538,8 @@ impl Default for DatabaseConfig {
             pool_size: 50,
             max_idle_connections: 25,
             connection_timeout_secs: 30,
+            max_result_bytes: 4 * 1024 * 1024,
+            max_concurrent_queries: 16,
         }
     }
 }
@@ -554,6 +561,8 @@ impl std::fmt::Debug for DatabaseConfig {
             .field("pool_size", &self.pool_size)
             .field("max_idle_connections", &self.max_idle_connections)
             .field("connection_timeout_secs", &self.connection_timeout_secs)
+            .field("max_result_bytes", &self.max_result_bytes)
+            .field("max_concurrent_queries", &self.max_concurrent_queries)
             .finish()
     }
 }

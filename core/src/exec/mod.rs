@@ -82,6 +82,18 @@ pub struct SourceOptions {
     pub pool_size: u32,
     /// How long to wait for a connection before failing with `DatabaseUnavailable`.
     pub connection_timeout_secs: u64,
+    /// At most this many bytes of values come back per statement; the rows after the one that
+    /// crosses it are dropped and [`QueryResult::truncated`] is set.
+    pub max_result_bytes: usize,
+    /// At most this many statements run on the source at once; more wait for a free slot
+    /// (bounded by the statement timeout).
+    pub max_concurrent_queries: usize,
+    /// When non-empty, only these tables may be read (enforced by the database layer where it
+    /// can: the SQLite authorizer).
+    pub allowed_tables: Vec<String>,
+    /// Columns that may never be read, as `table.column` (enforced by the database layer where it
+    /// can: the SQLite authorizer).
+    pub denied_columns: Vec<String>,
 }
 
 impl Default for SourceOptions {
@@ -91,6 +103,10 @@ impl Default for SourceOptions {
             statement_timeout_ms: 5000,
             pool_size: 50,
             connection_timeout_secs: 30,
+            max_result_bytes: 4 * 1024 * 1024,
+            max_concurrent_queries: 16,
+            allowed_tables: Vec::new(),
+            denied_columns: Vec::new(),
         }
     }
 }

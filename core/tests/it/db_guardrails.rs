@@ -251,6 +251,7 @@ fn options() -> SourceOptions {
         statement_timeout_ms: TIMEOUT_MS,
         pool_size: 4,
         connection_timeout_secs: 10,
+        ..SourceOptions::default()
     }
 }
 

@@ -91,6 +91,7 @@ pub fn test_options() -> SourceOptions {
         statement_timeout_ms: 1500,
         pool_size: 4,
         connection_timeout_secs: 10,
+        ..SourceOptions::default()
     }
 }
 
