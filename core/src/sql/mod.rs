@@ -176,10 +176,15 @@ pub struct ValidatedSql {
     pub limit_action: LimitAction,
     /// The catalog tables the statement reads, as qualified names, sorted and deduplicated.
     pub tables: Vec<String>,
-    /// The catalog columns the statement names, as (qualified table, column) pairs, sorted and
-    /// deduplicated. Columns read only through `*` are not listed.
+    /// Every catalog column the statement may read, as (qualified table, column) pairs, sorted
+    /// and deduplicated: the columns it names and those it reads through `*`, `t.*`, a
+    /// whole-row reference or a `NATURAL`/`USING` join. Where the validator cannot tell which
+    /// relation a name binds to, every candidate is listed.
     #[serde(skip)]
     pub columns: Vec<(String, String)>,
+    /// The catalog columns the statement names explicitly (a subset of `columns`).
+    #[serde(skip)]
+    pub named_columns: Vec<(String, String)>,
 }
 
 /// Judges SQL against one catalog.
@@ -243,6 +248,7 @@ impl Validator {
             limit_action: cap.action,
             tables: reads.tables,
             columns: reads.columns,
+            named_columns: reads.named,
         })
     }
 }
