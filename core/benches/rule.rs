@@ -120,6 +120,7 @@ impl Executor for DemoFile {
                 .map(|r| vec![r.try_get::<String, _>(0).map_or(Value::Null, Value::Text)])
                 .collect(),
             truncated: false,
+            byte_cap_reached: false,
             elapsed_ms: 0.0,
         })
     }

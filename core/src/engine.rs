@@ -518,7 +518,14 @@ impl Engine {
             None => (generator_name, None),
         };
         let mut warnings: Vec<String> = degraded.iter().cloned().collect();
-        if done.result.truncated {
+        if done.result.byte_cap_reached {
+            warnings.push(format!(
+                "the result was cut at {} rows because its values passed {} bytes ([database] max_result_bytes); \
+                 ask for fewer or shorter columns, or a summary",
+                done.result.rows.len(),
+                inner.config.database.max_result_bytes
+            ));
+        } else if done.result.truncated {
             warnings.push(format!(
                 "the result was cut at {} rows ([database] max_rows); ask for fewer rows or a summary",
                 inner.config.database.max_rows

@@ -42,6 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{catalog::Catalog, dialect::Dialect, error::Result};
 
+mod bounded;
 mod introspect;
 mod mysql;
 mod postgres;
@@ -63,12 +64,15 @@ pub use sqlite::SqliteExecutor;
 /// `postgres://` / `postgresql://`, and `mysql://` / `mariadb://`. An unknown scheme, an
 /// unparsable URL or a missing SQLite file is an [`crate::Error::Config`]; a database that cannot
 /// be reached is [`crate::Error::DatabaseUnavailable`], with the password removed from the message.
+///
+/// The executor runs at most [`SourceOptions::max_concurrent_queries`] statements at once.
 pub async fn connect(url: &str, options: SourceOptions) -> Result<Arc<dyn Executor>> {
-    Ok(match SourceUrl::parse(url)? {
+    let inner: Arc<dyn Executor> = match SourceUrl::parse(url)? {
         SourceUrl::Sqlite(path) => Arc::new(SqliteExecutor::open(&path, options).await?),
         SourceUrl::Postgres(url) => Arc::new(PostgresExecutor::connect(&url, options).await?),
         SourceUrl::Mysql(url) => Arc::new(MysqlExecutor::connect(&url, options).await?),
-    })
+    };
+    Ok(Arc::new(bounded::Bounded::new(inner)))
 }
 
 /// Per-source execution limits.
@@ -151,8 +155,11 @@ pub struct QueryResult {
     pub columns: Vec<ResultColumn>,
     /// Rows, each with one value per column.
     pub rows: Vec<Vec<Value>>,
-    /// Whether rows were dropped because of the row cap.
+    /// Whether rows were dropped because of the row cap or the byte budget.
     pub truncated: bool,
+    /// Whether the rows stopped because their values passed [`SourceOptions::max_result_bytes`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub byte_cap_reached: bool,
     /// Wall time of the execution in milliseconds.
     pub elapsed_ms: f64,
 }

@@ -290,7 +290,7 @@ impl Executor for MysqlExecutor {
                 &setup,
                 &self.cleanup,
                 sql,
-                self.options.max_rows,
+                (self.options.max_rows, self.options.max_result_bytes),
                 &mut connection_id,
             ),
         )
@@ -300,6 +300,7 @@ impl Executor for MysqlExecutor {
                 columns,
                 rows: capped.rows,
                 truncated: capped.truncated,
+                byte_cap_reached: capped.byte_cap_reached,
                 elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
             }),
             Ok(Err(e)) => Err(self.map_error(e)),
@@ -338,7 +339,7 @@ async fn run(
     setup: &str,
     cleanup: &str,
     sql: &str,
-    max_rows: usize,
+    (max_rows, max_bytes): (usize, usize),
     connection_id: &mut Option<u64>,
 ) -> Result<(Vec<ResultColumn>, CappedRows), sqlx::Error> {
     let id_row = sqlx::raw_sql(AssertSqlSafe(setup.to_owned()))
@@ -346,7 +347,7 @@ async fn run(
         .await?;
     *connection_id = Some(id_row.try_get_unchecked::<u64, _>(0)?);
 
-    let result = user_statement(conn, sql, max_rows).await;
+    let result = user_statement(conn, sql, max_rows, max_bytes).await;
 
     let cleaned = sqlx::raw_sql(AssertSqlSafe(cleanup.to_owned()))
         .execute(&mut **conn)
@@ -361,13 +362,20 @@ async fn user_statement(
     conn: &mut PoolConnection<MySql>,
     sql: &str,
     max_rows: usize,
+    max_bytes: usize,
 ) -> Result<(Vec<ResultColumn>, CappedRows), sqlx::Error> {
     // A prepared statement: the binary protocol accepts exactly one statement.
     let statement = (&mut **conn)
         .prepare(AssertSqlSafe(sql.to_owned()).into_sql_str())
         .await?;
     let columns = result_columns(statement.columns());
-    let capped = collect_capped(statement.query().fetch(&mut **conn), max_rows, decode_row).await?;
+    let capped = collect_capped(
+        statement.query().fetch(&mut **conn),
+        max_rows,
+        max_bytes,
+        decode_row,
+    )
+    .await?;
     Ok((columns, capped))
 }
 

@@ -161,6 +161,7 @@ impl Executor for PostgresExecutor {
                 columns,
                 rows: capped.rows,
                 truncated: capped.truncated,
+                byte_cap_reached: capped.byte_cap_reached,
                 elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
             }),
             Ok(Err(e)) => Err(self.map_error(e)),
@@ -218,7 +219,7 @@ async fn run(
         .await?;
     *backend_pid = Some(pid_row.try_get(0)?);
 
-    let result = user_statement(conn, sql, options.max_rows).await;
+    let result = user_statement(conn, sql, options.max_rows, options.max_result_bytes).await;
 
     let cleanup = sqlx::raw_sql("ROLLBACK; SELECT pg_advisory_unlock_all()")
         .execute(&mut **conn)
@@ -239,13 +240,20 @@ async fn user_statement(
     conn: &mut PoolConnection<Postgres>,
     sql: &str,
     max_rows: usize,
+    max_bytes: usize,
 ) -> Result<(Vec<ResultColumn>, CappedRows), sqlx::Error> {
     // A prepared statement: the extended protocol accepts exactly one statement.
     let statement = (&mut **conn)
         .prepare(AssertSqlSafe(sql.to_owned()).into_sql_str())
         .await?;
     let columns = result_columns(statement.columns());
-    let capped = collect_capped(statement.query().fetch(&mut **conn), max_rows, decode_row).await?;
+    let capped = collect_capped(
+        statement.query().fetch(&mut **conn),
+        max_rows,
+        max_bytes,
+        decode_row,
+    )
+    .await?;
     Ok((columns, capped))
 }
 

@@ -9,39 +9,64 @@ use sqlx::{Column, ConnectOptions, Connection, Pool, TypeInfo, pool::PoolOptions
 use super::{ResultColumn, SourceOptions, Value};
 use crate::error::{Error, redact_url};
 
-/// Rows read under the row cap.
+/// Rows read under the row cap and the byte budget.
 pub(crate) struct CappedRows {
     /// At most `max_rows` decoded rows.
     pub rows: Vec<Vec<Value>>,
     /// Whether a further row existed (it was not read past).
     pub truncated: bool,
+    /// Whether the rows stopped because their values passed the byte budget.
+    pub byte_cap_reached: bool,
 }
 
 /// Reads at most `max_rows` rows from `stream`, then one more to learn whether the result was
-/// truncated, and stops reading. Dropping the stream afterwards ends the statement.
+/// truncated, and stops reading. Reading also stops after the row whose values take the total
+/// past `max_bytes`. Dropping the stream afterwards ends the statement.
 pub(crate) async fn collect_capped<R, S>(
     mut stream: S,
     max_rows: usize,
+    max_bytes: usize,
     mut decode: impl FnMut(&R) -> Vec<Value>,
 ) -> Result<CappedRows, sqlx::Error>
 where
     S: Stream<Item = Result<R, sqlx::Error>> + Unpin,
 {
     let mut rows = Vec::new();
+    let mut bytes = 0usize;
     while let Some(row) = stream.next().await {
         let row = row?;
         if rows.len() == max_rows {
             return Ok(CappedRows {
                 rows,
                 truncated: true,
+                byte_cap_reached: false,
             });
         }
-        rows.push(decode(&row));
+        let decoded = decode(&row);
+        bytes = bytes.saturating_add(decoded.iter().map(value_bytes).sum());
+        rows.push(decoded);
+        if bytes > max_bytes {
+            return Ok(CappedRows {
+                rows,
+                truncated: true,
+                byte_cap_reached: true,
+            });
+        }
     }
     Ok(CappedRows {
         rows,
         truncated: false,
+        byte_cap_reached: false,
     })
+}
+
+/// What a value costs against the byte budget: its text, or 8 bytes for a number.
+fn value_bytes(v: &Value) -> usize {
+    match v {
+        Value::Null => 1,
+        Value::Bool(_) | Value::Int(_) | Value::Float(_) => 8,
+        Value::Decimal(s) | Value::Text(s) | Value::Bytes(s) => s.len(),
+    }
 }
 
 /// The name and database type name of each column.
@@ -148,7 +173,7 @@ mod tests {
     async fn row_cap_truncates_and_stops() {
         let source = futures_util::stream::iter((0..100).map(Ok::<i64, sqlx::Error>));
         let mut seen = 0;
-        let capped = collect_capped(source, 10, |v: &i64| {
+        let capped = collect_capped(source, 10, usize::MAX, |v: &i64| {
             seen += 1;
             vec![Value::Int(*v)]
         })
@@ -159,10 +184,25 @@ mod tests {
         assert_eq!(seen, 10);
 
         let exact = futures_util::stream::iter((0..10).map(Ok::<i64, sqlx::Error>));
-        let capped = collect_capped(exact, 10, |v: &i64| vec![Value::Int(*v)])
+        let capped = collect_capped(exact, 10, usize::MAX, |v: &i64| vec![Value::Int(*v)])
             .await
             .expect("rows");
         assert_eq!((capped.rows.len(), capped.truncated), (10, false));
+    }
+
+    #[tokio::test]
+    async fn the_byte_budget_stops_reading_after_the_row_that_passes_it() {
+        let text = |i: usize| Ok::<String, sqlx::Error>("x".repeat(100 + i));
+        let source = futures_util::stream::iter((0..50).map(text));
+        let capped = collect_capped(source, 1000, 250, |s: &String| vec![Value::Text(s.clone())])
+            .await
+            .expect("rows");
+        assert_eq!(
+            capped.rows.len(),
+            3,
+            "100 + 101 + 102 bytes pass 250 at the third row"
+        );
+        assert!(capped.truncated && capped.byte_cap_reached);
     }
 
     #[test]

@@ -140,7 +140,12 @@ impl Executor for SqliteExecutor {
         }
         let outcome = tokio::time::timeout(
             client_deadline(&self.options),
-            run(&mut conn, sql, self.options.max_rows),
+            run(
+                &mut conn,
+                sql,
+                self.options.max_rows,
+                self.options.max_result_bytes,
+            ),
         )
         .await;
         let Ok(result) = outcome else {
@@ -161,6 +166,7 @@ impl Executor for SqliteExecutor {
                 columns,
                 rows: capped.rows,
                 truncated: capped.truncated,
+                byte_cap_reached: capped.byte_cap_reached,
                 elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
             }),
             Err(_) if timed_out => Err(Error::Timeout { timeout_ms }),
@@ -181,12 +187,19 @@ async fn run(
     conn: &mut SqliteConnection,
     sql: &str,
     max_rows: usize,
+    max_bytes: usize,
 ) -> Result<(Vec<ResultColumn>, CappedRows), sqlx::Error> {
     let statement = (&mut *conn)
         .prepare(AssertSqlSafe(sql.to_owned()).into_sql_str())
         .await?;
     let mut columns = result_columns(statement.columns());
-    let capped = collect_capped(statement.query().fetch(&mut *conn), max_rows, decode_row).await?;
+    let capped = collect_capped(
+        statement.query().fetch(&mut *conn),
+        max_rows,
+        max_bytes,
+        decode_row,
+    )
+    .await?;
     // Expressions have no declared type: name the storage class of the first non-NULL value.
     for (i, column) in columns.iter_mut().enumerate() {
         if column.data_type == "NULL"

@@ -7,7 +7,7 @@ use sqlparser::ast::{
 };
 
 use super::{
-    RejectRule, Rejection, functions, policy,
+    RejectRule, Rejection, cost, functions,
     resolve::{self, Walker},
     walk::unsupported,
 };
@@ -36,7 +36,7 @@ impl Walker<'_, '_> {
     }
 
     fn function(&mut self, f: &Function) -> Result<(), Rejection> {
-        policy::check_size_arguments(f)?;
+        cost::check_function(self.policy.dialect, f)?;
         self.check_function_name(&f.name)?;
         let unit_first = takes_unit_keyword(f);
         for args in [&f.parameters, &f.args] {

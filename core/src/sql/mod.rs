@@ -28,6 +28,7 @@ use crate::{
     error::{Error, Result},
 };
 
+mod cost;
 mod expr;
 pub mod functions;
 mod lex;

@@ -1,15 +1,8 @@
 //! Cost and side-effect policy: cartesian products, unbounded recursion and oversized values.
 
-use sqlparser::ast::{
-    BinaryOperator, Cte, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, SetExpr,
-    TableFactor, UnaryOperator, Value,
-};
+use sqlparser::ast::{BinaryOperator, Cte, Expr, SetExpr, TableFactor};
 
-use super::{
-    RejectRule, Rejection,
-    functions::{MAX_BUILT_VALUE_LEN, SIZE_ARGUMENT_FUNCTIONS},
-    resolve::Scope,
-};
+use super::{RejectRule, Rejection, resolve::Scope};
 
 /// The number of unconnected relations from which a `FROM` clause counts as a cartesian product.
 const CARTESIAN_COMPONENTS: usize = 3;
@@ -75,8 +68,12 @@ pub(crate) fn check_cartesian(scope: &Scope<'_>) -> Result<(), Rejection> {
     ))
 }
 
-/// Refuses a recursive CTE whose recursive part has neither a `WHERE` condition, nor a join to
-/// another relation, nor a `LIMIT`: nothing would stop it from producing rows forever.
+/// Refuses a recursive CTE whose recursive part has nothing that ends it: no `LIMIT`, no bound
+/// on a column in its `WHERE` or `HAVING` (a comparison of an expression over columns with one
+/// over none: `n < 100`, `d <= DATE '2024-12-31'`), and no equality join to another relation
+/// (a walk along the rows of a table, such as a hierarchy). `WHERE 1 = 1` and `WHERE n < n + 1`
+/// bound nothing. The statement timeout stays the backstop for recursions that pass (a cycle in
+/// the data, a bound the recursion moves away from).
 pub(crate) fn check_recursion(cte: &Cte) -> Result<(), Rejection> {
     if cte.query.limit_clause.is_some() || cte.query.fetch.is_some() {
         return Ok(());
@@ -90,18 +87,131 @@ pub(crate) fn check_recursion(cte: &Cte) -> Result<(), Rejection> {
                 .chain(twj.joins.iter().map(|j| &j.relation))
                 .any(|tf| names_cte(tf, name))
         });
+        if !refs_self {
+            continue;
+        }
+        let mut conditions = Vec::new();
+        for e in [&select.selection, &select.having].into_iter().flatten() {
+            split_conjuncts(e, &mut conditions);
+        }
+        let mut join_conditions = Vec::new();
+        for twj in &select.from {
+            for j in &twj.joins {
+                if let Some(sqlparser::ast::JoinConstraint::On(e)) =
+                    join_constraint(&j.join_operator)
+                {
+                    split_conjuncts(e, &mut join_conditions);
+                }
+            }
+        }
         let relations: usize = select.from.iter().map(|twj| 1 + twj.joins.len()).sum();
-        if refs_self && select.selection.is_none() && relations < 2 && select.having.is_none() {
+        let bounded = conditions.iter().any(|c| is_bound(c));
+        let joined = relations >= 2
+            && conditions
+                .iter()
+                .chain(&join_conditions)
+                .any(|c| is_column_equality(c))
+            || select.from.iter().any(|twj| {
+                twj.joins.iter().any(|j| {
+                    matches!(
+                        join_constraint(&j.join_operator),
+                        Some(
+                            sqlparser::ast::JoinConstraint::Using(_)
+                                | sqlparser::ast::JoinConstraint::Natural
+                        )
+                    )
+                })
+            });
+        if !bounded && !joined {
             return Err(Rejection::new(
                 RejectRule::UnboundedRecursion,
                 format!(
-                    "the recursive CTE `{name}` has no termination condition; add a WHERE to its recursive part \
-                     (for example `WHERE n < 100`) or join it to a table"
+                    "the recursive CTE `{name}` has no termination condition; bound a column in its recursive part \
+                     (for example `WHERE n < 100`), join it to a table with an equality, or add a LIMIT"
                 ),
             ));
         }
     }
     Ok(())
+}
+
+fn join_constraint(op: &sqlparser::ast::JoinOperator) -> Option<&sqlparser::ast::JoinConstraint> {
+    use sqlparser::ast::JoinOperator as J;
+    match op {
+        J::Join(c)
+        | J::Inner(c)
+        | J::Left(c)
+        | J::LeftOuter(c)
+        | J::Right(c)
+        | J::RightOuter(c)
+        | J::FullOuter(c)
+        | J::CrossJoin(c)
+        | J::StraightJoin(c) => Some(c),
+        _ => None,
+    }
+}
+
+/// `expr op constant` (or `BETWEEN` constants), where `expr` reads a column and the constant
+/// reads none.
+fn is_bound(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(inner) => is_bound(inner),
+        Expr::BinaryOp {
+            left,
+            op:
+                BinaryOperator::Lt
+                | BinaryOperator::LtEq
+                | BinaryOperator::Gt
+                | BinaryOperator::GtEq
+                | BinaryOperator::Eq,
+            right,
+        } => mentions_column(left) != mentions_column(right),
+        Expr::Between {
+            expr, low, high, ..
+        } => mentions_column(expr) && !mentions_column(low) && !mentions_column(high),
+        _ => false,
+    }
+}
+
+/// `a = b` where both sides read columns.
+fn is_column_equality(e: &Expr) -> bool {
+    match e {
+        Expr::Nested(inner) => is_column_equality(inner),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq,
+            right,
+        } => mentions_column(left) && mentions_column(right),
+        _ => false,
+    }
+}
+
+/// Whether `e` reads a column of its own query (a subquery is a value of its own). Constructs
+/// not listed count as reading one, so that nothing unknown passes for a constant.
+fn mentions_column(e: &Expr) -> bool {
+    use sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments};
+    match e {
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => true,
+        Expr::Value(_) | Expr::TypedString(_) | Expr::Subquery(_) => false,
+        Expr::Nested(x) | Expr::UnaryOp { expr: x, .. } | Expr::Cast { expr: x, .. } => {
+            mentions_column(x)
+        }
+        Expr::Interval(i) => mentions_column(&i.value),
+        Expr::BinaryOp { left, right, .. } => mentions_column(left) || mentions_column(right),
+        Expr::Function(f) => match &f.args {
+            FunctionArguments::None => false,
+            FunctionArguments::Subquery(_) => false,
+            FunctionArguments::List(list) => list.args.iter().any(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(x))
+                | FunctionArg::Named {
+                    arg: FunctionArgExpr::Expr(x),
+                    ..
+                } => mentions_column(x),
+                _ => true,
+            }),
+        },
+        _ => true,
+    }
 }
 
 fn names_cte(tf: &TableFactor, name: &str) -> bool {
@@ -125,51 +235,5 @@ fn select_leaves<'q>(body: &'q SetExpr, out: &mut Vec<&'q sqlparser::ast::Select
         }
         SetExpr::Query(q) if q.limit_clause.is_none() => select_leaves(&q.body, out),
         _ => {}
-    }
-}
-
-/// Refuses a literal size argument above [`MAX_BUILT_VALUE_LEN`] for the functions that build
-/// a value of that size (`lpad`, `repeat`, `randomblob`, ...).
-pub(crate) fn check_size_arguments(f: &Function) -> Result<(), Rejection> {
-    let [sqlparser::ast::ObjectNamePart::Identifier(ident)] = f.name.0.as_slice() else {
-        return Ok(());
-    };
-    let Some(&(name, position)) = SIZE_ARGUMENT_FUNCTIONS
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(&ident.value))
-    else {
-        return Ok(());
-    };
-    let FunctionArguments::List(list) = &f.args else {
-        return Ok(());
-    };
-    let size = match list.args.get(position) {
-        Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(e))) => literal_number(e),
-        _ => None,
-    };
-    match size {
-        Some(size) if size > MAX_BUILT_VALUE_LEN as f64 => Err(Rejection::new(
-            RejectRule::OversizedValue,
-            format!(
-                "`{name}` would build a value of {size} characters or bytes; the limit is {MAX_BUILT_VALUE_LEN}, \
-                 use a smaller size"
-            ),
-        )),
-        _ => Ok(()),
-    }
-}
-
-fn literal_number(e: &Expr) -> Option<f64> {
-    match e {
-        Expr::Value(v) => match &v.value {
-            Value::Number(n, _) => n.parse().ok(),
-            _ => None,
-        },
-        Expr::Nested(x)
-        | Expr::UnaryOp {
-            op: UnaryOperator::Plus,
-            expr: x,
-        } => literal_number(x),
-        _ => None,
     }
 }

@@ -193,7 +193,6 @@ fn typical_analytic_queries_are_accepted() {
         "SELECT 1 /* nested /* comment */ */",
         "SELECT T.total FROM invoice AS T",
         "WITH Sales AS (SELECT customer_id FROM invoice) SELECT SALES.customer_id FROM sales",
-        "SELECT i.total, s.n FROM invoice i, LATERAL generate_series(1, i.customer_id) AS s(n)",
     ] {
         accept(Dialect::Postgres, sql);
     }
@@ -611,4 +610,14 @@ fn columns_read_are_reported_per_catalog_table() {
         "`*` reads every column: {:?}",
         star.columns
     );
+}
+
+#[test]
+fn series_bounded_by_a_column_are_refused() {
+    let r = reject(
+        Dialect::Postgres,
+        "SELECT i.total, s.n FROM invoice i, LATERAL generate_series(1, i.customer_id) AS s(n)",
+    );
+    assert_eq!(r.0, RejectRule::OversizedValue);
+    assert!(r.1.contains("literal bounds"), "{}", r.1);
 }

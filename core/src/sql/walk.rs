@@ -3,9 +3,9 @@
 //! to [`super::policy`].
 
 use sqlparser::ast::{
-    Distinct, Expr, GroupByExpr, Ident, JoinConstraint, JoinOperator, NamedWindowExpr, OrderBy,
-    OrderByKind, Query, Select, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, TableFactor,
-    TableWithJoins,
+    BinaryOperator, Distinct, Expr, GroupByExpr, Ident, JoinConstraint, JoinOperator,
+    NamedWindowExpr, OrderBy, OrderByKind, Query, Select, SelectItem,
+    SelectItemQualifiedWildcardKind, SetExpr, TableFactor, TableWithJoins,
 };
 
 use super::{
@@ -302,17 +302,36 @@ impl<'a> Walker<'_, 'a> {
         Ok(out)
     }
 
-    /// Walks `e` and links the relations of scope `depth` that it references.
+    /// Walks the conjunct `e` of a `WHERE` or join condition; an equality between expressions
+    /// over different relations of scope `depth` (`a.x = b.y`) links them. Other conditions
+    /// (`a.x + b.y > 0`, `1 = 1`) restrict nothing about how their rows pair up and link nothing.
     fn linking_expr(&mut self, depth: usize, e: &Expr) -> Result<(), Rejection> {
+        let (left, right) = match e {
+            Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq | BinaryOperator::Spaceship,
+                right,
+            }
+            | Expr::IsNotDistinctFrom(left, right) => (left, right),
+            Expr::Nested(inner) => return self.linking_expr(depth, inner),
+            _ => return self.expr(e),
+        };
+        let left = self.referenced(depth, left)?;
+        let right = self.referenced(depth, right)?;
+        let links = &mut self.scopes[depth].links;
+        for &l in &left {
+            links.extend(right.iter().filter(|&&r| r != l).map(|&r| (l, r)));
+        }
+        Ok(())
+    }
+
+    /// Walks `e`; returns the relations of scope `depth` it references.
+    fn referenced(&mut self, depth: usize, e: &Expr) -> Result<Vec<usize>, Rejection> {
         let saved = self.collect.replace((depth, Vec::new()));
         let result = self.expr(e);
         let collected = std::mem::replace(&mut self.collect, saved);
         result?;
-        if let Some((_, refs)) = collected {
-            let links = &mut self.scopes[depth].links;
-            links.extend(refs.windows(2).map(|w| (w[0], w[1])));
-        }
-        Ok(())
+        Ok(collected.map(|(_, refs)| refs).unwrap_or_default())
     }
 
     fn order_by(&mut self, order_by: &OrderBy) -> Result<(), Rejection> {
@@ -350,7 +369,13 @@ impl<'a> Walker<'_, 'a> {
                 _ => return Err(unsupported("this join kind")),
             };
             match constraint {
-                JoinConstraint::On(e) => self.linking_expr(depth, e)?,
+                JoinConstraint::On(e) => {
+                    let mut conjuncts = Vec::new();
+                    policy::split_conjuncts(e, &mut conjuncts);
+                    for c in conjuncts {
+                        self.linking_expr(depth, c)?;
+                    }
+                }
                 JoinConstraint::Using(names) | JoinConstraint::UsingAlias(names, _) => {
                     for name in names {
                         if let Some(last) = resolve::object_idents(name).last() {
@@ -423,6 +448,7 @@ impl<'a> Walker<'_, 'a> {
                 if let Some(args) = args {
                     let fname = name.to_string();
                     self.check_function_name(name)?;
+                    super::cost::check_call(dialect, name, &args.args)?;
                     for a in &args.args {
                         self.function_arg(a)?;
                     }
@@ -519,6 +545,7 @@ impl<'a> Walker<'_, 'a> {
                 name, args, alias, ..
             } => {
                 self.check_function_name(name)?;
+                super::cost::check_call(dialect, name, args)?;
                 for a in args {
                     self.function_arg(a)?;
                 }

@@ -164,6 +164,7 @@ fn render_answer(question: &str, answer: &Answer, max_rows: usize) -> String {
         columns: answer.columns.clone(),
         rows: answer.rows.clone(),
         truncated: answer.truncated,
+        byte_cap_reached: false,
         elapsed_ms: answer.timings.get("execute").copied().unwrap_or_default(),
     };
     out.push_str(&output::render_result(&answer.sql, &result, max_rows));

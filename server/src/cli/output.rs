@@ -158,6 +158,7 @@ mod tests {
                 vec![Value::Null, Value::Int(7)],
             ],
             truncated: true,
+            byte_cap_reached: false,
             elapsed_ms: 1.25,
         };
         let text = render_result("SELECT 1", &result, 2);

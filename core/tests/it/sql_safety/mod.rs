@@ -8,6 +8,7 @@
 
 mod breakout;
 mod resolution;
+mod resources;
 
 use conversational_bi::{
     Config, DataSource, Dialect, Error,
