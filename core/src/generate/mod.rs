@@ -9,6 +9,9 @@ pub mod prompt;
 pub mod rule;
 pub mod stack;
 
+#[cfg(test)]
+mod restricted_tests;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;

@@ -14,6 +14,7 @@ mod providers;
 mod rate_limit_shared;
 mod redis_faults;
 mod redis_support;
+mod restricted_data;
 mod rule_conversation;
 mod shared_stores;
 mod validator_guardrails;
