@@ -7,6 +7,7 @@ mod llm;
 mod parse;
 pub mod prompt;
 pub mod rule;
+pub mod scrub;
 pub mod stack;
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod common;
 mod db_behaviour;
 mod db_guardrails;
 mod fake_openai;
+mod privacy_feedback;
 mod prompt_context;
 mod prompt_linking;
 mod providers;
