@@ -104,4 +104,53 @@ for host in localhost 127.0.0.1 '%'; do
          GRANT SELECT ON cbi_guard.* TO 'cbi_ro'@'$host';"
 done
 my -e "FLUSH PRIVILEGES"
-echo "load-test-data.sh: chinook and cbi_guard are loaded on PostgreSQL and MariaDB"
+
+# ---------- cbi_audit: the SQL-safety regression schema (both servers) ----------
+# customers.ssn is the restricted column and secrets the table outside the allowed list of the
+# tests in core/tests/it/sql_safety; on MariaDB, cbi_audit_other stands for another tenant's
+# database that the same account can read.
+AUDIT_MARKER="cbi-audit v1"
+if [ "$FORCE" = 1 ] || [ "$(pg_marker cbi_audit)" != "$AUDIT_MARKER" ]; then
+  echo "load-test-data.sh: creating cbi_audit in PostgreSQL"
+  pg -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'cbi_audit' AND pid <> pg_backend_pid()" >/dev/null
+  pg -d postgres -c "DROP DATABASE IF EXISTS cbi_audit" -c "CREATE DATABASE cbi_audit"
+  pg -d cbi_audit -c "
+    CREATE TABLE customers (id int PRIMARY KEY, name text NOT NULL, email text NOT NULL, ssn text NOT NULL, region text NOT NULL);
+    CREATE TABLE orders (id int PRIMARY KEY, customer_id int NOT NULL REFERENCES customers(id), amount numeric(10,2) NOT NULL,
+                         created_at timestamp NOT NULL);
+    CREATE TABLE secrets (id int PRIMARY KEY, token text NOT NULL);
+    INSERT INTO customers SELECT i, 'Customer ' || i, 'customer' || i || '@example.com', lpad(i::text, 3, '0') || '-55-0000',
+                                 CASE WHEN i % 2 = 0 THEN 'EU' ELSE 'US' END FROM generate_series(1, 20) i;
+    INSERT INTO orders SELECT i, 1 + i % 20, i * 10.5, timestamp '2024-01-01' + i * interval '1 day' FROM generate_series(1, 200) i;
+    INSERT INTO secrets VALUES (1, 'top-secret-token');
+    REVOKE ALL ON DATABASE cbi_audit FROM PUBLIC;
+    GRANT CONNECT ON DATABASE cbi_audit TO cbi_ro;
+    REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+    GRANT USAGE ON SCHEMA public TO cbi_ro;
+    GRANT SELECT ON ALL TABLES IN SCHEMA public TO cbi_ro;
+    COMMENT ON DATABASE cbi_audit IS '$AUDIT_MARKER';"
+fi
+if [ "$FORCE" = 1 ] || [ "$(my_marker cbi_audit)" != "$AUDIT_MARKER" ]; then
+  echo "load-test-data.sh: creating cbi_audit and cbi_audit_other in MariaDB"
+  my -e "DROP DATABASE IF EXISTS cbi_audit; CREATE DATABASE cbi_audit CHARACTER SET utf8mb4;
+         DROP DATABASE IF EXISTS cbi_audit_other; CREATE DATABASE cbi_audit_other CHARACTER SET utf8mb4;"
+  my cbi_audit -e "
+    CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(100) NOT NULL, email VARCHAR(200) NOT NULL, ssn VARCHAR(20) NOT NULL,
+                            region VARCHAR(10) NOT NULL);
+    CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT NOT NULL, amount DECIMAL(10,2) NOT NULL, created_at DATETIME NOT NULL,
+                         FOREIGN KEY (customer_id) REFERENCES customers(id));
+    CREATE TABLE secrets (id INT PRIMARY KEY, token VARCHAR(100) NOT NULL);
+    INSERT INTO customers SELECT seq, CONCAT('Customer ', seq), CONCAT('customer', seq, '@example.com'),
+                                 CONCAT(LPAD(seq, 3, '0'), '-55-0000'), IF(seq % 2 = 0, 'EU', 'US') FROM seq_1_to_20;
+    INSERT INTO orders SELECT seq, 1 + seq % 20, seq * 10.5, TIMESTAMP '2024-01-01 00:00:00' + INTERVAL seq DAY FROM seq_1_to_200;
+    INSERT INTO secrets VALUES (1, 'top-secret-token');"
+  my cbi_audit_other -e "
+    CREATE TABLE orders (id INT PRIMARY KEY, customer VARCHAR(100) NOT NULL, amount DECIMAL(10,2) NOT NULL);
+    INSERT INTO orders VALUES (1, 'Other tenant customer', 999.99);"
+  my -e "ALTER DATABASE cbi_audit COMMENT = '$AUDIT_MARKER'; ALTER DATABASE cbi_audit_other COMMENT = '$AUDIT_MARKER';"
+fi
+for host in localhost 127.0.0.1 '%'; do
+  my -e "GRANT SELECT ON cbi_audit.* TO 'cbi_ro'@'$host'; GRANT SELECT ON cbi_audit_other.* TO 'cbi_ro'@'$host';"
+done
+my -e "FLUSH PRIVILEGES"
+echo "load-test-data.sh: chinook, cbi_guard and cbi_audit are loaded on PostgreSQL and MariaDB"

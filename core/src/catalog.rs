@@ -245,11 +245,17 @@ impl Catalog {
 }
 
 /// Whether `written` (as it appears in SQL, quoted or not) names the object called `actual`.
+///
+/// PostgreSQL folds an unquoted name to lower case, ASCII letters only, and compares exactly;
+/// SQLite compares without regard to ASCII case; MySQL without regard to case, Unicode included.
 pub fn identifier_matches(dialect: Dialect, actual: &str, written: &str, quoted: bool) -> bool {
     match dialect {
         Dialect::Postgres if quoted => actual == written,
-        Dialect::Postgres => actual == written.to_lowercase(),
-        Dialect::Sqlite | Dialect::Mysql => actual.eq_ignore_ascii_case(written),
+        Dialect::Postgres => actual == written.to_ascii_lowercase(),
+        Dialect::Sqlite => actual.eq_ignore_ascii_case(written),
+        Dialect::Mysql => {
+            actual.eq_ignore_ascii_case(written) || actual.to_lowercase() == written.to_lowercase()
+        }
     }
 }
 

@@ -80,7 +80,7 @@ impl LinkingResult {
             }
         }
         let mut found_columns = 0;
-        for (t, c) in &gold.columns {
+        for (t, c) in &gold.named_columns {
             let shown = shown_table(t).is_some_and(|s| {
                 s.columns
                     .iter()
@@ -97,7 +97,7 @@ impl LinkingResult {
             question: question.to_string(),
             gold_tables: gold.tables.len(),
             found_tables,
-            gold_columns: gold.columns.len(),
+            gold_columns: gold.named_columns.len(),
             found_columns,
             missing,
             tokens: linked.tokens,

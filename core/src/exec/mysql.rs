@@ -55,6 +55,9 @@ pub struct MysqlExecutor {
     /// What runs after every statement: roll back, release user-level locks and return to the
     /// source's database (a statement may have run `USE other`).
     cleanup: String,
+    /// The session's `sql_mode` without the modes that change how SQL text is read, set before
+    /// every statement (see [`lexical_sql_mode`]).
+    sql_mode: String,
 }
 
 impl MysqlExecutor {
@@ -83,6 +86,19 @@ impl MysqlExecutor {
                 .fetch_one(&pool)
                 .await
                 .map_err(|e| execution_error(&location, e))?;
+        let (server_mode, charset): (String, String) = sqlx::query_as(
+            "SELECT CAST(@@SESSION.sql_mode AS CHAR), CAST(@@SESSION.character_set_client AS CHAR)",
+        )
+        .fetch_one(&pool)
+        .await
+        .map_err(|e| execution_error(&location, e))?;
+        if !charset.starts_with("utf8") {
+            return Err(Error::config(format!(
+                "the MySQL/MariaDB connection to {location} uses the client character set {charset}; \
+                 the engine needs utf8mb4 (the driver's default): remove the charset setting from the URL"
+            )));
+        }
+        let sql_mode = lexical_sql_mode(&server_mode);
         let mut cleanup = String::from("ROLLBACK; DO RELEASE_ALL_LOCKS()");
         if let Some(db) = database {
             cleanup.push_str(&format!("; USE `{}`", db.replace('`', "``")));
@@ -93,6 +109,7 @@ impl MysqlExecutor {
             location,
             mariadb: version.to_ascii_lowercase().contains("mariadb"),
             cleanup,
+            sql_mode,
         };
         executor.warn_if_privileged().await;
         Ok(executor)
@@ -160,8 +177,37 @@ impl MysqlExecutor {
                 self.options.statement_timeout_ms
             )
         };
-        format!("{limit}; START TRANSACTION READ ONLY; SELECT CONNECTION_ID()")
+        format!(
+            "{limit}; SET SESSION sql_mode = '{}'; START TRANSACTION READ ONLY; SELECT CONNECTION_ID()",
+            self.sql_mode
+        )
     }
+}
+
+/// `server_mode` without the modes that change how SQL text is read: `ANSI_QUOTES` (a `"..."`
+/// would be a name, not a string), `NO_BACKSLASH_ESCAPES` (a backslash would not escape) and the
+/// compound modes that include either (`ANSI`, `ORACLE`, `MSSQL`, `DB2`, `POSTGRESQL`, `MAXDB`).
+/// The validator reads and renders SQL by MySQL's default rules; every other mode the server
+/// sets is kept. Only names of letters, digits and `_` pass, so the result is safe to quote.
+fn lexical_sql_mode(server_mode: &str) -> String {
+    const CHANGE_LEXING: &[&str] = &[
+        "ANSI_QUOTES",
+        "NO_BACKSLASH_ESCAPES",
+        "ANSI",
+        "ORACLE",
+        "MSSQL",
+        "DB2",
+        "POSTGRESQL",
+        "MAXDB",
+    ];
+    server_mode
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .filter(|m| m.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .filter(|m| !CHANGE_LEXING.iter().any(|x| x.eq_ignore_ascii_case(m)))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn grant_text(row: &MySqlRow) -> Option<String> {
@@ -378,6 +424,20 @@ fn decode_value(row: &MySqlRow, i: usize) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn modes_that_change_lexing_are_dropped() {
+        assert_eq!(
+            lexical_sql_mode("REAL_AS_FLOAT,PIPES_AS_CONCAT,ANSI_QUOTES,IGNORE_SPACE,ANSI"),
+            "REAL_AS_FLOAT,PIPES_AS_CONCAT,IGNORE_SPACE"
+        );
+        assert_eq!(
+            lexical_sql_mode("STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES,NO_ENGINE_SUBSTITUTION"),
+            "STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION"
+        );
+        assert_eq!(lexical_sql_mode("ORACLE"), "");
+        assert_eq!(lexical_sql_mode("X'; DROP TABLE t; --"), "");
+    }
 
     #[test]
     fn privileged_grants_are_recognised() {

@@ -204,9 +204,12 @@ async fn run(
     backend_pid: &mut Option<i32>,
 ) -> Result<(Vec<ResultColumn>, CappedRows), sqlx::Error> {
     // The SELECT takes the transaction's snapshot, after which `SET TRANSACTION READ WRITE`
-    // is refused; it also reports the backend for cancellation.
+    // is refused; it also reports the backend for cancellation. `standard_conforming_strings`
+    // is pinned because the validator renders string literals for it (a backslash is an
+    // ordinary character); a server or database configured otherwise would read them differently.
     let setup = format!(
-        "BEGIN READ ONLY; SET LOCAL statement_timeout = {}; SELECT pg_backend_pid()",
+        "BEGIN READ ONLY; SET LOCAL standard_conforming_strings = on; SET LOCAL statement_timeout = {}; \
+         SELECT pg_backend_pid()",
         // PostgreSQL's limit for the setting; the client deadline bounds longer values anyway.
         options.statement_timeout_ms.min(i32::MAX as u64)
     );

@@ -81,13 +81,13 @@ impl Walker<'_, '_> {
     }
 
     /// `t.*` inside an expression (`count(t.*)`, `json_agg(t.*)`): reads every column of `t`.
-    fn qualified_wildcard(&self, name: &sqlparser::ast::ObjectName) -> Result<(), Rejection> {
+    fn qualified_wildcard(&mut self, name: &sqlparser::ast::ObjectName) -> Result<(), Rejection> {
         let idents = resolve::object_idents(name);
         let Some(last) = idents.last() else {
             return Ok(());
         };
         match self.find_relation(last) {
-            Some((depth, i)) => self.check_wildcard(depth, i),
+            Some((depth, i)) => self.read_all(depth, i),
             None => Err(self.unknown_relation(last)),
         }
     }

@@ -7,20 +7,50 @@
 //! expression, a subquery, a parameter), `FETCH ... PERCENT` and `FETCH ... WITH TIES` are
 //! refused: their row count cannot be known before the query runs, and silently replacing them
 //! would change the question's meaning.
+//!
+//! The cap is applied twice, consistently: as a [`Splice`] of the token stream that the renderer
+//! writes, and on the syntax tree ([`set_limit`]), which the validator compares with the parse of
+//! the rendered statement.
 
-use sqlparser::ast::{Expr, LimitClause, Query, UnaryOperator, Value};
+use sqlparser::{
+    ast::{Expr, LimitClause, Query, UnaryOperator, Value},
+    keywords::Keyword,
+    tokenizer::{Location, Token, TokenWithSpan},
+};
 
-use super::{LimitAction, RejectRule, Rejection};
+use super::{
+    LimitAction, RejectRule, Rejection,
+    render::{self, Splice},
+};
 
-/// The rendered statement with the row cap applied.
-pub(crate) struct CappedSql {
-    pub(crate) sql: String,
-    pub(crate) exec_sql: String,
+/// How the row cap changes the statement.
+pub(crate) struct RowCap {
     pub(crate) action: LimitAction,
+    /// Where the cap goes in the token stream; `None` when the query's own limit is kept.
+    edit: Option<std::ops::Range<usize>>,
+    /// Whether the edit appends a whole `LIMIT n` clause rather than replacing a count.
+    append: bool,
 }
 
-/// Applies the row cap to the top-level query and renders it (comments are gone by then).
-pub(crate) fn apply_row_cap(query: &mut Query, max_rows: usize) -> Result<CappedSql, Rejection> {
+impl RowCap {
+    /// The splice that writes `n` rows as the statement's limit; `None` when the limit is kept.
+    pub(crate) fn splice(&self, n: u64) -> Option<Splice> {
+        let range = self.edit.clone()?;
+        let text = if self.append {
+            format!("LIMIT {n}")
+        } else {
+            n.to_string()
+        };
+        Some(Splice { range, text })
+    }
+}
+
+/// Decides how the row cap applies to `query`, whose canonical tokens are `tokens`.
+pub(crate) fn plan(
+    query: &Query,
+    tokens: &[TokenWithSpan],
+    max_rows: usize,
+) -> Result<RowCap, Rejection> {
     let max = max_rows as u64;
     if query
         .fetch
@@ -34,74 +64,135 @@ pub(crate) fn apply_row_cap(query: &mut Query, max_rows: usize) -> Result<Capped
             ),
         ));
     }
-    let slot = limit_slot(query)?;
-    let action = match slot {
+    let limit = match &query.limit_clause {
+        Some(LimitClause::LimitOffset { limit: Some(e), .. })
+        | Some(LimitClause::OffsetCommaLimit { limit: e, .. }) => Some(e),
+        _ => None,
+    };
+    let fetch = query.fetch.as_ref();
+    if limit.is_some() && fetch.is_some() {
+        return Err(Rejection::new(
+            RejectRule::RowLimit,
+            "the query has both `LIMIT` and `FETCH`; keep only `LIMIT n`",
+        ));
+    }
+    let count = match (limit, fetch) {
+        (Some(e), _) => Some(e),
+        (None, Some(f)) => match &f.quantity {
+            Some(e) => Some(e),
+            // `FETCH FIRST ROW ONLY` is one row.
+            None => {
+                return Ok(RowCap {
+                    action: LimitAction::Kept,
+                    edit: None,
+                    append: false,
+                });
+            }
+        },
+        (None, None) => None,
+    };
+    let Some(e) = count else {
+        // `LIMIT ALL`: its `ALL` is replaced; otherwise a `LIMIT` clause is appended.
+        let edit = match &query.limit_clause {
+            Some(LimitClause::LimitOffset { limit: None, .. }) => limit_all(tokens),
+            _ => None,
+        };
+        let end = render::statement_end(tokens);
+        return Ok(match edit {
+            Some(at) => RowCap {
+                action: LimitAction::Added,
+                edit: Some(at..at + 1),
+                append: false,
+            },
+            None => RowCap {
+                action: LimitAction::Added,
+                edit: Some(end..end),
+                append: true,
+            },
+        });
+    };
+    let rows = literal_rows(e)?;
+    let action = match rows {
         None => LimitAction::Added,
         Some(n) if n > max => LimitAction::Clamped,
         Some(_) => LimitAction::Kept,
     };
     if action == LimitAction::Kept {
-        let sql = query.to_string();
-        return Ok(CappedSql {
-            exec_sql: sql.clone(),
-            sql,
+        return Ok(RowCap {
             action,
+            edit: None,
+            append: false,
         });
     }
-    // Render everything before the row limit once; `LIMIT`/`FETCH` are the last clauses left
-    // (locking, `FOR`, `SETTINGS` and `FORMAT` clauses were refused by the walk).
-    let limit_clause = query.limit_clause.take();
-    let fetch = query.fetch.take();
-    let base = query.to_string();
-    query.limit_clause = limit_clause;
-    query.fetch = fetch;
-    let sql = with_limit(&base, query, max);
-    let exec_sql = with_limit(&base, query, max + 1);
-    Ok(CappedSql {
-        sql,
-        exec_sql,
+    let range = expr_tokens(e, tokens).ok_or_else(|| {
+        Rejection::new(
+            RejectRule::RowLimit,
+            format!("the row limit `{e}` cannot be located in the statement; write `LIMIT n` with an integer literal"),
+        )
+    })?;
+    Ok(RowCap {
         action,
+        edit: Some(range),
+        append: false,
     })
 }
 
-/// `base` followed by the query's `LIMIT`/`FETCH` set to `n` rows.
-fn with_limit(base: &str, query: &mut Query, n: u64) -> String {
-    use std::fmt::Write;
-    set_limit(query, n);
-    let mut out = String::with_capacity(base.len() + 24);
-    out.push_str(base);
-    if let Some(limit) = &query.limit_clause {
-        let _ = write!(out, "{limit}");
+/// The tokens of a literal row count: a number, `NULL`, or a negated number.
+fn expr_tokens(e: &Expr, tokens: &[TokenWithSpan]) -> Option<std::ops::Range<usize>> {
+    match e {
+        Expr::Nested(inner) => expr_tokens(inner, tokens),
+        Expr::Value(v) => {
+            let at = token_at(tokens, v.span.start)?;
+            Some(at..at + 1)
+        }
+        Expr::UnaryOp {
+            op: UnaryOperator::Minus,
+            expr,
+        } => {
+            let inner = expr_tokens(expr, tokens)?;
+            let sign = (0..inner.start)
+                .rev()
+                .find(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))?;
+            matches!(tokens[sign].token, Token::Minus).then_some(sign..inner.end)
+        }
+        _ => None,
     }
-    if let Some(fetch) = &query.fetch {
-        let _ = write!(out, " {fetch}");
+}
+
+fn token_at(tokens: &[TokenWithSpan], start: Location) -> Option<usize> {
+    if start.line == 0 {
+        return None;
     }
-    out
+    tokens.iter().rposition(|t| t.span.start == start)
+}
+
+/// The `ALL` of a top-level `LIMIT ALL`: the last `LIMIT` outside parentheses followed by `ALL`.
+fn limit_all(tokens: &[TokenWithSpan]) -> Option<usize> {
+    let mut depth = 0i32;
+    let mut found = None;
+    let mut previous_limit = false;
+    for (i, t) in tokens.iter().enumerate() {
+        match &t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            Token::Whitespace(_) => continue,
+            Token::Word(w)
+                if depth == 0
+                    && w.quote_style.is_none()
+                    && w.keyword == Keyword::ALL
+                    && previous_limit =>
+            {
+                found = Some(i);
+            }
+            _ => {}
+        }
+        previous_limit = depth == 0
+            && matches!(&t.token, Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::LIMIT);
+    }
+    found
 }
 
 /// The query's literal row limit: `None` when it has none (a negative SQLite limit means none).
-fn limit_slot(query: &Query) -> Result<Option<u64>, Rejection> {
-    let mut found = None;
-    match &query.limit_clause {
-        Some(LimitClause::LimitOffset { limit: Some(e), .. })
-        | Some(LimitClause::OffsetCommaLimit { limit: e, .. }) => {
-            found = literal_rows(e)?;
-        }
-        _ => {}
-    }
-    if let Some(fetch) = &query.fetch {
-        let n = match &fetch.quantity {
-            Some(e) => literal_rows(e)?,
-            None => Some(1),
-        };
-        found = match (found, n) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-    }
-    Ok(found)
-}
-
 fn literal_rows(e: &Expr) -> Result<Option<u64>, Rejection> {
     match e {
         Expr::Value(v) => match &v.value {
@@ -131,17 +222,10 @@ fn number(n: u64) -> Expr {
     Expr::value(Value::Number(n.to_string(), false))
 }
 
-fn set_limit(query: &mut Query, n: u64) {
+/// Sets the query's row limit to `n`, as the splice of [`RowCap::splice`] writes it.
+pub(crate) fn set_limit(query: &mut Query, n: u64) {
     if let Some(fetch) = &mut query.fetch {
         fetch.quantity = Some(number(n));
-        match &mut query.limit_clause {
-            Some(LimitClause::LimitOffset {
-                limit: limit @ Some(_),
-                ..
-            }) => *limit = Some(number(n)),
-            Some(LimitClause::OffsetCommaLimit { limit, .. }) => *limit = number(n),
-            _ => {}
-        }
         return;
     }
     match &mut query.limit_clause {
@@ -163,9 +247,11 @@ mod tests {
     use crate::{dialect::Dialect, sql::parse::parse_single_query};
 
     fn cap(d: Dialect, sql: &str, max: usize) -> (String, String, LimitAction) {
-        let mut q = parse_single_query(d, sql).expect("parses");
-        let c = apply_row_cap(&mut q, max).expect("capped");
-        (c.sql, c.exec_sql, c.action)
+        let tokens = crate::sql::lex::tokenize(d, sql).expect("tokenizes");
+        let q = parse_single_query(d, sql).expect("parses");
+        let c = plan(&q, &tokens, max).expect("capped");
+        let render = |n| render::render(d, &tokens, c.splice(n).as_ref());
+        (render(max as u64), render(max as u64 + 1), c.action)
     }
 
     #[test]
@@ -241,8 +327,9 @@ mod tests {
             "SELECT a FROM t LIMIT 2 + 3",
             "SELECT a FROM t LIMIT 1.5",
         ] {
-            let mut q = parse_single_query(Dialect::Postgres, sql).expect("parses");
-            let r = apply_row_cap(&mut q, 10).err().expect("refused");
+            let tokens = crate::sql::lex::tokenize(Dialect::Postgres, sql).expect("tokenizes");
+            let q = parse_single_query(Dialect::Postgres, sql).expect("parses");
+            let r = plan(&q, &tokens, 10).err().expect("refused");
             assert_eq!(r.rule, RejectRule::RowLimit, "{sql}");
             assert!(r.reason.contains("integer literal"), "{}", r.reason);
         }

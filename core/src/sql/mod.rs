@@ -30,9 +30,12 @@ use crate::{
 
 mod expr;
 pub mod functions;
+mod lex;
 mod limit;
 mod parse;
 mod policy;
+pub mod quote;
+mod render;
 mod resolve;
 mod walk;
 
@@ -82,6 +85,9 @@ pub enum RejectRule {
     RowLimit,
     /// A construct the validator does not support.
     Unsupported,
+    /// The statement, written out for the database, would not be read as the statement that
+    /// was checked.
+    RoundTrip,
 }
 
 impl RejectRule {
@@ -107,6 +113,7 @@ impl RejectRule {
             Self::UnboundedRecursion => "unbounded_recursion",
             Self::RowLimit => "row_limit",
             Self::Unsupported => "unsupported",
+            Self::RoundTrip => "round_trip",
         }
     }
 }
@@ -169,10 +176,15 @@ pub struct ValidatedSql {
     pub limit_action: LimitAction,
     /// The catalog tables the statement reads, as qualified names, sorted and deduplicated.
     pub tables: Vec<String>,
-    /// The catalog columns the statement names, as (qualified table, column) pairs, sorted and
-    /// deduplicated. Columns read only through `*` are not listed.
+    /// Every catalog column the statement may read, as (qualified table, column) pairs, sorted
+    /// and deduplicated: the columns it names and those it reads through `*`, `t.*`, a
+    /// whole-row reference or a `NATURAL`/`USING` join. Where the validator cannot tell which
+    /// relation a name binds to, every candidate is listed.
     #[serde(skip)]
     pub columns: Vec<(String, String)>,
+    /// The catalog columns the statement names explicitly (a subset of `columns`).
+    #[serde(skip)]
+    pub named_columns: Vec<(String, String)>,
 }
 
 /// Judges SQL against one catalog.
@@ -206,17 +218,63 @@ impl Validator {
     }
 
     fn check(&self, sql: &str) -> Result<ValidatedSql, Rejection> {
-        let mut query = parse::parse_single_query(self.dialect(), sql)?;
+        let dialect = self.dialect();
+        parse::check_not_empty(sql)?;
+        let tokens = lex::tokenize(dialect, sql)?;
+        let mut query = parse::parse_tokens(dialect, sql, tokens.clone())?;
         let policy = resolve::Policy::new(&self.catalog, &self.options);
         let reads = resolve::check_query(&policy, &query)?;
-        let capped = limit::apply_row_cap(&mut query, self.options.max_rows)?;
+        let cap = limit::plan(&query, &tokens, self.options.max_rows)?;
+        let max = self.options.max_rows as u64;
+        let (shown, executed) = match (cap.splice(max), cap.splice(max + 1)) {
+            (Some(shown), Some(executed)) => (
+                render::render(dialect, &tokens, Some(&shown)),
+                render::render(dialect, &tokens, Some(&executed)),
+            ),
+            _ => {
+                let sql = render::render(dialect, &tokens, None);
+                (sql.clone(), sql)
+            }
+        };
+        // The round trip: what the database will be sent must parse to the tree that was
+        // checked (with the row cap the splice wrote).
+        if cap.action != LimitAction::Kept {
+            limit::set_limit(&mut query, max + 1);
+        }
+        round_trip(dialect, &executed, &query)?;
         Ok(ValidatedSql {
-            sql: capped.sql,
-            exec_sql: capped.exec_sql,
-            limit_action: capped.action,
+            sql: shown,
+            exec_sql: executed,
+            limit_action: cap.action,
             tables: reads.tables,
             columns: reads.columns,
+            named_columns: reads.named,
         })
+    }
+}
+
+/// Refuses `rendered` unless it parses to `expected`.
+fn round_trip(
+    dialect: Dialect,
+    rendered: &str,
+    expected: &sqlparser::ast::Query,
+) -> Result<(), Rejection> {
+    let reparsed = lex::tokenize(dialect, rendered)
+        .and_then(|tokens| parse::parse_tokens(dialect, rendered, tokens));
+    match reparsed {
+        Ok(q) if *q == *expected => Ok(()),
+        outcome => {
+            tracing::warn!(
+                dialect = %dialect,
+                reparsed = outcome.is_ok(),
+                "a statement written out for the database did not parse back to the checked statement; refused"
+            );
+            Err(Rejection::new(
+                RejectRule::RoundTrip,
+                "the statement cannot be written out so that the database reads exactly what was checked \
+                 (unusual quoting, escapes or comments); write it plainly, with strings in single quotes",
+            ))
+        }
     }
 }
 

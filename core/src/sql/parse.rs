@@ -1,47 +1,44 @@
-//! Tokenizing and parsing: exactly one read-only query, no executable comments.
+//! Parsing: exactly one read-only query, no executable comments.
 //!
-//! The SQL is tokenized once with sqlparser's tokenizer, the token stream is checked for MySQL
-//! versioned comments (`/*! ... */`, which MySQL executes), and the same tokens are parsed. Only
-//! a single `Statement::Query` survives; every other statement kind is refused by name.
+//! The SQL is tokenized once into canonical tokens ([`super::lex`]), the token stream is checked
+//! for MySQL versioned comments (`/*! ... */`, which MySQL executes), and the same tokens are
+//! parsed. Only a single `Statement::Query` survives; every other statement kind is refused by
+//! name.
 
 use sqlparser::{
     ast::{Query, Statement},
-    dialect::{self as sp_dialect},
     parser::Parser,
-    tokenizer::{Location, Token, TokenWithSpan, Tokenizer},
+    tokenizer::{Location, Token, TokenWithSpan},
 };
 
-use super::{RejectRule, Rejection};
+use super::{RejectRule, Rejection, lex};
 use crate::dialect::Dialect;
 
 /// Parses `sql` as exactly one read-only query in `dialect`.
+#[cfg(test)]
 pub(crate) fn parse_single_query(dialect: Dialect, sql: &str) -> Result<Box<Query>, Rejection> {
+    check_not_empty(sql)?;
+    let tokens = lex::tokenize(dialect, sql)?;
+    parse_tokens(dialect, sql, tokens)
+}
+
+/// Refuses empty SQL.
+pub(crate) fn check_not_empty(sql: &str) -> Result<(), Rejection> {
     if sql.trim().is_empty() {
         return Err(Rejection::new(
             RejectRule::Empty,
             "the SQL is empty; write one SELECT statement",
         ));
     }
-    match dialect {
-        Dialect::Sqlite => parse_with(&sp_dialect::SQLiteDialect {}, dialect, sql),
-        Dialect::Postgres => parse_with(&sp_dialect::PostgreSqlDialect {}, dialect, sql),
-        Dialect::Mysql => parse_with(&sp_dialect::MySqlDialect {}, dialect, sql),
-    }
+    Ok(())
 }
 
-fn parse_with(
-    d: &dyn sp_dialect::Dialect,
+/// Parses the canonical `tokens` of `sql` as exactly one read-only query.
+pub(crate) fn parse_tokens(
     dialect: Dialect,
     sql: &str,
+    tokens: Vec<TokenWithSpan>,
 ) -> Result<Box<Query>, Rejection> {
-    let tokens = Tokenizer::new(d, sql)
-        .tokenize_with_location()
-        .map_err(|e| {
-            Rejection::new(
-                RejectRule::ParseError,
-                format!("the SQL does not tokenize as {dialect}: {e}"),
-            )
-        })?;
     if dialect == Dialect::Mysql && sql.contains("/*!") && has_expanded_comment(&tokens, sql) {
         return Err(Rejection::new(
             RejectRule::VersionedComment,
@@ -51,7 +48,7 @@ fn parse_with(
     }
     let statement_word = first_word(&tokens);
     let writes_file = dialect == Dialect::Mysql && mentions_file_output(&tokens);
-    let mut statements = Parser::new(d).with_tokens_with_locations(tokens).parse_statements().map_err(|e| {
+    let mut statements = Parser::new(lex::sp(dialect)).with_tokens_with_locations(tokens).parse_statements().map_err(|e| {
         if let Some(word) = statement_word.as_deref().filter(|w| !is_query_keyword(w)) {
             not_a_query(word)
         } else if writes_file {

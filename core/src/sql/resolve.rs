@@ -31,13 +31,33 @@ impl<'a> Policy<'a> {
     }
 
     /// The catalog table `name` refers to, when it exists and may be read.
+    ///
+    /// A qualifier must name the data source itself: the schema of a PostgreSQL table (and the
+    /// connected database, when written), the connected database on MySQL, `main` on SQLite.
+    /// Anything else (another database, `information_schema`, an attached file) is refused even
+    /// when a table of the same name exists here.
     pub(crate) fn lookup_table(&self, name: &ObjectName) -> Result<&'a Table, Rejection> {
         let idents = object_idents(name);
-        let (schema, table) = match idents.as_slice() {
-            [t] => (None, *t),
-            [s, t] => (Some(*s), *t),
-            [_, s, t] => (Some(*s), *t),
+        let (database, schema, table) = match idents.as_slice() {
+            [t] => (None, None, *t),
+            [s, t] => (None, Some(*s), *t),
+            [d, s, t] if self.dialect == Dialect::Postgres => (Some(*d), Some(*s), *t),
             _ => return Err(unknown_table(&name.to_string(), self.allowed_names())),
+        };
+        let system = |qualifier: Option<&Ident>| {
+            is_system_catalog(qualifier.map(|s| s.value.as_str()), &table.value)
+        };
+        if let Some(d) = database
+            && !self.names_this_database(d)
+        {
+            return Err(other_database(name, &self.catalog.database));
+        }
+        let schema = match (self.dialect, schema) {
+            (Dialect::Postgres, s) => s,
+            (_, None) => None,
+            (_, Some(s)) if self.names_this_database(s) => None,
+            (_, Some(s)) if system(Some(s)) => return Err(system_catalog(name)),
+            (_, Some(_)) => return Err(other_database(name, &self.catalog.database)),
         };
         let found = self.catalog.find_table(
             schema.map(|s| s.value.as_str()),
@@ -45,14 +65,8 @@ impl<'a> Policy<'a> {
             table.quote_style.is_some(),
         );
         let Some(found) = found else {
-            if is_system_catalog(schema.map(|s| s.value.as_str()), &table.value) {
-                return Err(Rejection::new(
-                    RejectRule::UnknownTable,
-                    format!(
-                        "`{name}` is a system catalog and cannot be queried; the schema is described in \
-                         the prompt, query only its tables"
-                    ),
-                ));
+            if system(schema) {
+                return Err(system_catalog(name));
             }
             return Err(unknown_table(&name.to_string(), self.allowed_names()));
         };
@@ -67,6 +81,19 @@ impl<'a> Policy<'a> {
             ));
         }
         Ok(found)
+    }
+
+    /// Whether a qualifier names the data source's own database: `main` on SQLite (case does
+    /// not matter there), the connected database on MySQL and PostgreSQL (exactly: MySQL
+    /// database names are case-sensitive on most servers).
+    fn names_this_database(&self, qualifier: &Ident) -> bool {
+        match self.dialect {
+            Dialect::Sqlite => qualifier.value.eq_ignore_ascii_case("main"),
+            Dialect::Mysql => qualifier.value == self.catalog.database,
+            Dialect::Postgres => {
+                Written::new(self.dialect, qualifier).names(&self.catalog.database)
+            }
+        }
     }
 
     fn is_allowed(&self, table: &Table) -> bool {
@@ -119,6 +146,26 @@ fn is_system_catalog(schema: Option<&str>, table: &str) -> bool {
     ) || t.starts_with("sqlite_")
         || t.starts_with("pg_")
         || t.starts_with("pragma_")
+}
+
+fn system_catalog(name: &ObjectName) -> Rejection {
+    Rejection::new(
+        RejectRule::UnknownTable,
+        format!(
+            "`{name}` is a system catalog and cannot be queried; the schema is described in \
+             the prompt, query only its tables"
+        ),
+    )
+}
+
+fn other_database(name: &ObjectName, database: &str) -> Rejection {
+    Rejection::new(
+        RejectRule::TableNotAllowed,
+        format!(
+            "`{name}` is in another database; only the tables of `{database}` may be read, \
+             written without a database name"
+        ),
+    )
 }
 
 fn unknown_table(name: &str, candidates: Vec<String>) -> Rejection {
@@ -174,8 +221,10 @@ pub(crate) struct Walker<'p, 'a> {
     pub(crate) scopes: Vec<Scope<'a>>,
     pub(crate) ctes: Vec<CteBinding>,
     pub(crate) tables: Vec<String>,
-    /// Columns of catalog tables the query names, as (qualified table, column).
+    /// Columns of catalog tables the query may read, as (qualified table, column).
     pub(crate) columns: Vec<(String, String)>,
+    /// The subset of `columns` the query names.
+    pub(crate) named: Vec<(String, String)>,
     /// While walking a join condition or `WHERE` conjunct: the scope depth and the relations
     /// of that scope it references.
     pub(crate) collect: Option<(usize, Vec<usize>)>,
@@ -186,9 +235,11 @@ pub(crate) struct Walker<'p, 'a> {
 pub(crate) struct Reads {
     /// Qualified table names, sorted and deduplicated.
     pub(crate) tables: Vec<String>,
-    /// (qualified table, column) pairs named in the query, sorted and deduplicated. Columns
-    /// read only through `*` are not listed.
+    /// (qualified table, column) pairs the query may read, sorted and deduplicated: named,
+    /// through `*`, `t.*` or a whole-row reference, compared by `NATURAL` or `USING`.
     pub(crate) columns: Vec<(String, String)>,
+    /// The pairs of `columns` the query names, sorted and deduplicated.
+    pub(crate) named: Vec<(String, String)>,
 }
 
 /// Checks every name in `query`; returns the catalog tables and columns it reads.
@@ -199,16 +250,25 @@ pub(crate) fn check_query(policy: &Policy<'_>, query: &Query) -> Result<Reads, R
         ctes: Vec::new(),
         tables: Vec::new(),
         columns: Vec::new(),
+        named: Vec::new(),
         collect: None,
     };
     walker.query(query)?;
-    let mut tables = walker.tables;
-    tables.sort();
-    tables.dedup();
-    let mut columns = walker.columns;
-    columns.sort();
-    columns.dedup();
-    Ok(Reads { tables, columns })
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v.dedup();
+        v
+    };
+    let sorted_pairs = |mut v: Vec<(String, String)>| {
+        v.sort();
+        v.dedup();
+        v
+    };
+    Ok(Reads {
+        tables: sorted(walker.tables),
+        columns: sorted_pairs(walker.columns),
+        named: sorted_pairs(walker.named),
+    })
 }
 
 /// How a name written in SQL is stored as an output column name.
@@ -219,40 +279,53 @@ pub(crate) fn output_name(dialect: Dialect, ident: &Ident) -> String {
     }
 }
 
-/// An identifier as written, folded once the way the dialect compares it.
+/// An identifier as written, folded once the way the dialect compares it: PostgreSQL folds an
+/// unquoted name to lower case (ASCII letters only) and compares exactly; SQLite compares without
+/// regard to ASCII case; MySQL compares column names without regard to case, Unicode included.
 struct Written<'i> {
     text: std::borrow::Cow<'i, str>,
-    exact: bool,
+    fold: Fold,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fold {
+    Exact,
+    Ascii,
+    Unicode,
 }
 
 impl<'i> Written<'i> {
     fn new(dialect: Dialect, ident: &'i Ident) -> Self {
         match (dialect, ident.quote_style) {
-            (Dialect::Postgres, Some(_)) => Self {
+            (Dialect::Postgres, None) if ident.value.bytes().any(|b| b.is_ascii_uppercase()) => {
+                Self {
+                    text: ident.value.to_ascii_lowercase().into(),
+                    fold: Fold::Exact,
+                }
+            }
+            (Dialect::Postgres, _) => Self {
                 text: ident.value.as_str().into(),
-                exact: true,
+                fold: Fold::Exact,
             },
-            (Dialect::Postgres, None) if ident.value.chars().any(char::is_uppercase) => Self {
+            (Dialect::Sqlite, _) => Self {
+                text: ident.value.as_str().into(),
+                fold: Fold::Ascii,
+            },
+            (Dialect::Mysql, _) => Self {
                 text: ident.value.to_lowercase().into(),
-                exact: true,
-            },
-            (Dialect::Postgres, None) => Self {
-                text: ident.value.as_str().into(),
-                exact: true,
-            },
-            _ => Self {
-                text: ident.value.as_str().into(),
-                exact: false,
+                fold: Fold::Unicode,
             },
         }
     }
 
     /// Same result as [`crate::catalog::identifier_matches`] for the identifier this was built from.
     fn names(&self, actual: &str) -> bool {
-        if self.exact {
-            actual == self.text
-        } else {
-            actual.eq_ignore_ascii_case(&self.text)
+        match self.fold {
+            Fold::Exact => actual == self.text,
+            Fold::Ascii => actual.eq_ignore_ascii_case(&self.text),
+            Fold::Unicode => {
+                actual.eq_ignore_ascii_case(&self.text) || actual.to_lowercase() == self.text
+            }
         }
     }
 }
@@ -271,7 +344,9 @@ impl<'a> Walker<'_, 'a> {
     /// relation is a catalog table.
     fn note_column(&mut self, depth: usize, relation: usize, column: &str) {
         if let Some(t) = self.scopes[depth].relations[relation].table {
-            self.columns.push((t.qualified_name(), column.to_string()));
+            let pair = (t.qualified_name(), column.to_string());
+            self.named.push(pair.clone());
+            self.columns.push(pair);
         }
     }
 
@@ -284,38 +359,142 @@ impl<'a> Walker<'_, 'a> {
     }
 
     /// Resolves an unqualified column name.
+    ///
+    /// A name binds in the innermost scope that has it, as in every database. Where the walk
+    /// cannot tell which relation the database will pick, it checks every one it might: all
+    /// relations of a scope that have the name (an ambiguity the database may resolve through
+    /// `USING` or refuse), and, when a relation of unknown columns (a table function, a derived
+    /// table with unnamed expressions) might provide it, also the scopes further out. A denied
+    /// column among any of them refuses the statement.
     pub(crate) fn resolve_column(&mut self, id: &Ident) -> Result<(), Rejection> {
         if id.value.starts_with('@') {
             return Err(variable(&id.value));
         }
         let written = Written::new(self.policy.dialect, id);
+        let mut may_bind_inside = false;
         for depth in (0..self.scopes.len()).rev() {
             let scope = &self.scopes[depth];
-            let mut hit = None;
-            let mut hits = 0;
+            let mut hits: Vec<(usize, String)> = Vec::new();
             let mut open = false;
             for (i, rel) in scope.relations.iter().enumerate() {
-                if let Some(c) = rel.columns.names.iter().position(|c| written.names(c)) {
-                    hits += 1;
-                    hit = Some((i, c));
+                if let Some(c) = rel.columns.names.iter().find(|c| written.names(c)) {
+                    hits.push((i, c.clone()));
                 }
                 open |= rel.columns.open;
             }
-            if let (1, Some((i, c))) = (hits, hit) {
-                let name = scope.relations[i].columns.names[c].clone();
-                self.check_denied(depth, i, &name)?;
+            if !hits.is_empty() {
+                for (i, name) in &hits {
+                    self.check_denied(depth, *i, name)?;
+                }
+                for (i, name) in hits {
+                    self.note_reference(depth, i);
+                    self.note_column(depth, i, &name);
+                }
+                return Ok(());
+            }
+            // A relation called like the name: a whole-row reference (PostgreSQL `to_json(t)`),
+            // which reads every column.
+            if let Some(i) = scope.relations.iter().position(|r| written.names(&r.name)) {
+                self.read_all(depth, i)?;
                 self.note_reference(depth, i);
-                self.note_column(depth, i, &name);
                 return Ok(());
             }
-            if hits > 1 || open || scope.aliases.iter().any(|a| written.names(a)) {
+            if scope.aliases.iter().any(|a| written.names(a)) {
                 return Ok(());
             }
+            may_bind_inside |= open;
         }
-        if self.is_implicit_column(id) {
+        if may_bind_inside || self.is_implicit_column(id) {
             return Ok(());
         }
         Err(self.unknown_column(id))
+    }
+
+    /// Resolves a `USING (name)` column of the join whose left relations are
+    /// `left_start..right_start` and right relations `right_start..` of the current scope: it
+    /// reads the column of both sides.
+    pub(crate) fn resolve_using(
+        &mut self,
+        left_start: usize,
+        right_start: usize,
+        id: &Ident,
+    ) -> Result<(), Rejection> {
+        let depth = self.scopes.len() - 1;
+        let written = Written::new(self.policy.dialect, id);
+        let end = self.scopes[depth].relations.len();
+        let mut found = [false, false];
+        let mut open = [false, false];
+        for i in left_start..end {
+            let side = usize::from(i >= right_start);
+            let rel = &self.scopes[depth].relations[i];
+            open[side] |= rel.columns.open;
+            if let Some(c) = rel.columns.names.iter().find(|c| written.names(c)).cloned() {
+                found[side] = true;
+                self.check_denied(depth, i, &c)?;
+                self.note_column(depth, i, &c);
+            }
+        }
+        if (found[0] || open[0]) && (found[1] || open[1]) {
+            Ok(())
+        } else {
+            Err(Rejection::new(
+                RejectRule::UnknownColumn,
+                format!(
+                    "`USING ({})` names a column that is not on both sides of the join; use `ON` with the columns of each side",
+                    id.value
+                ),
+            ))
+        }
+    }
+
+    /// Checks a `NATURAL` join of relations `left_start..right_start` with `right_start..` of
+    /// the current scope: it compares every column name the two sides share, so each of those
+    /// is read; a side of unknown columns might share any column of the other.
+    pub(crate) fn check_natural(
+        &mut self,
+        left_start: usize,
+        right_start: usize,
+    ) -> Result<(), Rejection> {
+        let depth = self.scopes.len() - 1;
+        let end = self.scopes[depth].relations.len();
+        let dialect = self.policy.dialect;
+        let mut shared: Vec<(usize, String)> = Vec::new();
+        let mut all: Vec<usize> = Vec::new();
+        for l in left_start..right_start {
+            for r in right_start..end {
+                let (lr, rr) = (
+                    &self.scopes[depth].relations[l],
+                    &self.scopes[depth].relations[r],
+                );
+                if rr.columns.open {
+                    all.push(l);
+                }
+                if lr.columns.open {
+                    all.push(r);
+                }
+                for c in &lr.columns.names {
+                    if let Some(rc) = rr
+                        .columns
+                        .names
+                        .iter()
+                        .find(|rc| crate::catalog::identifier_matches(dialect, rc, c, true))
+                    {
+                        shared.push((l, c.clone()));
+                        shared.push((r, rc.clone()));
+                    }
+                }
+            }
+        }
+        for (i, c) in &shared {
+            self.check_denied(depth, *i, c)?;
+        }
+        for (i, c) in shared {
+            self.note_column(depth, i, &c);
+        }
+        for i in all {
+            self.read_all(depth, i)?;
+        }
+        Ok(())
     }
 
     /// Whether the database accepts `id` without a column of that name: SQLite reads an
@@ -338,10 +517,14 @@ impl<'a> Walker<'_, 'a> {
                 ),
             );
         };
-        let candidates = scope
-            .relations
-            .iter()
-            .flat_map(|r| r.columns.names.iter().map(String::as_str));
+        let policy = self.policy;
+        let candidates = scope.relations.iter().flat_map(|r| {
+            r.columns
+                .names
+                .iter()
+                .filter(move |c| !r.table.is_some_and(|t| policy.is_denied(t, c)))
+                .map(String::as_str)
+        });
         let names: Vec<String> = scope
             .relations
             .iter()
@@ -367,10 +550,54 @@ impl<'a> Walker<'_, 'a> {
 
     /// Resolves `qualifier.column` (and `schema.table.column`).
     pub(crate) fn resolve_qualified(&mut self, parts: &[Ident]) -> Result<(), Rejection> {
-        let (qualifier, column) = match parts {
-            [q, c] | [_, q, c] => (q, c),
-            _ => return Ok(()),
-        };
+        match parts {
+            [q, c] => self.resolve_in(q, c),
+            // `schema.table.column` when the middle part names a relation in scope; otherwise,
+            // on PostgreSQL, `table.column.field` of a composite column.
+            [s, q, c] => match self.find_relation(q) {
+                Some((depth, i)) => {
+                    let rel = &self.scopes[depth].relations[i];
+                    let qualifies = rel.table.is_some_and(|t| match self.policy.dialect {
+                        Dialect::Postgres => t
+                            .schema
+                            .as_deref()
+                            .is_some_and(|ts| Written::new(Dialect::Postgres, s).names(ts)),
+                        Dialect::Mysql => s.value == self.policy.catalog.database,
+                        Dialect::Sqlite => s.value.eq_ignore_ascii_case("main"),
+                    });
+                    if !qualifies {
+                        return Err(Rejection::new(
+                            RejectRule::UnknownTable,
+                            format!(
+                                "`{s}.{q}` is not a table of this query; qualify columns with the table or alias of FROM"
+                            ),
+                        ));
+                    }
+                    self.resolve_in(q, c)
+                }
+                None if self.policy.dialect == Dialect::Postgres
+                    && self.find_relation(s).is_some() =>
+                {
+                    self.resolve_in(s, q)
+                }
+                None => Err(self.unknown_relation(q)),
+            },
+            _ => Err(Rejection::new(
+                RejectRule::Unsupported,
+                format!(
+                    "the name `{}` has too many parts; write `table.column` with the table or alias of FROM",
+                    parts
+                        .iter()
+                        .map(|p| p.value.as_str())
+                        .collect::<Vec<_>>()
+                        .join(".")
+                ),
+            )),
+        }
+    }
+
+    /// Resolves `qualifier.column`.
+    fn resolve_in(&mut self, qualifier: &Ident, column: &Ident) -> Result<(), Rejection> {
         let written_qualifier = Written::new(self.policy.dialect, qualifier);
         let written_column = Written::new(self.policy.dialect, column);
         for depth in (0..self.scopes.len()).rev() {
@@ -391,7 +618,12 @@ impl<'a> Walker<'_, 'a> {
                 self.note_reference(depth, i);
                 return Ok(());
             }
-            let hint = match nearest(&column.value, rel.columns.names.iter().map(String::as_str)) {
+            let visible = rel
+                .columns
+                .names
+                .iter()
+                .filter(|c| !rel.table.is_some_and(|t| self.policy.is_denied(t, c)));
+            let hint = match nearest(&column.value, visible.map(String::as_str)) {
                 Some(best) => format!("did you mean `{best}`?"),
                 None => "use one of its columns".to_string(),
             };
@@ -438,28 +670,35 @@ impl<'a> Walker<'_, 'a> {
         )
     }
 
-    /// Refuses a wildcard over relation `relation` of the current scope when it would read a
-    /// restricted column.
-    pub(crate) fn check_wildcard(&self, depth: usize, relation: usize) -> Result<(), Rejection> {
+    /// Reads every column of relation `relation` of scope `depth` (`*`, `t.*`, a whole-row
+    /// reference): refused when one of them is restricted.
+    pub(crate) fn read_all(&mut self, depth: usize, relation: usize) -> Result<(), Rejection> {
         let rel = &self.scopes[depth].relations[relation];
-        if let Some(t) = rel.table
-            && let Some(c) = rel
-                .columns
+        let Some(t) = rel.table else {
+            return Ok(());
+        };
+        if let Some(c) = rel
+            .columns
+            .names
+            .iter()
+            .find(|c| self.policy.is_denied(t, c))
+        {
+            return Err(Rejection::new(
+                RejectRule::DeniedColumn,
+                format!(
+                    "`*` (or a whole-row reference to `{}`) would read the restricted column `{}.{c}`; list the \
+                     columns you need instead, leaving `{c}` out",
+                    rel.name, t.name
+                ),
+            ));
+        }
+        let qualified = t.qualified_name();
+        self.columns.extend(
+            rel.columns
                 .names
                 .iter()
-                .find(|c| self.policy.is_denied(t, c))
-        {
-            {
-                return Err(Rejection::new(
-                    RejectRule::DeniedColumn,
-                    format!(
-                        "`*` would read the restricted column `{}.{c}`; list the columns you need instead, \
-                         leaving `{c}` out",
-                        t.name
-                    ),
-                ));
-            }
-        }
+                .map(|c| (qualified.clone(), c.clone())),
+        );
         Ok(())
     }
 }

@@ -239,7 +239,7 @@ impl<'a> Walker<'_, 'a> {
                 }
                 SelectItem::Wildcard(_) => {
                     for i in 0..self.scopes[depth].relations.len() {
-                        self.check_wildcard(depth, i)?;
+                        self.read_all(depth, i)?;
                         let cols = &self.scopes[depth].relations[i].columns;
                         out.names.extend(cols.names.iter().cloned());
                         out.open |= cols.open;
@@ -256,7 +256,7 @@ impl<'a> Walker<'_, 'a> {
                     let Some((d, i)) = self.find_relation(last) else {
                         return Err(self.unknown_relation(last));
                     };
-                    self.check_wildcard(d, i)?;
+                    self.read_all(d, i)?;
                     let cols = &self.scopes[d].relations[i].columns;
                     out.names.extend(cols.names.iter().cloned());
                     out.open |= cols.open;
@@ -354,12 +354,15 @@ impl<'a> Walker<'_, 'a> {
                 JoinConstraint::Using(names) | JoinConstraint::UsingAlias(names, _) => {
                     for name in names {
                         if let Some(last) = resolve::object_idents(name).last() {
-                            self.resolve_column(last)?;
+                            self.resolve_using(first, before, last)?;
                         }
                     }
                     self.link_to_left(depth, first, before);
                 }
-                JoinConstraint::Natural => self.link_to_left(depth, first, before),
+                JoinConstraint::Natural => {
+                    self.check_natural(first, before)?;
+                    self.link_to_left(depth, first, before);
+                }
                 JoinConstraint::None => {}
             }
         }

@@ -18,6 +18,7 @@ mod redis_support;
 mod restricted_data;
 mod rule_conversation;
 mod shared_stores;
+mod sql_safety;
 mod validator_guardrails;
 mod validator_spider;
 

@@ -25,10 +25,7 @@ pub fn quote_ident(dialect: Dialect, name: &str) -> String {
     if plain {
         return name.to_string();
     }
-    match dialect {
-        Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
-        _ => format!("\"{}\"", name.replace('"', "\"\"")),
-    }
+    crate::sql::quote::identifier(dialect, name)
 }
 
 fn is_reserved(name: &str) -> bool {
@@ -216,7 +213,7 @@ impl<'a> SqlWriter<'a> {
     fn literal(&self, l: &Literal) -> String {
         match l {
             Literal::Number(n) => number(*n),
-            Literal::Text(s) => format!("'{}'", s.replace('\'', "''")),
+            Literal::Text(s) => crate::sql::quote::string_literal(self.dialect(), s),
         }
     }
 

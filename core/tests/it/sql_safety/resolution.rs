@@ -1,0 +1,170 @@
+//! H1 and H2: a restricted column may not be read anywhere, whatever the name resolves to, and
+//! only the connected database may be read.
+
+use conversational_bi::{Error, sql::RejectRule};
+
+use super::{Db, assert_nothing_leaked, run};
+
+async fn refused(db: Db, sql: &str) -> RejectRule {
+    let source = db.source().await;
+    match source.validate(sql) {
+        Err(Error::SqlRejected { rule, .. }) => rule,
+        Err(e) => panic!("{db:?}: {sql}: {e}"),
+        Ok(v) => panic!("{db:?}: {sql} was accepted as {}", v.exec_sql),
+    }
+}
+
+/// Statements that read the restricted column through a gap of name resolution: a relation of
+/// unknown columns in an inner scope, an ambiguous name, `USING`, `NATURAL`, a whole-row
+/// reference, `*`, a qualified or composite name, in every clause.
+fn restricted_reads(db: Db) -> Vec<&'static str> {
+    match db {
+        Db::Sqlite => vec![
+            "SELECT (SELECT Email FROM json_each('[1]')) AS e FROM Customer",
+            "SELECT (SELECT Email FROM (SELECT 1+1)) AS e FROM Customer",
+            "SELECT Email FROM Customer a JOIN Customer b USING (CustomerId, Email)",
+            "SELECT Phone FROM Customer NATURAL JOIN Customer AS c2",
+            "SELECT c.Phone FROM Customer c NATURAL JOIN (SELECT 'x' || 'y') AS t",
+            "SELECT (SELECT Email FROM json_tree('[1]') LIMIT 1) AS e FROM Customer",
+            "SELECT FirstName FROM Customer WHERE EXISTS (SELECT 1 FROM (SELECT 2) WHERE Email LIKE 'a%')",
+            "SELECT FirstName FROM Customer ORDER BY (SELECT Email FROM json_each('[1]'))",
+            "SELECT Country, count(*) FROM Customer GROUP BY (SELECT Email FROM (SELECT 1 + 1))",
+            "WITH x AS (SELECT 1 + 1) SELECT (SELECT Email FROM x) FROM Customer",
+            "SELECT * FROM Customer",
+            "SELECT c.* FROM Customer c",
+            "SELECT count(c.*) FROM Customer c",
+            "SELECT main.Customer.Email FROM Customer",
+            "SELECT \"Email\" FROM Customer",
+            "SELECT [Email] FROM Customer",
+            "SELECT FirstName FROM Customer a JOIN Customer b USING (Email)",
+        ],
+        Db::Postgres => vec![
+            "SELECT (SELECT ssn FROM generate_series(1, 1)) AS s FROM customers",
+            "SELECT to_json(x) AS row FROM customers AS x, generate_series(1, 1) AS g",
+            "SELECT to_json(customers) FROM customers",
+            "SELECT (x).ssn FROM customers x",
+            "SELECT to_jsonb(x.*) FROM customers x",
+            "SELECT (SELECT ssn FROM unnest(ARRAY[1]) LIMIT 1) FROM customers",
+            "SELECT (SELECT ssn FROM (SELECT 1 + 1) t) FROM customers",
+            "SELECT public.customers.ssn FROM customers",
+            "SELECT cbi_audit.public.customers.ssn FROM customers",
+            "SELECT name FROM customers c NATURAL JOIN (SELECT 'x' || 'y') t",
+            "SELECT name FROM customers a JOIN customers b USING (id, ssn)",
+            "SELECT name FROM customers WHERE id IN (SELECT 1 FROM generate_series(1, 1) WHERE ssn > '')",
+            "SELECT * FROM customers",
+            "SELECT SSN FROM customers",
+        ],
+        Db::Mysql => vec![
+            "SELECT (SELECT ssn FROM (SELECT 1+1) t) AS e FROM customers",
+            "SELECT (SELECT SSN FROM (SELECT 1+1) t) AS e FROM customers",
+            "SELECT name FROM customers a JOIN customers b USING (id, ssn)",
+            "SELECT name FROM customers NATURAL JOIN customers AS c2",
+            "SELECT cbi_audit.customers.ssn FROM customers",
+            "SELECT `ssn` FROM customers",
+            "SELECT * FROM customers",
+            "SELECT name FROM customers HAVING (SELECT ssn FROM (SELECT 1) t LIMIT 1) IS NOT NULL",
+        ],
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restricted_columns_are_refused_through_every_resolution_path() {
+    for db in Db::ALL {
+        for sql in restricted_reads(db) {
+            let rule = refused(db, sql).await;
+            // A name of four parts is refused whatever it names.
+            let expected = if sql.contains("cbi_audit.public.customers.") {
+                RejectRule::Unsupported
+            } else {
+                RejectRule::DeniedColumn
+            };
+            assert_eq!(rule, expected, "{db:?}: {sql}");
+        }
+    }
+}
+
+/// Statements on the same tables that read nothing restricted still run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_around_the_restricted_column_still_run() {
+    let cases: &[(Db, &[&str])] = &[
+        (
+            Db::Sqlite,
+            &[
+                "SELECT FirstName, (SELECT count(*) FROM json_each('[1,2]')) AS n FROM Customer",
+                "SELECT a.FirstName FROM Customer a JOIN Customer b USING (CustomerId)",
+                "SELECT (SELECT value FROM json_each('[7]')) AS v FROM Customer LIMIT 1",
+                "SELECT Name FROM Artist NATURAL JOIN Album",
+                "SELECT Name FROM main.Artist",
+            ],
+        ),
+        (
+            Db::Postgres,
+            &[
+                "SELECT name, (SELECT max(g) FROM generate_series(1, 3) AS g) FROM customers",
+                "SELECT to_json(o) FROM orders o LIMIT 2",
+                "SELECT c.name, o.amount FROM customers c JOIN orders o ON o.customer_id = c.id",
+                "SELECT amount FROM public.orders",
+                "SELECT amount FROM cbi_audit.public.orders",
+            ],
+        ),
+        (
+            Db::Mysql,
+            &[
+                "SELECT (SELECT name FROM (SELECT 1+1) t LIMIT 1) AS n FROM customers LIMIT 1",
+                "SELECT a.name FROM customers a JOIN customers b USING (id)",
+                "SELECT amount FROM cbi_audit.orders",
+            ],
+        ),
+    ];
+    for (db, statements) in cases {
+        let source = db.source().await;
+        for sql in *statements {
+            let (_, result) = run(&source, sql)
+                .await
+                .unwrap_or_else(|e| panic!("{db:?}: {sql}: {e}"));
+            assert_nothing_leaked(*db, sql, &result);
+        }
+    }
+}
+
+/// H2: only the connected database is read (MariaDB), `main` on SQLite, the current database on
+/// PostgreSQL; system catalogs are never tables of the source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_databases_and_system_catalogs_are_refused() {
+    let cases: &[(Db, &str)] = &[
+        (
+            Db::Mysql,
+            "SELECT customer, amount FROM cbi_audit_other.orders",
+        ),
+        (Db::Mysql, "SELECT * FROM information_schema.orders"),
+        (Db::Mysql, "SELECT id FROM CBI_AUDIT.orders"),
+        (
+            Db::Mysql,
+            "SELECT o.amount FROM cbi_audit_other.orders o JOIN orders p ON p.id = o.id",
+        ),
+        (
+            Db::Mysql,
+            "SELECT cbi_audit_other.orders.amount FROM orders",
+        ),
+        (Db::Sqlite, "SELECT Name FROM temp.Artist"),
+        (Db::Sqlite, "SELECT Name FROM other.Artist"),
+        (Db::Postgres, "SELECT amount FROM other_db.public.orders"),
+        (Db::Postgres, "SELECT datname FROM pg_database"),
+        (Db::Postgres, "SELECT relname FROM pg_catalog.pg_class"),
+    ];
+    for (db, sql) in cases {
+        let rule = refused(*db, sql).await;
+        assert!(
+            matches!(rule, RejectRule::TableNotAllowed | RejectRule::UnknownTable),
+            "{db:?}: {sql} refused by {rule}"
+        );
+    }
+    // The same account can read the other database directly: the refusal is the validator's.
+    let source = Db::Mysql.source().await;
+    let direct = source
+        .executor()
+        .execute("SELECT customer FROM cbi_audit_other.orders")
+        .await
+        .expect("the account can read it");
+    assert_eq!(direct.rows.len(), 1);
+}
