@@ -145,7 +145,7 @@ impl Table {
 
 /// The access policy of `[database]`: the tables that may be read (`allowed_tables`, all when
 /// empty) and the columns that may never be (`denied_columns`, as `table.column` or
-/// `schema.table.column`). Names match without regard to case.
+/// `schema.table.column`). Names match without regard to case (see the methods).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessPolicy {
     /// When non-empty, only these tables (by name or qualified name) may be read.
@@ -160,16 +160,18 @@ impl AccessPolicy {
         self.allowed_tables.is_empty() && self.denied_columns.is_empty()
     }
 
-    /// Whether `table` may be read.
+    /// Whether `table` may be read. Names match without regard to ASCII case, as the validator
+    /// matches them: a table shown is never one the validator refuses.
     pub fn allows_table(&self, table: &Table) -> bool {
         self.allowed_tables.is_empty()
-            || self
-                .allowed_tables
-                .iter()
-                .any(|a| same_name(a, &table.name) || same_name(a, &table.qualified_name()))
+            || self.allowed_tables.iter().any(|a| {
+                a.eq_ignore_ascii_case(&table.name)
+                    || a.eq_ignore_ascii_case(&table.qualified_name())
+            })
     }
 
-    /// Whether `column` of `table` is on the restricted list.
+    /// Whether `column` of `table` is on the restricted list. Names match without regard to
+    /// ASCII or Unicode case: a column the validator refuses is never shown.
     pub fn denies_column(&self, table: &Table, column: &str) -> bool {
         self.denied_columns.iter().any(|d| {
             d.rsplit_once('.').is_some_and(|(t, c)| {
@@ -180,8 +182,7 @@ impl AccessPolicy {
     }
 }
 
-/// Names equal without regard to case (ASCII or Unicode): the policy hides at least what the
-/// validator refuses.
+/// Names equal without regard to case, ASCII or Unicode.
 fn same_name(a: &str, b: &str) -> bool {
     a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase()
 }
@@ -415,6 +416,38 @@ mod tests {
         let line = v.find_table(None, "InvoiceLine", false).expect("line");
         assert_eq!(line.foreign_keys.len(), 1);
         assert!(v.tables[0].primary_key.is_empty());
+    }
+
+    #[test]
+    fn the_view_never_shows_more_than_the_validator_lets_be_read() {
+        let c = Catalog::new(
+            Dialect::Mysql,
+            "db",
+            vec![
+                table(None, "ÜBER", &["ÄGE", "Name"]),
+                table(None, "Ort", &["Name"]),
+            ],
+        );
+        // The validator compares allowed tables without regard to ASCII case only: `über` does
+        // not allow `ÜBER`, so the view leaves it out.
+        let v = c.visible_to(&AccessPolicy {
+            allowed_tables: vec!["über".into(), "ORT".into()],
+            denied_columns: vec![],
+        });
+        let names: Vec<&str> = v.tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, vec!["Ort"]);
+        // Denied columns are hidden under any case, ASCII or not.
+        let v = c.visible_to(&AccessPolicy {
+            allowed_tables: vec![],
+            denied_columns: vec!["über.äge".into()],
+        });
+        let columns: Vec<&str> = v.tables[1]
+            .columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(v.tables[1].name, "ÜBER");
+        assert_eq!(columns, vec!["Name"]);
     }
 
     #[test]
