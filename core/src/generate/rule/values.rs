@@ -5,7 +5,8 @@
 //! text column) and held in memory under a total cap; lookups are pure.
 //!
 //! Those queries are the engine's own SQL, but the names in them come from the database and are
-//! as untrusted as any input: each is quoted for its dialect (see [`quote_name`]) and every
+//! as untrusted as any input: each is quoted for its dialect by the project's escaper (see
+//! [`crate::sql::quote`]: always quoted, the closing quote doubled) and every
 //! statement passes the validator before it runs, exactly as generated SQL does. A statement
 //! the validator refuses costs its column, nothing more. The index is built from the catalog the
 //! access policy lets be seen (see [`DataSource::visible_catalog`](crate::DataSource::visible_catalog)),
@@ -15,10 +16,9 @@ use std::collections::HashMap;
 
 use crate::{
     catalog::{Catalog, Column, Table},
-    dialect::Dialect,
     error::Result,
     exec::{Executor, QueryResult, Value},
-    sql::Validator,
+    sql::{Validator, quote},
 };
 
 use super::{ir::ColumnRef, lexicon};
@@ -192,27 +192,10 @@ fn is_groundable(key: &str) -> bool {
         .all(|w| lexicon::is_stop_word(w) || w.chars().all(|c| c.is_ascii_digit()))
 }
 
-/// An identifier quoted for `dialect`, always: `"name"` on SQLite and PostgreSQL, `` `name` ``
-/// on MySQL, with the closing quote character doubled inside. Every other character, a
-/// backslash included, stands for itself between these quotes in all three databases, so the
-/// result names exactly `name` (case and all) whatever it holds.
-pub fn quote_name(dialect: Dialect, name: &str) -> String {
-    match dialect {
-        Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
-        Dialect::Sqlite | Dialect::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
-    }
-}
-
-/// The table's name quoted for the catalog's dialect, qualified by its schema when it has one.
+/// The table's name quoted for the catalog's dialect by the project's escaper
+/// ([`crate::sql::quote`]), qualified by its schema when it has one.
 pub fn quote_table(catalog: &Catalog, table: &Table) -> String {
-    match &table.schema {
-        Some(s) => format!(
-            "{}.{}",
-            quote_name(catalog.dialect, s),
-            quote_name(catalog.dialect, &table.name)
-        ),
-        None => quote_name(catalog.dialect, &table.name),
-    }
+    quote::qualified_identifier(catalog.dialect, table.schema.as_deref(), &table.name)
 }
 
 /// The statement reading up to `limit` distinct non-null values of `table.column`.
@@ -227,7 +210,7 @@ pub fn distinct_values_sql(
 
 /// [`distinct_values_sql`] up to its `LIMIT` count.
 fn distinct_values_head(catalog: &Catalog, table: &Table, column: &Column) -> String {
-    let col = quote_name(catalog.dialect, &column.name);
+    let col = quote::identifier(catalog.dialect, &column.name);
     format!(
         "SELECT DISTINCT {col} FROM {} WHERE {col} IS NOT NULL LIMIT ",
         quote_table(catalog, table)
@@ -406,7 +389,9 @@ mod hostile_names {
     use sqlx::{Connection, SqliteConnection, sqlite::SqliteConnectOptions};
 
     use super::*;
-    use crate::{DataSource, config::Config, exec::SourceOptions, sql::ValidatorOptions};
+    use crate::{
+        DataSource, config::Config, dialect::Dialect, exec::SourceOptions, sql::ValidatorOptions,
+    };
 
     const WEIRD: &str = "we\"ird 'tab";
     const UNION: &str = "t\" UNION SELECT code FROM secret --";
@@ -523,12 +508,38 @@ mod hostile_names {
     }
 
     #[test]
-    fn names_are_quoted_by_doubling_the_closing_quote() {
-        assert_eq!(quote_name(Dialect::Sqlite, "a\"b"), "\"a\"\"b\"");
-        assert_eq!(quote_name(Dialect::Postgres, "Name"), "\"Name\"");
-        assert_eq!(quote_name(Dialect::Postgres, "a\\\"b"), "\"a\\\"\"b\"");
-        assert_eq!(quote_name(Dialect::Mysql, "a`b\\"), "`a``b\\`");
-        assert_eq!(quote_name(Dialect::Mysql, "it's \"x\""), "`it's \"x\"`");
+    fn statements_quote_every_name_by_doubling_the_closing_quote() {
+        let column = |name: &str| Column {
+            name: name.into(),
+            data_type: "text".into(),
+            nullable: true,
+            comment: None,
+        };
+        let table = |schema: Option<&str>, name: &str| Table {
+            schema: schema.map(str::to_string),
+            name: name.into(),
+            kind: crate::catalog::TableKind::Table,
+            columns: vec![],
+            primary_key: vec![],
+            foreign_keys: vec![],
+            comment: None,
+        };
+        let sql = |dialect, schema, t: &str, c: &str| {
+            let catalog = Catalog::new(dialect, "db", vec![]);
+            distinct_values_sql(&catalog, &table(schema, t), &column(c), 11)
+        };
+        assert_eq!(
+            sql(Dialect::Sqlite, None, "we\"ird", "a\"b"),
+            r#"SELECT DISTINCT "a""b" FROM "we""ird" WHERE "a""b" IS NOT NULL LIMIT 11"#
+        );
+        assert_eq!(
+            sql(Dialect::Postgres, Some("public"), "Order", "a\\\"b"),
+            r#"SELECT DISTINCT "a\""b" FROM "public"."Order" WHERE "a\""b" IS NOT NULL LIMIT 11"#
+        );
+        assert_eq!(
+            sql(Dialect::Mysql, None, "it's", "a`b\\"),
+            r#"SELECT DISTINCT `a``b\` FROM `it's` WHERE `a``b\` IS NOT NULL LIMIT 11"#
+        );
     }
 
     #[tokio::test]
