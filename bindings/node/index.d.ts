@@ -86,7 +86,10 @@ export declare class Engine {
   session(sessionId: string, options?: TenantOptions): Promise<SessionState>
   /** Forgets a conversation; the next question with its id starts afresh. */
   resetSession(sessionId: string, options?: TenantOptions): Promise<void>
-  /** The schema the engine sees: tables, columns, keys. */
+  /**
+   * The schema the engine sees: tables, columns, keys; tables outside `allowed_tables` and
+   * columns in `denied_columns` are left out.
+   */
   schema(): Promise<Schema>
   /** Checks the database and reports the configured generator. */
   health(): Promise<Health>

@@ -143,6 +143,108 @@ impl Table {
     }
 }
 
+/// The access policy of `[database]`: the tables that may be read (`allowed_tables`, all when
+/// empty) and the columns that may never be (`denied_columns`, as `table.column` or
+/// `schema.table.column`). Names match without regard to case (see the methods).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessPolicy {
+    /// When non-empty, only these tables (by name or qualified name) may be read.
+    pub allowed_tables: Vec<String>,
+    /// Columns that may never be read, as `table.column`.
+    pub denied_columns: Vec<String>,
+}
+
+impl AccessPolicy {
+    /// Whether the policy restricts nothing.
+    pub fn is_open(&self) -> bool {
+        self.allowed_tables.is_empty() && self.denied_columns.is_empty()
+    }
+
+    /// Whether `table` may be read. Names match without regard to ASCII case, as the validator
+    /// matches them: a table shown is never one the validator refuses.
+    pub fn allows_table(&self, table: &Table) -> bool {
+        self.allowed_tables.is_empty()
+            || self.allowed_tables.iter().any(|a| {
+                a.eq_ignore_ascii_case(&table.name)
+                    || a.eq_ignore_ascii_case(&table.qualified_name())
+            })
+    }
+
+    /// Whether `column` of `table` is on the restricted list. Names match without regard to
+    /// ASCII or Unicode case: a column the validator refuses is never shown.
+    pub fn denies_column(&self, table: &Table, column: &str) -> bool {
+        self.denied_columns.iter().any(|d| {
+            d.rsplit_once('.').is_some_and(|(t, c)| {
+                same_name(c, column)
+                    && (same_name(t, &table.name) || same_name(t, &table.qualified_name()))
+            })
+        })
+    }
+}
+
+/// Names equal without regard to case, ASCII or Unicode.
+fn same_name(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase()
+}
+
+impl Catalog {
+    /// The catalog as `policy` lets it be seen: tables outside `allowed_tables` and columns in
+    /// `denied_columns` removed, together with every key that names a removed column or points
+    /// at a removed table or column (a primary key that includes a removed column is dropped
+    /// whole). The fingerprint is that of what remains.
+    ///
+    /// This is what the engine shows of the schema anywhere but in the validator: prompts,
+    /// sample values, the value index, the rule generator, the semantic cache and schema
+    /// listings, so that none of them can reveal a restricted name or value.
+    pub fn visible_to(&self, policy: &AccessPolicy) -> Catalog {
+        if policy.is_open() {
+            return self.clone();
+        }
+        let mut tables: Vec<Table> = self
+            .tables
+            .iter()
+            .filter(|t| policy.allows_table(t))
+            .map(|t| {
+                let mut table = t.clone();
+                table.columns.retain(|c| !policy.denies_column(t, &c.name));
+                table
+            })
+            .collect();
+        let has = |tables: &[Table], schema: Option<&str>, name: &str, columns: &[String]| {
+            tables.iter().any(|t| {
+                same_name(&t.name, name)
+                    && schema.is_none_or(|s| t.schema.as_deref().is_some_and(|ts| same_name(ts, s)))
+                    && columns
+                        .iter()
+                        .all(|c| t.columns.iter().any(|col| same_name(&col.name, c)))
+            })
+        };
+        let snapshot = tables.clone();
+        for table in &mut tables {
+            let own = |c: &String| table.columns.iter().any(|col| same_name(&col.name, c));
+            if !table.primary_key.iter().all(own) {
+                table.primary_key.clear();
+            }
+            let kept: Vec<ForeignKey> = table
+                .foreign_keys
+                .iter()
+                .filter(|fk| {
+                    fk.columns.iter().all(own)
+                        && has(
+                            &snapshot,
+                            fk.referenced_schema.as_deref(),
+                            &fk.referenced_table,
+                            &fk.referenced_columns,
+                        )
+                })
+                .cloned()
+                .collect();
+            table.foreign_keys = kept;
+        }
+        Catalog::new(self.dialect, self.database.clone(), tables)
+    }
+}
+
 /// Whether `written` (as it appears in SQL, quoted or not) names the object called `actual`.
 ///
 /// PostgreSQL folds an unquoted name to lower case, ASCII letters only, and compares exactly;
@@ -237,6 +339,138 @@ mod tests {
             pg.find_table(Some("sales"), "invoice_line", false)
                 .is_none()
         );
+    }
+
+    fn fk(columns: &[&str], schema: Option<&str>, table: &str, referenced: &[&str]) -> ForeignKey {
+        ForeignKey {
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            referenced_schema: schema.map(str::to_string),
+            referenced_table: table.to_string(),
+            referenced_columns: referenced.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
+    fn shop() -> Catalog {
+        let mut customer = table(None, "Customer", &["CustomerId", "Name", "Email"]);
+        customer.primary_key = vec!["CustomerId".into()];
+        let mut invoice = table(None, "Invoice", &["InvoiceId", "CustomerId", "Total"]);
+        invoice.primary_key = vec!["InvoiceId".into()];
+        invoice.foreign_keys = vec![fk(&["CustomerId"], None, "customer", &["CustomerId"])];
+        let mut line = table(None, "InvoiceLine", &["InvoiceId", "LineNo", "Amount"]);
+        line.primary_key = vec!["InvoiceId".into(), "LineNo".into()];
+        line.foreign_keys = vec![fk(&["InvoiceId"], None, "Invoice", &["InvoiceId"])];
+        Catalog::new(Dialect::Sqlite, "shop", vec![customer, invoice, line])
+    }
+
+    #[test]
+    fn an_open_policy_shows_the_whole_catalog() {
+        let c = shop();
+        assert_eq!(c.visible_to(&AccessPolicy::default()), c);
+    }
+
+    #[test]
+    fn the_visible_catalog_leaves_out_what_the_policy_restricts_with_its_keys() {
+        let c = shop();
+        let policy = AccessPolicy {
+            allowed_tables: vec!["customer".into(), "INVOICELINE".into()],
+            denied_columns: vec!["Customer.email".into(), "InvoiceLine.LineNo".into()],
+        };
+        let v = c.visible_to(&policy);
+        let names: Vec<(&str, Vec<&str>)> = v
+            .tables
+            .iter()
+            .map(|t| {
+                (
+                    t.name.as_str(),
+                    t.columns.iter().map(|c| c.name.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                ("Customer", vec!["CustomerId", "Name"]),
+                ("InvoiceLine", vec!["InvoiceId", "Amount"]),
+            ]
+        );
+        let line = &v.tables[1];
+        assert!(
+            line.foreign_keys.is_empty(),
+            "the key to Invoice, outside allowed_tables, is dropped"
+        );
+        assert!(
+            line.primary_key.is_empty(),
+            "a primary key over a denied column is dropped whole"
+        );
+        assert_eq!(v.tables[0].primary_key, vec!["CustomerId".to_string()]);
+        assert_ne!(v.fingerprint, c.fingerprint);
+        assert_eq!(v.dialect, c.dialect);
+        assert_eq!(v.database, c.database);
+        // Keys into a denied column are dropped; keys into visible ones stay.
+        let v = c.visible_to(&AccessPolicy {
+            allowed_tables: vec![],
+            denied_columns: vec!["Customer.CustomerId".into()],
+        });
+        let invoice = v.find_table(None, "Invoice", false).expect("invoice");
+        assert!(invoice.foreign_keys.is_empty());
+        let line = v.find_table(None, "InvoiceLine", false).expect("line");
+        assert_eq!(line.foreign_keys.len(), 1);
+        assert!(v.tables[0].primary_key.is_empty());
+    }
+
+    #[test]
+    fn the_view_never_shows_more_than_the_validator_lets_be_read() {
+        let c = Catalog::new(
+            Dialect::Mysql,
+            "db",
+            vec![
+                table(None, "ÜBER", &["ÄGE", "Name"]),
+                table(None, "Ort", &["Name"]),
+            ],
+        );
+        // The validator compares allowed tables without regard to ASCII case only: `über` does
+        // not allow `ÜBER`, so the view leaves it out.
+        let v = c.visible_to(&AccessPolicy {
+            allowed_tables: vec!["über".into(), "ORT".into()],
+            denied_columns: vec![],
+        });
+        let names: Vec<&str> = v.tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, vec!["Ort"]);
+        // Denied columns are hidden under any case, ASCII or not.
+        let v = c.visible_to(&AccessPolicy {
+            allowed_tables: vec![],
+            denied_columns: vec!["über.äge".into()],
+        });
+        let columns: Vec<&str> = v.tables[1]
+            .columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(v.tables[1].name, "ÜBER");
+        assert_eq!(columns, vec!["Name"]);
+    }
+
+    #[test]
+    fn policy_names_may_be_qualified_by_schema() {
+        let mut orders = table(Some("public"), "orders", &["id", "customer_id"]);
+        orders.foreign_keys = vec![fk(&["customer_id"], Some("public"), "customers", &["id"])];
+        let pg = Catalog::new(
+            Dialect::Postgres,
+            "db",
+            vec![
+                table(Some("public"), "customers", &["id", "ssn"]),
+                orders,
+                table(Some("archive"), "orders", &["id"]),
+            ],
+        );
+        let v = pg.visible_to(&AccessPolicy {
+            allowed_tables: vec!["public.orders".into(), "customers".into()],
+            denied_columns: vec!["public.customers.ssn".into()],
+        });
+        let names: Vec<String> = v.tables.iter().map(Table::qualified_name).collect();
+        assert_eq!(names, vec!["public.customers", "public.orders"]);
+        assert_eq!(v.tables[0].columns.len(), 1);
+        assert_eq!(v.tables[1].foreign_keys.len(), 1);
     }
 
     #[test]

@@ -304,9 +304,11 @@ impl Engine {
         &self.inner.config
     }
 
-    /// The schema the engine sees.
+    /// The schema as the access policy lets it be seen: tables outside
+    /// `[database] allowed_tables` and columns in `denied_columns` are left out (see
+    /// [`DataSource::visible_catalog`]).
     pub fn schema(&self) -> Arc<Catalog> {
-        self.inner.source.catalog().clone()
+        self.inner.source.visible_catalog().clone()
     }
 
     /// The data source.
@@ -465,7 +467,7 @@ impl Engine {
                 let t = Instant::now();
                 let lookup = CacheLookup {
                     tenant_id,
-                    schema: &inner.source.catalog().fingerprint,
+                    schema: &inner.source.visible_catalog().fingerprint,
                     history: &state.turns,
                     question: &question,
                 };
@@ -485,7 +487,7 @@ impl Engine {
             None => {
                 let request = GenerationRequest {
                     question: question.clone(),
-                    catalog: inner.source.catalog().clone(),
+                    catalog: inner.source.visible_catalog().clone(),
                     history: state.turns,
                     feedback: Vec::new(),
                     max_rows: inner.config.database.max_rows,

@@ -1,9 +1,16 @@
 //! A data source ready for use: its executor, its catalog and the validator bound to both.
+//!
+//! The source holds two views of the schema. The validator alone judges SQL against the whole
+//! introspected catalog with the access policy of `[database]` (so that it can say that a
+//! denied column is restricted). Everything else (prompts, sample values, the value index, the
+//! rule generator, the semantic cache, schema listings) sees [`DataSource::visible_catalog`],
+//! from which the policy has removed what may not be read: nothing restricted can leak through
+//! them, not even as a different answer.
 
 use std::sync::Arc;
 
 use crate::{
-    catalog::Catalog,
+    catalog::{AccessPolicy, Catalog},
     config::Config,
     error::Result,
     exec::{self, Executor, QueryResult},
@@ -16,7 +23,8 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct DataSource {
     executor: Arc<dyn Executor>,
-    catalog: Arc<Catalog>,
+    /// The policy-filtered catalog everything but the validator sees.
+    visible: Arc<Catalog>,
     validator: Validator,
     metrics: Option<Metrics>,
     values: KnownValues,
@@ -46,10 +54,20 @@ impl DataSource {
         };
         let executor = exec::connect(&url, config.source_options()).await?;
         let catalog = Arc::new(executor.catalog().await?);
-        let validator = Validator::new(catalog.clone(), config.validator_options());
+        let options = config.validator_options();
+        let policy = AccessPolicy {
+            allowed_tables: options.allowed_tables.clone(),
+            denied_columns: options.denied_columns.clone(),
+        };
+        let visible = if policy.is_open() {
+            catalog.clone()
+        } else {
+            Arc::new(catalog.visible_to(&policy))
+        };
+        let validator = Validator::new(catalog, options);
         Ok(Self {
             executor,
-            catalog,
+            visible,
             validator,
             metrics: None,
             values: KnownValues::default(),
@@ -62,9 +80,17 @@ impl DataSource {
         self
     }
 
-    /// The schema the engine sees.
+    /// The schema as the access policy lets it be seen (see [`Catalog::visible_to`]): tables
+    /// outside `[database] allowed_tables` and columns in `denied_columns` are not in it. The
+    /// same as [`visible_catalog`](Self::visible_catalog); only the validator holds more.
     pub fn catalog(&self) -> &Arc<Catalog> {
-        &self.catalog
+        &self.visible
+    }
+
+    /// The policy-filtered schema that prompts, sample values, the value index, the rule
+    /// generator, the semantic cache and schema listings are built from.
+    pub fn visible_catalog(&self) -> &Arc<Catalog> {
+        &self.visible
     }
 
     /// The executor.
@@ -77,16 +103,17 @@ impl DataSource {
         &self.validator
     }
 
-    /// The known values of the source's low-cardinality text columns (see [`ValueIndex`]),
-    /// read by bounded queries on the first call and shared by every later call and every clone
-    /// of this source.
+    /// The known values of the low-cardinality text columns of the visible catalog (see
+    /// [`ValueIndex`]), read by bounded queries that each pass the validator, on the first call,
+    /// and shared by every later call and every clone of this source.
     pub async fn value_index(&self) -> Result<Arc<ValueIndex>> {
         self.values
             .0
             .get_or_try_init(|| async {
                 let index = ValueIndex::build(
                     self.executor.as_ref(),
-                    &self.catalog,
+                    &self.validator,
+                    &self.visible,
                     &ValueIndexLimits::default(),
                 )
                 .await?;
@@ -136,7 +163,7 @@ impl DataSource {
 
     fn labels(&self, outcome: String) -> OutcomeLabels {
         OutcomeLabels {
-            dialect: self.catalog.dialect.as_str().to_string(),
+            dialect: self.visible.dialect.as_str().to_string(),
             outcome,
         }
     }

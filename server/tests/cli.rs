@@ -98,6 +98,65 @@ fn schema_of_the_demo_database_needs_no_setup() {
 }
 
 #[test]
+fn schema_leaves_out_what_the_access_policy_restricts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("policy.toml");
+    std::fs::write(
+        &path,
+        "[database]\nallowed_tables = [\"Customer\", \"Employee\", \"Artist\"]\n\
+         denied_columns = [\"Customer.Email\", \"Employee.Title\"]\n",
+    )
+    .expect("write");
+    let config = path.to_str().expect("utf-8");
+    let (out, _h) = cli(&["--config", config, "schema", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let catalog = stdout_json(&out);
+    let tables = catalog["tables"].as_array().expect("tables");
+    let names: Vec<&str> = tables
+        .iter()
+        .map(|t| t["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(names, ["Artist", "Customer", "Employee"]);
+    for table in tables {
+        let columns: Vec<&str> = table["columns"]
+            .as_array()
+            .expect("columns")
+            .iter()
+            .map(|c| c["name"].as_str().expect("name"))
+            .collect();
+        match table["name"].as_str() {
+            Some("Customer") => assert!(!columns.contains(&"Email"), "{columns:?}"),
+            Some("Employee") => {
+                assert!(!columns.contains(&"Title"), "{columns:?}");
+                assert!(columns.contains(&"Email"), "only Customer.Email is denied");
+            }
+            _ => {}
+        }
+        assert!(
+            !table.to_string().contains("Invoice"),
+            "no key into a hidden table: {table}"
+        );
+    }
+    let (out, _h) = cli(&["--config", config, "schema"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("3 tables and views"), "{text}");
+    assert!(
+        !text.contains("Invoice") && !text.contains("Title"),
+        "{text}"
+    );
+    // The validator still knows the denied column.
+    let (out, _h) = cli(&["--config", config, "validate", "SELECT Email FROM Customer"]);
+    assert_eq!(out.status.code(), Some(3));
+    let refused =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(refused.contains("restricted"), "{refused}");
+}
+
+#[test]
 fn validate_accepts_with_exit_0_and_rejects_with_exit_3() {
     let (out, _h) = cli(&[
         "validate",

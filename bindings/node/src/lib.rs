@@ -191,7 +191,8 @@ impl Engine {
         )
     }
 
-    /// The schema the engine sees: tables, columns, keys.
+    /// The schema the engine sees: tables, columns, keys; tables outside `allowed_tables` and
+    /// columns in `denied_columns` are left out.
     #[napi(ts_return_type = "Promise<Schema>")]
     pub fn schema<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Schema>> {
         let shared = self.shared.clone();

@@ -153,7 +153,8 @@ impl NativeEngine {
         })
     }
 
-    /// The schema the engine sees, as a dict (read when the engine connected; no I/O).
+    /// The schema the engine sees, as a dict (read when the engine connected; no I/O); tables
+    /// outside `allowed_tables` and columns in `denied_columns` are left out.
     fn schema<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         convert::serialized(py, self.inner.schema().as_ref())
     }

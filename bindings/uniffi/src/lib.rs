@@ -201,7 +201,8 @@ impl Engine {
         .await
     }
 
-    /// The schema the engine sees: tables, columns, keys.
+    /// The schema the engine sees: tables, columns, keys; tables outside `allowed_tables` and
+    /// columns in `denied_columns` are left out.
     pub async fn schema(&self) -> Result<Schema, ConversationalBiError> {
         let shared = self.shared();
         run(async move { Ok(Schema::from(shared.engine().await?.schema().as_ref())) }).await

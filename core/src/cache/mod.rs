@@ -38,11 +38,7 @@ use crate::{
     config::{CacheConfig, Config, EmbedderKind, StoreKind},
     embed::{BuiltinEmbedder, Embedder, cosine},
     error::{Error, Result},
-    generate::{
-        Generation,
-        correct::Corrected,
-        rule::values::{ValueIndex, ValueIndexLimits},
-    },
+    generate::{Generation, correct::Corrected, rule::values::ValueIndex},
     metrics::CacheMetrics,
     session::Turn,
     source::DataSource,
@@ -63,7 +59,8 @@ pub struct CacheParts {
 }
 
 /// The semantic cache `[cache]` asks for over `source`, or `None` when it is disabled. Its
-/// vocabulary is the source's schema and known values (read here, with bounded queries).
+/// vocabulary is the source's visible catalog and its known values (the source's shared value
+/// index).
 pub async fn from_config(
     config: &Config,
     source: &DataSource,
@@ -98,14 +95,14 @@ pub async fn from_config(
         (None, EmbedderKind::Builtin) => Arc::new(BuiltinEmbedder::new()),
         (None, EmbedderKind::Provider) => crate::llm::embedder_from_config(&config.llm)?,
     };
-    let catalog = source.catalog();
-    let values = ValueIndex::build(source.executor().as_ref(), catalog, &ValueIndexLimits::default())
-        .await
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "the semantic cache knows no database values; value slots are compared as words");
-            ValueIndex::empty()
-        });
-    let vocabulary = Vocabulary::from_catalog(catalog).with_values(Arc::new(values));
+    // The vocabulary is that of the visible catalog and its values (the source's shared value
+    // index): a restricted name or value is an ordinary word to the slot guard, so whether a
+    // question hits cannot depend on it.
+    let values = source.value_index().await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "the semantic cache knows no database values; value slots are compared as words");
+        Arc::new(ValueIndex::empty())
+    });
+    let vocabulary = Vocabulary::from_catalog(source.visible_catalog()).with_values(values);
     let mut cache = SemanticCache::new(store, embedder, vocabulary, c);
     if let Some(clock) = parts.clock {
         cache = cache.with_clock(clock);

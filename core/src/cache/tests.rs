@@ -406,3 +406,69 @@ async fn an_embedder_that_fails_is_a_miss_not_an_error() {
     );
     assert_eq!(metrics.errors.get(), 1);
 }
+
+/// The slot guard's vocabulary of `url` under `config`, as `from_config` builds it.
+async fn vocabulary(config: &Config, url: &str) -> Vocabulary {
+    let source = DataSource::connect(config, Some(url))
+        .await
+        .expect("connects");
+    let cache = from_config(config, &source, None, CacheParts::default())
+        .await
+        .expect("builds")
+        .expect("enabled");
+    cache.inner.vocabulary.clone()
+}
+
+#[tokio::test]
+async fn the_slot_guard_knows_nothing_the_policy_hides() {
+    use crate::generate::rule::testdb;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (url, twin_url) = testdb::chinook_twins(dir.path()).await;
+    let config = testdb::restricted_config();
+    let (real, twin) = (
+        vocabulary(&config, &url).await,
+        vocabulary(&config, &twin_url).await,
+    );
+    let open = vocabulary(&Config::default(), &url).await;
+    let questions = [
+        "How many IT Staff employees are there?",
+        "employees with title General Manager",
+        "customers with email luisg@embraer.com.br",
+        "tracks in the playlist Grunge",
+        "revenue per invoice in 2023",
+        "customers in Germany",
+    ];
+    for q in questions {
+        assert_eq!(
+            slots::extract(q, &real).signature(),
+            slots::extract(q, &twin).signature(),
+            "the slots of {q:?} depend on hidden data"
+        );
+    }
+    // Hidden values are words, and hidden tables are no entities; visible ones are.
+    let title = slots::extract("employees with title General Manager", &real);
+    assert!(title.get(SlotKind::Value).is_empty(), "{title:?}");
+    assert!(
+        !slots::extract("employees with title General Manager", &open)
+            .get(SlotKind::Value)
+            .is_empty(),
+        "without a policy the title is a value"
+    );
+    let invoice = slots::extract("revenue per invoice in 2023", &real);
+    assert!(
+        !invoice
+            .get(SlotKind::Entity)
+            .iter()
+            .any(|e| e.contains("invoice")),
+        "{invoice:?}"
+    );
+    assert!(
+        slots::extract("revenue per invoice in 2023", &open)
+            .get(SlotKind::Entity)
+            .iter()
+            .any(|e| e.contains("invoice"))
+    );
+    let germany = slots::extract("customers in Germany", &real);
+    assert!(!germany.get(SlotKind::Value).is_empty(), "{germany:?}");
+}

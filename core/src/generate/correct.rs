@@ -1,5 +1,7 @@
 //! Self-correction: a validator rejection or a database error goes back to the generator with
-//! the SQL it wrote and the reason it failed, up to `[llm] max_retries` times.
+//! the SQL it wrote and the reason it failed, up to `[llm] max_retries` times. (In privacy mode
+//! the LLM prompt replaces the data values in a database's message before the model reads it;
+//! see [`super::scrub`].)
 
 use std::time::Instant;
 
@@ -126,11 +128,15 @@ pub async fn generate_and_run(
     }
 }
 
+/// What the feedback of a database error starts with; the database's own message follows (in
+/// privacy mode the prompt scrubs its values, see [`super::scrub`]).
+pub const DATABASE_REPORTED: &str = "the database reported: ";
+
 /// The error as the generator should read it.
 fn feedback_text(e: &Error) -> String {
     match e {
         Error::SqlRejected { reason, .. } => format!("rejected by the SQL validator: {reason}"),
-        Error::Execution { message } => format!("the database reported: {message}"),
+        Error::Execution { message } => format!("{DATABASE_REPORTED}{message}"),
         Error::Timeout { timeout_ms } => {
             format!(
                 "the query ran longer than {timeout_ms} ms and was cancelled; write a cheaper query"
@@ -142,4 +148,20 @@ fn feedback_text(e: &Error) -> String {
 
 fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_messages_follow_their_marker() {
+        let text = feedback_text(&Error::Execution {
+            message: "division by zero (code 22012)".into(),
+        });
+        assert_eq!(
+            text.strip_prefix(DATABASE_REPORTED),
+            Some("division by zero (code 22012)")
+        );
+    }
 }

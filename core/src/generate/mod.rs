@@ -7,7 +7,11 @@ mod llm;
 mod parse;
 pub mod prompt;
 pub mod rule;
+pub mod scrub;
 pub mod stack;
+
+#[cfg(test)]
+mod restricted_tests;
 
 use std::sync::Arc;
 

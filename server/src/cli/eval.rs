@@ -201,7 +201,7 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
             let started = Instant::now();
             let request = GenerationRequest {
                 question: question.clone(),
-                catalog: db.source.catalog().clone(),
+                catalog: db.source.visible_catalog().clone(),
                 history: history.clone(),
                 feedback: Vec::new(),
                 max_rows: config.database.max_rows,

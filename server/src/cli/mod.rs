@@ -159,9 +159,9 @@ async fn run_command(command: Command, config: &Config) -> ExitCode {
                 Err(e) => return fail(&e, source.json, EXIT_FAILED),
             };
             if source.json {
-                println!("{}", to_json(ds.catalog().as_ref()));
+                println!("{}", to_json(ds.visible_catalog().as_ref()));
             } else {
-                print!("{}", output::render_catalog(ds.catalog()));
+                print!("{}", output::render_catalog(ds.visible_catalog()));
             }
             ExitCode::from(EXIT_OK)
         }

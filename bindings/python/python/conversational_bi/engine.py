@@ -95,7 +95,8 @@ class Engine:
         self._native.reset_session(tenant_id, session_id)
 
     def schema(self) -> Schema:
-        """The tables and columns the engine sees (read when the engine connected)."""
+        """The tables and columns the engine sees (read when the engine connected); tables
+        outside ``allowed_tables`` and columns in ``denied_columns`` are left out."""
         return Schema._from_dict(self._native.schema())
 
     def health(self) -> Health:

@@ -196,7 +196,8 @@ impl PromptContext {
         self
     }
 
-    /// Privacy mode: no sample values and no value hints in the prompt.
+    /// Privacy mode: no sample values and no value hints in the prompt, and no data values in
+    /// the database messages of failed tries.
     pub fn privacy_mode(mut self, on: bool) -> Self {
         self.privacy_mode = on;
         self.reset()

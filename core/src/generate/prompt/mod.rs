@@ -20,7 +20,10 @@
 //! | the token estimate | [`tokens`] |
 //!
 //! In privacy mode (`[llm] privacy_mode = true`) the prompt carries no sample values and no
-//! value hints; it never carries result rows.
+//! value hints, and a database's error message on a retry loses the data values it quotes
+//! (see [`scrub`](crate::generate::scrub)); it never carries result rows. In either mode the
+//! schema, samples, hints and examples come from the catalog the access policy lets be seen
+//! (see [`DataSource::visible_catalog`](crate::DataSource::visible_catalog)).
 
 mod context;
 pub mod examples;
@@ -116,6 +119,11 @@ pub fn render_with(
             answer_json(&attempt.sql, ""),
         ));
         let error = attempt.error.as_deref().unwrap_or("the query failed");
+        let error = if context.privacy_mode {
+            private_feedback(error, &request.catalog, &attempt.sql)
+        } else {
+            error.to_string()
+        };
         messages.push(ChatMessage::new(
             Role::User,
             format!(
@@ -231,6 +239,20 @@ pub fn link_schema(
         hints,
         examples: chosen,
         relevance,
+    }
+}
+
+/// A failed try's error as the model may read it in privacy mode: a database's message loses
+/// its data values (see [`scrub`](crate::generate::scrub)); the validator's reasons, built from
+/// the SQL and the catalog, stay as they are.
+fn private_feedback(error: &str, catalog: &Catalog, sql: &str) -> String {
+    use crate::generate::{correct::DATABASE_REPORTED, scrub::scrub_database_message};
+    match error.strip_prefix(DATABASE_REPORTED) {
+        Some(message) => format!(
+            "{DATABASE_REPORTED}{}",
+            scrub_database_message(message, catalog, sql)
+        ),
+        None => error.to_string(),
     }
 }
 

@@ -4,9 +4,11 @@
 //! and titles with thousands of values gain little from three examples and cost many tokens.
 //!
 //! The samples come from the value index (the first values in alphabetical order), or, without
-//! one, from one bounded `SELECT DISTINCT ... LIMIT` per text column, read-only through the
-//! executor. Keys, contact details, free text and secrets are never sampled (the value index's
-//! own rule), and nothing is collected in privacy mode.
+//! one, from one bounded `SELECT DISTINCT ... LIMIT` per text column, built with quoted names,
+//! judged by the validator and run read-only through the executor. Keys, contact details, free
+//! text and secrets are never sampled (the value index's own rule), nor is anything outside the
+//! catalog given (for a data source, the one its access policy lets be seen), and nothing is
+//! collected in privacy mode.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -15,9 +17,9 @@ use crate::{
     exec::{Executor, Value},
     generate::rule::{
         ValueIndex,
-        compile::quote_ident,
-        values::{is_candidate, quote_table},
+        values::{is_candidate, read_distinct},
     },
+    sql::Validator,
 };
 
 /// Values longer than this are not shown.
@@ -98,9 +100,14 @@ impl SampleValues {
     }
 
     /// Samples of every categorical text column of `catalog`, read through `executor` with one
-    /// `SELECT DISTINCT ... LIMIT` per column (for use without a value index). A column whose
-    /// query fails has no samples.
-    pub async fn collect(executor: &dyn Executor, catalog: &Catalog, per_column: usize) -> Self {
+    /// `SELECT DISTINCT ... LIMIT` per column that must first pass `validator` (for use without
+    /// a value index). A column whose statement is refused or fails has no samples.
+    pub async fn collect(
+        executor: &dyn Executor,
+        validator: &Validator,
+        catalog: &Catalog,
+        per_column: usize,
+    ) -> Self {
         let mut samples = Self::empty();
         if per_column == 0 {
             return samples;
@@ -110,32 +117,30 @@ impl SampleValues {
                 if !is_candidate(table, column) {
                     continue;
                 }
-                let col = quote_ident(catalog.dialect, &column.name);
-                let sql = format!(
-                    "SELECT DISTINCT {col} FROM {} WHERE {col} IS NOT NULL LIMIT {}",
-                    quote_table(catalog, table),
-                    MAX_SAMPLED_DISTINCT + 1
-                );
-                match executor.execute(&sql).await {
-                    Ok(result)
-                        if result.rows.len() <= MAX_SAMPLED_DISTINCT && !result.truncated =>
-                    {
-                        let mut vals: Vec<String> = result
-                            .rows
-                            .iter()
-                            .filter_map(|r| match r.first() {
-                                Some(Value::Text(v)) if is_showable(v) => Some(v.clone()),
-                                _ => None,
-                            })
-                            .collect();
-                        vals.sort_unstable();
-                        vals.truncate(per_column);
-                        samples.insert(&table.name, &column.name, vals);
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::debug!(table = %table.name, column = %column.name, error = %e, "no sample values for a column");
-                    }
+                let read = read_distinct(
+                    executor,
+                    validator,
+                    catalog,
+                    table,
+                    column,
+                    MAX_SAMPLED_DISTINCT + 1,
+                )
+                .await;
+                if let Some(result) = read
+                    && result.rows.len() <= MAX_SAMPLED_DISTINCT
+                    && !result.truncated
+                {
+                    let mut vals: Vec<String> = result
+                        .rows
+                        .iter()
+                        .filter_map(|r| match r.first() {
+                            Some(Value::Text(v)) if is_showable(v) => Some(v.clone()),
+                            _ => None,
+                        })
+                        .collect();
+                    vals.sort_unstable();
+                    vals.truncate(per_column);
+                    samples.insert(&table.name, &column.name, vals);
                 }
             }
         }

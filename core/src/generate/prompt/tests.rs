@@ -111,6 +111,7 @@ impl Sample {
         let values = Arc::new(
             crate::generate::rule::ValueIndex::build(
                 db.as_ref(),
+                &crate::generate::rule::testdb::validator(db.as_ref(), &catalog),
                 &catalog,
                 &crate::generate::rule::ValueIndexLimits::default(),
             )

@@ -38,6 +38,7 @@ use crate::{
     error::{Error, Result},
     exec::Executor,
     session::Turn,
+    sql::{Validator, ValidatorOptions},
 };
 
 use super::{Generation, GenerationRequest, SqlGenerator};
@@ -78,18 +79,31 @@ impl RuleGenerator {
         }
     }
 
-    /// Builds the value index of `catalog` through `executor` (bounded queries), then the
-    /// generator.
+    /// Builds the value index of `catalog` through `executor` (bounded queries, each judged by a
+    /// validator over `catalog` with no access policy and the executor's row cap), then the
+    /// generator. A data source with an access policy should use
+    /// [`from_source`](Self::from_source).
     pub async fn build(executor: &dyn Executor, catalog: Arc<Catalog>) -> Result<Self> {
-        let values = ValueIndex::build(executor, &catalog, &ValueIndexLimits::default()).await?;
+        let validator = Validator::new(
+            catalog.clone(),
+            ValidatorOptions {
+                max_rows: executor.options().max_rows,
+                ..ValidatorOptions::default()
+            },
+        );
+        let values =
+            ValueIndex::build(executor, &validator, &catalog, &ValueIndexLimits::default()).await?;
         Ok(Self::new(catalog, Arc::new(values)))
     }
 
-    /// A generator for `source`, grounding values in the source's shared value index (built
-    /// once per source; see [`DataSource::value_index`](crate::DataSource::value_index)).
+    /// A generator for `source`: its vocabulary, joins and known values are those of the
+    /// source's [visible catalog](crate::DataSource::visible_catalog) (a denied column or a table
+    /// outside `allowed_tables` is as unknown to it as a word that names nothing), and values
+    /// are grounded in the source's shared value index (built once per source; see
+    /// [`DataSource::value_index`](crate::DataSource::value_index)).
     pub async fn from_source(source: &crate::DataSource) -> Result<Self> {
         Ok(Self::new(
-            source.catalog().clone(),
+            source.visible_catalog().clone(),
             source.value_index().await?,
         ))
     }

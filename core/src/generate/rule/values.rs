@@ -3,16 +3,25 @@
 //!
 //! The index is built once per catalog by bounded queries (one `SELECT DISTINCT ... LIMIT` per
 //! text column) and held in memory under a total cap; lookups are pure.
+//!
+//! Those queries are the engine's own SQL, but the names in them come from the database and are
+//! as untrusted as any input: each is quoted for its dialect by the project's escaper (see
+//! [`crate::sql::quote`]: always quoted, the closing quote doubled) and every
+//! statement passes the validator before it runs, exactly as generated SQL does. A statement
+//! the validator refuses costs its column, nothing more. The index is built from the catalog the
+//! access policy lets be seen (see [`DataSource::visible_catalog`](crate::DataSource::visible_catalog)),
+//! so a denied column's values are never read.
 
 use std::collections::HashMap;
 
 use crate::{
-    catalog::{Catalog, Column},
+    catalog::{Catalog, Column, Table},
     error::Result,
-    exec::{Executor, Value},
+    exec::{Executor, QueryResult, Value},
+    sql::{Validator, quote},
 };
 
-use super::{compile::quote_ident, ir::ColumnRef, lexicon};
+use super::{ir::ColumnRef, lexicon};
 
 /// Bounds of a [`ValueIndex`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,9 +71,15 @@ impl ValueIndex {
     }
 
     /// Reads the distinct values of every low-cardinality text column of `catalog` through
-    /// `executor`, within `limits`. A column whose query fails is skipped.
+    /// `executor`, within `limits`. Every statement is first judged by `validator` (see
+    /// [`read_distinct`]); a column whose statement is refused or fails is skipped.
+    ///
+    /// `catalog` is the catalog whose values may be read (for a data source, its
+    /// [visible catalog](crate::DataSource::visible_catalog)); the validator may hold the whole
+    /// one.
     pub async fn build(
         executor: &dyn Executor,
+        validator: &Validator,
         catalog: &Catalog,
         limits: &ValueIndexLimits,
     ) -> Result<Self> {
@@ -79,18 +94,10 @@ impl ValueIndex {
                 } else {
                     limits.max_distinct_per_column
                 };
-                let col = quote_ident(catalog.dialect, &column.name);
-                let sql = format!(
-                    "SELECT DISTINCT {col} FROM {} WHERE {col} IS NOT NULL LIMIT {}",
-                    quote_table(catalog, table),
-                    cap + 1
-                );
-                let result = match executor.execute(&sql).await {
-                    Ok(r) => r,
-                    Err(e) => {
-                        tracing::debug!(table = %table.name, column = %column.name, error = %e, "value index skips a column");
-                        continue;
-                    }
+                let Some(result) =
+                    read_distinct(executor, validator, catalog, table, column, cap + 1).await
+                else {
+                    continue;
                 };
                 if result.rows.len() > cap || result.truncated {
                     continue;
@@ -185,14 +192,70 @@ fn is_groundable(key: &str) -> bool {
         .all(|w| lexicon::is_stop_word(w) || w.chars().all(|c| c.is_ascii_digit()))
 }
 
-pub(crate) fn quote_table(catalog: &Catalog, table: &crate::catalog::Table) -> String {
-    match &table.schema {
-        Some(s) => format!(
-            "{}.{}",
-            quote_ident(catalog.dialect, s),
-            quote_ident(catalog.dialect, &table.name)
-        ),
-        None => quote_ident(catalog.dialect, &table.name),
+/// The table's name quoted for the catalog's dialect by the project's escaper
+/// ([`crate::sql::quote`]), qualified by its schema when it has one.
+pub fn quote_table(catalog: &Catalog, table: &Table) -> String {
+    quote::qualified_identifier(catalog.dialect, table.schema.as_deref(), &table.name)
+}
+
+/// The statement reading up to `limit` distinct non-null values of `table.column`.
+pub fn distinct_values_sql(
+    catalog: &Catalog,
+    table: &Table,
+    column: &Column,
+    limit: usize,
+) -> String {
+    format!("{}{limit}", distinct_values_head(catalog, table, column))
+}
+
+/// [`distinct_values_sql`] up to its `LIMIT` count.
+fn distinct_values_head(catalog: &Catalog, table: &Table, column: &Column) -> String {
+    let col = quote::identifier(catalog.dialect, &column.name);
+    format!(
+        "SELECT DISTINCT {col} FROM {} WHERE {col} IS NOT NULL LIMIT ",
+        quote_table(catalog, table)
+    )
+}
+
+/// Reads up to `limit` distinct values of `table.column` as generated SQL is read: the
+/// statement of [`distinct_values_sql`] must pass `validator` (its parse, its policy, its row
+/// cap), and what runs is the validated statement. The engine knows what it asked for, so the
+/// statement the validator renders must also be that one, word for word, with at most a lower
+/// `LIMIT`: a rendering that differs would mean the validator judged one statement and the
+/// database would read another. `None`, logged at debug level, when the validator refuses the
+/// statement, renders it otherwise, or the database fails it.
+pub(crate) async fn read_distinct(
+    executor: &dyn Executor,
+    validator: &Validator,
+    catalog: &Catalog,
+    table: &Table,
+    column: &Column,
+    limit: usize,
+) -> Option<QueryResult> {
+    let head = distinct_values_head(catalog, table, column);
+    let sql = format!("{head}{limit}");
+    let validated = match validator.validate(&sql) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::debug!(table = %table.name, column = %column.name, error = %e, "the validator refused the read of a column's values; it is skipped");
+            return None;
+        }
+    };
+    let as_built = |rendered: &str| {
+        rendered
+            .strip_prefix(head.as_str())
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    if !(as_built(&validated.sql) && as_built(&validated.exec_sql)) {
+        tracing::debug!(table = %table.name, column = %column.name, sql = %sql, rendered = %validated.exec_sql, "the validator rendered the read of a column's values differently; it is skipped");
+        return None;
+    }
+    match executor.execute(&validated.exec_sql).await {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::debug!(table = %table.name, column = %column.name, error = %e, "reading a column's values failed; it is skipped");
+            None
+        }
     }
 }
 
@@ -207,7 +270,7 @@ pub fn is_label_name(name: &str) -> bool {
 
 /// Whether `column` of `table` is a text column whose values may be read into the index (and
 /// shown as examples): not a key, and not contact details, free text or secrets.
-pub(crate) fn is_candidate(table: &crate::catalog::Table, column: &Column) -> bool {
+pub(crate) fn is_candidate(table: &Table, column: &Column) -> bool {
     let ty = column.data_type.to_lowercase();
     let text = ty.contains("char")
         || ty.contains("text")
@@ -274,9 +337,15 @@ mod tests {
     async fn chinook_index_holds_countries_and_genres_within_bounds() {
         let db = testdb::open("chinook").await;
         let catalog = db.catalog().await.expect("catalog");
-        let index = ValueIndex::build(db.as_ref(), &catalog, &ValueIndexLimits::default())
-            .await
-            .expect("builds");
+        let validator = testdb::validator(db.as_ref(), &catalog);
+        let index = ValueIndex::build(
+            db.as_ref(),
+            &validator,
+            &catalog,
+            &ValueIndexLimits::default(),
+        )
+        .await
+        .expect("builds");
         let germany: Vec<String> = index
             .lookup("germany")
             .iter()
@@ -296,6 +365,7 @@ mod tests {
         assert!(index.lookup("princess of the dawn").is_empty());
         let small = ValueIndex::build(
             db.as_ref(),
+            &validator,
             &catalog,
             &ValueIndexLimits {
                 max_total_values: 10,
@@ -305,5 +375,293 @@ mod tests {
         .await
         .expect("builds");
         assert_eq!(small.len(), 10);
+    }
+}
+
+#[cfg(test)]
+mod hostile_names {
+    use std::{
+        collections::BTreeSet,
+        sync::{Arc, Mutex},
+    };
+
+    use async_trait::async_trait;
+    use sqlx::{Connection, SqliteConnection, sqlite::SqliteConnectOptions};
+
+    use super::*;
+    use crate::{
+        DataSource, config::Config, dialect::Dialect, exec::SourceOptions, sql::ValidatorOptions,
+    };
+
+    const WEIRD: &str = "we\"ird 'tab";
+    const UNION: &str = "t\" UNION SELECT code FROM secret --";
+
+    /// Column names of `WEIRD` and the word each one's values start with.
+    const COLUMNS: &[(&str, &str)] = &[
+        ("co\"l", "alfa"),
+        ("it's", "bravo"),
+        ("back`tick", "charlie"),
+        ("br]acket", "delta"),
+        ("back\\slash", "echo"),
+        ("semi;colon", "foxtrot"),
+        ("dash--dash", "golf"),
+        ("with space", "hotel"),
+        ("x\" FROM secret --", "india"),
+        ("y\\\" FROM secret; --", "juliett"),
+        ("[x]]", "kilo"),
+        ("z\\\" , code FROM secret --", "mike"),
+    ];
+
+    /// A database whose table and column names hold quotes, backticks, brackets, backslashes,
+    /// semicolons, comment markers and spaces, beside a table `secret` outside
+    /// `allowed_tables`.
+    async fn hostile_database(dir: &std::path::Path) -> String {
+        let path = dir.join("hostile.sqlite");
+        let mut conn = SqliteConnection::connect_with(
+            &SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true),
+        )
+        .await
+        .expect("creates");
+        sqlx::raw_sql(
+            r#"
+            CREATE TABLE "we""ird 'tab" (
+                "co""l" TEXT, "it's" TEXT, "back`tick" TEXT, "br]acket" TEXT, "back\slash" TEXT,
+                "semi;colon" TEXT, "dash--dash" TEXT, "with space" TEXT,
+                "x"" FROM secret --" TEXT, "y\"" FROM secret; --" TEXT, "[x]]" TEXT,
+                "z\"" , code FROM secret --" TEXT
+            );
+            INSERT INTO "we""ird 'tab" VALUES
+                ('alfa one', 'bravo one', 'charlie one', 'delta one', 'echo one', 'foxtrot one',
+                 'golf one', 'hotel one', 'india one', 'juliett one', 'kilo one', 'mike one'),
+                ('alfa two', 'bravo two', 'charlie two', 'delta two', 'echo two', 'foxtrot two',
+                 'golf two', 'hotel two', 'india two', 'juliett two', 'kilo two', 'mike two');
+            CREATE TABLE "t"" UNION SELECT code FROM secret --" ("label" TEXT);
+            INSERT INTO "t"" UNION SELECT code FROM secret --" VALUES ('lima one'), ('lima two');
+            CREATE TABLE secret (code TEXT);
+            INSERT INTO secret VALUES ('topsecret alpha'), ('topsecret bravo');
+            "#,
+        )
+        .execute(&mut conn)
+        .await
+        .expect("schema and rows");
+        conn.close().await.expect("closes");
+        format!("sqlite://{}", path.display())
+    }
+
+    /// Runs statements on the real executor and keeps each one with the rows it returned.
+    #[derive(Debug)]
+    struct Recording {
+        inner: Arc<dyn Executor>,
+        ran: Mutex<Vec<(String, QueryResult)>>,
+    }
+
+    #[async_trait]
+    impl Executor for Recording {
+        fn dialect(&self) -> Dialect {
+            self.inner.dialect()
+        }
+        fn options(&self) -> &SourceOptions {
+            self.inner.options()
+        }
+        async fn catalog(&self) -> Result<Catalog> {
+            self.inner.catalog().await
+        }
+        async fn execute(&self, sql: &str) -> Result<QueryResult> {
+            let result = self.inner.execute(sql).await?;
+            self.ran
+                .lock()
+                .expect("lock")
+                .push((sql.to_string(), result.clone()));
+            Ok(result)
+        }
+        async fn ping(&self) -> Result<()> {
+            self.inner.ping().await
+        }
+    }
+
+    /// The source with `allowed_tables` leaving `secret` out, and the index built through a
+    /// recording executor with the source's validator.
+    async fn index_of_hostile_names() -> (ValueIndex, Vec<(String, QueryResult)>, DataSource) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = hostile_database(dir.path()).await;
+        let mut config = Config::default();
+        config.database.allowed_tables = vec![WEIRD.to_string(), UNION.to_string()];
+        let source = DataSource::connect(&config, Some(&url))
+            .await
+            .expect("connects");
+        let recording = Recording {
+            inner: source.executor().clone(),
+            ran: Mutex::default(),
+        };
+        let index = ValueIndex::build(
+            &recording,
+            source.validator(),
+            source.visible_catalog(),
+            &ValueIndexLimits::default(),
+        )
+        .await
+        .expect("builds");
+        let ran = recording.ran.into_inner().expect("lock");
+        (index, ran, source)
+    }
+
+    #[test]
+    fn statements_quote_every_name_by_doubling_the_closing_quote() {
+        let column = |name: &str| Column {
+            name: name.into(),
+            data_type: "text".into(),
+            nullable: true,
+            comment: None,
+        };
+        let table = |schema: Option<&str>, name: &str| Table {
+            schema: schema.map(str::to_string),
+            name: name.into(),
+            kind: crate::catalog::TableKind::Table,
+            columns: vec![],
+            primary_key: vec![],
+            foreign_keys: vec![],
+            comment: None,
+        };
+        let sql = |dialect, schema, t: &str, c: &str| {
+            let catalog = Catalog::new(dialect, "db", vec![]);
+            distinct_values_sql(&catalog, &table(schema, t), &column(c), 11)
+        };
+        assert_eq!(
+            sql(Dialect::Sqlite, None, "we\"ird", "a\"b"),
+            r#"SELECT DISTINCT "a""b" FROM "we""ird" WHERE "a""b" IS NOT NULL LIMIT 11"#
+        );
+        assert_eq!(
+            sql(Dialect::Postgres, Some("public"), "Order", "a\\\"b"),
+            r#"SELECT DISTINCT "a\""b" FROM "public"."Order" WHERE "a\""b" IS NOT NULL LIMIT 11"#
+        );
+        assert_eq!(
+            sql(Dialect::Mysql, None, "it's", "a`b\\"),
+            r#"SELECT DISTINCT `a``b\` FROM `it's` WHERE `a``b\` IS NOT NULL LIMIT 11"#
+        );
+    }
+
+    #[tokio::test]
+    async fn the_index_reads_hostile_names_exactly_and_nothing_else() {
+        let (index, ran, source) = index_of_hostile_names().await;
+        let catalog = source.visible_catalog();
+        let names: BTreeSet<&str> = catalog.tables.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, BTreeSet::from([WEIRD, UNION]));
+        // Every statement that ran is one the engine built, for a column of the visible
+        // catalog, and returned that column's values only.
+        let expected: Vec<(String, &str, &str)> = catalog
+            .tables
+            .iter()
+            .flat_map(|t| {
+                t.columns.iter().map(move |c| {
+                    (
+                        distinct_values_head(catalog, t, c),
+                        t.name.as_str(),
+                        c.name.as_str(),
+                    )
+                })
+            })
+            .collect();
+        for (sql, result) in &ran {
+            let (_, table, column) = expected
+                .iter()
+                .find(|(head, _, _)| {
+                    sql.strip_prefix(head.as_str())
+                        .is_some_and(|n| n.parse::<u64>().is_ok())
+                })
+                .unwrap_or_else(|| panic!("a statement the engine did not build ran: {sql}"));
+            assert_eq!(result.columns.len(), 1, "{sql}");
+            let word = COLUMNS
+                .iter()
+                .find(|(c, _)| c == column)
+                .map_or("lima", |(_, w)| *w);
+            for row in &result.rows {
+                let Some(Value::Text(v)) = row.first() else {
+                    panic!("{table}.{column}: {row:?}");
+                };
+                assert!(v.starts_with(word), "{table}.{column} read {v:?}: {sql}");
+            }
+        }
+        for &(column, word) in COLUMNS {
+            let read = ran.iter().any(|(sql, _)| {
+                expected
+                    .iter()
+                    .any(|(head, _, c)| *c == column && sql.starts_with(head.as_str()))
+            });
+            assert!(read, "the values of column {column:?} were read");
+            for n in ["one", "two"] {
+                let hits = index.lookup(&format!("{word} {n}"));
+                assert_eq!(
+                    hits.iter().map(|h| &h.column).collect::<Vec<_>>(),
+                    vec![&ColumnRef::new(WEIRD, column)],
+                    "the values of column {column:?}"
+                );
+            }
+        }
+        assert_eq!(
+            index.lookup("lima one")[0].column,
+            ColumnRef::new(UNION, "label")
+        );
+        assert!(
+            index.hits().all(|h| !h.value.contains("topsecret")),
+            "no value of the table outside allowed_tables"
+        );
+        // The samples of a prompt read through the same statements.
+        let samples = crate::generate::prompt::SampleValues::collect(
+            source.executor().as_ref(),
+            source.validator(),
+            catalog,
+            3,
+        )
+        .await;
+        for &(column, word) in COLUMNS {
+            assert_eq!(
+                samples.get(WEIRD, column),
+                [format!("{word} one"), format!("{word} two")],
+                "{column:?}"
+            );
+        }
+        assert!(samples.values().all(|v| !v.contains("topsecret")));
+    }
+
+    #[tokio::test]
+    async fn every_statement_passes_the_validator_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = hostile_database(dir.path()).await;
+        let source = DataSource::connect(&Config::default(), Some(&url))
+            .await
+            .expect("connects");
+        // A validator whose policy leaves only `secret` readable refuses every other
+        // statement: their columns are skipped, and no statement ran without its verdict.
+        let only_secret = Validator::new(
+            Arc::new((**source.visible_catalog()).clone()),
+            ValidatorOptions {
+                max_rows: 1000,
+                allowed_tables: vec!["secret".into()],
+                denied_columns: vec![],
+            },
+        );
+        let recording = Recording {
+            inner: source.executor().clone(),
+            ran: Mutex::default(),
+        };
+        let index = ValueIndex::build(
+            &recording,
+            &only_secret,
+            source.visible_catalog(),
+            &ValueIndexLimits::default(),
+        )
+        .await
+        .expect("builds");
+        let tables: BTreeSet<&str> = index.hits().map(|h| h.column.table.as_str()).collect();
+        assert_eq!(tables, BTreeSet::from(["secret"]));
+        let ran = recording.ran.into_inner().expect("lock");
+        assert_eq!(ran.len(), 1, "{ran:?}");
+        assert!(
+            ran[0]
+                .0
+                .starts_with(r#"SELECT DISTINCT "code" FROM "secret" "#)
+        );
     }
 }

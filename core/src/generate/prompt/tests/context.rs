@@ -91,8 +91,14 @@ async fn sample_values_are_shown_for_categorical_text_columns_only() {
     );
     // Without a value index, bounded queries find the same categorical columns.
     let executor = crate::generate::rule::testdb::open("chinook").await;
-    let queried =
-        crate::generate::prompt::SampleValues::collect(executor.as_ref(), &db.catalog, 3).await;
+    let validator = crate::generate::rule::testdb::validator(executor.as_ref(), &db.catalog);
+    let queried = crate::generate::prompt::SampleValues::collect(
+        executor.as_ref(),
+        &validator,
+        &db.catalog,
+        3,
+    )
+    .await;
     for (t, c) in [
         ("Genre", "Name"),
         ("Customer", "Country"),
