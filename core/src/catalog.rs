@@ -18,6 +18,11 @@ pub struct Catalog {
     pub tables: Vec<Table>,
     /// A short hash of everything above; it changes whenever the schema changes.
     pub fingerprint: String,
+    /// PostgreSQL: the schemas an unqualified table name is looked up in, in order (the
+    /// session's `current_schemas(false)`, which the executor pins for every statement); `None`
+    /// where names are not searched (SQLite, MySQL) or when unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_path: Option<Vec<String>>,
 }
 
 /// Whether a relation is a base table or a view.
@@ -92,7 +97,14 @@ impl Catalog {
             database,
             tables,
             fingerprint,
+            search_path: None,
         }
+    }
+
+    /// The catalog with PostgreSQL's `search_path` (see [`Catalog::search_path`]).
+    pub fn with_search_path(mut self, schemas: Vec<String>) -> Self {
+        self.search_path = Some(schemas);
+        self
     }
 
     /// Finds a table by name as the dialect would resolve an identifier.
@@ -109,12 +121,27 @@ impl Catalog {
                     (Some(s), Some(ts)) => identifier_matches(self.dialect, ts, s, false),
                 }
         });
+        // An unqualified PostgreSQL name is the table of the first schema of the search path
+        // that has it, as the server looks it up; without a known path, `public` first.
+        if schema.is_none()
+            && let Some(path) = &self.search_path
+        {
+            let found: Vec<&Table> = candidates.collect();
+            return path.iter().find_map(|p| {
+                found
+                    .iter()
+                    .find(|t| t.schema.as_deref() == Some(p.as_str()))
+                    .copied()
+            });
+        }
         let first = candidates.next()?;
-        // An unqualified name visible in several schemas resolves to `public` first, as with
-        // PostgreSQL's default search_path.
         match candidates.find(|t| t.schema.as_deref() == Some("public")) {
             Some(public) if schema.is_none() && first.schema.as_deref() != Some("public") => {
                 Some(public)
+            }
+            // MySQL table names are case-sensitive on most servers: the exact spelling wins.
+            _ if self.dialect == Dialect::Mysql && first.name != name => {
+                Some(self.tables.iter().find(|t| t.name == name).unwrap_or(first))
             }
             _ => Some(first),
         }
@@ -241,7 +268,9 @@ impl Catalog {
                 .collect();
             table.foreign_keys = kept;
         }
-        Catalog::new(self.dialect, self.database.clone(), tables)
+        let mut visible = Catalog::new(self.dialect, self.database.clone(), tables);
+        visible.search_path = self.search_path.clone();
+        visible
     }
 }
 
@@ -471,6 +500,32 @@ mod tests {
         assert_eq!(names, vec!["public.customers", "public.orders"]);
         assert_eq!(v.tables[0].columns.len(), 1);
         assert_eq!(v.tables[1].foreign_keys.len(), 1);
+    }
+
+    #[test]
+    fn unqualified_names_follow_the_search_path() {
+        let pg = Catalog::new(
+            Dialect::Postgres,
+            "db",
+            vec![
+                table(Some("archive"), "orders", &["a"]),
+                table(Some("public"), "orders", &["b"]),
+                table(Some("archive"), "old", &["c"]),
+            ],
+        )
+        .with_search_path(vec!["archive".into(), "public".into()]);
+        let t = pg.find_table(None, "orders", false).expect("found");
+        assert_eq!(t.schema.as_deref(), Some("archive"));
+        let only_public = pg.clone().with_search_path(vec!["public".into()]);
+        assert!(
+            only_public.find_table(None, "old", false).is_none(),
+            "a table outside the path needs its schema"
+        );
+        assert!(
+            only_public
+                .find_table(Some("archive"), "old", false)
+                .is_some()
+        );
     }
 
     #[test]

@@ -275,6 +275,7 @@ impl Config {
             }
         };
         positive("server.workers", self.server.workers as u64)?;
+        self.check_security_switches(bad)?;
         positive(
             "server.request_timeout_secs",
             self.server.request_timeout_secs,
@@ -512,6 +513,47 @@ impl Config {
             allowed_tables: self.database.allowed_tables.clone(),
             denied_columns: self.database.denied_columns.clone(),
         }
+    }
+
+    /// The `[production.security]` switches name protections that are always on; turning one
+    /// off is refused with the reason, rather than accepted and ignored.
+    fn check_security_switches(&self, bad: &dyn Fn(&str, String) -> Error) -> Result<()> {
+        let s = &self.production.security;
+        let switches: [(&str, bool, &str); 4] = [
+            (
+                "production.security.enabled",
+                s.enabled,
+                "the input limits and the SQL validator are what keep questions bounded and generated SQL \
+                 read-only and within [database] allowed_tables and denied_columns",
+            ),
+            (
+                "production.security.sql_injection_detection",
+                s.sql_injection_detection,
+                "every statement, from a model, the rule generator or a person, is parsed as the database reads it, \
+                 checked and rendered again by the validator; there is no unchecked path to turn on",
+            ),
+            (
+                "production.security.input_sanitization",
+                s.input_sanitization,
+                "questions are always cleaned of control, zero-width and bidirectional characters before they reach \
+                 a generator, the cache or a log line, so that what a person sees is what the engine reads",
+            ),
+            (
+                "production.security.output_sanitization",
+                s.output_sanitization,
+                "the SQL in every answer is the validator's rendering, without comments or hints; there is no \
+                 unsanitized statement to show",
+            ),
+        ];
+        for (key, on, why) in switches {
+            if !on {
+                return Err(bad(
+                    key,
+                    format!("cannot be turned off: {why}; remove the key or set it to true"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The validator's policy from `[database]`.

@@ -295,21 +295,25 @@ pub struct TenantQuota {
     pub burst_allowance: u32,
 }
 
-/// `[production.security]`: input limits and sanitization.
+/// `[production.security]`: input limits, and the runbook's names for protections that are
+/// always on (`false` for any of the four switches is a configuration error that says why).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SecurityConfig {
-    /// Default `true`.
+    /// The input limits and the SQL validator; always on. Default `true`.
     pub enabled: bool,
     /// Longest accepted question, in bytes. Default `10000`.
     pub max_query_length: usize,
     /// Largest conversation context kept per session, in bytes. Default `1000000`.
     pub max_context_size: usize,
-    /// Default `true`.
+    /// Every statement is parsed as the database reads it, checked against the policy and
+    /// rendered again before it runs; always on. Default `true`.
     pub sql_injection_detection: bool,
+    /// Questions are cleaned of control, zero-width and bidirectional characters; always on.
     /// Default `true`.
     pub input_sanitization: bool,
-    /// Strip SQL comments from responses. Default `true`.
+    /// The SQL of answers is the validator's rendering, without comments or hints; always on.
+    /// Default `true`.
     pub output_sanitization: bool,
 }
 

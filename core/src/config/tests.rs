@@ -494,3 +494,33 @@ fn the_prompt_ranks_with_embeddings_only_when_a_provider_model_is_asked_for() {
         "[llm]\nprovider = \"rule\"\nembedding_model = \"text-embedding-3-small\"\n"
     ));
 }
+
+#[test]
+fn security_switches_cannot_be_turned_off() {
+    for key in [
+        "enabled",
+        "sql_injection_detection",
+        "input_sanitization",
+        "output_sanitization",
+    ] {
+        let text = format!("[production.security]\n{key} = false\n");
+        let mut config = Config::from_toml_str(&text, None).expect("parses");
+        let e = config.resolve(None).expect_err(key);
+        let message = e.to_string();
+        assert!(
+            message.contains(key) && message.contains("cannot be turned off"),
+            "{message}"
+        );
+    }
+    let mut config =
+        Config::from_toml_str("[production]\nenable_security_validation = false\n", None)
+            .expect("parses");
+    let e = config.resolve(None).expect_err("the runbook's flat alias");
+    assert!(e.to_string().contains("cannot be turned off"), "{e}");
+    let mut config = Config::from_toml_str(
+        "[production.security]\nsql_injection_detection = true\n",
+        None,
+    )
+    .expect("parses");
+    assert!(config.resolve(None).is_ok());
+}

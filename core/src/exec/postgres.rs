@@ -37,6 +37,12 @@ pub struct PostgresExecutor {
     options: SourceOptions,
     /// The connection URL without its password, for messages.
     location: String,
+    /// The schemas unqualified names are looked up in, read once at connect
+    /// (`current_schemas(false)`) and pinned for every statement, so that the server resolves
+    /// names exactly as the validator did with the catalog.
+    search_path: Vec<String>,
+    /// `search_path` as the value of `SET LOCAL search_path TO ...`.
+    search_path_sql: String,
 }
 
 impl PostgresExecutor {
@@ -54,10 +60,26 @@ impl PostgresExecutor {
             })?
             .application_name("heliosdb-conversational-bi");
         let pool = connect_pool(url, connect, &options).await?;
+        let search_path: Vec<String> =
+            sqlx::query_scalar("SELECT coalesce(current_schemas(false)::text[], '{}')")
+                .fetch_one(&pool)
+                .await
+                .map_err(|e| execution_error(&location, e))?;
+        let search_path_sql = if search_path.is_empty() {
+            "pg_catalog".to_string()
+        } else {
+            search_path
+                .iter()
+                .map(|s| crate::sql::quote::identifier(Dialect::Postgres, s))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let executor = Self {
             pool,
             options,
             location,
+            search_path,
+            search_path_sql,
         };
         executor.warn_if_privileged().await;
         Ok(executor)
@@ -144,7 +166,8 @@ impl Executor for PostgresExecutor {
         let tables = introspect::postgres::tables(&mut conn)
             .await
             .map_err(|e| self.map_error(e))?;
-        Ok(Catalog::new(Dialect::Postgres, database, tables))
+        Ok(Catalog::new(Dialect::Postgres, database, tables)
+            .with_search_path(self.search_path.clone()))
     }
 
     async fn execute(&self, sql: &str) -> Result<QueryResult> {
@@ -153,7 +176,13 @@ impl Executor for PostgresExecutor {
         let mut backend_pid = None;
         let outcome = tokio::time::timeout(
             client_deadline(&self.options),
-            run(&mut conn, sql, &self.options, &mut backend_pid),
+            run(
+                &mut conn,
+                sql,
+                &self.options,
+                &self.search_path_sql,
+                &mut backend_pid,
+            ),
         )
         .await;
         match outcome {
@@ -202,6 +231,7 @@ async fn run(
     conn: &mut PoolConnection<Postgres>,
     sql: &str,
     options: &SourceOptions,
+    search_path: &str,
     backend_pid: &mut Option<i32>,
 ) -> Result<(Vec<ResultColumn>, CappedRows), sqlx::Error> {
     // The SELECT takes the transaction's snapshot, after which `SET TRANSACTION READ WRITE`
@@ -209,8 +239,8 @@ async fn run(
     // is pinned because the validator renders string literals for it (a backslash is an
     // ordinary character); a server or database configured otherwise would read them differently.
     let setup = format!(
-        "BEGIN READ ONLY; SET LOCAL standard_conforming_strings = on; SET LOCAL statement_timeout = {}; \
-         SELECT pg_backend_pid()",
+        "BEGIN READ ONLY; SET LOCAL standard_conforming_strings = on; SET LOCAL search_path TO {search_path}; \
+         SET LOCAL statement_timeout = {}; SELECT pg_backend_pid()",
         // PostgreSQL's limit for the setting; the client deadline bounds longer values anyway.
         options.statement_timeout_ms.min(i32::MAX as u64)
     );

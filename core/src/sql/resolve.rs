@@ -59,6 +59,14 @@ impl<'a> Policy<'a> {
             (_, Some(s)) if system(Some(s)) => return Err(system_catalog(name)),
             (_, Some(_)) => return Err(other_database(name, &self.catalog.database)),
         };
+        // PostgreSQL searches pg_catalog before the search path: an unqualified `pg_...` name
+        // is a system catalog even where a schema has a table of that name.
+        if self.dialect == Dialect::Postgres
+            && schema.is_none()
+            && table.value.to_ascii_lowercase().starts_with("pg_")
+        {
+            return Err(system_catalog(name));
+        }
         let found = self.catalog.find_table(
             schema.map(|s| s.value.as_str()),
             &table.value,
