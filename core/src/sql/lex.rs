@@ -20,7 +20,7 @@
 use sqlparser::{
     dialect as sp_dialect,
     keywords::Keyword,
-    tokenizer::{Token, TokenWithSpan, Tokenizer, Word},
+    tokenizer::{Location, Token, TokenWithSpan, Tokenizer, Word},
 };
 
 use super::{RejectRule, Rejection};
@@ -40,6 +40,15 @@ pub(crate) fn sp(dialect: Dialect) -> &'static dyn sp_dialect::Dialect {
 
 /// Tokenizes `sql` in `dialect` into canonical tokens.
 pub(crate) fn tokenize(dialect: Dialect, sql: &str) -> Result<Vec<TokenWithSpan>, Rejection> {
+    tokenize_marked(dialect, sql).map(|(tokens, _)| tokens)
+}
+
+/// [`tokenize`], and where the names written in double quotes start on SQLite: the only names
+/// SQLite may read as a string when no column has them (`[...]` and `` `...` `` never are).
+pub(crate) fn tokenize_marked(
+    dialect: Dialect,
+    sql: &str,
+) -> Result<(Vec<TokenWithSpan>, Vec<Location>), Rejection> {
     if sql.contains('\0') {
         return Err(nul());
     }
@@ -53,8 +62,14 @@ pub(crate) fn tokenize(dialect: Dialect, sql: &str) -> Result<Vec<TokenWithSpan>
                 format!("the SQL does not tokenize as {dialect}: {e}"),
             )
         })?;
+    let mut double_quoted = Vec::new();
     for i in 0..tokens.len() {
         let token = std::mem::replace(&mut tokens[i].token, Token::EOF);
+        if dialect == Dialect::Sqlite
+            && matches!(&token, Token::Word(w) if w.quote_style == Some('"'))
+        {
+            double_quoted.push(tokens[i].span.start);
+        }
         tokens[i].token = canonical(dialect, token)?;
         if matches!(&tokens[i].token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("uescape"))
             && previous_is_string(&tokens[..i])
@@ -64,7 +79,19 @@ pub(crate) fn tokenize(dialect: Dialect, sql: &str) -> Result<Vec<TokenWithSpan>
             ));
         }
     }
-    Ok(tokens)
+    Ok((tokens, double_quoted))
+}
+
+/// Turns the names at `at` (SQLite names in double quotes that no relation has, which SQLite
+/// reads as strings) into the string literals SQLite reads them as.
+pub(crate) fn names_to_strings(tokens: &mut [TokenWithSpan], at: &[Location]) {
+    for t in tokens.iter_mut() {
+        if at.contains(&t.span.start)
+            && let Token::Word(w) = &mut t.token
+        {
+            t.token = Token::SingleQuotedString(std::mem::take(&mut w.value));
+        }
+    }
 }
 
 fn previous_is_string(tokens: &[TokenWithSpan]) -> bool {

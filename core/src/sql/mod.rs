@@ -221,10 +221,18 @@ impl Validator {
     fn check(&self, sql: &str) -> Result<ValidatedSql, Rejection> {
         let dialect = self.dialect();
         parse::check_not_empty(sql)?;
-        let tokens = lex::tokenize(dialect, sql)?;
+        let (mut tokens, double_quoted) = lex::tokenize_marked(dialect, sql)?;
         let mut query = parse::parse_tokens(dialect, sql, tokens.clone())?;
         let policy = resolve::Policy::new(&self.catalog, &self.options);
-        let reads = resolve::check_query(&policy, &query)?;
+        let mut reads = resolve::check_query(&policy, &query, &double_quoted)?;
+        if !reads.implicit_strings.is_empty() {
+            // SQLite reads a double-quoted name that no relation has as a string: the statement
+            // is written with the string, so that the database never has to guess (the
+            // executor turns that guess off).
+            lex::names_to_strings(&mut tokens, &reads.implicit_strings);
+            query = parse::parse_tokens(dialect, sql, tokens.clone())?;
+            reads = resolve::check_query(&policy, &query, &double_quoted)?;
+        }
         let cap = limit::plan(&query, &tokens, self.options.max_rows)?;
         let max = self.options.max_rows as u64;
         let (shown, executed) = match (cap.splice(max), cap.splice(max + 1)) {

@@ -5,7 +5,10 @@
 //! provide, or that a relation with unknown columns (a table function) might provide, is
 //! accepted and left to the database.
 
-use sqlparser::ast::{Ident, ObjectName, ObjectNamePart, Query};
+use sqlparser::{
+    ast::{Ident, ObjectName, ObjectNamePart, Query},
+    tokenizer::Location,
+};
 
 use super::{RejectRule, Rejection, ValidatorOptions};
 use crate::{
@@ -236,6 +239,11 @@ pub(crate) struct Walker<'p, 'a> {
     /// While walking a join condition or `WHERE` conjunct: the scope depth and the relations
     /// of that scope it references.
     pub(crate) collect: Option<(usize, Vec<usize>)>,
+    /// SQLite: where the names written in double quotes start (see
+    /// [`super::lex::tokenize_marked`]).
+    pub(crate) double_quoted: &'p [Location],
+    /// SQLite: the double-quoted names that no relation has, which SQLite reads as strings.
+    pub(crate) implicit_strings: Vec<Location>,
 }
 
 /// The catalog tables and columns a query reads.
@@ -248,10 +256,16 @@ pub(crate) struct Reads {
     pub(crate) columns: Vec<(String, String)>,
     /// The pairs of `columns` the query names, sorted and deduplicated.
     pub(crate) named: Vec<(String, String)>,
+    /// SQLite: double-quoted names that no relation has, which SQLite reads as strings.
+    pub(crate) implicit_strings: Vec<Location>,
 }
 
 /// Checks every name in `query`; returns the catalog tables and columns it reads.
-pub(crate) fn check_query(policy: &Policy<'_>, query: &Query) -> Result<Reads, Rejection> {
+pub(crate) fn check_query(
+    policy: &Policy<'_>,
+    query: &Query,
+    double_quoted: &[Location],
+) -> Result<Reads, Rejection> {
     let mut walker = Walker {
         policy,
         scopes: Vec::new(),
@@ -260,6 +274,8 @@ pub(crate) fn check_query(policy: &Policy<'_>, query: &Query) -> Result<Reads, R
         columns: Vec::new(),
         named: Vec::new(),
         collect: None,
+        double_quoted,
+        implicit_strings: Vec::new(),
     };
     walker.query(query)?;
     let sorted = |mut v: Vec<String>| {
@@ -276,6 +292,7 @@ pub(crate) fn check_query(policy: &Policy<'_>, query: &Query) -> Result<Reads, R
         tables: sorted(walker.tables),
         columns: sorted_pairs(walker.columns),
         named: sorted_pairs(walker.named),
+        implicit_strings: walker.implicit_strings,
     })
 }
 
@@ -412,7 +429,11 @@ impl<'a> Walker<'_, 'a> {
             }
             may_bind_inside |= open;
         }
-        if may_bind_inside || self.is_implicit_column(id) {
+        if may_bind_inside || self.is_rowid(id) {
+            return Ok(());
+        }
+        if self.is_string_like(id) {
+            self.implicit_strings.push(id.span.start);
             return Ok(());
         }
         Err(self.unknown_column(id))
@@ -508,11 +529,21 @@ impl<'a> Walker<'_, 'a> {
     /// Whether the database accepts `id` without a column of that name: SQLite reads an
     /// unresolvable double-quoted identifier as a string, and its tables have a rowid.
     fn is_implicit_column(&self, id: &Ident) -> bool {
+        self.is_rowid(id) || self.is_string_like(id)
+    }
+
+    /// SQLite's rowid under its three names.
+    fn is_rowid(&self, id: &Ident) -> bool {
         self.policy.dialect == Dialect::Sqlite
-            && (id.quote_style == Some('"')
-                || ["rowid", "oid", "_rowid_"]
-                    .iter()
-                    .any(|r| r.eq_ignore_ascii_case(&id.value)))
+            && ["rowid", "oid", "_rowid_"]
+                .iter()
+                .any(|r| r.eq_ignore_ascii_case(&id.value))
+    }
+
+    /// A SQLite name written in double quotes, which SQLite reads as a string when no relation
+    /// has it.
+    fn is_string_like(&self, id: &Ident) -> bool {
+        self.policy.dialect == Dialect::Sqlite && self.double_quoted.contains(&id.span.start)
     }
 
     fn unknown_column(&self, id: &Ident) -> Rejection {

@@ -621,3 +621,36 @@ fn series_bounded_by_a_column_are_refused() {
     assert_eq!(r.0, RejectRule::OversizedValue);
     assert!(r.1.contains("literal bounds"), "{}", r.1);
 }
+
+#[test]
+fn sqlite_double_quoted_names_that_no_relation_has_are_written_as_strings() {
+    let v = accept(
+        Dialect::Sqlite,
+        r#"SELECT "Country", count(*) FROM Customer WHERE Country = "Brazil" GROUP BY "Country""#,
+    );
+    assert_eq!(
+        v.sql,
+        r#"SELECT "Country", count(*) FROM Customer WHERE Country = 'Brazil' GROUP BY "Country" LIMIT 100"#
+    );
+    assert!(
+        v.named_columns
+            .contains(&("Customer".into(), "Country".into()))
+    );
+    // `[...]` and backquoted names are never strings in SQLite: an unknown one is refused.
+    for sql in [
+        "SELECT [Brazil] FROM Customer",
+        "SELECT `Brazil` FROM Customer",
+    ] {
+        assert_eq!(
+            reject(Dialect::Sqlite, sql).0,
+            RejectRule::UnknownColumn,
+            "{sql}"
+        );
+    }
+    // A quoted string-like name that a relation of unknown columns may have stays a name.
+    let v = accept(
+        Dialect::Sqlite,
+        r#"SELECT "key" FROM json_each('{"a": 1}')"#,
+    );
+    assert!(v.sql.contains(r#""key""#), "{}", v.sql);
+}
