@@ -32,7 +32,7 @@ pub const LEEWAY_SECS: u64 = 30;
 
 /// The role that may call the admin endpoints.
 pub const ROLE_ADMIN: &str = "admin";
-/// The role that may ask questions and read its tenant's sessions.
+/// The role that may ask questions and read its own sessions.
 pub const ROLE_ANALYST: &str = "analyst";
 
 /// `aud`: one audience or several.

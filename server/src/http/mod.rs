@@ -168,7 +168,7 @@ fn cors_layer(origins: AllowOrigin) -> CorsLayer {
     tags(
         (name = "auth", description = "Log in"),
         (name = "queries", description = "Ask questions"),
-        (name = "sessions", description = "Conversations of the caller's tenant"),
+        (name = "sessions", description = "The caller's own conversations"),
         (name = "operations", description = "Health, circuit breaker, this document"),
     )
 )]

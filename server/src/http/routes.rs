@@ -44,12 +44,16 @@ pub struct LoginResponse {
     pub token_type: String,
 }
 
-/// `POST /api/v1/query` body. The tenant comes from the token, never from the body.
+/// `POST /api/v1/query` body. The tenant and the user come from the token, never from the
+/// body.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueryRequest {
-    /// The conversation to continue; a new one (with a generated id) when absent. Letters,
-    /// digits and `. _ : -`, at most 128 characters.
+    /// The conversation to continue, one of the caller's own (the `session_id` of an earlier
+    /// answer). When absent, or when it names no conversation of the caller (unknown, expired,
+    /// reset or another user's), a new conversation is started under an id the server
+    /// generates: the answer's `session_id` gives it, and `warnings` says when the id sent was
+    /// not used. Letters, digits and `. _ : -`, at most 128 characters.
     #[serde(default)]
     pub session_id: Option<String>,
     /// The question, in plain words.
@@ -126,7 +130,8 @@ pub async fn login(
     }))
 }
 
-/// Answers a question of the caller's tenant, continuing `session_id`.
+/// Answers a question of the caller (in the caller's tenant), continuing one of the caller's
+/// conversations or starting one.
 #[utoipa::path(
     post,
     path = "/api/v1/query",
@@ -152,7 +157,12 @@ pub async fn query(
     ApiJson(body): ApiJson<QueryRequest>,
 ) -> Result<Json<Answer>, ApiError> {
     caller.require_any(&[ROLE_ANALYST, ROLE_ADMIN])?;
-    let mut ask = Ask::new(body.query).tenant(caller.tenant_id);
+    // Conversations belong to the user of the token, and their ids come from the server: an
+    // id that is not one of the caller's conversations starts a new one under a fresh id.
+    let mut ask = Ask::new(body.query)
+        .tenant(caller.tenant_id)
+        .user(caller.username)
+        .fresh_id_for_unknown_session();
     if let Some(id) = body.session_id {
         check_session_id(&id)?;
         ask = ask.session(id);
@@ -167,18 +177,21 @@ async fn existing_session(
 ) -> Result<SessionState, ApiError> {
     caller.require_any(&[ROLE_ANALYST, ROLE_ADMIN])?;
     check_session_id(id)?;
-    let session = state.engine().session(&caller.tenant_id, id).await?;
+    let session = state
+        .engine()
+        .user_session(&caller.tenant_id, &caller.username, id)
+        .await?;
     if session.turn_count == 0 {
-        // Sessions are keyed by tenant: another tenant's session is not found either.
+        // Sessions are keyed by tenant and user: another tenant's or another user's session is
+        // not found either, with the same answer.
         return Err(ApiError::not_found(format!(
-            "no session '{id}' for tenant '{}' (it never existed, was reset or expired)",
-            caller.tenant_id
+            "you have no session '{id}' (it never existed, was reset or expired)"
         )));
     }
     Ok(session)
 }
 
-/// The state of one of the caller's conversations.
+/// The state of one of the caller's own conversations.
 #[utoipa::path(
     get,
     path = "/api/v1/sessions/{id}",
@@ -188,7 +201,7 @@ async fn existing_session(
     responses(
         (status = 200, description = "The conversation", body = crate::http::schema::SessionStateDoc),
         (status = 401, description = "No token or a refused one", body = ErrorBody),
-        (status = 404, description = "No such session for the caller's tenant", body = ErrorBody),
+        (status = 404, description = "The caller has no such session (another user's is not found either)", body = ErrorBody),
     )
 )]
 pub async fn get_session(
@@ -209,7 +222,7 @@ pub async fn get_session(
     responses(
         (status = 204, description = "Reset"),
         (status = 401, description = "No token or a refused one", body = ErrorBody),
-        (status = 404, description = "No such session for the caller's tenant", body = ErrorBody),
+        (status = 404, description = "The caller has no such session (another user's is not found either)", body = ErrorBody),
     )
 )]
 pub async fn delete_session(
@@ -218,8 +231,11 @@ pub async fn delete_session(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     existing_session(&state, &caller, &id).await?;
-    state.engine().reset_session(&caller.tenant_id, &id).await?;
-    tracing::info!(target: "cbi_server::sessions", tenant_id = %caller.tenant_id, session_id = %id, "session reset");
+    state
+        .engine()
+        .reset_user_session(&caller.tenant_id, &caller.username, &id)
+        .await?;
+    tracing::info!(target: "cbi_server::sessions", tenant_id = %caller.tenant_id, username = %caller.username, session_id = %id, "session reset");
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -154,10 +154,20 @@ async fn the_binary_serves_the_runbook_steps_and_stops_gracefully_on_sigterm() {
     let answer: Value = answered.json().await.expect("json");
     assert_eq!(answer["rows"], json!([[275]]));
     assert_eq!(answer["generator"], "openai:gpt-4o-mini");
+    // The runbook's "test-session" is no conversation yet: the server started one under an id
+    // of its own and says so.
+    let session = answer["session_id"].as_str().expect("id").to_string();
+    assert_ne!(session, "test-session");
+    assert!(
+        answer["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("'test-session'") && w.contains(&session)),
+        "{answer}"
+    );
     let rejected = http
         .post(format!("{api}/api/v1/query"))
         .bearer_auth(&token)
-        .json(&json!({ "session_id": "test-session", "query": "drop the artists" }))
+        .json(&json!({ "session_id": session, "query": "drop the artists" }))
         .send()
         .await
         .expect("query");
@@ -222,7 +232,7 @@ async fn the_binary_serves_the_runbook_steps_and_stops_gracefully_on_sigterm() {
     }
     assert_eq!(line["level"], "INFO");
     assert_eq!(line["tenant_id"], "acme");
-    assert_eq!(line["session_id"], "test-session");
+    assert_eq!(line["session_id"], session.as_str());
     assert_eq!(line["query"], "Show me the number of artists");
     assert_eq!(line["sql_generated"], true);
     assert_eq!(line["span"]["request_id"], request_id);
@@ -237,10 +247,11 @@ async fn the_binary_serves_the_runbook_steps_and_stops_gracefully_on_sigterm() {
     // process exits 0 and refuses new connections.
     let in_flight = {
         let (http, api, token) = (http.clone(), api.clone(), token.clone());
+        let session = session.clone();
         tokio::spawn(async move {
             http.post(format!("{api}/api/v1/query"))
                 .bearer_auth(&token)
-                .json(&json!({ "session_id": "test-session", "query": "count the tracks slowly" }))
+                .json(&json!({ "session_id": session, "query": "count the tracks slowly" }))
                 .send()
                 .await
         })
