@@ -445,14 +445,20 @@ impl Engine {
             user_id = ask.user_id.as_deref(),
             session_id = tracing::field::Empty
         );
+        // The question as the input guard cleaned it, once it has (never the raw text: that is
+        // what reaches the logs).
+        let mut cleaned = None;
         let outcome = self
-            .ask_inner(&ask.question, key.clone(), renew, started)
+            .ask_inner(&ask.question, key.clone(), renew, started, &mut cleaned)
             .instrument(span)
             .await;
         let session_id = match &outcome {
             Ok(answer) => answer.session_id.as_str(),
             Err(_) => key.session_id.as_str(),
         };
+        let logged_question = cleaned
+            .or_else(|| self.inner.guard.check(&ask.question).ok())
+            .unwrap_or_default();
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         if let Some(m) = &self.inner.metrics {
             m.queries_total.inc();
@@ -468,7 +474,7 @@ impl Engine {
                 tenant_id = %tenant_id,
                 user_id = ask.user_id.as_deref(),
                 session_id = %session_id,
-                query = %ask.question,
+                query = %logged_question,
                 latency_ms = latency_ms.round() as u64,
                 cache_hit = answer.cache_hit,
                 sql_generated = !answer.cache_hit,
@@ -484,7 +490,7 @@ impl Engine {
                 tenant_id = %tenant_id,
                 user_id = ask.user_id.as_deref(),
                 session_id = %session_id,
-                query = %ask.question,
+                query = %logged_question,
                 latency_ms = latency_ms.round() as u64,
                 cache_hit = false,
                 sql_generated = false,
@@ -502,6 +508,7 @@ impl Engine {
         mut key: SessionKey,
         renew_unknown_session: bool,
         started: Instant,
+        cleaned: &mut Option<String>,
     ) -> Result<Answer> {
         let inner = &self.inner;
         let tenant_id = key.tenant_id.clone();
@@ -519,6 +526,7 @@ impl Engine {
 
         let t = Instant::now();
         let question = tracing::info_span!("guard").in_scope(|| inner.guard.check(question))?;
+        *cleaned = Some(question.clone());
         timings.insert("guard".to_string(), ms(t));
 
         let t = Instant::now();
