@@ -16,6 +16,7 @@ use super::{
     AppState,
     auth::{Caller, ROLE_ADMIN, ROLE_ANALYST, now_secs},
     breaker::{self, BreakerStatus},
+    client_ip::ClientIp,
     error::{ApiError, ErrorBody},
     extract::ApiJson,
 };
@@ -86,7 +87,24 @@ fn check_session_id(id: &str) -> Result<(), ApiError> {
     }
 }
 
+/// Longest part of a user name written to the log.
+const LOGGED_USERNAME_CHARS: usize = 128;
+
+/// A user name as the log shows it: at most [`LOGGED_USERNAME_CHARS`] characters.
+fn logged_username(username: &str) -> String {
+    match username.char_indices().nth(LOGGED_USERNAME_CHARS) {
+        Some((end, _)) => format!("{}...", &username[..end]),
+        None => username.to_string(),
+    }
+}
+
 /// Logs in with a user of `[auth] users` and returns a bearer token.
+///
+/// Failed logins are limited per client address and per user name (`[auth]
+/// max_failed_logins_per_ip`, `max_failed_logins_per_user`, `failed_login_window_secs`): over
+/// the limit, the answer is 429 with `Retry-After` and the password is not checked. At most
+/// `max_concurrent_password_checks` passwords are checked at once; a login that waits longer
+/// than `password_check_wait_ms` for its turn is answered 503 with `Retry-After`.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/login",
@@ -96,31 +114,59 @@ fn check_session_id(id: &str) -> Result<(), ApiError> {
         (status = 200, description = "Logged in", body = LoginResponse),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Unknown user or wrong password", body = ErrorBody),
+        (status = 429, description = "Too many failed logins from this address or for this user name (`RATE_LIMITED`); see `Retry-After`", body = ErrorBody),
+        (status = 503, description = "Too many logins being checked at once (`SERVICE_UNAVAILABLE`); see `Retry-After`", body = ErrorBody),
     )
 )]
 pub async fn login(
     State(state): State<AppState>,
+    ClientIp(client_ip): ClientIp,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let checker = state.clone();
-    let username = body.username.clone();
-    let caller = tokio::task::spawn_blocking(move || {
-        checker
-            .auth()
-            .check_password(&body.username, &body.password)
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "password check failed");
-        ApiError::internal()
+    let guard = state.login_guard();
+    let client = client_ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    let attempt = guard.admit(client_ip, &body.username).inspect_err(|e| {
+        tracing::warn!(
+            target: "cbi_server::auth",
+            username = %logged_username(&body.username),
+            client_ip = %client,
+            retry_after_secs = e.retry_after.map_or(0, |d| d.as_secs()),
+            "Rate limit exceeded: login refused after too many failed logins"
+        );
     })?;
+    let checker = state.clone();
+    let LoginRequest { username, password } = body;
+    let checked_name = username.clone();
+    let checked = guard
+        .check(move || checker.auth().check_password(&checked_name, &password))
+        .await;
+    let caller = match checked {
+        Ok(caller) => caller,
+        Err(e) => {
+            attempt.not_checked();
+            tracing::warn!(
+                target: "cbi_server::auth",
+                username = %logged_username(&username),
+                client_ip = %client,
+                "login not checked: too many password checks at once"
+            );
+            return Err(e);
+        }
+    };
     let Some(caller) = caller else {
-        tracing::warn!(target: "cbi_server::auth", username = %username, "login refused");
+        // `attempt` is dropped: the failure counts against the address and the user name.
+        tracing::warn!(
+            target: "cbi_server::auth",
+            username = %logged_username(&username),
+            client_ip = %client,
+            "login refused"
+        );
         return Err(ApiError::unauthorized(
             "unknown user name or wrong password",
             false,
         ));
     };
+    attempt.succeeded();
     let token = state.auth().issue(&caller, now_secs())?;
     tracing::debug!(target: "cbi_server::auth", username = %caller.username, tenant_id = %caller.tenant_id, "logged in");
     Ok(Json(LoginResponse {

@@ -21,7 +21,10 @@ use conversational_bi::{Config, Engine, Error, ErrorKind, metrics::Metrics};
 use prometheus_client::{encoding::text::encode, registry::Registry};
 use tokio::{net::TcpListener, sync::watch};
 
-use crate::http::{AppState, app, middleware::HttpMetrics};
+use crate::http::{
+    AppState, app, auth::Auth, client_ip::TrustedProxies, login_guard::LoginGuard,
+    middleware::HttpMetrics,
+};
 
 /// The content type of the metrics endpoint (OpenMetrics text, which Prometheus scrapes).
 pub const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -57,7 +60,9 @@ fn fail(e: &Error) -> ExitCode {
 /// Builds everything, serves, and returns after a signal and the graceful stop.
 pub async fn serve(config: Config) -> Result<(), Error> {
     // Configuration problems of the API are reported before the database is contacted.
-    crate::http::auth::Auth::from_config(&config.auth)?;
+    Auth::from_config(&config.auth)?;
+    LoginGuard::from_config(&config.auth)?;
+    TrustedProxies::from_config(&config.server.trusted_proxies)?;
     let server = &config.server;
     if config.metrics.enabled && config.metrics.prometheus_port == server.port && server.port != 0 {
         return Err(Error::Config {
@@ -104,10 +109,14 @@ pub async fn serve(config: Config) -> Result<(), Error> {
     let metrics_addr = metrics_listener.as_ref().map(local_addr);
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    // The peer address of each connection is kept for the login limits.
     let api = tokio::spawn(
-        axum::serve(api_listener, app(state))
-            .with_graceful_shutdown(stopped(stop_rx.clone()))
-            .into_future(),
+        axum::serve(
+            api_listener,
+            app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stopped(stop_rx.clone()))
+        .into_future(),
     );
     let metrics_server = metrics_listener.map(|listener| {
         tokio::spawn(

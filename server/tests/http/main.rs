@@ -8,5 +8,6 @@ mod cluster;
 mod deploy;
 mod errors;
 mod jwt;
+mod login;
 mod openapi;
 mod support;
