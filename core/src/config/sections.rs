@@ -493,6 +493,9 @@ pub struct MetricsConfig {
     pub enabled: bool,
     /// Port of the separate metrics listener. Default `9090`.
     pub prometheus_port: u16,
+    /// Address the metrics listener binds; it has no authentication. Default `"127.0.0.1"`
+    /// (not `[server] host`).
+    pub host: String,
 }
 
 impl Default for MetricsConfig {
@@ -500,6 +503,7 @@ impl Default for MetricsConfig {
         Self {
             enabled: true,
             prometheus_port: 9090,
+            host: "127.0.0.1".into(),
         }
     }
 }

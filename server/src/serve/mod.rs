@@ -2,13 +2,19 @@
 //!
 //! It installs the logs of `[logging]`, starts a runtime with `[server] workers` threads
 //! (`TOKIO_WORKER_THREADS` overrides), builds the engine, and serves the API on
-//! `[server] host:port` and the Prometheus metrics on `[metrics] prometheus_port` (a separate
-//! listener, `GET /metrics`). On SIGTERM or SIGINT it stops accepting connections, lets
-//! requests in flight finish (at most `[server] shutdown_timeout_secs`) and exits 0.
+//! `[server] host:port` and the Prometheus metrics on `[metrics] host:prometheus_port` (a
+//! separate listener, `GET /metrics`, without authentication: on `127.0.0.1` unless `[metrics]
+//! host` says otherwise). On SIGTERM or SIGINT it stops accepting connections, lets requests in
+//! flight finish (at most `[server] shutdown_timeout_secs`) and exits 0.
 
 pub mod logging;
 
-use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    process::ExitCode,
+    sync::Arc,
+    time::Duration,
+};
 
 use axum::{
     Router,
@@ -63,6 +69,8 @@ pub async fn serve(config: Config) -> Result<(), Error> {
     Auth::from_config(&config.auth)?;
     LoginGuard::from_config(&config.auth)?;
     TrustedProxies::from_config(&config.server.trusted_proxies)?;
+    check_host("server.host", &config.server.host)?;
+    check_host("metrics.host", &config.metrics.host)?;
     let server = &config.server;
     if config.metrics.enabled && config.metrics.prometheus_port == server.port && server.port != 0 {
         return Err(Error::Config {
@@ -97,9 +105,9 @@ pub async fn serve(config: Config) -> Result<(), Error> {
     let metrics_listener = if config.metrics.enabled {
         Some(
             bind(
-                &server.host,
+                &config.metrics.host,
                 config.metrics.prometheus_port,
-                "metrics.prometheus_port",
+                "metrics.host/metrics.prometheus_port",
             )
             .await?,
         )
@@ -158,6 +166,39 @@ pub async fn serve(config: Config) -> Result<(), Error> {
         ),
     }
     Ok(())
+}
+
+/// Checks an address to bind (`server.host`, `metrics.host`): an IP address (`0.0.0.0`,
+/// `127.0.0.1`, `::`, `10.0.0.11`) or a host name (`localhost`). Refuses anything else with a
+/// configuration error that names `key`.
+pub fn check_host(key: &str, host: &str) -> Result<(), Error> {
+    let is_name = |h: &str| {
+        !h.is_empty()
+            && h.len() <= 253
+            && h.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+    };
+    if host.parse::<IpAddr>().is_ok() || is_name(host) {
+        return Ok(());
+    }
+    let hint = if host.starts_with('[') {
+        "; write an IPv6 address without brackets, e.g. \"::1\""
+    } else {
+        ""
+    };
+    Err(Error::Config {
+        message: format!(
+            "{key} = {host:?} is not an IP address or a host name (e.g. \"127.0.0.1\", \"0.0.0.0\", \"::1\" or \"localhost\"){hint}"
+        ),
+        key: Some(key.into()),
+        file: None,
+        line: None,
+    })
 }
 
 async fn bind(host: &str, port: u16, keys: &str) -> Result<TcpListener, Error> {

@@ -456,3 +456,90 @@ fn hash_password_prints_a_verifiable_argon2_hash() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_listener_stays_on_loopback_when_the_api_listens_everywhere() {
+    let llm = model().await;
+    // The runbook's [server] host = "0.0.0.0", and no [metrics] host.
+    let config = config_text(&llm, "level = \"info\"\nformat = \"json\"").replace(
+        "host = \"127.0.0.1\"\nport = 0",
+        "host = \"0.0.0.0\"\nport = 0",
+    );
+    assert!(config.contains("host = \"0.0.0.0\""));
+    let server = start(
+        config,
+        vec![
+            ("JWT_SECRET", SECRET.into()),
+            ("OPENAI_API_KEY", LLM_KEY.into()),
+        ],
+    )
+    .await;
+    let listening = server
+        .log_lines()
+        .into_iter()
+        .find(|l| l["message"] == "listening")
+        .expect("listening line");
+    let api: std::net::SocketAddr = listening["api_addr"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .expect("api_addr");
+    let metrics: std::net::SocketAddr = listening["metrics_addr"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .expect("metrics_addr");
+    assert!(api.ip().is_unspecified(), "{api}");
+    assert_eq!(
+        metrics.ip(),
+        std::net::IpAddr::from([127, 0, 0, 1]),
+        "metrics on loopback: {metrics}"
+    );
+    let http = client();
+    let reply = http
+        .get(format!("http://127.0.0.1:{}/metrics", metrics.port()))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(reply.status(), 200);
+}
+
+#[test]
+fn bad_hosts_proxies_and_login_limits_stop_the_server_naming_the_key() {
+    for (extra, key) in [
+        (
+            "[metrics]\nprometheus_port = 0\nhost = \"metrics host\"\n",
+            "metrics.host",
+        ),
+        (
+            "[metrics]\nprometheus_port = 0\nhost = \"[::1]\"\n",
+            "metrics.host",
+        ),
+        (
+            "[server]\nport = 0\nhost = \"0.0.0.0:8080\"\n",
+            "server.host",
+        ),
+        (
+            "[server]\nport = 0\ntrusted_proxies = [\"nginx\"]\n",
+            "server.trusted_proxies",
+        ),
+        (
+            "[auth]\nmax_failed_logins_per_ip = 0\n",
+            "auth.max_failed_logins_per_ip",
+        ),
+        (
+            "[auth]\nmax_concurrent_password_checks = 0\n",
+            "auth.max_concurrent_password_checks",
+        ),
+    ] {
+        let mut config = String::from(extra);
+        if !extra.contains("[server]") {
+            config.push_str("[server]\nport = 0\n");
+        }
+        if !extra.contains("[metrics]") {
+            config.push_str("[metrics]\nprometheus_port = 0\n");
+        }
+        let out = run_without_serving(&config, &[], &[("JWT_SECRET", SECRET)]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}: {stderr}");
+        assert!(stderr.contains(key), "{key}: {stderr}");
+    }
+}

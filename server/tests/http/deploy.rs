@@ -109,6 +109,18 @@ fn nginx_passes_what_the_server_accepts_and_waits_for_its_answer() {
 }
 
 #[test]
+fn the_metrics_listener_of_the_deployment_is_not_public() {
+    let c = config();
+    assert_eq!(c.server.host, "127.0.0.1");
+    assert_eq!(c.metrics.host, "127.0.0.1", "no authentication: loopback");
+    assert_eq!(
+        conversational_bi::Config::default().metrics.host,
+        "127.0.0.1",
+        "the default too, whatever [server] host is"
+    );
+}
+
+#[test]
 fn the_environment_template_names_every_variable_the_server_reads() {
     let (_, env) = deploy("conversational-bi.env");
     let names: Vec<&str> = env
