@@ -74,8 +74,14 @@ impl AppState {
     /// origins, `[redis] url`). Refuses a missing or short `JWT_SECRET`, bad users, bad login
     /// limits, bad proxy addresses and bad CORS origins.
     pub fn new(engine: Engine) -> Result<Self, Error> {
+        let auth = Auth::from_config(&engine.config().auth)?;
+        Self::with_auth(engine, auth)
+    }
+
+    /// As [`AppState::new`], with `auth` already made from the engine's `[auth]` (so that its
+    /// decoy password hash is made once).
+    pub fn with_auth(engine: Engine, auth: Auth) -> Result<Self, Error> {
         let config = engine.config();
-        let auth = Auth::from_config(&config.auth)?;
         let login_guard = LoginGuard::from_config(&config.auth)?;
         let trusted_proxies = TrustedProxies::from_config(&config.server.trusted_proxies)?;
         let redis = RedisProbe::from_config(config)?;

@@ -66,7 +66,7 @@ fn fail(e: &Error) -> ExitCode {
 /// Builds everything, serves, and returns after a signal and the graceful stop.
 pub async fn serve(config: Config) -> Result<(), Error> {
     // Configuration problems of the API are reported before the database is contacted.
-    Auth::from_config(&config.auth)?;
+    let auth = Auth::from_config(&config.auth)?;
     LoginGuard::from_config(&config.auth)?;
     TrustedProxies::from_config(&config.server.trusted_proxies)?;
     check_host("server.host", &config.server.host)?;
@@ -93,7 +93,7 @@ pub async fn serve(config: Config) -> Result<(), Error> {
         .build()
         .await?;
     let generator = engine.health().await.generator;
-    let state = AppState::new(engine)?.with_http_metrics(http_metrics);
+    let state = AppState::with_auth(engine, auth)?.with_http_metrics(http_metrics);
     if !state.auth().has_users() {
         tracing::warn!(
             "[auth] users is empty: nobody can log in; add users with password hashes from `heliosdb-conversational-bi hash-password`"
