@@ -144,12 +144,14 @@ pub async fn login(
         Ok(caller) => caller,
         Err(e) => {
             attempt.not_checked();
-            tracing::warn!(
-                target: "cbi_server::auth",
-                username = %logged_username(&username),
-                client_ip = %client,
-                "login not checked: too many password checks at once"
-            );
+            if e.status == StatusCode::SERVICE_UNAVAILABLE {
+                tracing::warn!(
+                    target: "cbi_server::auth",
+                    username = %logged_username(&username),
+                    client_ip = %client,
+                    "login not checked: too many password checks at once"
+                );
+            }
             return Err(e);
         }
     };
