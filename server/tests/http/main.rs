@@ -10,4 +10,5 @@ mod errors;
 mod jwt;
 mod login;
 mod openapi;
+mod sessions;
 mod support;
