@@ -41,7 +41,15 @@ const RECENT_EMBEDDINGS: usize = 64;
 /// Per-ask options.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
-pub struct AskOptions {}
+pub struct AskOptions {
+    /// When `session_id` names no conversation of this tenant and user (it never existed,
+    /// expired, was reset, or is another user's), start the new conversation under a generated
+    /// id, and say so in the answer's `warnings`, instead of under the given id. The HTTP server
+    /// sets it, so that the ids of its conversations always come from the server. Default
+    /// `false`.
+    #[serde(default)]
+    pub fresh_id_for_unknown_session: bool,
+}
 
 /// One question to the engine.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +60,10 @@ pub struct Ask {
     pub session_id: Option<String>,
     /// The tenant asking; [`DEFAULT_TENANT`] when `None`.
     pub tenant_id: Option<String>,
+    /// The user asking, who owns the conversation; the default user when `None` (an embedded
+    /// engine serves one user).
+    #[serde(default)]
+    pub user_id: Option<String>,
     /// Options.
     pub options: AskOptions,
 }
@@ -74,6 +86,20 @@ impl Ask {
     /// Asks as `tenant_id`.
     pub fn tenant(mut self, tenant_id: impl Into<String>) -> Self {
         self.tenant_id = Some(tenant_id.into());
+        self
+    }
+
+    /// Asks as `user_id`: the conversation belongs to this user, and no other user of the
+    /// tenant can read, continue or reset it. An empty id is the default user.
+    pub fn user(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = Some(user_id.into()).filter(|u: &String| !u.is_empty());
+        self
+    }
+
+    /// Sets [`AskOptions::fresh_id_for_unknown_session`]: an unknown `session_id` starts a new
+    /// conversation under a generated id, with a warning.
+    pub fn fresh_id_for_unknown_session(mut self) -> Self {
+        self.options.fresh_id_for_unknown_session = true;
         self
     }
 }
@@ -316,7 +342,7 @@ impl Engine {
         &self.inner.source
     }
 
-    /// The state of a conversation (empty when it does not exist).
+    /// The state of a conversation of the default user (empty when it does not exist).
     pub async fn session(&self, tenant_id: &str, session_id: &str) -> Result<SessionState> {
         self.inner
             .sessions
@@ -324,11 +350,38 @@ impl Engine {
             .await
     }
 
-    /// Forgets a conversation.
+    /// Forgets a conversation of the default user.
     pub async fn reset_session(&self, tenant_id: &str, session_id: &str) -> Result<()> {
         self.inner
             .sessions
             .reset(&SessionKey::new(tenant_id, session_id))
+            .await
+    }
+
+    /// The state of a conversation of `user_id` (empty when it does not exist, or is another
+    /// user's).
+    pub async fn user_session(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<SessionState> {
+        self.inner
+            .sessions
+            .load(&SessionKey::for_user(tenant_id, user_id, session_id))
+            .await
+    }
+
+    /// Forgets a conversation of `user_id` (another user's conversation is left alone).
+    pub async fn reset_user_session(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<()> {
+        self.inner
+            .sessions
+            .reset(&SessionKey::for_user(tenant_id, user_id, session_id))
             .await
     }
 
@@ -380,12 +433,34 @@ impl Engine {
             .tenant_id
             .clone()
             .unwrap_or_else(|| DEFAULT_TENANT.to_string());
-        let session_id = ask.session_id.clone().unwrap_or_else(new_session_id);
-        let span = tracing::info_span!("ask", tenant_id = %tenant_id, session_id = %session_id);
+        let requested = ask.session_id.clone();
+        let key = SessionKey::for_user(
+            &tenant_id,
+            ask.user_id.clone().unwrap_or_default(),
+            requested.clone().unwrap_or_else(new_session_id),
+        );
+        let renew = requested.is_some() && ask.options.fresh_id_for_unknown_session;
+        // The session id is recorded once known: an unknown one may be replaced.
+        let span = tracing::info_span!(
+            "ask",
+            tenant_id = %tenant_id,
+            user_id = ask.user_id.as_deref(),
+            session_id = tracing::field::Empty
+        );
+        // The question as the input guard cleaned it, once it has (never the raw text: that is
+        // what reaches the logs).
+        let mut cleaned = None;
         let outcome = self
-            .ask_inner(&ask.question, &tenant_id, &session_id, started)
+            .ask_inner(&ask.question, key.clone(), renew, started, &mut cleaned)
             .instrument(span)
             .await;
+        let session_id = match &outcome {
+            Ok(answer) => answer.session_id.as_str(),
+            Err(_) => key.session_id.as_str(),
+        };
+        let logged_question = cleaned
+            .or_else(|| self.inner.guard.check(&ask.question).ok())
+            .unwrap_or_default();
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         if let Some(m) = &self.inner.metrics {
             m.queries_total.inc();
@@ -399,8 +474,9 @@ impl Engine {
                 target: "conversational_bi::query",
                 service = SERVICE,
                 tenant_id = %tenant_id,
+                user_id = ask.user_id.as_deref(),
                 session_id = %session_id,
-                query = %ask.question,
+                query = %logged_question,
                 latency_ms = latency_ms.round() as u64,
                 cache_hit = answer.cache_hit,
                 sql_generated = !answer.cache_hit,
@@ -414,8 +490,9 @@ impl Engine {
                 target: "conversational_bi::query",
                 service = SERVICE,
                 tenant_id = %tenant_id,
+                user_id = ask.user_id.as_deref(),
                 session_id = %session_id,
-                query = %ask.question,
+                query = %logged_question,
                 latency_ms = latency_ms.round() as u64,
                 cache_hit = false,
                 sql_generated = false,
@@ -430,11 +507,14 @@ impl Engine {
     async fn ask_inner(
         &self,
         question: &str,
-        tenant_id: &str,
-        session_id: &str,
+        mut key: SessionKey,
+        renew_unknown_session: bool,
         started: Instant,
+        cleaned: &mut Option<String>,
     ) -> Result<Answer> {
         let inner = &self.inner;
+        let tenant_id = key.tenant_id.clone();
+        let tenant_id = tenant_id.as_str();
         let mut timings = BTreeMap::new();
 
         if let Some(limit) = &inner.rate_limit {
@@ -448,15 +528,25 @@ impl Engine {
 
         let t = Instant::now();
         let question = tracing::info_span!("guard").in_scope(|| inner.guard.check(question))?;
+        *cleaned = Some(question.clone());
         timings.insert("guard".to_string(), ms(t));
 
         let t = Instant::now();
-        let key = SessionKey::new(tenant_id, session_id);
-        let state = inner
+        let mut state = inner
             .sessions
             .load(&key)
             .instrument(tracing::info_span!("session"))
             .await?;
+        let mut session_warning = None;
+        if renew_unknown_session && state.turn_count == 0 {
+            let unknown = std::mem::replace(&mut key.session_id, new_session_id());
+            session_warning = Some(format!(
+                "session_id '{unknown}' is not one of your conversations (it never existed, expired or was reset): a new conversation was started with session_id '{}'",
+                key.session_id
+            ));
+            state = SessionState::new(&key);
+        }
+        tracing::Span::current().record("session_id", key.session_id.as_str());
         inner
             .guard
             .check_context(state.context_bytes() + question.len())?;
@@ -519,7 +609,10 @@ impl Engine {
             Some(d) => (d.generator.clone(), Some(d.warning())),
             None => (generator_name, None),
         };
-        let mut warnings: Vec<String> = degraded.iter().cloned().collect();
+        let mut warnings: Vec<String> = session_warning
+            .into_iter()
+            .chain(degraded.iter().cloned())
+            .collect();
         if done.result.byte_cap_reached {
             warnings.push(format!(
                 "the result was cut at {} rows because its values passed {} bytes ([database] max_result_bytes); \
@@ -567,7 +660,7 @@ impl Engine {
             degraded: degraded.is_some(),
             attempts: done.attempts,
             timings,
-            session_id: session_id.to_string(),
+            session_id: key.session_id.clone(),
             turn: saved.turn_count,
             chart,
             warnings,

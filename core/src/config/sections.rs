@@ -26,6 +26,10 @@ pub struct ServerConfig {
     /// On SIGTERM, how long requests in flight may still run before the process exits.
     /// Default `30`.
     pub shutdown_timeout_secs: u64,
+    /// Proxies (addresses or CIDR blocks, e.g. `"127.0.0.1"` for nginx on the same host) whose
+    /// `X-Forwarded-For` / `X-Real-IP` name the client. Default none: the client is the socket's
+    /// peer and those headers are ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ServerConfig {
@@ -38,6 +42,7 @@ impl Default for ServerConfig {
             request_timeout_secs: 60,
             max_body_bytes: 65_536,
             shutdown_timeout_secs: 30,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -492,6 +497,9 @@ pub struct MetricsConfig {
     pub enabled: bool,
     /// Port of the separate metrics listener. Default `9090`.
     pub prometheus_port: u16,
+    /// Address the metrics listener binds; it has no authentication. Default `"127.0.0.1"`
+    /// (not `[server] host`).
+    pub host: String,
 }
 
 impl Default for MetricsConfig {
@@ -499,6 +507,7 @@ impl Default for MetricsConfig {
         Self {
             enabled: true,
             prometheus_port: 9090,
+            host: "127.0.0.1".into(),
         }
     }
 }
@@ -631,6 +640,18 @@ pub struct AuthConfig {
     pub token_ttl_secs: u64,
     /// The users who may log in.
     pub users: Vec<AuthUser>,
+    /// Failed logins allowed from one client address; the allowance refills in
+    /// `failed_login_window_secs`. Default `10`.
+    pub max_failed_logins_per_ip: u32,
+    /// Failed logins allowed for one user name (existing or not). Default `5`.
+    pub max_failed_logins_per_user: u32,
+    /// The time in which a spent allowance of failed logins refills completely. Default `300`.
+    pub failed_login_window_secs: u64,
+    /// Password checks (argon2) running at once. Default `4`.
+    pub max_concurrent_password_checks: usize,
+    /// How long a login waits for a free password check before it is answered 503. Default
+    /// `1000`.
+    pub password_check_wait_ms: u64,
     /// HS256 signing secret, from `JWT_SECRET` only (never the file).
     #[serde(skip)]
     pub jwt_secret: Option<Secret>,
@@ -643,6 +664,11 @@ impl Default for AuthConfig {
             audience: "heliosdb-conversational-bi".into(),
             token_ttl_secs: 3600,
             users: Vec::new(),
+            max_failed_logins_per_ip: 10,
+            max_failed_logins_per_user: 5,
+            failed_login_window_secs: 300,
+            max_concurrent_password_checks: 4,
+            password_check_wait_ms: 1000,
             jwt_secret: None,
         }
     }

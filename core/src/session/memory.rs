@@ -157,6 +157,27 @@ mod tests {
         assert!(store.load(&a).await.expect("load").turns.is_empty());
     }
 
+    #[tokio::test]
+    async fn users_of_one_tenant_never_see_each_others_sessions() {
+        let store = MemorySessionStore::new(limits());
+        let ana = SessionKey::for_user("acme", "ana", "s1");
+        let carl = SessionKey::for_user("acme", "carl", "s1");
+        store
+            .append(&ana, turn("ana question"))
+            .await
+            .expect("append");
+        let seen = store.load(&carl).await.expect("load");
+        assert!(seen.turns.is_empty() && seen.turn_count == 0);
+        assert_eq!(seen.user_id.as_deref(), Some("carl"));
+        let default_user = store
+            .load(&SessionKey::new("acme", "s1"))
+            .await
+            .expect("load");
+        assert!(default_user.turns.is_empty());
+        store.reset(&carl).await.expect("reset");
+        assert_eq!(store.load(&ana).await.expect("load").turn_count, 1);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_appends_lose_no_turn() {
         let store = MemorySessionStore::new(limits());

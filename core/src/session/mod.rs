@@ -1,8 +1,10 @@
-//! Conversations: the structured state of each session, kept per tenant.
+//! Conversations: the structured state of each session, kept per tenant and user.
 //!
 //! A session is a list of turns (question, SQL, result shape, generator, time), not a text blob,
-//! so that follow-up questions can build on the SQL of earlier turns. Keys are scoped by tenant:
-//! one tenant can never read another's session, even with the same session id.
+//! so that follow-up questions can build on the SQL of earlier turns. Keys are scoped by tenant
+//! and by user: one tenant can never read another's session, nor one user another user's of the
+//! same tenant, even with the same session id. The library, which serves one user, uses the
+//! default user (`user_id: None`); the HTTP server uses the login name of the token (`sub`).
 
 mod memory;
 mod redis;
@@ -19,23 +21,46 @@ use crate::{
     store::RedisConnection,
 };
 
-/// Identifies one conversation of one tenant.
+/// Identifies one conversation of one user of one tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct SessionKey {
     /// The tenant that owns the session.
     pub tenant_id: String,
-    /// The session's id, unique within the tenant.
+    /// The user who started the session; `None` for the default user of the library (an
+    /// embedded engine serves one user). Never `Some("")`: see [`SessionKey::for_user`].
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// The session's id, unique within the tenant and user.
     pub session_id: String,
 }
 
 impl SessionKey {
-    /// A key for `session_id` of `tenant_id`.
+    /// A key for `session_id` of the default user of `tenant_id`.
     pub fn new(tenant_id: impl Into<String>, session_id: impl Into<String>) -> Self {
         Self {
             tenant_id: tenant_id.into(),
+            user_id: None,
             session_id: session_id.into(),
         }
     }
+
+    /// A key for `session_id` of `user_id` in `tenant_id`. An empty user id is the default
+    /// user.
+    pub fn for_user(
+        tenant_id: impl Into<String>,
+        user_id: impl Into<String>,
+        session_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            user_id: normalize_user(user_id.into()),
+            ..Self::new(tenant_id, session_id)
+        }
+    }
+}
+
+/// `None` for an empty user id (the default user), else the id.
+fn normalize_user(user_id: String) -> Option<String> {
+    (!user_id.is_empty()).then_some(user_id)
 }
 
 /// One answered question of a conversation.
@@ -68,6 +93,9 @@ pub struct Turn {
 pub struct SessionState {
     /// The owning tenant.
     pub tenant_id: String,
+    /// The owning user; absent for the default user of the library.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub user_id: Option<String>,
     /// The session id.
     pub session_id: String,
     /// The most recent turns, oldest first (at most `max_turns`, within `max_context_size`).
@@ -81,6 +109,7 @@ impl SessionState {
     pub fn new(key: &SessionKey) -> Self {
         Self {
             tenant_id: key.tenant_id.clone(),
+            user_id: key.user_id.clone(),
             session_id: key.session_id.clone(),
             turns: Vec::new(),
             turn_count: 0,

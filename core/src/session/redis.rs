@@ -1,10 +1,14 @@
 //! Sessions in Redis, shared by every instance: a conversation continues on whichever
 //! instance takes the next question.
 //!
-//! Keys (`P` is `[redis] key_prefix`): `P:session:<tenant>:<session>:turns`, a list of turns
-//! (`<number>\t<bytes>\t<append id>\t<turn JSON>`), and `P:session:<tenant>:<session>:meta`, a
-//! hash of the turn count and the bytes kept. Both expire after `session_timeout_minutes`
-//! without a question.
+//! Keys (`P` is `[redis] key_prefix`): `P:session:<tenant>:<user>:<session>:turns`, a list of
+//! turns (`<number>\t<bytes>\t<append id>\t<turn JSON>`), and
+//! `P:session:<tenant>:<user>:<session>:meta`, a hash of the turn count and the bytes kept (and,
+//! for people reading Redis, the tenant, user and session). `<user>` is the user who started the
+//! conversation (the login name on the server) and is empty for the library's default user;
+//! every part is escaped by [`crate::store::key_part`], so no part can contain a `:` and two
+//! keys of different tenants, users or sessions never meet. Both keys expire after
+//! `session_timeout_minutes` without a question.
 //!
 //! An append is one Lua script: it numbers the turn, pushes it and trims the oldest turns
 //! beyond `max_turns` or `max_context_size`, atomically, so two instances answering two
@@ -56,7 +60,7 @@ for _, item in ipairs(items) do
 end
 local n = redis.call('HINCRBY', meta, 'count', 1)
 local total = redis.call('HINCRBY', meta, 'bytes', bytes)
-redis.call('HSET', meta, 'tenant', ARGV[7], 'session', ARGV[8])
+redis.call('HSET', meta, 'tenant', ARGV[7], 'session', ARGV[8], 'user', ARGV[9])
 redis.call('RPUSH', turns, n .. '\t' .. bytes .. '\t' .. id .. '\t' .. json)
 local len = #items + 1
 while len > 1 and (len > max_turns or total > max_bytes) do
@@ -85,10 +89,21 @@ impl RedisSessionStore {
         Self { redis, limits }
     }
 
-    fn keys(&self, key: &SessionKey) -> (String, String) {
-        let base = ["session", key.tenant_id.as_str(), key.session_id.as_str()];
-        let turns = self.redis.key(&[base[0], base[1], base[2], "turns"]);
-        let meta = self.redis.key(&[base[0], base[1], base[2], "meta"]);
+    /// The keys of `key`'s turns and meta hash.
+    pub fn keys(&self, key: &SessionKey) -> (String, String) {
+        let user = key.user_id.as_deref().unwrap_or("");
+        let base = [
+            "session",
+            key.tenant_id.as_str(),
+            user,
+            key.session_id.as_str(),
+        ];
+        let turns = self
+            .redis
+            .key(&[base[0], base[1], base[2], base[3], "turns"]);
+        let meta = self
+            .redis
+            .key(&[base[0], base[1], base[2], base[3], "meta"]);
         (turns, meta)
     }
 
@@ -176,6 +191,7 @@ impl SessionStore for RedisSessionStore {
                 let (turns, meta, id, json) =
                     (turns.clone(), meta.clone(), id.clone(), json.clone());
                 let (tenant, session) = (key.tenant_id.clone(), key.session_id.clone());
+                let user = key.user_id.clone().unwrap_or_default();
                 async move {
                     APPEND
                         .key(turns)
@@ -188,6 +204,7 @@ impl SessionStore for RedisSessionStore {
                         .arg(ttl)
                         .arg(tenant)
                         .arg(session)
+                        .arg(user)
                         .invoke_async(&mut c)
                         .await
                 }

@@ -122,6 +122,74 @@ async fn sessions_number_turns_keep_the_last_ones_and_stay_within_their_tenant()
 }
 
 #[tokio::test]
+async fn sessions_belong_to_the_user_who_started_them() {
+    for kind in KINDS {
+        let prefix = Prefix::new("session-users");
+        let (store, other_instance) = session_stores(kind, &prefix, limits()).await;
+        let ana = SessionKey::for_user("acme", "ana", "s1");
+        let carl = SessionKey::for_user("acme", "carl", "s1");
+        let library = SessionKey::new("acme", "s1");
+        store
+            .append(&ana, turn("ana's question"))
+            .await
+            .expect("append");
+
+        let own = other_instance.load(&ana).await.expect("load");
+        assert_eq!(own.turn_count, 1, "{kind:?}");
+        assert_eq!(own.user_id.as_deref(), Some("ana"), "{kind:?}");
+        for stranger in [&carl, &library] {
+            let seen = other_instance.load(stranger).await.expect("load");
+            assert!(
+                seen.turns.is_empty() && seen.turn_count == 0,
+                "{kind:?}: {stranger:?} sees nothing of ana's session"
+            );
+        }
+
+        // Carl continues "his" s1: a conversation of his own, numbered from 1.
+        let continued = store
+            .append(&carl, turn("carl's question"))
+            .await
+            .expect("append");
+        assert_eq!(continued.turn_count, 1, "{kind:?}");
+        assert_eq!(continued.turns.len(), 1, "{kind:?}");
+        assert_eq!(continued.turns[0].question, "carl's question");
+
+        // Carl's reset leaves ana's conversation alone.
+        other_instance.reset(&carl).await.expect("reset");
+        let own = store.load(&ana).await.expect("load");
+        assert_eq!(
+            own.turn_count, 1,
+            "{kind:?}: ana's session survives carl's reset"
+        );
+        assert_eq!(own.turns[0].question, "ana's question");
+
+        // An empty user is the default user, and a user named like a key separator stays apart.
+        assert_eq!(SessionKey::for_user("acme", "", "s1"), library);
+        let colon = SessionKey::for_user("acme", "ana:s1", "x");
+        assert!(
+            store.load(&colon).await.expect("load").turns.is_empty(),
+            "{kind:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn redis_session_keys_name_tenant_user_and_session() {
+    let prefix = Prefix::new("session-layout");
+    let store = RedisSessionStore::new(prefix.connection().await, limits());
+    let (turns, meta) = store.keys(&SessionKey::for_user("acme", "ana:x", "s-1"));
+    let p = &prefix.name;
+    assert_eq!(turns, format!("{p}:session:acme:ana%3Ax:s-1:turns"));
+    assert_eq!(meta, format!("{p}:session:acme:ana%3Ax:s-1:meta"));
+    let (turns, _) = store.keys(&SessionKey::new("acme", "s-1"));
+    assert_eq!(
+        turns,
+        format!("{p}:session:acme::s-1:turns"),
+        "the default user is the empty part"
+    );
+}
+
+#[tokio::test]
 async fn sessions_keep_within_the_context_size_but_always_the_newest_turn() {
     for kind in KINDS {
         let prefix = Prefix::new("session-bytes");

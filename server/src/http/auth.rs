@@ -11,7 +11,7 @@ use std::{
 };
 
 use argon2::{
-    Argon2,
+    Algorithm as Argon2Algorithm, Argon2, Params, Version,
     password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
 };
 use axum::{extract::FromRequestParts, http::request::Parts};
@@ -32,7 +32,7 @@ pub const LEEWAY_SECS: u64 = 30;
 
 /// The role that may call the admin endpoints.
 pub const ROLE_ADMIN: &str = "admin";
-/// The role that may ask questions and read its tenant's sessions.
+/// The role that may ask questions and read its own sessions.
 pub const ROLE_ANALYST: &str = "analyst";
 
 /// `aud`: one audience or several.
@@ -118,8 +118,9 @@ pub struct Auth {
     audience: String,
     ttl_secs: u64,
     users: HashMap<String, User>,
-    /// Checked when the user name is unknown, so that a failed login takes as long either way.
-    decoy_hash: std::sync::OnceLock<String>,
+    /// Checked when the user name is unknown, so that a failed login costs the same either
+    /// way: made at start with the parameters most users' hashes have.
+    decoy_hash: String,
 }
 
 impl std::fmt::Debug for Auth {
@@ -212,8 +213,8 @@ impl Auth {
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             ttl_secs: config.token_ttl_secs,
+            decoy_hash: decoy_hash(users.values().map(|u| u.password_hash.as_str()))?,
             users,
-            decoy_hash: std::sync::OnceLock::new(),
         })
     }
 
@@ -237,7 +238,7 @@ impl Auth {
                 roles: user.roles.clone(),
             }),
             None => {
-                let _ = verify_password(self.decoy_hash.get_or_init(decoy_hash), password);
+                let _ = verify_password(&self.decoy_hash, password);
                 None
             }
         }
@@ -340,8 +341,46 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
     })
 }
 
-fn decoy_hash() -> String {
-    hash_password("decoy password of unknown users").unwrap_or_default()
+/// A hash of a random password with the algorithm, version and parameters that most of
+/// `hashes` share (the default ones when there is none), so that checking a password against it
+/// costs what checking a user's does.
+fn decoy_hash<'a>(hashes: impl Iterator<Item = &'a str>) -> Result<String, Error> {
+    let mut counts: HashMap<(String, Option<u32>, String), usize> = HashMap::new();
+    for hash in hashes {
+        if let Ok(parsed) = PasswordHash::new(hash) {
+            let shape = (
+                parsed.algorithm.as_str().to_string(),
+                parsed.version,
+                parsed.params.to_string(),
+            );
+            *counts.entry(shape).or_default() += 1;
+        }
+    }
+    let most = counts
+        .into_iter()
+        .max_by(|(a, n), (b, m)| n.cmp(m).then_with(|| b.cmp(a)))
+        .map(|(shape, _)| shape);
+    let password = uuid::Uuid::new_v4().to_string();
+    let failed = |e: String| Error::internal(format!("cannot make the decoy password hash: {e}"));
+    let Some((algorithm, version, params)) = most else {
+        return hash_password(&password);
+    };
+    let algorithm =
+        Argon2Algorithm::try_from(algorithm.as_str()).map_err(|e| failed(e.to_string()))?;
+    let version = version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(|e| failed(e.to_string()))?
+        .unwrap_or_default();
+    let params = params
+        .parse::<argon2::password_hash::phc::ParamsString>()
+        .map_err(|e| failed(e.to_string()))
+        .and_then(|p| Params::try_from(&p).map_err(|e| failed(e.to_string())))?;
+    let salt = uuid::Uuid::new_v4();
+    Argon2::new(algorithm, version, params)
+        .hash_password_with_salt(password.as_bytes(), salt.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| failed(e.to_string()))
 }
 
 /// Why a token was refused, in words for the client (never the token itself).
@@ -491,6 +530,35 @@ mod tests {
         assert!(e.contains("future"), "{e}");
         let e = auth.verify("not-a-token").expect_err("garbage");
         assert_eq!(e, "the token is malformed");
+    }
+
+    #[test]
+    fn the_decoy_hash_has_the_parameters_most_users_have() {
+        let with = |m: u32, t: u32| {
+            let params = Params::new(m, t, 1, None).expect("params");
+            Argon2::new(Argon2Algorithm::Argon2id, Version::V0x13, params)
+                .hash_password_with_salt(b"pw", b"some-salt-of-tests")
+                .expect("hash")
+                .to_string()
+        };
+        let shape = |hash: &str| {
+            let parsed = PasswordHash::new(hash).expect("PHC");
+            (
+                parsed.algorithm.as_str().to_string(),
+                parsed.version,
+                parsed.params.to_string(),
+            )
+        };
+        let users = [with(1024, 1), with(2048, 3), with(2048, 3)];
+        let decoy = decoy_hash(users.iter().map(String::as_str)).expect("decoy");
+        assert_eq!(shape(&decoy), shape(&users[1]));
+        assert_ne!(decoy, users[1], "a hash of its own");
+        let default = decoy_hash(std::iter::empty()).expect("decoy");
+        assert_eq!(
+            shape(&default),
+            shape(&hash_password("x").expect("hash")),
+            "no user: the default parameters"
+        );
     }
 
     #[test]

@@ -14,9 +14,11 @@
 
 pub mod auth;
 pub mod breaker;
+pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod login_guard;
 pub mod middleware;
 pub mod routes;
 pub mod schema;
@@ -39,8 +41,10 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use self::{
     auth::Auth,
+    client_ip::TrustedProxies,
     error::ApiError,
     health::RedisProbe,
+    login_guard::LoginGuard,
     middleware::{HttpMetrics, REQUEST_ID},
     routes::OpenApiJson,
 };
@@ -56,6 +60,8 @@ pub struct AppState {
 struct Shared {
     engine: Engine,
     auth: Auth,
+    login_guard: LoginGuard,
+    trusted_proxies: TrustedProxies,
     redis: Option<RedisProbe>,
     max_body_bytes: usize,
     request_timeout: Duration,
@@ -64,11 +70,20 @@ struct Shared {
 
 impl AppState {
     /// The state of an API over `engine`, configured by the engine's configuration (`[auth]`
-    /// with `JWT_SECRET`, `[server]` limits and CORS origins, `[redis] url`). Refuses a missing
-    /// or short `JWT_SECRET`, bad users and bad CORS origins.
+    /// with `JWT_SECRET` and the login limits, `[server]` limits, trusted proxies and CORS
+    /// origins, `[redis] url`). Refuses a missing or short `JWT_SECRET`, bad users, bad login
+    /// limits, bad proxy addresses and bad CORS origins.
     pub fn new(engine: Engine) -> Result<Self, Error> {
+        let auth = Auth::from_config(&engine.config().auth)?;
+        Self::with_auth(engine, auth)
+    }
+
+    /// As [`AppState::new`], with `auth` already made from the engine's `[auth]` (so that its
+    /// decoy password hash is made once).
+    pub fn with_auth(engine: Engine, auth: Auth) -> Result<Self, Error> {
         let config = engine.config();
-        let auth = Auth::from_config(&config.auth)?;
+        let login_guard = LoginGuard::from_config(&config.auth)?;
+        let trusted_proxies = TrustedProxies::from_config(&config.server.trusted_proxies)?;
         let redis = RedisProbe::from_config(config)?;
         let cors = cors_origins(&config.server.cors_allowed_origins)?;
         let max_body_bytes = config.server.max_body_bytes;
@@ -77,6 +92,8 @@ impl AppState {
             shared: Arc::new(Shared {
                 engine,
                 auth,
+                login_guard,
+                trusted_proxies,
                 redis,
                 max_body_bytes,
                 request_timeout,
@@ -100,6 +117,16 @@ impl AppState {
     /// Authentication.
     pub fn auth(&self) -> &Auth {
         &self.shared.auth
+    }
+
+    /// The limits of logins.
+    pub fn login_guard(&self) -> &LoginGuard {
+        &self.shared.login_guard
+    }
+
+    /// The proxies whose forwarding headers name the client.
+    pub fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.shared.trusted_proxies
     }
 
     /// The Redis check, when Redis is configured.
@@ -168,7 +195,7 @@ fn cors_layer(origins: AllowOrigin) -> CorsLayer {
     tags(
         (name = "auth", description = "Log in"),
         (name = "queries", description = "Ask questions"),
-        (name = "sessions", description = "Conversations of the caller's tenant"),
+        (name = "sessions", description = "The caller's own conversations"),
         (name = "operations", description = "Health, circuit breaker, this document"),
     )
 )]

@@ -16,6 +16,7 @@ use super::{
     AppState,
     auth::{Caller, ROLE_ADMIN, ROLE_ANALYST, now_secs},
     breaker::{self, BreakerStatus},
+    client_ip::ClientIp,
     error::{ApiError, ErrorBody},
     extract::ApiJson,
 };
@@ -44,12 +45,16 @@ pub struct LoginResponse {
     pub token_type: String,
 }
 
-/// `POST /api/v1/query` body. The tenant comes from the token, never from the body.
+/// `POST /api/v1/query` body. The tenant and the user come from the token, never from the
+/// body.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueryRequest {
-    /// The conversation to continue; a new one (with a generated id) when absent. Letters,
-    /// digits and `. _ : -`, at most 128 characters.
+    /// The conversation to continue, one of the caller's own (the `session_id` of an earlier
+    /// answer). When absent, or when it names no conversation of the caller (unknown, expired,
+    /// reset or another user's), a new conversation is started under an id the server
+    /// generates: the answer's `session_id` gives it, and `warnings` says when the id sent was
+    /// not used. Letters, digits and `. _ : -`, at most 128 characters.
     #[serde(default)]
     pub session_id: Option<String>,
     /// The question, in plain words.
@@ -82,7 +87,24 @@ fn check_session_id(id: &str) -> Result<(), ApiError> {
     }
 }
 
+/// Longest part of a user name written to the log.
+const LOGGED_USERNAME_CHARS: usize = 128;
+
+/// A user name as the log shows it: at most [`LOGGED_USERNAME_CHARS`] characters.
+fn logged_username(username: &str) -> String {
+    match username.char_indices().nth(LOGGED_USERNAME_CHARS) {
+        Some((end, _)) => format!("{}...", &username[..end]),
+        None => username.to_string(),
+    }
+}
+
 /// Logs in with a user of `[auth] users` and returns a bearer token.
+///
+/// Failed logins are limited per client address and per user name (`[auth]
+/// max_failed_logins_per_ip`, `max_failed_logins_per_user`, `failed_login_window_secs`): over
+/// the limit, the answer is 429 with `Retry-After` and the password is not checked. At most
+/// `max_concurrent_password_checks` passwords are checked at once; a login that waits longer
+/// than `password_check_wait_ms` for its turn is answered 503 with `Retry-After`.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/login",
@@ -92,31 +114,61 @@ fn check_session_id(id: &str) -> Result<(), ApiError> {
         (status = 200, description = "Logged in", body = LoginResponse),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Unknown user or wrong password", body = ErrorBody),
+        (status = 429, description = "Too many failed logins from this address or for this user name (`RATE_LIMITED`); see `Retry-After`", body = ErrorBody),
+        (status = 503, description = "Too many logins being checked at once (`SERVICE_UNAVAILABLE`); see `Retry-After`", body = ErrorBody),
     )
 )]
 pub async fn login(
     State(state): State<AppState>,
+    ClientIp(client_ip): ClientIp,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    let checker = state.clone();
-    let username = body.username.clone();
-    let caller = tokio::task::spawn_blocking(move || {
-        checker
-            .auth()
-            .check_password(&body.username, &body.password)
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "password check failed");
-        ApiError::internal()
+    let guard = state.login_guard();
+    let client = client_ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    let attempt = guard.admit(client_ip, &body.username).inspect_err(|e| {
+        tracing::warn!(
+            target: "cbi_server::auth",
+            username = %logged_username(&body.username),
+            client_ip = %client,
+            retry_after_secs = e.retry_after.map_or(0, |d| d.as_secs()),
+            "Rate limit exceeded: login refused after too many failed logins"
+        );
     })?;
+    let checker = state.clone();
+    let LoginRequest { username, password } = body;
+    let checked_name = username.clone();
+    let checked = guard
+        .check(move || checker.auth().check_password(&checked_name, &password))
+        .await;
+    let caller = match checked {
+        Ok(caller) => caller,
+        Err(e) => {
+            attempt.not_checked();
+            if e.status == StatusCode::SERVICE_UNAVAILABLE {
+                tracing::warn!(
+                    target: "cbi_server::auth",
+                    username = %logged_username(&username),
+                    client_ip = %client,
+                    "login not checked: too many password checks at once"
+                );
+            }
+            return Err(e);
+        }
+    };
     let Some(caller) = caller else {
-        tracing::warn!(target: "cbi_server::auth", username = %username, "login refused");
+        // `attempt` is dropped: the failure counts against the address and the user name.
+        tracing::warn!(
+            target: "cbi_server::auth",
+            username = %logged_username(&username),
+            client_ip = %client,
+            "login refused"
+        );
         return Err(ApiError::unauthorized(
             "unknown user name or wrong password",
             false,
         ));
     };
+    attempt.succeeded();
     let token = state.auth().issue(&caller, now_secs())?;
     tracing::debug!(target: "cbi_server::auth", username = %caller.username, tenant_id = %caller.tenant_id, "logged in");
     Ok(Json(LoginResponse {
@@ -126,7 +178,8 @@ pub async fn login(
     }))
 }
 
-/// Answers a question of the caller's tenant, continuing `session_id`.
+/// Answers a question of the caller (in the caller's tenant), continuing one of the caller's
+/// conversations or starting one.
 #[utoipa::path(
     post,
     path = "/api/v1/query",
@@ -152,7 +205,12 @@ pub async fn query(
     ApiJson(body): ApiJson<QueryRequest>,
 ) -> Result<Json<Answer>, ApiError> {
     caller.require_any(&[ROLE_ANALYST, ROLE_ADMIN])?;
-    let mut ask = Ask::new(body.query).tenant(caller.tenant_id);
+    // Conversations belong to the user of the token, and their ids come from the server: an
+    // id that is not one of the caller's conversations starts a new one under a fresh id.
+    let mut ask = Ask::new(body.query)
+        .tenant(caller.tenant_id)
+        .user(caller.username)
+        .fresh_id_for_unknown_session();
     if let Some(id) = body.session_id {
         check_session_id(&id)?;
         ask = ask.session(id);
@@ -167,18 +225,21 @@ async fn existing_session(
 ) -> Result<SessionState, ApiError> {
     caller.require_any(&[ROLE_ANALYST, ROLE_ADMIN])?;
     check_session_id(id)?;
-    let session = state.engine().session(&caller.tenant_id, id).await?;
+    let session = state
+        .engine()
+        .user_session(&caller.tenant_id, &caller.username, id)
+        .await?;
     if session.turn_count == 0 {
-        // Sessions are keyed by tenant: another tenant's session is not found either.
+        // Sessions are keyed by tenant and user: another tenant's or another user's session is
+        // not found either, with the same answer.
         return Err(ApiError::not_found(format!(
-            "no session '{id}' for tenant '{}' (it never existed, was reset or expired)",
-            caller.tenant_id
+            "you have no session '{id}' (it never existed, was reset or expired)"
         )));
     }
     Ok(session)
 }
 
-/// The state of one of the caller's conversations.
+/// The state of one of the caller's own conversations.
 #[utoipa::path(
     get,
     path = "/api/v1/sessions/{id}",
@@ -188,7 +249,7 @@ async fn existing_session(
     responses(
         (status = 200, description = "The conversation", body = crate::http::schema::SessionStateDoc),
         (status = 401, description = "No token or a refused one", body = ErrorBody),
-        (status = 404, description = "No such session for the caller's tenant", body = ErrorBody),
+        (status = 404, description = "The caller has no such session (another user's is not found either)", body = ErrorBody),
     )
 )]
 pub async fn get_session(
@@ -209,7 +270,7 @@ pub async fn get_session(
     responses(
         (status = 204, description = "Reset"),
         (status = 401, description = "No token or a refused one", body = ErrorBody),
-        (status = 404, description = "No such session for the caller's tenant", body = ErrorBody),
+        (status = 404, description = "The caller has no such session (another user's is not found either)", body = ErrorBody),
     )
 )]
 pub async fn delete_session(
@@ -218,8 +279,11 @@ pub async fn delete_session(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     existing_session(&state, &caller, &id).await?;
-    state.engine().reset_session(&caller.tenant_id, &id).await?;
-    tracing::info!(target: "cbi_server::sessions", tenant_id = %caller.tenant_id, session_id = %id, "session reset");
+    state
+        .engine()
+        .reset_user_session(&caller.tenant_id, &caller.username, &id)
+        .await?;
+    tracing::info!(target: "cbi_server::sessions", tenant_id = %caller.tenant_id, username = %caller.username, session_id = %id, "session reset");
     Ok(StatusCode::NO_CONTENT)
 }
 

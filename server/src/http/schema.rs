@@ -112,6 +112,8 @@ pub struct TurnDoc {
 pub struct SessionStateDoc {
     /// The owning tenant (the caller's).
     pub tenant_id: String,
+    /// The owning user (the caller).
+    pub user_id: Option<String>,
     /// The session id.
     pub session_id: String,
     /// The most recent turns, oldest first.

@@ -2,13 +2,19 @@
 //!
 //! It installs the logs of `[logging]`, starts a runtime with `[server] workers` threads
 //! (`TOKIO_WORKER_THREADS` overrides), builds the engine, and serves the API on
-//! `[server] host:port` and the Prometheus metrics on `[metrics] prometheus_port` (a separate
-//! listener, `GET /metrics`). On SIGTERM or SIGINT it stops accepting connections, lets
-//! requests in flight finish (at most `[server] shutdown_timeout_secs`) and exits 0.
+//! `[server] host:port` and the Prometheus metrics on `[metrics] host:prometheus_port` (a
+//! separate listener, `GET /metrics`, without authentication: on `127.0.0.1` unless `[metrics]
+//! host` says otherwise). On SIGTERM or SIGINT it stops accepting connections, lets requests in
+//! flight finish (at most `[server] shutdown_timeout_secs`) and exits 0.
 
 pub mod logging;
 
-use std::{net::SocketAddr, process::ExitCode, sync::Arc, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    process::ExitCode,
+    sync::Arc,
+    time::Duration,
+};
 
 use axum::{
     Router,
@@ -21,7 +27,10 @@ use conversational_bi::{Config, Engine, Error, ErrorKind, metrics::Metrics};
 use prometheus_client::{encoding::text::encode, registry::Registry};
 use tokio::{net::TcpListener, sync::watch};
 
-use crate::http::{AppState, app, middleware::HttpMetrics};
+use crate::http::{
+    AppState, app, auth::Auth, client_ip::TrustedProxies, login_guard::LoginGuard,
+    middleware::HttpMetrics,
+};
 
 /// The content type of the metrics endpoint (OpenMetrics text, which Prometheus scrapes).
 pub const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -57,7 +66,11 @@ fn fail(e: &Error) -> ExitCode {
 /// Builds everything, serves, and returns after a signal and the graceful stop.
 pub async fn serve(config: Config) -> Result<(), Error> {
     // Configuration problems of the API are reported before the database is contacted.
-    crate::http::auth::Auth::from_config(&config.auth)?;
+    let auth = Auth::from_config(&config.auth)?;
+    LoginGuard::from_config(&config.auth)?;
+    TrustedProxies::from_config(&config.server.trusted_proxies)?;
+    check_host("server.host", &config.server.host)?;
+    check_host("metrics.host", &config.metrics.host)?;
     let server = &config.server;
     if config.metrics.enabled && config.metrics.prometheus_port == server.port && server.port != 0 {
         return Err(Error::Config {
@@ -80,7 +93,7 @@ pub async fn serve(config: Config) -> Result<(), Error> {
         .build()
         .await?;
     let generator = engine.health().await.generator;
-    let state = AppState::new(engine)?.with_http_metrics(http_metrics);
+    let state = AppState::with_auth(engine, auth)?.with_http_metrics(http_metrics);
     if !state.auth().has_users() {
         tracing::warn!(
             "[auth] users is empty: nobody can log in; add users with password hashes from `heliosdb-conversational-bi hash-password`"
@@ -92,9 +105,9 @@ pub async fn serve(config: Config) -> Result<(), Error> {
     let metrics_listener = if config.metrics.enabled {
         Some(
             bind(
-                &server.host,
+                &config.metrics.host,
                 config.metrics.prometheus_port,
-                "metrics.prometheus_port",
+                "metrics.host/metrics.prometheus_port",
             )
             .await?,
         )
@@ -104,10 +117,14 @@ pub async fn serve(config: Config) -> Result<(), Error> {
     let metrics_addr = metrics_listener.as_ref().map(local_addr);
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    // The peer address of each connection is kept for the login limits.
     let api = tokio::spawn(
-        axum::serve(api_listener, app(state))
-            .with_graceful_shutdown(stopped(stop_rx.clone()))
-            .into_future(),
+        axum::serve(
+            api_listener,
+            app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stopped(stop_rx.clone()))
+        .into_future(),
     );
     let metrics_server = metrics_listener.map(|listener| {
         tokio::spawn(
@@ -149,6 +166,39 @@ pub async fn serve(config: Config) -> Result<(), Error> {
         ),
     }
     Ok(())
+}
+
+/// Checks an address to bind (`server.host`, `metrics.host`): an IP address (`0.0.0.0`,
+/// `127.0.0.1`, `::`, `10.0.0.11`) or a host name (`localhost`). Refuses anything else with a
+/// configuration error that names `key`.
+pub fn check_host(key: &str, host: &str) -> Result<(), Error> {
+    let is_name = |h: &str| {
+        !h.is_empty()
+            && h.len() <= 253
+            && h.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
+    };
+    if host.parse::<IpAddr>().is_ok() || is_name(host) {
+        return Ok(());
+    }
+    let hint = if host.starts_with('[') {
+        "; write an IPv6 address without brackets, e.g. \"::1\""
+    } else {
+        ""
+    };
+    Err(Error::Config {
+        message: format!(
+            "{key} = {host:?} is not an IP address or a host name (e.g. \"127.0.0.1\", \"0.0.0.0\", \"::1\" or \"localhost\"){hint}"
+        ),
+        key: Some(key.into()),
+        file: None,
+        line: None,
+    })
 }
 
 async fn bind(host: &str, port: u16, keys: &str) -> Result<TcpListener, Error> {

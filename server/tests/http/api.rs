@@ -76,7 +76,9 @@ async fn login_query_session_and_reset() {
     assert_eq!(first.status, 200, "{:?}", first.body);
     assert_eq!(first.body["rows"], json!([[59]]));
     assert_eq!(first.body["turn"], 1);
-    assert_eq!(first.body["session_id"], "flow-1");
+    // "flow-1" is no conversation of ana's: the server starts one under an id of its own.
+    let id = first.body["session_id"].as_str().expect("id").to_string();
+    assert_eq!(id.len(), 36, "a generated UUID: {id}");
     assert_eq!(first.body["generator"], "rule");
     assert_eq!(first.body["cache_hit"], false);
     assert!(
@@ -85,7 +87,7 @@ async fn login_query_session_and_reset() {
             .is_some_and(|s| s.contains("Customer"))
     );
 
-    let second = ask(&app, &token, "flow-1", "only in Germany").await;
+    let second = ask(&app, &token, &id, "only in Germany").await;
     assert_eq!(second.status, 200, "{:?}", second.body);
     assert_eq!(
         second.body["rows"],
@@ -93,50 +95,39 @@ async fn login_query_session_and_reset() {
         "the follow-up refines turn 1"
     );
     assert_eq!(second.body["turn"], 2);
+    assert_eq!(second.body["session_id"], id.as_str());
+    assert_eq!(second.body["warnings"], json!([]));
 
-    let session = send(
-        &app,
-        request("GET", "/api/v1/sessions/flow-1", Some(&token), None),
-    )
-    .await;
+    let path = format!("/api/v1/sessions/{id}");
+    let session = send(&app, request("GET", &path, Some(&token), None)).await;
     assert_eq!(session.status, 200, "{:?}", session.body);
     assert_eq!(session.body["tenant_id"], "acme");
-    assert_eq!(session.body["session_id"], "flow-1");
+    assert_eq!(session.body["user_id"], "ana");
+    assert_eq!(session.body["session_id"], id.as_str());
     assert_eq!(session.body["turn_count"], 2);
     let turns = session.body["turns"].as_array().expect("turns");
     assert_eq!(turns.len(), 2);
     assert_eq!(turns[0]["question"], "How many customers are there?");
     assert_eq!(turns[1]["question"], "only in Germany");
 
-    let reset = send(
-        &app,
-        request("DELETE", "/api/v1/sessions/flow-1", Some(&token), None),
-    )
-    .await;
+    let reset = send(&app, request("DELETE", &path, Some(&token), None)).await;
     assert_eq!(reset.status, 204, "{:?}", reset.body);
     assert_eq!(reset.body, serde_json::Value::Null);
-    let gone = send(
-        &app,
-        request("GET", "/api/v1/sessions/flow-1", Some(&token), None),
-    )
-    .await;
+    let gone = send(&app, request("GET", &path, Some(&token), None)).await;
     gone.assert_error(404, "NOT_FOUND");
-    let again = send(
-        &app,
-        request("DELETE", "/api/v1/sessions/flow-1", Some(&token), None),
-    )
-    .await;
+    let again = send(&app, request("DELETE", &path, Some(&token), None)).await;
     again.assert_error(404, "NOT_FOUND");
 
     let fresh = ask(
         &app,
         &token,
-        "flow-1",
+        &id,
         "How many customers are there in Germany?",
     )
     .await;
     assert_eq!(fresh.status, 200, "{:?}", fresh.body);
     assert_eq!(fresh.body["turn"], 1, "the reset session starts anew");
+    assert_ne!(fresh.body["session_id"], id.as_str(), "under a new id");
 }
 
 #[tokio::test]
@@ -254,18 +245,14 @@ async fn the_tenant_comes_from_the_token_never_from_the_body() {
 
     let ok = ask(&app, &token, "t-1", "How many artists are there?").await;
     assert_eq!(ok.status, 200);
+    let path = format!(
+        "/api/v1/sessions/{}",
+        ok.body["session_id"].as_str().expect("id")
+    );
     let bob = login(&app, "bob").await;
-    let theirs = send(
-        &app,
-        request("GET", "/api/v1/sessions/t-1", Some(&bob), None),
-    )
-    .await;
+    let theirs = send(&app, request("GET", &path, Some(&bob), None)).await;
     theirs.assert_error(404, "NOT_FOUND");
-    let mine = send(
-        &app,
-        request("GET", "/api/v1/sessions/t-1", Some(&token), None),
-    )
-    .await;
+    let mine = send(&app, request("GET", &path, Some(&token), None)).await;
     assert_eq!(mine.body["tenant_id"], "acme");
 }
 
@@ -414,21 +401,16 @@ async fn metrics_count_queries_and_requests_by_route() {
         .expect("state")
         .with_http_metrics(http_metrics));
     let token = login(&app, "ana").await;
+    let first = ask(&app, &token, "m-1", "How many artists are there?").await;
+    assert_eq!(first.status, 200);
+    let id = first.body["session_id"].as_str().expect("id");
     assert_eq!(
-        ask(&app, &token, "m-1", "How many artists are there?")
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        ask(&app, &token, "m-1", "frobnicate the wibble")
-            .await
-            .status,
+        ask(&app, &token, id, "frobnicate the wibble").await.status,
         422
     );
     let _ = send(
         &app,
-        request("GET", "/api/v1/sessions/m-1", Some(&token), None),
+        request("GET", &format!("/api/v1/sessions/{id}"), Some(&token), None),
     )
     .await;
     let _ = send(&app, request("GET", "/nowhere", None, None)).await;
@@ -446,5 +428,8 @@ async fn metrics_count_queries_and_requests_by_route() {
     ] {
         assert!(text.contains(line), "missing {line} in\n{text}");
     }
-    assert!(!text.contains("m-1"), "no session ids in labels");
+    assert!(
+        !text.contains("m-1") && !text.contains(id),
+        "no session ids in labels"
+    );
 }

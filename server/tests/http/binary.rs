@@ -154,10 +154,20 @@ async fn the_binary_serves_the_runbook_steps_and_stops_gracefully_on_sigterm() {
     let answer: Value = answered.json().await.expect("json");
     assert_eq!(answer["rows"], json!([[275]]));
     assert_eq!(answer["generator"], "openai:gpt-4o-mini");
+    // The runbook's "test-session" is no conversation yet: the server started one under an id
+    // of its own and says so.
+    let session = answer["session_id"].as_str().expect("id").to_string();
+    assert_ne!(session, "test-session");
+    assert!(
+        answer["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("'test-session'") && w.contains(&session)),
+        "{answer}"
+    );
     let rejected = http
         .post(format!("{api}/api/v1/query"))
         .bearer_auth(&token)
-        .json(&json!({ "session_id": "test-session", "query": "drop the artists" }))
+        .json(&json!({ "session_id": session, "query": "drop the artists" }))
         .send()
         .await
         .expect("query");
@@ -222,7 +232,7 @@ async fn the_binary_serves_the_runbook_steps_and_stops_gracefully_on_sigterm() {
     }
     assert_eq!(line["level"], "INFO");
     assert_eq!(line["tenant_id"], "acme");
-    assert_eq!(line["session_id"], "test-session");
+    assert_eq!(line["session_id"], session.as_str());
     assert_eq!(line["query"], "Show me the number of artists");
     assert_eq!(line["sql_generated"], true);
     assert_eq!(line["span"]["request_id"], request_id);
@@ -237,10 +247,11 @@ async fn the_binary_serves_the_runbook_steps_and_stops_gracefully_on_sigterm() {
     // process exits 0 and refuses new connections.
     let in_flight = {
         let (http, api, token) = (http.clone(), api.clone(), token.clone());
+        let session = session.clone();
         tokio::spawn(async move {
             http.post(format!("{api}/api/v1/query"))
                 .bearer_auth(&token)
-                .json(&json!({ "session_id": "test-session", "query": "count the tracks slowly" }))
+                .json(&json!({ "session_id": session, "query": "count the tracks slowly" }))
                 .send()
                 .await
         })
@@ -444,4 +455,91 @@ fn hash_password_prints_a_verifiable_argon2_hash() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_listener_stays_on_loopback_when_the_api_listens_everywhere() {
+    let llm = model().await;
+    // The runbook's [server] host = "0.0.0.0", and no [metrics] host.
+    let config = config_text(&llm, "level = \"info\"\nformat = \"json\"").replace(
+        "host = \"127.0.0.1\"\nport = 0",
+        "host = \"0.0.0.0\"\nport = 0",
+    );
+    assert!(config.contains("host = \"0.0.0.0\""));
+    let server = start(
+        config,
+        vec![
+            ("JWT_SECRET", SECRET.into()),
+            ("OPENAI_API_KEY", LLM_KEY.into()),
+        ],
+    )
+    .await;
+    let listening = server
+        .log_lines()
+        .into_iter()
+        .find(|l| l["message"] == "listening")
+        .expect("listening line");
+    let api: std::net::SocketAddr = listening["api_addr"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .expect("api_addr");
+    let metrics: std::net::SocketAddr = listening["metrics_addr"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .expect("metrics_addr");
+    assert!(api.ip().is_unspecified(), "{api}");
+    assert_eq!(
+        metrics.ip(),
+        std::net::IpAddr::from([127, 0, 0, 1]),
+        "metrics on loopback: {metrics}"
+    );
+    let http = client();
+    let reply = http
+        .get(format!("http://127.0.0.1:{}/metrics", metrics.port()))
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(reply.status(), 200);
+}
+
+#[test]
+fn bad_hosts_proxies_and_login_limits_stop_the_server_naming_the_key() {
+    for (extra, key) in [
+        (
+            "[metrics]\nprometheus_port = 0\nhost = \"metrics host\"\n",
+            "metrics.host",
+        ),
+        (
+            "[metrics]\nprometheus_port = 0\nhost = \"[::1]\"\n",
+            "metrics.host",
+        ),
+        (
+            "[server]\nport = 0\nhost = \"0.0.0.0:8080\"\n",
+            "server.host",
+        ),
+        (
+            "[server]\nport = 0\ntrusted_proxies = [\"nginx\"]\n",
+            "server.trusted_proxies",
+        ),
+        (
+            "[auth]\nmax_failed_logins_per_ip = 0\n",
+            "auth.max_failed_logins_per_ip",
+        ),
+        (
+            "[auth]\nmax_concurrent_password_checks = 0\n",
+            "auth.max_concurrent_password_checks",
+        ),
+    ] {
+        let mut config = String::from(extra);
+        if !extra.contains("[server]") {
+            config.push_str("[server]\nport = 0\n");
+        }
+        if !extra.contains("[metrics]") {
+            config.push_str("[metrics]\nprometheus_port = 0\n");
+        }
+        let out = run_without_serving(&config, &[], &[("JWT_SECRET", SECRET)]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{key}: {stderr}");
+        assert!(stderr.contains(key), "{key}: {stderr}");
+    }
 }

@@ -149,12 +149,16 @@ users = [
     // A token from one instance is good on every instance (one JWT_SECRET).
     let token = login("ana", apis[0].clone()).await;
 
-    // One conversation, one turn per instance.
-    let session = format!("conv-{run}");
+    // One conversation, one turn per instance; its id comes from the first answer.
+    let mut session = format!("conv-{run}");
     let questions = ["How many artists are there?", "and albums?", "and tracks?"];
     for (i, question) in questions.iter().enumerate() {
         let (status, _, answer) = post(&http, &apis[i], &token, Some(&session), question).await;
         assert_eq!(status, 200, "{answer}");
+        if i == 0 {
+            session = answer["session_id"].as_str().expect("id").to_string();
+        }
+        assert_eq!(answer["session_id"], session.as_str());
         assert_eq!(
             answer["turn"],
             i as u64 + 1,

@@ -94,6 +94,30 @@ fn nginx_passes_what_the_server_accepts_and_waits_for_its_answer() {
     assert!(read > c.server.request_timeout_secs, "nginx waits {read} s");
     assert!(site.contains(&format!("server 127.0.0.1:{} ", c.server.port)));
     assert!(site.contains("ssl_protocols TLSv1.2 TLSv1.3;"));
+    // nginx, on this host, names the client; the instances believe it.
+    assert_eq!(
+        setting(&proxy, "proxy_set_header X-Forwarded-For", ' '),
+        "$proxy_add_x_forwarded_for"
+    );
+    assert!(
+        c.server.trusted_proxies.iter().any(|p| p == "127.0.0.1"),
+        "{:?}",
+        c.server.trusted_proxies
+    );
+    cbi_server::http::client_ip::TrustedProxies::from_config(&c.server.trusted_proxies)
+        .expect("valid proxies");
+}
+
+#[test]
+fn the_metrics_listener_of_the_deployment_is_not_public() {
+    let c = config();
+    assert_eq!(c.server.host, "127.0.0.1");
+    assert_eq!(c.metrics.host, "127.0.0.1", "no authentication: loopback");
+    assert_eq!(
+        conversational_bi::Config::default().metrics.host,
+        "127.0.0.1",
+        "the default too, whatever [server] host is"
+    );
 }
 
 #[test]

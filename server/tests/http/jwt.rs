@@ -229,33 +229,24 @@ async fn a_token_of_tenant_a_cannot_read_or_reset_a_session_of_tenant_b() {
     let bob = login(&app, "bob").await;
     let first = ask(&app, &bob, "globex-s1", "How many customers are there?").await;
     assert_eq!(first.status, 200, "{:?}", first.body);
+    let id = first.body["session_id"].as_str().expect("id").to_string();
+    let path = format!("/api/v1/sessions/{id}");
 
-    let read = send(
-        &app,
-        request("GET", "/api/v1/sessions/globex-s1", Some(&ana), None),
-    )
-    .await;
+    let read = send(&app, request("GET", &path, Some(&ana), None)).await;
     read.assert_error(404, "NOT_FOUND");
     assert!(
         !read.body.to_string().contains("Customer"),
         "{:?}",
         read.body
     );
-    let reset = send(
-        &app,
-        request("DELETE", "/api/v1/sessions/globex-s1", Some(&ana), None),
-    )
-    .await;
+    let reset = send(&app, request("DELETE", &path, Some(&ana), None)).await;
     reset.assert_error(404, "NOT_FOUND");
 
-    // Asking in that session id as acme starts acme's own conversation.
-    let own = ask(&app, &ana, "globex-s1", "How many artists are there?").await;
+    // Asking in that session id as acme starts acme's own conversation, under a new id.
+    let own = ask(&app, &ana, &id, "How many artists are there?").await;
     assert_eq!(own.body["turn"], 1, "{:?}", own.body);
-    let theirs = send(
-        &app,
-        request("GET", "/api/v1/sessions/globex-s1", Some(&bob), None),
-    )
-    .await;
+    assert_ne!(own.body["session_id"], id.as_str());
+    let theirs = send(&app, request("GET", &path, Some(&bob), None)).await;
     assert_eq!(theirs.body["turn_count"], 1, "bob's session is untouched");
     assert_eq!(
         theirs.body["turns"][0]["question"],

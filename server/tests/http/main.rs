@@ -8,5 +8,7 @@ mod cluster;
 mod deploy;
 mod errors;
 mod jwt;
+mod login;
 mod openapi;
+mod sessions;
 mod support;

@@ -102,9 +102,10 @@ async fn schemas_match_what_the_api_sends() {
         properties(&doc, "Attempt")
     );
 
+    let id = answer.body["session_id"].as_str().expect("id");
     let session = send(
         &app,
-        request("GET", "/api/v1/sessions/doc-1", Some(&token), None),
+        request("GET", &format!("/api/v1/sessions/{id}"), Some(&token), None),
     )
     .await;
     assert_eq!(keys(&session.body), properties(&doc, "SessionState"));
