@@ -11,4 +11,5 @@ mod jwt;
 mod login;
 mod openapi;
 mod sessions;
+mod sql_safety;
 mod support;
