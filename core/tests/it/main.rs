@@ -16,6 +16,7 @@ mod redis_faults;
 mod redis_support;
 mod rule_conversation;
 mod shared_stores;
+mod sqlite_policy;
 mod validator_guardrails;
 mod validator_spider;
 
