@@ -632,4 +632,6 @@ unsafe extern "C" fn check_deadline(user: *mut c_void) -> c_int {
 }
 
 #[cfg(test)]
+mod differential;
+#[cfg(test)]
 mod tests;

@@ -872,6 +872,11 @@ fn printf(
     let Some(helper) = slot.as_mut() else {
         return Ok(());
     };
+    // The calling connection's limits (the guard sets the same, but stay exact regardless).
+    for &(limit, _, _) in super::LIMITS {
+        // SAFETY: both connections are open; the helper is used under its lock.
+        unsafe { ffi::sqlite3_limit(helper.db, limit, ffi::sqlite3_limit(call.db, limit, -1)) };
+    }
     let stmt = match helper.statement(args.len()) {
         Ok(stmt) => stmt,
         Err(e) => {
@@ -894,7 +899,7 @@ fn printf(
                         call.result_toobig();
                         return Ok(());
                     }
-                    Evaluated::Error(e) => Evaluated::Error(e),
+                    Evaluated::Error(code, e) => Evaluated::Error(code, e),
                     Evaluated::Value => Evaluated::Null,
                 }
             }
@@ -905,8 +910,9 @@ fn printf(
             Evaluated::Value => {
                 ffi::sqlite3_result_value(call.ctx, ffi::sqlite3_column_value(stmt, 0))
             }
-            Evaluated::Error(e) => {
-                call.result_error(&std::ffi::CString::new(e).unwrap_or_default())
+            Evaluated::Error(code, e) => {
+                call.result_error(&std::ffi::CString::new(e).unwrap_or_default());
+                ffi::sqlite3_result_error_code(call.ctx, code);
             }
         }
         ffi::sqlite3_reset(stmt);
@@ -919,7 +925,8 @@ enum Evaluated {
     /// The statement is positioned on a row with a non-NULL value.
     Value,
     Null,
-    Error(String),
+    /// The statement failed: its result code and message.
+    Error(c_int, String),
 }
 
 /// Runs the helper's `printf` statement on `args` (with `format` in place of the first one).
@@ -955,7 +962,8 @@ unsafe fn evaluate(
                 Evaluated::Null
             }
             ffi::SQLITE_ROW => Evaluated::Value,
-            _ => Evaluated::Error(
+            rc => Evaluated::Error(
+                rc,
                 CStr::from_ptr(ffi::sqlite3_errmsg(db))
                     .to_string_lossy()
                     .into_owned(),
