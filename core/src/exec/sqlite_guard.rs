@@ -12,15 +12,16 @@
 //!   means every table and view of the catalog). Every table read is judged by the table SQLite
 //!   reads: SQLite's own `sqlite_%` tables, tables outside the catalog, and catalog tables that
 //!   are not allowed are refused, also when only counted (`count(*)`, reported with an empty
-//!   column name).
+//!   column name). A table joined only through `USING` or `NATURAL` is read without the
+//!   authorizer hearing of it; the plan audit ([`plan`]) checks every table the compiled
+//!   program opens.
 //! - **Views.** SQLite expands a view and reports the reads of its base tables, naming the view
 //!   only as the "trigger or view" context of those reads. That context is *not* a grant: SQLite
 //!   sets it for a CTE or a subquery in `FROM` with the same name as well, so
 //!   `WITH v AS (SELECT Total FROM Invoice) SELECT * FROM v` would pass as view `v`. A view is
-//!   therefore readable at the
-//!   database layer exactly when every base table it reads is allowed and it reads no denied
-//!   column: list a view's base tables in `allowed_tables` too, and define views without
-//!   restricted columns. A view outside `allowed_tables` whose base tables are all allowed is
+//!   therefore readable at the database layer exactly when every base table it reads is allowed
+//!   and it reads no denied column: list a view's base tables in `allowed_tables` too, and
+//!   define views without restricted columns. A view outside `allowed_tables` whose base tables are all allowed is
 //!   refused by the validator, not here (it exposes nothing those tables do not).
 //! - **Columns** (`denied_columns`, `table.column`, case-insensitive). A read of a denied column
 //!   is refused with `SQLITE_DENY` (never `SQLITE_IGNORE`, which would silently read NULL)
@@ -133,7 +134,7 @@ pub(crate) struct SourcePolicy {
 struct SchemaFacts {
     /// The catalog's tables and views, ASCII-lowercased.
     names: HashSet<String>,
-    /// Root pages and denied fields, for the plan audit (empty without denied columns).
+    /// Root pages, their tables and denied fields, for the plan audit.
     layout: plan::Layout,
 }
 
@@ -158,11 +159,6 @@ impl SourcePolicy {
             denied,
             schema: RwLock::default(),
         }
-    }
-
-    /// Whether any column is denied (then statements are also audited by their plan).
-    pub(crate) fn has_denied_columns(&self) -> bool {
-        !self.denied.is_empty()
     }
 
     /// Whether `table.column` is denied.
@@ -202,11 +198,8 @@ impl SourcePolicy {
         self.update(|facts| facts.names = names);
     }
 
-    /// Reads the plan layout from `conn` (an unguarded connection) when columns are denied.
+    /// Reads the plan layout from `conn` (an unguarded connection).
     pub(crate) async fn load_layout(&self, conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
-        if !self.has_denied_columns() {
-            return Ok(());
-        }
         let layout = plan::load(conn, &|t, c| self.is_denied(t, c)).await?;
         self.update(|facts| facts.layout = layout);
         Ok(())
@@ -391,7 +384,8 @@ pub(crate) enum CheckError {
 }
 
 /// Compiles `sql` under the authorizer and refuses it unless it is exactly one statement that
-/// the authorizer allows and whose plan reads no denied column (see [`plan`]).
+/// the authorizer allows and whose plan reads only allowed tables and no denied column (see
+/// [`plan`]).
 ///
 /// The executor then prepares the same text again to run it; SQLite compiles identical text
 /// on an unchanged schema to the identical program.
@@ -431,11 +425,30 @@ pub(crate) fn check_statement(
                 }
             }
         }
-        if guard.policy.has_denied_columns() {
-            let facts = guard.policy.facts();
-            match plan::audit(stmt.0, &facts.layout) {
+        let policy = &guard.policy;
+        let facts = policy.facts();
+        let readable = |table: &str| {
+            let lower = table.to_ascii_lowercase();
+            !lower.starts_with("sqlite_")
+                && facts.names.contains(&lower)
+                && policy.is_allowed(&lower)
+        };
+        {
+            match plan::audit(stmt.0, &facts.layout, &readable) {
                 Ok(()) => {}
                 Err(plan::Finding::UnknownRoot(_)) => return Err(CheckError::StaleLayout),
+                Err(plan::Finding::TableNotAllowed(table)) => {
+                    let why = if table.to_ascii_lowercase().starts_with("sqlite_") {
+                        "is SQLite's own table and may not be read"
+                    } else {
+                        "may not be read ([database] allowed_tables)"
+                    };
+                    return Err(refused(format!(
+                        "refused by the database guard: table `{table}` {why}, and the \
+                         statement's plan reads it (a USING or NATURAL join reads a table \
+                         without naming its columns)"
+                    )));
+                }
                 Err(plan::Finding::Denied(column, how)) => {
                     return Err(refused(format!(
                         "refused by the database guard: column `{column}` is restricted \

@@ -1,14 +1,18 @@
-//! The plan audit: what the compiled statement reads, checked against `denied_columns`.
+//! The plan audit: what the compiled statement reads, checked against the access policy.
 //!
 //! The authorizer is told about every column a statement *names* (select list, `WHERE`,
 //! `ORDER BY`, `*` expansion, subqueries, views), but SQLite builds the equality terms of a
-//! `USING` or `NATURAL` join without asking it, so `SELECT Phone FROM Customer JOIN
-//! (SELECT 'x@y.z' AS Email) USING (Email)` compares a denied column unseen; and a scan or seek
-//! of an index whose key holds a denied column orders or filters rows by its values without
-//! naming it. The audit closes those gaps at their root: it steps the prepared statement in
-//! `EXPLAIN` mode (`sqlite3_stmt_explain`), maps every cursor to the table or index b-tree it
-//! opens (by root page), and refuses the statement when the program
+//! `USING` or `NATURAL` join without asking it. So `SELECT Phone FROM Customer JOIN
+//! (SELECT 'x@y.z' AS Email) USING (Email)` compares a denied column unseen, and in
+//! `SELECT count(*) FROM Customer JOIN Invoice USING (CustomerId)` the authorizer never hears of
+//! `Invoice` at all (a table with a used column gets no "read without a column" call either).
+//! Likewise a scan or seek of an index whose key holds a denied column orders or filters rows by
+//! its values without naming it. The audit closes those gaps at their root: it steps the
+//! prepared statement in `EXPLAIN` mode (`sqlite3_stmt_explain`), maps every cursor to the table
+//! or index b-tree it opens (by root page), and refuses the statement when the program
 //!
+//! - opens a b-tree of a table that may not be read (outside `allowed_tables`, or SQLite's own
+//!   `sqlite_%` tables), directly or through one of its indexes;
 //! - loads a denied column of a table or an index (`Column`);
 //! - loads or compares the rowid of a table whose `INTEGER PRIMARY KEY` is denied (`Rowid`,
 //!   `SeekRowid`, `NotExists`, `IdxRowid`);
@@ -18,6 +22,9 @@
 //!
 //! A root page the layout does not know (the schema changed after it was read) is reported so
 //! that the caller reloads the layout and audits again.
+//!
+//! Not covered: the physical order of a rowid table (a scan without `ORDER BY` returns rows in
+//! rowid order, which for a denied `INTEGER PRIMARY KEY` is that column's order).
 
 use std::collections::HashMap;
 
@@ -34,12 +41,16 @@ pub(crate) struct Layout {
 enum Root {
     /// A rowid table: its columns in record (storage) order.
     Table {
+        /// The table's name.
+        table: String,
         columns: Vec<Option<String>>,
         /// The denied `INTEGER PRIMARY KEY`, which is the rowid.
         rowid: Option<String>,
     },
     /// An index, or the b-tree of a `WITHOUT ROWID` table: its entries' fields in order.
     Index {
+        /// The indexed table's name.
+        table: String,
         columns: Vec<Option<String>>,
         /// A denied column (or expression over one) among the key fields.
         key: Option<String>,
@@ -53,6 +64,8 @@ enum Root {
 pub(crate) enum Finding {
     /// The program reads denied column `0` (`table.column`); `1` says how.
     Denied(String, &'static str),
+    /// The program opens a b-tree of table `0`, which may not be read.
+    TableNotAllowed(String),
     /// The program opens a b-tree the layout does not know: reload it.
     UnknownRoot(i64),
     /// The program does something the audit cannot account for.
@@ -114,6 +127,7 @@ pub(crate) async fn load(
             layout.roots.insert(
                 root,
                 Root::Table {
+                    table: name.clone(),
                     columns: stored,
                     rowid,
                 },
@@ -129,6 +143,15 @@ pub(crate) async fn load(
         let index = index_root(conn, &name, &table, &sql, ipk.as_deref(), denied).await?;
         layout.roots.insert(root, index);
     }
+    // `sqlite_schema` itself, which it does not list.
+    layout.roots.insert(
+        1,
+        Root::Table {
+            table: "sqlite_schema".into(),
+            columns: Vec::new(),
+            rowid: None,
+        },
+    );
     Ok(layout)
 }
 
@@ -166,6 +189,7 @@ async fn index_root(
         columns.push(hit);
     }
     Ok(Root::Index {
+        table: table.to_string(),
         columns,
         key,
         rowid,
@@ -221,12 +245,17 @@ const CURSOR_READS: &[&str] = &[
 /// `OPFLAG_P2ISREG`: P2 of an open instruction is a register holding the root page.
 const OPFLAG_P2ISREG: i64 = 0x10;
 
-/// Audits the program of `stmt`, a freshly prepared statement that was never stepped.
+/// Audits the program of `stmt`, a freshly prepared statement that was never stepped, against
+/// `readable(table)` and the denied fields of `layout`.
 ///
 /// # Safety
 /// `stmt` must be a valid prepared statement of a connection no other thread uses during the
 /// call. It is left in `EXPLAIN` mode: finalize it afterwards.
-pub(crate) unsafe fn audit(stmt: *mut ffi::sqlite3_stmt, layout: &Layout) -> Result<(), Finding> {
+pub(crate) unsafe fn audit(
+    stmt: *mut ffi::sqlite3_stmt,
+    layout: &Layout,
+    readable: &dyn Fn(&str) -> bool,
+) -> Result<(), Finding> {
     // SAFETY: caller.
     let ops = unsafe { program(stmt) }.map_err(Finding::Unverifiable)?;
     let mut cursors: HashMap<i64, Vec<&Root>> = HashMap::new();
@@ -243,6 +272,10 @@ pub(crate) unsafe fn audit(stmt: *mut ffi::sqlite3_stmt, layout: &Layout) -> Res
                     .roots
                     .get(&op.p2)
                     .ok_or(Finding::UnknownRoot(op.p2))?;
+                let (Root::Table { table, .. } | Root::Index { table, .. }) = root;
+                if !readable(table) {
+                    return Err(Finding::TableNotAllowed(table.clone()));
+                }
                 cursors.entry(op.p1).or_default().push(root);
             }
             "OpenWrite" => {
