@@ -113,6 +113,10 @@ pub(crate) const LIMITS: &[(c_int, c_int, &str)] = &[
     ),
 ];
 
+/// SQLite's optimization bit of covering-index scans (`SQLITE_CoverIdxScan`), for
+/// `SQLITE_TESTCTRL_OPTIMIZATIONS`, which takes the set of optimizations to turn off.
+const SQLITE_COVER_IDX_SCAN: std::ffi::c_uint = 0x20;
+
 /// Virtual-machine steps between two deadline checks.
 const PROGRESS_STEPS: c_int = 1000;
 
@@ -308,6 +312,7 @@ pub(crate) fn install(
     policy: Arc<SourcePolicy>,
 ) -> Result<()> {
     let db = handle.as_raw_handle();
+    let denies_columns = !policy.denied.is_empty();
     let clock = Arc::new(Clock::new());
     let guard = Box::new(ConnGuard {
         policy,
@@ -338,6 +343,16 @@ pub(crate) fn install(
         ffi::sqlite3_progress_handler(db, PROGRESS_STEPS, Some(check_deadline), ptr);
         for &(limit, value, _) in LIMITS {
             ffi::sqlite3_limit(db, limit, value);
+        }
+        if denies_columns {
+            // No full scans of a covering index instead of the table: an index on a denied
+            // column would return the rows of `SELECT id FROM t` in that column's order, which
+            // the plan audit refuses. Results are the same either way.
+            ffi::sqlite3_test_control(
+                ffi::SQLITE_TESTCTRL_OPTIMIZATIONS,
+                db,
+                SQLITE_COVER_IDX_SCAN,
+            );
         }
         functions::register(db, &clock).map_err(|rc| {
             Error::internal(format!(
@@ -452,9 +467,9 @@ pub(crate) fn check_statement(
                 Err(plan::Finding::Denied(column, how)) => {
                     return Err(refused(format!(
                         "refused by the database guard: column `{column}` is restricted \
-                         ([database] denied_columns) and the statement's plan {how}: a USING or \
-                         NATURAL join that compares it, or an index on it, reads it too; join ON \
-                         permitted columns"
+                         ([database] denied_columns) and the statement's plan {how} (through a \
+                         USING or NATURAL join, or an index on it); join with ON on permitted \
+                         columns and do not force that index"
                     )));
                 }
                 Err(plan::Finding::Unverifiable(why)) => {

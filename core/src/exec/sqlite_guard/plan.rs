@@ -20,6 +20,10 @@
 //!   an expression over one, for anything but counting its entries;
 //! - opens a b-tree of another database, by register, or for writing.
 //!
+//! On a source with denied columns the guard also turns off SQLite's covering-index scans, so
+//! that a narrow query (`SELECT id FROM users`) reads the table rather than walking the smallest
+//! index, which may be one on a denied column; the results are the same.
+//!
 //! A root page the layout does not know (the schema changed after it was read) is reported so
 //! that the caller reloads the layout and audits again.
 //!

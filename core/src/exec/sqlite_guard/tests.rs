@@ -187,6 +187,59 @@ async fn denied_columns_are_refused_wherever_they_are_read() {
     }
 }
 
+/// A UNIQUE denied column has an index; SQLite would scan it instead of the table for a narrow
+/// query, returning rows in that column's order. With columns denied, covering-index scans are
+/// off, so such queries read the table; forcing the index is refused.
+#[tokio::test]
+async fn an_index_on_a_denied_column_is_not_walked_for_innocent_queries() {
+    let mut conn = SqliteConnection::connect("sqlite::memory:")
+        .await
+        .expect("memory db");
+    sqlx::raw_sql(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, email TEXT UNIQUE, bio TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500)
+         INSERT INTO users (name, email, bio) SELECT 'n' || i, 'e' || (1000 - i) || '@x', printf('%.*c', 200, 'b') FROM n;
+         ANALYZE;",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("schema");
+    let plan: Vec<(i64, i64, i64, String)> =
+        sqlx::query_as("EXPLAIN QUERY PLAN SELECT id FROM users")
+            .fetch_all(&mut conn)
+            .await
+            .expect("plan");
+    assert!(
+        plan[0]
+            .3
+            .contains("COVERING INDEX sqlite_autoindex_users_1"),
+        "unguarded, SQLite walks the email index: {plan:?}"
+    );
+    let policy = Arc::new(SourcePolicy::new(&[], &["users.email".to_string()]));
+    policy.set_tables(["users".to_string()]);
+    policy.load_layout(&mut conn).await.expect("layout");
+    install(&mut conn.lock_handle().await.expect("lock"), policy).expect("install");
+    for ok in [
+        "SELECT id FROM users",
+        "SELECT count(*) FROM users",
+        "SELECT id, name FROM users WHERE id > 100",
+    ] {
+        assert_eq!(run(&mut conn, ok).await.map(|_| ()), Ok(()), "{ok}");
+    }
+    let first: i64 = sqlx::query_scalar("SELECT id FROM users LIMIT 1")
+        .fetch_one(&mut conn)
+        .await
+        .expect("first");
+    assert_eq!(first, 1, "rows in table order, not in email order");
+    for refused in [
+        "SELECT id FROM users INDEXED BY sqlite_autoindex_users_1",
+        "SELECT id FROM users NATURAL JOIN (SELECT 'e999@x' AS email)",
+    ] {
+        let err = run(&mut conn, refused).await.expect_err(refused);
+        assert!(err.contains("users.email"), "{refused}: {err}");
+    }
+}
+
 #[tokio::test]
 async fn only_one_statement_passes_the_check() {
     let mut conn = guarded_with(&[], &[]).await;
