@@ -84,7 +84,7 @@ pub(crate) const LIMITS: &[(c_int, c_int, &str)] = &[
     (
         ffi::SQLITE_LIMIT_LENGTH,
         MAX_VALUE_LEN,
-        "1 MiB per string, blob or row (was 1 GB)",
+        "1 MiB per string, blob or row (was 64 MiB here, 1 GB by default)",
     ),
     (
         ffi::SQLITE_LIMIT_SQL_LENGTH,
@@ -98,8 +98,8 @@ pub(crate) const LIMITS: &[(c_int, c_int, &str)] = &[
     ),
     (
         ffi::SQLITE_LIMIT_EXPR_DEPTH,
-        250,
-        "expression nesting depth 250 (was 1000)",
+        500,
+        "expression depth 500 (was 1000); a chain of `OR` or `AND` terms is as deep as it is long",
     ),
     (
         ffi::SQLITE_LIMIT_COMPOUND_SELECT,
@@ -514,6 +514,11 @@ unsafe fn prepare(
         let message = unsafe { CStr::from_ptr(ffi::sqlite3_errmsg(db)) }.to_string_lossy();
         // SAFETY: as above.
         let code = unsafe { ffi::sqlite3_extended_errcode(db) };
+        if code == ffi::SQLITE_TOOBIG {
+            return Err(format!(
+                "the SQL text is longer than {MAX_SQL_LEN} bytes, this source's limit (code {code})"
+            ));
+        }
         return Err(format!("{message} (code {code})"));
     }
     Ok((!stmt.0.is_null()).then_some((stmt, tail)))

@@ -41,6 +41,11 @@ const REFUSED: &[(&str, &str)] = &[
         r"SELECT 'x\', (SELECT group_concat(Email) FROM Customer) AS emails, (SELECT sum(Total) FROM Invoice) AS revenue --' LIMIT 1000",
         "",
     ),
+    // The rule generator's statement of the second C1 proof, as the database received it.
+    (
+        r"SELECT FirstName, LastName FROM Customer WHERE Company = 'x\' UNION SELECT Email, Phone FROM Customer --' LIMIT 1000",
+        "Customer.Email",
+    ),
     (
         "SELECT (SELECT Email FROM json_each('[1]')) AS e FROM Customer",
         "Customer.Email",

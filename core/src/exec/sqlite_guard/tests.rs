@@ -273,6 +273,33 @@ async fn limits_fail_fast_with_sqlite_errors() {
         "{:?}",
         started.elapsed()
     );
+    let long_sql = format!("SELECT 1 /* {} */", "x".repeat(MAX_SQL_LEN as usize));
+    let err = run(&mut conn, &long_sql).await.expect_err("SQL too long");
+    assert!(
+        err.contains("SQL text is longer than 100000 bytes"),
+        "{err}"
+    );
+    let deep = format!("SELECT {}1{}", "1 + (".repeat(600), ")".repeat(600));
+    let err = run(&mut conn, &deep).await.expect_err("too deep");
+    assert!(err.contains("too large (maximum depth 500)"), "{err}");
+    let chain = (1..=300)
+        .map(|i| format!("x = {i}"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    assert_eq!(
+        run(&mut conn, &format!("SELECT x FROM t WHERE {chain}")).await,
+        Ok(2),
+        "a 300-term OR chain"
+    );
+    let compound = vec!["SELECT 1"; 51].join(" UNION ALL ");
+    let err = run(&mut conn, &compound).await.expect_err("too many terms");
+    assert!(err.contains("too many terms in compound SELECT"), "{err}");
+    let values = format!("VALUES {}", vec!["(1)"; 500].join(", "));
+    assert_eq!(
+        run(&mut conn, &values).await,
+        Ok(500),
+        "multi-row VALUES is not compound"
+    );
     let ok: i64 = sqlx::query_scalar("SELECT length(printf('%.*c', 1000000, 'x'))")
         .fetch_one(&mut conn)
         .await
