@@ -209,7 +209,7 @@ fn words(sql: &str) -> impl Iterator<Item = &str> {
 /// One instruction of a program, as `EXPLAIN` lists it.
 #[derive(Debug)]
 struct Op {
-    name: String,
+    name: &'static str,
     p1: i64,
     p2: i64,
     p3: i64,
@@ -246,6 +246,9 @@ const CURSOR_READS: &[&str] = &[
     "Offset",
 ];
 
+/// The instructions that open a b-tree.
+const OPENS: &[&str] = &["OpenRead", "ReopenIdx", "OpenWrite"];
+
 /// `OPFLAG_P2ISREG`: P2 of an open instruction is a register holding the root page.
 const OPFLAG_P2ISREG: i64 = 0x10;
 
@@ -264,7 +267,7 @@ pub(crate) unsafe fn audit(
     let ops = unsafe { program(stmt) }.map_err(Finding::Unverifiable)?;
     let mut cursors: HashMap<i64, Vec<&Root>> = HashMap::new();
     for op in &ops {
-        match op.name.as_str() {
+        match op.name {
             "OpenRead" | "ReopenIdx" => {
                 if op.p3 != 0 || op.p5 & OPFLAG_P2ISREG != 0 {
                     return Err(Finding::Unverifiable(format!(
@@ -291,7 +294,7 @@ pub(crate) unsafe fn audit(
         }
     }
     for op in &ops {
-        if !CURSOR_READS.contains(&op.name.as_str()) {
+        if !CURSOR_READS.contains(&op.name) {
             continue;
         }
         let Some(roots) = cursors.get(&op.p1) else {
@@ -314,7 +317,7 @@ fn denied_read<'r>(op: &Op, root: &'r Root) -> Option<(&'r String, &'static str)
             .and_then(|i| columns.get(i))
             .and_then(Option::as_ref)
     };
-    match (root, op.name.as_str()) {
+    match (root, op.name) {
         (Root::Table { columns, .. }, "Column") => field(columns).map(|c| (c, "reads it")),
         (Root::Table { rowid, .. }, "Rowid" | "SeekRowid" | "NotExists") => rowid
             .as_ref()
@@ -347,12 +350,17 @@ unsafe fn program(stmt: *mut ffi::sqlite3_stmt) -> Result<Vec<Op>, String> {
             match ffi::sqlite3_step(stmt) {
                 ffi::SQLITE_ROW => {
                     let name_ptr = ffi::sqlite3_column_text(stmt, 1);
-                    let name = if name_ptr.is_null() {
-                        String::new()
-                    } else {
-                        std::ffi::CStr::from_ptr(name_ptr.cast())
-                            .to_string_lossy()
-                            .into_owned()
+                    if name_ptr.is_null() {
+                        continue;
+                    }
+                    let bytes = std::ffi::CStr::from_ptr(name_ptr.cast()).to_bytes();
+                    // Only the instructions the audit looks at are kept.
+                    let Some(&name) = OPENS
+                        .iter()
+                        .chain(CURSOR_READS)
+                        .find(|n| n.as_bytes() == bytes)
+                    else {
+                        continue;
                     };
                     ops.push(Op {
                         name,
