@@ -26,7 +26,7 @@ use super::{
     run::{
         CappedRows, client_deadline, collect_capped, execution_error, result_columns, unavailable,
     },
-    sqlite_guard::{self, CheckError, Interrupter, SourcePolicy},
+    sqlite_guard::{self, CheckError, Checked, Interrupter, SourcePolicy},
     value,
 };
 use crate::{
@@ -100,13 +100,13 @@ impl SqliteExecutor {
 
     /// Arms the statement deadline on `conn` and has the guard check `sql` (reloading the
     /// schema facts once when the plan names a b-tree they do not know). Returns the
-    /// connection's interrupter.
+    /// connection's interrupter and what the check changed on it.
     async fn check(
         &self,
         conn: &mut PoolConnection<Sqlite>,
         sql: &str,
         timeout: Duration,
-    ) -> Result<Interrupter> {
+    ) -> Result<(Interrupter, Checked)> {
         for attempt in 0..2 {
             let mut handle = conn
                 .lock_handle()
@@ -115,7 +115,7 @@ impl SqliteExecutor {
             sqlite_guard::arm(&mut handle, Some(timeout))?;
             let interrupter = sqlite_guard::interrupter(&mut handle)?;
             match sqlite_guard::check_statement(&mut handle, sql) {
-                Ok(()) => return Ok(interrupter),
+                Ok(checked) => return Ok((interrupter, checked)),
                 Err(CheckError::Refused(e)) => return Err(e),
                 Err(CheckError::StaleLayout) if attempt == 0 => {
                     drop(handle);
@@ -200,7 +200,7 @@ impl Executor for SqliteExecutor {
         let started = Instant::now();
         let timeout_ms = self.options.statement_timeout_ms;
         let mut conn = self.acquire().await?;
-        let interrupter = self
+        let (interrupter, checked) = self
             .check(&mut conn, sql, Duration::from_millis(timeout_ms))
             .await?;
         let outcome = {
@@ -227,6 +227,7 @@ impl Executor for SqliteExecutor {
                 .lock_handle()
                 .await
                 .map_err(|e| execution_error(&self.location(), e))?;
+            sqlite_guard::restore(&mut handle, checked);
             sqlite_guard::disarm(&mut handle)?
         };
         match result {

@@ -114,7 +114,9 @@ pub(crate) const LIMITS: &[(c_int, c_int, &str)] = &[
 ];
 
 /// SQLite's optimization bit of covering-index scans (`SQLITE_CoverIdxScan`), for
-/// `SQLITE_TESTCTRL_OPTIMIZATIONS`, which takes the set of optimizations to turn off.
+/// `SQLITE_TESTCTRL_OPTIMIZATIONS`, which takes the set of optimizations to turn off. (A testing
+/// interface whose codes may change between SQLite releases: the guard's tests fail if this
+/// one stops working.)
 const SQLITE_COVER_IDX_SCAN: std::ffi::c_uint = 0x20;
 
 /// Virtual-machine steps between two deadline checks.
@@ -312,7 +314,6 @@ pub(crate) fn install(
     policy: Arc<SourcePolicy>,
 ) -> Result<()> {
     let db = handle.as_raw_handle();
-    let denies_columns = !policy.denied.is_empty();
     let clock = Arc::new(Clock::new());
     let guard = Box::new(ConnGuard {
         policy,
@@ -343,16 +344,6 @@ pub(crate) fn install(
         ffi::sqlite3_progress_handler(db, PROGRESS_STEPS, Some(check_deadline), ptr);
         for &(limit, value, _) in LIMITS {
             ffi::sqlite3_limit(db, limit, value);
-        }
-        if denies_columns {
-            // No full scans of a covering index instead of the table: an index on a denied
-            // column would return the rows of `SELECT id FROM t` in that column's order, which
-            // the plan audit refuses. Results are the same either way.
-            ffi::sqlite3_test_control(
-                ffi::SQLITE_TESTCTRL_OPTIMIZATIONS,
-                db,
-                SQLITE_COVER_IDX_SCAN,
-            );
         }
         functions::register(db, &clock).map_err(|rc| {
             Error::internal(format!(
@@ -398,25 +389,102 @@ pub(crate) enum CheckError {
     StaleLayout,
 }
 
+/// What [`check_statement`] changed on the connection for the statement to pass; undo it with
+/// [`restore`] once the statement has run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Checked {
+    /// Covering-index scans are off (see [`plan`]).
+    pub(crate) cover_scans_off: bool,
+}
+
 /// Compiles `sql` under the authorizer and refuses it unless it is exactly one statement that
 /// the authorizer allows and whose plan reads only allowed tables and no denied column (see
-/// [`plan`]).
+/// [`plan`]). When the plan's only fault is walking an index ordered by a denied column, the
+/// statement is compiled again without covering-index scans and passes if that plan is clean;
+/// the connection keeps that setting until [`restore`].
 ///
 /// The executor then prepares the same text again to run it; SQLite compiles identical text
-/// on an unchanged schema to the identical program.
+/// on an unchanged schema with the same settings to the identical program.
 pub(crate) fn check_statement(
     handle: &mut LockedSqliteHandle<'_>,
     sql: &str,
-) -> std::result::Result<(), CheckError> {
+) -> std::result::Result<Checked, CheckError> {
     let db = handle.as_raw_handle().as_ptr();
     let guard = guard_of(handle).map_err(CheckError::Refused)?;
-    let refused = |message: String| CheckError::Refused(Error::Execution { message });
+    // SAFETY: `db` is valid and used by no other thread while `handle` is held. (SQLite's
+    // default, also if an earlier statement's `restore` was missed.)
+    unsafe { set_cover_scans(db, true) };
+    match compile_and_audit(db, guard, sql) {
+        Err(Verdict::IndexOrder(_)) => {
+            // SAFETY: `db` is valid and used by no other thread while `handle` is held.
+            unsafe { set_cover_scans(db, false) };
+            match compile_and_audit(db, guard, sql) {
+                Ok(()) => Ok(Checked {
+                    cover_scans_off: true,
+                }),
+                Err(verdict) => {
+                    // SAFETY: as above.
+                    unsafe { set_cover_scans(db, true) };
+                    Err(verdict.into_error())
+                }
+            }
+        }
+        Err(verdict) => Err(verdict.into_error()),
+        Ok(()) => Ok(Checked::default()),
+    }
+}
+
+/// Undoes what [`check_statement`] changed on the connection.
+pub(crate) fn restore(handle: &mut LockedSqliteHandle<'_>, checked: Checked) {
+    if checked.cover_scans_off {
+        let db = handle.as_raw_handle().as_ptr();
+        // SAFETY: `db` is valid and used by no other thread while `handle` is held.
+        unsafe { set_cover_scans(db, true) };
+    }
+}
+
+/// Turns SQLite's covering-index scans on or off for the statements compiled next.
+///
+/// # Safety
+/// `db` must be valid and unused by other threads during the call.
+unsafe fn set_cover_scans(db: *mut ffi::sqlite3, on: bool) {
+    let disabled: std::ffi::c_uint = if on { 0 } else { SQLITE_COVER_IDX_SCAN };
+    // SAFETY: caller; the operation takes the connection and the set of optimizations to turn
+    // off, and nothing else.
+    unsafe { ffi::sqlite3_test_control(ffi::SQLITE_TESTCTRL_OPTIMIZATIONS, db, disabled) };
+}
+
+/// Why [`compile_and_audit`] did not pass a statement.
+enum Verdict {
+    /// The only fault: the plan walks an index ordered by a denied column (the message).
+    IndexOrder(String),
+    /// Any other refusal, final.
+    Refused(CheckError),
+}
+
+impl Verdict {
+    fn into_error(self) -> CheckError {
+        match self {
+            Self::IndexOrder(message) => CheckError::Refused(Error::Execution { message }),
+            Self::Refused(e) => e,
+        }
+    }
+}
+
+/// Compiles `sql` under the authorizer and audits its plan (see [`check_statement`]).
+fn compile_and_audit(
+    db: *mut ffi::sqlite3,
+    guard: &ConnGuard,
+    sql: &str,
+) -> std::result::Result<(), Verdict> {
+    let refused =
+        |message: String| Verdict::Refused(CheckError::Refused(Error::Execution { message }));
     let Ok(len) = c_int::try_from(sql.len()) else {
         return Err(refused("the SQL text is too long".into()));
     };
     let _ = guard.take_refusal();
-    // SAFETY: `db` is valid and used by no other thread while `handle` is held; `sql` outlives
-    // the calls; every statement prepared is finalized by `Finalize` before returning.
+    // SAFETY: `db` is valid and used by no other thread while the caller holds the handle;
+    // `sql` outlives the calls; every statement prepared is finalized by `Finalize`.
     unsafe {
         let first = prepare(db, sql.as_ptr().cast(), len).map_err(|e| {
             refused(match guard.take_refusal() {
@@ -448,40 +516,41 @@ pub(crate) fn check_statement(
                 && facts.names.contains(&lower)
                 && policy.is_allowed(&lower)
         };
-        {
-            match plan::audit(stmt.0, &facts.layout, &readable) {
-                Ok(()) => {}
-                Err(plan::Finding::UnknownRoot(_)) => return Err(CheckError::StaleLayout),
-                Err(plan::Finding::TableNotAllowed(table)) => {
-                    let why = if table.to_ascii_lowercase().starts_with("sqlite_") {
-                        "is SQLite's own table and may not be read"
-                    } else {
-                        "may not be read ([database] allowed_tables)"
-                    };
-                    return Err(refused(format!(
-                        "refused by the database guard: table `{table}` {why}, and the \
-                         statement's plan reads it (a USING or NATURAL join reads a table \
-                         without naming its columns)"
-                    )));
-                }
-                Err(plan::Finding::Denied(column, how)) => {
-                    return Err(refused(format!(
-                        "refused by the database guard: column `{column}` is restricted \
-                         ([database] denied_columns) and the statement's plan {how} (through a \
-                         USING or NATURAL join, or an index on it); join with ON on permitted \
-                         columns and do not force that index"
-                    )));
-                }
-                Err(plan::Finding::Unverifiable(why)) => {
-                    return Err(refused(format!(
-                        "refused by the database guard: {why}, which it cannot verify"
-                    )));
+        let finding = plan::audit(stmt.0, &facts.layout, &readable);
+        drop(stmt);
+        match finding {
+            Ok(()) => Ok(()),
+            Err(plan::Finding::UnknownRoot(_)) => Err(Verdict::Refused(CheckError::StaleLayout)),
+            Err(plan::Finding::TableNotAllowed(table)) => {
+                let why = if table.to_ascii_lowercase().starts_with("sqlite_") {
+                    "is SQLite's own table and may not be read"
+                } else {
+                    "may not be read ([database] allowed_tables)"
+                };
+                Err(refused(format!(
+                    "refused by the database guard: table `{table}` {why}, and the statement's \
+                     plan reads it (a USING or NATURAL join reads a table without naming its \
+                     columns)"
+                )))
+            }
+            Err(plan::Finding::Denied(column, how)) => {
+                let message = format!(
+                    "refused by the database guard: column `{column}` is restricted ([database] \
+                     denied_columns) and the statement's plan {how} (through a USING or NATURAL \
+                     join, or an index on it); join with ON on permitted columns and do not \
+                     force that index"
+                );
+                if how == plan::INDEX_ORDER {
+                    Err(Verdict::IndexOrder(message))
+                } else {
+                    Err(refused(message))
                 }
             }
+            Err(plan::Finding::Unverifiable(why)) => Err(refused(format!(
+                "refused by the database guard: {why}, which it cannot verify"
+            ))),
         }
-        drop(stmt);
     }
-    Ok(())
 }
 
 /// Finalizes a statement on drop.

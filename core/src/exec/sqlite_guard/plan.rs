@@ -20,9 +20,10 @@
 //!   an expression over one, for anything but counting its entries;
 //! - opens a b-tree of another database, by register, or for writing.
 //!
-//! On a source with denied columns the guard also turns off SQLite's covering-index scans, so
-//! that a narrow query (`SELECT id FROM users`) reads the table rather than walking the smallest
-//! index, which may be one on a denied column; the results are the same.
+//! SQLite answers a narrow query (`SELECT id FROM users`) by walking the smallest covering
+//! index, which may be one on a denied column (a UNIQUE email, say). When that is the only
+//! finding, the guard compiles the statement again with covering-index scans turned off for it,
+//! so that it reads the table instead, and audits that plan; the results are the same.
 //!
 //! A root page the layout does not know (the schema changed after it was read) is reported so
 //! that the caller reloads the layout and audits again.
@@ -62,6 +63,9 @@ enum Root {
         rowid: Option<String>,
     },
 }
+
+/// How a program reads a denied column when it walks or seeks an index ordered by it.
+pub(crate) const INDEX_ORDER: &str = "walks or seeks an index ordered by it";
 
 /// Why the audit refused a statement, or could not decide.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -323,7 +327,7 @@ fn denied_read<'r>(op: &Op, root: &'r Root) -> Option<(&'r String, &'static str)
             .as_ref()
             .map(|c| (c, "reads or compares it as the rowid")),
         // Every step through such an index follows the denied column's order.
-        (Root::Index { key: Some(c), .. }, _) => Some((c, "walks or seeks an index ordered by it")),
+        (Root::Index { key: Some(c), .. }, _) => Some((c, INDEX_ORDER)),
         (Root::Index { columns, .. }, "Column") => {
             field(columns).map(|c| (c, "reads it from an index"))
         }

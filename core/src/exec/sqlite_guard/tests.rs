@@ -50,19 +50,21 @@ async fn guarded_with(allowed: &[&str], denied: &[&str]) -> SqliteConnection {
 
 /// Runs `sql` through the guard's check, then for real.
 async fn run(conn: &mut SqliteConnection, sql: &str) -> std::result::Result<i64, String> {
-    {
+    let checked = {
         let mut handle = conn.lock_handle().await.expect("lock");
         match check_statement(&mut handle, sql) {
-            Ok(()) => {}
+            Ok(checked) => checked,
             Err(CheckError::Refused(e)) => return Err(e.to_string()),
             Err(CheckError::StaleLayout) => return Err("stale layout".into()),
         }
-    }
-    sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+    };
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
         .fetch_all(&mut *conn)
         .await
         .map(|rows| rows.len() as i64)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    restore(&mut conn.lock_handle().await.expect("lock"), checked);
+    rows
 }
 
 #[tokio::test]
@@ -188,8 +190,9 @@ async fn denied_columns_are_refused_wherever_they_are_read() {
 }
 
 /// A UNIQUE denied column has an index; SQLite would scan it instead of the table for a narrow
-/// query, returning rows in that column's order. With columns denied, covering-index scans are
-/// off, so such queries read the table; forcing the index is refused.
+/// query, returning rows in that column's order. Such a statement is compiled again without
+/// covering-index scans and reads the table; forcing the index is refused; other statements
+/// keep SQLite's plan.
 #[tokio::test]
 async fn an_index_on_a_denied_column_is_not_walked_for_innocent_queries() {
     let mut conn = SqliteConnection::connect("sqlite::memory:")
@@ -199,6 +202,9 @@ async fn an_index_on_a_denied_column_is_not_walked_for_innocent_queries() {
         "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, email TEXT UNIQUE, bio TEXT);
          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500)
          INSERT INTO users (name, email, bio) SELECT 'n' || i, 'e' || (1000 - i) || '@x', printf('%.*c', 200, 'b') FROM n;
+         CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT, note TEXT);
+         CREATE INDEX tags_label ON tags (label);
+         INSERT INTO tags (label, note) SELECT 'l' || id, bio FROM users;
          ANALYZE;",
     )
     .execute(&mut conn)
@@ -216,7 +222,7 @@ async fn an_index_on_a_denied_column_is_not_walked_for_innocent_queries() {
         "unguarded, SQLite walks the email index: {plan:?}"
     );
     let policy = Arc::new(SourcePolicy::new(&[], &["users.email".to_string()]));
-    policy.set_tables(["users".to_string()]);
+    policy.set_tables(["users".to_string(), "tags".to_string()]);
     policy.load_layout(&mut conn).await.expect("layout");
     install(&mut conn.lock_handle().await.expect("lock"), policy).expect("install");
     for ok in [
@@ -226,11 +232,35 @@ async fn an_index_on_a_denied_column_is_not_walked_for_innocent_queries() {
     ] {
         assert_eq!(run(&mut conn, ok).await.map(|_| ()), Ok(()), "{ok}");
     }
+    let checked = check_statement(
+        &mut conn.lock_handle().await.expect("lock"),
+        "SELECT id FROM users LIMIT 1",
+    )
+    .expect("passes without covering-index scans");
+    assert!(checked.cover_scans_off);
     let first: i64 = sqlx::query_scalar("SELECT id FROM users LIMIT 1")
         .fetch_one(&mut conn)
         .await
         .expect("first");
     assert_eq!(first, 1, "rows in table order, not in email order");
+    restore(&mut conn.lock_handle().await.expect("lock"), checked);
+    assert_eq!(
+        check_statement(
+            &mut conn.lock_handle().await.expect("lock"),
+            "SELECT id FROM tags"
+        )
+        .expect("clean"),
+        Checked::default()
+    );
+    let tags_plan: Vec<(i64, i64, i64, String)> =
+        sqlx::query_as("EXPLAIN QUERY PLAN SELECT id FROM tags")
+            .fetch_all(&mut conn)
+            .await
+            .expect("plan");
+    assert!(
+        tags_plan[0].3.contains("COVERING INDEX tags_label"),
+        "other statements keep SQLite's plan: {tags_plan:?}"
+    );
     for refused in [
         "SELECT id FROM users INDEXED BY sqlite_autoindex_users_1",
         "SELECT id FROM users NATURAL JOIN (SELECT 'e999@x' AS email)",
