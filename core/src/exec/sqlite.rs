@@ -204,8 +204,7 @@ impl Executor for SqliteExecutor {
             .check(&mut conn, sql, Duration::from_millis(timeout_ms))
             .await?;
         let outcome = {
-            let running = std::pin::pin!(run(&mut conn, sql, self.options.max_rows));
-            let mut running = running;
+            let mut running = std::pin::pin!(run(&mut conn, sql, self.options.max_rows));
             match tokio::time::timeout(client_deadline(&self.options), &mut running).await {
                 Ok(result) => Some(result),
                 Err(_) => {
