@@ -1,9 +1,11 @@
 //! The SQLite backend: a read-only file opened through a pool of guarded connections.
 //!
 //! Every query connection is opened read-only (`SQLITE_OPEN_READONLY`, never created) and gets
-//! the [`super::sqlite_guard`] installed in the pool's `after_connect` hook: an authorizer, no
-//! attached databases, a value-length limit and a progress-handler deadline. Introspection uses
-//! a separate, unguarded read-only connection that only ever runs the engine's own SQL.
+//! the [`super::sqlite_guard`] installed in the pool's `after_connect` hook: an authorizer that
+//! enforces the source's `allowed_tables` and `denied_columns`, resource limits, bounded-cost
+//! replacements of the built-in string functions and a deadline. Every statement is compiled and
+//! checked by the guard first (one statement, the policy, the plan audit). Introspection uses a
+//! separate, unguarded read-only connection that only ever runs the engine's own SQL.
 
 use std::{
     path::{Path, PathBuf},
@@ -24,7 +26,7 @@ use super::{
     run::{
         CappedRows, client_deadline, collect_capped, execution_error, result_columns, unavailable,
     },
-    sqlite_guard::{self, ReadableTables},
+    sqlite_guard::{self, CheckError, Checked, Interrupter, SourcePolicy},
     value,
 };
 use crate::{
@@ -39,8 +41,12 @@ pub struct SqliteExecutor {
     path: PathBuf,
     pool: SqlitePool,
     options: SourceOptions,
-    tables: Arc<ReadableTables>,
+    policy: Arc<SourcePolicy>,
 }
+
+/// How long a statement interrupted at the client-side deadline gets to stop before its
+/// connection is abandoned.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(2);
 
 impl SqliteExecutor {
     /// Opens the existing database file at `path` and reads its catalog.
@@ -54,16 +60,19 @@ impl SqliteExecutor {
                 path.display()
             )));
         }
-        let tables = Arc::new(ReadableTables::default());
-        let hook_tables = Arc::clone(&tables);
+        let policy = Arc::new(SourcePolicy::new(
+            &options.allowed_tables,
+            &options.denied_columns,
+        ));
+        let hook_policy = Arc::clone(&policy);
         let pool = SqlitePoolOptions::new()
             .max_connections(options.pool_size.max(1))
             .acquire_timeout(Duration::from_secs(options.connection_timeout_secs))
             .after_connect(move |conn, _meta| {
-                let tables = Arc::clone(&hook_tables);
+                let policy = Arc::clone(&hook_policy);
                 Box::pin(async move {
                     let mut handle = conn.lock_handle().await?;
-                    sqlite_guard::install(&mut handle, tables)
+                    sqlite_guard::install(&mut handle, policy)
                         .map_err(|e| sqlx::Error::Configuration(e.to_string().into()))
                 })
             })
@@ -72,7 +81,7 @@ impl SqliteExecutor {
             path: path.to_path_buf(),
             pool,
             options,
-            tables,
+            policy,
         };
         executor.catalog().await?;
         Ok(executor)
@@ -87,6 +96,63 @@ impl SqliteExecutor {
             .acquire()
             .await
             .map_err(|e| unavailable(&self.location(), &e))
+    }
+
+    /// Arms the statement deadline on `conn` and has the guard check `sql` (reloading the
+    /// schema facts once when the plan names a b-tree they do not know). Returns the
+    /// connection's interrupter and what the check changed on it.
+    async fn check(
+        &self,
+        conn: &mut PoolConnection<Sqlite>,
+        sql: &str,
+        timeout: Duration,
+    ) -> Result<(Interrupter, Checked)> {
+        for attempt in 0..2 {
+            let mut handle = conn
+                .lock_handle()
+                .await
+                .map_err(|e| execution_error(&self.location(), e))?;
+            sqlite_guard::arm(&mut handle, Some(timeout))?;
+            let interrupter = sqlite_guard::interrupter(&mut handle)?;
+            match sqlite_guard::check_statement(&mut handle, sql) {
+                Ok(checked) => return Ok((interrupter, checked)),
+                Err(CheckError::Refused(e)) => return Err(e),
+                Err(CheckError::StaleLayout) if attempt == 0 => {
+                    drop(handle);
+                    self.catalog().await?;
+                }
+                Err(CheckError::StaleLayout) => break,
+            }
+        }
+        Err(Error::Execution {
+            message: "the database schema changed while the statement was checked; try again"
+                .into(),
+        })
+    }
+
+    /// Maps a driver error of a statement, naming the guard's limits where one was hit.
+    fn statement_error(&self, err: sqlx::Error) -> Error {
+        if let sqlx::Error::Database(db) = &err {
+            let code = db.code();
+            if code.as_deref() == Some("18") {
+                return Error::Execution {
+                    message: format!(
+                        "string or blob too big: a value of the statement would exceed {} bytes, \
+                         this source's limit on one string, blob or row; select less (code 18)",
+                        sqlite_guard::MAX_VALUE_LEN
+                    ),
+                };
+            }
+            if db.message() == "LIKE or GLOB pattern too complex" {
+                return Error::Execution {
+                    message: format!(
+                        "LIKE or GLOB pattern too complex: patterns are limited to {} bytes",
+                        sqlite_guard::MAX_LIKE_PATTERN_LEN
+                    ),
+                };
+            }
+        }
+        execution_error(&self.location(), err)
     }
 }
 
@@ -113,13 +179,16 @@ impl Executor for SqliteExecutor {
         let mut conn = SqliteConnection::connect_with(&connect_options(&self.path))
             .await
             .map_err(|e| unavailable(&self.location(), &e))?;
-        let tables = introspect::sqlite::tables(&mut conn)
-            .await
-            .map_err(|e| execution_error(&self.location(), e));
+        let tables = match introspect::sqlite::tables(&mut conn).await {
+            Ok(tables) => self.policy.load_layout(&mut conn).await.map(|()| tables),
+            Err(e) => Err(e),
+        }
+        .map_err(|e| execution_error(&self.location(), e));
         // Closing a read-only connection cannot lose anything; a failure here is not the caller's.
         let _ = conn.close().await;
         let tables = tables?;
-        self.tables.replace(tables.iter().map(|t| t.name.clone()));
+        self.policy
+            .set_tables(tables.iter().map(|t| t.name.clone()));
         let database = self
             .path
             .file_stem()
@@ -131,26 +200,29 @@ impl Executor for SqliteExecutor {
         let started = Instant::now();
         let timeout_ms = self.options.statement_timeout_ms;
         let mut conn = self.acquire().await?;
-        {
-            let mut handle = conn
-                .lock_handle()
-                .await
-                .map_err(|e| execution_error(&self.location(), e))?;
-            sqlite_guard::arm(&mut handle, Some(Duration::from_millis(timeout_ms)))?;
-        }
-        let outcome = tokio::time::timeout(
-            client_deadline(&self.options),
-            run(
+        let (interrupter, checked) = self
+            .check(&mut conn, sql, Duration::from_millis(timeout_ms))
+            .await?;
+        let outcome = {
+            let mut running = std::pin::pin!(run(
                 &mut conn,
                 sql,
                 self.options.max_rows,
                 self.options.max_result_bytes,
-            ),
-        )
-        .await;
-        let Ok(result) = outcome else {
-            // The progress handler should have fired first; do not reuse a connection in an
-            // unknown state.
+            ));
+            match tokio::time::timeout(client_deadline(&self.options), &mut running).await {
+                Ok(result) => Some(result),
+                Err(_) => {
+                    // The statement is stuck where the deadline checks do not reach: stop it
+                    // and let it unwind, so that no CPU keeps burning after the reply.
+                    interrupter.interrupt();
+                    let _ = tokio::time::timeout(INTERRUPT_GRACE, &mut running).await;
+                    None
+                }
+            }
+        };
+        let Some(result) = outcome else {
+            // The interrupt may still be pending on the connection: never reuse it.
             conn.close_on_drop();
             return Err(Error::Timeout { timeout_ms });
         };
@@ -159,6 +231,7 @@ impl Executor for SqliteExecutor {
                 .lock_handle()
                 .await
                 .map_err(|e| execution_error(&self.location(), e))?;
+            sqlite_guard::restore(&mut handle, checked);
             sqlite_guard::disarm(&mut handle)?
         };
         match result {
@@ -170,7 +243,7 @@ impl Executor for SqliteExecutor {
                 elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
             }),
             Err(_) if timed_out => Err(Error::Timeout { timeout_ms }),
-            Err(e) => Err(execution_error(&self.location(), e)),
+            Err(e) => Err(self.statement_error(e)),
         }
     }
 

@@ -19,6 +19,7 @@ mod restricted_data;
 mod rule_conversation;
 mod shared_stores;
 mod sql_safety;
+mod sqlite_policy;
 mod validator_guardrails;
 mod validator_spider;
 
