@@ -5,14 +5,15 @@
 //! statement that reaches a database also runs under that database's own read-only mechanism,
 //! a statement timeout and a row cap, so that a validator bug still cannot write.
 //!
-//! | Backend | Read-only mechanism | Statement timeout | Extra bounds |
+//! | Backend | Read-only mechanism and policy | Statement timeout | Extra bounds |
 //! |---|---|---|---|
-//! | SQLite ([`SqliteExecutor`]) | file opened read-only, never created; an authorizer allowing only `SELECT`, reads of catalog tables, allow-listed functions and recursive CTEs | progress-handler deadline | no attached databases, 64 MiB values |
-//! | PostgreSQL ([`PostgresExecutor`]) | `BEGIN READ ONLY` (snapshot taken first), always rolled back | `SET LOCAL statement_timeout` | client deadline + `pg_cancel_backend`; advisory locks released |
-//! | MySQL/MariaDB ([`MysqlExecutor`]) | `START TRANSACTION READ ONLY`, always rolled back | session `max_statement_time` (MariaDB) / `max_execution_time` (MySQL) | client deadline + `KILL QUERY`; user locks released |
+//! | SQLite ([`SqliteExecutor`]) | file opened read-only, never created; an authorizer allowing only one `SELECT` that reads allowed catalog tables, no denied column and only allow-listed functions, plus an audit of the compiled program (joins the authorizer is not told about); double-quoted names are never strings | progress-handler deadline, checked inside the superlinear string functions too; the client deadline interrupts the statement | no attached databases, 1 MiB values |
+//! | PostgreSQL ([`PostgresExecutor`]) | `BEGIN READ ONLY` (snapshot taken first), always rolled back; `standard_conforming_strings` and the search path pinned | `SET LOCAL statement_timeout` | client deadline + `pg_cancel_backend`; advisory locks released |
+//! | MySQL/MariaDB ([`MysqlExecutor`]) | `START TRANSACTION READ ONLY`, always rolled back; a `sql_mode` without the modes that change how SQL is read | session `max_statement_time` (MariaDB) / `max_execution_time` (MySQL) | client deadline + `KILL QUERY`; user locks released |
 //!
-//! Every backend also stops reading at the row cap ([`SourceOptions::max_rows`]) and sets
-//! [`QueryResult::truncated`] when a further row exists.
+//! Every backend also stops reading at the row cap ([`SourceOptions::max_rows`]) or the byte
+//! budget ([`SourceOptions::max_result_bytes`]) and sets [`QueryResult::truncated`], and
+//! [`connect`] lets at most [`SourceOptions::max_concurrent_queries`] statements run at once.
 //!
 //! # Connect with a SELECT-only account
 //!

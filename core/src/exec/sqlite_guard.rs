@@ -345,6 +345,11 @@ pub(crate) fn install(
         for &(limit, value, _) in LIMITS {
             ffi::sqlite3_limit(db, limit, value);
         }
+        // A double-quoted name is always a name: the validator has already written as a string
+        // every one that SQLite would otherwise read as a string, so nothing is left to guess.
+        for op in [ffi::SQLITE_DBCONFIG_DQS_DML, ffi::SQLITE_DBCONFIG_DQS_DDL] {
+            ffi::sqlite3_db_config(db, op, 0 as c_int, std::ptr::null_mut::<c_int>());
+        }
         functions::register(db, &clock).map_err(|rc| {
             Error::internal(format!(
                 "cannot register the bounded SQLite functions (code {rc})"

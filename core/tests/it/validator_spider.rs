@@ -1,12 +1,13 @@
 //! Zero false rejects on real analytic SQL: every SpiderMan train query that runs on its Spider
-//! SQLite database must be accepted by the validator, and the validated statement must return
-//! the same rows (or exactly the row cap when the gold result is larger).
+//! SQLite database must be accepted by the validator, and the validated statement, run the way
+//! the engine runs it (through the guarded executor), must return the same rows as the gold
+//! query on a plain connection (or exactly the row cap when the gold result is larger).
 
 use std::{collections::BTreeMap, path::Path, sync::Arc};
 
 use conversational_bi::{
     eval::parse_csv,
-    exec::{self, SourceOptions},
+    exec::{self, SourceOptions, Value},
     sql::{Validator, ValidatorOptions},
 };
 use sqlx::{
@@ -33,7 +34,9 @@ fn cell(row: &SqliteRow, i: usize) -> String {
     match kind.as_str() {
         "INTEGER" => row.try_get::<i64, _>(i).map(|v| v.to_string()),
         "REAL" => row.try_get::<f64, _>(i).map(|v| format!("{v:?}")),
-        "BLOB" => row.try_get::<Vec<u8>, _>(i).map(|v| format!("{v:?}")),
+        "BLOB" => row
+            .try_get::<Vec<u8>, _>(i)
+            .map(|v| v.iter().map(|b| format!("{b:02x}")).collect()),
         _ => row.try_get::<String, _>(i),
     }
     .unwrap_or_else(|_| format!("<{kind}>"))
@@ -48,6 +51,17 @@ async fn run(pool: &SqlitePool, sql: &str) -> Result<Vec<Vec<String>>, String> {
         .iter()
         .map(|r| (0..r.len()).map(|i| cell(r, i)).collect())
         .collect())
+}
+
+/// A value of the executor as [`cell`] writes it.
+fn value_cell(v: &Value) -> String {
+    match v {
+        Value::Null => "NULL".into(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => format!("{f:?}"),
+        Value::Bool(b) => i64::from(*b).to_string(),
+        Value::Text(s) | Value::Decimal(s) | Value::Bytes(s) => s.clone(),
+    }
 }
 
 fn has_top_level_order_by(sql: &str) -> bool {
@@ -92,7 +106,12 @@ async fn spider_gold_queries_are_accepted_and_return_the_same_rows() {
             .expect("db opens");
         let executor = exec::connect(
             &format!("sqlite://{}", file.display()),
-            SourceOptions::default(),
+            SourceOptions {
+                max_rows: MAX_ROWS,
+                max_result_bytes: usize::MAX,
+                pool_size: 1,
+                ..SourceOptions::default()
+            },
         )
         .await
         .expect("executor opens the database");
@@ -119,8 +138,12 @@ async fn spider_gold_queries_are_accepted_and_return_the_same_rows() {
                 }
             };
             accepted += 1;
-            let got = match run(&pool, &validated.sql).await {
-                Ok(rows) => rows,
+            let got = match executor.execute(&validated.exec_sql).await {
+                Ok(result) => result
+                    .rows
+                    .iter()
+                    .map(|r| r.iter().map(value_cell).collect::<Vec<_>>())
+                    .collect::<Vec<_>>(),
                 Err(e) => {
                     failures.push(format!(
                         "[{db}] validated SQL fails: {}\n    {e}",

@@ -413,3 +413,18 @@ async fn the_interrupter_outlives_its_connection_harmlessly() {
     conn.close().await.expect("close");
     interrupter.interrupt();
 }
+
+#[tokio::test]
+async fn a_double_quoted_name_is_never_read_as_a_string() {
+    let mut conn = guarded_with(&[], &[]).await;
+    let n: i64 = sqlx::query_scalar(r#"SELECT "x" FROM t WHERE "x" = 2"#)
+        .fetch_one(&mut conn)
+        .await
+        .expect("a column");
+    assert_eq!(n, 2);
+    let err = sqlx::query(r#"SELECT "no_such_column" FROM t"#)
+        .fetch_all(&mut conn)
+        .await
+        .expect_err("not a string");
+    assert!(err.to_string().contains("no such column"), "{err}");
+}
