@@ -20,7 +20,7 @@
 use sqlparser::{
     dialect as sp_dialect,
     keywords::Keyword,
-    tokenizer::{Location, Token, TokenWithSpan, Tokenizer, Word},
+    tokenizer::{Location, Span, Token, TokenWithSpan, Tokenizer, Word},
 };
 
 use super::{RejectRule, Rejection};
@@ -43,8 +43,9 @@ pub(crate) fn tokenize(dialect: Dialect, sql: &str) -> Result<Vec<TokenWithSpan>
     tokenize_marked(dialect, sql).map(|(tokens, _)| tokens)
 }
 
-/// [`tokenize`], and where the names written in double quotes start on SQLite: the only names
-/// SQLite may read as a string when no column has them (`[...]` and `` `...` `` never are).
+/// [`tokenize`], and where the names written in double quotes are on SQLite, as the starts of
+/// indexed spans (see [`index_spans`]): the only names SQLite may read as a string when no
+/// column has them (`[...]` and `` `...` `` never are).
 pub(crate) fn tokenize_marked(
     dialect: Dialect,
     sql: &str,
@@ -53,33 +54,94 @@ pub(crate) fn tokenize_marked(
         return Err(nul());
     }
     let d = sp(dialect);
-    let mut tokens = Tokenizer::new(d, sql)
+    let mut tokens = Vec::with_capacity(sql.len() / 3 + 4);
+    let mut double_quoted = Vec::new();
+    let mut failure = None;
+    let mut unicode_string = false;
+    let mut index = 0u64;
+    Tokenizer::new(d, sql)
         .with_unescape(false)
-        .tokenize_with_location()
+        .tokenize_with_location_into_buf_with_mapper(&mut tokens, |mut t| {
+            index += 1;
+            if failure.is_none() && needs_canonical(&t.token) {
+                let token = std::mem::replace(&mut t.token, Token::EOF);
+                if dialect == Dialect::Sqlite
+                    && matches!(&token, Token::Word(w) if w.quote_style == Some('"'))
+                {
+                    double_quoted.push(Location::new(0, index));
+                }
+                unicode_string |= matches!(token, Token::UnicodeStringLiteral(_));
+                match canonical(dialect, token) {
+                    Ok(token) => t.token = token,
+                    Err(e) => failure = Some(e),
+                }
+            }
+            t
+        })
         .map_err(|e| {
             Rejection::new(
                 RejectRule::ParseError,
                 format!("the SQL does not tokenize as {dialect}: {e}"),
             )
         })?;
-    let mut double_quoted = Vec::new();
-    for i in 0..tokens.len() {
-        let token = std::mem::replace(&mut tokens[i].token, Token::EOF);
-        if dialect == Dialect::Sqlite
-            && matches!(&token, Token::Word(w) if w.quote_style == Some('"'))
-        {
-            double_quoted.push(tokens[i].span.start);
-        }
-        tokens[i].token = canonical(dialect, token)?;
-        if matches!(&tokens[i].token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("uescape"))
-            && previous_is_string(&tokens[..i])
-        {
-            return Err(unsupported(
-                "`UESCAPE` after a Unicode string is not supported; write the characters themselves",
-            ));
-        }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    if unicode_string
+        && let Some(i) = tokens.iter().position(|t| {
+            matches!(&t.token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("uescape"))
+        })
+        && previous_is_string(&tokens[..i])
+    {
+        return Err(unsupported(
+            "`UESCAPE` after a Unicode string is not supported; write the characters themselves",
+        ));
     }
     Ok((tokens, double_quoted))
+}
+
+/// Whether a raw token has a canonical form other than itself, or is refused: everything but
+/// unquoted words, whitespace and the fixed operators.
+fn needs_canonical(token: &Token) -> bool {
+    match token {
+        Token::Word(w) => w.quote_style.is_some(),
+        Token::Whitespace(_)
+        | Token::EOF
+        | Token::Comma
+        | Token::Eq
+        | Token::Neq
+        | Token::Lt
+        | Token::Gt
+        | Token::LtEq
+        | Token::GtEq
+        | Token::Plus
+        | Token::Minus
+        | Token::Mul
+        | Token::Div
+        | Token::Mod
+        | Token::LParen
+        | Token::RParen
+        | Token::Period
+        | Token::DoubleColon
+        | Token::StringConcat => false,
+        _ => true,
+    }
+}
+
+/// Replaces each token's span by one that holds its index in the stream (line 0, column
+/// index + 1). The parser copies token spans into the tree, so that a node can be traced back
+/// to its token; and with line 0, the errors the parser builds while it tries alternatives do
+/// not format positions, which saves a tenth of the parse.
+pub(crate) fn index_spans(tokens: &mut [TokenWithSpan]) {
+    for (i, t) in tokens.iter_mut().enumerate() {
+        let at = Location::new(0, i as u64 + 1);
+        t.span = Span::new(at, at);
+    }
+}
+
+/// The index of the token an indexed span starts at (see [`index_spans`]).
+pub(crate) fn indexed(start: Location) -> Option<usize> {
+    (start.line == 0 && start.column > 0).then(|| start.column as usize - 1)
 }
 
 /// Turns the names at `at` (SQLite names in double quotes that no relation has, which SQLite

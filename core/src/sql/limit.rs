@@ -14,13 +14,12 @@
 
 use sqlparser::{
     ast::{Expr, LimitClause, Query, UnaryOperator, Value},
-    keywords::Keyword,
-    tokenizer::{Location, Token, TokenWithSpan},
+    tokenizer::Location,
 };
 
 use super::{
-    LimitAction, RejectRule, Rejection,
-    render::{self, Splice},
+    LimitAction, RejectRule, Rejection, lex,
+    render::{Kind, Layout, Splice},
 };
 
 /// How the row cap changes the statement.
@@ -45,12 +44,9 @@ impl RowCap {
     }
 }
 
-/// Decides how the row cap applies to `query`, whose canonical tokens are `tokens`.
-pub(crate) fn plan(
-    query: &Query,
-    tokens: &[TokenWithSpan],
-    max_rows: usize,
-) -> Result<RowCap, Rejection> {
+/// Decides how the row cap applies to `query`, parsed from tokens with indexed spans (see
+/// [`lex::index_spans`]) and written out as `layout`.
+pub(crate) fn plan(query: &Query, layout: &Layout, max_rows: usize) -> Result<RowCap, Rejection> {
     let max = max_rows as u64;
     if query
         .fetch
@@ -94,10 +90,10 @@ pub(crate) fn plan(
     let Some(e) = count else {
         // `LIMIT ALL`: its `ALL` is replaced; otherwise a `LIMIT` clause is appended.
         let edit = match &query.limit_clause {
-            Some(LimitClause::LimitOffset { limit: None, .. }) => limit_all(tokens),
+            Some(LimitClause::LimitOffset { limit: None, .. }) => limit_all(layout),
             _ => None,
         };
-        let end = render::statement_end(tokens);
+        let end = layout.end;
         return Ok(match edit {
             Some(at) => RowCap {
                 action: LimitAction::Added,
@@ -124,7 +120,7 @@ pub(crate) fn plan(
             append: false,
         });
     }
-    let range = expr_tokens(e, tokens).ok_or_else(|| {
+    let range = expr_tokens(e, layout).ok_or_else(|| {
         Rejection::new(
             RejectRule::RowLimit,
             format!("the row limit `{e}` cannot be located in the statement; write `LIMIT n` with an integer literal"),
@@ -138,56 +134,45 @@ pub(crate) fn plan(
 }
 
 /// The tokens of a literal row count: a number, `NULL`, or a negated number.
-fn expr_tokens(e: &Expr, tokens: &[TokenWithSpan]) -> Option<std::ops::Range<usize>> {
+fn expr_tokens(e: &Expr, layout: &Layout) -> Option<std::ops::Range<usize>> {
     match e {
-        Expr::Nested(inner) => expr_tokens(inner, tokens),
+        Expr::Nested(inner) => expr_tokens(inner, layout),
         Expr::Value(v) => {
-            let at = token_at(tokens, v.span.start)?;
-            Some(at..at + 1)
+            let at = token_at(v.span.start)?;
+            (at < layout.end).then_some(at..at + 1)
         }
         Expr::UnaryOp {
             op: UnaryOperator::Minus,
             expr,
         } => {
-            let inner = expr_tokens(expr, tokens)?;
+            let inner = expr_tokens(expr, layout)?;
             let sign = (0..inner.start)
                 .rev()
-                .find(|&i| !matches!(tokens[i].token, Token::Whitespace(_)))?;
-            matches!(tokens[sign].token, Token::Minus).then_some(sign..inner.end)
+                .find(|&i| layout.kinds[i] != Kind::Blank)?;
+            (layout.kinds[sign] == Kind::Minus).then_some(sign..inner.end)
         }
         _ => None,
     }
 }
 
-fn token_at(tokens: &[TokenWithSpan], start: Location) -> Option<usize> {
-    if start.line == 0 {
-        return None;
-    }
-    tokens.iter().rposition(|t| t.span.start == start)
+fn token_at(start: Location) -> Option<usize> {
+    lex::indexed(start)
 }
 
 /// The `ALL` of a top-level `LIMIT ALL`: the last `LIMIT` outside parentheses followed by `ALL`.
-fn limit_all(tokens: &[TokenWithSpan]) -> Option<usize> {
+fn limit_all(layout: &Layout) -> Option<usize> {
     let mut depth = 0i32;
     let mut found = None;
     let mut previous_limit = false;
-    for (i, t) in tokens.iter().enumerate() {
-        match &t.token {
-            Token::LParen => depth += 1,
-            Token::RParen => depth -= 1,
-            Token::Whitespace(_) => continue,
-            Token::Word(w)
-                if depth == 0
-                    && w.quote_style.is_none()
-                    && w.keyword == Keyword::ALL
-                    && previous_limit =>
-            {
-                found = Some(i);
-            }
+    for (i, kind) in layout.kinds.iter().enumerate() {
+        match kind {
+            Kind::Blank => continue,
+            Kind::LParen => depth += 1,
+            Kind::RParen => depth -= 1,
+            Kind::All if depth == 0 && previous_limit => found = Some(i),
             _ => {}
         }
-        previous_limit = depth == 0
-            && matches!(&t.token, Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::LIMIT);
+        previous_limit = depth == 0 && *kind == Kind::Limit;
     }
     found
 }
@@ -244,13 +229,24 @@ pub(crate) fn set_limit(query: &mut Query, n: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{dialect::Dialect, sql::parse::parse_single_query};
+    use crate::dialect::Dialect;
+
+    fn planned(d: Dialect, sql: &str, max: usize) -> (Layout, Result<RowCap, Rejection>) {
+        let mut tokens = crate::sql::lex::tokenize(d, sql).expect("tokenizes");
+        lex::index_spans(&mut tokens);
+        let layout = Layout::new(d, &tokens);
+        let q = crate::sql::parse::parse_tokens(d, tokens).expect("parses");
+        let c = plan(&q, &layout, max);
+        (layout, c)
+    }
 
     fn cap(d: Dialect, sql: &str, max: usize) -> (String, String, LimitAction) {
-        let tokens = crate::sql::lex::tokenize(d, sql).expect("tokenizes");
-        let q = parse_single_query(d, sql).expect("parses");
-        let c = plan(&q, &tokens, max).expect("capped");
-        let render = |n| render::render(d, &tokens, c.splice(n).as_ref());
+        let (layout, c) = planned(d, sql, max);
+        let c = c.expect("capped");
+        let render = |n| match c.splice(n) {
+            Some(s) => layout.spliced(&s),
+            None => layout.text.clone(),
+        };
         (render(max as u64), render(max as u64 + 1), c.action)
     }
 
@@ -327,9 +323,10 @@ mod tests {
             "SELECT a FROM t LIMIT 2 + 3",
             "SELECT a FROM t LIMIT 1.5",
         ] {
-            let tokens = crate::sql::lex::tokenize(Dialect::Postgres, sql).expect("tokenizes");
-            let q = parse_single_query(Dialect::Postgres, sql).expect("parses");
-            let r = plan(&q, &tokens, 10).err().expect("refused");
+            let r = planned(Dialect::Postgres, sql, 10)
+                .1
+                .err()
+                .expect("refused");
             assert_eq!(r.rule, RejectRule::RowLimit, "{sql}");
             assert!(r.reason.contains("integer literal"), "{}", r.reason);
         }

@@ -221,29 +221,29 @@ impl Validator {
     fn check(&self, sql: &str) -> Result<ValidatedSql, Rejection> {
         let dialect = self.dialect();
         parse::check_not_empty(sql)?;
-        let (mut tokens, double_quoted) = lex::tokenize_marked(dialect, sql)?;
-        let mut query = parse::parse_tokens(dialect, sql, tokens.clone())?;
         let policy = resolve::Policy::new(&self.catalog, &self.options);
+        let (mut tokens, double_quoted) = lex::tokenize_marked(dialect, sql)?;
+        parse::check_comments(dialect, sql, &tokens)?;
+        lex::index_spans(&mut tokens);
+        let mut layout = render::Layout::new(dialect, &tokens);
+        let mut query = parse_located(dialect, sql, tokens)?;
         let mut reads = resolve::check_query(&policy, &query, &double_quoted)?;
         if !reads.implicit_strings.is_empty() {
             // SQLite reads a double-quoted name that no relation has as a string: the statement
             // is written with the string, so that the database never has to guess (the
             // executor turns that guess off).
+            let (mut tokens, _) = lex::tokenize_marked(dialect, sql)?;
+            lex::index_spans(&mut tokens);
             lex::names_to_strings(&mut tokens, &reads.implicit_strings);
-            query = parse::parse_tokens(dialect, sql, tokens.clone())?;
+            layout = render::Layout::new(dialect, &tokens);
+            query = parse_located(dialect, sql, tokens)?;
             reads = resolve::check_query(&policy, &query, &double_quoted)?;
         }
-        let cap = limit::plan(&query, &tokens, self.options.max_rows)?;
+        let cap = limit::plan(&query, &layout, self.options.max_rows)?;
         let max = self.options.max_rows as u64;
         let (shown, executed) = match (cap.splice(max), cap.splice(max + 1)) {
-            (Some(shown), Some(executed)) => (
-                render::render(dialect, &tokens, Some(&shown)),
-                render::render(dialect, &tokens, Some(&executed)),
-            ),
-            _ => {
-                let sql = render::render(dialect, &tokens, None);
-                (sql.clone(), sql)
-            }
+            (Some(shown), Some(executed)) => (layout.spliced(&shown), layout.spliced(&executed)),
+            _ => (layout.text.clone(), layout.text),
         };
         // The round trip: what the database will be sent must parse to the tree that was
         // checked (with the row cap the splice wrote).
@@ -262,14 +262,32 @@ impl Validator {
     }
 }
 
+/// Parses canonical tokens with indexed spans; a syntax error is reported again from a parse
+/// with positions, so that its message says where.
+fn parse_located(
+    dialect: Dialect,
+    sql: &str,
+    tokens: Vec<sqlparser::tokenizer::TokenWithSpan>,
+) -> Result<Box<sqlparser::ast::Query>, Rejection> {
+    match parse::parse_tokens(dialect, tokens) {
+        Err(r) if r.rule == RejectRule::ParseError => Err(lex::tokenize(dialect, sql)
+            .and_then(|t| parse::parse_tokens(dialect, t))
+            .err()
+            .unwrap_or(r)),
+        other => other,
+    }
+}
+
 /// Refuses `rendered` unless it parses to `expected`.
 fn round_trip(
     dialect: Dialect,
     rendered: &str,
     expected: &sqlparser::ast::Query,
 ) -> Result<(), Rejection> {
-    let reparsed = lex::tokenize(dialect, rendered)
-        .and_then(|tokens| parse::parse_tokens(dialect, rendered, tokens));
+    let reparsed = lex::tokenize(dialect, rendered).and_then(|mut tokens| {
+        lex::index_spans(&mut tokens);
+        parse::parse_tokens(dialect, tokens)
+    });
     match reparsed {
         Ok(q) if *q == *expected => Ok(()),
         outcome => {

@@ -19,7 +19,25 @@ use crate::dialect::Dialect;
 pub(crate) fn parse_single_query(dialect: Dialect, sql: &str) -> Result<Box<Query>, Rejection> {
     check_not_empty(sql)?;
     let tokens = lex::tokenize(dialect, sql)?;
-    parse_tokens(dialect, sql, tokens)
+    check_comments(dialect, sql, &tokens)?;
+    parse_tokens(dialect, tokens)
+}
+
+/// Refuses MySQL versioned comments (`/*! ... */`), whose content MySQL executes; `tokens` must
+/// still carry their positions in `sql`.
+pub(crate) fn check_comments(
+    dialect: Dialect,
+    sql: &str,
+    tokens: &[TokenWithSpan],
+) -> Result<(), Rejection> {
+    if dialect == Dialect::Mysql && sql.contains("/*!") && has_expanded_comment(tokens, sql) {
+        return Err(Rejection::new(
+            RejectRule::VersionedComment,
+            "MySQL versioned comments `/*! ... */` are executed by MySQL and are not allowed; \
+             write the statement without them",
+        ));
+    }
+    Ok(())
 }
 
 /// Refuses empty SQL.
@@ -33,19 +51,11 @@ pub(crate) fn check_not_empty(sql: &str) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// Parses the canonical `tokens` of `sql` as exactly one read-only query.
+/// Parses canonical `tokens` as exactly one read-only query.
 pub(crate) fn parse_tokens(
     dialect: Dialect,
-    sql: &str,
     tokens: Vec<TokenWithSpan>,
 ) -> Result<Box<Query>, Rejection> {
-    if dialect == Dialect::Mysql && sql.contains("/*!") && has_expanded_comment(&tokens, sql) {
-        return Err(Rejection::new(
-            RejectRule::VersionedComment,
-            "MySQL versioned comments `/*! ... */` are executed by MySQL and are not allowed; \
-             write the statement without them",
-        ));
-    }
     let statement_word = first_word(&tokens);
     let writes_file = dialect == Dialect::Mysql && mentions_file_output(&tokens);
     let mut statements = Parser::new(lex::sp(dialect)).with_tokens_with_locations(tokens).parse_statements().map_err(|e| {

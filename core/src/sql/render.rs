@@ -10,10 +10,117 @@
 
 use std::ops::Range;
 
-use sqlparser::tokenizer::{Token, TokenWithSpan};
+use sqlparser::{
+    keywords::Keyword,
+    tokenizer::{Token, TokenWithSpan},
+};
 
 use super::quote;
 use crate::dialect::Dialect;
+
+/// What the row cap needs to know of a token once the parser has taken the tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Whitespace, a comment, or a token that is not written (`;` at the end, the end marker).
+    Blank,
+    LParen,
+    RParen,
+    Minus,
+    /// The unquoted keyword `LIMIT`.
+    Limit,
+    /// The unquoted keyword `ALL`.
+    All,
+    Other,
+}
+
+/// The statement as written for the database, with where each token landed in the text.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    /// The statement text.
+    pub(crate) text: String,
+    /// Per token: its byte range in `text` (empty for a token that is not written).
+    spans: Vec<Range<usize>>,
+    /// Per token: its [`Kind`].
+    pub(crate) kinds: Vec<Kind>,
+    /// The index after the statement's last written token.
+    pub(crate) end: usize,
+}
+
+impl Layout {
+    /// Writes `tokens` (canonical, from [`super::lex::tokenize`]) as SQL text of `dialect`.
+    pub(crate) fn new(dialect: Dialect, tokens: &[TokenWithSpan]) -> Self {
+        let mut text = String::with_capacity(tokens.len() * 6);
+        let end = statement_end(tokens);
+        let mut spans = Vec::with_capacity(tokens.len());
+        let mut kinds = Vec::with_capacity(tokens.len());
+        let mut prev: Option<&Token> = None;
+        let mut spaced = false;
+        for (i, t) in tokens.iter().enumerate() {
+            let token = &t.token;
+            kinds.push(kind(token, i < end));
+            if i >= end || matches!(token, Token::EOF) {
+                spans.push(text.len()..text.len());
+                continue;
+            }
+            if let Token::Whitespace(_) = token {
+                spaced = true;
+                spans.push(text.len()..text.len());
+                continue;
+            }
+            if let Some(p) = prev
+                && needs_space(p, token, spaced)
+            {
+                text.push(' ');
+            }
+            let start = text.len();
+            write_token(&mut text, dialect, token);
+            spans.push(start..text.len());
+            prev = Some(token);
+            spaced = false;
+        }
+        Self {
+            text,
+            spans,
+            kinds,
+            end,
+        }
+    }
+
+    /// The text with `splice` applied.
+    pub(crate) fn spliced(&self, splice: &Splice) -> String {
+        if splice.range.is_empty() {
+            let mut out = String::with_capacity(self.text.len() + splice.text.len() + 1);
+            out.push_str(&self.text);
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&splice.text);
+            return out;
+        }
+        let from = self.spans[splice.range.start].start;
+        let to = self.spans[splice.range.end - 1].end;
+        let mut out = String::with_capacity(self.text.len() + splice.text.len());
+        out.push_str(&self.text[..from]);
+        out.push_str(&splice.text);
+        out.push_str(&self.text[to..]);
+        out
+    }
+}
+
+fn kind(token: &Token, written: bool) -> Kind {
+    if !written {
+        return Kind::Blank;
+    }
+    match token {
+        Token::Whitespace(_) | Token::EOF => Kind::Blank,
+        Token::LParen => Kind::LParen,
+        Token::RParen => Kind::RParen,
+        Token::Minus => Kind::Minus,
+        Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::LIMIT => Kind::Limit,
+        Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::ALL => Kind::All,
+        _ => Kind::Other,
+    }
+}
 
 /// A change to the token stream: the tokens in `range` (indexes into the stream) are replaced by
 /// `text`; an empty range at the end of the stream appends it.
@@ -25,63 +132,18 @@ pub(crate) struct Splice {
 
 /// Writes `tokens` (canonical, from [`super::lex::tokenize`]) as SQL text of `dialect`, with
 /// `splice` applied.
+#[cfg(test)]
 pub(crate) fn render(
     dialect: Dialect,
     tokens: &[TokenWithSpan],
     splice: Option<&Splice>,
 ) -> String {
-    let mut out = String::with_capacity(tokens.len() * 6);
-    let end = statement_end(tokens);
-    // The last token written (None at the start) and the one before it.
-    let mut prev: Option<&Token> = None;
-    let mut spaced = false;
-    let mut i = 0;
-    while i < end {
-        if let Some(s) = splice
-            && i == s.range.start
-            && !s.range.is_empty()
-        {
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push_str(&s.text);
-            // The spliced text is a number: the next token follows it as after a number.
-            prev = Some(&NUMBER);
-            spaced = false;
-            i = s.range.end;
-            continue;
-        }
-        let token = &tokens[i].token;
-        i += 1;
-        match token {
-            Token::Whitespace(_) => {
-                spaced = true;
-                continue;
-            }
-            Token::EOF => continue,
-            _ => {}
-        }
-        if let Some(p) = prev
-            && needs_space(p, token, spaced)
-        {
-            out.push(' ');
-        }
-        write_token(&mut out, dialect, token);
-        prev = Some(token);
-        spaced = false;
+    let layout = Layout::new(dialect, tokens);
+    match splice {
+        Some(s) => layout.spliced(s),
+        None => layout.text,
     }
-    if let Some(s) = splice
-        && s.range.is_empty()
-    {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(&s.text);
-    }
-    out
 }
-
-static NUMBER: Token = Token::Number(String::new(), false);
 
 /// The index after the statement's last token: trailing whitespace, comments, `;` and the end
 /// marker are not part of it.

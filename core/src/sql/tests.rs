@@ -654,3 +654,10 @@ fn sqlite_double_quoted_names_that_no_relation_has_are_written_as_strings() {
     );
     assert!(v.sql.contains(r#""key""#), "{}", v.sql);
 }
+
+#[test]
+fn syntax_errors_say_where() {
+    let (rule, reason) = reject(Dialect::Sqlite, "SELECT Name FROM Artist WHERE AND 1");
+    assert_eq!(rule, RejectRule::ParseError);
+    assert!(reason.contains("Line: 1, Column: 35"), "{reason}");
+}
