@@ -320,12 +320,15 @@ pub fn compare(
             });
         }
     }
-    if let Observation::Lost(e) = on_exec {
-        out.push(Finding {
-            class: Class::DatabaseLost,
-            mechanism: "server",
-            detail: format!("the connection broke: {}", first_line(e)),
-        });
+    for (obs, on) in [(on_exec, "exec_sql"), (on_input, "input")] {
+        if let Observation::Lost(e) = obs {
+            out.push(Finding {
+                class: Class::DatabaseLost,
+                mechanism: on,
+                detail: format!("the connection broke on the {on}: {}", first_line(e)),
+            });
+            break;
+        }
     }
     match (on_input, on_exec) {
         (

@@ -128,6 +128,7 @@ impl Generator {
             scopes: Vec::new(),
             ctes: Vec::new(),
             depth: 0,
+            barrier: 0,
             p_denied: if hostile { 0.12 } else { 0.02 },
             p_outer: if hostile { 0.5 } else { 0.2 },
             p_open: if hostile { 0.3 } else { 0.08 },
@@ -342,6 +343,9 @@ struct Cx<'g, 'r> {
     scopes: Vec<Scope>,
     ctes: Vec<Cte>,
     depth: usize,
+    /// The first scope a column reference may use: on MariaDB a derived table or a CTE body
+    /// cannot see the scopes around it (see [`Generator::hunting_crashes`]).
+    barrier: usize,
     p_denied: f64,
     p_outer: f64,
     p_open: f64,
@@ -352,6 +356,17 @@ type Out = Vec<String>;
 impl Cx<'_, '_> {
     fn d(&self) -> Dialect {
         self.g.dialect
+    }
+
+    /// Before a derived table or CTE body: on MariaDB (unless hunting crashes) hides the
+    /// enclosing scopes from column references, as MariaDB does (it answers "Unknown column",
+    /// or crashes: `fixture::KNOWN_CRASHES`). Returns the barrier to restore afterwards.
+    fn enclose(&mut self) -> usize {
+        let saved = self.barrier;
+        if self.g.avoid_known_crashes && self.d() == Dialect::Mysql {
+            self.barrier = self.scopes.len();
+        }
+        saved
     }
 
     fn ident(&mut self, name: &str, case_free: bool) -> String {
@@ -464,7 +479,9 @@ impl Cx<'_, '_> {
                 continue;
             }
             self.depth += 1;
+            let saved = self.enclose();
             let (q, mut cols) = self.query(None, true);
+            self.barrier = saved;
             self.depth -= 1;
             out.push(rendered);
             if self.rng.chance(0.35) && !cols.is_empty() {
@@ -618,8 +635,9 @@ impl Cx<'_, '_> {
     /// A reference to a column of kind `ty` of a relation in scope (an outer one now and then),
     /// with its name and whether it is restricted.
     fn col_ref(&mut self, ty: Ty, may_outer: bool) -> Option<(Out, Option<String>, bool)> {
-        let depth = if may_outer && self.scopes.len() > 1 && self.rng.chance(self.p_outer) {
-            self.rng.below(self.scopes.len() - 1)
+        let first = self.barrier.min(self.scopes.len().saturating_sub(1));
+        let depth = if may_outer && self.scopes.len() > first + 1 && self.rng.chance(self.p_outer) {
+            first + self.rng.below(self.scopes.len() - 1 - first)
         } else {
             self.scopes.len().checked_sub(1)?
         };
@@ -1134,7 +1152,9 @@ impl Cx<'_, '_> {
             (vec![values], cols)
         } else {
             self.depth += 1;
+            let saved = self.enclose();
             let r = self.query(None, true);
+            self.barrier = saved;
             self.depth -= 1;
             r
         };

@@ -16,10 +16,15 @@
 //!
 //! `EXPLAIN FORMAT=JSON` names each table only by its alias (`"table_name": "c"`,
 //! `<derived2>`, `<subquery2>`) and columns only where an index is used (`used_key_parts`), so
-//! it is not used. Blind spots: the optimizer folds a constant table (a unique key looked up by
-//! a constant, or a table of at most one row) into values, which hides its columns (the
-//! fixture's tables have no keys and several rows, so this does not happen there); a subquery
-//! the optimizer removes (`WHERE 0`) disappears from the note; functions are not compared.
+//! it is not used. **Functions**: every `name(` of the note that is not syntax is a function the
+//! statement calls (`sleep`, `user`, `version`, `benchmark`), and `@@name` a server variable it
+//! reads; both are compared with the allow-list (MariaDB prints some functions under their
+//! canonical name: `length` as `octet_length`, `substring` as `substr`).
+//!
+//! Blind spots: the optimizer folds a constant table (a unique key looked up by a constant, or
+//! a table of at most one row) into values, which hides its columns (the fixture's tables have
+//! no keys and several rows, so this does not happen there); a subquery the optimizer removes
+//! (`WHERE 0`) disappears from the note, and so does a constant expression it evaluates.
 
 use std::collections::{HashMap, HashSet};
 
@@ -144,6 +149,10 @@ impl MysqlOracle {
             Err(e) => match denial(&e) {
                 Some(why) => match explain(&mut self.all, sql).await {
                     Ok(note) => (note, Some(why)),
+                    Err(e2) if e2.as_database_error().is_none() => {
+                        self.broken = true;
+                        return Observation::Lost(e2.to_string());
+                    }
                     Err(e2) => (
                         String::new(),
                         Some(format!("{why}; as cbi_diff_all: {}", message(&e2))),
@@ -165,7 +174,12 @@ impl MysqlOracle {
 enum Tok {
     /// A backtick-quoted name.
     Name(String),
+    /// An unquoted word (keyword, function name, number), lowercased.
+    Word(String),
     Dot,
+    LParen,
+    Close,
+    At,
     Other,
 }
 
@@ -226,16 +240,24 @@ fn lex(s: &str) -> Vec<Tok> {
             }
             c if c.is_whitespace() => i += 1,
             c if c.is_alphanumeric() || c == '_' || c == '$' => {
+                let start = i;
                 while i < chars.len()
                     && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
                 {
                     i += 1;
                 }
-                out.push(Tok::Other);
+                out.push(Tok::Word(
+                    chars[start..i].iter().collect::<String>().to_lowercase(),
+                ));
             }
             _ => {
                 i += 1;
-                out.push(Tok::Other);
+                out.push(match c {
+                    '(' => Tok::LParen,
+                    ')' => Tok::Close,
+                    '@' => Tok::At,
+                    _ => Tok::Other,
+                });
             }
         }
     }
@@ -310,5 +332,104 @@ pub fn note_reads(policy: &Policy, databases: &HashSet<String>, note: &str) -> R
             }
         }
     }
+    functions(&toks, &mut reads);
     reads
+}
+
+/// Words that the note prints like a call but are syntax or type names.
+const NOT_FUNCTIONS: &[&str] = &[
+    "in",
+    "exists",
+    "not",
+    "and",
+    "or",
+    "cast",
+    "convert",
+    "interval",
+    "case",
+    "when",
+    "then",
+    "else",
+    "end",
+    "values",
+    "row",
+    "select",
+    "from",
+    "where",
+    "join",
+    "on",
+    "using",
+    "as",
+    "any",
+    "all",
+    "some",
+    "char",
+    "varchar",
+    "decimal",
+    "signed",
+    "unsigned",
+    "double",
+    "float",
+    "binary",
+    "datetime",
+    "integer",
+    "int",
+    "separator",
+    "over",
+    "partition",
+    "distinct",
+    "union",
+    "like",
+    "semi",
+    "straight_join",
+    "dual",
+    "is",
+    "null",
+    "having",
+    "group",
+    "order",
+    "by",
+    "limit",
+];
+
+/// Whether the parenthesis at `open` closes right before `as (`: `name(columns) as (...)`
+/// defines a CTE, it calls nothing.
+fn is_cte_definition(toks: &[Tok], open: usize) -> bool {
+    let mut depth = 0usize;
+    for (i, t) in toks.iter().enumerate().skip(open) {
+        match t {
+            Tok::LParen => depth += 1,
+            Tok::Close => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return matches!(toks.get(i + 1), Some(Tok::Word(w)) if w == "as")
+                        && toks.get(i + 2) == Some(&Tok::LParen);
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Adds the functions the note calls (`name(`) and the server variables it reads (`@@name`, as
+/// a function `@@name`, which no allow-list holds).
+fn functions(toks: &[Tok], reads: &mut Reads) {
+    for (i, t) in toks.iter().enumerate() {
+        match (t, toks.get(i + 1), toks.get(i + 2)) {
+            (Tok::At, Some(Tok::At), Some(Tok::Word(w))) => {
+                reads.functions.insert(format!("@@{w}"));
+            }
+            (Tok::Word(w), Some(Tok::LParen), _) => {
+                let not_a_call = NOT_FUNCTIONS.contains(&w.as_str())
+                    || w.starts_with(|c: char| c.is_ascii_digit())
+                    || (i > 0 && toks[i - 1] == Tok::At)
+                    || is_cte_definition(toks, i + 1);
+                if !not_a_call {
+                    reads.functions.insert(w.clone());
+                }
+            }
+            _ => {}
+        }
+    }
 }

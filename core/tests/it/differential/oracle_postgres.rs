@@ -21,12 +21,22 @@
 //!   scan's `Output` (and `(t.*)` / `t` in expressions above); it counts as every column.
 //! - NATURAL and USING columns appear in the join condition (`Hash Cond: (a.id = b.id)`).
 //! - A scan under a join or aggregate may output every column of its table ("physical target
-//!   list") although its parent needs fewer; such an `Output` is skipped when the parent is a
-//!   projecting node, whose own expressions say which columns are used.
+//!   list") although its parent needs fewer; such an `Output` is skipped when the scan is the
+//!   outer or inner input of a projecting node, whose own expressions say which columns are
+//!   used. (The top node of a CTE or subquery plan outputs exactly its target list.)
+//! - A table alias with a column list (`customers AS c(a, b)`) renames the columns in the plan
+//!   (`c.a`): references to them are not mapped back to the table's columns (a blind spot of
+//!   the column comparison; the grants still judge them).
+//!
+//! **Functions**: every `name(` in those expressions that is not syntax deparsed like a call
+//! (`COALESCE(`, `TRIM(BOTH FROM`, `ANY (`, ...) is a function the plan calls, compared with
+//! the allow-list (`pg_sleep`, `version()`). SQL-standard value functions without parentheses
+//! (`CURRENT_USER`, `CURRENT_DATE`) are not seen.
 //!
 //! Blind spots: the plan is the optimized one, so a relation or column the planner proves
 //! unnecessary (`WHERE false`, a removed LEFT JOIN, a constant-folded expression) is not in the
-//! plan; the grants still see those. Functions are not compared on PostgreSQL.
+//! plan, and a function the planner folds into a constant (immutable ones on constants) is gone;
+//! the grants still see the reads.
 
 use std::collections::HashMap;
 
@@ -75,6 +85,14 @@ async fn explain(conn: &mut PgConnection, sql: &str) -> Result<Value, sqlx::Erro
     Ok(plan.0)
 }
 
+/// Whether the connection itself failed (the server went away), not the statement.
+fn is_connection_error(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed
+    )
+}
+
 fn is_permission_error(e: &sqlx::Error) -> bool {
     e.as_database_error()
         .and_then(|d| d.code())
@@ -108,13 +126,7 @@ impl PgOracle {
         }
         let (plan, grants_refused) = match explain(&mut self.probe, sql).await {
             Ok(plan) => (plan, None),
-            Err(e)
-                if e.as_database_error().is_none()
-                    && !matches!(
-                        e,
-                        sqlx::Error::Protocol(_) | sqlx::Error::ColumnDecode { .. }
-                    ) =>
-            {
+            Err(e) if is_connection_error(&e) => {
                 self.broken = true;
                 return Observation::Lost(e.to_string());
             }
@@ -124,6 +136,10 @@ impl PgOracle {
                     .map_or_else(|| e.to_string(), |d| d.message().to_string());
                 match explain(&mut self.all, sql).await {
                     Ok(plan) => (plan, Some(why)),
+                    Err(e) if is_connection_error(&e) => {
+                        self.broken = true;
+                        return Observation::Lost(e.to_string());
+                    }
                     Err(e) => (Value::Null, Some(format!("{why}; as cbi_diff_all: {e}"))),
                 }
             }
@@ -222,8 +238,16 @@ pub fn plan_reads(policy: &Policy, plan: &Value) -> Reads {
             .get("Alias")
             .and_then(Value::as_str)
             .and_then(|a| aliases.get(a));
+        // The top node of an InitPlan or SubPlan (a CTE, a subquery) outputs exactly its
+        // query's target list; only a scan feeding a projecting parent as its outer or inner
+        // input may output more than is used.
+        let feeds = node
+            .get("Parent Relationship")
+            .and_then(Value::as_str)
+            .is_some_and(|r| r == "Outer" || r == "Inner");
         let physical = relation.is_some_and(|key| {
-            parent.is_some_and(|p| PROJECTING.contains(&p))
+            feeds
+                && parent.is_some_and(|p| PROJECTING.contains(&p))
                 && is_whole_row_list(policy, key, node.get("Output"), single.is_some())
         });
         for key in EXPRESSION_KEYS {
@@ -280,16 +304,17 @@ fn is_whole_row_list(
     if cols.len() != out.len() {
         return false;
     }
-    cols.iter().zip(out).all(|(c, o)| {
+    // Positional: a table alias with a column list (`AS t(a, b)`) renames them in the plan.
+    out.iter().all(|o| {
         let Some(o) = o.as_str() else { return false };
-        let toks = lex(o);
-        let last = match toks.as_slice() {
-            [Tok::Ident(c)] if unqualified => Some(c),
-            [Tok::Ident(_), Tok::Dot, Tok::Ident(c)] => Some(c),
-            _ => None,
-        };
-        last.is_some_and(|l| l == c)
-    })
+        matches!(
+            lex(o).as_slice(),
+            [Tok::Ident(_), Tok::Dot, Tok::Ident(_)] | [Tok::Ident(_)]
+        )
+    }) && (unqualified
+        || out
+            .iter()
+            .all(|o| o.as_str().is_some_and(|o| o.contains('.'))))
 }
 
 /// A token of a deparsed expression.
@@ -379,6 +404,81 @@ fn lex(s: &str) -> Vec<Tok> {
     out
 }
 
+/// Words that deparse like a call but are syntax, not functions.
+const NOT_FUNCTIONS: &[&str] = &[
+    "from",
+    "both",
+    "leading",
+    "trailing",
+    "for",
+    "similar",
+    "escape",
+    "as",
+    "on",
+    "using",
+    "any",
+    "all",
+    "some",
+    "exists",
+    "array",
+    "row",
+    "coalesce",
+    "nullif",
+    "greatest",
+    "least",
+    "case",
+    "when",
+    "then",
+    "else",
+    "end",
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "trim",
+    "substring",
+    "position",
+    "overlay",
+    "extract",
+    "normalize",
+    "collate",
+    "values",
+    "filter",
+    "over",
+    "within",
+    "distinct",
+    "subplan",
+    "initplan",
+    "hashed",
+    "numeric",
+    "character",
+    "varying",
+    "varchar",
+    "char",
+    "bit",
+    "timestamp",
+    "time",
+    "interval",
+    "decimal",
+    "float",
+    "precision",
+];
+
+/// Adds the functions one deparsed expression calls (`name(`, `schema.name(`).
+fn functions(toks: &[Tok], reads: &mut Reads) {
+    for (i, t) in toks.iter().enumerate() {
+        let Tok::Ident(name) = t else { continue };
+        if toks.get(i + 1) != Some(&Tok::LParen) || (i > 0 && toks[i - 1] == Tok::Cast) {
+            continue;
+        }
+        let lower = name.to_lowercase();
+        if !NOT_FUNCTIONS.contains(&lower.as_str()) {
+            reads.functions.insert(lower);
+        }
+    }
+}
+
 /// Adds the column references of one deparsed expression.
 fn refs(
     policy: &Policy,
@@ -389,6 +489,7 @@ fn refs(
     reads: &mut Reads,
 ) {
     let toks = lex(expr);
+    functions(&toks, reads);
     let all_columns = |key: &str, reads: &mut Reads| {
         if let Some(cols) = policy.columns.get(key) {
             for c in cols {

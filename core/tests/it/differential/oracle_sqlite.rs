@@ -17,8 +17,11 @@
 //!   `SeekRowid` / `Rowid`, which are not counted.)
 //! - `SQLITE_READ` without a column: SQLite names each `FROM` item that no column is read from
 //!   (`SELECT count(*) FROM secrets`) *as written*, with the schema as written, so that a CTE
-//!   named like a table looks the same as the table. Only the qualified ones are used; the
+//!   named like a table looks the same as the table. Only qualified names are used; the
 //!   tables themselves come from the program: every b-tree `OpenRead` opens maps to its table.
+//! - SQLite 3.51 also reports some derived tables (and their columns) with the schema `main`;
+//!   a name that is neither a table of the schema nor a virtual table (a module, or a
+//!   `pragma_*` table, which SQLite creates on first use) is skipped.
 //! - `SQLITE_FUNCTION`: the function called, checked against the allow-list.
 //!
 //! Eponymous virtual tables on the function allow-list (`json_each`, `json_tree`) are not
@@ -78,6 +81,8 @@ pub struct SqliteOracle {
     log: NonNull<RefCell<Log>>,
     /// (schema index, root page) to the b-tree stored there.
     roots: HashMap<(i64, i64), Btree>,
+    /// The virtual table modules (`json_each`, `pragma_table_info`, ...), lowercased.
+    modules: std::collections::HashSet<String>,
     policy: Policy,
     path: PathBuf,
     _dir: tempfile::TempDir,
@@ -194,6 +199,7 @@ impl SqliteOracle {
             db,
             log: NonNull::from(Box::leak(Box::new(RefCell::new(Log::default())))),
             roots: HashMap::new(),
+            modules: Default::default(),
             policy: Policy::new(Dialect::Sqlite),
             path,
             _dir: dir,
@@ -207,6 +213,11 @@ impl SqliteOracle {
             oracle.prepare(warm)?;
         }
         oracle.load_roots()?;
+        oracle.modules = oracle
+            .rows("SELECT lower(name) FROM pragma_module_list")?
+            .into_iter()
+            .filter_map(|r| r.into_iter().next())
+            .collect();
         // SAFETY: `db` is open; `log` stays allocated until `drop` has closed the connection,
         // after which the callback is never called again.
         unsafe {
@@ -432,6 +443,12 @@ impl SqliteOracle {
                 // program's OpenRead says which tables were read.
                 continue;
             };
+            let virtual_table = self.modules.contains(&lower) || lower.starts_with("pragma_");
+            if !self.roots.values().any(|b| b.table == lower) && !virtual_table {
+                // Neither a table nor a virtual table: SQLite 3.51 names some derived tables
+                // and their columns this way too, with the schema `main`.
+                continue;
+            }
             let key = names.table(Some(schema), table);
             reads.tables.insert(key.clone());
             let column = names.column(column);

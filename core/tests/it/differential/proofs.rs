@@ -16,6 +16,7 @@ pub fn proofs(dialect: Dialect) -> Vec<String> {
         Dialect::Sqlite => &[
             // C1: a backslash before a quote, the row cap inside a comment.
             r"SELECT 'x\'', (SELECT group_concat(ssn) FROM customers) AS emails, (SELECT count(*) FROM secrets) AS revenue --'",
+            r"SELECT 'x\'', sqlite_version() AS v, (SELECT max(sql) FROM sqlite_master) AS s --'",
             // C1: the rule generator's company literal.
             r"SELECT full_name, email FROM customers WHERE full_name = 'x\' UNION SELECT ssn, email FROM customers --'",
             // C1: a bracket identifier printed raw.
@@ -31,10 +32,13 @@ pub fn proofs(dialect: Dialect) -> Vec<String> {
             // Controls the validator must refuse.
             "SELECT count(*) FROM secrets",
             "SELECT \"pr\"\"ivate\" FROM notes",
+            // The rowid is the column `id`.
             "SELECT rowid, full_name FROM customers",
         ],
         Dialect::Postgres => &[
             r"SELECT 'x\'', (SELECT string_agg(ssn, ',') FROM customers) AS s, (SELECT count(*) FROM secrets) AS t --'",
+            // C1: the audit's reads of the catalog and calls of server functions.
+            r"SELECT 'x\'', (SELECT datname FROM pg_database LIMIT 1) AS d, version() AS v, pg_sleep(0) AS s --'",
             r#"SELECT 1 AS "a\"", (SELECT string_agg(ssn, ',') FROM customers) AS "b\"" FROM customers"#,
             r"SELECT full_name FROM customers WHERE full_name = 'x\' UNION SELECT ssn FROM customers --'",
             "SELECT (SELECT ssn FROM generate_series(1,1)) AS s FROM customers",
@@ -51,6 +55,7 @@ pub fn proofs(dialect: Dialect) -> Vec<String> {
             r"SELECT 'a\\' AS x",
             r"SELECT 'a\\', ', (SELECT group_concat(ssn) FROM customers) AS s -- ' AS z",
             r"SELECT full_name FROM customers WHERE full_name = 'x\\' UNION SELECT ssn FROM customers -- '",
+            r"SELECT 'a\\', ', USER() AS u, @@version AS v, SLEEP(0) AS s -- ' AS z",
             r"SELECT id AS `a\`, (SELECT group_concat(ssn) FROM customers) AS `b` FROM customers",
             // H1.
             "SELECT (SELECT ssn FROM (SELECT 1+1) t) AS e FROM customers",
@@ -70,10 +75,10 @@ pub fn proofs(dialect: Dialect) -> Vec<String> {
 /// A select item that reads the restricted column or a table outside the allowed ones.
 pub fn payload_item(rng: &mut Rng, dialect: Dialect) -> String {
     let agg = lexical::ssn_aggregate(dialect);
-    let other = match dialect {
-        Dialect::Sqlite => "(SELECT max(name) FROM sqlite_master)",
-        Dialect::Postgres => "(SELECT count(*) FROM archive.orders)",
-        Dialect::Mysql => "(SELECT count(*) FROM cbi_diff_other.orders)",
+    let (other, call) = match dialect {
+        Dialect::Sqlite => ("(SELECT max(name) FROM sqlite_master)", "sqlite_version()"),
+        Dialect::Postgres => ("(SELECT count(*) FROM archive.orders)", "version()"),
+        Dialect::Mysql => ("(SELECT count(*) FROM cbi_diff_other.orders)", "user()"),
     };
     let items = [
         "ssn".to_string(),
@@ -82,6 +87,7 @@ pub fn payload_item(rng: &mut Rng, dialect: Dialect) -> String {
         "(SELECT token FROM secrets LIMIT 1)".to_string(),
         other.to_string(),
         "(SELECT max(\"pr\"\"ivate\") FROM notes)".to_string(),
+        format!("{call} AS f"),
     ];
     rng.pick(&items).clone()
 }

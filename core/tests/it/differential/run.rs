@@ -84,6 +84,9 @@ pub async fn validator(dialect: Dialect, oracle: &Oracle) -> Result<Validator, S
     ))
 }
 
+/// The most distinct details kept per class.
+const MAX_DETAILS: usize = 500;
+
 /// One statement that shows a class of disagreement.
 #[derive(Debug, Clone)]
 pub struct Example {
@@ -139,6 +142,8 @@ pub struct Report {
     pub slowest: Option<(Duration, u64, u64, String)>,
     /// Time spent in the database (both observations).
     pub in_database: Duration,
+    /// How often each detail occurred, by class and mechanism (bounded).
+    pub details: BTreeMap<(Class, &'static str), BTreeMap<String, u64>>,
 }
 
 impl Report {
@@ -175,6 +180,14 @@ impl Report {
         self.elapsed += other.elapsed;
         self.stopped = self.stopped.or(other.stopped);
         self.in_database += other.in_database;
+        for (k, m) in other.details {
+            let mine = self.details.entry(k).or_default();
+            for (d, n) in m {
+                if mine.len() < MAX_DETAILS || mine.contains_key(&d) {
+                    *mine.entry(d).or_default() += n;
+                }
+            }
+        }
         if other.slowest.as_ref().map(|s| s.0) > self.slowest.as_ref().map(|s| s.0) {
             self.slowest = other.slowest;
         }
@@ -228,13 +241,16 @@ fn refusal_kind(e: &str) -> String {
     s
 }
 
-/// Runs statements `range` of `seed` through the validator and the oracle.
+/// Runs statements `range` of `seed` through the validator and the oracle. When the database
+/// goes away the run stops, unless `keep_going` (a supervised private server that comes back):
+/// then it waits for the server and goes on.
 pub async fn run(
     generator: &Generator,
     validator: &Validator,
     oracle: &mut Oracle,
     seed: u64,
     range: Range<u64>,
+    keep_going: bool,
 ) -> Report {
     let dialect = validator.dialect();
     let policy = Policy::new(dialect);
@@ -294,6 +310,7 @@ pub async fn run(
         } else {
             oracle.observe(&stmt.sql).await
         };
+        let lost = lost || matches!(on_input, Observation::Lost(_));
         let took = asked.elapsed();
         report.in_database += took;
         if report.slowest.as_ref().is_none_or(|s| took > s.0) {
@@ -320,7 +337,9 @@ pub async fn run(
             &validated.exec_sql,
             findings,
         );
-        if lost {
+        if lost && keep_going {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        } else if lost {
             // The server went away: what follows would only repeat it.
             report.stopped = Some(index);
             break;
@@ -374,6 +393,10 @@ fn record(
     let mut seen = Vec::new();
     for f in findings {
         let key = (f.class, f.mechanism);
+        let details = report.details.entry(key).or_default();
+        if details.len() < MAX_DETAILS || details.contains_key(&f.detail) {
+            *details.entry(f.detail.clone()).or_default() += 1;
+        }
         if seen.contains(&key) {
             // One statement counts once per class; keep the details of the first read.
             continue;
@@ -488,6 +511,16 @@ impl fmt::Display for Report {
                 writeln!(f, "      input:    {}", e.input.escape_debug())?;
                 writeln!(f, "      exec_sql: {}", e.exec_sql.escape_debug())?;
                 writeln!(f, "      database: {}", e.detail.escape_debug())?;
+                if let Some(details) = self.details.get(&(*class, *mechanism)) {
+                    let mut top: Vec<_> = details.iter().collect();
+                    top.sort_by(|a, b| b.1.cmp(a.1));
+                    let top: Vec<String> = top
+                        .iter()
+                        .take(6)
+                        .map(|(d, n)| format!("{n}× {}", d.chars().take(80).collect::<String>()))
+                        .collect();
+                    writeln!(f, "      most frequent: {}", top.join(" | ").escape_debug())?;
+                }
                 if *mechanism == "star" {
                     writeln!(f, "      note:     {LEGACY_COLUMNS_NOTE}")?;
                 }
