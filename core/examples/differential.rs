@@ -16,10 +16,13 @@
 //! Options: `--dialect sqlite|postgres|mysql` (default sqlite), `--count N` (default 100000),
 //! `--seed S` (decimal or 0x-hex; default time-derived), `--start I` (first index, default 0),
 //! `--workers W` (parallel connections, each with its own range; default 1), `--index I`
-//! (replay statement I), `--sql TEXT` (replay this statement), `--show RULE` (print up to 30
-//! statements refused with RULE, or `accepted` / `db_refused`), `--hunt-crashes` (also generate
+//! (replay statement I), `--sql TEXT` (replay this statement), `--raw` (print the replayed
+//! statements as they are, not escaped), `--show RULE` (print up to 30
+//! statements refused with RULE, or `accepted` / `db_refused`, or with a finding:
+//! `finding:CLASS[/MECHANISM]`), `--hunt-crashes` (also generate
 //! the shapes of `KNOWN_CRASHES`: only against a private server, which they may crash; point
-//! `CBI_DIFF_MYSQL_URL` / `CBI_DIFF_MYSQL_PROBE_URL` at it). Exits with status 1 when a security
+//! `CBI_DIFF_MYSQL_URL` / `CBI_DIFF_MYSQL_PROBE_URL` at it), `--keep-going` (when the database
+//! goes away, wait for it and go on, counting each loss: for a supervised private server). Exits with status 1 when a security
 //! or fidelity finding occurs.
 
 #[allow(dead_code)]
@@ -70,6 +73,8 @@ struct Args {
     sql: Option<String>,
     show: Option<String>,
     hunt: bool,
+    raw: bool,
+    keep_going: bool,
 }
 
 fn parse_u64(s: &str) -> Result<u64, String> {
@@ -93,6 +98,8 @@ fn args() -> Result<Args, String> {
         sql: None,
         show: None,
         hunt: false,
+        raw: false,
+        keep_going: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -114,6 +121,8 @@ fn args() -> Result<Args, String> {
             "--show" => a.show = Some(value()?),
             "--sql" => a.sql = Some(value()?),
             "--hunt-crashes" => a.hunt = true,
+            "--raw" => a.raw = true,
+            "--keep-going" => a.keep_going = true,
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -149,10 +158,17 @@ async fn replay(a: &Args, index: u64) -> Result<(), String> {
             stmt.sql
         }
     };
-    println!("input:    {}", sql.escape_debug());
+    let show = |s: &str| {
+        if a.raw {
+            s.to_string()
+        } else {
+            s.escape_debug().to_string()
+        }
+    };
+    println!("input:    {}", show(&sql));
     match validator.validate(&sql) {
         Ok(v) => {
-            println!("exec_sql: {}", v.exec_sql.escape_debug());
+            println!("exec_sql: {}", show(&v.exec_sql));
             println!("validator tables:  {:?}", v.tables);
             println!("validator columns: {:?}", v.columns);
             let on_exec = oracle.observe(&v.exec_sql).await;
@@ -198,6 +214,24 @@ async fn show(a: &Args, rule: &str) -> Result<(), String> {
                 compare::Observation::Refused(e) => Some(format!("{e} <- {}", v.exec_sql)),
                 _ => None,
             },
+            Ok(v) if rule.starts_with("finding:") => {
+                let on_exec = oracle.observe(&v.exec_sql).await;
+                let on_input = oracle.observe(&stmt.sql).await;
+                let policy = compare::Policy::new(a.dialect);
+                let validated = policy.names().validated(&v);
+                let wanted = &rule["finding:".len()..];
+                compare::compare(
+                    &policy,
+                    a.dialect,
+                    &validated,
+                    &v.exec_sql,
+                    &on_exec,
+                    &on_input,
+                )
+                .into_iter()
+                .find(|f| format!("{}/{}", f.class.as_str(), f.mechanism).starts_with(wanted))
+                .map(|f| format!("{} <- {}", f.detail, v.exec_sql))
+            }
             _ => None,
         };
         if let Some(why) = hit {
@@ -225,7 +259,8 @@ fn long_run(a: &Args) -> Result<Report, String> {
             .map(|w| {
                 let from = a.start + w * per;
                 let to = (from + per).min(a.start + a.count);
-                let (dialect, seed, g) = (a.dialect, a.seed, generator(a));
+                let (dialect, seed, g, keep_going) =
+                    (a.dialect, a.seed, generator(a), a.keep_going);
                 scope.spawn(move || -> Result<Report, String> {
                     let rt = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
@@ -239,7 +274,9 @@ fn long_run(a: &Args) -> Result<Report, String> {
                         let mut i = from;
                         while i < to {
                             let end = (i + chunk).min(to);
-                            let r = run::run(&g, &validator, &mut oracle, seed, i..end).await;
+                            let r = run::run(&g, &validator, &mut oracle, seed, i..end, keep_going)
+                                .await;
+                            let stopped = r.stopped.is_some();
                             total.merge(r);
                             eprintln!(
                                 "worker {w}: {} / {} statements, {:.0}/s, {} security, {} fidelity",
@@ -249,6 +286,9 @@ fn long_run(a: &Args) -> Result<Report, String> {
                                 total.security(),
                                 total.fidelity()
                             );
+                            if stopped {
+                                break;
+                            }
                             i = end;
                         }
                         Ok(total)
