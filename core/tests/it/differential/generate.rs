@@ -334,7 +334,16 @@ const COL_ALIASES: &[&str] = &[
     "b`c",
 ];
 
-const CTE_NAMES: &[&str] = &["c1", "cte", "recent", "orders", "customers", "q\"c", "Ünï"];
+const CTE_NAMES: &[&str] = &[
+    "c1",
+    "cte",
+    "recent",
+    "orders",
+    "customers",
+    "secrets",
+    "q\"c",
+    "Ünï",
+];
 
 /// Generation state: the scopes from outermost to innermost and the visible CTEs.
 struct Cx<'g, 'r> {

@@ -161,10 +161,13 @@ impl MysqlOracle {
                 None => return Observation::Refused(message(&e)),
             },
         };
+        let (reads, clean) = note_reads(&self.policy, &self.databases, &note);
         Observation::Compiled {
-            reads: note_reads(&self.policy, &self.databases, &note),
+            reads,
             several: false,
             grants_refused,
+            // A refusal without a note (the full user refused too) reads nothing known.
+            partial: !clean || note.is_empty(),
         }
     }
 }
@@ -183,9 +186,16 @@ enum Tok {
     Other,
 }
 
-fn lex(s: &str) -> Vec<Tok> {
+/// Tokens of a note, and whether it lexed cleanly: every quote and name closed, no comment but
+/// the `/* select#N */` markers, parentheses balanced. MariaDB escapes plain literals in the
+/// note but prints a literal with a charset introducer (`_utf8mb4'...'`) raw, quotes and
+/// backslashes included; such a literal ends at the first quote followed by what may follow a
+/// literal, and a note that still does not lex cleanly is not trusted.
+fn lex(s: &str) -> (Vec<Tok>, bool) {
     let chars: Vec<char> = s.chars().collect();
     let mut out = Vec::new();
+    let mut clean = true;
+    let mut depth = 0i64;
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -205,8 +215,24 @@ fn lex(s: &str) -> Vec<Tok> {
                     name.push(chars[i]);
                     i += 1;
                 }
+                clean &= i < chars.len();
                 i += 1;
                 out.push(Tok::Name(name));
+            }
+            '\'' if matches!(out.last(), Some(Tok::Word(w)) if w.starts_with('_'))
+                && i > 0
+                && !chars[i - 1].is_whitespace() =>
+            {
+                // `_charset'...'`: printed raw, quotes and backslashes unescaped; it ends at the
+                // first quote followed by what may follow a literal.
+                i += 1;
+                while i < chars.len() && !(chars[i] == '\'' && ends_literal(&chars[i + 1..])) {
+                    i += 1;
+                }
+                clean &= i < chars.len();
+                i += 1;
+                out.pop();
+                out.push(Tok::Other);
             }
             '\'' | '"' => {
                 i += 1;
@@ -224,14 +250,18 @@ fn lex(s: &str) -> Vec<Tok> {
                     }
                     i += 1;
                 }
+                clean &= i < chars.len();
                 i += 1;
                 out.push(Tok::Other);
             }
             '/' if chars.get(i + 1) == Some(&'*') => {
+                let start = i + 2;
                 i += 2;
                 while i + 1 < chars.len() && !(chars[i] == '*' && chars[i + 1] == '/') {
                     i += 1;
                 }
+                let body: String = chars[start..i.min(chars.len())].iter().collect();
+                clean &= i + 1 < chars.len() && body.trim_start().starts_with("select#");
                 i += 2;
             }
             '.' => {
@@ -252,6 +282,14 @@ fn lex(s: &str) -> Vec<Tok> {
             }
             _ => {
                 i += 1;
+                match c {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        clean &= depth >= 0;
+                    }
+                    _ => {}
+                }
                 out.push(match c {
                     '(' => Tok::LParen,
                     ')' => Tok::Close,
@@ -261,13 +299,32 @@ fn lex(s: &str) -> Vec<Tok> {
             }
         }
     }
-    out
+    (out, clean && depth == 0)
 }
 
-/// The reads of a note 1003 text.
-pub fn note_reads(policy: &Policy, databases: &HashSet<String>, note: &str) -> Reads {
+/// Whether `rest` (the text after a quote) starts with what may follow a literal in a note.
+fn ends_literal(rest: &[char]) -> bool {
+    let text: String = rest.iter().take(12).collect::<String>().to_lowercase();
+    let t = text.trim_start();
+    // A note holds no comment but `/* select#N */`, which never follows a literal: `/*` after a
+    // quote is inside the literal.
+    t.is_empty()
+        || (t.starts_with([
+            ',', ')', '=', '<', '>', '!', '+', '-', '*', '/', '%', '|', '&', '^',
+        ]) && !t.starts_with("/*"))
+        || [
+            "as ", "from ", "where ", "and ", "or ", "then ", "else ", "end", "when ", "is ",
+            "like ", "in ", "not ", "collate ", "escape ", "between ", "limit ", "order ",
+            "group ", "having ", "union ", "join ", "on ",
+        ]
+        .iter()
+        .any(|w| t.starts_with(w))
+}
+
+/// The reads of a note 1003 text, and whether the note could be read completely (see [`lex`]).
+pub fn note_reads(policy: &Policy, databases: &HashSet<String>, note: &str) -> (Reads, bool) {
     let names: Names = policy.names();
-    let toks = lex(note);
+    let (toks, clean) = lex(note);
     let name_at = |i: usize| match toks.get(i) {
         Some(Tok::Name(n)) => Some(n.as_str()),
         _ => None,
@@ -333,11 +390,20 @@ pub fn note_reads(policy: &Policy, databases: &HashSet<String>, note: &str) -> R
         }
     }
     functions(&toks, &mut reads);
-    reads
+    (reads, clean)
 }
 
 /// Words that the note prints like a call but are syntax or type names.
 const NOT_FUNCTIONS: &[&str] = &[
+    // the optimizer's own predicates in the note
+    "equal",
+    "trigcond",
+    "is_not_null_test",
+    "materialize",
+    "primary_index_lookup",
+    "index_lookup",
+    "ref_null_helper",
+    "cache",
     "in",
     "exists",
     "not",

@@ -154,6 +154,7 @@ impl PgOracle {
             reads: plan_reads(&self.policy, &plan),
             several: false,
             grants_refused,
+            partial: false,
         }
     }
 }

@@ -403,6 +403,7 @@ impl SqliteOracle {
             reads: self.reads(&log, &program),
             several,
             grants_refused: None,
+            partial: false,
         }
     }
 

@@ -128,6 +128,8 @@ pub struct Report {
     pub refused: BTreeMap<String, u64>,
     /// Accepted statements whose `exec_sql` the database refused to compile.
     pub exec_refused_by_db: u64,
+    /// Accepted statements whose reads the oracle could not read completely (not compared).
+    pub partial: u64,
     /// The most frequent reasons of those refusals.
     pub db_refusals: BTreeMap<String, u64>,
     /// Findings by (class, mechanism).
@@ -177,6 +179,7 @@ impl Report {
         self.checked += other.checked;
         self.accepted += other.accepted;
         self.exec_refused_by_db += other.exec_refused_by_db;
+        self.partial += other.partial;
         self.elapsed += other.elapsed;
         self.stopped = self.stopped.or(other.stopped);
         self.in_database += other.in_database;
@@ -315,6 +318,9 @@ pub async fn run(
         report.in_database += took;
         if report.slowest.as_ref().is_none_or(|s| took > s.0) {
             report.slowest = Some((took, seed, index, validated.exec_sql.clone()));
+        }
+        if matches!(on_exec, Observation::Compiled { partial: true, .. }) {
+            report.partial += 1;
         }
         if let Observation::Refused(e) = &on_exec {
             report.exec_refused_by_db += 1;
@@ -469,6 +475,13 @@ impl fmt::Display for Report {
                 self.in_database.as_secs_f64(),
                 took.as_secs_f64() * 1000.0,
                 sql.chars().take(200).collect::<String>().escape_debug()
+            )?;
+        }
+        if self.partial > 0 {
+            writeln!(
+                f,
+                "  reads not compared (the oracle could not read them completely): {}",
+                self.partial
             )?;
         }
         let mut db: Vec<_> = self.db_refusals.iter().collect();
