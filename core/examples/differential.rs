@@ -29,11 +29,17 @@
 #[path = "../tests/it/differential/compare.rs"]
 mod compare;
 #[allow(dead_code)]
+#[path = "../tests/it/differential/expressions.rs"]
+mod expressions;
+#[allow(dead_code)]
 #[path = "../tests/it/differential/fixture.rs"]
 mod fixture;
 #[allow(dead_code)]
 #[path = "../tests/it/differential/generate.rs"]
 mod generate;
+#[allow(dead_code)]
+#[path = "../tests/it/differential/grammar.rs"]
+mod grammar;
 #[allow(dead_code)]
 #[path = "../tests/it/differential/lexical.rs"]
 mod lexical;

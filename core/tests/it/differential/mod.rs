@@ -15,8 +15,10 @@
 //! failing.
 
 mod compare;
+mod expressions;
 mod fixture;
 mod generate;
+mod grammar;
 mod lexical;
 mod oracle_mysql;
 mod oracle_postgres;
