@@ -417,3 +417,150 @@ fn diff(input: &Reads, exec: &Reads) -> String {
     }
     format!("the input reads {}", parts.join(" "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reads(tables: &[&str], columns: &[(&str, &str)]) -> Reads {
+        Reads {
+            tables: tables.iter().map(|t| t.to_string()).collect(),
+            columns: columns
+                .iter()
+                .map(|(t, c)| (t.to_string(), c.to_string()))
+                .collect(),
+            functions: BTreeSet::new(),
+        }
+    }
+
+    fn compiled(r: Reads) -> Observation {
+        Observation::Compiled {
+            reads: r,
+            several: false,
+            grants_refused: None,
+            partial: false,
+        }
+    }
+
+    fn classes(findings: &[Finding]) -> Vec<(Class, &'static str)> {
+        findings.iter().map(|f| (f.class, f.mechanism)).collect()
+    }
+
+    #[test]
+    fn database_reads_must_be_among_the_validators() {
+        let policy = Policy::new(Dialect::Sqlite);
+        let validated = reads(
+            &["main.customers"],
+            &[("main.customers", "id"), ("main.customers", "email")],
+        );
+        let same = compiled(reads(&["main.customers"], &[("main.customers", "email")]));
+        let none = compare(
+            &policy,
+            Dialect::Sqlite,
+            &validated,
+            "SELECT email FROM customers",
+            &same,
+            &same,
+        );
+        assert!(none.is_empty(), "{none:?}");
+
+        let denied = compiled(reads(
+            &["main.customers", "main.secrets"],
+            &[("main.customers", "ssn"), ("main.customers", "full_name")],
+        ));
+        let found = compare(
+            &policy,
+            Dialect::Sqlite,
+            &validated,
+            "SELECT x",
+            &denied,
+            &denied,
+        );
+        assert_eq!(
+            classes(&found),
+            [
+                (Class::TableNotAllowed, "resolution"),
+                (Class::UnlistedColumn, "resolution"),
+                (Class::DeniedColumn, "resolution"),
+            ]
+        );
+    }
+
+    #[test]
+    fn input_read_differently_is_rendering() {
+        let policy = Policy::new(Dialect::Postgres);
+        let validated = reads(&[], &[]);
+        let exec = compiled(reads(&["public.customers"], &[("public.customers", "ssn")]));
+        let input = compiled(Reads::default());
+        let found = compare(
+            &policy,
+            Dialect::Postgres,
+            &validated,
+            "SELECT 'x\\'",
+            &exec,
+            &input,
+        );
+        assert_eq!(
+            classes(&found),
+            [
+                (Class::UnlistedTable, "rendering"),
+                (Class::DeniedColumn, "rendering"),
+                (Class::InputReadsDiffer, "rendering"),
+            ]
+        );
+        let broken = compare(
+            &policy,
+            Dialect::Postgres,
+            &validated,
+            "SELECT 1",
+            &Observation::Refused("syntax error".into()),
+            &input,
+        );
+        assert_eq!(classes(&broken), [(Class::RenderBreaks, "rendering")]);
+    }
+
+    #[test]
+    fn partial_reads_are_not_compared_grants_are() {
+        let policy = Policy::new(Dialect::Mysql);
+        let partial = Observation::Compiled {
+            reads: reads(&["cbi_diff.secrets"], &[]),
+            several: false,
+            grants_refused: Some("denied".into()),
+            partial: true,
+        };
+        let found = compare(
+            &policy,
+            Dialect::Mysql,
+            &Reads::default(),
+            "SELECT 1",
+            &partial,
+            &partial,
+        );
+        assert_eq!(classes(&found), [(Class::GrantsRefuse, "resolution")]);
+    }
+
+    #[test]
+    fn star_forms_are_grouped_apart() {
+        let policy = Policy::new(Dialect::Sqlite);
+        let validated = reads(&["main.orders"], &[]);
+        let exec = compiled(reads(&["main.orders"], &[("main.orders", "amount")]));
+        let found = compare(
+            &policy,
+            Dialect::Sqlite,
+            &validated,
+            "SELECT * FROM orders",
+            &exec,
+            &exec,
+        );
+        assert_eq!(classes(&found), [(Class::UnlistedColumn, "star")]);
+        let found = compare(
+            &policy,
+            Dialect::Sqlite,
+            &validated,
+            "SELECT count(*) FROM orders",
+            &exec,
+            &exec,
+        );
+        assert_eq!(classes(&found), [(Class::UnlistedColumn, "resolution")]);
+    }
+}

@@ -12,6 +12,9 @@
 //! | breakout | 15% | templates that put a payload between an opener and a closer that tokenizers disagree about |
 //! | proof | 10% | an audit proof with the same mutations |
 //!
+//! The grammar itself is in [`super::grammar`] (queries, FROM items, scopes) and
+//! [`super::expressions`]; literals, identifiers and comments in [`super::lexical`].
+//!
 //! Restricted columns and tables outside the allowed ones appear on purpose, at a low rate (a
 //! higher one in the "hostile" half of the grammar statements): the validator must refuse them
 //! wherever they stand, and the database reports it when it does not.

@@ -1,7 +1,8 @@
 //! The differential test of the SQL validator against the databases themselves (issue 14,
 //! item 4).
 //!
-//! Generated statements ([`generate`]) go through the validator; for each accepted one, the
+//! Generated statements ([`generate`], [`grammar`], [`expressions`], [`lexical`], [`proofs`])
+//! go through the validator; for each accepted one, the
 //! database reports what it reads on `ValidatedSql::exec_sql` (the text the engine sends) and on
 //! the original input ([`oracle_sqlite`], [`oracle_postgres`], [`oracle_mysql`]), and
 //! [`compare`] checks that every read is among those the validator reported (security) and

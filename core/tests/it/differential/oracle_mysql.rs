@@ -499,3 +499,36 @@ fn functions(toks: &[Tok], reads: &mut Reads) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn note_reads_map_aliases_to_tables() {
+        let policy = Policy::new(Dialect::Mysql);
+        let databases: HashSet<String> = ["cbi_diff", "cbi_diff_other", "information_schema"]
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        let note = "/* select#1 */ select `cbi_diff`.`customers`.`id` AS `id`,_utf8mb4'a'/*' AS `x`,\
+                    'b\\'`cbi_diff`.`c`.`ssn`' AS `y`,user() AS `u` from `cbi_diff`.`notes` `customers` \
+                    join `cbi_diff_other`.`orders` where `cbi_diff_other`.`orders`.`amount` > 1";
+        let (r, clean) = note_reads(&policy, &databases, note);
+        assert!(clean);
+        assert_eq!(
+            r.tables.iter().collect::<Vec<_>>(),
+            ["cbi_diff.notes", "cbi_diff_other.orders"]
+        );
+        assert_eq!(
+            r.columns.iter().collect::<Vec<_>>(),
+            [
+                &("cbi_diff.notes".to_string(), "id".to_string()),
+                &("cbi_diff_other.orders".to_string(), "amount".to_string()),
+            ]
+        );
+        assert!(r.functions.contains("user"));
+        let (_, clean) = note_reads(&policy, &databases, "select _utf8mb4'a' AS b, (' AS `x`");
+        assert!(!clean);
+    }
+}

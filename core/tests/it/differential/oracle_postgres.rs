@@ -536,3 +536,47 @@ fn refs(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_reads_follow_aliases_whole_rows_and_skip_physical_target_lists() {
+        let policy = Policy::new(Dialect::Postgres);
+        let plan: Value = serde_json::from_str(
+            r#"[{"Plan": {"Node Type": "Hash Join", "Output": ["to_json(c.*)", "o.status"],
+                 "Hash Cond": "(c.id = o.customer_id)",
+                 "Plans": [
+                   {"Node Type": "Seq Scan", "Parent Relationship": "Outer", "Relation Name": "customers",
+                    "Schema": "public", "Alias": "c", "Output": ["c.id", "c.full_name", "c.email", "c.ssn"],
+                    "Filter": "(c.full_name = 'o.amount'::text)"},
+                   {"Node Type": "Seq Scan", "Parent Relationship": "Inner", "Relation Name": "orders",
+                    "Schema": "public", "Alias": "o", "Output": ["o.id", "o.customer_id", "o.amount", "o.status"]},
+                   {"Node Type": "Function Scan", "Parent Relationship": "InitPlan", "Alias": "g",
+                    "Function Call": "pg_sleep('0'::double precision)", "Output": ["g.g"]}
+                 ]}}]"#,
+        )
+        .expect("JSON");
+        let r = plan_reads(&policy, &plan);
+        assert_eq!(
+            r.tables.iter().collect::<Vec<_>>(),
+            ["public.customers", "public.orders"]
+        );
+        let cols: Vec<String> = r.columns.iter().map(|(t, c)| format!("{t}.{c}")).collect();
+        // `c.*` reads every column of customers; orders' physical target list is skipped, and
+        // the literal 'o.amount' is no reference.
+        assert_eq!(
+            cols,
+            [
+                "public.customers.email",
+                "public.customers.full_name",
+                "public.customers.id",
+                "public.customers.ssn",
+                "public.orders.customer_id",
+                "public.orders.status",
+            ]
+        );
+        assert!(r.functions.contains("to_json") && r.functions.contains("pg_sleep"));
+    }
+}
