@@ -195,8 +195,8 @@ pub fn mysql_probe_url() -> String {
     env_or("CBI_DIFF_MYSQL_PROBE_URL", &mysql_default("cbi_diff_probe"))
 }
 
-/// Statements the validator of today accepts that crash a database server (found by this test),
-/// with the server they crash. They are validated but never sent; the generator leaves out their
+/// Statements the validator of today accepts that crash or hang a database server (found by
+/// this test), with the server and what happens. They are validated but never sent; the generator leaves out their
 /// shape unless it hunts crashes against a private server ([`super::generate::Generator::hunting_crashes`]).
 ///
 /// MariaDB 10.11.19 dies with signal 11 in `find_field_in_tables` (called from
@@ -228,6 +228,13 @@ pub const KNOWN_CRASHES: &[(Dialect, &str, &str)] = &[
         Dialect::Mysql,
         "WITH RECURSIVE cte (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM cte JOIN `customers` ON `customers`.id = cte.n WHERE n < 3), `q\"c` AS (WITH `c1` AS (SELECT N, coalesce(json_object('k', ';\u{202e}'), ']]') FROM `cte`) SELECT count(DISTINCT '\\``') AS `a]b` FROM notes AS MiXed LIMIT 5) SELECT `A]B` AS email, `notes`.`br]ack` FROM `q\"c` CROSS JOIN `cbi_diff`.notes WHERE NOT EXISTS (SELECT `orders`.id FROM orders JOIN cbi_diff.`notes` b ON EXISTS (SELECT customer_id AS `UPPER` FROM `notes` AS `MiXed` JOIN `q\"c` ON `MiXed`.Id = `q\"c`.`a]b` WHERE '\u{200d}it''s' IN (SELECT notes.ünï AS `Q\"C` FROM `q\"c` JOIN customers `é` ON `q\"c`.`a]b` = `é`.`id` WHERE NOT (NOT ((`é`.`Id` - `A]B`) = (id * -1))))) WHERE coalesce(notes.`Q\"UoTe`, \"é\") LIKE '*/\\x27\u{202e}' ORDER BY 1 DESC)",
         "MariaDB 10.11.19: signal 11 under st_select_lex_unit::prepare",
+    ),
+    // Found by a long run, not minimized: PREPARE burns a core for as long as the server runs;
+    // neither max_statement_time nor KILL QUERY stops it (killed after 5 minutes).
+    (
+        Dialect::Mysql,
+        r#"WITH `secrets` (k0, K1) AS (WITH `recent` AS (SELECT `select`.ID, json_object('k', (SELECT `email` FROM `customers` `T` JOIN customers USING(`FULL_NAME`))), full_name FROM cbi_diff.customers `select` WHERE Id IN (1, 2, 3)), `cte` AS (SELECT `customer_id` FROM `orders` LEFT JOIN `notes` ON orders.ID = notes.CUSTOMER_ID, `recent` AS ssn WHERE NOT EXISTS (SELECT `orders`.`amount` FROM orders INNER JOIN notes AS d ON orders.`amount` = d.`customer_id`) UNION DISTINCT SELECT (SELECT length(coalesce(`é`.`full_name`, ':x\ ')) FROM recent AS `é` WHERE ID IS NULL) FROM `customers` AS `q"a` NATURAL JOIN `cbi_diff`.`orders`) SELECT `b``a`.`EMAIL`, email FROM `customers` `b``a` WHERE `b``a`.`ID` <> (1.5 - 2)), Ünï (`k0`) AS (WITH RECURSIVE `recent` (N) AS (SELECT 1 UNION ALL SELECT N + 1 FROM `recent` WHERE N < 3), `orders` AS (SELECT `secrets`.*, (SELECT count(*) FROM secrets) AS q FROM secrets JOIN customers ON (CASE WHEN coalesce(customers.id, 0) = CASE WHEN NOT (coalesce(id, 0) IN (1, 2, 3)) THEN Id ELSE 10 END THEN N'x ya''b名前' ELSE customers.`email` END LIKE 'ß` ' AND N':x' IN (X'5D5D3A78', '--x `'))) SELECT DISTINCT customers.EmAiL FROM customers WHERE '#@x\' OR 1=1 --' IN (X'2A2F2073736E202F2A2F2A21353030303020782A2FF09F9880', '\\?a\'b') LIMIT 5) SELECT DISTINCT CASE WHEN 1e1 IS NOT NULL THEN ''' UNION SELECT ssn FROM customers --secrets ' ELSE X'E280AEE280A8' END, abs(2) FROM (VALUES (1), (-1)) AS c2"#,
+        "MariaDB 10.11.19: hangs in PREPARE at 100% CPU, unkillable",
     ),
 ];
 

@@ -126,6 +126,11 @@ impl MysqlOracle {
         })
     }
 
+    /// Makes the next statement reconnect first (the connection is in an unknown state).
+    pub fn mark_broken(&mut self) {
+        self.broken = true;
+    }
+
     async fn reconnect(&mut self) -> Result<(), String> {
         self.probe = session(&fixture::mysql_probe_url()).await?;
         self.all = session(&fixture::mysql_all_url()).await?;

@@ -110,6 +110,11 @@ impl PgOracle {
         })
     }
 
+    /// Makes the next statement reconnect first (the connection is in an unknown state).
+    pub fn mark_broken(&mut self) {
+        self.broken = true;
+    }
+
     async fn reconnect(&mut self) -> Result<(), String> {
         self.probe = session(&fixture::pg_probe_url()).await?;
         self.all = session(&fixture::pg_all_url()).await?;

@@ -51,15 +51,34 @@ impl Oracle {
         }
     }
 
-    /// What the database reads for `sql`.
+    /// What the database reads for `sql`. A server that does not answer within
+    /// [`ANSWER_DEADLINE`] (the oracles' own statement timeouts did not stop it) is reported as
+    /// lost, with [`HANG`] in the message, and the run stops whatever `keep_going` says.
     pub async fn observe(&mut self, sql: &str) -> Observation {
-        match self {
-            Self::Sqlite(o) => o.observe(sql),
-            Self::Postgres(o) => o.observe(sql).await,
-            Self::Mysql(o) => o.observe(sql).await,
-        }
+        let outcome = match self {
+            Self::Sqlite(o) => return o.observe(sql),
+            Self::Postgres(o) => tokio::time::timeout(ANSWER_DEADLINE, o.observe(sql)).await,
+            Self::Mysql(o) => tokio::time::timeout(ANSWER_DEADLINE, o.observe(sql)).await,
+        };
+        outcome.unwrap_or_else(|_| {
+            match self {
+                Self::Postgres(o) => o.mark_broken(),
+                Self::Mysql(o) => o.mark_broken(),
+                Self::Sqlite(_) => {}
+            }
+            Observation::Lost(format!(
+                "{HANG}: no answer within {} s",
+                ANSWER_DEADLINE.as_secs()
+            ))
+        })
     }
 }
+
+/// How long the database may take over one EXPLAIN before the statement counts as hanging it.
+pub const ANSWER_DEADLINE: Duration = Duration::from_secs(20);
+
+/// The start of the message of a statement that hung the server.
+pub const HANG: &str = "the server hangs";
 
 /// The validator under test, over the catalog the library introspects from the fixture, with
 /// the fixture's policy.
@@ -343,7 +362,10 @@ pub async fn run(
             &validated.exec_sql,
             findings,
         );
-        if lost && keep_going {
+        let hung = [&on_exec, &on_input]
+            .iter()
+            .any(|o| matches!(o, Observation::Lost(e) if e.starts_with(HANG)));
+        if lost && keep_going && !hung {
             tokio::time::sleep(Duration::from_secs(3)).await;
         } else if lost {
             // The server went away: what follows would only repeat it.
