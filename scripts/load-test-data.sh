@@ -5,7 +5,9 @@
 #     with a few table/column comments;
 #   - the guardrail attack schema as database `cbi_guard` (customers, orders, audit and, on
 #     MariaDB, the view t1_orders);
-#   - the SELECT-only user cbi_ro (password cbi_ro) with SELECT on those databases only.
+#   - the SELECT-only user cbi_ro (password cbi_ro) with SELECT on those databases only;
+#   - the differential test's schema as database `cbi_diff` (and, on MariaDB, `cbi_diff_other`)
+#     with its roles cbi_diff_all and cbi_diff_probe (password cbi_diff), in a block of its own.
 # Idempotent and fast when already loaded: each database carries a version marker, and is
 # dropped and recreated only when missing or stale. FORCE=1 reloads everything.
 # The shared data directory comes from $CBI_SHARED_DIR (default: <repo root>/../shared).
@@ -154,3 +156,89 @@ for host in localhost 127.0.0.1 '%'; do
 done
 my -e "FLUSH PRIVILEGES"
 echo "load-test-data.sh: chinook, cbi_guard and cbi_audit are loaded on PostgreSQL and MariaDB"
+
+# ---------- Differential test (cbi_diff) ----------
+# The schema of core/tests/it/differential (keep in step with its fixture.rs): customers with
+# the restricted column ssn, orders, notes (identifiers with quote characters, a space, non-ASCII
+# letters and the restricted column pr"ivate), and secrets outside the allowed tables; plus a
+# table of the same name in another namespace (PostgreSQL schema archive, MariaDB database
+# cbi_diff_other). Two roles read it: cbi_diff_all (every table) runs the oracles' EXPLAINs, and
+# cbi_diff_probe holds column grants that match the validator's policy, so that the database
+# itself refuses a statement reading a restricted column or a table outside the allowed ones.
+# MariaDB tables have no keys and at least two rows so that EXPLAIN never folds a table into
+# constants. Its own version marker; rebuilt when missing or stale, or with FORCE=1.
+DIFF_MARKER="cbi-diff v1"
+
+if [ "$FORCE" = 1 ] || [ "$(pg_marker cbi_diff)" != "$DIFF_MARKER" ]; then
+  echo "load-test-data.sh: creating cbi_diff in PostgreSQL"
+  pg -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'cbi_diff' AND pid <> pg_backend_pid()" >/dev/null
+  pg -d postgres -c "DROP DATABASE IF EXISTS cbi_diff" -c "CREATE DATABASE cbi_diff"
+  pg -d cbi_diff -c "
+    CREATE SCHEMA archive;
+    CREATE TABLE customers (id int PRIMARY KEY, full_name text NOT NULL, email text NOT NULL, ssn text NOT NULL);
+    CREATE TABLE orders (id int PRIMARY KEY, customer_id int NOT NULL, amount numeric(10,2) NOT NULL, status text NOT NULL);
+    CREATE TABLE notes (id int PRIMARY KEY, customer_id int NOT NULL, body text, \"Mixed Case\" text, \"q\"\"uote\" text,
+                        \"b\`tick\" text, \"br]ack\" text, \"ünï\" text, \"pr\"\"ivate\" text);
+    CREATE TABLE secrets (id int PRIMARY KEY, customer_id int NOT NULL, token text NOT NULL);
+    CREATE TABLE archive.orders (id int PRIMARY KEY, customer_id int NOT NULL, amount numeric(10,2) NOT NULL, status text NOT NULL);
+    INSERT INTO customers SELECT i, 'Customer ' || i, 'c' || i || '@example.com', '000-00-' || (1000 + i) FROM generate_series(1, 20) i;
+    INSERT INTO orders SELECT i, 1 + i % 20, i * 1.5, CASE WHEN i % 3 = 0 THEN 'open' ELSE 'paid' END FROM generate_series(1, 60) i;
+    INSERT INTO notes SELECT i, 1 + i % 20, 'note ' || i, 'm', 'q', 'b', 'k', 'u', 'private ' || i FROM generate_series(1, 30) i;
+    INSERT INTO secrets SELECT i, i, 'token-' || i FROM generate_series(1, 20) i;
+    INSERT INTO archive.orders SELECT i, 1 + i % 20, i * 2.5, 'archived' FROM generate_series(1, 40) i;
+    ANALYZE;
+    COMMENT ON DATABASE cbi_diff IS '$DIFF_MARKER';"
+fi
+
+pg -d postgres -c "DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cbi_diff_all') THEN
+    CREATE ROLE cbi_diff_all LOGIN PASSWORD 'cbi_diff' NOSUPERUSER NOCREATEDB NOCREATEROLE;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cbi_diff_probe') THEN
+    CREATE ROLE cbi_diff_probe LOGIN PASSWORD 'cbi_diff' NOSUPERUSER NOCREATEDB NOCREATEROLE;
+  END IF; END \$\$;"
+pg -d cbi_diff -c "
+  REVOKE ALL ON DATABASE cbi_diff FROM PUBLIC;
+  GRANT CONNECT ON DATABASE cbi_diff TO cbi_diff_all, cbi_diff_probe;
+  REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+  GRANT USAGE ON SCHEMA public, archive TO cbi_diff_all;
+  GRANT SELECT ON ALL TABLES IN SCHEMA public, archive TO cbi_diff_all;
+  GRANT USAGE ON SCHEMA public TO cbi_diff_probe;
+  GRANT SELECT (id, full_name, email) ON customers TO cbi_diff_probe;
+  GRANT SELECT ON orders TO cbi_diff_probe;
+  GRANT SELECT (id, customer_id, body, \"Mixed Case\", \"q\"\"uote\", \"b\`tick\", \"br]ack\", \"ünï\") ON notes TO cbi_diff_probe;"
+
+if [ "$FORCE" = 1 ] || [ "$(my_marker cbi_diff)" != "$DIFF_MARKER" ]; then
+  echo "load-test-data.sh: creating cbi_diff and cbi_diff_other in MariaDB"
+  my -e "DROP DATABASE IF EXISTS cbi_diff; DROP DATABASE IF EXISTS cbi_diff_other;
+         CREATE DATABASE cbi_diff CHARACTER SET utf8mb4; CREATE DATABASE cbi_diff_other CHARACTER SET utf8mb4;"
+  my cbi_diff -e "
+    CREATE TABLE customers (id INT NOT NULL, full_name VARCHAR(100) NOT NULL, email VARCHAR(200) NOT NULL, ssn VARCHAR(20) NOT NULL);
+    CREATE TABLE orders (id INT NOT NULL, customer_id INT NOT NULL, amount DECIMAL(10,2) NOT NULL, status VARCHAR(20) NOT NULL);
+    CREATE TABLE notes (id INT NOT NULL, customer_id INT NOT NULL, body TEXT, \`Mixed Case\` TEXT, \`q\"uote\` TEXT,
+                        \`b\`\`tick\` TEXT, \`br]ack\` TEXT, \`ünï\` TEXT, \`pr\"ivate\` TEXT);
+    CREATE TABLE secrets (id INT NOT NULL, customer_id INT NOT NULL, token VARCHAR(100) NOT NULL);
+    INSERT INTO customers SELECT seq, CONCAT('Customer ', seq), CONCAT('c', seq, '@example.com'), CONCAT('000-00-', 1000 + seq) FROM seq_1_to_20;
+    INSERT INTO orders SELECT seq, 1 + seq % 20, seq * 1.5, IF(seq % 3 = 0, 'open', 'paid') FROM seq_1_to_60;
+    INSERT INTO notes SELECT seq, 1 + seq % 20, CONCAT('note ', seq), 'm', 'q', 'b', 'k', 'u', CONCAT('private ', seq) FROM seq_1_to_30;
+    INSERT INTO secrets SELECT seq, seq, CONCAT('token-', seq) FROM seq_1_to_20;"
+  my cbi_diff_other -e "
+    CREATE TABLE orders (id INT NOT NULL, customer_id INT NOT NULL, amount DECIMAL(10,2) NOT NULL, status VARCHAR(20) NOT NULL);
+    CREATE TABLE secrets (id INT NOT NULL, customer_id INT NOT NULL, token VARCHAR(100) NOT NULL);
+    INSERT INTO orders SELECT seq, 1 + seq % 20, seq * 2.5, 'archived' FROM seq_1_to_40;
+    INSERT INTO secrets SELECT seq, seq, CONCAT('other-token-', seq) FROM seq_1_to_20;"
+  my -e "ALTER DATABASE cbi_diff COMMENT = '$DIFF_MARKER'"
+fi
+
+for host in localhost 127.0.0.1 '%'; do
+  my -e "CREATE USER IF NOT EXISTS 'cbi_diff_all'@'$host' IDENTIFIED BY 'cbi_diff';
+         GRANT SELECT ON cbi_diff.* TO 'cbi_diff_all'@'$host';
+         GRANT SELECT ON cbi_diff_other.* TO 'cbi_diff_all'@'$host';
+         CREATE USER IF NOT EXISTS 'cbi_diff_probe'@'$host' IDENTIFIED BY 'cbi_diff';
+         GRANT SELECT (id, full_name, email) ON cbi_diff.customers TO 'cbi_diff_probe'@'$host';
+         GRANT SELECT ON cbi_diff.orders TO 'cbi_diff_probe'@'$host';
+         GRANT SELECT (id, customer_id, body, \`Mixed Case\`, \`q\"uote\`, \`b\`\`tick\`, \`br]ack\`, \`ünï\`)
+           ON cbi_diff.notes TO 'cbi_diff_probe'@'$host';"
+done
+my -e "FLUSH PRIVILEGES"
+echo "load-test-data.sh: cbi_diff is loaded on PostgreSQL and MariaDB"

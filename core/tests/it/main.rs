@@ -7,6 +7,7 @@ mod cache_labelled;
 mod common;
 mod db_behaviour;
 mod db_guardrails;
+mod differential;
 mod fake_openai;
 mod privacy_feedback;
 mod prompt_context;
