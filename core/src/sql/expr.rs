@@ -87,7 +87,10 @@ impl Walker<'_, '_> {
             return Ok(());
         };
         match self.find_relation(last) {
-            Some((depth, i)) => self.read_all(depth, i),
+            Some((depth, i)) => {
+                self.check_barrier(depth, &last.value)?;
+                self.read_all(depth, i)
+            }
             None => Err(self.unknown_relation(last)),
         }
     }

@@ -87,6 +87,11 @@ pub(crate) fn tokenize_marked(
     if let Some(e) = failure {
         return Err(e);
     }
+    if dialect == Dialect::Postgres && sql.contains("&\"") && has_unicode_identifier(&tokens) {
+        return Err(unsupported(
+            "Unicode-escaped names (`U&\"...\"`) are not supported; write the characters themselves in double quotes",
+        ));
+    }
     if unicode_string
         && let Some(i) = tokens.iter().position(|t| {
             matches!(&t.token, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("uescape"))
@@ -98,6 +103,18 @@ pub(crate) fn tokenize_marked(
         ));
     }
     Ok((tokens, double_quoted))
+}
+
+/// Whether the tokens hold PostgreSQL's `U&"..."` (a name with Unicode escapes), which the
+/// tokenizer reads as `U`, `&` and a quoted name: three tokens with nothing between them.
+fn has_unicode_identifier(tokens: &[TokenWithSpan]) -> bool {
+    tokens.windows(3).any(|w| {
+        matches!(&w[0].token, Token::Word(u) if u.quote_style.is_none() && u.value.eq_ignore_ascii_case("u"))
+            && matches!(w[1].token, Token::Ampersand)
+            && matches!(&w[2].token, Token::Word(q) if q.quote_style.is_some())
+            && w[0].span.end == w[1].span.start
+            && w[1].span.end == w[2].span.start
+    })
 }
 
 /// Whether a raw token has a canonical form other than itself, or is refused: everything but
@@ -484,6 +501,7 @@ mod tests {
             (Dialect::Postgres, "SELECT B'101'"),
             (Dialect::Mysql, "SELECT 0xF"),
             (Dialect::Postgres, "SELECT a >=- 1"),
+            (Dialect::Postgres, "SELECT n.U&\"\\540D\" FROM t AS n"),
             (Dialect::Mysql, r"SELECT 'a\0'"),
             (Dialect::Postgres, "SELECT $1"),
             (Dialect::Sqlite, "SELECT ?"),

@@ -208,6 +208,25 @@ pub(crate) struct Relation<'a> {
     pub(crate) table: Option<&'a Table>,
     /// Its columns.
     pub(crate) columns: Columns,
+    /// For a catalog table whose columns an alias list renamed (PostgreSQL `t AS x(a, b)`): the
+    /// catalog name of each column of `columns`, by position.
+    pub(crate) catalog_names: Option<Vec<String>>,
+}
+
+impl Relation<'_> {
+    /// The catalog name of the column this relation calls `name`.
+    pub(crate) fn catalog_name<'n>(&'n self, name: &'n str) -> &'n str {
+        match &self.catalog_names {
+            Some(names) => self
+                .columns
+                .names
+                .iter()
+                .position(|c| c == name)
+                .and_then(|i| names.get(i))
+                .map_or(name, String::as_str),
+            None => name,
+        }
+    }
 }
 
 /// The relations of one `SELECT`, its select-list aliases and the join links between them.
@@ -244,6 +263,9 @@ pub(crate) struct Walker<'p, 'a> {
     pub(crate) double_quoted: &'p [Location],
     /// SQLite: the double-quoted names that no relation has, which SQLite reads as strings.
     pub(crate) implicit_strings: Vec<Location>,
+    /// MySQL: the scopes below this depth are those of the queries around the derived table or
+    /// CTE being walked, whose columns it may not read.
+    pub(crate) barrier: usize,
 }
 
 /// The catalog tables and columns a query reads.
@@ -276,6 +298,7 @@ pub(crate) fn check_query(
         collect: None,
         double_quoted,
         implicit_strings: Vec::new(),
+        barrier: 0,
     };
     walker.query(query)?;
     let sorted = |mut v: Vec<String>| {
@@ -368,8 +391,9 @@ impl<'a> Walker<'_, 'a> {
     /// Records that `column` of relation `relation` in scope `depth` is read, when the
     /// relation is a catalog table.
     fn note_column(&mut self, depth: usize, relation: usize, column: &str) {
-        if let Some(t) = self.scopes[depth].relations[relation].table {
-            let pair = (t.qualified_name(), column.to_string());
+        let rel = &self.scopes[depth].relations[relation];
+        if let Some(t) = rel.table {
+            let pair = (t.qualified_name(), rel.catalog_name(column).to_string());
             self.named.push(pair.clone());
             self.columns.push(pair);
         }
@@ -377,6 +401,7 @@ impl<'a> Walker<'_, 'a> {
 
     fn check_denied(&self, depth: usize, relation: usize, column: &str) -> Result<(), Rejection> {
         let rel = &self.scopes[depth].relations[relation];
+        let column = rel.catalog_name(column);
         match rel.table {
             Some(t) if self.policy.is_denied(t, column) => Err(denied(t, column)),
             _ => Ok(()),
@@ -408,6 +433,7 @@ impl<'a> Walker<'_, 'a> {
                 open |= rel.columns.open;
             }
             if !hits.is_empty() {
+                self.check_barrier(depth, &id.value)?;
                 for (i, name) in &hits {
                     self.check_denied(depth, *i, name)?;
                 }
@@ -420,6 +446,7 @@ impl<'a> Walker<'_, 'a> {
             // A relation called like the name: a whole-row reference (PostgreSQL `to_json(t)`),
             // which reads every column.
             if let Some(i) = scope.relations.iter().position(|r| written.names(&r.name)) {
+                self.check_barrier(depth, &id.value)?;
                 self.read_all(depth, i)?;
                 self.note_reference(depth, i);
                 return Ok(());
@@ -429,7 +456,10 @@ impl<'a> Walker<'_, 'a> {
             }
             may_bind_inside |= open;
         }
-        if may_bind_inside || self.is_rowid(id) {
+        if self.is_rowid(id) {
+            return self.read_rowid(None);
+        }
+        if may_bind_inside {
             return Ok(());
         }
         if self.is_string_like(id) {
@@ -526,10 +556,18 @@ impl<'a> Walker<'_, 'a> {
         Ok(())
     }
 
-    /// Whether the database accepts `id` without a column of that name: SQLite reads an
-    /// unresolvable double-quoted identifier as a string, and its tables have a rowid.
-    fn is_implicit_column(&self, id: &Ident) -> bool {
-        self.is_rowid(id) || self.is_string_like(id)
+    /// Refuses, on MySQL, a name of the queries around the derived table or CTE being walked.
+    pub(crate) fn check_barrier(&self, depth: usize, name: &str) -> Result<(), Rejection> {
+        if depth < self.barrier {
+            return Err(Rejection::new(
+                RejectRule::Unsupported,
+                format!(
+                    "`{name}` belongs to the query around this derived table or CTE, which MySQL and MariaDB \
+                     do not let it read; join the table inside the derived table instead"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// SQLite's rowid under its three names.
@@ -636,46 +674,104 @@ impl<'a> Walker<'_, 'a> {
     }
 
     /// Resolves `qualifier.column`.
+    ///
+    /// The innermost relation called `qualifier` that has the column binds it; where that
+    /// relation lacks it, SQLite looks further out for another relation of that name, so the
+    /// scopes beyond are searched too, and a relation of unknown columns on the way makes each
+    /// later candidate one to check.
     fn resolve_in(&mut self, qualifier: &Ident, column: &Ident) -> Result<(), Rejection> {
         let written_qualifier = Written::new(self.policy.dialect, qualifier);
         let written_column = Written::new(self.policy.dialect, column);
+        let rowid = self.is_rowid(column);
+        let mut innermost: Option<(usize, usize)> = None;
+        let mut may_bind_before = false;
         for depth in (0..self.scopes.len()).rev() {
-            let found = self.scopes[depth]
+            let named: Vec<usize> = self.scopes[depth]
                 .relations
                 .iter()
-                .position(|r| written_qualifier.names(&r.name));
-            let Some(i) = found else { continue };
-            let rel = &self.scopes[depth].relations[i];
-            if let Some(c) = rel.columns.names.iter().find(|c| written_column.names(c)) {
-                let name = c.clone();
+                .enumerate()
+                .filter(|(_, r)| written_qualifier.names(&r.name))
+                .map(|(i, _)| i)
+                .collect();
+            for i in named {
+                innermost.get_or_insert((depth, i));
+                self.check_barrier(depth, &qualifier.value)?;
+                let rel = &self.scopes[depth].relations[i];
+                if let Some(c) = rel.columns.names.iter().find(|c| written_column.names(c)) {
+                    let name = c.clone();
+                    self.check_denied(depth, i, &name)?;
+                    self.note_reference(depth, i);
+                    self.note_column(depth, i, &name);
+                    return Ok(());
+                }
+                if rowid && rel.table.is_some() {
+                    self.note_reference(depth, i);
+                    return self.read_rowid(Some((depth, i)));
+                }
+                if rel.columns.open {
+                    self.note_reference(depth, i);
+                    may_bind_before = true;
+                }
+            }
+        }
+        if may_bind_before || rowid {
+            return Ok(());
+        }
+        let Some((depth, i)) = innermost else {
+            return Err(self.unknown_relation(qualifier));
+        };
+        let rel = &self.scopes[depth].relations[i];
+        let visible = rel
+            .columns
+            .names
+            .iter()
+            .filter(|c| !rel.table.is_some_and(|t| self.policy.is_denied(t, c)));
+        let hint = match nearest(&column.value, visible.map(String::as_str)) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None => "use one of its columns".to_string(),
+        };
+        Err(Rejection::new(
+            RejectRule::UnknownColumn,
+            format!(
+                "no column `{}` in {}; {hint}",
+                column.value,
+                display_name(&rel.name)
+            ),
+        ))
+    }
+
+    /// SQLite's rowid read through relation `at`, or unqualified: the rowid of a table whose
+    /// primary key is one `INTEGER` column is that column, and reading it reads the column.
+    /// Unqualified, it is the rowid of a table of the innermost scope that has one.
+    fn read_rowid(&mut self, at: Option<(usize, usize)>) -> Result<(), Rejection> {
+        let candidates: Vec<(usize, usize)> = match at {
+            Some(one) => vec![one],
+            None => (0..self.scopes.len())
+                .rev()
+                .map(|d| {
+                    (0..self.scopes[d].relations.len())
+                        .filter(|&i| self.scopes[d].relations[i].table.is_some())
+                        .map(|i| (d, i))
+                        .collect::<Vec<_>>()
+                })
+                .find(|v| !v.is_empty())
+                .unwrap_or_default(),
+        };
+        for (depth, i) in candidates {
+            let Some(table) = self.scopes[depth].relations[i].table else {
+                continue;
+            };
+            if let [key] = table.primary_key.as_slice()
+                && let Some(column) = table.columns.iter().find(|c| &c.name == key)
+                && column.data_type.eq_ignore_ascii_case("integer")
+            {
+                let name = column.name.clone();
                 self.check_denied(depth, i, &name)?;
                 self.note_reference(depth, i);
                 self.note_column(depth, i, &name);
-                return Ok(());
             }
-            if rel.columns.open || self.is_implicit_column(column) {
-                self.note_reference(depth, i);
-                return Ok(());
-            }
-            let visible = rel
-                .columns
-                .names
-                .iter()
-                .filter(|c| !rel.table.is_some_and(|t| self.policy.is_denied(t, c)));
-            let hint = match nearest(&column.value, visible.map(String::as_str)) {
-                Some(best) => format!("did you mean `{best}`?"),
-                None => "use one of its columns".to_string(),
-            };
-            return Err(Rejection::new(
-                RejectRule::UnknownColumn,
-                format!(
-                    "no column `{}` in {}; {hint}",
-                    column.value,
-                    display_name(&rel.name)
-                ),
-            ));
         }
-        Err(self.unknown_relation(qualifier))
+        Ok(())
     }
 
     /// The relation `name` in scope, innermost first, as (depth, index).
@@ -720,6 +816,7 @@ impl<'a> Walker<'_, 'a> {
             .columns
             .names
             .iter()
+            .map(|c| rel.catalog_name(c))
             .find(|c| self.policy.is_denied(t, c))
         {
             return Err(Rejection::new(
@@ -732,12 +829,19 @@ impl<'a> Walker<'_, 'a> {
             ));
         }
         let qualified = t.qualified_name();
-        self.columns.extend(
-            rel.columns
+        let names: Vec<(String, String)> = match &rel.catalog_names {
+            Some(names) => names
+                .iter()
+                .map(|c| (qualified.clone(), c.clone()))
+                .collect(),
+            None => rel
+                .columns
                 .names
                 .iter()
-                .map(|c| (qualified.clone(), c.clone())),
-        );
+                .map(|c| (qualified.clone(), c.clone()))
+                .collect(),
+        };
+        self.columns.extend(names);
         Ok(())
     }
 }

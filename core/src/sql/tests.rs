@@ -661,3 +661,118 @@ fn syntax_errors_say_where() {
     assert_eq!(rule, RejectRule::ParseError);
     assert!(reason.contains("Line: 1, Column: 35"), "{reason}");
 }
+
+/// A validator over one table whose INTEGER primary key is restricted, and `other`.
+fn keyed(dialect: Dialect) -> Validator {
+    let mut t = table(None, "t", &["id", "name"]);
+    t.primary_key = vec!["id".into()];
+    let other = table(None, "other", &["id", "name", "note"]);
+    Validator::new(
+        Arc::new(Catalog::new(dialect, "db", vec![t, other])),
+        ValidatorOptions {
+            max_rows: 100,
+            allowed_tables: vec![],
+            denied_columns: vec!["t.id".into()],
+        },
+    )
+}
+
+#[test]
+fn sqlite_rowid_is_the_integer_primary_key() {
+    for sql in [
+        "SELECT rowid FROM t",
+        "SELECT t.oid FROM t",
+        "SELECT name FROM t ORDER BY _rowid_",
+    ] {
+        match keyed(Dialect::Sqlite).validate(sql) {
+            Err(Error::SqlRejected { rule, .. }) => {
+                assert_eq!(rule, RejectRule::DeniedColumn, "{sql}")
+            }
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+    let v = keyed(Dialect::Sqlite)
+        .validate("SELECT rowid FROM other")
+        .expect("a table without an INTEGER key has a hidden rowid");
+    assert!(v.columns.is_empty(), "{:?}", v.columns);
+}
+
+#[test]
+fn sqlite_natural_joins_take_everything_before_them_in_from() {
+    // SQLite reads `t, other NATURAL JOIN other AS o` as `(t, other) NATURAL JOIN other AS o`,
+    // which compares t.id with o.id.
+    match keyed(Dialect::Sqlite).validate("SELECT o.note FROM t, other NATURAL JOIN other AS o") {
+        Err(Error::SqlRejected { rule, .. }) => assert_eq!(rule, RejectRule::DeniedColumn),
+        other => panic!("{other:?}"),
+    }
+    // PostgreSQL reads it as `t, (other NATURAL JOIN other AS o)`.
+    keyed(Dialect::Postgres)
+        .validate("SELECT o.note FROM t, other NATURAL JOIN other AS o WHERE t.name = o.name")
+        .expect("accepted");
+}
+
+#[test]
+fn a_qualified_name_the_inner_relation_lacks_is_looked_up_further_out() {
+    // SQLite binds `x.id` to the outer `t AS x` when the inner `other AS x` lacks the column;
+    // here the inner one has `note`, the outer one is restricted.
+    let sql = "SELECT (SELECT x.id FROM other AS x WHERE x.note = '') FROM t AS x";
+    assert!(
+        keyed(Dialect::Sqlite).validate(sql).is_ok(),
+        "other.id exists"
+    );
+    let sql = "SELECT (SELECT x.\"id\" FROM (SELECT 1 AS k) AS x) FROM t AS x";
+    match keyed(Dialect::Sqlite).validate(sql) {
+        Err(Error::SqlRejected { rule, .. }) => assert_eq!(rule, RejectRule::DeniedColumn),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn postgres_alias_lists_rename_only_the_first_columns() {
+    let v = keyed(Dialect::Postgres)
+        .validate("SELECT r0, note FROM other AS o (r0)")
+        .expect("note keeps its name");
+    assert_eq!(
+        v.columns,
+        vec![
+            ("other".to_string(), "id".to_string()),
+            ("other".to_string(), "note".to_string())
+        ]
+    );
+    let v = keyed(Dialect::Postgres)
+        .validate("SELECT * FROM other AS o (a, b)")
+        .expect("accepted");
+    assert_eq!(
+        v.columns.len(),
+        3,
+        "`*` reads every column: {:?}",
+        v.columns
+    );
+}
+
+#[test]
+fn mysql_derived_tables_and_ctes_see_nothing_around_them() {
+    for sql in [
+        // MariaDB crashes on some of these and refuses the others.
+        "SELECT (SELECT 1 FROM (SELECT o.name FROM t) AS d) FROM other AS o",
+        "SELECT (WITH c AS (SELECT o.name FROM t) SELECT 1) FROM other AS o",
+        "SELECT (SELECT 1 FROM (SELECT name FROM t WHERE t.name = note) AS d) FROM other",
+    ] {
+        match keyed(Dialect::Mysql).validate(sql) {
+            Err(Error::SqlRejected { rule, .. }) => {
+                assert_eq!(rule, RejectRule::Unsupported, "{sql}")
+            }
+            other => panic!("{sql}: {other:?}"),
+        }
+    }
+    // A WITH inside a subquery does not see the CTEs around it on MariaDB: `t` is the table.
+    match keyed(Dialect::Mysql).validate(
+        "WITH t(id, name) AS (SELECT 1, 'x') SELECT (WITH c AS (SELECT * FROM t) SELECT max(name) FROM c)",
+    ) {
+        Err(Error::SqlRejected { rule, .. }) => assert_eq!(rule, RejectRule::DeniedColumn),
+        other => panic!("{other:?}"),
+    }
+    keyed(Dialect::Sqlite)
+        .validate("WITH t(id, name) AS (SELECT 1, 'x') SELECT (WITH c AS (SELECT * FROM t) SELECT max(name) FROM c)")
+        .expect("SQLite sees the CTE");
+}

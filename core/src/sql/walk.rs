@@ -39,6 +39,10 @@ impl<'a> Walker<'_, 'a> {
         {
             return Err(unsupported("this query clause"));
         }
+        // MariaDB: a WITH inside a subquery does not see the CTEs of the queries around it (a
+        // name there is a table of the database), so they are out of sight while it is walked.
+        let outer_ctes = (self.policy.dialect == Dialect::Mysql && q.with.is_some())
+            .then(|| std::mem::take(&mut self.ctes));
         let cte_mark = self.ctes.len();
         if let Some(with) = &q.with {
             // SQLite makes a CTE that names itself recursive even without `RECURSIVE`.
@@ -61,7 +65,7 @@ impl<'a> Walker<'_, 'a> {
                         columns,
                     });
                 }
-                let out = self.query(&cte.query)?;
+                let out = self.enclosed_query(&cte.query)?;
                 let columns = if alias_columns.is_empty() {
                     out
                 } else {
@@ -92,6 +96,7 @@ impl<'a> Walker<'_, 'a> {
                             name: String::new(),
                             table: None,
                             columns: out.clone(),
+                            catalog_names: None,
                         }],
                         ..Scope::default()
                     });
@@ -129,7 +134,23 @@ impl<'a> Walker<'_, 'a> {
             self.expr(e)?;
         }
         self.ctes.truncate(cte_mark);
+        if let Some(outer) = outer_ctes {
+            self.ctes = outer;
+        }
         Ok(out)
+    }
+
+    /// Walks the query of a derived table or a CTE. On MySQL/MariaDB such a query may not read
+    /// the columns of the queries around it: MariaDB refuses that, when the statement does not
+    /// crash the server instead.
+    fn enclosed_query(&mut self, q: &Query) -> Result<Columns, Rejection> {
+        if self.policy.dialect != Dialect::Mysql {
+            return self.query(q);
+        }
+        let saved = std::mem::replace(&mut self.barrier, self.scopes.len());
+        let out = self.query(q);
+        self.barrier = saved;
+        out
     }
 
     fn set_expr(&mut self, body: &SetExpr) -> Result<Columns, Rejection> {
@@ -256,6 +277,7 @@ impl<'a> Walker<'_, 'a> {
                     let Some((d, i)) = self.find_relation(last) else {
                         return Err(self.unknown_relation(last));
                     };
+                    self.check_barrier(d, &last.value)?;
                     self.read_all(d, i)?;
                     let cols = &self.scopes[d].relations[i].columns;
                     out.names.extend(cols.names.iter().cloned());
@@ -345,7 +367,13 @@ impl<'a> Walker<'_, 'a> {
 
     fn table_with_joins(&mut self, twj: &TableWithJoins) -> Result<(), Rejection> {
         let depth = self.scopes.len() - 1;
-        let first = self.scopes[depth].relations.len();
+        // SQLite joins a `NATURAL` or `USING` join with everything before it in FROM, comma
+        // joins included; PostgreSQL and MySQL with the join chain it is part of.
+        let first = if self.policy.dialect == Dialect::Sqlite {
+            0
+        } else {
+            self.scopes[depth].relations.len()
+        };
         self.table_factor(&twj.relation)?;
         for join in &twj.joins {
             let before = self.scopes[depth].relations.len();
@@ -414,6 +442,7 @@ impl<'a> Walker<'_, 'a> {
                 name,
                 table,
                 columns,
+                catalog_names: None,
             });
         }
     }
@@ -508,29 +537,35 @@ impl<'a> Walker<'_, 'a> {
                             ),
                         ));
                     }
-                    self.push_relation(
-                        n,
-                        None,
-                        Columns {
-                            names: cols,
-                            open: false,
-                        },
-                    );
+                    // The list renames the first columns; the others keep their names.
+                    let catalog: Vec<String> =
+                        table.columns.iter().map(|c| c.name.clone()).collect();
+                    let mut names = cols;
+                    names.extend(catalog.iter().skip(names.len()).cloned());
+                    if let Some(scope) = self.scopes.last_mut() {
+                        scope.relations.push(Relation {
+                            name: n,
+                            table: Some(table),
+                            columns: Columns { names, open: false },
+                            catalog_names: Some(catalog),
+                        });
+                    }
                 }
                 Ok(())
             }
             TableFactor::Derived {
                 subquery, alias, ..
             } => {
-                let out = self.query(subquery)?;
+                let out = self.enclosed_query(subquery)?;
                 let (n, cols) = alias_of(alias).unwrap_or_default();
+                // An alias list renames the first columns; the others keep their names.
                 let columns = if cols.is_empty() {
                     out
                 } else {
-                    Columns {
-                        names: cols,
-                        open: false,
-                    }
+                    let mut names = cols;
+                    let open = out.open;
+                    names.extend(out.names.into_iter().skip(names.len()));
+                    Columns { names, open }
                 };
                 self.push_relation(n, None, columns);
                 Ok(())

@@ -219,8 +219,17 @@ impl SqliteOracle {
             .filter_map(|r| r.into_iter().next())
             .collect();
         // SAFETY: `db` is open; `log` stays allocated until `drop` has closed the connection,
-        // after which the callback is never called again.
+        // after which the callback is never called again. Double-quoted names are never
+        // strings, as on the engine's own connections.
         unsafe {
+            for op in [ffi::SQLITE_DBCONFIG_DQS_DML, ffi::SQLITE_DBCONFIG_DQS_DDL] {
+                ffi::sqlite3_db_config(
+                    oracle.db.as_ptr(),
+                    op,
+                    0 as std::ffi::c_int,
+                    ptr::null_mut::<std::ffi::c_int>(),
+                );
+            }
             ffi::sqlite3_set_authorizer(
                 oracle.db.as_ptr(),
                 Some(record),
