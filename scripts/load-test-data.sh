@@ -111,7 +111,7 @@ my -e "FLUSH PRIVILEGES"
 # customers.ssn is the restricted column and secrets the table outside the allowed list of the
 # tests in core/tests/it/sql_safety; on MariaDB, cbi_audit_other stands for another tenant's
 # database that the same account can read.
-AUDIT_MARKER="cbi-audit v1"
+AUDIT_MARKER="cbi-audit v2"
 if [ "$FORCE" = 1 ] || [ "$(pg_marker cbi_audit)" != "$AUDIT_MARKER" ]; then
   echo "load-test-data.sh: creating cbi_audit in PostgreSQL"
   pg -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'cbi_audit' AND pid <> pg_backend_pid()" >/dev/null
@@ -125,6 +125,7 @@ if [ "$FORCE" = 1 ] || [ "$(pg_marker cbi_audit)" != "$AUDIT_MARKER" ]; then
                                  CASE WHEN i % 2 = 0 THEN 'EU' ELSE 'US' END FROM generate_series(1, 20) i;
     INSERT INTO orders SELECT i, 1 + i % 20, i * 10.5, timestamp '2024-01-01' + i * interval '1 day' FROM generate_series(1, 200) i;
     INSERT INTO secrets VALUES (1, 'top-secret-token');
+    CREATE VIEW customer_names AS SELECT id, name FROM customers;
     REVOKE ALL ON DATABASE cbi_audit FROM PUBLIC;
     GRANT CONNECT ON DATABASE cbi_audit TO cbi_ro;
     REVOKE CREATE ON SCHEMA public FROM PUBLIC;

@@ -46,6 +46,7 @@ use crate::{catalog::Catalog, dialect::Dialect, error::Result};
 mod bounded;
 mod introspect;
 mod mysql;
+mod pg_plan;
 mod postgres;
 mod run;
 mod source_url;

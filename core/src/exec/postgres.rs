@@ -18,6 +18,7 @@ use sqlx::{
 
 use super::{
     Executor, QueryResult, ResultColumn, SourceOptions, Value, introspect,
+    pg_plan::{self, PlanPolicy},
     run::{
         CappedRows, client_deadline, collect_capped, connect_pool, execution_error, result_columns,
         scrub, unavailable,
@@ -43,6 +44,22 @@ pub struct PostgresExecutor {
     search_path: Vec<String>,
     /// `search_path` as the value of `SET LOCAL search_path TO ...`.
     search_path_sql: String,
+    /// The relations a statement's plan may scan (see [`super::pg_plan`]).
+    plan_policy: PlanPolicy,
+}
+
+/// Why a statement did not run to its end.
+enum RunFailure {
+    /// The database refused it or failed.
+    Database(sqlx::Error),
+    /// Its plan scans a relation the policy does not allow (`schema.name`).
+    PlanRefused(String),
+}
+
+impl From<sqlx::Error> for RunFailure {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Database(e)
+    }
 }
 
 impl PostgresExecutor {
@@ -74,12 +91,18 @@ impl PostgresExecutor {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let views: Vec<(String, String)> = sqlx::query_as(pg_plan::VIEW_READS_SQL)
+            .fetch_all(&pool)
+            .await
+            .map_err(|e| execution_error(&location, e))?;
+        let plan_policy = PlanPolicy::new(&options.allowed_tables, &views);
         let executor = Self {
             pool,
             options,
             location,
             search_path,
             search_path_sql,
+            plan_policy,
         };
         executor.warn_if_privileged().await;
         Ok(executor)
@@ -181,6 +204,7 @@ impl Executor for PostgresExecutor {
                 sql,
                 &self.options,
                 &self.search_path_sql,
+                &self.plan_policy,
                 &mut backend_pid,
             ),
         )
@@ -193,7 +217,15 @@ impl Executor for PostgresExecutor {
                 byte_cap_reached: capped.byte_cap_reached,
                 elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
             }),
-            Ok(Err(e)) => Err(self.map_error(e)),
+            Ok(Err(RunFailure::Database(e))) => Err(self.map_error(e)),
+            Ok(Err(RunFailure::PlanRefused(relation))) => Err(Error::SqlRejected {
+                rule: crate::sql::RejectRule::TableNotAllowed,
+                reason: format!(
+                    "the database would read `{relation}`, which may not be read ([database] allowed_tables); \
+                     use only the allowed tables"
+                ),
+                sql: sql.to_string(),
+            }),
             Err(_) => {
                 conn.close_on_drop();
                 drop(conn);
@@ -232,8 +264,9 @@ async fn run(
     sql: &str,
     options: &SourceOptions,
     search_path: &str,
+    plan_policy: &PlanPolicy,
     backend_pid: &mut Option<i32>,
-) -> Result<(Vec<ResultColumn>, CappedRows), sqlx::Error> {
+) -> Result<(Vec<ResultColumn>, CappedRows), RunFailure> {
     // The SELECT takes the transaction's snapshot, after which `SET TRANSACTION READ WRITE`
     // is refused; it also reports the backend for cancellation. `standard_conforming_strings`
     // is pinned because the validator renders string literals for it (a backslash is an
@@ -249,7 +282,12 @@ async fn run(
         .await?;
     *backend_pid = Some(pid_row.try_get(0)?);
 
-    let result = user_statement(conn, sql, options.max_rows, options.max_result_bytes).await;
+    let result = match audit_plan(conn, sql, plan_policy).await {
+        Ok(()) => user_statement(conn, sql, options.max_rows, options.max_result_bytes)
+            .await
+            .map_err(RunFailure::from),
+        Err(refused) => Err(refused),
+    };
 
     let cleanup = sqlx::raw_sql("ROLLBACK; SELECT pg_advisory_unlock_all()")
         .execute(&mut **conn)
@@ -262,8 +300,26 @@ async fn run(
     result
 }
 
-fn has_sqlstate<T>(result: &Result<T, sqlx::Error>, code: &str) -> bool {
-    matches!(result, Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some(code))
+fn has_sqlstate<T>(result: &Result<T, RunFailure>, code: &str) -> bool {
+    matches!(result, Err(RunFailure::Database(sqlx::Error::Database(db))) if db.code().as_deref() == Some(code))
+}
+
+/// Asks the server for the statement's plan and refuses it when the plan scans a relation the
+/// policy does not allow (see [`super::pg_plan`]).
+async fn audit_plan(
+    conn: &mut PoolConnection<Postgres>,
+    sql: &str,
+    policy: &PlanPolicy,
+) -> Result<(), RunFailure> {
+    let plan: serde_json::Value = sqlx::query_scalar(AssertSqlSafe(format!(
+        "EXPLAIN (VERBOSE, FORMAT JSON) {sql}"
+    )))
+    .fetch_one(&mut **conn)
+    .await?;
+    match policy.first_refused(&plan) {
+        Some(relation) => Err(RunFailure::PlanRefused(relation)),
+        None => Ok(()),
+    }
 }
 
 async fn user_statement(

@@ -7,6 +7,7 @@
 //! account can also read `cbi_audit_other`), see `scripts/load-test-data.sh`.
 
 mod breakout;
+mod plan_audit;
 mod resolution;
 mod resources;
 
