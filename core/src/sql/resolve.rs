@@ -251,10 +251,10 @@ pub(crate) struct Walker<'p, 'a> {
     pub(crate) scopes: Vec<Scope<'a>>,
     pub(crate) ctes: Vec<CteBinding>,
     pub(crate) tables: Vec<String>,
-    /// Columns of catalog tables the query may read, as (qualified table, column).
-    pub(crate) columns: Vec<(String, String)>,
+    /// Columns of catalog tables the query may read.
+    pub(crate) columns: Vec<ColumnRead<'a>>,
     /// The subset of `columns` the query names.
-    pub(crate) named: Vec<(String, String)>,
+    pub(crate) named: Vec<ColumnRead<'a>>,
     /// While walking a join condition or `WHERE` conjunct: the scope depth and the relations
     /// of that scope it references.
     pub(crate) collect: Option<(usize, Vec<usize>)>,
@@ -266,6 +266,31 @@ pub(crate) struct Walker<'p, 'a> {
     /// MySQL: the scopes below this depth are those of the queries around the derived table or
     /// CTE being walked, whose columns it may not read.
     pub(crate) barrier: usize,
+}
+
+/// A column of a catalog table that a query reads, as the catalog spells it.
+#[derive(Clone, Copy)]
+pub(crate) struct ColumnRead<'a> {
+    table: &'a Table,
+    column: &'a str,
+}
+
+impl ColumnRead<'_> {
+    fn key(&self) -> (usize, &str) {
+        (std::ptr::from_ref(self.table) as usize, self.column)
+    }
+}
+
+/// The (qualified table, column) pairs of `reads`, sorted and deduplicated.
+fn pairs(mut reads: Vec<ColumnRead<'_>>) -> Vec<(String, String)> {
+    reads.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
+    reads.dedup_by(|a, b| a.key() == b.key());
+    let mut out: Vec<(String, String)> = reads
+        .iter()
+        .map(|r| (r.table.qualified_name(), r.column.to_string()))
+        .collect();
+    out.sort();
+    out
 }
 
 /// The catalog tables and columns a query reads.
@@ -306,15 +331,10 @@ pub(crate) fn check_query(
         v.dedup();
         v
     };
-    let sorted_pairs = |mut v: Vec<(String, String)>| {
-        v.sort();
-        v.dedup();
-        v
-    };
     Ok(Reads {
         tables: sorted(walker.tables),
-        columns: sorted_pairs(walker.columns),
-        named: sorted_pairs(walker.named),
+        columns: pairs(walker.columns),
+        named: pairs(walker.named),
         implicit_strings: walker.implicit_strings,
     })
 }
@@ -393,9 +413,15 @@ impl<'a> Walker<'_, 'a> {
     fn note_column(&mut self, depth: usize, relation: usize, column: &str) {
         let rel = &self.scopes[depth].relations[relation];
         if let Some(t) = rel.table {
-            let pair = (t.qualified_name(), rel.catalog_name(column).to_string());
-            self.named.push(pair.clone());
-            self.columns.push(pair);
+            let name = rel.catalog_name(column);
+            if let Some(c) = t.columns.iter().find(|c| c.name == name) {
+                let read = ColumnRead {
+                    table: t,
+                    column: &c.name,
+                };
+                self.named.push(read);
+                self.columns.push(read);
+            }
         }
     }
 
@@ -828,20 +854,11 @@ impl<'a> Walker<'_, 'a> {
                 ),
             ));
         }
-        let qualified = t.qualified_name();
-        let names: Vec<(String, String)> = match &rel.catalog_names {
-            Some(names) => names
-                .iter()
-                .map(|c| (qualified.clone(), c.clone()))
-                .collect(),
-            None => rel
-                .columns
-                .names
-                .iter()
-                .map(|c| (qualified.clone(), c.clone()))
-                .collect(),
-        };
-        self.columns.extend(names);
+        // Every column of the table: `*` and whole rows read those an alias list renamed too.
+        self.columns.extend(t.columns.iter().map(|c| ColumnRead {
+            table: t,
+            column: &c.name,
+        }));
         Ok(())
     }
 }
