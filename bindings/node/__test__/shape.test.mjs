@@ -216,7 +216,7 @@ describe('answers that JSON carries', () => {
 
   test('PostgreSQL: boolean, exact decimals as strings, dates, null', async (t) => {
     const sql =
-      "SELECT true AS yes, CAST(1.50 AS NUMERIC(10,2)) AS d, CAST('2024-01-02' AS DATE) AS day, CAST(NULL AS INTEGER) AS n, CAST(2.5 AS FLOAT8) AS f, 9007199254740991 AS safe"
+      "SELECT true AS yes, CAST(1.50 AS NUMERIC(10, 2)) AS d, CAST('2024-01-02' AS DATE) AS day, CAST(NULL AS INTEGER) AS n, CAST(2.5 AS FLOAT8) AS f, 9007199254740991 AS safe"
     const a = await askModel(t, sql, { databaseUrl: PG_URL })
     assertAnswer(
       a,
@@ -295,7 +295,7 @@ describe('answers that JSON cannot carry, converted field by field', () => {
   })
 
   test('PostgreSQL: a bigint beside exact decimals and dates', async (t) => {
-    const sql = "SELECT CAST(1.50 AS NUMERIC(10,2)) AS d, CAST('2024-01-02' AS DATE) AS day, 9007199254740993 AS big"
+    const sql = "SELECT CAST(1.50 AS NUMERIC(10, 2)) AS d, CAST('2024-01-02' AS DATE) AS day, 9007199254740993 AS big"
     const a = await askModel(t, sql, { databaseUrl: PG_URL })
     assertAnswer(
       a,
