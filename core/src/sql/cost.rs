@@ -101,7 +101,7 @@ fn check_format(name: &str, format: Option<&Expr>, dialect: Dialect) -> Result<(
         Err(Rejection::new(
             RejectRule::OversizedValue,
             format!(
-                "`{name}` format {what}; widths and precisions must be literal numbers of at most {MAX_BUILT_VALUE_LEN}"
+                "the format string of `{name}` {what}; widths and precisions must be literal numbers of at most {MAX_BUILT_VALUE_LEN}"
             ),
         ))
     };
