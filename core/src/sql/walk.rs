@@ -171,7 +171,10 @@ impl<'a> Walker<'_, 'a> {
                     }
                 }
                 let names = (1..=width).map(|i| format!("column{i}")).collect();
-                Ok(Columns { names, open: true })
+                // SQLite and PostgreSQL name the columns `column1`...; MariaDB names them
+                // after the first row's values.
+                let open = self.policy.dialect == Dialect::Mysql;
+                Ok(Columns { names, open })
             }
             SetExpr::Insert(_) | SetExpr::Update(_) | SetExpr::Delete(_) | SetExpr::Merge(_) => {
                 Err(Rejection::new(
@@ -233,8 +236,10 @@ impl<'a> Walker<'_, 'a> {
             SelectItem::ExprWithAlias { alias, .. } => Some(resolve::output_name(dialect, alias)),
             _ => None,
         });
+        // Where a select-list alias may stand for its expression: SQLite in WHERE and after,
+        // PostgreSQL in DISTINCT ON, all three in GROUP BY, HAVING and ORDER BY; never in the
+        // select list itself, where the name is a column (possibly of a query further out).
         let aliases: Vec<String> = aliases.collect();
-        self.scopes[depth].aliases = aliases;
 
         let mut out = Columns::default();
         for item in &s.projection {
@@ -242,7 +247,12 @@ impl<'a> Walker<'_, 'a> {
                 SelectItem::UnnamedExpr(e) => {
                     self.expr(e)?;
                     match e {
-                        Expr::Identifier(id) => out.names.push(resolve::output_name(dialect, id)),
+                        Expr::Identifier(id) => {
+                            if self.implicit_strings.last() == Some(&id.span.start) {
+                                self.implicit_named.push(id.span.start);
+                            }
+                            out.names.push(resolve::output_name(dialect, id));
+                        }
                         Expr::CompoundIdentifier(parts) if !parts.is_empty() => out
                             .names
                             .push(resolve::output_name(dialect, &parts[parts.len() - 1])),
@@ -290,10 +300,16 @@ impl<'a> Walker<'_, 'a> {
             }
         }
         if let Some(Distinct::On(exprs)) = &s.distinct {
+            self.scopes[depth].aliases = aliases.clone();
             for e in exprs {
                 self.expr(e)?;
             }
         }
+        self.scopes[depth].aliases = if dialect == Dialect::Sqlite {
+            aliases.clone()
+        } else {
+            Vec::new()
+        };
         if let Some(selection) = &s.selection {
             let mut conjuncts = Vec::new();
             policy::split_conjuncts(selection, &mut conjuncts);
@@ -301,6 +317,7 @@ impl<'a> Walker<'_, 'a> {
                 self.linking_expr(depth, c)?;
             }
         }
+        self.scopes[depth].aliases = aliases;
         match &s.group_by {
             GroupByExpr::Expressions(exprs, _) => {
                 for e in exprs {
@@ -481,7 +498,20 @@ impl<'a> Walker<'_, 'a> {
                     for a in &args.args {
                         self.function_arg(a)?;
                     }
+                    let fixed = (dialect == Dialect::Sqlite
+                        && alias.as_ref().is_none_or(|(_, c)| c.is_empty()))
+                    .then(|| sqlite_json_table_columns(name))
+                    .flatten();
                     let (n, cols) = open_columns(alias, fname);
+                    let cols = match fixed {
+                        // The columns are known, so a double-quoted name that is none of
+                        // them is a string (see `implicit_strings`), as SQLite reads it.
+                        Some(names) => Columns {
+                            names: names.iter().map(|c| (*c).to_string()).collect(),
+                            open: false,
+                        },
+                        None => cols,
+                    };
                     self.push_relation(n, None, cols);
                     return Ok(());
                 }
@@ -554,9 +584,22 @@ impl<'a> Walker<'_, 'a> {
                 Ok(())
             }
             TableFactor::Derived {
-                subquery, alias, ..
+                lateral,
+                subquery,
+                alias,
+                ..
             } => {
-                let out = self.enclosed_query(subquery)?;
+                // Without LATERAL a derived table does not see the FROM items beside it nor
+                // the select list around it: a name there binds further out, as in the
+                // database.
+                let beside = (!lateral)
+                    .then(|| self.scopes.last_mut().map(std::mem::take))
+                    .flatten();
+                let out = self.enclosed_query(subquery);
+                if let (Some(scope), Some(last)) = (beside, self.scopes.last_mut()) {
+                    *last = scope;
+                }
+                let out = out?;
                 let (n, cols) = alias_of(alias).unwrap_or_default();
                 // An alias list renames the first columns; the others keep their names.
                 let columns = if cols.is_empty() {
@@ -629,4 +672,20 @@ impl<'a> Walker<'_, 'a> {
             _ => Err(unsupported("this kind of FROM item")),
         }
     }
+}
+
+/// The columns of SQLite's `json_each` and `json_tree` (the last two hidden), which are the
+/// same in every SQLite version the engine supports.
+fn sqlite_json_table_columns(name: &sqlparser::ast::ObjectName) -> Option<&'static [&'static str]> {
+    const COLUMNS: &[&str] = &[
+        "key", "value", "type", "atom", "id", "parent", "fullkey", "path", "json", "root",
+    ];
+    let idents = resolve::object_idents(name);
+    let [single] = idents.as_slice() else {
+        return None;
+    };
+    ["json_each", "json_tree"]
+        .iter()
+        .any(|f| single.value.eq_ignore_ascii_case(f))
+        .then_some(COLUMNS)
 }

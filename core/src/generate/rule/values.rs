@@ -482,8 +482,14 @@ mod hostile_names {
     }
 
     /// The source with `allowed_tables` leaving `secret` out, and the index built through a
-    /// recording executor with the source's validator.
-    async fn index_of_hostile_names() -> (ValueIndex, Vec<(String, QueryResult)>, DataSource) {
+    /// recording executor with the source's validator. The directory of the database file is
+    /// returned too: the pool may open new connections to it while the test runs.
+    async fn index_of_hostile_names() -> (
+        ValueIndex,
+        Vec<(String, QueryResult)>,
+        DataSource,
+        tempfile::TempDir,
+    ) {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = hostile_database(dir.path()).await;
         let mut config = Config::default();
@@ -504,7 +510,7 @@ mod hostile_names {
         .await
         .expect("builds");
         let ran = recording.ran.into_inner().expect("lock");
-        (index, ran, source)
+        (index, ran, source, dir)
     }
 
     #[test]
@@ -544,7 +550,7 @@ mod hostile_names {
 
     #[tokio::test]
     async fn the_index_reads_hostile_names_exactly_and_nothing_else() {
-        let (index, ran, source) = index_of_hostile_names().await;
+        let (index, ran, source, _dir) = index_of_hostile_names().await;
         let catalog = source.visible_catalog();
         let names: BTreeSet<&str> = catalog.tables.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, BTreeSet::from([WEIRD, UNION]));
