@@ -86,10 +86,13 @@ impl Walker<'_, '_> {
         let Some(last) = idents.last() else {
             return Ok(());
         };
-        match self.find_relation(last) {
-            Some((depth, i)) => {
+        match self.find_relations(last) {
+            Some((depth, found)) => {
                 self.check_barrier(depth, &last.value)?;
-                self.read_all(depth, i)
+                for i in found {
+                    self.read_all(depth, i)?;
+                }
+                Ok(())
             }
             None => Err(self.unknown_relation(last)),
         }

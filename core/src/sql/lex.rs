@@ -20,7 +20,7 @@
 use sqlparser::{
     dialect as sp_dialect,
     keywords::Keyword,
-    tokenizer::{Location, Span, Token, TokenWithSpan, Tokenizer, Word},
+    tokenizer::{Location, Span, Token, TokenWithSpan, Tokenizer, Whitespace, Word},
 };
 
 use super::{RejectRule, Rejection};
@@ -162,15 +162,41 @@ pub(crate) fn indexed(start: Location) -> Option<usize> {
 }
 
 /// Turns the names at `at` (SQLite names in double quotes that no relation has, which SQLite
-/// reads as strings) into the string literals SQLite reads them as.
-pub(crate) fn names_to_strings(tokens: &mut [TokenWithSpan], at: &[Location]) {
-    for t in tokens.iter_mut() {
-        if at.contains(&t.span.start)
-            && let Token::Word(w) = &mut t.token
-        {
-            t.token = Token::SingleQuotedString(std::mem::take(&mut w.value));
+/// reads as strings) into the string literals SQLite reads them as. Those of `named` are whole
+/// select-list items, which SQLite names after the name: they keep that name as an alias, so
+/// that a derived table or CTE has the same columns.
+pub(crate) fn names_to_strings(
+    tokens: Vec<TokenWithSpan>,
+    at: &[Location],
+    named: &[Location],
+) -> Vec<TokenWithSpan> {
+    let mut out = Vec::with_capacity(tokens.len() + 4 * named.len());
+    for mut t in tokens {
+        let start = t.span.start;
+        if !at.contains(&start) {
+            out.push(t);
+            continue;
+        }
+        let Token::Word(w) = &mut t.token else {
+            out.push(t);
+            continue;
+        };
+        let name = std::mem::take(&mut w.value);
+        t.token = Token::SingleQuotedString(name.clone());
+        out.push(t);
+        if named.contains(&start) {
+            let token = |token| TokenWithSpan::wrap(token);
+            out.push(token(Token::Whitespace(Whitespace::Space)));
+            out.push(token(Token::make_keyword("AS")));
+            out.push(token(Token::Whitespace(Whitespace::Space)));
+            out.push(token(Token::Word(Word {
+                value: name,
+                quote_style: Some('"'),
+                keyword: Keyword::NoKeyword,
+            })));
         }
     }
+    out
 }
 
 fn previous_is_string(tokens: &[TokenWithSpan]) -> bool {

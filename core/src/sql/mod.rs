@@ -234,10 +234,14 @@ impl Validator {
             // executor turns that guess off).
             let (mut tokens, _) = lex::tokenize_marked(dialect, sql)?;
             lex::index_spans(&mut tokens);
-            lex::names_to_strings(&mut tokens, &reads.implicit_strings);
+            let mut tokens =
+                lex::names_to_strings(tokens, &reads.implicit_strings, &reads.implicit_named);
+            lex::index_spans(&mut tokens);
             layout = render::Layout::new(dialect, &tokens);
             query = parse_located(dialect, sql, tokens)?;
-            reads = resolve::check_query(&policy, &query, &double_quoted)?;
+            // Every name SQLite would read as a string is one now: the statement must resolve
+            // without that guess.
+            reads = resolve::check_query(&policy, &query, &[])?;
         }
         let cap = limit::plan(&query, &layout, self.options.max_rows)?;
         let max = self.options.max_rows as u64;

@@ -263,6 +263,8 @@ pub(crate) struct Walker<'p, 'a> {
     pub(crate) double_quoted: &'p [Location],
     /// SQLite: the double-quoted names that no relation has, which SQLite reads as strings.
     pub(crate) implicit_strings: Vec<Location>,
+    /// The subset of `implicit_strings` that are whole select-list items.
+    pub(crate) implicit_named: Vec<Location>,
     /// MySQL: the scopes below this depth are those of the queries around the derived table or
     /// CTE being walked, whose columns it may not read.
     pub(crate) barrier: usize,
@@ -305,6 +307,8 @@ pub(crate) struct Reads {
     pub(crate) named: Vec<(String, String)>,
     /// SQLite: double-quoted names that no relation has, which SQLite reads as strings.
     pub(crate) implicit_strings: Vec<Location>,
+    /// The subset of `implicit_strings` that are whole select-list items.
+    pub(crate) implicit_named: Vec<Location>,
 }
 
 /// Checks every name in `query`; returns the catalog tables and columns it reads.
@@ -323,6 +327,7 @@ pub(crate) fn check_query(
         collect: None,
         double_quoted,
         implicit_strings: Vec::new(),
+        implicit_named: Vec::new(),
         barrier: 0,
     };
     walker.query(query)?;
@@ -336,6 +341,7 @@ pub(crate) fn check_query(
         columns: pairs(walker.columns),
         named: pairs(walker.named),
         implicit_strings: walker.implicit_strings,
+        implicit_named: walker.implicit_named,
     })
 }
 
@@ -486,6 +492,17 @@ impl<'a> Walker<'_, 'a> {
             return self.read_rowid(None);
         }
         if may_bind_inside {
+            if self.is_string_like(id) {
+                // SQLite would read it as a column of a relation whose columns are not known
+                // here, or else as a string: the validator cannot tell which.
+                return Err(Rejection::new(
+                    RejectRule::UnknownColumn,
+                    format!(
+                        "`\"{}\"` is no known column here; SQLite might read it as a column of a                          subquery or function whose columns have no names, or as a string. Give                          those columns names with AS, or write a string in single quotes",
+                        id.value
+                    ),
+                ));
+            }
             return Ok(());
         }
         if self.is_string_like(id) {
@@ -719,6 +736,9 @@ impl<'a> Walker<'_, 'a> {
                 .filter(|(_, r)| written_qualifier.names(&r.name))
                 .map(|(i, _)| i)
                 .collect();
+            // Two relations of one scope may share a name (SQLite): each that has the column
+            // is a candidate.
+            let mut bound = false;
             for i in named {
                 innermost.get_or_insert((depth, i));
                 self.check_barrier(depth, &qualifier.value)?;
@@ -728,7 +748,8 @@ impl<'a> Walker<'_, 'a> {
                     self.check_denied(depth, i, &name)?;
                     self.note_reference(depth, i);
                     self.note_column(depth, i, &name);
-                    return Ok(());
+                    bound = true;
+                    continue;
                 }
                 if rowid && rel.table.is_some() {
                     self.note_reference(depth, i);
@@ -738,6 +759,9 @@ impl<'a> Walker<'_, 'a> {
                     self.note_reference(depth, i);
                     may_bind_before = true;
                 }
+            }
+            if bound {
+                return Ok(());
             }
         }
         if may_bind_before || rowid {
@@ -801,6 +825,22 @@ impl<'a> Walker<'_, 'a> {
     }
 
     /// The relation `name` in scope, innermost first, as (depth, index).
+    /// Every relation of the innermost scope that has one called `name`: SQLite lets two FROM
+    /// items share a name, and expands `name.*` to the columns of both.
+    pub(crate) fn find_relations(&self, name: &Ident) -> Option<(usize, Vec<usize>)> {
+        let written = Written::new(self.policy.dialect, name);
+        (0..self.scopes.len()).rev().find_map(|d| {
+            let found: Vec<usize> = self.scopes[d]
+                .relations
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| written.names(&r.name))
+                .map(|(i, _)| i)
+                .collect();
+            (!found.is_empty()).then_some((d, found))
+        })
+    }
+
     pub(crate) fn find_relation(&self, name: &Ident) -> Option<(usize, usize)> {
         let written = Written::new(self.policy.dialect, name);
         (0..self.scopes.len()).rev().find_map(|d| {

@@ -647,12 +647,45 @@ fn sqlite_double_quoted_names_that_no_relation_has_are_written_as_strings() {
             "{sql}"
         );
     }
-    // A quoted string-like name that a relation of unknown columns may have stays a name.
+    // `json_each` and `json_tree` have known columns: one of them stays a name, anything
+    // else is a string, as SQLite reads it.
     let v = accept(
         Dialect::Sqlite,
-        r#"SELECT "key" FROM json_each('{"a": 1}')"#,
+        r#"SELECT "key", "secrets" FROM json_each('{"a": 1}') AS j"#,
     );
-    assert!(v.sql.contains(r#""key""#), "{}", v.sql);
+    assert!(v.sql.starts_with(r#"SELECT "key", 'secrets' AS "secrets" FROM"#), "{}", v.sql);
+    let v = accept(Dialect::Sqlite, r#"SELECT "Path" FROM json_tree('[1]')"#);
+    assert!(v.sql.starts_with(r#"SELECT "Path" FROM"#), "{}", v.sql);
+    assert_eq!(
+        reject(Dialect::Sqlite, "SELECT nope FROM json_each('[1]')").0,
+        RejectRule::UnknownColumn
+    );
+    // So do the rows of VALUES: `column1`, `column2`...
+    let v = accept(
+        Dialect::Sqlite,
+        r#"SELECT "column2", "other" FROM (VALUES (1, 'a'))"#,
+    );
+    assert!(v.sql.starts_with(r#"SELECT "column2", 'other' AS "other" FROM"#), "{}", v.sql);
+    // A name a relation of unnamed columns might have is refused: SQLite may read it as that
+    // column or as a string.
+    let (rule, reason) = reject(
+        Dialect::Sqlite,
+        r#"SELECT "Brazil" FROM (SELECT upper(Country) FROM Customer)"#,
+    );
+    assert_eq!(rule, RejectRule::UnknownColumn);
+    assert!(reason.contains("single quotes"), "{reason}");
+    // A whole select-list item keeps its name, which a derived table's columns are.
+    let v = accept(
+        Dialect::Sqlite,
+        r#"SELECT d.Brazil, d."x y" FROM (SELECT "Brazil", "x y", upper("z") FROM Customer) AS d"#,
+    );
+    assert!(
+        v.sql.starts_with(
+            r#"SELECT d.Brazil, d."x y" FROM (SELECT 'Brazil' AS "Brazil", 'x y' AS "x y", upper('z') FROM"#
+        ),
+        "{}",
+        v.sql
+    );
 }
 
 #[test]

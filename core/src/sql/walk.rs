@@ -284,14 +284,16 @@ impl<'a> Walker<'_, 'a> {
                     let Some(last) = idents.last() else {
                         return Err(unsupported("an empty wildcard qualifier"));
                     };
-                    let Some((d, i)) = self.find_relation(last) else {
+                    let Some((d, found)) = self.find_relations(last) else {
                         return Err(self.unknown_relation(last));
                     };
                     self.check_barrier(d, &last.value)?;
-                    self.read_all(d, i)?;
-                    let cols = &self.scopes[d].relations[i].columns;
-                    out.names.extend(cols.names.iter().cloned());
-                    out.open |= cols.open;
+                    for i in found {
+                        self.read_all(d, i)?;
+                        let cols = &self.scopes[d].relations[i].columns;
+                        out.names.extend(cols.names.iter().cloned());
+                        out.open |= cols.open;
+                    }
                 }
                 SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::Expr(e), _) => {
                     self.expr(e)?;

@@ -37,6 +37,13 @@ fn restricted_reads(db: Db) -> Vec<&'static str> {
             "SELECT \"Email\" FROM Customer",
             "SELECT [Email] FROM Customer",
             "SELECT FirstName FROM Customer a JOIN Customer b USING (Email)",
+            // A derived table does not see the FROM items beside it: `Email` is the outer one.
+            "SELECT (SELECT d.x FROM (SELECT 'a' AS Email) s JOIN (SELECT Email AS x) d ON s.Email = d.x) FROM Customer",
+            // A select-list alias is no column of the select list: `Email` is the outer one.
+            "SELECT (SELECT Email AS Email FROM Artist LIMIT 1) FROM Customer",
+            "SELECT (SELECT upper(Email) AS Email FROM Artist LIMIT 1) FROM Customer",
+            // Two FROM items called `Customer`: `Customer.*` is the columns of both.
+            "WITH c AS (SELECT 1 AS k) SELECT Customer.* FROM c AS Customer JOIN Customer ON Customer.CustomerId = 1",
         ],
         Db::Postgres => vec![
             "SELECT (SELECT ssn FROM generate_series(1, 1)) AS s FROM customers",
@@ -53,6 +60,9 @@ fn restricted_reads(db: Db) -> Vec<&'static str> {
             "SELECT name FROM customers WHERE id IN (SELECT 1 FROM generate_series(1, 1) WHERE ssn > '')",
             "SELECT * FROM customers",
             "SELECT SSN FROM customers",
+            "SELECT (SELECT d.x FROM (SELECT 'a' AS ssn) s JOIN (SELECT ssn AS x) d ON s.ssn = d.x) FROM customers",
+            "SELECT (SELECT ssn AS ssn FROM orders LIMIT 1) FROM customers",
+            "SELECT (SELECT o.id AS ssn FROM orders o WHERE ssn > '' LIMIT 1) FROM customers",
         ],
         Db::Mysql => vec![
             "SELECT (SELECT ssn FROM (SELECT 1+1) t) AS e FROM customers",
@@ -63,6 +73,8 @@ fn restricted_reads(db: Db) -> Vec<&'static str> {
             "SELECT `ssn` FROM customers",
             "SELECT * FROM customers",
             "SELECT name FROM customers HAVING (SELECT ssn FROM (SELECT 1) t LIMIT 1) IS NOT NULL",
+            "SELECT (SELECT ssn AS ssn FROM orders LIMIT 1) FROM customers",
+            "SELECT (SELECT o.id AS ssn FROM orders o WHERE ssn > '' LIMIT 1) FROM customers",
         ],
     }
 }
