@@ -178,7 +178,7 @@ async fn replay(a: &Args, index: u64) -> Result<(), String> {
             println!("validator tables:  {:?}", v.tables);
             println!("validator columns: {:?}", v.columns);
             let on_exec = oracle.observe(&v.exec_sql).await;
-            let on_input = oracle.observe(&sql).await;
+            let on_input = oracle.observe_input(&sql).await;
             println!("database on exec_sql: {on_exec:?}");
             println!("database on input:    {on_input:?}");
             let policy = compare::Policy::new(a.dialect);
@@ -222,7 +222,7 @@ async fn show(a: &Args, rule: &str) -> Result<(), String> {
             },
             Ok(v) if rule.starts_with("finding:") => {
                 let on_exec = oracle.observe(&v.exec_sql).await;
-                let on_input = oracle.observe(&stmt.sql).await;
+                let on_input = oracle.observe_input(&stmt.sql).await;
                 let policy = compare::Policy::new(a.dialect);
                 let validated = policy.names().validated(&v);
                 let wanted = &rule["finding:".len()..];

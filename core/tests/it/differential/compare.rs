@@ -28,6 +28,24 @@ pub struct Reads {
     pub columns: BTreeSet<(String, String)>,
     /// Functions called (SQLite only), lowercased.
     pub functions: BTreeSet<String>,
+    /// Columns read of which the oracle knows only that it is one of a group (MariaDB's note
+    /// names a column by an alias two tables of the statement share in different scopes).
+    /// A group is explained when the validator lists any one of its columns.
+    pub one_of: BTreeSet<BTreeSet<(String, String)>>,
+}
+
+impl Reads {
+    /// The columns to compare with `validated`: the known ones, and every column of a group
+    /// the validator explains by none of its members.
+    fn columns_against(&self, validated: &Reads) -> BTreeSet<(String, String)> {
+        let mut out = self.columns.clone();
+        for group in &self.one_of {
+            if group.is_disjoint(&validated.columns) {
+                out.extend(group.iter().cloned());
+            }
+        }
+        out
+    }
 }
 
 /// What a database says about one statement.
@@ -88,6 +106,7 @@ impl Names {
                 .map(|(t, c)| (key(t), self.column(c)))
                 .collect(),
             functions: BTreeSet::new(),
+            one_of: BTreeSet::new(),
         }
     }
 }
@@ -209,21 +228,19 @@ pub struct Finding {
     /// database also reads the input differently from `exec_sql` (the validator judged another
     /// statement than the one that runs), `resolution` otherwise (the validator resolved names
     /// differently from the database), `star` for an unlisted column of a statement with `*`,
-    /// `t.*`, a whole-row reference, NATURAL or USING (see [`LEGACY_COLUMNS_NOTE`]).
+    /// `t.*`, a whole-row reference, NATURAL or USING (see [`STAR_COLUMNS_NOTE`]).
     pub mechanism: &'static str,
     /// What was read or how the outcomes differ.
     pub detail: String,
 }
 
-/// LIBRARY CONTRACT (issue 14): `ValidatedSql::columns` is to list every catalog column a
-/// statement may read, including through `*`, `t.*`, whole-row references and NATURAL / USING
-/// joins. Until that lands, today's library lists only the columns a statement names, and every
-/// accepted statement that reads through one of those forms is an `unlisted_column` finding of
-/// mechanism `star`; they are expected to disappear with the new contract, not to be waived.
-pub const LEGACY_COLUMNS_NOTE: &str = "today's ValidatedSql::columns omits columns read through *, t.*, whole-row references and NATURAL/USING (issue 14 changes the contract); these findings are expected on main until it lands";
+/// `ValidatedSql::columns` lists every catalog column a statement may read, including through
+/// `*`, `t.*`, whole-row references and NATURAL / USING joins; findings on statements that
+/// read through those forms are grouped under mechanism `star`.
+pub const STAR_COLUMNS_NOTE: &str = "ValidatedSql::columns must list the columns read through *, t.*, whole-row references and NATURAL/USING too";
 
 /// Whether `sql` reads through a form today's `columns` under-reports (see
-/// [`LEGACY_COLUMNS_NOTE`]); a textual approximation used only to group findings.
+/// [`STAR_COLUMNS_NOTE`]); a textual approximation used only to group findings.
 fn reads_through_star(sql: &str) -> bool {
     let lower = sql.to_lowercase();
     let star = lower.match_indices('*').any(|(i, _)| {
@@ -287,7 +304,7 @@ pub fn compare(
                 detail: format!("reads table {t}"),
             });
         }
-        for (t, c) in reads.columns.difference(&validated.columns) {
+        for (t, c) in reads.columns_against(validated).difference(&validated.columns) {
             let key = (t.clone(), c.clone());
             let (class, mech) = if policy.denied.contains(&key) {
                 (Class::DeniedColumn, mechanism)
@@ -430,6 +447,7 @@ mod tests {
                 .map(|(t, c)| (t.to_string(), c.to_string()))
                 .collect(),
             functions: BTreeSet::new(),
+            one_of: BTreeSet::new(),
         }
     }
 
@@ -562,5 +580,31 @@ mod tests {
             &exec,
         );
         assert_eq!(classes(&found), [(Class::UnlistedColumn, "resolution")]);
+    }
+
+    #[test]
+    fn a_group_is_explained_by_any_of_its_columns() {
+        let policy = Policy::new(Dialect::Mysql);
+        let pair = |t: &str, c: &str| (t.to_string(), c.to_string());
+        let mut seen = reads(&["cbi_diff.notes", "cbi_diff.customers"], &[]);
+        seen.one_of.insert(
+            [pair("cbi_diff.customers", "id"), pair("cbi_diff.notes", "id")]
+                .into_iter()
+                .collect(),
+        );
+        let exec = compiled(seen);
+        let tables = ["cbi_diff.notes", "cbi_diff.customers"];
+        let listed = reads(&tables, &[("cbi_diff.notes", "id")]);
+        let found = compare(&policy, Dialect::Mysql, &listed, "SELECT 1", &exec, &exec);
+        assert!(found.is_empty(), "{found:?}");
+        let unlisted = reads(&tables, &[("cbi_diff.notes", "body")]);
+        let found = compare(&policy, Dialect::Mysql, &unlisted, "SELECT 1", &exec, &exec);
+        assert_eq!(
+            classes(&found),
+            [
+                (Class::UnlistedColumn, "resolution"),
+                (Class::UnlistedColumn, "resolution")
+            ]
+        );
     }
 }

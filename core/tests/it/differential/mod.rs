@@ -8,12 +8,12 @@
 //! [`compare`] checks that every read is among those the validator reported (security) and
 //! that the input and `exec_sql` read the same (fidelity). The fixture is in [`fixture`].
 //!
-//! The short run here checks a fixed seed and a time-derived one per dialect and prints the
-//! report. MariaDB 10.11 crashes or hangs on a few statements the generator produces, so its
-//! second seed is fixed too (checked against a private server). `CBI_DIFF_SEED` replaces the
-//! second seed everywhere: point the MariaDB URLs (`CBI_DIFF_MYSQL_URL`,
-//! `CBI_DIFF_MYSQL_PROBE_URL`) at a server that may go down before using it there.
-//! `examples/differential.rs` runs the same loop for millions of statements.
+//! The short run here checks two fixed seeds per dialect and prints the report, so that a
+//! run on the same tree always checks the same statements. `CBI_DIFF_SEED` (decimal, 0x-hex,
+//! or `time` for one derived from the clock) replaces the second seed: point the MariaDB URLs
+//! (`CBI_DIFF_MYSQL_URL`, `CBI_DIFF_MYSQL_PROBE_URL`) at a server that may go down before
+//! using it there, since MariaDB 10.11 crashes or hangs on a few statements the generator
+//! produces. `examples/differential.rs` runs the same loop for millions of statements.
 //!
 //! Any security or fidelity finding fails the test; until the validator rewrite of issue 14
 //! lands, `CBI_DIFF_REPORT_ONLY=1` prints the report without failing.
@@ -49,29 +49,26 @@ fn short_count(dialect: Dialect) -> u64 {
     }
 }
 
-/// The second seed of MariaDB's short run when `CBI_DIFF_SEED` is not set. MariaDB 10.11
-/// crashes on some statements the generator can produce (`fixture::KNOWN_CRASHES`, and more that
-/// long runs against a private server find): the shared server only sees seeds that have run
-/// against it without harm. Hunt with `examples/differential.rs` against a private server.
-const MARIADB_SECOND_SEED: u64 = 0x14D1_FF5E_ED00_0002;
+/// The second seed when `CBI_DIFF_SEED` is not set. MariaDB 10.11 crashes on some statements
+/// the generator can produce (`fixture::KNOWN_CRASHES`, and more that long runs against a
+/// private server find): the shared server only sees seeds that have run against it without
+/// harm.
+const SECOND_SEED: u64 = 0x14D1_FF5E_ED00_0002;
 
-/// The fixed seed and a second one: `CBI_DIFF_SEED` (decimal or 0x-hex), else time-derived
-/// (fixed on MariaDB, see [`MARIADB_SECOND_SEED`]).
-fn seeds(dialect: Dialect) -> [u64; 2] {
-    let second = std::env::var("CBI_DIFF_SEED")
-        .ok()
-        .and_then(|s| match s.strip_prefix("0x") {
-            Some(hex) => u64::from_str_radix(hex, 16).ok(),
-            None => s.parse().ok(),
-        })
-        .unwrap_or_else(|| {
-            if dialect == Dialect::Mysql {
-                return MARIADB_SECOND_SEED;
-            }
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(1, |d| d.as_nanos() as u64)
-        });
+/// The fixed seed and a second one: `CBI_DIFF_SEED` (decimal, 0x-hex, or `time`), else
+/// [`SECOND_SEED`].
+fn seeds() -> [u64; 2] {
+    let second = match std::env::var("CBI_DIFF_SEED").ok().as_deref() {
+        Some("time") => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64),
+        Some(s) => match s.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16),
+            None => s.parse(),
+        }
+        .unwrap_or_else(|e| panic!("CBI_DIFF_SEED={s}: {e}")),
+        None => SECOND_SEED,
+    };
     [FIXED_SEED, second]
 }
 
@@ -92,7 +89,7 @@ async fn short_run(dialect: Dialect) {
         .unwrap_or_else(|e| panic!("{e}"));
     let generator = Generator::new(dialect);
     let mut report = Report::default();
-    for seed in seeds(dialect) {
+    for seed in seeds() {
         let r = run::run(
             &generator,
             &validator,

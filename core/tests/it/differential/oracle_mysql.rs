@@ -26,7 +26,7 @@
 //! no keys and several rows, so this does not happen there); a subquery the optimizer removes
 //! (`WHERE 0`) disappears from the note, and so does a constant expression it evaluates.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use conversational_bi::Dialect;
 use sqlx::{AssertSqlSafe, Connection, MySqlConnection, Row, mysql::MySqlDatabaseError};
@@ -383,15 +383,22 @@ pub fn note_reads(policy: &Policy, databases: &HashSet<String>, note: &str) -> (
             .get(&(a.to_lowercase(), b.to_string()))
             .cloned()
             .unwrap_or_else(|| vec![names.table(Some(a), b)]);
-        for key in tables {
-            if policy
-                .columns
-                .get(&key)
-                .is_some_and(|cols| cols.contains(&col))
-            {
-                reads.tables.insert(key.clone());
-                reads.columns.insert((key, col.clone()));
-            }
+        let candidates: BTreeSet<(String, String)> = tables
+            .into_iter()
+            .filter(|key| {
+                policy
+                    .columns
+                    .get(key)
+                    .is_some_and(|cols| cols.contains(&col))
+            })
+            .map(|key| (key, col.clone()))
+            .collect();
+        // The note does not say which scope an alias belongs to: with two tables behind it,
+        // the read is one of them.
+        if candidates.len() > 1 {
+            reads.one_of.insert(candidates);
+        } else {
+            reads.columns.extend(candidates);
         }
     }
     functions(&toks, &mut reads);
@@ -535,5 +542,30 @@ mod tests {
         assert!(r.functions.contains("user"));
         let (_, clean) = note_reads(&policy, &databases, "select _utf8mb4'a' AS b, (' AS `x`");
         assert!(!clean);
+    }
+
+    #[test]
+    fn a_column_behind_an_alias_two_tables_share_is_one_of_them() {
+        let policy = Policy::new(Dialect::Mysql);
+        let databases: HashSet<String> = ["cbi_diff"].iter().map(|d| d.to_string()).collect();
+        // `customers` is the inner table's own name and the outer alias of `notes`.
+        let note = "/* select#1 */ select (/* select#2 */ select `cbi_diff`.`customers`.`email` \
+                    from `cbi_diff`.`customers`) AS `e`,`cbi_diff`.`customers`.`id` AS `id` \
+                    from `cbi_diff`.`notes` `customers`";
+        let (r, clean) = note_reads(&policy, &databases, note);
+        assert!(clean);
+        let pair = |t: &str, c: &str| (t.to_string(), c.to_string());
+        assert_eq!(
+            r.columns.iter().cloned().collect::<Vec<_>>(),
+            [pair("cbi_diff.customers", "email")]
+        );
+        let groups: Vec<Vec<(String, String)>> =
+            r.one_of.iter().map(|g| g.iter().cloned().collect()).collect();
+        assert_eq!(
+            groups,
+            [
+                vec![pair("cbi_diff.customers", "id"), pair("cbi_diff.notes", "id")],
+            ]
+        );
     }
 }

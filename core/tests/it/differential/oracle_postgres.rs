@@ -234,30 +234,52 @@ pub fn plan_reads(policy: &Policy, plan: &Value) -> Reads {
             aliases.insert(alias.to_string(), key);
         }
     }
+    // EXPLAIN qualifies column names once the query has more than one range-table entry,
+    // even when the planner removed all scans but one: an unqualified name then belongs to a
+    // removed relation (a Result under `One-Time Filter: false`), which nothing reads.
     let single = if alias_nodes == 1 && aliases.len() == 1 {
-        aliases.values().next().cloned()
+        let qualified = nodes.iter().any(|(n, _)| {
+            n.get("Alias").is_some()
+                && n.get("Output")
+                    .and_then(Value::as_array)
+                    .is_some_and(|o| o.iter().any(|e| e.as_str().is_some_and(is_qualified)))
+        });
+        // A relation proven empty (`One-Time Filter: false`) has no scan, and its columns
+        // print unqualified too, even where the only other relation's would.
+        let removed = nodes.iter().any(|(n, _)| {
+            n.get("One-Time Filter").and_then(Value::as_str) == Some("false")
+        });
+        (!qualified && !removed)
+            .then(|| aliases.values().next().cloned())
+            .flatten()
     } else {
         None
     };
-    for (node, parent) in &nodes {
-        let relation = node
-            .get("Alias")
+    let physical = |node: &Value| {
+        node.get("Alias")
             .and_then(Value::as_str)
-            .and_then(|a| aliases.get(a));
+            .and_then(|a| aliases.get(a))
+            .is_some_and(|key| is_whole_row_list(policy, key, node.get("Output"), single.is_some()))
+    };
+    for (node, feeds) in &nodes {
         // The top node of an InitPlan or SubPlan (a CTE, a subquery) outputs exactly its
         // query's target list; only a scan feeding a projecting parent as its outer or inner
-        // input may output more than is used.
-        let feeds = node
-            .get("Parent Relationship")
-            .and_then(Value::as_str)
-            .is_some_and(|r| r == "Outer" || r == "Inner");
-        let physical = relation.is_some_and(|key| {
-            feeds
-                && parent.is_some_and(|p| PROJECTING.contains(&p))
-                && is_whole_row_list(policy, key, node.get("Output"), single.is_some())
-        });
+        // input (directly or through a node that passes rows on unchanged) may output more
+        // than is used, and so does a node passing such a scan's rows on.
+        let skip_output = *feeds
+            && (physical(node)
+                || node
+                    .get("Node Type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|k| PASS_THROUGH.contains(&k))
+                    && node
+                        .get("Plans")
+                        .and_then(Value::as_array)
+                        .is_some_and(|c| {
+                            c.len() == 1 && physical(&c[0]) && c[0].get("Output") == node.get("Output")
+                        }));
         for key in EXPRESSION_KEYS {
-            if *key == "Output" && physical {
+            if *key == "Output" && skip_output {
                 continue;
             }
             if let Some(v) = node.get(*key) {
@@ -272,18 +294,32 @@ pub fn plan_reads(policy: &Policy, plan: &Value) -> Reads {
     reads
 }
 
-fn collect_nodes<'v>(
-    node: &'v Value,
-    parent: Option<&'v str>,
-    out: &mut Vec<(&'v Value, Option<&'v str>)>,
-) {
-    out.push((node, parent));
+/// Every node of the plan, with whether it feeds a projecting node as its outer or inner input,
+/// directly or through [`PASS_THROUGH`] nodes.
+fn collect_nodes<'v>(node: &'v Value, parent: Option<(&'v str, bool)>, out: &mut Vec<(&'v Value, bool)>) {
+    let input = node
+        .get("Parent Relationship")
+        .and_then(Value::as_str)
+        .is_some_and(|r| r == "Outer" || r == "Inner");
+    let feeds = input
+        && parent.is_some_and(|(kind, parent_feeds)| {
+            PROJECTING.contains(&kind) || (PASS_THROUGH.contains(&kind) && parent_feeds)
+        });
+    out.push((node, feeds));
     let kind = node.get("Node Type").and_then(Value::as_str);
     if let Some(children) = node.get("Plans").and_then(Value::as_array) {
         for c in children {
-            collect_nodes(c, kind, out);
+            collect_nodes(c, kind.map(|k| (k, feeds)), out);
         }
     }
+}
+
+/// Nodes whose output is their single input's rows, unchanged.
+const PASS_THROUGH: &[&str] = &["Materialize", "Hash", "Memoize"];
+
+/// Whether a deparsed output expression is a qualified column reference (`alias.column`).
+fn is_qualified(expr: &str) -> bool {
+    matches!(lex(expr).as_slice(), [Tok::Ident(_), Tok::Dot, Tok::Ident(_)])
 }
 
 fn strings<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
@@ -583,5 +619,51 @@ mod tests {
             ]
         );
         assert!(r.functions.contains("to_json") && r.functions.contains("pg_sleep"));
+    }
+
+    #[test]
+    fn rows_passed_on_unchanged_and_names_of_removed_relations_are_not_reads() {
+        let policy = Policy::new(Dialect::Postgres);
+        // A merge join over a materialized scan that outputs its whole row.
+        let plan: Value = serde_json::from_str(
+            r#"[{"Plan": {"Node Type": "Merge Join", "Output": ["1.5"], "Join Filter": "false",
+                 "Plans": [
+                   {"Node Type": "Seq Scan", "Parent Relationship": "Outer", "Relation Name": "customers",
+                    "Schema": "public", "Alias": "c", "Output": ["c.id", "c.full_name", "c.email", "c.ssn"]},
+                   {"Node Type": "Materialize", "Parent Relationship": "Inner",
+                    "Output": ["o.id", "o.customer_id", "o.amount", "o.status"],
+                    "Plans": [
+                      {"Node Type": "Seq Scan", "Parent Relationship": "Outer", "Relation Name": "orders",
+                       "Schema": "public", "Alias": "o", "Output": ["o.id", "o.customer_id", "o.amount", "o.status"]}
+                    ]}
+                 ]}}]"#,
+        )
+        .expect("JSON");
+        let r = plan_reads(&policy, &plan);
+        assert!(r.columns.is_empty(), "{:?}", r.columns);
+        assert_eq!(r.tables.len(), 2);
+        // The scan of customers was removed (`One-Time Filter: false`); its `id` prints
+        // unqualified while the remaining scan's names are qualified.
+        let plan: Value = serde_json::from_str(
+            r#"[{"Plan": {"Node Type": "Result", "Output": ["id", "$0"], "One-Time Filter": "false",
+                 "Plans": [
+                   {"Node Type": "Seq Scan", "Parent Relationship": "InitPlan", "Relation Name": "orders",
+                    "Schema": "public", "Alias": "o", "Output": ["o.status"]}
+                 ]}}]"#,
+        )
+        .expect("JSON");
+        let r = plan_reads(&policy, &plan);
+        let cols: Vec<String> = r.columns.iter().map(|(t, c)| format!("{t}.{c}")).collect();
+        assert_eq!(cols, ["public.orders.status"]);
+        // A subquery's scan outputting the removed outer relation's `id`, unqualified.
+        let plan: Value = serde_json::from_str(
+            r#"[{"Plan": {"Node Type": "Result", "Output": ["lower(body)"], "One-Time Filter": "false",
+                 "Plans": [
+                   {"Node Type": "Seq Scan", "Parent Relationship": "SubPlan", "Relation Name": "orders",
+                    "Schema": "public", "Alias": "orders", "Output": ["id"]}
+                 ]}}]"#,
+        )
+        .expect("JSON");
+        assert!(plan_reads(&policy, &plan).columns.is_empty());
     }
 }

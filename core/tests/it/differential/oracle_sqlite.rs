@@ -218,18 +218,11 @@ impl SqliteOracle {
             .into_iter()
             .filter_map(|r| r.into_iter().next())
             .collect();
+        // Double-quoted names are never strings, as on the engine's own connections.
+        oracle.set_dqs(false);
         // SAFETY: `db` is open; `log` stays allocated until `drop` has closed the connection,
-        // after which the callback is never called again. Double-quoted names are never
-        // strings, as on the engine's own connections.
+        // after which the callback is never called again.
         unsafe {
-            for op in [ffi::SQLITE_DBCONFIG_DQS_DML, ffi::SQLITE_DBCONFIG_DQS_DDL] {
-                ffi::sqlite3_db_config(
-                    oracle.db.as_ptr(),
-                    op,
-                    0 as std::ffi::c_int,
-                    ptr::null_mut::<std::ffi::c_int>(),
-                );
-            }
             ffi::sqlite3_set_authorizer(
                 oracle.db.as_ptr(),
                 Some(record),
@@ -352,6 +345,30 @@ impl SqliteOracle {
     fn log(&self) -> &RefCell<Log> {
         // SAFETY: the allocation lives as long as `self` (see the field).
         unsafe { self.log.as_ref() }
+    }
+
+    /// What SQLite as shipped reads when it compiles the input `sql`: double-quoted names
+    /// that match no column are strings there (the validator writes them as strings in
+    /// `exec_sql`, which runs with that fallback off, as on the engine's connections).
+    pub fn observe_input(&mut self, sql: &str) -> Observation {
+        self.set_dqs(true);
+        let seen = self.observe(sql);
+        self.set_dqs(false);
+        seen
+    }
+
+    fn set_dqs(&self, on: bool) {
+        // SAFETY: `db` is open; the setting changes how later statements are compiled only.
+        unsafe {
+            for op in [ffi::SQLITE_DBCONFIG_DQS_DML, ffi::SQLITE_DBCONFIG_DQS_DDL] {
+                ffi::sqlite3_db_config(
+                    self.db.as_ptr(),
+                    op,
+                    c_int::from(on),
+                    ptr::null_mut::<c_int>(),
+                );
+            }
+        }
     }
 
     /// What SQLite reads when it compiles `sql`.

@@ -13,7 +13,7 @@ use std::{
 use conversational_bi::{Dialect, Error, sql::Validator};
 
 use super::{
-    compare::{self, Class, LEGACY_COLUMNS_NOTE, Observation, Policy},
+    compare::{self, Class, STAR_COLUMNS_NOTE, Observation, Policy},
     fixture,
     generate::{Generator, Origin},
     oracle_mysql::MysqlOracle,
@@ -55,7 +55,18 @@ impl Oracle {
     /// [`ANSWER_DEADLINE`] (the oracles' own statement timeouts did not stop it) is reported as
     /// lost, with [`HANG`] in the message, and the run stops whatever `keep_going` says.
     pub async fn observe(&mut self, sql: &str) -> Observation {
+        self.observe_as(sql, false).await
+    }
+
+    /// What the database reads for the statement as the user wrote it (on SQLite, with
+    /// double-quoted strings allowed, as SQLite ships).
+    pub async fn observe_input(&mut self, sql: &str) -> Observation {
+        self.observe_as(sql, true).await
+    }
+
+    async fn observe_as(&mut self, sql: &str, input: bool) -> Observation {
         let outcome = match self {
+            Self::Sqlite(o) if input => return o.observe_input(sql),
             Self::Sqlite(o) => return o.observe(sql),
             Self::Postgres(o) => tokio::time::timeout(ANSWER_DEADLINE, o.observe(sql)).await,
             Self::Mysql(o) => tokio::time::timeout(ANSWER_DEADLINE, o.observe(sql)).await,
@@ -330,7 +341,7 @@ pub async fn run(
         let on_input = if lost {
             on_exec.clone()
         } else {
-            oracle.observe(&stmt.sql).await
+            oracle.observe_input(&stmt.sql).await
         };
         let lost = lost || matches!(on_input, Observation::Lost(_));
         let took = asked.elapsed();
@@ -557,7 +568,7 @@ impl fmt::Display for Report {
                     writeln!(f, "      most frequent: {}", top.join(" | ").escape_debug())?;
                 }
                 if *mechanism == "star" {
-                    writeln!(f, "      note:     {LEGACY_COLUMNS_NOTE}")?;
+                    writeln!(f, "      note:     {STAR_COLUMNS_NOTE}")?;
                 }
             }
         }
