@@ -118,10 +118,10 @@ fn has_unicode_identifier(tokens: &[TokenWithSpan]) -> bool {
 }
 
 /// Whether a raw token has a canonical form other than itself, or is refused: everything but
-/// unquoted words, whitespace and the fixed operators.
+/// unquoted words (without a byte order mark), whitespace and the fixed operators.
 fn needs_canonical(token: &Token) -> bool {
     match token {
-        Token::Word(w) => w.quote_style.is_some(),
+        Token::Word(w) => w.quote_style.is_some() || w.value.contains('\u{feff}'),
         Token::Whitespace(_)
         | Token::EOF
         | Token::Comma
@@ -211,6 +211,14 @@ fn previous_is_string(tokens: &[TokenWithSpan]) -> bool {
 fn canonical(dialect: Dialect, token: Token) -> Result<Token, Rejection> {
     Ok(match token {
         Token::Word(w) => match w.quote_style {
+            // SQLite skips a byte order mark as a space, where the others read a name.
+            None if w.value.contains('\u{feff}') => {
+                return Err(Rejection::new(
+                    RejectRule::ParseError,
+                    "the SQL holds U+FEFF (a byte order mark) outside quotes, which databases \
+                     read differently; remove it",
+                ));
+            }
             None => Token::Word(w),
             Some(q) => quoted_identifier(dialect, q, w.value)?,
         },
@@ -531,9 +539,14 @@ mod tests {
             (Dialect::Mysql, r"SELECT 'a\0'"),
             (Dialect::Postgres, "SELECT $1"),
             (Dialect::Sqlite, "SELECT ?"),
+            (Dialect::Sqlite, "SELECT \u{feff} ssn FROM t"),
+            (Dialect::Sqlite, "SELECT \u{feff}ssn FROM t"),
+            (Dialect::Postgres, "SELECT a\u{feff} FROM t"),
         ] {
             assert!(tokenize(d, sql).is_err(), "{sql} on {d}");
         }
+        // Inside quotes it is a character like any other.
+        assert!(tokenize(Dialect::Sqlite, "SELECT '\u{feff}', \"a\u{feff}\" FROM t").is_ok());
     }
 
     #[test]
