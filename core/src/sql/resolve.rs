@@ -454,6 +454,7 @@ impl<'a> Walker<'_, 'a> {
         }
         let written = Written::new(self.policy.dialect, id);
         let mut may_bind_inside = false;
+        let mut whole_row: Option<(usize, usize)> = None;
         for depth in (0..self.scopes.len()).rev() {
             let scope = &self.scopes[depth];
             let mut hits: Vec<(usize, String)> = Vec::new();
@@ -475,18 +476,26 @@ impl<'a> Walker<'_, 'a> {
                 }
                 return Ok(());
             }
-            // A relation called like the name: a whole-row reference (PostgreSQL `to_json(t)`),
-            // which reads every column.
-            if let Some(i) = scope.relations.iter().position(|r| written.names(&r.name)) {
-                self.check_barrier(depth, &id.value)?;
-                self.read_all(depth, i)?;
-                self.note_reference(depth, i);
-                return Ok(());
+            // A relation called like the name: on PostgreSQL a whole-row reference
+            // (`to_json(t)`), which reads every column, but only when no query level, however
+            // far out, has a column of that name; SQLite and MySQL have none.
+            if whole_row.is_none() && self.policy.dialect == Dialect::Postgres {
+                whole_row = scope
+                    .relations
+                    .iter()
+                    .position(|r| written.names(&r.name))
+                    .map(|i| (depth, i));
             }
-            if scope.aliases.iter().any(|a| written.names(a)) {
+            if scope.aliases.iter().any(|a| written.names(a)) && whole_row.is_none() {
                 return Ok(());
             }
             may_bind_inside |= open;
+        }
+        if let Some((depth, i)) = whole_row {
+            self.check_barrier(depth, &id.value)?;
+            self.read_all(depth, i)?;
+            self.note_reference(depth, i);
+            return Ok(());
         }
         if self.is_rowid(id) {
             return self.read_rowid(None);
@@ -605,8 +614,9 @@ impl<'a> Walker<'_, 'a> {
             return Err(Rejection::new(
                 RejectRule::Unsupported,
                 format!(
-                    "`{name}` belongs to the query around this derived table or CTE, which MySQL and MariaDB \
-                     do not let it read; join the table inside the derived table instead"
+                    "`{name}` belongs to the query around this derived table or CTE, which it may not read \
+                     here (MySQL and MariaDB refuse it, SQLite reads a CTE's names again wherever it is \
+                     used); join the table inside the derived table or CTE instead"
                 ),
             ));
         }

@@ -65,7 +65,7 @@ impl<'a> Walker<'_, 'a> {
                         columns,
                     });
                 }
-                let out = self.enclosed_query(&cte.query)?;
+                let out = self.enclosed_query(&cte.query, true)?;
                 let columns = if alias_columns.is_empty() {
                     out
                 } else {
@@ -142,9 +142,11 @@ impl<'a> Walker<'_, 'a> {
 
     /// Walks the query of a derived table or a CTE. On MySQL/MariaDB such a query may not read
     /// the columns of the queries around it: MariaDB refuses that, when the statement does not
-    /// crash the server instead.
-    fn enclosed_query(&mut self, q: &Query) -> Result<Columns, Rejection> {
-        if self.policy.dialect != Dialect::Mysql {
+    /// crash the server instead. Neither may a CTE on SQLite, which resolves those names again
+    /// wherever the CTE is used, each time among other relations.
+    fn enclosed_query(&mut self, q: &Query, cte: bool) -> Result<Columns, Rejection> {
+        let dialect = self.policy.dialect;
+        if !(dialect == Dialect::Mysql || (cte && dialect == Dialect::Sqlite)) {
             return self.query(q);
         }
         let saved = std::mem::replace(&mut self.barrier, self.scopes.len());
@@ -597,7 +599,7 @@ impl<'a> Walker<'_, 'a> {
                 let beside = (!lateral)
                     .then(|| self.scopes.last_mut().map(std::mem::take))
                     .flatten();
-                let out = self.enclosed_query(subquery);
+                let out = self.enclosed_query(subquery, false);
                 if let (Some(scope), Some(last)) = (beside, self.scopes.last_mut()) {
                     *last = scope;
                 }

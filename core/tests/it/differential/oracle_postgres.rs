@@ -315,7 +315,15 @@ fn collect_nodes<'v>(node: &'v Value, parent: Option<(&'v str, bool)>, out: &mut
 }
 
 /// Nodes whose output is their single input's rows, unchanged.
-const PASS_THROUGH: &[&str] = &["Materialize", "Hash", "Memoize"];
+const PASS_THROUGH: &[&str] = &[
+    "Materialize",
+    "Hash",
+    "Memoize",
+    "Unique",
+    "Sort",
+    "Incremental Sort",
+    "Limit",
+];
 
 /// Whether a deparsed output expression is a qualified column reference (`alias.column`).
 fn is_qualified(expr: &str) -> bool {

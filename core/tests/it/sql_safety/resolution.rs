@@ -42,6 +42,8 @@ fn restricted_reads(db: Db) -> Vec<&'static str> {
             // A select-list alias is no column of the select list: `Email` is the outer one.
             "SELECT (SELECT Email AS Email FROM Artist LIMIT 1) FROM Customer",
             "SELECT (SELECT upper(Email) AS Email FROM Artist LIMIT 1) FROM Customer",
+            // SQLite has no whole-row references: a relation called `Email` is no column.
+            "SELECT (SELECT Email FROM Artist AS Email LIMIT 1) FROM Customer",
             // SQLite skips a byte order mark as a space: `\u{feff} Email` is no alias.
             "SELECT (SELECT \u{feff} Email FROM (SELECT 1+1)) AS e FROM Customer",
             // Two FROM items called `Customer`: `Customer.*` is the columns of both.
@@ -65,6 +67,9 @@ fn restricted_reads(db: Db) -> Vec<&'static str> {
             "SELECT (SELECT d.x FROM (SELECT 'a' AS ssn) s JOIN (SELECT ssn AS x) d ON s.ssn = d.x) FROM customers",
             "SELECT (SELECT ssn AS ssn FROM orders LIMIT 1) FROM customers",
             "SELECT (SELECT o.id AS ssn FROM orders o WHERE ssn > '' LIMIT 1) FROM customers",
+            // A column of any query level comes before a whole-row reference.
+            "SELECT (SELECT (ssn)::text FROM unnest(ARRAY[1]) AS ssn (g) LIMIT 1) FROM customers",
+            "SELECT (SELECT to_json(ssn) FROM orders AS ssn LIMIT 1) FROM customers",
         ],
         Db::Mysql => vec![
             "SELECT (SELECT ssn FROM (SELECT 1+1) t) AS e FROM customers",
@@ -183,4 +188,22 @@ async fn other_databases_and_system_catalogs_are_refused() {
         .await
         .expect("the account can read it");
     assert_eq!(direct.rows.len(), 1);
+}
+
+/// SQLite resolves the names of a CTE's body again wherever the CTE is used: `x.Email` below
+/// reads `Customer.Email` through the inner `x`, though the `x` where the CTE is written has no
+/// such column. A CTE body may not read the queries around it on SQLite.
+#[tokio::test]
+async fn sqlite_cte_bodies_read_no_outer_columns() {
+    for sql in [
+        "SELECT (WITH c AS (SELECT x.Email AS v) SELECT (SELECT v FROM Customer AS x JOIN c LIMIT 1)) FROM Artist AS x",
+        "SELECT (WITH c AS (SELECT x.Name AS v) SELECT (SELECT v FROM Artist AS x JOIN c LIMIT 1)) FROM Artist AS x",
+    ] {
+        assert_eq!(refused(Db::Sqlite, sql).await, RejectRule::Unsupported, "{sql}");
+    }
+    // A CTE that reads only its own tables is fine.
+    let source = Db::Sqlite.source().await;
+    source
+        .validate("SELECT (WITH c AS (SELECT Name AS v FROM Artist) SELECT count(*) FROM c) FROM Album")
+        .expect("accepted");
 }
