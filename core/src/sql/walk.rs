@@ -230,8 +230,18 @@ impl<'a> Walker<'_, 'a> {
         order_by: Option<&OrderBy>,
     ) -> Result<Columns, Rejection> {
         let depth = self.scopes.len() - 1;
+        let mut on = Vec::new();
         for twj in &s.from {
-            self.table_with_joins(twj)?;
+            self.table_with_joins(twj, &mut on)?;
+        }
+        // SQLite resolves the names of an ON clause among every FROM item of the SELECT, those
+        // after the join included; the others among those before it, where they are walked.
+        for e in on {
+            let mut conjuncts = Vec::new();
+            policy::split_conjuncts(e, &mut conjuncts);
+            for c in conjuncts {
+                self.linking_expr(depth, c)?;
+            }
         }
         let dialect = self.policy.dialect;
         let aliases = s.projection.iter().filter_map(|item| match item {
@@ -386,7 +396,13 @@ impl<'a> Walker<'_, 'a> {
         Ok(())
     }
 
-    fn table_with_joins(&mut self, twj: &TableWithJoins) -> Result<(), Rejection> {
+    /// Walks one FROM item and its joins; on SQLite the ON clauses go to `on`, to be walked
+    /// once every FROM item of the SELECT is in scope.
+    fn table_with_joins<'q>(
+        &mut self,
+        twj: &'q TableWithJoins,
+        on: &mut Vec<&'q Expr>,
+    ) -> Result<(), Rejection> {
         let depth = self.scopes.len() - 1;
         // SQLite joins a `NATURAL` or `USING` join with everything before it in FROM, comma
         // joins included; PostgreSQL and MySQL with the join chain it is part of.
@@ -395,10 +411,10 @@ impl<'a> Walker<'_, 'a> {
         } else {
             self.scopes[depth].relations.len()
         };
-        self.table_factor(&twj.relation)?;
+        self.table_factor(&twj.relation, on)?;
         for join in &twj.joins {
             let before = self.scopes[depth].relations.len();
-            self.table_factor(&join.relation)?;
+            self.table_factor(&join.relation, on)?;
             let constraint = match &join.join_operator {
                 JoinOperator::Join(c)
                 | JoinOperator::Inner(c)
@@ -418,6 +434,7 @@ impl<'a> Walker<'_, 'a> {
                 _ => return Err(unsupported("this join kind")),
             };
             match constraint {
+                JoinConstraint::On(e) if self.policy.dialect == Dialect::Sqlite => on.push(e),
                 JoinConstraint::On(e) => {
                     let mut conjuncts = Vec::new();
                     policy::split_conjuncts(e, &mut conjuncts);
@@ -468,7 +485,11 @@ impl<'a> Walker<'_, 'a> {
         }
     }
 
-    fn table_factor(&mut self, tf: &TableFactor) -> Result<(), Rejection> {
+    fn table_factor<'q>(
+        &mut self,
+        tf: &'q TableFactor,
+        on: &mut Vec<&'q Expr>,
+    ) -> Result<(), Rejection> {
         let dialect = self.policy.dialect;
         let alias_of = |alias: &Option<sqlparser::ast::TableAlias>| {
             alias.as_ref().map(|a| {
@@ -652,7 +673,7 @@ impl<'a> Walker<'_, 'a> {
                 table_with_joins,
                 alias,
             } => {
-                self.table_with_joins(table_with_joins)?;
+                self.table_with_joins(table_with_joins, on)?;
                 if let Some((n, cols)) = alias_of(alias) {
                     self.push_relation(
                         n,

@@ -42,6 +42,8 @@ fn restricted_reads(db: Db) -> Vec<&'static str> {
             // A select-list alias is no column of the select list: `Email` is the outer one.
             "SELECT (SELECT Email AS Email FROM Artist LIMIT 1) FROM Customer",
             "SELECT (SELECT upper(Email) AS Email FROM Artist LIMIT 1) FROM Customer",
+            // SQLite resolves an ON clause among every FROM item, those after it too.
+            "SELECT (SELECT 1 FROM Artist JOIN Album ON Email > '' JOIN Customer ON Customer.CustomerId = Album.AlbumId LIMIT 1) FROM (SELECT 'x' AS Email) o",
             // SQLite has no whole-row references: a relation called `Email` is no column.
             "SELECT (SELECT Email FROM Artist AS Email LIMIT 1) FROM Customer",
             // SQLite skips a byte order mark as a space: `\u{feff} Email` is no alias.
