@@ -21,9 +21,11 @@
 //!   scan's `Output` (and `(t.*)` / `t` in expressions above); it counts as every column.
 //! - NATURAL and USING columns appear in the join condition (`Hash Cond: (a.id = b.id)`).
 //! - A scan under a join or aggregate may output every column of its table ("physical target
-//!   list") although its parent needs fewer; such an `Output` is skipped when the scan is the
-//!   outer or inner input of a projecting node, whose own expressions say which columns are
-//!   used. (The top node of a CTE or subquery plan outputs exactly its target list.)
+//!   list") although its parent needs fewer, and an index-only scan that only produces rows
+//!   outputs its index's key; such an `Output` is skipped when the scan is the outer or inner
+//!   input of a projecting node (directly or through nodes that pass rows on unchanged:
+//!   `Materialize`, `Hash`, `Sort`, `Unique`, ...), whose own expressions say which columns
+//!   are used. (The top node of a CTE or subquery plan outputs exactly its target list.)
 //! - A table alias with a column list (`customers AS c(a, b)`) renames the columns in the plan
 //!   (`c.a`): references to them are not mapped back to the table's columns (a blind spot of
 //!   the column comparison; the grants still judge them).
@@ -255,11 +257,16 @@ pub fn plan_reads(policy: &Policy, plan: &Value) -> Reads {
     } else {
         None
     };
+    // A scan that outputs more than its parent uses: its table's whole row, or an index-only
+    // scan's key columns (the planner scans the narrowest index just to produce rows).
     let physical = |node: &Value| {
         node.get("Alias")
             .and_then(Value::as_str)
             .and_then(|a| aliases.get(a))
-            .is_some_and(|key| is_whole_row_list(policy, key, node.get("Output"), single.is_some()))
+            .is_some_and(|key| {
+                node.get("Node Type").and_then(Value::as_str) == Some("Index Only Scan")
+                    || is_whole_row_list(policy, key, node.get("Output"), single.is_some())
+            })
     };
     for (node, feeds) in &nodes {
         // The top node of an InitPlan or SubPlan (a CTE, a subquery) outputs exactly its
@@ -663,6 +670,18 @@ mod tests {
         let r = plan_reads(&policy, &plan);
         let cols: Vec<String> = r.columns.iter().map(|(t, c)| format!("{t}.{c}")).collect();
         assert_eq!(cols, ["public.orders.status"]);
+        // An index-only scan producing the rows a projecting parent counts.
+        let plan: Value = serde_json::from_str(
+            r#"[{"Plan": {"Node Type": "Result", "Output": ["':x'::text"], "One-Time Filter": "true",
+                 "Plans": [
+                   {"Node Type": "Index Only Scan", "Parent Relationship": "Outer", "Relation Name": "customers",
+                    "Schema": "public", "Alias": "o", "Index Name": "customers_pkey", "Output": ["o.id"]}
+                 ]}}]"#,
+        )
+        .expect("JSON");
+        let r = plan_reads(&policy, &plan);
+        assert!(r.columns.is_empty(), "{:?}", r.columns);
+        assert_eq!(r.tables.len(), 1);
         // A subquery's scan outputting the removed outer relation's `id`, unqualified.
         let plan: Value = serde_json::from_str(
             r#"[{"Plan": {"Node Type": "Result", "Output": ["lower(body)"], "One-Time Filter": "false",
