@@ -250,6 +250,9 @@ pub(crate) struct Walker<'p, 'a> {
     pub(crate) policy: &'p Policy<'a>,
     pub(crate) scopes: Vec<Scope<'a>>,
     pub(crate) ctes: Vec<CteBinding>,
+    /// While a CTE's body is walked: the names of the CTEs after it in its WITH, which it may
+    /// read on SQLite (and elsewhere under RECURSIVE).
+    pub(crate) later_ctes: Vec<Ident>,
     pub(crate) tables: Vec<String>,
     /// Columns of catalog tables the query may read.
     pub(crate) columns: Vec<ColumnRead<'a>>,
@@ -321,6 +324,7 @@ pub(crate) fn check_query(
         policy,
         scopes: Vec::new(),
         ctes: Vec::new(),
+        later_ctes: Vec::new(),
         tables: Vec::new(),
         columns: Vec::new(),
         named: Vec::new(),
@@ -684,6 +688,34 @@ impl<'a> Walker<'_, 'a> {
             [q, c] => self.resolve_in(q, c),
             // `schema.table.column` when the middle part names a relation in scope; otherwise,
             // on PostgreSQL, `table.column.field` of a composite column.
+            // PostgreSQL: `schema.table.column` names a FROM item of that table without an
+            // alias, however far out, never an alias that happens to be called `table`.
+            [s, q, c] if self.policy.dialect == Dialect::Postgres => {
+                let (written_s, written_q) = (
+                    Written::new(Dialect::Postgres, s),
+                    Written::new(Dialect::Postgres, q),
+                );
+                let found = (0..self.scopes.len()).rev().find_map(|d| {
+                    self.scopes[d].relations.iter().position(|r| {
+                        r.table.is_some_and(|t| {
+                            r.name == t.name
+                                && written_q.names(&t.name)
+                                && t.schema.as_deref().is_some_and(|ts| written_s.names(ts))
+                        })
+                    })
+                    .map(|i| (d, i))
+                });
+                match found {
+                    Some((depth, i)) => self.resolve_in_relation(depth, i, c),
+                    None if self.find_relation(s).is_some() => self.resolve_in(s, q),
+                    None => Err(Rejection::new(
+                        RejectRule::UnknownTable,
+                        format!(
+                            "`{s}.{q}` is no table of FROM without an alias; qualify columns with the table or alias of FROM"
+                        ),
+                    )),
+                }
+            }
             [s, q, c] => match self.find_relation(q) {
                 Some((depth, i)) => {
                     let rel = &self.scopes[depth].relations[i];
@@ -798,6 +830,30 @@ impl<'a> Walker<'_, 'a> {
                 display_name(&rel.name)
             ),
         ))
+    }
+
+    /// Resolves `column` in relation `relation` of scope `depth`.
+    fn resolve_in_relation(
+        &mut self,
+        depth: usize,
+        relation: usize,
+        column: &Ident,
+    ) -> Result<(), Rejection> {
+        self.check_barrier(depth, &column.value)?;
+        let written = Written::new(self.policy.dialect, column);
+        let rel = &self.scopes[depth].relations[relation];
+        match rel.columns.names.iter().find(|c| written.names(c)).cloned() {
+            Some(name) => {
+                self.check_denied(depth, relation, &name)?;
+                self.note_reference(depth, relation);
+                self.note_column(depth, relation, &name);
+                Ok(())
+            }
+            None => Err(Rejection::new(
+                RejectRule::UnknownColumn,
+                format!("no column `{}` in {}", column.value, display_name(&rel.name)),
+            )),
+        }
     }
 
     /// SQLite's rowid read through relation `at`, or unqualified: the rowid of a table whose

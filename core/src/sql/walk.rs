@@ -47,7 +47,16 @@ impl<'a> Walker<'_, 'a> {
         if let Some(with) = &q.with {
             // SQLite makes a CTE that names itself recursive even without `RECURSIVE`.
             let recursive = with.recursive || self.policy.dialect == Dialect::Sqlite;
-            for cte in &with.cte_tables {
+            // SQLite, and the others under RECURSIVE, let a CTE read the CTEs written after
+            // it in the same WITH; their columns are not known yet, so that is refused.
+            let forward = with.recursive || self.policy.dialect == Dialect::Sqlite;
+            for (k, cte) in with.cte_tables.iter().enumerate() {
+                let saved_later = forward.then(|| {
+                    let later = with.cte_tables[k + 1..].iter().map(|c| c.alias.name.clone());
+                    let mark = self.later_ctes.len();
+                    self.later_ctes.extend(later);
+                    mark
+                });
                 let alias_columns: Vec<String> = cte
                     .alias
                     .columns
@@ -65,7 +74,11 @@ impl<'a> Walker<'_, 'a> {
                         columns,
                     });
                 }
-                let out = self.enclosed_query(&cte.query, true)?;
+                let out = self.enclosed_query(&cte.query, true);
+                if let Some(mark) = saved_later {
+                    self.later_ctes.truncate(mark);
+                }
+                let out = out?;
                 let columns = if alias_columns.is_empty() {
                     out
                 } else {
@@ -542,6 +555,23 @@ impl<'a> Walker<'_, 'a> {
                 }
                 let idents = resolve::object_idents(name);
                 if let [single] = idents.as_slice() {
+                    if let Some(later) = self.later_ctes.iter().find(|c| {
+                        crate::catalog::identifier_matches(
+                            dialect,
+                            &resolve::output_name(dialect, c),
+                            &single.value,
+                            single.quote_style.is_some(),
+                        )
+                    }) {
+                        return Err(Rejection::new(
+                            RejectRule::Unsupported,
+                            format!(
+                                "`{}` names a CTE written later in the same WITH; write each CTE \
+                                 before the ones that read it",
+                                later.value
+                            ),
+                        ));
+                    }
                     if dialect == crate::dialect::Dialect::Mysql
                         && single.value.eq_ignore_ascii_case("dual")
                     {
