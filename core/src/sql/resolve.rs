@@ -268,8 +268,9 @@ pub(crate) struct Walker<'p, 'a> {
     pub(crate) implicit_strings: Vec<Location>,
     /// The subset of `implicit_strings` that are whole select-list items.
     pub(crate) implicit_named: Vec<Location>,
-    /// MySQL: the scopes below this depth are those of the queries around the derived table or
-    /// CTE being walked, whose columns it may not read.
+    /// The scopes below this depth are those of queries whose columns may not be read where
+    /// the walk is: around a derived table or CTE on MySQL, a CTE on SQLite, a GROUP BY or
+    /// ORDER BY on SQLite.
     pub(crate) barrier: usize,
 }
 
@@ -618,9 +619,9 @@ impl<'a> Walker<'_, 'a> {
             return Err(Rejection::new(
                 RejectRule::Unsupported,
                 format!(
-                    "`{name}` belongs to the query around this derived table or CTE, which it may not read \
-                     here (MySQL and MariaDB refuse it, SQLite reads a CTE's names again wherever it is \
-                     used); join the table inside the derived table or CTE instead"
+                    "`{name}` belongs to a query around this one, which may not be read here (MySQL and \
+                     MariaDB refuse it in a derived table or CTE, SQLite in a CTE, GROUP BY or ORDER BY); \
+                     join the table inside this query instead"
                 ),
             ));
         }

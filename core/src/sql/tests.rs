@@ -809,3 +809,38 @@ fn mysql_derived_tables_and_ctes_see_nothing_around_them() {
         .validate("WITH t(id, name) AS (SELECT 1, 'x') SELECT (WITH c AS (SELECT * FROM t) SELECT max(name) FROM c)")
         .expect("SQLite sees the CTE");
 }
+
+#[test]
+fn sqlite_group_by_and_order_by_read_only_their_own_select() {
+    // SQLite resolves GROUP BY and ORDER BY among the SELECT's own FROM items only; a name of
+    // a query around it is refused, not taken for the outer column.
+    for sql in [
+        "SELECT (SELECT count(*) FROM Invoice GROUP BY Country) FROM Customer",
+        "SELECT (SELECT Total FROM Invoice ORDER BY Country LIMIT 1) FROM Customer",
+    ] {
+        assert_eq!(reject(Dialect::Sqlite, sql).0, RejectRule::Unsupported, "{sql}");
+    }
+    // HAVING may, and so may any clause on the other databases.
+    accept(
+        Dialect::Sqlite,
+        "SELECT (SELECT count(*) FROM Invoice GROUP BY CustomerId HAVING Country > '') FROM Customer",
+    );
+    accept(
+        Dialect::Mysql,
+        "SELECT (SELECT count(*) FROM Invoice GROUP BY Country) FROM Customer",
+    );
+    // A select-list alias stands for its expression in HAVING on SQLite and MySQL, never on
+    // PostgreSQL, where the name is a column.
+    accept(
+        Dialect::Sqlite,
+        "SELECT CustomerId, count(*) AS n FROM Invoice GROUP BY CustomerId HAVING n > 1",
+    );
+    assert_eq!(
+        reject(
+            Dialect::Postgres,
+            "SELECT customer_id, count(*) AS n FROM invoice GROUP BY customer_id HAVING n > 1"
+        )
+        .0,
+        RejectRule::UnknownColumn
+    );
+}

@@ -113,7 +113,9 @@ impl<'a> Walker<'_, 'a> {
                         }],
                         ..Scope::default()
                     });
+                    let saved = self.local_only(self.scopes.len() - 1);
                     let result = self.order_by(order_by);
+                    self.barrier = saved;
                     self.scopes.pop();
                     result?;
                 }
@@ -151,6 +153,17 @@ impl<'a> Walker<'_, 'a> {
             self.ctes = outer;
         }
         Ok(out)
+    }
+
+    /// On SQLite, GROUP BY and ORDER BY may not read the queries around the SELECT of scope
+    /// `depth` (SQLite cuts them off there): raises the barrier to `depth`, returning the old
+    /// one to restore.
+    fn local_only(&mut self, depth: usize) -> usize {
+        let saved = self.barrier;
+        if self.policy.dialect == Dialect::Sqlite {
+            self.barrier = self.barrier.max(depth);
+        }
+        saved
     }
 
     /// Walks the query of a derived table or a CTE. On MySQL/MariaDB such a query may not read
@@ -262,8 +275,9 @@ impl<'a> Walker<'_, 'a> {
             _ => None,
         });
         // Where a select-list alias may stand for its expression: SQLite in WHERE and after,
-        // PostgreSQL in DISTINCT ON, all three in GROUP BY, HAVING and ORDER BY; never in the
-        // select list itself, where the name is a column (possibly of a query further out).
+        // PostgreSQL in DISTINCT ON, GROUP BY and ORDER BY, MySQL in GROUP BY, HAVING and
+        // ORDER BY; never in the select list itself, where the name is a column (possibly of a
+        // query further out).
         let aliases: Vec<String> = aliases.collect();
 
         let mut out = Columns::default();
@@ -345,16 +359,20 @@ impl<'a> Walker<'_, 'a> {
             }
         }
         self.scopes[depth].aliases = aliases;
-        match &s.group_by {
-            GroupByExpr::Expressions(exprs, _) => {
-                for e in exprs {
-                    self.expr(e)?;
-                }
-            }
-            GroupByExpr::All(_) => {}
+        if let GroupByExpr::Expressions(exprs, _) = &s.group_by {
+            let saved = self.local_only(depth);
+            let walked = exprs.iter().try_for_each(|e| self.expr(e));
+            self.barrier = saved;
+            walked?;
         }
+        // PostgreSQL reads a HAVING name as a column, never as an alias.
+        let hidden = (dialect == Dialect::Postgres)
+            .then(|| std::mem::take(&mut self.scopes[depth].aliases));
         for e in [&s.having, &s.qualify].into_iter().flatten() {
             self.expr(e)?;
+        }
+        if let Some(aliases) = hidden {
+            self.scopes[depth].aliases = aliases;
         }
         for w in &s.named_window {
             if let NamedWindowExpr::WindowSpec(spec) = &w.1 {
@@ -362,7 +380,10 @@ impl<'a> Walker<'_, 'a> {
             }
         }
         if let Some(order_by) = order_by {
-            self.order_by(order_by)?;
+            let saved = self.local_only(depth);
+            let walked = self.order_by(order_by);
+            self.barrier = saved;
+            walked?;
         }
         policy::check_cartesian(&self.scopes[depth])?;
         Ok(out)

@@ -72,6 +72,8 @@ fn restricted_reads(db: Db) -> Vec<&'static str> {
             "SELECT (SELECT d.x FROM (SELECT 'a' AS ssn) s JOIN (SELECT ssn AS x) d ON s.ssn = d.x) FROM customers",
             "SELECT (SELECT ssn AS ssn FROM orders LIMIT 1) FROM customers",
             "SELECT (SELECT o.id AS ssn FROM orders o WHERE ssn > '' LIMIT 1) FROM customers",
+            // PostgreSQL reads a HAVING name as a column: `ssn` is the outer one.
+            "SELECT (SELECT count(*) AS ssn FROM orders HAVING ssn > '') FROM customers",
             // `schema.table.column` never names an alias called `table`.
             "SELECT (SELECT count(*) FROM orders AS customers WHERE public.customers.ssn > '') FROM customers",
             // A column of any query level comes before a whole-row reference.
