@@ -253,6 +253,8 @@ pub(crate) struct Walker<'p, 'a> {
     /// While a CTE's body is walked: the names of the CTEs after it in its WITH, which it may
     /// read on SQLite (and elsewhere under RECURSIVE).
     pub(crate) later_ctes: Vec<Ident>,
+    /// How many CTE bodies the walk is inside.
+    pub(crate) in_cte_body: usize,
     pub(crate) tables: Vec<String>,
     /// Columns of catalog tables the query may read.
     pub(crate) columns: Vec<ColumnRead<'a>>,
@@ -326,6 +328,7 @@ pub(crate) fn check_query(
         scopes: Vec::new(),
         ctes: Vec::new(),
         later_ctes: Vec::new(),
+        in_cte_body: 0,
         tables: Vec::new(),
         columns: Vec::new(),
         named: Vec::new(),

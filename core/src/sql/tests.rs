@@ -844,3 +844,20 @@ fn sqlite_group_by_and_order_by_read_only_their_own_select() {
         RejectRule::UnknownColumn
     );
 }
+
+#[test]
+fn mysql_refuses_a_with_inside_a_cte() {
+    for sql in [
+        "WITH a AS (WITH b AS (SELECT 1 AS x) SELECT x FROM b) SELECT x FROM a",
+        "WITH a AS (SELECT (WITH b AS (SELECT 1 AS x) SELECT x FROM b) AS x) SELECT x FROM a",
+    ] {
+        let (rule, reason) = reject(Dialect::Mysql, sql);
+        assert_eq!(rule, RejectRule::Unsupported, "{sql}");
+        assert!(reason.contains("outer WITH"), "{reason}");
+        accept(Dialect::Sqlite, sql);
+    }
+    accept(
+        Dialect::Mysql,
+        "WITH b AS (SELECT 1 AS x), a AS (SELECT x FROM b) SELECT x FROM a",
+    );
+}

@@ -41,6 +41,13 @@ impl<'a> Walker<'_, 'a> {
         }
         // MariaDB: a WITH inside a subquery does not see the CTEs of the queries around it (a
         // name there is a table of the database), so they are out of sight while it is walked.
+        if self.policy.dialect == Dialect::Mysql && q.with.is_some() && self.in_cte_body > 0 {
+            return Err(Rejection::new(
+                RejectRule::Unsupported,
+                "a WITH inside a CTE is not supported on MySQL and MariaDB (MariaDB 10.11 can crash on \
+                 such statements); write the CTEs one after another in the outer WITH",
+            ));
+        }
         let outer_ctes = (self.policy.dialect == Dialect::Mysql && q.with.is_some())
             .then(|| std::mem::take(&mut self.ctes));
         let cte_mark = self.ctes.len();
@@ -74,7 +81,9 @@ impl<'a> Walker<'_, 'a> {
                         columns,
                     });
                 }
+                self.in_cte_body += 1;
                 let out = self.enclosed_query(&cte.query, true);
+                self.in_cte_body -= 1;
                 if let Some(mark) = saved_later {
                     self.later_ctes.truncate(mark);
                 }

@@ -229,6 +229,14 @@ pub const KNOWN_CRASHES: &[(Dialect, &str, &str)] = &[
         "WITH RECURSIVE cte (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM cte JOIN `customers` ON `customers`.id = cte.n WHERE n < 3), `q\"c` AS (WITH `c1` AS (SELECT N, coalesce(json_object('k', ';\u{202e}'), ']]') FROM `cte`) SELECT count(DISTINCT '\\``') AS `a]b` FROM notes AS MiXed LIMIT 5) SELECT `A]B` AS email, `notes`.`br]ack` FROM `q\"c` CROSS JOIN `cbi_diff`.notes WHERE NOT EXISTS (SELECT `orders`.id FROM orders JOIN cbi_diff.`notes` b ON EXISTS (SELECT customer_id AS `UPPER` FROM `notes` AS `MiXed` JOIN `q\"c` ON `MiXed`.Id = `q\"c`.`a]b` WHERE '\u{200d}it''s' IN (SELECT notes.ünï AS `Q\"C` FROM `q\"c` JOIN customers `é` ON `q\"c`.`a]b` = `é`.`id` WHERE NOT (NOT ((`é`.`Id` - `A]B`) = (id * -1))))) WHERE coalesce(notes.`Q\"UoTe`, \"é\") LIKE '*/\\x27\u{202e}' ORDER BY 1 DESC)",
         "MariaDB 10.11.19: signal 11 under st_select_lex_unit::prepare",
     ),
+    // Found by a long run, shortened (still crashes): a CTE with a nested recursive WITH, read by a
+    // derived table, in EXISTS and in a join (signal 11 under st_select_lex_unit::prepare).
+    // The validator refuses a WITH inside a CTE on MySQL.
+    (
+        Dialect::Mysql,
+        r#"WITH recent AS (WITH RECURSIVE `cte`(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM `cte` WHERE n < 3), Ünï AS (SELECT cte.`n` FROM cte WHERE 'x' LIKE 'y') SELECT cte.N FROM cte WHERE 'a' IN ('ssn', 'b') ORDER BY 1) SELECT count(DISTINCT coalesce(`status`, 'z')) AS `total` FROM `orders` WHERE CUSTOMER_ID IS NOT NULL GROUP BY `STATUS` HAVING count(*) > 0 UNION DISTINCT SELECT length(é.EmAiL) FROM (SELECT `T`.`email`, CAST((id + T.`Id`) AS CHAR) AS `B``C` FROM (SELECT DISTINCT `n`.Id, 'e' AS email FROM `recent` AS `c2` JOIN orders AS `n` ON c2.N = n.AMOUNT WHERE AmOuNt >= n ORDER BY 1 LIMIT 10) T WHERE EXISTS (SELECT `CUSTOMER_ID` FROM `recent` JOIN notes ON recent.`N` = notes.`id`)) AS é JOIN recent ON trim(é.`B``C`) LIKE 'w' WHERE EXISTS (SELECT `orders`.CuStOmEr_iD FROM cbi_diff.orders WHERE 0 IS NULL) ORDER BY 1"#,
+        "MariaDB 10.11.19: signal 11 under st_select_lex_unit::prepare",
+    ),
     // Found by a long run, not minimized: PREPARE burns a core for as long as the server runs;
     // neither max_statement_time nor KILL QUERY stops it (killed after 5 minutes).
     (
