@@ -38,6 +38,35 @@ impl Walker<'_, '_> {
     fn function(&mut self, f: &Function) -> Result<(), Rejection> {
         cost::check_function(self.policy.dialect, f)?;
         self.check_function_name(&f.name)?;
+        // MariaDB 10.11 can crash on an aggregate in a subquery whose arguments are all columns
+        // of queries around it (such an aggregate belongs to the outer query).
+        let outer_aggregate = self.policy.dialect == crate::dialect::Dialect::Mysql
+            && f.over.is_none()
+            && self.scopes.len() > 1
+            && matches!(resolve::object_idents(&f.name).as_slice(),
+                [single] if MYSQL_AGGREGATES.iter().any(|a| single.value.eq_ignore_ascii_case(a)));
+        if outer_aggregate {
+            self.aggregates.push(resolve::AggregateFrame::new(self.scopes.len() - 1));
+        }
+        self.function_parts(f)?;
+        if outer_aggregate
+            && let Some(frame) = self.aggregates.pop()
+            && frame.reads_only_outer()
+        {
+            return Err(Rejection::new(
+                RejectRule::Unsupported,
+                format!(
+                    "`{}` in a subquery aggregates only columns of a query around it, which MySQL and \
+                     MariaDB compute in that outer query (and MariaDB 10.11 can crash on); aggregate \
+                     in the outer query instead",
+                    f.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn function_parts(&mut self, f: &Function) -> Result<(), Rejection> {
         let unit_first = takes_unit_keyword(f);
         for args in [&f.parameters, &f.args] {
             match args {
@@ -405,3 +434,25 @@ fn is_bare_word(a: &FunctionArg) -> bool {
         _ => false,
     }
 }
+
+/// MySQL's aggregate functions (used without OVER).
+const MYSQL_AGGREGATES: &[&str] = &[
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "group_concat",
+    "std",
+    "stddev",
+    "stddev_pop",
+    "stddev_samp",
+    "variance",
+    "var_pop",
+    "var_samp",
+    "bit_and",
+    "bit_or",
+    "bit_xor",
+    "json_arrayagg",
+    "json_objectagg",
+];

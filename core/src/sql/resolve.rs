@@ -238,6 +238,36 @@ pub(crate) struct Scope<'a> {
     pub(crate) links: Vec<(usize, usize)>,
 }
 
+/// The columns the arguments of one aggregate call read: whether any, and whether any of
+/// its own query (or deeper).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AggregateFrame {
+    depth: usize,
+    any: bool,
+    inner: bool,
+}
+
+impl AggregateFrame {
+    /// A call in the query of scope `depth`.
+    pub(crate) fn new(depth: usize) -> Self {
+        Self {
+            depth,
+            any: false,
+            inner: false,
+        }
+    }
+
+    fn note(&mut self, depth: usize) {
+        self.any = true;
+        self.inner |= depth >= self.depth;
+    }
+
+    /// Whether the arguments read columns, all of queries around the call's.
+    pub(crate) fn reads_only_outer(self) -> bool {
+        self.any && !self.inner
+    }
+}
+
 /// A CTE visible to the query being walked.
 #[derive(Debug)]
 pub(crate) struct CteBinding {
@@ -255,6 +285,8 @@ pub(crate) struct Walker<'p, 'a> {
     pub(crate) later_ctes: Vec<Ident>,
     /// How many CTE bodies the walk is inside.
     pub(crate) in_cte_body: usize,
+    /// The aggregate calls (MySQL) whose arguments are being walked.
+    pub(crate) aggregates: Vec<AggregateFrame>,
     pub(crate) tables: Vec<String>,
     /// Columns of catalog tables the query may read.
     pub(crate) columns: Vec<ColumnRead<'a>>,
@@ -329,6 +361,7 @@ pub(crate) fn check_query(
         ctes: Vec::new(),
         later_ctes: Vec::new(),
         in_cte_body: 0,
+        aggregates: Vec::new(),
         tables: Vec::new(),
         columns: Vec::new(),
         named: Vec::new(),
@@ -414,6 +447,9 @@ impl<'i> Written<'i> {
 
 impl<'a> Walker<'_, 'a> {
     fn note_reference(&mut self, depth: usize, relation: usize) {
+        for frame in &mut self.aggregates {
+            frame.note(depth);
+        }
         if let Some((d, refs)) = &mut self.collect
             && *d == depth
             && !refs.contains(&relation)

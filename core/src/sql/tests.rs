@@ -861,3 +861,24 @@ fn mysql_refuses_a_with_inside_a_cte() {
         "WITH b AS (SELECT 1 AS x), a AS (SELECT x FROM b) SELECT x FROM a",
     );
 }
+
+#[test]
+fn mysql_refuses_aggregates_of_outer_columns_only() {
+    for sql in [
+        "SELECT (SELECT DISTINCT sum(c.CustomerId) FROM Invoice ORDER BY 1) FROM Customer c",
+        "SELECT (SELECT count(c.Country) FROM Invoice LIMIT 1) FROM Customer c",
+    ] {
+        let (rule, reason) = reject(Dialect::Mysql, sql);
+        assert_eq!(rule, RejectRule::Unsupported, "{sql}");
+        assert!(reason.contains("outer query"), "{reason}");
+        accept(Dialect::Sqlite, sql);
+    }
+    for sql in [
+        "SELECT (SELECT sum(Total) FROM Invoice i WHERE i.CustomerId = c.CustomerId) FROM Customer c",
+        "SELECT (SELECT sum(Total + c.CustomerId) FROM Invoice) FROM Customer c",
+        "SELECT (SELECT count(*) FROM Invoice) FROM Customer c",
+        "SELECT sum(CustomerId) FROM Customer",
+    ] {
+        accept(Dialect::Mysql, sql);
+    }
+}

@@ -237,6 +237,13 @@ pub const KNOWN_CRASHES: &[(Dialect, &str, &str)] = &[
         r#"WITH recent AS (WITH RECURSIVE `cte`(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM `cte` WHERE n < 3), Ünï AS (SELECT cte.`n` FROM cte WHERE 'x' LIKE 'y') SELECT cte.N FROM cte WHERE 'a' IN ('ssn', 'b') ORDER BY 1) SELECT count(DISTINCT coalesce(`status`, 'z')) AS `total` FROM `orders` WHERE CUSTOMER_ID IS NOT NULL GROUP BY `STATUS` HAVING count(*) > 0 UNION DISTINCT SELECT length(é.EmAiL) FROM (SELECT `T`.`email`, CAST((id + T.`Id`) AS CHAR) AS `B``C` FROM (SELECT DISTINCT `n`.Id, 'e' AS email FROM `recent` AS `c2` JOIN orders AS `n` ON c2.N = n.AMOUNT WHERE AmOuNt >= n ORDER BY 1 LIMIT 10) T WHERE EXISTS (SELECT `CUSTOMER_ID` FROM `recent` JOIN notes ON recent.`N` = notes.`id`)) AS é JOIN recent ON trim(é.`B``C`) LIKE 'w' WHERE EXISTS (SELECT `orders`.CuStOmEr_iD FROM cbi_diff.orders WHERE 0 IS NULL) ORDER BY 1"#,
         "MariaDB 10.11.19: signal 11 under st_select_lex_unit::prepare",
     ),
+    // Found by a long run, minimized: DISTINCT, an aggregate of outer columns only, ORDER BY
+    // (signal 11 in Create_tmp_table::finalize). The validator refuses such aggregates on MySQL.
+    (
+        Dialect::Mysql,
+        "SELECT (SELECT DISTINCT count(notes.id) FROM customers ORDER BY 1) FROM notes",
+        "MariaDB 10.11.19: signal 11 in Create_tmp_table::finalize",
+    ),
     // Found by a long run, not minimized: PREPARE burns a core for as long as the server runs;
     // neither max_statement_time nor KILL QUERY stops it (killed after 5 minutes).
     (

@@ -158,10 +158,10 @@ impl MysqlOracle {
                         self.broken = true;
                         return Observation::Lost(e2.to_string());
                     }
-                    Err(e2) => (
-                        String::new(),
-                        Some(format!("{why}; as cbi_diff_all: {}", message(&e2))),
-                    ),
+                    // MariaDB answers "denied" rather than "unknown column" to a user with
+                    // column grants, so as not to tell which columns exist: when the full
+                    // reader is refused too, the statement reads nothing.
+                    Err(e2) => return Observation::Refused(message(&e2)),
                 },
                 None => return Observation::Refused(message(&e)),
             },
@@ -171,7 +171,6 @@ impl MysqlOracle {
             reads,
             several: false,
             grants_refused,
-            // A refusal without a note (the full user refused too) reads nothing known.
             partial: !clean || note.is_empty(),
         }
     }
