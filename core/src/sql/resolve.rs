@@ -287,6 +287,8 @@ pub(crate) struct Walker<'p, 'a> {
     pub(crate) in_cte_body: usize,
     /// The aggregate calls (MySQL) whose arguments are being walked.
     pub(crate) aggregates: Vec<AggregateFrame>,
+    /// MySQL: the first derived table or CTE whose columns a subquery reads from outside.
+    pub(crate) outer_derived: Option<String>,
     pub(crate) tables: Vec<String>,
     /// Columns of catalog tables the query may read.
     pub(crate) columns: Vec<ColumnRead<'a>>,
@@ -362,6 +364,7 @@ pub(crate) fn check_query(
         later_ctes: Vec::new(),
         in_cte_body: 0,
         aggregates: Vec::new(),
+        outer_derived: None,
         tables: Vec::new(),
         columns: Vec::new(),
         named: Vec::new(),
@@ -372,6 +375,16 @@ pub(crate) fn check_query(
         barrier: 0,
     };
     walker.query(query)?;
+    if let Some(name) = walker.outer_derived {
+        return Err(Rejection::new(
+            RejectRule::Unsupported,
+            format!(
+                "a subquery reads a column of the derived table or CTE `{name}` around it, which \
+                 MariaDB 10.11 can crash on; join the subquery's tables instead, or move the \
+                 condition into the derived table"
+            ),
+        ));
+    }
     let sorted = |mut v: Vec<String>| {
         v.sort();
         v.dedup();
@@ -449,6 +462,14 @@ impl<'a> Walker<'_, 'a> {
     fn note_reference(&mut self, depth: usize, relation: usize) {
         for frame in &mut self.aggregates {
             frame.note(depth);
+        }
+        if self.policy.dialect == Dialect::Mysql
+            && depth + 1 < self.scopes.len()
+            && self.outer_derived.is_none()
+            && let Some(rel) = self.scopes[depth].relations.get(relation)
+            && rel.table.is_none()
+        {
+            self.outer_derived = Some(rel.name.clone());
         }
         if let Some((d, refs)) = &mut self.collect
             && *d == depth
@@ -559,6 +580,18 @@ impl<'a> Walker<'_, 'a> {
             return Ok(());
         }
         if self.is_string_like(id) {
+            if self.in_cte_body > 0 {
+                // SQLite resolves a CTE's body again where the CTE is used, where a query
+                // around it may have a column of that name.
+                return Err(Rejection::new(
+                    RejectRule::UnknownColumn,
+                    format!(
+                        "`\"{}\"` is no column of this CTE's tables; SQLite might read it as a column of \
+                         the query that uses the CTE, or as a string. Write a string in single quotes",
+                        id.value
+                    ),
+                ));
+            }
             self.implicit_strings.push(id.span.start);
             return Ok(());
         }

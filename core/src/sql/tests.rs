@@ -882,3 +882,41 @@ fn mysql_refuses_aggregates_of_outer_columns_only() {
         accept(Dialect::Mysql, sql);
     }
 }
+
+#[test]
+fn sqlite_double_quoted_strings_in_a_cte_are_refused() {
+    let (rule, reason) = reject(
+        Dialect::Sqlite,
+        r#"WITH c AS (SELECT "Brazil" AS x FROM Invoice) SELECT x FROM c"#,
+    );
+    assert_eq!(rule, RejectRule::UnknownColumn);
+    assert!(reason.contains("single quotes"), "{reason}");
+    accept(
+        Dialect::Sqlite,
+        r#"WITH c AS (SELECT "Total" AS x FROM Invoice) SELECT x FROM c"#,
+    );
+}
+
+#[test]
+fn mysql_refuses_subqueries_reading_an_outer_derived_table() {
+    for sql in [
+        "SELECT q.CustomerId FROM (SELECT CustomerId, Country AS e FROM Customer) AS q WHERE 'a' IN (SELECT e)",
+        "SELECT q.CustomerId FROM (SELECT CustomerId, Country AS e FROM Customer) AS q \
+         WHERE EXISTS (SELECT 1 FROM Invoice i WHERE i.CustomerId = q.CustomerId)",
+        "WITH q AS (SELECT CustomerId FROM Customer) SELECT (SELECT count(*) FROM Invoice i WHERE i.CustomerId = q.CustomerId) FROM q",
+    ] {
+        let (rule, reason) = reject(Dialect::Mysql, sql);
+        assert_eq!(rule, RejectRule::Unsupported, "{sql}");
+        assert!(reason.contains("`q`"), "{reason}");
+        accept(Dialect::Postgres, &sql.replace("CustomerId", "customer_id").replace("Customer ", "customer ").replace("Country", "country").replace("Invoice", "invoice"));
+    }
+    // Correlation with a table, and a derived table read by its own query, are fine.
+    for sql in [
+        "SELECT c.CustomerId FROM Customer c WHERE EXISTS (SELECT 1 FROM Invoice i WHERE i.CustomerId = c.CustomerId)",
+        "SELECT q.e FROM (SELECT Country AS e FROM Customer) AS q WHERE q.e > 'a'",
+        "SELECT q.e FROM (SELECT Country AS e FROM Customer) AS q ORDER BY q.e",
+        "SELECT Country FROM Customer UNION SELECT FirstName FROM Customer ORDER BY 1",
+    ] {
+        accept(Dialect::Mysql, sql);
+    }
+}

@@ -244,6 +244,14 @@ pub const KNOWN_CRASHES: &[(Dialect, &str, &str)] = &[
         "SELECT (SELECT DISTINCT count(notes.id) FROM customers ORDER BY 1) FROM notes",
         "MariaDB 10.11.19: signal 11 in Create_tmp_table::finalize",
     ),
+    // Found by a long run, minimized: an IN subquery without FROM reading a derived table's
+    // column (signal 11). The validator refuses subqueries that read an outer derived table or
+    // CTE on MySQL.
+    (
+        Dialect::Mysql,
+        "SELECT q.id FROM (SELECT id, status AS e FROM orders) AS q WHERE 'a' IN (SELECT e)",
+        "MariaDB 10.11.19: signal 11",
+    ),
     // Found by a long run, not minimized: PREPARE burns a core for as long as the server runs;
     // neither max_statement_time nor KILL QUERY stops it (killed after 5 minutes).
     (
