@@ -8,7 +8,7 @@
 use sqlparser::{
     ast::{Query, Statement},
     parser::Parser,
-    tokenizer::{Location, Token, TokenWithSpan},
+    tokenizer::{Location, Token, TokenWithSpan, Whitespace},
 };
 
 use super::{RejectRule, Rejection, lex};
@@ -30,6 +30,20 @@ pub(crate) fn check_comments(
     sql: &str,
     tokens: &[TokenWithSpan],
 ) -> Result<(), Rejection> {
+    // MySQL reads `--` as a comment only before an ASCII space or control character; the
+    // tokenizer also takes other Unicode spaces (U+2028, U+00A0, ...).
+    if dialect == Dialect::Mysql
+        && tokens.iter().any(|t| {
+            matches!(&t.token, Token::Whitespace(Whitespace::SingleLineComment { comment, prefix })
+                if prefix == "--" && comment.chars().next().is_some_and(|c| !c.is_ascii()))
+        })
+    {
+        return Err(Rejection::new(
+            RejectRule::ParseError,
+            "`--` followed by a character other than an ASCII space is not a comment in MySQL; \
+             put a space after `--` or remove the comment",
+        ));
+    }
     if dialect == Dialect::Mysql && sql.contains("/*!") && has_expanded_comment(tokens, sql) {
         return Err(Rejection::new(
             RejectRule::VersionedComment,

@@ -920,3 +920,14 @@ fn mysql_refuses_subqueries_reading_an_outer_derived_table() {
         accept(Dialect::Mysql, sql);
     }
 }
+
+#[test]
+fn mysql_dash_dash_before_a_unicode_space_is_no_comment() {
+    for sql in ["SELECT 'a' --\u{2028}, 1", "SELECT 1 --\u{a0}x"] {
+        let (rule, reason) = reject(Dialect::Mysql, sql);
+        assert_eq!(rule, RejectRule::ParseError, "{sql}");
+        assert!(reason.contains("ASCII space"), "{reason}");
+    }
+    accept(Dialect::Mysql, "SELECT 1 -- fine\n");
+    accept(Dialect::Postgres, "SELECT 1 --\u{2028}x");
+}
