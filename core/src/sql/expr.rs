@@ -46,7 +46,8 @@ impl Walker<'_, '_> {
             && matches!(resolve::object_idents(&f.name).as_slice(),
                 [single] if MYSQL_AGGREGATES.iter().any(|a| single.value.eq_ignore_ascii_case(a)));
         if outer_aggregate {
-            self.aggregates.push(resolve::AggregateFrame::new(self.scopes.len() - 1));
+            self.aggregates
+                .push(resolve::AggregateFrame::new(self.scopes.len() - 1));
         }
         self.function_parts(f)?;
         if outer_aggregate

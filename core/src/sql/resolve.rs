@@ -769,14 +769,17 @@ impl<'a> Walker<'_, 'a> {
                     Written::new(Dialect::Postgres, q),
                 );
                 let found = (0..self.scopes.len()).rev().find_map(|d| {
-                    self.scopes[d].relations.iter().position(|r| {
-                        r.table.is_some_and(|t| {
-                            r.name == t.name
-                                && written_q.names(&t.name)
-                                && t.schema.as_deref().is_some_and(|ts| written_s.names(ts))
+                    self.scopes[d]
+                        .relations
+                        .iter()
+                        .position(|r| {
+                            r.table.is_some_and(|t| {
+                                r.name == t.name
+                                    && written_q.names(&t.name)
+                                    && t.schema.as_deref().is_some_and(|ts| written_s.names(ts))
+                            })
                         })
-                    })
-                    .map(|i| (d, i))
+                        .map(|i| (d, i))
                 });
                 match found {
                     Some((depth, i)) => self.resolve_in_relation(depth, i, c),
@@ -924,7 +927,11 @@ impl<'a> Walker<'_, 'a> {
             }
             None => Err(Rejection::new(
                 RejectRule::UnknownColumn,
-                format!("no column `{}` in {}", column.value, display_name(&rel.name)),
+                format!(
+                    "no column `{}` in {}",
+                    column.value,
+                    display_name(&rel.name)
+                ),
             )),
         }
     }

@@ -653,7 +653,12 @@ fn sqlite_double_quoted_names_that_no_relation_has_are_written_as_strings() {
         Dialect::Sqlite,
         r#"SELECT "key", "secrets" FROM json_each('{"a": 1}') AS j"#,
     );
-    assert!(v.sql.starts_with(r#"SELECT "key", 'secrets' AS "secrets" FROM"#), "{}", v.sql);
+    assert!(
+        v.sql
+            .starts_with(r#"SELECT "key", 'secrets' AS "secrets" FROM"#),
+        "{}",
+        v.sql
+    );
     let v = accept(Dialect::Sqlite, r#"SELECT "Path" FROM json_tree('[1]')"#);
     assert!(v.sql.starts_with(r#"SELECT "Path" FROM"#), "{}", v.sql);
     assert_eq!(
@@ -665,7 +670,12 @@ fn sqlite_double_quoted_names_that_no_relation_has_are_written_as_strings() {
         Dialect::Sqlite,
         r#"SELECT "column2", "other" FROM (VALUES (1, 'a'))"#,
     );
-    assert!(v.sql.starts_with(r#"SELECT "column2", 'other' AS "other" FROM"#), "{}", v.sql);
+    assert!(
+        v.sql
+            .starts_with(r#"SELECT "column2", 'other' AS "other" FROM"#),
+        "{}",
+        v.sql
+    );
     // A name a relation of unnamed columns might have is refused: SQLite may read it as that
     // column or as a string.
     let (rule, reason) = reject(
@@ -818,7 +828,11 @@ fn sqlite_group_by_and_order_by_read_only_their_own_select() {
         "SELECT (SELECT count(*) FROM Invoice GROUP BY Country) FROM Customer",
         "SELECT (SELECT Total FROM Invoice ORDER BY Country LIMIT 1) FROM Customer",
     ] {
-        assert_eq!(reject(Dialect::Sqlite, sql).0, RejectRule::Unsupported, "{sql}");
+        assert_eq!(
+            reject(Dialect::Sqlite, sql).0,
+            RejectRule::Unsupported,
+            "{sql}"
+        );
     }
     // HAVING may, and so may any clause on the other databases.
     accept(
@@ -908,7 +922,13 @@ fn mysql_refuses_subqueries_reading_an_outer_derived_table() {
         let (rule, reason) = reject(Dialect::Mysql, sql);
         assert_eq!(rule, RejectRule::Unsupported, "{sql}");
         assert!(reason.contains("`q`"), "{reason}");
-        accept(Dialect::Postgres, &sql.replace("CustomerId", "customer_id").replace("Customer ", "customer ").replace("Country", "country").replace("Invoice", "invoice"));
+        accept(
+            Dialect::Postgres,
+            &sql.replace("CustomerId", "customer_id")
+                .replace("Customer ", "customer ")
+                .replace("Country", "country")
+                .replace("Invoice", "invoice"),
+        );
     }
     // Correlation with a table, and a derived table read by its own query, are fine.
     for sql in [

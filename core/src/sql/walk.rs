@@ -59,7 +59,9 @@ impl<'a> Walker<'_, 'a> {
             let forward = with.recursive || self.policy.dialect == Dialect::Sqlite;
             for (k, cte) in with.cte_tables.iter().enumerate() {
                 let saved_later = forward.then(|| {
-                    let later = with.cte_tables[k + 1..].iter().map(|c| c.alias.name.clone());
+                    let later = with.cte_tables[k + 1..]
+                        .iter()
+                        .map(|c| c.alias.name.clone());
                     let mark = self.later_ctes.len();
                     self.later_ctes.extend(later);
                     mark
@@ -375,8 +377,8 @@ impl<'a> Walker<'_, 'a> {
             walked?;
         }
         // PostgreSQL reads a HAVING name as a column, never as an alias.
-        let hidden = (dialect == Dialect::Postgres)
-            .then(|| std::mem::take(&mut self.scopes[depth].aliases));
+        let hidden =
+            (dialect == Dialect::Postgres).then(|| std::mem::take(&mut self.scopes[depth].aliases));
         for e in [&s.having, &s.qualify].into_iter().flatten() {
             self.expr(e)?;
         }

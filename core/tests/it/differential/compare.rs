@@ -304,7 +304,10 @@ pub fn compare(
                 detail: format!("reads table {t}"),
             });
         }
-        for (t, c) in reads.columns_against(validated).difference(&validated.columns) {
+        for (t, c) in reads
+            .columns_against(validated)
+            .difference(&validated.columns)
+        {
             let key = (t.clone(), c.clone());
             let (class, mech) = if policy.denied.contains(&key) {
                 (Class::DeniedColumn, mechanism)
@@ -588,9 +591,12 @@ mod tests {
         let pair = |t: &str, c: &str| (t.to_string(), c.to_string());
         let mut seen = reads(&["cbi_diff.notes", "cbi_diff.customers"], &[]);
         seen.one_of.insert(
-            [pair("cbi_diff.customers", "id"), pair("cbi_diff.notes", "id")]
-                .into_iter()
-                .collect(),
+            [
+                pair("cbi_diff.customers", "id"),
+                pair("cbi_diff.notes", "id"),
+            ]
+            .into_iter()
+            .collect(),
         );
         let exec = compiled(seen);
         let tables = ["cbi_diff.notes", "cbi_diff.customers"];

@@ -558,13 +558,17 @@ mod tests {
             r.columns.iter().cloned().collect::<Vec<_>>(),
             [pair("cbi_diff.customers", "email")]
         );
-        let groups: Vec<Vec<(String, String)>> =
-            r.one_of.iter().map(|g| g.iter().cloned().collect()).collect();
+        let groups: Vec<Vec<(String, String)>> = r
+            .one_of
+            .iter()
+            .map(|g| g.iter().cloned().collect())
+            .collect();
         assert_eq!(
             groups,
-            [
-                vec![pair("cbi_diff.customers", "id"), pair("cbi_diff.notes", "id")],
-            ]
+            [vec![
+                pair("cbi_diff.customers", "id"),
+                pair("cbi_diff.notes", "id")
+            ],]
         );
     }
 }

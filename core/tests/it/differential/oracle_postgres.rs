@@ -248,9 +248,9 @@ pub fn plan_reads(policy: &Policy, plan: &Value) -> Reads {
         });
         // A relation proven empty (`One-Time Filter: false`) has no scan, and its columns
         // print unqualified too, even where the only other relation's would.
-        let removed = nodes.iter().any(|(n, _)| {
-            n.get("One-Time Filter").and_then(Value::as_str) == Some("false")
-        });
+        let removed = nodes
+            .iter()
+            .any(|(n, _)| n.get("One-Time Filter").and_then(Value::as_str) == Some("false"));
         (!qualified && !removed)
             .then(|| aliases.values().next().cloned())
             .flatten()
@@ -283,7 +283,9 @@ pub fn plan_reads(policy: &Policy, plan: &Value) -> Reads {
                         .get("Plans")
                         .and_then(Value::as_array)
                         .is_some_and(|c| {
-                            c.len() == 1 && physical(&c[0]) && c[0].get("Output") == node.get("Output")
+                            c.len() == 1
+                                && physical(&c[0])
+                                && c[0].get("Output") == node.get("Output")
                         }));
         for key in EXPRESSION_KEYS {
             if *key == "Output" && skip_output {
@@ -303,7 +305,11 @@ pub fn plan_reads(policy: &Policy, plan: &Value) -> Reads {
 
 /// Every node of the plan, with whether it feeds a projecting node as its outer or inner input,
 /// directly or through [`PASS_THROUGH`] nodes.
-fn collect_nodes<'v>(node: &'v Value, parent: Option<(&'v str, bool)>, out: &mut Vec<(&'v Value, bool)>) {
+fn collect_nodes<'v>(
+    node: &'v Value,
+    parent: Option<(&'v str, bool)>,
+    out: &mut Vec<(&'v Value, bool)>,
+) {
     let input = node
         .get("Parent Relationship")
         .and_then(Value::as_str)
@@ -334,7 +340,10 @@ const PASS_THROUGH: &[&str] = &[
 
 /// Whether a deparsed output expression is a qualified column reference (`alias.column`).
 fn is_qualified(expr: &str) -> bool {
-    matches!(lex(expr).as_slice(), [Tok::Ident(_), Tok::Dot, Tok::Ident(_)])
+    matches!(
+        lex(expr).as_slice(),
+        [Tok::Ident(_), Tok::Dot, Tok::Ident(_)]
+    )
 }
 
 fn strings<'v>(v: &'v Value, out: &mut Vec<&'v str>) {

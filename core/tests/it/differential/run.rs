@@ -13,7 +13,7 @@ use std::{
 use conversational_bi::{Dialect, Error, sql::Validator};
 
 use super::{
-    compare::{self, Class, STAR_COLUMNS_NOTE, Observation, Policy},
+    compare::{self, Class, Observation, Policy, STAR_COLUMNS_NOTE},
     fixture,
     generate::{Generator, Origin},
     oracle_mysql::MysqlOracle,

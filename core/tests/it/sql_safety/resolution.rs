@@ -100,10 +100,11 @@ async fn restricted_columns_are_refused_through_every_resolution_path() {
     for db in Db::ALL {
         for sql in restricted_reads(db) {
             let rule = refused(db, sql).await;
-            // A name of four parts is refused whatever it names.
-            let expected = if sql.contains("cbi_audit.public.customers.") {
-                RejectRule::Unsupported
-            } else if sql.contains("Employee AS (SELECT 1 AS k)") {
+            // A name of four parts is refused whatever it names, and so is a CTE that reads
+            // one written after it; a byte order mark fails to tokenize.
+            let expected = if sql.contains("cbi_audit.public.customers.")
+                || sql.contains("Employee AS (SELECT 1 AS k)")
+            {
                 RejectRule::Unsupported
             } else if sql.contains('\u{feff}') {
                 RejectRule::ParseError
@@ -210,11 +211,17 @@ async fn sqlite_cte_bodies_read_no_outer_columns() {
         "SELECT (WITH c AS (SELECT x.Email AS v) SELECT (SELECT v FROM Customer AS x JOIN c LIMIT 1)) FROM Artist AS x",
         "SELECT (WITH c AS (SELECT x.Name AS v) SELECT (SELECT v FROM Artist AS x JOIN c LIMIT 1)) FROM Artist AS x",
     ] {
-        assert_eq!(refused(Db::Sqlite, sql).await, RejectRule::Unsupported, "{sql}");
+        assert_eq!(
+            refused(Db::Sqlite, sql).await,
+            RejectRule::Unsupported,
+            "{sql}"
+        );
     }
     // A CTE that reads only its own tables is fine.
     let source = Db::Sqlite.source().await;
     source
-        .validate("SELECT (WITH c AS (SELECT Name AS v FROM Artist) SELECT count(*) FROM c) FROM Album")
+        .validate(
+            "SELECT (WITH c AS (SELECT Name AS v FROM Artist) SELECT count(*) FROM c) FROM Album",
+        )
         .expect("accepted");
 }
