@@ -552,6 +552,19 @@ impl<'a> Walker<'_, 'a> {
                     .map(|i| (depth, i));
             }
             if scope.aliases.iter().any(|a| written.names(a)) && whole_row.is_none() {
+                if depth + 1 < self.scopes.len() {
+                    // SQLite lets a subquery use the alias of a query around it, and reads its
+                    // expression again in the subquery's place, where names may bind
+                    // elsewhere.
+                    return Err(Rejection::new(
+                        RejectRule::Unsupported,
+                        format!(
+                            "`{}` is the select-list alias of a query around this subquery; repeat \
+                             its expression, or move the subquery into a derived table",
+                            id.value
+                        ),
+                    ));
+                }
                 return Ok(());
             }
             may_bind_inside |= open;

@@ -225,3 +225,23 @@ async fn sqlite_cte_bodies_read_no_outer_columns() {
         )
         .expect("accepted");
 }
+
+/// SQLite lets a subquery use a select-list alias of the query around it and reads the alias's
+/// expression again in the subquery's place, where its names may bind to other relations: a
+/// CTE's name there reached the table the CTE shadows. Such a reference is refused.
+#[tokio::test]
+async fn sqlite_subqueries_use_no_outer_select_list_alias() {
+    let sql = "WITH Customer AS (SELECT AlbumId AS CustomerId FROM Album) SELECT c.CustomerId AS e FROM Customer c \
+               WHERE EXISTS (SELECT 1 FROM (SELECT e AS x, -1 FROM Artist ORDER BY 2) INTERSECT SELECT 1)";
+    assert_eq!(
+        refused(Db::Sqlite, sql).await,
+        RejectRule::Unsupported,
+        "{sql}"
+    );
+    let source = Db::Sqlite.source().await;
+    source
+        .validate(
+            "SELECT Country AS c, count(*) AS n FROM Customer GROUP BY c HAVING n > 1 ORDER BY n",
+        )
+        .expect("an alias in its own query is fine");
+}
