@@ -38,8 +38,8 @@ impl Walker<'_, '_> {
     fn function(&mut self, f: &Function) -> Result<(), Rejection> {
         cost::check_function(self.policy.dialect, f)?;
         self.check_function_name(&f.name)?;
-        // MariaDB 10.11 can crash on an aggregate in a subquery whose arguments are all columns
-        // of queries around it (such an aggregate belongs to the outer query).
+        // MariaDB 10.11 can crash on an aggregate in a subquery whose arguments read columns of
+        // queries around it (directly, or from a subquery of their own).
         let outer_aggregate = self.policy.dialect == crate::dialect::Dialect::Mysql
             && f.over.is_none()
             && self.scopes.len() > 1
@@ -52,14 +52,14 @@ impl Walker<'_, '_> {
         self.function_parts(f)?;
         if outer_aggregate
             && let Some(frame) = self.aggregates.pop()
-            && frame.reads_only_outer()
+            && frame.reads_outer()
         {
             return Err(Rejection::new(
                 RejectRule::Unsupported,
                 format!(
-                    "`{}` in a subquery aggregates only columns of a query around it, which MySQL and \
-                     MariaDB compute in that outer query (and MariaDB 10.11 can crash on); aggregate \
-                     in the outer query instead",
+                    "`{}` in a subquery aggregates columns of a query around it, which MariaDB 10.11 \
+                     can crash on; aggregate in the outer query, or join the outer table inside the \
+                     subquery",
                     f.name
                 ),
             ));

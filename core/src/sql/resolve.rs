@@ -238,13 +238,12 @@ pub(crate) struct Scope<'a> {
     pub(crate) links: Vec<(usize, usize)>,
 }
 
-/// The columns the arguments of one aggregate call read: whether any, and whether any of
-/// its own query (or deeper).
+/// Whether the arguments of one aggregate call read a column of a query around the call's,
+/// directly or from a subquery inside them.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AggregateFrame {
     depth: usize,
-    any: bool,
-    inner: bool,
+    outer: bool,
 }
 
 impl AggregateFrame {
@@ -252,19 +251,17 @@ impl AggregateFrame {
     pub(crate) fn new(depth: usize) -> Self {
         Self {
             depth,
-            any: false,
-            inner: false,
+            outer: false,
         }
     }
 
     fn note(&mut self, depth: usize) {
-        self.any = true;
-        self.inner |= depth >= self.depth;
+        self.outer |= depth < self.depth;
     }
 
-    /// Whether the arguments read columns, all of queries around the call's.
-    pub(crate) fn reads_only_outer(self) -> bool {
-        self.any && !self.inner
+    /// Whether the arguments read a column of a query around the call's.
+    pub(crate) fn reads_outer(self) -> bool {
+        self.outer
     }
 }
 
