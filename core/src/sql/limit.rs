@@ -177,6 +177,22 @@ fn limit_all(layout: &Layout) -> Option<usize> {
     found
 }
 
+/// The count of the query's top-level `LIMIT n` (without `OFFSET` or `FETCH`), when it is a
+/// literal.
+pub(crate) fn literal_count(query: &Query) -> Option<u64> {
+    if query.fetch.is_some() {
+        return None;
+    }
+    match &query.limit_clause {
+        Some(LimitClause::LimitOffset {
+            limit: Some(e),
+            offset: None,
+            limit_by,
+        }) if limit_by.is_empty() => literal_rows(e).ok().flatten(),
+        _ => None,
+    }
+}
+
 /// The query's literal row limit: `None` when it has none (a negative SQLite limit means none).
 fn literal_rows(e: &Expr) -> Result<Option<u64>, Rejection> {
     match e {

@@ -38,6 +38,7 @@ mod policy;
 pub mod quote;
 mod render;
 mod resolve;
+mod sent;
 mod walk;
 
 pub use functions::is_function_allowed;
@@ -219,6 +220,23 @@ impl Validator {
     }
 
     fn check(&self, sql: &str) -> Result<ValidatedSql, Rejection> {
+        let checked = self.check_paths(sql, true);
+        // Debug builds (every test run) hold the one-parse path to the general path's verdict.
+        #[cfg(debug_assertions)]
+        if let Ok(v) = &checked {
+            let general = self.check_paths(sql, false);
+            debug_assert_eq!(
+                general.as_ref().ok(),
+                Some(v),
+                "the one-parse path disagrees with the general path on {sql:?}: {general:?}"
+            );
+        }
+        checked
+    }
+
+    /// Checks `sql` by the one-parse path of [`sent`] where it applies (when `one_parse`), else
+    /// by the general path: parse, check, splice the row cap, and the round trip.
+    fn check_paths(&self, sql: &str, one_parse: bool) -> Result<ValidatedSql, Rejection> {
         let dialect = self.dialect();
         parse::check_not_empty(sql)?;
         let policy = resolve::Policy::new(&self.catalog, &self.options);
@@ -226,6 +244,18 @@ impl Validator {
         parse::check_comments(dialect, sql, &tokens)?;
         lex::index_spans(&mut tokens);
         let mut layout = render::Layout::new(dialect, &tokens);
+        if one_parse
+            && let Some(v) = sent::check(
+                dialect,
+                &policy,
+                self.options.max_rows,
+                &tokens,
+                &layout,
+                &double_quoted,
+            )
+        {
+            return Ok(v);
+        }
         let mut query = parse_located(dialect, sql, tokens)?;
         let mut reads = resolve::check_query(&policy, &query, &double_quoted)?;
         if !reads.implicit_strings.is_empty() {

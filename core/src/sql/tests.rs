@@ -952,3 +952,68 @@ fn mysql_dash_dash_before_a_unicode_space_is_no_comment() {
     accept(Dialect::Mysql, "SELECT 1 -- fine\n");
     accept(Dialect::Postgres, "SELECT 1 --\u{2028}x");
 }
+
+#[test]
+fn the_one_parse_path_agrees_with_the_general_path() {
+    let statements: &[(Dialect, &str)] = &[
+        (
+            Dialect::Sqlite,
+            "SELECT Country, count(*) FROM Customer GROUP BY Country",
+        ),
+        (
+            Dialect::Sqlite,
+            "SELECT FirstName FROM Customer ORDER BY 1 LIMIT 5",
+        ),
+        (
+            Dialect::Sqlite,
+            "SELECT FirstName FROM Customer LIMIT 5000;",
+        ),
+        (
+            Dialect::Sqlite,
+            r#"SELECT "Country", 'it''s' FROM Customer WHERE [FirstName] = 'a\'"#,
+        ),
+        (Dialect::Sqlite, r#"SELECT "Brazil" FROM Customer"#),
+        (
+            Dialect::Sqlite,
+            "SELECT FirstName FROM Customer LIMIT 5 OFFSET 2",
+        ),
+        (Dialect::Sqlite, "SELECT FirstName FROM Customer LIMIT -1"),
+        (
+            Dialect::Sqlite,
+            "SELECT (SELECT max(Total) FROM Invoice LIMIT 1) FROM Customer",
+        ),
+        (Dialect::Sqlite, "SELECT 1 -- a comment\n"),
+        (Dialect::Sqlite, "SELECT Email FROM Customer"),
+        (
+            Dialect::Postgres,
+            "SELECT country, count(*) FROM customer GROUP BY 1 ORDER BY 2 DESC LIMIT 3",
+        ),
+        (
+            Dialect::Postgres,
+            "SELECT E'a\\'' || $$b$$ AS x, first_name FROM customer",
+        ),
+        (
+            Dialect::Postgres,
+            "SELECT first_name FROM customer FETCH FIRST 5 ROWS ONLY",
+        ),
+        (
+            Dialect::Postgres,
+            "SELECT first_name FROM customer UNION SELECT last_name FROM employee LIMIT 500",
+        ),
+        (
+            Dialect::Mysql,
+            "SELECT 'a\\'' , \"b\" FROM Customer LIMIT 2, 5",
+        ),
+        (Dialect::Mysql, "SELECT Country FROM Customer LIMIT 10"),
+        (
+            Dialect::Mysql,
+            "SELECT /*+ MAX_EXECUTION_TIME(1) */ Country FROM Customer",
+        ),
+    ];
+    for (d, sql) in statements {
+        let v = validator(*d);
+        let one = v.check_paths(sql, true).map_err(|r| r.rule);
+        let general = v.check_paths(sql, false).map_err(|r| r.rule);
+        assert_eq!(one, general, "{d}: {sql}");
+    }
+}
