@@ -576,6 +576,7 @@ impl<'a> Walker<'_, 'a> {
             return self.read_rowid(None);
         }
         if may_bind_inside {
+            self.check_cte_guess(&id.value)?;
             if self.is_string_like(id) {
                 // SQLite would read it as a column of a relation whose columns are not known
                 // here, or else as a string: the validator cannot tell which.
@@ -704,6 +705,23 @@ impl<'a> Walker<'_, 'a> {
                     "`{name}` belongs to a query around this one, which may not be read here (MySQL and \
                      MariaDB refuse it in a derived table or CTE, SQLite in a CTE, GROUP BY or ORDER BY); \
                      join the table inside this query instead"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses, inside a CTE on SQLite, a name left to a relation of unknown columns: where that
+    /// relation lacks it, SQLite looks for it in the queries around the place the CTE is used,
+    /// which the walk cannot see.
+    fn check_cte_guess(&self, name: &str) -> Result<(), Rejection> {
+        if self.policy.dialect == Dialect::Sqlite && self.in_cte_body > 0 {
+            return Err(Rejection::new(
+                RejectRule::UnknownColumn,
+                format!(
+                    "`{name}` is no known column in this CTE: a subquery or function there has \
+                     columns without names, and SQLite would look for `{name}` where the CTE is \
+                     used. Name those columns with AS"
                 ),
             ));
         }
@@ -891,6 +909,9 @@ impl<'a> Walker<'_, 'a> {
             if bound {
                 return Ok(());
             }
+        }
+        if may_bind_before {
+            self.check_cte_guess(&column.value)?;
         }
         if may_bind_before || rowid {
             return Ok(());

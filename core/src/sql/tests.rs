@@ -1017,3 +1017,22 @@ fn the_one_parse_path_agrees_with_the_general_path() {
         assert_eq!(one, general, "{d}: {sql}");
     }
 }
+
+#[test]
+fn sqlite_ctes_leave_no_name_to_unnamed_columns() {
+    let (rule, reason) = reject(
+        Dialect::Sqlite,
+        "WITH c AS (SELECT CustomerId FROM (SELECT upper(FirstName) FROM Customer)) SELECT * FROM c",
+    );
+    assert_eq!(rule, RejectRule::UnknownColumn);
+    assert!(reason.contains("Name those columns with AS"), "{reason}");
+    accept(
+        Dialect::Sqlite,
+        "WITH c AS (SELECT n FROM (SELECT upper(FirstName) AS n FROM Customer)) SELECT * FROM c",
+    );
+    // Outside a CTE the walk sees every query around the name.
+    accept(
+        Dialect::Sqlite,
+        "SELECT CustomerId FROM (SELECT upper(FirstName) FROM Customer)",
+    );
+}
