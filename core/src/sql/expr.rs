@@ -44,7 +44,7 @@ impl Walker<'_, '_> {
             && f.over.is_none()
             && self.scopes.len() > 1
             && matches!(resolve::object_idents(&f.name).as_slice(),
-                [single] if MYSQL_AGGREGATES.iter().any(|a| single.value.eq_ignore_ascii_case(a)));
+                [single] if functions::is_mysql_aggregate(&single.value));
         if outer_aggregate {
             self.aggregates
                 .push(resolve::AggregateFrame::new(self.scopes.len() - 1));
@@ -435,25 +435,3 @@ fn is_bare_word(a: &FunctionArg) -> bool {
         _ => false,
     }
 }
-
-/// MySQL's aggregate functions (used without OVER).
-const MYSQL_AGGREGATES: &[&str] = &[
-    "count",
-    "sum",
-    "avg",
-    "min",
-    "max",
-    "group_concat",
-    "std",
-    "stddev",
-    "stddev_pop",
-    "stddev_samp",
-    "variance",
-    "var_pop",
-    "var_samp",
-    "bit_and",
-    "bit_or",
-    "bit_xor",
-    "json_arrayagg",
-    "json_objectagg",
-];

@@ -9,14 +9,11 @@
 
 use crate::dialect::Dialect;
 
-/// Functions every dialect supports under the same name and meaning.
+/// Aggregates every dialect supports under the same name and meaning.
+const COMMON_AGGREGATES: &[&str] = &["count", "sum", "avg", "min", "max"];
+
+/// Functions every dialect supports under the same name and meaning, aggregates aside.
 const COMMON: &[&str] = &[
-    // aggregates
-    "count",
-    "sum",
-    "avg",
-    "min",
-    "max",
     // window
     "row_number",
     "rank",
@@ -284,8 +281,8 @@ const POSTGRES: &[&str] = &[
     "cast",
 ];
 
-const MYSQL: &[&str] = &[
-    // aggregates
+/// MySQL's own aggregates.
+const MYSQL_AGGREGATES: &[&str] = &[
     "group_concat",
     "std",
     "stddev",
@@ -299,6 +296,9 @@ const MYSQL: &[&str] = &[
     "bit_xor",
     "json_arrayagg",
     "json_objectagg",
+];
+
+const MYSQL: &[&str] = &[
     // conditional
     "if",
     "ifnull",
@@ -484,7 +484,18 @@ pub fn is_function_allowed(dialect: Dialect, name: &str) -> bool {
         Dialect::Postgres => POSTGRES,
         Dialect::Mysql => MYSQL,
     };
-    COMMON.contains(&name) || list.contains(&name)
+    COMMON_AGGREGATES.contains(&name)
+        || COMMON.contains(&name)
+        || list.contains(&name)
+        || (dialect == Dialect::Mysql && MYSQL_AGGREGATES.contains(&name))
+}
+
+/// Whether `name` is one of MySQL's aggregate functions (any case).
+pub(crate) fn is_mysql_aggregate(name: &str) -> bool {
+    COMMON_AGGREGATES
+        .iter()
+        .chain(MYSQL_AGGREGATES)
+        .any(|a| name.eq_ignore_ascii_case(a))
 }
 
 #[cfg(test)]

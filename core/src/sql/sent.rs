@@ -16,7 +16,7 @@ use sqlparser::{
     tokenizer::{Location, Token, TokenWithSpan, Whitespace},
 };
 
-use super::{LimitAction, Rejection, ValidatedSql, lex, limit, parse, render, resolve};
+use super::{LimitAction, ValidatedSql, lex, limit, parse, render, resolve};
 use crate::dialect::Dialect;
 
 /// Where the cap goes, read from the tokens: the action and, when the limit is written, the
@@ -183,12 +183,12 @@ pub(crate) fn check(
         return None;
     }
     // The tree must carry the cap the tokens were read for.
-    let planned: Result<_, Rejection> = limit::plan(&query, &sent_layout, max_rows);
+    let planned = limit::plan(&query, &sent_layout, max_rows).ok()?;
     let expected = match cap.action {
         LimitAction::Kept => (LimitAction::Kept, cap.kept?),
         _ => (LimitAction::Clamped, max + 1),
     };
-    if planned.ok()?.action != expected.0 || limit::literal_count(&query)? != expected.1 {
+    if planned.action != expected.0 || limit::literal_count(&query)? != expected.1 {
         return None;
     }
     Some(ValidatedSql {
