@@ -210,8 +210,8 @@ export interface Health {
   database: boolean
   /** The database's error, when it did not. */
   databaseError?: string
-  /** The configured generator. */
-  generator?: string
+  /** The generator that answers: `rule`, or the provider and model (e.g. `openai:gpt-4o`). */
+  generator: string
 }
 
 /** The schema the engine sees. */

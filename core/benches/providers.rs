@@ -14,9 +14,10 @@ use std::{hint::black_box, sync::Arc, time::Duration};
 
 use conversational_bi::{
     Ask, Config, Engine,
+    clock::ManualClock,
     config::{CircuitBreakerConfig, Fallback, LlmProviderKind, Secret},
     llm::{self, ChatMessage, ChatRequest, Role},
-    resilience::{BreakerState, CircuitBreaker, ManualClock, circuit_breaker::NL2SQL},
+    resilience::{BreakerState, CircuitBreaker, circuit_breaker::NL2SQL},
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use fake_llm::{FakeLlm, Wire, sql_reply};

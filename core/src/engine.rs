@@ -14,19 +14,20 @@ use crate::{
     answer::{Answer, suggest_chart},
     cache::{self, CacheLookup, CacheParts, CacheStore, SemanticCache},
     catalog::Catalog,
+    clock::{Clock, SystemClock},
     config::{Config, EmbedderKind},
     embed::{Embedder, RecentEmbeddings},
     error::Result,
-    generate::{GenerationRequest, Layers, SqlGenerator, correct},
+    generate::{GenerationRequest, SqlGenerator, StackParts, correct},
     guard::InputGuard,
     metrics::Metrics,
     resilience::{
-        self, BreakerState, CircuitBreaker,
+        BreakerState, CircuitBreaker,
         rate_limit::{self, RateLimit, RateLimiter},
     },
     session::{self, SessionKey, SessionState, SessionStore, Turn},
     source::DataSource,
-    store::{self, Clock, RedisConnection},
+    store::{self, RedisConnection},
 };
 
 /// The `service` field of log lines.
@@ -37,19 +38,6 @@ pub const DEFAULT_TENANT: &str = "default";
 
 /// How many recent questions the embedder shared by the cache and the prompt remembers.
 const RECENT_EMBEDDINGS: usize = 64;
-
-/// Per-ask options.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct AskOptions {
-    /// When `session_id` names no conversation of this tenant and user (it never existed,
-    /// expired, was reset, or is another user's), start the new conversation under a generated
-    /// id, and say so in the answer's `warnings`, instead of under the given id. The HTTP server
-    /// sets it, so that the ids of its conversations always come from the server. Default
-    /// `false`.
-    #[serde(default)]
-    pub fresh_id_for_unknown_session: bool,
-}
 
 /// One question to the engine.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,8 +52,13 @@ pub struct Ask {
     /// engine serves one user).
     #[serde(default)]
     pub user_id: Option<String>,
-    /// Options.
-    pub options: AskOptions,
+    /// When `session_id` names no conversation of this tenant and user (it never existed,
+    /// expired, was reset, or is another user's), start the new conversation under a generated
+    /// id, and say so in the answer's `warnings`, instead of under the given id. The HTTP server
+    /// sets it, so that the ids of its conversations always come from the server. Default
+    /// `false`.
+    #[serde(default)]
+    pub fresh_id_for_unknown_session: bool,
 }
 
 impl Ask {
@@ -96,10 +89,10 @@ impl Ask {
         self
     }
 
-    /// Sets [`AskOptions::fresh_id_for_unknown_session`]: an unknown `session_id` starts a new
+    /// Sets [`Ask::fresh_id_for_unknown_session`]: an unknown `session_id` starts a new
     /// conversation under a generated id, with a warning.
     pub fn fresh_id_for_unknown_session(mut self) -> Self {
-        self.options.fresh_id_for_unknown_session = true;
+        self.fresh_id_for_unknown_session = true;
         self
     }
 }
@@ -116,8 +109,8 @@ pub struct Health {
     /// The database's error, when it did not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_error: Option<String>,
-    /// The configured generator, or `None` when none is configured.
-    pub generator: Option<String>,
+    /// The generator that answers: `rule`, or the provider and model (e.g. `openai:gpt-4o`).
+    pub generator: String,
     /// Whether Redis answered; `None` when no shared store is in Redis.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub redis: Option<bool>,
@@ -140,7 +133,7 @@ struct Inner {
     rate_limit: Option<RateLimit>,
     cache: Option<SemanticCache>,
     redis: Option<RedisConnection>,
-    metrics: Option<Metrics>,
+    metrics: Metrics,
 }
 
 /// Builds an [`Engine`] with parts other than those of the configuration.
@@ -154,8 +147,7 @@ pub struct EngineBuilder {
     cache_store: Option<Arc<dyn CacheStore>>,
     embedder: Option<Arc<dyn Embedder>>,
     clock: Option<Arc<dyn Clock>>,
-    metrics: Option<Metrics>,
-    resilience_clock: Option<Arc<dyn resilience::Clock>>,
+    metrics: Metrics,
     examples: Vec<crate::config::FewShotExample>,
 }
 
@@ -203,8 +195,9 @@ impl EngineBuilder {
         self
     }
 
-    /// The clock of rate limits and cache TTLs (default: the system clock, and the Redis
-    /// server's clock for Redis rate limits). For tests and simulations.
+    /// The clock of rate limits, cache TTLs, retry backoff and circuit-breaker timers (default:
+    /// the system clock, and the Redis server's clock for Redis rate limits). For tests and
+    /// simulations: one [`ManualClock`](crate::clock::ManualClock) moves them all.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
         self
@@ -212,13 +205,7 @@ impl EngineBuilder {
 
     /// Metrics to record into (registered by the caller).
     pub fn metrics(mut self, metrics: Metrics) -> Self {
-        self.metrics = Some(metrics);
-        self
-    }
-
-    /// The clock of retry backoff and circuit-breaker timers (default: the system clock).
-    pub fn resilience_clock(mut self, clock: Arc<dyn resilience::Clock>) -> Self {
-        self.resilience_clock = Some(clock);
+        self.metrics = metrics;
         self
     }
 
@@ -238,9 +225,7 @@ impl EngineBuilder {
         config.llm.examples.extend(self.examples);
         let mut source = DataSource::connect(&config, self.database_url.as_deref()).await?;
         crate::generate::prompt::verify_examples(&config.llm.examples, source.validator())?;
-        if let Some(m) = &self.metrics {
-            source = source.with_metrics(m.clone());
-        }
+        source = source.with_metrics(self.metrics.clone());
         // When the semantic cache and schema ranking both use the provider's embeddings, they
         // share one embedder that sends each question to the provider once.
         let cache_uses_provider = config.cache.enabled
@@ -258,14 +243,12 @@ impl EngineBuilder {
         let (generator, breaker) = match self.generator {
             Some(g) => (g, None),
             None => {
-                let layers = Layers {
-                    clock: self
-                        .resilience_clock
-                        .unwrap_or_else(|| Arc::new(resilience::SystemClock)),
+                let parts = StackParts {
+                    clock: self.clock.clone().unwrap_or_else(|| Arc::new(SystemClock)),
                     metrics: self.metrics.clone(),
                     embedder: shared_embedder.clone(),
                 };
-                let stack = crate::generate::stack::build(&config, &source, &layers).await?;
+                let stack = crate::generate::stack::build(&config, &source, &parts).await?;
                 (stack.generator, stack.breaker)
             }
         };
@@ -275,25 +258,23 @@ impl EngineBuilder {
             None => session::from_config(&config, redis.as_ref())?,
         };
         let guard = InputGuard::from_config(&config);
-        let limit_metrics = self.metrics.as_ref().map(|m| &m.rate_limit);
         let rate_limit = match self.rate_limiter {
             Some(l) if config.production.rate_limiting.enabled => {
-                let stage = RateLimit::new(l);
-                Some(match limit_metrics {
-                    Some(m) => stage.with_metrics(m.clone()),
-                    None => stage,
-                })
+                Some(RateLimit::new(l).with_metrics(self.metrics.rate_limit.clone()))
             }
             Some(_) => None,
-            None => {
-                rate_limit::from_config(&config, redis.as_ref(), self.clock.clone(), limit_metrics)?
-            }
+            None => rate_limit::from_config(
+                &config,
+                redis.as_ref(),
+                self.clock.clone(),
+                &self.metrics.rate_limit,
+            )?,
         };
         let parts = CacheParts {
             store: self.cache_store,
             embedder: self.embedder.or(shared_embedder),
             clock: self.clock,
-            metrics: self.metrics.as_ref().map(|m| m.cache.clone()),
+            metrics: self.metrics.cache.clone(),
         };
         let cache = cache::from_config(&config, &source, redis.as_ref(), parts).await?;
         Ok(Engine {
@@ -421,7 +402,7 @@ impl Engine {
             version: env!("CARGO_PKG_VERSION").into(),
             database: db.is_ok(),
             database_error: db.err().map(|e| e.to_string()),
-            generator: Some(self.inner.generator.name()),
+            generator: self.inner.generator.name(),
             redis,
         }
     }
@@ -439,7 +420,7 @@ impl Engine {
             ask.user_id.clone().unwrap_or_default(),
             requested.clone().unwrap_or_else(new_session_id),
         );
-        let renew = requested.is_some() && ask.options.fresh_id_for_unknown_session;
+        let renew = requested.is_some() && ask.fresh_id_for_unknown_session;
         // The session id is recorded once known: an unknown one may be replaced.
         let span = tracing::info_span!(
             "ask",
@@ -462,12 +443,11 @@ impl Engine {
             .or_else(|| self.inner.guard.check(&ask.question).ok())
             .unwrap_or_default();
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        if let Some(m) = &self.inner.metrics {
-            m.queries_total.inc();
-            m.query_duration_seconds.observe(latency_ms / 1000.0);
-            if let Err(e) = &outcome {
-                m.record_failure(e);
-            }
+        let metrics = &self.inner.metrics;
+        metrics.queries_total.inc();
+        metrics.query_duration_seconds.observe(latency_ms / 1000.0);
+        if let Err(e) = &outcome {
+            metrics.record_failure(e);
         }
         match &outcome {
             Ok(answer) => tracing::info!(

@@ -24,6 +24,7 @@
 pub mod answer;
 pub mod cache;
 pub mod catalog;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod dialect;

@@ -87,6 +87,10 @@ impl RateLimitMetrics {
 }
 
 /// The engine's metric handles. Cheap to clone; clones share the same series.
+///
+/// [`Metrics::default`] is the handle of an engine without metrics: its series are registered
+/// in no registry, so what it records is seen by nobody. Every stage records unconditionally;
+/// only [`Metrics::register`] makes the series visible.
 #[derive(Clone, Debug)]
 pub struct Metrics {
     /// `query_duration_seconds`: wall time of a whole query.

@@ -26,7 +26,7 @@ pub struct DataSource {
     /// The policy-filtered catalog everything but the validator sees.
     visible: Arc<Catalog>,
     validator: Validator,
-    metrics: Option<Metrics>,
+    metrics: Metrics,
     values: KnownValues,
 }
 
@@ -69,14 +69,14 @@ impl DataSource {
             executor,
             visible,
             validator,
-            metrics: None,
+            metrics: Metrics::default(),
             values: KnownValues::default(),
         })
     }
 
     /// Counts validator verdicts and executions in `metrics` from now on.
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
-        self.metrics = Some(metrics);
+        self.metrics = metrics;
         self
     }
 
@@ -126,16 +126,15 @@ impl DataSource {
     /// Validates `sql`; nothing reaches the database.
     pub fn validate(&self, sql: &str) -> Result<ValidatedSql> {
         let verdict = self.validator.validate(sql);
-        if let Some(m) = &self.metrics {
-            let outcome = match &verdict {
-                Ok(_) => "accepted".to_string(),
-                Err(crate::Error::SqlRejected { rule, .. }) => rule.as_str().to_string(),
-                Err(e) => e.kind().code().to_ascii_lowercase(),
-            };
-            m.sql_validations_total
-                .get_or_create(&self.labels(outcome))
-                .inc();
-        }
+        let outcome = match &verdict {
+            Ok(_) => "accepted".to_string(),
+            Err(crate::Error::SqlRejected { rule, .. }) => rule.as_str().to_string(),
+            Err(e) => e.kind().code().to_ascii_lowercase(),
+        };
+        self.metrics
+            .sql_validations_total
+            .get_or_create(&self.labels(outcome))
+            .inc();
         verdict
     }
 
@@ -149,15 +148,14 @@ impl DataSource {
     /// Runs a statement the validator accepted, read-only, under the row cap and timeout.
     pub async fn execute(&self, validated: &ValidatedSql) -> Result<QueryResult> {
         let result = self.executor.execute(&validated.exec_sql).await;
-        if let Some(m) = &self.metrics {
-            let outcome = match &result {
-                Ok(_) => "ok".to_string(),
-                Err(e) => e.kind().code().to_ascii_lowercase(),
-            };
-            m.sql_executions_total
-                .get_or_create(&self.labels(outcome))
-                .inc();
-        }
+        let outcome = match &result {
+            Ok(_) => "ok".to_string(),
+            Err(e) => e.kind().code().to_ascii_lowercase(),
+        };
+        self.metrics
+            .sql_executions_total
+            .get_or_create(&self.labels(outcome))
+            .inc();
         result
     }
 

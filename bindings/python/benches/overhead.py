@@ -101,7 +101,7 @@ def main() -> None:
     print(f"question: {QUESTION!r} on the demo database, offline generator")
     for i in range(args.warmup):
         engine.ask(QUESTION, session_id=f"warm-{i // 10}").rows
-    gaps = engine._native.rust_ask_gaps(QUESTION, args.asks)
+    gaps = cbi._native.rust_ask_gaps(engine._native, QUESTION, args.asks)
     summarize("Rust alone", [g for g, _ in gaps], [t for _, t in gaps])
     bench_sync(engine, args.asks)
     asyncio.run(bench_async(cbi.AsyncEngine.from_engine(engine), args.asks))

@@ -20,7 +20,7 @@ const SIGNAL_POLL: Duration = Duration::from_millis(100);
 /// A connected engine (wrapped by `conversational_bi.Engine` and `AsyncEngine`).
 #[pyclass(frozen, module = "conversational_bi._native", name = "Engine")]
 pub struct NativeEngine {
-    inner: Engine,
+    pub(crate) inner: Engine,
 }
 
 #[pymethods]
@@ -175,34 +175,6 @@ impl NativeEngine {
         })
     }
 
-    /// For the overhead benchmark: asks `question` `n` times straight from Rust, the way the
-    /// blocking binding does (GIL released, `block_on` on the shared runtime from this thread),
-    /// and returns for each ask its wall time minus the engine's own `timings["total"]` (µs) and
-    /// that total (ms). The same gap measured from Python, minus this one, is what the binding
-    /// adds.
-    fn rust_ask_gaps(
-        &self,
-        py: Python<'_>,
-        question: String,
-        n: usize,
-    ) -> PyResult<Vec<(f64, f64)>> {
-        let engine = self.inner.clone();
-        let runtime = pyo3_async_runtimes::tokio::get_runtime();
-        py.detach(|| {
-            let mut gaps = Vec::with_capacity(n);
-            for i in 0..n {
-                let ask = make_ask(question.clone(), Some(format!("rust-{}", i / 10)), None);
-                let start = std::time::Instant::now();
-                let answer = runtime.block_on(engine.ask(ask));
-                let wall_us = start.elapsed().as_secs_f64() * 1e6;
-                let answer = answer.map_err(into_py_err)?;
-                let total_ms = answer.timings.get("total").copied().unwrap_or_default();
-                gaps.push((wall_us - total_ms * 1e3, total_ms));
-            }
-            Ok(gaps)
-        })
-    }
-
     /// `(dialect, database)` of the connected source, for `repr`.
     fn describe(&self) -> (String, String) {
         let schema = self.inner.schema();
@@ -219,7 +191,11 @@ async fn open(source: ConfigSource, database: Option<String>) -> conversational_
     builder.build().await
 }
 
-fn make_ask(question: String, session_id: Option<String>, tenant_id: Option<String>) -> Ask {
+pub(crate) fn make_ask(
+    question: String,
+    session_id: Option<String>,
+    tenant_id: Option<String>,
+) -> Ask {
     let mut ask = Ask::new(question);
     ask.session_id = session_id;
     ask.tenant_id = tenant_id;

@@ -7,9 +7,7 @@
 //! also derive from the matching built-in exception (`ConfigError` is a `ValueError`,
 //! `QueryTimeoutError` a `TimeoutError`).
 
-use std::time::Duration;
-
-use conversational_bi::{Error, ErrorKind, sql::RejectRule};
+use conversational_bi::{Error, ErrorKind};
 use pyo3::{
     exceptions::PyValueError,
     prelude::*,
@@ -106,63 +104,4 @@ fn build<'py>(py: Python<'py>, error: &Error) -> PyResult<Bound<'py, PyAny>> {
         _ => {}
     }
     class.call((error.to_string(),), Some(&attrs))
-}
-
-/// Raises the exception that an engine error of kind `code` becomes, built from a
-/// representative error of that kind. For tests of the mapping, including kinds that a working
-/// engine does not produce on demand (`INTERNAL`).
-#[pyfunction]
-pub fn sample_error(py: Python<'_>, code: &str) -> PyResult<()> {
-    let error = match code {
-        "CONFIG" => Error::Config {
-            message: "conversational-bi.toml:3: key `server.prot`: unknown field `prot`".into(),
-            key: Some("server.prot".into()),
-            file: Some("conversational-bi.toml".into()),
-            line: Some(3),
-        },
-        "INVALID_INPUT" => Error::invalid_input("the question is empty"),
-        "SQL_REJECTED" => Error::SqlRejected {
-            rule: RejectRule::NotAQuery,
-            reason: "only read-only queries are allowed; DELETE changes data".into(),
-            sql: "DELETE FROM Track".into(),
-        },
-        "DATABASE_UNAVAILABLE" => Error::DatabaseUnavailable {
-            message: "connection refused".into(),
-        },
-        "EXECUTION" => Error::Execution {
-            message: "division by zero".into(),
-        },
-        "TIMEOUT" => Error::Timeout { timeout_ms: 5000 },
-        "PROVIDER" => Error::Provider {
-            provider: "openai".into(),
-            status: Some(503),
-            message: "overloaded".into(),
-            request_id: Some("req_1".into()),
-            retryable: true,
-            retry_after: Some(Duration::from_secs(2)),
-        },
-        "CANNOT_ANSWER" => Error::CannotAnswer {
-            message: "I did not understand \"frobnicate\"".into(),
-            unknown_words: vec!["frobnicate".into()],
-        },
-        "RATE_LIMITED" => Error::RateLimited {
-            tenant_id: "acme".into(),
-            retry_after: Duration::from_millis(1500),
-        },
-        "CIRCUIT_OPEN" => Error::CircuitOpen {
-            service: "nl2sql".into(),
-            retry_in: Duration::from_secs(30),
-        },
-        "SERVICE_UNAVAILABLE" => Error::ServiceUnavailable {
-            service: "redis".into(),
-            message: "connection refused".into(),
-        },
-        "INTERNAL" => Error::internal("unexpected state"),
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "unknown error code {other:?}; the codes are those of conversational_bi.ERROR_CODES"
-            )));
-        }
-    };
-    Err(to_py_err(py, error))
 }

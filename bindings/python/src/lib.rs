@@ -7,13 +7,17 @@
 //! - [`answer`]: answers, converted to Python values when a field is read;
 //! - [`errors`]: the one mapping from the core's error kinds to the package's exception classes;
 //! - [`config`]: configuration from a TOML file, keyword options and the environment;
-//! - [`convert`]: database values and JSON documents as Python objects.
+//! - [`convert`]: database values and JSON documents as Python objects;
+//! - `test_hooks` (feature `test-hooks`): what the binding's tests and benchmarks call, kept out of
+//!   the released wheel.
 
 mod answer;
 mod config;
 mod convert;
 mod engine;
 mod errors;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 
 use pyo3::prelude::*;
 
@@ -29,6 +33,10 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<engine::NativeEngine>()?;
     m.add_class::<answer::NativeAnswer>()?;
-    m.add_function(wrap_pyfunction!(errors::sample_error, m)?)?;
+    #[cfg(feature = "test-hooks")]
+    {
+        m.add_function(wrap_pyfunction!(test_hooks::sample_error, m)?)?;
+        m.add_function(wrap_pyfunction!(test_hooks::rust_ask_gaps, m)?)?;
+    }
     Ok(())
 }

@@ -372,8 +372,8 @@ pub struct Health {
     pub database: bool,
     /// The database's error, when it did not.
     pub database_error: Option<String>,
-    /// The configured generator.
-    pub generator: Option<String>,
+    /// The generator that answers: `rule`, or the provider and model (e.g. `openai:gpt-4o`).
+    pub generator: String,
 }
 
 impl From<CoreHealth> for Health {

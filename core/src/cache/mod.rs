@@ -35,6 +35,7 @@ pub use slots::{SlotKind, Slots, Vocabulary};
 
 use crate::{
     answer::Attempt,
+    clock::{Clock, SystemClock},
     config::{CacheConfig, Config, EmbedderKind, StoreKind},
     embed::{BuiltinEmbedder, Embedder, cosine},
     error::{Error, Result},
@@ -42,7 +43,7 @@ use crate::{
     metrics::CacheMetrics,
     session::Turn,
     source::DataSource,
-    store::{Clock, RedisConnection, SystemClock},
+    store::RedisConnection,
 };
 
 /// Parts of the cache that replace those of the configuration.
@@ -55,7 +56,7 @@ pub struct CacheParts {
     /// The clock of TTLs (default: the system clock).
     pub clock: Option<Arc<dyn Clock>>,
     /// Counters.
-    pub metrics: Option<CacheMetrics>,
+    pub metrics: CacheMetrics,
 }
 
 /// The semantic cache `[cache]` asks for over `source`, or `None` when it is disabled. Its
@@ -107,9 +108,7 @@ pub async fn from_config(
     if let Some(clock) = parts.clock {
         cache = cache.with_clock(clock);
     }
-    if let Some(m) = parts.metrics {
-        cache = cache.with_metrics(m);
-    }
+    cache = cache.with_metrics(parts.metrics);
     Ok(Some(cache))
 }
 
@@ -368,7 +367,7 @@ struct Inner {
     threshold: f64,
     ttl_micros: u64,
     clock: Arc<dyn Clock>,
-    metrics: Option<CacheMetrics>,
+    metrics: CacheMetrics,
 }
 
 impl SemanticCache {
@@ -388,7 +387,7 @@ impl SemanticCache {
                 threshold: config.similarity_threshold,
                 ttl_micros: config.ttl_seconds.saturating_mul(1_000_000),
                 clock: Arc::new(SystemClock),
-                metrics: None,
+                metrics: CacheMetrics::default(),
             }),
         }
     }
@@ -400,7 +399,7 @@ impl SemanticCache {
 
     /// The same cache counting into `metrics`.
     pub fn with_metrics(self, metrics: CacheMetrics) -> Self {
-        self.rebuild(|i| i.metrics = Some(metrics))
+        self.rebuild(|i| i.metrics = metrics)
     }
 
     fn rebuild(self, change: impl FnOnce(&mut Inner)) -> Self {
@@ -434,9 +433,7 @@ impl SemanticCache {
     /// embedder is a miss.
     pub async fn lookup(&self, lookup: CacheLookup<'_>) -> (Probe, Option<CacheHit>) {
         let inner = &self.inner;
-        if let Some(m) = &inner.metrics {
-            m.requests.inc();
-        }
+        inner.metrics.requests.inc();
         let slots = self.slots(lookup.question);
         let now = inner.clock.now_micros();
         let bucket = BucketKey::new(lookup.tenant_id, lookup.schema, lookup.history, &slots, now);
@@ -530,9 +527,7 @@ impl SemanticCache {
         let execute_ms = ms(started);
         match outcome {
             Ok((validated, result)) => {
-                if let Some(m) = &self.inner.metrics {
-                    m.hits.inc();
-                }
+                self.inner.metrics.hits.inc();
                 Some(Corrected {
                     generation: Generation {
                         sql: hit.entry.statement.clone(),
@@ -596,9 +591,7 @@ impl SemanticCache {
     }
 
     fn failed(&self, what: &str, e: &Error) {
-        if let Some(m) = &self.inner.metrics {
-            m.errors.inc();
-        }
+        self.inner.metrics.errors.inc();
         tracing::warn!(
             store = self.inner.store.name(),
             operation = what,

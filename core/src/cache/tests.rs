@@ -2,11 +2,11 @@ use std::time::Duration;
 
 use super::*;
 use crate::{
+    clock::ManualClock,
     config::{CacheConfig, Config},
     embed::BuiltinEmbedder,
     generate::correct::Corrected,
     metrics::CacheMetrics,
-    store::ManualClock,
 };
 
 fn turn(sql: &str) -> Turn {
@@ -58,7 +58,7 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let source = demo().await;
     let store = MemoryCacheStore::new(100, Duration::from_secs(3600));
-    let clock = ManualClock::new(1_700_000_000_000_000);
+    let clock = ManualClock::at(1_700_000_000_000_000);
     let metrics = CacheMetrics::default();
     let cache = SemanticCache::new(
         Arc::new(store.clone()),

@@ -20,7 +20,7 @@ use async_trait::async_trait;
 pub use fallback::FallbackGenerator;
 pub use llm::LlmGenerator;
 pub use parse::parse_completion;
-pub use stack::{GeneratorStack, Layers};
+pub use stack::{GeneratorStack, StackParts};
 
 use crate::{
     answer::Attempt, catalog::Catalog, config::Config, error::Result, session::Turn,
@@ -92,7 +92,7 @@ pub trait SqlGenerator: Send + Sync + std::fmt::Debug {
 /// provider with retries, the circuit breaker and the fallback of `[llm] fallback` (see
 /// [`stack`]).
 pub async fn from_config(config: &Config, source: &DataSource) -> Result<Arc<dyn SqlGenerator>> {
-    Ok(stack::build(config, source, &Layers::default())
+    Ok(stack::build(config, source, &StackParts::default())
         .await?
         .generator)
 }

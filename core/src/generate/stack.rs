@@ -15,35 +15,36 @@ use std::sync::Arc;
 
 use super::{FallbackGenerator, LlmGenerator, RuleGenerator, SqlGenerator, prompt::PromptContext};
 use crate::{
+    clock::{Clock, SystemClock},
     config::{Config, Fallback, LlmProviderKind},
     embed::Embedder,
     error::Result,
     llm::{self, LlmProvider},
     metrics::Metrics,
     resilience::{
-        CircuitBreaker, CircuitBreakerLayer, Clock, RetryLayer, RetryPolicy, SystemClock,
-        circuit_breaker::NL2SQL,
+        CircuitBreaker, CircuitBreakerLayer, RetryLayer, RetryPolicy, circuit_breaker::NL2SQL,
     },
     source::DataSource,
 };
 
-/// What the layers share with the rest of the engine.
+/// The parts the generator stack shares with the rest of the engine: the clock of its retry
+/// and breaker layers, the metrics its breaker reports to and the shared embedder.
 #[derive(Debug, Clone)]
-pub struct Layers {
+pub struct StackParts {
     /// The clock of retry backoff and breaker timers.
     pub clock: Arc<dyn Clock>,
     /// Metrics to publish the breaker state in.
-    pub metrics: Option<Metrics>,
+    pub metrics: Metrics,
     /// The provider's embedder for schema ranking, shared with the semantic cache; `None`
     /// builds one when [`Config::prompt_uses_embeddings`].
     pub embedder: Option<Arc<dyn Embedder>>,
 }
 
-impl Default for Layers {
+impl Default for StackParts {
     fn default() -> Self {
         Self {
             clock: Arc::new(SystemClock),
-            metrics: None,
+            metrics: Metrics::default(),
             embedder: None,
         }
     }
@@ -64,7 +65,7 @@ pub struct GeneratorStack {
 pub async fn build(
     config: &Config,
     source: &DataSource,
-    layers: &Layers,
+    parts: &StackParts,
 ) -> Result<GeneratorStack> {
     let llm = &config.llm;
     if llm.provider == LlmProviderKind::Rule {
@@ -78,14 +79,12 @@ pub async fn build(
             llm::provider_from_config(llm)?,
             RetryPolicy::from_config(llm),
         )
-        .with_clock(layers.clock.clone()),
+        .with_clock(parts.clock.clone()),
     );
     let settings = &config.production.circuit_breaker;
     let (provider, breaker) = if settings.enabled {
-        let mut breaker = CircuitBreaker::new(NL2SQL, settings, layers.clock.clone());
-        if let Some(m) = &layers.metrics {
-            breaker = breaker.with_gauge(m.circuit_breaker_gauge(NL2SQL));
-        }
+        let mut breaker = CircuitBreaker::new(NL2SQL, settings, parts.clock.clone());
+        breaker = breaker.with_gauge(parts.metrics.circuit_breaker_gauge(NL2SQL));
         let layer: Arc<dyn LlmProvider> =
             Arc::new(CircuitBreakerLayer::new(provider, breaker.clone()));
         (layer, Some(breaker))
@@ -94,7 +93,7 @@ pub async fn build(
     };
     let generator: Arc<dyn SqlGenerator> = Arc::new(
         LlmGenerator::new(provider, llm.temperature, llm.max_tokens).with_prompt(
-            match &layers.embedder {
+            match &parts.embedder {
                 Some(e) => {
                     PromptContext::from_source_with_embedder(config, source, Some(e.clone()))
                         .await?

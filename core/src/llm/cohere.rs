@@ -12,6 +12,10 @@ use super::{
 };
 use crate::{config::LlmConfig, embed::Embedder, error::Result};
 
+/// The `input_type` of every embedding: questions are embedded to be compared with each other,
+/// as search queries.
+const INPUT_TYPE: &str = "search_query";
+
 /// The default API address (paths add the version: `/v2/chat`).
 pub const DEFAULT_BASE_URL: &str = "https://api.cohere.com";
 
@@ -106,7 +110,6 @@ impl LlmProvider for CohereProvider {
 #[derive(Debug, Clone)]
 pub struct CohereEmbedder {
     api: ApiClient,
-    input_type: String,
 }
 
 impl CohereEmbedder {
@@ -120,21 +123,14 @@ impl CohereEmbedder {
             .unwrap_or(DEFAULT_EMBEDDING_MODEL);
         Ok(Self {
             api: ApiClient::new(SPEC, llm, model)?,
-            input_type: "search_query".into(),
         })
-    }
-
-    /// Embeds with another `input_type` (`search_document`, `classification`, `clustering`).
-    pub fn with_input_type(mut self, input_type: impl Into<String>) -> Self {
-        self.input_type = input_type.into();
-        self
     }
 }
 
 #[async_trait]
 impl Embedder for CohereEmbedder {
     fn name(&self) -> String {
-        format!("cohere:{}:{}", self.api.model(), self.input_type)
+        format!("cohere:{}:{}", self.api.model(), INPUT_TYPE)
     }
 
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
@@ -143,7 +139,7 @@ impl Embedder for CohereEmbedder {
             let body = json!({
                 "model": self.api.model(),
                 "texts": batch,
-                "input_type": self.input_type,
+                "input_type": INPUT_TYPE,
                 "embedding_types": ["float"],
             });
             let reply = self.api.post("/v2/embed", &body).await?;

@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use prometheus_client::metrics::gauge::Gauge;
 use serde::Serialize;
 
-use super::clock::Clock;
+use crate::clock::Clock;
 use crate::{
     config::CircuitBreakerConfig,
     error::{Error, Result},
@@ -412,7 +412,7 @@ impl<T: LlmProvider + ?Sized> LlmProvider for CircuitBreakerLayer<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resilience::ManualClock;
+    use crate::clock::ManualClock;
 
     fn breaker(clock: &Arc<ManualClock>) -> CircuitBreaker {
         CircuitBreaker::new(

@@ -2,15 +2,13 @@
 //! circuit breaker and per-tenant rate limits. Each wraps a seam (`LlmProvider`, `Embedder`) and is itself that seam, so
 //! stages never contain `if`s about failures of their neighbours.
 //!
-//! Time goes through a [`Clock`] so that tests drive backoff and breaker timers by hand.
+//! Time goes through a [`Clock`](crate::clock::Clock) so that tests drive backoff and breaker timers by hand.
 
 pub mod circuit_breaker;
-pub mod clock;
 pub mod rate_limit;
 pub mod retry;
 
 pub use circuit_breaker::{BreakerState, CircuitBreaker, CircuitBreakerLayer};
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use retry::{RetryLayer, RetryPolicy};
 
 #[cfg(test)]
@@ -32,8 +30,8 @@ mod tests {
         check::<CircuitBreakerLayer<dyn LlmProvider>>();
         check::<RetryLayer<dyn LlmProvider>>();
         check::<RetryLayer<dyn Embedder>>();
-        check::<ManualClock>();
-        check::<SystemClock>();
+        check::<crate::clock::ManualClock>();
+        check::<crate::clock::SystemClock>();
         check::<FallbackGenerator>();
         check::<OpenAiProvider>();
         check::<AnthropicProvider>();

@@ -26,10 +26,11 @@ use async_trait::async_trait;
 pub use redis::RedisRateLimiter;
 
 use crate::{
+    clock::{Clock, SystemClock},
     config::{Config, RateLimitingConfig, StoreKind},
     error::{Error, Result},
     metrics::RateLimitMetrics,
-    store::{Clock, RedisConnection, SystemClock},
+    store::RedisConnection,
 };
 
 /// Units of one token.
@@ -254,7 +255,7 @@ impl RateLimiter for MemoryRateLimiter {
 #[derive(Debug, Clone)]
 pub struct RateLimit {
     limiter: Arc<dyn RateLimiter>,
-    metrics: Option<RateLimitMetrics>,
+    metrics: RateLimitMetrics,
 }
 
 impl RateLimit {
@@ -262,13 +263,13 @@ impl RateLimit {
     pub fn new(limiter: Arc<dyn RateLimiter>) -> Self {
         Self {
             limiter,
-            metrics: None,
+            metrics: RateLimitMetrics::default(),
         }
     }
 
     /// The same stage counting into `metrics`.
     pub fn with_metrics(mut self, metrics: RateLimitMetrics) -> Self {
-        self.metrics = Some(metrics);
+        self.metrics = metrics;
         self
     }
 
@@ -280,9 +281,7 @@ impl RateLimit {
     /// Admits one question of `tenant_id`, or refuses it.
     pub async fn admit(&self, tenant_id: &str) -> Result<()> {
         let decision = self.limiter.acquire(tenant_id).await?;
-        if let Some(m) = &self.metrics {
-            m.record(decision.admitted());
-        }
+        self.metrics.record(decision.admitted());
         match decision {
             Decision::Admitted { .. } => Ok(()),
             Decision::Limited { retry_after } => {
@@ -308,7 +307,7 @@ pub fn from_config(
     config: &Config,
     redis: Option<&RedisConnection>,
     clock: Option<Arc<dyn Clock>>,
-    metrics: Option<&RateLimitMetrics>,
+    metrics: &RateLimitMetrics,
 ) -> Result<Option<RateLimit>> {
     let rl = &config.production.rate_limiting;
     if !rl.enabled {
@@ -330,23 +329,17 @@ pub fn from_config(
             if let Some(clock) = clock {
                 limiter = limiter.with_clock(clock);
             }
-            if let Some(m) = metrics {
-                limiter = limiter.with_metrics(m.clone());
-            }
+            limiter = limiter.with_metrics(metrics.clone());
             Arc::new(limiter)
         }
     };
-    let mut stage = RateLimit::new(limiter);
-    if let Some(m) = metrics {
-        stage = stage.with_metrics(m.clone());
-    }
-    Ok(Some(stage))
+    Ok(Some(RateLimit::new(limiter).with_metrics(metrics.clone())))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::ManualClock;
+    use crate::clock::ManualClock;
 
     const RUNBOOK: Quota = Quota {
         queries_per_minute: 100,
@@ -363,7 +356,7 @@ mod tests {
 
     #[test]
     fn a_full_bucket_admits_the_burst_then_refills_at_the_rate() {
-        let clock = ManualClock::new(1_000_000);
+        let clock = ManualClock::at(1_000_000);
         let l = limiter(&clock, Quotas::new(RUNBOOK));
         assert_eq!(admitted(&l, "acme", 50), 20, "the burst, then nothing");
         // 100 per minute: one token every 0.6 s.
@@ -386,7 +379,7 @@ mod tests {
 
     #[test]
     fn admissions_never_exceed_burst_plus_rate_times_elapsed() {
-        let clock = ManualClock::new(0);
+        let clock = ManualClock::at(0);
         let l = limiter(&clock, Quotas::new(RUNBOOK));
         let mut total = 0;
         let mut start = None;
@@ -408,7 +401,7 @@ mod tests {
 
     #[test]
     fn tenants_have_their_own_buckets_and_quotas() {
-        let clock = ManualClock::new(0);
+        let clock = ManualClock::at(0);
         let quotas = Quotas::new(RUNBOOK).with_tenant(
             "big",
             Quota {
@@ -435,7 +428,7 @@ mod tests {
 
     #[test]
     fn time_running_backwards_adds_nothing() {
-        let clock = ManualClock::new(10_000_000);
+        let clock = ManualClock::at(10_000_000);
         let l = limiter(
             &clock,
             Quotas::new(Quota {
@@ -489,7 +482,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_stage_refuses_with_retry_after_and_counts() {
-        let clock = ManualClock::new(0);
+        let clock = ManualClock::at(0);
         let metrics = RateLimitMetrics::default();
         let stage = RateLimit::new(Arc::new(limiter(
             &clock,

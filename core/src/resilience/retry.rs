@@ -18,7 +18,7 @@ use std::{
 
 use async_trait::async_trait;
 
-use super::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock};
 use crate::{
     config::LlmConfig,
     embed::Embedder,
@@ -215,7 +215,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::{error::Error, resilience::ManualClock};
+    use crate::{clock::ManualClock, error::Error};
 
     #[derive(Debug)]
     struct Scripted {

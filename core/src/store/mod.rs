@@ -1,11 +1,9 @@
 //! Plumbing shared by the stores that several engine instances share: the Redis connection
 //! (sessions, the semantic cache and rate limits keep their state there when configured) and
-//! the clock that TTLs and token buckets read, which tests replace with a [`ManualClock`].
+//! the keys they share.
 
-mod clock;
 mod redis;
 
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use redis::{RedisConnection, RedisOptions, key_part};
 
 use crate::{
@@ -36,7 +34,7 @@ mod tests {
     fn shared_service_types_are_send_and_sync() {
         fn check<T: Send + Sync + 'static>() {}
         check::<super::RedisConnection>();
-        check::<super::ManualClock>();
+        check::<crate::clock::ManualClock>();
         check::<crate::cache::SemanticCache>();
         check::<crate::cache::MemoryCacheStore>();
         check::<crate::cache::RedisCacheStore>();

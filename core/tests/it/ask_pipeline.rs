@@ -301,8 +301,8 @@ async fn provider_errors_are_reported_not_retried_as_sql() {
     let e = Engine::builder()
         .config(config)
         .database_url(&url)
-        .resilience_clock(std::sync::Arc::new(
-            conversational_bi::resilience::ManualClock::new(),
+        .clock(std::sync::Arc::new(
+            conversational_bi::clock::ManualClock::new(),
         ))
         .build()
         .await
@@ -604,7 +604,7 @@ async fn default_rule_generator_answers_and_abstains_honestly() {
         .build()
         .await
         .expect("engine");
-    assert_eq!(engine.health().await.generator.as_deref(), Some("rule"));
+    assert_eq!(engine.health().await.generator, "rule");
     let answer = engine
         .ask(Ask::new("How many tracks are there?"))
         .await

@@ -12,10 +12,11 @@ use std::{
 
 use conversational_bi::{
     Ask, Config, Engine, Error, ErrorKind,
+    clock::ManualClock,
     config::{CircuitBreakerConfig, Fallback},
     exec::Value,
     metrics::Metrics,
-    resilience::{BreakerState, ManualClock},
+    resilience::BreakerState,
 };
 use prometheus_client::{encoding::text::encode, registry::Registry};
 
@@ -50,7 +51,7 @@ impl Rig {
         let engine = Engine::builder()
             .config(config)
             .database_url(Backend::Sqlite.chinook_url())
-            .resilience_clock(clock.clone())
+            .clock(clock.clone())
             .metrics(metrics)
             .build()
             .await

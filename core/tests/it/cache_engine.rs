@@ -6,10 +6,10 @@ use std::{sync::Arc, time::Duration};
 
 use conversational_bi::{
     Ask, Config, Engine, ErrorKind,
+    clock::ManualClock,
     config::{LlmProviderKind, Secret, TenantQuota},
     exec::Value,
     metrics::Metrics,
-    store::ManualClock,
 };
 use prometheus_client::{encoding::text::encode, registry::Registry};
 use sqlx::Connection;
@@ -179,7 +179,7 @@ async fn follow_ups_hit_only_after_the_same_sql_and_carry_the_conversation_on() 
 
 #[tokio::test]
 async fn limited_tenants_are_refused_first_with_the_time_to_wait() {
-    let clock = ManualClock::new(1_800_000_000_000_000);
+    let clock = ManualClock::at(1_800_000_000_000_000);
     let mut config = Config::default();
     config.production.rate_limiting.queries_per_minute = 60;
     config.production.rate_limiting.burst_allowance = 2;

@@ -12,10 +12,11 @@ use std::{
 
 use conversational_bi::{
     Ask, Config, Engine, ErrorKind,
+    clock::ManualClock,
     config::{Fallback, LlmProviderKind, Secret},
     exec::Value,
     llm::{self, ChatMessage, ChatRequest, Role},
-    resilience::{ManualClock, RetryLayer, RetryPolicy},
+    resilience::{RetryLayer, RetryPolicy},
 };
 
 use crate::{
@@ -72,7 +73,7 @@ pub async fn engine(config: Config, url: &str, clock: &Arc<ManualClock>) -> Engi
     Engine::builder()
         .config(config)
         .database_url(url)
-        .resilience_clock(clock.clone())
+        .clock(clock.clone())
         .build()
         .await
         .unwrap_or_else(|e| {

@@ -5,8 +5,8 @@ use std::{sync::Arc, time::Duration};
 
 use conversational_bi::{
     Ask, Config, Engine, ErrorKind,
+    clock::{Clock, ManualClock},
     config::{Secret, StoreKind},
-    store::{Clock, ManualClock},
 };
 
 use crate::redis_support::{Prefix, redis_url};
@@ -67,7 +67,7 @@ async fn burst_of_asks(engines: &[Engine], per_engine: usize) -> u64 {
 async fn four_engines_admit_exactly_burst_plus_rate_times_elapsed() {
     for trial in 0..5u64 {
         let prefix = Prefix::new("shared-limit");
-        let clock = ManualClock::new(1_800_000_000_000_000 + trial * 7_777_777);
+        let clock = ManualClock::at(1_800_000_000_000_000 + trial * 7_777_777);
         let engines = engines(&prefix, Some(&clock)).await;
         let start = clock.now_micros();
         let mut admitted = 0;

@@ -10,6 +10,7 @@ use conversational_bi::{
         BucketKey, CacheLookup, CacheStore, MemoryCacheStore, RedisCacheStore, SemanticCache,
         Vocabulary,
     },
+    clock::{Clock, ManualClock},
     config::CacheConfig,
     embed::BuiltinEmbedder,
     generate::{Generation, correct::Corrected},
@@ -19,7 +20,6 @@ use conversational_bi::{
     session::{
         MemorySessionStore, RedisSessionStore, SessionKey, SessionLimits, SessionStore, Turn,
     },
-    store::{Clock, ManualClock},
 };
 
 use crate::redis_support::Prefix;
@@ -359,7 +359,7 @@ async fn caches_hit_paraphrases_refuse_near_misses_and_expire() {
     .await;
     for kind in KINDS {
         let prefix = Prefix::new("cache");
-        let clock = ManualClock::new(1_800_000_000_000_000);
+        let clock = ManualClock::at(1_800_000_000_000_000);
         let cache = semantic(cache_store(kind, &prefix, 100).await, &source, &clock);
         let (probe, hit) = cache
             .lookup(lookup("acme", &fp, "Top 5 genres by number of tracks"))
@@ -415,7 +415,7 @@ async fn caches_evict_the_least_recently_used_beyond_max_size() {
     let done = answered(&source, "SELECT count(*) FROM Track").await;
     for kind in KINDS {
         let prefix = Prefix::new("cache-lru");
-        let clock = ManualClock::new(1_800_000_000_000_000);
+        let clock = ManualClock::at(1_800_000_000_000_000);
         let store = cache_store(kind, &prefix, 3).await;
         let cache = semantic(store.clone(), &source, &clock);
         let questions = [
@@ -463,7 +463,7 @@ async fn caches_drop_a_tenant_alone_and_entries_of_an_older_schema() {
     let q = "How many tracks are there?";
     for kind in KINDS {
         let prefix = Prefix::new("cache-invalidate");
-        let clock = ManualClock::new(1_800_000_000_000_000);
+        let clock = ManualClock::at(1_800_000_000_000_000);
         let store = cache_store(kind, &prefix, 100).await;
         let cache = semantic(store.clone(), &source, &clock);
         for tenant in ["acme", "globex"] {
@@ -526,7 +526,7 @@ async fn rate_limiters_decide_alike_step_by_step() {
     let mut transcripts = Vec::new();
     for kind in KINDS {
         let prefix = Prefix::new("ratelimit");
-        let clock = ManualClock::new(1_800_000_000_000_000);
+        let clock = ManualClock::at(1_800_000_000_000_000);
         let l = limiter(kind, &prefix, quotas.clone(), &clock).await;
         let mut transcript = Vec::new();
         for step in 0..400u64 {

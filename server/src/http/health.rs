@@ -31,7 +31,8 @@ pub struct HealthReport {
     pub status: String,
     /// The server's version.
     pub version: String,
-    /// The configured SQL generator (`rule`, `openai:gpt-4`, ...).
+    /// The configured SQL generator (`rule`, `openai:gpt-4`, ...); absent when the engine did not
+    /// answer the health check in time.
     pub generator: Option<String>,
     /// The individual checks.
     pub checks: HealthChecks,
@@ -167,7 +168,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthRe
                     .database_error
                     .unwrap_or_else(|| "the database did not answer".into()))
             };
-            (Check::new(outcome, started), h.generator)
+            (Check::new(outcome, started), Some(h.generator))
         }
         Err(_) => (
             Check::new(

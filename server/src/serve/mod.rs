@@ -139,7 +139,7 @@ pub async fn serve(config: Config) -> Result<(), Error> {
         api_addr = %api_addr,
         metrics_addr = %metrics_addr.map_or_else(|| "disabled".to_string(), |a| a.to_string()),
         workers = server.workers,
-        generator = generator.as_deref().unwrap_or("none"),
+        generator = %generator,
         "listening"
     );
 

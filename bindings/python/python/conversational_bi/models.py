@@ -64,7 +64,7 @@ class Health:
     status: str
     version: str
     database: bool
-    generator: Optional[str]
+    generator: str
     database_error: Optional[str] = None
 
     @property

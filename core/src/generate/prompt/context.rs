@@ -203,11 +203,6 @@ impl PromptContext {
         self.reset()
     }
 
-    /// The configured examples.
-    pub fn example_list(&self) -> &[FewShotExample] {
-        &self.examples
-    }
-
     /// The renderer of this context for `catalog`.
     pub(crate) fn renderer<'a>(&'a self, catalog: &'a Catalog) -> SchemaRenderer<'a> {
         SchemaRenderer {

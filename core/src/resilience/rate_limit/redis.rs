@@ -14,9 +14,10 @@ use redis::Script;
 
 use super::{Decision, MemoryRateLimiter, Quotas, RateLimiter, TOKEN};
 use crate::{
+    clock::{Clock, SystemClock},
     error::Result,
     metrics::RateLimitMetrics,
-    store::{Clock, RedisConnection, SystemClock},
+    store::RedisConnection,
 };
 
 /// The same arithmetic as [`super::take`], in doubles that only ever hold integers below 2^53.
@@ -66,7 +67,7 @@ pub struct RedisRateLimiter {
     quotas: Quotas,
     clock: Option<Arc<dyn Clock>>,
     local: MemoryRateLimiter,
-    metrics: Option<RateLimitMetrics>,
+    metrics: RateLimitMetrics,
     degraded: AtomicBool,
 }
 
@@ -78,7 +79,7 @@ impl RedisRateLimiter {
             redis,
             quotas,
             clock: None,
-            metrics: None,
+            metrics: RateLimitMetrics::default(),
             degraded: AtomicBool::new(false),
         }
     }
@@ -92,7 +93,7 @@ impl RedisRateLimiter {
 
     /// The same limiter counting local fallbacks into `metrics`.
     pub fn with_metrics(mut self, metrics: RateLimitMetrics) -> Self {
-        self.metrics = Some(metrics);
+        self.metrics = metrics;
         self
     }
 
@@ -146,9 +147,7 @@ impl RateLimiter for RedisRateLimiter {
                 Ok(decision)
             }
             Err(e) => {
-                if let Some(m) = &self.metrics {
-                    m.fallback.inc();
-                }
+                self.metrics.fallback.inc();
                 if !self.degraded.swap(true, Ordering::Relaxed) {
                     tracing::warn!(error = %e, "Redis unreachable: rate limits are enforced per instance until it is back");
                 }
