@@ -2,14 +2,15 @@
 # The main job on the embedded default: the Chinook demo database, no configuration, no key.
 # Builds the command-line tool if needed, answers a question and a follow-up with the offline
 # generator, prints the schema the engine sees, then runs SQL through the validator and the
-# read-only executor.
+# read-only executor. The answers go to stdout; the build's progress goes to stderr.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/heliosdb-cbi-target}"
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs) first" >&2; exit 1; }
-cargo build -q -p heliosdb-conversational-bi
 BIN="$CARGO_TARGET_DIR/debug/heliosdb-conversational-bi"
+[ -x "$BIN" ] || echo "building heliosdb-conversational-bi (the first build takes a few minutes)..." >&2
+cargo build -p heliosdb-conversational-bi >&2
 
 echo "\$ heliosdb-conversational-bi ask \"Which 5 artists have the most tracks?\" \"top 3 instead\""
 "$BIN" ask "Which 5 artists have the most tracks?" "top 3 instead"

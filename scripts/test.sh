@@ -53,3 +53,7 @@ bindings/uniffi/test.sh
 step "main job: the demo commands"
 scripts/demo.sh >/dev/null
 echo "demo OK"
+
+# After the demo: its build of the command-line tool is the README's, so that one is warm.
+step "the READMEs' install and build commands, as on a fresh clone"
+scripts/readme-commands.sh

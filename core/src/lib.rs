@@ -50,3 +50,14 @@ pub use dialect::Dialect;
 pub use engine::{Ask, Engine};
 pub use error::{Error, ErrorKind, Result};
 pub use source::DataSource;
+
+/// The Rust examples of the repository's README, compiled (and run, unless `no_run`) by
+/// `cargo test --doc`. One item per Markdown file with Rust code.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeExamples;
+
+/// The Rust examples of `docs/rust.md`, compiled by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/rust.md")]
+pub struct RustLibraryDocExamples;

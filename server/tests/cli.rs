@@ -312,3 +312,62 @@ fn schema_and_run_on_postgres_and_mariadb() {
         assert_eq!(stdout_json(&out)["rows"][0][0], 2240);
     }
 }
+
+/// Runs the binary as [`cli`] does, with `RUST_LOG` set to `rust_log` when given.
+fn cli_with_log(args: &[&str], rust_log: Option<&str>) -> Output {
+    let home = tempfile::tempdir().expect("tempdir");
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .current_dir(home.path())
+        .env("XDG_CACHE_HOME", home.path().join("cache"))
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG");
+    if let Some(level) = rust_log {
+        command.env("RUST_LOG", level);
+    }
+    command.output().expect("binary runs")
+}
+
+#[test]
+fn a_failing_command_prints_its_error_once_and_no_log_line_unless_asked() {
+    let question = "How happy were the customers?";
+    let out = cli_with_log(&["ask", question], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.matches("error [CANNOT_ANSWER]").count(),
+        1,
+        "the error once: {err}"
+    );
+    assert!(
+        !err.contains("query failed") && !err.contains("WARN"),
+        "no log line without RUST_LOG: {err}"
+    );
+    assert!(!err.contains('\u{1b}'), "no terminal colours: {err}");
+
+    let out = cli_with_log(&["ask", question], Some("warn"));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("WARN") && err.contains("query failed") && err.contains("CANNOT_ANSWER"),
+        "RUST_LOG=warn shows the engine's log line: {err}"
+    );
+    assert_eq!(
+        err.matches("error [CANNOT_ANSWER]").count(),
+        1,
+        "and the error once: {err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "no colours when stderr is not a terminal: {err}"
+    );
+
+    let out = cli_with_log(&["--verbose", "ask", question], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("query failed"),
+        "--verbose shows the log lines at [logging] level: {err}"
+    );
+}

@@ -8,14 +8,26 @@
 //                                                  index.d.ts differ from what the sources give
 //
 // napi-derive writes its type information while the crate compiles, into the folder named by
-// NAPI_TYPE_DEF_TMP_FOLDER (default: <target dir>/napi-type-def). A cargo build that found the
-// crate up to date leaves the folder as the last compile wrote it, so the variable must be set,
-// to the same folder, for every cargo build of the workspace (scripts/test.sh does).
+// NAPI_TYPE_DEF_TMP_FOLDER (default: <target dir>/napi-type-def), and only when that folder
+// exists. With --cargo this script creates the folder and, when it is empty (a fresh clone, or a
+// crate compiled before the folder existed), has the crate compiled again so that the folder is
+// filled. A cargo build that found the crate up to date leaves the folder as the last compile
+// wrote it, so the variable must be set, to the same folder, for every cargo build of the
+// workspace (scripts/test.sh does).
 // `napi build` is not used: it always passes --target, which builds every dependency a second
 // time in another folder.
 
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -38,14 +50,22 @@ function fail(message) {
   process.exit(1)
 }
 
-if (args.has('--cargo')) {
-  const cargoArgs = ['build', '-p', 'conversational-bi-node', ...(release ? ['--release'] : [])]
+function cargo(cargoArgs) {
   const run = spawnSync('cargo', cargoArgs, {
     cwd: repoRoot,
     stdio: 'inherit',
     env: { ...process.env, CARGO_TARGET_DIR: targetDir, NAPI_TYPE_DEF_TMP_FOLDER: typeDefDir },
   })
+  if (run.error) fail(`cannot run cargo (${run.error.message}): install Rust (https://rustup.rs) first`)
   if (run.status !== 0) fail(`cargo ${cargoArgs.join(' ')} failed`)
+}
+
+if (args.has('--cargo')) {
+  const empty = !existsSync(typeDefDir) || readdirSync(typeDefDir).length === 0
+  mkdirSync(typeDefDir, { recursive: true })
+  // A crate compiled while the folder was missing wrote nothing and is up to date for cargo.
+  if (empty) cargo(['clean', '-q', '-p', 'conversational-bi-node', ...(release ? ['--release'] : [])])
+  cargo(['build', '-p', 'conversational-bi-node', ...(release ? ['--release'] : [])])
 }
 
 // The platform suffix the generated loader looks for first.
@@ -69,7 +89,10 @@ if (!check) {
 }
 
 if (!existsSync(typeDefDir)) {
-  fail(`${typeDefDir} does not exist: build the crate with NAPI_TYPE_DEF_TMP_FOLDER=${typeDefDir} set`)
+  fail(
+    `${typeDefDir} does not exist: run \`npm run build\` (it builds the crate with cargo and fills it),` +
+      ` or build the crate with NAPI_TYPE_DEF_TMP_FOLDER=${typeDefDir} set`,
+  )
 }
 const { exports: idents, dts } = await generateTypeDef({
   typeDefDir,

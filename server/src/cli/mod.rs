@@ -7,7 +7,7 @@ mod eval;
 mod output;
 mod password;
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
 use conversational_bi::{Config, DataSource, Engine, Error};
@@ -30,6 +30,12 @@ struct Cli {
     /// variables apply.
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+
+    /// Show the engine's log lines on stderr, at `[logging] level` (`RUST_LOG` wins). Without
+    /// it (and without `RUST_LOG`) a command prints its output and errors only. `serve` logs
+    /// as `[logging]` says either way.
+    #[arg(long, short, global = true)]
+    verbose: bool,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -132,7 +138,7 @@ pub fn main() -> ExitCode {
         None | Some(Command::Serve) => return crate::serve::run(config),
         Some(command) => command,
     };
-    init_logging(&config);
+    init_logging(&config, cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -309,16 +315,19 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 }
 
-/// Logs go to stderr as text for the command-line tool; `RUST_LOG` or `[logging] level` filter
-/// them (default: warnings only, so that command output stays clean).
-fn init_logging(config: &Config) {
+/// The commands other than `serve` log nothing by default: their output and their error
+/// messages are what a person reads, and the engine's log line of a failed question would say
+/// the error a second time. `RUST_LOG` (its directives) or `--verbose` (`[logging] level`)
+/// turn the log lines on, as text on stderr, coloured only on a terminal.
+fn init_logging(config: &Config, verbose: bool) {
     let filter = match std::env::var("RUST_LOG") {
-        Ok(v) if !v.is_empty() => v,
-        _ if config.logging.level != "info" => config.logging.level.clone(),
-        _ => "warn".to_string(),
+        Ok(v) if !v.trim().is_empty() => v,
+        _ if verbose => config.logging.level.clone(),
+        _ => return,
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
