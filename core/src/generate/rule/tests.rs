@@ -2,7 +2,6 @@
 //! against gold SQL, follow-ups and abstentions.
 
 mod constructions;
-mod dialects;
 mod followups;
 
 use std::sync::Arc;
