@@ -257,23 +257,23 @@ mod tests {
 
     #[test]
     fn addresses_come_from_the_url_authority() {
-        assert_eq!(
-            host_port("postgres://u:p@db.example:6543/x", 5432).as_deref(),
-            Some("db.example:6543")
-        );
-        assert_eq!(
-            host_port("mysql://root@127.0.0.1/chinook", 3306).as_deref(),
-            Some("127.0.0.1:3306")
-        );
-        assert_eq!(
-            host_port("redis://:pw@127.0.0.1:6379/", 6379).as_deref(),
-            Some("127.0.0.1:6379")
-        );
-        assert_eq!(
-            host_port("redis://[::1]", 6379).as_deref(),
-            Some("[::1]:6379")
-        );
-        assert_eq!(host_port("postgres:///db?host=/run/postgresql", 5432), None);
+        for (url, default_port, expected) in [
+            (
+                "postgres://u:p@db.example:6543/x",
+                5432,
+                Some("db.example:6543"),
+            ),
+            (
+                "mysql://root@127.0.0.1/chinook",
+                3306,
+                Some("127.0.0.1:3306"),
+            ),
+            ("redis://:pw@127.0.0.1:6379/", 6379, Some("127.0.0.1:6379")),
+            ("redis://[::1]", 6379, Some("[::1]:6379")),
+            ("postgres:///db?host=/run/postgresql", 5432, None),
+        ] {
+            assert_eq!(host_port(url, default_port).as_deref(), expected, "{url}");
+        }
     }
 
     #[test]
