@@ -6,10 +6,6 @@
 //!
 //! Run: `cargo bench -p conversational-bi --bench providers`.
 
-#[path = "../tests/it/fake_llm.rs"]
-#[allow(dead_code)]
-mod fake_llm;
-
 use std::{hint::black_box, sync::Arc, time::Duration};
 
 use conversational_bi::{
@@ -20,7 +16,7 @@ use conversational_bi::{
     resilience::{BreakerState, CircuitBreaker, circuit_breaker::NL2SQL},
 };
 use criterion::{Criterion, criterion_group, criterion_main};
-use fake_llm::{FakeLlm, Wire, sql_reply};
+use testkit::llm::{FakeLlm, Wire, sql_reply};
 
 const KEY: &str = "sk-bench";
 

@@ -29,15 +29,9 @@ use conversational_bi::{
     store::{RedisConnection, RedisOptions},
 };
 use criterion::{Criterion, criterion_group, criterion_main};
+use testkit::redis::redis_url;
 
 const ENTRIES: usize = 10_000;
-
-fn redis_url() -> String {
-    std::env::var("CBI_TEST_REDIS_URL")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "redis://127.0.0.1:6379/".into())
-}
 
 fn prefix() -> String {
     format!("cbi-bench-{}", uuid::Uuid::new_v4().simple())

@@ -14,7 +14,7 @@ use std::{
 
 use conversational_bi::{
     Catalog, Dialect,
-    catalog::{Column, Table, TableKind},
+    catalog::TableKind,
     sql::{Validator, ValidatorOptions},
 };
 use criterion::Criterion;
@@ -192,22 +192,8 @@ const QUERIES: &[(&str, &str)] = &[
 fn validator() -> Validator {
     let tables = CHINOOK
         .iter()
-        .map(|(name, columns)| Table {
-            schema: None,
-            name: name.to_string(),
-            kind: TableKind::Table,
-            columns: columns
-                .iter()
-                .map(|c| Column {
-                    name: c.to_string(),
-                    data_type: "TEXT".into(),
-                    nullable: true,
-                    comment: None,
-                })
-                .collect(),
-            primary_key: vec![columns[0].to_string()],
-            foreign_keys: vec![],
-            comment: None,
+        .map(|(name, columns)| {
+            testkit::catalog::table(name, TableKind::Table, "TEXT", columns, &columns[..1])
         })
         .collect();
     let options = ValidatorOptions {

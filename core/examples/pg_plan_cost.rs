@@ -3,7 +3,7 @@
 //! `EXPLAIN (VERBOSE, FORMAT JSON)` alone.
 //!
 //! `cargo run --release -p conversational-bi --example pg_plan_cost [-- URL]`
-//! (default: Chinook as loaded by `scripts/load-test-data.sh`).
+//! (default: `CBI_TEST_PG_URL`, else Chinook as loaded by `scripts/load-test-data.sh`).
 
 #![allow(missing_docs)]
 
@@ -21,9 +21,7 @@ fn per_call(total: Duration) -> f64 {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let url = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "postgres://cbi_ro:cbi_ro@127.0.0.1:5432/chinook".into());
+    let url = std::env::args().nth(1).unwrap_or_else(testkit::db::pg_url);
     let executor = conversational_bi::exec::connect(&url, Default::default()).await?;
     let mut plain = PgConnection::connect(&url).await?;
     let explain = format!("EXPLAIN (VERBOSE, FORMAT JSON) {STATEMENT}");

@@ -2,15 +2,11 @@
 //! anyone listens, so a process-wide subscriber installed by another test would hide the
 //! scoped one used here.
 
-#[path = "it/fake_openai.rs"]
-#[allow(dead_code)]
-mod fake_openai;
-
 use conversational_bi::{
     Ask, Config, Engine,
     config::{LlmProviderKind, Secret},
 };
-use fake_openai::{FakeOpenAi, sql_reply};
+use testkit::llm::{FakeOpenAi, sql_reply};
 
 const KEY: &str = "sk-test-loopback";
 

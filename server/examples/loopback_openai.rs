@@ -8,13 +8,9 @@
 //! Arguments: the port (default 18080) and the API key it expects (default `sk-bench`). It
 //! answers every question with `SELECT count(*) AS artists FROM Artist`, with no delay.
 
-#[path = "../tests/http/support/loopback_llm.rs"]
-#[allow(dead_code)]
-mod loopback_llm;
-
 use std::{sync::Arc, time::Duration};
 
-use loopback_llm::{LoopbackLlm, Scripted};
+use testkit::loopback::{LoopbackLlm, Scripted};
 
 #[tokio::main]
 async fn main() {

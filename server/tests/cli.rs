@@ -4,6 +4,7 @@
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use testkit::db::{Backend, SETUP_HINT};
 
 const BIN: &str = env!("CARGO_BIN_EXE_heliosdb-conversational-bi");
 
@@ -30,16 +31,6 @@ fn stdout_json(out: &Output) -> Value {
             String::from_utf8_lossy(&out.stderr)
         )
     })
-}
-
-fn pg_url() -> String {
-    std::env::var("CBI_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://cbi_ro:cbi_ro@127.0.0.1:5432/chinook".into())
-}
-
-fn mysql_url() -> String {
-    std::env::var("CBI_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://cbi_ro:cbi_ro@127.0.0.1:3306/chinook".into())
 }
 
 #[test]
@@ -280,11 +271,18 @@ fn the_runbook_example_configuration_is_accepted() {
 
 #[test]
 fn schema_and_run_on_postgres_and_mariadb() {
-    for (url, table) in [(pg_url(), "invoice_line"), (mysql_url(), "InvoiceLine")] {
+    for (backend, table) in [
+        (Backend::Postgres, "invoice_line"),
+        (Backend::Mysql, "InvoiceLine"),
+    ] {
+        if !backend.require() {
+            continue;
+        }
+        let url = backend.chinook_url();
         let (out, _h) = cli(&["schema", "--json", "--database", &url]);
         assert!(
             out.status.success(),
-            "{table}: {} (run scripts/services.sh && scripts/load-test-data.sh)",
+            "{table}: {}\n{SETUP_HINT}",
             String::from_utf8_lossy(&out.stderr)
         );
         let catalog = stdout_json(&out);

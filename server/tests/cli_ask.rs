@@ -1,13 +1,9 @@
 //! `ask` and `chat` through the real binary, with a loopback OpenAI-format server as the model.
 
-#[path = "../../core/tests/it/fake_openai.rs"]
-#[allow(dead_code)]
-mod fake_openai;
-
 use std::{io::Write, process::Stdio};
 
-use fake_openai::{FakeOpenAi, sql_reply};
 use serde_json::Value;
+use testkit::llm::{FakeOpenAi, Recorded, Reply, sql_reply};
 
 const BIN: &str = env!("CARGO_BIN_EXE_heliosdb-conversational-bi");
 
@@ -24,7 +20,7 @@ fn config_for(fake: &FakeOpenAi, dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
-fn script() -> impl Fn(&fake_openai::Recorded) -> fake_openai::Reply + Send + Sync + 'static {
+fn script() -> impl Fn(&Recorded) -> Reply + Send + Sync + 'static {
     |r| match r.last_user().as_str() {
         "How many artists are there?" => {
             sql_reply("SELECT count(*) AS artists FROM Artist", "Counts artists.")

@@ -1,12 +1,8 @@
 //! `ask` through the real binary with a non-OpenAI provider chosen in the configuration file
 //! (`[llm] provider`, `base_url`), against a loopback server speaking Cohere's wire format.
 
-#[path = "../../core/tests/it/fake_llm.rs"]
-#[allow(dead_code)]
-mod fake_llm;
-
-use fake_llm::{FakeLlm, Reply, Wire, sql_reply};
 use serde_json::Value;
+use testkit::llm::{FakeLlm, Reply, Wire, sql_reply};
 
 const BIN: &str = env!("CARGO_BIN_EXE_heliosdb-conversational-bi");
 const KEY: &str = "co-cli-test-key";

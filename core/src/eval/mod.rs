@@ -1,9 +1,12 @@
-//! Evaluation on golden questions: reading question sets (Spider, SParC, CSV) and measuring
-//! how well the prompt's schema linking keeps what the gold SQL needs.
+//! Evaluation on golden questions: reading question sets (Spider, SParC, CSV), execution
+//! accuracy (whether predicted rows answer the gold query) and how well the prompt's schema
+//! linking keeps what the gold SQL needs.
 
+mod accuracy;
 pub mod csv;
 pub mod linking;
 mod questions;
 
+pub use accuracy::{has_top_level_order_by, rows_match};
 pub use csv::parse_csv;
 pub use questions::{Case, GoldTurn, load_cases, parse_cases};

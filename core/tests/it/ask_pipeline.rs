@@ -7,27 +7,21 @@ use conversational_bi::{
     exec::Value,
 };
 
-use crate::fake_openai::{FakeOpenAi, Recorded, Reply, sql_reply};
+use testkit::{
+    db::Backend,
+    llm::{FakeOpenAi, Recorded, Reply, sql_reply},
+};
 
 const KEY: &str = "sk-test-loopback";
 const MODEL: &str = "gpt-4o-mini";
 
-/// The three Chinook databases: the demo file, and the PostgreSQL and MariaDB loads of
-/// `scripts/load-test-data.sh`.
+/// The three Chinook databases: the demo file (always first), and the PostgreSQL and MariaDB
+/// loads of `scripts/load-test-data.sh` unless `CBI_TEST_SKIP` names them.
 fn databases() -> Vec<(Dialect, String)> {
-    let sqlite = format!(
-        "sqlite://{}/../examples/chinook/chinook.sqlite",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let pg = std::env::var("CBI_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://cbi_ro:cbi_ro@127.0.0.1:5432/chinook".into());
-    let my = std::env::var("CBI_TEST_MYSQL_URL")
-        .unwrap_or_else(|_| "mysql://cbi_ro:cbi_ro@127.0.0.1:3306/chinook".into());
-    vec![
-        (Dialect::Sqlite, sqlite),
-        (Dialect::Postgres, pg),
-        (Dialect::Mysql, my),
-    ]
+    Backend::available()
+        .into_iter()
+        .map(|b| (b.dialect(), b.chinook_url()))
+        .collect()
 }
 
 /// Writes a Chinook query for `dialect`: the PostgreSQL load spells names in snake_case

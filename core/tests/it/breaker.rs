@@ -20,11 +20,12 @@ use conversational_bi::{
 };
 use prometheus_client::{encoding::text::encode, registry::Registry};
 
-use crate::{
-    common::Backend,
-    fake_llm::{FakeLlm, Reply, Wire, sql_reply},
-    providers::{config_for, fake},
+use testkit::{
+    db::Backend,
+    llm::{FakeLlm, Reply, Wire, sql_reply},
 };
+
+use crate::providers::{config_for, fake};
 
 const QUESTION: &str = "How many artists are there?";
 
@@ -84,7 +85,7 @@ impl Rig {
 
 fn failing_fake_script(
     healthy: Arc<AtomicBool>,
-) -> impl Fn(&crate::fake_llm::Recorded) -> Reply + Send + Sync + 'static {
+) -> impl Fn(&testkit::llm::Recorded) -> Reply + Send + Sync + 'static {
     move |_| {
         if healthy.load(Ordering::SeqCst) {
             sql_reply(

@@ -14,7 +14,7 @@ use conversational_bi::{
 use prometheus_client::{encoding::text::encode, registry::Registry};
 use sqlx::Connection;
 
-use crate::fake_openai::{FakeOpenAi, sql_reply};
+use testkit::llm::{FakeOpenAi, sql_reply};
 
 const KEY: &str = "sk-test-loopback";
 
@@ -268,7 +268,7 @@ async fn switched_off_there_is_no_limit_and_no_cache() {
 
 #[tokio::test]
 async fn with_provider_embeddings_the_slot_guard_still_decides() {
-    use crate::fake_llm::{FakeLlm, Reply, sql_reply as llm_sql};
+    use testkit::llm::{FakeLlm, Reply, sql_reply as llm_sql};
     // The most naive embedding model there is: every text gets the same vector, so every pair
     // of questions has similarity 1.
     let fake = FakeLlm::start(KEY, |r| {

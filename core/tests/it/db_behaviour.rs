@@ -10,21 +10,31 @@ use conversational_bi::{
 };
 use sqlx::Connection;
 
-use crate::common::{self, Backend, SETUP_HINT, test_options};
+use testkit::db::{self, Backend, SETUP_HINT, test_options};
 
 /// Runs each listed case against each backend, one test per pair.
 macro_rules! behaviour {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
-            $(#[tokio::test] async fn $case() { super::$case(crate::common::Backend::Sqlite).await })*
+            use super::Backend;
+            $(#[tokio::test] async fn $case() { super::run(Backend::Sqlite, super::$case).await })*
         }
         mod postgres {
-            $(#[tokio::test] async fn $case() { super::$case(crate::common::Backend::Postgres).await })*
+            use super::Backend;
+            $(#[tokio::test] async fn $case() { super::run(Backend::Postgres, super::$case).await })*
         }
         mod mariadb {
-            $(#[tokio::test] async fn $case() { super::$case(crate::common::Backend::Mysql).await })*
+            use super::Backend;
+            $(#[tokio::test] async fn $case() { super::run(Backend::Mysql, super::$case).await })*
         }
     };
+}
+
+/// Runs `case` on `backend` unless `CBI_TEST_SKIP` names its database.
+async fn run<F: Future<Output = ()>>(backend: Backend, case: impl FnOnce(Backend) -> F) {
+    if backend.require() {
+        case(backend).await;
+    }
 }
 
 mod dialect_specific;
@@ -143,7 +153,7 @@ async fn fingerprint_changes_with_the_schema(b: Backend) {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("tempdir");
             let path = dir.path().join("chinook_copy.sqlite");
-            std::fs::copy(common::chinook_sqlite(), &path).expect("copy chinook");
+            std::fs::copy(db::chinook_sqlite(), &path).expect("copy chinook");
             let ex = SqliteExecutor::open(&path, test_options())
                 .await
                 .expect("open copy");
@@ -167,7 +177,7 @@ async fn fingerprint_changes_with_the_schema(b: Backend) {
         }
         Backend::Postgres => {
             let db = "cbi_scratch_fingerprint";
-            let mut admin = sqlx::PgConnection::connect(&common::pg_admin_url("postgres"))
+            let mut admin = sqlx::PgConnection::connect(&db::pg_admin_url("postgres"))
                 .await
                 .unwrap_or_else(|e| panic!("PostgreSQL admin connection: {e}\n{SETUP_HINT}"));
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -180,14 +190,14 @@ async fn fingerprint_changes_with_the_schema(b: Backend) {
                 .execute(&mut admin)
                 .await
                 .expect("create");
-            let mut scratch = sqlx::PgConnection::connect(&common::pg_admin_url(db))
+            let mut scratch = sqlx::PgConnection::connect(&db::pg_admin_url(db))
                 .await
                 .expect("scratch");
             sqlx::raw_sql("CREATE TABLE t (id int PRIMARY KEY)")
                 .execute(&mut scratch)
                 .await
                 .expect("table");
-            let ex = common::open(&common::pg_admin_url(db), test_options()).await;
+            let ex = db::open(&db::pg_admin_url(db), test_options()).await;
             let before = ex.catalog().await.expect("catalog").fingerprint;
             sqlx::raw_sql(
                 "ALTER TABLE t ADD COLUMN name text; CREATE VIEW v AS SELECT name FROM t",
@@ -207,7 +217,7 @@ async fn fingerprint_changes_with_the_schema(b: Backend) {
         }
         Backend::Mysql => {
             let db = "cbi_scratch_fingerprint";
-            let mut admin = sqlx::MySqlConnection::connect(&common::mysql_admin_url("mysql"))
+            let mut admin = sqlx::MySqlConnection::connect(&db::mysql_admin_url("mysql"))
                 .await
                 .unwrap_or_else(|e| panic!("MariaDB admin connection: {e}\n{SETUP_HINT}"));
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
@@ -216,7 +226,7 @@ async fn fingerprint_changes_with_the_schema(b: Backend) {
             .execute(&mut admin)
             .await
             .expect("scratch database");
-            let ex = common::open(&common::mysql_admin_url(db), test_options()).await;
+            let ex = db::open(&db::mysql_admin_url(db), test_options()).await;
             let before = ex.catalog().await.expect("catalog").fingerprint;
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
                 "ALTER TABLE {db}.t ADD COLUMN name TEXT; CREATE VIEW {db}.v AS SELECT name FROM {db}.t"

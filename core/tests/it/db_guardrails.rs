@@ -21,7 +21,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, Row};
 
-use crate::common::{self, SETUP_HINT};
+use testkit::db::{self, SETUP_HINT};
 
 const CASES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -361,28 +361,34 @@ async fn sqlite_attacks_change_nothing() {
 
 #[tokio::test]
 async fn postgres_attacks_change_nothing() {
-    let ex = common::open(&common::pg_guard_url(), options()).await;
-    sqlx::PgConnection::connect(&common::pg_admin_url("cbi_guard"))
+    if !testkit::require(testkit::Service::Postgres) {
+        return;
+    }
+    let ex = db::open(&db::pg_guard_url(), options()).await;
+    sqlx::PgConnection::connect(&db::pg_admin_url("cbi_guard"))
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL admin connection to cbi_guard: {e}\n{SETUP_HINT}"));
     run_cases(
         Dialect::Postgres,
         ex,
-        Observer::Postgres(common::pg_admin_url("cbi_guard")),
+        Observer::Postgres(db::pg_admin_url("cbi_guard")),
     )
     .await;
 }
 
 #[tokio::test]
 async fn mariadb_attacks_change_nothing() {
-    let ex = common::open(&common::mysql_guard_url(), options()).await;
-    sqlx::MySqlConnection::connect(&common::mysql_admin_url("cbi_guard"))
+    if !testkit::require(testkit::Service::Mysql) {
+        return;
+    }
+    let ex = db::open(&db::mysql_guard_url(), options()).await;
+    sqlx::MySqlConnection::connect(&db::mysql_admin_url("cbi_guard"))
         .await
         .unwrap_or_else(|e| panic!("MariaDB admin connection to cbi_guard: {e}\n{SETUP_HINT}"));
     run_cases(
         Dialect::Mysql,
         ex,
-        Observer::Mysql(common::mysql_admin_url("cbi_guard")),
+        Observer::Mysql(db::mysql_admin_url("cbi_guard")),
     )
     .await;
 }

@@ -9,7 +9,7 @@ use conversational_bi::{
     exec::Value,
 };
 
-use crate::fake_openai::{FakeOpenAi, Reply, sql_reply};
+use testkit::llm::{FakeOpenAi, Reply, sql_reply};
 
 const KEY: &str = "sk-test-loopback";
 

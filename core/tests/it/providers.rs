@@ -19,9 +19,9 @@ use conversational_bi::{
     resilience::{RetryLayer, RetryPolicy},
 };
 
-use crate::{
-    common::Backend,
-    fake_llm::{FakeLlm, Recorded, Reply, Wire, sql_reply},
+use testkit::{
+    db::Backend,
+    llm::{FakeLlm, Recorded, Reply, Wire, sql_reply},
 };
 
 /// The key the fakes expect.
@@ -198,6 +198,9 @@ async fn the_pipeline_runs_through_each_provider() {
 
 #[tokio::test]
 async fn anthropic_runs_the_pipeline_on_postgresql() {
+    if !Backend::Postgres.require() {
+        return;
+    }
     let fake = fake(Wire::Anthropic, |_| {
         sql_reply(
             "SELECT ar.name AS artist, count(*) AS albums FROM artist ar JOIN album al ON al.artist_id = ar.artist_id GROUP BY ar.name ORDER BY albums DESC, artist LIMIT 3",

@@ -9,7 +9,10 @@ use conversational_bi::{
     config::{Secret, StoreKind},
 };
 
-use crate::redis_support::{Prefix, redis_url};
+use testkit::{
+    Service,
+    redis::{Prefix, redis_url},
+};
 
 const QPM: u64 = 120;
 const BURST: u64 = 10;
@@ -65,6 +68,9 @@ async fn burst_of_asks(engines: &[Engine], per_engine: usize) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn four_engines_admit_exactly_burst_plus_rate_times_elapsed() {
+    if !testkit::require(Service::Redis) {
+        return;
+    }
     for trial in 0..5u64 {
         let prefix = Prefix::new("shared-limit");
         let clock = ManualClock::at(1_800_000_000_000_000 + trial * 7_777_777);
@@ -90,6 +96,9 @@ async fn four_engines_admit_exactly_burst_plus_rate_times_elapsed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_the_redis_clock_four_engines_never_exceed_the_quota() {
+    if !testkit::require(Service::Redis) {
+        return;
+    }
     let prefix = Prefix::new("shared-limit-time");
     let engines = engines(&prefix, None).await;
     let mut con = prefix.raw();

@@ -12,7 +12,10 @@ use conversational_bi::{
 };
 use prometheus_client::{encoding::text::encode, registry::Registry};
 
-use crate::redis_support::{Prefix, PrivateRedis};
+use testkit::{
+    Service,
+    redis::{Prefix, PrivateRedis},
+};
 
 fn config(url: &str, prefix: &Prefix, sessions: StoreKind) -> Config {
     let mut config = Config::default();
@@ -44,6 +47,9 @@ fn metric(registry: &Registry, line: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_killed_mid_run_then_back() {
+    if !testkit::require(Service::Redis) {
+        return;
+    }
     let mut server = PrivateRedis::start();
     let url = server.url();
     let prefix = Prefix::on(&url, "faults");
@@ -141,6 +147,9 @@ async fn redis_killed_mid_run_then_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_redis_times_out_and_loses_nothing() {
+    if !testkit::require(Service::Redis) {
+        return;
+    }
     let server = PrivateRedis::start();
     let url = server.url();
     let prefix = Prefix::on(&url, "frozen");
@@ -186,6 +195,9 @@ async fn a_frozen_redis_times_out_and_loses_nothing() {
 
 #[tokio::test]
 async fn the_redis_password_never_shows() {
+    if !testkit::require(Service::Redis) {
+        return;
+    }
     let mut server = PrivateRedis::start_with(Some("hunter2-redis-pw"));
     let url = server.url();
     let prefix = Prefix::on(&url, "password");

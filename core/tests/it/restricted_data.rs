@@ -12,9 +12,9 @@ use conversational_bi::{
     exec::Value,
 };
 
-use crate::{
-    common::Backend,
-    fake_openai::{FakeOpenAi, sql_reply},
+use testkit::{
+    db::Backend,
+    llm::{FakeOpenAi, sql_reply},
 };
 
 const KEY: &str = "sk-test-loopback";
@@ -67,7 +67,7 @@ async fn engine(backend: Backend, config: Config) -> Engine {
         .database_url(backend.chinook_url())
         .build()
         .await
-        .unwrap_or_else(|e| panic!("engine on {backend:?}: {e}\n{}", crate::common::SETUP_HINT))
+        .unwrap_or_else(|e| panic!("engine on {backend:?}: {e}\n{}", testkit::db::SETUP_HINT))
 }
 
 /// The text values of the denied columns and hidden tables that no visible column also holds,
@@ -116,7 +116,7 @@ async fn hidden_values(backend: Backend) -> BTreeSet<String> {
 
 #[tokio::test]
 async fn the_model_sees_no_restricted_table_column_or_value() {
-    for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
+    for backend in Backend::available() {
         let count = format!(
             "SELECT count(*) AS n FROM {}",
             backend.name("Customer", "customer")
@@ -221,7 +221,7 @@ async fn the_model_sees_no_restricted_table_column_or_value() {
 
 #[tokio::test]
 async fn a_denied_value_is_as_unknown_to_the_rule_generator_as_a_word_that_names_nothing() {
-    for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
+    for backend in Backend::available() {
         let engine = engine(backend, policy(backend, Config::default())).await;
         let ask = |q: &'static str| {
             let engine = engine.clone();

@@ -22,7 +22,7 @@ use conversational_bi::{
     },
 };
 
-use crate::redis_support::Prefix;
+use testkit::{Service, redis::Prefix};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -31,6 +31,14 @@ enum Kind {
 }
 
 const KINDS: [Kind; 2] = [Kind::Memory, Kind::Redis];
+
+/// The stores to test: memory, and Redis unless `CBI_TEST_SKIP` names it.
+fn kinds() -> Vec<Kind> {
+    KINDS
+        .into_iter()
+        .filter(|k| *k == Kind::Memory || testkit::require(Service::Redis))
+        .collect()
+}
 
 fn limits() -> SessionLimits {
     SessionLimits {
@@ -76,7 +84,7 @@ async fn session_stores(
 
 #[tokio::test]
 async fn sessions_number_turns_keep_the_last_ones_and_stay_within_their_tenant() {
-    for kind in KINDS {
+    for kind in kinds() {
         let prefix = Prefix::new("sessions");
         let (store, _) = session_stores(kind, &prefix, limits()).await;
         let key = SessionKey::new("acme", "s1");
@@ -123,7 +131,7 @@ async fn sessions_number_turns_keep_the_last_ones_and_stay_within_their_tenant()
 
 #[tokio::test]
 async fn sessions_belong_to_the_user_who_started_them() {
-    for kind in KINDS {
+    for kind in kinds() {
         let prefix = Prefix::new("session-users");
         let (store, other_instance) = session_stores(kind, &prefix, limits()).await;
         let ana = SessionKey::for_user("acme", "ana", "s1");
@@ -175,6 +183,9 @@ async fn sessions_belong_to_the_user_who_started_them() {
 
 #[tokio::test]
 async fn redis_session_keys_name_tenant_user_and_session() {
+    if !testkit::require(Service::Redis) {
+        return;
+    }
     let prefix = Prefix::new("session-layout");
     let store = RedisSessionStore::new(prefix.connection().await, limits());
     let (turns, meta) = store.keys(&SessionKey::for_user("acme", "ana:x", "s-1"));
@@ -191,7 +202,7 @@ async fn redis_session_keys_name_tenant_user_and_session() {
 
 #[tokio::test]
 async fn sessions_keep_within_the_context_size_but_always_the_newest_turn() {
-    for kind in KINDS {
+    for kind in kinds() {
         let prefix = Prefix::new("session-bytes");
         let small = SessionLimits {
             max_context_size: 500,
@@ -226,7 +237,7 @@ async fn sessions_keep_within_the_context_size_but_always_the_newest_turn() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_appending_to_one_session_lose_no_turn() {
-    for kind in KINDS {
+    for kind in kinds() {
         let prefix = Prefix::new("session-race");
         let (a, b) = session_stores(
             kind,
@@ -273,6 +284,9 @@ async fn two_instances_appending_to_one_session_lose_no_turn() {
 
 #[tokio::test]
 async fn redis_sessions_expire_after_the_session_timeout() {
+    if !testkit::require(Service::Redis) {
+        return;
+    }
     let prefix = Prefix::new("session-ttl");
     let store = RedisSessionStore::new(
         prefix.connection().await,
@@ -357,7 +371,7 @@ async fn caches_hit_paraphrases_refuse_near_misses_and_expire() {
         "SELECT g.Name, count(*) AS tracks FROM Track t JOIN Genre g ON g.GenreId = t.GenreId GROUP BY g.Name ORDER BY tracks DESC LIMIT 5",
     )
     .await;
-    for kind in KINDS {
+    for kind in kinds() {
         let prefix = Prefix::new("cache");
         let clock = ManualClock::at(1_800_000_000_000_000);
         let cache = semantic(cache_store(kind, &prefix, 100).await, &source, &clock);
@@ -413,7 +427,7 @@ async fn caches_evict_the_least_recently_used_beyond_max_size() {
     let source = demo().await;
     let fp = source.catalog().fingerprint.clone();
     let done = answered(&source, "SELECT count(*) FROM Track").await;
-    for kind in KINDS {
+    for kind in kinds() {
         let prefix = Prefix::new("cache-lru");
         let clock = ManualClock::at(1_800_000_000_000_000);
         let store = cache_store(kind, &prefix, 3).await;
@@ -461,7 +475,7 @@ async fn caches_drop_a_tenant_alone_and_entries_of_an_older_schema() {
     let source = demo().await;
     let done = answered(&source, "SELECT count(*) FROM Track").await;
     let q = "How many tracks are there?";
-    for kind in KINDS {
+    for kind in kinds() {
         let prefix = Prefix::new("cache-invalidate");
         let clock = ManualClock::at(1_800_000_000_000_000);
         let store = cache_store(kind, &prefix, 100).await;
@@ -512,6 +526,9 @@ async fn limiter(
 
 #[tokio::test]
 async fn rate_limiters_decide_alike_step_by_step() {
+    if !testkit::require(Service::Redis) {
+        return;
+    }
     let quotas = Quotas::new(Quota {
         queries_per_minute: 100,
         burst: 20,
@@ -552,6 +569,9 @@ async fn rate_limiters_decide_alike_step_by_step() {
 
 #[tokio::test]
 async fn the_redis_limiter_runs_on_the_server_clock() {
+    if !testkit::require(Service::Redis) {
+        return;
+    }
     let prefix = Prefix::new("ratelimit-time");
     let l = RedisRateLimiter::new(
         prefix.connection().await,

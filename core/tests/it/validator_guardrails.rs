@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use conversational_bi::{
     Catalog, Dialect, Error,
-    catalog::{Column, Table, TableKind},
+    catalog::{Table, TableKind},
     sql::{LimitAction, Validator, ValidatorOptions},
 };
 use serde_json::Value;
@@ -35,24 +35,9 @@ const EXCEPTIONS: &[(&str, Dialect, &str, &str)] = &[
     ),
 ];
 
+/// A table of the attack schema: INTEGER columns keyed by `id`.
 fn table(name: &str, kind: TableKind, columns: &[&str]) -> Table {
-    Table {
-        schema: None,
-        name: name.to_string(),
-        kind,
-        columns: columns
-            .iter()
-            .map(|c| Column {
-                name: c.to_string(),
-                data_type: "INTEGER".into(),
-                nullable: true,
-                comment: None,
-            })
-            .collect(),
-        primary_key: vec!["id".to_string()],
-        foreign_keys: vec![],
-        comment: None,
-    }
+    testkit::catalog::table(name, kind, "INTEGER", columns, &["id"])
 }
 
 /// The attack schema as a catalog, with the policy of the cases.

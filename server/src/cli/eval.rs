@@ -6,9 +6,10 @@
 //! `hardness`), SParC-style interactions (`database_id`, `interaction: [{utterance, query}]`,
 //! each one conversation) and CSV (`database,question,sql` with a header row). Databases are
 //! SQLite files at `DIR/<db>/<db>.sqlite`. Gold and predicted SQL both run; a prediction is
-//! correct when every gold column is matched by a predicted column and the rows agree as
-//! multisets (in order when the gold SQL has a top-level ORDER BY). Extra predicted columns are
-//! allowed: an answer that also shows the count it ranked by is still the right answer.
+//! correct by [`eval::rows_match`]: every gold column is matched by a predicted column and the
+//! rows agree as multisets (in order when the gold SQL has a top-level ORDER BY). Extra
+//! predicted columns are allowed: an answer that also shows the count it ranked by is still the
+//! right answer.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -25,7 +26,6 @@ use conversational_bi::{
         self,
         linking::{self, LinkingOptions, LinkingReport, LinkingSummary},
     },
-    exec::Value,
     generate::{self, GenerationRequest, RuleGenerator, SqlGenerator},
     session::Turn,
 };
@@ -64,80 +64,6 @@ impl EvalArgs {
     pub fn json(&self) -> bool {
         self.json
     }
-}
-
-/// Whether `sql` has ORDER BY outside parentheses.
-fn top_level_order_by(sql: &str) -> bool {
-    let upper = sql.to_uppercase();
-    let mut depth = 0i32;
-    let bytes: Vec<char> = upper.chars().collect();
-    let mut flat = String::new();
-    for c in bytes {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            _ if depth == 0 => flat.push(c),
-            _ => {}
-        }
-    }
-    flat.split_whitespace()
-        .collect::<Vec<_>>()
-        .windows(2)
-        .any(|w| w == ["ORDER", "BY"])
-}
-
-fn key(v: &Value) -> String {
-    match v {
-        Value::Int(i) => format!("{:.4}", *i as f64),
-        Value::Float(f) => format!("{f:.4}"),
-        Value::Decimal(d) => d.parse::<f64>().map_or(d.clone(), |f| format!("{f:.4}")),
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Text(s) | Value::Bytes(s) => s.clone(),
-    }
-}
-
-/// Whether the predicted rows answer the gold query (see the module docs).
-fn rows_match(p: &[Vec<Value>], g: &[Vec<Value>], ordered: bool) -> bool {
-    if p.len() != g.len() {
-        return false;
-    }
-    let gw = g.first().map_or(0, Vec::len);
-    let pw = p.first().map_or(0, Vec::len);
-    if g.is_empty() {
-        return true;
-    }
-    let column = |rows: &[Vec<Value>], i: usize| {
-        let mut v: Vec<String> = rows.iter().map(|r| key(&r[i])).collect();
-        v.sort();
-        v
-    };
-    let mut map = Vec::new();
-    for gi in 0..gw {
-        let gc = column(g, gi);
-        match (0..pw).find(|&pi| !map.contains(&pi) && column(p, pi) == gc) {
-            Some(pi) => map.push(pi),
-            None => return false,
-        }
-    }
-    let mut pr: Vec<String> = p
-        .iter()
-        .map(|r| {
-            map.iter()
-                .map(|&i| key(&r[i]))
-                .collect::<Vec<_>>()
-                .join("\u{1f}")
-        })
-        .collect();
-    let mut gr: Vec<String> = g
-        .iter()
-        .map(|r| r.iter().map(key).collect::<Vec<_>>().join("\u{1f}"))
-        .collect();
-    if !ordered {
-        pr.sort();
-        gr.sort();
-    }
-    pr == gr
 }
 
 struct Database {
@@ -212,7 +138,11 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
                 Err(_) => ("error", None, None),
                 Ok(g) => match db.source.run(&g.sql).await {
                     Ok((_, r)) => {
-                        let ok = rows_match(&r.rows, &gold_result.rows, top_level_order_by(gold));
+                        let ok = eval::rows_match(
+                            &r.rows,
+                            &gold_result.rows,
+                            eval::has_top_level_order_by(gold),
+                        );
                         (
                             if ok { "correct" } else { "wrong" },
                             Some(g.sql.clone()),
@@ -399,30 +329,5 @@ fn print_linking(report: &LinkingReport, options: &LinkingOptions) {
     }
     if !report.skipped_databases.is_empty() {
         println!("skipped databases:    {}", report.skipped_databases.len());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn order_by_counts_only_at_top_level() {
-        assert!(top_level_order_by("SELECT a FROM t ORDER BY a"));
-        assert!(!top_level_order_by(
-            "SELECT a FROM (SELECT a FROM t ORDER BY a)"
-        ));
-    }
-
-    #[test]
-    fn extra_predicted_columns_are_allowed() {
-        let g = vec![vec![Value::Text("a".into())], vec![Value::Text("b".into())]];
-        let p = vec![
-            vec![Value::Text("b".into()), Value::Int(2)],
-            vec![Value::Text("a".into()), Value::Int(1)],
-        ];
-        assert!(rows_match(&p, &g, false));
-        assert!(!rows_match(&p, &g, true));
-        assert!(!rows_match(&p[..1], &g, false));
     }
 }

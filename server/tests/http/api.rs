@@ -31,9 +31,12 @@ async fn health_reports_the_database_and_the_breaker() {
 
 #[tokio::test]
 async fn health_checks_redis_when_it_is_configured() {
+    if !testkit::require(testkit::Service::Redis) {
+        return;
+    }
     let mut c = config();
     c.redis.url = Some(conversational_bi::config::Secret::new(
-        std::env::var("CBI_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into()),
+        testkit::redis::redis_url(),
     ));
     let app = crate::support::app_with(c, None, None).await;
     let reply = send(&app, request("GET", "/health", None, None)).await;

@@ -9,9 +9,10 @@ use std::{
 
 use serde_json::{Value, json};
 
+use testkit::loopback::{LoopbackLlm, Scripted};
+
 use crate::support::{
     SECRET, cheap_hash,
-    loopback_llm::{LoopbackLlm, Scripted},
     process::{ServerProcess, chinook_url, client, command},
 };
 

@@ -10,17 +10,18 @@ use std::{
 
 use serde_json::{Value, json};
 
+use testkit::{
+    Service,
+    loopback::{LoopbackLlm, Scripted},
+    redis::redis_url,
+};
+
 use crate::support::{
     PASSWORD, SECRET, cheap_hash,
-    loopback_llm::{LoopbackLlm, Scripted},
     process::{ServerProcess, chinook_url, client},
 };
 
 const LLM_KEY: &str = "sk-loopback-cluster";
-
-fn redis_url() -> String {
-    std::env::var("CBI_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-}
 
 async fn post(
     http: &reqwest::Client,
@@ -51,6 +52,9 @@ async fn post(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_instances_share_conversations_cache_and_limits_through_redis() {
+    if !testkit::require(Service::Redis) {
+        return;
+    }
     let run = uuid::Uuid::new_v4().simple().to_string();
     let (tenant, limited) = (format!("acme-{run}"), format!("limited-{run}"));
     let llm = LoopbackLlm::start(

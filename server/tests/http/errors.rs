@@ -15,11 +15,9 @@ use conversational_bi::{
 };
 use serde_json::json;
 
-use crate::support::{
-    app_with, ask, config, login,
-    loopback_llm::{LoopbackLlm, Scripted},
-    request, send, test_app,
-};
+use testkit::loopback::{LoopbackLlm, Scripted};
+
+use crate::support::{app_with, ask, config, login, request, send, test_app};
 
 /// A generator that fails every question with the error `make` builds.
 #[derive(Debug)]

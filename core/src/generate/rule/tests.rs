@@ -2,7 +2,6 @@
 //! against gold SQL, follow-ups and abstentions.
 
 mod constructions;
-mod dialects;
 mod followups;
 
 use std::sync::Arc;
@@ -48,65 +47,12 @@ pub(super) fn turn(question: &str, g: &super::super::Generation) -> Turn {
     }
 }
 
-/// Whether the predicted rows hold the gold rows (as multisets, on some of their columns).
+/// Whether the predicted rows answer the gold query, by the engine's execution accuracy
+/// ([`crate::eval::rows_match`], in order when the gold SQL orders its result).
 pub(super) async fn same_result(db: &Arc<dyn Executor>, predicted: &str, gold: &str) -> bool {
     let p = db.execute(predicted).await.expect("predicted SQL runs");
     let g = db.execute(gold).await.expect("gold SQL runs");
-    crate::generate::rule::tests::rows_match(&p.rows, &g.rows)
-}
-
-/// Whether each predicted row, in order, holds the gold row's values (extra columns allowed).
-fn rows_match_in_order(p: &[Vec<crate::exec::Value>], g: &[Vec<crate::exec::Value>]) -> bool {
-    p.len() == g.len()
-        && p.iter()
-            .zip(g)
-            .all(|(pr, gr)| rows_match(std::slice::from_ref(pr), std::slice::from_ref(gr)))
-}
-
-pub(crate) fn rows_match(p: &[Vec<crate::exec::Value>], g: &[Vec<crate::exec::Value>]) -> bool {
-    if p.len() != g.len() {
-        return false;
-    }
-    let key = |v: &crate::exec::Value| match v {
-        crate::exec::Value::Int(i) => format!("{:.4}", *i as f64),
-        crate::exec::Value::Float(f) => format!("{f:.4}"),
-        crate::exec::Value::Decimal(d) => d
-            .parse::<f64>()
-            .map_or_else(|_| d.clone(), |f| format!("{f:.4}")),
-        other => serde_json::to_string(other).unwrap_or_default(),
-    };
-    let gw = g.first().map_or(0, Vec::len);
-    let pw = p.first().map_or(0, Vec::len);
-    // Each gold column must be some predicted column with the same multiset of values.
-    let col = |rows: &[Vec<crate::exec::Value>], i: usize| {
-        let mut v: Vec<String> = rows.iter().map(|r| key(&r[i])).collect();
-        v.sort();
-        v
-    };
-    let mut map = Vec::new();
-    for gi in 0..gw {
-        let gc = col(g, gi);
-        match (0..pw).find(|&pi| !map.contains(&pi) && col(p, pi) == gc) {
-            Some(pi) => map.push(pi),
-            None => return false,
-        }
-    }
-    let mut pr: Vec<String> = p
-        .iter()
-        .map(|r| {
-            map.iter()
-                .map(|&i| key(&r[i]))
-                .collect::<Vec<_>>()
-                .join("|")
-        })
-        .collect();
-    let mut gr: Vec<String> = g
-        .iter()
-        .map(|r| r.iter().map(key).collect::<Vec<_>>().join("|"))
-        .collect();
-    pr.sort();
-    gr.sort();
-    pr == gr
+    crate::eval::rows_match(&p.rows, &g.rows, crate::eval::has_top_level_order_by(gold))
 }
 
 #[tokio::test]
@@ -213,24 +159,11 @@ async fn score_golden_questions_from_env() {
                     println!("ERROR [{db}] {q}\n  {}\n  {e}", out.sql);
                 }
                 Ok(p) => {
-                    let ordered = {
-                        let mut depth = 0i32;
-                        let flat: String = gold
-                            .to_uppercase()
-                            .chars()
-                            .filter(|c| {
-                                match c {
-                                    '(' => depth += 1,
-                                    ')' => depth -= 1,
-                                    _ => {}
-                                }
-                                depth == 0
-                            })
-                            .collect();
-                        flat.contains("ORDER BY")
-                    };
-                    let same = rows_match(&p.rows, &gold_rows.rows)
-                        && (!ordered || rows_match_in_order(&p.rows, &gold_rows.rows));
+                    let same = crate::eval::rows_match(
+                        &p.rows,
+                        &gold_rows.rows,
+                        crate::eval::has_top_level_order_by(&gold),
+                    );
                     if same {
                         correct += 1;
                         println!("OK [{db}] {q}\n  {}", out.sql);

@@ -7,13 +7,13 @@ use conversational_bi::{
     exec::{Executor, SourceOptions, SqliteExecutor, Value},
 };
 
-use crate::common::{self, Backend, test_options};
+use testkit::db::{self, Backend, test_options};
 
 #[tokio::test]
 async fn sqlite_guard_bounds_values_and_attachments() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("chinook_copy.sqlite");
-    std::fs::copy(common::chinook_sqlite(), &path).expect("copy");
+    std::fs::copy(db::chinook_sqlite(), &path).expect("copy");
     let ex = SqliteExecutor::open(&path, test_options())
         .await
         .expect("open");
@@ -64,6 +64,9 @@ async fn sqlite_guard_bounds_values_and_attachments() {
 
 #[tokio::test]
 async fn mariadb_session_returns_to_the_source_database() {
+    if !Backend::Mysql.require() {
+        return;
+    }
     // One pooled connection, so the next statement reuses the one that ran `USE`.
     let options = SourceOptions {
         pool_size: 1,
@@ -90,6 +93,9 @@ async fn mariadb_session_returns_to_the_source_database() {
 
 #[tokio::test]
 async fn postgres_session_state_does_not_leak() {
+    if !Backend::Postgres.require() {
+        return;
+    }
     let options = SourceOptions {
         pool_size: 1,
         ..test_options()
@@ -171,15 +177,22 @@ fn captured_logs() -> &'static CapturedLogs {
 #[tokio::test]
 async fn privileged_accounts_are_warned_about() {
     let logs = captured_logs();
-    for (admin, select_only) in [
-        (common::pg_admin_url("chinook"), common::pg_url()),
-        (common::mysql_admin_url("chinook"), common::mysql_url()),
+    for (backend, admin, select_only) in [
+        (Backend::Postgres, db::pg_admin_url("chinook"), db::pg_url()),
+        (
+            Backend::Mysql,
+            db::mysql_admin_url("chinook"),
+            db::mysql_url(),
+        ),
     ] {
-        common::open(&admin, test_options()).await;
+        if !backend.require() {
+            continue;
+        }
+        db::open(&admin, test_options()).await;
         let location = conversational_bi::error::redact_url(&admin);
         let warned = logs.lines_with(&["WARN", "SELECT-only", &location]);
         assert!(!warned.is_empty(), "no warning for {admin}");
-        common::open(&select_only, test_options()).await;
+        db::open(&select_only, test_options()).await;
     }
     assert!(
         logs.lines_with(&["SELECT-only", "cbi_ro"]).is_empty(),

@@ -13,6 +13,7 @@
 //! to the policy); SQLite builds it in a temporary file with [`SQLITE_DDL`].
 
 use conversational_bi::{Dialect, sql::ValidatorOptions};
+use testkit::db::env_or;
 
 /// The kind of value a column holds, so that generated comparisons type-check on PostgreSQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,13 +147,6 @@ INSERT INTO notes SELECT id, 1 + id % 20, 'note ' || id, 'm', 'q', 'b', 'k', 'u'
 INSERT INTO secrets SELECT id, id, 'token-' || id FROM orders WHERE id <= 20;
 "#;
 
-fn env_or(key: &str, default: &str) -> String {
-    std::env::var(key)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_string())
-}
-
 /// PostgreSQL `cbi_diff` as the role that reads every table (`CBI_DIFF_PG_URL`).
 pub fn pg_all_url() -> String {
     env_or(
@@ -262,4 +256,4 @@ pub const KNOWN_CRASHES: &[(Dialect, &str, &str)] = &[
 ];
 
 /// How to make the databases available.
-pub const SETUP_HINT: &str = "start the databases and load the test data first: scripts/services.sh && scripts/load-test-data.sh";
+pub use testkit::db::SETUP_HINT;

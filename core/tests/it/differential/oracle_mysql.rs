@@ -29,7 +29,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use conversational_bi::Dialect;
-use sqlx::{AssertSqlSafe, Connection, MySqlConnection, Row, mysql::MySqlDatabaseError};
+use sqlx::{AssertSqlSafe, MySqlConnection, Row, mysql::MySqlDatabaseError};
+use testkit::sessions::SessionPair;
 
 use super::{
     compare::{Names, Observation, Policy, Reads},
@@ -39,29 +40,14 @@ use super::{
 /// Two sessions on `cbi_diff`: the probe (policy grants) and the full reader.
 #[derive(Debug)]
 pub struct MysqlOracle {
-    probe: MySqlConnection,
-    all: MySqlConnection,
+    sessions: SessionPair<MySqlConnection>,
     policy: Policy,
     /// Lowercased names of the server's databases, to tell `db`.`table` from `alias`.`column`.
     databases: HashSet<String>,
-    /// Set when a connection broke; the next statement reconnects first.
-    broken: bool,
 }
 
-async fn session(url: &str) -> Result<MySqlConnection, String> {
-    let mut conn = MySqlConnection::connect(url).await.map_err(|e| {
-        format!(
-            "cannot connect to {}: {e}; {}",
-            conversational_bi::error::redact_url(url),
-            fixture::SETUP_HINT
-        )
-    })?;
-    sqlx::raw_sql("SET SESSION max_statement_time = 5; SET SESSION TRANSACTION READ ONLY")
-        .execute(&mut conn)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(conn)
-}
+/// The settings of both sessions.
+const SETUP: &str = "SET SESSION max_statement_time = 5; SET SESSION TRANSACTION READ ONLY";
 
 /// MariaDB's privilege errors: table, column, database access denied.
 const DENIED: &[u16] = &[1142, 1143, 1044, 1227, 1370];
@@ -104,11 +90,13 @@ async fn explain(conn: &mut MySqlConnection, sql: &str) -> Result<String, sqlx::
 impl MysqlOracle {
     /// Connects both sessions.
     pub async fn connect() -> Result<Self, String> {
-        let mut all = session(&fixture::mysql_all_url()).await?;
+        let mut sessions =
+            SessionPair::connect(fixture::mysql_probe_url(), fixture::mysql_all_url(), SETUP)
+                .await?;
         let mut databases: HashSet<String> = sqlx::query_scalar::<_, String>(
             "SELECT CAST(schema_name AS CHAR) FROM information_schema.schemata",
         )
-        .fetch_all(&mut all)
+        .fetch_all(&mut sessions.all)
         .await
         .map_err(|e| e.to_string())?
         .into_iter()
@@ -118,44 +106,33 @@ impl MysqlOracle {
             databases.insert(d.to_string());
         }
         Ok(Self {
-            probe: session(&fixture::mysql_probe_url()).await?,
-            all,
+            sessions,
             policy: Policy::new(Dialect::Mysql),
             databases,
-            broken: false,
         })
     }
 
     /// Makes the next statement reconnect first (the connection is in an unknown state).
     pub fn mark_broken(&mut self) {
-        self.broken = true;
-    }
-
-    async fn reconnect(&mut self) -> Result<(), String> {
-        self.probe = session(&fixture::mysql_probe_url()).await?;
-        self.all = session(&fixture::mysql_all_url()).await?;
-        self.broken = false;
-        Ok(())
+        self.sessions.mark_broken();
     }
 
     /// What MariaDB reads when it resolves and optimizes `sql`.
     pub async fn observe(&mut self, sql: &str) -> Observation {
-        if self.broken
-            && let Err(e) = self.reconnect().await
-        {
+        if let Err(e) = self.sessions.ready().await {
             return Observation::Lost(e);
         }
-        let (note, grants_refused) = match explain(&mut self.probe, sql).await {
+        let (note, grants_refused) = match explain(&mut self.sessions.probe, sql).await {
             Ok(note) => (note, None),
             Err(e) if e.as_database_error().is_none() => {
-                self.broken = true;
+                self.sessions.mark_broken();
                 return Observation::Lost(e.to_string());
             }
             Err(e) => match denial(&e) {
-                Some(why) => match explain(&mut self.all, sql).await {
+                Some(why) => match explain(&mut self.sessions.all, sql).await {
                     Ok(note) => (note, Some(why)),
                     Err(e2) if e2.as_database_error().is_none() => {
-                        self.broken = true;
+                        self.sessions.mark_broken();
                         return Observation::Lost(e2.to_string());
                     }
                     // MariaDB answers "denied" rather than "unknown column" to a user with

@@ -44,7 +44,8 @@ use std::collections::HashMap;
 
 use conversational_bi::Dialect;
 use serde_json::Value;
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use sqlx::{AssertSqlSafe, PgConnection};
+use testkit::sessions::SessionPair;
 
 use super::{
     compare::{Names, Observation, Policy, Reads},
@@ -54,29 +55,12 @@ use super::{
 /// Two sessions on `cbi_diff`: the probe (policy grants) and the full reader.
 #[derive(Debug)]
 pub struct PgOracle {
-    probe: PgConnection,
-    all: PgConnection,
+    sessions: SessionPair<PgConnection>,
     policy: Policy,
-    /// Set when a connection broke; the next statement reconnects first.
-    broken: bool,
 }
 
-async fn session(url: &str) -> Result<PgConnection, String> {
-    let mut conn = PgConnection::connect(url).await.map_err(|e| {
-        format!(
-            "cannot connect to {}: {e}; {}",
-            conversational_bi::error::redact_url(url),
-            fixture::SETUP_HINT
-        )
-    })?;
-    sqlx::raw_sql(
-        "SET statement_timeout = 5000; SET default_transaction_read_only = on; SET search_path = public",
-    )
-    .execute(&mut conn)
-    .await
-    .map_err(|e| e.to_string())?;
-    Ok(conn)
-}
+/// The settings of both sessions.
+const SETUP: &str = "SET statement_timeout = 5000; SET default_transaction_read_only = on; SET search_path = public";
 
 async fn explain(conn: &mut PgConnection, sql: &str) -> Result<Value, sqlx::Error> {
     let text = format!("EXPLAIN (VERBOSE, FORMAT JSON) {sql}");
@@ -105,46 +89,36 @@ impl PgOracle {
     /// Connects both sessions.
     pub async fn connect() -> Result<Self, String> {
         Ok(Self {
-            probe: session(&fixture::pg_probe_url()).await?,
-            all: session(&fixture::pg_all_url()).await?,
+            sessions: SessionPair::connect(fixture::pg_probe_url(), fixture::pg_all_url(), SETUP)
+                .await?,
             policy: Policy::new(Dialect::Postgres),
-            broken: false,
         })
     }
 
     /// Makes the next statement reconnect first (the connection is in an unknown state).
     pub fn mark_broken(&mut self) {
-        self.broken = true;
-    }
-
-    async fn reconnect(&mut self) -> Result<(), String> {
-        self.probe = session(&fixture::pg_probe_url()).await?;
-        self.all = session(&fixture::pg_all_url()).await?;
-        self.broken = false;
-        Ok(())
+        self.sessions.mark_broken();
     }
 
     /// What PostgreSQL reads when it plans `sql`.
     pub async fn observe(&mut self, sql: &str) -> Observation {
-        if self.broken
-            && let Err(e) = self.reconnect().await
-        {
+        if let Err(e) = self.sessions.ready().await {
             return Observation::Lost(e);
         }
-        let (plan, grants_refused) = match explain(&mut self.probe, sql).await {
+        let (plan, grants_refused) = match explain(&mut self.sessions.probe, sql).await {
             Ok(plan) => (plan, None),
             Err(e) if is_connection_error(&e) => {
-                self.broken = true;
+                self.sessions.mark_broken();
                 return Observation::Lost(e.to_string());
             }
             Err(e) if is_permission_error(&e) => {
                 let why = e
                     .as_database_error()
                     .map_or_else(|| e.to_string(), |d| d.message().to_string());
-                match explain(&mut self.all, sql).await {
+                match explain(&mut self.sessions.all, sql).await {
                     Ok(plan) => (plan, Some(why)),
                     Err(e) if is_connection_error(&e) => {
-                        self.broken = true;
+                        self.sessions.mark_broken();
                         return Observation::Lost(e.to_string());
                     }
                     Err(e) => (Value::Null, Some(format!("{why}; as cbi_diff_all: {e}"))),

@@ -8,7 +8,7 @@
 use conversational_bi::{Engine, Error, ErrorKind, engine::Ask};
 
 use super::{Db, assert_nothing_leaked, cells, run};
-use crate::common::Backend;
+use testkit::db::Backend;
 
 /// Statements that read restricted data once a literal or a name was broken open.
 fn payloads(db: Db) -> Vec<String> {
@@ -52,7 +52,7 @@ fn payloads(db: Db) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn literals_and_names_never_break_open_on_any_database() {
-    for db in Db::ALL {
+    for db in Db::available() {
         let source = db.source().await;
         assert_eq!(source.validator().dialect(), db.dialect());
         for sql in payloads(db) {
@@ -100,6 +100,9 @@ async fn a_bracket_name_cannot_hold_its_closing_bracket() {
 
 #[tokio::test]
 async fn mysql_backslashes_are_written_back_escaped() {
+    if !Db::Mysql.require() {
+        return;
+    }
     let source = Db::Mysql.source().await;
     let validated = source.validate(r"SELECT 'a\\' AS x").expect("accepted");
     assert_eq!(validated.sql, r"SELECT 'a\\' AS x LIMIT 1000");
@@ -115,7 +118,7 @@ async fn mysql_backslashes_are_written_back_escaped() {
 async fn rule_generator_values_stay_literals() {
     let question =
         "list customers with company \"x\\' UNION SELECT Email, Phone FROM Customer --\"";
-    for backend in [Backend::Sqlite, Backend::Postgres, Backend::Mysql] {
+    for backend in Backend::available() {
         let mut config = conversational_bi::Config::default();
         config.database.denied_columns = vec![format!(
             "{}.{}",

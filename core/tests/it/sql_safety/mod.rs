@@ -17,7 +17,7 @@ use conversational_bi::{
     sql::ValidatedSql,
 };
 
-use crate::common::{self, SETUP_HINT};
+use testkit::db::{self, SETUP_HINT};
 
 /// Text that must never come back from `cbi_audit`: restricted values, rows of tables outside
 /// the allowed list, another tenant's rows, server identity.
@@ -48,6 +48,17 @@ pub enum Db {
 impl Db {
     pub const ALL: [Db; 3] = [Db::Sqlite, Db::Postgres, Db::Mysql];
 
+    /// The databases whose tests should run: SQLite, and the others unless `CBI_TEST_SKIP`
+    /// names them.
+    pub fn available() -> Vec<Db> {
+        testkit::services::available(&Self::ALL, Self::dialect)
+    }
+
+    /// Whether a test on this database should run ([`testkit::require_database`]).
+    pub fn require(self) -> bool {
+        testkit::require_database(self.dialect())
+    }
+
     pub fn dialect(self) -> Dialect {
         match self {
             Db::Sqlite => Dialect::Sqlite,
@@ -58,7 +69,7 @@ impl Db {
 
     pub fn url(self) -> String {
         match self {
-            Db::Sqlite => format!("sqlite://{}", common::chinook_sqlite().display()),
+            Db::Sqlite => format!("sqlite://{}", db::chinook_sqlite().display()),
             Db::Postgres => std::env::var("CBI_TEST_PG_AUDIT_URL")
                 .unwrap_or_else(|_| "postgres://cbi_ro:cbi_ro@127.0.0.1:5432/cbi_audit".into()),
             Db::Mysql => std::env::var("CBI_TEST_MYSQL_AUDIT_URL")

@@ -97,7 +97,7 @@ fn restricted_reads(db: Db) -> Vec<&'static str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restricted_columns_are_refused_through_every_resolution_path() {
-    for db in Db::ALL {
+    for db in Db::available() {
         for sql in restricted_reads(db) {
             let rule = refused(db, sql).await;
             // A name of four parts is refused whatever it names, and so is a CTE that reads
@@ -150,6 +150,9 @@ async fn reads_around_the_restricted_column_still_run() {
         ),
     ];
     for (db, statements) in cases {
+        if !db.require() {
+            continue;
+        }
         let source = db.source().await;
         for sql in *statements {
             let (_, result) = run(&source, sql)
@@ -186,6 +189,9 @@ async fn other_databases_and_system_catalogs_are_refused() {
         (Db::Postgres, "SELECT relname FROM pg_catalog.pg_class"),
     ];
     for (db, sql) in cases {
+        if !db.require() {
+            continue;
+        }
         let rule = refused(*db, sql).await;
         assert!(
             matches!(rule, RejectRule::TableNotAllowed | RejectRule::UnknownTable),
@@ -193,6 +199,9 @@ async fn other_databases_and_system_catalogs_are_refused() {
         );
     }
     // The same account can read the other database directly: the refusal is the validator's.
+    if !Db::Mysql.require() {
+        return;
+    }
     let source = Db::Mysql.source().await;
     let direct = source
         .executor()

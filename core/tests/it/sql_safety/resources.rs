@@ -76,7 +76,7 @@ fn unbounded(db: Db) -> Vec<(&'static str, RejectRule)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn costs_the_validator_cannot_bound_are_refused() {
-    for db in Db::ALL {
+    for db in Db::available() {
         let source = db.source().await;
         for (sql, expected) in unbounded(db) {
             match source.validate(sql) {
@@ -122,6 +122,9 @@ async fn bounded_work_still_runs() {
         ),
     ];
     for (db, sql) in cases {
+        if !db.require() {
+            continue;
+        }
         let source = db.source().await;
         source
             .run(sql)
@@ -147,6 +150,9 @@ async fn results_stop_at_the_byte_budget() {
         (Db::Mysql, "SELECT LPAD('x', 9000, 'y') AS pad FROM orders"),
     ];
     for (db, sql) in wide {
+        if !db.require() {
+            continue;
+        }
         let mut config = db.config();
         config.database.max_result_bytes = BUDGET;
         let source = conversational_bi::DataSource::connect(&config, Some(&db.url()))

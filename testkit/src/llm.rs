@@ -223,14 +223,7 @@ impl FakeLlm {
         if let Some(path) = wire.embed_path() {
             app = app.route(path, post(handle));
         }
-        let app = app.with_state(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let addr = listener.local_addr().expect("addr");
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (addr, server) = crate::serve(app.with_state(state), 0).await;
         Self {
             base_url: format!("http://{addr}{}", wire.base_suffix()),
             wire,

@@ -73,13 +73,7 @@ impl LoopbackLlm {
         let app = Router::new()
             .route("/v1/chat/completions", post(complete))
             .with_state(shared);
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .expect("bind loopback");
-        let addr = listener.local_addr().expect("addr");
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (addr, task) = crate::serve(app, port).await;
         Self {
             base_url: format!("http://{addr}/v1"),
             calls,

@@ -1,12 +1,11 @@
-//! Shared helpers of the integration tests: database URLs, backends and admin connections.
+//! The test databases: URLs, the Chinook backends, connections that fail with the setup hint.
 //!
 //! URLs come from the environment, with defaults matching `scripts/load-test-data.sh`:
 //! `CBI_TEST_PG_URL`, `CBI_TEST_MYSQL_URL` (Chinook as the SELECT-only user),
 //! `CBI_TEST_PG_GUARD_URL`, `CBI_TEST_MYSQL_GUARD_URL` (the attack schema, SELECT-only), and
 //! `CBI_TEST_PG_ADMIN_URL`, `CBI_TEST_MYSQL_ADMIN_URL` (superusers, for setup and checks).
-//! An unreachable database fails the test with instructions; nothing is skipped.
-
-#![allow(dead_code)]
+//! An unreachable database fails the test with instructions; a test is skipped only when
+//! `CBI_TEST_SKIP` names its database (see [`crate::services`]).
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -15,10 +14,13 @@ use conversational_bi::{
     exec::{self, Executor, SourceOptions},
 };
 
-/// How to make the test databases available.
-pub const SETUP_HINT: &str = "start the databases and load the test data first: scripts/services.sh && scripts/load-test-data.sh";
+use crate::services;
 
-fn env_or(key: &str, default: &str) -> String {
+/// How to make the test databases available, or skip the tests that need them.
+pub const SETUP_HINT: &str = "start the databases and load the test data first: scripts/services.sh && scripts/load-test-data.sh; or skip the tests that need them: CBI_TEST_SKIP=postgres,mysql (or CBI_TEST_SKIP=all)";
+
+/// The value of `key`, or `default` when it is unset or empty.
+pub fn env_or(key: &str, default: &str) -> String {
     std::env::var(key)
         .ok()
         .filter(|v| !v.is_empty())
@@ -118,6 +120,20 @@ pub enum Backend {
 }
 
 impl Backend {
+    /// Every backend.
+    pub const ALL: [Backend; 3] = [Backend::Sqlite, Backend::Postgres, Backend::Mysql];
+
+    /// The backends whose tests should run: SQLite, and the others unless `CBI_TEST_SKIP`
+    /// names them (each checked by [`Backend::require`]).
+    pub fn available() -> Vec<Backend> {
+        services::available(&Self::ALL, Self::dialect)
+    }
+
+    /// Whether a test on this backend should run ([`services::require_database`]).
+    pub fn require(self) -> bool {
+        services::require_database(self.dialect())
+    }
+
     /// The executor's dialect.
     pub fn dialect(self) -> Dialect {
         match self {

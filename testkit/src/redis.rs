@@ -1,8 +1,7 @@
 //! Redis for the tests: the shared server (`CBI_TEST_REDIS_URL`, default
 //! `redis://127.0.0.1:6379/`) with a key prefix of its own per test, deleted afterwards, and
-//! private `redis-server` processes on free ports for the tests that kill Redis.
-
-#![allow(dead_code)]
+//! private `redis-server` processes on free ports for the tests that kill Redis. Tests that
+//! use either call [`crate::require`]`(Service::Redis)` first.
 
 use std::{
     net::TcpListener,
@@ -14,10 +13,7 @@ use conversational_bi::store::{RedisConnection, RedisOptions};
 
 /// The shared test Redis.
 pub fn redis_url() -> String {
-    std::env::var("CBI_TEST_REDIS_URL")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "redis://127.0.0.1:6379/".into())
+    crate::db::env_or("CBI_TEST_REDIS_URL", "redis://127.0.0.1:6379/")
 }
 
 /// A key prefix used by one test only; its keys are deleted when it is dropped.
@@ -63,8 +59,9 @@ impl Prefix {
             .and_then(|c| c.get_connection())
             .unwrap_or_else(|e| {
                 panic!(
-                    "Redis at {} is not reachable ({e}); start it with scripts/services.sh",
-                    self.url
+                    "Redis at {} is not reachable ({e}); {}",
+                    conversational_bi::error::redact_url(&self.url),
+                    crate::services::hint(crate::Service::Redis)
                 )
             })
     }
@@ -174,7 +171,12 @@ impl PrivateRedis {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("redis-server is installed (scripts/services.sh installs it)");
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start redis-server ({e}); {}",
+                    crate::services::hint(crate::Service::Redis)
+                )
+            });
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         let client = redis::Client::open(self.url()).expect("url");

@@ -1,0 +1,81 @@
+//! The same questions on the Chinook loads of SQLite, PostgreSQL (snake_case names) and
+//! MariaDB: the offline rules write each dialect's SQL, the engine's validator accepts it, and
+//! every database returns the same rows (by the engine's execution accuracy, in any order).
+
+use conversational_bi::{
+    Config, DataSource,
+    eval::rows_match,
+    exec::Value,
+    generate::{GenerationRequest, RuleGenerator, SqlGenerator},
+};
+use testkit::db::{Backend, SETUP_HINT};
+
+const QUESTIONS: &[&str] = &[
+    "How many artists are there?",
+    "How many customers live in Canada?",
+    "Number of customers per country",
+    "Total sales by billing country",
+    "How many tracks are in the Jazz genre?",
+    "Top 5 artists by number of albums",
+    "Total sales per year",
+    "Number of invoices per month in 2024",
+    "How many invoices in March 2024?",
+    "How many invoices before 2022?",
+    "Which customer spent the most?",
+    "The 10 longest tracks",
+    "Total revenue per media type",
+];
+
+/// The rule generator over `backend`'s Chinook, and the source it validates and runs on.
+async fn open(backend: Backend) -> (RuleGenerator, DataSource) {
+    let mut config = Config::default();
+    config.database.max_rows = 100_000;
+    config.database.pool_size = 2;
+    let source = DataSource::connect(&config, Some(&backend.chinook_url()))
+        .await
+        .unwrap_or_else(|e| panic!("cannot open {backend:?}: {e}\n{SETUP_HINT}"));
+    let generator = RuleGenerator::from_source(&source)
+        .await
+        .expect("generator");
+    (generator, source)
+}
+
+/// The rows of the rule generator's answer to `question`, as the engine runs it.
+async fn answer(generator: &RuleGenerator, source: &DataSource, question: &str) -> Vec<Vec<Value>> {
+    let request = GenerationRequest {
+        question: question.into(),
+        catalog: source.visible_catalog().clone(),
+        history: Vec::new(),
+        feedback: Vec::new(),
+        max_rows: 100_000,
+    };
+    let dialect = source.executor().dialect();
+    let generated = generator
+        .generate(&request)
+        .await
+        .unwrap_or_else(|e| panic!("{dialect}: {question}: {e}"));
+    let (_, result) = source
+        .run(&generated.sql)
+        .await
+        .unwrap_or_else(|e| panic!("{dialect}: {question}: {}: {e}", generated.sql));
+    result.rows
+}
+
+#[tokio::test]
+async fn same_answers_on_sqlite_postgres_and_mariadb() {
+    let (reference, reference_source) = open(Backend::Sqlite).await;
+    for backend in [Backend::Postgres, Backend::Mysql] {
+        if !backend.require() {
+            continue;
+        }
+        let (generator, source) = open(backend).await;
+        for q in QUESTIONS {
+            let expected = answer(&reference, &reference_source, q).await;
+            let rows = answer(&generator, &source, q).await;
+            assert!(
+                rows_match(&rows, &expected, false),
+                "{backend:?}: {q}\n{rows:?}\n{expected:?}"
+            );
+        }
+    }
+}
