@@ -406,13 +406,14 @@ impl Config {
                 ));
             }
         }
-        if let Some(problem) = self
-            .database
-            .url
-            .as_ref()
-            .and_then(|url| database_url_problem(url.expose()))
-        {
-            return Err(bad("database.url", problem));
+        let urls: [(&str, &Option<Secret>, fn(&str) -> Option<String>); 2] = [
+            ("database.url", &self.database.url, database_url_problem),
+            ("redis.url", &self.redis.url, redis_url_problem),
+        ];
+        for (key, url, problem) in urls {
+            if let Some(problem) = url.as_ref().and_then(|url| problem(url.expose())) {
+                return Err(bad(key, problem));
+            }
         }
         for column in &self.database.denied_columns {
             if column.split('.').filter(|p| !p.is_empty()).count() < 2 {
@@ -421,14 +422,6 @@ impl Config {
                     format!("{column:?} is not of the form \"table.column\""),
                 ));
             }
-        }
-        if let Some(problem) = self
-            .redis
-            .url
-            .as_ref()
-            .and_then(|url| redis_url_problem(url.expose()))
-        {
-            return Err(bad("redis.url", problem));
         }
         self.check_shared_stores(bad)
     }

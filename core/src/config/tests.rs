@@ -525,6 +525,19 @@ fn security_switches_cannot_be_turned_off() {
     assert!(config.resolve(None).is_ok());
 }
 
+/// The message, key, file and line of a configuration error.
+fn config_error(e: &Error) -> (&str, Option<&str>, Option<&Path>, Option<usize>) {
+    match e {
+        Error::Config {
+            message,
+            key,
+            file,
+            line,
+        } => (message, key.as_deref(), file.as_deref(), *line),
+        other => panic!("not a configuration error: {other:?}"),
+    }
+}
+
 /// The sources of an embedded engine with `vars` as its whole environment.
 fn sources(vars: &[(&str, &str)]) -> ConfigSources {
     ConfigSources::new(Interface::Embedded).env_vars(vars.iter().copied())
@@ -548,18 +561,10 @@ fn a_bad_key_in_a_file_is_named_with_file_line_and_path() {
         "[server]\nport = 8080\n\n[cache]\nenabled = true\nttl_seconds = \"x\"\n",
     );
     let e = Config::from_sources(sources(&[]).file(&path)).expect_err("bad value");
-    let Error::Config {
-        message,
-        key,
-        file,
-        line,
-    } = &e
-    else {
-        panic!("{e:?}")
-    };
-    assert_eq!(key.as_deref(), Some("cache.ttl_seconds"), "{message}");
-    assert_eq!(file.as_deref(), Some(path.as_path()));
-    assert_eq!(*line, Some(6), "{message}");
+    let (message, key, file, line) = config_error(&e);
+    assert_eq!(key, Some("cache.ttl_seconds"), "{message}");
+    assert_eq!(file, Some(path.as_path()));
+    assert_eq!(line, Some(6), "{message}");
     assert!(
         message.starts_with(&format!("{}:6: key `cache.ttl_seconds`: ", path.display())),
         "{message}"
@@ -568,14 +573,8 @@ fn a_bad_key_in_a_file_is_named_with_file_line_and_path() {
 
     let path = config_file(&dir, "[cache]\nenabled = true\nttl_secs = 5\n");
     let e = Config::from_sources(sources(&[]).file(&path)).expect_err("unknown key");
-    let Error::Config { key, line, .. } = &e else {
-        panic!("{e:?}")
-    };
-    assert_eq!(
-        (key.as_deref(), *line),
-        (Some("cache.ttl_secs"), Some(3)),
-        "{e}"
-    );
+    let (_, key, _, line) = config_error(&e);
+    assert_eq!((key, line), (Some("cache.ttl_secs"), Some(3)), "{e}");
     assert!(e.to_string().contains("unknown field `ttl_secs`"), "{e}");
 
     // The text layer is named by its line; an override by its path.
@@ -613,14 +612,9 @@ fn a_bad_environment_value_names_the_variable() {
         ("REDIS_URL", "http://cache:6379", "redis.url"),
     ] {
         let e = Config::from_sources(sources(&[(var, value)])).expect_err(var);
-        let Error::Config {
-            message, key: k, ..
-        } = &e
-        else {
-            panic!("{e:?}")
-        };
+        let (message, k, _, _) = config_error(&e);
         assert!(message.contains(var), "{var}: {message}");
-        assert_eq!(k.as_deref(), Some(key), "{message}");
+        assert_eq!(k, Some(key), "{message}");
         assert!(
             !message.contains("tiger"),
             "a password in the error: {message}"
@@ -692,13 +686,8 @@ fn secrets_never_appear_in_configuration_errors() {
             Config::from_sources(sources(&env).toml(text)).expect_err(text),
             Config::from_sources(sources(&env).overrides(table(text))).expect_err(text),
         ] {
-            let Error::Config {
-                message, key: k, ..
-            } = &e
-            else {
-                panic!("{e:?}")
-            };
-            assert_eq!(k.as_deref(), Some(key), "{message}");
+            let (message, k, _, _) = config_error(&e);
+            assert_eq!(k, Some(key), "{message}");
             assert!(
                 !message.contains("hunter2"),
                 "a secret in the error: {message}"
