@@ -406,7 +406,7 @@ impl Config {
                 ));
             }
         }
-        let urls: [(&str, &Option<Secret>, fn(&str) -> Option<String>); 2] = [
+        let urls: [(&str, &Option<Secret>, UrlCheck); 2] = [
             ("database.url", &self.database.url, database_url_problem),
             ("redis.url", &self.redis.url, redis_url_problem),
         ];
@@ -561,6 +561,9 @@ impl Config {
         }
     }
 }
+
+/// A check of a URL: why it cannot be used, or `None`.
+type UrlCheck = fn(&str) -> Option<String>;
 
 /// Why `url` cannot name a database, or `None` when it can (the password is never shown).
 pub(crate) fn database_url_problem(url: &str) -> Option<String> {
