@@ -63,8 +63,8 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class Engine {
   /**
-   * Checks the options and the configuration (throwing a `CONFIG` error at once when they are
-   * wrong) and starts connecting to the database in the background.
+   * Checks the options and the configuration, throwing a `CONFIG` error at once when they
+   * are wrong. The database is connected by the first call (or by `connect()`).
    */
   constructor(options?: EngineOptions | undefined | null)
   /**
@@ -73,8 +73,9 @@ export declare class Engine {
    */
   static fromConfig(path: string, options?: EngineOptions | undefined | null): Engine
   /**
-   * Waits until the engine is connected to its database; rejects with the connection's error
-   * (e.g. `DATABASE_UNAVAILABLE`). Optional: every other method waits by itself.
+   * Connects to the database now rather than at the first call; rejects with the
+   * connection's error (e.g. `DATABASE_UNAVAILABLE`), and the next call tries again.
+   * Optional: every other method connects by itself.
    */
   connect(): Promise<void>
   /**

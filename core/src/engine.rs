@@ -10,12 +10,13 @@ use std::{collections::BTreeMap, sync::Arc, time::Instant};
 use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
+pub use crate::lazy::LazyEngine;
 use crate::{
     answer::{Answer, suggest_chart},
     cache::{self, CacheLookup, CacheParts, CacheStore, SemanticCache},
     catalog::Catalog,
     clock::{Clock, SystemClock},
-    config::{Config, EmbedderKind},
+    config::{Config, EmbedderKind, Interface, LlmProviderKind, Secret},
     embed::{Embedder, RecentEmbeddings},
     error::Result,
     generate::{GenerationRequest, SqlGenerator, StackParts, correct},
@@ -136,11 +137,12 @@ struct Inner {
     metrics: Metrics,
 }
 
-/// Builds an [`Engine`] with parts other than those of the configuration.
-#[derive(Debug, Default)]
+/// Builds an [`Engine`] with parts other than those of the configuration. Cloning it clones
+/// the handles of its parts (a lazy engine builds from a clone at each connection attempt).
+#[derive(Debug, Default, Clone)]
 pub struct EngineBuilder {
     config: Option<Config>,
-    database_url: Option<String>,
+    database_url: Option<Secret>,
     generator: Option<Arc<dyn SqlGenerator>>,
     sessions: Option<Arc<dyn SessionStore>>,
     rate_limiter: Option<Arc<dyn RateLimiter>>,
@@ -152,7 +154,8 @@ pub struct EngineBuilder {
 }
 
 impl EngineBuilder {
-    /// The configuration (default: [`Config::default`]).
+    /// The configuration (default: [`Interface::Embedded`]'s defaults, i.e. the runbook's
+    /// without rate limits; a server passes its own, see [`Config::from_sources`]).
     pub fn config(mut self, config: Config) -> Self {
         self.config = Some(config);
         self
@@ -160,7 +163,7 @@ impl EngineBuilder {
 
     /// The database, overriding `[database] url`.
     pub fn database_url(mut self, url: impl Into<String>) -> Self {
-        self.database_url = Some(url.into());
+        self.database_url = Some(Secret::new(url));
         self
     }
 
@@ -219,11 +222,40 @@ impl EngineBuilder {
         self
     }
 
+    /// An engine that connects at its first use rather than now (see [`LazyEngine`]). What
+    /// needs no connection is checked now: the database URL's form, and the provider's settings
+    /// (its key, its address).
+    pub fn build_lazy(mut self) -> Result<LazyEngine> {
+        let config = self
+            .config
+            .take()
+            .unwrap_or_else(|| Interface::Embedded.defaults());
+        if let Some(problem) = self
+            .database_url
+            .as_ref()
+            .and_then(|url| crate::config::database_url_problem(url.expose()))
+        {
+            return Err(crate::Error::Config {
+                message: format!("database: {problem}"),
+                key: Some("database.url".into()),
+                file: None,
+                line: None,
+            });
+        }
+        if self.generator.is_none() && config.llm.provider != LlmProviderKind::Rule {
+            crate::llm::provider_from_config(&config.llm)?;
+        }
+        Ok(LazyEngine::new(config.clone(), self.config(config)))
+    }
+
     /// Connects to the database, reads its catalog and assembles the engine.
     pub async fn build(self) -> Result<Engine> {
-        let mut config = self.config.unwrap_or_default();
+        let mut config = self
+            .config
+            .unwrap_or_else(|| Interface::Embedded.defaults());
         config.llm.examples.extend(self.examples);
-        let mut source = DataSource::connect(&config, self.database_url.as_deref()).await?;
+        let url = self.database_url.as_ref().map(Secret::expose);
+        let mut source = DataSource::connect(&config, url).await?;
         crate::generate::prompt::verify_examples(&config.llm.examples, source.validator())?;
         source = source.with_metrics(self.metrics.clone());
         // When the semantic cache and schema ranking both use the provider's embeddings, they
@@ -304,6 +336,14 @@ impl Engine {
     /// A builder for engines with custom parts.
     pub fn builder() -> EngineBuilder {
         EngineBuilder::default()
+    }
+
+    /// An engine that does not touch the database until it is used: the first ask (or
+    /// health or schema call) connects, and a failed connection is that call's error and is
+    /// tried again by the next call. Fails at once only on what needs no connection (see
+    /// [`EngineBuilder::build_lazy`]).
+    pub fn connect_lazy(config: Config) -> Result<LazyEngine> {
+        Self::builder().config(config).build_lazy()
     }
 
     /// The configuration in force.

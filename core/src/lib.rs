@@ -35,6 +35,7 @@ pub mod eval;
 pub mod exec;
 pub mod generate;
 pub mod guard;
+mod lazy;
 pub mod llm;
 pub mod metrics;
 pub mod resilience;
@@ -47,7 +48,7 @@ pub use answer::Answer;
 pub use catalog::Catalog;
 pub use config::Config;
 pub use dialect::Dialect;
-pub use engine::{Ask, Engine};
+pub use engine::{Ask, Engine, LazyEngine};
 pub use error::{Error, ErrorKind, Result};
 pub use source::DataSource;
 

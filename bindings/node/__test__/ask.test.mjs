@@ -225,3 +225,13 @@ describe('entry points', () => {
     assert.equal(require('../index.js').Engine, Engine)
   })
 })
+
+describe('an embedded engine', () => {
+  test('answers 200 questions in a row: no rate limit unless configured', async () => {
+    const engine = new Engine()
+    for (let i = 0; i < 200; i++) {
+      const answer = await engine.ask('How many artists are there?')
+      assert.deepEqual(answer.rows, [[275]], `question ${i + 1}`)
+    }
+  })
+})

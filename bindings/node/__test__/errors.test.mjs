@@ -3,15 +3,18 @@
 // and the other fields where they apply.
 
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, test } from 'node:test'
 
 import { Engine } from '../index.mjs'
 import { modelConfig, rejection, startFakeOpenAI, writes } from './helpers.mjs'
 
 delete process.env.OPENAI_API_KEY
+
+const CHINOOK_SQLITE = join(dirname(fileURLToPath(import.meta.url)), '../../../examples/chinook/chinook.sqlite')
 
 /** Asserts the common shape of every error of the binding. */
 function assertCoded(err, code) {
@@ -112,12 +115,28 @@ describe('error codes', () => {
     })
   })
 
-  test('CONFIG from an async method: a provider without its key', async () => {
-    const e = new Engine({ config: { llm: { provider: 'openai', base_url: 'https://api.openai.com/v1' } } })
+  test('CONFIG from the constructor: a provider without its key (checked without connecting)', () => {
+    assert.throws(
+      () => new Engine({ config: { llm: { provider: 'openai', base_url: 'https://api.openai.com/v1' } } }),
+      (err) => {
+        assertCoded(err, 'CONFIG')
+        assert.match(err.message, /OPENAI_API_KEY/)
+        return true
+      },
+    )
+  })
+
+  test('CONFIG from an async method: a SQLite file that is not there yet, found once it is', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cbi-node-'))
+    const path = join(dir, 'late.sqlite')
+    const e = new Engine({ databaseUrl: `sqlite://${path}` })
     const err = await rejection(e.ask('How many genres are there?'))
     assertCoded(err, 'CONFIG')
-    assert.match(err.message, /OPENAI_API_KEY/)
+    assert.match(err.message, /does not exist/)
     assertCoded(await rejection(e.connect()), 'CONFIG')
+    copyFileSync(CHINOOK_SQLITE, path)
+    const answer = await e.ask('How many genres are there?')
+    assert.deepEqual(answer.rows, [[25]])
   })
 
   test('DATABASE_UNAVAILABLE: retryable, without the password, tried again by the next call', async () => {

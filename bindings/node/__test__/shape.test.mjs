@@ -9,7 +9,8 @@ import { describe, test } from 'node:test'
 import { Engine } from '../index.mjs'
 import { PG_URL, modelConfig, startFakeOpenAI, writes } from './helpers.mjs'
 
-const STAGES = ['cache', 'execute', 'generate', 'guard', 'rate_limit', 'save', 'session', 'total', 'validate']
+// An embedded engine has no rate limit unless configured, so no `rate_limit` stage.
+const STAGES = ['cache', 'execute', 'generate', 'guard', 'save', 'session', 'total', 'validate']
 
 /**
  * Asserts that `actual` is `expected` (strictly: types, prototypes, -0, bigint, Buffer), with

@@ -2,20 +2,21 @@
 //! `@heliosdb/conversational-bi`.
 //!
 //! One class, `Engine`, whose methods return Promises; answers are plain objects in camelCase;
-//! failures are `Error` instances with the engine's stable `code` (see [`error`]). The engine
-//! connects in the background from the constructor on, so that `new Engine()` never blocks the
-//! event loop; every method waits for the connection, and a failed connection is tried again
-//! by the next call.
+//! failures are `Error` instances with the engine's stable `code` (see [`error`]). The
+//! constructor checks the configuration (throwing `CONFIG` at once) and never touches the
+//! database, so that `new Engine()` never blocks the event loop; the first method called
+//! connects, and a failed connection is that call's rejection and is tried again by the next
+//! call (the core's [`LazyEngine`](conversational_bi::LazyEngine)).
 
 mod answer_js;
 mod error;
 mod options;
 mod types;
 
-use std::{future::Future, sync::Arc};
+use std::future::Future;
 
 use answer_js::AnswerJs;
-use conversational_bi::{Ask, Config, Engine as CoreEngine, Error as CoreError};
+use conversational_bi::{Ask, Engine as CoreEngine, Error as CoreError, LazyEngine};
 use napi::{Env, JsValue, bindgen_prelude::*};
 use napi_derive::napi;
 
@@ -34,53 +35,27 @@ const DEFAULT_TENANT: &str = conversational_bi::engine::DEFAULT_TENANT;
 /// an explanation and the result.
 #[napi]
 pub struct Engine {
-    shared: Arc<Shared>,
-}
-
-/// What every copy of an engine shares: the resolved configuration and the engine once connected.
-struct Shared {
-    config: Config,
-    database_url: Option<String>,
-    engine: tokio::sync::OnceCell<CoreEngine>,
-}
-
-impl Shared {
-    /// The connected engine; connects first when needed. A failure leaves the cell empty, so
-    /// the next call tries again.
-    async fn engine(&self) -> std::result::Result<CoreEngine, CoreError> {
-        self.engine
-            .get_or_try_init(|| async {
-                let mut builder = CoreEngine::builder().config(self.config.clone());
-                if let Some(url) = &self.database_url {
-                    builder = builder.database_url(url.clone());
-                }
-                builder.build().await
-            })
-            .await
-            .cloned()
-    }
+    inner: LazyEngine,
 }
 
 #[napi]
 impl Engine {
-    /// Checks the options and the configuration (throwing a `CONFIG` error at once when they are
-    /// wrong) and starts connecting to the database in the background.
+    /// Checks the options and the configuration, throwing a `CONFIG` error at once when they
+    /// are wrong. The database is connected by the first call (or by `connect()`).
     #[napi(constructor)]
     pub fn new(env: Env, options: Option<EngineOptions>) -> Result<Self> {
         let options = options.unwrap_or_default();
-        let config = options::config(&options).map_err(|e| error::to_js(&env, &e))?;
-        let shared = Arc::new(Shared {
-            config,
-            database_url: options.database_url.filter(|u| !u.trim().is_empty()),
-            engine: tokio::sync::OnceCell::new(),
+        let lazy = options::config(&options).and_then(|config| {
+            let mut builder = CoreEngine::builder().config(config);
+            if let Some(url) = options.database_url.filter(|u| !u.trim().is_empty()) {
+                builder = builder.database_url(url);
+            }
+            builder.build_lazy()
         });
-        let warm = shared.clone();
-        // Connect now rather than at the first question; an error here is reported by the
-        // first call, which tries again.
-        napi::bindgen_prelude::spawn(async move {
-            let _ = warm.engine().await;
-        });
-        Ok(Self { shared })
+        match lazy {
+            Ok(inner) => Ok(Self { inner }),
+            Err(e) => Err(error::to_js(&env, &e)),
+        }
     }
 
     /// An engine configured by the TOML file at `path`; `options.databaseUrl` still overrides
@@ -100,16 +75,13 @@ impl Engine {
         Self::new(env, Some(options))
     }
 
-    /// Waits until the engine is connected to its database; rejects with the connection's error
-    /// (e.g. `DATABASE_UNAVAILABLE`). Optional: every other method waits by itself.
+    /// Connects to the database now rather than at the first call; rejects with the
+    /// connection's error (e.g. `DATABASE_UNAVAILABLE`), and the next call tries again.
+    /// Optional: every other method connects by itself.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn connect<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, ()>> {
-        let shared = self.shared.clone();
-        promise(
-            env,
-            async move { shared.engine().await.map(|_| ()) },
-            |()| (),
-        )
+        let engine = self.inner.clone();
+        promise(env, async move { engine.engine().await.map(drop) }, |()| ())
     }
 
     /// Answers one question. Pass the `sessionId` of an earlier answer to ask a follow-up
@@ -131,12 +103,12 @@ impl Engine {
             ask.tenant_id = options.tenant_id;
             Ok(ask)
         });
-        let shared = self.shared.clone();
+        let engine = self.inner.clone();
         promise(
             env,
             // The answer's JSON is written here, on the runtime's thread; the JavaScript thread
             // only parses it.
-            async move { Ok(AnswerJs::from(shared.engine().await?.ask(ask?).await?)) },
+            async move { Ok(AnswerJs::from(engine.ask(ask?).await?)) },
             |answer| answer,
         )
     }
@@ -153,12 +125,12 @@ impl Engine {
         options: Option<Unknown<'env>>,
     ) -> Result<PromiseRaw<'env, SessionState>> {
         let key = session_args(env, session_id, options);
-        let shared = self.shared.clone();
+        let engine = self.inner.clone();
         promise(
             env,
             async move {
                 let (tenant, session) = key?;
-                shared.engine().await?.session(&tenant, &session).await
+                engine.engine().await?.session(&tenant, &session).await
             },
             SessionState::from,
         )
@@ -176,12 +148,12 @@ impl Engine {
         options: Option<Unknown<'env>>,
     ) -> Result<PromiseRaw<'env, ()>> {
         let key = session_args(env, session_id, options);
-        let shared = self.shared.clone();
+        let engine = self.inner.clone();
         promise(
             env,
             async move {
                 let (tenant, session) = key?;
-                shared
+                engine
                     .engine()
                     .await?
                     .reset_session(&tenant, &session)
@@ -195,23 +167,17 @@ impl Engine {
     /// columns in `denied_columns` are left out.
     #[napi(ts_return_type = "Promise<Schema>")]
     pub fn schema<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Schema>> {
-        let shared = self.shared.clone();
-        promise(
-            env,
-            async move { Ok(shared.engine().await?.schema()) },
-            |catalog| Schema::from(catalog.as_ref()),
-        )
+        let engine = self.inner.clone();
+        promise(env, async move { engine.schema().await }, |catalog| {
+            Schema::from(catalog.as_ref())
+        })
     }
 
     /// Checks the database and reports the configured generator.
     #[napi(ts_return_type = "Promise<Health>")]
     pub fn health<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Health>> {
-        let shared = self.shared.clone();
-        promise(
-            env,
-            async move { Ok(shared.engine().await?.health().await) },
-            Health::from,
-        )
+        let engine = self.inner.clone();
+        promise(env, async move { engine.health().await }, Health::from)
     }
 }
 

@@ -1,8 +1,9 @@
 //! The options of `new Engine(options)` and how they become the engine's configuration.
 
-use std::path::Path;
-
-use conversational_bi::{Config, Error as CoreError};
+use conversational_bi::{
+    Config, Error as CoreError,
+    config::{ConfigSources, Interface},
+};
 use napi_derive::napi;
 
 /// How to build an engine. Every field is optional: `new Engine()` answers on the built-in demo
@@ -41,43 +42,31 @@ pub struct TenantOptions {
     pub tenant_id: Option<String>,
 }
 
-/// Resolves the configuration `options` describe: the file or inline configuration, then the
-/// environment variables, then the runbook's aliases and value checks.
+/// Resolves the configuration `options` describe through the core's one entry point,
+/// [`Config::from_sources`]: the file or the inline configuration, then the environment
+/// variables, with the defaults of an embedded engine (no rate limit unless configured).
 pub fn config(options: &EngineOptions) -> Result<Config, CoreError> {
-    let mut config = match (&options.config_path, &options.config) {
+    let sources = ConfigSources::new(Interface::Embedded);
+    let sources = match (&options.config_path, &options.config) {
         (Some(_), Some(_)) => {
             return Err(CoreError::config(
                 "pass either `configPath` (a file) or `config` (inline), not both",
             ));
         }
-        (Some(path), None) => return Config::load(Path::new(path)),
-        (None, Some(serde_json::Value::String(toml))) => Config::from_toml_str(toml, None)?,
-        (None, Some(object @ serde_json::Value::Object(_))) => from_object(object.clone())?,
+        (Some(path), None) => sources.file(path),
+        (None, Some(serde_json::Value::String(toml))) => sources.toml(toml.clone()),
+        (None, Some(object @ serde_json::Value::Object(_))) => {
+            sources.json_overrides(object.clone())?
+        }
         (None, Some(other)) => {
             return Err(CoreError::config(format!(
                 "`config` must be TOML text or an object of the configuration file's sections (e.g. {{ llm: {{ provider: 'rule' }} }}), not {}",
                 kind_of(other)
             )));
         }
-        (None, None) => Config::default(),
+        (None, None) => sources,
     };
-    config.apply_env(|name| std::env::var(name).ok())?;
-    config.resolve(None)?;
-    Ok(config)
-}
-
-/// An inline configuration object, checked like a file: an unknown key or a wrong type names
-/// the key.
-fn from_object(object: serde_json::Value) -> Result<Config, CoreError> {
-    serde_path_to_error::deserialize(object).map_err(|e| {
-        let key = e.path().to_string();
-        CoreError::Config {
-            message: format!("`config` key `{key}`: {}", e.inner()),
-            key: Some(key),
-            file: None,
-            line: None,
-        }
-    })
+    Config::from_sources(sources)
 }
 
 fn kind_of(v: &serde_json::Value) -> &'static str {

@@ -1,9 +1,13 @@
-//! The engine's configuration from Python: an optional TOML file, keyword options laid over it
-//! (the same sections and keys as the file), then the runbook's environment variables.
+//! The engine's configuration from Python: an optional TOML file, then the keyword options laid
+//! over it (the same sections and keys as the file), then the runbook's environment variables,
+//! assembled by the core's one entry point, [`Config::from_sources`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use conversational_bi::{Config, Error, Result, config::Secret};
+use conversational_bi::{
+    Config, Error, Result,
+    config::{ConfigSources, Interface, Secret},
+};
 use serde_json::Value;
 
 /// What the Python side passes to build a configuration.
@@ -11,111 +15,61 @@ use serde_json::Value;
 pub struct ConfigSource {
     /// The TOML file, if any.
     pub path: Option<PathBuf>,
-    /// Keyword options as a JSON object of sections (`{"llm": {"provider": "rule"}}`).
+    /// Keyword options as JSON: a list of objects of sections (`[{"llm": {"provider":
+    /// "rule"}}, {"database": {"max_rows": 5}}]`), each laid over the ones before it (a single
+    /// object is a list of one). An `api_key` in an `llm` section is the model's key given in
+    /// code rather than through the environment (the last one given wins).
     pub overrides: Option<String>,
-    /// The LLM key given in code rather than through the environment.
-    pub api_key: Option<String>,
 }
 
 impl ConfigSource {
     /// Reads, merges and checks the configuration. Errors name the offending key.
     pub fn load(self) -> Result<Config> {
-        let overrides = match self.overrides.as_deref() {
-            None => None,
-            Some(json) => match parse_overrides(json)? {
-                Value::Object(map) if map.is_empty() => None,
-                v => Some(v),
-            },
-        };
-        let mut config = match (overrides, &self.path) {
-            (None, Some(path)) => Config::load(path)?,
-            (None, None) => Config::from_env()?,
-            (Some(overrides), path) => {
-                let mut merged = match path {
-                    Some(path) => file_value(path)?,
-                    None => Value::Object(serde_json::Map::new()),
-                };
-                merge(&mut merged, overrides);
-                let mut config: Config = serde_path_to_error::deserialize(merged).map_err(|e| {
-                    let path = e.path().to_string();
-                    option_error(&path, &e.inner().to_string())
-                })?;
-                config.apply_env(|name| std::env::var(name).ok())?;
-                config.resolve(self.path.as_deref())?;
-                config
+        let mut sources = ConfigSources::new(Interface::Embedded);
+        if let Some(path) = self.path {
+            sources = sources.file(path);
+        }
+        let mut api_key = None;
+        if let Some(json) = self.overrides.as_deref() {
+            let layers = match serde_json::from_str(json) {
+                Ok(Value::Array(layers)) => layers,
+                Ok(layer) => vec![layer],
+                Err(e) => {
+                    return Err(Error::config(format!(
+                        "options are not valid configuration values: {e}"
+                    )));
+                }
+            };
+            for mut layer in layers {
+                // The key goes to the engine on its own: the configuration file has no place
+                // for it, and it is never shown.
+                if let Some(key) = take_api_key(&mut layer)? {
+                    api_key = Some(key);
+                }
+                sources = sources.json_overrides(layer)?;
             }
-        };
-        if let Some(key) = self.api_key.filter(|k| !k.is_empty()) {
+        }
+        let mut config = Config::from_sources(sources)?;
+        if let Some(key) = api_key {
             config.llm.api_key = Some(Secret::new(key));
         }
         Ok(config)
     }
 }
 
-fn parse_overrides(json: &str) -> Result<Value> {
-    match serde_json::from_str::<Value>(json) {
-        Ok(v @ Value::Object(_)) => Ok(v),
-        Ok(_) => Err(Error::config(
-            "options must be sections of the configuration, e.g. llm={\"provider\": \"rule\"}",
-        )),
-        Err(e) => Err(Error::config(format!(
-            "options are not valid configuration values: {e}"
-        ))),
-    }
-}
-
-/// The file as a JSON document, after the core has checked it (so that its errors keep the
-/// file's line numbers).
-fn file_value(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
-        message: format!("cannot read configuration file {}: {e}", path.display()),
-        key: None,
-        file: Some(path.to_path_buf()),
-        line: None,
-    })?;
-    Config::from_toml_str(&text, Some(path))?;
-    let table: toml::Table = toml::from_str(&text)
-        .map_err(|e| Error::config(format!("{}: {}", path.display(), e.message())))?;
-    serde_json::to_value(table).map_err(|e| Error::config(format!("{}: {e}", path.display())))
-}
-
-/// Lays `over` onto `base`: tables merge key by key, any other value replaces.
-fn merge(base: &mut Value, over: Value) {
-    match (base, over) {
-        (Value::Object(base), Value::Object(over)) => {
-            for (key, value) in over {
-                match base.get_mut(&key) {
-                    Some(slot) => merge(slot, value),
-                    None => {
-                        base.insert(key, value);
-                    }
-                }
-            }
-        }
-        (slot, value) => *slot = value,
-    }
-}
-
-/// A configuration error for a keyword option, naming the option as a dotted key.
-fn option_error(path: &str, message: &str) -> Error {
-    let unknown = message
-        .split("unknown field `")
-        .nth(1)
-        .and_then(|rest| rest.split('`').next())
-        .map(str::to_string);
-    let path = (!path.is_empty() && path != ".").then(|| path.to_string());
-    let key = match (path, unknown) {
-        (Some(p), Some(field)) if !p.ends_with(&field) => Some(format!("{p}.{field}")),
-        (None, Some(field)) => Some(field),
-        (p, _) => p,
+/// Removes `llm.api_key` from an options object and returns it.
+fn take_api_key(layer: &mut Value) -> Result<Option<String>> {
+    let Some(Value::Object(llm)) = layer.get_mut("llm") else {
+        return Ok(None);
     };
-    Error::Config {
-        message: match &key {
-            Some(k) => format!("option `{k}`: {message}"),
-            None => format!("options: {message}"),
-        },
-        key,
-        file: None,
-        line: None,
+    match llm.remove("api_key") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(key)) => Ok(Some(key).filter(|k| !k.is_empty())),
+        Some(_) => Err(Error::Config {
+            message: "option `llm.api_key` must be a string".into(),
+            key: Some("llm.api_key".into()),
+            file: None,
+            line: None,
+        }),
     }
 }

@@ -4,7 +4,7 @@
 
 use std::{future::Future, path::PathBuf, time::Duration};
 
-use conversational_bi::{Ask, Engine};
+use conversational_bi::{Ask, Engine, LazyEngine};
 use pyo3::prelude::*;
 
 use crate::{
@@ -17,51 +17,45 @@ use crate::{
 /// How often a blocking call looks for Ctrl-C (a pending `KeyboardInterrupt`).
 const SIGNAL_POLL: Duration = Duration::from_millis(100);
 
-/// A connected engine (wrapped by `conversational_bi.Engine` and `AsyncEngine`).
+/// An engine (wrapped by `conversational_bi.Engine` and `AsyncEngine`). It connects at its
+/// first use: creating one checks the configuration and never waits.
 #[pyclass(frozen, module = "conversational_bi._native", name = "Engine")]
 pub struct NativeEngine {
-    pub(crate) inner: Engine,
+    pub(crate) inner: LazyEngine,
 }
 
 #[pymethods]
 impl NativeEngine {
-    /// Reads the configuration, connects to the database and builds the engine (blocking).
+    /// Reads and checks the configuration; the database is connected at the first use (or by
+    /// `connect`). Raises `ConfigError` at once for a bad configuration.
     #[staticmethod]
-    #[pyo3(signature = (config_path=None, overrides=None, database=None, api_key=None))]
-    fn connect(
-        py: Python<'_>,
+    #[pyo3(signature = (config_path=None, overrides=None, database=None))]
+    fn create(
         config_path: Option<PathBuf>,
         overrides: Option<String>,
         database: Option<String>,
-        api_key: Option<String>,
     ) -> PyResult<Self> {
         let source = ConfigSource {
             path: config_path,
             overrides,
-            api_key,
         };
-        let inner = run_blocking(py, open(source, database))?;
-        Ok(Self { inner })
+        Ok(Self {
+            inner: open(source, database).map_err(into_py_err)?,
+        })
+    }
+
+    /// Connects to the database now, when no call has yet (blocking); raises the connection's
+    /// error.
+    fn connect(&self, py: Python<'_>) -> PyResult<()> {
+        let engine = self.inner.clone();
+        run_blocking(py, async move { engine.engine().await.map(drop) })
     }
 
     /// As [`NativeEngine::connect`], as an awaitable.
-    #[staticmethod]
-    #[pyo3(signature = (config_path=None, overrides=None, database=None, api_key=None))]
-    fn connect_async(
-        py: Python<'_>,
-        config_path: Option<PathBuf>,
-        overrides: Option<String>,
-        database: Option<String>,
-        api_key: Option<String>,
-    ) -> PyResult<Bound<'_, PyAny>> {
-        let source = ConfigSource {
-            path: config_path,
-            overrides,
-            api_key,
-        };
+    fn connect_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let engine = self.inner.clone();
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let inner = open(source, database).await.map_err(into_py_err)?;
-            Ok(Self { inner })
+            engine.engine().await.map(drop).map_err(into_py_err)
         })
     }
 
@@ -105,10 +99,13 @@ impl NativeEngine {
         session_id: String,
     ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.inner.clone();
-        let state = run_blocking(
-            py,
-            async move { engine.session(&tenant_id, &session_id).await },
-        )?;
+        let state = run_blocking(py, async move {
+            engine
+                .engine()
+                .await?
+                .session(&tenant_id, &session_id)
+                .await
+        })?;
         convert::serialized(py, &state)
     }
 
@@ -121,10 +118,15 @@ impl NativeEngine {
     ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.inner.clone();
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let state = engine
-                .session(&tenant_id, &session_id)
-                .await
-                .map_err(into_py_err)?;
+            let state = async {
+                engine
+                    .engine()
+                    .await?
+                    .session(&tenant_id, &session_id)
+                    .await
+            }
+            .await
+            .map_err(into_py_err)?;
             Python::attach(|py| convert::serialized(py, &state).map(Bound::unbind))
         })
     }
@@ -133,7 +135,11 @@ impl NativeEngine {
     fn reset_session(&self, py: Python<'_>, tenant_id: String, session_id: String) -> PyResult<()> {
         let engine = self.inner.clone();
         run_blocking(py, async move {
-            engine.reset_session(&tenant_id, &session_id).await
+            engine
+                .engine()
+                .await?
+                .reset_session(&tenant_id, &session_id)
+                .await
         })
     }
 
@@ -146,23 +152,39 @@ impl NativeEngine {
     ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.inner.clone();
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            engine
-                .reset_session(&tenant_id, &session_id)
-                .await
-                .map_err(into_py_err)
+            async {
+                engine
+                    .engine()
+                    .await?
+                    .reset_session(&tenant_id, &session_id)
+                    .await
+            }
+            .await
+            .map_err(into_py_err)
         })
     }
 
-    /// The schema the engine sees, as a dict (read when the engine connected; no I/O); tables
-    /// outside `allowed_tables` and columns in `denied_columns` are left out.
+    /// The schema the engine sees, as a dict (read when the engine connected; blocking while it
+    /// connects); tables outside `allowed_tables` and columns in `denied_columns` are left out.
     fn schema<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        convert::serialized(py, self.inner.schema().as_ref())
+        let engine = self.inner.clone();
+        let schema = run_blocking(py, async move { engine.schema().await })?;
+        convert::serialized(py, schema.as_ref())
+    }
+
+    /// The schema as a dict (awaitable).
+    fn schema_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let engine = self.inner.clone();
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let schema = engine.schema().await.map_err(into_py_err)?;
+            Python::attach(|py| convert::serialized(py, schema.as_ref()).map(Bound::unbind))
+        })
     }
 
     /// The engine's health as a dict (blocking; pings the database).
     fn health<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.inner.clone();
-        let health = run_blocking(py, async move { Ok(engine.health().await) })?;
+        let health = run_blocking(py, async move { engine.health().await })?;
         convert::serialized(py, &health)
     }
 
@@ -170,25 +192,26 @@ impl NativeEngine {
     fn health_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.inner.clone();
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let health = engine.health().await;
+            let health = engine.health().await.map_err(into_py_err)?;
             Python::attach(|py| convert::serialized(py, &health).map(Bound::unbind))
         })
     }
 
-    /// `(dialect, database)` of the connected source, for `repr`.
-    fn describe(&self) -> (String, String) {
-        let schema = self.inner.schema();
-        (schema.dialect.as_str().to_string(), schema.database.clone())
+    /// `(dialect, database)` of the connected source, for `repr`; `None` before the engine
+    /// has connected (no I/O).
+    fn describe(&self) -> Option<(String, String)> {
+        let schema = self.inner.connected()?.schema();
+        Some((schema.dialect.as_str().to_string(), schema.database.clone()))
     }
 }
 
-async fn open(source: ConfigSource, database: Option<String>) -> conversational_bi::Result<Engine> {
+fn open(source: ConfigSource, database: Option<String>) -> conversational_bi::Result<LazyEngine> {
     let config = source.load()?;
     let mut builder = Engine::builder().config(config);
     if let Some(url) = database {
         builder = builder.database_url(url);
     }
-    builder.build().await
+    builder.build_lazy()
 }
 
 pub(crate) fn make_ask(
@@ -204,7 +227,7 @@ pub(crate) fn make_ask(
 
 /// Runs engine work on the shared runtime with the GIL released. A Ctrl-C while it waits
 /// cancels the work and raises `KeyboardInterrupt`.
-fn run_blocking<F, T>(py: Python<'_>, work: F) -> PyResult<T>
+pub(crate) fn run_blocking<F, T>(py: Python<'_>, work: F) -> PyResult<T>
 where
     F: Future<Output = conversational_bi::Result<T>> + Send,
     T: Send,

@@ -8,7 +8,7 @@ use conversational_bi::{Error, sql::RejectRule};
 use pyo3::{exceptions::PyValueError, prelude::*};
 
 use crate::{
-    engine::{NativeEngine, make_ask},
+    engine::{NativeEngine, make_ask, run_blocking},
     errors::{into_py_err, to_py_err},
 };
 
@@ -83,7 +83,8 @@ pub fn rust_ask_gaps(
     question: String,
     n: usize,
 ) -> PyResult<Vec<(f64, f64)>> {
-    let engine = engine.inner.clone();
+    let lazy = engine.inner.clone();
+    let engine = run_blocking(py, async move { lazy.engine().await })?;
     let runtime = pyo3_async_runtimes::tokio::get_runtime();
     py.detach(|| {
         let mut gaps = Vec::with_capacity(n);

@@ -71,8 +71,10 @@ def test_the_key_comes_from_the_environment_or_code_and_never_shows(monkeypatch:
 def test_a_bad_url_is_a_config_error() -> None:
     with pytest.raises(cbi.ConfigError, match="unsupported database URL"):
         cbi.Engine(config={"database": {"url": "oracle://scott:tiger@db/x"}})
+    # A SQLite file is looked for when the engine connects (it may be created after the engine).
+    engine = cbi.Engine(database="/no/such/file.sqlite")
     with pytest.raises(cbi.ConfigError) as caught:
-        cbi.Engine(database="/no/such/file.sqlite")
+        engine.connect()
     assert "/no/such/file.sqlite" in str(caught.value)
 
 

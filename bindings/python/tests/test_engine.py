@@ -111,6 +111,7 @@ def test_health_reports_the_database_and_generator(twin: Twin) -> None:
 
 
 def test_repr_names_the_database(twin: Twin) -> None:
+    twin.health()  # the engine connects at its first call
     assert repr(twin.engine).startswith(f"<{'Engine' if twin.mode == 'sync' else 'AsyncEngine'} sqlite:chinook")
 
 
@@ -169,9 +170,11 @@ def test_async_engine_shares_an_engine(demo: cbi.Engine) -> None:
     assert second.turn == 2 and second.rows == TOP5[:3]
 
 
-def test_async_engine_constructor_connects_at_once() -> None:
+def test_async_engine_constructor_returns_at_once_and_connects_at_the_first_call() -> None:
     aengine = cbi.AsyncEngine()
+    assert repr(aengine) == "<AsyncEngine (not connected)>"
     assert asyncio.run(aengine.ask("How many artists are there?")).rows == [(275,)]
+    assert repr(aengine).startswith("<AsyncEngine sqlite:chinook")
 
 
 def test_async_methods_are_coroutines(demo: cbi.Engine) -> None:
@@ -181,3 +184,31 @@ def test_async_methods_are_coroutines(demo: cbi.Engine) -> None:
     coro = aengine.health()
     assert asyncio.iscoroutine(coro)
     assert asyncio.run(coro).ok
+
+
+def test_an_engine_answers_200_questions_in_a_row() -> None:
+    # An embedded engine has no rate limit unless configured: the runbook's per-tenant limit
+    # (a burst of 20) is the server's.
+    engine = cbi.Engine()
+    for i in range(200):
+        assert engine.ask("How many artists are there?").rows == [(275,)], i
+
+
+def test_a_configured_rate_limit_still_applies() -> None:
+    engine = cbi.Engine(production={"rate_limiting": {"burst_allowance": 3}})
+    for _ in range(3):
+        engine.ask("How many artists are there?")
+    with pytest.raises(cbi.RateLimitedError):
+        engine.ask("How many artists are there?")
+
+
+def test_the_engine_connects_at_first_use_and_recovers(tmp_path: Path) -> None:
+    path = tmp_path / "late.sqlite"
+    engine = cbi.Engine(database=str(path))  # no file yet: nothing is opened here
+    assert repr(engine) == "<Engine (not connected)>"
+    with pytest.raises(cbi.ConfigError, match="does not exist"):
+        engine.ask("How many artists are there?")
+    path.write_bytes(CHINOOK_SQLITE.read_bytes())
+    assert engine.connect() is engine
+    assert engine.ask("How many artists are there?").rows == [(275,)]
+    assert repr(engine).startswith("<Engine sqlite:")

@@ -144,8 +144,9 @@ def test_database_unavailable(mode: str) -> None:
     url = "postgres://cbi_ro:cbi_ro@127.0.0.1:1/chinook"
     kwargs = {"database": {"url": url, "connection_timeout_secs": 1}}
     if mode == "sync":
+        engine = cbi.Engine(**kwargs)  # connects at the first use, not here
         with pytest.raises(cbi.DatabaseUnavailableError) as caught:
-            cbi.Engine(**kwargs)
+            engine.connect()
     else:
         with pytest.raises(cbi.DatabaseUnavailableError) as caught:
             asyncio.run(cbi.AsyncEngine.connect(**kwargs))

@@ -105,13 +105,13 @@ def test_the_check_sees_the_whole_api() -> None:
     # Guards the introspection itself: if it stopped seeing members, the comparisons above
     # would pass vacuously.
     runtime_classes, runtime_functions = runtime_members()
-    assert {"connect", "ask", "ask_async", "schema"} <= set(runtime_classes["Engine"])
+    assert {"create", "connect", "ask", "ask_async", "schema"} <= set(runtime_classes["Engine"])
     assert runtime_classes["Engine"]["ask"] == (
         "method",
         [("question", ""), ("session_id", "None"), ("tenant_id", "None")],
     )
     assert runtime_classes["Answer"]["rows"] == ("property", [])
-    assert runtime_classes["Engine"]["connect"][0] == "staticmethod"
+    assert runtime_classes["Engine"]["create"][0] == "staticmethod"
     assert "sample_error" in runtime_functions
 
 

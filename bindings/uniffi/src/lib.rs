@@ -13,11 +13,13 @@ mod types;
 
 use std::{
     future::Future,
-    path::Path,
     sync::{Arc, LazyLock},
 };
 
-use conversational_bi::{Ask, Config, Engine as CoreEngine, Error as CoreError};
+use conversational_bi::{
+    Ask, Config, Engine as CoreEngine, Error as CoreError, LazyEngine,
+    config::{ConfigSources, Interface},
+};
 
 pub use error::{ConversationalBiError, error_code};
 pub use types::{
@@ -57,54 +59,32 @@ where
 /// The engine: ask questions in plain words, refine them over many turns, get safe read-only
 /// SQL, an explanation and the result.
 ///
-/// The constructors check the configuration at once and start connecting to the database in
-/// the background; every method waits for the connection, and a failed connection is tried
-/// again by the next call.
+/// The constructors check the configuration at once and never touch the database, so they are
+/// safe on the main thread; the first call connects (or `connect()`), and a failed connection
+/// is that call's error and is tried again by the next call.
 #[derive(uniffi::Object)]
 pub struct Engine {
-    shared: Arc<Shared>,
-}
-
-/// What the engine's calls share: the resolved configuration and the engine once connected.
-struct Shared {
-    config: Config,
-    database_url: Option<String>,
-    engine: tokio::sync::OnceCell<CoreEngine>,
-}
-
-impl Shared {
-    async fn engine(&self) -> Result<CoreEngine, CoreError> {
-        self.engine
-            .get_or_try_init(|| async {
-                let mut builder = CoreEngine::builder().config(self.config.clone());
-                if let Some(url) = &self.database_url {
-                    builder = builder.database_url(url.clone());
-                }
-                builder.build().await
-            })
-            .await
-            .cloned()
-    }
+    inner: LazyEngine,
 }
 
 impl Engine {
-    fn start(config: Config, database_url: Option<String>) -> Arc<Self> {
-        let shared = Arc::new(Shared {
-            config,
-            database_url: database_url.filter(|u| !u.trim().is_empty()),
-            engine: tokio::sync::OnceCell::new(),
-        });
-        let warm = shared.clone();
-        // Connect now rather than at the first question; an error here is reported by the
-        // first call, which tries again.
-        RUNTIME.spawn(async move {
-            let _ = warm.engine().await;
-        });
-        Arc::new(Self { shared })
+    /// An engine of the configuration `sources` assemble (with an embedded engine's defaults:
+    /// no rate limit unless configured) on `database_url` when given.
+    fn start(
+        sources: ConfigSources,
+        database_url: Option<String>,
+    ) -> Result<Arc<Self>, ConversationalBiError> {
+        let mut builder = CoreEngine::builder().config(Config::from_sources(sources)?);
+        if let Some(url) = database_url.filter(|u| !u.trim().is_empty()) {
+            builder = builder.database_url(url);
+        }
+        Ok(Arc::new(Self {
+            inner: builder.build_lazy()?,
+        }))
     }
 
-    fn shared(&self) -> Arc<Shared> {
-        self.shared.clone()
+    fn lazy(&self) -> LazyEngine {
+        self.inner.clone()
     }
 }
 
@@ -115,8 +95,7 @@ impl Engine {
     /// by the defaults and the environment variables.
     #[uniffi::constructor(default(database_url = None))]
     pub fn new(database_url: Option<String>) -> Result<Arc<Self>, ConversationalBiError> {
-        let config = Config::from_env()?;
-        Ok(Self::start(config, database_url))
+        Self::start(ConfigSources::new(Interface::Embedded), database_url)
     }
 
     /// An engine configured by the TOML file at `path` (the runbook's format; environment
@@ -126,8 +105,10 @@ impl Engine {
         path: String,
         database_url: Option<String>,
     ) -> Result<Arc<Self>, ConversationalBiError> {
-        let config = Config::load(Path::new(&path))?;
-        Ok(Self::start(config, database_url))
+        Self::start(
+            ConfigSources::new(Interface::Embedded).file(path),
+            database_url,
+        )
     }
 
     /// An engine configured by TOML text (the runbook's format, e.g. a file bundled with the
@@ -137,17 +118,18 @@ impl Engine {
         toml: String,
         database_url: Option<String>,
     ) -> Result<Arc<Self>, ConversationalBiError> {
-        let mut config = Config::from_toml_str(&toml, None)?;
-        config.apply_env(|name| std::env::var(name).ok())?;
-        config.resolve(None)?;
-        Ok(Self::start(config, database_url))
+        Self::start(
+            ConfigSources::new(Interface::Embedded).toml(toml),
+            database_url,
+        )
     }
 
-    /// Waits until the engine is connected to its database; fails with the connection's error
-    /// (e.g. `DatabaseUnavailable`). Optional: every other method waits by itself.
+    /// Connects to the database now rather than at the first call; fails with the
+    /// connection's error (e.g. `DatabaseUnavailable`), and the next call tries again.
+    /// Optional: every other method connects by itself.
     pub async fn connect(&self) -> Result<(), ConversationalBiError> {
-        let shared = self.shared();
-        run(async move { shared.engine().await.map(|_| ()) }).await
+        let engine = self.lazy();
+        run(async move { engine.engine().await.map(drop) }).await
     }
 
     /// Answers one question. Pass the `session_id` of an earlier answer to ask a follow-up
@@ -159,11 +141,11 @@ impl Engine {
         session_id: Option<String>,
         tenant_id: Option<String>,
     ) -> Result<Answer, ConversationalBiError> {
-        let shared = self.shared();
+        let engine = self.lazy();
         let mut ask = Ask::new(question);
         ask.session_id = session_id;
         ask.tenant_id = tenant_id;
-        run(async move { shared.engine().await?.ask(ask).await.map(Answer::from) }).await
+        run(async move { engine.ask(ask).await.map(Answer::from) }).await
     }
 
     /// The state of a conversation: its turns, oldest first (empty when it does not exist).
@@ -173,10 +155,10 @@ impl Engine {
         session_id: String,
         tenant_id: Option<String>,
     ) -> Result<SessionState, ConversationalBiError> {
-        let shared = self.shared();
+        let lazy = self.lazy();
         let tenant = tenant_id.unwrap_or_else(|| DEFAULT_TENANT.into());
         run(async move {
-            let engine = shared.engine().await?;
+            let engine = lazy.engine().await?;
             engine
                 .session(&tenant, &session_id)
                 .await
@@ -192,10 +174,10 @@ impl Engine {
         session_id: String,
         tenant_id: Option<String>,
     ) -> Result<(), ConversationalBiError> {
-        let shared = self.shared();
+        let lazy = self.lazy();
         let tenant = tenant_id.unwrap_or_else(|| DEFAULT_TENANT.into());
         run(async move {
-            let engine = shared.engine().await?;
+            let engine = lazy.engine().await?;
             engine.reset_session(&tenant, &session_id).await
         })
         .await
@@ -204,13 +186,13 @@ impl Engine {
     /// The schema the engine sees: tables, columns, keys; tables outside `allowed_tables` and
     /// columns in `denied_columns` are left out.
     pub async fn schema(&self) -> Result<Schema, ConversationalBiError> {
-        let shared = self.shared();
-        run(async move { Ok(Schema::from(shared.engine().await?.schema().as_ref())) }).await
+        let engine = self.lazy();
+        run(async move { Ok(Schema::from(engine.schema().await?.as_ref())) }).await
     }
 
     /// Checks the database and reports the configured generator.
     pub async fn health(&self) -> Result<Health, ConversationalBiError> {
-        let shared = self.shared();
-        run(async move { Ok(Health::from(shared.engine().await?.health().await)) }).await
+        let engine = self.lazy();
+        run(async move { engine.health().await.map(Health::from) }).await
     }
 }

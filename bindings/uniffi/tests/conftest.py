@@ -23,6 +23,7 @@ sys.path.insert(0, _GENERATED)
 
 PG_URL = os.environ.get("CBI_TEST_PG_URL") or "postgres://cbi_ro:cbi_ro@127.0.0.1:5432/chinook"
 MYSQL_URL = os.environ.get("CBI_TEST_MYSQL_URL") or "mysql://cbi_ro:cbi_ro@127.0.0.1:3306/chinook"
+CHINOOK_SQLITE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "examples", "chinook", "chinook.sqlite")
 
 
 def run(coro):

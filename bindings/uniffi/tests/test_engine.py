@@ -206,3 +206,14 @@ def test_the_event_loop_keeps_running_while_the_engine_works():
 def test_module_surface():
     assert callable(cbi.error_code)
     assert hasattr(cbi, "ConversationalBiError")
+
+
+def test_an_engine_answers_200_questions_in_a_row():
+    # No rate limit unless configured: the runbook's per-tenant limit is the server's.
+    async def body():
+        engine = Engine()
+        for i in range(200):
+            a = await engine.ask("How many artists are there?")
+            assert rows(a) == [(275,)], i
+
+    run(body())

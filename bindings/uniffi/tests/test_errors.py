@@ -2,10 +2,11 @@
 its fields, rate limiting, the circuit breaker and an unreachable session store included."""
 
 import os
+import shutil
 import tempfile
 
 import pytest
-from conftest import model_toml, run, writes
+from conftest import CHINOOK_SQLITE, model_toml, run, writes
 
 from conversational_bi_ffi import ConversationalBiError as E
 from conversational_bi_ffi import Engine, error_code
@@ -59,11 +60,23 @@ def test_config_errors_from_the_constructors():
         assert info.value.key == "server.prot" and "bad.toml:3" in str(info.value)
 
 
-def test_config_error_from_an_async_method():
+def test_a_provider_without_its_key_is_refused_by_the_constructor():
+    # Checked without connecting, so at construction (it needs no I/O).
+    with pytest.raises(E.Config) as info:
+        Engine.from_toml('[llm]\nprovider = "openai"\nbase_url = "https://api.openai.com/v1"\n')
+    assert "OPENAI_API_KEY" in str(info.value)
+
+
+def test_config_error_from_an_async_method_then_recovery():
     async def body():
-        engine = Engine.from_toml('[llm]\nprovider = "openai"\nbase_url = "https://api.openai.com/v1"\n')
-        e = await failure(engine.ask("How many genres are there?"))
-        assert isinstance(e, E.Config) and "OPENAI_API_KEY" in str(e)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "late.sqlite")
+            engine = Engine(f"sqlite://{path}")  # no file yet: the constructor opens nothing
+            e = await failure(engine.ask("How many genres are there?"))
+            assert isinstance(e, E.Config) and "does not exist" in str(e)
+            shutil.copy(CHINOOK_SQLITE, path)
+            a = await engine.ask("How many genres are there?")
+            assert a.row_count == 1
 
     run(body())
 

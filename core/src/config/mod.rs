@@ -1,6 +1,10 @@
 //! The configuration: the runbook's TOML file (`conversational-bi.toml`) with the runbook's
 //! values as defaults, overridden by the runbook's environment variables.
 //!
+//! Every program assembles it the same way, through [`Config::from_sources`]: the defaults of
+//! its [`Interface`] (the server keeps the runbook's rate limits, an embedded engine has none
+//! unless configured), a file, TOML text, section overrides, then the environment.
+//!
 //! ```text
 //! [server] [llm] [production] [production.rate_limiting] [production.security]
 //! [production.performance] [production.circuit_breaker] [cache] [session] [logging]
@@ -22,12 +26,14 @@
 //! `Debug` output.
 
 mod sections;
+mod sources;
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 pub use sections::*;
+pub use sources::{ConfigSources, Interface};
 
 use crate::{
     dialect::Dialect,
@@ -84,32 +90,21 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads `path`, applies the process environment and checks the result.
+    /// The configuration of an embedded engine from the file at `path` and the process
+    /// environment: [`Config::from_sources`] with [`Interface::Embedded`] and that file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
-            message: format!("cannot read configuration file {}: {e}", path.display()),
-            key: None,
-            file: Some(path.to_path_buf()),
-            line: None,
-        })?;
-        let mut config = Self::from_toml_str(&text, Some(path))?;
-        config.apply_env(|name| std::env::var(name).ok())?;
-        config.resolve(Some(path))?;
-        Ok(config)
+        Self::from_sources(ConfigSources::new(Interface::Embedded).file(path))
     }
 
-    /// The defaults with the process environment applied: the configuration of a run without a
-    /// file.
+    /// The configuration of an embedded engine from the process environment alone:
+    /// [`Config::from_sources`] with [`Interface::Embedded`].
     pub fn from_env() -> Result<Self> {
-        let mut config = Self::default();
-        config.apply_env(|name| std::env::var(name).ok())?;
-        config.resolve(None)?;
-        Ok(config)
+        Self::from_sources(ConfigSources::new(Interface::Embedded))
     }
 
     /// Parses TOML text. `file` names the source in error messages. The environment is not
-    /// applied and aliases are not resolved: call [`Config::apply_env`] and [`Config::resolve`]
-    /// (or use [`Config::load`]).
+    /// applied and aliases are not resolved: this is one layer of [`Config::from_sources`],
+    /// which assembles a whole configuration.
     pub fn from_toml_str(text: &str, file: Option<&Path>) -> Result<Self> {
         let de = toml::Deserializer::parse(text).map_err(|e| toml_error(&e, None, text, file))?;
         serde_path_to_error::deserialize(de).map_err(|e| {
@@ -122,10 +117,22 @@ impl Config {
     /// `|k| std::env::var(k).ok()` for the process environment). Empty values are ignored.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<()> {
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let bad_var = |name: &str, key: &str, problem: String| Error::Config {
+            message: format!("environment variable {name}: {problem}"),
+            key: Some(key.into()),
+            file: None,
+            line: None,
+        };
         if let Some(url) = get("DATABASE_URL") {
+            if let Some(problem) = database_url_problem(&url) {
+                return Err(bad_var("DATABASE_URL", "database.url", problem));
+            }
             self.database.url = Some(Secret::new(url));
         }
         if let Some(url) = get("REDIS_URL") {
+            if let Some(problem) = redis_url_problem(&url) {
+                return Err(bad_var("REDIS_URL", "redis.url", problem));
+            }
             self.redis.url = Some(Secret::new(url));
         }
         if let Some(var) = self.llm.effective_api_key_env().map(str::to_string)
@@ -399,17 +406,14 @@ impl Config {
                 ));
             }
         }
-        if let Some(url) = &self.database.url
-            && Dialect::from_url(url.expose()).is_none()
-            && !looks_like_sqlite_path(url.expose())
-        {
-            return Err(bad(
-                "database.url",
-                format!(
-                    "unsupported database URL {}; use sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
-                    crate::error::redact_url(url.expose())
-                ),
-            ));
+        let urls: [(&str, &Option<Secret>, UrlCheck); 2] = [
+            ("database.url", &self.database.url, database_url_problem),
+            ("redis.url", &self.redis.url, redis_url_problem),
+        ];
+        for (key, url, problem) in urls {
+            if let Some(problem) = url.as_ref().and_then(|url| problem(url.expose())) {
+                return Err(bad(key, problem));
+            }
         }
         for column in &self.database.denied_columns {
             if column.split('.').filter(|p| !p.is_empty()).count() < 2 {
@@ -418,14 +422,6 @@ impl Config {
                     format!("{column:?} is not of the form \"table.column\""),
                 ));
             }
-        }
-        if let Some(url) = &self.redis.url
-            && !(url.expose().starts_with("redis://") || url.expose().starts_with("rediss://"))
-        {
-            return Err(bad(
-                "redis.url",
-                "must start with redis:// or rediss://".into(),
-            ));
         }
         self.check_shared_stores(bad)
     }
@@ -566,6 +562,25 @@ impl Config {
     }
 }
 
+/// A check of a URL: why it cannot be used, or `None`.
+type UrlCheck = fn(&str) -> Option<String>;
+
+/// Why `url` cannot name a database, or `None` when it can (the password is never shown).
+pub(crate) fn database_url_problem(url: &str) -> Option<String> {
+    (Dialect::from_url(url).is_none() && !looks_like_sqlite_path(url)).then(|| {
+        format!(
+            "unsupported database URL {}; use sqlite://PATH, postgres://USER@HOST/DB or mysql://USER@HOST/DB",
+            crate::error::redact_url(url)
+        )
+    })
+}
+
+/// Why `url` cannot name a Redis server, or `None` when it can.
+fn redis_url_problem(url: &str) -> Option<String> {
+    (!(url.starts_with("redis://") || url.starts_with("rediss://")))
+        .then(|| "must start with redis:// or rediss://".to_string())
+}
+
 /// Whether a database URL without a known scheme is a plain SQLite file path.
 pub fn looks_like_sqlite_path(url: &str) -> bool {
     !url.contains("://")
@@ -604,15 +619,8 @@ fn toml_error(e: &toml::de::Error, path: Option<String>, text: &str, file: Optio
     let line = e
         .span()
         .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-    let message = e.message().trim_end().to_string();
-    let key = path
-        .filter(|p| !p.is_empty() && p != ".")
-        .or_else(|| unknown_field(&message));
-    let key = match (key, unknown_field(&message)) {
-        // serde_path_to_error stops at the table that holds an unknown key: name the key too.
-        (Some(k), Some(field)) if !k.ends_with(&field) => Some(format!("{k}.{field}")),
-        (k, _) => k,
-    };
+    let message = redact_urls_in(e.message().trim_end());
+    let key = key_path(path, &message);
     let place = match (file, line) {
         (Some(f), Some(l)) => format!("{}:{l}", f.display()),
         (Some(f), None) => f.display().to_string(),
@@ -629,6 +637,34 @@ fn toml_error(e: &toml::de::Error, path: Option<String>, text: &str, file: Optio
         file: file.map(PathBuf::from),
         line,
     }
+}
+
+/// The dotted path of the key an error is about: `path` from `serde_path_to_error`, completed
+/// with the unknown key a message names.
+fn key_path(path: Option<String>, message: &str) -> Option<String> {
+    let key = path
+        .filter(|p| !p.is_empty() && p != ".")
+        .or_else(|| unknown_field(message));
+    match (key, unknown_field(message)) {
+        // serde_path_to_error stops at the table that holds an unknown key: name the key too.
+        (Some(k), Some(field)) if !k.ends_with(&field) => Some(format!("{k}.{field}")),
+        (k, _) => k,
+    }
+}
+
+/// `message` with the password of every URL in it replaced by `***`: a value quoted by a
+/// parse error may be a connection URL.
+fn redact_urls_in(message: &str) -> String {
+    message
+        .split_inclusive(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`'))
+        .map(|word| {
+            if word.contains("://") {
+                crate::error::redact_url(word)
+            } else {
+                word.to_string()
+            }
+        })
+        .collect()
 }
 
 fn unknown_field(message: &str) -> Option<String> {

@@ -524,3 +524,279 @@ fn security_switches_cannot_be_turned_off() {
     .expect("parses");
     assert!(config.resolve(None).is_ok());
 }
+
+/// The message, key, file and line of a configuration error.
+fn config_error(e: &Error) -> (&str, Option<&str>, Option<&Path>, Option<usize>) {
+    match e {
+        Error::Config {
+            message,
+            key,
+            file,
+            line,
+        } => (message, key.as_deref(), file.as_deref(), *line),
+        other => panic!("not a configuration error: {other:?}"),
+    }
+}
+
+/// The sources of an embedded engine with `vars` as its whole environment.
+fn sources(vars: &[(&str, &str)]) -> ConfigSources {
+    ConfigSources::new(Interface::Embedded).env_vars(vars.iter().copied())
+}
+
+fn config_file(dir: &tempfile::TempDir, text: &str) -> PathBuf {
+    let path = dir.path().join("conversational-bi.toml");
+    std::fs::write(&path, text).expect("writes");
+    path
+}
+
+fn table(text: &str) -> toml::Table {
+    toml::from_str(text).expect("TOML")
+}
+
+#[test]
+fn a_bad_key_in_a_file_is_named_with_file_line_and_path() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = config_file(
+        &dir,
+        "[server]\nport = 8080\n\n[cache]\nenabled = true\nttl_seconds = \"x\"\n",
+    );
+    let e = Config::from_sources(sources(&[]).file(&path)).expect_err("bad value");
+    let (message, key, file, line) = config_error(&e);
+    assert_eq!(key, Some("cache.ttl_seconds"), "{message}");
+    assert_eq!(file, Some(path.as_path()));
+    assert_eq!(line, Some(6), "{message}");
+    assert!(
+        message.starts_with(&format!("{}:6: key `cache.ttl_seconds`: ", path.display())),
+        "{message}"
+    );
+    assert!(message.contains("expected u64"), "{message}");
+
+    let path = config_file(&dir, "[cache]\nenabled = true\nttl_secs = 5\n");
+    let e = Config::from_sources(sources(&[]).file(&path)).expect_err("unknown key");
+    let (_, key, _, line) = config_error(&e);
+    assert_eq!((key, line), (Some("cache.ttl_secs"), Some(3)), "{e}");
+    assert!(e.to_string().contains("unknown field `ttl_secs`"), "{e}");
+
+    // The text layer is named by its line; an override by its path.
+    let e = Config::from_sources(sources(&[]).toml("\n[session]\nmax_turns = -3\n"))
+        .expect_err("negative");
+    assert!(
+        matches!(&e, Error::Config { key: Some(k), line: Some(3), .. } if k == "session.max_turns"),
+        "{e:?}"
+    );
+    let e = Config::from_sources(sources(&[]).overrides(table("[llm]\nprovidr = \"rule\"\n")))
+        .expect_err("unknown option");
+    assert!(
+        matches!(&e, Error::Config { key: Some(k), line: None, .. } if k == "llm.providr"),
+        "{e:?}"
+    );
+    assert!(e.to_string().starts_with("option `llm.providr`: "), "{e}");
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let e = Config::from_sources(sources(&[]).file("/no/such/conversational-bi.toml"))
+        .expect_err("missing");
+    assert!(
+        e.to_string()
+            .contains("cannot read configuration file /no/such/conversational-bi.toml"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_bad_environment_value_names_the_variable() {
+    for (var, value, key) in [
+        ("TOKIO_WORKER_THREADS", "many", "server.workers"),
+        ("DATABASE_URL", "oracle://scott:tiger@db/x", "database.url"),
+        ("REDIS_URL", "http://cache:6379", "redis.url"),
+    ] {
+        let e = Config::from_sources(sources(&[(var, value)])).expect_err(var);
+        let (message, k, _, _) = config_error(&e);
+        assert!(message.contains(var), "{var}: {message}");
+        assert_eq!(k, Some(key), "{message}");
+        assert!(
+            !message.contains("tiger"),
+            "a password in the error: {message}"
+        );
+    }
+}
+
+#[test]
+fn sources_apply_in_order_file_text_overrides_environment() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = config_file(
+        &dir,
+        "[database]\nurl = \"sqlite://file.db\"\nmax_rows = 1\nstatement_timeout_ms = 100\npool_size = 70\n\n[logging]\nlevel = \"warn\"\n",
+    );
+    let config = Config::from_sources(
+        sources(&[("DATABASE_URL", "sqlite://env.db")])
+            .file(&path)
+            .toml("[database]\nurl = \"sqlite://text.db\"\nmax_rows = 2\nstatement_timeout_ms = 200\n")
+            .overrides(table("[database]\nurl = \"sqlite://options.db\"\nmax_rows = 3\n")),
+    )
+    .expect("valid");
+    assert_eq!(
+        config.database_url(),
+        Some("sqlite://env.db"),
+        "env over all"
+    );
+    assert_eq!(config.database.max_rows, 3, "overrides over text");
+    assert_eq!(config.database.statement_timeout_ms, 200, "text over file");
+    assert_eq!(config.database.pool_size, 70, "the file over the defaults");
+    assert_eq!(config.logging.level, "warn");
+    assert_eq!(config.database.max_idle_connections, 25, "the defaults");
+
+    // Without the variable, the overrides' URL wins; later overrides win over earlier ones.
+    let config = Config::from_sources(
+        sources(&[])
+            .file(&path)
+            .toml("[database]\nurl = \"sqlite://text.db\"\n")
+            .overrides(table("[database]\nurl = \"sqlite://options.db\"\n"))
+            .overrides(table("[database]\nmax_rows = 9\n")),
+    )
+    .expect("valid");
+    assert_eq!(config.database_url(), Some("sqlite://options.db"));
+    assert_eq!(config.database.max_rows, 9);
+    assert_eq!(config.database.statement_timeout_ms, 100);
+}
+
+#[test]
+fn secrets_never_appear_in_configuration_errors() {
+    let dir = tempfile::tempdir().expect("dir");
+    let env = [
+        ("OPENAI_API_KEY", "sk-hunter2-openai"),
+        ("JWT_SECRET", "hunter2-jwt-0123456789abcdef0123"),
+    ];
+    let cases = [
+        (
+            "[database]\nurl = \"oracle://bi:hunter2@db/x\"\n",
+            "database.url",
+        ),
+        (
+            "[database]\npool_size = \"postgres://bi:hunter2@db/x\"\n",
+            "database.pool_size",
+        ),
+        ("[redis]\nurl = \"http://:hunter2@cache\"\n", "redis.url"),
+    ];
+    for (text, key) in cases {
+        let path = config_file(&dir, &format!("[llm]\nprovider = \"openai\"\n{text}"));
+        for e in [
+            Config::from_sources(sources(&env).file(&path)).expect_err(text),
+            Config::from_sources(sources(&env).toml(text)).expect_err(text),
+            Config::from_sources(sources(&env).overrides(table(text))).expect_err(text),
+        ] {
+            let (message, k, _, _) = config_error(&e);
+            assert_eq!(k, Some(key), "{message}");
+            assert!(
+                !message.contains("hunter2"),
+                "a secret in the error: {message}"
+            );
+            assert!(!format!("{e:?}").contains("hunter2"), "{e:?}");
+        }
+    }
+    let options = ConfigSources::new(Interface::Embedded)
+        .toml("[database]\nurl = \"postgres://bi:hunter2@db/x\"\n")
+        .env_vars([("OPENAI_API_KEY", "sk-hunter2")]);
+    assert!(!format!("{options:?}").contains("hunter2"), "{options:?}");
+}
+
+#[test]
+fn an_embedded_engine_has_no_rate_limit_unless_configured() {
+    let embedded = Config::from_sources(sources(&[])).expect("valid");
+    assert!(!embedded.production.rate_limiting.enabled);
+    assert_eq!(embedded, Interface::Embedded.defaults());
+
+    let server = Config::from_sources(
+        ConfigSources::new(Interface::Server).env_vars(std::iter::empty::<(String, String)>()),
+    )
+    .expect("valid");
+    assert_eq!(
+        server,
+        Config::default(),
+        "the server keeps the runbook's values"
+    );
+    let rl = &server.production.rate_limiting;
+    assert_eq!(
+        (rl.enabled, rl.queries_per_minute, rl.burst_allowance),
+        (true, 100, 20)
+    );
+    assert_eq!(Interface::Server.defaults(), Config::default());
+
+    // Any rate-limiting setting, from any TOML source, turns the limits on.
+    let dir = tempfile::tempdir().expect("dir");
+    let path = config_file(
+        &dir,
+        "[production.rate_limiting]\nqueries_per_minute = 30\n",
+    );
+    for sources in [
+        sources(&[]).file(&path),
+        sources(&[]).toml("[production]\nrate_limit_qpm = 30\n"),
+        sources(&[]).toml("[production]\nenable_rate_limiting = true\n"),
+        sources(&[]).overrides(table("[production.rate_limiting]\nburst_allowance = 20\n")),
+    ] {
+        let config = Config::from_sources(sources.clone()).expect("valid");
+        assert!(config.production.rate_limiting.enabled, "{sources:?}");
+    }
+    let limited = Config::from_sources(sources(&[]).file(&path)).expect("valid");
+    assert_eq!(limited.production.rate_limiting.queries_per_minute, 30);
+    // ... and an explicit `enabled = false` turns them off on the server too.
+    let off = Config::from_sources(
+        ConfigSources::new(Interface::Server)
+            .env_vars(std::iter::empty::<(String, String)>())
+            .toml("[production.rate_limiting]\nenabled = false\n"),
+    )
+    .expect("valid");
+    assert!(!off.production.rate_limiting.enabled);
+    // Other [production] keys say nothing about rate limits.
+    let other = Config::from_sources(
+        sources(&[]).toml("[production.circuit_breaker]\nfailure_threshold = 2\n"),
+    )
+    .expect("valid");
+    assert!(!other.production.rate_limiting.enabled);
+}
+
+#[test]
+fn json_overrides_become_sections() {
+    let json = serde_json::json!({
+        "database": {"max_rows": 5, "allowed_tables": ["Artist", "Album"]},
+        "cache": {"similarity_threshold": 0.9, "store": null},
+        "llm": {"base_url": null},
+    });
+    let config =
+        Config::from_sources(sources(&[]).json_overrides(json).expect("object")).expect("valid");
+    assert_eq!(config.database.max_rows, 5);
+    assert_eq!(config.database.allowed_tables, ["Artist", "Album"]);
+    assert!((config.cache.similarity_threshold - 0.9).abs() < 1e-12);
+    assert_eq!(
+        config.cache.store, None,
+        "null leaves the key to the lower sources"
+    );
+
+    let e = sources(&[])
+        .json_overrides(serde_json::json!([1, 2]))
+        .expect_err("not an object");
+    assert!(e.to_string().contains("sections"), "{e}");
+    let e = sources(&[])
+        .json_overrides(serde_json::json!({"database": {"allowed_tables": ["A", null]}}))
+        .expect_err("null in a list");
+    assert!(e.to_string().contains("item 1 is null"), "{e}");
+    assert!(
+        matches!(&e, Error::Config { key: Some(k), .. } if k == "database.allowed_tables"),
+        "{e:?}"
+    );
+    let e = sources(&[])
+        .json_overrides(serde_json::json!({"database": {"max_rows": u64::MAX}}))
+        .expect_err("too large");
+    assert!(e.to_string().contains("database.max_rows"), "{e}");
+    let e = Config::from_sources(
+        sources(&[])
+            .json_overrides(serde_json::json!({"database": {"max_rows": "many"}}))
+            .expect("object"),
+    )
+    .expect_err("wrong type");
+    assert!(
+        matches!(&e, Error::Config { key: Some(k), .. } if k == "database.max_rows"),
+        "{e:?}"
+    );
+}

@@ -9,6 +9,7 @@ mod cache_labelled;
 mod db_behaviour;
 mod db_guardrails;
 mod differential;
+mod lazy_engine;
 mod privacy_feedback;
 mod prompt_context;
 mod prompt_linking;

@@ -10,7 +10,10 @@ mod password;
 use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
-use conversational_bi::{Config, DataSource, Engine, Error};
+use conversational_bi::{
+    Config, DataSource, Engine, Error,
+    config::{ConfigSources, Interface},
+};
 use serde_json::json;
 
 /// Exit code of a command that succeeded.
@@ -115,10 +118,12 @@ pub fn main() -> ExitCode {
     if matches!(cli.command, Some(Command::HashPassword)) {
         return password::hash_from_stdin();
     }
-    let config = match &cli.config {
-        Some(path) => Config::load(path),
-        None => Config::from_env(),
-    };
+    // The server's defaults are the runbook's, rate limits included.
+    let sources = ConfigSources::new(Interface::Server);
+    let config = Config::from_sources(match &cli.config {
+        Some(path) => sources.file(path),
+        None => sources,
+    });
     let json_output = match &cli.command {
         Some(
             Command::Schema { source }

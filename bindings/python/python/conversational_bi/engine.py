@@ -3,13 +3,18 @@
 :class:`Engine` blocks while the engine works, with the GIL released, so other Python threads
 keep running; :class:`AsyncEngine` has the same methods as coroutines for asyncio. Both hold a
 connection pool and are safe to share between threads (``Engine``) or tasks (``AsyncEngine``).
+
+Creating an engine checks the configuration (a mistake raises ``ConfigError`` at once) and
+never waits on the database: the first question (or ``schema``, ``health``, ...) connects, and
+a database that could not be reached is that call's error and is tried again by the next call.
+``connect()`` connects up front.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from . import _native
 from .answer import Answer
@@ -29,7 +34,7 @@ DatabaseLike = Union[PathLike, Mapping[str, Any]]
 #: ``"rule"``, ``"openai"``, ``"openai:MODEL"``, or the ``[llm]`` section as a dict.
 LlmLike = Union[str, Mapping[str, Any]]
 
-_ConnectArgs = Tuple[Optional[str], Optional[str], Optional[str], Optional[str]]
+_ConnectArgs = Tuple[Optional[str], Optional[str], Optional[str]]
 
 
 class Engine:
@@ -51,9 +56,13 @@ class Engine:
             ``session={"max_turns": 5}``,
             ``production={"rate_limiting": {"queries_per_minute": 30}}``.
 
+    The engine connects to the database at its first use (see :meth:`connect`). Rate limits
+    are off unless the configuration sets ``[production.rate_limiting]``: they protect a shared
+    server, and an engine in your program serves only you.
+
     Raises:
-        ConfigError: an unknown section or key, a value of the wrong type, an unusable URL.
-        DatabaseUnavailableError: the database could not be reached.
+        ConfigError: an unknown section or key, a value of the wrong type, an unusable URL, a
+            hosted model without its key.
     """
 
     __slots__ = ("_native",)
@@ -65,12 +74,24 @@ class Engine:
         config: Optional[ConfigLike] = None,
         **options: Mapping[str, Any],
     ) -> None:
-        self._native = _native.Engine.connect(*_connect_args(database, llm, config, options))
+        self._native = _native.Engine.create(*_connect_args(database, llm, config, options))
 
     @classmethod
     def from_config(cls, path: PathLike) -> "Engine":
         """An engine configured by a TOML file (environment variables still override it)."""
         return cls(config=path)
+
+    def connect(self) -> "Engine":
+        """Connects to the database now rather than at the first question, and returns the
+        engine (``engine = Engine(...).connect()``).
+
+        Raises:
+            DatabaseUnavailableError: the database could not be reached (the next call tries
+                again).
+            ConfigError: the database does not exist (e.g. no SQLite file at the path).
+        """
+        self._native.connect()
+        return self
 
     def ask(
         self,
@@ -95,8 +116,9 @@ class Engine:
         self._native.reset_session(tenant_id, session_id)
 
     def schema(self) -> Schema:
-        """The tables and columns the engine sees (read when the engine connected); tables
-        outside ``allowed_tables`` and columns in ``denied_columns`` are left out."""
+        """The tables and columns the engine sees (read when the engine connected, which this
+        call does first when needed); tables outside ``allowed_tables`` and columns in
+        ``denied_columns`` are left out."""
         return Schema._from_dict(self._native.schema())
 
     def health(self) -> Health:
@@ -110,9 +132,9 @@ class Engine:
 class AsyncEngine:
     """The conversational BI engine for asyncio: the methods of :class:`Engine` as coroutines.
 
-    ``AsyncEngine(...)`` connects at once and blocks while it does (fine before the event loop
-    runs, e.g. at import time or in a notebook); inside a running loop use
-    ``await AsyncEngine.connect(...)``. The arguments are those of :class:`Engine`.
+    ``AsyncEngine(...)`` checks the configuration and returns at once, without blocking the
+    event loop; the first awaited call connects. ``await AsyncEngine.connect(...)`` connects
+    up front. The arguments are those of :class:`Engine`.
     """
 
     __slots__ = ("_native",)
@@ -124,7 +146,7 @@ class AsyncEngine:
         config: Optional[ConfigLike] = None,
         **options: Mapping[str, Any],
     ) -> None:
-        self._native = _native.Engine.connect(*_connect_args(database, llm, config, options))
+        self._native = _native.Engine.create(*_connect_args(database, llm, config, options))
 
     @classmethod
     async def connect(
@@ -134,8 +156,13 @@ class AsyncEngine:
         config: Optional[ConfigLike] = None,
         **options: Mapping[str, Any],
     ) -> "AsyncEngine":
-        """Connects without blocking the event loop."""
-        native = await _native.Engine.connect_async(*_connect_args(database, llm, config, options))
+        """An engine connected up front, without blocking the event loop.
+
+        Raises:
+            DatabaseUnavailableError: the database could not be reached.
+        """
+        native = _native.Engine.create(*_connect_args(database, llm, config, options))
+        await native.connect_async()
         return cls._wrap(native)
 
     @classmethod
@@ -174,7 +201,7 @@ class AsyncEngine:
 
     async def schema(self) -> Schema:
         """As :meth:`Engine.schema`."""
-        return Schema._from_dict(self._native.schema())
+        return Schema._from_dict(await self._native.schema_async())
 
     async def health(self) -> Health:
         """As :meth:`Engine.health`."""
@@ -186,9 +213,10 @@ class AsyncEngine:
 
 def _repr(engine: Union[Engine, AsyncEngine]) -> str:
     native = getattr(engine, "_native", None)
-    if native is None:  # the constructor failed
+    described = native.describe() if native is not None else None
+    if described is None:  # not connected yet (or the constructor failed)
         return f"<{type(engine).__name__} (not connected)>"
-    dialect, database = native.describe()
+    dialect, database = described
     return f"<{type(engine).__name__} {dialect}:{database}>"
 
 
@@ -198,11 +226,13 @@ def _connect_args(
     config: Optional[ConfigLike],
     options: Mapping[str, Any],
 ) -> _ConnectArgs:
-    """The native constructor's arguments: config path, options as JSON, database, API key."""
+    """The native constructor's arguments: the config path, the option layers as JSON (the
+    engine lays each over the ones before it: ``config`` as a dict, ``llm``, ``**options``,
+    then ``database`` as a dict), and the database URL."""
     config_path: Optional[str] = None
-    overrides: Dict[str, Any] = {}
+    layers: List[Mapping[str, Any]] = []
     if isinstance(config, Mapping):
-        overrides = _merge(overrides, config)
+        layers.append(config)
     elif config is not None:
         try:
             config_path = os.fspath(config)
@@ -213,19 +243,14 @@ def _connect_args(
                 key="config",
             ) from None
     if llm is not None:
-        overrides = _merge(overrides, {"llm": _llm_section(llm)})
+        layers.append({"llm": _llm_section(llm)})
     if options:
-        overrides = _merge(overrides, options)
-    # The key goes to the engine on its own: the configuration never holds it (nor shows it).
-    llm_section = overrides.get("llm")
-    api_key = llm_section.pop("api_key", None) if isinstance(llm_section, dict) else None
-    if api_key is not None and not isinstance(api_key, str):
-        raise ConfigError("llm api_key must be a string", key="llm.api_key")
+        layers.append(options)
     url: Any = database
     if isinstance(database, Mapping):
         section = dict(database)
         url = section.pop("url", None)
-        overrides = _merge(overrides, {"database": section})
+        layers.append({"database": section})
     db: Optional[str] = None
     if url is not None:
         try:
@@ -237,10 +262,10 @@ def _connect_args(
                 key="database.url",
             ) from None
     try:
-        encoded = json.dumps(overrides, default=_json_default) if overrides else None
+        encoded = json.dumps(layers, default=_json_default) if layers else None
     except (TypeError, ValueError) as e:
         raise ConfigError(f"configuration values must be TOML-like values: {e}") from None
-    return config_path, encoded, db, api_key
+    return config_path, encoded, db
 
 
 def _llm_section(llm: LlmLike) -> Dict[str, Any]:
@@ -257,18 +282,6 @@ def _llm_section(llm: LlmLike) -> Dict[str, Any]:
         f"{type(llm).__name__}",
         key="llm",
     )
-
-
-def _merge(base: Dict[str, Any], over: Mapping[str, Any]) -> Dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = _merge(dict(out[key]), value)
-        elif isinstance(value, Mapping):
-            out[key] = _merge({}, value)
-        else:
-            out[key] = value
-    return out
 
 
 def _json_default(value: Any) -> Any:
