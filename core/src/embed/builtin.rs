@@ -15,7 +15,7 @@
 use async_trait::async_trait;
 
 use super::Embedder;
-use crate::{error::Result, generate::rule::lexicon};
+use crate::{error::Result, text};
 
 /// Dimensions of the built-in vectors.
 pub const BUILTIN_DIMS: usize = 512;
@@ -102,25 +102,25 @@ fn add(v: &mut [f32], parts: &[&[u8]], weight: f32) {
 /// The tokens of a text: the rule generator's tokenizer, with hyphenated words split
 /// ("best-selling" is "best selling") and numeric spans read as ranges ("2020-2023" is
 /// "2020 to 2023"). ISO dates (`2024-01-31`) and hyphenated synonyms (`e-mail`) stay whole.
-pub(crate) fn tokens(text: &str) -> Vec<lexicon::Token> {
+pub(crate) fn tokens(text: &str) -> Vec<text::Token> {
     let mut out = Vec::new();
-    for t in lexicon::tokenize(text) {
+    for t in text::tokenize(text) {
         let hyphenated = !t.quoted
             && t.number.is_none()
             && t.lower.contains('-')
             && !t.lower.starts_with('-')
             && !is_iso_date(&t.lower)
-            && lexicon::canonical(&t.lower) == t.lower;
+            && text::canonical(&t.lower) == t.lower;
         if !hyphenated {
             out.push(t);
             continue;
         }
         let parts: Vec<&str> = t.raw.split('-').filter(|p| !p.is_empty()).collect();
         for (i, part) in parts.iter().enumerate() {
-            let token = lexicon::word_token(part);
-            let after_number = i > 0 && lexicon::word_token(parts[i - 1]).number.is_some();
+            let token = text::word_token(part);
+            let after_number = i > 0 && text::word_token(parts[i - 1]).number.is_some();
             if after_number && token.number.is_some() {
-                out.push(lexicon::word_token("to"));
+                out.push(text::word_token("to"));
             }
             out.push(token);
         }
@@ -144,7 +144,7 @@ pub fn content_words(text: &str) -> Vec<String> {
     let toks = tokens(text);
     let word = |i: usize| {
         toks.get(i)
-            .map_or(String::new(), |t| lexicon::fold(&t.lower))
+            .map_or(String::new(), |t| text::fold(&t.lower).into_owned())
     };
     let mut out = Vec::new();
     let mut i = 0;
@@ -152,7 +152,7 @@ pub fn content_words(text: &str) -> Vec<String> {
         let t = &toks[i];
         let (w, next) = (word(i), word(i + 1));
         if t.quoted {
-            out.push(lexicon::fold(&t.lower));
+            out.push(text::fold(&t.lower).into_owned());
             i += 1;
             continue;
         }
@@ -169,7 +169,7 @@ pub fn content_words(text: &str) -> Vec<String> {
             out.push(number_text(n));
             continue;
         }
-        if let Some(m) = lexicon::month(&w)
+        if let Some(m) = text::month(&w)
             && w != "may"
         {
             out.push(format!("month-{m}"));
@@ -187,10 +187,10 @@ pub fn content_words(text: &str) -> Vec<String> {
             out.push("not".into());
             continue;
         }
-        if lexicon::is_stop_word(&w) || lexicon::is_neutral_word(&w) || is_filler(&w) {
+        if text::is_stop_word(&w) || text::is_neutral_word(&w) || is_filler(&w) {
             continue;
         }
-        let norm = lexicon::fold(&t.norm);
+        let norm = text::fold(&t.norm);
         out.push(match paraphrase(&norm) {
             Some(p) => p.to_string(),
             None => {
