@@ -15,7 +15,10 @@
 use async_trait::async_trait;
 
 use super::Embedder;
-use crate::{error::Result, text};
+use crate::{
+    error::Result,
+    text::{self, Comparison, Sense},
+};
 
 /// Dimensions of the built-in vectors.
 pub const BUILTIN_DIMS: usize = 512;
@@ -164,6 +167,11 @@ pub fn content_words(text: &str) -> Vec<String> {
             }
             continue;
         }
+        if let Some((sense, used)) = text::phrase_at(&[&w, &next, &word(i + 2)]) {
+            out.push(sense_word(sense).to_string());
+            i += used;
+            continue;
+        }
         i += 1;
         if let Some(n) = t.number.or_else(|| extra_number(&w)) {
             out.push(number_text(n));
@@ -202,15 +210,30 @@ pub fn content_words(text: &str) -> Vec<String> {
     out
 }
 
-/// Two-word phrases with one meaning: (canonical word, tokens used).
+/// The word standing for a comparison or order phrase of [`text::phrases`]: "more than",
+/// "over" and "exceeding" are "more", "highest" and "most" are "top".
+fn sense_word(sense: Sense) -> &'static str {
+    match sense {
+        Sense::Compare(Comparison::Gt) => "more",
+        Sense::Compare(Comparison::Lt) => "less",
+        Sense::Compare(Comparison::Ge) => "at-least",
+        Sense::Compare(Comparison::Le) => "at-most",
+        Sense::Compare(Comparison::Eq) => "equal",
+        Sense::Extreme { high: true, .. } => "top",
+        Sense::Extreme { high: false, .. } => "bottom",
+        Sense::Direction(false) => "ascending",
+        Sense::Direction(true) => "descending",
+    }
+}
+
+/// Two-word phrases with one meaning, besides those of [`text::phrases`] (tried first, for
+/// their longer forms): (canonical word, tokens used).
 fn phrase(w: &str, next: &str, next_number: Option<f64>) -> Option<(String, usize)> {
     let canonical = match (w, next) {
         ("how", "many") | ("number", "of") => "count",
         ("how", "much") => "total",
-        ("at", "least") | ("no" | "not", "less" | "fewer") | ("or", "more") => "at-least",
-        ("at", "most") | ("no" | "not", "more") | ("or", "less" | "fewer") | ("up", "to") => {
-            "at-most"
-        }
+        ("no" | "not", "less" | "fewer") | ("or", "more") => "at-least",
+        ("no" | "not", "more") | ("or", "less" | "fewer") | ("up", "to") => "at-most",
         ("ascending" | "increasing" | "alphabetical", "order") => "ascending",
         ("descending" | "decreasing" | "reverse", "order") => "descending",
         (_, "quarter") => return ordinal(w).map(|q| (format!("quarter-{q}"), 2)),
@@ -315,18 +338,14 @@ pub(crate) fn lemma(w: &str) -> String {
 /// Folds words that BI questions use interchangeably.
 fn paraphrase(w: &str) -> Option<&'static str> {
     Some(match w {
-        "highest" | "most" | "best" | "largest" | "biggest" | "greatest" | "leading" => "top",
-        "lowest" | "least" | "fewest" | "worst" | "smallest" => "bottom",
-        "over" | "above" | "exceeding" | "greater" | "higher" | "larger" | "bigger" | "more" => {
-            "more"
-        }
-        "under" | "below" | "fewer" | "lower" | "smaller" | "less" => "less",
+        "best" => "top",
+        "worst" => "bottom",
+        "greater" | "higher" | "larger" | "bigger" | "more" => "more",
+        "fewer" | "lower" | "smaller" | "less" => "less",
         "average" | "avg" | "mean" => "average",
         "count" | "number" => "count",
         "sum" | "total" => "total",
         "previous" | "prior" | "preceding" | "past" => "last",
-        "asc" | "ascending" | "increasing" => "ascending",
-        "desc" | "descending" | "decreasing" => "descending",
         _ => return None,
     })
 }
@@ -391,6 +410,49 @@ mod tests {
             ["at-least", "5", "at-least", "5"]
         );
         assert_eq!(content_words("sales 2020-2023"), ["sales", "2020", "2023"]);
+    }
+
+    #[test]
+    fn comparison_and_order_phrases_read_as_the_shared_list_says() {
+        let words = |q: &str| content_words(q).join(" ");
+        for (question, expected) in [
+            (
+                "customers with not more than 5 invoices",
+                "customer at-most 5 invoice",
+            ),
+            (
+                "customers with at most 5 invoices",
+                "customer at-most 5 invoice",
+            ),
+            (
+                "customers with no fewer than 5 invoices",
+                "customer at-least 5 invoice",
+            ),
+            (
+                "customers with more than 5 invoices",
+                "customer more 5 invoice",
+            ),
+            ("customers with over 5 invoices", "customer more 5 invoice"),
+            ("customers exceeding 5 invoices", "customer more 5 invoice"),
+            ("customers with under 5 invoices", "customer less 5 invoice"),
+            (
+                "customers with fewer than 5 invoices",
+                "customer less 5 invoice",
+            ),
+            (
+                "customers with exactly 5 invoices",
+                "customer equal 5 invoice",
+            ),
+            ("customers with highest sales", "customer top sales"),
+            ("customers with the most invoices", "customer top invoice"),
+            (
+                "customers with the fewest invoices",
+                "customer bottom invoice",
+            ),
+            ("customers sorted descending", "customer descending"),
+        ] {
+            assert_eq!(words(question), expected, "{question}");
+        }
         assert_eq!(
             content_words("e-mail on 2024-01-31"),
             ["email", "2024-01-31"]
