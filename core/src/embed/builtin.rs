@@ -12,6 +12,8 @@
 //! thing, and it scores "top 10 customers in 2023" close to "top 10 customers in 2024". The
 //! semantic cache never relies on it alone: its slot guard checks the facts that must match.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 
 use super::Embedder;
@@ -145,9 +147,10 @@ pub(crate) fn is_iso_date(w: &str) -> bool {
 /// The normalized content words of a text, in order.
 pub fn content_words(text: &str) -> Vec<String> {
     let toks = tokens(text);
+    // Folded words borrow from the tokens: plain ASCII costs no allocation.
     let word = |i: usize| {
         toks.get(i)
-            .map_or(String::new(), |t| text::fold(&t.lower).into_owned())
+            .map_or(Cow::Borrowed(""), |t| text::fold(&t.lower))
     };
     let mut out = Vec::new();
     let mut i = 0;

@@ -7,10 +7,12 @@
 
 use std::collections::HashMap;
 
-use crate::catalog::{Catalog, Table};
-
 use super::ir::ColumnRef;
-use crate::{text, values::is_label_name};
+use crate::{
+    catalog::{Catalog, Table},
+    text,
+    values::is_label_name,
+};
 
 /// What a phrase of the question may name.
 #[derive(Debug, Clone, PartialEq, Eq)]
