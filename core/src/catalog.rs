@@ -298,6 +298,25 @@ fn fingerprint(dialect: Dialect, tables: &[Table]) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A column of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ColumnRef {
+    /// The table's name as the catalog spells it.
+    pub table: String,
+    /// The column's name as the catalog spells it.
+    pub column: String,
+}
+
+impl ColumnRef {
+    /// A column reference.
+    pub fn new(table: impl Into<String>, column: impl Into<String>) -> Self {
+        Self {
+            table: table.into(),
+            column: column.into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,25 @@ impl Dialect {
             Self::Mysql => "mysql",
         }
     }
+
+    /// `name` as a quoted identifier of this dialect (always quoted, the closing quote
+    /// doubled), by the project's one escaper, [`crate::sql::quote`].
+    pub fn quote_identifier(self, name: &str) -> String {
+        crate::sql::quote::identifier(self, name)
+    }
+
+    /// A table as a qualified, quoted name: `"schema"."table"` or `"table"` (see
+    /// [`Dialect::quote_identifier`]).
+    pub fn quote_table(self, schema: Option<&str>, name: &str) -> String {
+        crate::sql::quote::qualified_identifier(self, schema, name)
+    }
+
+    /// `value` as a string literal of this dialect, by the project's one escaper,
+    /// [`crate::sql::quote`]. A value holding a NUL character cannot be written in SQL: refuse
+    /// it first (see [`crate::sql::quote::has_nul`]).
+    pub fn quote_string(self, value: &str) -> String {
+        crate::sql::quote::string_literal(self, value)
+    }
 }
 
 impl std::fmt::Display for Dialect {
@@ -60,5 +79,18 @@ mod tests {
         assert_eq!(Dialect::from_url("mariadb://h/db"), Some(Dialect::Mysql));
         assert_eq!(Dialect::from_url("oracle://h/db"), None);
         assert_eq!(Dialect::from_url("no-scheme"), None);
+    }
+
+    #[test]
+    fn quoting_goes_through_the_one_escaper() {
+        assert_eq!(Dialect::Sqlite.quote_identifier("we\"ird"), "\"we\"\"ird\"");
+        assert_eq!(Dialect::Mysql.quote_identifier("a`b"), "`a``b`");
+        assert_eq!(
+            Dialect::Postgres.quote_table(Some("public"), "Order"),
+            "\"public\".\"Order\""
+        );
+        assert_eq!(Dialect::Mysql.quote_table(None, "t"), "`t`");
+        assert_eq!(Dialect::Postgres.quote_string("O'Neil\\"), "'O''Neil\\'");
+        assert_eq!(Dialect::Mysql.quote_string("O'Neil\\"), "'O''Neil\\\\'");
     }
 }

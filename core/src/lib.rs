@@ -13,6 +13,10 @@
 //! - [`metrics`]: the Prometheus metrics, registered in a registry the caller owns;
 //! - [`demo`]: the Chinook demo database that ships inside the crate;
 //! - [`source`]: a connected database with its catalog and validator;
+//! - [`text`]: reading text (tokens, words, numbers and months, singulars, accent folding, the
+//!   comparison and order phrases), shared by every reader of a question;
+//! - [`values`]: the index of a database's known values ("Germany", "Rock"), built once per
+//!   source and shared by the rule generator, the LLM prompt and the semantic cache;
 //! - [`embed`]: the embedding seam shared by the semantic cache and schema ranking;
 //! - [`llm`]: the OpenAI, Anthropic, Cohere and Ollama providers and their embeddings;
 //! - [`resilience`]: retry with backoff and the circuit breaker, as layers around providers, and
@@ -43,6 +47,11 @@ pub mod session;
 pub mod source;
 pub mod sql;
 pub mod store;
+pub mod text;
+pub mod values;
+
+#[cfg(test)]
+pub(crate) mod testdb;
 
 pub use answer::Answer;
 pub use catalog::Catalog;

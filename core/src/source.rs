@@ -14,9 +14,9 @@ use crate::{
     config::Config,
     error::Result,
     exec::{self, Executor, QueryResult},
-    generate::rule::{ValueIndex, ValueIndexLimits},
     metrics::{Metrics, OutcomeLabels},
     sql::{ValidatedSql, Validator},
+    values::{ValueIndex, ValueIndexLimits},
 };
 
 /// One connected database with its schema and SQL policy.

@@ -39,11 +39,12 @@ use crate::{
     config::{CacheConfig, Config, EmbedderKind, StoreKind},
     embed::{BuiltinEmbedder, Embedder, cosine},
     error::{Error, Result},
-    generate::{Generation, correct::Corrected, rule::values::ValueIndex},
+    generate::{Generation, correct::Corrected},
     metrics::CacheMetrics,
     session::Turn,
     source::DataSource,
     store::RedisConnection,
+    values::ValueIndex,
 };
 
 /// Parts of the cache that replace those of the configuration.

@@ -421,7 +421,7 @@ async fn vocabulary(config: &Config, url: &str) -> Vocabulary {
 
 #[tokio::test]
 async fn the_slot_guard_knows_nothing_the_policy_hides() {
-    use crate::generate::rule::testdb;
+    use crate::testdb;
 
     let dir = tempfile::tempdir().expect("tempdir");
     let (url, twin_url) = testdb::chinook_twins(dir.path()).await;

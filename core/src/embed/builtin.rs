@@ -12,10 +12,15 @@
 //! thing, and it scores "top 10 customers in 2023" close to "top 10 customers in 2024". The
 //! semantic cache never relies on it alone: its slot guard checks the facts that must match.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 
 use super::Embedder;
-use crate::{error::Result, generate::rule::lexicon};
+use crate::{
+    error::Result,
+    text::{self, Comparison, Sense},
+};
 
 /// Dimensions of the built-in vectors.
 pub const BUILTIN_DIMS: usize = 512;
@@ -102,25 +107,25 @@ fn add(v: &mut [f32], parts: &[&[u8]], weight: f32) {
 /// The tokens of a text: the rule generator's tokenizer, with hyphenated words split
 /// ("best-selling" is "best selling") and numeric spans read as ranges ("2020-2023" is
 /// "2020 to 2023"). ISO dates (`2024-01-31`) and hyphenated synonyms (`e-mail`) stay whole.
-pub(crate) fn tokens(text: &str) -> Vec<lexicon::Token> {
+pub(crate) fn tokens(text: &str) -> Vec<text::Token> {
     let mut out = Vec::new();
-    for t in lexicon::tokenize(text) {
+    for t in text::tokenize(text) {
         let hyphenated = !t.quoted
             && t.number.is_none()
             && t.lower.contains('-')
             && !t.lower.starts_with('-')
             && !is_iso_date(&t.lower)
-            && lexicon::canonical(&t.lower) == t.lower;
+            && text::canonical(&t.lower) == t.lower;
         if !hyphenated {
             out.push(t);
             continue;
         }
         let parts: Vec<&str> = t.raw.split('-').filter(|p| !p.is_empty()).collect();
         for (i, part) in parts.iter().enumerate() {
-            let token = lexicon::word_token(part);
-            let after_number = i > 0 && lexicon::word_token(parts[i - 1]).number.is_some();
+            let token = text::word_token(part);
+            let after_number = i > 0 && text::word_token(parts[i - 1]).number.is_some();
             if after_number && token.number.is_some() {
-                out.push(lexicon::word_token("to"));
+                out.push(text::word_token("to"));
             }
             out.push(token);
         }
@@ -142,9 +147,10 @@ pub(crate) fn is_iso_date(w: &str) -> bool {
 /// The normalized content words of a text, in order.
 pub fn content_words(text: &str) -> Vec<String> {
     let toks = tokens(text);
+    // Folded words borrow from the tokens: plain ASCII costs no allocation.
     let word = |i: usize| {
         toks.get(i)
-            .map_or(String::new(), |t| lexicon::fold(&t.lower))
+            .map_or(Cow::Borrowed(""), |t| text::fold(&t.lower))
     };
     let mut out = Vec::new();
     let mut i = 0;
@@ -152,7 +158,7 @@ pub fn content_words(text: &str) -> Vec<String> {
         let t = &toks[i];
         let (w, next) = (word(i), word(i + 1));
         if t.quoted {
-            out.push(lexicon::fold(&t.lower));
+            out.push(text::fold(&t.lower).into_owned());
             i += 1;
             continue;
         }
@@ -164,12 +170,17 @@ pub fn content_words(text: &str) -> Vec<String> {
             }
             continue;
         }
+        if let Some((sense, used)) = text::phrase_at(&[&w, &next, &word(i + 2)]) {
+            out.push(sense_word(sense).to_string());
+            i += used;
+            continue;
+        }
         i += 1;
         if let Some(n) = t.number.or_else(|| extra_number(&w)) {
             out.push(number_text(n));
             continue;
         }
-        if let Some(m) = lexicon::month(&w)
+        if let Some(m) = text::month(&w)
             && w != "may"
         {
             out.push(format!("month-{m}"));
@@ -187,10 +198,10 @@ pub fn content_words(text: &str) -> Vec<String> {
             out.push("not".into());
             continue;
         }
-        if lexicon::is_stop_word(&w) || lexicon::is_neutral_word(&w) || is_filler(&w) {
+        if text::is_stop_word(&w) || text::is_neutral_word(&w) || is_filler(&w) {
             continue;
         }
-        let norm = lexicon::fold(&t.norm);
+        let norm = text::fold(&t.norm);
         out.push(match paraphrase(&norm) {
             Some(p) => p.to_string(),
             None => {
@@ -202,15 +213,30 @@ pub fn content_words(text: &str) -> Vec<String> {
     out
 }
 
-/// Two-word phrases with one meaning: (canonical word, tokens used).
+/// The word standing for a comparison or order phrase of [`text::phrases`]: "more than",
+/// "over" and "exceeding" are "more", "highest" and "most" are "top".
+fn sense_word(sense: Sense) -> &'static str {
+    match sense {
+        Sense::Compare(Comparison::Gt) => "more",
+        Sense::Compare(Comparison::Lt) => "less",
+        Sense::Compare(Comparison::Ge) => "at-least",
+        Sense::Compare(Comparison::Le) => "at-most",
+        Sense::Compare(Comparison::Eq) => "equal",
+        Sense::Extreme { high: true, .. } => "top",
+        Sense::Extreme { high: false, .. } => "bottom",
+        Sense::Direction(false) => "ascending",
+        Sense::Direction(true) => "descending",
+    }
+}
+
+/// Two-word phrases with one meaning, besides those of [`text::phrases`] (tried first, for
+/// their longer forms): (canonical word, tokens used).
 fn phrase(w: &str, next: &str, next_number: Option<f64>) -> Option<(String, usize)> {
     let canonical = match (w, next) {
         ("how", "many") | ("number", "of") => "count",
         ("how", "much") => "total",
-        ("at", "least") | ("no" | "not", "less" | "fewer") | ("or", "more") => "at-least",
-        ("at", "most") | ("no" | "not", "more") | ("or", "less" | "fewer") | ("up", "to") => {
-            "at-most"
-        }
+        ("no" | "not", "less" | "fewer") | ("or", "more") => "at-least",
+        ("no" | "not", "more") | ("or", "less" | "fewer") | ("up", "to") => "at-most",
         ("ascending" | "increasing" | "alphabetical", "order") => "ascending",
         ("descending" | "decreasing" | "reverse", "order") => "descending",
         (_, "quarter") => return ordinal(w).map(|q| (format!("quarter-{q}"), 2)),
@@ -315,18 +341,14 @@ pub(crate) fn lemma(w: &str) -> String {
 /// Folds words that BI questions use interchangeably.
 fn paraphrase(w: &str) -> Option<&'static str> {
     Some(match w {
-        "highest" | "most" | "best" | "largest" | "biggest" | "greatest" | "leading" => "top",
-        "lowest" | "least" | "fewest" | "worst" | "smallest" => "bottom",
-        "over" | "above" | "exceeding" | "greater" | "higher" | "larger" | "bigger" | "more" => {
-            "more"
-        }
-        "under" | "below" | "fewer" | "lower" | "smaller" | "less" => "less",
+        "best" => "top",
+        "worst" => "bottom",
+        "greater" | "higher" | "larger" | "bigger" | "more" => "more",
+        "fewer" | "lower" | "smaller" | "less" => "less",
         "average" | "avg" | "mean" => "average",
         "count" | "number" => "count",
         "sum" | "total" => "total",
         "previous" | "prior" | "preceding" | "past" => "last",
-        "asc" | "ascending" | "increasing" => "ascending",
-        "desc" | "descending" | "decreasing" => "descending",
         _ => return None,
     })
 }
@@ -391,6 +413,49 @@ mod tests {
             ["at-least", "5", "at-least", "5"]
         );
         assert_eq!(content_words("sales 2020-2023"), ["sales", "2020", "2023"]);
+    }
+
+    #[test]
+    fn comparison_and_order_phrases_read_as_the_shared_list_says() {
+        let words = |q: &str| content_words(q).join(" ");
+        for (question, expected) in [
+            (
+                "customers with not more than 5 invoices",
+                "customer at-most 5 invoice",
+            ),
+            (
+                "customers with at most 5 invoices",
+                "customer at-most 5 invoice",
+            ),
+            (
+                "customers with no fewer than 5 invoices",
+                "customer at-least 5 invoice",
+            ),
+            (
+                "customers with more than 5 invoices",
+                "customer more 5 invoice",
+            ),
+            ("customers with over 5 invoices", "customer more 5 invoice"),
+            ("customers exceeding 5 invoices", "customer more 5 invoice"),
+            ("customers with under 5 invoices", "customer less 5 invoice"),
+            (
+                "customers with fewer than 5 invoices",
+                "customer less 5 invoice",
+            ),
+            (
+                "customers with exactly 5 invoices",
+                "customer equal 5 invoice",
+            ),
+            ("customers with highest sales", "customer top sales"),
+            ("customers with the most invoices", "customer top invoice"),
+            (
+                "customers with the fewest invoices",
+                "customer bottom invoice",
+            ),
+            ("customers sorted descending", "customer descending"),
+        ] {
+            assert_eq!(words(question), expected, "{question}");
+        }
         assert_eq!(
             content_words("e-mail on 2024-01-31"),
             ["email", "2024-01-31"]

@@ -101,7 +101,7 @@ impl MysqlExecutor {
         let sql_mode = lexical_sql_mode(&server_mode);
         let mut cleanup = String::from("ROLLBACK; DO RELEASE_ALL_LOCKS()");
         if let Some(db) = database {
-            cleanup.push_str(&format!("; USE `{}`", db.replace('`', "``")));
+            cleanup.push_str(&format!("; USE {}", Dialect::Mysql.quote_identifier(&db)));
         }
         let executor = Self {
             pool,

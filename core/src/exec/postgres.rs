@@ -87,7 +87,7 @@ impl PostgresExecutor {
         } else {
             search_path
                 .iter()
-                .map(|s| crate::sql::quote::identifier(Dialect::Postgres, s))
+                .map(|s| Dialect::Postgres.quote_identifier(s))
                 .collect::<Vec<_>>()
                 .join(", ")
         };

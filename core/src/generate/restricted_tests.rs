@@ -14,8 +14,9 @@ use crate::{
     generate::{
         GenerationRequest,
         prompt::{self, PromptContext},
-        rule::{testdb, values::phrase_key},
     },
+    testdb,
+    values::phrase_key,
 };
 
 /// Tables the policy leaves out.

@@ -28,7 +28,8 @@ use serde::{Deserialize, Serialize};
 use crate::{
     catalog::Catalog,
     embed::builtin::{extra_number, is_iso_date, number_text, tokens},
-    generate::rule::{lexicon, values::ValueIndex},
+    text,
+    values::ValueIndex,
 };
 
 /// A kind of fact.
@@ -210,8 +211,8 @@ impl Vocabulary {
         for table in &catalog.tables {
             let names = std::iter::once(&table.name).chain(table.columns.iter().map(|c| &c.name));
             for name in names {
-                for w in lexicon::identifier_words(name) {
-                    entities.insert(normal_form(&lexicon::word_token(&w).norm));
+                for w in text::identifier_words(name) {
+                    entities.insert(normal_form(&text::word_token(&w).norm));
                 }
             }
         }
@@ -240,7 +241,7 @@ impl Vocabulary {
 
 /// Fold, singular, synonyms, verb lemma: the form in which names and terms are compared.
 fn normal_form(norm: &str) -> String {
-    words::lemma(&lexicon::fold(norm))
+    words::lemma(&text::fold(norm))
 }
 
 /// Markers that combine with their neighbours in the second pass.
@@ -326,7 +327,7 @@ fn read_tokens(question: &str) -> Vec<Tok> {
     let shouting = !question.chars().any(char::is_lowercase);
     let mut out: Vec<Tok> = Vec::new();
     for t in tokens(question) {
-        let w = lexicon::fold(&t.lower);
+        let w = text::fold(&t.lower).into_owned();
         let number = if t.quoted || !thousands_grouping(&t.raw) {
             None
         } else {
@@ -342,7 +343,7 @@ fn read_tokens(question: &str) -> Vec<Tok> {
             acronym: !shouting
                 && t.raw.chars().count() >= 2
                 && t.raw.chars().all(|c| c.is_ascii_uppercase()),
-            plural: number.is_none() && !t.quoted && lexicon::singular(&t.lower) != t.lower,
+            plural: number.is_none() && !t.quoted && text::singular(&t.lower) != t.lower,
             raw: t.raw,
             w,
             number,
@@ -355,7 +356,7 @@ fn read_tokens(question: &str) -> Vec<Tok> {
             && let Some(p) = prev.number
             && (prev.digits
                 || extra_number(&prev.w).is_some()
-                || lexicon::word_token(&prev.w).number.is_some())
+                || text::word_token(&prev.w).number.is_some())
             && combines(p, n, prev.digits)
         {
             let value = if n >= 100.0 { p * n } else { p + n };
@@ -446,7 +447,7 @@ fn read_item(toks: &[Tok], i: usize, vocab: &Vocabulary) -> (Option<Item>, usize
     {
         return (slot(SlotKind::Number, format!("#{n}")), 1);
     }
-    if let Some(m) = lexicon::month(&t.w)
+    if let Some(m) = text::month(&t.w)
         && (t.w != "may" || may_is_month(toks, i))
     {
         return (slot(SlotKind::Month, m.to_string()), 1);
@@ -456,6 +457,9 @@ fn read_item(toks: &[Tok], i: usize, vocab: &Vocabulary) -> (Option<Item>, usize
     }
     if let Some(unit) = words::time_unit(&t.w) {
         return (slot(SlotKind::Grain, unit.to_string()), 1);
+    }
+    if let Some((mark, len)) = words::shared_mark(&[word(i), word(i + 1), word(i + 2)]) {
+        return (Some(Item::from_mark(mark)), len);
     }
     if let Some(mark) = words::word_mark(&t.w) {
         return (Some(Item::from_mark(mark)), 1);

@@ -2,9 +2,9 @@ use std::sync::Arc;
 
 use super::*;
 use crate::{
+    catalog::ColumnRef,
     catalog::{Column, Table, TableKind},
     dialect::Dialect,
-    generate::rule::ir::ColumnRef,
 };
 
 fn table(name: &str, columns: &[&str]) -> Table {

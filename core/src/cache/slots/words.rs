@@ -3,8 +3,12 @@
 
 use super::Mark;
 pub(super) use crate::embed::builtin::lemma;
+use crate::text::{self, Comparison, Sense};
 
-/// Fixed phrases, tried longest first at each position: (words, mark).
+/// The guard's own fixed phrases, tried longest first at each position: (words, mark). The
+/// comparison and order phrases the rule grammar reads too are not here but in
+/// [`crate::text::phrases`] (see [`shared_mark`]); those here are the guard's alone
+/// ("or more", "up to", "most recent first"), and are tried before them.
 pub(super) const PHRASES: &[(&[&str], Mark)] = &[
     (
         &["reverse", "chronological", "order"],
@@ -24,12 +28,6 @@ pub(super) const PHRASES: &[(&[&str], Mark)] = &[
     (&["order", "by"], Mark::Order("by")),
     (&["ranked", "by"], Mark::Order("by")),
     (&["most", "recent", "first"], Mark::Order("newest")),
-    (&["no", "more", "than"], Mark::Cmp("le")),
-    (&["not", "more", "than"], Mark::Cmp("le")),
-    (&["no", "less", "than"], Mark::Cmp("ge")),
-    (&["not", "less", "than"], Mark::Cmp("ge")),
-    (&["no", "fewer", "than"], Mark::Cmp("ge")),
-    (&["not", "fewer", "than"], Mark::Cmp("ge")),
     (&["as", "well", "as"], Mark::Filter("include")),
     (&["year", "to", "date"], Mark::Relative("to-date:year")),
     (&["month", "to", "date"], Mark::Relative("to-date:month")),
@@ -45,8 +43,6 @@ pub(super) const PHRASES: &[(&[&str], Mark)] = &[
     (&["number", "of"], Mark::Agg("count")),
     (&["total", "count"], Mark::Agg("count")),
     (&["in", "total"], Mark::Agg("sum")),
-    (&["at", "least"], Mark::Cmp("ge")),
-    (&["at", "most"], Mark::Cmp("le")),
     (&["up", "to"], Mark::Cmp("le")),
     (&["or", "more"], Mark::PostCmp("ge")),
     (&["or", "above"], Mark::PostCmp("ge")),
@@ -55,7 +51,6 @@ pub(super) const PHRASES: &[(&[&str], Mark)] = &[
     (&["or", "fewer"], Mark::PostCmp("le")),
     (&["or", "below"], Mark::PostCmp("le")),
     (&["or", "lower"], Mark::PostCmp("le")),
-    (&["equal", "to"], Mark::Cmp("eq")),
     (&["prior", "to"], Mark::Cmp("before")),
     (&["earlier", "than"], Mark::Cmp("before")),
     (&["later", "than"], Mark::Cmp("after")),
@@ -88,16 +83,35 @@ pub(super) const PHRASES: &[(&[&str], Mark)] = &[
     (&["compared", "with"], Mark::Modifier("compare")),
 ];
 
-/// The mark of a single word, when it states a fact.
+/// The mark of the comparison or order phrase of [`crate::text::phrases`] that `words` start
+/// with, and how many words it covers: the guard and the rule grammar read these alike.
+pub(super) fn shared_mark(words: &[&str]) -> Option<(Mark, usize)> {
+    let (sense, n) = text::phrase_at(words)?;
+    let mark = match sense {
+        Sense::Compare(c) => Mark::Cmp(match c {
+            Comparison::Gt => "gt",
+            Comparison::Ge => "ge",
+            Comparison::Lt => "lt",
+            Comparison::Le => "le",
+            Comparison::Eq => "eq",
+        }),
+        Sense::Extreme { high, .. } => Mark::Rank(if high { "most" } else { "least" }),
+        Sense::Direction(descending) => Mark::Order(if descending { "desc" } else { "asc" }),
+    };
+    Some((mark, n))
+}
+
+/// The mark of a single word, when it states a fact. Bare comparatives ("more", "fewer") are
+/// comparisons here, where "than" is a stop word; the rule grammar reads them only in the
+/// phrases of [`crate::text::phrases`].
 pub(super) fn word_mark(w: &str) -> Option<Mark> {
     if w.ends_with("n't") || w == "cannot" {
         return Some(Mark::Filter("exclude"));
     }
     let mark = match w {
-        "more" | "greater" | "higher" | "larger" | "bigger" | "over" | "above" | "exceeding"
-        | "exceeds" | "exceed" | "beyond" => Mark::Cmp("gt"),
-        "less" | "fewer" | "lower" | "smaller" | "under" | "below" => Mark::Cmp("lt"),
-        "exactly" | "equals" | "equal" | "equaling" => Mark::Cmp("eq"),
+        "more" | "greater" | "higher" | "larger" | "bigger" => Mark::Cmp("gt"),
+        "less" | "fewer" | "lower" | "smaller" => Mark::Cmp("lt"),
+        "equal" | "equaling" => Mark::Cmp("eq"),
         "before" | "earlier" => Mark::Cmp("before"),
         "after" | "later" => Mark::Cmp("after"),
         "since" => Mark::Cmp("since"),
@@ -106,16 +120,12 @@ pub(super) fn word_mark(w: &str) -> Option<Mark> {
         "and" => Mark::And,
         "top" => Mark::Rank("top"),
         "bottom" => Mark::Rank("bottom"),
-        "highest" | "most" | "largest" | "biggest" | "greatest" | "leading" => Mark::Rank("most"),
-        "lowest" | "least" | "fewest" | "smallest" => Mark::Rank("least"),
         "best" => Mark::Rank("best"),
         "worst" => Mark::Rank("worst"),
         "first" => Mark::Rank("first"),
         "last" => Mark::Rank("last"),
-        "ascending" | "asc" | "increasing" | "alphabetical" | "alphabetically" => {
-            Mark::Order("asc")
-        }
-        "descending" | "desc" | "decreasing" | "reverse" | "reversed" => Mark::Order("desc"),
+        "alphabetical" | "alphabetically" => Mark::Order("asc"),
+        "reverse" | "reversed" => Mark::Order("desc"),
         "oldest" | "earliest" | "chronological" | "chronologically" => Mark::Order("oldest"),
         "newest" | "latest" => Mark::Order("newest"),
         "not" | "no" | "never" | "without" | "except" | "excluding" | "exclude" | "excludes"
@@ -244,7 +254,7 @@ pub(super) fn weekday(w: &str) -> Option<u32> {
 /// Words that carry no fact of their own: the rule lexicon's function words and a few more.
 /// Words that do (prepositions before values, "only", "per", "or", "not") are not here.
 pub(super) fn is_stop(w: &str) -> bool {
-    crate::generate::rule::lexicon::is_function_word(w)
+    text::is_function_word(w)
         || matches!(
             w,
             "am" | "having"

@@ -20,9 +20,10 @@ use crate::{
     config::Config,
     embed::Embedder,
     error::{Error, Result},
-    generate::{GenerationRequest, rule::ValueIndex},
+    generate::GenerationRequest,
     source::DataSource,
     sql::{Validator, ValidatorOptions},
+    values::ValueIndex,
 };
 
 /// Sample values shown per text column.
@@ -346,7 +347,7 @@ impl PromptContext {
 
 /// An identifier as words (`BillingCountry` → "billing country").
 fn words(ident: &str) -> String {
-    crate::generate::rule::lexicon::identifier_words(ident).join(" ")
+    crate::text::identifier_words(ident).join(" ")
 }
 
 fn with_comment(text: String, comment: Option<&str>) -> String {

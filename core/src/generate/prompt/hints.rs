@@ -5,7 +5,10 @@
 //! base table, `first_name` and `last_name`).
 
 use super::index::SchemaIndex;
-use crate::generate::rule::{ValueIndex, lexicon, values::phrase_key};
+use crate::{
+    text,
+    values::{ValueIndex, phrase_key},
+};
 
 /// At most this many hints per question.
 pub const MAX_HINTS: usize = 8;
@@ -23,10 +26,10 @@ pub struct ValueHint {
 
 /// The values of `values` that words of `question` spell, longest runs first.
 pub fn value_hints(question: &str, values: &ValueIndex, index: &SchemaIndex) -> Vec<ValueHint> {
-    let tokens = lexicon::tokenize(question);
+    let tokens = text::tokenize(question);
     let lowers: Vec<&str> = tokens.iter().map(|t| t.lower.as_str()).collect();
     let usable = |i: usize| {
-        !tokens[i].quoted && tokens[i].number.is_none() && !lexicon::is_stop_word(lowers[i])
+        !tokens[i].quoted && tokens[i].number.is_none() && !text::is_stop_word(lowers[i])
     };
     // (start, words) of every run that spells a value, longest first.
     let mut runs: Vec<(usize, usize)> = Vec::new();
@@ -58,7 +61,7 @@ pub fn value_hints(question: &str, values: &ValueIndex, index: &SchemaIndex) -> 
         let key = if tokens[i].quoted {
             phrase_key(&tokens[i].raw)
         } else {
-            lexicon::fold(&lowers[i..i + n].join(" "))
+            text::fold_string(lowers[i..i + n].join(" "))
         };
         let mut found = Vec::new();
         for hit in values.lookup(&key) {

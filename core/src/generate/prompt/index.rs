@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use super::terms::{Word, identifier_words, text_words};
 use crate::{
     catalog::Catalog,
-    generate::rule::{ValueIndex, values::is_label_name},
+    values::{ValueIndex, is_label_name},
 };
 
 /// A column's words.

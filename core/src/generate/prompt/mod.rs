@@ -320,8 +320,8 @@ fn system_message(
                 .collect();
             let _ = writeln!(
                 s,
-                "- '{}': {}",
-                hint.value.replace('\'', "''"),
+                "- {}: {}",
+                catalog.dialect.quote_string(&hint.value),
                 columns.join(", ")
             );
         }

@@ -53,7 +53,7 @@ impl SchemaRenderer<'_> {
                     if !values.is_empty() {
                         let quoted: Vec<String> = values
                             .iter()
-                            .map(|v| format!("'{}'", v.replace('\'', "''")))
+                            .map(|v| self.catalog.dialect.quote_string(v))
                             .collect();
                         let _ = write!(col, " (e.g. {})", quoted.join(", "));
                     }

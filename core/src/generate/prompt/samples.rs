@@ -15,11 +15,8 @@ use std::collections::{BTreeMap, HashMap};
 use crate::{
     catalog::Catalog,
     exec::{Executor, Value},
-    generate::rule::{
-        ValueIndex,
-        values::{is_candidate, read_distinct},
-    },
     sql::Validator,
+    values::{ValueIndex, is_candidate, read_distinct},
 };
 
 /// Values longer than this are not shown.

@@ -7,7 +7,7 @@
 //! (`l_shipdate`, `c_mktsegment`, `retailprice`), so a word that begins or ends a longer word
 //! also matches it, more weakly.
 
-use crate::generate::rule::lexicon;
+use crate::text;
 
 /// One word in its three forms.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,8 +23,8 @@ pub(crate) struct Word {
 impl Word {
     /// The forms of a lower-case word.
     pub(crate) fn new(lower: &str) -> Self {
-        let raw = lexicon::singular(lower);
-        let norm = lexicon::canonical(&raw).to_string();
+        let raw = text::singular(lower);
+        let norm = text::canonical(&raw).to_string();
         let stem = stem(&raw);
         Self { raw, norm, stem }
     }
@@ -81,7 +81,7 @@ fn is_query_word(w: &str) -> bool {
 /// Whether `text` asks about time: a year (1900–2100), a month, or a word such as "year",
 /// "monthly", "when", "since".
 pub(crate) fn mentions_time(text: &str) -> bool {
-    lexicon::tokenize(text).iter().any(|t| match t.number {
+    text::tokenize(text).iter().any(|t| match t.number {
         Some(n) => n.fract() == 0.0 && (1900.0..=2100.0).contains(&n),
         None => is_time_term(&Word::new(&t.lower)),
     })
@@ -91,15 +91,15 @@ pub(crate) fn mentions_time(text: &str) -> bool {
 /// words, numbers and one-letter words are left out.
 pub(crate) fn terms(text: &str, weight: f64) -> Vec<Term> {
     let mut out: Vec<Term> = Vec::new();
-    for token in lexicon::tokenize(text) {
+    for token in text::tokenize(text) {
         if token.number.is_some() {
             continue;
         }
         // A quoted literal is a value, not a word of the schema; its words still count.
         for lower in token.lower.split(|c: char| !c.is_alphanumeric()) {
-            let lower = lexicon::fold(lower);
+            let lower = text::fold(lower);
             if lower.chars().count() < 2
-                || lexicon::is_stop_word(&lower)
+                || text::is_stop_word(&lower)
                 || lower.chars().all(|c| c.is_ascii_digit())
             {
                 continue;
@@ -145,8 +145,8 @@ fn expand(word: &str) -> &[&str] {
 /// such as TPC-H's `l_` left out and common abbreviations spelled out.
 pub(crate) fn identifier_words(ident: &str) -> Vec<Word> {
     let mut out = Vec::new();
-    for w in lexicon::identifier_words(ident) {
-        let w = lexicon::fold(&w);
+    for w in text::identifier_words(ident) {
+        let w = text::fold(&w);
         match expand(&w) {
             [] if w.chars().count() > 1 => out.push(Word::new(&w)),
             [] => {}
@@ -283,8 +283,8 @@ pub(crate) fn stem(word: &str) -> String {
 
 /// Whether a question word speaks of money coming in or going out ("revenue", "spent").
 fn is_money_term(w: &Word) -> bool {
-    lexicon::is_money_noun(&w.norm)
-        || lexicon::is_money_verb(&w.raw)
+    text::is_money_noun(&w.norm)
+        || text::is_money_verb(&w.raw)
         || matches!(w.raw.as_str(), "paid" | "price" | "cost" | "amount" | "fee")
 }
 
@@ -299,7 +299,7 @@ fn is_money_word(w: &Word) -> bool {
 
 /// Whether a question word asks about time: dates, periods, recency.
 pub(crate) fn is_time_term(w: &Word) -> bool {
-    lexicon::month(&w.raw).is_some()
+    text::month(&w.raw).is_some()
         || matches!(
             w.raw.as_str(),
             "year"

@@ -99,21 +99,21 @@ mod ranking;
 /// A sample database with its value index and sample values, as the engine builds them.
 pub(super) struct Sample {
     pub catalog: Arc<Catalog>,
-    pub values: Arc<crate::generate::rule::ValueIndex>,
+    pub values: Arc<crate::values::ValueIndex>,
     pub samples: SampleValues,
 }
 
 impl Sample {
     /// Opens `name` (`chinook`, `sakila`, ...).
     pub async fn open(name: &str) -> Self {
-        let db = crate::generate::rule::testdb::open(name).await;
+        let db = crate::testdb::open(name).await;
         let catalog = Arc::new(db.catalog().await.expect("catalog"));
         let values = Arc::new(
-            crate::generate::rule::ValueIndex::build(
+            crate::values::ValueIndex::build(
                 db.as_ref(),
-                &crate::generate::rule::testdb::validator(db.as_ref(), &catalog),
+                &crate::testdb::validator(db.as_ref(), &catalog),
                 &catalog,
-                &crate::generate::rule::ValueIndexLimits::default(),
+                &crate::values::ValueIndexLimits::default(),
             )
             .await
             .expect("value index"),

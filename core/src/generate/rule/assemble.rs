@@ -10,7 +10,6 @@ use super::{
         Agg, ColumnRef, Dimension, Filter, HavingFilter, Literal, Measure, MeasureArg, Order,
         OrderKey, QueryIr,
     },
-    lexicon,
     resolve::Resolution,
 };
 
@@ -326,7 +325,7 @@ impl Resolution<'_> {
             }
             // A bare attribute ("all majors") lists its distinct values; free text does not.
             let free_text = ir.columns.iter().any(|c| {
-                lexicon::identifier_words(&c.column).iter().any(|w| {
+                crate::text::identifier_words(&c.column).iter().any(|w| {
                     matches!(
                         w.as_str(),
                         "details" | "detail" | "summary" | "description" | "notes" | "comments"

@@ -9,7 +9,6 @@ use super::{
         TimeBucket,
     },
     joins::SchemaGraph,
-    lexicon,
 };
 
 /// Quotes an identifier when the dialect needs it (mixed case on PostgreSQL, reserved words,
@@ -25,7 +24,7 @@ pub fn quote_ident(dialect: Dialect, name: &str) -> String {
     if plain {
         return name.to_string();
     }
-    crate::sql::quote::identifier(dialect, name)
+    dialect.quote_identifier(name)
 }
 
 fn is_reserved(name: &str) -> bool {
@@ -213,7 +212,7 @@ impl<'a> SqlWriter<'a> {
     fn literal(&self, l: &Literal) -> String {
         match l {
             Literal::Number(n) => number(*n),
-            Literal::Text(s) => crate::sql::quote::string_literal(self.dialect(), s),
+            Literal::Text(s) => self.dialect().quote_string(s),
         }
     }
 
@@ -426,7 +425,7 @@ impl<'a> SqlWriter<'a> {
 
 /// The result label of a measure (`count`, `total_unit_price`, ...).
 pub fn alias(m: &Measure) -> String {
-    let col = |c: &ColumnRef| lexicon::identifier_words(&c.column).join("_");
+    let col = |c: &ColumnRef| crate::text::identifier_words(&c.column).join("_");
     match (&m.arg, m.agg) {
         (MeasureArg::Rows { .. }, _) => "count".into(),
         (MeasureArg::Product { .. }, Agg::Sum) => "revenue".into(),

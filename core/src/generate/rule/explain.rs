@@ -6,11 +6,10 @@ use super::{
         Agg, CmpOp, ColumnRef, Dimension, Filter, Literal, Measure, MeasureArg, OrderKey, QueryIr,
         TimeBucket,
     },
-    lexicon,
 };
 
 fn words(ident: &str) -> String {
-    lexicon::identifier_words(ident).join(" ")
+    crate::text::identifier_words(ident).join(" ")
 }
 
 /// "invoice line" → "invoice lines"; names already plural stay as they are.
@@ -18,7 +17,7 @@ fn plural(phrase: &str) -> String {
     let (head, last) = phrase
         .rsplit_once(' ')
         .map_or(("", phrase), |(h, l)| (h, l));
-    let last = if lexicon::singular(last) != last {
+    let last = if crate::text::singular(last) != last {
         last.to_string()
     } else if let Some(stem) = last
         .strip_suffix('y')

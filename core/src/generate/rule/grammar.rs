@@ -3,9 +3,12 @@
 
 use super::{
     ir::{Agg, CmpOp, TimeBucket},
-    lexicon::{self, Token},
+    lexicon,
     linker::{Candidate, SchemaLexicon},
-    values::{ValueHit, ValueIndex},
+};
+use crate::{
+    text::{self, Comparison, Sense, Token, phrases::QUERY_WORDS},
+    values::{ValueHit, ValueIndex, phrase_key},
 };
 
 /// A property that comparative and superlative adjectives talk about.
@@ -123,13 +126,40 @@ pub struct Reading {
     pub unknown: Vec<String>,
 }
 
-/// Whether a word is one of the grammar's own words (never a value).
-pub fn is_grammar_word(w: &str) -> bool {
-    phrase_item(&[w]).is_some_and(|(_, n)| n == 1)
+/// The longest phrase at the start of `words`: one of the comparison and order phrases shared
+/// with the semantic cache ([`text::PHRASES`](crate::text::phrases::PHRASES)) or one of the
+/// grammar's own.
+fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
+    let shared = text::phrase_at(words).map(|(sense, n)| (sense_item(sense), n));
+    match (own_phrase(words), shared) {
+        (Some(own), Some(shared)) => Some(if shared.1 > own.1 { shared } else { own }),
+        (own, shared) => own.or(shared),
+    }
 }
 
-/// Fixed phrases of the grammar, longest first: (words, item).
-fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
+/// The item a shared comparison or order phrase is read as.
+fn sense_item(sense: Sense) -> Item {
+    match sense {
+        Sense::Compare(c) => Item::Compare(cmp_op(c)),
+        Sense::Extreme { high, quantity } => Item::Most(high, quantity),
+        Sense::Direction(descending) => Item::Direction(descending),
+    }
+}
+
+/// The operator of a comparison.
+pub(crate) fn cmp_op(c: Comparison) -> CmpOp {
+    match c {
+        Comparison::Gt => CmpOp::Gt,
+        Comparison::Ge => CmpOp::Ge,
+        Comparison::Lt => CmpOp::Lt,
+        Comparison::Le => CmpOp::Le,
+        Comparison::Eq => CmpOp::Eq,
+    }
+}
+
+/// The grammar's own fixed phrases, longest first: (words, item). Its one-word phrases are the
+/// words of [`QUERY_WORDS`], which the value index never takes for a value.
+fn own_phrase(words: &[&str]) -> Option<(Item, usize)> {
     use Item::*;
     let w = |i: usize| words.get(i).copied().unwrap_or("");
     let two = (w(0), w(1));
@@ -138,15 +168,10 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
     match three {
         ("more", "expensive", "than") => return hit(AdjCompare(Property::Price, CmpOp::Gt), 3),
         ("less", "expensive", "than") => return hit(AdjCompare(Property::Price, CmpOp::Lt), 3),
-        ("greater", "than", "or") | ("more", "than", "or") => {}
         ("as", "well", _) => return hit(Also, 2),
         ("for", "each", _) | ("for", "every", _) | ("in", "each", _) | ("of", "each", _) => {
             return hit(Group, 2);
         }
-        ("at", "least", _) => return hit(Compare(CmpOp::Ge), 2),
-        ("at", "most", _) => return hit(Compare(CmpOp::Le), 2),
-        ("no", "more", "than") => return hit(Compare(CmpOp::Le), 3),
-        ("no", "less", "than") => return hit(Compare(CmpOp::Ge), 3),
         ("start", "over", _) | ("start", "again", _) | ("new", "question", _) => {
             return hit(StartOver, 2);
         }
@@ -184,23 +209,17 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
         _ => {}
     }
     match two {
-        ("more", "than")
-        | ("greater", "than")
-        | ("higher", "than")
-        | ("larger", "than")
-        | ("bigger", "than") => return hit(Compare(CmpOp::Gt), 2),
-        ("less", "than") | ("fewer", "than") | ("lower", "than") | ("smaller", "than") => {
-            return hit(Compare(CmpOp::Lt), 2);
-        }
         ("longer", "than") => return hit(AdjCompare(Property::Duration, CmpOp::Gt), 2),
         ("shorter", "than") => return hit(AdjCompare(Property::Duration, CmpOp::Lt), 2),
         ("cheaper", "than") => return hit(AdjCompare(Property::Price, CmpOp::Lt), 2),
         ("pricier", "than") | ("costlier", "than") => {
             return hit(AdjCompare(Property::Price, CmpOp::Gt), 2);
         }
-        ("equal", "to") => return hit(Compare(CmpOp::Eq), 2),
         ("other", "than") => return hit(Compare(CmpOp::Ne), 2),
         _ => {}
+    }
+    if !QUERY_WORDS.contains(&w(0)) {
+        return None;
     }
     let item = match w(0) {
         "count" => Count(false),
@@ -216,10 +235,8 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
             Top(None, w(0) == "first")
         }
         "first" | "last" => Names,
-        "most" => Most(true, true),
-        "fewest" | "least" => Most(false, true),
-        "highest" | "largest" | "biggest" | "greatest" | "best" => Most(true, false),
-        "lowest" | "smallest" | "worst" => Most(false, false),
+        "best" => Most(true, false),
+        "worst" => Most(false, false),
         "longest" => Extreme(Property::Duration, true),
         "shortest" => Extreme(Property::Duration, false),
         "cheapest" => Extreme(Property::Price, false),
@@ -229,9 +246,6 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
         "oldest" => Extreme(Property::Age, true),
         "youngest" => Extreme(Property::Age, false),
         "alphabetical" | "alphabetically" => Alphabetical,
-        "over" | "above" | "exceeding" | "exceeds" => Compare(CmpOp::Gt),
-        "under" | "below" => Compare(CmpOp::Lt),
-        "exactly" => Compare(CmpOp::Eq),
         "longer" => AdjCompare(Property::Duration, CmpOp::Gt),
         "shorter" => AdjCompare(Property::Duration, CmpOp::Lt),
         "between" => Between,
@@ -242,8 +256,6 @@ fn phrase_item(words: &[&str]) -> Option<(Item, usize)> {
         "monthly" => Bucket(TimeBucket::YearMonth),
         "daily" => Bucket(TimeBucket::Day),
         "order" | "ordered" | "sorted" | "sort" | "ranked" => Sort,
-        "ascending" | "asc" | "increasing" => Direction(false),
-        "descending" | "desc" | "decreasing" => Direction(true),
         "instead" | "rather" => Instead,
         "too" | "also" | "additionally" => Also,
         "reset" | "restart" => StartOver,
@@ -270,11 +282,11 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
                 item,
                 start: i,
                 end: i + n,
-                plural: lexicon::singular(last) != *last,
+                plural: text::singular(last) != *last,
             });
         };
         if t.quoted {
-            let hits = values.lookup(&super::values::phrase_key(&t.raw)).to_vec();
+            let hits = values.lookup(&phrase_key(&t.raw)).to_vec();
             let item = if hits.is_empty() {
                 Item::Literal(t.raw.clone())
             } else {
@@ -357,7 +369,7 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
             i += 1;
             continue;
         }
-        if lexicon::is_money_noun(&t.norm) && !exact_name {
+        if text::is_money_noun(&t.norm) && !exact_name {
             // "sales" is money unless a table or column is named exactly so.
             push(&mut spans, Item::Money, 1);
             i += 1;
@@ -376,14 +388,14 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
         if let Some(ms) = lexicon::duration_unit_ms(lower) {
             push(&mut spans, Item::Unit(ms), 1);
         } else if let Some(m) =
-            lexicon::month(lower).filter(|_| lower != "may" || next_is_year(tokens, i))
+            text::month(lower).filter(|_| lower != "may" || next_is_year(tokens, i))
         {
             push(&mut spans, Item::Month(m), 1);
         } else if let Some(b) = bucket_word(&t.norm)
             .filter(|_| matches!(spans.last().map(|s: &Span| &s.item), Some(Item::Group)))
         {
             push(&mut spans, Item::Bucket(b), 1);
-        } else if lexicon::is_money_noun(&t.norm) || lexicon::is_money_verb(lower) {
+        } else if text::is_money_noun(&t.norm) || text::is_money_verb(lower) {
             push(&mut spans, Item::Money, 1);
         } else if lexicon::is_sold_verb(lower) {
             push(&mut spans, Item::Sold, 1);
@@ -403,7 +415,7 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
         } else if let Some(cands) = participle_name(lower, lexicon) {
             // "hired" names `HireDate` (for a date condition only).
             push(&mut spans, Item::Participle(cands), 1);
-        } else if lexicon::is_stop_word(lower) || lexicon::is_neutral_word(lower) {
+        } else if text::is_stop_word(lower) || text::is_neutral_word(lower) {
             // Explained: carries no meaning of its own.
         } else {
             unknown.push(t.raw.clone());
@@ -438,7 +450,7 @@ fn prefer_own_words(
     tokens: &[Token],
     lexicon: &SchemaLexicon,
 ) -> Vec<Candidate> {
-    let own: Vec<String> = tokens.iter().map(|t| lexicon::singular(&t.lower)).collect();
+    let own: Vec<String> = tokens.iter().map(|t| text::singular(&t.lower)).collect();
     for c in &mut cands {
         let raw = lexicon.raw_words(&c.target);
         if !own.iter().all(|w| raw.contains(w)) {
@@ -522,7 +534,7 @@ fn longest_schema(
 ) -> Option<(Vec<Candidate>, usize)> {
     let max = lexicon.max_words().min(norms.len());
     (min..=max).rev().find_map(|n| {
-        if lexicon::is_stop_word(norms[0]) || lexicon::is_stop_word(norms[n - 1]) {
+        if text::is_stop_word(norms[0]) || text::is_stop_word(norms[n - 1]) {
             return None;
         }
         let c = lexicon.lookup(&norms[..n]);
@@ -533,11 +545,138 @@ fn longest_schema(
 fn longest_value(lowers: &[&str], values: &ValueIndex) -> Option<(Vec<ValueHit>, usize)> {
     let max = values.max_words().min(lowers.len());
     (1..=max).rev().find_map(|n| {
-        let hits = values.lookup(&lexicon::fold(&lowers[..n].join(" ")));
+        let hits = values.lookup(&text::fold(&lowers[..n].join(" ")));
         (!hits.is_empty()).then(|| (hits.to_vec(), n))
     })
 }
 
 fn values_longer(lowers: &[&str], values: &ValueIndex, n: usize) -> bool {
     longest_value(lowers, values).is_some_and(|(_, m)| m > n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        cache::slots::{SlotKind, Vocabulary, extract},
+        catalog::Catalog,
+        dialect::Dialect,
+        text::phrases::PHRASES,
+    };
+
+    fn grammar_reading(question: &str) -> Reading {
+        let lexicon = SchemaLexicon::new(&Catalog::new(Dialect::Sqlite, "empty", Vec::new()));
+        read(&text::tokenize(question), &lexicon, &ValueIndex::empty())
+    }
+
+    /// The sense of the grammar's item, when it is one of a shared phrase.
+    fn grammar_sense(item: &Item) -> Option<Sense> {
+        Some(match item {
+            Item::Compare(op) => Sense::Compare(match op {
+                CmpOp::Gt => Comparison::Gt,
+                CmpOp::Ge => Comparison::Ge,
+                CmpOp::Lt => Comparison::Lt,
+                CmpOp::Le => Comparison::Le,
+                CmpOp::Eq => Comparison::Eq,
+                CmpOp::Ne => return None,
+            }),
+            Item::Most(high, quantity) => Sense::Extreme {
+                high: *high,
+                quantity: *quantity,
+            },
+            Item::Direction(descending) => Sense::Direction(*descending),
+            _ => return None,
+        })
+    }
+
+    #[test]
+    fn shared_phrases_read_alike_in_the_grammar_and_the_cache() {
+        let vocabulary = Vocabulary::empty();
+        for (phrase, sense) in PHRASES {
+            let words = phrase.join(" ");
+            // Comparisons are read with their number, ranks and directions on their own.
+            let question = match sense {
+                Sense::Compare(_) => format!("{words} 5"),
+                _ => words.clone(),
+            };
+            let reading = grammar_reading(&question);
+            assert!(reading.unknown.is_empty(), "{question}: {reading:?}");
+            let first = &reading.spans[0];
+            assert_eq!(
+                (grammar_sense(&first.item), first.end),
+                (Some(*sense), phrase.len()),
+                "the grammar reads {question:?} as {:?}",
+                reading.spans
+            );
+            let slots = extract(&question, &vocabulary);
+            let (kind, expected) = match sense {
+                Sense::Compare(c) => {
+                    let op = match c {
+                        Comparison::Gt => "gt",
+                        Comparison::Ge => "ge",
+                        Comparison::Lt => "lt",
+                        Comparison::Le => "le",
+                        Comparison::Eq => "eq",
+                    };
+                    (SlotKind::Comparison, format!("{op}:number:5"))
+                }
+                Sense::Extreme { high, .. } => {
+                    (SlotKind::Rank, if *high { "most" } else { "least" }.into())
+                }
+                Sense::Direction(descending) => (
+                    SlotKind::Order,
+                    if *descending { "desc" } else { "asc" }.into(),
+                ),
+            };
+            assert_eq!(
+                slots.get(kind),
+                [expected],
+                "the cache reads {question:?} as {slots}"
+            );
+        }
+    }
+
+    #[test]
+    fn not_more_than_is_at_most_in_both() {
+        let reading = grammar_reading("not more than 5");
+        assert_eq!(reading.spans[0].item, Item::Compare(CmpOp::Le));
+        assert_eq!(reading.spans[1].item, Item::Number(5.0));
+        let slots = |q| extract(q, &Vocabulary::empty());
+        assert_eq!(
+            slots("not more than 5").get(SlotKind::Comparison),
+            ["le:number:5"]
+        );
+        assert_eq!(slots("not more than 5"), slots("at most 5"));
+        assert_eq!(
+            grammar_reading("no fewer than 5").spans[0].item,
+            Item::Compare(CmpOp::Ge)
+        );
+    }
+
+    #[test]
+    fn the_grammar_reads_exactly_the_words_of_query() {
+        for w in QUERY_WORDS {
+            assert!(
+                matches!(own_phrase(&[w]), Some((_, 1))),
+                "{w:?} is listed as a word of query but the grammar does not read it"
+            );
+            assert!(text::is_query_word(w));
+        }
+        // A word the grammar reads on its own is a word of query, so never a value.
+        for w in ["germany", "rock", "than", "customer"] {
+            assert!(
+                phrase_item(&[w]).is_none() && !text::is_query_word(w),
+                "{w}"
+            );
+        }
+        // The grammar's own longer phrases win over a shared one-word phrase.
+        assert_eq!(
+            phrase_item(&["most", "expensive"]),
+            Some((Item::Extreme(Property::Price, true), 2))
+        );
+        assert_eq!(
+            phrase_item(&["least", "common"]),
+            Some((Item::Mode(false), 2))
+        );
+    }
 }

@@ -3,24 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A column of a table.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ColumnRef {
-    /// The table's name as the catalog spells it.
-    pub table: String,
-    /// The column's name as the catalog spells it.
-    pub column: String,
-}
-
-impl ColumnRef {
-    /// A column reference.
-    pub fn new(table: impl Into<String>, column: impl Into<String>) -> Self {
-        Self {
-            table: table.into(),
-            column: column.into(),
-        }
-    }
-}
+pub use crate::catalog::ColumnRef;
 
 /// An aggregate function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

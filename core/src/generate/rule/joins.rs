@@ -227,7 +227,7 @@ fn bfs(adj: &[Vec<Edge>], start: usize) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generate::rule::testdb;
+    use crate::testdb;
 
     #[tokio::test]
     async fn chinook_genre_to_invoice_line_goes_through_track() {

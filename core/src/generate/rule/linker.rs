@@ -7,9 +7,12 @@
 
 use std::collections::HashMap;
 
-use crate::catalog::{Catalog, Table};
-
-use super::{ir::ColumnRef, lexicon, values::is_label_name};
+use super::ir::ColumnRef;
+use crate::{
+    catalog::{Catalog, Table},
+    text,
+    values::is_label_name,
+};
 
 /// What a phrase of the question may name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -283,9 +286,9 @@ pub enum MoneyColumn {
 }
 
 fn raw_words(ident: &str) -> Vec<String> {
-    lexicon::identifier_words(ident)
+    text::identifier_words(ident)
         .iter()
-        .map(|w| lexicon::singular(w))
+        .map(|w| text::singular(w))
         .collect()
 }
 
@@ -323,7 +326,7 @@ fn table_info(t: &Table) -> TableInfo {
         .map(|c| {
             let references = fk_of(&c.name);
             ColumnInfo {
-                words: lexicon::identifier_norms(&c.name),
+                words: text::identifier_norms(&c.name),
                 raw: raw_words(&c.name),
                 kind: kind_of(&c.data_type, &c.name),
                 is_key: t.primary_key.contains(&c.name) || references.is_some(),
@@ -335,7 +338,7 @@ fn table_info(t: &Table) -> TableInfo {
     let labels = labels(t, &columns);
     TableInfo {
         name: t.name.clone(),
-        words: lexicon::identifier_norms(&t.name),
+        words: text::identifier_norms(&t.name),
         raw: raw_words(&t.name),
         view: t.kind == crate::catalog::TableKind::View,
         key: t.primary_key.clone(),
@@ -359,7 +362,7 @@ fn kind_of(data_type: &str, name: &str) -> ColumnKind {
     {
         return ColumnKind::Numeric;
     }
-    let words = lexicon::identifier_words(name);
+    let words = text::identifier_words(name);
     if ty.is_empty() && words.iter().any(|w| w == "date") {
         return ColumnKind::Temporal;
     }
@@ -388,7 +391,7 @@ fn labels(t: &Table, columns: &[ColumnInfo]) -> Vec<String> {
     if let (Some(f), Some(l)) = (first, last) {
         return vec![f.name.clone(), l.name.clone()];
     }
-    let table_words = lexicon::identifier_norms(&t.name);
+    let table_words = text::identifier_norms(&t.name);
     let rank = |c: &ColumnInfo| -> Option<u32> {
         if c.is_key || c.kind != ColumnKind::Text {
             return None;
@@ -430,7 +433,7 @@ fn labels(t: &Table, columns: &[ColumnInfo]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generate::rule::testdb;
+    use crate::testdb;
 
     #[tokio::test]
     async fn chinook_names_link_to_tables_and_columns() {

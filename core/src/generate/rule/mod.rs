@@ -1,8 +1,8 @@
 //! The offline `RuleGenerator`: business questions to SQL with no model.
 //!
 //! Pipeline, all pure once the value index is built:
-//! tokens ([`lexicon`]) → items ([`grammar`], with schema names from [`linker`] and known values
-//! from [`values`]) → a draft with ambiguous names as slots ([`plan`]) → one reading per slot,
+//! tokens ([`crate::text`]) → items ([`grammar`], with schema names from [`linker`] and known values
+//! from [`crate::values`]) → a draft with ambiguous names as slots ([`plan`]) → one reading per slot,
 //! fewest joins first ([`resolve`], over the foreign-key graph of [`joins`]) → the query
 //! representation ([`ir`]), or a patch of the previous turn's ([`followup`]) → SQL
 //! ([`compile`]) and a plain explanation ([`explain`]).
@@ -22,10 +22,7 @@ pub mod lexicon;
 pub mod linker;
 pub mod plan;
 pub mod resolve;
-pub mod values;
 
-#[cfg(test)]
-pub(crate) mod testdb;
 #[cfg(test)]
 mod tests;
 
@@ -39,12 +36,12 @@ use crate::{
     exec::Executor,
     session::Turn,
     sql::{Validator, ValidatorOptions},
+    values::{ValueIndex, ValueIndexLimits},
 };
 
 use super::{Generation, GenerationRequest, SqlGenerator};
 
 pub use ir::QueryIr;
-pub use values::{ValueIndex, ValueIndexLimits};
 
 /// What the generator can answer, for abstention messages.
 const CAN_ANSWER: &str = "I can answer counts (\"how many ...\"), totals, averages, minimums and maximums, \
@@ -128,7 +125,7 @@ impl RuleGenerator {
 
     /// The query representation of `question` (pure; no SQL).
     pub fn query(&self, question: &str, history: &[Turn]) -> Result<QueryIr> {
-        let tokens = lexicon::tokenize(question);
+        let tokens = crate::text::tokenize(question);
         if tokens.is_empty() {
             return Err(cannot_answer(
                 "the question has no words".into(),

@@ -6,8 +6,8 @@ mod followups;
 
 use std::sync::Arc;
 
-use super::{RuleGenerator, testdb};
-use crate::{exec::Executor, session::Turn};
+use super::RuleGenerator;
+use crate::{exec::Executor, session::Turn, testdb};
 
 pub(super) async fn generator(db: &str) -> (RuleGenerator, Arc<dyn Executor>) {
     let file = testdb::open(db).await;
@@ -230,7 +230,7 @@ async fn print_answers() {
     let mut history = Vec::new();
     for q in qs.split('|') {
         if std::env::var("RULE_DEBUG").is_ok() {
-            let tokens = super::lexicon::tokenize(q);
+            let tokens = crate::text::tokenize(q);
             let reading = super::grammar::read(&tokens, &g.lexicon, &g.values);
             let items: Vec<String> = reading
                 .spans

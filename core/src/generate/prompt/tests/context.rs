@@ -90,8 +90,8 @@ async fn sample_values_are_shown_for_categorical_text_columns_only() {
             .all(|v| v.chars().count() <= 40 && !v.contains('\n'))
     );
     // Without a value index, bounded queries find the same categorical columns.
-    let executor = crate::generate::rule::testdb::open("chinook").await;
-    let validator = crate::generate::rule::testdb::validator(executor.as_ref(), &db.catalog);
+    let executor = crate::testdb::open("chinook").await;
+    let validator = crate::testdb::validator(executor.as_ref(), &db.catalog);
     let queried = crate::generate::prompt::SampleValues::collect(
         executor.as_ref(),
         &validator,

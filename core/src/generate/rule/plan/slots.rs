@@ -5,8 +5,8 @@ use crate::generate::rule::{
     grammar::{Item, Property},
     ir::CmpOp,
     linker::{Candidate, ColumnKind, SchemaLexicon, Target},
-    values::ValueHit,
 };
+use crate::values::ValueHit;
 
 impl Planner<'_> {
     /// A slot of the tables among `cands`.

@@ -276,7 +276,7 @@ async fn time_buckets_in_every_dialect() {
         s.contains("SUM(\"Order Details\".UnitPrice * \"Order Details\".Quantity)"),
         "{s}"
     );
-    let file = super::testdb::open("chinook").await;
+    let file = crate::testdb::open("chinook").await;
     let catalog = file.catalog().await.expect("catalog");
     for (dialect, bucket, year) in [
         (

@@ -6,22 +6,26 @@
 //!
 //! Those queries are the engine's own SQL, but the names in them come from the database and are
 //! as untrusted as any input: each is quoted for its dialect by the project's escaper (see
-//! [`crate::sql::quote`]: always quoted, the closing quote doubled) and every
-//! statement passes the validator before it runs, exactly as generated SQL does. A statement
-//! the validator refuses costs its column, nothing more. The index is built from the catalog the
-//! access policy lets be seen (see [`DataSource::visible_catalog`](crate::DataSource::visible_catalog)),
-//! so a denied column's values are never read.
+//! [`crate::sql::quote`], reached through [`Dialect`](crate::Dialect): always quoted, the
+//! closing quote doubled) and every statement passes the validator before it runs, exactly as
+//! generated SQL does. A statement the validator refuses costs its column, nothing more. The
+//! index is built from the catalog the access policy lets be seen (see
+//! [`DataSource::visible_catalog`](crate::DataSource::visible_catalog)), so a denied column's
+//! values are never read.
+//!
+//! The index belongs to the data source, which builds it once, and is read by the rule
+//! generator, the LLM prompt and the semantic cache alike; it reads text with [`crate::text`]
+//! only, so that none of them depends on another to know a value.
 
 use std::collections::HashMap;
 
 use crate::{
-    catalog::{Catalog, Column, Table},
+    catalog::{Catalog, Column, ColumnRef, Table},
     error::Result,
     exec::{Executor, QueryResult, Value},
-    sql::{Validator, quote},
+    sql::Validator,
+    text,
 };
-
-use super::{ir::ColumnRef, lexicon};
 
 /// Bounds of a [`ValueIndex`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,9 +168,9 @@ impl ValueIndex {
 }
 
 /// The lookup key of a text: its words, lower case without accents, single spaces.
-pub fn phrase_key(text: &str) -> String {
-    lexicon::fold(
-        &lexicon::tokenize(text)
+pub fn phrase_key(value: &str) -> String {
+    text::fold_string(
+        text::tokenize(value)
             .iter()
             .map(|t| t.lower.as_str())
             .collect::<Vec<_>>()
@@ -179,23 +183,26 @@ fn is_groundable(key: &str) -> bool {
     if words.len() == 1 {
         let w = words[0];
         if w.chars().count() < 2
-            || lexicon::is_stop_word(w)
-            || lexicon::word_token(w).number.is_some()
-            || lexicon::month(w).is_some()
-            || super::grammar::is_grammar_word(w)
+            || text::is_stop_word(w)
+            || text::word_token(w).number.is_some()
+            || text::month(w).is_some()
+            || text::is_query_word(w)
         {
             return false;
         }
     }
     !words
         .iter()
-        .all(|w| lexicon::is_stop_word(w) || w.chars().all(|c| c.is_ascii_digit()))
+        .all(|w| text::is_stop_word(w) || w.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// The table's name quoted for the catalog's dialect by the project's escaper
-/// ([`crate::sql::quote`]), qualified by its schema when it has one.
+/// ([`Dialect::quote_table`](crate::Dialect::quote_table)), qualified by its schema when it has
+/// one.
 pub fn quote_table(catalog: &Catalog, table: &Table) -> String {
-    quote::qualified_identifier(catalog.dialect, table.schema.as_deref(), &table.name)
+    catalog
+        .dialect
+        .quote_table(table.schema.as_deref(), &table.name)
 }
 
 /// The statement reading up to `limit` distinct non-null values of `table.column`.
@@ -210,7 +217,7 @@ pub fn distinct_values_sql(
 
 /// [`distinct_values_sql`] up to its `LIMIT` count.
 fn distinct_values_head(catalog: &Catalog, table: &Table, column: &Column) -> String {
-    let col = quote::identifier(catalog.dialect, &column.name);
+    let col = catalog.dialect.quote_identifier(&column.name);
     format!(
         "SELECT DISTINCT {col} FROM {} WHERE {col} IS NOT NULL LIMIT ",
         quote_table(catalog, table)
@@ -261,7 +268,7 @@ pub(crate) async fn read_distinct(
 
 /// Whether a column's name says it holds a name or title.
 pub fn is_label_name(name: &str) -> bool {
-    let words = lexicon::identifier_words(name);
+    let words = text::identifier_words(name);
     matches!(
         words.last().map(String::as_str),
         Some("name" | "title" | "label")
@@ -287,7 +294,7 @@ pub(crate) fn is_candidate(table: &Table, column: &Column) -> bool {
     {
         return false;
     }
-    let words = lexicon::identifier_words(&column.name);
+    let words = text::identifier_words(&column.name);
     !words.iter().any(|w| {
         matches!(
             w.as_str(),
@@ -317,7 +324,7 @@ pub(crate) fn is_candidate(table: &Table, column: &Column) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generate::rule::testdb;
+    use crate::testdb;
 
     #[test]
     fn lookup_by_words_ignores_case_and_punctuation() {
@@ -331,6 +338,25 @@ mod tests {
         assert!(index.lookup("rock").is_empty());
         assert_eq!(index.max_words(), 3);
         assert_eq!(index.len(), 2);
+    }
+
+    #[test]
+    fn values_are_found_without_their_accents() {
+        let mut index = ValueIndex::empty();
+        for city in ["Łódź", "Straße", "Ærøskøbing", "Škofja Loka"] {
+            assert!(index.insert(ColumnRef::new("City", "Name"), city));
+        }
+        for (asked, stored) in [
+            ("lodz", "Łódź"),
+            ("ŁÓDŹ", "Łódź"),
+            ("strasse", "Straße"),
+            ("aeroskobing", "Ærøskøbing"),
+            ("skofja loka", "Škofja Loka"),
+        ] {
+            let hits = index.lookup(&phrase_key(asked));
+            assert_eq!(hits.len(), 1, "{asked}");
+            assert_eq!(hits[0].value, stored);
+        }
     }
 
     #[tokio::test]
