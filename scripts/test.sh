@@ -42,6 +42,15 @@ cargo build --workspace --all-targets
 step "lint"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "feature sets that ship without every backend (type check only)"
+# The build above has every backend (the default features). The UniFFI library's own set
+# (SQLite + model providers), a rule-only SQLite build, and SQLite with Redis must compile too.
+# Checked alone, they keep their own artifacts next to the full build's, so both stay warm.
+cargo check -p conversational-bi-ffi
+for features in sqlite sqlite,redis; do
+  cargo check -p conversational-bi --no-default-features --features "$features"
+done
+
 step "tests"
 cargo test --workspace -- --test-threads="${CBI_TEST_THREADS:-4}"
 

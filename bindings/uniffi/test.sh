@@ -5,6 +5,9 @@
 # compiler can be installed here.
 #
 # Expects `cargo build --workspace --all-targets` (scripts/test.sh runs it); builds it otherwise.
+# The workspace build unifies the core crate's features, so the library tested here holds every
+# backend (the PostgreSQL and MariaDB tests need them); `cargo build -p conversational-bi-ffi`
+# alone makes the mobile library (SQLite and the model providers, see Cargo.toml).
 # Arguments are passed to pytest.
 # Environment: CARGO_TARGET_DIR, PYTHON (default python3), CBI_UNIFFI_SKIP_KOTLIN=1 to leave the
 # Kotlin example out (it installs kotlinc with apt when missing).

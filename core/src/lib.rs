@@ -24,6 +24,20 @@
 //! - [`eval`]: golden question sets and schema-linking recall.
 //! - [`cache`]: the semantic cache with its slot guard;
 //! - [`store`]: the Redis connection and clock shared by sessions, cache and rate limits.
+//!
+//! # Cargo features
+//!
+//! The default features hold every backend. A build can leave some out: `sqlite`, `postgres`
+//! and `mysql` (the database drivers; the built-in demo database is SQLite), `redis` (sessions,
+//! cache and rate limits kept in Redis) and `providers` (the OpenAI, Anthropic, Cohere and
+//! Ollama providers, over HTTP). The configuration has the same keys in every build; one that
+//! names a backend the build leaves out is refused with an [`Error::Config`] naming the missing
+//! feature.
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!(
+    "conversational-bi needs at least one database feature: enable `sqlite`, `postgres` or `mysql` (the default features enable all three)"
+);
 
 pub mod answer;
 pub mod cache;
@@ -37,6 +51,7 @@ pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod exec;
+mod features;
 pub mod generate;
 pub mod guard;
 mod lazy;

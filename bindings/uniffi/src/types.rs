@@ -11,7 +11,12 @@ use conversational_bi::{
 };
 
 /// One value of a result row, typed.
+///
+/// Prints as the value a person reads (`59`, `Iron Maiden`, `NULL`): Python's `str`, Kotlin's
+/// `toString` and Swift's `description`. Python's `repr` (what a printed row, a list of cells,
+/// shows) and Swift's `debugDescription` name the variant too: `Int { value: 59 }`.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+#[uniffi::export(Display, Debug)]
 pub enum CellValue {
     /// SQL NULL.
     Null,
@@ -59,6 +64,25 @@ impl From<Value> for CellValue {
             Value::Bytes(hex) => Self::Bytes {
                 value: decode_hex(&hex),
             },
+        }
+    }
+}
+
+/// The value alone: numbers and decimals as written (a float keeps its point: `2.0`), text as
+/// is, booleans as `true`/`false`,
+/// NULL as `NULL`, bytes as lowercase hex with a `0x` prefix.
+impl std::fmt::Display for CellValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Null => f.write_str("NULL"),
+            Self::Bool { value } => write!(f, "{value}"),
+            Self::Int { value } => write!(f, "{value}"),
+            Self::Float { value } => write!(f, "{value:?}"),
+            Self::Decimal { value } | Self::Text { value } => f.write_str(value),
+            Self::Bytes { value } => {
+                f.write_str("0x")?;
+                value.iter().try_for_each(|b| write!(f, "{b:02x}"))
+            }
         }
     }
 }
@@ -391,6 +415,34 @@ impl From<CoreHealth> for Health {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_print_their_values() {
+        let cells = [
+            CellValue::Int { value: 59 },
+            CellValue::Text {
+                value: "Iron Maiden".into(),
+            },
+            CellValue::Decimal {
+                value: "1.50".into(),
+            },
+            CellValue::Float { value: 2.0 },
+            CellValue::Bool { value: true },
+            CellValue::Null,
+            CellValue::Bytes {
+                value: vec![0xca, 0xfe],
+            },
+        ];
+        let shown: Vec<String> = cells.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            ["59", "Iron Maiden", "1.50", "2.0", "true", "NULL", "0xcafe"]
+        );
+        assert_eq!(
+            format!("{:?}", &cells[..2]),
+            r#"[Int { value: 59 }, Text { value: "Iron Maiden" }]"#
+        );
+    }
 
     #[test]
     fn values_keep_their_type() {

@@ -129,6 +129,24 @@ def test_typed_values_on_sqlite(fake_openai):
     run(body())
 
 
+def test_a_printed_row_shows_its_values(capsys):
+    async def body():
+        engine = Engine()
+        count = await engine.ask("How many customers are there?")
+        assert count.rows == [[CellValue.INT(value=59)]]
+        print(count.rows)
+        top = await engine.ask("Which 2 artists have the most tracks?")
+        print(top.rows[0])
+        print(top.rows[0][0], top.rows[0][1])
+        assert capsys.readouterr().out.splitlines() == [
+            "[[Int { value: 59 }]]",
+            '[Text { value: "Iron Maiden" }, Int { value: 213 }]',
+            "Iron Maiden 213",
+        ]
+
+    run(body())
+
+
 def test_typed_values_on_postgresql(fake_openai):
     model = fake_openai(
         writes("SELECT true AS yes, CAST(1.50 AS numeric(10,2)) AS d, CAST('2024-01-02' AS date) AS day")

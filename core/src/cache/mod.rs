@@ -20,6 +20,7 @@
 //! counts as a miss (`cache_errors_total`), never as an error of the question.
 
 mod memory;
+#[cfg(feature = "redis")]
 mod redis;
 pub mod slots;
 
@@ -30,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use memory::MemoryCacheStore;
+#[cfg(feature = "redis")]
 pub use redis::RedisCacheStore;
 pub use slots::{SlotKind, Slots, Vocabulary};
 
@@ -80,16 +82,17 @@ pub async fn from_config(
             std::time::Duration::from_secs(c.ttl_seconds),
         )),
         (None, StoreKind::Redis) => {
-            let redis = redis.ok_or_else(|| {
-                Error::config(
-                    "[cache] store = \"redis\" needs a Redis URL: set [redis] url or REDIS_URL",
-                )
-            })?;
-            Arc::new(RedisCacheStore::new(
-                redis.clone(),
-                c.max_size,
-                c.ttl_seconds.saturating_mul(1000),
-            ))
+            let redis = crate::store::redis_for("[cache] store = \"redis\"", redis)?;
+            #[cfg(not(feature = "redis"))]
+            match *redis {}
+            #[cfg(feature = "redis")]
+            {
+                Arc::new(RedisCacheStore::new(
+                    redis.clone(),
+                    c.max_size,
+                    c.ttl_seconds.saturating_mul(1000),
+                ))
+            }
         }
     };
     let embedder: Arc<dyn Embedder> = match (parts.embedder, c.embedder) {

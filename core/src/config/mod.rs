@@ -423,7 +423,8 @@ impl Config {
                 ));
             }
         }
-        self.check_shared_stores(bad)
+        self.check_shared_stores(bad)?;
+        crate::features::check_config(self, crate::features::Backends::COMPILED, bad)
     }
 
     fn check_shared_stores(&self, bad: &dyn Fn(&str, String) -> Error) -> Result<()> {

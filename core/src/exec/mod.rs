@@ -45,18 +45,31 @@ use crate::{catalog::Catalog, dialect::Dialect, error::Result};
 
 mod bounded;
 mod introspect;
+#[cfg(feature = "mysql")]
 mod mysql;
+#[cfg(feature = "postgres")]
 mod pg_plan;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod run;
 mod source_url;
+#[cfg(feature = "sqlite")]
 mod sqlite;
+#[cfg(feature = "sqlite")]
 mod sqlite_guard;
+// Each driver decodes the types it has: a build without some drivers leaves some helpers unused.
+#[cfg_attr(
+    not(all(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(dead_code)
+)]
 mod value;
 
+#[cfg(feature = "mysql")]
 pub use mysql::MysqlExecutor;
+#[cfg(feature = "postgres")]
 pub use postgres::PostgresExecutor;
 pub use source_url::SourceUrl;
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteExecutor;
 
 /// Opens a data source: picks the backend from the URL's scheme (see [`Dialect::from_url`]),
@@ -66,13 +79,20 @@ pub use sqlite::SqliteExecutor;
 /// `postgres://` / `postgresql://`, and `mysql://` / `mariadb://`. An unknown scheme, an
 /// unparsable URL or a missing SQLite file is an [`crate::Error::Config`]; a database that cannot
 /// be reached is [`crate::Error::DatabaseUnavailable`], with the password removed from the message.
+/// A backend this build leaves out (see the crate's Cargo features) is an
+/// [`crate::Error::Config`] naming the missing feature.
 ///
 /// The executor runs at most [`SourceOptions::max_concurrent_queries`] statements at once.
 pub async fn connect(url: &str, options: SourceOptions) -> Result<Arc<dyn Executor>> {
     let inner: Arc<dyn Executor> = match SourceUrl::parse(url)? {
+        #[cfg(feature = "sqlite")]
         SourceUrl::Sqlite(path) => Arc::new(SqliteExecutor::open(&path, options).await?),
+        #[cfg(feature = "postgres")]
         SourceUrl::Postgres(url) => Arc::new(PostgresExecutor::connect(&url, options).await?),
+        #[cfg(feature = "mysql")]
         SourceUrl::Mysql(url) => Arc::new(MysqlExecutor::connect(&url, options).await?),
+        #[allow(unreachable_patterns)]
+        other => return Err(crate::features::missing_database(other.dialect())),
     };
     Ok(Arc::new(bounded::Bounded::new(inner)))
 }

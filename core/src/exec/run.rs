@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use futures_util::{Stream, StreamExt};
-use sqlx::{Column, ConnectOptions, Connection, Pool, TypeInfo, pool::PoolOptions};
+use sqlx::{Column, TypeInfo};
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use sqlx::{ConnectOptions, Connection, Pool, pool::PoolOptions};
 
 use super::{ResultColumn, SourceOptions, Value};
 use crate::error::{Error, redact_url};
@@ -93,6 +95,7 @@ pub(crate) fn client_deadline(options: &SourceOptions) -> Duration {
 /// refused connection, a wrong password or an unknown database is reported at once, rather than
 /// after the pool has retried for `connection_timeout_secs`; the pool then keeps trying for that
 /// long whenever the server is unreachable later.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) async fn connect_pool<O>(
     url: &str,
     connect: O,

@@ -13,10 +13,15 @@
 //! its request and reply shapes. Retries and the circuit breaker are layers around these
 //! (`crate::resilience`).
 
+#[cfg(feature = "providers")]
 pub mod anthropic;
+#[cfg(feature = "providers")]
 pub mod cohere;
+#[cfg(feature = "providers")]
 mod http;
+#[cfg(feature = "providers")]
 pub mod ollama;
+#[cfg(feature = "providers")]
 pub mod openai;
 
 use std::sync::Arc;
@@ -24,9 +29,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "providers")]
 pub use anthropic::AnthropicProvider;
+#[cfg(feature = "providers")]
 pub use cohere::{CohereEmbedder, CohereProvider};
+#[cfg(feature = "providers")]
 pub use ollama::{OllamaEmbedder, OllamaProvider};
+#[cfg(feature = "providers")]
 pub use openai::{OpenAiEmbedder, OpenAiProvider};
 
 use crate::{
@@ -106,36 +115,45 @@ pub trait LlmProvider: Send + Sync + std::fmt::Debug {
 }
 
 /// The provider `[llm] provider` names, bare (no retry or breaker layer). `rule` has no model:
-/// asking for it is a configuration error.
+/// asking for it is a configuration error, and so is any provider in a build without the
+/// `providers` feature.
 pub fn provider_from_config(llm: &LlmConfig) -> Result<Arc<dyn LlmProvider>> {
-    Ok(match llm.provider {
-        LlmProviderKind::Openai => Arc::new(OpenAiProvider::from_config(llm)?),
-        LlmProviderKind::Anthropic => Arc::new(AnthropicProvider::from_config(llm)?),
-        LlmProviderKind::Cohere => Arc::new(CohereProvider::from_config(llm)?),
-        LlmProviderKind::Ollama => Arc::new(OllamaProvider::from_config(llm)?),
-        LlmProviderKind::Rule => {
-            return Err(Error::config(
-                "[llm] provider = \"rule\" calls no model; choose \"openai\", \"anthropic\", \"cohere\" or \"ollama\"",
-            ));
-        }
-    })
+    match llm.provider {
+        LlmProviderKind::Rule => Err(Error::config(
+            "[llm] provider = \"rule\" calls no model; choose \"openai\", \"anthropic\", \"cohere\" or \"ollama\"",
+        )),
+        #[cfg(not(feature = "providers"))]
+        hosted => Err(crate::features::missing_provider(hosted)),
+        #[cfg(feature = "providers")]
+        LlmProviderKind::Openai => Ok(Arc::new(OpenAiProvider::from_config(llm)?)),
+        #[cfg(feature = "providers")]
+        LlmProviderKind::Anthropic => Ok(Arc::new(AnthropicProvider::from_config(llm)?)),
+        #[cfg(feature = "providers")]
+        LlmProviderKind::Cohere => Ok(Arc::new(CohereProvider::from_config(llm)?)),
+        #[cfg(feature = "providers")]
+        LlmProviderKind::Ollama => Ok(Arc::new(OllamaProvider::from_config(llm)?)),
+    }
 }
 
 /// The embedding endpoint of the provider `[llm] provider` names, bare (wrap it in a
 /// [`crate::resilience::RetryLayer`] for retries), with the model of `[llm] embedding_model`.
 pub fn embedder_from_config(llm: &LlmConfig) -> Result<Arc<dyn Embedder>> {
-    Ok(match llm.provider {
-        LlmProviderKind::Openai => Arc::new(OpenAiEmbedder::from_config(llm)?),
-        LlmProviderKind::Cohere => Arc::new(CohereEmbedder::from_config(llm)?),
-        LlmProviderKind::Ollama => Arc::new(OllamaEmbedder::from_config(llm)?),
-        LlmProviderKind::Anthropic | LlmProviderKind::Rule => {
-            return Err(Error::config(
-                "[llm] provider has no embeddings endpoint (Anthropic has none, the rule generator uses no model); use the built-in embedder ([cache] embedder = \"builtin\") or an openai, cohere or ollama provider",
-            ));
-        }
-    })
+    match llm.provider {
+        LlmProviderKind::Anthropic | LlmProviderKind::Rule => Err(Error::config(
+            "[llm] provider has no embeddings endpoint (Anthropic has none, the rule generator uses no model); use the built-in embedder ([cache] embedder = \"builtin\") or an openai, cohere or ollama provider",
+        )),
+        #[cfg(not(feature = "providers"))]
+        hosted => Err(crate::features::missing_provider(hosted)),
+        #[cfg(feature = "providers")]
+        LlmProviderKind::Openai => Ok(Arc::new(OpenAiEmbedder::from_config(llm)?)),
+        #[cfg(feature = "providers")]
+        LlmProviderKind::Cohere => Ok(Arc::new(CohereEmbedder::from_config(llm)?)),
+        #[cfg(feature = "providers")]
+        LlmProviderKind::Ollama => Ok(Arc::new(OllamaEmbedder::from_config(llm)?)),
+    }
 }
 
+#[cfg(feature = "providers")]
 /// Rejects a model name that belongs to another provider (the default `gpt-4` left in place
 /// when switching provider), suggesting `example`.
 pub(crate) fn check_model(
@@ -163,6 +181,7 @@ pub(crate) fn check_model(
     Ok(())
 }
 
+#[cfg(feature = "providers")]
 /// Rejects a temperature above 1, which Anthropic and Cohere refuse.
 pub(crate) fn check_unit_temperature(llm: &LlmConfig, provider: &str) -> Result<()> {
     if llm.temperature > 1.0 {
@@ -180,6 +199,7 @@ pub(crate) fn check_unit_temperature(llm: &LlmConfig, provider: &str) -> Result<
 }
 
 /// Installs the process-wide TLS crypto provider (ring) once; later calls do nothing.
+#[cfg(feature = "providers")]
 pub(crate) fn install_tls_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {

@@ -13,6 +13,7 @@
 //! it decides with a local bucket instead (counted in `rate_limit_fallback_total`): each
 //! instance then admits up to the tenant's quota on its own until Redis is back.
 
+#[cfg(feature = "redis")]
 mod redis;
 
 use std::{
@@ -23,6 +24,7 @@ use std::{
 
 use async_trait::async_trait;
 
+#[cfg(feature = "redis")]
 pub use redis::RedisRateLimiter;
 
 use crate::{
@@ -320,17 +322,19 @@ pub fn from_config(
             clock.unwrap_or_else(|| Arc::new(SystemClock)),
         )),
         StoreKind::Redis => {
-            let redis = redis.ok_or_else(|| {
-                Error::config(
-                    "[production.rate_limiting] store = \"redis\" needs a Redis URL: set [redis] url or REDIS_URL",
-                )
-            })?;
-            let mut limiter = RedisRateLimiter::new(redis.clone(), quotas);
-            if let Some(clock) = clock {
-                limiter = limiter.with_clock(clock);
+            let redis =
+                crate::store::redis_for("[production.rate_limiting] store = \"redis\"", redis)?;
+            #[cfg(not(feature = "redis"))]
+            match *redis {}
+            #[cfg(feature = "redis")]
+            {
+                let mut limiter = RedisRateLimiter::new(redis.clone(), quotas);
+                if let Some(clock) = clock {
+                    limiter = limiter.with_clock(clock);
+                }
+                limiter = limiter.with_metrics(metrics.clone());
+                Arc::new(limiter)
             }
-            limiter = limiter.with_metrics(metrics.clone());
-            Arc::new(limiter)
         }
     };
     Ok(Some(RateLimit::new(limiter).with_metrics(metrics.clone())))

@@ -7,17 +7,19 @@
 //! default user (`user_id: None`); the HTTP server uses the login name of the token (`sub`).
 
 mod memory;
+#[cfg(feature = "redis")]
 mod redis;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use memory::MemorySessionStore;
+#[cfg(feature = "redis")]
 pub use redis::RedisSessionStore;
 
 use crate::{
     config::{Config, StoreKind},
-    error::{Error, Result},
+    error::Result,
     store::RedisConnection,
 };
 
@@ -196,12 +198,13 @@ pub fn from_config(
     Ok(match config.session_store() {
         StoreKind::Memory => std::sync::Arc::new(MemorySessionStore::new(limits)),
         StoreKind::Redis => {
-            let redis = redis.ok_or_else(|| {
-                Error::config(
-                    "[session] store = \"redis\" needs a Redis URL: set [redis] url or REDIS_URL",
-                )
-            })?;
-            std::sync::Arc::new(RedisSessionStore::new(redis.clone(), limits))
+            let redis = crate::store::redis_for("[session] store = \"redis\"", redis)?;
+            #[cfg(not(feature = "redis"))]
+            match *redis {}
+            #[cfg(feature = "redis")]
+            {
+                std::sync::Arc::new(RedisSessionStore::new(redis.clone(), limits))
+            }
         }
     })
 }

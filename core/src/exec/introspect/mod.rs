@@ -3,12 +3,17 @@
 //! These run on connections the engine controls (for SQLite, a separate connection without the
 //! query guard) and never carry user SQL.
 
+#[cfg(feature = "mysql")]
 pub(crate) mod mysql;
+#[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+#[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
 
+#[cfg(feature = "mysql")]
 use crate::catalog::Table;
 
+#[cfg(feature = "sqlite")]
 /// Appends `column` to the entry of `key` in `groups`, keeping first-seen order of keys.
 pub(crate) fn push_grouped<K: PartialEq, V>(groups: &mut Vec<(K, Vec<V>)>, key: K, value: V) {
     match groups.iter_mut().find(|(k, _)| *k == key) {
@@ -18,6 +23,7 @@ pub(crate) fn push_grouped<K: PartialEq, V>(groups: &mut Vec<(K, Vec<V>)>, key: 
 }
 
 /// Finds a table by exact name (and schema) in a list being built.
+#[cfg(feature = "mysql")]
 pub(crate) fn table_mut<'a>(
     tables: &'a mut [Table],
     schema: Option<&str>,
