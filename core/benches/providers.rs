@@ -13,7 +13,7 @@ use conversational_bi::{
     clock::ManualClock,
     config::{CircuitBreakerConfig, Fallback, LlmProviderKind, Secret},
     llm::{self, ChatMessage, ChatRequest, Role},
-    resilience::{BreakerState, CircuitBreaker, circuit_breaker::NL2SQL},
+    resilience::{BreakerState, CircuitBreaker, NL2SQL},
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 use testkit::llm::{FakeLlm, Wire, sql_reply};

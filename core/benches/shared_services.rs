@@ -23,7 +23,7 @@ use conversational_bi::{
     },
     config::{Secret, StoreKind},
     embed::BuiltinEmbedder,
-    generate::{Generation, correct::Corrected},
+    generate::{Corrected, Generation},
     resilience::rate_limit::{Quota, Quotas, RateLimiter, RedisRateLimiter},
     session::{RedisSessionStore, SessionKey, SessionLimits, SessionStore, Turn},
     store::{RedisConnection, RedisOptions},

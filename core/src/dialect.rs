@@ -36,7 +36,7 @@ impl Dialect {
     }
 
     /// `name` as a quoted identifier of this dialect (always quoted, the closing quote
-    /// doubled), by the project's one escaper, [`crate::sql::quote`].
+    /// doubled), by the project's one escaper, `sql::quote`.
     pub fn quote_identifier(self, name: &str) -> String {
         crate::sql::quote::identifier(self, name)
     }
@@ -48,8 +48,8 @@ impl Dialect {
     }
 
     /// `value` as a string literal of this dialect, by the project's one escaper,
-    /// [`crate::sql::quote`]. A value holding a NUL character cannot be written in SQL: refuse
-    /// it first (see [`crate::sql::quote::has_nul`]).
+    /// `sql::quote`. A value holding a NUL character cannot be written in SQL: refuse
+    /// it first.
     pub fn quote_string(self, value: &str) -> String {
         crate::sql::quote::string_literal(self, value)
     }

@@ -1,29 +1,27 @@
 //! HeliosDB Conversational BI: the engine core.
 //!
 //! A business question, asked in plain words and refined over many turns, becomes safe read-only
-//! SQL that runs against the user's own database. This crate holds the stages of that pipeline
-//! (see `DESIGN.md`); the server binary and the language bindings are thin layers over it.
+//! SQL that runs against the user's own database. The server binary and the language bindings
+//! are thin layers over this crate; `docs/architecture.md` in the repository is the map of it.
 //!
-//! The layers available today:
-//! - [`config`]: the runbook's TOML configuration with environment overrides;
-//! - [`catalog`]: what the engine knows of a database's schema;
-//! - [`exec`]: pooled, read-only execution on SQLite, PostgreSQL and MariaDB/MySQL, with catalog
-//!   introspection;
-//! - [`sql`]: the SQL validator that every generated statement must pass;
-//! - [`metrics`]: the Prometheus metrics, registered in a registry the caller owns;
-//! - [`demo`]: the Chinook demo database that ships inside the crate;
-//! - [`source`]: a connected database with its catalog and validator;
-//! - [`text`]: reading text (tokens, words, numbers and months, singulars, accent folding, the
-//!   comparison and order phrases), shared by every reader of a question;
-//! - [`values`]: the index of a database's known values ("Germany", "Rock"), built once per
-//!   source and shared by the rule generator, the LLM prompt and the semantic cache;
-//! - [`embed`]: the embedding seam shared by the semantic cache and schema ranking;
-//! - [`llm`]: the OpenAI, Anthropic, Cohere and Ollama providers and their embeddings;
-//! - [`resilience`]: retry with backoff and the circuit breaker, as layers around providers, and
-//!   per-tenant rate limits;
-//! - [`eval`]: golden question sets and schema-linking recall.
-//! - [`cache`]: the semantic cache with its slot guard;
-//! - [`store`]: the Redis connection and clock shared by sessions, cache and rate limits.
+//! Most programs need only the items at the crate root: [`Config`], [`Engine`] (or
+//! [`LazyEngine`]), [`Ask`], [`Answer`] and [`Error`]. The modules hold the rest of the API:
+//! - [`engine`]: the engine, its builder (parts other than those of the configuration) and
+//!   [`Health`](engine::Health);
+//! - [`config`]: the runbook's TOML configuration, assembled by
+//!   [`Config::from_sources`] from defaults, files, text, overrides and the environment;
+//! - [`answer`], [`error`]: what an ask returns;
+//! - the seams, each a trait with its implementations: [`generate`] (`SqlGenerator`: the
+//!   offline rule generator, a model, the fallback), [`llm`] (`LlmProvider`: OpenAI, Anthropic,
+//!   Cohere, Ollama), [`embed`] (`Embedder`), [`session`] (`SessionStore`), [`cache`]
+//!   (`CacheStore` and the semantic cache), [`exec`] (`Executor`: SQLite, PostgreSQL,
+//!   MariaDB/MySQL), [`clock`] (`Clock`);
+//! - the layers around them: [`resilience`] (retry, circuit breaker, per-tenant rate limits);
+//! - [`source`] ([`DataSource`]: a connected database with its catalog and validator),
+//!   [`catalog`], [`sql`] (the validator every statement passes), [`dialect`];
+//! - [`metrics`] (Prometheus metrics in a registry the caller owns), [`store`] (the Redis
+//!   connection the shared stores use), [`demo`] (the Chinook demo database inside the crate);
+//! - [`eval`]: golden questions, execution accuracy and schema-linking recall.
 //!
 //! # Cargo features
 //!
@@ -53,7 +51,7 @@ pub mod eval;
 pub mod exec;
 mod features;
 pub mod generate;
-pub mod guard;
+mod guard;
 mod lazy;
 pub mod llm;
 pub mod metrics;
@@ -62,8 +60,8 @@ pub mod session;
 pub mod source;
 pub mod sql;
 pub mod store;
-pub mod text;
-pub mod values;
+pub(crate) mod text;
+pub(crate) mod values;
 
 #[cfg(test)]
 pub(crate) mod testdb;
@@ -75,6 +73,66 @@ pub use dialect::Dialect;
 pub use engine::{Ask, Engine, LazyEngine};
 pub use error::{Error, ErrorKind, Result};
 pub use source::DataSource;
+
+/// Every type the engine shares between tasks and threads is `Send + Sync`: the one list,
+/// checked when the crate compiles.
+const _: () = {
+    const fn shared<T: ?Sized + Send + Sync + 'static>() {}
+    // The engine and what it is built from.
+    shared::<Engine>();
+    shared::<LazyEngine>();
+    shared::<engine::EngineBuilder>();
+    shared::<Config>();
+    shared::<DataSource>();
+    shared::<Catalog>();
+    shared::<sql::Validator>();
+    shared::<Error>();
+    shared::<metrics::Metrics>();
+    shared::<clock::ManualClock>();
+    shared::<clock::SystemClock>();
+    // The seams, as the engine holds them.
+    shared::<dyn exec::Executor>();
+    shared::<dyn generate::SqlGenerator>();
+    shared::<dyn llm::LlmProvider>();
+    shared::<dyn embed::Embedder>();
+    shared::<dyn session::SessionStore>();
+    shared::<dyn cache::CacheStore>();
+    shared::<dyn resilience::rate_limit::RateLimiter>();
+    shared::<dyn clock::Clock>();
+    // Their implementations and the layers around them.
+    shared::<generate::RuleGenerator>();
+    shared::<generate::LlmGenerator>();
+    shared::<generate::FallbackGenerator>();
+    shared::<generate::prompt::PromptContext>();
+    shared::<embed::BuiltinEmbedder>();
+    shared::<embed::RecentEmbeddings>();
+    shared::<cache::SemanticCache>();
+    shared::<cache::MemoryCacheStore>();
+    shared::<session::MemorySessionStore>();
+    shared::<resilience::rate_limit::MemoryRateLimiter>();
+    shared::<resilience::rate_limit::RateLimit>();
+    shared::<resilience::CircuitBreaker>();
+    shared::<resilience::CircuitBreakerLayer<dyn llm::LlmProvider>>();
+    shared::<resilience::RetryLayer<dyn llm::LlmProvider>>();
+    shared::<resilience::RetryLayer<dyn embed::Embedder>>();
+    #[cfg(feature = "redis")]
+    {
+        shared::<store::RedisConnection>();
+        shared::<cache::RedisCacheStore>();
+        shared::<session::RedisSessionStore>();
+        shared::<resilience::rate_limit::RedisRateLimiter>();
+    }
+    #[cfg(feature = "providers")]
+    {
+        shared::<llm::OpenAiProvider>();
+        shared::<llm::AnthropicProvider>();
+        shared::<llm::CohereProvider>();
+        shared::<llm::OllamaProvider>();
+        shared::<llm::OpenAiEmbedder>();
+        shared::<llm::CohereEmbedder>();
+        shared::<llm::OllamaEmbedder>();
+    }
+};
 
 /// The Rust examples of the repository's README, compiled (and run, unless `no_run`) by
 /// `cargo test --doc`. One item per Markdown file with Rust code.

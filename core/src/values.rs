@@ -206,16 +206,12 @@ pub fn quote_table(catalog: &Catalog, table: &Table) -> String {
 }
 
 /// The statement reading up to `limit` distinct non-null values of `table.column`.
-pub fn distinct_values_sql(
-    catalog: &Catalog,
-    table: &Table,
-    column: &Column,
-    limit: usize,
-) -> String {
+#[cfg(test)]
+fn distinct_values_sql(catalog: &Catalog, table: &Table, column: &Column, limit: usize) -> String {
     format!("{}{limit}", distinct_values_head(catalog, table, column))
 }
 
-/// [`distinct_values_sql`] up to its `LIMIT` count.
+/// the statement reading distinct values of a column, up to its `LIMIT` count.
 fn distinct_values_head(catalog: &Catalog, table: &Table, column: &Column) -> String {
     let col = catalog.dialect.quote_identifier(&column.name);
     format!(
@@ -225,7 +221,7 @@ fn distinct_values_head(catalog: &Catalog, table: &Table, column: &Column) -> St
 }
 
 /// Reads up to `limit` distinct values of `table.column` as generated SQL is read: the
-/// statement of [`distinct_values_sql`] must pass `validator` (its parse, its policy, its row
+/// statement reading distinct values must pass `validator` (its parse, its policy, its row
 /// cap), and what runs is the validated statement. The engine knows what it asked for, so the
 /// statement the validator renders must also be that one, word for word, with at most a lower
 /// `LIMIT`: a rendering that differs would mean the validator judged one statement and the

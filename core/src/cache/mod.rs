@@ -11,7 +11,7 @@
 //!   deletes the tenant's older entries on its next write),
 //! - the conversation state, a hash of the SQL of the turns the question follows ("only 2024"
 //!   means something else in every conversation),
-//! - the question's [`Slots`]: the facts that must match exactly (see [`slots`]),
+//! - the question's [`Slots`]: the facts that must match exactly (see `slots`),
 //! - for a question relative to today ("last month"), the day it was asked (see [`period`]).
 //!
 //! Within a bucket, the entry with the highest cosine similarity at or above
@@ -22,7 +22,7 @@
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
-pub mod slots;
+pub(crate) mod slots;
 
 use std::{sync::Arc, time::Instant};
 

@@ -4,8 +4,8 @@
 //! embedding similarity. Implementations: the built-in lexical embedder (no model,
 //! deterministic) and the embedding endpoints of the LLM providers that have them.
 
-pub mod builtin;
-pub mod recent;
+pub(crate) mod builtin;
+mod recent;
 
 use async_trait::async_trait;
 

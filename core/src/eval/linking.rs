@@ -5,7 +5,7 @@
 //! ([`link_schema`]), the earlier turns of a conversation standing in as history with their
 //! gold SQL. The gold SQL's tables and columns come from the validator's name resolution. A
 //! gold table counts as found when the listing shows it; a gold column when the listing shows
-//! it in its table. Sizes are the estimated tokens of [`crate::generate::prompt::tokens`].
+//! it in its table. Sizes are the estimated tokens of the prompt's token estimate.
 
 use std::{
     collections::HashMap,

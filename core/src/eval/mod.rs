@@ -3,7 +3,7 @@
 //! linking keeps what the gold SQL needs.
 
 mod accuracy;
-pub mod csv;
+mod csv;
 pub mod linking;
 mod questions;
 

@@ -35,15 +35,6 @@ pub struct Corrected {
     pub execute_ms: f64,
 }
 
-/// A question that failed, with the tries made.
-#[derive(Debug)]
-pub struct Failed {
-    /// The last error.
-    pub error: Error,
-    /// Every try made.
-    pub attempts: Vec<Attempt>,
-}
-
 /// Whether the generator can fix what went wrong by writing other SQL.
 fn correctable(e: &Error) -> bool {
     matches!(
@@ -53,13 +44,13 @@ fn correctable(e: &Error) -> bool {
 }
 
 /// Generates, validates and runs SQL for `request`, feeding each failure back to `generator`
-/// up to `max_retries` more times.
+/// up to `max_retries` more times. A failure is the last try's error.
 pub async fn generate_and_run(
     generator: &dyn SqlGenerator,
     source: &DataSource,
     mut request: GenerationRequest,
     max_retries: u32,
-) -> Result<Corrected, Failed> {
+) -> Result<Corrected, Error> {
     let (mut generate_ms, mut validate_ms, mut execute_ms) = (0.0, 0.0, 0.0);
     let mut attempts = Vec::new();
     let mut tries = 0;
@@ -73,7 +64,7 @@ pub async fn generate_and_run(
         generate_ms += ms(started);
         let generation = match generation {
             Ok(g) => g,
-            Err(error) => return Err(Failed { error, attempts }),
+            Err(error) => return Err(error),
         };
 
         let started = Instant::now();
@@ -115,7 +106,7 @@ pub async fn generate_and_run(
                 };
                 attempts.push(attempt.clone());
                 if !correctable(&error) || tries > max_retries {
-                    return Err(Failed { error, attempts });
+                    return Err(error);
                 }
                 tracing::debug!(
                     attempt = tries,

@@ -1,14 +1,14 @@
 //! SQL generation: the [`SqlGenerator`] seam, the LLM-backed generator, its prompt, and the
 //! self-correction loop that feeds validator and database errors back to the generator.
 
-pub mod correct;
-pub mod fallback;
+pub(crate) mod correct;
+mod fallback;
 mod llm;
 mod parse;
 pub mod prompt;
-pub mod rule;
-pub mod scrub;
-pub mod stack;
+pub(crate) mod rule;
+pub(crate) mod scrub;
+pub(crate) mod stack;
 
 #[cfg(test)]
 mod restricted_tests;
@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use correct::Corrected;
 pub use fallback::FallbackGenerator;
 pub use llm::LlmGenerator;
 pub use parse::parse_completion;
@@ -90,7 +91,7 @@ pub trait SqlGenerator: Send + Sync + std::fmt::Debug {
 /// default; it reads the source's shared value index), or the LLM generator, with the prompt
 /// context of `[llm]`, over the named
 /// provider with retries, the circuit breaker and the fallback of `[llm] fallback` (see
-/// [`stack`]).
+/// `stack`).
 pub async fn from_config(config: &Config, source: &DataSource) -> Result<Arc<dyn SqlGenerator>> {
     Ok(stack::build(config, source, &StackParts::default())
         .await?

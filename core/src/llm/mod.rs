@@ -14,15 +14,15 @@
 //! (`crate::resilience`).
 
 #[cfg(feature = "providers")]
-pub mod anthropic;
+mod anthropic;
 #[cfg(feature = "providers")]
-pub mod cohere;
+mod cohere;
 #[cfg(feature = "providers")]
 mod http;
 #[cfg(feature = "providers")]
-pub mod ollama;
+mod ollama;
 #[cfg(feature = "providers")]
-pub mod openai;
+mod openai;
 
 use std::sync::Arc;
 

@@ -183,7 +183,7 @@ impl CircuitBreaker {
     }
 
     /// Admits one call, or rejects it with [`Error::CircuitOpen`]. Settle the permit with
-    /// [`Permit::record`]; a permit dropped unsettled (a cancelled call) counts for nothing.
+    /// `Permit::record`; a permit dropped unsettled (a cancelled call) counts for nothing.
     pub fn try_acquire(&self) -> Result<Permit> {
         let now = self.shared.clock.now();
         let mut inner = self.lock();

@@ -30,12 +30,12 @@ use crate::{
 
 mod cost;
 mod expr;
-pub mod functions;
+pub(crate) mod functions;
 mod lex;
 mod limit;
 mod parse;
 mod policy;
-pub mod quote;
+pub(crate) mod quote;
 mod render;
 mod resolve;
 mod sent;
@@ -209,7 +209,7 @@ impl Validator {
 
     /// Accepts one read-only query or says which rule refused it and why.
     ///
-    /// Every refusal is an [`Error::SqlRejected`](crate::error::Error::SqlRejected) whose reason
+    /// Every refusal is an [`Error::SqlRejected`] whose reason
     /// says what was wrong and what to write instead.
     pub fn validate(&self, sql: &str) -> Result<ValidatedSql> {
         self.check(sql).map_err(|r| Error::SqlRejected {

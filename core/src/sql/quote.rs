@@ -11,7 +11,7 @@
 //! | MySQL/MariaDB | `'...'`, `\` → `\\` and `'` → `''` (no `NO_BACKSLASH_ESCAPES`, which the executor pins) | `` `...` ``, `` ` `` doubled |
 //!
 //! A NUL character cannot be written in any of them (SQLite stops reading at it, PostgreSQL
-//! refuses it): callers refuse such values before quoting; see [`has_nul`].
+//! refuses it): callers refuse such values before quoting.
 
 use crate::dialect::Dialect;
 
@@ -73,11 +73,6 @@ pub fn qualified_identifier(dialect: Dialect, schema: Option<&str>, name: &str) 
     }
     push_identifier(&mut out, dialect, name);
     out
-}
-
-/// Whether `value` holds a NUL character, which no dialect can carry in SQL text.
-pub fn has_nul(value: &str) -> bool {
-    value.contains('\0')
 }
 
 #[cfg(test)]

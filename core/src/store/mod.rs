@@ -70,21 +70,3 @@ pub async fn redis_from_config(config: &Config) -> Result<Option<RedisConnection
         Err(crate::features::missing_redis("[redis] url (or REDIS_URL)"))
     }
 }
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn shared_service_types_are_send_and_sync() {
-        fn check<T: Send + Sync + 'static>() {}
-        check::<super::RedisConnection>();
-        check::<crate::clock::ManualClock>();
-        check::<crate::cache::SemanticCache>();
-        check::<crate::cache::MemoryCacheStore>();
-        check::<crate::cache::RedisCacheStore>();
-        check::<crate::session::RedisSessionStore>();
-        check::<crate::resilience::rate_limit::MemoryRateLimiter>();
-        check::<crate::resilience::rate_limit::RedisRateLimiter>();
-        check::<crate::resilience::rate_limit::RateLimit>();
-        check::<crate::embed::BuiltinEmbedder>();
-    }
-}

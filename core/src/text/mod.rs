@@ -13,10 +13,10 @@
 //! slot marks) keeps it beside itself; a word or phrase that two readers must read alike
 //! belongs here.
 
-pub mod fold;
-pub mod phrases;
-pub mod tokens;
-pub mod words;
+pub(crate) mod fold;
+pub(crate) mod phrases;
+pub(crate) mod tokens;
+pub(crate) mod words;
 
 pub use fold::{fold, fold_string};
 pub use phrases::{Comparison, Sense, is_query_word, phrase_at};

@@ -18,7 +18,7 @@ use conversational_bi::{
     Config, DataSource,
     cache::{self, CacheLookup, CacheParts, MemoryCacheStore, SemanticCache},
     embed::{BuiltinEmbedder, cosine},
-    generate::{Generation, correct::Corrected},
+    generate::{Corrected, Generation},
     session::Turn,
 };
 

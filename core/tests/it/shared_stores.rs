@@ -13,7 +13,7 @@ use conversational_bi::{
     clock::{Clock, ManualClock},
     config::CacheConfig,
     embed::BuiltinEmbedder,
-    generate::{Generation, correct::Corrected},
+    generate::{Corrected, Generation},
     resilience::rate_limit::{
         Decision, MemoryRateLimiter, Quota, Quotas, RateLimiter, RedisRateLimiter,
     },

@@ -12,29 +12,29 @@
 //! |---|---|
 //! | words of questions and names | `terms` |
 //! | the schema's words and foreign keys | `index` |
-//! | values the question names | [`hints`] |
-//! | few-shot examples | [`examples`] |
+//! | values the question names | `hints` |
+//! | few-shot examples | `examples` |
 //! | relevance of tables and columns | `rank` |
-//! | pruning within the token budget | [`select`] |
-//! | the compact listing with sample values | `render`, [`samples`] |
-//! | the token estimate | [`tokens`] |
+//! | pruning within the token budget | `select` |
+//! | the compact listing with sample values | `render`, `samples` |
+//! | the token estimate | `tokens` |
 //!
 //! In privacy mode (`[llm] privacy_mode = true`) the prompt carries no sample values and no
 //! value hints, and a database's error message on a retry loses the data values it quotes
-//! (see [`scrub`](crate::generate::scrub)); it never carries result rows. In either mode the
+//! (see `generate::scrub`); it never carries result rows. In either mode the
 //! schema, samples, hints and examples come from the catalog the access policy lets be seen
 //! (see [`DataSource::visible_catalog`](crate::DataSource::visible_catalog)).
 
 mod context;
-pub mod examples;
-pub mod hints;
+mod examples;
+mod hints;
 mod index;
 mod rank;
 mod render;
-pub mod samples;
-pub mod select;
+mod samples;
+mod select;
 mod terms;
-pub mod tokens;
+mod tokens;
 
 use std::fmt::Write as _;
 
@@ -243,7 +243,7 @@ pub fn link_schema(
 }
 
 /// A failed try's error as the model may read it in privacy mode: a database's message loses
-/// its data values (see [`scrub`](crate::generate::scrub)); the validator's reasons, built from
+/// its data values (see `generate::scrub`); the validator's reasons, built from
 /// the SQL and the catalog, stay as they are.
 fn private_feedback(error: &str, catalog: &Catalog, sql: &str) -> String {
     use crate::generate::{correct::DATABASE_REPORTED, scrub::scrub_database_message};

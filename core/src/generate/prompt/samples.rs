@@ -69,7 +69,7 @@ impl SampleValues {
     }
 
     /// Up to `per_column` values, in alphabetical order, of every column of `values` with at
-    /// most [`MAX_SAMPLED_DISTINCT`] values.
+    /// most `MAX_SAMPLED_DISTINCT` values.
     pub fn from_value_index(values: &ValueIndex, per_column: usize) -> Self {
         let mut grouped: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
         for hit in values.hits() {

@@ -217,17 +217,6 @@ async fn pruned_prompt_snapshot_with_samples_hints_and_examples() {
 }
 
 #[test]
-fn prompt_types_are_send_and_sync() {
-    fn check<T: Send + Sync + 'static>() {}
-    check::<PromptContext>();
-    check::<LinkedSchema>();
-    check::<Prompt>();
-    check::<SampleValues>();
-    check::<SchemaIndex>();
-    check::<crate::generate::LlmGenerator>();
-}
-
-#[test]
 fn the_context_debug_shows_counts_not_values() {
     let mut samples = SampleValues::empty();
     samples.insert("Customer", "Country", vec!["Germany".into()]);

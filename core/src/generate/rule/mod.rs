@@ -97,7 +97,7 @@ impl RuleGenerator {
     /// source's [visible catalog](crate::DataSource::visible_catalog) (a denied column or a table
     /// outside `allowed_tables` is as unknown to it as a word that names nothing), and values
     /// are grounded in the source's shared value index (built once per source; see
-    /// [`DataSource::value_index`](crate::DataSource::value_index)).
+    /// `DataSource::value_index`).
     pub async fn from_source(source: &crate::DataSource) -> Result<Self> {
         Ok(Self::new(
             source.visible_catalog().clone(),
