@@ -78,7 +78,7 @@ class Health:
             status=d["status"],
             version=d["version"],
             database=d["database"],
-            generator=d.get("generator"),
+            generator=d["generator"],
             database_error=d.get("database_error"),
         )
 
