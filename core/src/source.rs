@@ -9,9 +9,12 @@
 
 use std::sync::Arc;
 
+use prometheus_client::metrics::counter::Counter;
+
 use crate::{
     catalog::{AccessPolicy, Catalog},
     config::Config,
+    dialect::Dialect,
     error::Result,
     exec::{self, Executor, QueryResult},
     metrics::{Metrics, OutcomeLabels},
@@ -26,8 +29,64 @@ pub struct DataSource {
     /// The policy-filtered catalog everything but the validator sees.
     visible: Arc<Catalog>,
     validator: Validator,
-    metrics: Metrics,
+    metrics: SourceMetrics,
     values: KnownValues,
+}
+
+/// The source's metric handles: the series of its common outcomes (`accepted`, `ok`) resolved
+/// once, so that the hot path only increments a counter.
+#[derive(Debug, Clone)]
+struct SourceMetrics {
+    metrics: Metrics,
+    dialect: Dialect,
+    accepted: Counter,
+    executed: Counter,
+}
+
+impl SourceMetrics {
+    fn new(metrics: Metrics, dialect: Dialect) -> Self {
+        let labels = |outcome: &str| OutcomeLabels {
+            dialect: dialect.as_str().to_string(),
+            outcome: outcome.to_string(),
+        };
+        let accepted = metrics
+            .sql_validations_total
+            .get_or_create(&labels("accepted"))
+            .clone();
+        let executed = metrics
+            .sql_executions_total
+            .get_or_create(&labels("ok"))
+            .clone();
+        Self {
+            metrics,
+            dialect,
+            accepted,
+            executed,
+        }
+    }
+
+    fn labels(&self, outcome: String) -> OutcomeLabels {
+        OutcomeLabels {
+            dialect: self.dialect.as_str().to_string(),
+            outcome,
+        }
+    }
+
+    /// Counts a refusal (or a failed validation) by its rule or error code.
+    fn validation(&self, outcome: String) {
+        self.metrics
+            .sql_validations_total
+            .get_or_create(&self.labels(outcome))
+            .inc();
+    }
+
+    /// Counts a failed execution by its error code.
+    fn execution(&self, outcome: String) {
+        self.metrics
+            .sql_executions_total
+            .get_or_create(&self.labels(outcome))
+            .inc();
+    }
 }
 
 /// The value index of a source, built on first use and shared by every clone of the source, so
@@ -64,19 +123,20 @@ impl DataSource {
         } else {
             Arc::new(catalog.visible_to(&policy))
         };
+        let dialect = catalog.dialect;
         let validator = Validator::new(catalog, options);
         Ok(Self {
             executor,
             visible,
             validator,
-            metrics: Metrics::default(),
+            metrics: SourceMetrics::new(Metrics::default(), dialect),
             values: KnownValues::default(),
         })
     }
 
     /// Counts validator verdicts and executions in `metrics` from now on.
     pub fn with_metrics(mut self, metrics: Metrics) -> Self {
-        self.metrics = metrics;
+        self.metrics = SourceMetrics::new(metrics, self.visible.dialect);
         self
     }
 
@@ -126,15 +186,17 @@ impl DataSource {
     /// Validates `sql`; nothing reaches the database.
     pub fn validate(&self, sql: &str) -> Result<ValidatedSql> {
         let verdict = self.validator.validate(sql);
-        let outcome = match &verdict {
-            Ok(_) => "accepted".to_string(),
-            Err(crate::Error::SqlRejected { rule, .. }) => rule.as_str().to_string(),
-            Err(e) => e.kind().code().to_ascii_lowercase(),
+        match &verdict {
+            Ok(_) => {
+                self.metrics.accepted.inc();
+            }
+            Err(crate::Error::SqlRejected { rule, .. }) => {
+                self.metrics.validation(rule.as_str().to_string())
+            }
+            Err(e) => self
+                .metrics
+                .validation(e.kind().code().to_ascii_lowercase()),
         };
-        self.metrics
-            .sql_validations_total
-            .get_or_create(&self.labels(outcome))
-            .inc();
         verdict
     }
 
@@ -148,22 +210,13 @@ impl DataSource {
     /// Runs a statement the validator accepted, read-only, under the row cap and timeout.
     pub async fn execute(&self, validated: &ValidatedSql) -> Result<QueryResult> {
         let result = self.executor.execute(&validated.exec_sql).await;
-        let outcome = match &result {
-            Ok(_) => "ok".to_string(),
-            Err(e) => e.kind().code().to_ascii_lowercase(),
+        match &result {
+            Ok(_) => {
+                self.metrics.executed.inc();
+            }
+            Err(e) => self.metrics.execution(e.kind().code().to_ascii_lowercase()),
         };
-        self.metrics
-            .sql_executions_total
-            .get_or_create(&self.labels(outcome))
-            .inc();
         result
-    }
-
-    fn labels(&self, outcome: String) -> OutcomeLabels {
-        OutcomeLabels {
-            dialect: self.visible.dialect.as_str().to_string(),
-            outcome,
-        }
     }
 }
 
