@@ -103,4 +103,17 @@ for i in "${!scripts[@]}"; do
   fi
   echo "(ok, $((SECONDS - start)) s)"
 done
+
+# The extension the Python README builds is the released one: it answers, and carries none of
+# the test hooks that only the workspace build (feature `test-hooks`) has.
+if [ -x "$COPY/.venv/bin/python" ]; then
+  (cd "$COPY" && .venv/bin/python - <<'PY'
+import conversational_bi as cbi
+hooks = [n for n in ("sample_error", "rust_ask_gaps") if hasattr(cbi._native, n)]
+assert not hooks, f"the README's Python build carries test hooks: {hooks}"
+assert cbi.Engine().ask("How many artists are there?").rows == [(275,)]
+print("python build: no test hooks, answers")
+PY
+  )
+fi
 echo "readme-commands.sh: ${#scripts[@]} command blocks of ${readmes[*]} ran"
