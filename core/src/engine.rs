@@ -12,6 +12,7 @@ use tracing::Instrument;
 
 pub use crate::lazy::LazyEngine;
 use crate::{
+    access::Principal,
     answer::{Answer, suggest_chart},
     cache::{self, CacheLookup, CacheParts, CacheStore, SemanticCache},
     catalog::Catalog,
@@ -47,12 +48,10 @@ pub struct Ask {
     pub question: String,
     /// The conversation to continue; a new one is started when `None`.
     pub session_id: Option<String>,
-    /// The tenant asking; [`DEFAULT_TENANT`] when `None`.
-    pub tenant_id: Option<String>,
-    /// The user asking, who owns the conversation; the default user when `None` (an embedded
-    /// engine serves one user).
-    #[serde(default)]
-    pub user_id: Option<String>,
+    /// Who asks: user, tenant ([`DEFAULT_TENANT`] when `None`), roles and attributes. The
+    /// default principal is an embedded engine's one user (see [`Principal`]).
+    #[serde(flatten)]
+    pub principal: Principal,
     /// When `session_id` names no conversation of this tenant and user (it never existed,
     /// expired, was reset, or is another user's), start the new conversation under a generated
     /// id, and say so in the answer's `warnings`, instead of under the given id. The HTTP server
@@ -79,14 +78,20 @@ impl Ask {
 
     /// Asks as `tenant_id`.
     pub fn tenant(mut self, tenant_id: impl Into<String>) -> Self {
-        self.tenant_id = Some(tenant_id.into());
+        self.principal.tenant_id = Some(tenant_id.into());
         self
     }
 
     /// Asks as `user_id`: the conversation belongs to this user, and no other user of the
     /// tenant can read, continue or reset it. An empty id is the default user.
     pub fn user(mut self, user_id: impl Into<String>) -> Self {
-        self.user_id = Some(user_id.into()).filter(|u: &String| !u.is_empty());
+        self.principal.user_id = Some(user_id.into()).filter(|u: &String| !u.is_empty());
+        self
+    }
+
+    /// Asks as `principal` (its user, tenant, roles and attributes).
+    pub fn principal(mut self, principal: Principal) -> Self {
+        self.principal = principal;
         self
     }
 
@@ -451,13 +456,14 @@ impl Engine {
     pub async fn ask(&self, ask: Ask) -> Result<Answer> {
         let started = Instant::now();
         let tenant_id = ask
+            .principal
             .tenant_id
             .clone()
             .unwrap_or_else(|| DEFAULT_TENANT.to_string());
         let requested = ask.session_id.clone();
         let key = SessionKey::for_user(
             &tenant_id,
-            ask.user_id.clone().unwrap_or_default(),
+            ask.principal.user_id.clone().unwrap_or_default(),
             requested.clone().unwrap_or_else(new_session_id),
         );
         let renew = requested.is_some() && ask.fresh_id_for_unknown_session;
@@ -465,7 +471,7 @@ impl Engine {
         let span = tracing::info_span!(
             "ask",
             tenant_id = %tenant_id,
-            user_id = ask.user_id.as_deref(),
+            user_id = ask.principal.user_id.as_deref(),
             session_id = tracing::field::Empty
         );
         // The question as the input guard cleaned it, once it has (never the raw text: that is
@@ -494,7 +500,7 @@ impl Engine {
                 target: "conversational_bi::query",
                 service = SERVICE,
                 tenant_id = %tenant_id,
-                user_id = ask.user_id.as_deref(),
+                user_id = ask.principal.user_id.as_deref(),
                 session_id = %session_id,
                 query = %logged_question,
                 latency_ms = latency_ms.round() as u64,
@@ -510,7 +516,7 @@ impl Engine {
                 target: "conversational_bi::query",
                 service = SERVICE,
                 tenant_id = %tenant_id,
-                user_id = ask.user_id.as_deref(),
+                user_id = ask.principal.user_id.as_deref(),
                 session_id = %session_id,
                 query = %logged_question,
                 latency_ms = latency_ms.round() as u64,

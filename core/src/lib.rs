@@ -37,6 +37,7 @@ compile_error!(
     "conversational-bi needs at least one database feature: enable `sqlite`, `postgres` or `mysql` (the default features enable all three)"
 );
 
+pub mod access;
 pub mod answer;
 pub mod cache;
 pub mod catalog;
@@ -66,6 +67,7 @@ pub(crate) mod values;
 #[cfg(test)]
 pub(crate) mod testdb;
 
+pub use access::Principal;
 pub use answer::Answer;
 pub use catalog::Catalog;
 pub use config::Config;

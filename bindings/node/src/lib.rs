@@ -100,7 +100,7 @@ impl Engine {
             let options: AskOptions = object_arg(env, options, "options")?;
             let mut ask = Ask::new(q);
             ask.session_id = options.session_id;
-            ask.tenant_id = options.tenant_id;
+            ask.principal.tenant_id = options.tenant_id;
             Ok(ask)
         });
         let engine = self.inner.clone();

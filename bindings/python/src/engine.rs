@@ -221,7 +221,7 @@ pub(crate) fn make_ask(
 ) -> Ask {
     let mut ask = Ask::new(question);
     ask.session_id = session_id;
-    ask.tenant_id = tenant_id;
+    ask.principal.tenant_id = tenant_id;
     ask
 }
 

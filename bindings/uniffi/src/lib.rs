@@ -144,7 +144,7 @@ impl Engine {
         let engine = self.lazy();
         let mut ask = Ask::new(question);
         ask.session_id = session_id;
-        ask.tenant_id = tenant_id;
+        ask.principal.tenant_id = tenant_id;
         run(async move { engine.ask(ask).await.map(Answer::from) }).await
     }
 

@@ -8,7 +8,8 @@
 //! ```text
 //! [server] [llm] [production] [production.rate_limiting] [production.security]
 //! [production.performance] [production.circuit_breaker] [cache] [session] [logging]
-//! [metrics] [database] [redis] [auth]
+//! [metrics] [database] [redis] [auth] [[auth.issuers]] [access] [access.roles.<name>]
+//! [tenants.<id>]
 //! ```
 //!
 //! | variable | overrides |
@@ -17,6 +18,7 @@
 //! | `REDIS_URL` | `[redis] url` |
 //! | `OPENAI_API_KEY`, `ANTHROPIC_API_KEY`, `COHERE_API_KEY` (or `[llm] api_key_env`) | the LLM key |
 //! | `JWT_SECRET` | the HS256 signing secret of `[auth]` |
+//! | `CBI_MASK_KEY` | the key of `hash` column masks of `[access]` |
 //! | `CORS_ALLOWED_ORIGINS` (comma-separated) | `[server] cors_allowed_origins` |
 //! | `RUST_LOG` | `[logging] level` |
 //! | `TOKIO_WORKER_THREADS` | `[server] workers` |
@@ -25,6 +27,7 @@
 //! line. Secrets (keys, passwords in URLs, the JWT secret, password hashes) never appear in
 //! `Debug` output.
 
+mod access;
 mod sections;
 mod sources;
 
@@ -32,6 +35,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use access::{AccessConfig, ClaimMapping, IssuerConfig, RolePolicy, TenantConfig};
 pub use sections::*;
 pub use sources::{ConfigSources, Interface};
 
@@ -87,6 +91,10 @@ pub struct Config {
     pub redis: RedisConfig,
     /// `[auth]`.
     pub auth: AuthConfig,
+    /// `[access]`: data permissions per role.
+    pub access: AccessConfig,
+    /// `[tenants.<id>]`: a database per tenant; a tenant without an entry uses `[database]`.
+    pub tenants: std::collections::BTreeMap<String, TenantConfig>,
 }
 
 impl Config {
@@ -142,6 +150,9 @@ impl Config {
         }
         if let Some(secret) = get("JWT_SECRET") {
             self.auth.jwt_secret = Some(Secret::new(secret));
+        }
+        if let Some(key) = get("CBI_MASK_KEY") {
+            self.access.mask_key = Some(Secret::new(key));
         }
         if let Some(origins) = get("CORS_ALLOWED_ORIGINS") {
             self.server.cors_allowed_origins = origins

@@ -538,6 +538,9 @@ pub struct DatabaseConfig {
     pub max_result_bytes: usize,
     /// Statements running at once on the database; more wait for a free slot. Default `16`.
     pub max_concurrent_queries: usize,
+    /// Tenant databases (`[tenants.<id>]`) open at once; opening one more closes the one used
+    /// least recently. Default `32`.
+    pub max_tenant_pools: usize,
 }
 
 impl Default for DatabaseConfig {
@@ -553,6 +556,7 @@ impl Default for DatabaseConfig {
             connection_timeout_secs: 30,
             max_result_bytes: 4 * 1024 * 1024,
             max_concurrent_queries: 16,
+            max_tenant_pools: 32,
         }
     }
 }
@@ -576,6 +580,7 @@ impl std::fmt::Debug for DatabaseConfig {
             .field("connection_timeout_secs", &self.connection_timeout_secs)
             .field("max_result_bytes", &self.max_result_bytes)
             .field("max_concurrent_queries", &self.max_concurrent_queries)
+            .field("max_tenant_pools", &self.max_tenant_pools)
             .finish()
     }
 }
@@ -612,9 +617,12 @@ pub struct AuthUser {
     pub password_hash: Secret,
     /// The tenant the user's queries belong to.
     pub tenant_id: String,
-    /// `"analyst"` and/or `"admin"`.
+    /// `"analyst"`, `"admin"` and/or data roles of `[access.roles]`.
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Attributes that row filters read as `{user.<name>}` (e.g. `employee_id = 3`).
+    #[serde(default)]
+    pub attributes: BTreeMap<String, serde_json::Value>,
 }
 
 impl std::fmt::Debug for AuthUser {
@@ -624,6 +632,7 @@ impl std::fmt::Debug for AuthUser {
             .field("password_hash", &self.password_hash)
             .field("tenant_id", &self.tenant_id)
             .field("roles", &self.roles)
+            .field("attributes", &self.attributes)
             .finish()
     }
 }
@@ -655,6 +664,8 @@ pub struct AuthConfig {
     /// HS256 signing secret, from `JWT_SECRET` only (never the file).
     #[serde(skip)]
     pub jwt_secret: Option<Secret>,
+    /// External identity providers whose tokens are accepted besides the built-in login.
+    pub issuers: Vec<super::IssuerConfig>,
 }
 
 impl Default for AuthConfig {
@@ -670,6 +681,7 @@ impl Default for AuthConfig {
             max_concurrent_password_checks: 4,
             password_check_wait_ms: 1000,
             jwt_secret: None,
+            issuers: Vec::new(),
         }
     }
 }

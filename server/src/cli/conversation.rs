@@ -120,7 +120,7 @@ async fn ask_one(
 ) -> Result<Answer, Error> {
     let mut ask = Ask::new(question);
     ask.session_id = session.clone();
-    ask.tenant_id = args.tenant.clone();
+    ask.principal.tenant_id = args.tenant.clone();
     let answer = engine.ask(ask).await?;
     *session = Some(answer.session_id.clone());
     Ok(answer)

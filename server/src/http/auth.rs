@@ -475,6 +475,7 @@ mod tests {
             password_hash: Secret::new(hash),
             tenant_id: tenant.into(),
             roles: roles.iter().map(|r| r.to_string()).collect(),
+            attributes: Default::default(),
         };
         for (users, expected) in [
             (
