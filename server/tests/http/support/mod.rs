@@ -43,6 +43,7 @@ pub fn user(name: &str, tenant: &str, roles: &[&str]) -> AuthUser {
         password_hash: Secret::new(cheap_hash(PASSWORD)),
         tenant_id: tenant.into(),
         roles: roles.iter().map(|r| r.to_string()).collect(),
+        attributes: Default::default(),
     }
 }
 
