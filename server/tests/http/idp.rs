@@ -7,7 +7,10 @@ use std::{process::Stdio, time::Duration};
 
 use axum::Router;
 use cbi_server::http::{AppState, app, auth::Auth};
-use conversational_bi::{Config, Engine, Error, config::IssuerConfig};
+use conversational_bi::{
+    Config, Engine, Error,
+    config::{IssuerConfig, RolePolicy},
+};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -16,7 +19,7 @@ use crate::support::{
     idp::{AUDIENCE, ISSUER, LoopbackIdp, TestKey, claims, issuer_config, now},
     login,
     process::{ServerProcess, chinook_url, client, command},
-    request, send,
+    request, send, user,
 };
 
 const QUESTION: &str = "How many artists are there?";
@@ -687,6 +690,44 @@ async fn a_server_with_only_external_issuers_has_no_built_in_login() {
         "{}",
         missing.message()
     );
+}
+
+#[tokio::test]
+async fn built_in_users_log_in_with_data_roles_and_attributes() {
+    let mut c = config();
+    c.access
+        .roles
+        .insert("sales_rep".into(), RolePolicy::default());
+    let mut dana = user("dana", "acme", &["analyst", "sales_rep"]);
+    dana.attributes.insert("employee_id".into(), json!(3));
+    dana.attributes.insert("regions".into(), json!(["EU"]));
+    c.auth.users.push(dana);
+    let (app, state) = started(c).await;
+    let token = login(&app, "dana").await;
+    let payload = token.split('.').nth(1).expect("payload");
+    let payload: Value = {
+        use base64::Engine as _;
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .expect("base64"),
+        )
+        .expect("json")
+    };
+    assert_eq!(payload["roles"], json!(["analyst", "sales_rep"]));
+    assert_eq!(
+        payload["attributes"],
+        json!({ "employee_id": 3, "regions": ["EU"] })
+    );
+    let principal = caller(&state, &token).await.principal();
+    assert_eq!(principal.user_id.as_deref(), Some("dana"));
+    assert_eq!(principal.tenant_id.as_deref(), Some("acme"));
+    assert_eq!(principal.roles, ["analyst", "sales_rep"]);
+    assert_eq!(principal.attributes["employee_id"], 3);
+    accepted(&app, &token).await;
+    // Users without attributes get an empty object.
+    let ana = login(&app, "ana").await;
+    assert!(caller(&state, &ana).await.attributes.is_empty());
 }
 
 fn binary_config(jwks_url: &str) -> String {
