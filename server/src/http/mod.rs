@@ -191,7 +191,7 @@ fn cors_layer(origins: AllowOrigin) -> CorsLayer {
 #[openapi(
     info(
         title = "HeliosDB Conversational BI",
-        description = "Questions in plain words to safe, read-only SQL and results, over many turns. Log in with POST /api/v1/auth/login and send the token as `Authorization: Bearer <token>`. Errors are `{\"error\": {\"code\", \"message\", \"request_id\"}}`."
+        description = "Questions in plain words to safe, read-only SQL and results, over many turns. Log in with POST /api/v1/auth/login (or get a token from a configured identity provider) and send the token as `Authorization: Bearer <token>`. Errors are `{\"error\": {\"code\", \"message\", \"request_id\"}}`."
     ),
     modifiers(&BearerAuth),
     components(schemas(error::ErrorBody)),
