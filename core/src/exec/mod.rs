@@ -206,4 +206,10 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
 
     /// Checks that the source answers.
     async fn ping(&self) -> Result<()>;
+
+    /// Closes the source's connection pool: statements already running finish, then every
+    /// connection is closed; any later call fails with [`crate::Error::DatabaseUnavailable`].
+    /// Resolves once the connections are closed. The default does nothing (a source without a
+    /// pool).
+    async fn close(&self) {}
 }
