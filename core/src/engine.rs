@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 pub use crate::lazy::LazyEngine;
+pub use crate::tenants::TenantHealth;
 use crate::{
     access::Principal,
     answer::{Answer, suggest_chart},
@@ -30,6 +31,7 @@ use crate::{
     session::{self, SessionKey, SessionState, SessionStore, Turn},
     source::DataSource,
     store::{self, RedisConnection},
+    tenants::Sources,
 };
 
 /// The `service` field of log lines.
@@ -120,6 +122,11 @@ pub struct Health {
     /// Whether Redis answered; `None` when no shared store is in Redis.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub redis: Option<bool>,
+    /// The database of each `[tenants.<id>]`, in the order of their ids (empty without
+    /// tenants). A tenant whose database is down (or whose last connection failed) makes the
+    /// status `degraded`: the other tenants are served.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub tenants: Vec<TenantHealth>,
 }
 
 /// The engine. Cheap to clone: clones share everything.
@@ -131,7 +138,8 @@ pub struct Engine {
 #[derive(Debug)]
 struct Inner {
     config: Config,
-    source: DataSource,
+    /// The `[database]` source and those of the `[tenants.<id>]`.
+    sources: Sources,
     generator: Arc<dyn SqlGenerator>,
     breaker: Option<CircuitBreaker>,
     sessions: Arc<dyn SessionStore>,
@@ -314,10 +322,11 @@ impl EngineBuilder {
             metrics: self.metrics.cache.clone(),
         };
         let cache = cache::from_config(&config, &source, redis.as_ref(), parts).await?;
+        let sources = Sources::new(&config, source, self.metrics.clone());
         Ok(Engine {
             inner: Arc::new(Inner {
                 config,
-                source,
+                sources,
                 generator,
                 breaker,
                 sessions,
@@ -360,12 +369,25 @@ impl Engine {
     /// `[database] allowed_tables` and columns in `denied_columns` are left out (see
     /// [`DataSource::visible_catalog`]).
     pub fn schema(&self) -> Arc<Catalog> {
-        self.inner.source.visible_catalog().clone()
+        self.inner
+            .sources
+            .default_source()
+            .visible_catalog()
+            .clone()
     }
 
-    /// The data source.
+    /// The schema of `tenant_id`'s database as the access policy lets it be seen: that of its
+    /// `[tenants.<id>]` database (connecting it first when its pool is not open), or
+    /// [`Engine::schema`] for a tenant without an entry.
+    pub async fn schema_for_tenant(&self, tenant_id: &str) -> Result<Arc<Catalog>> {
+        let source = self.inner.sources.get(tenant_id).await?;
+        Ok(source.visible_catalog().clone())
+    }
+
+    /// The data source of `[database]` (that of every tenant without a `[tenants.<id>]`
+    /// entry).
     pub fn source(&self) -> &DataSource {
-        &self.inner.source
+        self.inner.sources.default_source()
     }
 
     /// The state of a conversation of the default user (empty when it does not exist).
@@ -433,15 +455,18 @@ impl Engine {
         }
     }
 
-    /// Checks the database (and Redis, when a shared store lives there) and reports the
-    /// configured generator.
+    /// Checks the database (and Redis, when a shared store lives there, and the open
+    /// databases of the `[tenants.<id>]`) and reports the configured generator.
     pub async fn health(&self) -> Health {
-        let db = self.inner.source.executor().ping().await;
+        let (db, tenants) = tokio::join!(
+            self.inner.sources.default_source().executor().ping(),
+            self.inner.sources.health()
+        );
         let redis = match &self.inner.redis {
             Some(r) => Some(r.ping().await.is_ok()),
             None => None,
         };
-        let ok = db.is_ok() && redis != Some(false);
+        let ok = db.is_ok() && redis != Some(false) && tenants.iter().all(TenantHealth::is_ok);
         Health {
             status: if ok { "ok" } else { "degraded" }.into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -449,6 +474,7 @@ impl Engine {
             database_error: db.err().map(|e| e.to_string()),
             generator: self.inner.generator.name(),
             redis,
+            tenants,
         }
     }
 
@@ -551,6 +577,8 @@ impl Engine {
                 .await?;
             timings.insert("rate_limit".to_string(), ms(t));
         }
+        // The tenant's own database, or `[database]` (see `tenants.rs`).
+        let source = inner.sources.get(tenant_id).await?;
 
         let t = Instant::now();
         let question = tracing::info_span!("guard").in_scope(|| inner.guard.check(question))?;
@@ -583,12 +611,12 @@ impl Engine {
                 let t = Instant::now();
                 let lookup = CacheLookup {
                     tenant_id,
-                    schema: &inner.source.visible_catalog().fingerprint,
+                    schema: &source.visible_catalog().fingerprint,
                     history: &state.turns,
                     question: &question,
                 };
                 let (probe, served) = cache
-                    .serve(lookup, &inner.source)
+                    .serve(lookup, &source)
                     .instrument(tracing::info_span!("cache"))
                     .await;
                 timings.insert("cache".to_string(), ms(t));
@@ -603,14 +631,14 @@ impl Engine {
             None => {
                 let request = GenerationRequest {
                     question: question.clone(),
-                    catalog: inner.source.visible_catalog().clone(),
+                    catalog: source.visible_catalog().clone(),
                     history: state.turns,
                     feedback: Vec::new(),
                     max_rows: inner.config.database.max_rows,
                 };
                 let done = correct::generate_and_run(
                     generator.as_ref(),
-                    &inner.source,
+                    &source,
                     request,
                     inner.config.llm.max_retries,
                 )

@@ -68,6 +68,7 @@ mod value;
 pub use mysql::MysqlExecutor;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresExecutor;
+pub(crate) use run::scrub;
 pub use source_url::SourceUrl;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteExecutor;
