@@ -390,6 +390,14 @@ impl Engine {
         self.inner.sources.default_source()
     }
 
+    /// The data source of `tenant_id`: its `[tenants.<id>]` database (connecting it first when
+    /// its pool is not open), or [`Engine::source`] for a tenant without an entry. A source
+    /// closed meanwhile to stay under `[database] max_tenant_pools` keeps answering while it is
+    /// held, and closes its pool once dropped (or when an ask could have ended).
+    pub async fn source_for_tenant(&self, tenant_id: &str) -> Result<DataSource> {
+        self.inner.sources.get(tenant_id).await
+    }
+
     /// The state of a conversation of the default user (empty when it does not exist).
     pub async fn session(&self, tenant_id: &str, session_id: &str) -> Result<SessionState> {
         self.inner
