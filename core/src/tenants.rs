@@ -98,11 +98,17 @@ pub(crate) struct Sources {
     /// The engine's configuration without `tenants`: what every tenant's source shares.
     base: Arc<Config>,
     tenants: BTreeMap<String, TenantEntry>,
+    registry: Arc<Registry>,
+}
+
+/// The state of the tenants' sources, shared with the connection attempts, which record their
+/// own outcome when they end.
+struct Registry {
+    state: Mutex<State>,
     max_open: usize,
     /// The longest the pool of a closed source waits for the asks that still hold it.
     drain: Duration,
     metrics: Metrics,
-    state: Mutex<State>,
 }
 
 struct TenantEntry {
@@ -116,7 +122,7 @@ impl std::fmt::Debug for Sources {
             .field("default", &self.default)
             .field("tenants", &self.tenants.keys().collect::<Vec<_>>())
             .field("open", &self.open_count())
-            .field("max_open", &self.max_open)
+            .field("max_open", &self.registry.max_open)
             .finish()
     }
 }
@@ -145,12 +151,14 @@ impl Sources {
         };
         Self {
             default,
-            drain: drain_bound(config),
-            max_open: config.database.max_tenant_pools.max(1),
             base: Arc::new(base),
             tenants,
-            metrics,
-            state: Mutex::new(state),
+            registry: Arc::new(Registry {
+                state: Mutex::new(state),
+                max_open: config.database.max_tenant_pools.max(1),
+                drain: drain_bound(config),
+                metrics,
+            }),
         }
     }
 
@@ -161,7 +169,7 @@ impl Sources {
 
     /// How many tenant sources are open.
     pub(crate) fn open_count(&self) -> usize {
-        self.lock().open
+        self.registry.lock().open
     }
 
     /// The source of `tenant_id`: its own when it has a `[tenants.<id>]` entry (connecting it
@@ -172,8 +180,8 @@ impl Sources {
         if !self.tenants.contains_key(tenant_id) {
             return Ok(self.default.clone());
         }
-        let (attempt, future) = {
-            let mut guard = self.lock();
+        let future = {
+            let mut guard = self.registry.lock();
             let state = &mut *guard;
             state.tick += 1;
             let tick = state.tick;
@@ -187,37 +195,29 @@ impl Sources {
                     *last_used = tick;
                     return Ok(DataSource::clone(source));
                 }
-                Slot::Connecting { attempt, future } => (*attempt, future.clone()),
+                Slot::Connecting { future, .. } => future.clone(),
                 Slot::Closed { .. } => {
                     state.attempts += 1;
                     let attempt = state.attempts;
-                    let future = self.connect(tenant_id);
+                    // The attempt records its outcome in the slot when it ends, which it cannot
+                    // do before this lock is released.
+                    let future = self.connect(tenant_id, attempt);
                     *slot = Slot::Connecting {
                         attempt,
                         future: future.clone(),
                     };
-                    (attempt, future)
+                    future
                 }
             }
         };
-        let outcome = future.await;
-        let retired = {
-            let mut guard = self.lock();
-            let retired = settle(&mut guard, tenant_id, attempt, &outcome, self.max_open);
-            self.metrics.tenants.open.set(guard.open as i64);
-            retired
-        };
-        for (id, source) in retired {
-            self.retire(id, source);
-        }
-        outcome
+        future.await
     }
 
     /// The health of every configured tenant's database, in the order of their ids. Open pools
     /// are pinged (at most [`PING_TIMEOUT`] each, all at once); the others are not.
     pub(crate) async fn health(&self) -> Vec<TenantHealth> {
         let entries: Vec<(&String, &TenantEntry, Option<DataSource>, Option<String>)> = {
-            let state = self.lock();
+            let state = self.registry.lock();
             self.tenants
                 .iter()
                 .map(|(id, entry)| match state.slots.get(id) {
@@ -267,9 +267,10 @@ impl Sources {
         futures_util::future::join_all(checks).await
     }
 
-    /// Starts connecting `tenant_id`'s source, in a task of its own so that the attempt ends
-    /// (and is counted) even when every ask waiting for it is dropped.
-    fn connect(&self, tenant_id: &str) -> Attempt {
+    /// Starts connecting `tenant_id`'s source, in a task of its own so that the attempt ends,
+    /// is counted and records its outcome in the registry even when every ask waiting for it is
+    /// dropped.
+    fn connect(&self, tenant_id: &str, attempt: u64) -> Attempt {
         let Some(entry) = self.tenants.get(tenant_id) else {
             let message = format!("tenant '{tenant_id}' has no [tenants.{tenant_id}] entry");
             return futures_util::future::ready(Err(Error::internal(message)))
@@ -279,7 +280,8 @@ impl Sources {
         let base = self.base.clone();
         let url = entry.url.clone();
         let pool_size = entry.pool_size;
-        let metrics = self.metrics.clone();
+        let registry = self.registry.clone();
+        let metrics = registry.metrics.clone();
         let tenant = tenant_id.to_string();
         let task = tokio::spawn(async move {
             let mut config = (*base).clone();
@@ -308,6 +310,7 @@ impl Sources {
                     tracing::warn!(tenant_id = %tenant, error = %e, "tenant database unavailable")
                 }
             }
+            registry.settle(&tenant, attempt, &outcome);
             outcome
         });
         let tenant = tenant_id.to_string();
@@ -320,6 +323,22 @@ impl Sources {
         })
         .boxed()
         .shared()
+    }
+}
+
+impl Registry {
+    /// Records the outcome of `attempt` for `tenant_id` (see [`settle`]) and closes the sources
+    /// it takes out.
+    fn settle(&self, tenant_id: &str, attempt: u64, outcome: &Result<DataSource>) {
+        let retired = {
+            let mut state = self.lock();
+            let retired = settle(&mut state, tenant_id, attempt, outcome, self.max_open);
+            self.metrics.tenants.open.set(state.open as i64);
+            retired
+        };
+        for (id, source) in retired {
+            self.retire(id, source);
+        }
     }
 
     /// Closes the pool of a source taken out of the registry once no ask holds it any more (or
@@ -543,6 +562,25 @@ mod tests {
         }
         assert_eq!(metrics.tenants.connects_of("a", "ok"), 1, "one attempt");
         assert!(executors.iter().all(|e| Arc::ptr_eq(e, &executors[0])));
+    }
+
+    #[tokio::test]
+    async fn an_attempt_whose_asks_were_dropped_still_ends_and_counts_its_pool() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = demo_copy(dir.path(), "a.sqlite");
+        let metrics = Metrics::default();
+        let sources = sources(&config(&[("a", &a)], 4), metrics.clone()).await;
+        let dropped = tokio::time::timeout(Duration::ZERO, sources.get("a")).await;
+        assert!(dropped.is_err(), "the ask gave up before the connection");
+        eventually("the attempt ends", || sources.open_count() == 1).await;
+        assert_eq!(metrics.tenants.open.get(), 1);
+        let source = sources.get("a").await.expect("a");
+        source.run("SELECT 1").await.expect("runs");
+        assert_eq!(
+            metrics.tenants.connects_of("a", "ok"),
+            1,
+            "no second attempt"
+        );
     }
 
     #[tokio::test]
