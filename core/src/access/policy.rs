@@ -614,6 +614,16 @@ fn derived_text(
         out.push_str(" WHERE ");
         out.push_str(c);
     }
+    // An optimization fence: the database must compute the derived table before it applies
+    // anything of the statement around it. Merged into the statement, a condition of the
+    // asker's could run on rows the policy hides and reveal them by an error (division by
+    // zero, a failed cast) or its cost. A subquery with OFFSET (PostgreSQL, SQLite) or LIMIT
+    // (MariaDB, MySQL) is neither flattened nor given the outer conditions.
+    out.push_str(match dialect {
+        Dialect::Postgres => " OFFSET 0",
+        Dialect::Sqlite => " LIMIT -1 OFFSET 0",
+        Dialect::Mysql => " LIMIT 18446744073709551615",
+    });
     out
 }
 

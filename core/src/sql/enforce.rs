@@ -47,6 +47,22 @@ pub(crate) fn apply(
     if replaced.is_empty() {
         return Ok(None);
     }
+    // MariaDB 10.11 can crash on a subquery that reads a column of a derived table around it
+    // (the validator refuses that when it is written): a table the policy turns into one must
+    // not be read so.
+    if let Some(table) = plan
+        .outer_tables
+        .iter()
+        .find(|t| policy.derived(t).is_some())
+    {
+        return Err(Rejection::new(
+            super::RejectRule::Unsupported,
+            format!(
+                "under your data permissions `{}` is read through a filter, and a subquery that                  reads its columns from outside cannot run safely on MariaDB; join the subquery's                  tables instead, or move the condition into a join",
+                table.name
+            ),
+        ));
+    }
     if let Some(cap) = plan.cap {
         splices.push(cap);
     }

@@ -356,6 +356,7 @@ impl Validator {
             layout,
             cap: cap_splice,
             refs: reads.refs,
+            outer_tables: reads.outer_tables,
         };
         Ok((validated, Some(plan)))
     }
@@ -370,6 +371,7 @@ pub(crate) struct Plan<'a> {
     pub(crate) layout: render::Layout,
     pub(crate) cap: Option<render::Splice>,
     pub(crate) refs: Vec<resolve::TableRef<'a>>,
+    pub(crate) outer_tables: Vec<&'a crate::catalog::Table>,
 }
 
 /// The tokens of `text` in `dialect` (string values unescaped), or `None` when it does not
