@@ -22,10 +22,12 @@
 //!
 //! [`attacks`] holds the adversarial statements and counts leaks (a secret in a cell), wrong
 //! answers (a difference from the copy), refusals and errors; [`invariants`] checks counts and
-//! hashes one by one.
+//! hashes one by one; [`rls_oracle`] compares the engine with PostgreSQL's own row-level
+//! security on a corpus of questions.
 
 mod attacks;
 mod invariants;
+mod rls_oracle;
 mod truth;
 
 use std::{collections::BTreeMap, fmt::Write as _};
