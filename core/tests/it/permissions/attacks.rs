@@ -422,7 +422,7 @@ pub fn attacks() -> Vec<Attack> {
 }
 
 /// Statements the engine answers where the database itself fails (the user's copy, or a user
-/// without filters), reported to the engine and tested on their own:
+/// without filters), reported to the engine and tested on their own in [`super::findings`]:
 /// not a leak (the answer is the policy's), but not what the database would answer.
 pub const KNOWN: &[(Backend, &str, &str)] = &[(
     Backend::Mysql,

@@ -26,6 +26,7 @@
 //! security on a corpus of questions.
 
 mod attacks;
+mod findings;
 mod invariants;
 mod rls_oracle;
 mod truth;
