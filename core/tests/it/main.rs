@@ -11,6 +11,7 @@ mod db_behaviour;
 mod db_guardrails;
 mod differential;
 mod lazy_engine;
+mod permissions;
 mod privacy_feedback;
 mod prompt_context;
 mod prompt_linking;
