@@ -26,6 +26,8 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct DataSource {
     executor: Arc<dyn Executor>,
+    /// The roles of `[access]` compiled against this source's catalog; `None` without roles.
+    roles: Option<Arc<crate::access::Roles>>,
     /// The policy-filtered catalog everything but the validator sees.
     visible: Arc<Catalog>,
     validator: Validator,
@@ -124,9 +126,11 @@ impl DataSource {
             Arc::new(catalog.visible_to(&policy))
         };
         let dialect = catalog.dialect;
+        let roles = crate::access::Roles::compile(config, catalog.clone())?.map(Arc::new);
         let validator = Validator::new(catalog, options);
         Ok(Self {
             executor,
+            roles,
             visible,
             validator,
             metrics: SourceMetrics::new(Metrics::default(), dialect),
@@ -183,9 +187,42 @@ impl DataSource {
             .cloned()
     }
 
+    /// This source as `principal` sees it: the tables its roles grant, their rows and columns
+    /// as the roles' filters and masks let it read them (see the [`access`](crate::access)
+    /// module). Without `[access]` roles, every principal sees the source as
+    /// [`visible_catalog`](Self::visible_catalog) shows it.
+    pub async fn view(&self, principal: &crate::access::Principal) -> Result<crate::access::View> {
+        let policy = match &self.roles {
+            Some(roles) => Some(roles.bind(principal)?),
+            None => None,
+        };
+        Ok(crate::access::View::new(self.clone(), policy))
+    }
+
+    /// Whether `[access]` roles apply to this source.
+    pub fn has_data_permissions(&self) -> bool {
+        self.roles.is_some()
+    }
+
     /// Validates `sql`; nothing reaches the database.
     pub fn validate(&self, sql: &str) -> Result<ValidatedSql> {
         let verdict = self.validator.validate(sql);
+        self.count(&verdict);
+        verdict
+    }
+
+    /// Validates `sql` under a principal's data policy.
+    pub(crate) fn validate_under(
+        &self,
+        sql: &str,
+        policy: &crate::access::BoundPolicy,
+    ) -> Result<ValidatedSql> {
+        let verdict = self.validator.validate_with(sql, policy);
+        self.count(&verdict);
+        verdict
+    }
+
+    fn count(&self, verdict: &Result<ValidatedSql>) {
         match &verdict {
             Ok(_) => {
                 self.metrics.accepted.inc();
@@ -197,7 +234,6 @@ impl DataSource {
                 .metrics
                 .validation(e.kind().code().to_ascii_lowercase()),
         };
-        verdict
     }
 
     /// Validates `sql`, then runs the accepted statement read-only.

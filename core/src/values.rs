@@ -87,6 +87,18 @@ impl ValueIndex {
         catalog: &Catalog,
         limits: &ValueIndexLimits,
     ) -> Result<Self> {
+        Self::build_under(executor, validator, None, catalog, limits).await
+    }
+
+    /// [`build`](Self::build) with each read under a principal's data policy, so that only the
+    /// values of rows the principal may see are known.
+    pub(crate) async fn build_under(
+        executor: &dyn Executor,
+        validator: &Validator,
+        policy: Option<&crate::access::BoundPolicy>,
+        catalog: &Catalog,
+        limits: &ValueIndexLimits,
+    ) -> Result<Self> {
         let mut index = Self::empty();
         'tables: for table in &catalog.tables {
             for column in &table.columns {
@@ -99,7 +111,8 @@ impl ValueIndex {
                     limits.max_distinct_per_column
                 };
                 let Some(result) =
-                    read_distinct(executor, validator, catalog, table, column, cap + 1).await
+                    read_distinct(executor, validator, policy, catalog, table, column, cap + 1)
+                        .await
                 else {
                     continue;
                 };
@@ -230,6 +243,7 @@ fn distinct_values_head(catalog: &Catalog, table: &Table, column: &Column) -> St
 pub(crate) async fn read_distinct(
     executor: &dyn Executor,
     validator: &Validator,
+    policy: Option<&crate::access::BoundPolicy>,
     catalog: &Catalog,
     table: &Table,
     column: &Column,
@@ -237,7 +251,11 @@ pub(crate) async fn read_distinct(
 ) -> Option<QueryResult> {
     let head = distinct_values_head(catalog, table, column);
     let sql = format!("{head}{limit}");
-    let validated = match validator.validate(&sql) {
+    let verdict = match policy {
+        Some(p) => validator.validate_with(&sql, p),
+        None => validator.validate(&sql),
+    };
+    let validated = match verdict {
         Ok(v) => v,
         Err(e) => {
             tracing::debug!(table = %table.name, column = %column.name, error = %e, "the validator refused the read of a column's values; it is skipped");
@@ -249,7 +267,9 @@ pub(crate) async fn read_distinct(
             .strip_prefix(head.as_str())
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     };
-    if !(as_built(&validated.sql) && as_built(&validated.exec_sql)) {
+    // Under a data policy the statement sent reads the table through the policy, so only the
+    // statement as checked can be compared with the one built.
+    if !(as_built(&validated.sql) && (policy.is_some() || as_built(&validated.exec_sql))) {
         tracing::debug!(table = %table.name, column = %column.name, sql = %sql, rendered = %validated.exec_sql, "the validator rendered the read of a column's values differently; it is skipped");
         return None;
     }

@@ -22,7 +22,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-#[allow(unused_imports)]
 pub(crate) use policy::{BoundPolicy, Derived, Roles};
 pub use view::View;
 

@@ -95,6 +95,10 @@ pub struct Config {
     pub access: AccessConfig,
     /// `[tenants.<id>]`: a database per tenant; a tenant without an entry uses `[database]`.
     pub tenants: std::collections::BTreeMap<String, TenantConfig>,
+    /// The file the configuration was read from, for errors found after loading (a row filter
+    /// that names an unknown column is found once the catalog is read).
+    #[serde(skip)]
+    pub(crate) origin: Option<PathBuf>,
 }
 
 impl Config {
@@ -625,6 +629,83 @@ fn fold<T: PartialEq + Copy + std::fmt::Debug>(
         )),
         _ => Ok(()),
     }
+}
+
+impl Config {
+    /// A configuration error about `key`, found after loading (e.g. against the catalog): names
+    /// the file and the key's line when the configuration came from a file.
+    pub(crate) fn error_at(&self, key: &str, message: String) -> Error {
+        let line = self
+            .origin
+            .as_ref()
+            .and_then(|f| std::fs::read_to_string(f).ok())
+            .and_then(|text| locate_key(&text, key));
+        let place = match (&self.origin, line) {
+            (Some(f), Some(l)) => format!("{}:{l}: ", f.display()),
+            (Some(f), None) => format!("{}: ", f.display()),
+            _ => String::new(),
+        };
+        Error::Config {
+            message: format!("{place}key `{key}`: {message}"),
+            key: Some(key.to_string()),
+            file: self.origin.clone(),
+            line,
+        }
+    }
+}
+
+/// The dotted segments of a key path (`a.b."c.d"[0]` → `a`, `b`, `c.d`).
+fn key_segments(key: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    for c in key.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' if !quoted => out.push(std::mem::take(&mut cur)),
+            '[' if !quoted => {
+                out.push(std::mem::take(&mut cur));
+                break;
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+/// The 1-based line of `key` in TOML `text`: the line of its `name = ...`, or of the inline
+/// table or array that holds it, under the table header that leads to it.
+fn locate_key(text: &str, key: &str) -> Option<usize> {
+    let want = key_segments(key);
+    let mut header: Vec<String> = Vec::new();
+    let mut best = None;
+    for (n, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            let inner = t.trim_start_matches('[').trim_end_matches(']');
+            header = key_segments(inner.trim());
+            continue;
+        }
+        let Some((name, value)) = t.split_once('=') else {
+            continue;
+        };
+        let mut full = header.clone();
+        full.extend(key_segments(name.trim()));
+        if full.len() <= want.len() && want[..full.len()] == full[..] {
+            let rest = &want[full.len()..];
+            if rest.is_empty() {
+                return Some(n + 1);
+            }
+            if rest.iter().all(|r| value.contains(r.as_str())) {
+                best = Some(n + 1);
+            }
+        }
+    }
+    best
 }
 
 fn toml_error(e: &toml::de::Error, path: Option<String>, text: &str, file: Option<&Path>) -> Error {

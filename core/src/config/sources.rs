@@ -218,6 +218,7 @@ impl Config {
         // source it can have come from.
         let only_file = sources.toml.is_none() && sources.overrides.is_empty();
         config.resolve(sources.file.as_deref().filter(|_| only_file))?;
+        config.origin = sources.file.clone();
         Ok(config)
     }
 }

@@ -65,6 +65,11 @@ mod sqlite_guard;
 mod value;
 
 #[cfg(feature = "mysql")]
+
+/// The SQLite function that `hash` column masks of `[access]` call (registered on every
+/// guarded SQLite connection; not on the validator's allow-list).
+pub(crate) const SQLITE_MASK_HASH: &str = "cbi_mask_hash";
+
 pub use mysql::MysqlExecutor;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresExecutor;

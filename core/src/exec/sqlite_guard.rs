@@ -646,7 +646,12 @@ unsafe extern "C" fn authorize(
             text(database).as_deref(),
         ),
         ffi::SQLITE_FUNCTION => match text(arg4) {
-            Some(name) if is_function_allowed(Dialect::Sqlite, &name) => Ok(()),
+            Some(name)
+                if is_function_allowed(Dialect::Sqlite, &name)
+                    || name.eq_ignore_ascii_case(functions::MASK_HASH) =>
+            {
+                Ok(())
+            }
             name => Err(format!(
                 "function `{}` is not allowed",
                 name.unwrap_or_default()

@@ -29,6 +29,7 @@ use crate::{
 };
 
 mod cost;
+mod enforce;
 mod expr;
 pub(crate) mod functions;
 mod lex;
@@ -219,42 +220,85 @@ impl Validator {
         })
     }
 
+    /// Accepts one read-only query under a principal's data policy, or says which rule
+    /// refused it: the statement is checked against what the principal may read, then every
+    /// FROM item that names a table the policy filters or masks is replaced by the policy's
+    /// derived table, and the text sent must parse back to that rewritten tree. The returned
+    /// `sql` is the statement as checked (what the asker wrote, with the row cap); `exec_sql`
+    /// is the rewritten statement.
+    pub(crate) fn validate_with(
+        &self,
+        sql: &str,
+        policy: &crate::access::BoundPolicy,
+    ) -> Result<ValidatedSql> {
+        let refused = |r: Rejection| Error::SqlRejected {
+            rule: r.rule,
+            reason: r.reason,
+            sql: sql.to_string(),
+        };
+        let (mut validated, plan) = self
+            .check_with(sql, policy.options(), policy.rewrites())
+            .map_err(refused)?;
+        if let Some(plan) = plan
+            && let Some(text) = enforce::apply(self.dialect(), plan, policy).map_err(refused)?
+        {
+            validated.exec_sql = text;
+        }
+        Ok(validated)
+    }
+
     fn check(&self, sql: &str) -> Result<ValidatedSql, Rejection> {
-        let checked = self.check_paths(sql, true);
+        self.check_with(sql, &self.options, false).map(|(v, _)| v)
+    }
+
+    /// Checks `sql` under `options`; with `keep`, also returns what a policy rewrite needs.
+    fn check_with<'s>(
+        &'s self,
+        sql: &str,
+        options: &'s ValidatorOptions,
+        keep: bool,
+    ) -> Result<(ValidatedSql, Option<Plan<'s>>), Rejection> {
+        let checked = self.check_paths(sql, options, true);
         // Debug builds (every test run) hold the one-parse path to the general path's verdict.
         #[cfg(debug_assertions)]
-        if let Ok(v) = &checked {
-            let general = self.check_paths(sql, false);
+        if let Ok((v, _)) = &checked {
+            let general = self.check_paths(sql, options, false);
             debug_assert_eq!(
-                general.as_ref().ok(),
+                general.as_ref().ok().map(|(g, _)| g),
                 Some(v),
-                "the one-parse path disagrees with the general path on {sql:?}: {general:?}"
+                "the one-parse path disagrees with the general path on {sql:?}: {:?}",
+                general.as_ref().map(|(g, _)| g)
             );
         }
-        checked
+        checked.map(|(v, plan)| (v, plan.filter(|_| keep)))
     }
 
     /// Checks `sql` by the one-parse path of [`sent`] where it applies (when `one_parse`), else
     /// by the general path: parse, check, splice the row cap, and the round trip.
-    fn check_paths(&self, sql: &str, one_parse: bool) -> Result<ValidatedSql, Rejection> {
+    fn check_paths<'s>(
+        &'s self,
+        sql: &str,
+        options: &'s ValidatorOptions,
+        one_parse: bool,
+    ) -> Result<(ValidatedSql, Option<Plan<'s>>), Rejection> {
         let dialect = self.dialect();
         parse::check_not_empty(sql)?;
-        let policy = resolve::Policy::new(&self.catalog, &self.options);
+        let policy = resolve::Policy::new(&self.catalog, options);
         let (mut tokens, double_quoted) = lex::tokenize_marked(dialect, sql)?;
         parse::check_comments(dialect, sql, &tokens)?;
         lex::index_spans(&mut tokens);
         let mut layout = render::Layout::new(dialect, &tokens);
         if one_parse
-            && let Some(v) = sent::check(
+            && let Some((v, plan)) = sent::check(
                 dialect,
                 &policy,
-                self.options.max_rows,
+                options.max_rows,
                 &tokens,
                 &layout,
                 &double_quoted,
             )
         {
-            return Ok(v);
+            return Ok((v, Some(plan)));
         }
         let mut query = parse_located(dialect, sql, tokens)?;
         let mut reads = resolve::check_query(&policy, &query, &double_quoted)?;
@@ -273,11 +317,15 @@ impl Validator {
             // without that guess.
             reads = resolve::check_query(&policy, &query, &[])?;
         }
-        let cap = limit::plan(&query, &layout, self.options.max_rows)?;
-        let max = self.options.max_rows as u64;
-        let (shown, executed) = match (cap.splice(max), cap.splice(max + 1)) {
-            (Some(shown), Some(executed)) => (layout.spliced(&shown), layout.spliced(&executed)),
-            _ => (layout.text.clone(), layout.text),
+        let cap = limit::plan(&query, &layout, options.max_rows)?;
+        let max = options.max_rows as u64;
+        let (shown, executed, cap_splice) = match (cap.splice(max), cap.splice(max + 1)) {
+            (Some(shown), Some(executed)) => (
+                layout.spliced(&shown),
+                layout.spliced(&executed),
+                Some(executed),
+            ),
+            _ => (layout.text.clone(), layout.text.clone(), None),
         };
         // The round trip: what the database will be sent must parse to the tree that was
         // checked (with the row cap the splice wrote).
@@ -285,15 +333,49 @@ impl Validator {
             limit::set_limit(&mut query, max + 1);
         }
         round_trip(dialect, &executed, &query)?;
-        Ok(ValidatedSql {
+        let validated = ValidatedSql {
             sql: shown,
             exec_sql: executed,
             limit_action: cap.action,
             tables: reads.tables,
             columns: reads.columns,
             named_columns: reads.named,
-        })
+        };
+        let plan = Plan {
+            query,
+            layout,
+            cap: cap_splice,
+            refs: reads.refs,
+        };
+        Ok((validated, Some(plan)))
     }
+}
+
+/// What a policy rewrite needs of a checked statement: its tree (with the row cap that is
+/// sent), the layout of the tokens the tree was parsed from, the row-cap splice still to apply
+/// to that layout (none when the layout is already the text sent), and the FROM items that
+/// name catalog tables.
+pub(crate) struct Plan<'a> {
+    pub(crate) query: Box<sqlparser::ast::Query>,
+    pub(crate) layout: render::Layout,
+    pub(crate) cap: Option<render::Splice>,
+    pub(crate) refs: Vec<resolve::TableRef<'a>>,
+}
+
+/// The tokens of `text` in `dialect` (string values unescaped), or `None` when it does not
+/// tokenize.
+pub(crate) fn tokens_of(dialect: Dialect, text: &str) -> Option<Vec<sqlparser::tokenizer::Token>> {
+    lex::tokenize(dialect, text)
+        .ok()
+        .map(|t| t.into_iter().map(|t| t.token).collect())
+}
+
+/// Parses one query of `dialect` (no policy is checked).
+pub(crate) fn parse_query(
+    dialect: Dialect,
+    text: &str,
+) -> Result<Box<sqlparser::ast::Query>, String> {
+    parse::parse_single_query(dialect, text).map_err(|r| r.reason)
 }
 
 /// Parses canonical tokens with indexed spans; a syntax error is reported again from a parse

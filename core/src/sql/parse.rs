@@ -15,7 +15,6 @@ use super::{RejectRule, Rejection, lex};
 use crate::dialect::Dialect;
 
 /// Parses `sql` as exactly one read-only query in `dialect`.
-#[cfg(test)]
 pub(crate) fn parse_single_query(dialect: Dialect, sql: &str) -> Result<Box<Query>, Rejection> {
     check_not_empty(sql)?;
     let tokens = lex::tokenize(dialect, sql)?;

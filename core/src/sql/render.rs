@@ -107,6 +107,31 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// The text with `splices` applied: their token ranges are sorted and do not overlap; an
+    /// empty range appends its text at the end, as [`spliced`](Self::spliced) does.
+    pub(crate) fn spliced_many(&self, splices: &[Splice]) -> String {
+        let extra: usize = splices.iter().map(|s| s.text.len() + 1).sum();
+        let mut out = String::with_capacity(self.text.len() + extra);
+        let mut at = 0;
+        for splice in splices.iter().filter(|s| !s.range.is_empty()) {
+            let from = self.spans[splice.range.start].start;
+            let to = self.spans[splice.range.end - 1].end;
+            out.push_str(&self.text[at..from]);
+            out.push_str(&splice.text);
+            at = to;
+        }
+        out.push_str(&self.text[at..]);
+        for splice in splices.iter().filter(|s| s.range.is_empty()) {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&splice.text);
+        }
+        out
+    }
+}
+
 fn kind(token: &Token, written: bool) -> Kind {
     if !written {
         return Kind::Blank;

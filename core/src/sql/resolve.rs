@@ -287,6 +287,8 @@ pub(crate) struct Walker<'p, 'a> {
     /// MySQL: the first derived table or CTE whose columns a subquery reads from outside.
     pub(crate) outer_derived: Option<String>,
     pub(crate) tables: Vec<String>,
+    /// Where the query names a catalog table as a FROM item (what a data policy replaces).
+    pub(crate) refs: Vec<TableRef<'a>>,
     /// Columns of catalog tables the query may read.
     pub(crate) columns: Vec<ColumnRead<'a>>,
     /// The subset of `columns` the query names.
@@ -332,11 +334,28 @@ fn pairs(mut reads: Vec<ColumnRead<'_>>) -> Vec<(String, String)> {
     out
 }
 
+/// A FROM item that names a catalog table: where its name's tokens are (indexes into the token
+/// stream the tree was parsed from) and whether an alias follows.
+#[derive(Debug, Clone)]
+pub(crate) struct TableRef<'a> {
+    pub(crate) table: &'a Table,
+    /// The token index of the name's first part.
+    pub(crate) first: usize,
+    /// The token index after the name's last part.
+    pub(crate) end: usize,
+    /// The name's last part as written (the table's name in scope when there is no alias).
+    pub(crate) written: Ident,
+    /// Whether the FROM item has an alias.
+    pub(crate) aliased: bool,
+}
+
 /// The catalog tables and columns a query reads.
 #[derive(Debug, Default)]
-pub(crate) struct Reads {
+pub(crate) struct Reads<'a> {
     /// Qualified table names, sorted and deduplicated.
     pub(crate) tables: Vec<String>,
+    /// The FROM items that name catalog tables, in the order walked.
+    pub(crate) refs: Vec<TableRef<'a>>,
     /// (qualified table, column) pairs the query may read, sorted and deduplicated: named,
     /// through `*`, `t.*` or a whole-row reference, compared by `NATURAL` or `USING`.
     pub(crate) columns: Vec<(String, String)>,
@@ -349,11 +368,11 @@ pub(crate) struct Reads {
 }
 
 /// Checks every name in `query`; returns the catalog tables and columns it reads.
-pub(crate) fn check_query(
-    policy: &Policy<'_>,
+pub(crate) fn check_query<'a>(
+    policy: &Policy<'a>,
     query: &Query,
     double_quoted: &[Location],
-) -> Result<Reads, Rejection> {
+) -> Result<Reads<'a>, Rejection> {
     let mut walker = Walker {
         policy,
         scopes: Vec::new(),
@@ -363,6 +382,7 @@ pub(crate) fn check_query(
         aggregates: Vec::new(),
         outer_derived: None,
         tables: Vec::new(),
+        refs: Vec::new(),
         columns: Vec::new(),
         named: Vec::new(),
         collect: None,
@@ -389,6 +409,7 @@ pub(crate) fn check_query(
     };
     Ok(Reads {
         tables: sorted(walker.tables),
+        refs: walker.refs,
         columns: pairs(walker.columns),
         named: pairs(walker.named),
         implicit_strings: walker.implicit_strings,

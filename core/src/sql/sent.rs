@@ -137,14 +137,14 @@ fn line_up(
 
 /// Validates `tokens` (canonical, indexed, written out as `layout`) by parsing the text that
 /// will be sent; `None` sends the statement to the general path.
-pub(crate) fn check(
+pub(crate) fn check<'a>(
     dialect: Dialect,
-    policy: &resolve::Policy<'_>,
+    policy: &resolve::Policy<'a>,
     max_rows: usize,
     tokens: &[TokenWithSpan],
     layout: &render::Layout,
     double_quoted: &[Location],
-) -> Option<ValidatedSql> {
+) -> Option<(ValidatedSql, super::Plan<'a>)> {
     // Comments are not sent, but the parser reads MySQL's optimizer hints from them, which
     // the general path refuses.
     if tokens.iter().any(|t| {
@@ -191,12 +191,20 @@ pub(crate) fn check(
     if planned.action != expected.0 || limit::literal_count(&query)? != expected.1 {
         return None;
     }
-    Some(ValidatedSql {
+    let validated = ValidatedSql {
         sql: shown,
         exec_sql: executed,
         limit_action: cap.action,
         tables: reads.tables,
         columns: reads.columns,
         named_columns: reads.named,
-    })
+    };
+    // The tree was parsed from the text that is sent: a policy rewrite splices that text.
+    let plan = super::Plan {
+        query,
+        layout: sent_layout,
+        cap: None,
+        refs: reads.refs,
+    };
+    Some((validated, plan))
 }

@@ -9,7 +9,7 @@ use sqlparser::ast::{
 };
 
 use super::{
-    RejectRule, Rejection, policy,
+    RejectRule, Rejection, lex, policy,
     resolve::{self, Columns, CteBinding, Relation, Scope, Walker},
 };
 use crate::dialect::Dialect;
@@ -635,6 +635,20 @@ impl<'a> Walker<'_, 'a> {
                 }
                 let table = self.policy.lookup_table(name)?;
                 self.tables.push(table.qualified_name());
+                let parts = resolve::object_idents(name);
+                if let (Some(first), Some(last)) = (
+                    parts.first().and_then(|i| lex::indexed(i.span.start)),
+                    parts.last(),
+                ) && let Some(end) = lex::indexed(last.span.start)
+                {
+                    self.refs.push(resolve::TableRef {
+                        table,
+                        first,
+                        end: end + 1,
+                        written: (*last).clone(),
+                        aliased: alias.is_some(),
+                    });
+                }
                 let (n, cols) = alias.unwrap_or_else(|| (table.name.clone(), Vec::new()));
                 if cols.is_empty() {
                     let names = table.columns.iter().map(|c| c.name.clone()).collect();

@@ -6,6 +6,7 @@ mod ask_pipeline;
 mod breaker;
 mod cache_engine;
 mod cache_labelled;
+mod data_permissions;
 mod db_behaviour;
 mod db_guardrails;
 mod differential;

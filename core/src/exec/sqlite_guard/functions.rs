@@ -59,7 +59,15 @@ enum Kind {
     Glob,
     Unhex,
     Printf,
+    /// The keyed hash of data-policy masks (not a built-in; see [`MASK_HASH`]).
+    MaskHash,
 }
+
+/// The name of the keyed hash that `hash` column masks of `[access]` call on SQLite:
+/// `cbi_mask_hash(key, value)`, the first 32 hex digits of SHA-256 over the key, a zero byte
+/// and the value's text; NULL for a NULL value. Only the policy rewrite writes it: it is not on
+/// the validator's allow-list, so a statement that names it is refused.
+pub(crate) const MASK_HASH: &str = crate::exec::SQLITE_MASK_HASH;
 
 /// The replaced built-ins, by name and number of arguments.
 const OVERRIDES: &[(&CStr, c_int, Kind)] = &[
@@ -74,6 +82,7 @@ const OVERRIDES: &[(&CStr, c_int, Kind)] = &[
     (c"unhex", 2, Kind::Unhex),
     (c"printf", -1, Kind::Printf),
     (c"format", -1, Kind::Printf),
+    (c"cbi_mask_hash", 2, Kind::MaskHash),
 ];
 
 /// What one registration carries: the connection's statement clock, the function's kind and
@@ -263,6 +272,10 @@ unsafe extern "C" fn call(
                 (Kind::Glob, [p, s]) => like(&mut this, *p, *s, None, pattern::GLOB),
                 (Kind::Unhex, [a, b]) => unhex(&mut this, *a, *b),
                 (Kind::Printf, args) => printf(&this, args, &data.printf),
+                (Kind::MaskHash, [k, v]) => {
+                    mask_hash(&this, *k, *v);
+                    Ok(())
+                }
                 _ => {
                     this.result_error(c"wrong number of arguments");
                     Ok(())
@@ -306,6 +319,32 @@ unsafe fn value_type(v: *mut ffi::sqlite3_value) -> c_int {
 unsafe fn value_bytes(v: *mut ffi::sqlite3_value) -> usize {
     // SAFETY: caller.
     usize::try_from(unsafe { ffi::sqlite3_value_bytes(v) }).unwrap_or(0)
+}
+
+/// `cbi_mask_hash(key, value)` (see [`MASK_HASH`]).
+///
+/// # Safety
+/// `k` and `v` must be live values of the running call.
+unsafe fn mask_hash(this: &Call<'_>, k: *mut ffi::sqlite3_value, v: *mut ffi::sqlite3_value) {
+    use sha2::{Digest, Sha256};
+    // SAFETY: caller; each slice is used before the next value is read.
+    let Some(value) = (unsafe { value_text(v) }).map(<[u8]>::to_vec) else {
+        // SAFETY: `ctx` is live.
+        unsafe { ffi::sqlite3_result_null(this.ctx) };
+        return;
+    };
+    // SAFETY: as above.
+    let key = unsafe { value_text(k) }.unwrap_or_default();
+    let mut hasher = Sha256::new();
+    hasher.update(key);
+    hasher.update([0u8]);
+    hasher.update(&value);
+    let digest = hasher.finalize();
+    let mut hex = String::with_capacity(32);
+    for b in &digest[..16] {
+        hex.push_str(&format!("{b:02x}"));
+    }
+    this.result_text(hex.as_bytes());
 }
 
 /// `sqlite3_value_text` with its length, or `None` for NULL (or out of memory).

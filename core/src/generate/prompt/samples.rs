@@ -117,6 +117,7 @@ impl SampleValues {
                 let read = read_distinct(
                     executor,
                     validator,
+                    None,
                     catalog,
                     table,
                     column,
