@@ -368,6 +368,17 @@ impl Engine {
         &self.inner.source
     }
 
+    /// The data source as `principal` sees it (see [`DataSource::view`]).
+    pub async fn view(&self, principal: &Principal) -> Result<crate::access::View> {
+        self.inner.source.view(principal).await
+    }
+
+    /// The schema as `principal` sees it: the tables its data roles grant, without the columns
+    /// they deny, within `[database] allowed_tables` and `denied_columns`.
+    pub async fn schema_for(&self, principal: &Principal) -> Result<Arc<Catalog>> {
+        Ok(self.view(principal).await?.catalog().clone())
+    }
+
     /// The state of a conversation of the default user (empty when it does not exist).
     pub async fn session(&self, tenant_id: &str, session_id: &str) -> Result<SessionState> {
         self.inner
@@ -478,7 +489,14 @@ impl Engine {
         // what reaches the logs).
         let mut cleaned = None;
         let outcome = self
-            .ask_inner(&ask.question, key.clone(), renew, started, &mut cleaned)
+            .ask_inner(
+                &ask.question,
+                &ask.principal,
+                key.clone(),
+                renew,
+                started,
+                &mut cleaned,
+            )
             .instrument(span)
             .await;
         let session_id = match &outcome {
@@ -533,6 +551,7 @@ impl Engine {
     async fn ask_inner(
         &self,
         question: &str,
+        principal: &Principal,
         mut key: SessionKey,
         renew_unknown_session: bool,
         started: Instant,
@@ -551,6 +570,10 @@ impl Engine {
                 .await?;
             timings.insert("rate_limit".to_string(), ms(t));
         }
+
+        // The source as the asker sees it: every statement below is checked and run under the
+        // asker's data permissions, and generation sees only what the asker may see.
+        let view = inner.source.view(principal).await?;
 
         let t = Instant::now();
         let question = tracing::info_span!("guard").in_scope(|| inner.guard.check(question))?;
@@ -583,12 +606,12 @@ impl Engine {
                 let t = Instant::now();
                 let lookup = CacheLookup {
                     tenant_id,
-                    schema: &inner.source.visible_catalog().fingerprint,
+                    schema: &view.catalog().fingerprint,
                     history: &state.turns,
                     question: &question,
                 };
                 let (probe, served) = cache
-                    .serve(lookup, &inner.source)
+                    .serve(lookup, &view)
                     .instrument(tracing::info_span!("cache"))
                     .await;
                 timings.insert("cache".to_string(), ms(t));
@@ -603,14 +626,15 @@ impl Engine {
             None => {
                 let request = GenerationRequest {
                     question: question.clone(),
-                    catalog: inner.source.visible_catalog().clone(),
+                    catalog: view.catalog().clone(),
                     history: state.turns,
                     feedback: Vec::new(),
                     max_rows: inner.config.database.max_rows,
+                    view: Some(view.clone()),
                 };
                 let done = correct::generate_and_run(
                     generator.as_ref(),
-                    &inner.source,
+                    &view,
                     request,
                     inner.config.llm.max_retries,
                 )

@@ -64,12 +64,11 @@ mod sqlite_guard;
 )]
 mod value;
 
-#[cfg(feature = "mysql")]
-
 /// The SQLite function that `hash` column masks of `[access]` call (registered on every
 /// guarded SQLite connection; not on the validator's allow-list).
 pub(crate) const SQLITE_MASK_HASH: &str = "cbi_mask_hash";
 
+#[cfg(feature = "mysql")]
 pub use mysql::MysqlExecutor;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresExecutor;
