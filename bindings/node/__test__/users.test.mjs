@@ -28,8 +28,6 @@ const ACCESS = {
   },
 }
 
-const ENFORCEMENT = 'waits for the policy enforcement in core'
-
 const rep = (employeeId) => ({ id: `rep-${employeeId}`, roles: ['sales_rep'], attributes: { employee_id: employeeId } })
 
 describe('users', () => {
@@ -128,7 +126,7 @@ describe('users', () => {
 })
 
 describe('data permissions', () => {
-  test('a sales rep sees only their customers', { skip: ENFORCEMENT }, async () => {
+  test('a sales rep sees only their customers', async () => {
     const engine = new Engine({ config: { access: ACCESS } })
     const counts = {}
     for (const employee of [3, 4, 5]) {
@@ -139,9 +137,15 @@ describe('data permissions', () => {
       user: { id: 'jane', roles: ['sales_rep'], attributes: { employee_id: 3 } },
     })
     assert.deepEqual(jane.rows, [[21]])
+    // With roles configured, a user without a known role reads nothing, and is told so.
+    for (const user of [undefined, { id: 'nobody' }, { id: 'intern', roles: ['intern'] }]) {
+      const err = await rejection(engine.ask('How many customers are there?', { user }))
+      assert.equal(err.code, 'INVALID_INPUT', err.message)
+      assert.match(err.message, /role/)
+    }
   })
 
-  test('a sales rep sees hashed emails and no phones', { skip: ENFORCEMENT }, async (t) => {
+  test('a sales rep sees hashed emails and no phones', async (t) => {
     const model = await startFakeOpenAI(writes('SELECT CustomerId, Email, Phone FROM Customer ORDER BY CustomerId'))
     t.after(() => model.close())
     const engine = new Engine({ config: { ...modelConfig(model.baseUrl), access: ACCESS } })

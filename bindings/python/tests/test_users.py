@@ -26,8 +26,6 @@ ACCESS: Dict[str, Any] = {
     }
 }
 
-ENFORCEMENT = "waits for the policy enforcement in core"
-
 
 def rep(employee_id: int) -> cbi.User:
     return {"id": f"rep-{employee_id}", "roles": ["sales_rep"], "attributes": {"employee_id": employee_id}}
@@ -121,7 +119,6 @@ def test_a_user_is_a_typed_dict() -> None:
     assert set(cbi.User.__annotations__) == {"id", "tenant", "roles", "attributes"}
 
 
-@pytest.mark.skip(reason=ENFORCEMENT)
 def test_a_sales_rep_sees_only_their_customers(mode: str) -> None:
     twin = Twin(mode, access=ACCESS)
     try:
@@ -135,11 +132,15 @@ def test_a_sales_rep_sees_only_their_customers(mode: str) -> None:
             user={"id": "jane", "roles": ["sales_rep"], "attributes": {"employee_id": 3}},
         )
         assert jane.rows == [(21,)]
+        # With roles configured, a user without a known role reads nothing, and is told so.
+        for nobody in (None, {"id": "nobody"}, {"id": "intern", "roles": ["intern"]}):
+            with pytest.raises(cbi.InvalidInputError) as caught:
+                twin.ask("How many customers are there?", user=nobody)
+            assert "role" in str(caught.value), str(caught.value)
     finally:
         twin.close()
 
 
-@pytest.mark.skip(reason=ENFORCEMENT)
 def test_a_sales_rep_sees_hashed_emails_and_no_phones(mode: str) -> None:
     sql = "SELECT CustomerId, Email, Phone FROM Customer ORDER BY CustomerId"
     with FakeOpenAI(lambda r: sql_reply(sql)) as model:

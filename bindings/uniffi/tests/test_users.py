@@ -17,8 +17,6 @@ row_filters = { Customer = "SupportRepId = {user.employee_id}" }
 columns = { "Customer.Email" = "hash", "Customer.Phone" = "null" }
 """
 
-ENFORCEMENT = "waits for the policy enforcement in core"
-
 
 def plain(cell):
     return None if cell.is_null() else cell.value
@@ -124,7 +122,6 @@ def test_bad_attributes_are_invalid_input(attributes, message):
     run(body())
 
 
-@pytest.mark.skip(reason=ENFORCEMENT)
 def test_a_sales_rep_sees_only_their_customers():
     async def body():
         engine = Engine.from_toml(ACCESS)
@@ -132,11 +129,14 @@ def test_a_sales_rep_sees_only_their_customers():
         assert counts == {3: [(21,)], 4: [(20,)], 5: [(18,)]}
         jane = Principal(user_id="jane", roles=["sales_rep"], attributes_json='{"employee_id": 3}')
         assert rows(await engine.ask("how many customers are there", user=jane)) == [(21,)]
+        # With roles configured, a user without a known role reads nothing, and is told so.
+        for nobody in (None, Principal(user_id="nobody"), Principal(user_id="intern", roles=["intern"])):
+            e = await failure(engine.ask("How many customers are there?", user=nobody))
+            assert isinstance(e, E.InvalidInput) and "role" in e.reason, e
 
     run(body())
 
 
-@pytest.mark.skip(reason=ENFORCEMENT)
 def test_a_sales_rep_sees_hashed_emails_and_no_phones(fake_openai):
     model = fake_openai(writes("SELECT CustomerId, Email, Phone FROM Customer ORDER BY CustomerId"))
 
