@@ -11,6 +11,7 @@ mod idp;
 mod jwt;
 mod login;
 mod openapi;
+mod permissions;
 mod sessions;
 mod sql_safety;
 mod support;
