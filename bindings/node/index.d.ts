@@ -53,7 +53,8 @@ export interface ConversationalBIError extends Error {
 export type UserAttributeValue = string | number | boolean | Array<string | number | boolean>
 
 /**
- * Who asks (the `user` option of `ask`, `session` and `resetSession`); every key is optional.
+ * Who asks (the `user` option of `ask`, `session`, `resetSession` and `schema`); every key is
+ * optional.
  * An unusable value (not an object, `roles` not a list of strings, an attribute that is an
  * object, an unknown key) is an `INVALID_INPUT` error that says which key is wrong.
  */
@@ -114,10 +115,15 @@ export declare class Engine {
   resetSession(sessionId: string, options?: TenantOptions): Promise<void>
   /**
    * The schema the engine sees: tables, columns, keys; tables outside `allowed_tables` and
-   * columns in `denied_columns` are left out.
+   * columns in `denied_columns` are left out. With `options.user`, the schema that user may
+   * see: the tables their roles grant, without the columns those roles deny, in the database
+   * of their tenant (a user without any configured role rejects with `INVALID_INPUT`).
    */
-  schema(): Promise<Schema>
-  /** Checks the database and reports the configured generator. */
+  schema(options?: SchemaOptions): Promise<Schema>
+  /**
+   * Checks the database and reports the configured generator, and the database of each
+   * `[tenants.<id>]` (`tenants`, empty without tenants).
+   */
   health(): Promise<Health>
 }
 
@@ -244,6 +250,11 @@ export interface Health {
   databaseError?: string
   /** The generator that answers: `rule`, or the provider and model (e.g. `openai:gpt-4o`). */
   generator: string
+  /**
+   * The database of each `[tenants.<id>]`, in the order of their ids (empty without
+   * tenants); a tenant whose database is down makes the status `degraded`.
+   */
+  tenants: Array<TenantHealth>
 }
 
 /** The schema the engine sees. */
@@ -268,6 +279,15 @@ export interface SchemaColumn {
   nullable: boolean
   /** The column's comment, where the database has one. */
   comment?: string
+}
+
+/** Options of `schema`. */
+export interface SchemaOptions {
+  /**
+   * Whose schema: the tables their roles grant, without the columns those roles deny, in the
+   * database of their tenant. The engine's own schema when absent.
+   */
+  user?: User
 }
 
 /** A table or view. */
@@ -300,6 +320,23 @@ export interface SessionState {
   turns: Array<Turn>
   /** Turns answered over the whole life of the session, including those no longer kept. */
   turnCount: number
+}
+
+/**
+ * The health of one `[tenants.<id>]` database. A tenant's pool opens at its first question,
+ * so a tenant nobody has asked for yet is not open and is not pinged.
+ */
+export interface TenantHealth {
+  /** The tenant, as in `[tenants.<id>]`. */
+  tenantId: string
+  /** Whether the tenant's pool is open now. */
+  open: boolean
+  /** Whether the database answered; absent when the pool is not open (it is not pinged). */
+  database?: boolean
+  /** What failed: the ping of an open pool, or the last connection attempt when it failed. */
+  error?: string
+  /** `sqlite`, `postgres` or `mysql`: the connected database's, else the URL's. */
+  dialect?: string
 }
 
 /** Options that pick a conversation's owner: a tenant and a user. */

@@ -119,6 +119,7 @@ describe('the demo database with the offline generator', () => {
     assert.deepEqual([h.status, h.database, h.generator], ['ok', true, 'rule'])
     assert.match(h.version, /^\d+\.\d+\.\d+/)
     assert.equal(h.databaseError, undefined)
+    assert.deepEqual(h.tenants, [], 'no [tenants.<id>] configured')
   })
 
   test('connect resolves once the engine is ready', async () => {

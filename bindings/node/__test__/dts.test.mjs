@@ -3,7 +3,9 @@
 
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 
@@ -54,5 +56,19 @@ test('an answer has exactly the fields of the Answer interface', async () => {
     ['Attempt', answer.attempts[0]],
   ]) {
     for (const name of Object.keys(value)) assert.ok(declared('export interface', iface).has(name), `${iface}.${name}`)
+  }
+})
+
+test('a health report has exactly the fields of the Health and TenantHealth interfaces', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cbi-node-'))
+  const engine = new Engine({ config: { tenants: { acme: { database_url: `sqlite://${join(dir, 'acme.sqlite')}` } } } })
+  const health = await engine.health()
+  for (const [iface, value] of [
+    ['Health', health],
+    ['TenantHealth', health.tenants[0]],
+  ]) {
+    const fields = declared('export interface', iface)
+    for (const [name, f] of fields) if (!f.optional) assert.ok(name in value, `${iface}.${name} is declared required`)
+    for (const name of Object.keys(value)) assert.ok(fields.has(name), `${name} is not declared in ${iface}`)
   }
 })

@@ -1,8 +1,11 @@
-// Who asks: the `user` option of `ask`, `session` and `resetSession`. Conversations belong to
-// their user, a bad `user` is an `INVALID_INPUT` error that says what is wrong, and the roles of
-// `[access]` decide which rows and columns an answer shows.
+// Who asks: the `user` option of `ask`, `session`, `resetSession` and `schema`. Conversations
+// belong to their user, a bad `user` is an `INVALID_INPUT` error that says what is wrong, and the
+// roles of `[access]` decide which rows and columns an answer and a schema show.
 
 import assert from 'node:assert/strict'
+import { copyFileSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, test } from 'node:test'
 
 import { Engine } from '../index.mjs'
@@ -27,6 +30,25 @@ const ACCESS = {
     },
   },
 }
+
+/**
+ * The roles of the schema tests: a sales rep sees the customers they support and not the
+ * employees' birth dates; HR sees every table whole.
+ */
+const SCHEMA_ACCESS = {
+  roles: {
+    sales_rep: {
+      row_filters: { Customer: 'SupportRepId = {user.employee_id}' },
+      columns: { 'Employee.BirthDate': 'deny' },
+    },
+    hr: {},
+  },
+}
+
+const CHINOOK_SQLITE = new URL('../../../examples/chinook/chinook.sqlite', import.meta.url).pathname
+
+/** The names of the columns of `table` in `schema`. */
+const columnsOf = (schema, table) => schema.tables.find((t) => t.name === table).columns.map((c) => c.name)
 
 const rep = (employeeId) => ({ id: `rep-${employeeId}`, roles: ['sales_rep'], attributes: { employee_id: employeeId } })
 
@@ -108,6 +130,7 @@ describe('users', () => {
         () => engine.ask('How many artists are there?', { user }),
         () => engine.session('some-session', { user }),
         () => engine.resetSession('some-session', { user }),
+        () => engine.schema({ user }),
       ]) {
         const err = await rejection(call())
         assert.equal(err.code, 'INVALID_INPUT', err.message)
@@ -157,5 +180,53 @@ describe('data permissions', () => {
     assert.ok(jane.rows.every((r) => r[2] === null))
     const again = await engine.ask('The contacts of my customers, again', { user: rep(3) })
     assert.deepEqual(again.rows, jane.rows, 'the same email hashes alike in every answer')
+  })
+
+  test("a user's schema leaves out the columns their roles deny", async () => {
+    const engine = new Engine({ config: { access: SCHEMA_ACCESS } })
+    const hr = await engine.schema({ user: { id: 'hannah', roles: ['hr'] } })
+    assert.ok(columnsOf(hr, 'Employee').includes('BirthDate'))
+    const mine = await engine.schema({ user: rep(3) })
+    assert.deepEqual(
+      columnsOf(mine, 'Employee'),
+      columnsOf(hr, 'Employee').filter((c) => c !== 'BirthDate'),
+    )
+    // Only the denied column is left out: every table and the other columns are there.
+    assert.deepEqual(
+      mine.tables.map((t) => t.name),
+      hr.tables.map((t) => t.name),
+    )
+    assert.deepEqual(columnsOf(mine, 'Customer'), columnsOf(hr, 'Customer'))
+    // Without a user (or with a null one), the engine's own schema, as before users existed.
+    for (const options of [undefined, {}, { user: null }, { user: undefined }]) {
+      assert.ok(columnsOf(await engine.schema(options), 'Employee').includes('BirthDate'))
+    }
+    // With roles configured, a user without a known role may see no table, and is told so.
+    for (const user of [{ id: 'nobody' }, { id: 'intern', roles: ['intern'] }]) {
+      const err = await rejection(engine.schema({ user }))
+      assert.equal(err.code, 'INVALID_INPUT', err.message)
+      assert.equal(err.retryable, false)
+      assert.match(err.message, /role/)
+    }
+    const err = await rejection(engine.schema('hr'))
+    assert.equal(err.code, 'INVALID_INPUT', err.message)
+  })
+
+  test("a user's schema is that of their tenant's database; health lists the tenants", async () => {
+    const acme = join(mkdtempSync(join(tmpdir(), 'cbi-node-')), 'acme.sqlite')
+    copyFileSync(CHINOOK_SQLITE, acme)
+    const engine = new Engine({
+      config: { access: SCHEMA_ACCESS, tenants: { acme: { database_url: `sqlite://${acme}` } } },
+    })
+    // Nobody has asked for acme yet: its pool is not open, and not pinged.
+    assert.deepEqual((await engine.health()).tenants, [{ tenantId: 'acme', open: false, dialect: 'sqlite' }])
+    const hr = await engine.schema({ user: { id: 'hannah', tenant: 'acme', roles: ['hr'] } })
+    assert.deepEqual([hr.database, columnsOf(hr, 'Employee').includes('BirthDate')], ['acme', true])
+    const mine = await engine.schema({ user: { ...rep(3), tenant: 'acme' } })
+    assert.deepEqual([mine.database, columnsOf(mine, 'Employee').includes('BirthDate')], ['acme', false])
+    assert.match((await engine.schema({ user: rep(3) })).database, /^chinook/, "the default tenant's")
+    const health = await engine.health()
+    assert.equal(health.status, 'ok')
+    assert.deepEqual(health.tenants, [{ tenantId: 'acme', open: true, database: true, dialect: 'sqlite' }])
   })
 })

@@ -20,13 +20,13 @@ use conversational_bi::{Ask, Engine as CoreEngine, Error as CoreError, LazyEngin
 use napi::{Env, JsValue, bindgen_prelude::*};
 use napi_derive::napi;
 
-pub use options::{AskOptions, EngineOptions, TenantOptions};
+pub use options::{AskOptions, EngineOptions, SchemaOptions, TenantOptions};
 
 // The engine's allocations (parsing SQL allocates a node per token) are served by mimalloc, as
 // in the server binary; JavaScript values are V8's, untouched.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-pub use types::{Answer, Health, Schema, SessionState};
+pub use types::{Answer, Health, Schema, SessionState, TenantHealth};
 
 /// The tenant of calls that name none (the engine's own default).
 const DEFAULT_TENANT: &str = conversational_bi::engine::DEFAULT_TENANT;
@@ -170,16 +170,38 @@ impl Engine {
     }
 
     /// The schema the engine sees: tables, columns, keys; tables outside `allowed_tables` and
-    /// columns in `denied_columns` are left out.
-    #[napi(ts_return_type = "Promise<Schema>")]
-    pub fn schema<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Schema>> {
+    /// columns in `denied_columns` are left out. With `options.user`, the schema that user may
+    /// see: the tables their roles grant, without the columns those roles deny, in the database
+    /// of their tenant (a user without any configured role rejects with `INVALID_INPUT`).
+    #[napi(
+        ts_args_type = "options?: SchemaOptions",
+        ts_return_type = "Promise<Schema>"
+    )]
+    pub fn schema<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<Unknown<'env>>,
+    ) -> Result<PromiseRaw<'env, Schema>> {
+        let viewer =
+            object_arg::<SchemaOptions>(env, options, "options").and_then(|o| match o.user {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(user) => options::principal(None, Some(&user)).map(Some),
+            });
         let engine = self.inner.clone();
-        promise(env, async move { engine.schema().await }, |catalog| {
-            Schema::from(catalog.as_ref())
-        })
+        promise(
+            env,
+            async move {
+                match viewer? {
+                    None => engine.schema().await,
+                    Some(user) => engine.engine().await?.schema_for(&user).await,
+                }
+            },
+            |catalog| Schema::from(catalog.as_ref()),
+        )
     }
 
-    /// Checks the database and reports the configured generator.
+    /// Checks the database and reports the configured generator, and the database of each
+    /// `[tenants.<id>]` (`tenants`, empty without tenants).
     #[napi(ts_return_type = "Promise<Health>")]
     pub fn health<'env>(&self, env: &'env Env) -> Result<PromiseRaw<'env, Health>> {
         let engine = self.inner.clone();

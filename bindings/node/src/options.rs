@@ -51,6 +51,16 @@ pub struct TenantOptions {
     pub user: Option<serde_json::Value>,
 }
 
+/// Options of `schema`.
+#[napi(object)]
+#[derive(Default)]
+pub struct SchemaOptions {
+    /// Whose schema: the tables their roles grant, without the columns those roles deny, in the
+    /// database of their tenant. The engine's own schema when absent.
+    #[napi(ts_type = "User")]
+    pub user: Option<serde_json::Value>,
+}
+
 /// Who asks: the `user` option (`{ id, tenant, roles, attributes }`, every key optional) read by
 /// [`Principal::from_json`], in `tenantId` when the user names no tenant. A tenant in both that
 /// differs is an `INVALID_INPUT` error.

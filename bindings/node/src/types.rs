@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use conversational_bi::{
     answer::{Answer as CoreAnswer, Attempt as CoreAttempt, ChartSuggestion},
     catalog::{Catalog as CoreCatalog, Column as CoreColumn, ForeignKey as CoreForeignKey, Table},
-    engine::Health as CoreHealth,
+    engine::{Health as CoreHealth, TenantHealth as CoreTenantHealth},
     exec::{ResultColumn, Value},
     session::{SessionState as CoreSessionState, Turn as CoreTurn},
 };
@@ -367,6 +367,9 @@ pub struct Health {
     pub database_error: Option<String>,
     /// The generator that answers: `rule`, or the provider and model (e.g. `openai:gpt-4o`).
     pub generator: String,
+    /// The database of each `[tenants.<id>]`, in the order of their ids (empty without
+    /// tenants); a tenant whose database is down makes the status `degraded`.
+    pub tenants: Vec<TenantHealth>,
 }
 
 impl From<CoreHealth> for Health {
@@ -377,6 +380,35 @@ impl From<CoreHealth> for Health {
             database: h.database,
             database_error: h.database_error,
             generator: h.generator,
+            tenants: h.tenants.into_iter().map(TenantHealth::from).collect(),
+        }
+    }
+}
+
+/// The health of one `[tenants.<id>]` database. A tenant's pool opens at its first question,
+/// so a tenant nobody has asked for yet is not open and is not pinged.
+#[napi(object, object_from_js = false)]
+pub struct TenantHealth {
+    /// The tenant, as in `[tenants.<id>]`.
+    pub tenant_id: String,
+    /// Whether the tenant's pool is open now.
+    pub open: bool,
+    /// Whether the database answered; absent when the pool is not open (it is not pinged).
+    pub database: Option<bool>,
+    /// What failed: the ping of an open pool, or the last connection attempt when it failed.
+    pub error: Option<String>,
+    /// `sqlite`, `postgres` or `mysql`: the connected database's, else the URL's.
+    pub dialect: Option<String>,
+}
+
+impl From<CoreTenantHealth> for TenantHealth {
+    fn from(t: CoreTenantHealth) -> Self {
+        Self {
+            tenant_id: t.tenant_id,
+            open: t.open,
+            database: t.database,
+            error: t.error,
+            dialect: t.dialect,
         }
     }
 }

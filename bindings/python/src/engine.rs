@@ -2,9 +2,11 @@
 //! the engine works (other Python threads run meanwhile), and an `*_async` method that returns an
 //! asyncio awaitable driven by the shared tokio runtime.
 
-use std::{future::Future, path::PathBuf, time::Duration};
+use std::{future::Future, path::PathBuf, sync::Arc, time::Duration};
 
-use conversational_bi::{Ask, Engine, Error, LazyEngine, Principal, engine::DEFAULT_TENANT};
+use conversational_bi::{
+    Ask, Catalog, Engine, Error, LazyEngine, Principal, engine::DEFAULT_TENANT,
+};
 use pyo3::prelude::*;
 
 use crate::{
@@ -186,19 +188,31 @@ impl NativeEngine {
         })
     }
 
-    /// The schema the engine sees, as a dict (read when the engine connected; blocking while it
-    /// connects); tables outside `allowed_tables` and columns in `denied_columns` are left out.
-    fn schema<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    /// The schema as a dict (read when the engine connected; blocking while it connects):
+    /// without `user`, what the engine sees (tables outside `allowed_tables` and columns in
+    /// `denied_columns` left out); with `user` (JSON text, see [`principal`]), what that user
+    /// may see (see [`schema_of`]).
+    #[pyo3(signature = (user=None))]
+    fn schema<'py>(&self, py: Python<'py>, user: Option<String>) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.inner.clone();
-        let schema = run_blocking(py, async move { engine.schema().await })?;
+        let user = viewer(user.as_deref()).map_err(|e| to_py_err(py, e))?;
+        let schema = run_blocking(py, async move { schema_of(&engine, user.as_ref()).await })?;
         convert::serialized(py, schema.as_ref())
     }
 
     /// The schema as a dict (awaitable).
-    fn schema_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+    #[pyo3(signature = (user=None))]
+    fn schema_async<'py>(
+        &self,
+        py: Python<'py>,
+        user: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.inner.clone();
+        let user = viewer(user.as_deref()).map_err(|e| to_py_err(py, e))?;
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let schema = engine.schema().await.map_err(into_py_err)?;
+            let schema = schema_of(&engine, user.as_ref())
+                .await
+                .map_err(into_py_err)?;
             Python::attach(|py| convert::serialized(py, schema.as_ref()).map(Bound::unbind))
         })
     }
@@ -274,6 +288,24 @@ pub(crate) fn principal(
         (Some(_), _) => {}
     }
     Ok(principal)
+}
+
+/// The principal whose schema `schema(user=...)` shows; `None` without a user (the engine's
+/// own schema, as before users existed).
+fn viewer(user: Option<&str>) -> conversational_bi::Result<Option<Principal>> {
+    user.map(|u| principal(None, Some(u))).transpose()
+}
+
+/// The schema `user` may see ([`Engine::schema_for`]: the tables its roles grant, without the
+/// columns they deny, in its tenant's database), or the engine's schema without a user.
+async fn schema_of(
+    engine: &LazyEngine,
+    user: Option<&Principal>,
+) -> conversational_bi::Result<Arc<Catalog>> {
+    match user {
+        None => engine.schema().await,
+        Some(user) => engine.engine().await?.schema_for(user).await,
+    }
 }
 
 /// The tenant and user id (empty for the default user) that own a conversation.

@@ -108,6 +108,7 @@ def test_health_reports_the_database_and_generator(twin: Twin) -> None:
     assert health.database is True and health.database_error is None
     assert health.generator == "rule"
     assert health.version == cbi.__version__
+    assert health.tenants == []  # no [tenants.<id>] configured
 
 
 def test_repr_names_the_database(twin: Twin) -> None:

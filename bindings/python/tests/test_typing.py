@@ -28,6 +28,8 @@ jane: User = {"id": "jane", "roles": ["sales_rep"], "attributes": {"employee_id"
 mine = engine.ask("How many customers are there?", session_id=answer.session_id, user=jane)
 owner: Optional[str] = engine.session(mine.session_id, user={"id": "jane"}).user_id
 engine.reset_session(mine.session_id, tenant_id="acme", user=jane)
+visible: list[str] = [t.name for t in engine.schema(user=jane).tables]
+tenants: list[Optional[bool]] = [t.database for t in engine.health().tenants]
 
 async def main() -> int:
     aengine = await AsyncEngine.connect()

@@ -1,14 +1,17 @@
-"""Who asks: the `user=` argument of `ask`, `session` and `reset_session`, blocking and as a
-coroutine. Conversations belong to their user, a bad `user` is an `InvalidInputError` that says
-what is wrong, and the roles of `[access]` decide which rows and columns an answer shows."""
+"""Who asks: the `user=` argument of `ask`, `session`, `reset_session` and `schema`, blocking and
+as a coroutine. Conversations belong to their user, a bad `user` is an `InvalidInputError` that
+says what is wrong, and the roles of `[access]` decide which rows and columns an answer and a
+schema show."""
 
 from __future__ import annotations
 
 import datetime
+import shutil
+from pathlib import Path
 from typing import Any, Dict
 
 import pytest
-from conftest import Twin
+from conftest import CHINOOK_SQLITE, Twin
 from fake_openai import FakeOpenAI, sql_reply
 
 import conversational_bi as cbi
@@ -23,6 +26,18 @@ ACCESS: Dict[str, Any] = {
             "row_filters": {"Customer": "SupportRepId = {user.employee_id}"},
             "columns": {"Customer.Email": "hash", "Customer.Phone": "null"},
         }
+    }
+}
+
+#: The roles of the schema tests: a sales rep sees the customers they support and not the
+#: employees' birth dates; HR sees every table whole.
+SCHEMA_ACCESS: Dict[str, Any] = {
+    "roles": {
+        "sales_rep": {
+            "row_filters": {"Customer": "SupportRepId = {user.employee_id}"},
+            "columns": {"Employee.BirthDate": "deny"},
+        },
+        "hr": {},
     }
 }
 
@@ -105,6 +120,7 @@ def test_a_bad_user_is_invalid_input(twin: Twin, user: Any, message: str) -> Non
         lambda: twin.ask("How many artists are there?", user=user),
         lambda: twin.session("some-session", user=user),
         lambda: twin.reset_session("some-session", user=user),
+        lambda: twin.schema(user=user),
     ):
         with pytest.raises(cbi.InvalidInputError) as caught:
             call()
@@ -157,3 +173,51 @@ def test_a_sales_rep_sees_hashed_emails_and_no_phones(mode: str) -> None:
             assert again.rows == jane.rows
         finally:
             twin.close()
+
+
+def employee_columns(schema: cbi.Schema) -> set[str]:
+    return {c.name for c in schema.table("Employee").columns}
+
+
+def test_a_users_schema_leaves_out_the_columns_their_roles_deny(mode: str) -> None:
+    twin = Twin(mode, access=SCHEMA_ACCESS)
+    try:
+        hr = twin.schema(user={"id": "hannah", "roles": ["hr"]})
+        assert isinstance(hr, cbi.Schema)
+        assert "BirthDate" in employee_columns(hr)
+        mine = twin.schema(user=rep(3))
+        assert "BirthDate" not in employee_columns(mine)
+        assert employee_columns(mine) == employee_columns(hr) - {"BirthDate"}
+        # Only the denied column is left out: every table and the other columns are there.
+        assert [t.name for t in mine.tables] == [t.name for t in hr.tables]
+        assert {c.name for c in mine.table("Customer").columns} == {c.name for c in hr.table("Customer").columns}
+        # Without a user, the engine's own schema, as before users existed.
+        assert "BirthDate" in employee_columns(twin.schema())
+        # With roles configured, a user without a known role may see no table, and is told so.
+        for nobody in ({"id": "nobody"}, {"id": "intern", "roles": ["intern"]}):
+            with pytest.raises(cbi.InvalidInputError) as caught:
+                twin.schema(user=nobody)
+            e = caught.value
+            assert e.code == "INVALID_INPUT" and not e.retryable
+            assert "role" in str(e), str(e)
+    finally:
+        twin.close()
+
+
+def test_a_users_schema_is_that_of_their_tenants_database(mode: str, tmp_path: Path) -> None:
+    acme = tmp_path / "acme.sqlite"
+    shutil.copyfile(CHINOOK_SQLITE, acme)
+    twin = Twin(mode, access=SCHEMA_ACCESS, tenants={"acme": {"database_url": f"sqlite://{acme}"}})
+    try:
+        # Nobody has asked for acme yet: its pool is not open, and not pinged.
+        assert twin.health().tenants == [cbi.TenantHealth(tenant_id="acme", open=False, dialect="sqlite")]
+        hr = twin.schema(user={"id": "hannah", "tenant": "acme", "roles": ["hr"]})
+        assert (hr.database, "BirthDate" in employee_columns(hr)) == ("acme", True)
+        mine = twin.schema(user={**rep(3), "tenant": "acme"})
+        assert (mine.database, "BirthDate" in employee_columns(mine)) == ("acme", False)
+        assert twin.schema(user=rep(3)).database.startswith("chinook")  # the demo database: the default tenant's
+        health = twin.health()
+        assert health.ok
+        assert health.tenants == [cbi.TenantHealth(tenant_id="acme", open=True, database=True, dialect="sqlite")]
+    finally:
+        twin.close()

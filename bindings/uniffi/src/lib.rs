@@ -26,7 +26,7 @@ pub use error::{ConversationalBiError, error_code};
 pub use principal::Principal;
 pub use types::{
     Answer, Attempt, CellValue, Chart, ForeignKey, Health, ResultColumnInfo, Schema, SchemaColumn,
-    SchemaTable, SessionState, Turn,
+    SchemaTable, SessionState, TenantHealth, Turn,
 };
 
 uniffi::setup_scaffolding!();
@@ -204,13 +204,27 @@ impl Engine {
     }
 
     /// The schema the engine sees: tables, columns, keys; tables outside `allowed_tables` and
-    /// columns in `denied_columns` are left out.
-    pub async fn schema(&self) -> Result<Schema, ConversationalBiError> {
-        let engine = self.lazy();
-        run(async move { Ok(Schema::from(engine.schema().await?.as_ref())) }).await
+    /// columns in `denied_columns` are left out. With `user`, the schema that user may see: the
+    /// tables their roles grant, without the columns those roles deny, in the database of their
+    /// tenant (a user without any configured role fails with `InvalidInput`).
+    #[uniffi::method(default(user = None))]
+    pub async fn schema(&self, user: Option<Principal>) -> Result<Schema, ConversationalBiError> {
+        let lazy = self.lazy();
+        let user = user
+            .map(|user| principal::principal(None, Some(user)))
+            .transpose()?;
+        run(async move {
+            let catalog = match user {
+                None => lazy.schema().await?,
+                Some(user) => lazy.engine().await?.schema_for(&user).await?,
+            };
+            Ok(Schema::from(catalog.as_ref()))
+        })
+        .await
     }
 
-    /// Checks the database and reports the configured generator.
+    /// Checks the database and reports the configured generator, and the database of each
+    /// `[tenants.<id>]` (`tenants`, empty without tenants).
     pub async fn health(&self) -> Result<Health, ConversationalBiError> {
         let engine = self.lazy();
         run(async move { engine.health().await.map(Health::from) }).await

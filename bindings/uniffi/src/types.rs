@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use conversational_bi::{
     answer::{Answer as CoreAnswer, Attempt as CoreAttempt, ChartSuggestion},
     catalog::{Catalog, Column as CoreColumn, ForeignKey as CoreForeignKey, Table, TableKind},
-    engine::Health as CoreHealth,
+    engine::{Health as CoreHealth, TenantHealth as CoreTenantHealth},
     exec::{ResultColumn, Value},
     session::{SessionState as CoreSessionState, Turn as CoreTurn},
 };
@@ -401,6 +401,10 @@ pub struct Health {
     pub database_error: Option<String>,
     /// The generator that answers: `rule`, or the provider and model (e.g. `openai:gpt-4o`).
     pub generator: String,
+    /// The database of each `[tenants.<id>]`, in the order of their ids (empty without
+    /// tenants); a tenant whose database is down makes the status `degraded`.
+    #[uniffi(default = [])]
+    pub tenants: Vec<TenantHealth>,
 }
 
 impl From<CoreHealth> for Health {
@@ -411,6 +415,38 @@ impl From<CoreHealth> for Health {
             database: h.database,
             database_error: h.database_error,
             generator: h.generator,
+            tenants: h.tenants.into_iter().map(TenantHealth::from).collect(),
+        }
+    }
+}
+
+/// The health of one `[tenants.<id>]` database. A tenant's pool opens at its first question, so
+/// a tenant nobody has asked for yet is not open and is not pinged.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct TenantHealth {
+    /// The tenant, as in `[tenants.<id>]`.
+    pub tenant_id: String,
+    /// Whether the tenant's pool is open now.
+    pub open: bool,
+    /// Whether the database answered; `None` when the pool is not open (it is not pinged).
+    #[uniffi(default = None)]
+    pub database: Option<bool>,
+    /// What failed: the ping of an open pool, or the last connection attempt when it failed.
+    #[uniffi(default = None)]
+    pub error: Option<String>,
+    /// `sqlite`, `postgres` or `mysql`: the connected database's, else the URL's.
+    #[uniffi(default = None)]
+    pub dialect: Option<String>,
+}
+
+impl From<CoreTenantHealth> for TenantHealth {
+    fn from(t: CoreTenantHealth) -> Self {
+        Self {
+            tenant_id: t.tenant_id,
+            open: t.open,
+            database: t.database,
+            error: t.error,
+            dialect: t.dialect,
         }
     }
 }

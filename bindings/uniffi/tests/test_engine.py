@@ -88,6 +88,7 @@ def test_schema_and_health():
         assert sorted(f.referenced_table for f in track.foreign_keys) == ["Album", "Genre", "MediaType"]
         health = await engine.health()
         assert (health.status, health.database, health.generator) == ("ok", True, "rule")
+        assert health.tenants == []  # no [tenants.<id>] configured
         assert await engine.connect() is None
 
     run(body())

@@ -1,12 +1,15 @@
-"""Who asks: the `user` argument (a `Principal` record) of `ask`, `session` and `reset_session`.
-Conversations belong to their user, a bad `Principal` is `InvalidInput` with the reason, and the
-roles of `[access]` decide which rows and columns an answer shows."""
+"""Who asks: the `user` argument (a `Principal` record) of `ask`, `session`, `reset_session` and
+`schema`. Conversations belong to their user, a bad `Principal` is `InvalidInput` with the
+reason, and the roles of `[access]` decide which rows and columns an answer and a schema show."""
+
+import os
+import shutil
 
 import pytest
-from conftest import model_toml, run, writes
+from conftest import CHINOOK_SQLITE, model_toml, run, writes
 
 from conversational_bi_ffi import ConversationalBiError as E
-from conversational_bi_ffi import Engine, Principal, error_code
+from conversational_bi_ffi import Engine, Principal, TenantHealth, error_code
 
 TOP5 = [("Iron Maiden", 213), ("U2", 135), ("Led Zeppelin", 114), ("Metallica", 112), ("Deep Purple", 92)]
 
@@ -15,6 +18,15 @@ ACCESS = """
 [access.roles.sales_rep]
 row_filters = { Customer = "SupportRepId = {user.employee_id}" }
 columns = { "Customer.Email" = "hash", "Customer.Phone" = "null" }
+"""
+
+#: The roles of the schema tests: a sales rep sees the customers they support and not the
+#: employees' birth dates; HR sees every table whole.
+SCHEMA_ACCESS = """
+[access.roles.sales_rep]
+row_filters = { Customer = "SupportRepId = {user.employee_id}" }
+columns = { "Employee.BirthDate" = "deny" }
+[access.roles.hr]
 """
 
 
@@ -114,6 +126,7 @@ def test_bad_attributes_are_invalid_input(attributes, message):
             engine.ask("How many artists are there?", user=user),
             engine.session("some-session", user=user),
             engine.reset_session("some-session", user=user),
+            engine.schema(user=user),
         ):
             e = await failure(call)
             assert isinstance(e, E.InvalidInput) and error_code(e) == "INVALID_INPUT"
@@ -150,5 +163,55 @@ def test_a_sales_rep_sees_hashed_emails_and_no_phones(fake_openai):
         assert all(r[2].is_null() for r in jane.rows)
         again = await engine.ask("The contacts of my customers, again", user=rep(3))
         assert rows(again) == rows(jane)
+
+    run(body())
+
+
+def columns_of(schema, table):
+    return [c.name for c in next(t for t in schema.tables if t.name == table).columns]
+
+
+HR = Principal(user_id="hannah", roles=["hr"])
+
+
+def test_a_users_schema_leaves_out_the_columns_their_roles_deny():
+    async def body():
+        engine = Engine.from_toml(SCHEMA_ACCESS)
+        hr = await engine.schema(user=HR)
+        assert "BirthDate" in columns_of(hr, "Employee")
+        mine = await engine.schema(user=rep(3))
+        assert columns_of(mine, "Employee") == [c for c in columns_of(hr, "Employee") if c != "BirthDate"]
+        # Only the denied column is left out: every table and the other columns are there.
+        assert [t.name for t in mine.tables] == [t.name for t in hr.tables]
+        assert columns_of(mine, "Customer") == columns_of(hr, "Customer")
+        # Without a user, the engine's own schema, as before users existed.
+        assert "BirthDate" in columns_of(await engine.schema(), "Employee")
+        assert "BirthDate" in columns_of(await engine.schema(user=None), "Employee")
+        # With roles configured, a user without a known role may see no table, and is told so.
+        for nobody in (Principal(user_id="nobody"), Principal(user_id="intern", roles=["intern"])):
+            e = await failure(engine.schema(user=nobody))
+            assert isinstance(e, E.InvalidInput) and error_code(e) == "INVALID_INPUT"
+            assert "role" in e.reason, e
+
+    run(body())
+
+
+def test_a_users_schema_is_that_of_their_tenants_database(tmp_path):
+    acme = os.path.join(tmp_path, "acme.sqlite")
+    shutil.copyfile(CHINOOK_SQLITE, acme)
+
+    async def body():
+        engine = Engine.from_toml(SCHEMA_ACCESS + f'[tenants.acme]\ndatabase_url = "sqlite://{acme}"\n')
+        # Nobody has asked for acme yet: its pool is not open, and not pinged.
+        assert (await engine.health()).tenants == [TenantHealth(tenant_id="acme", open=False, dialect="sqlite")]
+        hr = await engine.schema(user=Principal(user_id="hannah", tenant_id="acme", roles=["hr"]))
+        assert (hr.database, "BirthDate" in columns_of(hr, "Employee")) == ("acme", True)
+        mine = Principal(user_id="rep-3", tenant_id="acme", roles=["sales_rep"], attributes_json='{"employee_id": 3}')
+        theirs = await engine.schema(user=mine)
+        assert (theirs.database, "BirthDate" in columns_of(theirs, "Employee")) == ("acme", False)
+        assert (await engine.schema(user=rep(3))).database.startswith("chinook")  # the default tenant's
+        health = await engine.health()
+        assert health.status == "ok"
+        assert health.tenants == [TenantHealth(tenant_id="acme", open=True, database=True, dialect="sqlite")]
 
     run(body())

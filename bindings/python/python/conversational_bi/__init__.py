@@ -42,7 +42,7 @@ from .exceptions import (
     ServiceUnavailableError,
     SqlRejectedError,
 )
-from .models import ForeignKey, Health, Schema, SchemaColumn, Session, Table, Turn, User
+from .models import ForeignKey, Health, Schema, SchemaColumn, Session, Table, TenantHealth, Turn, User
 
 __all__ = [
     "__version__",
@@ -58,6 +58,7 @@ __all__ = [
     "Session",
     "Turn",
     "Health",
+    "TenantHealth",
     "Schema",
     "Table",
     "SchemaColumn",

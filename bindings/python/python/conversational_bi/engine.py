@@ -151,14 +151,24 @@ class Engine:
         (another user's conversation under the same id is left alone)."""
         self._native.reset_session(session_id, tenant_id, _user_json(user))
 
-    def schema(self) -> Schema:
+    def schema(self, user: Optional[UserLike] = None) -> Schema:
         """The tables and columns the engine sees (read when the engine connected, which this
         call does first when needed); tables outside ``allowed_tables`` and columns in
-        ``denied_columns`` are left out."""
-        return Schema._from_dict(self._native.schema())
+        ``denied_columns`` are left out.
+
+        With ``user`` (a :class:`~conversational_bi.User` dict, as for :meth:`ask`), the schema
+        that user may see: only the tables their roles grant, without the columns those roles
+        deny, in the database of the user's tenant.
+
+        Raises:
+            InvalidInputError: a ``user`` that is not such a dict, or, with ``[access]`` roles
+                configured, a user without any of them.
+        """
+        return Schema._from_dict(self._native.schema(_user_json(user)))
 
     def health(self) -> Health:
-        """Pings the database and reports the configured generator."""
+        """Pings the database and reports the configured generator, and the database of each
+        configured tenant (``tenants``, empty without ``[tenants]``)."""
         return Health._from_dict(self._native.health())
 
     def __repr__(self) -> str:
@@ -248,9 +258,9 @@ class AsyncEngine:
         """As :meth:`Engine.reset_session`."""
         await self._native.reset_session_async(session_id, tenant_id, _user_json(user))
 
-    async def schema(self) -> Schema:
+    async def schema(self, user: Optional[UserLike] = None) -> Schema:
         """As :meth:`Engine.schema`."""
-        return Schema._from_dict(await self._native.schema_async())
+        return Schema._from_dict(await self._native.schema_async(_user_json(user)))
 
     async def health(self) -> Health:
         """As :meth:`Engine.health`."""

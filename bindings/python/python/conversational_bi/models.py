@@ -6,15 +6,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, TypedDict, Union
 
-__all__ = ["User", "Turn", "Session", "Health", "Schema", "Table", "SchemaColumn", "ForeignKey"]
+__all__ = [
+    "User",
+    "Turn",
+    "Session",
+    "Health",
+    "TenantHealth",
+    "Schema",
+    "Table",
+    "SchemaColumn",
+    "ForeignKey",
+]
 
 #: The value of a user attribute: what a row filter can compare with.
 AttributeValue = Union[str, int, float, bool, List[Union[str, int, float, bool]]]
 
 
 class User(TypedDict, total=False):
-    """Who asks a question: the ``user=`` argument of ``ask``, ``session`` and
-    ``reset_session``. A plain dict; every key is optional::
+    """Who asks a question: the ``user=`` argument of ``ask``, ``session``, ``reset_session``
+    and ``schema``. A plain dict; every key is optional::
 
         engine.ask("How many customers are there?",
                    user={"id": "jane", "roles": ["sales_rep"], "attributes": {"employee_id": 3}})
@@ -88,6 +98,32 @@ class Session:
 
 
 @dataclass(frozen=True)
+class TenantHealth:
+    """The health of one ``[tenants.<id>]`` database. A tenant's pool opens at its first
+    question, so a tenant nobody has asked for yet is not open and is not pinged."""
+
+    tenant_id: str
+    open: bool
+    """Whether the tenant's pool is open now."""
+    database: Optional[bool] = None
+    """Whether the database answered; ``None`` when the pool is not open (it is not pinged)."""
+    error: Optional[str] = None
+    """What failed: the ping of an open pool, or the last connection attempt when it failed."""
+    dialect: Optional[str] = None
+    """``"sqlite"``, ``"postgres"`` or ``"mysql"``: the connected database's, else the URL's."""
+
+    @classmethod
+    def _from_dict(cls, d: Dict[str, Any]) -> "TenantHealth":
+        return cls(
+            tenant_id=d["tenant_id"],
+            open=d["open"],
+            database=d.get("database"),
+            error=d.get("error"),
+            dialect=d.get("dialect"),
+        )
+
+
+@dataclass(frozen=True)
 class Health:
     """The engine's health: ``status`` is ``"ok"`` when every check passed, else
     ``"degraded"``."""
@@ -97,6 +133,9 @@ class Health:
     database: bool
     generator: str
     database_error: Optional[str] = None
+    tenants: List[TenantHealth] = field(default_factory=list)
+    """The database of each ``[tenants.<id>]``, in the order of their ids (empty without
+    tenants); a tenant whose database is down makes the status ``"degraded"``."""
 
     @property
     def ok(self) -> bool:
@@ -111,6 +150,7 @@ class Health:
             database=d["database"],
             generator=d["generator"],
             database_error=d.get("database_error"),
+            tenants=[TenantHealth._from_dict(t) for t in d.get("tenants", [])],
         )
 
 
