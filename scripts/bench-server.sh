@@ -13,6 +13,10 @@
 #            and re-validates and re-runs the cached SQL
 #   llm      POST /api/v1/query answered through an instant loopback OpenAI-format model with
 #            the cache off: the full path (prompt, model call over HTTP, validation, execution)
+#   open     POST /api/v1/query "How many customers are in Brazil by city?" by the rule
+#            generator, no data permissions
+#   policy   the same question by a sales rep under [access] (a row filter on Customer and
+#            Invoice, masked contact columns): the full path with the policy rewrite
 # Every POST /api/v1/query starts a new conversation (no session_id), as a stream of users does.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -36,7 +40,8 @@ HASH="$(printf '%s' 'bench password' | "$BIN" hash-password)"
 "$LOOPBACK" "$LLM_PORT" "$OPENAI_API_KEY" >"$WORK/loopback.log" 2>&1 &
 PIDS+=($!)
 
-start_server() { # start_server PROVIDER CACHE_ENABLED
+start_server() { # start_server PROVIDER CACHE_ENABLED [ROLES]
+    local roles="${3:-\"analyst\"}"
     cat >"$WORK/cbi.toml" <<TOML
 [server]
 host = "127.0.0.1"
@@ -59,8 +64,19 @@ level = "info"
 format = "json"
 output = "$WORK/cbi.log"
 [auth]
-users = [{ username = "bench", password_hash = "$HASH", tenant_id = "bench", roles = ["analyst"] }]
+users = [{ username = "bench", password_hash = "$HASH", tenant_id = "bench", roles = [$roles], attributes = { employee_id = 3 } }]
+[access]
+default_roles = ["everything"]
+[access.roles.everything]
+[access.roles.sales_rep]
+row_filters = { Customer = "SupportRepId = {user.employee_id}", Invoice = "CustomerId IN (SELECT CustomerId FROM Customer WHERE SupportRepId = {user.employee_id})" }
+columns = { "Customer.Email" = "hash", "Customer.Phone" = "null" }
 TOML
+    if [ "$roles" = '"analyst"' ]; then # no data permissions at all
+        sed -i '/^\[access/,$d' "$WORK/cbi.toml"
+    else
+        sed -i 's/^default_roles = .*/default_roles = []/' "$WORK/cbi.toml"
+    fi
     "$BIN" --config "$WORK/cbi.toml" >"$WORK/server.out" 2>&1 &
     SERVER=$!
     for _ in $(seq 300); do curl -sf "http://127.0.0.1:$API_PORT/health" >/dev/null && return; sleep 0.1; done
@@ -114,4 +130,17 @@ curl -sf -X POST "http://127.0.0.1:$API_PORT/api/v1/query" -H 'Content-Type: app
     -H "Authorization: Bearer $TOKEN" -d '{"query": "How many artists are there?"}' | grep -q '"generator":"openai:gpt-4o-mini"'
 run llm post-query.lua /api/v1/query
 stop_server
+
+export QUESTION="How many customers are in Brazil by city?"
+start_server rule false
+TOKEN="$(login)"
+run open post-query.lua /api/v1/query
+stop_server
+start_server rule false '"analyst", "sales_rep"'
+TOKEN="$(login)"
+curl -sf -X POST "http://127.0.0.1:$API_PORT/api/v1/query" -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $TOKEN" -d "{\"query\": \"$QUESTION\"}" | grep -q '"rows":\[\['
+run policy post-query.lua /api/v1/query
+stop_server
+unset QUESTION
 echo "query log lines written: $(grep -c conversational_bi::query "$WORK/cbi.log")"

@@ -48,3 +48,22 @@ export interface ConversationalBIError extends Error {
   status?: number
 }
 
+
+/** The value of a user attribute: what a row filter of `[access]` can compare with. */
+export type UserAttributeValue = string | number | boolean | Array<string | number | boolean>
+
+/**
+ * Who asks (the `user` option of `ask`, `session` and `resetSession`); every key is optional.
+ * An unusable value (not an object, `roles` not a list of strings, an attribute that is an
+ * object, an unknown key) is an `INVALID_INPUT` error that says which key is wrong.
+ */
+export interface User {
+  /** The user: the conversation is theirs, and no other user can read, continue or reset it. */
+  id?: string
+  /** The user's tenant (or `tenantId`; two different tenants are an error). */
+  tenant?: string
+  /** Roles of `[access.roles]`: their policies decide which tables, rows and columns show. */
+  roles?: string[]
+  /** What the roles' row filters read as `{user.<name>}`. */
+  attributes?: Record<string, UserAttributeValue>
+}

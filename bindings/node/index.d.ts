@@ -49,6 +49,25 @@ export interface ConversationalBIError extends Error {
 }
 
 
+/** The value of a user attribute: what a row filter of `[access]` can compare with. */
+export type UserAttributeValue = string | number | boolean | Array<string | number | boolean>
+
+/**
+ * Who asks (the `user` option of `ask`, `session` and `resetSession`); every key is optional.
+ * An unusable value (not an object, `roles` not a list of strings, an attribute that is an
+ * object, an unknown key) is an `INVALID_INPUT` error that says which key is wrong.
+ */
+export interface User {
+  /** The user: the conversation is theirs, and no other user can read, continue or reset it. */
+  id?: string
+  /** The user's tenant (or `tenantId`; two different tenants are an error). */
+  tenant?: string
+  /** Roles of `[access.roles]`: their policies decide which tables, rows and columns show. */
+  roles?: string[]
+  /** What the roles' row filters read as `{user.<name>}`. */
+  attributes?: Record<string, UserAttributeValue>
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -83,9 +102,15 @@ export declare class Engine {
    * ("top 3 instead", "only 2024").
    */
   ask(question: string, options?: AskOptions): Promise<Answer>
-  /** The state of a conversation: its turns, oldest first (empty when it does not exist). */
+  /**
+   * The state of a conversation of the user (`options.user`, else the default user): its
+   * turns, oldest first (empty when it does not exist or is another user's).
+   */
   session(sessionId: string, options?: TenantOptions): Promise<SessionState>
-  /** Forgets a conversation; the next question with its id starts afresh. */
+  /**
+   * Forgets a conversation of the user; the next question with its id starts afresh (another
+   * user's conversation under the same id is left alone).
+   */
   resetSession(sessionId: string, options?: TenantOptions): Promise<void>
   /**
    * The schema the engine sees: tables, columns, keys; tables outside `allowed_tables` and
@@ -139,8 +164,14 @@ export interface AskOptions {
    * when absent.
    */
   sessionId?: string
-  /** The tenant asking; `default` when absent. */
+  /** The tenant asking; the user's `tenant`, else `default`, when absent. */
   tenantId?: string
+  /**
+   * Who asks: the conversation is theirs (no other user can continue it), and the roles of
+   * `[access]` decide which rows and columns the answer shows. The engine's default user
+   * when absent.
+   */
+  user?: User
 }
 
 /** One try of the generator. */
@@ -261,6 +292,8 @@ export interface SchemaTable {
 export interface SessionState {
   /** The owning tenant. */
   tenantId: string
+  /** The owning user; absent for the engine's default user. */
+  userId?: string
   /** The session id. */
   sessionId: string
   /** The most recent turns, oldest first. */
@@ -269,10 +302,15 @@ export interface SessionState {
   turnCount: number
 }
 
-/** Options that pick a tenant. */
+/** Options that pick a conversation's owner: a tenant and a user. */
 export interface TenantOptions {
-  /** The tenant; `default` when absent. */
+  /** The tenant; the user's `tenant`, else `default`, when absent. */
   tenantId?: string
+  /**
+   * The user whose conversation it is (only `id` and `tenant` matter here); the engine's
+   * default user when absent.
+   */
+  user?: User
 }
 
 /** One answered question of a conversation. */

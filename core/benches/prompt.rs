@@ -71,6 +71,7 @@ fn bench(c: &mut Criterion) {
                 history: Vec::new(),
                 feedback: Vec::new(),
                 max_rows: 1000,
+                view: None,
             })
             .collect();
         for budget in [400, 4000] {

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use tracing::Instrument;
 
 pub use crate::lazy::LazyEngine;
+pub use crate::tenants::TenantHealth;
 use crate::{
     access::Principal,
     answer::{Answer, suggest_chart},
@@ -30,6 +31,7 @@ use crate::{
     session::{self, SessionKey, SessionState, SessionStore, Turn},
     source::DataSource,
     store::{self, RedisConnection},
+    tenants::Sources,
 };
 
 /// The `service` field of log lines.
@@ -120,6 +122,11 @@ pub struct Health {
     /// Whether Redis answered; `None` when no shared store is in Redis.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub redis: Option<bool>,
+    /// The database of each `[tenants.<id>]`, in the order of their ids (empty without
+    /// tenants). A tenant whose database is down (or whose last connection failed) makes the
+    /// status `degraded`: the other tenants are served.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub tenants: Vec<TenantHealth>,
 }
 
 /// The engine. Cheap to clone: clones share everything.
@@ -131,7 +138,8 @@ pub struct Engine {
 #[derive(Debug)]
 struct Inner {
     config: Config,
-    source: DataSource,
+    /// The `[database]` source and those of the `[tenants.<id>]`.
+    sources: Sources,
     generator: Arc<dyn SqlGenerator>,
     breaker: Option<CircuitBreaker>,
     sessions: Arc<dyn SessionStore>,
@@ -314,10 +322,11 @@ impl EngineBuilder {
             metrics: self.metrics.cache.clone(),
         };
         let cache = cache::from_config(&config, &source, redis.as_ref(), parts).await?;
+        let sources = Sources::new(&config, source, self.metrics.clone());
         Ok(Engine {
             inner: Arc::new(Inner {
                 config,
-                source,
+                sources,
                 generator,
                 breaker,
                 sessions,
@@ -360,12 +369,47 @@ impl Engine {
     /// `[database] allowed_tables` and columns in `denied_columns` are left out (see
     /// [`DataSource::visible_catalog`]).
     pub fn schema(&self) -> Arc<Catalog> {
-        self.inner.source.visible_catalog().clone()
+        self.inner
+            .sources
+            .default_source()
+            .visible_catalog()
+            .clone()
     }
 
-    /// The data source.
+    /// The schema of `tenant_id`'s database as the access policy lets it be seen: that of its
+    /// `[tenants.<id>]` database (connecting it first when its pool is not open), or
+    /// [`Engine::schema`] for a tenant without an entry.
+    pub async fn schema_for_tenant(&self, tenant_id: &str) -> Result<Arc<Catalog>> {
+        let source = self.inner.sources.get(tenant_id).await?;
+        Ok(source.visible_catalog().clone())
+    }
+
+    /// The data source of `[database]` (that of every tenant without a `[tenants.<id>]`
+    /// entry).
     pub fn source(&self) -> &DataSource {
-        &self.inner.source
+        self.inner.sources.default_source()
+    }
+
+    /// The data source of `tenant_id`: its `[tenants.<id>]` database (connecting it first when
+    /// its pool is not open), or [`Engine::source`] for a tenant without an entry. A source
+    /// closed meanwhile to stay under `[database] max_tenant_pools` keeps answering while it is
+    /// held, and closes its pool once dropped (or when an ask could have ended).
+    pub async fn source_for_tenant(&self, tenant_id: &str) -> Result<DataSource> {
+        self.inner.sources.get(tenant_id).await
+    }
+
+    /// The data source of the principal's tenant as the principal sees it (see
+    /// [`DataSource::view`]).
+    pub async fn view(&self, principal: &Principal) -> Result<crate::access::View> {
+        let tenant = principal.tenant_id.as_deref().unwrap_or(DEFAULT_TENANT);
+        self.inner.sources.get(tenant).await?.view(principal).await
+    }
+
+    /// The schema of the principal's tenant as the principal sees it: the tables its data roles
+    /// grant, without the columns they deny, within `[database] allowed_tables` and
+    /// `denied_columns`.
+    pub async fn schema_for(&self, principal: &Principal) -> Result<Arc<Catalog>> {
+        Ok(self.view(principal).await?.catalog().clone())
     }
 
     /// The state of a conversation of the default user (empty when it does not exist).
@@ -433,15 +477,18 @@ impl Engine {
         }
     }
 
-    /// Checks the database (and Redis, when a shared store lives there) and reports the
-    /// configured generator.
+    /// Checks the database (and Redis, when a shared store lives there, and the open
+    /// databases of the `[tenants.<id>]`) and reports the configured generator.
     pub async fn health(&self) -> Health {
-        let db = self.inner.source.executor().ping().await;
+        let (db, tenants) = tokio::join!(
+            self.inner.sources.default_source().executor().ping(),
+            self.inner.sources.health()
+        );
         let redis = match &self.inner.redis {
             Some(r) => Some(r.ping().await.is_ok()),
             None => None,
         };
-        let ok = db.is_ok() && redis != Some(false);
+        let ok = db.is_ok() && redis != Some(false) && tenants.iter().all(TenantHealth::is_ok);
         Health {
             status: if ok { "ok" } else { "degraded" }.into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -449,6 +496,7 @@ impl Engine {
             database_error: db.err().map(|e| e.to_string()),
             generator: self.inner.generator.name(),
             redis,
+            tenants,
         }
     }
 
@@ -478,7 +526,14 @@ impl Engine {
         // what reaches the logs).
         let mut cleaned = None;
         let outcome = self
-            .ask_inner(&ask.question, key.clone(), renew, started, &mut cleaned)
+            .ask_inner(
+                &ask.question,
+                &ask.principal,
+                key.clone(),
+                renew,
+                started,
+                &mut cleaned,
+            )
             .instrument(span)
             .await;
         let session_id = match &outcome {
@@ -533,6 +588,7 @@ impl Engine {
     async fn ask_inner(
         &self,
         question: &str,
+        principal: &Principal,
         mut key: SessionKey,
         renew_unknown_session: bool,
         started: Instant,
@@ -551,6 +607,12 @@ impl Engine {
                 .await?;
             timings.insert("rate_limit".to_string(), ms(t));
         }
+        // The tenant's own database, or `[database]` (see `tenants.rs`).
+        let source = inner.sources.get(tenant_id).await?;
+
+        // The source as the asker sees it: every statement below is checked and run under the
+        // asker's data permissions, and generation sees only what the asker may see.
+        let view = source.view(principal).await?;
 
         let t = Instant::now();
         let question = tracing::info_span!("guard").in_scope(|| inner.guard.check(question))?;
@@ -583,12 +645,12 @@ impl Engine {
                 let t = Instant::now();
                 let lookup = CacheLookup {
                     tenant_id,
-                    schema: &inner.source.visible_catalog().fingerprint,
+                    schema: &view.catalog().fingerprint,
                     history: &state.turns,
                     question: &question,
                 };
                 let (probe, served) = cache
-                    .serve(lookup, &inner.source)
+                    .serve(lookup, &view)
                     .instrument(tracing::info_span!("cache"))
                     .await;
                 timings.insert("cache".to_string(), ms(t));
@@ -603,14 +665,15 @@ impl Engine {
             None => {
                 let request = GenerationRequest {
                     question: question.clone(),
-                    catalog: inner.source.visible_catalog().clone(),
+                    catalog: view.catalog().clone(),
                     history: state.turns,
                     feedback: Vec::new(),
                     max_rows: inner.config.database.max_rows,
+                    view: Some(view.clone()),
                 };
                 let done = correct::generate_and_run(
                     generator.as_ref(),
-                    &inner.source,
+                    &view,
                     request,
                     inner.config.llm.max_retries,
                 )

@@ -116,12 +116,23 @@ pub(crate) fn check_config(
     backends: Backends,
     bad: &dyn Fn(&str, String) -> Error,
 ) -> Result<()> {
-    if let Some(url) = config.database_url() {
+    let tenants = config.tenants.iter().map(|(id, t)| {
+        (
+            format!("tenants.{id}.database_url"),
+            t.database_url.expose(),
+        )
+    });
+    let urls = config
+        .database_url()
+        .map(|url| ("database.url".to_string(), url))
+        .into_iter()
+        .chain(tenants);
+    for (key, url) in urls {
         let dialect = Dialect::from_url(url)
             .or_else(|| looks_like_sqlite_path(url).then_some(Dialect::Sqlite));
         if let Some(d) = dialect.filter(|&d| !backends.has_dialect(d)) {
             return Err(bad(
-                "database.url",
+                &key,
                 missing_message(
                     d.as_str(),
                     &database_what(d),
@@ -256,6 +267,22 @@ mod tests {
         assert_refused(maria, mobile(), "database.url", &["`mysql` feature"]);
         // A build with the driver accepts the same file.
         assert!(check(&parsed(maria), Backends::COMPILED).is_ok());
+    }
+
+    #[test]
+    fn a_tenant_database_left_out_is_refused_at_its_key() {
+        let toml = "[tenants.acme]\ndatabase_url = \"postgres://bi:s3cret-pw@db/acme\"\n";
+        assert_refused(
+            toml,
+            mobile(),
+            "tenants.acme.database_url",
+            &["the `postgres` feature"],
+        );
+        let Err(e) = check(&parsed(toml), mobile()) else {
+            panic!("refused above")
+        };
+        assert!(!e.to_string().contains("s3cret-pw"), "{e}");
+        assert!(check(&parsed(toml), Backends::COMPILED).is_ok());
     }
 
     #[test]

@@ -83,4 +83,10 @@ impl LazyEngine {
     pub async fn schema(&self) -> Result<Arc<Catalog>> {
         Ok(self.engine().await?.schema())
     }
+
+    /// The schema of `tenant_id`'s database (see [`Engine::schema_for_tenant`]), connecting
+    /// first when needed.
+    pub async fn schema_for_tenant(&self, tenant_id: &str) -> Result<Arc<Catalog>> {
+        self.engine().await?.schema_for_tenant(tenant_id).await
+    }
 }

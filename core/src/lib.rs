@@ -61,6 +61,7 @@ pub mod session;
 pub mod source;
 pub mod sql;
 pub mod store;
+mod tenants;
 pub(crate) mod text;
 pub(crate) mod values;
 
@@ -86,6 +87,7 @@ const _: () = {
     shared::<engine::EngineBuilder>();
     shared::<Config>();
     shared::<DataSource>();
+    shared::<tenants::Sources>();
     shared::<Catalog>();
     shared::<sql::Validator>();
     shared::<Error>();

@@ -17,6 +17,9 @@
 //! | `cache_errors_total` | counter | — (cache store or embedder unavailable: counted as a miss) |
 //! | `rate_limit_requests_total` | counter | `outcome` (`admitted` / `limited`) |
 //! | `rate_limit_fallback_total` | counter | — (decisions of the local limiter while Redis was unreachable) |
+//! | `tenant_source_connects_total` | counter | `tenant` (a `[tenants.<id>]` id), `outcome` (`ok` / error kind) |
+//! | `tenant_sources_open` | gauge | — (tenant databases with an open pool) |
+//! | `tenant_source_closes_total` | counter | — (pools of tenant databases closed to stay under `max_tenant_pools`) |
 
 use prometheus_client::{
     encoding::EncodeLabelSet,
@@ -52,6 +55,39 @@ pub struct ServiceLabels {
 pub struct RateLimitLabels {
     /// `admitted` or `limited`.
     pub outcome: String,
+}
+
+/// Labels of `tenant_source_connects_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TenantOutcomeLabels {
+    /// The tenant, one of the configured `[tenants.<id>]` (so the label is bounded).
+    pub tenant: String,
+    /// `ok`, or the error kind in lower case (`database_unavailable`, `config`).
+    pub outcome: String,
+}
+
+/// The counters of the tenants' databases (`[tenants.<id>]`).
+#[derive(Clone, Debug, Default)]
+pub struct TenantMetrics {
+    /// `tenant_source_connects_total`: connection attempts to tenant databases, by outcome.
+    pub connects: Family<TenantOutcomeLabels, Counter>,
+    /// `tenant_sources_open`: tenant databases whose pool is open.
+    pub open: Gauge,
+    /// `tenant_source_closes_total`: pools of tenant databases closed (the least recently used,
+    /// to stay under `[database] max_tenant_pools`), counted once the pool is closed.
+    pub closes: Counter,
+}
+
+impl TenantMetrics {
+    /// The connection attempts of `tenant` that ended with `outcome` so far.
+    pub fn connects_of(&self, tenant: &str, outcome: &str) -> u64 {
+        self.connects
+            .get_or_create(&TenantOutcomeLabels {
+                tenant: tenant.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .get()
+    }
 }
 
 /// The semantic cache's counters.
@@ -109,6 +145,8 @@ pub struct Metrics {
     pub cache: CacheMetrics,
     /// The rate limiter's counters.
     pub rate_limit: RateLimitMetrics,
+    /// The tenants' databases.
+    pub tenants: TenantMetrics,
 }
 
 impl Default for Metrics {
@@ -125,6 +163,7 @@ impl Default for Metrics {
             circuit_breaker_state: Family::default(),
             cache: CacheMetrics::default(),
             rate_limit: RateLimitMetrics::default(),
+            tenants: TenantMetrics::default(),
         }
     }
 }
@@ -185,6 +224,21 @@ impl Metrics {
             "Rate limit decisions taken by the local limiter while Redis was unreachable",
             m.rate_limit.fallback.clone(),
         );
+        registry.register(
+            "tenant_source_connects",
+            "Connection attempts to tenant databases, by tenant and outcome",
+            m.tenants.connects.clone(),
+        );
+        registry.register(
+            "tenant_sources_open",
+            "Tenant databases whose connection pool is open",
+            m.tenants.open.clone(),
+        );
+        registry.register(
+            "tenant_source_closes",
+            "Pools of tenant databases closed to stay under [database] max_tenant_pools",
+            m.tenants.closes.clone(),
+        );
         m
     }
 
@@ -223,6 +277,14 @@ mod tests {
         m.circuit_breaker_gauge("nl2sql").set(2);
         m.cache.requests.inc();
         m.rate_limit.record(false);
+        m.tenants
+            .connects
+            .get_or_create(&TenantOutcomeLabels {
+                tenant: "acme".into(),
+                outcome: "ok".into(),
+            })
+            .inc();
+        m.tenants.open.set(1);
         let mut text = String::new();
         encode(&mut text, &registry).expect("encodes");
         for name in [
@@ -234,6 +296,9 @@ mod tests {
             "queries_total 1",
             "queries_failed_total{code=\"TIMEOUT\"} 1",
             "circuit_breaker_state{service=\"nl2sql\"} 2",
+            "tenant_source_connects_total{tenant=\"acme\",outcome=\"ok\"} 1",
+            "tenant_sources_open 1",
+            "tenant_source_closes_total 0",
         ] {
             assert!(text.contains(name), "missing {name} in\n{text}");
         }

@@ -8,6 +8,7 @@
 import com.heliosdb.conversationalbi.CellValue
 import com.heliosdb.conversationalbi.ConversationalBiException
 import com.heliosdb.conversationalbi.Engine
+import com.heliosdb.conversationalbi.Principal
 import com.heliosdb.conversationalbi.errorCode
 import kotlinx.coroutines.runBlocking
 
@@ -38,6 +39,13 @@ fun main() = runBlocking {
     println("> top 3 instead (turn ${second.turn})\n${second.sql}")
     for (row in second.rows) println(row.joinToString(" | ") { show(it) })
     check(second.rows.size == 3) { "the follow-up keeps 3 rows" }
+
+    // Asked as a user: the conversation is theirs, and the roles of the configuration's
+    // [access] decide which rows and columns they see (here no role is configured).
+    val jane = Principal(userId = "jane", roles = listOf("sales_rep"), attributesJson = """{"employee_id": 3}""")
+    val mine = engine.ask("How many customers are there?", user = jane)
+    println("> How many customers are there? (as ${jane.userId})\n${mine.rows.joinToString { row -> row.joinToString { show(it) } }}")
+    check(engine.session(mine.sessionId, user = jane).userId == "jane") { "the conversation is jane's" }
 
     // Errors are one sealed class with a subclass per stable code.
     try {

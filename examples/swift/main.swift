@@ -39,6 +39,12 @@ struct Example {
             print("turn \(second.turn): \(second.sql)")
             for row in second.rows { print(row.map(show).joined(separator: " | ")) }
 
+            // Asked as a user: the conversation is theirs, and the roles of the configuration's
+            // [access] decide which rows and columns they see.
+            let jane = Principal(userId: "jane", roles: ["sales_rep"], attributesJson: #"{"employee_id": 3}"#)
+            let mine = try await engine.ask(question: "How many customers are there?", user: jane)
+            for row in mine.rows { print(row.map(show).joined(separator: " | ")) }
+
             _ = try await engine.ask(question: "frobnicate the wibbles")
         } catch let error as ConversationalBiError {
             // One enum, a case per stable code.

@@ -148,6 +148,74 @@ fn schema_leaves_out_what_the_access_policy_restricts() {
 }
 
 #[test]
+fn schema_run_and_ask_read_as_the_principal_the_arguments_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("access.toml");
+    std::fs::write(
+        &path,
+        "[access.roles.sales_rep]\n\
+         row_filters = { Customer = \"SupportRepId = {user.employee_id}\" }\n\
+         columns = { \"Customer.Email\" = \"hash\", \"Employee.BirthDate\" = \"deny\" }\n\
+         [access.roles.hr]\n",
+    )
+    .expect("write");
+    let config = path.to_str().expect("utf-8");
+    let rep = [
+        "--role",
+        "sales_rep",
+        "--attr",
+        "employee_id=4",
+        "--as-user",
+        "jane",
+    ];
+    let count = "SELECT count(*) FROM Customer";
+    let mut args = vec!["--config", config, "run", "--json"];
+    args.extend(rep);
+    args.push(count);
+    let (out, _h) = cli(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = stdout_json(&out);
+    assert_eq!(json["rows"][0][0], 20, "{json}");
+    assert_eq!(json["sql"], "SELECT count(*) FROM Customer LIMIT 1000");
+    let (out, _h) = cli(&["--config", config, "run", "--json", "--role", "hr", count]);
+    assert_eq!(stdout_json(&out)["rows"][0][0], 59);
+    // No role: nothing may be read, and the error says what to do.
+    let (out, _h) = cli(&["--config", config, "run", count]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no data role"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut args = vec!["--config", config, "schema", "--json"];
+    args.extend(rep);
+    let (out, _h) = cli(&args);
+    let catalog = stdout_json(&out).to_string();
+    assert!(!catalog.contains("BirthDate"), "denied for the rep");
+    let mut args = vec!["--config", config, "ask", "--json"];
+    args.extend(rep);
+    args.push("How many customers are there?");
+    let (out, _h) = cli(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("20"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let (out, _h) = cli(&["--config", config, "run", "--attr", "oops", count]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NAME=VALUE"));
+}
+
+#[test]
 fn validate_accepts_with_exit_0_and_rejects_with_exit_3() {
     let (out, _h) = cli(&[
         "validate",

@@ -98,9 +98,9 @@ impl Engine {
     ) -> Result<PromiseRaw<'env, AnswerJs>> {
         let ask = string_arg(env, question, "question").and_then(|q| {
             let options: AskOptions = object_arg(env, options, "options")?;
-            let mut ask = Ask::new(q);
+            let principal = options::principal(options.tenant_id, options.user.as_ref())?;
+            let mut ask = Ask::new(q).principal(principal);
             ask.session_id = options.session_id;
-            ask.principal.tenant_id = options.tenant_id;
             Ok(ask)
         });
         let engine = self.inner.clone();
@@ -113,7 +113,8 @@ impl Engine {
         )
     }
 
-    /// The state of a conversation: its turns, oldest first (empty when it does not exist).
+    /// The state of a conversation of the user (`options.user`, else the default user): its
+    /// turns, oldest first (empty when it does not exist or is another user's).
     #[napi(
         ts_args_type = "sessionId: string, options?: TenantOptions",
         ts_return_type = "Promise<SessionState>"
@@ -129,14 +130,19 @@ impl Engine {
         promise(
             env,
             async move {
-                let (tenant, session) = key?;
-                engine.engine().await?.session(&tenant, &session).await
+                let (tenant, user, session) = key?;
+                engine
+                    .engine()
+                    .await?
+                    .user_session(&tenant, &user, &session)
+                    .await
             },
             SessionState::from,
         )
     }
 
-    /// Forgets a conversation; the next question with its id starts afresh.
+    /// Forgets a conversation of the user; the next question with its id starts afresh (another
+    /// user's conversation under the same id is left alone).
     #[napi(
         ts_args_type = "sessionId: string, options?: TenantOptions",
         ts_return_type = "Promise<void>"
@@ -152,11 +158,11 @@ impl Engine {
         promise(
             env,
             async move {
-                let (tenant, session) = key?;
+                let (tenant, user, session) = key?;
                 engine
                     .engine()
                     .await?
-                    .reset_session(&tenant, &session)
+                    .reset_user_session(&tenant, &user, &session)
                     .await
             },
             |()| (),
@@ -233,20 +239,22 @@ fn object_arg<T: FromNapiValue + Default>(
                 .map_err(|e| CoreError::invalid_input(format!("`{name}`: {}", e.reason)))
         }
         _ => Err(CoreError::invalid_input(format!(
-            "`{name}` must be an object such as {{ sessionId, tenantId }}"
+            "`{name}` must be an object such as {{ sessionId, tenantId, user }}"
         ))),
     }
 }
 
+/// The tenant, the user (empty for the default user) and the id of a conversation.
 fn session_args(
     env: &Env,
     session_id: Unknown<'_>,
     options: Option<Unknown<'_>>,
-) -> std::result::Result<(String, String), CoreError> {
+) -> std::result::Result<(String, String, String), CoreError> {
     let session = string_arg(env, session_id, "sessionId")?;
     let options: TenantOptions = object_arg(env, options, "options")?;
-    let tenant = options
+    let principal = options::principal(options.tenant_id, options.user.as_ref())?;
+    let tenant = principal
         .tenant_id
         .unwrap_or_else(|| DEFAULT_TENANT.to_string());
-    Ok((tenant, session))
+    Ok((tenant, principal.user_id.unwrap_or_default(), session))
 }

@@ -1,7 +1,7 @@
 //! The options of `new Engine(options)` and how they become the engine's configuration.
 
 use conversational_bi::{
-    Config, Error as CoreError,
+    Config, Error as CoreError, Principal,
     config::{ConfigSources, Interface},
 };
 use napi_derive::napi;
@@ -30,16 +30,48 @@ pub struct AskOptions {
     /// The conversation to continue (the `sessionId` of an earlier answer); a new one is started
     /// when absent.
     pub session_id: Option<String>,
-    /// The tenant asking; `default` when absent.
+    /// The tenant asking; the user's `tenant`, else `default`, when absent.
     pub tenant_id: Option<String>,
+    /// Who asks: the conversation is theirs (no other user can continue it), and the roles of
+    /// `[access]` decide which rows and columns the answer shows. The engine's default user
+    /// when absent.
+    #[napi(ts_type = "User")]
+    pub user: Option<serde_json::Value>,
 }
 
-/// Options that pick a tenant.
+/// Options that pick a conversation's owner: a tenant and a user.
 #[napi(object)]
 #[derive(Default)]
 pub struct TenantOptions {
-    /// The tenant; `default` when absent.
+    /// The tenant; the user's `tenant`, else `default`, when absent.
     pub tenant_id: Option<String>,
+    /// The user whose conversation it is (only `id` and `tenant` matter here); the engine's
+    /// default user when absent.
+    #[napi(ts_type = "User")]
+    pub user: Option<serde_json::Value>,
+}
+
+/// Who asks: the `user` option (`{ id, tenant, roles, attributes }`, every key optional) read by
+/// [`Principal::from_json`], in `tenantId` when the user names no tenant. A tenant in both that
+/// differs is an `INVALID_INPUT` error.
+pub fn principal(
+    tenant_id: Option<String>,
+    user: Option<&serde_json::Value>,
+) -> Result<Principal, CoreError> {
+    let mut principal = match user {
+        None | Some(serde_json::Value::Null) => Principal::default(),
+        Some(user) => Principal::from_json(user)?,
+    };
+    match (&principal.tenant_id, tenant_id) {
+        (Some(own), Some(given)) if *own != given => {
+            return Err(CoreError::invalid_input(format!(
+                "user: its tenant `{own}` differs from `tenantId` `{given}`; give the tenant once, in either place"
+            )));
+        }
+        (None, given) => principal.tenant_id = given,
+        (Some(_), _) => {}
+    }
+    Ok(principal)
 }
 
 /// Resolves the configuration `options` describe through the core's one entry point,

@@ -223,6 +223,8 @@ impl From<CoreTurn> for Turn {
 pub struct SessionState {
     /// The owning tenant.
     pub tenant_id: String,
+    /// The owning user; absent for the engine's default user.
+    pub user_id: Option<String>,
     /// The session id.
     pub session_id: String,
     /// The most recent turns, oldest first.
@@ -235,6 +237,7 @@ impl From<CoreSessionState> for SessionState {
     fn from(s: CoreSessionState) -> Self {
         Self {
             tenant_id: s.tenant_id,
+            user_id: s.user_id,
             session_id: s.session_id,
             turns: s.turns.into_iter().map(Turn::from).collect(),
             turn_count: saturating_u32(s.turn_count),

@@ -4,7 +4,7 @@
 
 use std::{future::Future, path::PathBuf, time::Duration};
 
-use conversational_bi::{Ask, Engine, LazyEngine};
+use conversational_bi::{Ask, Engine, Error, LazyEngine, Principal, engine::DEFAULT_TENANT};
 use pyo3::prelude::*;
 
 use crate::{
@@ -59,70 +59,81 @@ impl NativeEngine {
         })
     }
 
-    /// Answers a question (blocking).
-    #[pyo3(signature = (question, session_id=None, tenant_id=None))]
+    /// Answers a question (blocking). `user` is the asking user as JSON text (see
+    /// [`principal`]).
+    #[pyo3(signature = (question, session_id=None, tenant_id=None, user=None))]
     fn ask(
         &self,
         py: Python<'_>,
         question: String,
         session_id: Option<String>,
         tenant_id: Option<String>,
+        user: Option<String>,
     ) -> PyResult<NativeAnswer> {
         let engine = self.inner.clone();
-        let ask = make_ask(question, session_id, tenant_id);
+        let ask = make_ask(question, session_id, tenant_id, user.as_deref())
+            .map_err(|e| to_py_err(py, e))?;
         let answer = run_blocking(py, async move { engine.ask(ask).await })?;
         Ok(NativeAnswer::new(answer))
     }
 
     /// Answers a question (awaitable).
-    #[pyo3(signature = (question, session_id=None, tenant_id=None))]
+    #[pyo3(signature = (question, session_id=None, tenant_id=None, user=None))]
     fn ask_async<'py>(
         &self,
         py: Python<'py>,
         question: String,
         session_id: Option<String>,
         tenant_id: Option<String>,
+        user: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.inner.clone();
-        let ask = make_ask(question, session_id, tenant_id);
+        let ask = make_ask(question, session_id, tenant_id, user.as_deref())
+            .map_err(|e| to_py_err(py, e))?;
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let answer = engine.ask(ask).await.map_err(into_py_err)?;
             Ok(NativeAnswer::new(answer))
         })
     }
 
-    /// The state of a conversation as a dict (blocking).
+    /// The state of a conversation of the user as a dict (blocking).
+    #[pyo3(signature = (session_id, tenant_id=None, user=None))]
     fn session<'py>(
         &self,
         py: Python<'py>,
-        tenant_id: String,
         session_id: String,
+        tenant_id: Option<String>,
+        user: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.inner.clone();
+        let (tenant, user) = owner(tenant_id, user.as_deref()).map_err(|e| to_py_err(py, e))?;
         let state = run_blocking(py, async move {
             engine
                 .engine()
                 .await?
-                .session(&tenant_id, &session_id)
+                .user_session(&tenant, &user, &session_id)
                 .await
         })?;
         convert::serialized(py, &state)
     }
 
-    /// The state of a conversation as a dict (awaitable).
+    /// The state of a conversation of the user as a dict (awaitable).
+    #[pyo3(signature = (session_id, tenant_id=None, user=None))]
     fn session_async<'py>(
         &self,
         py: Python<'py>,
-        tenant_id: String,
         session_id: String,
+        tenant_id: Option<String>,
+        user: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.inner.clone();
+        let (tenant, user) = owner(tenant_id, user.as_deref()).map_err(|e| to_py_err(py, e))?;
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let state = async {
                 engine
                     .engine()
                     .await?
-                    .session(&tenant_id, &session_id)
+                    .user_session(&tenant, &user, &session_id)
                     .await
             }
             .await
@@ -131,32 +142,43 @@ impl NativeEngine {
         })
     }
 
-    /// Forgets a conversation (blocking).
-    fn reset_session(&self, py: Python<'_>, tenant_id: String, session_id: String) -> PyResult<()> {
+    /// Forgets a conversation of the user (blocking).
+    #[pyo3(signature = (session_id, tenant_id=None, user=None))]
+    fn reset_session(
+        &self,
+        py: Python<'_>,
+        session_id: String,
+        tenant_id: Option<String>,
+        user: Option<String>,
+    ) -> PyResult<()> {
         let engine = self.inner.clone();
+        let (tenant, user) = owner(tenant_id, user.as_deref()).map_err(|e| to_py_err(py, e))?;
         run_blocking(py, async move {
             engine
                 .engine()
                 .await?
-                .reset_session(&tenant_id, &session_id)
+                .reset_user_session(&tenant, &user, &session_id)
                 .await
         })
     }
 
-    /// Forgets a conversation (awaitable).
+    /// Forgets a conversation of the user (awaitable).
+    #[pyo3(signature = (session_id, tenant_id=None, user=None))]
     fn reset_session_async<'py>(
         &self,
         py: Python<'py>,
-        tenant_id: String,
         session_id: String,
+        tenant_id: Option<String>,
+        user: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.inner.clone();
+        let (tenant, user) = owner(tenant_id, user.as_deref()).map_err(|e| to_py_err(py, e))?;
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             async {
                 engine
                     .engine()
                     .await?
-                    .reset_session(&tenant_id, &session_id)
+                    .reset_user_session(&tenant, &user, &session_id)
                     .await
             }
             .await
@@ -214,15 +236,56 @@ fn open(source: ConfigSource, database: Option<String>) -> conversational_bi::Re
     builder.build_lazy()
 }
 
+/// The core's question: `question` asked by `user` (JSON text, see [`principal`]) in
+/// `tenant_id`, continuing `session_id`.
 pub(crate) fn make_ask(
     question: String,
     session_id: Option<String>,
     tenant_id: Option<String>,
-) -> Ask {
-    let mut ask = Ask::new(question);
+    user: Option<&str>,
+) -> conversational_bi::Result<Ask> {
+    let mut ask = Ask::new(question).principal(principal(tenant_id, user)?);
     ask.session_id = session_id;
-    ask.principal.tenant_id = tenant_id;
-    ask
+    Ok(ask)
+}
+
+/// Who asks: `user` is the JSON text of the package's `user=` dict (`{"id", "tenant", "roles",
+/// "attributes"}`, every key optional), read by [`Principal::from_json`]; `tenant_id` is the
+/// tenant when the dict names none, and naming two different tenants is an `InvalidInput`.
+pub(crate) fn principal(
+    tenant_id: Option<String>,
+    user: Option<&str>,
+) -> conversational_bi::Result<Principal> {
+    let mut principal = match user {
+        None => Principal::default(),
+        Some(json) => {
+            let value: serde_json::Value = serde_json::from_str(json)
+                .map_err(|e| Error::invalid_input(format!("user: not a JSON value: {e}")))?;
+            Principal::from_json(&value)?
+        }
+    };
+    match (&principal.tenant_id, tenant_id) {
+        (Some(own), Some(given)) if *own != given => {
+            return Err(Error::invalid_input(format!(
+                "user: its tenant `{own}` differs from tenant_id=`{given}`; give the tenant once, in either place"
+            )));
+        }
+        (None, given) => principal.tenant_id = given,
+        (Some(_), _) => {}
+    }
+    Ok(principal)
+}
+
+/// The tenant and user id (empty for the default user) that own a conversation.
+fn owner(
+    tenant_id: Option<String>,
+    user: Option<&str>,
+) -> conversational_bi::Result<(String, String)> {
+    let p = principal(tenant_id, user)?;
+    Ok((
+        p.tenant_id.unwrap_or_else(|| DEFAULT_TENANT.to_string()),
+        p.user_id.unwrap_or_default(),
+    ))
 }
 
 /// Runs engine work on the shared runtime with the GIL released. A Ctrl-C while it waits

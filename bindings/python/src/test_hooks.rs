@@ -89,7 +89,13 @@ pub fn rust_ask_gaps(
     py.detach(|| {
         let mut gaps = Vec::with_capacity(n);
         for i in 0..n {
-            let ask = make_ask(question.clone(), Some(format!("rust-{}", i / 10)), None);
+            let ask = make_ask(
+                question.clone(),
+                Some(format!("rust-{}", i / 10)),
+                None,
+                None,
+            )
+            .map_err(into_py_err)?;
             let start = std::time::Instant::now();
             let answer = runtime.block_on(engine.ask(ask));
             let wall_us = start.elapsed().as_secs_f64() * 1e6;

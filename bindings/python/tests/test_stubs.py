@@ -108,7 +108,7 @@ def test_the_check_sees_the_whole_api() -> None:
     assert {"create", "connect", "ask", "ask_async", "schema"} <= set(runtime_classes["Engine"])
     assert runtime_classes["Engine"]["ask"] == (
         "method",
-        [("question", ""), ("session_id", "None"), ("tenant_id", "None")],
+        [("question", ""), ("session_id", "None"), ("tenant_id", "None"), ("user", "None")],
     )
     assert runtime_classes["Answer"]["rows"] == ("property", [])
     assert runtime_classes["Engine"]["create"][0] == "staticmethod"

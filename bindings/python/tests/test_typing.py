@@ -15,7 +15,8 @@ pytest.importorskip("mypy")
 USER_CODE = """
 import asyncio
 from decimal import Decimal
-from conversational_bi import AsyncEngine, Answer, Engine, SqlRejectedError
+from typing import Optional
+from conversational_bi import AsyncEngine, Answer, Engine, SqlRejectedError, User
 
 engine = Engine(database={"max_rows": 10}, llm="rule")
 answer: Answer = engine.ask("How many artists are there?", session_id=None, tenant_id="acme")
@@ -23,6 +24,10 @@ rows: list[tuple[object, ...]] = answer.rows
 names: list[str] = [c.name for c in answer.columns]
 total: float = answer.timings["total"]
 turns = [t.question for t in engine.session(answer.session_id, tenant_id="acme").turns]
+jane: User = {"id": "jane", "roles": ["sales_rep"], "attributes": {"employee_id": 3, "regions": ["EU"]}}
+mine = engine.ask("How many customers are there?", session_id=answer.session_id, user=jane)
+owner: Optional[str] = engine.session(mine.session_id, user={"id": "jane"}).user_id
+engine.reset_session(mine.session_id, tenant_id="acme", user=jane)
 
 async def main() -> int:
     aengine = await AsyncEngine.connect()
@@ -60,8 +65,9 @@ def test_user_code_sees_the_types(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
     bad = tmp_path / "bad.py"
-    bad.write_text(USER_CODE + "\nengine.ask(42)\nanswer.rows.upper()\n")
+    bad.write_text(USER_CODE + "\nengine.ask(42)\nanswer.rows.upper()\nrep: User = {'roles': 'sales_rep'}\n")
     out = mypy(str(bad))
     assert out.returncode == 1
     assert 'Argument 1 to "ask" of "Engine" has incompatible type "int"' in out.stdout
     assert '"list[tuple[Any, ...]]" has no attribute "upper"' in out.stdout
+    assert 'Incompatible types (expression has type "str", TypedDict item "roles" has type "list[str]")' in out.stdout

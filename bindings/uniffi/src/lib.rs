@@ -9,6 +9,7 @@
 //! thread: an app may call from its UI thread or dispatcher without blocking it.
 
 mod error;
+mod principal;
 mod types;
 
 use std::{
@@ -22,6 +23,7 @@ use conversational_bi::{
 };
 
 pub use error::{ConversationalBiError, error_code};
+pub use principal::Principal;
 pub use types::{
     Answer, Attempt, CellValue, Chart, ForeignKey, Health, ResultColumnInfo, Schema, SchemaColumn,
     SchemaTable, SessionState, Turn,
@@ -54,6 +56,18 @@ where
             reason: format!("the engine task failed: {e}"),
         }),
     }
+}
+
+/// The tenant and the user id (empty for the default user) that own a conversation.
+fn owner(
+    tenant_id: Option<String>,
+    user: Option<Principal>,
+) -> Result<(String, String), ConversationalBiError> {
+    let p = principal::principal(tenant_id, user)?;
+    Ok((
+        p.tenant_id.unwrap_or_else(|| DEFAULT_TENANT.into()),
+        p.user_id.unwrap_or_default(),
+    ))
 }
 
 /// The engine: ask questions in plain words, refine them over many turns, get safe read-only
@@ -133,52 +147,58 @@ impl Engine {
     }
 
     /// Answers one question. Pass the `session_id` of an earlier answer to ask a follow-up
-    /// ("top 3 instead", "only 2024"); `tenant_id` defaults to `default`.
-    #[uniffi::method(default(session_id = None, tenant_id = None))]
+    /// ("top 3 instead", "only 2024"); `tenant_id` defaults to the user's tenant, else
+    /// `default`. `user` is who asks: the conversation is theirs, and their roles decide which
+    /// rows and columns the answer shows; the engine's default user when absent.
+    #[uniffi::method(default(session_id = None, tenant_id = None, user = None))]
     pub async fn ask(
         &self,
         question: String,
         session_id: Option<String>,
         tenant_id: Option<String>,
+        user: Option<Principal>,
     ) -> Result<Answer, ConversationalBiError> {
         let engine = self.lazy();
-        let mut ask = Ask::new(question);
+        let mut ask = Ask::new(question).principal(principal::principal(tenant_id, user)?);
         ask.session_id = session_id;
-        ask.principal.tenant_id = tenant_id;
         run(async move { engine.ask(ask).await.map(Answer::from) }).await
     }
 
-    /// The state of a conversation: its turns, oldest first (empty when it does not exist).
-    #[uniffi::method(default(tenant_id = None))]
+    /// The state of a conversation of `user` (the default user when absent): its turns, oldest
+    /// first (empty when it does not exist or is another user's).
+    #[uniffi::method(default(tenant_id = None, user = None))]
     pub async fn session(
         &self,
         session_id: String,
         tenant_id: Option<String>,
+        user: Option<Principal>,
     ) -> Result<SessionState, ConversationalBiError> {
         let lazy = self.lazy();
-        let tenant = tenant_id.unwrap_or_else(|| DEFAULT_TENANT.into());
+        let (tenant, user) = owner(tenant_id, user)?;
         run(async move {
             let engine = lazy.engine().await?;
             engine
-                .session(&tenant, &session_id)
+                .user_session(&tenant, &user, &session_id)
                 .await
                 .map(SessionState::from)
         })
         .await
     }
 
-    /// Forgets a conversation; the next question with its id starts afresh.
-    #[uniffi::method(default(tenant_id = None))]
+    /// Forgets a conversation of `user`; the next question with its id starts afresh (another
+    /// user's conversation under the same id is left alone).
+    #[uniffi::method(default(tenant_id = None, user = None))]
     pub async fn reset_session(
         &self,
         session_id: String,
         tenant_id: Option<String>,
+        user: Option<Principal>,
     ) -> Result<(), ConversationalBiError> {
         let lazy = self.lazy();
-        let tenant = tenant_id.unwrap_or_else(|| DEFAULT_TENANT.into());
+        let (tenant, user) = owner(tenant_id, user)?;
         run(async move {
             let engine = lazy.engine().await?;
-            engine.reset_session(&tenant, &session_id).await
+            engine.reset_user_session(&tenant, &user, &session_id).await
         })
         .await
     }

@@ -263,6 +263,8 @@ pub struct SessionState {
     pub turns: Vec<Turn>,
     /// Turns answered over the whole life of the session, including those no longer kept.
     pub turn_count: u64,
+    /// The owning user; absent for the engine's default user.
+    pub user_id: Option<String>,
 }
 
 impl From<CoreSessionState> for SessionState {
@@ -272,6 +274,7 @@ impl From<CoreSessionState> for SessionState {
             session_id: s.session_id,
             turns: s.turns.into_iter().map(Into::into).collect(),
             turn_count: s.turn_count,
+            user_id: s.user_id,
         }
     }
 }

@@ -452,7 +452,10 @@ impl Roles {
                         .join(" OR "),
                 )
             };
-            let text = derived_text(dialect, catalog, table, &columns, cond.as_deref());
+            // Every column as stored: the derived table reads them all with `*`.
+            let whole =
+                columns.len() == table.columns.len() && columns.iter().all(|(_, e)| e.is_none());
+            let text = derived_text(dialect, catalog, table, &columns, whole, cond.as_deref());
             let tree = crate::sql::parse_query(dialect, &text).map_err(|e| {
                 Error::internal(format!(
                     "the data policy of table {} does not parse: {e}",
@@ -491,6 +494,7 @@ impl Roles {
             knowledge,
             derived,
             values: Arc::default(),
+            rewritten: Mutex::default(),
         })
     }
 
@@ -581,9 +585,14 @@ fn derived_text(
     catalog: &Catalog,
     table: &Table,
     columns: &[(&str, Option<String>)],
+    whole: bool,
     cond: Option<&str>,
 ) -> String {
     let mut out = String::from("SELECT ");
+    if whole {
+        out.push('*');
+    }
+    let columns = if whole { &[][..] } else { columns };
     for (i, (name, expr)) in columns.iter().enumerate() {
         if i > 0 {
             out.push_str(", ");
@@ -595,7 +604,7 @@ fn derived_text(
             }
         }
     }
-    if columns.is_empty() {
+    if columns.is_empty() && !whole {
         out.push_str("NULL AS ");
         out.push_str(&quote::identifier(dialect, "_"));
     }
@@ -605,6 +614,16 @@ fn derived_text(
         out.push_str(" WHERE ");
         out.push_str(c);
     }
+    // An optimization fence: the database must compute the derived table before it applies
+    // anything of the statement around it. Merged into the statement, a condition of the
+    // asker's could run on rows the policy hides and reveal them by an error (division by
+    // zero, a failed cast) or its cost. A subquery with OFFSET (PostgreSQL, SQLite) or LIMIT
+    // (MariaDB, MySQL) is neither flattened nor given the outer conditions.
+    out.push_str(match dialect {
+        Dialect::Postgres => " OFFSET 0",
+        Dialect::Sqlite => " LIMIT -1 OFFSET 0",
+        Dialect::Mysql => " LIMIT 18446744073709551615",
+    });
     out
 }
 
@@ -862,7 +881,13 @@ pub(crate) struct BoundPolicy {
     /// By the address of the catalog table.
     derived: HashMap<usize, Arc<Derived>>,
     values: Arc<tokio::sync::OnceCell<Arc<ValueIndex>>>,
+    /// Statements already rewritten under this policy: the checked text sent → the rewritten
+    /// text (each was round-tripped when it was written).
+    rewritten: Mutex<HashMap<String, Arc<str>>>,
 }
+
+/// Rewritten statements kept per policy, before the map starts over.
+const MAX_REWRITTEN: usize = 1024;
 
 impl std::fmt::Debug for BoundPolicy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -906,6 +931,21 @@ impl BoundPolicy {
     /// without masked columns.
     pub(crate) fn knowledge(&self) -> &Arc<Catalog> {
         &self.knowledge
+    }
+
+    /// The rewrite of a statement checked under this policy, when it was rewritten before.
+    pub(crate) fn rewritten(&self, checked: &str) -> Option<Arc<str>> {
+        self.rewritten.lock().ok()?.get(checked).cloned()
+    }
+
+    /// Keeps the rewrite of `checked`.
+    pub(crate) fn remember(&self, checked: String, rewritten: &str) {
+        if let Ok(mut map) = self.rewritten.lock() {
+            if map.len() >= MAX_REWRITTEN {
+                map.clear();
+            }
+            map.insert(checked, Arc::from(rewritten));
+        }
     }
 
     /// The known values of the rows this principal may see.

@@ -36,6 +36,7 @@ pub use redis::RedisCacheStore;
 pub use slots::{SlotKind, Slots, Vocabulary};
 
 use crate::{
+    access::View,
     answer::Attempt,
     clock::{Clock, SystemClock},
     config::{CacheConfig, Config, EmbedderKind, StoreKind},
@@ -491,15 +492,23 @@ impl SemanticCache {
 
     /// The cache stage: looks the question up and, on a hit, runs the cached SQL again. On a
     /// miss, keep the probe to [`SemanticCache::insert`] the answer.
-    pub async fn serve(
-        &self,
-        lookup: CacheLookup<'_>,
-        source: &DataSource,
-    ) -> (Probe, Option<Served>) {
+    pub async fn serve(&self, lookup: CacheLookup<'_>, source: &View) -> (Probe, Option<Served>) {
         let (probe, hit) = self.lookup(lookup).await;
         let Some(hit) = hit else {
             return (probe, None);
         };
+        // Under data permissions a hit is served only when the asker's own view knows every
+        // value the question names: a value that exists only in rows the asker may not see
+        // must not turn into an answer because someone who sees it asked first.
+        if !source.policy_key().is_empty() {
+            let known = match source.value_index().await {
+                Ok(index) => probe.slots().values().all(|v| !index.lookup(v).is_empty()),
+                Err(_) => false,
+            };
+            if !known {
+                return (probe, None);
+            }
+        }
         let served = self
             .replay(&probe, &hit, source)
             .await
@@ -514,12 +523,7 @@ impl SemanticCache {
     /// Validates and runs a hit's SQL again. A statement the validator or the database now
     /// refuses is deleted from the cache and `None` is returned (the question is then
     /// generated as on a miss).
-    pub async fn replay(
-        &self,
-        probe: &Probe,
-        hit: &CacheHit,
-        source: &DataSource,
-    ) -> Option<Corrected> {
+    pub async fn replay(&self, probe: &Probe, hit: &CacheHit, source: &View) -> Option<Corrected> {
         let started = Instant::now();
         let validated = source.validate(&hit.entry.statement);
         let validate_ms = ms(started);

@@ -159,7 +159,11 @@ async fn a_paraphrase_hits_and_replays_the_sql_against_the_database() {
     assert_eq!(hit.entry.state, Some(serde_json::json!({"plan": 1})));
     let done = f
         .cache
-        .replay(&probe, &hit, &f.source)
+        .replay(
+            &probe,
+            &hit,
+            &f.source.view(&Default::default()).await.expect("view"),
+        )
         .await
         .expect("replays");
     assert_eq!(done.result.rows.len(), 10);
@@ -290,7 +294,16 @@ async fn a_statement_that_no_longer_validates_is_dropped() {
     f.cache.insert(&probe, &done, "rule").await;
     let (probe, hit) = f.cache.lookup(ask("t", &fp, &[], q)).await;
     let hit = hit.expect("stored");
-    assert!(f.cache.replay(&probe, &hit, &f.source).await.is_none());
+    assert!(
+        f.cache
+            .replay(
+                &probe,
+                &hit,
+                &f.source.view(&Default::default()).await.expect("view")
+            )
+            .await
+            .is_none()
+    );
     assert!(f.cache.lookup(ask("t", &fp, &[], q)).await.1.is_none());
     assert_eq!(f.metrics.hits.get(), 0);
 }

@@ -87,17 +87,19 @@ pub struct IssuerConfig {
     pub issuer: String,
     /// The `aud` the tokens must carry (one of them, when the claim is a list).
     pub audience: String,
-    /// Where the issuer publishes its signing keys (JWKS). Fetched at start and again when a
-    /// token names a key id the set does not hold.
+    /// Where the issuer publishes its signing keys (JWKS). Fetched at start (the server does not
+    /// start without it) and again when a token names a key id the set does not hold, at most
+    /// once per few seconds. Exactly one of `jwks_url` and `public_key_pem` is set.
     #[serde(default)]
     pub jwks_url: Option<String>,
-    /// A PEM public key (RSA or EC P-256) instead of a JWKS URL.
+    /// A PEM public key (`BEGIN PUBLIC KEY` of RSA or EC P-256, or `BEGIN RSA PUBLIC KEY`)
+    /// instead of a JWKS URL.
     #[serde(default)]
     pub public_key_pem: Option<String>,
     /// The signature algorithms accepted: `RS256` and/or `ES256`. Default both.
     #[serde(default = "default_algorithms")]
     pub algorithms: Vec<String>,
-    /// Clock skew allowed on `exp` and `nbf`, in seconds. Default `60`.
+    /// Clock skew allowed on `exp` and `nbf`, in seconds, at most 300. Default `60`.
     #[serde(default = "default_leeway")]
     pub leeway_secs: u64,
     /// How claims become the principal.

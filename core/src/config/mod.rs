@@ -439,7 +439,57 @@ impl Config {
             }
         }
         self.check_shared_stores(bad)?;
+        self.check_tenants(bad)?;
         crate::features::check_config(self, crate::features::Backends::COMPILED, bad)
+    }
+
+    /// `[tenants.<id>]` and `[database] max_tenant_pools`. A tenant id must be usable as the
+    /// tenant of a token: not empty, without surrounding spaces or control characters; and it
+    /// must not be `default` (in any case), the tenant of asks that name none, whose database is
+    /// `[database]`: a `[tenants.default]` would quietly move those asks to another database
+    /// while `schema` and the command line still read `[database]`.
+    fn check_tenants(&self, bad: &dyn Fn(&str, String) -> Error) -> Result<()> {
+        if self.database.max_tenant_pools == 0 {
+            return Err(bad(
+                "database.max_tenant_pools",
+                "must be at least 1 (the default is 32)".into(),
+            ));
+        }
+        for (id, tenant) in &self.tenants {
+            let key = format!("tenants.{id}");
+            if id.trim().is_empty() {
+                return Err(bad(
+                    &key,
+                    "a tenant id must not be empty; name the table [tenants.<tenant id>]".into(),
+                ));
+            }
+            if id.trim() != id || id.chars().any(char::is_control) {
+                return Err(bad(
+                    &key,
+                    format!(
+                        "the tenant id {id:?} has surrounding spaces or control characters; it must be the tenant id of the tokens exactly"
+                    ),
+                ));
+            }
+            if id.eq_ignore_ascii_case(crate::engine::DEFAULT_TENANT) {
+                return Err(bad(
+                    &key,
+                    format!(
+                        "{id:?} is the tenant of asks that name none, whose database is [database]; set [database] url instead"
+                    ),
+                ));
+            }
+            if let Some(problem) = database_url_problem(tenant.database_url.expose()) {
+                return Err(bad(&format!("{key}.database_url"), problem));
+            }
+            if tenant.pool_size == Some(0) {
+                return Err(bad(
+                    &format!("{key}.pool_size"),
+                    "must be at least 1; leave it out to use [database] pool_size".into(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn check_shared_stores(&self, bad: &dyn Fn(&str, String) -> Error) -> Result<()> {

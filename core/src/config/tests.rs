@@ -269,6 +269,72 @@ fn tenant_quotas_parse() {
 }
 
 #[test]
+fn tenant_databases_parse_and_are_checked() {
+    let c = parse(
+        "[database]\nmax_tenant_pools = 2\n\
+         [tenants.acme]\ndatabase_url = \"postgres://bi:s3cret-pw@db/acme\"\npool_size = 4\n\
+         [tenants.globex]\ndatabase_url = \"./globex.sqlite\"\n",
+    )
+    .expect("tenants");
+    assert_eq!(c.database.max_tenant_pools, 2);
+    assert_eq!(c.tenants["acme"].pool_size, Some(4));
+    assert_eq!(c.tenants["globex"].pool_size, None);
+    assert!(!format!("{c:?}").contains("s3cret-pw"));
+    assert_eq!(Config::default().database.max_tenant_pools, 32);
+
+    for (text, key, needle) in [
+        (
+            "[tenants.acme]\ndatabase_url = \"oracle://bi:s3cret-pw@db/acme\"\n",
+            "tenants.acme.database_url",
+            "unsupported database URL",
+        ),
+        (
+            "[tenants.acme]\ndatabase_url = \"sqlite://acme.db\"\npool_size = 0\n",
+            "tenants.acme.pool_size",
+            "at least 1",
+        ),
+        (
+            "[database]\nmax_tenant_pools = 0\n",
+            "database.max_tenant_pools",
+            "at least 1",
+        ),
+        (
+            "[tenants.\"\"]\ndatabase_url = \"sqlite://acme.db\"\n",
+            "tenants.",
+            "must not be empty",
+        ),
+        (
+            "[tenants.\" acme\"]\ndatabase_url = \"sqlite://acme.db\"\n",
+            "tenants. acme",
+            "surrounding spaces",
+        ),
+        (
+            "[tenants.default]\ndatabase_url = \"sqlite://acme.db\"\n",
+            "tenants.default",
+            "set [database] url instead",
+        ),
+        (
+            "[tenants.Default]\ndatabase_url = \"sqlite://acme.db\"\n",
+            "tenants.Default",
+            "the tenant of asks that name none",
+        ),
+    ] {
+        let e = parse(text).expect_err(text);
+        let Error::Config {
+            key: k, message, ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        assert_eq!(k.as_deref(), Some(key), "{text}: {message}");
+        assert!(message.contains(needle), "{text}: {message}");
+        assert!(!message.contains("s3cret-pw"), "{message}");
+    }
+    let e = parse("[tenants.acme]\npool_size = 2\n").expect_err("no URL");
+    assert!(e.to_string().contains("database_url"), "{e}");
+}
+
+#[test]
 fn environment_overrides_apply() {
     let mut c = parse(RUNBOOK_EXAMPLE).expect("parses");
     c.apply_env(env(&[

@@ -309,6 +309,7 @@ pub async fn evaluate(
                 history: history.clone(),
                 feedback: Vec::new(),
                 max_rows: config.database.max_rows,
+                view: None,
             };
             history.push(Turn {
                 turn: history.len() as u64 + 1,

@@ -64,6 +64,10 @@ impl Executor for Bounded {
     async fn ping(&self) -> Result<()> {
         self.inner.ping().await
     }
+
+    async fn close(&self) {
+        self.inner.close().await
+    }
 }
 
 #[cfg(test)]

@@ -64,15 +64,15 @@ mod sqlite_guard;
 )]
 mod value;
 
-#[cfg(feature = "mysql")]
-
 /// The SQLite function that `hash` column masks of `[access]` call (registered on every
 /// guarded SQLite connection; not on the validator's allow-list).
 pub(crate) const SQLITE_MASK_HASH: &str = "cbi_mask_hash";
 
+#[cfg(feature = "mysql")]
 pub use mysql::MysqlExecutor;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresExecutor;
+pub(crate) use run::scrub;
 pub use source_url::SourceUrl;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteExecutor;
@@ -211,4 +211,10 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
 
     /// Checks that the source answers.
     async fn ping(&self) -> Result<()>;
+
+    /// Closes the source's connection pool: statements already running finish, then every
+    /// connection is closed; any later call fails with [`crate::Error::DatabaseUnavailable`].
+    /// Resolves once the connections are closed. The default does nothing (a source without a
+    /// pool).
+    async fn close(&self) {}
 }

@@ -331,6 +331,10 @@ impl Executor for MysqlExecutor {
             .map_err(|e| self.map_error(e))?;
         Ok(())
     }
+
+    async fn close(&self) {
+        self.pool.close().await
+    }
 }
 
 /// Runs one statement in a read-only transaction that is always rolled back.

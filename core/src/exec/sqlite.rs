@@ -253,6 +253,10 @@ impl Executor for SqliteExecutor {
             .await
             .map_err(|e| unavailable(&self.location(), &e))
     }
+
+    async fn close(&self) {
+        self.pool.close().await
+    }
 }
 
 /// Prepares and runs one statement under the row cap.

@@ -9,10 +9,10 @@ use tracing::Instrument;
 
 use super::{Generation, GenerationRequest, SqlGenerator};
 use crate::{
+    access::View,
     answer::Attempt,
     error::{Error, Result},
     exec::QueryResult,
-    source::DataSource,
     sql::ValidatedSql,
 };
 
@@ -47,7 +47,7 @@ fn correctable(e: &Error) -> bool {
 /// up to `max_retries` more times. A failure is the last try's error.
 pub async fn generate_and_run(
     generator: &dyn SqlGenerator,
-    source: &DataSource,
+    source: &View,
     mut request: GenerationRequest,
     max_retries: u32,
 ) -> Result<Corrected, Error> {

@@ -20,7 +20,13 @@ pub struct LlmGenerator {
     temperature: f64,
     max_tokens: u32,
     prompt: PromptContext,
+    /// Prompt contexts for the views of askers that know other values (data permissions, a
+    /// tenant's database), by what identifies the view.
+    views: Arc<std::sync::Mutex<std::collections::HashMap<String, PromptContext>>>,
 }
+
+/// Views whose prompt contexts are kept at most, before the map starts over.
+const MAX_VIEWS: usize = 1024;
 
 impl LlmGenerator {
     /// A generator over `provider` with the sampling settings of `[llm]` and an empty prompt
@@ -32,6 +38,7 @@ impl LlmGenerator {
             temperature,
             max_tokens,
             prompt: PromptContext::new(),
+            views: Arc::default(),
         }
     }
 
@@ -46,6 +53,30 @@ impl LlmGenerator {
     pub fn prompt_context(&self) -> &PromptContext {
         &self.prompt
     }
+
+    /// The prompt context for `request`: this generator's, unless the asker's view knows other
+    /// values than the context (then its values and samples come from the view).
+    async fn context_for(&self, request: &GenerationRequest) -> Result<PromptContext> {
+        let (Some(view), Some(own)) = (&request.view, &self.prompt.values) else {
+            return Ok(self.prompt.clone());
+        };
+        let values = view.value_index().await?;
+        if Arc::ptr_eq(&values, own) {
+            return Ok(self.prompt.clone());
+        }
+        let key = format!("{}|{}", view.catalog().fingerprint, view.policy_key());
+        if let Some(c) = self.views.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(c);
+        }
+        let context = self.prompt.for_values(values);
+        if let Ok(mut views) = self.views.lock() {
+            if views.len() >= MAX_VIEWS {
+                views.clear();
+            }
+            views.insert(key, context.clone());
+        }
+        Ok(context)
+    }
 }
 
 #[async_trait]
@@ -55,8 +86,9 @@ impl SqlGenerator for LlmGenerator {
     }
 
     async fn generate(&self, request: &GenerationRequest) -> Result<Generation> {
-        let embeddings = self.prompt.embeddings(request).await;
-        let rendered = prompt::render_with(request, &self.prompt, embeddings.as_ref());
+        let context = self.context_for(request).await?;
+        let embeddings = context.embeddings(request).await;
+        let rendered = prompt::render_with(request, &context, embeddings.as_ref());
         let chat = ChatRequest {
             messages: rendered.messages,
             temperature: self.temperature,

@@ -43,6 +43,10 @@ pub struct GenerationRequest {
     pub feedback: Vec<Attempt>,
     /// The row cap the SQL will run under.
     pub max_rows: usize,
+    /// The data source as the asker sees it (see [`View`](crate::access::View)): generators
+    /// take the vocabulary, value hints and samples of the prompt from it, so that nothing the
+    /// asker may not see reaches the SQL's writer. `None`: the generator's own source.
+    pub view: Option<crate::access::View>,
 }
 
 /// SQL written by a generator.

@@ -250,6 +250,7 @@ async fn prompts_show_nothing_the_policy_hides() {
                 history: vec![],
                 feedback: vec![],
                 max_rows: 1000,
+                view: None,
             };
             let rendered = prompt::render_with(&request, &context, None);
             texts.push((q, rendered.messages[0].content.clone()));

@@ -33,6 +33,17 @@ pub(crate) fn apply(
         let Some(derived) = policy.derived(r.table) else {
             continue;
         };
+        // MariaDB's table names are case-sensitive: a name it would not find is not read
+        // through the policy under the catalog's spelling either.
+        if dialect == Dialect::Mysql && r.written.value != r.table.name {
+            return Err(Rejection::new(
+                super::RejectRule::UnknownTable,
+                format!(
+                    "no table `{}` in the schema; did you mean `{}`? (table names are case-sensitive here)",
+                    r.written.value, r.table.name
+                ),
+            ));
+        }
         let text = if r.aliased {
             format!("({})", derived.text)
         } else {
@@ -46,6 +57,22 @@ pub(crate) fn apply(
     }
     if replaced.is_empty() {
         return Ok(None);
+    }
+    // MariaDB 10.11 can crash on a subquery that reads a column of a derived table around it
+    // (the validator refuses that when it is written): a table the policy turns into one must
+    // not be read so.
+    if let Some(table) = plan
+        .outer_tables
+        .iter()
+        .find(|t| policy.derived(t).is_some())
+    {
+        return Err(Rejection::new(
+            super::RejectRule::Unsupported,
+            format!(
+                "under your data permissions `{}` is read through a filter, and a subquery that reads its columns from outside cannot run safely on MariaDB; join the subquery's tables instead, or move the condition into a join",
+                table.name
+            ),
+        ));
     }
     if let Some(cap) = plan.cap {
         splices.push(cap);
@@ -62,8 +89,13 @@ pub(crate) fn apply(
     let mut replace = Replace {
         at: &replaced,
         done: 0,
+        dialect,
+        problem: None,
     };
     let _ = expected.visit(&mut replace);
+    if let Some(problem) = replace.problem {
+        return Err(Rejection::new(super::RejectRule::Unsupported, problem));
+    }
     if replace.done != replaced.len() {
         return Err(refusal());
     }
@@ -83,10 +115,48 @@ fn refusal() -> Rejection {
 struct Replace<'p> {
     at: &'p [(usize, &'p Derived)],
     done: usize,
+    dialect: Dialect,
+    /// A reference the derived tables cannot serve, with what to write instead.
+    problem: Option<String>,
 }
 
 impl VisitorMut for Replace<'_> {
     type Break = ();
+
+    fn pre_visit_expr(&mut self, expr: &mut sqlparser::ast::Expr) -> ControlFlow<()> {
+        use sqlparser::ast::Expr;
+        let last = match expr {
+            Expr::CompoundIdentifier(parts) if parts.len() >= 3 => {
+                self.problem = Some(format!(
+                    "under your data permissions a column is named as table.column or alias.column, \
+                     not with its schema (`{}`)",
+                    parts
+                        .iter()
+                        .map(|p| p.value.as_str())
+                        .collect::<Vec<_>>()
+                        .join(".")
+                ));
+                return ControlFlow::Break(());
+            }
+            Expr::CompoundIdentifier(parts) => parts.last(),
+            Expr::Identifier(ident) => Some(&*ident),
+            _ => None,
+        };
+        if self.dialect == Dialect::Sqlite
+            && let Some(name) = last
+            && ["rowid", "oid", "_rowid_"]
+                .iter()
+                .any(|r| name.value.eq_ignore_ascii_case(r))
+        {
+            self.problem = Some(
+                "under your data permissions tables are read through a filter that has no `rowid`; \
+                 use the table's key column instead"
+                    .into(),
+            );
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    }
 
     // After the children: the derived table put in place is not walked again.
     fn post_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<()> {

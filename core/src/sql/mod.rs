@@ -239,10 +239,20 @@ impl Validator {
         let (mut validated, plan) = self
             .check_with(sql, policy.options(), policy.rewrites())
             .map_err(refused)?;
+        // The rewrite is a function of the checked text and the policy: a statement checked
+        // again (a cache hit, a repeated question) reuses the rewrite, round-tripped when first
+        // written.
+        if let Some(text) = policy.rewritten(&validated.exec_sql) {
+            validated.exec_sql = text.to_string();
+            return Ok(validated);
+        }
         if let Some(plan) = plan
             && let Some(text) = enforce::apply(self.dialect(), plan, policy).map_err(refused)?
         {
-            validated.exec_sql = text;
+            policy.remember(
+                std::mem::replace(&mut validated.exec_sql, text),
+                &validated.exec_sql,
+            );
         }
         Ok(validated)
     }
@@ -346,6 +356,7 @@ impl Validator {
             layout,
             cap: cap_splice,
             refs: reads.refs,
+            outer_tables: reads.outer_tables,
         };
         Ok((validated, Some(plan)))
     }
@@ -360,6 +371,7 @@ pub(crate) struct Plan<'a> {
     pub(crate) layout: render::Layout,
     pub(crate) cap: Option<render::Splice>,
     pub(crate) refs: Vec<resolve::TableRef<'a>>,
+    pub(crate) outer_tables: Vec<&'a crate::catalog::Table>,
 }
 
 /// The tokens of `text` in `dialect` (string values unescaped), or `None` when it does not

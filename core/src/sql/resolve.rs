@@ -286,6 +286,9 @@ pub(crate) struct Walker<'p, 'a> {
     pub(crate) aggregates: Vec<AggregateFrame>,
     /// MySQL: the first derived table or CTE whose columns a subquery reads from outside.
     pub(crate) outer_derived: Option<String>,
+    /// MySQL: the catalog tables whose columns a subquery reads from outside (a data policy
+    /// must not turn them into derived tables, see `outer_derived`).
+    pub(crate) outer_tables: Vec<&'a Table>,
     pub(crate) tables: Vec<String>,
     /// Where the query names a catalog table as a FROM item (what a data policy replaces).
     pub(crate) refs: Vec<TableRef<'a>>,
@@ -356,6 +359,8 @@ pub(crate) struct Reads<'a> {
     pub(crate) tables: Vec<String>,
     /// The FROM items that name catalog tables, in the order walked.
     pub(crate) refs: Vec<TableRef<'a>>,
+    /// MySQL: the catalog tables whose columns a subquery reads from outside.
+    pub(crate) outer_tables: Vec<&'a Table>,
     /// (qualified table, column) pairs the query may read, sorted and deduplicated: named,
     /// through `*`, `t.*` or a whole-row reference, compared by `NATURAL` or `USING`.
     pub(crate) columns: Vec<(String, String)>,
@@ -381,6 +386,7 @@ pub(crate) fn check_query<'a>(
         in_cte_body: 0,
         aggregates: Vec::new(),
         outer_derived: None,
+        outer_tables: Vec::new(),
         tables: Vec::new(),
         refs: Vec::new(),
         columns: Vec::new(),
@@ -410,6 +416,7 @@ pub(crate) fn check_query<'a>(
     Ok(Reads {
         tables: sorted(walker.tables),
         refs: walker.refs,
+        outer_tables: walker.outer_tables,
         columns: pairs(walker.columns),
         named: pairs(walker.named),
         implicit_strings: walker.implicit_strings,
@@ -488,6 +495,16 @@ impl<'a> Walker<'_, 'a> {
             && rel.table.is_none()
         {
             self.outer_derived = Some(rel.name.clone());
+        }
+        if self.policy.dialect == Dialect::Mysql
+            && depth + 1 < self.scopes.len()
+            && let Some(table) = self.scopes[depth]
+                .relations
+                .get(relation)
+                .and_then(|r| r.table)
+            && !self.outer_tables.iter().any(|t| std::ptr::eq(*t, table))
+        {
+            self.outer_tables.push(table);
         }
         if let Some((d, refs)) = &mut self.collect
             && *d == depth

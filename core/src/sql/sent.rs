@@ -205,6 +205,7 @@ pub(crate) fn check<'a>(
         layout: sent_layout,
         cap: None,
         refs: reads.refs,
+        outer_tables: reads.outer_tables,
     };
     Some((validated, plan))
 }

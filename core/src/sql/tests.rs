@@ -1012,8 +1012,14 @@ fn the_one_parse_path_agrees_with_the_general_path() {
     ];
     for (d, sql) in statements {
         let v = validator(*d);
-        let one = v.check_paths(sql, true).map_err(|r| r.rule);
-        let general = v.check_paths(sql, false).map_err(|r| r.rule);
+        let one = v
+            .check_paths(sql, &v.options, true)
+            .map(|(v, _)| v)
+            .map_err(|r| r.rule);
+        let general = v
+            .check_paths(sql, &v.options, false)
+            .map(|(v, _)| v)
+            .map_err(|r| r.rule);
         assert_eq!(one, general, "{d}: {sql}");
     }
 }

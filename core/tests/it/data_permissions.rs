@@ -236,3 +236,83 @@ async fn a_typo_in_a_row_filter_stops_with_key_file_and_line() {
     }
     assert!(e.to_string().contains("SupportRep"), "{e}");
 }
+
+async fn engine(extra: &str) -> conversational_bi::Engine {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("chinook.sqlite");
+    std::fs::write(&path, conversational_bi::demo::CHINOOK_SQLITE).expect("copy");
+    let url = format!("sqlite://{}", path.display());
+    std::mem::forget(dir);
+    conversational_bi::Engine::builder()
+        .config(config(extra))
+        .database_url(url)
+        .build()
+        .await
+        .expect("engine")
+}
+
+fn answer_count(answer: &conversational_bi::Answer) -> i64 {
+    int(&answer.rows[0][0])
+}
+
+#[tokio::test]
+async fn asks_answer_from_the_askers_rows_and_the_cache_never_carries_them_across() {
+    let engine = engine("[cache]\nenabled = true\n").await;
+    let ask = |id: i64| {
+        conversational_bi::Ask::new("How many customers are there?")
+            .principal(rep(id).tenant("acme"))
+    };
+    let first = engine.ask(ask(3)).await.expect("rep 3");
+    assert_eq!(answer_count(&first), 21);
+    assert!(
+        !first.sql.contains("SupportRepId"),
+        "the answer shows the SQL as generated: {}",
+        first.sql
+    );
+    let second = engine.ask(ask(4)).await.expect("rep 4");
+    assert!(second.cache_hit, "the SQL before policies is shared");
+    assert_eq!(
+        answer_count(&second),
+        20,
+        "but it runs under the asker's policy"
+    );
+    let hr = engine
+        .ask(
+            conversational_bi::Ask::new("How many customers are there?")
+                .principal(Principal::user("h").role("hr").tenant("acme")),
+        )
+        .await
+        .expect("hr");
+    assert_eq!(answer_count(&hr), 59);
+}
+
+#[tokio::test]
+async fn a_value_only_in_hidden_rows_is_not_an_oracle() {
+    let engine = engine("").await;
+    // Portugal's customers are all employee 4's.
+    let ask = |id: i64| {
+        conversational_bi::Ask::new("How many customers are in Portugal?").principal(rep(id))
+    };
+    let four = engine.ask(ask(4)).await.expect("rep 4 knows Portugal");
+    assert_eq!(answer_count(&four), 2);
+    let three = engine.ask(ask(3)).await.expect_err("rep 3 does not");
+    assert_eq!(three.kind(), ErrorKind::CannotAnswer, "{three}");
+    // The schema each principal sees.
+    let schema = engine.schema_for(&rep(3)).await.expect("schema");
+    let employee = schema
+        .tables
+        .iter()
+        .find(|t| t.name == "Employee")
+        .expect("Employee");
+    assert!(employee.columns.iter().all(|c| c.name != "BirthDate"));
+    let hr = engine
+        .schema_for(&Principal::user("h").role("hr"))
+        .await
+        .expect("schema");
+    let employee = hr
+        .tables
+        .iter()
+        .find(|t| t.name == "Employee")
+        .expect("Employee");
+    assert!(employee.columns.iter().any(|c| c.name == "BirthDate"));
+}

@@ -24,5 +24,6 @@ mod rule_dialects;
 mod shared_stores;
 mod sql_safety;
 mod sqlite_policy;
+mod tenants;
 mod validator_guardrails;
 mod validator_spider;

@@ -48,6 +48,7 @@ async fn answer(generator: &RuleGenerator, source: &DataSource, question: &str) 
         history: Vec::new(),
         feedback: Vec::new(),
         max_rows: 100_000,
+        view: None,
     };
     let dialect = source.executor().dialect();
     let generated = generator

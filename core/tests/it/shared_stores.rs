@@ -389,7 +389,14 @@ async fn caches_hit_paraphrases_refuse_near_misses_and_expire() {
             .await;
         let hit = hit.unwrap_or_else(|| panic!("{kind:?}: a paraphrase hits"));
         assert!(hit.similarity >= 0.85, "{kind:?}: {}", hit.similarity);
-        let replayed = cache.replay(&probe, &hit, &source).await.expect("replays");
+        let replayed = cache
+            .replay(
+                &probe,
+                &hit,
+                &source.view(&Default::default()).await.expect("view"),
+            )
+            .await
+            .expect("replays");
         assert_eq!(replayed.result.rows, done.result.rows, "{kind:?}");
         for miss in [
             "Top 3 genres by number of tracks",

@@ -48,6 +48,7 @@ pub async fn chat(
         .tenant
         .clone()
         .unwrap_or_else(|| DEFAULT_TENANT.to_string());
+    let user = args.principal.user_id.as_deref().unwrap_or_default();
     let mut session = args.session.clone();
     let mut last_sql: Option<String> = None;
     eprintln!(
@@ -70,9 +71,12 @@ pub async fn chat(
             "" => continue,
             "\\quit" | "\\q" | "exit" | "quit" => break,
             "\\sql" => println!("{}", last_sql.as_deref().unwrap_or("(no query yet)")),
-            "\\schema" => print!("{}", output::render_catalog(&engine.schema())),
+            "\\schema" => match engine.schema_for(&args.principal).await {
+                Ok(catalog) => print!("{}", output::render_catalog(&catalog)),
+                Err(e) => eprintln!("{e}"),
+            },
             "\\history" => match &session {
-                Some(id) => match engine.session(&tenant, id).await {
+                Some(id) => match engine.user_session(&tenant, user, id).await {
                     Ok(state) => {
                         for t in &state.turns {
                             println!("{}. {}\n   {}", t.turn, t.question, t.sql);
@@ -84,7 +88,7 @@ pub async fn chat(
             },
             "\\reset" => {
                 if let Some(id) = session.take()
-                    && let Err(e) = engine.reset_session(&tenant, &id).await
+                    && let Err(e) = engine.reset_user_session(&tenant, user, &id).await
                 {
                     report(&e, json_output);
                 }
@@ -120,6 +124,7 @@ async fn ask_one(
 ) -> Result<Answer, Error> {
     let mut ask = Ask::new(question);
     ask.session_id = session.clone();
+    ask.principal = args.principal.clone();
     ask.principal.tenant_id = args.tenant.clone();
     let answer = engine.ask(ask).await?;
     *session = Some(answer.session_id.clone());

@@ -131,6 +131,7 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
                 history: history.clone(),
                 feedback: Vec::new(),
                 max_rows: config.database.max_rows,
+                view: None,
             };
             let generated = db.generator.generate(&request).await;
             let (outcome, predicted, state) = match generated {

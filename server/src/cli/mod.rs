@@ -99,6 +99,9 @@ struct ConversationArgs {
     /// The tenant asking (default: "default").
     #[arg(long, value_name = "T")]
     tenant: Option<String>,
+    /// Who asks (from the source arguments).
+    #[arg(skip)]
+    principal: conversational_bi::Principal,
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +113,45 @@ struct SourceArgs {
     /// Print machine-readable JSON.
     #[arg(long)]
     json: bool,
+    /// Ask, list or run as this user (data permissions of `[access]`; default: the default
+    /// principal, which has `[access] default_roles`).
+    #[arg(long = "as-user", value_name = "ID")]
+    user: Option<String>,
+    /// A data role of `[access.roles]` of the principal (repeat for several).
+    #[arg(long = "role", value_name = "ROLE")]
+    roles: Vec<String>,
+    /// An attribute of the principal as NAME=VALUE; the value is read as JSON when it is
+    /// (`employee_id=3`, `countries=["France","Spain"]`), else as text (repeat for several).
+    #[arg(long = "attr", value_name = "NAME=VALUE")]
+    attributes: Vec<String>,
+}
+
+impl SourceArgs {
+    /// The principal the arguments name.
+    fn principal(&self, tenant: Option<&str>) -> Result<conversational_bi::Principal, Error> {
+        let mut p = conversational_bi::Principal {
+            user_id: self.user.clone().filter(|u| !u.is_empty()),
+            tenant_id: tenant.map(str::to_string),
+            roles: self.roles.clone(),
+            ..Default::default()
+        };
+        for a in &self.attributes {
+            let Some((name, value)) = a.split_once('=') else {
+                return Err(Error::InvalidInput {
+                    message: format!("--attr {a:?}: write NAME=VALUE, e.g. --attr employee_id=3"),
+                });
+            };
+            let value = serde_json::from_str(value)
+                .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+            p.attributes.insert(name.trim().to_string(), value);
+        }
+        // The same checks as a binding's `user=`.
+        conversational_bi::Principal::from_json(
+            &serde_json::to_value(&p.attributes)
+                .map_or(json!({}), |attributes| json!({ "attributes": attributes })),
+        )?;
+        Ok(p)
+    }
 }
 
 /// Parses the arguments, runs the command and returns its exit code.
@@ -161,6 +203,14 @@ pub fn main() -> ExitCode {
     runtime.block_on(run_command(command, &config))
 }
 
+/// The source as the principal of the arguments sees it.
+async fn view_of(
+    ds: &DataSource,
+    source: &SourceArgs,
+) -> Result<conversational_bi::access::View, Error> {
+    ds.view(&source.principal(None)?).await
+}
+
 async fn run_command(command: Command, config: &Config) -> ExitCode {
     match command {
         Command::Serve | Command::HashPassword => ExitCode::from(EXIT_USAGE),
@@ -169,10 +219,14 @@ async fn run_command(command: Command, config: &Config) -> ExitCode {
                 Ok(ds) => ds,
                 Err(e) => return fail(&e, source.json, EXIT_FAILED),
             };
+            let view = match view_of(&ds, &source).await {
+                Ok(v) => v,
+                Err(e) => return fail(&e, source.json, exit_code_of(&e)),
+            };
             if source.json {
-                println!("{}", to_json(ds.visible_catalog().as_ref()));
+                println!("{}", to_json(view.catalog().as_ref()));
             } else {
-                print!("{}", output::render_catalog(ds.visible_catalog()));
+                print!("{}", output::render_catalog(view.catalog()));
             }
             ExitCode::from(EXIT_OK)
         }
@@ -181,7 +235,11 @@ async fn run_command(command: Command, config: &Config) -> ExitCode {
                 Ok(ds) => ds,
                 Err(e) => return fail(&e, source.json, EXIT_FAILED),
             };
-            match ds.validate(&sql) {
+            let view = match view_of(&ds, &source).await {
+                Ok(v) => v,
+                Err(e) => return fail(&e, source.json, exit_code_of(&e)),
+            };
+            match view.validate(&sql) {
                 Ok(v) => {
                     if source.json {
                         println!("{}", json!({ "accepted": true, "sql": v.sql }));
@@ -198,7 +256,11 @@ async fn run_command(command: Command, config: &Config) -> ExitCode {
                 Ok(ds) => ds,
                 Err(e) => return fail(&e, source.json, EXIT_FAILED),
             };
-            match ds.run(&sql).await {
+            let view = match view_of(&ds, &source).await {
+                Ok(v) => v,
+                Err(e) => return fail(&e, source.json, exit_code_of(&e)),
+            };
+            match view.run(&sql).await {
                 Ok((validated, result)) => {
                     if source.json {
                         println!(
@@ -229,9 +291,13 @@ async fn run_command(command: Command, config: &Config) -> ExitCode {
         }
         Command::Ask {
             source,
-            conversation,
+            mut conversation,
             questions,
         } => {
+            conversation.principal = match source.principal(conversation.tenant.as_deref()) {
+                Ok(p) => p,
+                Err(e) => return fail(&e, source.json, EXIT_USAGE),
+            };
             let engine = match engine(config, &source).await {
                 Ok(e) => e,
                 Err(e) => return fail(&e, source.json, exit_code_of(&e)),
@@ -251,8 +317,12 @@ async fn run_command(command: Command, config: &Config) -> ExitCode {
         },
         Command::Chat {
             source,
-            conversation,
+            mut conversation,
         } => {
+            conversation.principal = match source.principal(conversation.tenant.as_deref()) {
+                Ok(p) => p,
+                Err(e) => return fail(&e, source.json, EXIT_USAGE),
+            };
             let engine = match engine(config, &source).await {
                 Ok(e) => e,
                 Err(e) => return fail(&e, source.json, exit_code_of(&e)),

@@ -1,12 +1,18 @@
-//! Authentication of the API: users of `[auth] users` with argon2 password hashes log in and
-//! receive an HS256 JWT signed with `JWT_SECRET`; every other endpoint (except `/health` and the
-//! OpenAPI document) needs `Authorization: Bearer <token>`.
+//! Authentication of the API. Two kinds of bearer tokens are accepted:
 //!
-//! Verification pins HS256 and requires `exp`, `iat`, `iss`, `aud` and `sub`, with at most
-//! [`LEEWAY_SECS`] of clock leeway. The tenant of a request always comes from its token.
+//! - the built-in login's: users of `[auth] users` with argon2 password hashes log in and
+//!   receive an HS256 JWT signed with `JWT_SECRET`. Verification pins HS256 and requires `exp`,
+//!   `iat`, `iss`, `aud` and `sub`, with at most [`LEEWAY_SECS`] of clock leeway;
+//! - those of external identity providers (`[[auth.issuers]]`, RS256 or ES256; see
+//!   [`super::idp`]).
+//!
+//! A token goes by its (unverified) `iss` to the issuer of that name, and to the built-in
+//! verifier otherwise; each verifier checks the signature with its own keys and algorithms only.
+//! Every endpoint except `/health`, the login and the OpenAPI document needs `Authorization:
+//! Bearer <token>`. The tenant of a request always comes from its token.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, BTreeSet, HashMap},
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -15,19 +21,22 @@ use argon2::{
     password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash},
 };
 use axum::{extract::FromRequestParts, http::request::Parts};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use conversational_bi::{
-    Error,
+    Config, Error,
+    access::Principal,
     config::{AuthConfig, AuthUser},
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use super::{AppState, error::ApiError};
+use super::{AppState, error::ApiError, idp::Issuer};
 
 /// Shortest accepted `JWT_SECRET`, in bytes (the HS256 key size).
 pub const MIN_SECRET_BYTES: usize = 32;
 
-/// Clock leeway of `exp`, `nbf` and `iat` checks, in seconds.
+/// Clock leeway of `exp`, `nbf` and `iat` checks of built-in tokens, in seconds.
 pub const LEEWAY_SECS: u64 = 30;
 
 /// The role that may call the admin endpoints.
@@ -45,15 +54,19 @@ pub enum Audience {
     Many(Vec<String>),
 }
 
-/// The claims of an API token.
+/// The claims of a built-in login token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     /// The user name.
     pub sub: String,
     /// The tenant whose data and sessions the token gives access to.
     pub tenant_id: String,
-    /// `analyst` and/or `admin`.
+    /// API roles (`analyst`, `admin`) and data roles of `[access.roles]`.
     pub roles: Vec<String>,
+    /// The user's attributes (`[[auth.users]] attributes`); tokens issued before attributes
+    /// existed have none.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Value>,
     /// Issued at (seconds since the epoch).
     pub iat: u64,
     /// Expires at (seconds since the epoch).
@@ -67,18 +80,31 @@ pub struct Claims {
 /// The authenticated caller of a request, from its bearer token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    /// The user name (`sub`).
-    pub username: String,
+    /// The user id: the user name of a built-in token, the user claim (`sub` by default) of an
+    /// external one.
+    pub user_id: String,
     /// The caller's tenant.
     pub tenant_id: String,
-    /// The caller's roles.
+    /// The caller's roles: API roles and data roles.
     pub roles: Vec<String>,
+    /// The caller's attributes, which row filters read as `{user.<name>}`.
+    pub attributes: BTreeMap<String, Value>,
 }
 
 impl Caller {
     /// Whether the caller holds `role`.
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
+    }
+
+    /// The principal the engine asks as: this caller's user, tenant, roles and attributes.
+    pub fn principal(&self) -> Principal {
+        Principal {
+            user_id: Some(self.user_id.clone()).filter(|u| !u.is_empty()),
+            tenant_id: Some(self.tenant_id.clone()),
+            roles: self.roles.clone(),
+            attributes: self.attributes.clone(),
+        }
     }
 
     /// `Ok` when the caller holds one of `roles`, else 403.
@@ -93,7 +119,7 @@ impl Caller {
                 .map(|r| format!("`{r}`"))
                 .collect::<Vec<_>>()
                 .join(" or "),
-            self.username,
+            self.user_id,
             if self.roles.is_empty() {
                 "no role".to_string()
             } else {
@@ -107,13 +133,21 @@ struct User {
     password_hash: String,
     tenant_id: String,
     roles: Vec<String>,
+    attributes: BTreeMap<String, Value>,
 }
 
-/// Token issuing and checking, and the users who may log in.
-pub struct Auth {
+/// The built-in login's keys: HS256 with `JWT_SECRET`.
+struct BuiltIn {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+}
+
+/// Token issuing and checking, the users who may log in and the external issuers.
+pub struct Auth {
+    /// `None` when there is no `JWT_SECRET` (only external issuers are configured).
+    builtin: Option<BuiltIn>,
+    issuers: Vec<Issuer>,
     issuer: String,
     audience: String,
     ttl_secs: u64,
@@ -126,10 +160,12 @@ pub struct Auth {
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Auth")
+            .field("builtin_login", &self.builtin.is_some())
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("ttl_secs", &self.ttl_secs)
             .field("users", &self.users.keys().collect::<Vec<_>>())
+            .field("issuers", &self.issuers)
             .finish_non_exhaustive()
     }
 }
@@ -143,59 +179,15 @@ fn config_error(key: &str, message: String) -> Error {
     }
 }
 
-impl Auth {
-    /// Checks `[auth]` and `JWT_SECRET` and prepares the keys. Refuses a missing secret, a
-    /// secret shorter than [`MIN_SECRET_BYTES`], a password hash that is not an argon2 PHC
-    /// string, a duplicate user name, an empty tenant and an unknown role.
-    pub fn from_config(config: &AuthConfig) -> Result<Self, Error> {
-        let secret = match &config.jwt_secret {
-            None => {
-                return Err(config_error(
-                    "auth.jwt_secret",
-                    "JWT_SECRET is not set: the API signs its login tokens with it. Set it in the environment (the runbook's /etc/heliosdb/conversational-bi.env) to a random value of at least 32 bytes, e.g. the output of `openssl rand -base64 48`".into(),
-                ));
-            }
-            Some(s) if s.expose().len() < MIN_SECRET_BYTES => {
-                return Err(config_error(
-                    "auth.jwt_secret",
-                    format!(
-                        "JWT_SECRET is {} bytes long; HS256 needs at least {MIN_SECRET_BYTES}. Use a random value, e.g. the output of `openssl rand -base64 48`",
-                        s.expose().len()
-                    ),
-                ));
-            }
-            Some(s) => s.expose().as_bytes(),
-        };
+const NO_SECRET: &str = "JWT_SECRET is not set: the API signs its login tokens with it. Set it in the environment (the runbook's /etc/heliosdb/conversational-bi.env) to a random value of at least 32 bytes, e.g. the output of `openssl rand -base64 48`";
+
+impl BuiltIn {
+    fn new(secret: &[u8], config: &AuthConfig) -> Result<Self, Error> {
         let key_error = |e: jsonwebtoken::errors::Error| {
             config_error("auth.jwt_secret", format!("JWT_SECRET is unusable: {e}"))
         };
         let encoding = EncodingKey::from_secret(secret).map_err(key_error)?;
         let decoding = DecodingKey::from_secret(secret).map_err(key_error)?;
-        for (key, value) in [
-            ("auth.issuer", &config.issuer),
-            ("auth.audience", &config.audience),
-        ] {
-            if value.trim().is_empty() {
-                return Err(config_error(key, format!("{key} must not be empty")));
-            }
-        }
-        if config.token_ttl_secs == 0 {
-            return Err(config_error(
-                "auth.token_ttl_secs",
-                "auth.token_ttl_secs must be greater than 0 (default 3600)".into(),
-            ));
-        }
-        let mut users = HashMap::new();
-        for (i, user) in config.users.iter().enumerate() {
-            let (name, user) = check_user(i, user)?;
-            if users.insert(name.clone(), user).is_some() {
-                return Err(config_error(
-                    "auth.users",
-                    format!("auth.users: the user name '{name}' appears twice"),
-                ));
-            }
-        }
-
         let mut validation = Validation::new(Algorithm::HS256);
         validation.algorithms = vec![Algorithm::HS256];
         validation.leeway = LEEWAY_SECS;
@@ -205,17 +197,117 @@ impl Auth {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.set_issuer(&[&config.issuer]);
         validation.set_audience(&[&config.audience]);
-
         Ok(Self {
             encoding,
             decoding,
             validation,
-            issuer: config.issuer.clone(),
-            audience: config.audience.clone(),
-            ttl_secs: config.token_ttl_secs,
+        })
+    }
+}
+
+impl Auth {
+    /// Checks `[auth]` (with `JWT_SECRET`) and `[[auth.issuers]]`, and prepares the keys without
+    /// any I/O: the key sets of JWKS issuers start empty and are fetched by [`Auth::load_keys`]
+    /// (or, failing that, when the first token names a key). Refuses a secret shorter than
+    /// [`MIN_SECRET_BYTES`], a missing secret when there are users or no external issuer, a
+    /// password hash that is not an argon2 PHC string, a duplicate user name, an empty tenant,
+    /// a role that is neither an API role nor a data role of `[access.roles]`, an attribute
+    /// that is not a string, number, boolean or list of them, and a bad issuer.
+    pub fn from_config(config: &Config) -> Result<Self, Error> {
+        let auth = &config.auth;
+        for (key, value) in [
+            ("auth.issuer", &auth.issuer),
+            ("auth.audience", &auth.audience),
+        ] {
+            if value.trim().is_empty() {
+                return Err(config_error(key, format!("{key} must not be empty")));
+            }
+        }
+        let mut client = None;
+        let mut issuers: Vec<Issuer> = Vec::new();
+        for (i, issuer) in auth.issuers.iter().enumerate() {
+            let issuer = Issuer::from_config(i, issuer, &auth.issuer, &mut client)?;
+            if issuers
+                .iter()
+                .any(|other| other.issuer() == issuer.issuer())
+            {
+                let key = format!("auth.issuers[{i}].issuer");
+                return Err(config_error(
+                    &key,
+                    format!(
+                        "{key}: \"{}\" appears twice in [[auth.issuers]]",
+                        issuer.issuer()
+                    ),
+                ));
+            }
+            issuers.push(issuer);
+        }
+        let builtin = match &auth.jwt_secret {
+            None if auth.users.is_empty() && !issuers.is_empty() => None,
+            None if auth.users.is_empty() => {
+                return Err(config_error(
+                    "auth.jwt_secret",
+                    format!(
+                        "{NO_SECRET}; or accept the tokens of an identity provider with [[auth.issuers]] (docs/identity.md)"
+                    ),
+                ));
+            }
+            None => return Err(config_error("auth.jwt_secret", NO_SECRET.into())),
+            Some(s) if s.expose().len() < MIN_SECRET_BYTES => {
+                return Err(config_error(
+                    "auth.jwt_secret",
+                    format!(
+                        "JWT_SECRET is {} bytes long; HS256 needs at least {MIN_SECRET_BYTES}. Use a random value, e.g. the output of `openssl rand -base64 48`",
+                        s.expose().len()
+                    ),
+                ));
+            }
+            Some(s) => Some(BuiltIn::new(s.expose().as_bytes(), auth)?),
+        };
+        if auth.token_ttl_secs == 0 {
+            return Err(config_error(
+                "auth.token_ttl_secs",
+                "auth.token_ttl_secs must be greater than 0 (default 3600)".into(),
+            ));
+        }
+        let data_roles: BTreeSet<&str> = config.access.roles.keys().map(String::as_str).collect();
+        let mut users = HashMap::new();
+        for (i, user) in auth.users.iter().enumerate() {
+            let (name, user) = check_user(i, user, &data_roles)?;
+            if users.insert(name.clone(), user).is_some() {
+                return Err(config_error(
+                    "auth.users",
+                    format!("auth.users: the user name '{name}' appears twice"),
+                ));
+            }
+        }
+
+        Ok(Self {
+            builtin,
+            issuers,
+            issuer: auth.issuer.clone(),
+            audience: auth.audience.clone(),
+            ttl_secs: auth.token_ttl_secs,
             decoy_hash: decoy_hash(users.values().map(|u| u.password_hash.as_str()))?,
             users,
         })
+    }
+
+    /// Fetches the key set of every JWKS issuer. An issuer whose keys cannot be fetched, or
+    /// whose set holds no usable key, is a configuration error naming its
+    /// `auth.issuers[i].jwks_url`.
+    pub async fn load_keys(&self) -> Result<(), Error> {
+        for issuer in &self.issuers {
+            issuer.load().await?;
+        }
+        Ok(())
+    }
+
+    /// [`Auth::from_config`] and [`Auth::load_keys`]: what `serve` does before it listens.
+    pub async fn start(config: &Config) -> Result<Self, Error> {
+        let auth = Self::from_config(config)?;
+        auth.load_keys().await?;
+        Ok(auth)
     }
 
     /// The lifetime of issued tokens, in seconds.
@@ -228,14 +320,25 @@ impl Auth {
         !self.users.is_empty()
     }
 
+    /// Whether the built-in login is configured (`JWT_SECRET` is set).
+    pub fn has_builtin_login(&self) -> bool {
+        self.builtin.is_some()
+    }
+
+    /// The `iss` of the external issuers.
+    pub fn issuers(&self) -> impl Iterator<Item = &str> {
+        self.issuers.iter().map(Issuer::issuer)
+    }
+
     /// Checks a user name and password (argon2, CPU-heavy: call from a blocking thread).
     /// Returns the caller on success.
     pub fn check_password(&self, username: &str, password: &str) -> Option<Caller> {
         match self.users.get(username) {
             Some(user) => verify_password(&user.password_hash, password).then(|| Caller {
-                username: username.to_string(),
+                user_id: username.to_string(),
                 tenant_id: user.tenant_id.clone(),
                 roles: user.roles.clone(),
+                attributes: user.attributes.clone(),
             }),
             None => {
                 let _ = verify_password(&self.decoy_hash, password);
@@ -244,29 +347,53 @@ impl Auth {
         }
     }
 
-    /// Issues a token for `caller`, valid for the configured lifetime from `now` (seconds since
-    /// the epoch).
+    /// Issues a built-in token for `caller`, valid for the configured lifetime from `now`
+    /// (seconds since the epoch).
     pub fn issue(&self, caller: &Caller, now: u64) -> Result<String, ApiError> {
+        let Some(builtin) = &self.builtin else {
+            tracing::error!("a token was to be issued without JWT_SECRET");
+            return Err(ApiError::internal());
+        };
         let claims = Claims {
-            sub: caller.username.clone(),
+            sub: caller.user_id.clone(),
             tenant_id: caller.tenant_id.clone(),
             roles: caller.roles.clone(),
+            attributes: caller.attributes.clone(),
             iat: now,
             exp: now + self.ttl_secs,
             iss: self.issuer.clone(),
             aud: Audience::One(self.audience.clone()),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|e| {
-            tracing::error!(error = %e, "cannot sign a token");
-            ApiError::internal()
-        })
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &builtin.encoding).map_err(
+            |e| {
+                tracing::error!(error = %e, "cannot sign a token");
+                ApiError::internal()
+            },
+        )
     }
 
     /// Verifies a token against the system clock and returns its caller, or the reason it is
-    /// refused.
-    pub fn verify(&self, token: &str) -> Result<Caller, String> {
+    /// refused: by an external issuer when its unverified `iss` names one, by the built-in
+    /// verifier otherwise.
+    pub async fn verify(&self, token: &str) -> Result<Caller, String> {
+        let iss = unverified_issuer(token)?;
+        if let Some(iss) = &iss
+            && let Some(issuer) = self.issuers.iter().find(|i| i.issuer() == iss)
+        {
+            return issuer.verify(token).await;
+        }
+        let not_accepted = "the token was issued by an issuer this server does not accept";
+        match &self.builtin {
+            Some(_) if iss.as_ref().is_some_and(|i| *i != self.issuer) => Err(not_accepted.into()),
+            Some(builtin) => self.verify_builtin(builtin, token),
+            None if iss.is_none() => Err("the token has no `iss` claim".into()),
+            None => Err(not_accepted.into()),
+        }
+    }
+
+    fn verify_builtin(&self, builtin: &BuiltIn, token: &str) -> Result<Caller, String> {
         let now = now_secs();
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let data = jsonwebtoken::decode::<Claims>(token, &builtin.decoding, &builtin.validation)
             .map_err(|e| refusal(&e))?;
         let claims = data.claims;
         if claims.iat > now + LEEWAY_SECS {
@@ -276,14 +403,51 @@ impl Auth {
             return Err("the token names no tenant".into());
         }
         Ok(Caller {
-            username: claims.sub,
+            user_id: claims.sub,
             tenant_id: claims.tenant_id,
             roles: claims.roles,
+            attributes: claims.attributes,
         })
     }
 }
 
-fn check_user(i: usize, user: &AuthUser) -> Result<(String, User), Error> {
+/// The `iss` of a token, read without verification (only to choose the verifier). Refuses a
+/// token that is not three dot-separated parts with a JSON header and payload, and an unsigned
+/// one (`alg: none`).
+fn unverified_issuer(token: &str) -> Result<Option<String>, String> {
+    let malformed = || "the token is malformed".to_string();
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed());
+    };
+    let json = |part: &str| {
+        URL_SAFE_NO_PAD
+            .decode(part)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Map<String, Value>>(&bytes).ok())
+            .ok_or_else(malformed)
+    };
+    let header = json(header)?;
+    if header
+        .get("alg")
+        .and_then(Value::as_str)
+        .is_some_and(|alg| alg.eq_ignore_ascii_case("none"))
+    {
+        return Err("the token is unsigned (alg `none`), which is never accepted".into());
+    }
+    Ok(json(payload)?
+        .get("iss")
+        .and_then(Value::as_str)
+        .map(str::to_string))
+}
+
+fn check_user(
+    i: usize,
+    user: &AuthUser,
+    data_roles: &BTreeSet<&str>,
+) -> Result<(String, User), Error> {
     let at = |what: String| {
         config_error(
             "auth.users",
@@ -296,14 +460,30 @@ fn check_user(i: usize, user: &AuthUser) -> Result<(String, User), Error> {
     if user.tenant_id.trim().is_empty() {
         return Err(at("tenant_id is empty".into()));
     }
-    if let Some(role) = user
-        .roles
-        .iter()
-        .find(|r| r.as_str() != ROLE_ADMIN && r.as_str() != ROLE_ANALYST)
-    {
+    if let Some(role) = user.roles.iter().find(|r| {
+        r.as_str() != ROLE_ADMIN && r.as_str() != ROLE_ANALYST && !data_roles.contains(r.as_str())
+    }) {
+        let known = [ROLE_ANALYST, ROLE_ADMIN]
+            .into_iter()
+            .chain(data_roles.iter().copied())
+            .map(|r| format!("\"{r}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
         return Err(at(format!(
-            "unknown role '{role}'; the roles are \"{ROLE_ANALYST}\" and \"{ROLE_ADMIN}\""
+            "unknown role '{role}'; the roles are the API roles \"{ROLE_ANALYST}\" and \"{ROLE_ADMIN}\" and the data roles of [access.roles] (known: {known})"
         )));
+    }
+    for (name, value) in &user.attributes {
+        let scalar = |v: &Value| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
+        let fits = match value {
+            Value::Array(items) => items.iter().all(scalar),
+            v => scalar(v),
+        };
+        if name.trim().is_empty() || !fits {
+            return Err(at(format!(
+                "attribute '{name}' must be a string, a number, a boolean or a list of them"
+            )));
+        }
     }
     let hash = user.password_hash.expose();
     match PasswordHash::new(hash) {
@@ -320,6 +500,7 @@ fn check_user(i: usize, user: &AuthUser) -> Result<(String, User), Error> {
             password_hash: hash.to_string(),
             tenant_id: user.tenant_id.clone(),
             roles: user.roles.clone(),
+            attributes: user.attributes.clone(),
         },
     ))
 }
@@ -417,8 +598,16 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) else {
+            let auth = state.auth();
+            let from = match (auth.has_builtin_login(), auth.issuers.is_empty()) {
+                (true, true) => "get a token from POST /api/v1/auth/login",
+                (true, false) => {
+                    "get a token from POST /api/v1/auth/login or from your identity provider"
+                }
+                (false, _) => "get a token from your identity provider",
+            };
             return Err(ApiError::unauthorized(
-                "this endpoint needs `Authorization: Bearer <token>`; get a token from POST /api/v1/auth/login",
+                format!("this endpoint needs `Authorization: Bearer <token>`; {from}"),
                 false,
             ));
         };
@@ -437,20 +626,30 @@ impl FromRequestParts<AppState> for Caller {
         state
             .auth()
             .verify(token)
+            .await
             .map_err(|why| ApiError::unauthorized(why, true))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use conversational_bi::config::Secret;
+    use conversational_bi::config::{RolePolicy, Secret};
 
     use super::*;
 
-    fn config(secret: Option<&str>) -> AuthConfig {
-        AuthConfig {
-            jwt_secret: secret.map(Secret::new),
-            ..AuthConfig::default()
+    fn config(secret: Option<&str>) -> Config {
+        let mut c = Config::default();
+        c.auth.jwt_secret = secret.map(Secret::new);
+        c
+    }
+
+    fn user(name: &str, hash: &str, tenant: &str, roles: &[&str]) -> AuthUser {
+        AuthUser {
+            username: name.into(),
+            password_hash: Secret::new(hash),
+            tenant_id: tenant.into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            attributes: Default::default(),
         }
     }
 
@@ -458,6 +657,7 @@ mod tests {
     fn a_missing_or_short_secret_is_refused_with_advice() {
         let e = Auth::from_config(&config(None)).expect_err("no secret");
         assert!(e.to_string().contains("JWT_SECRET is not set"), "{e}");
+        assert!(e.to_string().contains("[[auth.issuers]]"), "{e}");
         let e = Auth::from_config(&config(Some("short"))).expect_err("short");
         assert!(e.to_string().contains("5 bytes"), "{e}");
         assert!(
@@ -465,18 +665,24 @@ mod tests {
             "the secret is never shown: {e}"
         );
         Auth::from_config(&config(Some(&"k".repeat(32)))).expect("32 bytes are enough");
+        let mut users_without_secret = config(None);
+        users_without_secret.auth.users = vec![user(
+            "ana",
+            &hash_password("pw").expect("hash"),
+            "acme",
+            &[],
+        )];
+        let e = Auth::from_config(&users_without_secret).expect_err("users need the secret");
+        assert!(e.to_string().contains("JWT_SECRET is not set"), "{e}");
     }
 
     #[test]
     fn bad_users_are_named() {
         let hash = hash_password("pw-for-tests").expect("hash");
-        let user = |name: &str, hash: &str, tenant: &str, roles: &[&str]| AuthUser {
-            username: name.into(),
-            password_hash: Secret::new(hash),
-            tenant_id: tenant.into(),
-            roles: roles.iter().map(|r| r.to_string()).collect(),
-            attributes: Default::default(),
-        };
+        let mut with_attribute = user("ana", &hash, "acme", &[]);
+        with_attribute
+            .attributes
+            .insert("employee_id".into(), serde_json::json!({ "id": 3 }));
         for (users, expected) in [
             (
                 vec![user("ana", "plain-text", "acme", &[])],
@@ -488,6 +694,11 @@ mod tests {
                 "unknown role 'root'",
             ),
             (
+                vec![user("ana", &hash, "acme", &["root"])],
+                "known: \"analyst\", \"admin\", \"sales_rep\"",
+            ),
+            (vec![with_attribute], "attribute 'employee_id' must be"),
+            (
                 vec![
                     user("ana", &hash, "acme", &[]),
                     user("ana", &hash, "b", &[]),
@@ -496,41 +707,95 @@ mod tests {
             ),
         ] {
             let mut c = config(Some(&"k".repeat(40)));
-            c.users = users;
+            c.access
+                .roles
+                .insert("sales_rep".into(), RolePolicy::default());
+            c.auth.users = users;
             let e = Auth::from_config(&c).expect_err(expected);
             assert!(e.to_string().contains(expected), "{e}");
         }
     }
 
     #[test]
-    fn issued_tokens_verify_and_carry_the_claims() {
+    fn users_may_hold_data_roles_and_attributes() {
+        let mut c = config(Some(&"k".repeat(40)));
+        c.access
+            .roles
+            .insert("sales_rep".into(), RolePolicy::default());
+        let mut ana = user(
+            "ana",
+            &hash_password("pw").expect("hash"),
+            "acme",
+            &["analyst", "sales_rep"],
+        );
+        ana.attributes
+            .insert("employee_id".into(), serde_json::json!(3));
+        ana.attributes
+            .insert("regions".into(), serde_json::json!(["EU", "US"]));
+        c.auth.users = vec![ana];
+        let auth = Auth::from_config(&c).expect("auth");
+        let caller = auth.check_password("ana", "pw").expect("logged in");
+        assert_eq!(caller.roles, ["analyst", "sales_rep"]);
+        assert_eq!(caller.attributes["employee_id"], 3);
+        let principal = caller.principal();
+        assert_eq!(principal.user_id.as_deref(), Some("ana"));
+        assert_eq!(principal.tenant_id.as_deref(), Some("acme"));
+        assert_eq!(principal.roles, caller.roles);
+        assert_eq!(principal.attributes, caller.attributes);
+    }
+
+    #[tokio::test]
+    async fn issued_tokens_verify_and_carry_the_claims() {
         let auth = Auth::from_config(&config(Some(&"k".repeat(40)))).expect("auth");
         let caller = Caller {
-            username: "ana".into(),
+            user_id: "ana".into(),
             tenant_id: "acme".into(),
             roles: vec!["analyst".into()],
+            attributes: BTreeMap::from([("employee_id".to_string(), serde_json::json!(3))]),
         };
         let now = now_secs();
         let token = auth.issue(&caller, now).expect("token");
-        assert_eq!(auth.verify(&token), Ok(caller.clone()));
-        let e = auth
+        assert_eq!(auth.verify(&token).await, Ok(caller.clone()));
+        let token = auth
             .issue(&caller, now - auth.ttl_secs() - LEEWAY_SECS - 5)
-            .map(|t| auth.verify(&t))
-            .expect("signed")
+            .expect("signed");
+        let e = auth
+            .verify(&token)
+            .await
             .expect_err("expired beyond the leeway");
         assert!(e.contains("expired"), "{e}");
         let within_leeway = auth
             .issue(&caller, now - auth.ttl_secs() - LEEWAY_SECS / 2)
             .expect("signed");
-        assert!(auth.verify(&within_leeway).is_ok(), "within the leeway");
-        let e = auth
-            .issue(&caller, now + LEEWAY_SECS + 60)
-            .map(|t| auth.verify(&t))
-            .expect("signed")
-            .expect_err("issued in the future");
+        assert!(
+            auth.verify(&within_leeway).await.is_ok(),
+            "within the leeway"
+        );
+        let token = auth.issue(&caller, now + LEEWAY_SECS + 60).expect("signed");
+        let e = auth.verify(&token).await.expect_err("issued in the future");
         assert!(e.contains("future"), "{e}");
-        let e = auth.verify("not-a-token").expect_err("garbage");
+        let e = auth.verify("not-a-token").await.expect_err("garbage");
         assert_eq!(e, "the token is malformed");
+    }
+
+    #[tokio::test]
+    async fn tokens_issued_before_attributes_existed_stay_valid() {
+        let secret = "k".repeat(40);
+        let auth = Auth::from_config(&config(Some(&secret))).expect("auth");
+        let now = now_secs();
+        let old = serde_json::json!({
+            "sub": "ana", "tenant_id": "acme", "roles": ["analyst"],
+            "iat": now, "exp": now + 60,
+            "iss": "heliosdb-conversational-bi", "aud": "heliosdb-conversational-bi",
+        });
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &old,
+            &EncodingKey::from_secret(secret.as_bytes()).expect("key"),
+        )
+        .expect("sign");
+        let caller = auth.verify(&token).await.expect("valid");
+        assert!(caller.attributes.is_empty());
     }
 
     #[test]

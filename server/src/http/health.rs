@@ -1,8 +1,9 @@
 //! `GET /health`: whether this instance can serve, for load balancers and the runbook's checks.
 //!
-//! Checks: the database answers, Redis answers (when `[redis] url` is set), and the circuit
-//! breaker around the LLM provider. `200` while the instance serves (`ok`, or `degraded` when
-//! it answers with a fallback or without an optional part), `503` when it cannot.
+//! Checks: the database answers, Redis answers (when `[redis] url` is set), the circuit
+//! breaker around the LLM provider, and the open databases of the `[tenants.<id>]`. `200` while
+//! the instance serves (`ok`, or `degraded` when it answers with a fallback or without an
+//! optional part, or a tenant's database is down), `503` when it cannot.
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,7 @@ use axum::{Json, extract::State, http::StatusCode};
 use conversational_bi::{
     Config, Error,
     config::{Fallback, StoreKind},
+    engine::TenantHealth,
     error::redact_url,
 };
 use serde::{Deserialize, Serialize};
@@ -48,6 +50,44 @@ pub struct HealthChecks {
     pub redis: Option<Check>,
     /// The circuit breaker around the LLM provider.
     pub circuit_breaker: BreakerCheck,
+    /// The database of each `[tenants.<id>]`, in the order of their ids; absent without
+    /// tenants. A tenant that is `down` makes the status `degraded`, never `unavailable`: the
+    /// other tenants are served.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub tenants: Vec<TenantCheck>,
+}
+
+/// The check of one tenant's database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TenantCheck {
+    /// The tenant, as in `[tenants.<id>]`.
+    pub tenant_id: String,
+    /// `up` (its pool is open and the database answered); `down` (its open pool did not
+    /// answer, or its last connection attempt failed); or `closed` (no pool is open: it opens at
+    /// the tenant's next question).
+    pub status: String,
+    /// `sqlite`, `postgres` or `mysql`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub dialect: Option<String>,
+    /// Why it is down (secrets removed).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub error: Option<String>,
+}
+
+impl From<TenantHealth> for TenantCheck {
+    fn from(t: TenantHealth) -> Self {
+        let status = match (t.is_ok(), t.open) {
+            (false, _) => "down",
+            (true, true) => "up",
+            (true, false) => "closed",
+        };
+        Self {
+            tenant_id: t.tenant_id,
+            status: status.into(),
+            dialect: t.dialect,
+            error: t.error,
+        }
+    }
 }
 
 /// One dependency's check.
@@ -159,7 +199,9 @@ impl RedisProbe {
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthReport>) {
     let engine = state.engine();
     let started = Instant::now();
-    let (database, generator) = match tokio::time::timeout(CHECK_TIMEOUT, engine.health()).await {
+    let (database, generator, tenants) = match tokio::time::timeout(CHECK_TIMEOUT, engine.health())
+        .await
+    {
         Ok(h) => {
             let outcome = if h.database {
                 Ok(())
@@ -168,7 +210,8 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthRe
                     .database_error
                     .unwrap_or_else(|| "the database did not answer".into()))
             };
-            (Check::new(outcome, started), Some(h.generator))
+            let tenants: Vec<TenantCheck> = h.tenants.into_iter().map(TenantCheck::from).collect();
+            (Check::new(outcome, started), Some(h.generator), tenants)
         }
         Err(_) => (
             Check::new(
@@ -176,6 +219,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthRe
                 started,
             ),
             None,
+            Vec::new(),
         ),
     };
     let redis = match state.redis() {
@@ -191,6 +235,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthRe
     let mut status = "ok";
     if matches!(breaker_state, BreakerStatus::Open | BreakerStatus::HalfOpen)
         || redis.as_ref().is_some_and(|(c, _)| !c.is_up())
+        || tenants.iter().any(|t| t.status == "down")
     {
         status = "degraded";
     }
@@ -214,6 +259,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthRe
                 state: breaker_state,
                 fallback,
             },
+            tenants,
         },
     };
     let code = if status == "unavailable" {

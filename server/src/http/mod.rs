@@ -3,7 +3,7 @@
 //! | method | path | auth |
 //! |---|---|---|
 //! | `GET` | `/health` | none |
-//! | `POST` | `/api/v1/auth/login` | none (user name and password) |
+//! | `POST` | `/api/v1/auth/login` | none (user name and password; 404 without `JWT_SECRET`) |
 //! | `POST` | `/api/v1/query` | bearer, role `analyst` or `admin` |
 //! | `GET`, `DELETE` | `/api/v1/sessions/{id}` | bearer, role `analyst` or `admin` |
 //! | `POST` | `/api/v1/admin/circuit-breaker/reset` | bearer, role `admin` |
@@ -18,6 +18,7 @@ pub mod client_ip;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod idp;
 pub mod login_guard;
 pub mod middleware;
 pub mod routes;
@@ -70,16 +71,18 @@ struct Shared {
 
 impl AppState {
     /// The state of an API over `engine`, configured by the engine's configuration (`[auth]`
-    /// with `JWT_SECRET` and the login limits, `[server]` limits, trusted proxies and CORS
-    /// origins, `[redis] url`). Refuses a missing or short `JWT_SECRET`, bad users, bad login
-    /// limits, bad proxy addresses and bad CORS origins.
+    /// with `JWT_SECRET`, the login limits and `[[auth.issuers]]`, `[server]` limits, trusted
+    /// proxies and CORS origins, `[redis] url`). Refuses a missing or short `JWT_SECRET`, bad
+    /// users, bad issuers, bad login limits, bad proxy addresses and bad CORS origins. The key
+    /// sets of JWKS issuers are fetched when the first token names a key ([`Auth::start`]
+    /// fetches them up front, as `serve` does).
     pub fn new(engine: Engine) -> Result<Self, Error> {
-        let auth = Auth::from_config(&engine.config().auth)?;
+        let auth = Auth::from_config(engine.config())?;
         Self::with_auth(engine, auth)
     }
 
-    /// As [`AppState::new`], with `auth` already made from the engine's `[auth]` (so that its
-    /// decoy password hash is made once).
+    /// As [`AppState::new`], with `auth` already made from the engine's configuration (so that
+    /// its decoy password hash is made once and its JWKS key sets are fetched before).
     pub fn with_auth(engine: Engine, auth: Auth) -> Result<Self, Error> {
         let config = engine.config();
         let login_guard = LoginGuard::from_config(&config.auth)?;
@@ -188,7 +191,7 @@ fn cors_layer(origins: AllowOrigin) -> CorsLayer {
 #[openapi(
     info(
         title = "HeliosDB Conversational BI",
-        description = "Questions in plain words to safe, read-only SQL and results, over many turns. Log in with POST /api/v1/auth/login and send the token as `Authorization: Bearer <token>`. Errors are `{\"error\": {\"code\", \"message\", \"request_id\"}}`."
+        description = "Questions in plain words to safe, read-only SQL and results, over many turns. Log in with POST /api/v1/auth/login (or get a token from a configured identity provider) and send the token as `Authorization: Bearer <token>`. Errors are `{\"error\": {\"code\", \"message\", \"request_id\"}}`."
     ),
     modifiers(&BearerAuth),
     components(schemas(error::ErrorBody)),

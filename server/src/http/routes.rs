@@ -114,6 +114,7 @@ fn logged_username(username: &str) -> String {
         (status = 200, description = "Logged in", body = LoginResponse),
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Unknown user or wrong password", body = ErrorBody),
+        (status = 404, description = "Built-in login is not configured (no `JWT_SECRET`): tokens come from an identity provider of `[[auth.issuers]]`", body = ErrorBody),
         (status = 429, description = "Too many failed logins from this address or for this user name (`RATE_LIMITED`); see `Retry-After`", body = ErrorBody),
         (status = 503, description = "Too many logins being checked at once (`SERVICE_UNAVAILABLE`); see `Retry-After`", body = ErrorBody),
     )
@@ -123,6 +124,11 @@ pub async fn login(
     ClientIp(client_ip): ClientIp,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
+    if !state.auth().has_builtin_login() {
+        return Err(ApiError::not_found(
+            "built-in login is not configured on this server (no JWT_SECRET); use a token of your identity provider",
+        ));
+    }
     let guard = state.login_guard();
     let client = client_ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
     let attempt = guard.admit(client_ip, &body.username).inspect_err(|e| {
@@ -170,7 +176,7 @@ pub async fn login(
     };
     attempt.succeeded();
     let token = state.auth().issue(&caller, now_secs())?;
-    tracing::debug!(target: "cbi_server::auth", username = %caller.username, tenant_id = %caller.tenant_id, "logged in");
+    tracing::debug!(target: "cbi_server::auth", username = %caller.user_id, tenant_id = %caller.tenant_id, "logged in");
     Ok(Json(LoginResponse {
         token,
         expires_in: state.auth().ttl_secs(),
@@ -207,9 +213,10 @@ pub async fn query(
     caller.require_any(&[ROLE_ANALYST, ROLE_ADMIN])?;
     // Conversations belong to the user of the token, and their ids come from the server: an
     // id that is not one of the caller's conversations starts a new one under a fresh id.
+    // The engine asks as the caller: its user, tenant, roles and attributes, so that the
+    // data permissions of `[access]` apply.
     let mut ask = Ask::new(body.query)
-        .tenant(caller.tenant_id)
-        .user(caller.username)
+        .principal(caller.principal())
         .fresh_id_for_unknown_session();
     if let Some(id) = body.session_id {
         check_session_id(&id)?;
@@ -227,7 +234,7 @@ async fn existing_session(
     check_session_id(id)?;
     let session = state
         .engine()
-        .user_session(&caller.tenant_id, &caller.username, id)
+        .user_session(&caller.tenant_id, &caller.user_id, id)
         .await?;
     if session.turn_count == 0 {
         // Sessions are keyed by tenant and user: another tenant's or another user's session is
@@ -281,9 +288,9 @@ pub async fn delete_session(
     existing_session(&state, &caller, &id).await?;
     state
         .engine()
-        .reset_user_session(&caller.tenant_id, &caller.username, &id)
+        .reset_user_session(&caller.tenant_id, &caller.user_id, &id)
         .await?;
-    tracing::info!(target: "cbi_server::sessions", tenant_id = %caller.tenant_id, username = %caller.username, session_id = %id, "session reset");
+    tracing::info!(target: "cbi_server::sessions", tenant_id = %caller.tenant_id, username = %caller.user_id, session_id = %id, "session reset");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -314,7 +321,7 @@ pub async fn reset_breaker(
     };
     tracing::warn!(
         target: "cbi_server::admin",
-        username = %caller.username,
+        username = %caller.user_id,
         previous_state = ?report.previous_state,
         state = ?report.state,
         "circuit breaker reset by hand"

@@ -36,7 +36,8 @@ use crate::http::{
 pub const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Runs the server until a signal stops it. Exit codes: 0 after a graceful stop, 2 for a
-/// configuration problem (including a missing or short `JWT_SECRET`), 1 for anything else
+/// configuration problem (including a missing or short `JWT_SECRET`, a bad `[[auth.issuers]]`
+/// or an issuer's JWKS that cannot be fetched), 1 for anything else
 /// (database unreachable, port taken).
 pub fn run(config: Config) -> ExitCode {
     if let Err(e) = logging::init(&config.logging) {
@@ -66,7 +67,7 @@ fn fail(e: &Error) -> ExitCode {
 /// Builds everything, serves, and returns after a signal and the graceful stop.
 pub async fn serve(config: Config) -> Result<(), Error> {
     // Configuration problems of the API are reported before the database is contacted.
-    let auth = Auth::from_config(&config.auth)?;
+    let auth = Auth::from_config(&config)?;
     LoginGuard::from_config(&config.auth)?;
     TrustedProxies::from_config(&config.server.trusted_proxies)?;
     check_host("server.host", &config.server.host)?;
@@ -84,6 +85,10 @@ pub async fn serve(config: Config) -> Result<(), Error> {
         });
     }
 
+    // The keys of JWKS issuers, before the database: an unreachable identity provider is a
+    // configuration problem (exit 2), like a missing secret.
+    auth.load_keys().await?;
+
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry);
     let http_metrics = HttpMetrics::register(&mut registry);
@@ -94,7 +99,13 @@ pub async fn serve(config: Config) -> Result<(), Error> {
         .await?;
     let generator = engine.health().await.generator;
     let state = AppState::with_auth(engine, auth)?.with_http_metrics(http_metrics);
-    if !state.auth().has_users() {
+    let issuers: Vec<&str> = state.auth().issuers().collect();
+    if !state.auth().has_builtin_login() {
+        tracing::info!(
+            issuers = %issuers.join(", "),
+            "built-in login is off (no JWT_SECRET): only tokens of [[auth.issuers]] are accepted"
+        );
+    } else if !state.auth().has_users() && issuers.is_empty() {
         tracing::warn!(
             "[auth] users is empty: nobody can log in; add users with password hashes from `heliosdb-conversational-bi hash-password`"
         );

@@ -71,6 +71,75 @@ async fn health_checks_redis_when_it_is_configured() {
 }
 
 #[tokio::test]
+async fn health_reports_each_tenant_database_and_a_tenant_down_only_degrades() {
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+        listener.local_addr().expect("addr").port()
+    };
+    let mut c = config();
+    c.database.connection_timeout_secs = 2;
+    for (tenant, url) in [
+        (
+            "acme",
+            format!("sqlite://{}", testkit::db::chinook_sqlite().display()),
+        ),
+        (
+            "globex",
+            format!("postgres://bi:hunter2-pg@127.0.0.1:{closed_port}/shop"),
+        ),
+    ] {
+        c.tenants.insert(
+            tenant.into(),
+            conversational_bi::config::TenantConfig {
+                database_url: conversational_bi::config::Secret::new(url),
+                pool_size: None,
+            },
+        );
+    }
+    let app = crate::support::app_with(c, None, None).await;
+    let reply = send(&app, request("GET", "/health", None, None)).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.body["status"], "ok", "nothing is open yet");
+    assert_eq!(
+        reply.body["checks"]["tenants"],
+        json!([
+            {"tenant_id": "acme", "status": "closed", "dialect": "sqlite"},
+            {"tenant_id": "globex", "status": "closed", "dialect": "postgres"},
+        ])
+    );
+
+    let ana = login(&app, "ana").await;
+    let answer = ask(&app, &ana, "t-1", "How many customers are there?").await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let bob = login(&app, "bob").await;
+    let refused = ask(&app, &bob, "t-2", "How many customers are there?").await;
+    refused.assert_error(503, "DATABASE_UNAVAILABLE");
+    assert!(!refused.message().contains("hunter2"), "{:?}", refused.body);
+
+    let reply = send(&app, request("GET", "/health", None, None)).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.body["status"], "degraded");
+    assert_eq!(reply.body["checks"]["database"]["status"], "up");
+    let tenants = &reply.body["checks"]["tenants"];
+    assert_eq!(
+        tenants[0],
+        json!({"tenant_id": "acme", "status": "up", "dialect": "sqlite"})
+    );
+    assert_eq!(tenants[1]["status"], "down");
+    assert!(
+        tenants[1]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains(&closed_port.to_string())),
+        "{tenants}"
+    );
+    assert!(
+        !reply.body.to_string().contains("hunter2"),
+        "{:?}",
+        reply.body
+    );
+}
+
+#[tokio::test]
 async fn login_query_session_and_reset() {
     let app = test_app().await;
     let token = login(&app, "ana").await;

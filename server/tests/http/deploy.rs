@@ -47,7 +47,7 @@ fn the_configuration_parses_and_its_placeholder_users_cannot_go_live() {
     assert_eq!(c.logging.output, "/var/log/heliosdb/conversational-bi.log");
     assert_eq!(c.auth.users.len(), 2);
     c.auth.jwt_secret = Some(Secret::new("x".repeat(48)));
-    let e = cbi_server::http::auth::Auth::from_config(&c.auth).expect_err("placeholders");
+    let e = cbi_server::http::auth::Auth::from_config(&c).expect_err("placeholders");
     assert!(e.to_string().contains("hash-password"), "{e}");
 }
 

@@ -119,6 +119,11 @@ async fn schemas_match_what_the_api_sends() {
 
     let health = send(&app, request("GET", "/health", None, None)).await;
     assert_eq!(keys(&health.body), properties(&doc, "HealthReport"));
+    let tenant_check = properties(&doc, "TenantCheck");
+    for key in ["tenant_id", "status", "dialect", "error"] {
+        assert!(tenant_check.contains(key), "{key} in {tenant_check:?}");
+    }
+    assert!(properties(&doc, "HealthChecks").contains("tenants"));
     let login = send(
         &app,
         request(

@@ -11,6 +11,12 @@ Quick start (no database, no key: the built-in Chinook demo database and the off
     answer = engine.ask("top 3 instead", session_id=answer.session_id)
     df = answer.to_pandas()
 
+Who asks is the ``user=`` argument (a :class:`User` dict): the conversation is theirs, and the
+roles of ``[access]`` decide which rows and columns they see::
+
+    engine.ask("How many customers are there?",
+               user={"id": "jane", "roles": ["sales_rep"], "attributes": {"employee_id": 3}})
+
 :class:`Engine` blocks (with the GIL released); :class:`AsyncEngine` has the same methods as
 coroutines. Errors are subclasses of :class:`ConversationalBIError`.
 """
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 from ._native import __version__
 from .answer import Answer, Attempt, Chart, Column
-from .engine import DEFAULT_TENANT, AsyncEngine, Engine
+from .engine import DEFAULT_TENANT, AsyncEngine, Engine, UserLike
 from .exceptions import (
     ERROR_CODES,
     CannotAnswerError,
@@ -36,13 +42,15 @@ from .exceptions import (
     ServiceUnavailableError,
     SqlRejectedError,
 )
-from .models import ForeignKey, Health, Schema, SchemaColumn, Session, Table, Turn
+from .models import ForeignKey, Health, Schema, SchemaColumn, Session, Table, Turn, User
 
 __all__ = [
     "__version__",
     "Engine",
     "AsyncEngine",
     "DEFAULT_TENANT",
+    "User",
+    "UserLike",
     "Answer",
     "Column",
     "Attempt",

@@ -18,10 +18,19 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from . import _native
 from .answer import Answer
-from .exceptions import ConfigError
-from .models import Health, Schema, Session
+from .exceptions import ConfigError, InvalidInputError
+from .models import Health, Schema, Session, User
 
-__all__ = ["Engine", "AsyncEngine", "DEFAULT_TENANT", "PathLike", "ConfigLike", "DatabaseLike", "LlmLike"]
+__all__ = [
+    "Engine",
+    "AsyncEngine",
+    "DEFAULT_TENANT",
+    "PathLike",
+    "ConfigLike",
+    "DatabaseLike",
+    "LlmLike",
+    "UserLike",
+]
 
 #: The tenant of questions that name none.
 DEFAULT_TENANT = "default"
@@ -33,6 +42,9 @@ ConfigLike = Union[PathLike, Mapping[str, Any]]
 DatabaseLike = Union[PathLike, Mapping[str, Any]]
 #: ``"rule"``, ``"openai"``, ``"openai:MODEL"``, or the ``[llm]`` section as a dict.
 LlmLike = Union[str, Mapping[str, Any]]
+#: Who asks: a :class:`~conversational_bi.User` dict, ``{"id": "jane", "tenant": "acme",
+#: "roles": ["sales_rep"], "attributes": {"employee_id": 3}}`` (every key optional).
+UserLike = Union[User, Mapping[str, Any]]
 
 _ConnectArgs = Tuple[Optional[str], Optional[str], Optional[str]]
 
@@ -97,23 +109,47 @@ class Engine:
         self,
         question: str,
         session_id: Optional[str] = None,
-        tenant_id: str = DEFAULT_TENANT,
+        tenant_id: Optional[str] = None,
+        user: Optional[UserLike] = None,
     ) -> Answer:
         """Answers ``question``. Pass the ``session_id`` of an earlier answer to refine it
         ("top 3 instead", "only 2024"); without one a new conversation starts.
 
+        ``tenant_id`` is the tenant asking (:data:`DEFAULT_TENANT` when neither it nor the
+        user names one). ``user`` is who asks, a :class:`~conversational_bi.User` dict such as
+        ``{"id": "jane", "roles": ["sales_rep"], "attributes": {"employee_id": 3}}``: the
+        conversation belongs to that user (no other user can continue it), and the roles and
+        attributes decide which rows and columns the answer may show (``[access]`` of the
+        configuration). Without ``user`` the engine's default user asks, with
+        ``[access] default_roles``.
+
         Raises:
+            InvalidInputError: an unusable question, or a ``user`` that is not such a dict (the
+                message says which key is wrong), or a tenant in ``user`` other than
+                ``tenant_id``.
             ConversationalBIError: a subclass per kind of failure (see ``exceptions``).
         """
-        return Answer(self._native.ask(question, session_id, tenant_id))
+        return Answer(self._native.ask(question, session_id, tenant_id, _user_json(user)))
 
-    def session(self, session_id: str, tenant_id: str = DEFAULT_TENANT) -> Session:
-        """The state of a conversation (no turns when it does not exist or expired)."""
-        return Session._from_dict(self._native.session(tenant_id, session_id))
+    def session(
+        self,
+        session_id: str,
+        tenant_id: Optional[str] = None,
+        user: Optional[UserLike] = None,
+    ) -> Session:
+        """The state of a conversation of ``user`` (the default user when ``None``) in the
+        tenant; no turns when it does not exist, expired or is another user's."""
+        return Session._from_dict(self._native.session(session_id, tenant_id, _user_json(user)))
 
-    def reset_session(self, session_id: str, tenant_id: str = DEFAULT_TENANT) -> None:
-        """Forgets a conversation: the next question with this id starts afresh."""
-        self._native.reset_session(tenant_id, session_id)
+    def reset_session(
+        self,
+        session_id: str,
+        tenant_id: Optional[str] = None,
+        user: Optional[UserLike] = None,
+    ) -> None:
+        """Forgets a conversation of ``user``: the next question with this id starts afresh
+        (another user's conversation under the same id is left alone)."""
+        self._native.reset_session(session_id, tenant_id, _user_json(user))
 
     def schema(self) -> Schema:
         """The tables and columns the engine sees (read when the engine connected, which this
@@ -186,18 +222,31 @@ class AsyncEngine:
         self,
         question: str,
         session_id: Optional[str] = None,
-        tenant_id: str = DEFAULT_TENANT,
+        tenant_id: Optional[str] = None,
+        user: Optional[UserLike] = None,
     ) -> Answer:
         """As :meth:`Engine.ask`."""
-        return Answer(await self._native.ask_async(question, session_id, tenant_id))
+        return Answer(await self._native.ask_async(question, session_id, tenant_id, _user_json(user)))
 
-    async def session(self, session_id: str, tenant_id: str = DEFAULT_TENANT) -> Session:
+    async def session(
+        self,
+        session_id: str,
+        tenant_id: Optional[str] = None,
+        user: Optional[UserLike] = None,
+    ) -> Session:
         """As :meth:`Engine.session`."""
-        return Session._from_dict(await self._native.session_async(tenant_id, session_id))
+        return Session._from_dict(
+            await self._native.session_async(session_id, tenant_id, _user_json(user))
+        )
 
-    async def reset_session(self, session_id: str, tenant_id: str = DEFAULT_TENANT) -> None:
+    async def reset_session(
+        self,
+        session_id: str,
+        tenant_id: Optional[str] = None,
+        user: Optional[UserLike] = None,
+    ) -> None:
         """As :meth:`Engine.reset_session`."""
-        await self._native.reset_session_async(tenant_id, session_id)
+        await self._native.reset_session_async(session_id, tenant_id, _user_json(user))
 
     async def schema(self) -> Schema:
         """As :meth:`Engine.schema`."""
@@ -218,6 +267,20 @@ def _repr(engine: Union[Engine, AsyncEngine]) -> str:
         return f"<{type(engine).__name__} (not connected)>"
     dialect, database = described
     return f"<{type(engine).__name__} {dialect}:{database}>"
+
+
+def _user_json(user: Optional[UserLike]) -> Optional[str]:
+    """``user`` as the JSON text the engine reads (it checks the keys and values and says what
+    is wrong); a value JSON cannot hold is an :class:`InvalidInputError` here."""
+    if user is None:
+        return None
+    value: Any = dict(user) if isinstance(user, Mapping) else user
+    try:
+        return json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise InvalidInputError(
+            f"user: {e}; attributes are strings, numbers, booleans or lists of them"
+        ) from None
 
 
 def _connect_args(

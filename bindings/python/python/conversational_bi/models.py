@@ -1,11 +1,39 @@
-"""Plain records returned by the engine: conversations, the schema and health."""
+"""Plain records: who asks (:class:`User`), and what the engine returns: conversations, the
+schema and health."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, TypedDict, Union
 
-__all__ = ["Turn", "Session", "Health", "Schema", "Table", "SchemaColumn", "ForeignKey"]
+__all__ = ["User", "Turn", "Session", "Health", "Schema", "Table", "SchemaColumn", "ForeignKey"]
+
+#: The value of a user attribute: what a row filter can compare with.
+AttributeValue = Union[str, int, float, bool, List[Union[str, int, float, bool]]]
+
+
+class User(TypedDict, total=False):
+    """Who asks a question: the ``user=`` argument of ``ask``, ``session`` and
+    ``reset_session``. A plain dict; every key is optional::
+
+        engine.ask("How many customers are there?",
+                   user={"id": "jane", "roles": ["sales_rep"], "attributes": {"employee_id": 3}})
+
+    Keys:
+        id: the user; the conversation belongs to them, and no other user can read, continue
+            or reset it.
+        tenant: the user's tenant (or pass ``tenant_id=``; naming two different tenants is an
+            error).
+        roles: roles of ``[access.roles]`` in the configuration; their policies decide which
+            tables, rows and columns the user's answers may show.
+        attributes: what the roles' row filters read as ``{user.<name>}``: strings, numbers,
+            booleans or lists of them.
+    """
+
+    id: str
+    tenant: str
+    roles: List[str]
+    attributes: Dict[str, AttributeValue]
 
 
 @dataclass(frozen=True)
@@ -45,6 +73,8 @@ class Session:
     turns: List[Turn]
     turn_count: int
     """Turns answered over the whole life of the session, including those no longer kept."""
+    user_id: Optional[str] = None
+    """The user who owns the conversation; ``None`` for the engine's default user."""
 
     @classmethod
     def _from_dict(cls, d: Dict[str, Any]) -> "Session":
@@ -53,6 +83,7 @@ class Session:
             session_id=d["session_id"],
             turns=[Turn._from_dict(t) for t in d["turns"]],
             turn_count=d["turn_count"],
+            user_id=d.get("user_id"),
         )
 
 

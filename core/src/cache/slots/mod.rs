@@ -140,6 +140,18 @@ impl Slots {
         self.0.get(&kind).map_or(&[], Vec::as_slice)
     }
 
+    /// The database values the question names (alone or as a filter's operand), as the value
+    /// index keys them.
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        let alone = self.get(SlotKind::Value).iter().map(String::as_str);
+        let filtered = self.get(SlotKind::Filter).iter().filter_map(|f| {
+            let mut parts = f.splitn(4, ':');
+            let (_, kind, _, value) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+            (kind == "value").then_some(value)
+        });
+        alone.chain(filtered)
+    }
+
     /// Whether the question stated no fact at all.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -154,6 +154,17 @@ impl PromptContext {
         Ok(context.embedder(embedder))
     }
 
+    /// This context with the known values (and, unless in privacy mode, the samples) of another
+    /// view of the data: an asker's under data permissions, or a tenant's database.
+    pub(crate) fn for_values(&self, values: Arc<ValueIndex>) -> Self {
+        let sampled = self.samples.is_some();
+        let mut context = self.clone().values(values.clone());
+        if sampled {
+            context = context.samples(SampleValues::from_value_index(&values, SAMPLES_PER_COLUMN));
+        }
+        context
+    }
+
     fn reset(mut self) -> Self {
         self.prepared = Arc::default();
         self.vectors = Arc::default();

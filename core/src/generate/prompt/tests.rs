@@ -71,6 +71,7 @@ fn request() -> GenerationRequest {
             error: Some("no column `Totl` in `Invoice`; did you mean `Total`?".into()),
         }],
         max_rows: 1000,
+        view: None,
     }
 }
 
@@ -142,6 +143,7 @@ impl Sample {
             history: Vec::new(),
             feedback: Vec::new(),
             max_rows: 1000,
+            view: None,
         }
     }
 

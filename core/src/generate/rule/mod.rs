@@ -63,7 +63,13 @@ pub struct RuleGenerator {
     lexicon: Arc<linker::SchemaLexicon>,
     graph: Arc<joins::SchemaGraph>,
     values: Arc<ValueIndex>,
+    /// Generators for the views of askers that see another schema or other values (data
+    /// permissions, a tenant's database), by what identifies the view.
+    views: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<RuleGenerator>>>>,
 }
+
+/// Views whose generators are kept at most, before the map starts over.
+const MAX_VIEWS: usize = 1024;
 
 impl RuleGenerator {
     /// A generator for `catalog` that grounds values in `values`.
@@ -73,7 +79,27 @@ impl RuleGenerator {
             graph: Arc::new(joins::SchemaGraph::new(&catalog)),
             catalog,
             values,
+            views: Arc::default(),
         }
+    }
+
+    /// The generator for `view`: this one when the view sees this generator's schema and
+    /// values, else one built from the view's schema and known values (kept per view).
+    async fn for_view(&self, view: &crate::access::View) -> Result<Arc<RuleGenerator>> {
+        let values = view.value_index().await?;
+        let catalog = view.catalog();
+        let key = format!("{}|{}", catalog.fingerprint, view.policy_key());
+        if let Some(g) = self.views.lock().ok().and_then(|m| m.get(&key).cloned()) {
+            return Ok(g);
+        }
+        let generator = Arc::new(Self::new(catalog.clone(), values));
+        if let Ok(mut views) = self.views.lock() {
+            if views.len() >= MAX_VIEWS {
+                views.clear();
+            }
+            views.insert(key, generator.clone());
+        }
+        Ok(generator)
     }
 
     /// Builds the value index of `catalog` through `executor` (bounded queries, each judged by a
@@ -207,6 +233,16 @@ impl SqlGenerator for RuleGenerator {
                 ),
                 Vec::new(),
             ));
+        }
+        if let Some(view) = &request.view {
+            let own = view.catalog().fingerprint == self.catalog.fingerprint
+                && view.policy_key().is_empty();
+            if !own {
+                return self
+                    .for_view(view)
+                    .await?
+                    .answer(&request.question, &request.history);
+            }
         }
         self.answer(&request.question, &request.history)
     }

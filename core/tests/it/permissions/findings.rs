@@ -1,5 +1,5 @@
-//! What the adversarial suite found, each as a test of what should hold. These fail until the
-//! engine is fixed; each says what it shows and on which database.
+//! What the adversarial suite found, each as a test of what now holds; each says what it
+//! showed and on which database.
 //!
 //! 1. (leak, PostgreSQL) An error tells what a hidden row holds: the row filter of a derived
 //!    table is not a barrier, so the planner may evaluate the statement's own predicates on
@@ -39,9 +39,20 @@ async fn probes_answer_alike(backend: Backend, user: &str, probes: &[&str], expe
     for sql in probes {
         let outcome = match view.run(sql).await {
             Ok((_, r)) => first(&r),
+            Err(Error::SqlRejected { rule, reason, .. }) => format!("refused ({rule}): {reason}"),
             Err(e) => format!("error: {e}"),
         };
         seen.push(format!("{sql}\n  -> {outcome}"));
+    }
+    // Refusing every probe alike tells nothing either.
+    let outcomes: Vec<&str> = seen
+        .iter()
+        .filter_map(|l| l.split("\n  -> ").nth(1))
+        .collect();
+    if outcomes.iter().all(|o| o.starts_with("refused"))
+        && outcomes.windows(2).all(|w| w[0] == w[1])
+    {
+        return;
     }
     for line in &seen {
         assert!(

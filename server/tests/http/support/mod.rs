@@ -1,6 +1,7 @@
 //! Shared helpers of the server's tests: configurations with test users, the app over the demo
 //! database, requests through `oneshot`, tokens, and the real binary.
 
+pub mod idp;
 pub mod process;
 
 use std::sync::Arc;

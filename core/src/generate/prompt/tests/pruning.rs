@@ -83,6 +83,7 @@ fn ask(catalog: &Arc<Catalog>, question: &str) -> GenerationRequest {
         history: Vec::new(),
         feedback: Vec::new(),
         max_rows: 1000,
+        view: None,
     }
 }
 
