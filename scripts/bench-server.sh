@@ -108,9 +108,10 @@ run() { # run NAME SCRIPT PATH
 start_server rule false
 export TOKEN
 TOKEN="$(login)"
-curl -sf -X POST "http://127.0.0.1:$API_PORT/api/v1/query" -H 'Content-Type: application/json' \
-    -H "Authorization: Bearer $TOKEN" -d '{"session_id": "bench", "query": "How many artists are there?"}' >/dev/null
-run session get-session.lua /api/v1/sessions/bench
+# The server names the conversation: read its id from the answer.
+SESSION="$(curl -sf -X POST "http://127.0.0.1:$API_PORT/api/v1/query" -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $TOKEN" -d '{"query": "How many artists are there?"}' | sed -E 's/.*"session_id":"([^"]+)".*/\1/')"
+run session get-session.lua "/api/v1/sessions/$SESSION"
 run rule post-query.lua /api/v1/query
 stop_server
 

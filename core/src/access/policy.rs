@@ -424,8 +424,9 @@ impl Roles {
                     .iter()
                     .all(|role| role.columns.get(&(t, c)) == Some(&Rule::Deny));
                 if all_roles_deny || best == Some(0) && !grants.is_empty() {
+                    // The validator refuses every read of a denied column (by name, `*`,
+                    // NATURAL or USING): denial alone needs no derived table.
                     denied.push(format!("{}.{}", table.qualified_name(), column.name));
-                    rewrite = true;
                     continue;
                 }
                 let expr = self.cell(dialect, &column.name, &column.data_type, rules);

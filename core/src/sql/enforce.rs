@@ -69,7 +69,7 @@ pub(crate) fn apply(
         return Err(Rejection::new(
             super::RejectRule::Unsupported,
             format!(
-                "under your data permissions `{}` is read through a filter, and a subquery that reads its columns from outside cannot run safely on MariaDB; join the subquery's tables instead, or move the condition into a join",
+                "under your data permissions `{}` is read through a row filter or a mask, and a subquery that reads its columns from outside cannot run safely on MariaDB; join the subquery's tables instead, or move the condition into a join",
                 table.name
             ),
         ));
