@@ -118,8 +118,11 @@ impl Observer {
                 |t| format!("SELECT x::text FROM {t} x ORDER BY x::text"),
             ),
             Observer::Mysql(_) => (
+                // The data-permission suite's per-user copies (`cbi_perm_*`) are made and
+                // dropped by that suite while this one runs beside it.
                 "SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) FROM information_schema.TABLES \
-                 WHERE TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') ORDER BY 1",
+                 WHERE TABLE_SCHEMA NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') \
+                 AND TABLE_SCHEMA NOT LIKE 'cbi\\_perm\\_%' ORDER BY 1",
                 |t| {
                     format!(
                         "SELECT CONCAT_WS('|', {}) AS r FROM {t} ORDER BY r",
