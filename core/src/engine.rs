@@ -607,12 +607,10 @@ impl Engine {
                 .await?;
             timings.insert("rate_limit".to_string(), ms(t));
         }
-        // The tenant's own database, or `[database]` (see `tenants.rs`).
-        let source = inner.sources.get(tenant_id).await?;
-
-        // The source as the asker sees it: every statement below is checked and run under the
-        // asker's data permissions, and generation sees only what the asker may see.
-        let view = source.view(principal).await?;
+        // The tenant's own database (or `[database]`, see `tenants.rs`) as the asker sees it:
+        // every statement below is checked and run under the asker's data permissions, and
+        // generation sees only what the asker may see.
+        let view = self.view(principal).await?;
 
         let t = Instant::now();
         let question = tracing::info_span!("guard").in_scope(|| inner.guard.check(question))?;

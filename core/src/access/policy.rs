@@ -145,8 +145,8 @@ impl Filter {
             text = text.replacen(&written, &literal, 1);
             expected_values.push(tokens);
         }
-        let internal = |m: &str| Error::internal(format!("row filter binding: {m}"));
-        let template = significant(dialect, &self.text).ok_or_else(|| internal("template"))?;
+        let template = significant(dialect, &self.text)
+            .ok_or_else(|| Error::internal("a row filter checked at start no longer tokenizes"))?;
         let mut expected = Vec::with_capacity(template.len());
         for token in template {
             match &token {
@@ -631,31 +631,38 @@ fn derived_text(
 /// The table's name qualified so that no CTE can stand in for it: the schema on PostgreSQL,
 /// the database on MySQL, `main` on SQLite.
 fn qualified(dialect: Dialect, catalog: &Catalog, table: &Table) -> String {
-    let schema = match dialect {
-        Dialect::Postgres => table.schema.clone().unwrap_or_else(|| "public".into()),
-        Dialect::Mysql => catalog.database.clone(),
-        Dialect::Sqlite => "main".into(),
-    };
     format!(
         "{}.{}",
-        quote::identifier(dialect, &schema),
+        quote::identifier(dialect, &owner(dialect, catalog, table)),
         quote::identifier(dialect, &table.name)
     )
 }
 
-fn find_table(catalog: &Catalog, name: &str) -> Option<usize> {
-    catalog.tables.iter().position(|t| {
-        t.name.eq_ignore_ascii_case(name) || t.qualified_name().eq_ignore_ascii_case(name)
-    })
+/// What qualifies `table`'s name: its schema on PostgreSQL, the database on MySQL, `main` on
+/// SQLite.
+fn owner(dialect: Dialect, catalog: &Catalog, table: &Table) -> String {
+    match dialect {
+        Dialect::Postgres => table.schema.clone().unwrap_or_else(|| "public".into()),
+        Dialect::Mysql => catalog.database.clone(),
+        Dialect::Sqlite => "main".into(),
+    }
 }
 
-fn table_names(catalog: &Catalog) -> String {
+/// The index of the table `name` (as `allowed_tables` names tables), or what to write instead.
+fn find_table(catalog: &Catalog, name: &str) -> Result<usize, String> {
     catalog
         .tables
         .iter()
-        .map(|t| t.name.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+        .position(|t| {
+            t.name.eq_ignore_ascii_case(name) || t.qualified_name().eq_ignore_ascii_case(name)
+        })
+        .ok_or_else(|| {
+            let names: Vec<&str> = catalog.tables.iter().map(|t| t.name.as_str()).collect();
+            format!(
+                "there is no table {name:?}; the tables are: {}",
+                names.join(", ")
+            )
+        })
 }
 
 fn compile_role(
@@ -672,16 +679,7 @@ fn compile_role(
     } else {
         let mut out = Vec::new();
         for (i, t) in policy.tables.iter().enumerate() {
-            let Some(at) = find_table(catalog, t) else {
-                return Err(bad(
-                    format!("{prefix}.tables[{i}]"),
-                    format!(
-                        "there is no table {t:?}; the tables are: {}",
-                        table_names(catalog)
-                    ),
-                ));
-            };
-            out.push(at);
+            out.push(find_table(catalog, t).map_err(|m| bad(format!("{prefix}.tables[{i}]"), m))?);
         }
         Some(out)
     };
@@ -695,15 +693,7 @@ fn compile_role(
                 format!("{key:?} is not of the form \"Table.Column\""),
             ));
         };
-        let Some(ti) = find_table(catalog, t) else {
-            return Err(bad(
-                here,
-                format!(
-                    "there is no table {t:?}; the tables are: {}",
-                    table_names(catalog)
-                ),
-            ));
-        };
+        let ti = find_table(catalog, t).map_err(|m| bad(here.clone(), m))?;
         let table = &catalog.tables[ti];
         let Some(ci) = table
             .columns
@@ -729,15 +719,7 @@ fn compile_role(
     let mut filters = HashMap::new();
     for (t, text) in &policy.row_filters {
         let here = format!("{prefix}.row_filters.{t}");
-        let Some(ti) = find_table(catalog, t) else {
-            return Err(bad(
-                here,
-                format!(
-                    "there is no table {t:?}; the tables are: {}",
-                    table_names(catalog)
-                ),
-            ));
-        };
+        let ti = find_table(catalog, t).map_err(|m| bad(here.clone(), m))?;
         let filter = compile_filter(text, catalog, ti, dialect, validator)
             .map_err(|m| bad(here.clone(), m))?;
         filters.insert(ti, filter);
@@ -860,13 +842,11 @@ impl sqlparser::ast::VisitorMut for Qualify<'_> {
             return std::ops::ControlFlow::Break(());
         };
         let q = crate::sql::quote::identifier_quote(self.dialect);
-        let owner = match self.dialect {
-            Dialect::Postgres => table.schema.clone().unwrap_or_else(|| "public".into()),
-            Dialect::Mysql => self.catalog.database.clone(),
-            Dialect::Sqlite => "main".into(),
-        };
         *relation = ObjectName(vec![
-            ObjectNamePart::Identifier(Ident::with_quote(q, owner)),
+            ObjectNamePart::Identifier(Ident::with_quote(
+                q,
+                owner(self.dialect, self.catalog, table),
+            )),
             ObjectNamePart::Identifier(Ident::with_quote(q, table.name.clone())),
         ]);
         std::ops::ControlFlow::Continue(())
