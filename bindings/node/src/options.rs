@@ -68,20 +68,11 @@ pub fn principal(
     tenant_id: Option<String>,
     user: Option<&serde_json::Value>,
 ) -> Result<Principal, CoreError> {
-    let mut principal = match user {
+    let principal = match user {
         None | Some(serde_json::Value::Null) => Principal::default(),
         Some(user) => Principal::from_json(user)?,
     };
-    match (&principal.tenant_id, tenant_id) {
-        (Some(own), Some(given)) if *own != given => {
-            return Err(CoreError::invalid_input(format!(
-                "user: its tenant `{own}` differs from `tenantId` `{given}`; give the tenant once, in either place"
-            )));
-        }
-        (None, given) => principal.tenant_id = given,
-        (Some(_), _) => {}
-    }
-    Ok(principal)
+    principal.in_tenant(tenant_id, |given| format!("`tenantId` `{given}`"))
 }
 
 /// Resolves the configuration `options` describe through the core's one entry point,

@@ -270,7 +270,7 @@ pub(crate) fn principal(
     tenant_id: Option<String>,
     user: Option<&str>,
 ) -> conversational_bi::Result<Principal> {
-    let mut principal = match user {
+    let principal = match user {
         None => Principal::default(),
         Some(json) => {
             let value: serde_json::Value = serde_json::from_str(json)
@@ -278,16 +278,7 @@ pub(crate) fn principal(
             Principal::from_json(&value)?
         }
     };
-    match (&principal.tenant_id, tenant_id) {
-        (Some(own), Some(given)) if *own != given => {
-            return Err(Error::invalid_input(format!(
-                "user: its tenant `{own}` differs from tenant_id=`{given}`; give the tenant once, in either place"
-            )));
-        }
-        (None, given) => principal.tenant_id = given,
-        (Some(_), _) => {}
-    }
-    Ok(principal)
+    principal.in_tenant(tenant_id, |given| format!("tenant_id=`{given}`"))
 }
 
 /// The principal whose schema `schema(user=...)` shows; `None` without a user (the engine's

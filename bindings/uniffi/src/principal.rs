@@ -41,7 +41,7 @@ pub fn principal(
     tenant_id: Option<String>,
     user: Option<Principal>,
 ) -> Result<CorePrincipal, CoreError> {
-    let mut principal = match user {
+    let principal = match user {
         None => CorePrincipal::default(),
         Some(user) => {
             let attributes = match user.attributes_json.as_deref().map(str::trim) {
@@ -60,16 +60,9 @@ pub fn principal(
             }))?
         }
     };
-    match (&principal.tenant_id, tenant_id) {
-        (Some(own), Some(given)) if *own != given => {
-            return Err(CoreError::invalid_input(format!(
-                "user: its tenant `{own}` differs from the `tenant_id` argument `{given}`; give the tenant once, in either place"
-            )));
-        }
-        (None, given) => principal.tenant_id = given,
-        (Some(_), _) => {}
-    }
-    Ok(principal)
+    principal.in_tenant(tenant_id, |given| {
+        format!("the `tenant_id` argument `{given}`")
+    })
 }
 
 fn not_an_object(what: &str) -> CoreError {

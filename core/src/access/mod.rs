@@ -76,6 +76,29 @@ impl Principal {
         self
     }
 
+    /// This principal in `tenant` when it names no tenant of its own. A binding that takes the
+    /// tenant both in the user and as an argument calls it; two different tenants are an
+    /// `InvalidInput` error that names the argument as `argument(tenant)` words it.
+    pub fn in_tenant(
+        mut self,
+        tenant: Option<String>,
+        argument: impl FnOnce(&str) -> String,
+    ) -> crate::Result<Self> {
+        match (&self.tenant_id, tenant) {
+            (Some(own), Some(given)) if *own != given => Err(crate::Error::InvalidInput {
+                message: format!(
+                    "user: its tenant `{own}` differs from {}; give the tenant once, in either place",
+                    argument(&given)
+                ),
+            }),
+            (None, given) => {
+                self.tenant_id = given;
+                Ok(self)
+            }
+            (Some(_), _) => Ok(self),
+        }
+    }
+
     /// The principal as a JSON object (`{"id", "tenant", "roles", "attributes"}`), the form the
     /// bindings take; every key is optional.
     pub fn from_json(value: &serde_json::Value) -> crate::Result<Self> {
