@@ -57,6 +57,7 @@ mod lazy;
 pub mod llm;
 pub mod metrics;
 pub mod resilience;
+pub mod semantic;
 pub mod session;
 pub mod source;
 pub mod sql;

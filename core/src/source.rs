@@ -33,6 +33,9 @@ pub struct DataSource {
     validator: Validator,
     metrics: SourceMetrics,
     values: KnownValues,
+    /// `[semantic] model` checked against this source's catalog, restricted to the visible
+    /// catalog.
+    semantic: Option<crate::semantic::Semantic>,
 }
 
 /// The source's metric handles: the series of its common outcomes (`accepted`, `ok`) resolved
@@ -127,7 +130,19 @@ impl DataSource {
         };
         let dialect = catalog.dialect;
         let roles = crate::access::Roles::compile(config, catalog.clone())?.map(Arc::new);
-        let validator = Validator::new(catalog, options);
+        let validator = Validator::new(catalog.clone(), options);
+        let semantic = match config.semantic.model.is_empty() {
+            true => None,
+            false => {
+                let located = crate::semantic::load_files(&config.semantic_paths())?;
+                let checked = crate::semantic::check(&located, &catalog, &validator)?;
+                Some(if Arc::ptr_eq(&visible, &catalog) {
+                    checked
+                } else {
+                    checked.restrict(&visible)
+                })
+            }
+        };
         Ok(Self {
             executor,
             roles,
@@ -135,6 +150,7 @@ impl DataSource {
             validator,
             metrics: SourceMetrics::new(Metrics::default(), dialect),
             values: KnownValues::default(),
+            semantic,
         })
     }
 
@@ -155,6 +171,11 @@ impl DataSource {
     /// generator, the semantic cache and schema listings are built from.
     pub fn visible_catalog(&self) -> &Arc<Catalog> {
         &self.visible
+    }
+
+    /// `[semantic] model`, checked against this source's catalog; `None` without one.
+    pub fn semantic(&self) -> Option<&crate::semantic::Semantic> {
+        self.semantic.as_ref()
     }
 
     /// The executor.

@@ -495,6 +495,7 @@ impl Roles {
             knowledge,
             derived,
             values: Arc::default(),
+            semantic: std::sync::OnceLock::new(),
             rewritten: Mutex::default(),
         })
     }
@@ -862,6 +863,8 @@ pub(crate) struct BoundPolicy {
     /// By the address of the catalog table.
     derived: HashMap<usize, Arc<Derived>>,
     values: Arc<tokio::sync::OnceCell<Arc<ValueIndex>>>,
+    /// The semantic model as this principal sees it (restricted on first use).
+    semantic: std::sync::OnceLock<Option<crate::semantic::Semantic>>,
     /// Statements already rewritten under this policy: the checked text sent → the rewritten
     /// text (each was round-tripped when it was written).
     rewritten: Mutex<HashMap<String, Arc<str>>>,
@@ -912,6 +915,16 @@ impl BoundPolicy {
     /// without masked columns.
     pub(crate) fn knowledge(&self) -> &Arc<Catalog> {
         &self.knowledge
+    }
+
+    /// The source's semantic model restricted to what this principal sees.
+    pub(crate) fn semantic(
+        &self,
+        full: Option<&crate::semantic::Semantic>,
+    ) -> Option<&crate::semantic::Semantic> {
+        self.semantic
+            .get_or_init(|| full.map(|s| s.restrict(&self.visible)))
+            .as_ref()
     }
 
     /// The rewrite of a statement checked under this policy, when it was rewritten before.

@@ -40,6 +40,15 @@ impl View {
         }
     }
 
+    /// The semantic model as this principal sees it: without the tables and columns it may
+    /// not read. `None` without `[semantic] model`.
+    pub fn semantic(&self) -> Option<&crate::semantic::Semantic> {
+        match &self.policy {
+            Some(p) => p.semantic(self.source.semantic()),
+            None => self.source.semantic(),
+        }
+    }
+
     /// What identifies this view's policy in caches (empty without data permissions).
     pub fn policy_key(&self) -> &str {
         self.policy.as_ref().map_or("", |p| p.key())

@@ -9,7 +9,7 @@
 //! [server] [llm] [production] [production.rate_limiting] [production.security]
 //! [production.performance] [production.circuit_breaker] [cache] [session] [logging]
 //! [metrics] [database] [redis] [auth] [[auth.issuers]] [access] [access.roles.<name>]
-//! [tenants.<id>]
+//! [semantic] [tenants.<id>]
 //! ```
 //!
 //! | variable | overrides |
@@ -93,6 +93,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// `[access]`: data permissions per role.
     pub access: AccessConfig,
+    /// `[semantic]`: the business's semantic model.
+    pub semantic: SemanticConfig,
     /// `[tenants.<id>]`: a database per tenant; a tenant without an entry uses `[database]`.
     pub tenants: std::collections::BTreeMap<String, TenantConfig>,
     /// The file the configuration was read from, for errors found after loading (a row filter
@@ -684,6 +686,20 @@ fn fold<T: PartialEq + Copy + std::fmt::Debug>(
 impl Config {
     /// A configuration error about `key`, found after loading (e.g. against the catalog): names
     /// the file and the key's line when the configuration came from a file.
+    /// The files of `[semantic] model`, relative ones read from the configuration file's
+    /// folder.
+    pub fn semantic_paths(&self) -> Vec<PathBuf> {
+        let base = self.origin.as_ref().and_then(|f| f.parent());
+        self.semantic
+            .model
+            .iter()
+            .map(|p| match base {
+                Some(b) if p.is_relative() => b.join(p),
+                _ => p.clone(),
+            })
+            .collect()
+    }
+
     pub(crate) fn error_at(&self, key: &str, message: String) -> Error {
         let line = self
             .origin

@@ -1,6 +1,6 @@
 //! The sections of the configuration file, one struct each, with the runbook's defaults.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, path::PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -510,6 +510,30 @@ impl Default for MetricsConfig {
             host: "127.0.0.1".into(),
         }
     }
+}
+
+/// `[semantic]`: the business's semantic model (see `docs/semantic-model.md`).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SemanticConfig {
+    /// Model files: YAML in the engine's shape or dbt MetricFlow `semantic_models:` /
+    /// `metrics:` files. One path or a list; relative paths are read from the configuration
+    /// file's folder. Default none.
+    #[serde(deserialize_with = "one_or_many")]
+    pub model: Vec<PathBuf>,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(PathBuf),
+        Many(Vec<PathBuf>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(p) => vec![p],
+        OneOrMany::Many(v) => v,
+    })
 }
 
 /// `[database]`: the data source and its limits.
