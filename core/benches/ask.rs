@@ -171,6 +171,7 @@ fn session_memory(_c: &mut Criterion) {
         generator: "openai:gpt-4o-mini".into(),
         at: "2026-11-29T07:00:00.000Z".into(),
         state: None,
+            clarification: None,
     }
     };
     let before = LIVE.load(Ordering::Relaxed);

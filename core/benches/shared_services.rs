@@ -140,6 +140,7 @@ async fn filled(store: Arc<dyn CacheStore>, source: &DataSource) -> SemanticCach
             explanation: "Counts tracks.".into(),
             state: None,
             degraded: None,
+            clarification: None,
         },
         validated,
         result,
@@ -406,6 +407,7 @@ fn session_memory(_c: &mut Criterion) {
             generator: "openai:gpt-4o-mini".into(),
             at: "2026-11-29T07:00:00.000Z".into(),
             state: None,
+            clarification: None,
         };
         rt.block_on(store.append(&key, turn)).expect("append");
     }

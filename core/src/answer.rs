@@ -27,6 +27,38 @@ pub struct ChartSuggestion {
     pub y: String,
 }
 
+/// What an answer is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswerKind {
+    /// SQL ran and the result is in the answer.
+    #[default]
+    Answer,
+    /// The question has two or more readings the engine cannot choose between: nothing ran,
+    /// and [`Answer::clarification`] asks which one. The next turn (an option's label, or
+    /// words of one) continues the question.
+    Clarification,
+}
+
+/// A question back to the asker, with the readings to choose from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clarification {
+    /// What the engine asks ("Which date do you mean by \"last year\"?").
+    pub question: String,
+    /// The readings, each a reply the next turn may give.
+    pub options: Vec<ClarificationOption>,
+}
+
+/// One reading of an ambiguous question.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClarificationOption {
+    /// The reply that picks it ("invoice date").
+    pub label: String,
+    /// What it means (the measure's description, `Invoice.InvoiceDate`).
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub detail: String,
+}
+
 /// The engine's reply to one question.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
@@ -64,6 +96,18 @@ pub struct Answer {
     pub chart: Option<ChartSuggestion>,
     /// Things the user should know (e.g. the result was cut at the row cap).
     pub warnings: Vec<String>,
+    /// `answer`, or `clarification` when the engine asks which reading was meant.
+    #[serde(default)]
+    pub kind: AnswerKind,
+    /// The question back and its options, when `kind` is `clarification`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub clarification: Option<Clarification>,
+    /// Whether a verified query answered (a question someone checked, see the semantic model).
+    #[serde(default)]
+    pub verified: bool,
+    /// Two or three follow-ups the asker can send next ("by month", "top 5").
+    #[serde(default)]
+    pub suggestions: Vec<String>,
 }
 
 /// Suggests a chart for a result: a time or category column with one numeric column.
@@ -162,6 +206,10 @@ mod tests {
             turn: 1,
             chart: None,
             warnings: vec![],
+            clarification: None,
+            kind: Default::default(),
+            suggestions: Vec::new(),
+            verified: false,
         };
         let v = serde_json::to_value(&a).expect("json");
         for key in [

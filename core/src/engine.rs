@@ -722,6 +722,7 @@ impl Engine {
             generator: answered_by.clone(),
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             state: done.generation.state.clone(),
+            clarification: None,
         };
         let t = Instant::now();
         let saved = inner
@@ -750,6 +751,10 @@ impl Engine {
             turn: saved.turn_count,
             chart,
             warnings,
+            kind: crate::answer::AnswerKind::Answer,
+            clarification: None,
+            verified: false,
+            suggestions: Vec::new(),
         })
     }
 }

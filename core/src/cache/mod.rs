@@ -542,6 +542,7 @@ impl SemanticCache {
                         explanation: hit.entry.explanation.clone(),
                         state: hit.entry.state.clone(),
                         degraded: None,
+                        clarification: None,
                     },
                     validated,
                     attempts: vec![Attempt {

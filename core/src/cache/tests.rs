@@ -20,6 +20,7 @@ fn turn(sql: &str) -> Turn {
         generator: "test".into(),
         at: "2026-01-01T00:00:00Z".into(),
         state: None,
+        clarification: None,
     }
 }
 
@@ -37,6 +38,7 @@ async fn answered(source: &DataSource, sql: &str) -> Corrected {
             explanation: "explained".into(),
             state: Some(serde_json::json!({"plan": 1})),
             degraded: None,
+            clarification: None,
         },
         validated,
         result,

@@ -321,6 +321,7 @@ pub async fn evaluate(
                 generator: "gold".into(),
                 at: String::new(),
                 state: None,
+                clarification: None,
             });
             let gold = match source.validate(&turn.sql) {
                 Ok(g) => g,

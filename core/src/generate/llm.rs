@@ -102,6 +102,7 @@ impl SqlGenerator for LlmGenerator {
             explanation,
             state: None,
             degraded: None,
+            clarification: None,
         })
     }
 }

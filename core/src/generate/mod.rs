@@ -60,6 +60,9 @@ pub struct Generation {
     pub state: Option<serde_json::Value>,
     /// Set when a fallback wrote this instead of the configured generator.
     pub degraded: Option<Degraded>,
+    /// Set (with `sql` empty) when the question has readings the generator cannot choose
+    /// between: the engine runs nothing and asks.
+    pub clarification: Option<crate::answer::Clarification>,
 }
 
 /// Who answered instead of the configured generator, and why.

@@ -88,6 +88,10 @@ pub struct Turn {
     /// query on follow-ups).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub state: Option<serde_json::Value>,
+    /// The question back, when this turn asked which reading was meant (its `sql` is empty);
+    /// the next turn continues it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub clarification: Option<crate::answer::Clarification>,
 }
 
 /// The state of one conversation.
@@ -238,6 +242,7 @@ mod tests {
             generator: "test".into(),
             at: "2026-01-01T00:00:00Z".into(),
             state: None,
+            clarification: None,
         }
     }
 

@@ -525,6 +525,7 @@ fn history(sql: &str) -> Vec<Turn> {
         generator: "rule".into(),
         at: "2026-01-01T00:00:00Z".into(),
         state: None,
+        clarification: None,
     }]
 }
 
@@ -558,6 +559,7 @@ async fn labelled_pairs_never_hit_wrongly() {
                 explanation: String::new(),
                 state: None,
                 degraded: None,
+                clarification: None,
             },
             validated,
             result,

@@ -61,6 +61,7 @@ fn turn(q: &str) -> Turn {
         generator: "test".into(),
         at: "2026-01-01T00:00:00.000Z".into(),
         state: Some(serde_json::json!({"question": q, "filters": [1, 2.5, "x"]})),
+        clarification: None,
     }
 }
 
@@ -322,6 +323,7 @@ async fn answered(source: &DataSource, sql: &str) -> Corrected {
             explanation: "explained".into(),
             state: None,
             degraded: None,
+            clarification: None,
         },
         validated,
         result,

@@ -175,6 +175,7 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
                     generator: db.generator.name(),
                     at: String::new(),
                     state: g.state,
+                    clarification: g.clarification,
                 });
             }
             results.push(json!({

@@ -48,6 +48,7 @@ impl SqlGenerator for Fixed {
             explanation: String::new(),
             state: None,
             degraded: None,
+            clarification: None,
         })
     }
 }

@@ -65,6 +65,7 @@ fn request() -> GenerationRequest {
             generator: "openai:gpt-4".into(),
             at: "2026-01-01T00:00:00Z".into(),
             state: None,
+            clarification: None,
         }],
         feedback: vec![Attempt {
             sql: "SELECT Country, sum(Totl) FROM Invoice".into(),
@@ -195,6 +196,7 @@ pub(super) fn turn(question: &str, sql: &str) -> Turn {
         generator: "openai:gpt-4".into(),
         at: "2026-01-01T00:00:00Z".into(),
         state: None,
+        clarification: None,
     }
 }
 

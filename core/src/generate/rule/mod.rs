@@ -146,6 +146,7 @@ impl RuleGenerator {
             explanation: explain::explain(&ir),
             state: Some(serde_json::json!({ "rule": ir })),
             degraded: None,
+            clarification: None,
         })
     }
 

@@ -44,6 +44,7 @@ pub(super) fn turn(question: &str, g: &super::super::Generation) -> Turn {
         generator: "rule".into(),
         at: String::new(),
         state: g.state.clone(),
+        clarification: None,
     }
 }
 

@@ -185,6 +185,7 @@ impl SqlGenerator for Fixed {
             explanation: "padding".into(),
             state: None,
             degraded: None,
+            clarification: None,
         })
     }
 }
