@@ -161,6 +161,17 @@ export interface Answer {
   chart?: Chart
   /** Things the user should know (e.g. the result was cut at the row cap). */
   warnings: Array<string>
+  /**
+   * `answer`, or `clarification` when the engine asks which reading was meant (then nothing
+   * ran and `clarification` holds the question and its options).
+   */
+  kind: 'answer' | 'clarification'
+  /** Whether a verified query (a question someone checked) answered. */
+  verified: boolean
+  /** Two or three follow-ups to ask next. */
+  suggestions: Array<string>
+  /** The question back, when `kind` is `clarification`. */
+  clarification?: Clarification
 }
 
 /** Options of one question. */
@@ -196,6 +207,22 @@ export interface Chart {
   x: string
   /** The numeric column on the y axis. */
   y: string
+}
+
+/** A question back to the asker, with the readings to choose from. */
+export interface Clarification {
+  /** What the engine asks. */
+  question: string
+  /** The readings. */
+  options: Array<ClarificationOption>
+}
+
+/** One reading of an ambiguous question. */
+export interface ClarificationOption {
+  /** The reply that picks it (send it as the next question). */
+  label: string
+  /** What it means. */
+  detail: string
 }
 
 /** A result column. */

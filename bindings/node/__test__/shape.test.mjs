@@ -16,14 +16,16 @@ const STAGES = ['cache', 'execute', 'generate', 'guard', 'save', 'session', 'tot
  * Asserts that `actual` is `expected` (strictly: types, prototypes, -0, bigint, Buffer), with
  * the same keys in the same order at every level, each a writable, enumerable, configurable
  * data property. `sessionId` and `timings` vary between runs: they are checked for their form
- * and left out of the comparison.
+ * and left out of the comparison, as are the suggested follow-ups.
  */
 function assertAnswer(actual, expected) {
   assert.match(actual.sessionId, /^[0-9a-f-]{36}$/)
   assert.equal(Object.getPrototypeOf(actual.timings), Object.prototype)
   assert.deepEqual(Object.keys(actual.timings).sort(), STAGES)
   for (const ms of Object.values(actual.timings)) assert.ok(Number.isFinite(ms) && ms >= 0, `timing ${ms}`)
-  const pinned = (a) => ({ ...a, sessionId: 'S', timings: {} })
+  // Suggested follow-ups are the engine's to choose: checked for their form, left out.
+  assert.ok(Array.isArray(actual.suggestions) && actual.suggestions.every((s) => typeof s === 'string'))
+  const pinned = (a) => ({ ...a, sessionId: 'S', timings: {}, suggestions: [] })
   assert.deepStrictEqual(pinned(actual), pinned(expected))
   assertSameKeys(pinned(actual), pinned(expected), 'answer')
   assertPlainProperties(actual, 'answer')
@@ -80,6 +82,9 @@ const TOP5 = {
   sessionId: 'S',
   turn: 1,
   warnings: [],
+  kind: 'answer',
+  verified: false,
+  suggestions: [],
   chart: { kind: 'pie', x: 'Name', y: 'count' },
 }
 
@@ -100,6 +105,9 @@ function modelAnswer(sql, columns, rows, extra = {}) {
     sessionId: 'S',
     turn: 1,
     warnings: [],
+    kind: 'answer',
+    verified: false,
+    suggestions: [],
     ...extra,
   }
 }
@@ -150,6 +158,9 @@ describe('answers that JSON carries', () => {
       sessionId: 'S',
       turn: 1,
       warnings: [],
+      kind: 'answer',
+      verified: false,
+      suggestions: [],
     })
     assert.ok(!('chart' in count) && !('similarity' in count))
 
@@ -169,6 +180,9 @@ describe('answers that JSON carries', () => {
       sessionId: 'S',
       turn: 2,
       warnings: ['the result was cut at 2 rows ([database] max_rows); ask for fewer rows or a summary'],
+      kind: 'answer',
+      verified: false,
+      suggestions: [],
     })
   })
 

@@ -114,11 +114,16 @@ struct AnswerView<'a> {
     session_id: &'a str,
     turn: u32,
     warnings: &'a [String],
+    kind: &'static str,
+    verified: bool,
+    suggestions: &'a [String],
     // The optional fields come last, as napi sets them after the others.
     #[serde(skip_serializing_if = "Option::is_none")]
     similarity: Option<Finite>,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "chart")]
     chart: Option<&'a ChartSuggestion>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    clarification: Option<&'a conversational_bi::answer::Clarification>,
 }
 
 impl<'a> AnswerView<'a> {
@@ -138,8 +143,12 @@ impl<'a> AnswerView<'a> {
             session_id: &a.session_id,
             turn: saturating_u32(a.turn),
             warnings: &a.warnings,
+            kind: crate::types::kind_name(a.kind),
+            verified: a.verified,
+            suggestions: &a.suggestions,
             similarity: a.similarity.map(Finite),
             chart: a.chart.as_ref(),
+            clarification: a.clarification.as_ref(),
         }
     }
 }

@@ -110,6 +110,48 @@ impl From<ChartSuggestion> for Chart {
     }
 }
 
+/// One reading of an ambiguous question.
+#[napi(object, object_from_js = false)]
+pub struct ClarificationOption {
+    /// The reply that picks it (send it as the next question).
+    pub label: String,
+    /// What it means.
+    pub detail: String,
+}
+
+/// A question back to the asker, with the readings to choose from.
+#[napi(object, object_from_js = false)]
+pub struct Clarification {
+    /// What the engine asks.
+    pub question: String,
+    /// The readings.
+    pub options: Vec<ClarificationOption>,
+}
+
+impl From<conversational_bi::answer::Clarification> for Clarification {
+    fn from(c: conversational_bi::answer::Clarification) -> Self {
+        Self {
+            question: c.question,
+            options: c
+                .options
+                .into_iter()
+                .map(|o| ClarificationOption {
+                    label: o.label,
+                    detail: o.detail,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `answer` or `clarification`.
+pub(crate) fn kind_name(kind: conversational_bi::answer::AnswerKind) -> &'static str {
+    match kind {
+        conversational_bi::answer::AnswerKind::Answer => "answer",
+        conversational_bi::answer::AnswerKind::Clarification => "clarification",
+    }
+}
+
 // `ask` sends most answers as JSON (`crate::answer_js`), which must give the very object this
 // struct's conversion builds: a change here goes there too.
 /// The engine's reply to one question.
@@ -148,6 +190,16 @@ pub struct Answer {
     pub chart: Option<Chart>,
     /// Things the user should know (e.g. the result was cut at the row cap).
     pub warnings: Vec<String>,
+    /// `answer`, or `clarification` when the engine asks which reading was meant (then nothing
+    /// ran and `clarification` holds the question and its options).
+    #[napi(ts_type = "'answer' | 'clarification'")]
+    pub kind: String,
+    /// Whether a verified query (a question someone checked) answered.
+    pub verified: bool,
+    /// Two or three follow-ups to ask next.
+    pub suggestions: Vec<String>,
+    /// The question back, when `kind` is `clarification`.
+    pub clarification: Option<Clarification>,
 }
 
 impl From<CoreAnswer> for Answer {
@@ -173,6 +225,10 @@ impl From<CoreAnswer> for Answer {
             turn: saturating_u32(a.turn),
             chart: a.chart.map(Chart::from),
             warnings: a.warnings,
+            kind: kind_name(a.kind).to_string(),
+            verified: a.verified,
+            suggestions: a.suggestions,
+            clarification: a.clarification.map(Clarification::from),
         }
     }
 }

@@ -135,6 +135,41 @@ impl NativeAnswer {
         self.inner.warnings.iter().map(String::as_str).collect()
     }
 
+    /// `"answer"`, or `"clarification"` when the engine asks which reading was meant.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        match self.inner.kind {
+            conversational_bi::answer::AnswerKind::Answer => "answer",
+            conversational_bi::answer::AnswerKind::Clarification => "clarification",
+        }
+    }
+
+    /// `(question, [(label, detail), ...])` when the engine asks which reading was meant.
+    #[getter]
+    fn clarification(&self) -> Option<(&str, Vec<(&str, &str)>)> {
+        self.inner.clarification.as_ref().map(|c| {
+            (
+                c.question.as_str(),
+                c.options
+                    .iter()
+                    .map(|o| (o.label.as_str(), o.detail.as_str()))
+                    .collect(),
+            )
+        })
+    }
+
+    /// Whether a verified query answered.
+    #[getter]
+    fn verified(&self) -> bool {
+        self.inner.verified
+    }
+
+    /// Follow-ups to ask next.
+    #[getter]
+    fn suggestions(&self) -> Vec<&str> {
+        self.inner.suggestions.iter().map(String::as_str).collect()
+    }
+
     /// The answer as the JSON document the command-line tool prints.
     fn to_json(&self) -> PyResult<String> {
         serde_json::to_string(&self.inner).map_err(|e| {

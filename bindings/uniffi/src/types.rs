@@ -152,6 +152,49 @@ impl From<ChartSuggestion> for Chart {
     }
 }
 
+/// What an answer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum AnswerKind {
+    /// SQL ran and the result is in the answer.
+    Answer,
+    /// The engine asks which reading was meant; nothing ran.
+    Clarification,
+}
+
+/// One reading of an ambiguous question.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ClarificationOption {
+    /// The reply that picks it (send it as the next question).
+    pub label: String,
+    /// What it means.
+    pub detail: String,
+}
+
+/// A question back to the asker, with the readings to choose from.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Clarification {
+    /// What the engine asks.
+    pub question: String,
+    /// The readings.
+    pub options: Vec<ClarificationOption>,
+}
+
+impl From<conversational_bi::answer::Clarification> for Clarification {
+    fn from(c: conversational_bi::answer::Clarification) -> Self {
+        Self {
+            question: c.question,
+            options: c
+                .options
+                .into_iter()
+                .map(|o| ClarificationOption {
+                    label: o.label,
+                    detail: o.detail,
+                })
+                .collect(),
+        }
+    }
+}
+
 /// The engine's reply to one question.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Answer {
@@ -187,6 +230,14 @@ pub struct Answer {
     pub chart: Option<Chart>,
     /// Things the user should know (e.g. the result was cut at the row cap).
     pub warnings: Vec<String>,
+    /// `Answer`, or `Clarification` when the engine asks which reading was meant.
+    pub kind: AnswerKind,
+    /// The question back, when `kind` is `Clarification`.
+    pub clarification: Option<Clarification>,
+    /// Whether a verified query (a question someone checked) answered.
+    pub verified: bool,
+    /// Two or three follow-ups to ask next.
+    pub suggestions: Vec<String>,
 }
 
 impl From<CoreAnswer> for Answer {
@@ -212,6 +263,13 @@ impl From<CoreAnswer> for Answer {
             turn: a.turn,
             chart: a.chart.map(Into::into),
             warnings: a.warnings,
+            kind: match a.kind {
+                conversational_bi::answer::AnswerKind::Answer => AnswerKind::Answer,
+                conversational_bi::answer::AnswerKind::Clarification => AnswerKind::Clarification,
+            },
+            clarification: a.clarification.map(Into::into),
+            verified: a.verified,
+            suggestions: a.suggestions,
         }
     }
 }

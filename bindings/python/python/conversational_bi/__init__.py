@@ -24,7 +24,7 @@ coroutines. Errors are subclasses of :class:`ConversationalBIError`.
 from __future__ import annotations
 
 from ._native import __version__
-from .answer import Answer, Attempt, Chart, Column
+from .answer import Answer, Attempt, Chart, Clarification, ClarificationOption, Column
 from .engine import DEFAULT_TENANT, AsyncEngine, Engine, UserLike
 from .exceptions import (
     ERROR_CODES,
@@ -55,6 +55,8 @@ __all__ = [
     "Column",
     "Attempt",
     "Chart",
+    "Clarification",
+    "ClarificationOption",
     "Session",
     "Turn",
     "Health",

@@ -11,7 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from . import _native
 
-__all__ = ["Answer", "Column", "Attempt", "Chart"]
+__all__ = ["Answer", "Column", "Attempt", "Chart", "Clarification", "ClarificationOption"]
 
 #: Rows shown by ``_repr_html_`` before the table is cut.
 HTML_MAX_ROWS = 50
@@ -37,6 +37,20 @@ class Chart(NamedTuple):
     kind: str
     x: str
     y: str
+
+
+class ClarificationOption(NamedTuple):
+    """One reading of an ambiguous question: ask ``label`` as the next question to pick it."""
+
+    label: str
+    detail: str
+
+
+class Clarification(NamedTuple):
+    """A question back to the asker, with the readings to choose from."""
+
+    question: str
+    options: List[ClarificationOption]
 
 
 class Answer:
@@ -146,6 +160,31 @@ class Answer:
         """Things the user should know (e.g. the result was cut at the row cap)."""
         return self._native.warnings
 
+    @property
+    def kind(self) -> str:
+        """``"answer"``, or ``"clarification"`` when the engine asks which reading was meant:
+        then nothing ran and :attr:`clarification` holds the question and its options."""
+        return self._native.kind
+
+    @property
+    def clarification(self) -> Optional[Clarification]:
+        """The question back and its options, when :attr:`kind` is ``"clarification"``."""
+        c = self._native.clarification
+        if c is None:
+            return None
+        question, options = c
+        return Clarification(question, [ClarificationOption(*o) for o in options])
+
+    @property
+    def verified(self) -> bool:
+        """Whether a verified query (a question someone checked) answered."""
+        return self._native.verified
+
+    @property
+    def suggestions(self) -> List[str]:
+        """Two or three follow-ups to ask next (pass one as the next question)."""
+        return self._native.suggestions
+
     def to_json(self) -> str:
         """The answer as the JSON document that ``heliosdb-conversational-bi ask --json``
         prints (decimals as strings, bytes as hex)."""
@@ -237,8 +276,19 @@ class Answer:
         if total is not None:
             facts.append(f"{total:.1f} ms")
         parts.append(f"<p><small>{e(' · '.join(facts))}</small></p>")
+        clarification = self.clarification
+        if clarification is not None:
+            parts.append(f"<p><strong>{e(clarification.question)}</strong></p><ul>")
+            for option in clarification.options:
+                detail = f" ({e(option.detail)})" if option.detail else ""
+                parts.append(f"<li>{e(option.label)}{detail}</li>")
+            parts.append("</ul>")
         for warning in self.warnings:
             parts.append(f"<p><strong>Note:</strong> {e(warning)}</p>")
+        if self.suggestions:
+            parts.append(
+                "<p><small>Next: " + " · ".join(e(s) for s in self.suggestions) + "</small></p>"
+            )
         parts.append("</div>")
         return "\n".join(parts)
 
