@@ -445,3 +445,73 @@ async fn a_dbt_mistake_found_against_the_database_names_the_dbt_file_and_key() {
     assert!(e.contains("semantic_models[1].measures[0]"), "{e}");
     assert!(e.contains("Qty"), "{e}");
 }
+
+// ---- the model in the LLM's prompt ----------------------------------------------------------
+
+const KEY: &str = "sk-test-loopback";
+
+async fn prompt_of(
+    question: &str,
+    extra: &str,
+    principal: Option<conversational_bi::Principal>,
+) -> String {
+    use testkit::llm::{FakeOpenAi, sql_reply};
+    let fake = FakeOpenAi::start(KEY, |_| sql_reply("SELECT Name FROM Genre", "Genres.")).await;
+    let toml = format!(
+        "[llm]\nprovider = \"openai\"\nbase_url = \"{}\"\nmax_schema_tokens = 600\n\n[semantic]\nmodel = {:?}\n{extra}",
+        fake.base_url,
+        repo("models/chinook.yaml").display().to_string()
+    );
+    let mut config = Config::from_toml_str(&toml, None).expect("parses");
+    config.resolve(None).expect("valid");
+    config.llm.api_key = Some(conversational_bi::config::Secret::new(KEY));
+    let engine = conversational_bi::Engine::builder()
+        .config(config)
+        .database_url(sqlite(&db::chinook_sqlite()))
+        .build()
+        .await
+        .expect("engine");
+    let mut ask = conversational_bi::Ask::new(question);
+    if let Some(p) = principal {
+        ask = ask.principal(p);
+    }
+    engine.ask(ask).await.expect("answers");
+    let request = &fake.requests()[0];
+    request.messages()[0]["content"]
+        .as_str()
+        .expect("system")
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_model_reaches_the_llm_prompt() {
+    let system = prompt_of("revenue by country", "", None).await;
+    assert!(
+        system.contains("- revenue (Invoice): SUM(Total); format currency"),
+        "{system}"
+    );
+    assert!(
+        system.contains("Question: revenue by country\nSQL: SELECT BillingCountry"),
+        "{system}"
+    );
+    assert!(!system.contains("average track length"), "{system}");
+}
+
+#[tokio::test]
+async fn a_table_the_asker_may_not_read_brings_none_of_its_items() {
+    // The role reads four tables, not Invoice: the prompt carries none of Invoice's measures,
+    // dimensions or verified queries.
+    let system = prompt_of(
+        "revenue by country",
+        "\n[access.roles.catalogue]\ntables = [\"Customer\", \"InvoiceLine\", \"Track\", \"Genre\"]\n",
+        Some(conversational_bi::Principal::user("c").role("catalogue")),
+    )
+    .await;
+    assert!(!system.contains("Invoice "), "{system}");
+    assert!(!system.contains("(Invoice)"), "{system}");
+    assert!(!system.contains("FROM Invoice\n"), "{system}");
+    assert!(
+        system.contains("(InvoiceLine): SUM(UnitPrice * Quantity)"),
+        "{system}"
+    );
+}

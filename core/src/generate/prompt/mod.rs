@@ -33,6 +33,7 @@ mod rank;
 mod render;
 mod samples;
 mod select;
+mod semantic;
 mod terms;
 mod tokens;
 
@@ -47,6 +48,7 @@ pub use index::SchemaIndex;
 pub use rank::Relevance;
 pub use samples::SampleValues;
 pub use select::{SchemaSelection, ShownTable};
+pub use semantic::SemanticSection;
 
 use super::GenerationRequest;
 use crate::{
@@ -76,6 +78,8 @@ pub struct LinkedSchema {
     pub examples: Vec<(usize, f64)>,
     /// The relevance scores the selection followed.
     pub relevance: Relevance,
+    /// The semantic model's part (empty without a model).
+    pub semantic: SemanticSection,
 }
 
 /// A rendered prompt.
@@ -194,6 +198,30 @@ pub fn link_schema(
             weight: similarity,
         });
     }
+    // The semantic model as the asker sees it: its items the question touches favour their
+    // tables and columns.
+    let model = match &request.view {
+        Some(view) => view.semantic().cloned(),
+        None => context.semantic.clone(),
+    };
+    let semantic = match &model {
+        Some(m) => {
+            let section = semantic::section(
+                m,
+                &request.question,
+                semantic::budget(context.max_schema_tokens),
+                context.max_examples,
+                &prepared.validator,
+                catalog,
+            );
+            let boost = semantic::boost(m, &section, index);
+            if !boost.tables.is_empty() {
+                signals.boosts.push(boost);
+            }
+            section
+        }
+        None => SemanticSection::default(),
+    };
     signals.vectors = embeddings.map(|e| VectorSignals {
         question: &e.question,
         tables: &e.schema.tables,
@@ -239,6 +267,7 @@ pub fn link_schema(
         hints,
         examples: chosen,
         relevance,
+        semantic,
     }
 }
 
@@ -326,8 +355,16 @@ fn system_message(
             );
         }
     }
-    if !schema.examples.is_empty() {
+    if !schema.semantic.text.is_empty() {
+        let _ = write!(
+            s,
+            "\nBusiness definitions (the semantic model; prefer them to your own reading of the schema):\n{}",
+            schema.semantic.text
+        );
+    }
+    if !schema.examples.is_empty() || !schema.semantic.examples_text.is_empty() {
         s.push_str("\nExamples of questions with SQL that answers them on this database:\n");
+        s.push_str(&schema.semantic.examples_text);
         for &(i, _) in &schema.examples {
             let example = &context.examples[i];
             let _ = writeln!(
