@@ -3,8 +3,9 @@
 //!
 //! Layout: one system message with the rules of the dialect, the read-only and row-limit rules,
 //! the answer format, the schema listing (pruned to `[llm] max_schema_tokens` when the whole
-//! one does not fit), the values of the database the question names and the most similar
-//! few-shot examples; then the conversation so far as user/assistant pairs (each earlier
+//! one does not fit), the values of the database the question names, the semantic model's
+//! definitions that bear on the question (see `semantic`) and the most similar few-shot
+//! examples (the model's verified queries first); then the conversation so far as user/assistant pairs (each earlier
 //! question with the SQL that answered it, so that follow-ups such as "only 2024" can patch
 //! that SQL); then the question; then, on a retry, each failed try and why it failed.
 //!
@@ -14,6 +15,7 @@
 //! | the schema's words and foreign keys | `index` |
 //! | values the question names | `hints` |
 //! | few-shot examples | `examples` |
+//! | the semantic model's measures, dimensions, filters, joins, rules and verified queries | `semantic` |
 //! | relevance of tables and columns | `rank` |
 //! | pruning within the token budget | `select` |
 //! | the compact listing with sample values | `render`, `samples` |
