@@ -1363,6 +1363,25 @@ metrics:
     }
 
     #[test]
+    fn filters_read_time_dimensions_and_entities() {
+        let extra = "  - name: recent\n    type: simple\n    type_params:\n      measure:\n        name: order_total\n        filter: \"{{ Entity('customer') }} IS NOT NULL\"\n    filter:\n      - \"{{ TimeDimension('order__ordered_at', 'day') }} >= '2024-01-01'\"\n";
+        let model = import_all(&files(extra)).expect("imports").model;
+        let m = model.tables[0]
+            .measures
+            .iter()
+            .find(|m| m.name == "recent")
+            .expect("imported");
+        assert_eq!(
+            m.expr,
+            "CASE WHEN (OrderDate >= '2024-01-01') AND (CustomerId IS NOT NULL) THEN Amount END"
+        );
+        let bad = extra.replace("'day'", "'month'");
+        let e = refused(&bad);
+        assert!(e.contains("metrics[2].filter"), "{e}");
+        assert!(e.contains("day grain"), "{e}");
+    }
+
+    #[test]
     fn a_filter_on_another_table_is_refused() {
         let extra = "  - name: german_revenue\n    type: simple\n    type_params:\n      measure: order_total\n    filter: \"{{ Dimension('customer__country') }} = 'Germany'\"\n";
         let e = refused(extra);
