@@ -6,6 +6,8 @@
 #   - the guardrail attack schema as database `cbi_guard` (customers, orders, audit and, on
 #     MariaDB, the view t1_orders);
 #   - the SELECT-only user cbi_ro (password cbi_ro) with SELECT on those databases only;
+#   - Sakila (the DVD rental sample) as PostgreSQL database `sakila` from the shipped jOOQ
+#     scripts (snake_case names; the semantic model models/sakila.yaml), readable by cbi_ro;
 #   - the differential test's schema as database `cbi_diff` (and, on MariaDB, `cbi_diff_other`)
 #     with its roles cbi_diff_all and cbi_diff_probe (password cbi_diff), in a block of its own.
 # Idempotent and fast when already loaded: each database carries a version marker, and is
@@ -17,7 +19,9 @@ repo_root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${CBI_SHARED_DIR:-$repo_root/../shared}
 chinook_pg_sql=$shared/data/chinook/Chinook_PostgreSql.sql
 chinook_sqlite=$shared/data/chinook/Chinook_Sqlite.sqlite
-for f in "$chinook_pg_sql" "$chinook_sqlite"; do
+sakila_pg_schema=$shared/data/sakila/postgres-sakila-schema.sql
+sakila_pg_data=$shared/data/sakila/postgres-sakila-insert-data-using-copy.sql
+for f in "$chinook_pg_sql" "$chinook_sqlite" "$sakila_pg_schema" "$sakila_pg_data"; do
   [ -r "$f" ] || { echo "load-test-data.sh: $f not found; set CBI_SHARED_DIR to the shared folder" >&2; exit 1; }
 done
 
@@ -73,6 +77,23 @@ for db in chinook cbi_guard; do
     GRANT USAGE ON SCHEMA public TO cbi_ro;
     GRANT SELECT ON ALL TABLES IN SCHEMA public TO cbi_ro;"
 done
+
+# Sakila on PostgreSQL: its own version marker; rebuilt when missing or stale, or with FORCE=1.
+SAKILA_MARKER="cbi-sakila v1"
+if [ "$FORCE" = 1 ] || [ "$(pg_marker sakila)" != "$SAKILA_MARKER" ]; then
+  echo "load-test-data.sh: loading Sakila into PostgreSQL"
+  pg -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'sakila' AND pid <> pg_backend_pid()" >/dev/null
+  PGOPTIONS='-c client_min_messages=warning' pg -d postgres -c "DROP DATABASE IF EXISTS sakila" -c "CREATE DATABASE sakila"
+  pg -d sakila -f "$sakila_pg_schema" >/dev/null
+  pg -d sakila -f "$sakila_pg_data" >/dev/null
+  pg -d sakila -c "
+    REVOKE ALL ON DATABASE sakila FROM PUBLIC;
+    GRANT CONNECT ON DATABASE sakila TO cbi_ro;
+    REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+    GRANT USAGE ON SCHEMA public TO cbi_ro;
+    GRANT SELECT ON ALL TABLES IN SCHEMA public TO cbi_ro;
+    COMMENT ON DATABASE sakila IS '$SAKILA_MARKER';"
+fi
 
 # ---------- MariaDB ----------
 if [ "$FORCE" = 1 ] || [ "$(my_marker chinook)" != "$MARKER" ]; then

@@ -2,7 +2,7 @@
 //!
 //! URLs come from the environment, with defaults matching `scripts/load-test-data.sh`:
 //! `CBI_TEST_PG_URL`, `CBI_TEST_MYSQL_URL` (Chinook as the SELECT-only user),
-//! `CBI_TEST_PG_GUARD_URL`, `CBI_TEST_MYSQL_GUARD_URL` (the attack schema, SELECT-only), and
+//! `CBI_TEST_PG_SAKILA_URL` (Sakila, SELECT-only), `CBI_TEST_PG_GUARD_URL`, `CBI_TEST_MYSQL_GUARD_URL` (the attack schema, SELECT-only), and
 //! `CBI_TEST_PG_ADMIN_URL`, `CBI_TEST_MYSQL_ADMIN_URL` (superusers, for setup and checks).
 //! An unreachable database fails the test with instructions; a test is skipped only when
 //! `CBI_TEST_SKIP` names its database (see [`crate::services`]).
@@ -40,6 +40,14 @@ pub fn mysql_url() -> String {
     env_or(
         "CBI_TEST_MYSQL_URL",
         "mysql://cbi_ro:cbi_ro@127.0.0.1:3306/chinook",
+    )
+}
+
+/// Sakila (the DVD rental sample) on PostgreSQL as the SELECT-only user.
+pub fn pg_sakila_url() -> String {
+    env_or(
+        "CBI_TEST_PG_SAKILA_URL",
+        "postgres://cbi_ro:cbi_ro@127.0.0.1:5432/sakila",
     )
 }
 

@@ -30,6 +30,38 @@ pub struct Located {
     pub(crate) origins: Origins,
     /// The files.
     pub sources: Vec<ModelSource>,
+    /// Where each item imported from dbt was written.
+    pub(crate) dbt_places: Vec<DbtPlace>,
+}
+
+/// An imported item's merged key path, its source and its dbt key path.
+#[derive(Debug, Clone)]
+pub(crate) struct DbtPlace {
+    pub path: String,
+    pub source: usize,
+    pub dbt_path: String,
+}
+
+/// `tables[3].x` shifted by `by` under `prefix` → `tables[3+by].x`.
+fn shift(path: &str, prefix: &str, by: usize) -> String {
+    if let Some(rest) = path.strip_prefix(prefix)
+        && let Some((n, tail)) = rest.split_once(']')
+        && let Ok(n) = n.parse::<usize>()
+    {
+        return format!("{prefix}{}]{tail}", n + by);
+    }
+    path.to_string()
+}
+
+/// The line of `name: <name>` in a dbt file.
+fn locate_dbt_name(text: &str, name: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start().trim_start_matches("- ").trim();
+            t.strip_prefix("name:")
+                .is_some_and(|v| v.trim().trim_matches(|c| c == '"' || c == '\'') == name)
+        })
+        .map(|i| i + 1)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -39,9 +71,11 @@ pub(crate) struct Origins {
     pub verified_queries: Vec<(usize, usize)>,
 }
 
-/// Reads and merges the files of `[semantic] model`.
+/// Reads and merges the files of `[semantic] model`. dbt MetricFlow files are imported together
+/// (a metric may use a measure of another file), after the engine's own files.
 pub fn load_files(paths: &[PathBuf]) -> Result<Located> {
     let mut located = Located::default();
+    let mut dbt = Vec::new();
     for path in paths {
         let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
             message: format!(
@@ -52,7 +86,14 @@ pub fn load_files(paths: &[PathBuf]) -> Result<Located> {
             file: Some(path.clone()),
             line: None,
         })?;
-        located.add(text, Some(path))?;
+        if super::dbt::is_dbt(&text) {
+            dbt.push((text, Some(path.clone())));
+        } else {
+            located.add(text, Some(path))?;
+        }
+    }
+    if !dbt.is_empty() {
+        located.add_dbt(dbt)?;
     }
     Ok(located)
 }
@@ -66,16 +107,89 @@ pub fn parse(text: &str, file: Option<&Path>) -> Result<SemanticModel> {
 }
 
 impl Located {
-    /// Adds one file's model.
+    /// Adds one file's model (a dbt MetricFlow file is imported on its own: see
+    /// [`Located::add_dbt`] for several that refer to each other).
     pub fn add(&mut self, text: String, file: Option<&Path>) -> Result<()> {
-        let dbt = super::dbt::is_dbt(&text);
-        let model = if dbt {
-            super::dbt::import(&text, file)?
-        } else {
-            parse_native(&text, file)?
-        };
+        if super::dbt::is_dbt(&text) {
+            return self.add_dbt(vec![(text, file.map(Path::to_path_buf))]);
+        }
+        let model = parse_native(&text, file)?;
         let source = self.sources.len();
-        for (i, t) in model.tables.into_iter().enumerate() {
+        self.sources.push(ModelSource {
+            file: file.map(Path::to_path_buf),
+            text,
+            dbt: false,
+        });
+        let n = model.tables.len();
+        let r = model.relationships.len();
+        let v = model.verified_queries.len();
+        self.merge(
+            model,
+            &(0..n).map(|i| (source, i)).collect::<Vec<_>>(),
+            &(0..r).map(|i| (source, i)).collect::<Vec<_>>(),
+            &(0..v).map(|i| (source, i)).collect::<Vec<_>>(),
+        )
+        .inspect_err(|_| {
+            self.sources.pop();
+        })
+    }
+
+    /// Imports dbt MetricFlow files together (metrics may use the measures of another file's
+    /// semantic models) and adds the result.
+    pub fn add_dbt(&mut self, files: Vec<(String, Option<PathBuf>)>) -> Result<()> {
+        let imported = super::dbt::import_all(&files)?;
+        let base = self.sources.len();
+        let table_base = self.model.tables.len();
+        let rel_base = self.model.relationships.len();
+        for (text, file) in files {
+            self.sources.push(ModelSource {
+                file,
+                text,
+                dbt: true,
+            });
+        }
+        let tables: Vec<(usize, usize)> = imported
+            .table_files
+            .iter()
+            .enumerate()
+            .map(|(i, &f)| (base + f, i))
+            .collect();
+        let relationships: Vec<(usize, usize)> = imported
+            .relationship_files
+            .iter()
+            .enumerate()
+            .map(|(i, &f)| (base + f, i))
+            .collect();
+        let places = imported.places.iter().map(|p| DbtPlace {
+            path: shift(
+                &shift(&p.path, "tables[", table_base),
+                "relationships[",
+                rel_base,
+            ),
+            source: base + p.file,
+            dbt_path: p.dbt_path.clone(),
+        });
+        let places: Vec<DbtPlace> = places.collect();
+        match self.merge(imported.model, &tables, &relationships, &[]) {
+            Ok(()) => {
+                self.dbt_places.extend(places);
+                Ok(())
+            }
+            Err(e) => {
+                self.sources.truncate(base);
+                Err(e)
+            }
+        }
+    }
+
+    fn merge(
+        &mut self,
+        model: SemanticModel,
+        tables: &[(usize, usize)],
+        relationships: &[(usize, usize)],
+        verified: &[(usize, usize)],
+    ) -> Result<()> {
+        for (i, t) in model.tables.iter().enumerate() {
             if let Some(prev) = self.model.tables.iter().position(|p| p.name == t.name) {
                 let (s, _) = self.origins.tables[prev];
                 let other = self.sources[s]
@@ -83,29 +197,39 @@ impl Located {
                     .as_ref()
                     .map(|f| f.display().to_string())
                     .unwrap_or_else(|| "another model".into());
-                let (file_owned, line) = (
-                    file.map(Path::to_path_buf),
-                    locate_path(&text, &format!("tables[{i}].name")),
-                );
+                let (src, local) = tables[i];
+                let source = &self.sources[src];
+                let key = if source.dbt {
+                    "name".to_string()
+                } else {
+                    format!("tables[{local}].name")
+                };
+                let line = if source.dbt {
+                    locate_dbt_name(&source.text, &t.name)
+                } else {
+                    locate_path(&source.text, &key)
+                };
                 return Err(config_error(
-                    file_owned,
+                    source.file.clone(),
                     line,
-                    &format!("tables[{i}].name"),
+                    &key,
                     format!(
                         "the table {:?} is already described in {other}; give each logical table one description",
                         t.name
                     ),
                 ));
             }
-            self.origins.tables.push((source, i));
+        }
+        for (i, t) in model.tables.into_iter().enumerate() {
+            self.origins.tables.push(tables[i]);
             self.model.tables.push(t);
         }
         for (i, r) in model.relationships.into_iter().enumerate() {
-            self.origins.relationships.push((source, i));
+            self.origins.relationships.push(relationships[i]);
             self.model.relationships.push(r);
         }
         for (i, v) in model.verified_queries.into_iter().enumerate() {
-            self.origins.verified_queries.push((source, i));
+            self.origins.verified_queries.push(verified[i]);
             self.model.verified_queries.push(v);
         }
         self.model.business_rules.extend(model.business_rules);
@@ -118,11 +242,6 @@ impl Located {
             }
             self.model.description.push_str(&model.description);
         }
-        self.sources.push(ModelSource {
-            file: file.map(Path::to_path_buf),
-            text,
-            dbt,
-        });
         Ok(())
     }
 
@@ -131,12 +250,31 @@ impl Located {
     pub fn error(&self, path: &str, message: String) -> Error {
         let (source, local) = self.localize(path);
         match source.and_then(|s| self.sources.get(s)) {
+            Some(src) if src.dbt => {
+                // The deepest imported item the path is in: its dbt key and line.
+                let place = self
+                    .dbt_places
+                    .iter()
+                    .filter(|p| {
+                        path.strip_prefix(p.path.as_str())
+                            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+                    })
+                    .max_by_key(|p| p.path.len());
+                match place {
+                    Some(p) => {
+                        let src = &self.sources[p.source];
+                        config_error(
+                            src.file.clone(),
+                            locate_path(&src.text, &p.dbt_path),
+                            &p.dbt_path,
+                            format!("(imported as `{path}`) {message}"),
+                        )
+                    }
+                    None => config_error(src.file.clone(), None, path, message),
+                }
+            }
             Some(src) => {
-                let line = if src.dbt {
-                    None
-                } else {
-                    locate_path(&src.text, &local)
-                };
+                let line = locate_path(&src.text, &local);
                 config_error(src.file.clone(), line, &local, message)
             }
             None => config_error(None, None, path, message),

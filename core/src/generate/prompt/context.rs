@@ -44,6 +44,8 @@ pub struct PromptContext {
     pub(crate) max_schema_tokens: usize,
     pub(crate) privacy_mode: bool,
     pub(crate) max_examples: usize,
+    /// The source's semantic model, for requests without a view.
+    pub(crate) semantic: Option<crate::semantic::Semantic>,
     prepared: Arc<Mutex<Option<Arc<Prepared>>>>,
     vectors: Arc<tokio::sync::Mutex<Option<Arc<SchemaVectors>>>>,
 }
@@ -58,6 +60,10 @@ impl std::fmt::Debug for PromptContext {
             .field("max_schema_tokens", &self.max_schema_tokens)
             .field("privacy_mode", &self.privacy_mode)
             .field("max_examples", &self.max_examples)
+            .field(
+                "semantic",
+                &self.semantic.as_ref().map(|s| s.model().name.clone()),
+            )
             .finish()
     }
 }
@@ -115,6 +121,7 @@ impl PromptContext {
             max_schema_tokens: 4000,
             privacy_mode: false,
             max_examples: DEFAULT_MAX_EXAMPLES,
+            semantic: None,
             prepared: Arc::default(),
             vectors: Arc::default(),
         }
@@ -151,7 +158,16 @@ impl PromptContext {
         if !llm.privacy_mode {
             context = context.samples(SampleValues::from_value_index(&values, SAMPLES_PER_COLUMN));
         }
-        Ok(context.embedder(embedder))
+        Ok(context
+            .embedder(embedder)
+            .semantic(source.semantic().cloned()))
+    }
+
+    /// The semantic model of requests that carry no view (a request's view gives its own,
+    /// restricted to what the asker may see).
+    pub fn semantic(mut self, semantic: Option<crate::semantic::Semantic>) -> Self {
+        self.semantic = semantic;
+        self
     }
 
     /// This context with the known values (and, unless in privacy mode, the samples) of another

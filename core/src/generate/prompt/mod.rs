@@ -3,8 +3,9 @@
 //!
 //! Layout: one system message with the rules of the dialect, the read-only and row-limit rules,
 //! the answer format, the schema listing (pruned to `[llm] max_schema_tokens` when the whole
-//! one does not fit), the values of the database the question names and the most similar
-//! few-shot examples; then the conversation so far as user/assistant pairs (each earlier
+//! one does not fit), the values of the database the question names, the semantic model's
+//! definitions that bear on the question (see `semantic`) and the most similar few-shot
+//! examples (the model's verified queries first); then the conversation so far as user/assistant pairs (each earlier
 //! question with the SQL that answered it, so that follow-ups such as "only 2024" can patch
 //! that SQL); then the question; then, on a retry, each failed try and why it failed.
 //!
@@ -14,6 +15,7 @@
 //! | the schema's words and foreign keys | `index` |
 //! | values the question names | `hints` |
 //! | few-shot examples | `examples` |
+//! | the semantic model's measures, dimensions, filters, joins, rules and verified queries | `semantic` |
 //! | relevance of tables and columns | `rank` |
 //! | pruning within the token budget | `select` |
 //! | the compact listing with sample values | `render`, `samples` |
@@ -33,6 +35,7 @@ mod rank;
 mod render;
 mod samples;
 mod select;
+mod semantic;
 mod terms;
 mod tokens;
 
@@ -47,6 +50,7 @@ pub use index::SchemaIndex;
 pub use rank::Relevance;
 pub use samples::SampleValues;
 pub use select::{SchemaSelection, ShownTable};
+pub use semantic::SemanticSection;
 
 use super::GenerationRequest;
 use crate::{
@@ -76,6 +80,8 @@ pub struct LinkedSchema {
     pub examples: Vec<(usize, f64)>,
     /// The relevance scores the selection followed.
     pub relevance: Relevance,
+    /// The semantic model's part (empty without a model).
+    pub semantic: SemanticSection,
 }
 
 /// A rendered prompt.
@@ -194,6 +200,30 @@ pub fn link_schema(
             weight: similarity,
         });
     }
+    // The semantic model as the asker sees it: its items the question touches favour their
+    // tables and columns.
+    let model = match &request.view {
+        Some(view) => view.semantic().cloned(),
+        None => context.semantic.clone(),
+    };
+    let semantic = match &model {
+        Some(m) => {
+            let section = semantic::section(
+                m,
+                &request.question,
+                semantic::budget(context.max_schema_tokens),
+                context.max_examples,
+                &prepared.validator,
+                catalog,
+            );
+            let boost = semantic::boost(m, &section, index);
+            if !boost.tables.is_empty() {
+                signals.boosts.push(boost);
+            }
+            section
+        }
+        None => SemanticSection::default(),
+    };
     signals.vectors = embeddings.map(|e| VectorSignals {
         question: &e.question,
         tables: &e.schema.tables,
@@ -239,6 +269,7 @@ pub fn link_schema(
         hints,
         examples: chosen,
         relevance,
+        semantic,
     }
 }
 
@@ -326,8 +357,16 @@ fn system_message(
             );
         }
     }
-    if !schema.examples.is_empty() {
+    if !schema.semantic.text.is_empty() {
+        let _ = write!(
+            s,
+            "\nBusiness definitions (the semantic model; prefer them to your own reading of the schema):\n{}",
+            schema.semantic.text
+        );
+    }
+    if !schema.examples.is_empty() || !schema.semantic.examples_text.is_empty() {
         s.push_str("\nExamples of questions with SQL that answers them on this database:\n");
+        s.push_str(&schema.semantic.examples_text);
         for &(i, _) in &schema.examples {
             let example = &context.examples[i];
             let _ = writeln!(

@@ -97,6 +97,7 @@ fn history_carries_earlier_sql_and_feedback_carries_the_error() {
 mod context;
 mod pruning;
 mod ranking;
+mod semantic;
 
 /// A sample database with its value index and sample values, as the engine builds them.
 pub(super) struct Sample {
