@@ -135,7 +135,7 @@ impl DataSource {
             true => None,
             false => {
                 let located = crate::semantic::load_files(&config.semantic_paths())?;
-                let checked = crate::semantic::check(&located, &catalog, &validator)?;
+                let checked = crate::semantic::check(&located, &catalog, &visible, &validator)?;
                 Some(if Arc::ptr_eq(&visible, &catalog) {
                     checked
                 } else {

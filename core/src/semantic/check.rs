@@ -31,7 +31,16 @@ pub struct BoundTable {
 /// as SQL over its table, each relationship's columns must exist, and each verified query must
 /// pass the validator with its parameters filled. The first problem is an error with file, line
 /// and key.
-pub fn check(located: &Located, catalog: &Arc<Catalog>, validator: &Validator) -> Result<Semantic> {
+///
+/// A table that exists but that `visible` (the catalog after `[database] allowed_tables`) leaves
+/// out is not checked: the validator would refuse it. Its items stay in the result; restrict the
+/// result to `visible` ([`Semantic::restrict`]) before use.
+pub fn check(
+    located: &Located,
+    catalog: &Arc<Catalog>,
+    visible: &Catalog,
+    validator: &Validator,
+) -> Result<Semantic> {
     let model = &located.model;
     let dialect = catalog.dialect;
     let mut tables = Vec::with_capacity(model.tables.len());
@@ -52,6 +61,17 @@ pub fn check(located: &Located, catalog: &Arc<Catalog>, validator: &Validator) -
                 ),
             ));
         };
+        if visible
+            .find_table(table.schema.as_deref(), &table.name, true)
+            .is_none()
+        {
+            tables.push(BoundTable {
+                schema: table.schema.clone(),
+                name: table.name.clone(),
+                columns: Vec::new(),
+            });
+            continue;
+        }
         let from = quote::qualified_identifier(dialect, table.schema.as_deref(), &table.name);
         let mut columns = Vec::new();
         let mut check_expr = |path: String, item: Item, sql: String, what: &str| -> Result<()> {

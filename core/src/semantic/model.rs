@@ -178,7 +178,7 @@ impl Aggregation {
 }
 
 /// A measure (a metric): a number the business aggregates.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Measure {
     /// The business's name ("revenue").
@@ -199,7 +199,26 @@ pub struct Measure {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     /// Whether more is better (for rankings and suggestions). Default `true`.
+    #[serde(skip_serializing_if = "is_true")]
     pub higher_is_better: bool,
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+impl Default for Measure {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            expr: String::new(),
+            aggregation: Aggregation::default(),
+            synonyms: Vec::new(),
+            description: String::new(),
+            format: None,
+            higher_is_better: true,
+        }
+    }
 }
 
 /// A named condition on a table ("active customers" → `SupportRepId IS NOT NULL`).

@@ -19,7 +19,7 @@ fn chinook_model(catalog: &Arc<Catalog>) -> Semantic {
 
 fn checked(located: &Located, catalog: &Arc<Catalog>) -> Semantic {
     let validator = Validator::new(catalog.clone(), ValidatorOptions::default());
-    check(located, catalog, &validator).expect("checks")
+    check(located, catalog, catalog, &validator).expect("checks")
 }
 
 fn system(sample: &Sample, context: &PromptContext, question: &str) -> String {
