@@ -156,3 +156,8 @@ pub struct ReadmeExamples;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/rust.md")]
 pub struct RustLibraryDocExamples;
+
+/// The Rust example of `docs/feedback.md`, compiled by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/feedback.md")]
+pub struct FeedbackDocExamples;
