@@ -217,7 +217,7 @@ async fn eval_replays_the_feedback_store() {
         .expect("engine");
     let tenant = "acme";
     let ana = Principal::user("ana").tenant(tenant);
-    let mut rate = async |question: &str, rating: Rating, correction: Option<&str>| {
+    let rate = async |question: &str, rating: Rating, correction: Option<&str>| {
         let answer = engine
             .ask(Ask::new(question).principal(ana.clone()))
             .await
