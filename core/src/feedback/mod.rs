@@ -210,7 +210,7 @@ pub struct Feedback {
     pub comment: Option<String>,
     /// `new`, `promoted` or `dismissed`.
     pub status: FeedbackStatus,
-    /// When it was given (RFC 3339, UTC, milliseconds).
+    /// When it was given (RFC 3339, UTC, microseconds).
     pub created_at: String,
 }
 
@@ -459,9 +459,10 @@ async fn open(location: &Location) -> Result<Arc<dyn FeedbackStore>> {
     }
 }
 
-/// Now, as the store writes times (RFC 3339, UTC, milliseconds).
+/// Now, as the store writes times (RFC 3339, UTC, microseconds: records given one after the
+/// other sort in that order).
 pub(crate) fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
 /// `since` as the store's time format, so that times compare as text; a date is its midnight
@@ -471,14 +472,14 @@ pub(crate) fn normalize_since(since: &str) -> Result<String> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(since) {
         return Ok(t
             .with_timezone(&chrono::Utc)
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(since, "%Y-%m-%d")
         && let Some(t) = d.and_hms_opt(0, 0, 0)
     {
         return Ok(t
             .and_utc()
-            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
     }
     Err(Error::invalid_input(format!(
         "since {since:?} is not a time: write RFC 3339 (2026-01-31T12:00:00Z) or a date (2026-01-31)"

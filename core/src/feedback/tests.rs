@@ -403,11 +403,11 @@ fn the_default_file_is_beside_the_configuration_file() {
 fn since_is_normalized_and_ids_are_uuids() {
     assert_eq!(
         normalize_since("2026-01-31").expect("date"),
-        "2026-01-31T00:00:00.000Z"
+        "2026-01-31T00:00:00.000000Z"
     );
     assert_eq!(
         normalize_since("2026-01-31T12:00:00+01:00").expect("time"),
-        "2026-01-31T11:00:00.000Z"
+        "2026-01-31T11:00:00.000000Z"
     );
     assert!(normalize_since("last week").is_err());
     assert!(is_id(&uuid::Uuid::new_v4().to_string()));

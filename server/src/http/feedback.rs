@@ -314,6 +314,44 @@ pub async fn promote_feedback(
     Ok((StatusCode::CREATED, Json(promoted)))
 }
 
+/// Sets a feedback record of the admin's tenant aside (status `dismissed`, role `admin`): it is
+/// no longer a golden question of `eval --feedback`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/feedback/{id}/dismiss",
+    tag = "feedback",
+    params(("id" = String, Path, description = "The feedback record's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Dismissed", body = FeedbackDoc),
+        (status = 400, description = "A malformed id (`INVALID_INPUT`)", body = ErrorBody),
+        (status = 401, description = "No token or a refused one", body = ErrorBody),
+        (status = 403, description = "The token lacks the admin role", body = ErrorBody),
+        (status = 404, description = "No such record in the admin's tenant", body = ErrorBody),
+    )
+)]
+pub async fn dismiss_feedback(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Feedback>, ApiError> {
+    caller.require_any(&[ROLE_ADMIN])?;
+    check_path_id("feedback", &id)?;
+    let engine = state.engine();
+    if engine
+        .feedback_record(&caller.tenant_id, &id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found(format!(
+            "there is no feedback '{id}' in your tenant; GET /api/v1/admin/feedback lists it"
+        )));
+    }
+    Ok(Json(
+        engine.dismiss_feedback(&caller.principal(), &id).await?,
+    ))
+}
+
 /// The verified queries promoted in the admin's tenant (role `admin`).
 #[utoipa::path(
     get,

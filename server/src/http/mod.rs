@@ -9,7 +9,7 @@
 //! | `POST` | `/api/v1/admin/circuit-breaker/reset` | bearer, role `admin` |
 //! | `POST` | `/api/v1/feedback` | bearer (any signed-in user, on their own conversations) |
 //! | `GET` | `/api/v1/admin/feedback` | bearer, role `admin` |
-//! | `POST` | `/api/v1/admin/feedback/{id}/promote` | bearer, role `admin` |
+//! | `POST` | `/api/v1/admin/feedback/{id}/promote`, `/api/v1/admin/feedback/{id}/dismiss` | bearer, role `admin` |
 //! | `GET` | `/api/v1/admin/verified` | bearer, role `admin` |
 //! | `POST` | `/api/v1/admin/verified/{id}/retire` | bearer, role `admin` |
 //! | `GET` | `/api/v1/admin/semantic-model` | bearer, role `admin` (YAML) |
@@ -248,6 +248,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(feedback::give_feedback))
         .routes(routes!(feedback::list_feedback))
         .routes(routes!(feedback::promote_feedback))
+        .routes(routes!(feedback::dismiss_feedback))
         .routes(routes!(feedback::list_verified))
         .routes(routes!(feedback::retire_verified))
         .routes(routes!(feedback::semantic_model))

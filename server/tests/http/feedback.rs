@@ -266,6 +266,7 @@ async fn feedback_flow(app: Router) {
         for (method, path) in [
             ("GET", "/api/v1/admin/feedback".to_string()),
             ("POST", format!("/api/v1/admin/feedback/{down_id}/promote")),
+            ("POST", format!("/api/v1/admin/feedback/{down_id}/dismiss")),
             ("GET", "/api/v1/admin/verified".to_string()),
             ("POST", format!("/api/v1/admin/verified/{some_id}/retire")),
             ("GET", "/api/v1/admin/semantic-model".to_string()),
@@ -297,6 +298,45 @@ async fn feedback_flow(app: Router) {
     assert_eq!(ups.body.as_array().map(Vec::len), Some(1), "{:?}", ups.body);
     let none = get(&app, &root, "/api/v1/admin/feedback?user=bob").await;
     assert_eq!(none.body, json!([]));
+    // Filter values are bound, never spliced into SQL.
+    let injected = get(
+        &app,
+        &root,
+        "/api/v1/admin/feedback?user=x%27%20OR%20%271%27%3D%271&since=2020-01-01",
+    )
+    .await;
+    assert_eq!(injected.status, 200, "{:?}", injected.body);
+    assert_eq!(injected.body, json!([]));
+
+    // Dismissing: another tenant's admin cannot, a bad id is refused, the admin can.
+    let up_id = up.body["id"].as_str().expect("id");
+    post(
+        &app,
+        &gadmin,
+        &format!("/api/v1/admin/feedback/{up_id}/dismiss"),
+        json!({}),
+    )
+    .await
+    .assert_error(404, "NOT_FOUND");
+    post(
+        &app,
+        &root,
+        "/api/v1/admin/feedback/..%2F..%2Fetc/dismiss",
+        json!({}),
+    )
+    .await
+    .assert_error(400, "INVALID_INPUT");
+    let dismissed = post(
+        &app,
+        &root,
+        &format!("/api/v1/admin/feedback/{up_id}/dismiss"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(dismissed.status, 200, "{:?}", dismissed.body);
+    assert_eq!(dismissed.body["status"], "dismissed");
+    let listed = get(&app, &root, "/api/v1/admin/feedback?status=dismissed").await;
+    assert_eq!(listed.body[0]["id"], up_id, "{:?}", listed.body);
     for query in [
         "rating=sideways",
         "status=old",
@@ -507,6 +547,7 @@ async fn the_document_describes_the_feedback_endpoints() {
         ("/api/v1/feedback", "post"),
         ("/api/v1/admin/feedback", "get"),
         ("/api/v1/admin/feedback/{id}/promote", "post"),
+        ("/api/v1/admin/feedback/{id}/dismiss", "post"),
         ("/api/v1/admin/verified", "get"),
         ("/api/v1/admin/verified/{id}/retire", "post"),
         ("/api/v1/admin/semantic-model", "get"),
