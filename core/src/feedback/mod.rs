@@ -310,7 +310,8 @@ pub struct PromotedQuery {
 #[derive(Debug, Clone)]
 enum Location {
     Sqlite(PathBuf),
-    Postgres(Secret),
+    /// `None`: `store = "postgres"` without a URL (refused when the store is opened).
+    Postgres(Option<Secret>),
 }
 
 /// The engine's part of feedback: the store (opened at first use, so that an engine that never
@@ -337,9 +338,9 @@ impl FeedbackHub {
     /// given.
     pub(crate) fn new(config: &Config, store: Option<Arc<dyn FeedbackStore>>) -> Self {
         let f = &config.feedback;
-        let location = match (f.store, &f.url) {
-            (FeedbackStoreKind::Postgres, Some(url)) => Location::Postgres(url.clone()),
-            _ => Location::Sqlite(config.feedback_path()),
+        let location = match f.store {
+            FeedbackStoreKind::Postgres => Location::Postgres(f.url.clone()),
+            FeedbackStoreKind::Sqlite => Location::Sqlite(config.feedback_path()),
         };
         Self {
             location,
@@ -439,7 +440,10 @@ async fn open(location: &Location) -> Result<Arc<dyn FeedbackStore>> {
                 ))
             }
         }
-        Location::Postgres(url) => {
+        Location::Postgres(None) => Err(Error::config(
+            "[feedback] store = \"postgres\" needs the postgres:// URL of the database that keeps the feedback: set [feedback] url",
+        )),
+        Location::Postgres(Some(url)) => {
             #[cfg(feature = "postgres")]
             {
                 Ok(Arc::new(

@@ -413,3 +413,16 @@ fn since_is_normalized_and_ids_are_uuids() {
     assert!(is_id(&uuid::Uuid::new_v4().to_string()));
     assert!(!is_id("1; DROP TABLE cbi_feedback"));
 }
+
+#[tokio::test]
+async fn a_postgres_store_without_url_is_refused_when_used() {
+    let mut config = Interface::Embedded.defaults();
+    config.feedback.store = FeedbackStoreKind::Postgres;
+    let engine = Engine::from_config(config).await.expect("engine");
+    let e = engine
+        .list_feedback("default", &FeedbackFilter::default())
+        .await
+        .expect_err("no url");
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    assert!(e.to_string().contains("[feedback] url"), "{e}");
+}
