@@ -311,7 +311,7 @@ impl Engine {
             verified_by: user_of(admin).to_string(),
             verified_at: now(),
         };
-        self.check_verified(admin, &query)?;
+        self.check_verified(&query)?;
         self.check_verified_view(admin, &query).await?;
         let mut promoted = PromotedQuery {
             id: uuid::Uuid::new_v4().to_string(),
@@ -339,7 +339,7 @@ impl Engine {
     }
 
     /// Lengths and characters of a promotion's texts.
-    fn check_verified(&self, _admin: &Principal, query: &VerifiedQuery) -> Result<()> {
+    fn check_verified(&self, query: &VerifiedQuery) -> Result<()> {
         let hub = self.feedback_hub();
         if query.paraphrases.len() > MAX_PARAPHRASES {
             return Err(Error::invalid_input(format!(
