@@ -184,6 +184,22 @@ async fn feedback_flow(app: Router) {
             400,
             "INVALID_INPUT",
         ),
+        (
+            json!({"session_id": session, "turn": turn, "rating": "down",
+                   "corrected_sql": format!("SELECT COUNT(*) FROM Track WHERE Name <> '{}'", "z".repeat(30_000))}),
+            400,
+            "INVALID_INPUT",
+        ),
+        (
+            json!({"session_id": session, "turn": turn, "rating": "up", "comment": "nul \u{0000} inside"}),
+            400,
+            "INVALID_INPUT",
+        ),
+        (
+            json!({"session_id": "../../etc/passwd", "turn": turn, "rating": "up"}),
+            400,
+            "INVALID_INPUT",
+        ),
     ];
     for (body, status, code) in rejected {
         let reply = post(&app, &ana, "/api/v1/feedback", body.clone()).await;
