@@ -148,6 +148,8 @@ struct Inner {
     cache: Option<SemanticCache>,
     redis: Option<RedisConnection>,
     metrics: Metrics,
+    /// Feedback and promoted verified queries (`[feedback]`).
+    feedback: crate::feedback::FeedbackHub,
 }
 
 /// Builds an [`Engine`] with parts other than those of the configuration. Cloning it clones
@@ -164,6 +166,7 @@ pub struct EngineBuilder {
     clock: Option<Arc<dyn Clock>>,
     metrics: Metrics,
     examples: Vec<crate::config::FewShotExample>,
+    feedback_store: Option<Arc<dyn crate::feedback::FeedbackStore>>,
 }
 
 impl EngineBuilder {
@@ -232,6 +235,12 @@ impl EngineBuilder {
         examples: impl IntoIterator<Item = crate::config::FewShotExample>,
     ) -> Self {
         self.examples.extend(examples);
+        self
+    }
+
+    /// The feedback store (default: `[feedback] store`, opened at the first feedback).
+    pub fn feedback_store(mut self, store: Arc<dyn crate::feedback::FeedbackStore>) -> Self {
+        self.feedback_store = Some(store);
         self
     }
 
@@ -323,6 +332,7 @@ impl EngineBuilder {
         };
         let cache = cache::from_config(&config, &source, redis.as_ref(), parts).await?;
         let sources = Sources::new(&config, source, self.metrics.clone());
+        let feedback = crate::feedback::FeedbackHub::new(&config, self.feedback_store);
         Ok(Engine {
             inner: Arc::new(Inner {
                 config,
@@ -335,6 +345,7 @@ impl EngineBuilder {
                 cache,
                 redis,
                 metrics: self.metrics,
+                feedback,
             }),
         })
     }
@@ -358,6 +369,11 @@ impl Engine {
     /// [`EngineBuilder::build_lazy`]).
     pub fn connect_lazy(config: Config) -> Result<LazyEngine> {
         Self::builder().config(config).build_lazy()
+    }
+
+    /// Feedback and promoted verified queries (see [`crate::feedback`]).
+    pub(crate) fn feedback_hub(&self) -> &crate::feedback::FeedbackHub {
+        &self.inner.feedback
     }
 
     /// The configuration in force.

@@ -21,7 +21,9 @@
 //!   [`catalog`], [`sql`] (the validator every statement passes), [`dialect`];
 //! - [`metrics`] (Prometheus metrics in a registry the caller owns), [`store`] (the Redis
 //!   connection the shared stores use), [`demo`] (the Chinook demo database inside the crate);
-//! - [`eval`]: golden questions, execution accuracy and schema-linking recall.
+//! - [`eval`]: golden questions, execution accuracy and schema-linking recall;
+//! - [`feedback`]: ratings and corrections of answers, promoted to verified queries
+//!   (`FeedbackStore`: a SQLite file or PostgreSQL).
 //!
 //! # Cargo features
 //!
@@ -51,6 +53,7 @@ pub mod error;
 pub mod eval;
 pub mod exec;
 mod features;
+pub mod feedback;
 pub mod generate;
 mod guard;
 mod lazy;
@@ -76,6 +79,9 @@ pub use config::Config;
 pub use dialect::Dialect;
 pub use engine::{Ask, Engine, LazyEngine};
 pub use error::{Error, ErrorKind, Result};
+pub use feedback::{
+    Feedback, FeedbackFilter, FeedbackStatus, FeedbackSubmission, PromotedQuery, Promotion, Rating,
+};
 pub use source::DataSource;
 
 /// Every type the engine shares between tasks and threads is `Send + Sync`: the one list,
@@ -104,6 +110,7 @@ const _: () = {
     shared::<dyn cache::CacheStore>();
     shared::<dyn resilience::rate_limit::RateLimiter>();
     shared::<dyn clock::Clock>();
+    shared::<dyn feedback::FeedbackStore>();
     // Their implementations and the layers around them.
     shared::<generate::RuleGenerator>();
     shared::<generate::LlmGenerator>();
@@ -149,3 +156,8 @@ pub struct ReadmeExamples;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/rust.md")]
 pub struct RustLibraryDocExamples;
+
+/// The Rust example of `docs/feedback.md`, compiled by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/feedback.md")]
+pub struct FeedbackDocExamples;

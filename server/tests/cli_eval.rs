@@ -192,3 +192,102 @@ fn linking_only_reports_recall_and_schema_size() {
         "--max-schema-tokens needs --linking-only"
     );
 }
+
+/// `eval --feedback`: the thumbs-up answers and the corrections of a tenant's feedback store
+/// are the golden questions; a thumbs-down without correction and dismissed feedback are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eval_replays_the_feedback_store() {
+    use conversational_bi::{Ask, Config, Engine, FeedbackSubmission, Principal, Rating};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config_path = dir.path().join("conversational-bi.toml");
+    let chinook = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/chinook/chinook.sqlite"
+    );
+    std::fs::write(
+        &config_path,
+        format!(
+            "[database]\nurl = \"sqlite://{chinook}\"\n\n[feedback]\npath = \"fb/feedback.db\"\n"
+        ),
+    )
+    .expect("write");
+    let engine = Engine::from_config(Config::load(&config_path).expect("config"))
+        .await
+        .expect("engine");
+    let tenant = "acme";
+    let ana = Principal::user("ana").tenant(tenant);
+    let rate = async |question: &str, rating: Rating, correction: Option<&str>| {
+        let answer = engine
+            .ask(Ask::new(question).principal(ana.clone()))
+            .await
+            .expect("answer");
+        let mut submission = FeedbackSubmission::new(&answer.session_id, answer.turn, rating);
+        if let Some(sql) = correction {
+            submission = submission.corrected_sql(sql);
+        }
+        engine.feedback(&ana, submission).await.expect("feedback")
+    };
+    // Right: the generator answers it again the same way.
+    rate("How many artists are there?", Rating::Up, None).await;
+    // A correction the generator does not reproduce: scored wrong.
+    rate(
+        "How many albums are there?",
+        Rating::Down,
+        Some("SELECT COUNT(*) FROM Track"),
+    )
+    .await;
+    // Not golden: a thumbs-down without correction, and a dismissed record.
+    rate("How many genres are there?", Rating::Down, None).await;
+    let dismissed = rate("How many customers are there?", Rating::Up, None).await;
+    engine
+        .dismiss_feedback(&Principal::user("root").tenant(tenant), &dismissed.id)
+        .await
+        .expect("dismiss");
+    drop(engine);
+
+    let out = std::process::Command::new(BIN)
+        .arg("--config")
+        .arg(&config_path)
+        .args(["eval", "--feedback", "--tenant", tenant, "--json"])
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(json["tenant_id"], tenant);
+    assert_eq!(json["total"], 2, "{stdout}");
+    assert_eq!(json["correct"], 1, "{stdout}");
+    assert_eq!(json["wrong"], 1, "{stdout}");
+    assert_eq!(json["execution_accuracy"], 0.5, "{stdout}");
+    let results = json["results"].as_array().expect("results");
+    let wrong = results
+        .iter()
+        .find(|r| r["outcome"] == "wrong")
+        .expect("a wrong one");
+    assert_eq!(wrong["gold_sql"], "SELECT COUNT(*) FROM Track");
+    assert_eq!(wrong["corrected"], true);
+
+    // Another tenant has no feedback: nothing to score.
+    let out = std::process::Command::new(BIN)
+        .arg("--config")
+        .arg(&config_path)
+        .args(["eval", "--feedback", "--tenant", "globex", "--json"])
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("runs");
+    let json: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(json["total"], 0);
+    // --feedback does not mix with a question file.
+    let out = std::process::Command::new(BIN)
+        .args(["eval", "--feedback", "--questions", "q.json"])
+        .output()
+        .expect("runs");
+    assert_ne!(out.status.code(), Some(0));
+}

@@ -9,7 +9,7 @@
 //! [server] [llm] [production] [production.rate_limiting] [production.security]
 //! [production.performance] [production.circuit_breaker] [cache] [session] [logging]
 //! [metrics] [database] [redis] [auth] [[auth.issuers]] [access] [access.roles.<name>]
-//! [semantic] [tenants.<id>]
+//! [semantic] [feedback] [tenants.<id>]
 //! ```
 //!
 //! | variable | overrides |
@@ -95,6 +95,9 @@ pub struct Config {
     pub access: AccessConfig,
     /// `[semantic]`: the business's semantic model.
     pub semantic: SemanticConfig,
+    /// `[feedback]`: ratings and corrections of answers, and the verified queries promoted
+    /// from them.
+    pub feedback: FeedbackConfig,
     /// `[tenants.<id>]`: a database per tenant; a tenant without an entry uses `[database]`.
     pub tenants: std::collections::BTreeMap<String, TenantConfig>,
     /// The file the configuration was read from, for errors found after loading (a row filter
@@ -441,6 +444,7 @@ impl Config {
             }
         }
         self.check_shared_stores(bad)?;
+        self.check_feedback(bad)?;
         self.check_tenants(bad)?;
         crate::features::check_config(self, crate::features::Backends::COMPILED, bad)
     }
@@ -489,6 +493,55 @@ impl Config {
                     &format!("{key}.pool_size"),
                     "must be at least 1; leave it out to use [database] pool_size".into(),
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `[feedback]`: a PostgreSQL store needs its URL, and limits must be positive.
+    fn check_feedback(&self, bad: &dyn Fn(&str, String) -> Error) -> Result<()> {
+        let f = &self.feedback;
+        if f.refresh_secs == 0 {
+            return Err(bad(
+                "feedback.refresh_secs",
+                "must be at least 1 (the default is 2)".into(),
+            ));
+        }
+        if f.max_comment_chars == 0 {
+            return Err(bad(
+                "feedback.max_comment_chars",
+                "must be greater than 0 (the default is 2000)".into(),
+            ));
+        }
+        if f.max_sql_bytes == 0 {
+            return Err(bad(
+                "feedback.max_sql_bytes",
+                "must be greater than 0 (the default is 20000)".into(),
+            ));
+        }
+        match f.store {
+            FeedbackStoreKind::Postgres => {
+                let Some(url) = &f.url else {
+                    return Err(bad(
+                        "feedback.url",
+                        "store = \"postgres\" needs the postgres:// URL of the database that keeps the feedback".into(),
+                    ));
+                };
+                let url = url.expose();
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    return Err(bad(
+                        "feedback.url",
+                        "must be a postgres:// or postgresql:// URL".into(),
+                    ));
+                }
+            }
+            FeedbackStoreKind::Sqlite => {
+                if f.url.is_some() {
+                    return Err(bad(
+                        "feedback.url",
+                        "is read only with store = \"postgres\"; set store = \"postgres\", or set `path` for the SQLite file".into(),
+                    ));
+                }
             }
         }
         Ok(())
@@ -700,6 +753,20 @@ impl Config {
             .collect()
     }
 
+    /// The SQLite file of `[feedback]`: `path` (a relative one read from the configuration
+    /// file's folder), else `feedback.db` beside the configuration file, else in the data
+    /// folder (`$XDG_DATA_HOME/heliosdb-conversational-bi/`, or
+    /// `~/.local/share/heliosdb-conversational-bi/`, or the temporary folder without a home).
+    pub fn feedback_path(&self) -> PathBuf {
+        let base = self.origin.as_ref().and_then(|f| f.parent());
+        match (&self.feedback.path, base) {
+            (Some(p), Some(b)) if p.is_relative() => b.join(p),
+            (Some(p), _) => p.clone(),
+            (None, Some(b)) => b.join("feedback.db"),
+            (None, None) => data_dir().join("feedback.db"),
+        }
+    }
+
     pub(crate) fn error_at(&self, key: &str, message: String) -> Error {
         let line = self
             .origin
@@ -833,3 +900,18 @@ fn unknown_field(message: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests;
+
+/// The folder of the engine's own data: `$XDG_DATA_HOME/heliosdb-conversational-bi`, else
+/// `~/.local/share/heliosdb-conversational-bi`, else the temporary folder's.
+fn data_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".local").join("share"))
+        })
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("heliosdb-conversational-bi")
+}

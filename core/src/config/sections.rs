@@ -536,6 +536,66 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D
     })
 }
 
+/// Where feedback and promoted verified queries live (`[feedback] store`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedbackStoreKind {
+    /// An embedded SQLite file (`[feedback] path`), written with WAL and `synchronous = FULL`.
+    #[default]
+    Sqlite,
+    /// A PostgreSQL database (`[feedback] url`), shared by every instance.
+    Postgres,
+}
+
+/// `[feedback]`: users' ratings and corrections of answers, and the verified queries admins
+/// promote from them (see `docs/feedback.md`).
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeedbackConfig {
+    /// `"sqlite"` (default) or `"postgres"`.
+    pub store: FeedbackStoreKind,
+    /// The SQLite file. Default: `feedback.db` beside the configuration file when there is
+    /// one, else in the data folder (`$XDG_DATA_HOME/heliosdb-conversational-bi/`, or
+    /// `~/.local/share/heliosdb-conversational-bi/`). A relative path is read from the
+    /// configuration file's folder. The file is created at the first feedback.
+    pub path: Option<PathBuf>,
+    /// The `postgres://` URL of `store = "postgres"`.
+    pub url: Option<Secret>,
+    /// Seconds between checks of the promoted verified queries' version (one cheap read per
+    /// tenant), so that a promotion on one instance is seen on every other. Default `2`.
+    pub refresh_secs: u64,
+    /// Longest comment, in characters. Default `2000`.
+    pub max_comment_chars: usize,
+    /// Longest corrected SQL, in bytes. Default `20000`.
+    pub max_sql_bytes: usize,
+}
+
+impl Default for FeedbackConfig {
+    fn default() -> Self {
+        Self {
+            store: FeedbackStoreKind::Sqlite,
+            path: None,
+            url: None,
+            refresh_secs: 2,
+            max_comment_chars: 2000,
+            max_sql_bytes: 20_000,
+        }
+    }
+}
+
+impl std::fmt::Debug for FeedbackConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeedbackConfig")
+            .field("store", &self.store)
+            .field("path", &self.path)
+            .field("url", &self.url.as_ref().map(|_| "***"))
+            .field("refresh_secs", &self.refresh_secs)
+            .field("max_comment_chars", &self.max_comment_chars)
+            .field("max_sql_bytes", &self.max_sql_bytes)
+            .finish()
+    }
+}
+
 /// `[database]`: the data source and its limits.
 #[derive(Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]

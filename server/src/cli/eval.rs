@@ -10,6 +10,10 @@
 //! rows agree as multisets (in order when the gold SQL has a top-level ORDER BY). Extra
 //! predicted columns are allowed: an answer that also shows the count it ranked by is still the
 //! right answer.
+//!
+//! With `--feedback`, the golden questions are the feedback store of `[feedback]`: each
+//! thumbs-up answer (question and its SQL) and each correction (question and the corrected
+//! SQL) of one tenant, scored the same way on the tenant's database.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -21,7 +25,7 @@ use std::{
 
 use clap::Args;
 use conversational_bi::{
-    Config, DataSource, Error,
+    Config, DataSource, Engine, Error, FeedbackFilter, FeedbackStatus,
     eval::{
         self,
         linking::{self, LinkingOptions, LinkingReport, LinkingSummary},
@@ -35,11 +39,24 @@ use serde_json::json;
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// Golden questions: Spider/SParC JSON or `database,question,sql` CSV.
-    #[arg(long, value_name = "FILE")]
-    questions: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "feedback")]
+    questions: Option<PathBuf>,
     /// Folder holding `<db>/<db>.sqlite` for every database named in the questions.
-    #[arg(long, value_name = "DIR")]
-    db_dir: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "feedback")]
+    db_dir: Option<PathBuf>,
+    /// Replay the feedback store of `[feedback]` as the golden questions: every thumbs-up
+    /// answer and every correction of the tenant (`--tenant`), on the tenant's database
+    /// (`[database]`, or its `[tenants.<id>]`). Dismissed feedback is left out.
+    #[arg(long, conflicts_with_all = ["questions", "db_dir", "linking_only"])]
+    feedback: bool,
+    /// The tenant whose feedback `--feedback` replays.
+    #[arg(
+        long,
+        value_name = "ID",
+        default_value = "default",
+        requires = "feedback"
+    )]
+    tenant: String,
     /// Which generator to score: the offline rules or the configured LLM.
     #[arg(long, value_parser = ["rule", "llm"], default_value = "rule")]
     generator: String,
@@ -88,11 +105,19 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
     if args.linking_only {
         return run_linking(args, config).await;
     }
+    if args.feedback {
+        return run_feedback(args, config).await;
+    }
+    let (Some(questions), Some(db_dir)) = (&args.questions, &args.db_dir) else {
+        return Err(Error::invalid_input(
+            "eval needs --questions FILE and --db-dir DIR, or --feedback",
+        ));
+    };
     let mut config = config.clone();
     config.database.max_rows = 100_000;
     // Score the configured model alone: a rule fallback would hide its failures.
     config.llm.fallback = conversational_bi::config::Fallback::None;
-    let cases = eval::load_cases(&args.questions)?;
+    let cases = eval::load_cases(questions)?;
     let mut dbs: HashMap<String, Option<Database>> = HashMap::new();
     let mut results = Vec::new();
     let mut by_difficulty: BTreeMap<String, (usize, usize)> = BTreeMap::new();
@@ -103,7 +128,7 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
         if !dbs.contains_key(&case.db) {
             // One database open at a time: golden sets span hundreds of them.
             dbs.clear();
-            let db = match open(&config, &args.db_dir, &case.db, &args.generator).await {
+            let db = match open(&config, db_dir, &case.db, &args.generator).await {
                 Ok(d) => Some(d),
                 Err(e) => {
                     eprintln!("skipping database {}: {e}", case.db);
@@ -250,9 +275,128 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs `eval --feedback`: the tenant's thumbs-up answers and corrections as golden
+/// questions, scored by [`eval::rows_match`] on the tenant's database.
+async fn run_feedback(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
+    let mut config = config.clone();
+    config.database.max_rows = 100_000;
+    config.cache.enabled = false;
+    config.llm.fallback = conversational_bi::config::Fallback::None;
+    let engine = Engine::from_config(config.clone()).await?;
+    let source = engine.source_for_tenant(&args.tenant).await?;
+    let generator: Arc<dyn SqlGenerator> = if args.generator == "rule" {
+        Arc::new(RuleGenerator::from_source(&source).await?)
+    } else {
+        generate::from_config(&config, &source).await?
+    };
+    let records = engine
+        .list_feedback(
+            &args.tenant,
+            &FeedbackFilter {
+                limit: Some(conversational_bi::feedback::MAX_LIST_LIMIT),
+                ..FeedbackFilter::default()
+            },
+        )
+        .await?;
+    // Oldest first, each (question, SQL) once; dismissed feedback was set aside by an admin.
+    let mut seen = std::collections::HashSet::new();
+    let cases: Vec<(&conversational_bi::Feedback, &str)> = records
+        .iter()
+        .rev()
+        .filter(|f| f.status != FeedbackStatus::Dismissed)
+        .filter_map(|f| f.golden_sql().map(|gold| (f, gold)))
+        .filter(|(f, gold)| seen.insert((f.question.clone(), gold.to_string())))
+        .take(args.limit.unwrap_or(usize::MAX))
+        .collect();
+    let (mut correct, mut wrong, mut abstained, mut errors, mut unscored) = (0, 0, 0, 0, 0);
+    let mut results = Vec::new();
+    for (record, gold) in &cases {
+        let Ok((_, gold_result)) = source.run(gold).await else {
+            unscored += 1; // the gold SQL no longer runs: not scored
+            continue;
+        };
+        let request = GenerationRequest {
+            question: record.question.clone(),
+            catalog: source.visible_catalog().clone(),
+            history: Vec::new(),
+            feedback: Vec::new(),
+            max_rows: config.database.max_rows,
+            view: None,
+        };
+        let (outcome, predicted) = match generator.generate(&request).await {
+            Err(Error::CannotAnswer { .. }) => ("abstained", None),
+            Err(_) => ("error", None),
+            Ok(g) => match source.run(&g.sql).await {
+                Ok((_, r)) => {
+                    let ok = eval::rows_match(
+                        &r.rows,
+                        &gold_result.rows,
+                        eval::has_top_level_order_by(gold),
+                    );
+                    (if ok { "correct" } else { "wrong" }, Some(g.sql))
+                }
+                Err(_) => ("error", Some(g.sql)),
+            },
+        };
+        match outcome {
+            "correct" => correct += 1,
+            "wrong" => wrong += 1,
+            "abstained" => abstained += 1,
+            _ => errors += 1,
+        }
+        results.push(json!({
+            "feedback_id": record.id,
+            "rating": record.rating,
+            "corrected": record.corrected_sql.is_some(),
+            "question": record.question,
+            "gold_sql": gold,
+            "predicted_sql": predicted,
+            "outcome": outcome,
+        }));
+    }
+    let total = results.len();
+    let accuracy = if total == 0 {
+        0.0
+    } else {
+        correct as f64 / total as f64
+    };
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "tenant_id": args.tenant,
+                "total": total,
+                "correct": correct,
+                "execution_accuracy": accuracy,
+                "abstained": abstained,
+                "errors": errors,
+                "wrong": wrong,
+                "unscored": unscored,
+                "results": results,
+            })
+        );
+    } else {
+        println!("feedback of tenant:  {}", args.tenant);
+        println!("questions:           {total}");
+        println!("execution accuracy:  {:.1}% ({correct})", 100.0 * accuracy);
+        println!("wrong:               {wrong}");
+        println!("abstained:           {abstained}");
+        println!("errors:              {errors}");
+        if unscored > 0 {
+            println!("unscored:            {unscored} (their SQL no longer runs)");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `eval --linking-only`.
 async fn run_linking(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
-    let cases = eval::load_cases(&args.questions)?;
+    let (Some(questions), Some(db_dir)) = (&args.questions, &args.db_dir) else {
+        return Err(Error::invalid_input(
+            "eval --linking-only needs --questions FILE and --db-dir DIR",
+        ));
+    };
+    let cases = eval::load_cases(questions)?;
     let options = LinkingOptions {
         max_schema_tokens: args
             .max_schema_tokens
@@ -266,7 +410,7 @@ async fn run_linking(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error
             "--max-schema-tokens must be greater than 0",
         ));
     }
-    let report = linking::evaluate(&cases, &args.db_dir, config, &options).await;
+    let report = linking::evaluate(&cases, db_dir, config, &options).await;
     for (db, reason) in &report.skipped_databases {
         eprintln!("skipping database {db}: {reason}");
     }

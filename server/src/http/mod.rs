@@ -7,6 +7,12 @@
 //! | `POST` | `/api/v1/query` | bearer, role `analyst` or `admin` |
 //! | `GET`, `DELETE` | `/api/v1/sessions/{id}` | bearer, role `analyst` or `admin` |
 //! | `POST` | `/api/v1/admin/circuit-breaker/reset` | bearer, role `admin` |
+//! | `POST` | `/api/v1/feedback` | bearer (any signed-in user, on their own conversations) |
+//! | `GET` | `/api/v1/admin/feedback` | bearer, role `admin` |
+//! | `POST` | `/api/v1/admin/feedback/{id}/promote`, `/api/v1/admin/feedback/{id}/dismiss` | bearer, role `admin` |
+//! | `GET` | `/api/v1/admin/verified` | bearer, role `admin` |
+//! | `POST` | `/api/v1/admin/verified/{id}/retire` | bearer, role `admin` |
+//! | `GET` | `/api/v1/admin/semantic-model` | bearer, role `admin` (YAML) |
 //! | `GET` | `/api/v1/openapi.json` | none |
 //!
 //! [`app`] builds the router from an [`AppState`]; it needs no socket, so tests drive it with
@@ -17,6 +23,7 @@ pub mod breaker;
 pub mod client_ip;
 pub mod error;
 pub mod extract;
+pub mod feedback;
 pub mod health;
 pub mod idp;
 pub mod login_guard;
@@ -199,6 +206,7 @@ fn cors_layer(origins: AllowOrigin) -> CorsLayer {
         (name = "auth", description = "Log in"),
         (name = "queries", description = "Ask questions"),
         (name = "sessions", description = "The caller's own conversations"),
+        (name = "feedback", description = "Ratings and corrections of answers; verified queries promoted from them"),
         (name = "operations", description = "Health, circuit breaker, this document"),
     )
 )]
@@ -237,6 +245,13 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::query))
         .routes(routes!(routes::get_session, routes::delete_session))
         .routes(routes!(routes::reset_breaker))
+        .routes(routes!(feedback::give_feedback))
+        .routes(routes!(feedback::list_feedback))
+        .routes(routes!(feedback::promote_feedback))
+        .routes(routes!(feedback::dismiss_feedback))
+        .routes(routes!(feedback::list_verified))
+        .routes(routes!(feedback::retire_verified))
+        .routes(routes!(feedback::semantic_model))
         .routes(routes!(routes::openapi_json))
         .split_for_parts();
     let doc = api.to_json().unwrap_or_else(|e| {

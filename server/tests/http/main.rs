@@ -7,6 +7,7 @@ mod binary;
 mod cluster;
 mod deploy;
 mod errors;
+mod feedback;
 mod idp;
 mod jwt;
 mod login;
