@@ -477,7 +477,12 @@ impl Engine {
         })?;
         let mut located = semantic::Located::default();
         located.add(yaml.clone(), Some(Path::new("export.yaml")))?;
-        semantic::check(&located, source.catalog(), source.validator())?;
+        semantic::check(
+            &located,
+            source.catalog(),
+            source.visible_catalog(),
+            source.validator(),
+        )?;
         Ok(yaml)
     }
 }

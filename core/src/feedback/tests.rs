@@ -291,8 +291,13 @@ async fn promotion_reaches_another_engine(config: Config) {
     );
     let mut located = semantic::Located::default();
     located.add(yaml, None).expect("loads");
-    semantic::check(&located, a.source().catalog(), a.source().validator())
-        .expect("checks against the catalog");
+    semantic::check(
+        &located,
+        a.source().catalog(),
+        a.source().visible_catalog(),
+        a.source().validator(),
+    )
+    .expect("checks against the catalog");
 
     let retired = b
         .retire_verified(&root, &promoted.id)
