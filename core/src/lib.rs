@@ -53,6 +53,7 @@ pub mod exec;
 mod features;
 pub mod generate;
 mod guard;
+pub mod insight;
 mod lazy;
 pub mod llm;
 pub mod metrics;

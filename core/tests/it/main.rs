@@ -10,6 +10,7 @@ mod data_permissions;
 mod db_behaviour;
 mod db_guardrails;
 mod differential;
+mod insight;
 mod lazy_engine;
 mod permissions;
 mod privacy_feedback;
