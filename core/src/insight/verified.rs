@@ -112,7 +112,9 @@ pub async fn match_verified(
                     break;
                 };
                 let raw = raw_text(span);
-                match parameter_value(view, index, p.kind, p.column.as_deref(), &raw).await {
+                let quoted = span.iter().any(|t| t.quoted);
+                match parameter_value(view, index, p.kind, p.column.as_deref(), &raw, quoted).await
+                {
                     Some(v) => values.push((name.clone(), v)),
                     None => {
                         ok = false;
@@ -179,6 +181,7 @@ async fn parameter_value(
     kind: ParameterType,
     column: Option<&str>,
     raw: &str,
+    quoted: bool,
 ) -> Option<String> {
     match kind {
         ParameterType::Integer => {
@@ -200,7 +203,9 @@ async fn parameter_value(
             let hit = index
                 .lookup(&phrase_key(raw))
                 .iter()
-                .find(|h| same(&h.column.table, table) && same(&h.column.column, col));
+                .find(|h| same(&h.column.table, table) && same(&h.column.column, col))
+                // A quoted value is taken as written: its punctuation counts.
+                .filter(|h| !quoted || folded(&h.value) == folded(raw));
             if let Some(h) = hit {
                 return Some(h.value.clone());
             }
@@ -225,6 +230,11 @@ async fn parameter_value(
             (!result.rows.is_empty()).then(|| raw.to_string())
         }
     }
+}
+
+/// Lower case without accents.
+fn folded(t: &str) -> String {
+    text::fold_string(t.trim().to_lowercase())
 }
 
 /// A wording split into literal words (model synonyms folded) and parameters.

@@ -28,3 +28,4 @@ mod sqlite_policy;
 mod tenants;
 mod validator_guardrails;
 mod validator_spider;
+mod verified;
