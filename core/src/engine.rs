@@ -796,7 +796,7 @@ impl Engine {
             view.catalog(),
             view.semantic(),
         ));
-        let mut explanation = done.generation.explanation.clone();
+        let explanation = done.generation.explanation.clone();
         let mut suggestions = Vec::new();
         if done.result.rows.is_empty() {
             let why = crate::insight::explain_empty(
@@ -806,8 +806,8 @@ impl Engine {
             )
             .instrument(tracing::info_span!("explain_empty"))
             .await;
+            // The explanation says what the SQL does; the warning says why nothing came back.
             if let Some(why) = why {
-                explanation = format!("{explanation} {}", why.text).trim().to_string();
                 warnings.push(format!("no rows: {}", why.text));
                 suggestions.extend(why.suggestion);
             }

@@ -473,3 +473,66 @@ async fn without_a_model_suggestions_come_from_the_catalog_on_each_database() {
         }
     }
 }
+
+#[tokio::test]
+async fn empty_results_explain_themselves_on_each_database() {
+    for backend in Backend::available() {
+        let n = |p, s| backend.name(p, s).to_string();
+        let (inv, date, total, country) = (
+            n("Invoice", "invoice"),
+            n("InvoiceDate", "invoice_date"),
+            n("Total", "total"),
+            n("BillingCountry", "billing_country"),
+        );
+        let year = match backend {
+            Backend::Sqlite => format!("CAST(strftime('%Y', {date}) AS INTEGER)"),
+            _ => format!("EXTRACT(YEAR FROM {date})"),
+        };
+        let sql = format!(
+            "SELECT {country}, SUM({total}) FROM {inv} WHERE {year} = 1999 AND {total} > 0 GROUP BY {country}"
+        );
+        let engine = engine_on(&backend.chinook_url(), "", Some(Arc::new(Fixed(sql)))).await;
+        let answer = engine
+            .ask(Ask::new("x"))
+            .await
+            .unwrap_or_else(|e| panic!("{backend:?}: {e}"));
+        assert_eq!(answer.row_count, 0);
+        let (_, range) = engine
+            .source()
+            .run(&format!("SELECT MIN({date}), MAX({date}) FROM {inv}"))
+            .await
+            .expect("runs");
+        let (lo, hi) = (text(&range.rows[0][0]), text(&range.rows[0][1]));
+        let why = answer
+            .warnings
+            .iter()
+            .find(|w| w.starts_with("no rows"))
+            .unwrap_or_else(|| panic!("{backend:?}: {:?}", answer.warnings));
+        assert!(why.contains("1999"), "{why}");
+        assert!(
+            why.contains(&lo[..4]) && why.contains(&hi[..4]),
+            "{backend:?}: {why}"
+        );
+        assert_eq!(
+            answer.suggestions.first(),
+            Some(&format!("what about {}", &lo[..4])),
+            "{backend:?}"
+        );
+        // A condition that is never true is named, with no range of a column it lacks.
+        let sql = format!("SELECT {country} FROM {inv} WHERE 1 = 0");
+        let engine = engine_on(&backend.chinook_url(), "", Some(Arc::new(Fixed(sql)))).await;
+        let answer = engine.ask(Ask::new("x")).await.expect("runs");
+        assert_eq!(answer.row_count, 0);
+        assert_eq!(
+            answer.warnings,
+            ["no rows: No rows match the condition 1 = 0; without it, rows come back."],
+            "{backend:?}"
+        );
+        assert!(
+            answer
+                .suggestions
+                .iter()
+                .all(|s| !s.starts_with("what about"))
+        );
+    }
+}
