@@ -841,7 +841,7 @@ impl Engine {
             view.catalog(),
             view.semantic(),
         );
-        for candidate in candidates {
+        for candidate in candidates.into_iter().take(MAX_SUGGESTION_CHECKS) {
             if suggestions.len() >= MAX_SUGGESTIONS {
                 break;
             }
@@ -975,6 +975,9 @@ pub const VERIFIED_GENERATOR: &str = "verified";
 
 /// How many follow-ups an answer suggests at most.
 const MAX_SUGGESTIONS: usize = 3;
+
+/// How many candidate follow-ups are tried at most (each is one offline generation).
+const MAX_SUGGESTION_CHECKS: usize = 6;
 
 /// The turns a generator reads: all of them, except that a verified answer without a state of
 /// the generator's hides the turns before it, so that a follow-up never patches an older
