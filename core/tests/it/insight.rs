@@ -536,3 +536,42 @@ async fn empty_results_explain_themselves_on_each_database() {
         );
     }
 }
+
+#[tokio::test]
+async fn derived_statements_keep_hostile_literals_as_literals() {
+    let url = demo_copy();
+    for sql in [
+        "SELECT InvoiceId FROM Invoice WHERE BillingCountry = 'x''; DROP TABLE Invoice; --' AND Total > 1",
+        "SELECT InvoiceId FROM Invoice WHERE BillingCountry = '/* x */ Brazil' AND Total > 1",
+        "SELECT InvoiceId FROM Invoice WHERE BillingCountry = 'Bra''zil'' OR ''1''=''1' AND Total > 1",
+    ] {
+        let engine = engine_on(&url, "", Some(Arc::new(Fixed(sql.into())))).await;
+        let answer = engine.ask(Ask::new("x")).await.expect("answers");
+        assert_eq!(answer.row_count, 0, "{sql}");
+        let why = answer
+            .warnings
+            .iter()
+            .find(|w| w.starts_with("no rows"))
+            .unwrap_or_else(|| panic!("{sql}: {:?}", answer.warnings));
+        assert!(why.contains("BillingCountry = '"), "{why}");
+        let (_, left) = engine
+            .source()
+            .run("SELECT COUNT(*) FROM Invoice")
+            .await
+            .expect("runs");
+        assert_eq!(left.rows[0][0], Value::Int(412));
+    }
+    // HAVING is one condition, dropped as a whole.
+    let sql = "SELECT BillingCountry, SUM(Total) AS s FROM Invoice WHERE Total > 0 \
+               GROUP BY BillingCountry HAVING SUM(Total) > 100000";
+    let engine = engine_on(&url, "", Some(Arc::new(Fixed(sql.into())))).await;
+    let answer = engine.ask(Ask::new("x")).await.expect("answers");
+    assert!(
+        answer
+            .warnings
+            .iter()
+            .any(|w| w.contains("No rows match the condition SUM(Total) > 100000")),
+        "{:?}",
+        answer.warnings
+    );
+}
