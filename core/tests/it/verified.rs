@@ -61,6 +61,10 @@ async fn a_verified_question_with_a_known_value_is_answered_by_its_sql() {
         "revenue in Canada by month",
         "revenue in Canada by year for rock tracks",
         "number of invoices in Canada by year",
+        "revenue by country in 2023",
+        "top 5 countries by revenue",
+        "revenue by country for Rock tracks",
+        "revenue not in Canada by year",
     ] {
         if let Ok(answer) = engine.ask(Ask::new(question)).await {
             assert!(!answer.verified, "{question}: {}", answer.sql);
