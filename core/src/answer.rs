@@ -79,7 +79,8 @@ pub struct Answer {
     /// Similarity to the cached question, on a cache hit.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub similarity: Option<f64>,
-    /// Which generator wrote the SQL (`openai:gpt-4`, `rule`, ...).
+    /// Which generator wrote the SQL (`openai:gpt-4`, `rule`, ...; `verified` when a verified
+    /// query of the semantic model answered).
     pub generator: String,
     /// Whether a fallback answered because the configured generator was unavailable.
     pub degraded: bool,
@@ -94,7 +95,8 @@ pub struct Answer {
     /// A chart that suits the result.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub chart: Option<ChartSuggestion>,
-    /// Things the user should know (e.g. the result was cut at the row cap).
+    /// Things the user should know: the result was cut at the row cap, a join counts rows more
+    /// than once (fan-out), why a result is empty (`no rows: ...`), a fallback answered.
     pub warnings: Vec<String>,
     /// `answer`, or `clarification` when the engine asks which reading was meant.
     #[serde(default)]

@@ -14,14 +14,14 @@ pub use crate::lazy::LazyEngine;
 pub use crate::tenants::TenantHealth;
 use crate::{
     access::Principal,
-    answer::{Answer, suggest_chart},
+    answer::{Answer, AnswerKind, Attempt, suggest_chart},
     cache::{self, CacheLookup, CacheParts, CacheStore, SemanticCache},
     catalog::Catalog,
     clock::{Clock, SystemClock},
     config::{Config, EmbedderKind, Interface, LlmProviderKind, Secret},
     embed::{Embedder, RecentEmbeddings},
     error::Result,
-    generate::{GenerationRequest, SqlGenerator, StackParts, correct},
+    generate::{Generation, GenerationRequest, SqlGenerator, StackParts, correct},
     guard::InputGuard,
     metrics::Metrics,
     resilience::{
@@ -654,52 +654,128 @@ impl Engine {
             .check_context(state.context_bytes() + question.len())?;
         timings.insert("session".to_string(), ms(t));
 
-        let (probe, served) = match &inner.cache {
-            Some(cache) => {
+        // A verified query that answers the question answers it before anything is generated
+        // or looked up (see `insight::verified`).
+        let verified = match view.semantic() {
+            Some(s) if !s.model().verified_queries.is_empty() => {
                 let t = Instant::now();
-                let lookup = CacheLookup {
-                    tenant_id,
-                    schema: &view.catalog().fingerprint,
-                    history: &state.turns,
-                    question: &question,
-                };
-                let (probe, served) = cache
-                    .serve(lookup, &view)
-                    .instrument(tracing::info_span!("cache"))
-                    .await;
-                timings.insert("cache".to_string(), ms(t));
-                (Some(probe), served)
+                let found =
+                    crate::insight::match_verified(&question, &s.model().verified_queries, &view)
+                        .instrument(tracing::info_span!("verified"))
+                        .await;
+                timings.insert("verified".to_string(), ms(t));
+                found
             }
-            None => (None, None),
+            _ => None,
+        };
+        let history = generation_history(state.turns);
+        let generator = &inner.generator;
+        let request = |question: &str| GenerationRequest {
+            question: question.to_string(),
+            catalog: view.catalog().clone(),
+            history: history.clone(),
+            feedback: Vec::new(),
+            max_rows: inner.config.database.max_rows,
+            view: Some(view.clone()),
         };
 
-        let generator = &inner.generator;
-        let (done, similarity, generator_name) = match served {
-            Some(hit) => (hit.answer, Some(hit.similarity), hit.generator),
-            None => {
-                let request = GenerationRequest {
-                    question: question.clone(),
-                    catalog: view.catalog().clone(),
-                    history: state.turns,
-                    feedback: Vec::new(),
-                    max_rows: inner.config.database.max_rows,
-                    view: Some(view.clone()),
+        let (done, similarity, generator_name) = match verified {
+            Some(found) => {
+                let t = Instant::now();
+                let result = view
+                    .execute(&found.validated)
+                    .instrument(tracing::info_span!("execute"))
+                    .await?;
+                let execute_ms = ms(t);
+                // The rule generator's own reading of the question, when it has one, is kept
+                // with the turn so that follow-ups can patch it; without one, follow-ups are
+                // generated afresh (see `generation_history`).
+                let state = if generator.name() == "rule" {
+                    generator
+                        .generate(&request(&question))
+                        .await
+                        .ok()
+                        .filter(|g| g.clarification.is_none())
+                        .and_then(|g| g.state)
+                } else {
+                    None
                 };
-                let done = correct::generate_and_run(
-                    generator.as_ref(),
-                    &view,
-                    request,
-                    inner.config.llm.max_retries,
-                )
-                .await?;
-                // A degraded answer (the fallback stood in for the provider) is not cached: the
-                // provider answers that question again once it is back.
-                if let (Some(cache), Some(probe), None) =
-                    (&inner.cache, &probe, &done.generation.degraded)
-                {
-                    cache.insert(probe, &done, &generator.name()).await;
+                let explanation = found.explanation();
+                let done = correct::Corrected {
+                    generation: Generation {
+                        sql: found.validated.sql.clone(),
+                        explanation,
+                        state,
+                        degraded: None,
+                        clarification: None,
+                    },
+                    attempts: vec![Attempt {
+                        sql: found.validated.sql.clone(),
+                        error: None,
+                    }],
+                    validated: found.validated,
+                    result,
+                    generate_ms: 0.0,
+                    validate_ms: 0.0,
+                    execute_ms,
+                };
+                (done, None, VERIFIED_GENERATOR.to_string())
+            }
+            None => {
+                let (probe, served) = match &inner.cache {
+                    Some(cache) => {
+                        let t = Instant::now();
+                        let lookup = CacheLookup {
+                            tenant_id,
+                            schema: &view.catalog().fingerprint,
+                            history: &history,
+                            question: &question,
+                        };
+                        let (probe, served) = cache
+                            .serve(lookup, &view)
+                            .instrument(tracing::info_span!("cache"))
+                            .await;
+                        timings.insert("cache".to_string(), ms(t));
+                        (Some(probe), served)
+                    }
+                    None => (None, None),
+                };
+                match served {
+                    Some(hit) => (hit.answer, Some(hit.similarity), hit.generator),
+                    None => {
+                        let generated = correct::generate_or_clarify(
+                            generator.as_ref(),
+                            &view,
+                            request(&question),
+                            inner.config.llm.max_retries,
+                        )
+                        .await?;
+                        let done = match generated {
+                            correct::Generated::Ran(done) => *done,
+                            correct::Generated::Clarify(asked) => {
+                                // A question back is never cached: the reply decides.
+                                return self
+                                    .clarify(
+                                        &key,
+                                        question,
+                                        *asked,
+                                        session_warning,
+                                        timings,
+                                        started,
+                                    )
+                                    .await;
+                            }
+                        };
+                        // A degraded answer (the fallback stood in for the provider) is not
+                        // cached: the provider answers that question again once it is back.
+                        if let (Some(cache), Some(probe), None) =
+                            (&inner.cache, &probe, &done.generation.degraded)
+                        {
+                            cache.insert(probe, &done, &generator.name()).await;
+                        }
+                        (done, None, generator.name())
+                    }
                 }
-                (done, None, generator.name())
             }
         };
         timings.insert("generate".to_string(), done.generate_ms);
@@ -728,6 +804,32 @@ impl Engine {
                 inner.config.database.max_rows
             ));
         }
+
+        // Insights: joins that count rows twice, and why a result is empty.
+        let t = Instant::now();
+        warnings.extend(crate::insight::fanout::warnings(
+            &done.validated.sql,
+            view.catalog(),
+            view.semantic(),
+        ));
+        let explanation = done.generation.explanation.clone();
+        let mut suggestions = Vec::new();
+        if done.result.rows.is_empty() {
+            let why = crate::insight::explain_empty(
+                &view,
+                &done.validated,
+                &crate::insight::EmptyLimits::default(),
+            )
+            .instrument(tracing::info_span!("explain_empty"))
+            .await;
+            // The explanation says what the SQL does; the warning says why nothing came back.
+            if let Some(why) = why {
+                warnings.push(format!("no rows: {}", why.text));
+                suggestions.extend(why.suggestion);
+            }
+        }
+        timings.insert("insight".to_string(), ms(t));
+
         let turn = Turn {
             turn: 0,
             question: question.clone(),
@@ -747,18 +849,38 @@ impl Engine {
             .instrument(tracing::info_span!("save"))
             .await?;
         timings.insert("save".to_string(), ms(t));
+
+        let t = Instant::now();
+        let candidates = crate::insight::suggest::candidates(
+            &done.validated,
+            done.result.rows.len(),
+            view.catalog(),
+            view.semantic(),
+        );
+        for candidate in candidates.into_iter().take(MAX_SUGGESTION_CHECKS) {
+            if suggestions.len() >= MAX_SUGGESTIONS {
+                break;
+            }
+            if !suggestions.contains(&candidate)
+                && self.understood(&view, &saved.turns, &candidate).await
+            {
+                suggestions.push(candidate);
+            }
+        }
+        timings.insert("suggest".to_string(), ms(t));
         timings.insert("total".to_string(), ms(started));
 
         let chart = suggest_chart(&done.result.columns, &done.result.rows);
         Ok(Answer {
             sql: done.validated.sql,
-            explanation: done.generation.explanation,
+            explanation,
             row_count: done.result.rows.len(),
             columns: done.result.columns,
             rows: done.result.rows,
             truncated: done.result.truncated,
             cache_hit: similarity.is_some(),
             similarity,
+            verified: answered_by == VERIFIED_GENERATOR,
             generator: answered_by,
             degraded: degraded.is_some(),
             attempts: done.attempts,
@@ -767,11 +889,123 @@ impl Engine {
             turn: saved.turn_count,
             chart,
             warnings,
-            kind: crate::answer::AnswerKind::Answer,
+            kind: AnswerKind::Answer,
             clarification: None,
-            verified: false,
-            suggestions: Vec::new(),
+            suggestions,
         })
+    }
+
+    /// Saves and returns a turn that asks which reading was meant: nothing ran.
+    async fn clarify(
+        &self,
+        key: &SessionKey,
+        question: String,
+        asked: correct::Clarified,
+        session_warning: Option<String>,
+        mut timings: BTreeMap<String, f64>,
+        started: Instant,
+    ) -> Result<Answer> {
+        timings.insert("generate".to_string(), asked.generate_ms);
+        let c = asked.clarification;
+        let labels: Vec<String> = c.options.iter().map(|o| o.label.clone()).collect();
+        let explanation = if asked.generation.explanation.trim().is_empty() {
+            format!("{} ({})", c.question, labels.join(", "))
+        } else {
+            asked.generation.explanation.clone()
+        };
+        let turn = Turn {
+            turn: 0,
+            question,
+            sql: String::new(),
+            explanation: explanation.clone(),
+            columns: Vec::new(),
+            row_count: 0,
+            generator: self.inner.generator.name(),
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            state: asked.generation.state.clone(),
+            clarification: Some(c.clone()),
+        };
+        let t = Instant::now();
+        let saved = self
+            .inner
+            .sessions
+            .append(key, turn)
+            .instrument(tracing::info_span!("save"))
+            .await?;
+        timings.insert("save".to_string(), ms(t));
+        timings.insert("total".to_string(), ms(started));
+        Ok(Answer {
+            sql: String::new(),
+            explanation,
+            columns: Vec::new(),
+            rows: Vec::new(),
+            row_count: 0,
+            truncated: false,
+            cache_hit: false,
+            similarity: None,
+            generator: self.inner.generator.name(),
+            degraded: false,
+            attempts: asked.attempts,
+            timings,
+            session_id: key.session_id.clone(),
+            turn: saved.turn_count,
+            chart: None,
+            warnings: session_warning.into_iter().collect(),
+            kind: AnswerKind::Clarification,
+            clarification: Some(c),
+            verified: false,
+            suggestions: labels,
+        })
+    }
+
+    /// Whether a suggested follow-up would be answered: with the rule generator, it is asked
+    /// (offline, no database) and its SQL validated; other generators are not asked, so that a
+    /// suggestion costs no provider call.
+    async fn understood(
+        &self,
+        view: &crate::access::View,
+        history: &[Turn],
+        follow_up: &str,
+    ) -> bool {
+        let generator = &self.inner.generator;
+        if generator.name() != "rule" {
+            return true;
+        }
+        let request = GenerationRequest {
+            question: follow_up.to_string(),
+            catalog: view.catalog().clone(),
+            history: generation_history(history.to_vec()),
+            feedback: Vec::new(),
+            max_rows: self.inner.config.database.max_rows,
+            view: Some(view.clone()),
+        };
+        match generator.generate(&request).await {
+            Ok(g) if g.clarification.is_none() => view.validate(&g.sql).is_ok(),
+            _ => false,
+        }
+    }
+}
+
+/// The generator name of answers a verified query gave.
+pub const VERIFIED_GENERATOR: &str = "verified";
+
+/// How many follow-ups an answer suggests at most.
+const MAX_SUGGESTIONS: usize = 3;
+
+/// How many candidate follow-ups are tried at most (each is one offline generation).
+const MAX_SUGGESTION_CHECKS: usize = 6;
+
+/// The turns a generator reads: all of them, except that a verified answer without a state of
+/// the generator's hides the turns before it, so that a follow-up never patches an older
+/// query than the one just answered (it is generated afresh, with the verified turn's SQL in
+/// the history).
+fn generation_history(turns: Vec<Turn>) -> Vec<Turn> {
+    match turns
+        .iter()
+        .rposition(|t| t.generator == VERIFIED_GENERATOR && t.state.is_none())
+    {
+        Some(i) => turns[i..].to_vec(),
+        None => turns,
     }
 }
 

@@ -56,6 +56,7 @@ mod features;
 pub mod feedback;
 pub mod generate;
 mod guard;
+pub mod insight;
 mod lazy;
 pub mod llm;
 pub mod metrics;

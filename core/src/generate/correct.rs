@@ -43,14 +43,38 @@ fn correctable(e: &Error) -> bool {
     )
 }
 
+/// A question the generator answered with a question back: nothing was validated or run.
+#[derive(Debug, Clone)]
+pub struct Clarified {
+    /// The generation that asks (its `clarification` is set, its `sql` empty).
+    pub generation: Generation,
+    /// The clarification asked.
+    pub clarification: crate::answer::Clarification,
+    /// The tries before it (the failed ones, when the generator asked after a correction).
+    pub attempts: Vec<Attempt>,
+    /// Milliseconds spent generating, over all tries.
+    pub generate_ms: f64,
+}
+
+/// What [`generate_or_clarify`] ends with.
+#[derive(Debug, Clone)]
+pub enum Generated {
+    /// SQL ran.
+    Ran(Box<Corrected>),
+    /// The generator asked which reading was meant.
+    Clarify(Box<Clarified>),
+}
+
 /// Generates, validates and runs SQL for `request`, feeding each failure back to `generator`
-/// up to `max_retries` more times. A failure is the last try's error.
-pub async fn generate_and_run(
+/// up to `max_retries` more times. A failure is the last try's error. A generation carrying a
+/// clarification ends the loop at once: nothing of it is validated or run, and the
+/// clarification is returned.
+pub async fn generate_or_clarify(
     generator: &dyn SqlGenerator,
     source: &View,
     mut request: GenerationRequest,
     max_retries: u32,
-) -> Result<Corrected, Error> {
+) -> Result<Generated, Error> {
     let (mut generate_ms, mut validate_ms, mut execute_ms) = (0.0, 0.0, 0.0);
     let mut attempts = Vec::new();
     let mut tries = 0;
@@ -66,6 +90,14 @@ pub async fn generate_and_run(
             Ok(g) => g,
             Err(error) => return Err(error),
         };
+        if let Some(clarification) = generation.clarification.clone() {
+            return Ok(Generated::Clarify(Box::new(Clarified {
+                generation,
+                clarification,
+                attempts,
+                generate_ms,
+            })));
+        }
 
         let started = Instant::now();
         let verdict = tracing::info_span!("validate", attempt = tries)
@@ -89,7 +121,7 @@ pub async fn generate_and_run(
                     sql: generation.sql.clone(),
                     error: None,
                 });
-                return Ok(Corrected {
+                return Ok(Generated::Ran(Box::new(Corrected {
                     generation,
                     validated,
                     result,
@@ -97,7 +129,7 @@ pub async fn generate_and_run(
                     generate_ms,
                     validate_ms,
                     execute_ms,
-                });
+                })));
             }
             Err(error) => {
                 let attempt = Attempt {

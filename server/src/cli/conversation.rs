@@ -25,7 +25,7 @@ pub async fn ask_all(
                 if json_output {
                     println!("{}", serde_json::to_string(&answer).unwrap_or_default());
                 } else {
-                    print!("{}", render_answer(question, &answer, max_rows));
+                    print!("{}", output::render_answer(question, &answer, max_rows));
                 }
             }
             Err(e) => {
@@ -106,7 +106,7 @@ pub async fn chat(
                     if json_output {
                         println!("{}", serde_json::to_string(&answer).unwrap_or_default());
                     } else {
-                        print!("{}", render_answer(question, &answer, max_rows));
+                        print!("{}", output::render_answer(question, &answer, max_rows));
                     }
                 }
                 Err(e) => report(&e, json_output),
@@ -147,31 +147,4 @@ fn report(e: &Error, json_output: bool) {
     } else {
         eprintln!("error [{}]: {e}", e.kind().code());
     }
-}
-
-fn render_answer(question: &str, answer: &Answer, max_rows: usize) -> String {
-    let mut out = format!("\n? {question}\n");
-    if !answer.explanation.is_empty() {
-        out.push_str(&format!("{}\n", answer.explanation));
-    }
-    if answer.degraded
-        && let Some(why) = answer.warnings.first()
-    {
-        out.push_str(&format!("(degraded) {why}\n"));
-    }
-    if answer.attempts.len() > 1 {
-        out.push_str(&format!(
-            "(corrected after {} tries)\n",
-            answer.attempts.len()
-        ));
-    }
-    let result = conversational_bi::exec::QueryResult {
-        columns: answer.columns.clone(),
-        rows: answer.rows.clone(),
-        truncated: answer.truncated,
-        byte_cap_reached: false,
-        elapsed_ms: answer.timings.get("execute").copied().unwrap_or_default(),
-    };
-    out.push_str(&output::render_result(&answer.sql, &result, max_rows));
-    out
 }

@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 
 use conversational_bi::{
-    Catalog,
+    Answer, Catalog,
+    answer::AnswerKind,
     catalog::TableKind,
     exec::{QueryResult, Value},
 };
@@ -117,6 +118,63 @@ pub fn render_result(sql: &str, result: &QueryResult, max_rows: usize) -> String
     out
 }
 
+/// One answer for the terminal: the question, a badge when a verified query answered, the
+/// explanation, every warning, then either the clarification's numbered options or the SQL and
+/// its result, and the suggested follow-ups.
+pub fn render_answer(question: &str, answer: &Answer, max_rows: usize) -> String {
+    let mut out = format!("\n? {question}\n");
+    if answer.verified {
+        out.push_str("[verified] ");
+    }
+    if !answer.explanation.is_empty() {
+        let _ = writeln!(out, "{}", answer.explanation);
+    } else if answer.verified {
+        out.push('\n');
+    }
+    for warning in &answer.warnings {
+        let tag = if answer.degraded && Some(warning) == answer.warnings.first() {
+            "degraded"
+        } else {
+            "warning"
+        };
+        let _ = writeln!(out, "({tag}) {warning}");
+    }
+    if answer.attempts.len() > 1 {
+        let _ = writeln!(out, "(corrected after {} tries)", answer.attempts.len());
+    }
+    if answer.kind == AnswerKind::Clarification
+        && let Some(c) = &answer.clarification
+    {
+        let _ = writeln!(out, "{}", c.question);
+        for (i, option) in c.options.iter().enumerate() {
+            if option.detail.is_empty() {
+                let _ = writeln!(out, "  {}. {}", i + 1, option.label);
+            } else {
+                let _ = writeln!(out, "  {}. {} ({})", i + 1, option.label, option.detail);
+            }
+        }
+        out.push_str("Reply with one of them.\n");
+        return out;
+    }
+    let result = QueryResult {
+        columns: answer.columns.clone(),
+        rows: answer.rows.clone(),
+        truncated: answer.truncated,
+        byte_cap_reached: false,
+        elapsed_ms: answer.timings.get("execute").copied().unwrap_or_default(),
+    };
+    out.push_str(&render_result(&answer.sql, &result, max_rows));
+    if !answer.suggestions.is_empty() {
+        let quoted: Vec<String> = answer
+            .suggestions
+            .iter()
+            .map(|s| format!("\"{s}\""))
+            .collect();
+        let _ = writeln!(out, "Try next: {}", quoted.join(", "));
+    }
+    out
+}
+
 fn cell(v: &Value) -> String {
     let s = match v {
         Value::Null => "NULL".to_string(),
@@ -169,6 +227,75 @@ mod tests {
             text.contains("(2 rows; cut at the row cap of 2, 1.2 ms)") || text.contains("1.3 ms"),
             "{text}"
         );
+    }
+
+    fn answer() -> Answer {
+        Answer {
+            sql: "SELECT 1".into(),
+            explanation: "one".into(),
+            columns: vec![ResultColumn {
+                name: "n".into(),
+                data_type: "INTEGER".into(),
+            }],
+            rows: vec![vec![Value::Int(1)]],
+            row_count: 1,
+            truncated: false,
+            cache_hit: false,
+            similarity: None,
+            generator: "verified".into(),
+            degraded: false,
+            attempts: vec![],
+            timings: Default::default(),
+            session_id: "s".into(),
+            turn: 1,
+            chart: None,
+            warnings: vec!["SUM(Invoice.Total) may count each Invoice row more than once".into()],
+            kind: AnswerKind::Answer,
+            clarification: None,
+            verified: true,
+            suggestions: vec!["by month".into(), "top 5".into()],
+        }
+    }
+
+    #[test]
+    fn answers_show_the_badge_warnings_and_suggestions() {
+        let text = render_answer("q", &answer(), 10);
+        assert!(text.contains("[verified] one\n"), "{text}");
+        assert!(
+            text.contains("(warning) SUM(Invoice.Total) may count"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Try next: \"by month\", \"top 5\"\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn clarifications_list_their_options_and_run_nothing() {
+        let mut a = answer();
+        a.verified = false;
+        a.sql.clear();
+        a.kind = AnswerKind::Clarification;
+        a.clarification = Some(conversational_bi::answer::Clarification {
+            question: "Which date?".into(),
+            options: vec![
+                conversational_bi::answer::ClarificationOption {
+                    label: "invoice date".into(),
+                    detail: "Invoice.InvoiceDate".into(),
+                },
+                conversational_bi::answer::ClarificationOption {
+                    label: "hire date".into(),
+                    detail: String::new(),
+                },
+            ],
+        });
+        let text = render_answer("q", &a, 10);
+        assert!(
+            text.contains("Which date?\n  1. invoice date (Invoice.InvoiceDate)\n  2. hire date\n"),
+            "{text}"
+        );
+        assert!(!text.contains("SELECT"), "{text}");
     }
 
     #[test]

@@ -40,6 +40,37 @@ pub struct ChartDoc {
     pub y: String,
 }
 
+/// One reading of an ambiguous question.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ClarificationOption)]
+pub struct ClarificationOptionDoc {
+    /// The reply that picks it ("invoice date").
+    pub label: String,
+    /// What it means; absent when empty.
+    pub detail: Option<String>,
+}
+
+/// A question back to the asker, with the readings to choose from.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Clarification)]
+pub struct ClarificationDoc {
+    /// What the engine asks.
+    pub question: String,
+    /// The readings; the next turn answers with one's label (or words of it).
+    pub options: Vec<ClarificationOptionDoc>,
+}
+
+/// What an answer is.
+#[derive(Serialize, ToSchema)]
+#[schema(as = AnswerKind)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswerKindDoc {
+    /// SQL ran and the result is in the answer.
+    Answer,
+    /// Nothing ran: `clarification` asks which reading was meant.
+    Clarification,
+}
+
 /// The answer to one question.
 #[derive(Serialize, ToSchema)]
 #[schema(as = Answer)]
@@ -77,8 +108,19 @@ pub struct AnswerDoc {
     pub turn: u64,
     /// A chart that suits the result.
     pub chart: Option<ChartDoc>,
-    /// Things to know about the answer (degraded generation, cut result, ...).
+    /// Things to know about the answer (degraded generation, cut result, a join that counts
+    /// rows more than once, why a result is empty, ...).
     pub warnings: Vec<String>,
+    /// `answer`, or `clarification` when the engine asks which reading was meant (then `sql`
+    /// is empty and no rows are returned).
+    pub kind: AnswerKindDoc,
+    /// The question back and its options, when `kind` is `clarification`.
+    pub clarification: Option<ClarificationDoc>,
+    /// Whether a verified query of the semantic model answered (`generator` is `verified`).
+    pub verified: bool,
+    /// Two or three follow-ups to send next ("by month", "top 5"), or a clarification's
+    /// options.
+    pub suggestions: Vec<String>,
 }
 
 /// One answered question of a conversation.
@@ -104,6 +146,8 @@ pub struct TurnDoc {
     /// The generator's structured form of the query, when it has one.
     #[schema(value_type = Option<Object>)]
     pub state: Option<serde_json::Value>,
+    /// The question back, when this turn asked which reading was meant (its `sql` is empty).
+    pub clarification: Option<ClarificationDoc>,
 }
 
 /// The state of a conversation.

@@ -88,7 +88,11 @@ async fn schemas_match_what_the_api_sends() {
         answer_keys.is_subset(&documented),
         "{answer_keys:?} vs {documented:?}"
     );
-    answer_keys.extend(["similarity".to_string(), "chart".to_string()]);
+    answer_keys.extend([
+        "similarity".to_string(),
+        "chart".to_string(),
+        "clarification".to_string(),
+    ]);
     assert_eq!(
         answer_keys, documented,
         "optional fields aside, the same fields"
