@@ -656,17 +656,35 @@ impl Engine {
 
         // A verified query that answers the question answers it before anything is generated
         // or looked up (see `insight::verified`).
-        let verified = match view.semantic() {
-            Some(s) if !s.model().verified_queries.is_empty() => {
-                let t = Instant::now();
-                let found =
-                    crate::insight::match_verified(&question, &s.model().verified_queries, &view)
-                        .instrument(tracing::info_span!("verified"))
-                        .await;
-                timings.insert("verified".to_string(), ms(t));
-                found
+        // The candidates: the model's verified queries, then those admins promoted from
+        // feedback (read from the feedback store, refreshed when another instance promotes).
+        // A store that cannot be read leaves the model's alone, and says so in the log.
+        let promoted = match inner.feedback.promoted(tenant_id).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "the promoted verified queries could not be read");
+                Arc::default()
             }
-            _ => None,
+        };
+        let from_model = view
+            .semantic()
+            .map_or(&[][..], |s| s.model().verified_queries.as_slice());
+        let verified = if from_model.is_empty() && promoted.is_empty() {
+            None
+        } else {
+            let t = Instant::now();
+            let candidates: std::borrow::Cow<'_, [crate::semantic::VerifiedQuery]> = if promoted
+                .is_empty()
+            {
+                std::borrow::Cow::Borrowed(from_model)
+            } else {
+                std::borrow::Cow::Owned(from_model.iter().chain(promoted.iter()).cloned().collect())
+            };
+            let found = crate::insight::match_verified(&question, &candidates, &view)
+                .instrument(tracing::info_span!("verified"))
+                .await;
+            timings.insert("verified".to_string(), ms(t));
+            found
         };
         let history = generation_history(state.turns);
         let generator = &inner.generator;

@@ -280,6 +280,22 @@ async fn promotion_reaches_another_engine(config: Config) {
             .is_empty()
     );
 
+    // The promoted query answers the tenant's questions on the other engine, as worded or
+    // paraphrased; another tenant's questions are generated as before.
+    let bo = Principal::user("bo").tenant(&tenant);
+    for question in ["How many tracks are there?", "number of tracks"] {
+        let answer = answered(&b, &bo, question).await;
+        assert!(answer.verified, "{question}: {answer:?}");
+        assert_eq!(answer.generator, "verified");
+        assert_eq!(answer.rows.len(), 1);
+    }
+    let other = Principal::user("bo").tenant(format!("{tenant}-other"));
+    assert!(
+        !answered(&b, &other, "How many tracks are there?")
+            .await
+            .verified
+    );
+
     let yaml = b.export_semantic_yaml(&tenant).await.expect("export");
     let model = semantic::parse(&yaml, None).expect("parses back");
     assert!(
@@ -314,6 +330,12 @@ async fn promotion_reaches_another_engine(config: Config) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(seen.is_empty(), "{seen:?}");
+    // Retired, it answers no more.
+    assert!(
+        !answered(&a, &bo, "How many tracks are there?")
+            .await
+            .verified
+    );
     let listed = a.list_verified(&tenant, true).await.expect("list");
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].status, VerifiedStatus::Retired);
