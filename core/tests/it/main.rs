@@ -21,6 +21,7 @@ mod redis_faults;
 mod restricted_data;
 mod rule_conversation;
 mod rule_dialects;
+mod semantic_rule;
 mod shared_stores;
 mod sql_safety;
 mod sqlite_policy;
