@@ -150,10 +150,23 @@ impl ModelReading<'_> {
     fn item(
         &self,
         items: &[crate::semantic::Item],
+        written: &[&str],
         prev: Option<&Item>,
         schema: Option<&[Candidate]>,
     ) -> Option<Item> {
         use super::model::Link;
+        // Phrases are matched by their normalized words, which fold some synonyms together
+        // ("buyers" and "customers"): the items whose own words the question wrote come first.
+        let exact: Vec<crate::semantic::Item> = if items.len() > 1 {
+            items
+                .iter()
+                .copied()
+                .filter(|&i| self.links.writes(i, written))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let items = if exact.is_empty() { items } else { &exact };
         let chosen: Vec<crate::semantic::Item> = match self.choice {
             Some(c) if items.contains(&c) => vec![c],
             _ => items.to_vec(),
@@ -453,7 +466,12 @@ pub fn read_with(
                     .as_ref()
                     .filter(|(_, k)| *k == n)
                     .map(|(c, _)| c.as_slice());
-                if let Some(item) = m.item(&tm.items, spans.last().map(|s: &Span| &s.item), same) {
+                if let Some(item) = m.item(
+                    &tm.items,
+                    &lowers[i..i + n],
+                    spans.last().map(|s: &Span| &s.item),
+                    same,
+                ) {
                     push(&mut spans, item, n);
                     i += n;
                     continue;

@@ -69,6 +69,8 @@ pub struct RuleGenerator {
     views: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<RuleGenerator>>>>,
     /// The semantic model, linked to the schema's vocabulary.
     model: Option<Arc<model::ModelLinks>>,
+    /// The same rules without the model, for questions the model's reading cannot answer.
+    plain: Option<Arc<RuleGenerator>>,
 }
 
 /// What the rules make of a question: a query, or a question back.
@@ -91,6 +93,7 @@ impl RuleGenerator {
             values,
             views: Arc::default(),
             model: None,
+            plain: None,
         }
     }
 
@@ -98,13 +101,28 @@ impl RuleGenerator {
     /// the vocabulary, its measures, dimensions over expressions and named filters are phrases
     /// the rules plan with, its time dimensions date the questions on their tables, and its
     /// relationships are joins.
-    pub fn with_semantic(mut self, semantic: Option<crate::semantic::Semantic>) -> Self {
-        self.model = semantic.map(|s| Arc::new(model::ModelLinks::new(s, &self.lexicon)));
-        self.graph = Arc::new(model::graph_with(
-            joins::SchemaGraph::new(&self.catalog),
-            self.model.as_deref(),
-        ));
-        self
+    pub fn with_semantic(self, semantic: Option<crate::semantic::Semantic>) -> Self {
+        let plain = Self {
+            graph: Arc::new(joins::SchemaGraph::new(&self.catalog)),
+            model: None,
+            plain: None,
+            ..self
+        };
+        match semantic {
+            None => plain,
+            Some(s) => {
+                let links = model::ModelLinks::new(s, &plain.lexicon);
+                Self {
+                    graph: Arc::new(model::graph_with(
+                        joins::SchemaGraph::new(&plain.catalog),
+                        Some(&links),
+                    )),
+                    model: Some(Arc::new(links)),
+                    plain: Some(Arc::new(plain.clone())),
+                    ..plain
+                }
+            }
+        }
     }
 
     /// The generator for `view`: this one when the view sees this generator's schema and
@@ -171,7 +189,14 @@ impl RuleGenerator {
         if let Some(g) = self.continue_clarification(question, history)? {
             return Ok(g);
         }
-        self.answer_with(question, history, &[])
+        match (self.answer_with(question, history, &[]), &self.plain) {
+            // What the model's reading cannot answer ("revenue" of invoices by genre, which
+            // would count invoices once per track), the schema's own names may.
+            (Err(e), Some(plain)) if e.kind() == crate::error::ErrorKind::CannotAnswer => {
+                plain.answer_with(question, history, &[]).map_err(|_| e)
+            }
+            (answer, _) => answer,
+        }
     }
 
     fn continue_clarification(

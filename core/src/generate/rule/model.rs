@@ -209,6 +209,30 @@ impl ModelLinks {
         self.semantic.find(tokens)
     }
 
+    /// Whether `item`'s name or one of its synonyms is `written` (lower-case words; plurals
+    /// read as singulars).
+    pub fn writes(&self, item: ModelItem, written: &[&str]) -> bool {
+        let t = &self.semantic.model().tables[item.table()];
+        let (name, synonyms) = match item {
+            ModelItem::Table(_) => (&t.name, &t.synonyms),
+            ModelItem::Dimension(_, i) => (&t.dimensions[i].name, &t.dimensions[i].synonyms),
+            ModelItem::TimeDimension(_, i) => {
+                (&t.time_dimensions[i].name, &t.time_dimensions[i].synonyms)
+            }
+            ModelItem::Measure(_, i) => (&t.measures[i].name, &t.measures[i].synonyms),
+            ModelItem::Filter(_, i) => (&t.filters[i].name, &t.filters[i].synonyms),
+        };
+        let singular = |w: &str| crate::text::singular(&w.to_lowercase());
+        let asked: Vec<String> = written.iter().map(|w| singular(w)).collect();
+        std::iter::once(name).chain(synonyms).any(|p| {
+            let words: Vec<String> = crate::text::tokenize(p)
+                .iter()
+                .map(|t| singular(&t.lower))
+                .collect();
+            words == asked
+        })
+    }
+
     /// The time dimensions of a table (lexicon index) that are one column.
     pub fn time_columns(&self, table: usize) -> &[TimeColumn] {
         self.time.get(&table).map_or(&[], Vec::as_slice)
