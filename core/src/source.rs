@@ -138,15 +138,24 @@ impl DataSource {
         let semantic = match (config.semantic.model.is_empty(), demo) {
             (true, false) => None,
             (empty, _) => {
-                let located = if empty {
-                    // The demo database comes with its model.
+                let checked = if empty {
+                    // The demo database comes with its model, checked against the whole
+                    // database; an access policy then hides from it what it hides.
                     let mut located = crate::semantic::Located::default();
                     located.add(DEMO_MODEL.to_string(), None)?;
-                    located
+                    let whole = Validator::new(
+                        catalog.clone(),
+                        crate::sql::ValidatorOptions {
+                            allowed_tables: Vec::new(),
+                            denied_columns: Vec::new(),
+                            ..config.validator_options()
+                        },
+                    );
+                    crate::semantic::check(&located, &catalog, &whole)?
                 } else {
-                    crate::semantic::load_files(&config.semantic_paths())?
+                    let located = crate::semantic::load_files(&config.semantic_paths())?;
+                    crate::semantic::check(&located, &catalog, &validator)?
                 };
-                let checked = crate::semantic::check(&located, &catalog, &validator)?;
                 Some(if Arc::ptr_eq(&visible, &catalog) {
                     checked
                 } else {

@@ -373,6 +373,23 @@ async fn two_dates_and_no_primary_one_is_asked_and_the_reply_answers() {
     db.ask("number of invoices in 2023", &[]).await;
 }
 
+#[tokio::test]
+async fn a_name_of_a_customer_and_of_an_employee_is_asked() {
+    let db = Db::demo().await;
+    // Steve Murray is a customer, Steve Johnson an employee.
+    let asked = db
+        .asks("number of invoices of Steve", &["customers", "employees"])
+        .await;
+    let (g, rows) = db.ask("customers", std::slice::from_ref(&asked)).await;
+    assert!(g.sql.contains("Customer.FirstName"), "{}", g.sql);
+    let gold = db
+        .rows("SELECT COUNT(*) FROM Invoice i JOIN Customer c ON c.CustomerId = i.CustomerId WHERE c.FirstName = 'Steve'")
+        .await;
+    assert!(rows_match(&rows, &gold, false), "{}", g.sql);
+    // A name of one table only is no question.
+    db.ask("number of invoices of Leonie", &[]).await;
+}
+
 const NORTHWIND_MODEL: &str = r#"
 name: northwind
 tables:
