@@ -108,13 +108,17 @@ impl std::fmt::Debug for KnownValues {
     }
 }
 
+/// The semantic model of the demo database (`models/chinook.yaml`), used when the demo runs
+/// without `[semantic] model`.
+pub const DEMO_MODEL: &str = include_str!("../../models/chinook.yaml");
+
 impl DataSource {
     /// Connects to `url` (or the demo database when `None`), reads the catalog and binds the
     /// validator with the limits and policy of `config`'s `[database]` section.
     pub async fn connect(config: &Config, url: Option<&str>) -> Result<Self> {
-        let url = match url.or(config.database_url()) {
-            Some(u) => u.to_string(),
-            None => crate::demo::chinook_url()?,
+        let (url, demo) = match url.or(config.database_url()) {
+            Some(u) => (u.to_string(), false),
+            None => (crate::demo::chinook_url()?, true),
         };
         let executor = exec::connect(&url, config.source_options()).await?;
         let catalog = Arc::new(executor.catalog().await?);
@@ -131,11 +135,29 @@ impl DataSource {
         let dialect = catalog.dialect;
         let roles = crate::access::Roles::compile(config, catalog.clone())?.map(Arc::new);
         let validator = Validator::new(catalog.clone(), options);
-        let semantic = match config.semantic.model.is_empty() {
-            true => None,
-            false => {
-                let located = crate::semantic::load_files(&config.semantic_paths())?;
-                let checked = crate::semantic::check(&located, &catalog, &visible, &validator)?;
+        let semantic = match (config.semantic.model.is_empty(), demo) {
+            (true, false) => None,
+            (empty, _) => {
+                let located = if empty {
+                    // The demo database comes with its model.
+                    let mut located = crate::semantic::Located::default();
+                    located.add(DEMO_MODEL.to_string(), None)?;
+                    located
+                } else {
+                    crate::semantic::load_files(&config.semantic_paths())?
+                };
+                // The model is checked against the whole database (a typo in an item of a
+                // table `allowed_tables` leaves out is still a typo); `[database]`'s policy then
+                // hides from it what it hides (below), and each principal's view hides more.
+                let whole = Validator::new(
+                    catalog.clone(),
+                    crate::sql::ValidatorOptions {
+                        allowed_tables: Vec::new(),
+                        denied_columns: Vec::new(),
+                        ..config.validator_options()
+                    },
+                );
+                let checked = crate::semantic::check(&located, &catalog, &catalog, &whole)?;
                 Some(if Arc::ptr_eq(&visible, &catalog) {
                     checked
                 } else {

@@ -108,7 +108,9 @@ pub async fn from_config(
         tracing::warn!(error = %e, "the semantic cache knows no database values; value slots are compared as words");
         Arc::new(ValueIndex::empty())
     });
-    let vocabulary = Vocabulary::from_catalog(source.visible_catalog()).with_values(values);
+    let vocabulary = Vocabulary::from_catalog(source.visible_catalog())
+        .with_values(values)
+        .with_semantic(source.semantic().cloned());
     let mut cache = SemanticCache::new(store, embedder, vocabulary, c);
     if let Some(clock) = parts.clock {
         cache = cache.with_clock(clock);
@@ -431,7 +433,8 @@ impl SemanticCache {
 
     /// The slots of a question under this cache's vocabulary.
     pub fn slots(&self, question: &str) -> Slots {
-        slots::extract(question, &self.inner.vocabulary)
+        let vocabulary = &self.inner.vocabulary;
+        slots::extract(&vocabulary.fold(question), vocabulary)
     }
 
     /// Looks for an earlier answer to `lookup.question`. Never fails: an unavailable store or
@@ -442,7 +445,10 @@ impl SemanticCache {
         let slots = self.slots(lookup.question);
         let now = inner.clock.now_micros();
         let bucket = BucketKey::new(lookup.tenant_id, lookup.schema, lookup.history, &slots, now);
-        let embedding = match inner.embedder.embed(&[lookup.question.to_string()]).await {
+        // The model's synonyms are the same words as their item's name, for the embedding as
+        // for the slots.
+        let folded = inner.vocabulary.fold(lookup.question).into_owned();
+        let embedding = match inner.embedder.embed(&[folded]).await {
             Ok(mut v) if v.len() == 1 => v.pop(),
             Ok(_) => None,
             Err(e) => {

@@ -487,3 +487,60 @@ async fn the_slot_guard_knows_nothing_the_policy_hides() {
     let germany = slots::extract("customers in Germany", &real);
     assert!(!germany.get(SlotKind::Value).is_empty(), "{germany:?}");
 }
+
+#[tokio::test]
+async fn the_models_synonyms_share_an_entry_and_other_items_never_do() {
+    let source = demo().await;
+    let semantic = source.semantic().cloned();
+    assert!(semantic.is_some(), "the demo has its model");
+    let vocabulary = Vocabulary::from_catalog(source.catalog()).with_semantic(semantic);
+    // Synonyms read as their item's name; other words stay as written.
+    assert_eq!(
+        vocabulary.fold("Sales by country, please!"),
+        "revenue by billing country, please!"
+    );
+    assert_eq!(vocabulary.fold("'sales' by planet"), "'sales' by planet");
+    assert_eq!(
+        slots::extract(&vocabulary.fold("sales by country"), &vocabulary).signature(),
+        slots::extract(&vocabulary.fold("revenue by country"), &vocabulary).signature()
+    );
+    assert_ne!(
+        slots::extract(&vocabulary.fold("revenue by country"), &vocabulary).signature(),
+        slots::extract(&vocabulary.fold("revenue by city"), &vocabulary).signature()
+    );
+    let store = MemoryCacheStore::new(100, Duration::from_secs(3600));
+    let cache = SemanticCache::new(
+        Arc::new(store),
+        Arc::new(BuiltinEmbedder::new()),
+        vocabulary,
+        &CacheConfig::default(),
+    )
+    .with_clock(Arc::new(ManualClock::at(1_700_000_000_000_000)));
+    let fp = source.catalog().fingerprint.clone();
+    let (probe, hit) = cache
+        .lookup(ask("acme", &fp, &[], "revenue by country"))
+        .await;
+    assert!(hit.is_none());
+    let sql = "SELECT BillingCountry, SUM(Total) AS revenue FROM Invoice GROUP BY BillingCountry";
+    cache
+        .insert(&probe, &answered(&source, sql).await, "rule")
+        .await;
+    let (_, hit) = cache
+        .lookup(ask("acme", &fp, &[], "sales by country"))
+        .await;
+    let hit = hit.expect("a synonym of the same measure hits");
+    assert!(hit.similarity > 0.99, "{}", hit.similarity);
+    let (_, hit) = cache
+        .lookup(ask("acme", &fp, &[], "turnover by market"))
+        .await;
+    assert!(hit.is_some(), "synonyms of both items hit");
+    for other in [
+        "revenue by city",
+        "sales by city",
+        "number of invoices by country",
+        "line revenue by country",
+    ] {
+        let (_, hit) = cache.lookup(ask("acme", &fp, &[], other)).await;
+        assert!(hit.is_none(), "{other} must not share the entry");
+    }
+}

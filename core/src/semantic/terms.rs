@@ -134,6 +134,11 @@ impl Terms {
         out
     }
 
+    /// The model's phrases in `question` (tokenized as the generators read it).
+    pub fn find_in(&self, question: &str) -> Vec<TermMatch> {
+        self.find(&tokenize(question))
+    }
+
     /// Every phrase with its items (for the cache's synonym folding and for prompts).
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[Item])> {
         self.phrases

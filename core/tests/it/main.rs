@@ -23,6 +23,7 @@ mod restricted_data;
 mod rule_conversation;
 mod rule_dialects;
 mod semantic_models;
+mod semantic_rule;
 mod shared_stores;
 mod sql_safety;
 mod sqlite_policy;

@@ -200,6 +200,8 @@ impl std::fmt::Display for Slots {
 pub struct Vocabulary {
     entities: HashSet<String>,
     values: Option<Arc<ValueIndex>>,
+    /// The semantic model, whose synonyms are the same words as their item's name.
+    semantic: Option<crate::semantic::Semantic>,
 }
 
 impl std::fmt::Debug for Vocabulary {
@@ -231,7 +233,59 @@ impl Vocabulary {
         Self {
             entities,
             values: None,
+            semantic: None,
         }
+    }
+
+    /// The same vocabulary reading `semantic`'s synonyms as their item's name (see
+    /// [`fold`](Self::fold)).
+    pub fn with_semantic(mut self, semantic: Option<crate::semantic::Semantic>) -> Self {
+        self.semantic = semantic;
+        self
+    }
+
+    /// `question` with each phrase of the semantic model (a synonym or a name) written as its
+    /// item's name: "sales by country" reads "revenue by billing country" when "sales" names
+    /// the measure "revenue" and "country" the dimension "billing country". A phrase that names
+    /// items of different names stays as it is, and so does everything else in the question.
+    /// Without a model, or when the question's words cannot be placed, the question itself.
+    pub fn fold<'q>(&self, question: &'q str) -> std::borrow::Cow<'q, str> {
+        use std::borrow::Cow;
+        let Some(semantic) = &self.semantic else {
+            return Cow::Borrowed(question);
+        };
+        let tokens = text::tokenize(question);
+        let matches = semantic.find(&tokens);
+        if matches.is_empty() {
+            return Cow::Borrowed(question);
+        }
+        // Where each token is in the question.
+        let mut at = Vec::with_capacity(tokens.len());
+        let mut cursor = 0;
+        for t in &tokens {
+            let Some(start) = question[cursor..].find(&t.raw).map(|p| p + cursor) else {
+                return Cow::Borrowed(question);
+            };
+            cursor = start + t.raw.len();
+            at.push((start, cursor));
+        }
+        let mut out = String::with_capacity(question.len() + 16);
+        let mut copied = 0;
+        for m in &matches {
+            let Some((&first, rest)) = m.items.split_first() else {
+                continue;
+            };
+            let name = semantic.name(first);
+            if rest.iter().any(|&i| semantic.name(i) != name) {
+                continue;
+            }
+            let (start, end) = (at[m.start].0, at[m.end - 1].1);
+            out.push_str(&question[copied..start]);
+            out.push_str(name);
+            copied = end;
+        }
+        out.push_str(&question[copied..]);
+        Cow::Owned(out)
     }
 
     /// The same vocabulary with the database's known values.

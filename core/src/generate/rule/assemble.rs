@@ -431,7 +431,7 @@ impl Resolution<'_> {
                         labels.first().map(|l| ColumnRef::new(table, l))
                     }
                     Dimension::Column { column } => Some(column.clone()),
-                    Dimension::Time { .. } => None,
+                    Dimension::Time { .. } | Dimension::Model { .. } => None,
                 })
                 .or_else(|| ir.columns.first().cloned());
             let Some(column) = first else {

@@ -1,6 +1,11 @@
 //! From the query representation to SQL text in the source's dialect.
 
-use crate::{catalog::Catalog, dialect::Dialect, error::Result};
+use crate::{
+    catalog::Catalog,
+    dialect::Dialect,
+    error::Result,
+    semantic::{Item, Semantic},
+};
 
 use super::{
     cannot_answer,
@@ -114,7 +119,103 @@ fn is_reserved(name: &str) -> bool {
 pub struct SqlWriter<'a> {
     catalog: &'a Catalog,
     graph: &'a SchemaGraph,
+    semantic: Option<&'a Semantic>,
     qualify: bool,
+}
+
+/// What kind of model item a query names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ModelKind {
+    Dimension,
+    Measure,
+    Filter,
+}
+
+/// The model item of `kind` named `name` on the catalog table `table`.
+pub(crate) fn model_item(
+    semantic: &Semantic,
+    table: &str,
+    kind: ModelKind,
+    name: &str,
+) -> Option<Item> {
+    let model = semantic.model();
+    semantic
+        .tables()
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.name == table)
+        .find_map(|(ti, _)| {
+            let t = &model.tables[ti];
+            match kind {
+                ModelKind::Dimension => t
+                    .dimensions
+                    .iter()
+                    .position(|d| d.name == name)
+                    .map(|i| Item::Dimension(ti, i)),
+                ModelKind::Measure => t
+                    .measures
+                    .iter()
+                    .position(|d| d.name == name)
+                    .map(|i| Item::Measure(ti, i)),
+                ModelKind::Filter => t
+                    .filters
+                    .iter()
+                    .position(|d| d.name == name)
+                    .map(|i| Item::Filter(ti, i)),
+            }
+        })
+}
+
+/// `expr` (SQL over `table`'s own columns) with each of `columns` written `table.column`: the
+/// names are found by the database's own tokenizer, so string literals and function names are
+/// left as they are. `None` when the expression does not tokenize.
+pub(crate) fn qualify_expr(
+    dialect: Dialect,
+    expr: &str,
+    table: &str,
+    columns: &[String],
+) -> Option<String> {
+    use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect, SQLiteDialect};
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let tokens = match dialect {
+        Dialect::Sqlite => Tokenizer::new(&SQLiteDialect {}, expr),
+        Dialect::Postgres => Tokenizer::new(&PostgreSqlDialect {}, expr),
+        Dialect::Mysql => Tokenizer::new(&MySqlDialect {}, expr),
+    }
+    .with_unescape(false)
+    .tokenize()
+    .ok()?;
+    let significant = |i: usize, step: isize| {
+        let mut j = i as isize + step;
+        while j >= 0 && (j as usize) < tokens.len() {
+            if !matches!(tokens[j as usize], Token::Whitespace(_)) {
+                return Some(&tokens[j as usize]);
+            }
+            j += step;
+        }
+        None
+    };
+    let mut out = String::with_capacity(expr.len() + 16);
+    for (i, t) in tokens.iter().enumerate() {
+        if let Token::Word(w) = t
+            && let Some(c) = columns.iter().find(|c| {
+                if w.quote_style.is_some() {
+                    **c == w.value
+                } else {
+                    c.eq_ignore_ascii_case(&w.value)
+                }
+            })
+            && !matches!(significant(i, -1), Some(Token::Period))
+            && !matches!(significant(i, 1), Some(Token::LParen | Token::Period))
+        {
+            out.push_str(&quote_ident(dialect, table));
+            out.push('.');
+            out.push_str(&quote_ident(dialect, c));
+            continue;
+        }
+        out.push_str(&t.to_string());
+    }
+    Some(out)
 }
 
 impl<'a> SqlWriter<'a> {
@@ -123,8 +224,38 @@ impl<'a> SqlWriter<'a> {
         Self {
             catalog,
             graph,
+            semantic: None,
             qualify: false,
         }
+    }
+
+    /// Writes the semantic model's items (measures, dimensions, filters) from `semantic`.
+    pub fn with_semantic(mut self, semantic: Option<&'a Semantic>) -> Self {
+        self.semantic = semantic;
+        self
+    }
+
+    /// The SQL of a model item on the catalog table `table`, its columns qualified when the
+    /// query joins.
+    fn model_sql(&self, table: &str, kind: ModelKind, name: &str) -> Result<String> {
+        let missing = || {
+            cannot_answer(
+                format!("the semantic model has no {name:?} on {table} (any more)"),
+                Vec::new(),
+            )
+        };
+        let semantic = self.semantic.ok_or_else(missing)?;
+        let item = model_item(semantic, table, kind, name).ok_or_else(missing)?;
+        let sql = semantic.sql(item);
+        if !self.qualify {
+            return Ok(sql);
+        }
+        qualify_expr(self.dialect(), &sql, table, semantic.columns(item)).ok_or_else(|| {
+            cannot_answer(
+                format!("the semantic model's {name:?} could not be read"),
+                Vec::new(),
+            )
+        })
     }
 
     fn dialect(&self) -> Dialect {
@@ -170,7 +301,33 @@ impl<'a> SqlWriter<'a> {
         }
     }
 
-    fn measure(&self, m: &Measure, ir: &QueryIr, fans_out: bool) -> String {
+    fn measure(&self, m: &Measure, ir: &QueryIr, fans_out: bool) -> Result<String> {
+        if let MeasureArg::Model { table, name } = &m.arg {
+            let model = self.semantic.and_then(|s| {
+                model_item(s, table, ModelKind::Measure, name).map(|i| {
+                    s.model().tables[i.table()].measures[match i {
+                        Item::Measure(_, k) => k,
+                        _ => 0,
+                    }]
+                    .aggregation
+                })
+            });
+            use crate::semantic::Aggregation as A;
+            if fans_out && !matches!(model, Some(A::Min | A::Max | A::CountDistinct)) {
+                // Each row of the measure's table would be counted once per joined row.
+                return Err(cannot_answer(
+                    format!(
+                        "the {name} is computed over {table} rows, and the question joins it to tables with several rows for each, which would count them more than once"
+                    ),
+                    Vec::new(),
+                ));
+            }
+            return self.model_sql(table, ModelKind::Measure, name);
+        }
+        Ok(self.plain_measure(m, ir, fans_out))
+    }
+
+    fn plain_measure(&self, m: &Measure, ir: &QueryIr, fans_out: bool) -> String {
         let f = match m.agg {
             Agg::Count | Agg::CountDistinct => "COUNT",
             Agg::Sum => "SUM",
@@ -206,6 +363,7 @@ impl<'a> SqlWriter<'a> {
             MeasureArg::Product { left, right } => {
                 format!("{f}({} * {})", self.col(left), self.col(right))
             }
+            MeasureArg::Model { .. } => String::new(),
         }
     }
 
@@ -216,8 +374,15 @@ impl<'a> SqlWriter<'a> {
         }
     }
 
-    fn filter(&self, f: &Filter) -> String {
-        match f {
+    fn filter(&self, f: &Filter) -> Result<String> {
+        if let Filter::Model { column, name } = f {
+            return Ok(format!(
+                "({})",
+                self.model_sql(&column.table, ModelKind::Filter, name)?
+            ));
+        }
+        Ok(match f {
+            Filter::Model { .. } => String::new(),
             Filter::Compare { column, op, value } => {
                 format!("{} {} {}", self.col(column), op.sql(), self.literal(value))
             }
@@ -259,7 +424,7 @@ impl<'a> SqlWriter<'a> {
                 };
                 format!("{} {} {lit}", self.col(column), op.sql())
             }
-        }
+        })
     }
 
     /// The SQL of `ir`, or an abstention when its tables cannot be joined.
@@ -304,6 +469,14 @@ impl<'a> SqlWriter<'a> {
                     select.push(self.col(column));
                     group.push(self.col(column));
                 }
+                Dimension::Model { table, name } => {
+                    let e = self.model_sql(table, ModelKind::Dimension, name)?;
+                    select.push(format!(
+                        "{e} AS {}",
+                        quote_ident(self.dialect(), &label_of(name))
+                    ));
+                    group.push(e);
+                }
                 Dimension::Entity { table, key, labels } => {
                     for l in labels {
                         select.push(self.col(&ColumnRef::new(table, l)));
@@ -336,7 +509,11 @@ impl<'a> SqlWriter<'a> {
                 group.push(e);
             }
         }
-        let measure_sql = ir.measure.as_ref().map(|m| self.measure(m, ir, fans_out));
+        let measure_sql = ir
+            .measure
+            .as_ref()
+            .map(|m| self.measure(m, ir, fans_out))
+            .transpose()?;
         if let (Some(m), Some(sql)) = (&ir.measure, &measure_sql) {
             select.push(format!(
                 "{sql} AS {}",
@@ -375,7 +552,11 @@ impl<'a> SqlWriter<'a> {
             ));
         }
         if !ir.filters.is_empty() {
-            let w: Vec<String> = ir.filters.iter().map(|f| self.filter(f)).collect();
+            let w: Vec<String> = ir
+                .filters
+                .iter()
+                .map(|f| self.filter(f))
+                .collect::<Result<_>>()?;
             sql.push_str(" WHERE ");
             sql.push_str(&w.join(" AND "));
         }
@@ -388,14 +569,14 @@ impl<'a> SqlWriter<'a> {
                 .having
                 .iter()
                 .map(|h| {
-                    format!(
+                    Ok(format!(
                         "{} {} {}",
-                        self.measure(&h.measure, ir, fans_out),
+                        self.measure(&h.measure, ir, fans_out)?,
                         h.op.sql(),
                         number(h.value)
-                    )
+                    ))
                 })
-                .collect();
+                .collect::<Result<_>>()?;
             sql.push_str(" HAVING ");
             sql.push_str(&h.join(" AND "));
         }
@@ -427,6 +608,7 @@ impl<'a> SqlWriter<'a> {
 pub fn alias(m: &Measure) -> String {
     let col = |c: &ColumnRef| crate::text::identifier_words(&c.column).join("_");
     match (&m.arg, m.agg) {
+        (MeasureArg::Model { name, .. }, _) => label_of(name),
         (MeasureArg::Rows { .. }, _) => "count".into(),
         (MeasureArg::Product { .. }, Agg::Sum) => "revenue".into(),
         (MeasureArg::Product { left, right }, _) => {
@@ -440,6 +622,26 @@ pub fn alias(m: &Measure) -> String {
                 format!("{}_{c}", agg_word(agg))
             }
         }
+    }
+}
+
+/// A result label from a model item's name: its words, lower case, joined by `_`.
+fn label_of(name: &str) -> String {
+    let words = crate::text::identifier_words(name);
+    let label: Vec<String> = words
+        .iter()
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    if label.is_empty() {
+        "value".into()
+    } else {
+        label.join("_")
     }
 }
 

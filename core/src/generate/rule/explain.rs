@@ -47,7 +47,11 @@ fn col(c: &ColumnRef) -> String {
 }
 
 fn measure(m: &Measure) -> String {
+    if let MeasureArg::Model { name, .. } = &m.arg {
+        return format!("the {name} (a measure of the semantic model)");
+    }
     let arg = match &m.arg {
+        MeasureArg::Model { name, .. } => name.clone(),
         MeasureArg::Rows { table } => plural(&words(table)),
         MeasureArg::Column { column } => col(column),
         MeasureArg::Product { left, right } => format!("{} × {}", col(left), words(&right.column)),
@@ -82,6 +86,7 @@ fn literal(l: &Literal) -> String {
 
 fn filter(f: &Filter) -> String {
     match f {
+        Filter::Model { name, .. } => format!("only {name}"),
         Filter::Compare {
             column,
             op: o,
@@ -126,6 +131,7 @@ fn filter(f: &Filter) -> String {
 
 fn dimension(d: &Dimension) -> String {
     match d {
+        Dimension::Model { name, .. } => name.clone(),
         Dimension::Column { column } => col(column),
         Dimension::Entity { table, labels, .. } => {
             let shown: Vec<String> = labels.iter().map(|l| words(l)).collect();

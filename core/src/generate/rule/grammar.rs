@@ -102,6 +102,158 @@ pub enum Item {
     Key,
     /// "most common", "least popular": the value that occurs most (or least) often.
     Mode(bool),
+    /// A measure of the semantic model ("revenue").
+    ModelMeasure {
+        /// Its table (lexicon index).
+        table: usize,
+        /// Its name in the model.
+        name: String,
+        /// Its aggregation.
+        agg: Agg,
+    },
+    /// A dimension of the semantic model over an expression ("customer name").
+    ModelDim {
+        /// Its table (lexicon index).
+        table: usize,
+        /// Its name in the model.
+        name: String,
+    },
+    /// A named filter of the semantic model ("large invoices").
+    ModelFilter {
+        /// Its table (lexicon index).
+        table: usize,
+        /// A column its predicate reads.
+        column: usize,
+        /// Its name in the model.
+        name: String,
+    },
+    /// A phrase of the model that names several items with different SQL.
+    Ambiguous(Vec<crate::semantic::Item>),
+    /// "over time", "trend": by the date's default grain (with a semantic model).
+    Trend,
+}
+
+/// The semantic model's phrases found in a question, for [`read_with`].
+#[derive(Debug, Clone)]
+pub struct ModelReading<'a> {
+    /// The model linked to the schema.
+    pub links: &'a super::model::ModelLinks,
+    /// Its phrases in the question.
+    pub spans: Vec<crate::semantic::TermMatch>,
+    /// The item a reply to a clarification picked.
+    pub choice: Option<crate::semantic::Item>,
+}
+
+impl ModelReading<'_> {
+    /// The grammar item of a model phrase naming `items`, after `prev`; `schema` is what the
+    /// schema's own names read the same words as.
+    fn item(
+        &self,
+        items: &[crate::semantic::Item],
+        written: &[&str],
+        prev: Option<&Item>,
+        schema: Option<&[Candidate]>,
+    ) -> Option<Item> {
+        use super::model::Link;
+        // Phrases are matched by their normalized words, which fold some synonyms together
+        // ("buyers" and "customers"): the items whose own words the question wrote come first.
+        let exact: Vec<crate::semantic::Item> = if items.len() > 1 {
+            items
+                .iter()
+                .copied()
+                .filter(|&i| self.links.writes(i, written))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let items = if exact.is_empty() { items } else { &exact };
+        let chosen: Vec<crate::semantic::Item> = match self.choice {
+            Some(c) if items.contains(&c) => vec![c],
+            _ => items.to_vec(),
+        };
+        let mut names: Vec<Candidate> = Vec::new();
+        let mut measures: Vec<(crate::semantic::Item, &Link)> = Vec::new();
+        let mut dims: Vec<&Link> = Vec::new();
+        let mut filters: Vec<&Link> = Vec::new();
+        for &it in &chosen {
+            match self.links.link(it) {
+                Some(Link::Names(c)) => {
+                    for x in c {
+                        if !names.iter().any(|n| n.target == x.target) {
+                            names.push(x.clone());
+                        }
+                    }
+                }
+                Some(l @ Link::Measure { table, sql, .. }) => {
+                    let same = measures.iter().any(|(_, m)| {
+                        matches!(m, Link::Measure { table: t, sql: q, .. } if t == table && q == sql)
+                    });
+                    if !same {
+                        measures.push((it, l));
+                    }
+                }
+                Some(l @ Link::Dimension { .. }) => dims.push(l),
+                Some(l @ Link::Filter { .. }) => filters.push(l),
+                None => {}
+            }
+        }
+        if measures.len() > 1 {
+            return Some(Item::Ambiguous(measures.iter().map(|(i, _)| *i).collect()));
+        }
+        // A phrase that is also a table's or a column's name ("customers", which "buyers"
+        // folds to) reads as that name; the rules count or total it themselves.
+        let _ = prev;
+        if let [
+            (
+                _,
+                Link::Measure {
+                    table, name, agg, ..
+                },
+            ),
+        ] = measures.as_slice()
+            && names.is_empty()
+        {
+            return Some(Item::ModelMeasure {
+                table: *table,
+                name: name.clone(),
+                agg: *agg,
+            });
+        }
+        if dims.len() + filters.len() > 1 && names.is_empty() {
+            return None;
+        }
+        if names.is_empty() {
+            return match (dims.first(), filters.first()) {
+                (Some(Link::Dimension { table, name, .. }), _) => Some(Item::ModelDim {
+                    table: *table,
+                    name: name.clone(),
+                }),
+                (
+                    _,
+                    Some(Link::Filter {
+                        table,
+                        column,
+                        name,
+                    }),
+                ) => Some(Item::ModelFilter {
+                    table: *table,
+                    column: *column,
+                    name: name.clone(),
+                }),
+                _ => None,
+            };
+        }
+        // The schema's own readings of the words stay, after the model's.
+        for c in schema.unwrap_or_default() {
+            if !names.iter().any(|n| n.target == c.target) {
+                names.push(Candidate {
+                    target: c.target.clone(),
+                    penalty: c.penalty + 1,
+                });
+            }
+        }
+        Some(Item::Mention(names))
+    }
 }
 
 /// An item and the tokens it covers.
@@ -267,8 +419,14 @@ fn own_phrase(words: &[&str]) -> Option<(Item, usize)> {
     Some((item, 1))
 }
 
-/// Reads `tokens` against the schema's vocabulary and the known values.
-pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> Reading {
+/// Reads `tokens` against the schema's vocabulary and the known values, with the phrases of a
+/// semantic model first when there is one.
+pub fn read_with(
+    tokens: &[Token],
+    lexicon: &SchemaLexicon,
+    values: &ValueIndex,
+    model: Option<&ModelReading<'_>>,
+) -> Reading {
     let mut spans = Vec::new();
     let mut unknown = Vec::new();
     let lowers: Vec<&str> = tokens.iter().map(|t| t.lower.as_str()).collect();
@@ -294,6 +452,38 @@ pub fn read(tokens: &[Token], lexicon: &SchemaLexicon, values: &ValueIndex) -> R
             };
             push(&mut spans, item, 1);
             i += 1;
+            continue;
+        }
+        // The model's phrases first, unless the schema or a value reads more words.
+        if let Some(m) = model
+            && let Some(tm) = m.spans.iter().find(|s| s.start == i)
+        {
+            let n = tm.end - tm.start;
+            let schema = longest_schema(&norms[i..], lexicon, 1);
+            let schema_n = schema.as_ref().map_or(0, |(_, k)| *k);
+            if n >= schema_n && !values_longer(&lowers[i..], values, n) {
+                let same = schema
+                    .as_ref()
+                    .filter(|(_, k)| *k == n)
+                    .map(|(c, _)| c.as_slice());
+                if let Some(item) = m.item(
+                    &tm.items,
+                    &lowers[i..i + n],
+                    spans.last().map(|s: &Span| &s.item),
+                    same,
+                ) {
+                    push(&mut spans, item, n);
+                    i += n;
+                    continue;
+                }
+            }
+        }
+        if model.is_some()
+            && (t.norm == "trend" || (t.lower == "over" && lowers.get(i + 1) == Some(&"time")))
+        {
+            let n = if t.lower == "over" { 2 } else { 1 };
+            push(&mut spans, Item::Trend, n);
+            i += n;
             continue;
         }
         // Schema names of two or more words first ("invoice total", "media types").
@@ -566,7 +756,12 @@ mod tests {
 
     fn grammar_reading(question: &str) -> Reading {
         let lexicon = SchemaLexicon::new(&Catalog::new(Dialect::Sqlite, "empty", Vec::new()));
-        read(&text::tokenize(question), &lexicon, &ValueIndex::empty())
+        read_with(
+            &text::tokenize(question),
+            &lexicon,
+            &ValueIndex::empty(),
+            None,
+        )
     }
 
     /// The sense of the grammar's item, when it is one of a shared phrase.

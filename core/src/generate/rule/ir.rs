@@ -37,6 +37,15 @@ pub enum MeasureArg {
         /// The column.
         column: ColumnRef,
     },
+    /// A measure of the semantic model, by its table and name; its SQL (the model's checked
+    /// expression with its aggregation) is read from the model when the query is written, so
+    /// that a stored state never carries SQL.
+    Model {
+        /// The catalog table the measure is on.
+        table: String,
+        /// The measure's name in the model.
+        name: String,
+    },
     /// The product of two columns of one table (price × quantity).
     Product {
         /// The first factor.
@@ -87,6 +96,14 @@ pub enum Dimension {
         /// Label columns (shown).
         labels: Vec<String>,
     },
+    /// A dimension of the semantic model (an expression such as `FirstName || ' ' || LastName`),
+    /// by its table and name.
+    Model {
+        /// The catalog table.
+        table: String,
+        /// The dimension's name in the model.
+        name: String,
+    },
     /// A date column cut into buckets.
     Time {
         /// The date column.
@@ -101,7 +118,7 @@ impl Dimension {
     pub fn table(&self) -> &str {
         match self {
             Self::Column { column } | Self::Time { column, .. } => &column.table,
-            Self::Entity { table, .. } => table,
+            Self::Entity { table, .. } | Self::Model { table, .. } => table,
         }
     }
 }
@@ -186,6 +203,14 @@ pub enum Filter {
         /// The month (1-12), when the period is a month.
         month: Option<u32>,
     },
+    /// A named filter of the semantic model, by its name; `column` is the first column its
+    /// predicate reads (it places the filter on its table).
+    Model {
+        /// A column of the filter's table that the predicate reads.
+        column: ColumnRef,
+        /// The filter's name in the model.
+        name: String,
+    },
     /// The date column is before (or from) a date, given as `YYYY-MM-DD`.
     Date {
         /// The date column.
@@ -205,6 +230,7 @@ impl Filter {
             | Self::AnyOf { column, .. }
             | Self::Between { column, .. }
             | Self::Period { column, .. }
+            | Self::Model { column, .. }
             | Self::Date { column, .. } => column,
         }
     }
@@ -337,7 +363,7 @@ impl QueryIr {
 /// The table a measure reads.
 pub fn measure_table(m: &Measure) -> &str {
     match &m.arg {
-        MeasureArg::Rows { table } => table,
+        MeasureArg::Rows { table } | MeasureArg::Model { table, .. } => table,
         MeasureArg::Column { column } => &column.table,
         MeasureArg::Product { left, .. } => &left.table,
     }

@@ -60,40 +60,12 @@ impl SchemaGraph {
                 let Some(&j) = index.get(&fk.referenced_table.to_lowercase()) else {
                     continue;
                 };
-                if i == j {
-                    continue;
-                }
-                if let Some(e) = adj[i].iter_mut().find(|e| e.to == j) {
-                    // Two foreign keys between the same tables (`source_airport`,
-                    // `dest_airport`): which one a question means is not known.
-                    e.ambiguous = true;
-                    if let Some(back) = adj[j].iter_mut().find(|e| e.to == i) {
-                        back.ambiguous = true;
-                    }
-                    continue;
-                }
                 let there = if fk.referenced_columns.len() == fk.columns.len() {
                     fk.referenced_columns.clone()
                 } else {
                     catalog.tables[j].primary_key.clone()
                 };
-                if there.len() != fk.columns.len() || there.is_empty() {
-                    continue;
-                }
-                adj[i].push(Edge {
-                    to: j,
-                    here: fk.columns.clone(),
-                    there: there.clone(),
-                    to_one: true,
-                    ambiguous: false,
-                });
-                adj[j].push(Edge {
-                    to: i,
-                    here: there,
-                    there: fk.columns.clone(),
-                    to_one: false,
-                    ambiguous: false,
-                });
+                add_edge(&mut adj, i, j, &fk.columns, &there);
             }
         }
         let dist = (0..names.len()).map(|s| bfs(&adj, s)).collect();
@@ -103,6 +75,32 @@ impl SchemaGraph {
             adj,
             dist,
         }
+    }
+
+    /// The graph with the joins a semantic model declares (`relationships`, from the "many"
+    /// table's columns to the "one" table's) added to the foreign keys; a relationship the
+    /// foreign keys already hold changes nothing.
+    pub fn with_relationships(
+        mut self,
+        joins: &[(String, Vec<String>, String, Vec<String>)],
+    ) -> Self {
+        let mut changed = false;
+        for (left, left_cols, right, right_cols) in joins {
+            let (Some(i), Some(j)) = (self.idx(left), self.idx(right)) else {
+                continue;
+            };
+            let known = self.adj[i]
+                .iter()
+                .any(|e| e.to == j && e.here == *left_cols && e.there == *right_cols);
+            if !known {
+                add_edge(&mut self.adj, i, j, left_cols, right_cols);
+                changed = true;
+            }
+        }
+        if changed {
+            self.dist = (0..self.names.len()).map(|s| bfs(&self.adj, s)).collect();
+        }
+        self
     }
 
     fn idx(&self, table: &str) -> Option<usize> {
@@ -207,6 +205,39 @@ impl SchemaGraph {
         }
         Some(cost)
     }
+}
+
+/// Adds the join `i.here = j.there`, where each row of `i` matches at most one row of `j`.
+fn add_edge(adj: &mut [Vec<Edge>], i: usize, j: usize, here: &[String], there: &[String]) {
+    if i == j {
+        return;
+    }
+    if let Some(e) = adj[i].iter_mut().find(|e| e.to == j) {
+        // Two foreign keys between the same tables (`source_airport`, `dest_airport`): which
+        // one a question means is not known.
+        e.ambiguous = true;
+        if let Some(back) = adj[j].iter_mut().find(|e| e.to == i) {
+            back.ambiguous = true;
+        }
+        return;
+    }
+    if there.len() != here.len() || there.is_empty() {
+        return;
+    }
+    adj[i].push(Edge {
+        to: j,
+        here: here.to_vec(),
+        there: there.to_vec(),
+        to_one: true,
+        ambiguous: false,
+    });
+    adj[j].push(Edge {
+        to: i,
+        here: there.to_vec(),
+        there: here.to_vec(),
+        to_one: false,
+        ambiguous: false,
+    });
 }
 
 fn bfs(adj: &[Vec<Edge>], start: usize) -> Vec<u32> {

@@ -20,6 +20,7 @@ pub mod ir;
 pub mod joins;
 pub mod lexicon;
 pub mod linker;
+pub mod model;
 pub mod plan;
 pub mod resolve;
 
@@ -66,6 +67,17 @@ pub struct RuleGenerator {
     /// Generators for the views of askers that see another schema or other values (data
     /// permissions, a tenant's database), by what identifies the view.
     views: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<RuleGenerator>>>>,
+    /// The semantic model, linked to the schema's vocabulary.
+    model: Option<Arc<model::ModelLinks>>,
+    /// The same rules without the model, for questions the model's reading cannot answer.
+    plain: Option<Arc<RuleGenerator>>,
+}
+
+/// What the rules make of a question: a query, or a question back.
+#[derive(Debug)]
+enum Outcome {
+    Query(Box<QueryIr>),
+    Ask(model::Ambiguity),
 }
 
 /// Views whose generators are kept at most, before the map starts over.
@@ -80,6 +92,36 @@ impl RuleGenerator {
             catalog,
             values,
             views: Arc::default(),
+            model: None,
+            plain: None,
+        }
+    }
+
+    /// This generator reading `semantic` too: the synonyms of its tables and dimensions extend
+    /// the vocabulary, its measures, dimensions over expressions and named filters are phrases
+    /// the rules plan with, its time dimensions date the questions on their tables, and its
+    /// relationships are joins.
+    pub fn with_semantic(self, semantic: Option<crate::semantic::Semantic>) -> Self {
+        let plain = Self {
+            graph: Arc::new(joins::SchemaGraph::new(&self.catalog)),
+            model: None,
+            plain: None,
+            ..self
+        };
+        match semantic {
+            None => plain,
+            Some(s) => {
+                let links = model::ModelLinks::new(s, &plain.lexicon);
+                Self {
+                    graph: Arc::new(model::graph_with(
+                        joins::SchemaGraph::new(&plain.catalog),
+                        Some(&links),
+                    )),
+                    model: Some(Arc::new(links)),
+                    plain: Some(Arc::new(plain.clone())),
+                    ..plain
+                }
+            }
         }
     }
 
@@ -92,7 +134,8 @@ impl RuleGenerator {
         if let Some(g) = self.views.lock().ok().and_then(|m| m.get(&key).cloned()) {
             return Ok(g);
         }
-        let generator = Arc::new(Self::new(catalog.clone(), values));
+        let generator =
+            Arc::new(Self::new(catalog.clone(), values).with_semantic(view.semantic().cloned()));
         if let Ok(mut views) = self.views.lock() {
             if views.len() >= MAX_VIEWS {
                 views.clear();
@@ -128,7 +171,8 @@ impl RuleGenerator {
         Ok(Self::new(
             source.visible_catalog().clone(),
             source.value_index().await?,
-        ))
+        )
+        .with_semantic(source.semantic().cloned()))
     }
 
     /// The value index in use.
@@ -137,10 +181,85 @@ impl RuleGenerator {
     }
 
     /// Answers `question`, continuing from the last turn of `history` that this generator
-    /// answered.
+    /// answered. When the last turn asked which reading was meant and `question` names one of
+    /// its options, the question that was asked then is answered with that reading. A question
+    /// with readings the rules cannot choose between is answered with a clarification (and no
+    /// SQL).
     pub fn answer(&self, question: &str, history: &[Turn]) -> Result<Generation> {
-        let ir = self.query(question, history)?;
-        let sql = compile::SqlWriter::new(&self.catalog, &self.graph).sql(&ir)?;
+        if let Some(g) = self.continue_clarification(question, history)? {
+            return Ok(g);
+        }
+        match (self.answer_with(question, history, &[]), &self.plain) {
+            // What the model's reading cannot answer ("revenue" of invoices by genre, which
+            // would count invoices once per track), the schema's own names may.
+            (Err(e), Some(plain)) if e.kind() == crate::error::ErrorKind::CannotAnswer => {
+                plain.answer_with(question, history, &[]).map_err(|_| e)
+            }
+            (answer, _) => answer,
+        }
+    }
+
+    fn continue_clarification(
+        &self,
+        question: &str,
+        history: &[Turn],
+    ) -> Result<Option<Generation>> {
+        let (Some(last), Some(_)) = (history.last(), &self.model) else {
+            return Ok(None);
+        };
+        let Some(asked) = &last.clarification else {
+            return Ok(None);
+        };
+        let tokens = crate::text::tokenize(question);
+        let Some(i) = model::pick(&asked.options, &tokens) else {
+            return Ok(None);
+        };
+        // A reply names an option; a longer question is a new one.
+        let label_words: Vec<String> = asked
+            .options
+            .iter()
+            .flat_map(|o| crate::semantic::phrase_norms(&o.label))
+            .collect();
+        let extra = tokens
+            .iter()
+            .filter(|t| !crate::text::is_stop_word(&t.lower) && !label_words.contains(&t.norm))
+            .count();
+        if extra > 2 {
+            return Ok(None);
+        }
+        let earlier = &history[..history.len() - 1];
+        let Ok(Outcome::Ask(again)) = self.read(&last.question, earlier, &[]) else {
+            return Ok(None);
+        };
+        if again.clarification.options != asked.options {
+            return Ok(None);
+        }
+        let choice = again.choices[i].clone();
+        self.answer_with(&last.question, earlier, &[choice])
+            .map(Some)
+    }
+
+    fn answer_with(
+        &self,
+        question: &str,
+        history: &[Turn],
+        choices: &[model::Choice],
+    ) -> Result<Generation> {
+        let ir = match self.read(question, history, choices)? {
+            Outcome::Query(ir) => ir,
+            Outcome::Ask(a) => {
+                return Ok(Generation {
+                    sql: String::new(),
+                    explanation: a.clarification.question.clone(),
+                    state: None,
+                    degraded: None,
+                    clarification: Some(a.clarification),
+                });
+            }
+        };
+        let sql = compile::SqlWriter::new(&self.catalog, &self.graph)
+            .with_semantic(self.model.as_ref().map(|m| &m.semantic))
+            .sql(&ir)?;
         Ok(Generation {
             sql,
             explanation: explain::explain(&ir),
@@ -150,8 +269,22 @@ impl RuleGenerator {
         })
     }
 
-    /// The query representation of `question` (pure; no SQL).
+    /// The query representation of `question` (pure; no SQL). A question the rules would
+    /// answer with a clarification is an abstention here.
     pub fn query(&self, question: &str, history: &[Turn]) -> Result<QueryIr> {
+        match self.read(question, history, &[])? {
+            Outcome::Query(ir) => Ok(*ir),
+            Outcome::Ask(a) => Err(cannot_answer(
+                format!(
+                    "the question has several readings ({})",
+                    a.clarification.question
+                ),
+                Vec::new(),
+            )),
+        }
+    }
+
+    fn read(&self, question: &str, history: &[Turn], choices: &[model::Choice]) -> Result<Outcome> {
         let tokens = crate::text::tokenize(question);
         if tokens.is_empty() {
             return Err(cannot_answer(
@@ -159,7 +292,16 @@ impl RuleGenerator {
                 Vec::new(),
             ));
         }
-        let reading = grammar::read(&tokens, &self.lexicon, &self.values);
+        let model_reading = self.model.as_deref().map(|links| grammar::ModelReading {
+            links,
+            spans: links.find(&tokens),
+            choice: choices.iter().find_map(|c| match c {
+                model::Choice::Item(i) => Some(*i),
+                model::Choice::Column(..) => None,
+            }),
+        });
+        let reading =
+            grammar::read_with(&tokens, &self.lexicon, &self.values, model_reading.as_ref());
         if !reading.unknown.is_empty() {
             let quoted: Vec<String> = reading.unknown.iter().map(|w| format!("\"{w}\"")).collect();
             return Err(cannot_answer(
@@ -170,6 +312,11 @@ impl RuleGenerator {
                 ),
                 reading.unknown,
             ));
+        }
+        if let Some(links) = &self.model
+            && let Some(a) = model::ambiguous_phrase(links, &tokens, &reading.spans)
+        {
+            return Ok(Outcome::Ask(a));
         }
         let start_over = reading
             .spans
@@ -183,7 +330,7 @@ impl RuleGenerator {
                 .rev()
                 .find_map(|t| t.state.as_ref().and_then(QueryIr::from_state))
         };
-        let planner = plan::Planner::new(&self.lexicon, &reading.spans).plan();
+        let mut planner = plan::Planner::new(&self.lexicon, &reading.spans).plan();
         if !planner.unplaced.is_empty() {
             let words: Vec<String> = planner
                 .unplaced
@@ -202,11 +349,19 @@ impl RuleGenerator {
                 words,
             ));
         }
-        let draft = &planner.draft;
+        let mut draft = std::mem::take(&mut planner.draft);
+        if let Some(links) = &self.model
+            && let Some(a) =
+                model::settle(links, &self.lexicon, &mut draft, choices, previous.as_ref())
+        {
+            return Ok(Outcome::Ask(a));
+        }
+        let draft = &draft;
         if let Some(prev) = &previous
             && followup::is_follow_up(&reading.spans, draft)
         {
-            return followup::patch(prev, &reading.spans, draft, &self.lexicon, &self.graph);
+            return followup::patch(prev, &reading.spans, draft, &self.lexicon, &self.graph)
+                .map(|ir| Outcome::Query(Box::new(ir)));
         }
         if start_over && draft.slots.is_empty() {
             return Err(cannot_answer(
@@ -214,7 +369,9 @@ impl RuleGenerator {
                 Vec::new(),
             ));
         }
-        resolve::resolve(draft, &self.lexicon, &self.graph, &[])?.query()
+        resolve::resolve(draft, &self.lexicon, &self.graph, &[])?
+            .query()
+            .map(|ir| Outcome::Query(Box::new(ir)))
     }
 }
 

@@ -137,9 +137,32 @@ fn cost(
             tables.push(name);
         }
     }
+    // The semantic model's items are on their own tables.
+    let model_tables = draft
+        .measure
+        .iter()
+        .chain(draft.having.iter().map(|h| &h.measure))
+        .filter_map(|m| match m {
+            DraftMeasure::Model { table, .. } => Some(*table),
+            _ => None,
+        })
+        .chain(draft.dims.iter().filter_map(|d| match d {
+            DraftDim::Model { table, .. } => Some(*table),
+            _ => None,
+        }))
+        .chain(draft.filters.iter().filter_map(|f| match f {
+            DraftFilter::Model { table, .. } => Some(*table),
+            _ => None,
+        }));
+    for t in model_tables {
+        let name = lex.tables[t].name.as_str();
+        if !tables.contains(&name) {
+            tables.push(name);
+        }
+    }
     // A count needs a table or a column, an aggregate a numeric column or money.
     match &draft.measure {
-        Some(DraftMeasure::CountRowsOf(_)) => {}
+        Some(DraftMeasure::CountRowsOf(_) | DraftMeasure::Model { .. }) => {}
         Some(DraftMeasure::Count(s, _)) => {
             if matches!(
                 draft.slots[*s].picks.get(choice[*s]),
@@ -197,6 +220,13 @@ impl Resolution<'_> {
     /// The measure of a draft measure.
     pub fn measure(&self, m: &DraftMeasure) -> Result<Measure> {
         Ok(match m {
+            DraftMeasure::Model { table, name, agg } => Measure {
+                agg: *agg,
+                arg: MeasureArg::Model {
+                    table: self.table_name(*table),
+                    name: name.clone(),
+                },
+            },
             DraftMeasure::CountRowsOf(s) => Measure {
                 agg: Agg::Count,
                 arg: MeasureArg::Rows {
@@ -251,6 +281,10 @@ impl Resolution<'_> {
     /// The dimension of a draft dimension.
     pub fn dimension(&self, d: &DraftDim) -> Result<Dimension> {
         Ok(match d {
+            DraftDim::Model { table, name } => Dimension::Model {
+                table: self.table_name(*table),
+                name: name.clone(),
+            },
             DraftDim::Slot(s) => match self.pick(*s)? {
                 Pick::Table(t) => self.entity(*t),
                 Pick::Column(t, c) => {
@@ -315,6 +349,14 @@ impl Resolution<'_> {
     /// The condition of a draft condition.
     pub fn filter(&self, f: &DraftFilter) -> Result<Filter> {
         Ok(match f {
+            DraftFilter::Model {
+                table,
+                column,
+                name,
+            } => Filter::Model {
+                column: self.lex.column_ref(*table, *column),
+                name: name.clone(),
+            },
             DraftFilter::Value(s) => Filter::Compare {
                 column: self.column(*s)?,
                 op: super::ir::CmpOp::Eq,

@@ -232,7 +232,7 @@ async fn print_answers() {
     for q in qs.split('|') {
         if std::env::var("RULE_DEBUG").is_ok() {
             let tokens = crate::text::tokenize(q);
-            let reading = super::grammar::read(&tokens, &g.lexicon, &g.values);
+            let reading = super::grammar::read_with(&tokens, &g.lexicon, &g.values, None);
             let items: Vec<String> = reading
                 .spans
                 .iter()

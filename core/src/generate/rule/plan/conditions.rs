@@ -348,6 +348,15 @@ impl Planner<'_> {
                 | Item::Prop(_)
                 | Item::Participle(_)
                 | Item::Sold => {}
+                Item::ModelDim { table, name } if self.draft.measure.is_some() => {
+                    // "revenue per customer name": a grouping named beside the measure.
+                    self.used[k] = true;
+                    self.draft.dims.push(DraftDim::Model {
+                        table: *table,
+                        name: name.clone(),
+                    });
+                    self.draft.implicit_dims = true;
+                }
                 _ => self.unplaced.push((spans[k].start, spans[k].end)),
             }
         }

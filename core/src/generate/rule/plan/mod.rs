@@ -49,6 +49,15 @@ pub enum DraftMeasure {
     Count(usize, bool),
     /// An aggregate of a numeric column or money slot.
     Agg(Agg, usize),
+    /// A measure of the semantic model.
+    Model {
+        /// Its table (lexicon index).
+        table: usize,
+        /// Its name in the model.
+        name: String,
+        /// Its aggregation.
+        agg: Agg,
+    },
 }
 
 /// A draft grouping.
@@ -58,6 +67,13 @@ pub enum DraftDim {
     Slot(usize),
     /// A date slot cut into buckets.
     Time(usize, TimeBucket),
+    /// A dimension of the semantic model over an expression.
+    Model {
+        /// Its table (lexicon index).
+        table: usize,
+        /// Its name in the model.
+        name: String,
+    },
 }
 
 /// A draft condition.
@@ -75,6 +91,15 @@ pub enum DraftFilter {
     Period(usize, i32, Option<u32>),
     /// A date bound on a date slot.
     Date(usize, CmpOp, String),
+    /// A named filter of the semantic model.
+    Model {
+        /// Its table (lexicon index).
+        table: usize,
+        /// A column its predicate reads.
+        column: usize,
+        /// Its name in the model.
+        name: String,
+    },
 }
 
 /// A draft aggregate condition: measure op value.
@@ -140,6 +165,11 @@ pub struct Draft {
     pub extreme: bool,
     /// "in alphabetical order": by the first name shown.
     pub alphabetical: bool,
+    /// Slots of "a date" the question did not name (a time condition, "by month"): the
+    /// semantic model's time dimension of the measure's table fills them.
+    pub time_slots: Vec<usize>,
+    /// "over time", "trend": the time grouping takes the date's default grain.
+    pub trend: bool,
 }
 
 /// Builds drafts from items.
@@ -176,7 +206,11 @@ impl<'a> Planner<'a> {
             !self.used[j]
                 && matches!(
                     self.spans[j].item,
-                    Item::Mention(_) | Item::Money | Item::Prop(_) | Item::Sold
+                    Item::Mention(_)
+                        | Item::Money
+                        | Item::Prop(_)
+                        | Item::Sold
+                        | Item::ModelFilter { .. }
                 )
         })
     }
@@ -233,6 +267,10 @@ impl<'a> Planner<'a> {
                 continue;
             }
             match spans[k].item.clone() {
+                Item::Count(_) if matches!(self.next(k), Some(Item::ModelMeasure { .. })) => {
+                    // "number of" before a measure that counts.
+                    self.used[k] = true;
+                }
                 Item::Count(how_many) => {
                     self.used[k] = true;
                     let distinct = matches!(self.next(k), Some(Item::Distinct));
@@ -258,6 +296,24 @@ impl<'a> Planner<'a> {
                         continue;
                     }
                     self.used[j] = true;
+                    if let Item::ModelFilter {
+                        table,
+                        column,
+                        name,
+                    } = &spans[j].item
+                    {
+                        // "how many large invoices": the filter's table, filtered.
+                        self.draft.filters.push(DraftFilter::Model {
+                            table: *table,
+                            column: *column,
+                            name: name.clone(),
+                        });
+                        let s = self.push_slot(Slot {
+                            picks: vec![(Pick::Table(*table), 0, None)],
+                        });
+                        self.set_measure_or_having(k, DraftMeasure::Count(s, false));
+                        continue;
+                    }
                     if let Some(Item::Sold) = self.next(j) {
                         self.used[j + 1] = true;
                         let s = self.quantity_slot();
@@ -288,6 +344,42 @@ impl<'a> Planner<'a> {
                     };
                     self.set_measure_or_having(k, m);
                 }
+                Item::Agg(agg) if matches!(self.next(k), Some(Item::ModelMeasure { .. })) => {
+                    // "total revenue": the measure says how it aggregates; another aggregate
+                    // of it is not something the model defines.
+                    self.used[k] = true;
+                    if let Some(Item::ModelMeasure { agg: m, .. }) = self.next(k)
+                        && agg != Agg::Sum
+                        && agg != *m
+                    {
+                        self.unplaced.push((spans[k].start, spans[k + 1].end));
+                    }
+                }
+                Item::ModelMeasure { table, name, agg } => {
+                    self.used[k] = true;
+                    self.set_measure_or_having(k, DraftMeasure::Model { table, name, agg });
+                }
+                Item::ModelFilter {
+                    table,
+                    column,
+                    name,
+                } => {
+                    self.used[k] = true;
+                    self.draft.filters.push(DraftFilter::Model {
+                        table,
+                        column,
+                        name,
+                    });
+                }
+                Item::Trend => {
+                    self.used[k] = true;
+                    let s = self.property_slot(Some(Property::Date), ColumnKind::Temporal, None);
+                    self.draft
+                        .dims
+                        .push(DraftDim::Time(s, TimeBucket::YearMonth));
+                    self.draft.trend = true;
+                }
+                Item::Ambiguous(_) => self.used[k] = true,
                 Item::Agg(agg) => {
                     self.used[k] = true;
                     if matches!(self.next(k), Some(Item::Count(_))) {
@@ -468,6 +560,10 @@ impl<'a> Planner<'a> {
                     }
                     let k = n - 1;
                     match spans.get(k + 1).map(|s| s.item.clone()) {
+                        Some(Item::ModelDim { table, name }) => {
+                            self.used[k + 1] = true;
+                            self.draft.dims.push(DraftDim::Model { table, name });
+                        }
                         Some(Item::Mention(c)) => {
                             self.used[k + 1] = true;
                             let s = self.slot_from_candidates(&c);
@@ -550,6 +646,22 @@ impl<'a> Planner<'a> {
             }
         }
         self.values_and_leftovers();
+        if self.draft.subject.is_none()
+            && self.draft.measure.is_none()
+            && self.draft.having.is_empty()
+            && self.draft.dims.is_empty()
+            && self.draft.columns.is_empty()
+            && let Some(table) = self.draft.filters.iter().find_map(|f| match f {
+                DraftFilter::Model { table, .. } => Some(*table),
+                _ => None,
+            })
+        {
+            // "list the large invoices": the rows of the filter's table.
+            let s = self.push_slot(Slot {
+                picks: vec![(Pick::Table(table), 0, None)],
+            });
+            self.draft.subject = Some(s);
+        }
         self
     }
 

@@ -97,7 +97,11 @@ impl Planner<'_> {
                 picks.push((Pick::Column(ti, ci), penalty, None));
             }
         }
-        self.push_slot(Slot { picks })
+        let s = self.push_slot(Slot { picks });
+        if kind == ColumnKind::Temporal && table.is_none() {
+            self.draft.time_slots.push(s);
+        }
+        s
     }
 
     pub(super) fn money_slot(&mut self) -> usize {
