@@ -136,14 +136,14 @@ async fn follow_ups_hit_only_after_the_same_sql_and_carry_the_conversation_on() 
     let engine = Engine::builder().build().await.expect("demo engine");
     let ask = |q: &str, s: &str| Ask::new(q).tenant("acme").session(s);
     let a1 = engine
-        .ask(ask("Total sales by country", "a"))
+        .ask(ask("Number of invoices by country", "a"))
         .await
         .expect("a1");
     let a2 = engine.ask(ask("Only in 2024", "a")).await.expect("a2");
     assert!(!a1.cache_hit && !a2.cache_hit);
 
     let b1 = engine
-        .ask(ask("Total sales per country", "b"))
+        .ask(ask("Number of invoices per country", "b"))
         .await
         .expect("b1");
     assert!(
@@ -165,7 +165,7 @@ async fn follow_ups_hit_only_after_the_same_sql_and_carry_the_conversation_on() 
     assert!(b3.sql.contains("2024"), "{}", b3.sql);
 
     let c1 = engine
-        .ask(ask("Total sales by city", "c"))
+        .ask(ask("Number of invoices by city", "c"))
         .await
         .expect("c1");
     assert!(!c1.cache_hit);
