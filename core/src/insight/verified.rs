@@ -2,7 +2,7 @@
 //! same facts as a verified query's question (or one of its paraphrases), with a value in
 //! place of each `{parameter}`, is answered by that query's SQL with the values bound.
 //!
-//! "The same facts" is the semantic cache's slot guard ([`crate::cache::slots`]) on both texts,
+//! "The same facts" is the semantic cache's slot guard (`cache::slots`) on both texts,
 //! after the model's synonyms are folded to their item's name on both sides: only stop words
 //! and agreed paraphrases may differ. A parameter's words must be a value: for text, one of its
 //! column's values as the asker sees them (the view's value index, or a validated probe under

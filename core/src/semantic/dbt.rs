@@ -1,5 +1,5 @@
 //! The dbt MetricFlow importer: `semantic_models:` and `metrics:` YAML become a
-//! [`SemanticModel`](super::SemanticModel).
+//! [`SemanticModel`].
 //!
 //! The mapping (see docs/semantic-model.md):
 //!
