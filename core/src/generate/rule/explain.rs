@@ -48,7 +48,8 @@ fn col(c: &ColumnRef) -> String {
 
 fn measure(m: &Measure) -> String {
     if let MeasureArg::Model { name, .. } = &m.arg {
-        return format!("the {name} (a measure of the semantic model)");
+        // The business's own word; the SQL beside the explanation shows its formula.
+        return format!("the {name}");
     }
     let arg = match &m.arg {
         MeasureArg::Model { name, .. } => name.clone(),
