@@ -114,6 +114,16 @@ export declare class Engine {
    */
   resetSession(sessionId: string, options?: TenantOptions): Promise<void>
   /**
+   * Rates one turn of a conversation of the user: `'up'` when the answer was right,
+   * `'down'` when it was wrong (with `correctedSql`, the SQL that answers the question, and
+   * a `comment`). Resolves with the stored record, which carries the turn's question and
+   * SQL. Rejects with `INVALID_INPUT` for a session the user does not have or a turn it does
+   * not have, and with `SQL_REJECTED` (the validator's reason) for a correction that writes
+   * or reads what the user may not; nothing is stored then. Needs `[feedback]` (by default
+   * an SQLite file, created at the first feedback).
+   */
+  feedback(feedback: FeedbackOptions): Promise<Feedback>
+  /**
    * The schema the engine sees: tables, columns, keys; tables outside `allowed_tables` and
    * columns in `denied_columns` are left out. With `options.user`, the schema that user may
    * see: the tables their roles grant, without the columns those roles deny, in the database
@@ -251,6 +261,55 @@ export interface EngineOptions {
    * Exclusive with `configPath`.
    */
   config?: string | Record<string, unknown>
+}
+
+/** A stored feedback record: a user's rating of one turn of their conversation. */
+export interface Feedback {
+  /** Its id (a UUID). */
+  id: string
+  /** The tenant of the conversation. */
+  tenantId: string
+  /** The user who gave it (empty for the engine's default user). */
+  userId: string
+  /** The conversation. */
+  sessionId: string
+  /** The turn rated. */
+  turn: number
+  /** `'up'` or `'down'`. */
+  rating: 'up' | 'down'
+  /** The turn's question (read from the conversation). */
+  question: string
+  /** The turn's SQL: the answer rated. */
+  sql: string
+  /** The user's corrected SQL, validated under their data permissions. */
+  correctedSql?: string
+  /** The user's comment. */
+  comment?: string
+  /** `'new'`, then `'promoted'` or `'dismissed'` once an admin acted on it. */
+  status: 'new' | 'promoted' | 'dismissed'
+  /** When it was given (RFC 3339, UTC). */
+  createdAt: string
+}
+
+/** What a user says about one turn of one of their conversations (`engine.feedback(...)`). */
+export interface FeedbackOptions {
+  /** The conversation (the `sessionId` of the answer rated); one of the user's own. */
+  sessionId: string
+  /** The turn rated (the `turn` of the answer, 1-based). */
+  turn: number
+  /** `'up'` (the answer was right) or `'down'` (it was wrong). */
+  rating: 'up' | 'down'
+  /**
+   * The SQL that answers the question, when the answer was wrong; it must pass the
+   * validator under the user's data permissions (`SQL_REJECTED` otherwise).
+   */
+  correctedSql?: string
+  /** Free text (at most `[feedback] max_comment_chars` characters). */
+  comment?: string
+  /** The tenant; the user's `tenant`, else `default`, when absent. */
+  tenantId?: string
+  /** Who rates: the conversation must be theirs. The engine's default user when absent. */
+  user?: User
 }
 
 /** A foreign key: `columns` reference `referencedColumns` of `referencedTable`. */

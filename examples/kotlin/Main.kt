@@ -1,5 +1,6 @@
 // The calls an Android (or any JVM) app makes to HeliosDB Conversational BI through the UniFFI
-// bindings: build the engine, ask a question and a follow-up, read typed rows, handle errors.
+// bindings: build the engine, ask a question and a follow-up, read typed rows, rate an answer,
+// handle errors.
 //
 // In an app, call `engine.ask(...)` from a coroutine (e.g. `viewModelScope.launch { ... }`):
 // the engine works on its own threads, never on the caller's.
@@ -8,7 +9,9 @@
 import com.heliosdb.conversationalbi.CellValue
 import com.heliosdb.conversationalbi.ConversationalBiException
 import com.heliosdb.conversationalbi.Engine
+import com.heliosdb.conversationalbi.FeedbackSubmission
 import com.heliosdb.conversationalbi.Principal
+import com.heliosdb.conversationalbi.Rating
 import com.heliosdb.conversationalbi.errorCode
 import kotlinx.coroutines.runBlocking
 
@@ -46,6 +49,17 @@ fun main() = runBlocking {
     val mine = engine.ask("How many customers are there?", user = jane)
     println("> How many customers are there? (as ${jane.userId})\n${mine.rows.joinToString { row -> row.joinToString { show(it) } }}")
     check(engine.session(mine.sessionId, user = jane).userId == "jane") { "the conversation is jane's" }
+
+    // Jane rates her answer. Feedback is kept where the configuration's [feedback] says: by
+    // default an SQLite file in the app's data folder; this example passes its own engine a
+    // temporary one.
+    val store = java.nio.file.Files.createTempDirectory("cbi-feedback").resolve("feedback.db")
+    val rated = Engine.fromToml("[feedback]\npath = \"$store\"\n")
+    val answer = rated.ask("How many customers are there?", user = jane)
+    val record = rated.feedback(FeedbackSubmission(answer.sessionId, answer.turn, Rating.UP, comment = "right"), user = jane)
+    println("feedback ${record.rating} on \"${record.question}\" (${record.status})")
+    rated.close()
+    store.parent.toFile().deleteRecursively()
 
     // Errors are one sealed class with a subclass per stable code.
     try {

@@ -10,7 +10,7 @@ import { Engine } from '../index.mjs'
 import { PG_URL, modelConfig, startFakeOpenAI, writes } from './helpers.mjs'
 
 // An embedded engine has no rate limit unless configured, so no `rate_limit` stage.
-const STAGES = ['cache', 'execute', 'generate', 'guard', 'save', 'session', 'total', 'validate']
+const STAGES = ['cache', 'execute', 'generate', 'guard', 'insight', 'save', 'session', 'suggest', 'total', 'validate']
 
 /**
  * Asserts that `actual` is `expected` (strictly: types, prototypes, -0, bigint, Buffer), with

@@ -16,17 +16,19 @@ mod types;
 use std::future::Future;
 
 use answer_js::AnswerJs;
-use conversational_bi::{Ask, Engine as CoreEngine, Error as CoreError, LazyEngine};
+use conversational_bi::{
+    Ask, Engine as CoreEngine, Error as CoreError, FeedbackSubmission, LazyEngine, Rating,
+};
 use napi::{Env, JsValue, bindgen_prelude::*};
 use napi_derive::napi;
 
-pub use options::{AskOptions, EngineOptions, SchemaOptions, TenantOptions};
+pub use options::{AskOptions, EngineOptions, FeedbackOptions, SchemaOptions, TenantOptions};
 
 // The engine's allocations (parsing SQL allocates a node per token) are served by mimalloc, as
 // in the server binary; JavaScript values are V8's, untouched.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-pub use types::{Answer, Health, Schema, SessionState, TenantHealth};
+pub use types::{Answer, Feedback, Health, Schema, SessionState, TenantHealth};
 
 /// The tenant of calls that name none (the engine's own default).
 const DEFAULT_TENANT: &str = conversational_bi::engine::DEFAULT_TENANT;
@@ -169,6 +171,38 @@ impl Engine {
         )
     }
 
+    /// Rates one turn of a conversation of the user: `'up'` when the answer was right,
+    /// `'down'` when it was wrong (with `correctedSql`, the SQL that answers the question, and
+    /// a `comment`). Resolves with the stored record, which carries the turn's question and
+    /// SQL. Rejects with `INVALID_INPUT` for a session the user does not have or a turn it does
+    /// not have, and with `SQL_REJECTED` (the validator's reason) for a correction that writes
+    /// or reads what the user may not; nothing is stored then. Needs `[feedback]` (by default
+    /// an SQLite file, created at the first feedback).
+    #[napi(
+        ts_args_type = "feedback: FeedbackOptions",
+        ts_return_type = "Promise<Feedback>"
+    )]
+    pub fn feedback<'env>(
+        &self,
+        env: &'env Env,
+        feedback: Unknown<'env>,
+    ) -> Result<PromiseRaw<'env, Feedback>> {
+        let args = feedback_args(env, feedback);
+        let engine = self.inner.clone();
+        promise(
+            env,
+            async move {
+                let (principal, submission) = args?;
+                engine
+                    .engine()
+                    .await?
+                    .feedback(&principal, submission)
+                    .await
+            },
+            Feedback::from,
+        )
+    }
+
     /// The schema the engine sees: tables, columns, keys; tables outside `allowed_tables` and
     /// columns in `denied_columns` are left out. With `options.user`, the schema that user may
     /// see: the tables their roles grant, without the columns those roles deny, in the database
@@ -279,4 +313,37 @@ fn session_args(
         .tenant_id
         .unwrap_or_else(|| DEFAULT_TENANT.to_string());
     Ok((tenant, principal.user_id.unwrap_or_default(), session))
+}
+
+/// The submitter and the core's feedback of `engine.feedback(...)`'s argument, or an
+/// `INVALID_INPUT` error saying which field is wrong.
+fn feedback_args(
+    env: &Env,
+    value: Unknown<'_>,
+) -> std::result::Result<(conversational_bi::Principal, FeedbackSubmission), CoreError> {
+    const SHAPE: &str =
+        "{ sessionId, turn, rating: 'up' | 'down', correctedSql?, comment?, user? }";
+    if value.get_type().ok() != Some(ValueType::Object) {
+        return Err(CoreError::invalid_input(format!(
+            "`feedback` must be an object such as {SHAPE}"
+        )));
+    }
+    // SAFETY: the value was just checked to be an object of this environment.
+    let options = unsafe { FeedbackOptions::from_napi_value(env.raw(), value.raw()) }
+        .map_err(|e| CoreError::invalid_input(format!("`feedback`: {} ({SHAPE})", e.reason)))?;
+    let rating = Rating::parse(&options.rating).ok_or_else(|| {
+        CoreError::invalid_input(format!(
+            "`rating` must be 'up' or 'down', not {:?}",
+            options.rating
+        ))
+    })?;
+    let principal = options::principal(options.tenant_id, options.user.as_ref())?;
+    let submission = FeedbackSubmission {
+        session_id: options.session_id,
+        turn: u64::from(options.turn),
+        rating,
+        corrected_sql: options.corrected_sql,
+        comment: options.comment,
+    };
+    Ok((principal, submission))
 }

@@ -51,6 +51,28 @@ pub struct TenantOptions {
     pub user: Option<serde_json::Value>,
 }
 
+/// What a user says about one turn of one of their conversations (`engine.feedback(...)`).
+#[napi(object, object_to_js = false)]
+pub struct FeedbackOptions {
+    /// The conversation (the `sessionId` of the answer rated); one of the user's own.
+    pub session_id: String,
+    /// The turn rated (the `turn` of the answer, 1-based).
+    pub turn: u32,
+    /// `'up'` (the answer was right) or `'down'` (it was wrong).
+    #[napi(ts_type = "'up' | 'down'")]
+    pub rating: String,
+    /// The SQL that answers the question, when the answer was wrong; it must pass the
+    /// validator under the user's data permissions (`SQL_REJECTED` otherwise).
+    pub corrected_sql: Option<String>,
+    /// Free text (at most `[feedback] max_comment_chars` characters).
+    pub comment: Option<String>,
+    /// The tenant; the user's `tenant`, else `default`, when absent.
+    pub tenant_id: Option<String>,
+    /// Who rates: the conversation must be theirs. The engine's default user when absent.
+    #[napi(ts_type = "User")]
+    pub user: Option<serde_json::Value>,
+}
+
 /// Options of `schema`.
 #[napi(object)]
 #[derive(Default)]

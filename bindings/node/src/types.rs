@@ -7,6 +7,7 @@ use conversational_bi::{
     catalog::{Catalog as CoreCatalog, Column as CoreColumn, ForeignKey as CoreForeignKey, Table},
     engine::{Health as CoreHealth, TenantHealth as CoreTenantHealth},
     exec::{ResultColumn, Value},
+    feedback::Feedback as CoreFeedback,
     session::{SessionState as CoreSessionState, Turn as CoreTurn},
 };
 use napi::{bindgen_prelude::*, sys};
@@ -297,6 +298,56 @@ impl From<CoreSessionState> for SessionState {
             session_id: s.session_id,
             turns: s.turns.into_iter().map(Turn::from).collect(),
             turn_count: saturating_u32(s.turn_count),
+        }
+    }
+}
+
+/// A stored feedback record: a user's rating of one turn of their conversation.
+#[napi(object, object_from_js = false)]
+pub struct Feedback {
+    /// Its id (a UUID).
+    pub id: String,
+    /// The tenant of the conversation.
+    pub tenant_id: String,
+    /// The user who gave it (empty for the engine's default user).
+    pub user_id: String,
+    /// The conversation.
+    pub session_id: String,
+    /// The turn rated.
+    pub turn: u32,
+    /// `'up'` or `'down'`.
+    #[napi(ts_type = "'up' | 'down'")]
+    pub rating: String,
+    /// The turn's question (read from the conversation).
+    pub question: String,
+    /// The turn's SQL: the answer rated.
+    pub sql: String,
+    /// The user's corrected SQL, validated under their data permissions.
+    pub corrected_sql: Option<String>,
+    /// The user's comment.
+    pub comment: Option<String>,
+    /// `'new'`, then `'promoted'` or `'dismissed'` once an admin acted on it.
+    #[napi(ts_type = "'new' | 'promoted' | 'dismissed'")]
+    pub status: String,
+    /// When it was given (RFC 3339, UTC).
+    pub created_at: String,
+}
+
+impl From<CoreFeedback> for Feedback {
+    fn from(f: CoreFeedback) -> Self {
+        Self {
+            id: f.id,
+            tenant_id: f.tenant_id,
+            user_id: f.user_id,
+            session_id: f.session_id,
+            turn: saturating_u32(f.turn),
+            rating: f.rating.as_str().to_string(),
+            question: f.question,
+            sql: f.sql,
+            corrected_sql: f.corrected_sql,
+            comment: f.comment,
+            status: f.status.as_str().to_string(),
+            created_at: f.created_at,
         }
     }
 }

@@ -5,7 +5,8 @@
 use std::{future::Future, path::PathBuf, sync::Arc, time::Duration};
 
 use conversational_bi::{
-    Ask, Catalog, Engine, Error, LazyEngine, Principal, engine::DEFAULT_TENANT,
+    Ask, Catalog, Engine, Error, FeedbackSubmission, LazyEngine, Principal, Rating,
+    engine::DEFAULT_TENANT,
 };
 use pyo3::prelude::*;
 
@@ -188,6 +189,82 @@ impl NativeEngine {
         })
     }
 
+    /// Rates turn `turn` of a conversation of the user (blocking); returns the stored record
+    /// as a dict. `rating` is `"up"` or `"down"`; `corrected_sql` must pass the validator
+    /// under the user's data permissions.
+    #[pyo3(signature = (session_id, turn, rating, corrected_sql=None, comment=None, tenant_id=None, user=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn feedback<'py>(
+        &self,
+        py: Python<'py>,
+        session_id: String,
+        turn: u64,
+        rating: String,
+        corrected_sql: Option<String>,
+        comment: Option<String>,
+        tenant_id: Option<String>,
+        user: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let engine = self.inner.clone();
+        let (principal, submission) = make_feedback(
+            session_id,
+            turn,
+            &rating,
+            corrected_sql,
+            comment,
+            tenant_id,
+            user.as_deref(),
+        )
+        .map_err(|e| to_py_err(py, e))?;
+        let record = run_blocking(py, async move {
+            engine
+                .engine()
+                .await?
+                .feedback(&principal, submission)
+                .await
+        })?;
+        convert::serialized(py, &record)
+    }
+
+    /// Rates a turn of a conversation of the user (awaitable).
+    #[pyo3(signature = (session_id, turn, rating, corrected_sql=None, comment=None, tenant_id=None, user=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn feedback_async<'py>(
+        &self,
+        py: Python<'py>,
+        session_id: String,
+        turn: u64,
+        rating: String,
+        corrected_sql: Option<String>,
+        comment: Option<String>,
+        tenant_id: Option<String>,
+        user: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let engine = self.inner.clone();
+        let (principal, submission) = make_feedback(
+            session_id,
+            turn,
+            &rating,
+            corrected_sql,
+            comment,
+            tenant_id,
+            user.as_deref(),
+        )
+        .map_err(|e| to_py_err(py, e))?;
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let record = async {
+                engine
+                    .engine()
+                    .await?
+                    .feedback(&principal, submission)
+                    .await
+            }
+            .await
+            .map_err(into_py_err)?;
+            Python::attach(|py| convert::serialized(py, &record).map(Bound::unbind))
+        })
+    }
+
     /// The schema as a dict (read when the engine connected; blocking while it connects):
     /// without `user`, what the engine sees (tables outside `allowed_tables` and columns in
     /// `denied_columns` left out); with `user` (JSON text, see [`principal`]), what that user
@@ -261,6 +338,31 @@ pub(crate) fn make_ask(
     let mut ask = Ask::new(question).principal(principal(tenant_id, user)?);
     ask.session_id = session_id;
     Ok(ask)
+}
+
+/// The submitter and the core's feedback: `rating` is `up` or `down`; `user` and `tenant_id`
+/// as for [`principal`].
+fn make_feedback(
+    session_id: String,
+    turn: u64,
+    rating: &str,
+    corrected_sql: Option<String>,
+    comment: Option<String>,
+    tenant_id: Option<String>,
+    user: Option<&str>,
+) -> conversational_bi::Result<(Principal, FeedbackSubmission)> {
+    let rating = Rating::parse(rating).ok_or_else(|| {
+        Error::invalid_input(format!("rating must be \"up\" or \"down\", not {rating:?}"))
+    })?;
+    let principal = principal(tenant_id, user)?;
+    let submission = FeedbackSubmission {
+        session_id,
+        turn,
+        rating,
+        corrected_sql,
+        comment,
+    };
+    Ok((principal, submission))
 }
 
 /// Who asks: `user` is the JSON text of the package's `user=` dict (`{"id", "tenant", "roles",

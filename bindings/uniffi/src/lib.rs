@@ -25,8 +25,9 @@ use conversational_bi::{
 pub use error::{ConversationalBiError, error_code};
 pub use principal::Principal;
 pub use types::{
-    Answer, Attempt, CellValue, Chart, ForeignKey, Health, ResultColumnInfo, Schema, SchemaColumn,
-    SchemaTable, SessionState, TenantHealth, Turn,
+    Answer, Attempt, CellValue, Chart, Feedback, FeedbackStatus, FeedbackSubmission, ForeignKey,
+    Health, Rating, ResultColumnInfo, Schema, SchemaColumn, SchemaTable, SessionState,
+    TenantHealth, Turn,
 };
 
 uniffi::setup_scaffolding!();
@@ -199,6 +200,32 @@ impl Engine {
         run(async move {
             let engine = lazy.engine().await?;
             engine.reset_user_session(&tenant, &user, &session_id).await
+        })
+        .await
+    }
+
+    /// Rates one turn of a conversation of `user` (the default user when absent): `Up` when
+    /// the answer was right, `Down` when it was wrong (with `corrected_sql`, the SQL that
+    /// answers the question, and a `comment`). Returns the stored record, which carries the
+    /// turn's question and SQL. Fails with `InvalidInput` for a session the user does not have
+    /// or a turn it does not have, and with `SqlRejected` (the validator's reason) for a
+    /// correction that writes or reads what the user may not; nothing is stored then. The
+    /// records are kept where `[feedback]` says (by default an SQLite file, created at the
+    /// first feedback).
+    #[uniffi::method(default(user = None))]
+    pub async fn feedback(
+        &self,
+        submission: FeedbackSubmission,
+        user: Option<Principal>,
+    ) -> Result<Feedback, ConversationalBiError> {
+        let lazy = self.lazy();
+        let principal = principal::principal(None, user)?;
+        run(async move {
+            let engine = lazy.engine().await?;
+            engine
+                .feedback(&principal, submission.into())
+                .await
+                .map(Feedback::from)
         })
         .await
     }

@@ -7,6 +7,10 @@ use conversational_bi::{
     catalog::{Catalog, Column as CoreColumn, ForeignKey as CoreForeignKey, Table, TableKind},
     engine::{Health as CoreHealth, TenantHealth as CoreTenantHealth},
     exec::{ResultColumn, Value},
+    feedback::{
+        Feedback as CoreFeedback, FeedbackStatus as CoreFeedbackStatus,
+        FeedbackSubmission as CoreFeedbackSubmission, Rating as CoreRating,
+    },
     session::{SessionState as CoreSessionState, Turn as CoreTurn},
 };
 
@@ -562,5 +566,131 @@ mod tests {
                 value: vec![0xca, 0xfe, 0x00]
             }
         );
+    }
+}
+
+/// A rating of an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Rating {
+    /// The answer was right.
+    Up,
+    /// The answer was wrong (a corrected SQL says what it should have been).
+    Down,
+}
+
+impl From<Rating> for CoreRating {
+    fn from(r: Rating) -> Self {
+        match r {
+            Rating::Up => Self::Up,
+            Rating::Down => Self::Down,
+        }
+    }
+}
+
+impl From<CoreRating> for Rating {
+    fn from(r: CoreRating) -> Self {
+        match r {
+            CoreRating::Up => Self::Up,
+            CoreRating::Down => Self::Down,
+        }
+    }
+}
+
+/// Where a feedback record stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum FeedbackStatus {
+    /// Not looked at yet.
+    New,
+    /// An admin promoted it to a verified query.
+    Promoted,
+    /// An admin set it aside.
+    Dismissed,
+}
+
+impl From<CoreFeedbackStatus> for FeedbackStatus {
+    fn from(s: CoreFeedbackStatus) -> Self {
+        match s {
+            CoreFeedbackStatus::New => Self::New,
+            CoreFeedbackStatus::Promoted => Self::Promoted,
+            CoreFeedbackStatus::Dismissed => Self::Dismissed,
+        }
+    }
+}
+
+/// What a user says about one turn of one of their conversations (`Engine.feedback`).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct FeedbackSubmission {
+    /// The conversation (the `session_id` of the answer rated); one of the user's own.
+    pub session_id: String,
+    /// The turn rated (the `turn` of the answer, 1-based).
+    pub turn: u64,
+    /// Whether the answer was right.
+    pub rating: Rating,
+    /// The SQL that answers the question, when the answer was wrong; it must pass the
+    /// validator under the user's data permissions (`SqlRejected` otherwise).
+    #[uniffi(default = None)]
+    pub corrected_sql: Option<String>,
+    /// Free text (at most `[feedback] max_comment_chars` characters).
+    #[uniffi(default = None)]
+    pub comment: Option<String>,
+}
+
+impl From<FeedbackSubmission> for CoreFeedbackSubmission {
+    fn from(s: FeedbackSubmission) -> Self {
+        Self {
+            session_id: s.session_id,
+            turn: s.turn,
+            rating: s.rating.into(),
+            corrected_sql: s.corrected_sql,
+            comment: s.comment,
+        }
+    }
+}
+
+/// A stored feedback record: a user's rating of one turn of their conversation.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Feedback {
+    /// Its id (a UUID).
+    pub id: String,
+    /// The tenant of the conversation.
+    pub tenant_id: String,
+    /// The user who gave it (empty for the engine's default user).
+    pub user_id: String,
+    /// The conversation.
+    pub session_id: String,
+    /// The turn rated.
+    pub turn: u64,
+    /// The rating.
+    pub rating: Rating,
+    /// The turn's question (read from the conversation).
+    pub question: String,
+    /// The turn's SQL: the answer rated.
+    pub sql: String,
+    /// The user's corrected SQL, validated under their data permissions.
+    pub corrected_sql: Option<String>,
+    /// The user's comment.
+    pub comment: Option<String>,
+    /// `New`, then `Promoted` or `Dismissed` once an admin acted on it.
+    pub status: FeedbackStatus,
+    /// When it was given (RFC 3339, UTC).
+    pub created_at: String,
+}
+
+impl From<CoreFeedback> for Feedback {
+    fn from(f: CoreFeedback) -> Self {
+        Self {
+            id: f.id,
+            tenant_id: f.tenant_id,
+            user_id: f.user_id,
+            session_id: f.session_id,
+            turn: f.turn,
+            rating: f.rating.into(),
+            question: f.question,
+            sql: f.sql,
+            corrected_sql: f.corrected_sql,
+            comment: f.comment,
+            status: f.status.into(),
+            created_at: f.created_at,
+        }
     }
 }

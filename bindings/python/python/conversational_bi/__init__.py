@@ -11,6 +11,9 @@ Quick start (no database, no key: the built-in Chinook demo database and the off
     answer = engine.ask("top 3 instead", session_id=answer.session_id)
     df = answer.to_pandas()
 
+Rate an answer with :meth:`Engine.feedback` (``engine.feedback(answer.session_id, answer.turn,
+"down", corrected_sql=...)``); the record is kept where ``[feedback]`` says.
+
 Who asks is the ``user=`` argument (a :class:`User` dict): the conversation is theirs, and the
 roles of ``[access]`` decide which rows and columns they see::
 
@@ -42,7 +45,18 @@ from .exceptions import (
     ServiceUnavailableError,
     SqlRejectedError,
 )
-from .models import ForeignKey, Health, Schema, SchemaColumn, Session, Table, TenantHealth, Turn, User
+from .models import (
+    Feedback,
+    ForeignKey,
+    Health,
+    Schema,
+    SchemaColumn,
+    Session,
+    Table,
+    TenantHealth,
+    Turn,
+    User,
+)
 
 __all__ = [
     "__version__",
@@ -59,6 +73,7 @@ __all__ = [
     "ClarificationOption",
     "Session",
     "Turn",
+    "Feedback",
     "Health",
     "TenantHealth",
     "Schema",

@@ -41,6 +41,26 @@ class Engine:
     def reset_session_async(
         self, session_id: str, tenant_id: Optional[str] = None, user: Optional[str] = None
     ) -> Awaitable[None]: ...
+    def feedback(
+        self,
+        session_id: str,
+        turn: int,
+        rating: str,
+        corrected_sql: Optional[str] = None,
+        comment: Optional[str] = None,
+        tenant_id: Optional[str] = None,
+        user: Optional[str] = None,
+    ) -> Dict[str, Any]: ...
+    def feedback_async(
+        self,
+        session_id: str,
+        turn: int,
+        rating: str,
+        corrected_sql: Optional[str] = None,
+        comment: Optional[str] = None,
+        tenant_id: Optional[str] = None,
+        user: Optional[str] = None,
+    ) -> Awaitable[Dict[str, Any]]: ...
     def schema(self, user: Optional[str] = None) -> Dict[str, Any]: ...
     def schema_async(self, user: Optional[str] = None) -> Awaitable[Dict[str, Any]]: ...
     def health(self) -> Dict[str, Any]: ...

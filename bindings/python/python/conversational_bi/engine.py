@@ -1,4 +1,4 @@
-"""The engine: ask questions, continue conversations, look at the schema.
+"""The engine: ask questions, continue conversations, rate answers, look at the schema.
 
 :class:`Engine` blocks while the engine works, with the GIL released, so other Python threads
 keep running; :class:`AsyncEngine` has the same methods as coroutines for asyncio. Both hold a
@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Literal, Mapping, Optional, Tuple, Union
 
 from . import _native
 from .answer import Answer
 from .exceptions import ConfigError, InvalidInputError
-from .models import Health, Schema, Session, User
+from .models import Feedback, Health, Schema, Session, User
 
 __all__ = [
     "Engine",
@@ -30,6 +30,7 @@ __all__ = [
     "DatabaseLike",
     "LlmLike",
     "UserLike",
+    "RatingLike",
 ]
 
 #: The tenant of questions that name none.
@@ -45,6 +46,9 @@ LlmLike = Union[str, Mapping[str, Any]]
 #: Who asks: a :class:`~conversational_bi.User` dict, ``{"id": "jane", "tenant": "acme",
 #: "roles": ["sales_rep"], "attributes": {"employee_id": 3}}`` (every key optional).
 UserLike = Union[User, Mapping[str, Any]]
+
+#: A rating of an answer: ``"up"`` (it was right) or ``"down"`` (it was wrong).
+RatingLike = Literal["up", "down"]
 
 _ConnectArgs = Tuple[Optional[str], Optional[str], Optional[str]]
 
@@ -150,6 +154,38 @@ class Engine:
         """Forgets a conversation of ``user``: the next question with this id starts afresh
         (another user's conversation under the same id is left alone)."""
         self._native.reset_session(session_id, tenant_id, _user_json(user))
+
+    def feedback(
+        self,
+        session_id: str,
+        turn: int,
+        rating: RatingLike,
+        *,
+        corrected_sql: Optional[str] = None,
+        comment: Optional[str] = None,
+        user: Optional[UserLike] = None,
+        tenant_id: Optional[str] = None,
+    ) -> Feedback:
+        """Rates turn ``turn`` of a conversation of ``user`` (the answer's ``session_id`` and
+        ``turn``): ``"up"`` when the answer was right, ``"down"`` when it was wrong, with
+        ``corrected_sql`` (the SQL that answers the question) and a ``comment``. Returns the
+        stored record, which carries the turn's question and SQL. Records are kept where
+        ``[feedback]`` of the configuration says (by default an SQLite file, created at the
+        first feedback); admins promote them to verified queries.
+
+        Raises:
+            InvalidInputError: a session ``user`` does not have (unknown, expired, reset or
+                another user's), a turn it does not have, a rating other than ``"up"`` or
+                ``"down"``, a comment or correction over the configured limits.
+            SqlRejectedError: ``corrected_sql`` does not pass the validator under the user's
+                data permissions (it writes, reads a table the user may not, ...); ``reason``
+                says why. Nothing is stored.
+        """
+        return Feedback._from_dict(
+            self._native.feedback(
+                session_id, turn, rating, corrected_sql, comment, tenant_id, _user_json(user)
+            )
+        )
 
     def schema(self, user: Optional[UserLike] = None) -> Schema:
         """The tables and columns the engine sees (read when the engine connected, which this
@@ -257,6 +293,24 @@ class AsyncEngine:
     ) -> None:
         """As :meth:`Engine.reset_session`."""
         await self._native.reset_session_async(session_id, tenant_id, _user_json(user))
+
+    async def feedback(
+        self,
+        session_id: str,
+        turn: int,
+        rating: RatingLike,
+        *,
+        corrected_sql: Optional[str] = None,
+        comment: Optional[str] = None,
+        user: Optional[UserLike] = None,
+        tenant_id: Optional[str] = None,
+    ) -> Feedback:
+        """As :meth:`Engine.feedback`."""
+        return Feedback._from_dict(
+            await self._native.feedback_async(
+                session_id, turn, rating, corrected_sql, comment, tenant_id, _user_json(user)
+            )
+        )
 
     async def schema(self, user: Optional[UserLike] = None) -> Schema:
         """As :meth:`Engine.schema`."""

@@ -1,5 +1,5 @@
-"""Plain records: who asks (:class:`User`), and what the engine returns: conversations, the
-schema and health."""
+"""Plain records: who asks (:class:`User`), and what the engine returns: conversations,
+feedback, the schema and health."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ __all__ = [
     "User",
     "Turn",
     "Session",
+    "Feedback",
     "Health",
     "TenantHealth",
     "Schema",
@@ -94,6 +95,50 @@ class Session:
             turns=[Turn._from_dict(t) for t in d["turns"]],
             turn_count=d["turn_count"],
             user_id=d.get("user_id"),
+        )
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A stored feedback record: a user's rating of one turn of their conversation
+    (:meth:`Engine.feedback <conversational_bi.Engine.feedback>`)."""
+
+    id: str
+    """Its id (a UUID)."""
+    tenant_id: str
+    user_id: str
+    """The user who gave it (``""`` for the engine's default user)."""
+    session_id: str
+    turn: int
+    rating: str
+    """``"up"`` or ``"down"``."""
+    question: str
+    """The turn's question, read from the conversation."""
+    sql: str
+    """The turn's SQL: the answer rated."""
+    status: str
+    """``"new"``, then ``"promoted"`` or ``"dismissed"`` once an admin acted on it."""
+    created_at: str
+    """When it was given (RFC 3339, UTC)."""
+    corrected_sql: Optional[str] = None
+    """The user's corrected SQL, validated under their data permissions."""
+    comment: Optional[str] = None
+
+    @classmethod
+    def _from_dict(cls, d: Dict[str, Any]) -> "Feedback":
+        return cls(
+            id=d["id"],
+            tenant_id=d["tenant_id"],
+            user_id=d["user_id"],
+            session_id=d["session_id"],
+            turn=d["turn"],
+            rating=d["rating"],
+            question=d["question"],
+            sql=d["sql"],
+            status=d["status"],
+            created_at=d["created_at"],
+            corrected_sql=d.get("corrected_sql"),
+            comment=d.get("comment"),
         )
 
 
