@@ -509,3 +509,81 @@ async fn a_synonym_holding_sql_never_reaches_the_sql() {
     )
     .await;
 }
+
+/// The first day of the month `n` months after January of year 0, as `YYYY-MM-DD`.
+fn month_start(n: i32) -> String {
+    format!("{}-{:02}-01", n.div_euclid(12), n.rem_euclid(12) + 1)
+}
+
+/// Periods relative to today ("last year", "this quarter", "previous month") on the measure's
+/// primary time dimension, checked against SQL written here from today's date; "last name",
+/// "last 5" and an unknown period keep their readings.
+async fn relative_periods(db: &Db, year_of: &str) {
+    use chrono::Datelike;
+    let today = chrono::Utc::now().date_naive();
+    let now = today.year() * 12 + today.month() as i32 - 1;
+    let last_year = today.year() - 1;
+    db.same(
+        "revenue last year",
+        &format!("SELECT SUM(Total) FROM Invoice WHERE {year_of} = '{last_year}'"),
+        false,
+    )
+    .await;
+    // Aggregates without grouping give one row whatever the data holds (the demo's invoices
+    // end in 2025), so these checks hold in any year.
+    db.same(
+        "revenue this year",
+        &format!(
+            "SELECT SUM(Total) FROM Invoice WHERE {year_of} = '{}'",
+            today.year()
+        ),
+        false,
+    )
+    .await;
+    let quarter = now / 3 * 3;
+    let g = db
+        .same(
+            "number of invoices last quarter",
+            &format!(
+                "SELECT COUNT(*) FROM Invoice WHERE InvoiceDate >= '{}' AND InvoiceDate < '{}'",
+                month_start(quarter - 3),
+                month_start(quarter)
+            ),
+            false,
+        )
+        .await;
+    assert!(g.sql.contains(&month_start(quarter - 3)), "{}", g.sql);
+    db.same(
+        "how many invoices in the previous month",
+        &format!(
+            "SELECT COUNT(*) FROM Invoice WHERE InvoiceDate >= '{}' AND InvoiceDate < '{}'",
+            month_start(now - 1),
+            month_start(now)
+        ),
+        false,
+    )
+    .await;
+    // The nearest phrases keep their own readings.
+    db.same(
+        "customers whose last name is Smith",
+        "SELECT FirstName, LastName FROM Customer WHERE LastName = 'Smith'",
+        false,
+    )
+    .await;
+    db.abstains("revenue last decade").await;
+}
+
+#[tokio::test]
+async fn periods_relative_to_today_on_the_demo() {
+    relative_periods(&Db::demo().await, "strftime('%Y', InvoiceDate)").await;
+}
+
+#[tokio::test]
+async fn periods_relative_to_today_on_mariadb() {
+    if !Backend::Mysql.require() {
+        return;
+    }
+    let model = chinook_model();
+    let db = Db::with_model(&Backend::Mysql.chinook_url(), &model, "chinook-relative").await;
+    relative_periods(&db, "CAST(YEAR(InvoiceDate) AS CHAR)").await;
+}

@@ -58,6 +58,9 @@ pub enum Item {
     Year(i32),
     /// A month (1-12).
     Month(u32),
+    /// A calendar period relative to today: "this year" (offset 0), "last quarter" (-1),
+    /// "previous month" (-1).
+    Relative(Period, i32),
     /// A time bucket to group by: "month" in "by month", "yearly".
     Bucket(TimeBucket),
     /// A known value of some columns.
@@ -278,6 +281,17 @@ pub struct Reading {
     pub unknown: Vec<String>,
 }
 
+/// A calendar period a question names relative to today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// A calendar year.
+    Year,
+    /// A calendar quarter.
+    Quarter,
+    /// A calendar month.
+    Month,
+}
+
 /// The longest phrase at the start of `words`: one of the comparison and order phrases shared
 /// with the semantic cache ([`text::PHRASES`](crate::text::phrases::PHRASES)) or one of the
 /// grammar's own.
@@ -369,6 +383,19 @@ fn own_phrase(words: &[&str]) -> Option<(Item, usize)> {
         }
         ("other", "than") => return hit(Compare(CmpOp::Ne), 2),
         _ => {}
+    }
+    let period = match w(1) {
+        "year" => Some(Period::Year),
+        "quarter" => Some(Period::Quarter),
+        "month" => Some(Period::Month),
+        _ => None,
+    };
+    if let Some(period) = period {
+        match w(0) {
+            "last" | "previous" | "prior" => return hit(Relative(period, -1), 2),
+            "this" | "current" => return hit(Relative(period, 0), 2),
+            _ => {}
+        }
     }
     if !QUERY_WORDS.contains(&w(0)) {
         return None;
@@ -537,10 +564,16 @@ pub fn read_with(
             continue;
         }
         if let Some((item, n)) = phrase_item(&lowers[i..]) {
-            // "first name", "last name", "count" as column names win over the grammar word.
+            // "first name", "last name", "count" as column names win over the grammar word;
+            // so does a column named as a relative period ("last year" of `Last_year`).
             let schema = longest_schema(&norms[i..], lexicon, 1);
-            let grammar_first = !matches!(item, Item::Listing | Item::Names | Item::Top(..))
-                || schema.as_ref().is_none_or(|(_, m)| *m <= n);
+            let grammar_first = match item {
+                Item::Listing | Item::Names | Item::Top(..) => {
+                    schema.as_ref().is_none_or(|(_, m)| *m <= n)
+                }
+                Item::Relative(..) => schema.as_ref().is_none_or(|(_, m)| *m < n),
+                _ => true,
+            };
             if grammar_first || schema.is_none() {
                 push(&mut spans, item, n);
                 i += n;

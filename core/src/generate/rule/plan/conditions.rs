@@ -187,6 +187,40 @@ impl Planner<'_> {
         }
     }
 
+    /// The items of a period relative to today at span `k` ("last year", "this quarter"):
+    /// the calendar year or month as a period, a quarter as a range of dates.
+    pub(super) fn relative(&mut self, k: usize, period: super::super::grammar::Period, offset: i32) {
+        use super::super::grammar::Period;
+        use chrono::Datelike;
+        self.used[k] = true;
+        let today = chrono::Utc::now().date_naive();
+        let s = self.date_slot_near(k);
+        // Months counted from year 0, so that an offset crosses years.
+        let months = |y: i32, m: u32| y * 12 + m as i32 - 1;
+        let date = |n: i32| format!("{}-{:02}-01", n.div_euclid(12), n.rem_euclid(12) + 1);
+        match period {
+            Period::Year => {
+                self.draft
+                    .filters
+                    .push(DraftFilter::Period(s, today.year() + offset, None));
+            }
+            Period::Month => {
+                let n = months(today.year(), today.month()) + offset;
+                let (y, m) = (n.div_euclid(12), n.rem_euclid(12) as u32 + 1);
+                self.draft.filters.push(DraftFilter::Period(s, y, Some(m)));
+            }
+            Period::Quarter => {
+                let first = months(today.year(), today.month()) / 3 * 3 + offset * 3;
+                self.draft
+                    .filters
+                    .push(DraftFilter::Date(s, CmpOp::Ge, date(first)));
+                self.draft
+                    .filters
+                    .push(DraftFilter::Date(s, CmpOp::Lt, date(first + 3)));
+            }
+        }
+    }
+
     /// The items of a year condition at span `k`.
     pub(super) fn year(&mut self, k: usize, y: i32) {
         self.used[k] = true;

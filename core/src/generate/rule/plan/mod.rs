@@ -594,6 +594,7 @@ impl<'a> Planner<'a> {
                 Item::DateBound(op, after) => self.date_bound(k, op, after),
                 Item::Month(m) => self.month(k, m),
                 Item::Year(y) => self.year(k, y),
+                Item::Relative(period, offset) => self.relative(k, period, offset),
                 Item::Direction(desc) => {
                     self.used[k] = true;
                     if self.draft.direction.is_some_and(|d| d != desc) {
