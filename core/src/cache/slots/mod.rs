@@ -343,7 +343,7 @@ impl Item {
             Mark::Agg(t) => slot(SlotKind::Aggregate, t),
             Mark::Grain(t) => slot(SlotKind::Grain, t),
             Mark::Modifier(t) => slot(SlotKind::Modifier, t),
-            Mark::Relative(t) => slot(SlotKind::Relative, t),
+            Mark::Relative(t) => Item::Slot(SlotKind::Relative, dated(t)),
             other => Item::Mark(other),
         }
     }
@@ -474,6 +474,12 @@ fn first_pass(toks: &[Tok], vocab: &Vocabulary) -> Vec<Item> {
     items
 }
 
+/// A period relative to today, with today's date (UTC): "last year" asked on another day may
+/// be another year, so an answer cached today is never served for it then.
+fn dated(relative: &str) -> String {
+    format!("{relative}@{}", chrono::Utc::now().date_naive())
+}
+
 /// Reads the item at `i`; returns it (or `None` for a stop word) and the tokens it used.
 fn read_item(toks: &[Tok], i: usize, vocab: &Vocabulary) -> (Option<Item>, usize) {
     let t = &toks[i];
@@ -492,7 +498,7 @@ fn read_item(toks: &[Tok], i: usize, vocab: &Vocabulary) -> (Option<Item>, usize
         }
     }
     if let Some((text, len)) = relative_at(toks, i) {
-        return (slot(SlotKind::Relative, text), len);
+        return (slot(SlotKind::Relative, dated(&text)), len);
     }
     if let Some((kind, n, len)) = period_at(toks, i) {
         return (slot(kind, n.to_string()), len);

@@ -189,7 +189,12 @@ impl Planner<'_> {
 
     /// The items of a period relative to today at span `k` ("last year", "this quarter"):
     /// the calendar year or month as a period, a quarter as a range of dates.
-    pub(super) fn relative(&mut self, k: usize, period: super::super::grammar::Period, offset: i32) {
+    pub(super) fn relative(
+        &mut self,
+        k: usize,
+        period: super::super::grammar::Period,
+        offset: i32,
+    ) {
         use super::super::grammar::Period;
         use chrono::Datelike;
         self.used[k] = true;
