@@ -71,3 +71,65 @@ async fn a_long_conversation_through_the_engine() {
         .expect_err("abstains");
     assert_eq!(e.kind(), ErrorKind::CannotAnswer);
 }
+
+/// Northwind from the shared data folder (`$CBI_SHARED_DIR`, default `<repo>/../shared`).
+fn northwind_url() -> String {
+    let shared = std::env::var("CBI_SHARED_DIR")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| format!("{}/../../shared", env!("CARGO_MANIFEST_DIR")));
+    format!("sqlite://{shared}/data/northwind/northwind.sqlite?mode=ro")
+}
+
+/// A follow-up changes only what it names: a participle that is also part of a date column's
+/// name ("shipped" of `ShippedDate`) adds no column and no grouping.
+#[tokio::test]
+async fn a_participle_in_a_follow_up_adds_no_column() {
+    let engine = Engine::builder()
+        .database_url(northwind_url())
+        .build()
+        .await
+        .expect("engine");
+    let ask = |q: &'static str, s: &'static str| {
+        let engine = engine.clone();
+        async move {
+            engine
+                .ask(Ask::new(q).session(s))
+                .await
+                .unwrap_or_else(|e| panic!("{q}: {e}"))
+        }
+    };
+    let run = |sql: &'static str| {
+        let engine = engine.clone();
+        async move {
+            engine
+                .source()
+                .run(sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .1
+                .rows
+        }
+    };
+    ask("How many orders were placed in 1997?", "a").await;
+    ask("What about 1998?", "a").await;
+    let germany = ask("Only those shipped to Germany", "a").await;
+    assert!(!germany.sql.contains("ShippedDate"), "{}", germany.sql);
+    assert_eq!(germany.columns.len(), 1, "{}", germany.sql);
+    assert_eq!(
+        germany.rows,
+        run("SELECT COUNT(*) FROM Orders WHERE strftime('%Y', OrderDate) = '1998' AND ShipCountry = 'Germany'").await
+    );
+
+    ask("Total freight by shipper", "b").await;
+    let usa = ask("Only for orders shipped to the USA", "b").await;
+    assert!(!usa.sql.contains("ShippedDate"), "{}", usa.sql);
+    assert_eq!(usa.columns.len(), 2, "{}", usa.sql);
+
+    // The nearest readings keep the column: the date of a time condition, and the column named
+    // with its other word.
+    let shipped = ask("How many orders were shipped in 1998?", "c").await;
+    assert!(shipped.sql.contains("ShippedDate"), "{}", shipped.sql);
+    let named = ask("List the order ids sorted by shipped date", "d").await;
+    assert!(named.sql.contains("ORDER BY ShippedDate"), "{}", named.sql);
+}

@@ -4,7 +4,7 @@
 use super::{
     ir::{Agg, CmpOp, TimeBucket},
     lexicon,
-    linker::{Candidate, SchemaLexicon},
+    linker::{Candidate, ColumnKind, SchemaLexicon, Target},
 };
 use crate::{
     text::{self, Comparison, Sense, Token, phrases::QUERY_WORDS},
@@ -599,6 +599,21 @@ pub fn read_with(
             continue;
         }
         if let Some((cands, n)) = longest_schema(&norms[i..], lexicon, 1) {
+            let names_the_column = norms
+                .get(i + 1)
+                .is_some_and(|next| column_words(&cands, lexicon).any(|w| w == *next));
+            if n == 1
+                && is_participle(&t.lower)
+                && !names_the_column
+                && only_part_of_dates(&cands, lexicon)
+            {
+                // "shipped" of `ShippedDate`: the date of a time condition ("shipped in
+                // 1998"), else a neutral verb ("orders shipped to Germany"); never a column to
+                // show or group by that nobody asked for.
+                push(&mut spans, Item::Participle(cands), 1);
+                i += 1;
+                continue;
+            }
             push(
                 &mut spans,
                 Item::Mention(prefer_own_words(cands, &tokens[i..i + n], lexicon)),
@@ -696,6 +711,37 @@ fn participle_name(w: &str, lexicon: &SchemaLexicon) -> Option<Vec<Candidate>> {
                 })
                 .collect()
         })
+    })
+}
+
+/// Whether every candidate is a date or time column whose name has more words than the one
+/// matched (`ShippedDate` for "shipped").
+fn only_part_of_dates(cands: &[Candidate], lexicon: &SchemaLexicon) -> bool {
+    !cands.is_empty()
+        && cands.iter().all(|c| match c.target {
+            Target::Column(t, ci) => lexicon
+                .tables
+                .get(t)
+                .and_then(|t| t.columns.get(ci))
+                .is_some_and(|col| col.kind == ColumnKind::Temporal && col.raw.len() > 1),
+            Target::Table(_) => false,
+        })
+}
+
+/// The words of the candidate columns' names ("placed date" names `date_order_placed`).
+fn column_words<'a>(
+    cands: &'a [Candidate],
+    lexicon: &'a SchemaLexicon,
+) -> impl Iterator<Item = &'a str> + 'a {
+    cands.iter().flat_map(move |c| match c.target {
+        Target::Column(t, ci) => lexicon
+            .tables
+            .get(t)
+            .and_then(|t| t.columns.get(ci))
+            .map_or(&[][..], |col| col.words.as_slice())
+            .iter()
+            .map(String::as_str),
+        Target::Table(_) => [].iter().map(String::as_str),
     })
 }
 
