@@ -13,7 +13,7 @@ use crate::{
     access::Principal,
     engine::DEFAULT_TENANT,
     error::{Error, Result},
-    semantic::{self, ParameterType, SemanticModel, VerifiedQuery},
+    semantic::{self, SemanticModel, VerifiedQuery},
 };
 
 fn tenant_of(principal: &Principal) -> &str {
@@ -69,17 +69,6 @@ fn refused(what: &str, e: Error) -> Error {
             sql,
         },
         other => other,
-    }
-}
-
-/// A literal of `kind` that stands in for a parameter while a query is checked (as the semantic
-/// model's check does).
-fn placeholder_literal(kind: ParameterType) -> &'static str {
-    match kind {
-        ParameterType::Text => "'x'",
-        ParameterType::Integer => "1",
-        ParameterType::Number => "1.5",
-        ParameterType::Date => "'2000-01-01'",
     }
 }
 
@@ -376,13 +365,7 @@ impl Engine {
         // The SQL with its parameters filled passes the validator under the admin's data
         // permissions (a statement that writes is refused here, with the validator's reason);
         // an undeclared parameter leaves it unbound, for the model's check to name.
-        let bound = semantic::verified::bind(dialect, &query.sql, |n| {
-            query
-                .parameters
-                .iter()
-                .find(|p| p.name == n)
-                .map(|p| placeholder_literal(p.kind).to_string())
-        });
+        let bound = semantic::verified::with_placeholders(dialect, query);
         if let Some(bound) = bound {
             view.validate(&bound)
                 .map_err(|e| refused("the verified query's SQL", e))?;

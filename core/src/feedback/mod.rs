@@ -326,6 +326,9 @@ pub(crate) struct FeedbackHub {
     promoted: Mutex<HashMap<String, Promoted>>,
 }
 
+/// The version kept while there is no store: no store's version (they start at 0).
+const NO_STORE: i64 = -1;
+
 #[derive(Debug, Clone)]
 struct Promoted {
     version: i64,
@@ -394,20 +397,25 @@ impl FeedbackHub {
         {
             return Ok(c.queries.clone());
         }
-        let Some(store) = self.existing_store().await? else {
-            return Ok(Arc::new(Vec::new()));
-        };
-        let version = store.verified_version(tenant_id).await?;
-        let queries = match cached {
-            Some(c) if c.version == version => c.queries,
-            _ => Arc::new(
-                store
-                    .list_verified(tenant_id, true)
-                    .await?
-                    .into_iter()
-                    .map(|p| p.query)
-                    .collect(),
-            ),
+        // No store yet (no feedback was ever given): nothing is promoted, and the answer is kept
+        // like any other, so that the ask path does not look for the file on every question.
+        let (version, queries) = match self.existing_store().await? {
+            None => (NO_STORE, Arc::new(Vec::new())),
+            Some(store) => {
+                let version = store.verified_version(tenant_id).await?;
+                let queries = match cached {
+                    Some(c) if c.version == version => c.queries,
+                    _ => Arc::new(
+                        store
+                            .list_verified(tenant_id, true)
+                            .await?
+                            .into_iter()
+                            .map(|p| p.query)
+                            .collect(),
+                    ),
+                };
+                (version, queries)
+            }
         };
         if let Ok(mut map) = self.promoted.lock() {
             map.insert(

@@ -740,31 +740,11 @@ fn out_name(scopes: &[Scope], i: usize) -> String {
 }
 
 fn parse_file(text: &str, file: Option<&Path>) -> Result<DbtFile> {
-    if text.trim().is_empty() {
-        return Ok(DbtFile::default());
-    }
-    let de = serde_yaml_ng::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let line = inner
-            .location()
-            .map(|l| l.line())
-            .or_else(|| locate_path(text, &path));
-        let message = inner.to_string();
-        let message = match message.find(" at line ") {
-            Some(i) => message[..i].to_string(),
-            None => message,
-        };
-        config_error(
-            file.map(Path::to_path_buf),
-            line,
-            if path == "." { "" } else { &path },
-            format!(
-                "{message} (dbt MetricFlow file); see docs/semantic-model.md for what is imported"
-            ),
-        )
-    })
+    super::load::parse_yaml(
+        text,
+        file,
+        " (dbt MetricFlow file); see docs/semantic-model.md for what is imported",
+    )
 }
 
 /// `ref('orders')` / `ref("orders")` / `ref('pkg', 'orders')` → `orders`.

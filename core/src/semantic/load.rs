@@ -309,8 +309,18 @@ impl Located {
 }
 
 fn parse_native(text: &str, file: Option<&Path>) -> Result<SemanticModel> {
+    parse_yaml(text, file, "; see docs/semantic-model.md for the keys")
+}
+
+/// Deserializes YAML `text` (empty text is the default value); an error names the file, the
+/// line and the key, followed by `hint`.
+pub(crate) fn parse_yaml<T: serde::de::DeserializeOwned + Default>(
+    text: &str,
+    file: Option<&Path>,
+    hint: &str,
+) -> Result<T> {
     if text.trim().is_empty() {
-        return Ok(SemanticModel::default());
+        return Ok(T::default());
     }
     let de = serde_yaml_ng::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -330,7 +340,7 @@ fn parse_native(text: &str, file: Option<&Path>) -> Result<SemanticModel> {
             file.map(Path::to_path_buf),
             line,
             if path == "." { "" } else { &path },
-            format!("{message}; see docs/semantic-model.md for the keys"),
+            format!("{message}{hint}"),
         )
     })
 }

@@ -65,6 +65,17 @@ pub fn bind(
     Some(out)
 }
 
+/// `v`'s SQL with each declared parameter replaced by a literal of its type, to check it;
+/// `None` when it does not tokenize or names an undeclared parameter.
+pub(crate) fn with_placeholders(dialect: Dialect, v: &VerifiedQuery) -> Option<String> {
+    bind(dialect, &v.sql, |n| {
+        v.parameters
+            .iter()
+            .find(|p| p.name == n)
+            .map(|p| placeholder_literal(p.kind).to_string())
+    })
+}
+
 /// Checks one verified query against the catalog and the validator. The error is a key suffix
 /// (`.sql`, `.parameters[0].column`) and a message.
 pub(crate) fn check_one(
@@ -164,13 +175,7 @@ pub(crate) fn check_one(
             ));
         }
     }
-    let bound = bind(dialect, &v.sql, |n| {
-        v.parameters
-            .iter()
-            .find(|p| p.name == n)
-            .map(|p| placeholder_literal(p.kind).to_string())
-    })
-    .ok_or_else(|| {
+    let bound = with_placeholders(dialect, v).ok_or_else(|| {
         (
             ".sql".to_string(),
             "the SQL does not read as SQL".to_string(),

@@ -297,17 +297,8 @@ pub async fn promote_feedback(
     ApiJson(body): ApiJson<Promotion>,
 ) -> Result<(StatusCode, Json<PromotedQuery>), ApiError> {
     caller.require_any(&[ROLE_ADMIN])?;
-    check_path_id("feedback", &id)?;
     let engine = state.engine();
-    if engine
-        .feedback_record(&caller.tenant_id, &id)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::not_found(format!(
-            "there is no feedback '{id}' in your tenant; GET /api/v1/admin/feedback lists it"
-        )));
-    }
+    require_feedback(engine, &caller, &id).await?;
     let promoted = engine
         .promote_feedback(&caller.principal(), &id, body)
         .await?;
@@ -336,17 +327,8 @@ pub async fn dismiss_feedback(
     Path(id): Path<String>,
 ) -> Result<Json<Feedback>, ApiError> {
     caller.require_any(&[ROLE_ADMIN])?;
-    check_path_id("feedback", &id)?;
     let engine = state.engine();
-    if engine
-        .feedback_record(&caller.tenant_id, &id)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::not_found(format!(
-            "there is no feedback '{id}' in your tenant; GET /api/v1/admin/feedback lists it"
-        )));
-    }
+    require_feedback(engine, &caller, &id).await?;
     Ok(Json(
         engine.dismiss_feedback(&caller.principal(), &id).await?,
     ))
@@ -448,4 +430,20 @@ pub async fn semantic_model(
         HeaderValue::from_static("application/yaml"),
     );
     Ok(response)
+}
+
+/// `Ok` when `id` is a well-formed id of a feedback record of the caller's tenant, else 400 or
+/// 404 saying where the records are listed.
+async fn require_feedback(
+    engine: &conversational_bi::Engine,
+    caller: &Caller,
+    id: &str,
+) -> Result<(), ApiError> {
+    check_path_id("feedback", id)?;
+    match engine.feedback_record(&caller.tenant_id, id).await? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found(format!(
+            "there is no feedback '{id}' in your tenant; GET /api/v1/admin/feedback lists it"
+        ))),
+    }
 }
