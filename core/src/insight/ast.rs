@@ -4,9 +4,7 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{
-    Expr, Ident, ObjectName, ObjectNamePart, Query, Select, SetExpr, TableFactor, visit_expressions,
-};
+use sqlparser::ast::{Expr, Ident, Query, Select, SetExpr, TableFactor, visit_expressions};
 
 use crate::catalog::{Catalog, Table};
 
@@ -42,7 +40,7 @@ pub(crate) fn relations<'c>(select: &Select, catalog: &'c Catalog) -> Vec<Relati
     for twj in &select.from {
         for factor in std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)) {
             if let TableFactor::Table { name, alias, .. } = factor {
-                let idents = object_idents(name);
+                let idents = crate::sql::object_idents(name);
                 let Some(last) = idents.last() else { continue };
                 let schema = (idents.len() > 1).then(|| idents[idents.len() - 2].value.as_str());
                 let Some(table) =
@@ -107,15 +105,4 @@ pub(crate) fn column_refs(expr: &Expr) -> Vec<Vec<Ident>> {
         ControlFlow::<()>::Continue(())
     });
     out
-}
-
-/// The identifiers of an object name (function-call parts are left out).
-fn object_idents(name: &ObjectName) -> Vec<&Ident> {
-    name.0
-        .iter()
-        .filter_map(|p| match p {
-            ObjectNamePart::Identifier(i) => Some(i),
-            ObjectNamePart::Function(_) => None,
-        })
-        .collect()
 }

@@ -39,6 +39,7 @@ mod policy;
 pub(crate) mod quote;
 mod render;
 mod resolve;
+pub(crate) use resolve::object_idents;
 mod sent;
 mod walk;
 
