@@ -2,17 +2,175 @@
 //! "top 5 instead", "sort ascending", "and by country", "show their emails too") patches the
 //! previous turn's query instead of starting a new one.
 
-use crate::error::Result;
+//!
+//! A turn that refers back ("what are *their* emails?", "which of *these* has the most
+//! tracks?", "order *them* by ...", "of *those*, which are in Canada?") keeps the previous
+//! query's scope: its conditions and the entity whose rows it returned stand for the pronoun,
+//! and only what the turn asks changes. When the rules cannot tell what the pronoun stands for,
+//! they abstain and say so; they never answer such a turn as a new question.
+
+use crate::{error::Result, text::Token};
 
 use super::{
     cannot_answer,
     grammar::{Item, Span},
     ir::{Agg, Dimension, Filter, Measure, MeasureArg, Order, OrderKey, QueryIr},
     joins::SchemaGraph,
-    linker::SchemaLexicon,
-    plan::Draft,
+    linker::{SchemaLexicon, Target},
+    plan::{Draft, DraftDim, DraftMeasure, Pick, Slot},
     resolve::resolve,
 };
+
+/// The word of `tokens` that points back at the previous answer, if one does: "these" and
+/// "those" always do, and so do "them", "they", "their", "it" and "its" after "of" or "among"
+/// ("which of them") or when no table was named before them in the same question ("what are
+/// their emails?", but not "list the artists and their albums").
+pub fn reference(tokens: &[Token], spans: &[Span]) -> Option<String> {
+    tokens.iter().enumerate().find_map(|(i, t)| {
+        let w = t.lower.as_str();
+        let back = match w {
+            "these" | "those" => true,
+            "them" | "they" | "their" | "theirs" | "it" | "its" => {
+                let after_of = i > 0 && matches!(tokens[i - 1].lower.as_str(), "of" | "among");
+                let antecedent = spans.iter().any(|s| {
+                    s.end <= i
+                        && matches!(&s.item, Item::Mention(c)
+                            if c.iter().any(|c| matches!(c.target, Target::Table(_))))
+                });
+                after_of || !antecedent
+            }
+            _ => false,
+        };
+        back.then(|| t.raw.clone())
+    })
+}
+
+/// The table whose rows the previous answer returned: the listed table, the one entity it
+/// grouped by, or the table whose rows it counted or totalled.
+fn referent(previous: &QueryIr) -> Option<&str> {
+    match previous.group_by.as_slice() {
+        [] => Some(previous.subject.as_str()),
+        [Dimension::Entity { table, .. }] => Some(table.as_str()),
+        _ => None,
+    }
+}
+
+/// "How many are there?": a count that names nothing to count counts the previous answer's
+/// rows. Returns whether `draft` now does.
+pub fn count_previous(previous: &QueryIr, draft: &mut Draft, lex: &SchemaLexicon) -> bool {
+    let Some(t) = referent(previous).and_then(|e| lex.table_index(e)) else {
+        return false;
+    };
+    if draft.measure.is_some() || draft.subject.is_some() || !draft.columns.is_empty() {
+        return false;
+    }
+    let slot = draft.slots.len();
+    draft.slots.push(Slot {
+        picks: vec![(Pick::Table(t), 0, None)],
+    });
+    draft.measure = Some(DraftMeasure::CountRowsOf(slot));
+    true
+}
+
+/// Answers a turn that refers back with `word`: the previous answer's entity, within the
+/// previous conditions, is what the turn's pronoun stands for. A turn that only adds columns
+/// (of the previous query's tables), conditions, an order direction or a limit patches the
+/// previous query, and so does one that regroups it ("show it by city instead"); one that
+/// counts, totals, ranks or orders by something new is planned again with that entity in place
+/// of the pronoun (grouped by it when the value is about related rows: "which of them has the most
+/// invoices"), and the previous conditions are kept.
+pub fn refer(
+    previous: &QueryIr,
+    spans: &[Span],
+    draft: &Draft,
+    lex: &SchemaLexicon,
+    graph: &SchemaGraph,
+    word: &str,
+) -> Result<QueryIr> {
+    let unclear = |why: &str| {
+        cannot_answer(
+            format!(
+                "I could not tell what \"{word}\" refers to in the previous answer ({why}); ask the whole question"
+            ),
+            Vec::new(),
+        )
+    };
+    let patch_only = draft.measure.is_none()
+        && draft.order_by.is_none()
+        && draft.rank_column.is_none()
+        && draft.having.is_empty()
+        && draft.agg_only.is_none()
+        && (draft.rank.is_none() || previous.measure.is_some());
+    if patch_only {
+        let fixed = previous.tables();
+        let res = resolve(draft, lex, graph, &fixed)?;
+        let columns = res.columns()?;
+        if let Some(c) = columns.iter().find(|c| !fixed.contains(&c.table)) {
+            return Err(unclear(&format!(
+                "it is about {}, and {} is not part of it",
+                referent(previous).unwrap_or(&previous.subject),
+                c.table
+            )));
+        }
+        if !columns.is_empty() && previous.measure.is_some() && previous.group_by.is_empty() {
+            // "how many are there?" then "what are their titles?": the rows counted, listed.
+            let mut rows = QueryIr::new(previous.subject.clone());
+            rows.filters = previous.filters.clone();
+            return patch(&rows, spans, draft, lex, graph);
+        }
+        return patch(previous, spans, draft, lex, graph);
+    }
+    let entity = referent(previous).ok_or_else(|| unclear("it is grouped by several things"))?;
+    if previous.limit.is_some() || !previous.having.is_empty() {
+        return Err(unclear(
+            "it is a ranking or has a condition on a total, which the rules cannot narrow further",
+        ));
+    }
+    let t = lex
+        .table_index(entity)
+        .ok_or_else(|| unclear("its table is unknown"))?;
+    let fixed = previous.tables();
+    let mut d = draft.clone();
+    let slot = d.slots.len();
+    d.slots.push(Slot {
+        picks: vec![(Pick::Table(t), 0, None)],
+    });
+    match &draft.measure {
+        Some(m) => {
+            let about = resolve(draft, lex, graph, &fixed)?.measure(m)?;
+            if super::ir::measure_table(&about) != entity {
+                // "which of them has the most invoices": a value per row of the entity.
+                d.dims.push(DraftDim::Slot(slot));
+            }
+        }
+        None if d.subject.is_none() => {
+            d.subject = Some(slot);
+            d.listing = true;
+        }
+        None => {}
+    }
+    if draft.subject.is_some() && draft.measure.is_none() {
+        // "which of these albums ...": the turn names a table; it must be the entity's.
+        let named = resolve(draft, lex, graph, &fixed)?.subject()?;
+        if let Some(named) = named.filter(|n| n != entity) {
+            return Err(unclear(&format!(
+                "it lists {entity}, and the question is about {named}"
+            )));
+        }
+    }
+    let mut ir = resolve(&d, lex, graph, &fixed)?.query()?;
+    for f in previous.filters.iter().rev() {
+        let time = matches!(f, Filter::Period { .. } | Filter::Date { .. });
+        let replaced = ir.filters.iter().any(|n| {
+            n.column() == f.column()
+                && time == matches!(n, Filter::Period { .. } | Filter::Date { .. })
+        });
+        if !replaced {
+            ir.filters.insert(0, f.clone());
+        }
+    }
+    Ok(ir)
+}
 
 /// Whether a question reads as a refinement of the previous one rather than a new question:
 /// it has no subject or measure of its own, or it opens with a follow-up cue ("only", "what
@@ -97,6 +255,20 @@ pub fn patch(
         changed = true;
     }
     for c in res.columns()? {
+        if lex
+            .column(&c)
+            .and_then(|i| i.references.as_deref())
+            .is_some_and(|r| r == c.table)
+        {
+            // "who do they report to?": a table related to itself.
+            return Err(cannot_answer(
+                format!(
+                    "{} relates {} rows to other {} rows, which the rules do not follow",
+                    c.column, c.table, c.table
+                ),
+                Vec::new(),
+            ));
+        }
         if !ir.columns.contains(&c) {
             ir.columns.push(c);
         }

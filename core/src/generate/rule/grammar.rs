@@ -332,6 +332,9 @@ fn own_phrase(words: &[&str]) -> Option<(Item, usize)> {
     let three = (w(0), w(1), w(2));
     let hit = |item: Item, n: usize| Some((item, n));
     match three {
+        ("order" | "sort" | "rank" | "arrange", "them" | "these" | "those" | "it", "by") => {
+            return hit(OrderBy, 3);
+        }
         ("more", "expensive", "than") => return hit(AdjCompare(Property::Price, CmpOp::Gt), 3),
         ("less", "expensive", "than") => return hit(AdjCompare(Property::Price, CmpOp::Lt), 3),
         ("as", "well", _) => return hit(Also, 2),
@@ -488,7 +491,9 @@ pub fn read_with(
             let n = tm.end - tm.start;
             let schema = longest_schema(&norms[i..], lexicon, 1);
             let schema_n = schema.as_ref().map_or(0, |(_, k)| *k);
-            if n >= schema_n && !values_longer(&lowers[i..], values, n) {
+            // "order them by": the grammar's longer phrase wins over "orders" of the model.
+            let grammar_n = phrase_item(&lowers[i..]).map_or(0, |(_, k)| k);
+            if n >= schema_n && n >= grammar_n && !values_longer(&lowers[i..], values, n) {
                 let same = schema
                     .as_ref()
                     .filter(|(_, k)| *k == n)
@@ -560,6 +565,17 @@ pub fn read_with(
         }
         if t.lower == "by" && i > 0 && is_participle(lowers[i - 1]) {
             // "requested by entrepreneurs": an agent, not a grouping.
+            i += 1;
+            continue;
+        }
+        if t.lower == "same"
+            && spans.is_empty()
+            && lowers[..i]
+                .iter()
+                .all(|w| matches!(*w, "the" | "and" | "now" | "do"))
+        {
+            // "The same for France": the previous question again, changed as the turn says.
+            push(&mut spans, Item::FollowUp, 1);
             i += 1;
             continue;
         }

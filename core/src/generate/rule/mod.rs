@@ -331,6 +331,22 @@ impl RuleGenerator {
                 .find_map(|t| t.state.as_ref().and_then(QueryIr::from_state))
         };
         let mut planner = plan::Planner::new(&self.lexicon, &reading.spans).plan();
+        // "How many are there?": a count with nothing to count, after an answer, counts its rows.
+        let bare_count = |&(a, b): &(usize, usize)| {
+            reading
+                .spans
+                .iter()
+                .any(|s| s.start == a && s.end == b && matches!(s.item, grammar::Item::Count(_)))
+        };
+        let mut counts_previous = false;
+        if let Some(prev) = &previous
+            && !planner.unplaced.is_empty()
+            && planner.unplaced.iter().all(bare_count)
+            && followup::count_previous(prev, &mut planner.draft, &self.lexicon)
+        {
+            planner.unplaced.clear();
+            counts_previous = true;
+        }
         if !planner.unplaced.is_empty() {
             let words: Vec<String> = planner
                 .unplaced
@@ -357,6 +373,29 @@ impl RuleGenerator {
             return Ok(Outcome::Ask(a));
         }
         let draft = &draft;
+        let reference = followup::reference(&tokens, &reading.spans)
+            .or_else(|| counts_previous.then(|| "how many".to_string()));
+        if let Some(word) = reference
+            && !history.is_empty()
+        {
+            let Some(prev) = &previous else {
+                return Err(cannot_answer(
+                    format!(
+                        "\"{word}\" refers to an earlier answer that the rules did not write; ask the whole question"
+                    ),
+                    Vec::new(),
+                ));
+            };
+            return followup::refer(
+                prev,
+                &reading.spans,
+                draft,
+                &self.lexicon,
+                &self.graph,
+                &word,
+            )
+            .map(|ir| Outcome::Query(Box::new(ir)));
+        }
         if let Some(prev) = &previous
             && followup::is_follow_up(&reading.spans, draft)
         {

@@ -99,6 +99,15 @@ impl Planner<'_> {
                 self.used[n + 1] = true;
                 self.draft.direction = Some(desc.unwrap_or(false));
                 return;
+            } else {
+                // "order them by the number of albums": by the count that follows, which the
+                // count's own word plans ("..., in descending order").
+                if let Some(Item::Direction(d)) = spans.get(n + 2).map(|s| &s.item) {
+                    self.used[n + 2] = true;
+                    desc = desc.or(Some(*d));
+                }
+                self.draft.direction = Some(desc.unwrap_or(false));
+                return;
             }
         }
         match spans.get(n).map(|s| &s.item) {

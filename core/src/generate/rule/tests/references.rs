@@ -1,0 +1,228 @@
+//! Turns that refer back ("their", "these", "of those", "them") keep the previous answer's
+//! scope, on the demo database and on Sakila and Northwind; the rules abstain when they cannot
+//! tell what the pronoun stands for.
+
+use super::{converse, generator, same_result};
+
+/// Runs `turns` and checks the last answer against `gold` by execution accuracy.
+async fn last_matches(db: &str, turns: &[&str], gold: &str) -> String {
+    let (g, exec) = generator(db).await;
+    let answers = converse(&g, turns);
+    let sql = match answers.last() {
+        Some(Ok(s)) => s.clone(),
+        other => panic!("{turns:?}: the last turn was not answered: {other:?}"),
+    };
+    assert!(
+        same_result(&exec, &sql, gold).await,
+        "{turns:?}\npredicted {sql}\ngold {gold}"
+    );
+    sql
+}
+
+fn abstains(answers: &[Result<String, crate::Error>], why: &str) {
+    match answers.last() {
+        Some(Err(e)) => assert!(e.to_string().contains(why), "{e}"),
+        other => panic!("expected an abstention ({why}), got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn their_columns_keep_the_previous_conditions() {
+    let sql = last_matches(
+        "chinook",
+        &["List the customers in Canada", "What are their emails?"],
+        "SELECT Email FROM Customer WHERE Country = 'Canada'",
+    )
+    .await;
+    assert!(sql.contains("Email") && sql.contains("'Canada'"), "{sql}");
+    last_matches(
+        "northwind",
+        &["Show the products in the Beverages category", "What are their unit prices?"],
+        "SELECT p.UnitPrice FROM Products p JOIN Categories c ON p.CategoryID = c.CategoryID WHERE c.CategoryName = 'Beverages'",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn which_of_them_ranks_the_previous_rows_by_related_rows() {
+    let sql = last_matches(
+        "chinook",
+        &[
+            "List the customers in Canada",
+            "Which of them has the most invoices?",
+        ],
+        "SELECT c.FirstName, c.LastName FROM Customer c JOIN Invoice i ON i.CustomerId = c.CustomerId \
+         WHERE c.Country = 'Canada' GROUP BY c.CustomerId ORDER BY count(*) DESC, sum(i.Total) DESC LIMIT 1",
+    )
+    .await;
+    assert!(
+        sql.contains("WHERE Customer.Country = 'Canada'") && sql.ends_with("LIMIT 1"),
+        "{sql}"
+    );
+    last_matches(
+        "northwind",
+        &[
+            "List the customers in Germany",
+            "Which of them placed the most orders?",
+        ],
+        "SELECT c.CompanyName FROM Customers c JOIN Orders o ON o.CustomerID = c.CustomerID \
+         WHERE c.Country = 'Germany' GROUP BY c.CustomerID ORDER BY count(*) DESC LIMIT 1",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn each_of_them_groups_by_the_previous_entity() {
+    last_matches(
+        "chinook",
+        &[
+            "Show the albums by AC/DC",
+            "How many tracks does each of them have?",
+        ],
+        "SELECT al.Title, count(*) FROM Album al JOIN Artist ar ON al.ArtistId = ar.ArtistId \
+         JOIN Track t ON t.AlbumId = al.AlbumId WHERE ar.Name = 'AC/DC' GROUP BY al.AlbumId",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn counting_and_superlatives_of_the_previous_rows() {
+    last_matches(
+        "chinook",
+        &["Which tracks are in the Jazz genre?", "How many are there?"],
+        "SELECT count(*) FROM Track t JOIN Genre g ON t.GenreId = g.GenreId WHERE g.Name = 'Jazz'",
+    )
+    .await;
+    last_matches(
+        "chinook",
+        &[
+            "Which tracks are in the Jazz genre?",
+            "Which of these is the longest?",
+        ],
+        "SELECT t.Name FROM Track t JOIN Genre g ON t.GenreId = g.GenreId WHERE g.Name = 'Jazz' \
+         ORDER BY t.Milliseconds DESC LIMIT 1",
+    )
+    .await;
+    last_matches(
+        "sakila",
+        &["Which films are rated PG?", "How many are there?"],
+        "SELECT count(*) FROM film WHERE rating = 'PG'",
+    )
+    .await;
+    // A count, then its rows listed.
+    last_matches(
+        "sakila",
+        &["How many films are rated PG?", "What are their titles?"],
+        "SELECT title FROM film WHERE rating = 'PG'",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn of_those_adds_a_condition_and_order_them_sorts() {
+    last_matches(
+        "chinook",
+        &[
+            "List the employees",
+            "Which of them live in Calgary?",
+            "What are their titles?",
+        ],
+        "SELECT Title FROM Employee WHERE City = 'Calgary'",
+    )
+    .await;
+    let sql = last_matches(
+        "chinook",
+        &[
+            "Which customers are from Brazil?",
+            "Order them by last name",
+        ],
+        "SELECT FirstName, LastName FROM Customer WHERE Country = 'Brazil' ORDER BY LastName",
+    )
+    .await;
+    assert!(!sql.contains("GROUP BY"), "{sql}");
+    let (g, _) = generator("chinook").await;
+    let a = converse(
+        &g,
+        &[
+            "Show the artists",
+            "Order them by the number of albums in descending order",
+        ],
+    );
+    let sql = a.last().and_then(|r| r.as_ref().ok()).expect("answered");
+    assert!(
+        sql.contains("GROUP BY Artist.ArtistId") && sql.contains("ORDER BY COUNT(*) DESC"),
+        "{sql}"
+    );
+}
+
+#[tokio::test]
+async fn the_same_for_repeats_the_previous_question() {
+    last_matches(
+        "chinook",
+        &[
+            "How many invoices were billed in Germany?",
+            "The same for France",
+        ],
+        "SELECT count(*) FROM Invoice WHERE BillingCountry = 'France'",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unclear_references_abstain() {
+    let (g, _) = generator("chinook").await;
+    // A table related to itself.
+    abstains(
+        &converse(
+            &g,
+            &["List the employees in Calgary", "Who do they report to?"],
+        ),
+        "relates Employee rows to other Employee rows",
+    );
+    // Narrowing a ranking would need the ranking as a subquery.
+    abstains(
+        &converse(
+            &g,
+            &[
+                "Top 5 customers by number of invoices",
+                "Which of them has the most tracks?",
+            ],
+        ),
+        "refers to in the previous answer",
+    );
+    // A column of a table the previous answer does not read.
+    abstains(
+        &converse(&g, &["List the albums by AC/DC", "What are their emails?"]),
+        "is not part of it",
+    );
+    // A pronoun after an answer the rules did not write.
+    let earlier = super::turn(
+        "Which artists sell best?",
+        &crate::generate::Generation {
+            sql: "SELECT Name FROM Artist".into(),
+            explanation: String::new(),
+            state: None,
+            degraded: None,
+            clarification: None,
+        },
+    );
+    let e = g
+        .answer("What are their names?", &[earlier])
+        .expect_err("abstains");
+    assert!(e.to_string().contains("did not write"), "{e}");
+}
+
+#[tokio::test]
+async fn a_pronoun_with_its_antecedent_in_the_question_starts_a_new_question() {
+    let (g, _) = generator("chinook").await;
+    // "their" refers to "customers" of the same question: the earlier filter is not kept.
+    let a = converse(
+        &g,
+        &[
+            "List the customers in Canada",
+            "Show the employees and their titles",
+        ],
+    );
+    let sql = a.last().and_then(|r| r.as_ref().ok()).expect("answered");
+    assert!(!sql.contains("Canada") && sql.contains("Title"), "{sql}");
+}
