@@ -21,16 +21,16 @@ use super::{
     resolve::resolve,
 };
 
-/// The word of `tokens` that points back at the previous answer, if one does: "these" and
-/// "those" always do, and so do "them", "they", "their", "it" and "its" after "of" or "among"
-/// ("which of them") or when no table was named before them in the same question ("what are
-/// their emails?", but not "list the artists and their albums").
+/// The word of `tokens` that points back at the previous answer, if one does: "these",
+/// "those", "they", "them" and "it" always do, and so do "their" and "its" after "of" or
+/// "among" or when no table was named before them in the same question ("what are their
+/// emails?", but not "list the artists and their albums").
 pub fn reference(tokens: &[Token], spans: &[Span]) -> Option<String> {
     tokens.iter().enumerate().find_map(|(i, t)| {
         let w = t.lower.as_str();
         let back = match w {
-            "these" | "those" => true,
-            "them" | "they" | "their" | "theirs" | "it" | "its" => {
+            "these" | "those" | "they" | "them" | "it" => true,
+            "their" | "theirs" | "its" => {
                 let after_of = i > 0 && matches!(tokens[i - 1].lower.as_str(), "of" | "among");
                 let antecedent = spans.iter().any(|s| {
                     s.end <= i
@@ -77,8 +77,9 @@ pub fn count_previous(previous: &QueryIr, draft: &mut Draft, lex: &SchemaLexicon
 /// (of the previous query's tables), conditions, an order direction or a limit patches the
 /// previous query, and so does one that regroups it ("show it by city instead"); one that
 /// counts, totals, ranks or orders by something new is planned again with that entity in place
-/// of the pronoun (grouped by it when the value is about related rows: "which of them has the most
-/// invoices"), and the previous conditions are kept.
+/// of the pronoun (grouped by it when the value is about related rows: "which of them has the
+/// most invoices", unless the turn asks for one figure `overall`: "how many invoices do they
+/// have in total"), and the previous conditions are kept.
 pub fn refer(
     previous: &QueryIr,
     spans: &[Span],
@@ -86,6 +87,7 @@ pub fn refer(
     lex: &SchemaLexicon,
     graph: &SchemaGraph,
     word: &str,
+    overall: bool,
 ) -> Result<QueryIr> {
     let unclear = |why: &str| {
         cannot_answer(
@@ -138,7 +140,7 @@ pub fn refer(
     match &draft.measure {
         Some(m) => {
             let about = resolve(draft, lex, graph, &fixed)?.measure(m)?;
-            if super::ir::measure_table(&about) != entity {
+            if super::ir::measure_table(&about) != entity && !overall {
                 // "which of them has the most invoices": a value per row of the entity.
                 d.dims.push(DraftDim::Slot(slot));
             }

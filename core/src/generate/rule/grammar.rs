@@ -568,6 +568,15 @@ pub fn read_with(
             i += 1;
             continue;
         }
+        if let Some(n) = overall_words(&lowers[i..])
+            && spans
+                .iter()
+                .any(|s| matches!(s.item, Item::Count(_) | Item::Agg(_)))
+        {
+            // "how many ... in total": the count said again.
+            i += n;
+            continue;
+        }
         if t.lower == "same"
             && spans.is_empty()
             && lowers[..i]
@@ -678,6 +687,15 @@ pub fn read_with(
     }
     merge_repeated_counts(&mut spans);
     Reading { spans, unknown }
+}
+
+/// "in total", "in all" or "altogether" ending a question: how many words, if they do.
+pub(crate) fn overall_words(lowers: &[&str]) -> Option<usize> {
+    match lowers {
+        ["in", "total" | "all"] => Some(2),
+        ["altogether"] => Some(1),
+        _ => None,
+    }
 }
 
 /// "count the number of wrestlers", "how many number of ...": a count said twice in a row

@@ -386,6 +386,8 @@ impl RuleGenerator {
                     Vec::new(),
                 ));
             };
+            let lowers: Vec<&str> = tokens.iter().map(|t| t.lower.as_str()).collect();
+            let overall = (0..lowers.len()).any(|i| grammar::overall_words(&lowers[i..]).is_some());
             return followup::refer(
                 prev,
                 &reading.spans,
@@ -393,6 +395,7 @@ impl RuleGenerator {
                 &self.lexicon,
                 &self.graph,
                 &word,
+                overall,
             )
             .map(|ir| Outcome::Query(Box::new(ir)));
         }

@@ -226,3 +226,40 @@ async fn a_pronoun_with_its_antecedent_in_the_question_starts_a_new_question() {
     let sql = a.last().and_then(|r| r.as_ref().ok()).expect("answered");
     assert!(!sql.contains("Canada") && sql.contains("Title"), "{sql}");
 }
+
+#[tokio::test]
+async fn in_total_asks_for_one_figure_over_the_previous_rows() {
+    last_matches(
+        "chinook",
+        &[
+            "Show the customers from Germany",
+            "How many invoices do they have in total?",
+        ],
+        "SELECT count(*) FROM Invoice i JOIN Customer c ON i.CustomerId = c.CustomerId WHERE c.Country = 'Germany'",
+    )
+    .await;
+    // Without "in total": one figure per customer.
+    let sql = last_matches(
+        "chinook",
+        &["Show the customers from Germany", "How many invoices do they have?"],
+        "SELECT c.FirstName, c.LastName, count(*) FROM Invoice i JOIN Customer c ON i.CustomerId = c.CustomerId \
+         WHERE c.Country = 'Germany' GROUP BY c.CustomerId",
+    )
+    .await;
+    assert!(sql.contains("GROUP BY Customer.CustomerId"), "{sql}");
+}
+
+#[tokio::test]
+async fn they_after_a_table_name_still_refers_back() {
+    let (g, _) = generator("chinook").await;
+    // "tracks" comes before "they", but "they" is the genres of the previous answer: the
+    // answer must not drop the previous condition and count every track.
+    let a = converse(
+        &g,
+        &[
+            "Which genres have more than 100 tracks?",
+            "How many tracks do they have?",
+        ],
+    );
+    abstains(&a, "refers to in the previous answer");
+}
