@@ -462,7 +462,17 @@ fn keyword_constructions(sql: &str) -> BTreeSet<Construction> {
     let selects = w.iter().filter(|x| *x == "SELECT").count();
     let mut explained_subqueries = 0;
     let group_by = (0..w.len()).any(|i| at(i) == "GROUP" && at(i + 1) == "BY");
+    // Inside a FROM clause, where a comma joins tables.
+    let mut in_from = false;
     for i in 0..w.len() {
+        match at(i) {
+            "FROM" => in_from = true,
+            "SELECT" | "WHERE" | "GROUP" | "ORDER" | "HAVING" | "LIMIT" | ")" => in_from = false,
+            "," if in_from => {
+                found.insert(C::Join);
+            }
+            _ => {}
+        }
         match at(i) {
             "NOT" if before(i) != "IS" => {
                 found.insert(C::Negation);
@@ -718,5 +728,13 @@ mod tests {
         );
         assert_eq!(classify_keywords("SELECT 'a /* x' FROM t"), vec![C::Simple]);
         assert_eq!(classify_keywords("SELECT name FROM t"), vec![C::Simple]);
+        assert_eq!(
+            classify_keywords("SELECT a.x, b.y FROM a, b WHERE a.id = b.id"),
+            vec![C::Join]
+        );
+        assert_eq!(
+            classify_keywords("SELECT x FROM (SELECT x, y FROM a) WHERE y IN (1, 2)"),
+            vec![C::ValueList, C::Nested]
+        );
     }
 }
