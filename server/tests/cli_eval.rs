@@ -64,6 +64,21 @@ fn eval_scores_spider_json_with_outcomes_and_difficulties() {
     assert_eq!(results[3]["outcome"], "abstained");
     assert!(results[3]["predicted_sql"].is_null());
     assert!(json["latency_ms"]["p95"].as_f64().is_some());
+    // The breakdown by the gold SQL's constructions, and why abstentions abstained.
+    assert_eq!(results[1]["constructions"], serde_json::json!(["grouping"]));
+    assert_eq!(results[0]["constructions"], serde_json::json!(["simple"]));
+    assert_eq!(results[0]["turn"], 0);
+    assert_eq!(json["by_construction"]["grouping"]["total"], 1, "{stdout}");
+    assert_eq!(
+        json["by_construction"]["grouping"]["correct"], 1,
+        "{stdout}"
+    );
+    assert_eq!(json["by_construction"]["simple"]["total"], 3, "{stdout}");
+    assert_eq!(json["by_construction"]["simple"]["wrong"], 1, "{stdout}");
+    assert!(results[3]["reason"].as_str().is_some(), "{stdout}");
+    assert!(results[3]["unknown_words"].is_array(), "{stdout}");
+    assert!(results[0].get("reason").is_none());
+    assert!(json["abstention_words"].is_array(), "{stdout}");
 }
 
 #[test]
@@ -88,6 +103,32 @@ fn eval_plays_conversations_and_reads_csv() {
     ]);
     assert_eq!(code, Some(0), "{stdout}");
     assert_eq!(json["correct"], 2, "{stdout}");
+    let results = json["results"].as_array().expect("results");
+    assert_eq!(results[0]["turn"], 0);
+    assert_eq!(results[1]["turn"], 1);
+    assert_eq!(
+        results[1]["constructions"],
+        serde_json::json!(["simple", "follow-up"])
+    );
+    assert_eq!(json["follow_ups"]["answered"], 1, "{stdout}");
+    assert_eq!(json["follow_ups"]["wrong"], 0, "{stdout}");
+    assert_eq!(
+        json["by_construction"]["follow-up"]["correct"], 1,
+        "{stdout}"
+    );
+    let out = std::process::Command::new(BIN)
+        .args(["eval", "--questions"])
+        .arg(&conversations)
+        .arg("--db-dir")
+        .arg(&dbs)
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("follow-ups:          1 answered of 1, 0 wrong (0.0% of answered)"),
+        "{text}"
+    );
+    assert!(text.contains("  follow-up "), "{text}");
 
     let csv = dir.path().join("q.csv");
     std::fs::write(

@@ -11,6 +11,13 @@
 //! predicted columns are allowed: an answer that also shows the count it ranked by is still the
 //! right answer.
 //!
+//! Besides the totals, the report breaks the scores down by the SQL constructions of each gold
+//! query ([`eval::classify`]: negation, superlative, grouping, join, ...; `follow-up` for every
+//! conversation turn after the first), sums up the follow-up turns, and lists the words that
+//! abstentions most often did not understand. In JSON, each result also carries its
+//! `constructions`, its `turn` (0-based within its conversation) and, for an abstention, the
+//! `reason` and the `unknown_words`.
+//!
 //! With `--feedback`, the golden questions are the feedback store of `[feedback]`: each
 //! thumbs-up answer (question and its SQL) and each correction (question and the corrected
 //! SQL) of one tenant, scored the same way on the tenant's database.
@@ -27,7 +34,7 @@ use clap::Args;
 use conversational_bi::{
     Config, DataSource, Engine, Error, FeedbackFilter, FeedbackStatus,
     eval::{
-        self,
+        self, Breakdown, Construction, Outcome, Tally,
         linking::{self, LinkingOptions, LinkingReport, LinkingSummary},
     },
     generate::{self, GenerationRequest, RuleGenerator, SqlGenerator},
@@ -121,7 +128,8 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
     let mut dbs: HashMap<String, Option<Database>> = HashMap::new();
     let mut results = Vec::new();
     let mut by_difficulty: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    let (mut correct, mut abstained, mut errors, mut wrong) = (0usize, 0usize, 0usize, 0usize);
+    let mut overall = Tally::default();
+    let mut breakdown = Breakdown::default();
     let mut latencies = Vec::new();
     let limit = args.limit.unwrap_or(usize::MAX);
     'cases: for case in &cases {
@@ -141,7 +149,7 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
             continue;
         };
         let mut history: Vec<Turn> = Vec::new();
-        for turn in &case.turns {
+        for (turn_index, turn) in case.turns.iter().enumerate() {
             let (question, gold) = (&turn.question, &turn.sql);
             if results.len() >= limit {
                 break 'cases;
@@ -159,9 +167,16 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
                 view: None,
             };
             let generated = db.generator.generate(&request).await;
+            let mut abstention: Option<(String, Vec<String>)> = None;
             let (outcome, predicted, state) = match generated {
-                Err(Error::CannotAnswer { .. }) => ("abstained", None, None),
-                Err(_) => ("error", None, None),
+                Err(Error::CannotAnswer {
+                    message,
+                    unknown_words,
+                }) => {
+                    abstention = Some((message, unknown_words));
+                    (Outcome::Abstained, None, None)
+                }
+                Err(_) => (Outcome::Error, None, None),
                 Ok(g) => match db.source.run(&g.sql).await {
                     Ok((_, r)) => {
                         let ok = eval::rows_match(
@@ -170,25 +185,29 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
                             eval::has_top_level_order_by(gold),
                         );
                         (
-                            if ok { "correct" } else { "wrong" },
+                            if ok { Outcome::Correct } else { Outcome::Wrong },
                             Some(g.sql.clone()),
                             Some(g),
                         )
                     }
-                    Err(_) => ("error", Some(g.sql.clone()), None),
+                    Err(_) => (Outcome::Error, Some(g.sql.clone()), None),
                 },
             };
             let ms = started.elapsed().as_secs_f64() * 1000.0;
             latencies.push(ms);
-            match outcome {
-                "correct" => correct += 1,
-                "wrong" => wrong += 1,
-                "abstained" => abstained += 1,
-                _ => errors += 1,
+            overall.add(outcome);
+            let mut constructions = eval::classify(gold);
+            if turn_index > 0 {
+                constructions.push(Construction::FollowUp);
             }
+            breakdown.record(
+                &constructions,
+                outcome,
+                abstention.as_ref().map_or(&[][..], |(_, w)| w.as_slice()),
+            );
             let entry = by_difficulty.entry(case.difficulty.clone()).or_default();
             entry.0 += 1;
-            entry.1 += usize::from(outcome == "correct");
+            entry.1 += usize::from(outcome == Outcome::Correct);
             if let Some(g) = state {
                 history.push(Turn {
                     turn: history.len() as u64 + 1,
@@ -203,14 +222,21 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
                     clarification: g.clarification,
                 });
             }
-            results.push(json!({
+            let mut result = json!({
                 "db_id": case.db,
                 "question": question,
                 "gold_sql": gold,
                 "predicted_sql": predicted,
-                "outcome": outcome,
+                "outcome": outcome.name(),
                 "ms": (ms * 1000.0).round() / 1000.0,
-            }));
+                "constructions": constructions.iter().map(|c| c.name()).collect::<Vec<_>>(),
+                "turn": turn_index,
+            });
+            if let Some((message, words)) = abstention {
+                result["reason"] = json!(message);
+                result["unknown_words"] = json!(words);
+            }
+            results.push(result);
         }
     }
     let total = results.len();
@@ -232,6 +258,15 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
             )
         })
         .collect();
+    let Tally {
+        correct,
+        abstained,
+        wrong,
+        errors,
+        ..
+    } = overall;
+    let follow_ups = breakdown.follow_ups();
+    let (abstentions, with_words) = breakdown.abstentions();
     if args.json {
         println!(
             "{}",
@@ -243,6 +278,20 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
                 "errors": errors,
                 "wrong": wrong,
                 "by_difficulty": by,
+                "by_construction": breakdown.by_construction_json(),
+                "follow_ups": {
+                    "total": follow_ups.total,
+                    "answered": follow_ups.answered(),
+                    "correct": follow_ups.correct,
+                    "wrong": follow_ups.wrong,
+                    "wrong_per_answered": follow_ups.wrong_per_answered(),
+                },
+                "abstentions_with_unknown_words": with_words,
+                "abstention_words": breakdown
+                    .abstention_words(30)
+                    .into_iter()
+                    .map(|(w, n)| json!({ "word": w, "count": n }))
+                    .collect::<Vec<_>>(),
                 "latency_ms": { "p50": pct(0.5), "p95": pct(0.95) },
                 "results": results,
             })
@@ -270,9 +319,55 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
         for (k, (n, c)) in &by_difficulty {
             println!("  {k:<12} {:.1}% of {n}", 100.0 * ratio(*c, *n));
         }
+        if follow_ups.total > 0 {
+            println!(
+                "follow-ups:          {} answered of {}, {} wrong ({:.1}% of answered)",
+                follow_ups.answered(),
+                follow_ups.total,
+                follow_ups.wrong,
+                100.0 * follow_ups.wrong_per_answered()
+            );
+        }
+        print_constructions(&breakdown);
+        if abstentions > 0 {
+            let top: Vec<String> = breakdown
+                .abstention_words(10)
+                .into_iter()
+                .map(|(w, n)| format!("{w} ({n})"))
+                .collect();
+            println!(
+                "abstention reasons:  {with_words} of {abstentions} abstentions named unknown words{}{}",
+                if top.is_empty() {
+                    ""
+                } else {
+                    "; most frequent: "
+                },
+                top.join(", ")
+            );
+        }
         println!("latency p50 {:.2} ms, p95 {:.2} ms", pct(0.5), pct(0.95));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the by-construction table: per construction, questions, correct, abstained, wrong
+/// and wrong / answered.
+fn print_constructions(breakdown: &Breakdown) {
+    println!(
+        "{:<22}{:>7}{:>9}{:>10}{:>7}{:>10}",
+        "construction", "total", "correct", "abstained", "wrong", "wrong/ans"
+    );
+    for (c, t) in breakdown.by_construction() {
+        println!(
+            "  {:<20}{:>7}{:>9}{:>10}{:>7}{:>9.1}%",
+            c.name(),
+            t.total,
+            t.correct,
+            t.abstained,
+            t.wrong,
+            100.0 * t.wrong_per_answered()
+        );
+    }
 }
 
 /// Runs `eval --feedback`: the tenant's thumbs-up answers and corrections as golden
