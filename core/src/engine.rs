@@ -761,13 +761,37 @@ impl Engine {
                 match served {
                     Some(hit) => (hit.answer, Some(hit.similarity), hit.generator),
                     None => {
-                        let generated = correct::generate_or_clarify(
+                        let generated = match correct::generate_or_clarify(
                             generator.as_ref(),
                             &view,
                             request(&question),
                             inner.config.llm.max_retries,
                         )
-                        .await?;
+                        .await
+                        {
+                            Ok(g) => g,
+                            Err(e) => {
+                                if e.kind() == crate::error::ErrorKind::CannotAnswer {
+                                    // The conversation keeps the question it could not answer:
+                                    // a next "how many are there?" must not be read against
+                                    // the answer before it.
+                                    let turn = Turn::unanswered(
+                                        question.clone(),
+                                        e.to_string(),
+                                        generator.name(),
+                                    );
+                                    if let Err(save) = inner
+                                        .sessions
+                                        .append(&key, turn)
+                                        .instrument(tracing::info_span!("save"))
+                                        .await
+                                    {
+                                        tracing::warn!(error = %save, "the unanswered turn could not be saved");
+                                    }
+                                }
+                                return Err(e);
+                            }
+                        };
                         let done = match generated {
                             correct::Generated::Ran(done) => *done,
                             correct::Generated::Clarify(asked) => {

@@ -65,16 +65,18 @@ fn normalize_user(user_id: String) -> Option<String> {
     (!user_id.is_empty()).then_some(user_id)
 }
 
-/// One answered question of a conversation.
+/// One question of a conversation: answered with SQL, answered with a question back
+/// (`clarification`), or not answered ([`Turn::unanswered`]: no SQL, the reason in
+/// `explanation`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Turn {
     /// 1-based turn number within the session (assigned by the store).
     pub turn: u64,
     /// The question as asked (after the input guard).
     pub question: String,
-    /// The SQL that answered it.
+    /// The SQL that answered it (empty when none did).
     pub sql: String,
-    /// What the SQL does.
+    /// What the SQL does, or why the question was not answered.
     pub explanation: String,
     /// Names of the result's columns.
     pub columns: Vec<String>,
@@ -143,6 +145,33 @@ impl SessionState {
 }
 
 impl Turn {
+    /// A question the engine could not answer (the generator abstained with `reason`): kept in
+    /// the conversation with no SQL, so that a next turn that refers back ("how many are
+    /// there?") is not read against an older answer the asker has moved on from.
+    pub fn unanswered(
+        question: impl Into<String>,
+        reason: impl Into<String>,
+        generator: impl Into<String>,
+    ) -> Self {
+        Self {
+            turn: 0,
+            question: question.into(),
+            sql: String::new(),
+            explanation: reason.into(),
+            columns: Vec::new(),
+            row_count: 0,
+            generator: generator.into(),
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            state: None,
+            clarification: None,
+        }
+    }
+
+    /// Whether the turn was not answered (no SQL, and no question back).
+    pub fn is_unanswered(&self) -> bool {
+        self.sql.is_empty() && self.clarification.is_none()
+    }
+
     /// The approximate size of the turn in a session's context, in bytes.
     pub fn context_bytes(&self) -> usize {
         turn_bytes(self)

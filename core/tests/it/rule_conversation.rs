@@ -133,3 +133,56 @@ async fn a_participle_in_a_follow_up_adds_no_column() {
     let named = ask("List the order ids sorted by shipped date", "d").await;
     assert!(named.sql.contains("ORDER BY ShippedDate"), "{}", named.sql);
 }
+
+/// A turn that refers back keeps the previous answer's scope through the engine, and a question
+/// the engine could not answer stays in the conversation: a next turn that refers back is not
+/// read against the answer before it.
+#[tokio::test]
+async fn references_and_unanswered_turns_through_the_engine() {
+    let engine = Engine::builder()
+        .database_url(demo_url())
+        .build()
+        .await
+        .expect("engine");
+    let ask = |q: &'static str| engine.ask(Ask::new(q).session("references"));
+    ask("List the customers in Canada").await.expect("answers");
+    let emails = ask("What are their emails?").await.expect("answers");
+    assert!(
+        emails.sql.contains("'Canada'") && emails.sql.contains("Email"),
+        "{}",
+        emails.sql
+    );
+    assert_eq!(emails.rows.len(), 8);
+    let most = ask("Which of them has the most invoices?")
+        .await
+        .expect("answers");
+    assert!(
+        most.sql.contains("'Canada'") && most.sql.contains("LIMIT 1"),
+        "{}",
+        most.sql
+    );
+
+    let e = ask("Of those, which are in the happiest city?")
+        .await
+        .expect_err("abstains");
+    assert_eq!(e.kind(), ErrorKind::CannotAnswer);
+    let state = engine
+        .session("default", "references")
+        .await
+        .expect("session");
+    let last = state.turns.last().expect("a turn");
+    assert!(last.is_unanswered(), "{last:?}");
+    assert_eq!(last.question, "Of those, which are in the happiest city?");
+    assert!(
+        last.explanation.contains("happiest"),
+        "{}",
+        last.explanation
+    );
+    assert_eq!(state.turns.len(), 4);
+
+    let e = ask("What are their cities?").await.expect_err("abstains");
+    assert!(e.to_string().contains("was not answered"), "{e}");
+    // A whole new question is answered as one.
+    let artists = ask("How many artists are there?").await.expect("answers");
+    assert_eq!(artists.rows, vec![vec![Value::Int(275)]]);
+}

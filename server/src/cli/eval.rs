@@ -208,6 +208,13 @@ pub async fn run(args: &EvalArgs, config: &Config) -> Result<ExitCode, Error> {
             let entry = by_difficulty.entry(case.difficulty.clone()).or_default();
             entry.0 += 1;
             entry.1 += usize::from(outcome == Outcome::Correct);
+            if let Some((message, _)) = &abstention {
+                // As the engine does: the conversation keeps the question it did not answer.
+                let mut t =
+                    Turn::unanswered(question.clone(), message.clone(), db.generator.name());
+                t.turn = history.len() as u64 + 1;
+                history.push(t);
+            }
             if let Some(g) = state {
                 history.push(Turn {
                     turn: history.len() as u64 + 1,

@@ -30,6 +30,8 @@ pub fn reference(tokens: &[Token], spans: &[Span]) -> Option<String> {
         let w = t.lower.as_str();
         let back = match w {
             "these" | "those" | "they" | "them" | "it" => true,
+            // "how many orders was that?", but not "customers that ordered".
+            "that" | "this" => i + 1 == tokens.len(),
             "their" | "theirs" | "its" => {
                 let after_of = i > 0 && matches!(tokens[i - 1].lower.as_str(), "of" | "among");
                 let antecedent = spans.iter().any(|s| {
@@ -55,6 +57,17 @@ fn referent(previous: &QueryIr) -> Option<&str> {
     }
 }
 
+/// How a turn refers back to the previous answer.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    /// The word that refers back ("their", "those"), for messages.
+    pub word: String,
+    /// The turn asks for one figure over all the previous rows ("in total").
+    pub overall: bool,
+    /// The turn asks how many of the previous rows ("how many of them").
+    pub counts_referent: bool,
+}
+
 /// "How many are there?": a count that names nothing to count counts the previous answer's
 /// rows. Returns whether `draft` now does.
 pub fn count_previous(previous: &QueryIr, draft: &mut Draft, lex: &SchemaLexicon) -> bool {
@@ -72,7 +85,7 @@ pub fn count_previous(previous: &QueryIr, draft: &mut Draft, lex: &SchemaLexicon
     true
 }
 
-/// Answers a turn that refers back with `word`: the previous answer's entity, within the
+/// Answers a turn that refers back (`reference`): the previous answer's entity, within the
 /// previous conditions, is what the turn's pronoun stands for. A turn that only adds columns
 /// (of the previous query's tables), conditions, an order direction or a limit patches the
 /// previous query, and so does one that regroups it ("show it by city instead"); one that
@@ -86,9 +99,14 @@ pub fn refer(
     draft: &Draft,
     lex: &SchemaLexicon,
     graph: &SchemaGraph,
-    word: &str,
-    overall: bool,
+    reference: &Reference,
 ) -> Result<QueryIr> {
+    let Reference {
+        word,
+        overall,
+        counts_referent,
+    } = reference;
+    let (overall, counts_referent) = (*overall, *counts_referent);
     let unclear = |why: &str| {
         cannot_answer(
             format!(
@@ -118,11 +136,36 @@ pub fn refer(
             // "how many are there?" then "what are their titles?": the rows counted, listed.
             let mut rows = QueryIr::new(previous.subject.clone());
             rows.filters = previous.filters.clone();
-            return patch(&rows, spans, draft, lex, graph);
+            if let Some(t) = lex.table_index(&previous.subject) {
+                let info = &lex.tables[t];
+                rows.columns = info
+                    .labels
+                    .iter()
+                    .map(|l| super::ir::ColumnRef::new(&info.name, l))
+                    .collect();
+            }
+            return patch(&rows, spans, draft, lex, graph).map(distinct_rows);
         }
-        return patch(previous, spans, draft, lex, graph);
+        return patch(previous, spans, draft, lex, graph).map(distinct_rows);
     }
     let entity = referent(previous).ok_or_else(|| unclear("it is grouped by several things"))?;
+    if counts_referent {
+        // "how many of those are in stock?": the rows are counted, so the rest of the turn
+        // must be conditions the rules read.
+        let counted = draft
+            .measure
+            .as_ref()
+            .map(|m| resolve(draft, lex, graph, &previous.tables())?.measure(m))
+            .transpose()?;
+        let rows = counted
+            .as_ref()
+            .is_some_and(|m| matches!(m.agg, Agg::Count) && super::ir::measure_table(m) == entity);
+        if !rows {
+            return Err(unclear(
+                "it asks how many of them, and the rest of the question is not a condition the rules read",
+            ));
+        }
+    }
     if previous.limit.is_some() || !previous.having.is_empty() {
         return Err(unclear(
             "it is a ranking or has a condition on a total, which the rules cannot narrow further",
@@ -171,19 +214,48 @@ pub fn refer(
             ir.filters.insert(0, f.clone());
         }
     }
-    Ok(ir)
+    Ok(distinct_rows(ir))
+}
+
+/// A listing of one table's rows under a condition on another table that has many rows for
+/// each of them ("which of them ordered in 1996") shows each row once.
+fn distinct_rows(mut ir: QueryIr) -> QueryIr {
+    if ir.measure.is_none() && ir.group_by.is_empty() && ir.tables().len() > 1 {
+        ir.distinct = true;
+    }
+    ir
 }
 
 /// Whether a question reads as a refinement of the previous one rather than a new question:
 /// it has no subject or measure of its own, or it opens with a follow-up cue ("only", "what
 /// about"), or it says "instead" or "too".
 pub fn is_follow_up(spans: &[Span], draft: &Draft) -> bool {
-    let opens_with_cue = matches!(spans.first().map(|s| &s.item), Some(Item::FollowUp));
-    let patch_word = spans
-        .iter()
-        .any(|s| matches!(s.item, Item::Instead | Item::Also));
-    let complete = draft.measure.is_some() || draft.subject.is_some() || draft.order_by.is_some();
-    opens_with_cue || patch_word || !complete
+    has_cue(spans) || !is_complete(draft)
+}
+
+/// Whether the question opens with a follow-up cue ("only", "what about") or says "instead"
+/// or "too".
+pub fn has_cue(spans: &[Span]) -> bool {
+    matches!(spans.first().map(|s| &s.item), Some(Item::FollowUp))
+        || spans
+            .iter()
+            .any(|s| matches!(s.item, Item::Instead | Item::Also))
+}
+
+/// Whether the draft has a subject, a measure or an order of its own.
+pub fn is_complete(draft: &Draft) -> bool {
+    draft.measure.is_some() || draft.subject.is_some() || draft.order_by.is_some()
+}
+
+/// Whether the question asks "how many of them" (or of these, of those): a count of the
+/// previous answer's rows.
+pub fn counts_referent(tokens: &[Token]) -> bool {
+    tokens.windows(4).any(|w| {
+        w[0].lower == "how"
+            && w[1].lower == "many"
+            && w[2].lower == "of"
+            && matches!(w[3].lower.as_str(), "them" | "these" | "those")
+    })
 }
 
 /// Applies the changes a follow-up asks for to the previous query.

@@ -322,15 +322,31 @@ impl RuleGenerator {
             .spans
             .iter()
             .any(|s| matches!(s.item, grammar::Item::StartOver));
+        // Only the last turn is continued: after a question the rules did not answer (or that
+        // another generator answered), a follow-up has nothing of theirs to patch.
         let previous = if start_over {
             None
         } else {
             history
-                .iter()
-                .rev()
-                .find_map(|t| t.state.as_ref().and_then(QueryIr::from_state))
+                .last()
+                .and_then(|t| t.state.as_ref().and_then(QueryIr::from_state))
         };
-        let mut planner = plan::Planner::new(&self.lexicon, &reading.spans).plan();
+        // "How many of them cost more than 20?": the previous rows are counted, and the rest of
+        // the turn is read without the count (which would count the price otherwise).
+        let of_them = previous.is_some() && followup::counts_referent(&tokens);
+        let uncounted: Vec<grammar::Span>;
+        let spans: &[grammar::Span] = if of_them {
+            uncounted = reading
+                .spans
+                .iter()
+                .filter(|s| !matches!(s.item, grammar::Item::Count(_)))
+                .cloned()
+                .collect();
+            &uncounted
+        } else {
+            &reading.spans
+        };
+        let mut planner = plan::Planner::new(&self.lexicon, spans).plan();
         // "How many are there?": a count with nothing to count, after an answer, counts its rows.
         let bare_count = |&(a, b): &(usize, usize)| {
             reading
@@ -339,12 +355,25 @@ impl RuleGenerator {
                 .any(|s| s.start == a && s.end == b && matches!(s.item, grammar::Item::Count(_)))
         };
         let mut counts_previous = false;
-        if let Some(prev) = &previous
-            && !planner.unplaced.is_empty()
-            && planner.unplaced.iter().all(bare_count)
+        if of_them
+            && !previous.as_ref().is_some_and(|prev| {
+                followup::count_previous(prev, &mut planner.draft, &self.lexicon)
+            })
+        {
+            return Err(cannot_answer(
+                "the question asks how many of the previous answer's rows, and the rest of it is not a condition the rules read; ask the whole question".into(),
+                Vec::new(),
+            ));
+        }
+        if of_them {
+            planner.unplaced.retain(|u| !bare_count(u));
+            counts_previous = true;
+        } else if let Some(prev) = &previous
+            && (of_them
+                || (!planner.unplaced.is_empty() && planner.unplaced.iter().all(bare_count)))
             && followup::count_previous(prev, &mut planner.draft, &self.lexicon)
         {
-            planner.unplaced.clear();
+            planner.unplaced.retain(|u| !bare_count(u));
             counts_previous = true;
         }
         if !planner.unplaced.is_empty() {
@@ -379,9 +408,17 @@ impl RuleGenerator {
             && !history.is_empty()
         {
             let Some(prev) = &previous else {
+                if history.last().is_some_and(Turn::is_unanswered) {
+                    return Err(cannot_answer(
+                        format!(
+                            "\"{word}\" refers to the previous question, which was not answered; ask the whole question"
+                        ),
+                        Vec::new(),
+                    ));
+                }
                 return Err(cannot_answer(
                     format!(
-                        "\"{word}\" refers to an earlier answer that the rules did not write; ask the whole question"
+                        "\"{word}\" refers to the previous answer, which the rules did not write (or there was none); ask the whole question"
                     ),
                     Vec::new(),
                 ));
@@ -394,10 +431,24 @@ impl RuleGenerator {
                 draft,
                 &self.lexicon,
                 &self.graph,
-                &word,
-                overall,
+                &followup::Reference {
+                    word,
+                    overall,
+                    counts_referent: followup::counts_referent(&tokens),
+                },
             )
             .map(|ir| Outcome::Query(Box::new(ir)));
+        }
+        if previous.is_none()
+            && history.last().is_some_and(Turn::is_unanswered)
+            && followup::is_follow_up(&reading.spans, draft)
+            && !draft.slots.is_empty()
+            && (followup::has_cue(&reading.spans) || !followup::is_complete(draft))
+        {
+            return Err(cannot_answer(
+                "the question changes the previous one, which was not answered; ask the whole question".into(),
+                Vec::new(),
+            ));
         }
         if let Some(prev) = &previous
             && followup::is_follow_up(&reading.spans, draft)

@@ -263,3 +263,112 @@ async fn they_after_a_table_name_still_refers_back() {
     );
     abstains(&a, "refers to in the previous answer");
 }
+
+/// Like [`converse`](super::converse), but a question the rules do not answer stays in the
+/// history as an unanswered turn, as the engine keeps it.
+fn converse_keeping_unanswered(
+    g: &crate::generate::rule::RuleGenerator,
+    questions: &[&str],
+) -> Vec<Result<String, crate::Error>> {
+    let mut history = Vec::new();
+    let mut out = Vec::new();
+    for q in questions {
+        match g.answer(q, &history) {
+            Ok(a) => {
+                super::validated(g, &a.sql);
+                history.push(super::turn(q, &a));
+                out.push(Ok(a.sql));
+            }
+            Err(e) => {
+                history.push(crate::session::Turn::unanswered(*q, e.to_string(), "rule"));
+                out.push(Err(e));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn after_an_unanswered_question_a_reference_or_a_cue_abstains() {
+    let (g, _) = generator("sakila").await;
+    // The second question is not answered: "how many are there?" must not count the first
+    // answer's rows as if the asker had not narrowed them.
+    let a = converse_keeping_unanswered(
+        &g,
+        &[
+            "Which films are rated PG?",
+            "Of those, which were never rented?",
+            "What are their titles?",
+        ],
+    );
+    assert!(a[0].is_ok() && a[1].is_err(), "{a:?}");
+    abstains(&a, "was not answered");
+    let a = converse_keeping_unanswered(
+        &g,
+        &[
+            "Which films are rated PG?",
+            "Of those, which were never rented?",
+            "Only in 2005",
+        ],
+    );
+    abstains(&a, "was not answered");
+    // A whole new question is answered.
+    let a = converse_keeping_unanswered(
+        &g,
+        &[
+            "Which films are rated PG?",
+            "Of those, which were never rented?",
+            "How many films are in the Comedy category?",
+        ],
+    );
+    assert!(a[2].is_ok(), "{a:?}");
+}
+
+#[tokio::test]
+async fn how_many_of_them_counts_the_previous_rows_or_abstains() {
+    let (g, _) = generator("northwind").await;
+    // "in stock" is not a condition the rules read: no total of the stock instead.
+    abstains(
+        &converse(
+            &g,
+            &[
+                "Which products are in the Beverages category?",
+                "How many of those are in stock?",
+            ],
+        ),
+        "how many of the previous answer's rows",
+    );
+    last_matches(
+        "northwind",
+        &[
+            "Which products are in the Beverages category?",
+            "How many of them cost more than 20?",
+        ],
+        "SELECT count(*) FROM Products p JOIN Categories c ON p.CategoryID = c.CategoryID \
+         WHERE c.CategoryName = 'Beverages' AND p.UnitPrice > 20",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn listings_under_a_condition_on_related_rows_show_each_row_once() {
+    let sql = last_matches(
+        "northwind",
+        &["Which customers are in London?", "Which of them ordered in 1996?"],
+        "SELECT DISTINCT c.CompanyName FROM Customers c JOIN Orders o ON o.CustomerID = c.CustomerID \
+         WHERE c.City = 'London' AND strftime('%Y', o.OrderDate) = '1996'",
+    )
+    .await;
+    assert!(sql.starts_with("SELECT DISTINCT"), "{sql}");
+    // A count, then the counted rows listed by their names with the column asked for.
+    last_matches(
+        "sakila",
+        &[
+            "How many films are in the Horror category?",
+            "List those films with their rental rate",
+        ],
+        "SELECT f.title, f.rental_rate FROM film f JOIN film_category fc ON f.film_id = fc.film_id \
+         JOIN category c ON fc.category_id = c.category_id WHERE c.name = 'Horror'",
+    )
+    .await;
+}
