@@ -1,5 +1,7 @@
 //! From the query representation to SQL text in the source's dialect.
 
+mod patterns;
+
 use crate::{
     catalog::Catalog,
     dialect::Dialect,
@@ -424,6 +426,18 @@ impl<'a> SqlWriter<'a> {
                 };
                 format!("{} {} {lit}", self.col(column), op.sql())
             }
+            Filter::Like {
+                column,
+                position,
+                text,
+                negated,
+            } => self.like(column, *position, text, *negated),
+            Filter::Exists {
+                column,
+                table,
+                filters,
+                negated,
+            } => self.exists(column, table, filters, *negated)?,
         })
     }
 
@@ -552,6 +566,9 @@ impl<'a> SqlWriter<'a> {
             ));
         }
         if !ir.filters.is_empty() {
+            let mut outer: Vec<String> = steps.iter().map(|s| s.table.clone()).collect();
+            outer.push(ir.subject.clone());
+            self.check_exists(ir, &outer)?;
             let w: Vec<String> = ir
                 .filters
                 .iter()

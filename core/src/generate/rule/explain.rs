@@ -127,6 +127,35 @@ fn filter(f: &Filter) -> String {
             };
             format!("{} {w} {date}", col(column))
         }
+        Filter::Like {
+            column,
+            position,
+            text,
+            negated,
+        } => {
+            let w = match position {
+                super::ir::LikeKind::Contains => "contains",
+                super::ir::LikeKind::StartsWith => "starts with",
+                super::ir::LikeKind::EndsWith => "ends with",
+            };
+            let not = if *negated { "not: " } else { "" };
+            format!("{not}{} {w} \"{text}\" (ignoring case)", col(column))
+        }
+        Filter::Exists {
+            column,
+            table,
+            filters,
+            negated,
+        } => {
+            let which: Vec<String> = filters.iter().map(filter).collect();
+            let with = if which.is_empty() {
+                String::new()
+            } else {
+                format!(" where {}", which.join(" and "))
+            };
+            let has = if *negated { "has no" } else { "has" };
+            format!("the {} {has} related {table} rows{with}", column.table)
+        }
     }
 }
 

@@ -220,6 +220,43 @@ pub enum Filter {
         /// The date.
         date: String,
     },
+    /// `column LIKE pattern`: the text contains, starts or ends with `text` (see
+    /// [`LikeKind`]); compiled case-insensitively on every dialect.
+    Like {
+        /// The text column.
+        column: ColumnRef,
+        /// Where the text must be.
+        position: LikeKind,
+        /// The text as the question wrote it (its `%`, `_` and `\` are matched literally).
+        text: String,
+        /// `NOT LIKE`.
+        negated: bool,
+    },
+    /// `[NOT] EXISTS` rows of a related table (reached along foreign keys from the outer row)
+    /// that satisfy `filters`: "artists without albums", "customers who bought both Rock and
+    /// Jazz tracks".
+    Exists {
+        /// A column of the outer table (its key): the table the related rows hang from.
+        column: ColumnRef,
+        /// The related table.
+        table: String,
+        /// Conditions on the related rows and the tables joined to reach them.
+        filters: Vec<Filter>,
+        /// `NOT EXISTS`: no such related row.
+        negated: bool,
+    },
+}
+
+/// Where a text pattern must occur.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LikeKind {
+    /// Anywhere (`%text%`).
+    Contains,
+    /// At the start (`text%`).
+    StartsWith,
+    /// At the end (`%text`).
+    EndsWith,
 }
 
 impl Filter {
@@ -231,7 +268,9 @@ impl Filter {
             | Self::Between { column, .. }
             | Self::Period { column, .. }
             | Self::Model { column, .. }
-            | Self::Date { column, .. } => column,
+            | Self::Date { column, .. }
+            | Self::Like { column, .. }
+            | Self::Exists { column, .. } => column,
         }
     }
 }

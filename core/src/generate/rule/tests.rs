@@ -3,6 +3,7 @@
 
 mod constructions;
 mod followups;
+mod patterns;
 
 use std::sync::Arc;
 
