@@ -568,7 +568,7 @@ impl<'a> SqlWriter<'a> {
         if !ir.filters.is_empty() {
             let mut outer: Vec<String> = steps.iter().map(|s| s.table.clone()).collect();
             outer.push(ir.subject.clone());
-            self.check_exists(ir, &outer)?;
+            self.check_exists(ir, &steps, &outer)?;
             let w: Vec<String> = ir
                 .filters
                 .iter()

@@ -489,7 +489,7 @@ pub fn read_with(
             i += 1;
             continue;
         }
-        if let Some((item, n)) = super::patterns::read_pattern(tokens, i, lexicon) {
+        if let Some((item, n)) = super::patterns::read_pattern(tokens, i, lexicon, values) {
             push(&mut spans, item, n);
             i += n;
             continue;

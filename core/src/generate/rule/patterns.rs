@@ -3,16 +3,20 @@
 //! A pattern is a verb of containment or position, an optional marker ("the letter", "the
 //! word", "the substring"), then the text: "containing 'gmail.com'", "whose name starts with
 //! the letter A", "ending with 'son'", "with the word love in its title", "has 'Led'". The
-//! text is a quoted literal, or one word after a marker (or after "starts/ends with"); an
-//! unquoted word that names a table or column is never read as a pattern ("playlists
-//! containing tracks" is about related rows, which the rules do not read as text).
+//! text is a quoted literal, or one word after a marker, after "starts/ends with", or after
+//! "contains" when it is no known value; an unquoted word that names a table or column is
+//! never read as a pattern ("playlists containing tracks" is about related rows, which the
+//! rules do not read as text).
 //!
 //! Negations ("not", "no", "without", "never", "except", "excluding", "neither", "nor",
 //! "don't") are read as [`Item::Not`] for the planner to place on a value, a pattern or a
 //! related table; one it cannot place makes the rules abstain.
 
 use super::{grammar::Item, ir::LikeKind, linker::SchemaLexicon};
-use crate::text::{self, Token};
+use crate::{
+    text::{self, Token},
+    values::{ValueIndex, phrase_key},
+};
 
 /// Words that say what kind of text follows ("the letter a", "the substring 'ee'").
 const MARKERS: &[&str] = &[
@@ -40,7 +44,12 @@ pub fn is_placed_negation(w: &str) -> bool {
 }
 
 /// The pattern that starts at token `i`, and how many tokens it covers.
-pub fn read_pattern(tokens: &[Token], i: usize, lexicon: &SchemaLexicon) -> Option<(Item, usize)> {
+pub fn read_pattern(
+    tokens: &[Token],
+    i: usize,
+    lexicon: &SchemaLexicon,
+    values: &ValueIndex,
+) -> Option<(Item, usize)> {
     let w = |j: usize| {
         tokens
             .get(i + j)
@@ -75,6 +84,12 @@ pub fn read_pattern(tokens: &[Token], i: usize, lexicon: &SchemaLexicon) -> Opti
     let text = if t.quoted {
         t.raw.clone()
     } else {
+        // "contains gmail": a plain word that is no known value ("containing Metallica" may
+        // be about related rows).
+        let loose = loose
+            || (kind == LikeKind::Contains
+                && !holder
+                && values.lookup(&phrase_key(&t.raw)).is_empty());
         let plain = !t.lower.is_empty()
             && (marker || loose)
             && (marker || !text::is_stop_word(&t.lower))

@@ -21,7 +21,7 @@ use crate::{
     error::Result,
     generate::rule::{
         cannot_answer,
-        ir::{ColumnRef, Filter, LikeKind, QueryIr},
+        ir::{CmpOp, ColumnRef, Filter, LikeKind, QueryIr},
         joins::JoinStep,
     },
 };
@@ -164,7 +164,12 @@ impl SqlWriter<'_> {
     /// Abstains when a related-rows subquery would read a table the outer query joins too
     /// (its columns would be ambiguous), or when the query lists distinct values rather than
     /// rows ("the hometowns no gymnast comes from" is a difference of values, not of rows).
-    pub(super) fn check_exists(&self, ir: &QueryIr, outer: &[String]) -> Result<()> {
+    pub(super) fn check_exists(
+        &self,
+        ir: &QueryIr,
+        steps: &[JoinStep],
+        outer: &[String],
+    ) -> Result<()> {
         let has_exists = ir
             .filters
             .iter()
@@ -176,6 +181,22 @@ impl SqlWriter<'_> {
             ));
         }
         for f in &ir.filters {
+            if let Filter::Compare {
+                column,
+                op: CmpOp::Ne,
+                ..
+            } = f
+                && behind_to_many(steps, &ir.subject, &column.table)
+            {
+                // "customers not buying Jazz" read as "with some track that is not Jazz".
+                return Err(cannot_answer(
+                    format!(
+                        "{} can have several {} rows, and \"not\" could mean none of them or one of them",
+                        ir.subject, column.table
+                    ),
+                    Vec::new(),
+                ));
+            }
             if let Filter::Exists {
                 column,
                 table,
@@ -197,6 +218,25 @@ impl SqlWriter<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether `table` is joined to `subject` through a link where a row has several related
+/// rows.
+fn behind_to_many(steps: &[JoinStep], subject: &str, table: &str) -> bool {
+    let mut at = table;
+    for _ in 0..=steps.len() {
+        if at == subject {
+            return false;
+        }
+        let Some(s) = steps.iter().find(|s| s.table == at) else {
+            return false;
+        };
+        if !s.to_one {
+            return true;
+        }
+        at = &s.parent;
+    }
+    false
 }
 
 #[cfg(test)]

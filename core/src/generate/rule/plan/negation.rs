@@ -42,7 +42,7 @@ impl Planner<'_> {
             match &span.item {
                 Item::Sold | Item::Participle(_) => {}
                 Item::Value(_) => values.push(j),
-                Item::Mention(c) if names_table(c) => {
+                Item::Mention(c) if only_tables(c) => {
                     found = Some(j);
                     break;
                 }
@@ -194,4 +194,14 @@ fn names_table(c: &[Candidate]) -> bool {
     let best = c.iter().map(|x| x.penalty).min().unwrap_or(0);
     c.iter()
         .any(|x| x.penalty == best && matches!(x.target, Target::Table(_)))
+}
+
+/// Whether every best reading of a mention is a table ("without a department number" may
+/// name a column, whose absence is not a missing related row).
+fn only_tables(c: &[Candidate]) -> bool {
+    let best = c.iter().map(|x| x.penalty).min().unwrap_or(0);
+    !c.is_empty()
+        && c.iter()
+            .filter(|x| x.penalty == best)
+            .all(|x| matches!(x.target, Target::Table(_)))
 }
