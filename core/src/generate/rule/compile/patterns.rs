@@ -181,11 +181,20 @@ impl SqlWriter<'_> {
             ));
         }
         for f in &ir.filters {
-            if let Filter::Compare {
-                column,
-                op: CmpOp::Ne,
-                ..
-            } = f
+            let negated_column = match f {
+                Filter::Compare {
+                    column,
+                    op: CmpOp::Ne,
+                    ..
+                }
+                | Filter::Like {
+                    column,
+                    negated: true,
+                    ..
+                } => Some(column),
+                _ => None,
+            };
+            if let Some(column) = negated_column
                 && behind_to_many(steps, &ir.subject, &column.table)
             {
                 // "customers not buying Jazz" read as "with some track that is not Jazz".

@@ -332,6 +332,16 @@ async fn negations_the_rules_cannot_place_abstain() {
         }
         other => panic!("expected an abstention, got {other:?}"),
     }
+    // "not" before a year or a comparison is not a value's negation.
+    abstains(&g, "invoices not in 2021");
+    abstains(&g, "tracks not longer than 5 minutes");
+    // An artist has several albums: "none of them" or "one of them" does not contain it?
+    abstains(&g, "artists whose album title does not contain 'Rock'");
+    let s = sql(&g, "artists whose album title contains 'Rock'");
+    assert!(
+        s.ends_with("WHERE Album.Title LIKE '%Rock%' ESCAPE '\\'"),
+        "{s}"
+    );
     // Negations the rules do not place at all.
     abstains(&g, "customers who bought nothing");
 }
