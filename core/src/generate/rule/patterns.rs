@@ -81,7 +81,13 @@ pub fn read_pattern(
         n += 1;
     }
     let t = tokens.get(i + n)?;
-    let text = if t.quoted {
+    // "starts with A": one capital letter or digit is the text, not the article.
+    let letter = loose
+        && t.raw.chars().count() == 1
+        && t.raw
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    let text = if t.quoted || letter {
         t.raw.clone()
     } else {
         // "contains gmail": a plain word that is no known value ("containing Metallica" may
@@ -98,7 +104,10 @@ pub fn read_pattern(
         if !plain {
             return None;
         }
-        t.raw.clone()
+        // "the letter ‘a’": typographic quotes the tokenizer left on the word.
+        t.raw
+            .trim_matches(|c| matches!(c, '‘' | '’' | '\'' | '"' | '“' | '”'))
+            .to_string()
     };
     if text.is_empty() || text.contains('\0') {
         return None;

@@ -26,6 +26,22 @@ impl Planner<'_> {
                 self.negated.push(k + 1);
                 return;
             }
+            Some(Item::Group) | Some(Item::Mention(_))
+                if matches!(
+                    spans.get(k + 2).map(|s| &s.item),
+                    Some(Item::Value(_) | Item::Literal(_))
+                ) && !self.used[k + 2]
+                    && match &spans[k + 1].item {
+                        Item::Mention(c) => !names_table(c),
+                        _ => true,
+                    } =>
+            {
+                // "not by AC/DC", "do not have the status 'Village'": the value after "by" or
+                // after the column it is a value of.
+                self.used[k] = true;
+                self.negated.push(k + 2);
+                return;
+            }
             _ => {}
         }
         let mut values = Vec::new();

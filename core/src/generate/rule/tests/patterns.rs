@@ -57,6 +57,14 @@ async fn patterns_contain_start_and_end_on_chinook() {
             "SELECT Name FROM Track WHERE Name NOT LIKE '%e%' ESCAPE '\\'",
         ),
         (
+            "albums that start with A",
+            "SELECT Title FROM Album WHERE Title LIKE 'A%' ESCAPE '\\'",
+        ),
+        (
+            "customers whose first name includes the letter ‘a’",
+            "SELECT FirstName, LastName FROM Customer WHERE FirstName LIKE '%a%' ESCAPE '\\'",
+        ),
+        (
             "How many customers have an email containing 'yahoo'?",
             "SELECT COUNT(*) AS count FROM Customer WHERE Email LIKE '%yahoo%' ESCAPE '\\'",
         ),
@@ -237,6 +245,18 @@ async fn negated_values_on_chinook_and_northwind() {
         )
         .await
     );
+    assert_eq!(
+        sql(&g, "albums not by AC/DC"),
+        "SELECT Album.Title FROM Album JOIN Artist ON Album.ArtistId = Artist.ArtistId WHERE Artist.Name <> 'AC/DC'"
+    );
+    assert_eq!(
+        sql(&g, "customers who do not have the country 'Canada'"),
+        "SELECT FirstName, LastName FROM Customer WHERE Country <> 'Canada'"
+    );
+    // "a" after "starts with" is an article, not the text.
+    abstains(&g, "customers that start with a discount");
+    // "not by" a table is no value.
+    abstains(&g, "artists not by albums");
     let s = sql(&g, "customers neither in Canada nor in USA");
     assert!(
         s.ends_with("WHERE Country <> 'Canada' AND Country <> 'USA'"),
