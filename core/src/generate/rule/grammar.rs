@@ -136,7 +136,10 @@ pub enum Item {
     Trend,
     /// A text pattern ("containing 'gmail'", "starts with the letter A"), with the text as
     /// written; the flag is set when the column is named after it ("with 'x' in its name").
-    Pattern(LikeKind, String, bool),
+    /// The columns last are those that hold the text as a whole value when "contains" had no
+    /// marker ("albums containing 'Hells Bells'" may be about the tracks): the pattern is
+    /// then only read on one of them.
+    Pattern(LikeKind, String, bool, Vec<crate::catalog::ColumnRef>),
     /// A negation: "not", "no", "without", "never", "except", "excluding", "neither", "nor",
     /// "don't". The planner places it on a value, a pattern or a related table, or abstains.
     Not,

@@ -133,5 +133,14 @@ pub fn read_pattern(
     if holder && !marker && !(t.quoted && (after || in_it)) {
         return None;
     }
-    Some((Item::Pattern(kind, text, after), n))
+    let holders = if kind == LikeKind::Contains && !marker && !after {
+        values
+            .lookup(&phrase_key(&text))
+            .iter()
+            .map(|h| h.column.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Some((Item::Pattern(kind, text, after, holders), n))
 }

@@ -616,7 +616,9 @@ impl<'a> Planner<'a> {
                     self.used[k] = true;
                     self.negated.push(k + 1);
                 }
-                Item::Pattern(kind, text, after) => self.pattern(k, kind, text, after),
+                Item::Pattern(kind, text, after, holders) => {
+                    self.pattern(k, kind, text, after, &holders)
+                }
                 Item::Not => self.negation(k),
                 Item::Both => {
                     self.used[k] = true;

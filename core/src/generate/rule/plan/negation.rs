@@ -5,7 +5,7 @@
 use super::{DraftFilter, Pick, Planner, Slot};
 use crate::generate::rule::{
     grammar::Item,
-    ir::LikeKind,
+    ir::{ColumnRef, LikeKind},
     linker::{Candidate, ColumnKind, Target},
 };
 
@@ -105,7 +105,14 @@ impl Planner<'_> {
     /// A text pattern at span `k` on the column named right before it (or right after, with
     /// `after`: "with 'x' in its name"), or on the name of the table named before it;
     /// negated by a negation right before it.
-    pub(super) fn pattern(&mut self, k: usize, kind: LikeKind, text: String, after: bool) {
+    pub(super) fn pattern(
+        &mut self,
+        k: usize,
+        kind: LikeKind,
+        text: String,
+        after: bool,
+        holders: &[ColumnRef],
+    ) {
         let spans = self.spans;
         self.used[k] = true;
         let negated = k > 0 && matches!(spans[k - 1].item, Item::Not) && !self.used[k - 1];
@@ -113,6 +120,7 @@ impl Planner<'_> {
             self.used[k - 1] = true;
         }
         let mut slot = None;
+        let mut by_label = false;
         if after && let Some(Item::Mention(c)) = self.next(k) {
             let picks = self.text_picks(c, false);
             if !picks.is_empty() {
@@ -156,9 +164,25 @@ impl Planner<'_> {
                     // A table: its name; the mention stays for the subject.
                     let labels = self.text_picks(c, true);
                     if !labels.is_empty() {
+                        by_label = true;
                         slot = Some(self.push_slot(Slot { picks: labels }));
                     }
                 }
+            }
+        }
+        if let Some(s) = slot
+            && by_label
+            && !holders.is_empty()
+        {
+            // The text is a whole value of some columns: a pattern on a table's name that is
+            // not one of them may be about related rows ("albums containing 'Hells Bells'").
+            let lex = self.lex;
+            self.draft.slots[s].picks.retain(|(p, _, _)| match p {
+                Pick::Column(t, c) => holders.contains(&lex.column_ref(*t, *c)),
+                _ => false,
+            });
+            if self.draft.slots[s].picks.is_empty() {
+                slot = None;
             }
         }
         match slot {

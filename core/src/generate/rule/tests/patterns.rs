@@ -219,6 +219,18 @@ async fn a_pattern_needs_its_text_and_its_column() {
     abstains(&g, "customers with 'VIP'");
     // No column to match the text against.
     abstains(&g, "containing 'love'");
+    // A whole value of another table: the albums of Rock tracks, or "Rock" in the title?
+    abstains(&g, "albums containing 'Rock'");
+    abstains(&g, "playlists containing 'Jazz'");
+    // With a marker, or on a named column, it is text.
+    assert_eq!(
+        sql(&g, "albums containing the word 'Rock'"),
+        "SELECT Title FROM Album WHERE Title LIKE '%Rock%' ESCAPE '\\'"
+    );
+    assert_eq!(
+        sql(&g, "customers whose country contains 'Canada'"),
+        "SELECT FirstName, LastName FROM Customer WHERE Country LIKE '%Canada%' ESCAPE '\\'"
+    );
 }
 
 #[tokio::test]
