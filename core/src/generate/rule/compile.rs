@@ -438,6 +438,10 @@ impl<'a> SqlWriter<'a> {
                 filters,
                 negated,
             } => self.exists(column, table, filters, *negated)?,
+            Filter::NoneOf { column, values } => {
+                let v: Vec<String> = values.iter().map(|l| self.literal(l)).collect();
+                format!("{} NOT IN ({})", self.col(column), v.join(", "))
+            }
         })
     }
 

@@ -141,6 +141,10 @@ fn filter(f: &Filter) -> String {
             let not = if *negated { "not: " } else { "" };
             format!("{not}{} {w} \"{text}\" (ignoring case)", col(column))
         }
+        Filter::NoneOf { column, values } => {
+            let v: Vec<String> = values.iter().map(literal).collect();
+            format!("{} is none of {}", col(column), v.join(", "))
+        }
         Filter::Exists {
             column,
             table,

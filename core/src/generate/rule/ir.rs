@@ -245,6 +245,13 @@ pub enum Filter {
         /// `NOT EXISTS`: no such related row.
         negated: bool,
     },
+    /// `column NOT IN (values)`: none of several values ("not in Canada or the USA").
+    NoneOf {
+        /// The column.
+        column: ColumnRef,
+        /// The values.
+        values: Vec<Literal>,
+    },
 }
 
 /// Where a text pattern must occur.
@@ -270,7 +277,8 @@ impl Filter {
             | Self::Model { column, .. }
             | Self::Date { column, .. }
             | Self::Like { column, .. }
-            | Self::Exists { column, .. } => column,
+            | Self::Exists { column, .. }
+            | Self::NoneOf { column, .. } => column,
         }
     }
 }

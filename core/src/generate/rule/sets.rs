@@ -133,7 +133,7 @@ impl Resolution<'_> {
                 f => out.push(f),
             }
         }
-        Ok(out)
+        Ok(none_of(out))
     }
 
     /// Whether `table` is at most two links from `subject`, or the question names a table
@@ -171,4 +171,39 @@ impl Resolution<'_> {
         }
         out
     }
+}
+
+/// Merges the `<>` conditions on one column into one `NOT IN`.
+fn none_of(filters: Vec<Filter>) -> Vec<Filter> {
+    let mut out: Vec<Filter> = Vec::with_capacity(filters.len());
+    for f in filters {
+        if let Filter::Compare {
+            column,
+            op: CmpOp::Ne,
+            value,
+        } = &f
+        {
+            let prior = out.iter_mut().find(|o| {
+                matches!(o, Filter::Compare { column: c, op: CmpOp::Ne, .. } | Filter::NoneOf { column: c, .. } if c == column)
+            });
+            if let Some(prior) = prior {
+                let values = match prior {
+                    Filter::Compare { value: v, .. } => vec![v.clone(), value.clone()],
+                    Filter::NoneOf { values, .. } => {
+                        let mut v = values.clone();
+                        v.push(value.clone());
+                        v
+                    }
+                    _ => continue,
+                };
+                *prior = Filter::NoneOf {
+                    column: column.clone(),
+                    values,
+                };
+                continue;
+            }
+        }
+        out.push(f);
+    }
+    out
 }

@@ -191,7 +191,8 @@ impl SqlWriter<'_> {
                     column,
                     negated: true,
                     ..
-                } => Some(column),
+                }
+                | Filter::NoneOf { column, .. } => Some(column),
                 _ => None,
             };
             if let Some(column) = negated_column

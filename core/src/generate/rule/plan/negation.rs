@@ -24,6 +24,19 @@ impl Planner<'_> {
             Some(Item::Value(_) | Item::Literal(_)) if !self.used[k + 1] => {
                 self.used[k] = true;
                 self.negated.push(k + 1);
+                // "not in Canada or the USA": none of them.
+                let mut j = k + 2;
+                while matches!(spans.get(j).map(|s| &s.item), Some(Item::Or))
+                    && matches!(
+                        spans.get(j + 1).map(|s| &s.item),
+                        Some(Item::Value(_) | Item::Literal(_))
+                    )
+                    && !self.used[j + 1]
+                {
+                    self.used[j] = true;
+                    self.negated.push(j + 1);
+                    j += 2;
+                }
                 return;
             }
             Some(Item::Group) | Some(Item::Mention(_))
