@@ -88,6 +88,7 @@ const PATTERN_QUESTIONS: &[&str] = &[
     "Tracks whose name contains 'love'",
     "Tracks whose name contains '100%'",
     "Customers not in Canada",
+    "Customers not in Canada or USA",
     "List artists without albums",
     "Customers who never bought a Jazz track",
     "Customers who bought both Rock and Jazz tracks",

@@ -133,13 +133,15 @@ fn filter(f: &Filter) -> String {
             text,
             negated,
         } => {
-            let w = match position {
-                super::ir::LikeKind::Contains => "contains",
-                super::ir::LikeKind::StartsWith => "starts with",
-                super::ir::LikeKind::EndsWith => "ends with",
+            let w = match (position, negated) {
+                (super::ir::LikeKind::Contains, false) => "contains",
+                (super::ir::LikeKind::Contains, true) => "does not contain",
+                (super::ir::LikeKind::StartsWith, false) => "starts with",
+                (super::ir::LikeKind::StartsWith, true) => "does not start with",
+                (super::ir::LikeKind::EndsWith, false) => "ends with",
+                (super::ir::LikeKind::EndsWith, true) => "does not end with",
             };
-            let not = if *negated { "not: " } else { "" };
-            format!("{not}{} {w} \"{text}\" (ignoring case)", col(column))
+            format!("{} {w} \"{text}\" (ignoring case)", col(column))
         }
         Filter::NoneOf { column, values } => {
             let v: Vec<String> = values.iter().map(literal).collect();
