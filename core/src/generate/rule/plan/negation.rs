@@ -5,7 +5,7 @@
 use super::{DraftFilter, Pick, Planner, Slot};
 use crate::generate::rule::{
     grammar::Item,
-    ir::{ColumnRef, LikeKind},
+    ir::{CmpOp, ColumnRef, LikeKind},
     linker::{Candidate, ColumnKind, Target},
 };
 
@@ -55,6 +55,16 @@ impl Planner<'_> {
                 self.negated.push(k + 2);
                 return;
             }
+            // "whose age is not 20": a numeric comparison.
+            Some(Item::Number(_))
+                if !matches!(
+                    spans.get(k + 2).map(|s| &s.item),
+                    Some(Item::Mention(_) | Item::Unit(_))
+                ) =>
+            {
+                self.compare(k, CmpOp::Ne);
+                return;
+            }
             _ => {}
         }
         let mut values = Vec::new();
@@ -69,7 +79,8 @@ impl Planner<'_> {
                 break;
             }
             match &span.item {
-                Item::Sold | Item::Participle(_) => {}
+                // "never bought", "did not give any lesson".
+                Item::Sold | Item::Participle(_) | Item::Listing => {}
                 Item::Value(_) => values.push(j),
                 Item::Mention(c) if only_tables(c) => {
                     found = Some(j);

@@ -265,6 +265,12 @@ async fn negated_values_on_chinook_and_northwind() {
         sql(&g, "customers who do not have the country 'Canada'"),
         "SELECT FirstName, LastName FROM Customer WHERE Country <> 'Canada'"
     );
+    assert_eq!(
+        sql(&g, "how many tracks whose unit price is not 0.99"),
+        "SELECT COUNT(*) AS count FROM Track WHERE UnitPrice <> 0.99"
+    );
+    // "not 5 albums" is no comparison of a column.
+    abstains(&g, "artists with not 5 albums");
     // "a" after "starts with" is an article, not the text.
     abstains(&g, "customers that start with a discount");
     // "not by" a table is no value.
