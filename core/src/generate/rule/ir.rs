@@ -384,7 +384,9 @@ impl QueryIr {
             add(d.table());
         }
         for f in &self.filters {
-            add(&f.column().table);
+            if !f.column().table.is_empty() {
+                add(&f.column().table);
+            }
         }
         if let Some(Order {
             key: OrderKey::Column { column },

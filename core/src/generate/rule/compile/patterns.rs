@@ -90,6 +90,11 @@ impl SqlWriter<'_> {
             }
         }
         let refuse = |why: String| Err(cannot_answer(why, Vec::new()));
+        if outer.is_empty() {
+            return refuse(format!(
+                "I could not tell whose {table} rows the question is about"
+            ));
+        }
         let Some(steps) = self.graph.join_tree(outer, &tables) else {
             return refuse(format!("{table} is not related to {outer} by foreign keys"));
         };

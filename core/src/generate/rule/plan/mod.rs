@@ -682,6 +682,7 @@ impl<'a> Planner<'a> {
             }
         }
         self.values_and_leftovers();
+        self.unapplied_negations();
         if self.draft.subject.is_none()
             && self.draft.measure.is_none()
             && self.draft.having.is_empty()

@@ -123,6 +123,15 @@ impl Planner<'_> {
             && let Some(f) = self.draft.filters.pop()
         {
             self.draft.filters.push(DraftFilter::Not(Box::new(f)));
+            self.negated.retain(|&j| j != k);
+        }
+    }
+
+    /// A value a negation was placed on but that became no condition of its own: the
+    /// negation would be lost, so the words are left unplaced (the rules abstain).
+    pub(super) fn unapplied_negations(&mut self) {
+        for k in std::mem::take(&mut self.negated) {
+            self.unplaced.push((self.spans[k].start, self.spans[k].end));
         }
     }
 

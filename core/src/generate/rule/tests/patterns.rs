@@ -408,3 +408,26 @@ async fn sets_both_either_and_but_not() {
     // "both" without two values.
     abstains(&g, "customers who bought both Rock tracks and albums");
 }
+
+#[tokio::test]
+async fn a_follow_up_keeps_a_negated_value_and_abstains_on_related_rows_it_cannot_place() {
+    let (g, _) = generator("chinook").await;
+    let answers = super::converse(&g, &["list customers", "what about those not in Canada"]);
+    assert_eq!(
+        answers[1].as_deref().expect("answers"),
+        "SELECT FirstName, LastName FROM Customer WHERE Country <> 'Canada'"
+    );
+    let answers = super::converse(
+        &g,
+        &[
+            "How many customers are there?",
+            "only those without invoices",
+        ],
+    );
+    match &answers[1] {
+        Err(Error::CannotAnswer { message, .. }) => {
+            assert!(message.contains("whose Invoice rows"), "{message}");
+        }
+        other => panic!("expected an abstention, got {other:?}"),
+    }
+}
