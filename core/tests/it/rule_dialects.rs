@@ -80,3 +80,36 @@ async fn same_answers_on_sqlite_postgres_and_mariadb() {
         }
     }
 }
+
+/// Text patterns, negations and sets: case-insensitive `LIKE` (`ILIKE` on PostgreSQL) with
+/// escaped wildcards, `<>`, and `[NOT] EXISTS` instead of `INTERSECT`/`EXCEPT`.
+const PATTERN_QUESTIONS: &[&str] = &[
+    "Artists whose name starts with the letter A",
+    "Tracks whose name contains 'love'",
+    "Tracks whose name contains '100%'",
+    "Customers not in Canada",
+    "Customers not in Canada or USA",
+    "List artists without albums",
+    "Customers who never bought a Jazz track",
+    "Customers who bought both Rock and Jazz tracks",
+    "Customers who bought Rock but not Jazz tracks",
+];
+
+#[tokio::test]
+async fn patterns_negations_and_sets_agree_on_sqlite_postgres_and_mariadb() {
+    let (reference, reference_source) = open(Backend::Sqlite).await;
+    for backend in [Backend::Postgres, Backend::Mysql] {
+        if !backend.require() {
+            continue;
+        }
+        let (generator, source) = open(backend).await;
+        for q in PATTERN_QUESTIONS {
+            let expected = answer(&reference, &reference_source, q).await;
+            let rows = answer(&generator, &source, q).await;
+            assert!(
+                rows_match(&rows, &expected, false),
+                "{backend:?}: {q}\n{rows:?}\n{expected:?}"
+            );
+        }
+    }
+}

@@ -18,7 +18,7 @@ impl Resolution<'_> {
     fn check_context(&self, ir: &QueryIr) -> Result<()> {
         for c in &self.draft.context {
             let t = self.table_name(self.pick(*c)?.table());
-            if !ir.tables().contains(&t) {
+            if !ir.tables().contains(&t) && !self.related_tables(ir).contains(&t) {
                 return Err(cannot_answer(
                     format!("I could not tell how {t} relates to the rest of the question"),
                     Vec::new(),
@@ -118,10 +118,13 @@ impl Resolution<'_> {
         }
         let mut ir = QueryIr::new(subject.clone());
         ir.filters = combine_values(
-            d.filters
-                .iter()
-                .map(|f| self.filter(f))
-                .collect::<Result<Vec<_>>>()?,
+            self.place_sets(
+                d.filters
+                    .iter()
+                    .map(|f| self.filter(f))
+                    .collect::<Result<Vec<_>>>()?,
+                &subject,
+            )?,
             d.any_of,
         )?;
         ir.having = d
@@ -214,10 +217,13 @@ impl Resolution<'_> {
                 .collect();
             ir.columns.push(column.clone());
             ir.filters = combine_values(
-                d.filters
-                    .iter()
-                    .map(|f| self.filter(f))
-                    .collect::<Result<Vec<_>>>()?,
+                self.place_sets(
+                    d.filters
+                        .iter()
+                        .map(|f| self.filter(f))
+                        .collect::<Result<Vec<_>>>()?,
+                    &column.table,
+                )?,
                 d.any_of,
             )?;
             ir.order = Some(order);

@@ -1,5 +1,7 @@
 //! From the query representation to SQL text in the source's dialect.
 
+mod patterns;
+
 use crate::{
     catalog::Catalog,
     dialect::Dialect,
@@ -424,6 +426,22 @@ impl<'a> SqlWriter<'a> {
                 };
                 format!("{} {} {lit}", self.col(column), op.sql())
             }
+            Filter::Like {
+                column,
+                position,
+                text,
+                negated,
+            } => self.like(column, *position, text, *negated),
+            Filter::Exists {
+                column,
+                table,
+                filters,
+                negated,
+            } => self.exists(column, table, filters, *negated)?,
+            Filter::NoneOf { column, values } => {
+                let v: Vec<String> = values.iter().map(|l| self.literal(l)).collect();
+                format!("{} NOT IN ({})", self.col(column), v.join(", "))
+            }
         })
     }
 
@@ -552,6 +570,9 @@ impl<'a> SqlWriter<'a> {
             ));
         }
         if !ir.filters.is_empty() {
+            let mut outer: Vec<String> = steps.iter().map(|s| s.table.clone()).collect();
+            outer.push(ir.subject.clone());
+            self.check_exists(ir, &steps, &outer)?;
             let w: Vec<String> = ir
                 .filters
                 .iter()

@@ -127,6 +127,41 @@ fn filter(f: &Filter) -> String {
             };
             format!("{} {w} {date}", col(column))
         }
+        Filter::Like {
+            column,
+            position,
+            text,
+            negated,
+        } => {
+            let w = match (position, negated) {
+                (super::ir::LikeKind::Contains, false) => "contains",
+                (super::ir::LikeKind::Contains, true) => "does not contain",
+                (super::ir::LikeKind::StartsWith, false) => "starts with",
+                (super::ir::LikeKind::StartsWith, true) => "does not start with",
+                (super::ir::LikeKind::EndsWith, false) => "ends with",
+                (super::ir::LikeKind::EndsWith, true) => "does not end with",
+            };
+            format!("{} {w} \"{text}\" (ignoring case)", col(column))
+        }
+        Filter::NoneOf { column, values } => {
+            let v: Vec<String> = values.iter().map(literal).collect();
+            format!("{} is none of {}", col(column), v.join(", "))
+        }
+        Filter::Exists {
+            column,
+            table,
+            filters,
+            negated,
+        } => {
+            let which: Vec<String> = filters.iter().map(filter).collect();
+            let with = if which.is_empty() {
+                String::new()
+            } else {
+                format!(" where {}", which.join(" and "))
+            };
+            let has = if *negated { "has no" } else { "has" };
+            format!("the {} {has} related {table} rows{with}", column.table)
+        }
     }
 }
 

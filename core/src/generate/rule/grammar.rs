@@ -2,7 +2,7 @@
 //! dates, known values, schema names), keeping track of every word it could not explain.
 
 use super::{
-    ir::{Agg, CmpOp, TimeBucket},
+    ir::{Agg, CmpOp, LikeKind, TimeBucket},
     lexicon,
     linker::{Candidate, ColumnKind, SchemaLexicon, Target},
 };
@@ -134,6 +134,17 @@ pub enum Item {
     Ambiguous(Vec<crate::semantic::Item>),
     /// "over time", "trend": by the date's default grain (with a semantic model).
     Trend,
+    /// A text pattern ("containing 'gmail'", "starts with the letter A"), with the text as
+    /// written; the flag is set when the column is named after it ("with 'x' in its name").
+    /// The columns last are those that hold the text as a whole value when "contains" had no
+    /// marker ("albums containing 'Hells Bells'" may be about the tracks): the pattern is
+    /// then only read on one of them.
+    Pattern(LikeKind, String, bool, Vec<crate::catalog::ColumnRef>),
+    /// A negation: "not", "no", "without", "never", "except", "excluding", "neither", "nor",
+    /// "don't". The planner places it on a value, a pattern or a related table, or abstains.
+    Not,
+    /// "both" before values joined by "and": rows related to each of them.
+    Both,
 }
 
 /// The semantic model's phrases found in a question, for [`read_with`].
@@ -484,6 +495,11 @@ pub fn read_with(
             i += 1;
             continue;
         }
+        if let Some((item, n)) = super::patterns::read_pattern(tokens, i, lexicon, values) {
+            push(&mut spans, item, n);
+            i += n;
+            continue;
+        }
         // The model's phrases first, unless the schema or a value reads more words.
         if let Some(m) = model
             && let Some(tm) = m.spans.iter().find(|s| s.start == i)
@@ -672,6 +688,13 @@ pub fn read_with(
             push(&mut spans, Item::Extreme(Property::Price, true), 1);
         } else if lower == "or" {
             push(&mut spans, Item::Or, 1);
+        } else if lower == "but" && lowers.get(i + 1) == Some(&"not") {
+            // "Rock but not Jazz": the negation says it.
+        } else if lower == "both" && lowers[i + 1..].contains(&"and") {
+            push(&mut spans, Item::Both, 1);
+        } else if super::patterns::is_placed_negation(lower) {
+            // The planner places it, or abstains: never ignored.
+            push(&mut spans, Item::Not, 1);
         } else if is_negation(lower) {
             // Negations change the meaning in ways the rules do not cover: never ignored.
             unknown.push(t.raw.clone());

@@ -220,6 +220,50 @@ pub enum Filter {
         /// The date.
         date: String,
     },
+    /// `column LIKE pattern`: the text contains, starts or ends with `text` (see
+    /// [`LikeKind`]); compiled case-insensitively on every dialect.
+    Like {
+        /// The text column.
+        column: ColumnRef,
+        /// Where the text must be.
+        position: LikeKind,
+        /// The text as the question wrote it (its `%`, `_` and `\` are matched literally).
+        text: String,
+        /// `NOT LIKE`.
+        negated: bool,
+    },
+    /// `[NOT] EXISTS` rows of a related table (reached along foreign keys from the outer row)
+    /// that satisfy `filters`: "artists without albums", "customers who bought both Rock and
+    /// Jazz tracks".
+    Exists {
+        /// A column of the outer table (its key): the table the related rows hang from.
+        column: ColumnRef,
+        /// The related table.
+        table: String,
+        /// Conditions on the related rows and the tables joined to reach them.
+        filters: Vec<Filter>,
+        /// `NOT EXISTS`: no such related row.
+        negated: bool,
+    },
+    /// `column NOT IN (values)`: none of several values ("not in Canada or the USA").
+    NoneOf {
+        /// The column.
+        column: ColumnRef,
+        /// The values.
+        values: Vec<Literal>,
+    },
+}
+
+/// Where a text pattern must occur.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LikeKind {
+    /// Anywhere (`%text%`).
+    Contains,
+    /// At the start (`text%`).
+    StartsWith,
+    /// At the end (`%text`).
+    EndsWith,
 }
 
 impl Filter {
@@ -231,7 +275,10 @@ impl Filter {
             | Self::Between { column, .. }
             | Self::Period { column, .. }
             | Self::Model { column, .. }
-            | Self::Date { column, .. } => column,
+            | Self::Date { column, .. }
+            | Self::Like { column, .. }
+            | Self::Exists { column, .. }
+            | Self::NoneOf { column, .. } => column,
         }
     }
 }
@@ -337,7 +384,9 @@ impl QueryIr {
             add(d.table());
         }
         for f in &self.filters {
-            add(&f.column().table);
+            if !f.column().table.is_empty() {
+                add(&f.column().table);
+            }
         }
         if let Some(Order {
             key: OrderKey::Column { column },

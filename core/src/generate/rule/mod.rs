@@ -21,8 +21,10 @@ pub mod joins;
 pub mod lexicon;
 pub mod linker;
 pub mod model;
+pub mod patterns;
 pub mod plan;
 pub mod resolve;
+mod sets;
 
 #[cfg(test)]
 mod tests;

@@ -416,6 +416,43 @@ impl Resolution<'_> {
                 op: *op,
                 date: date.clone(),
             },
+            DraftFilter::Pattern(s, kind, text, negated) => Filter::Like {
+                column: self.column(*s)?,
+                position: *kind,
+                text: text.clone(),
+                negated: *negated,
+            },
+            DraftFilter::Not(inner) => match self.filter(inner)? {
+                Filter::Compare {
+                    column,
+                    op: super::ir::CmpOp::Eq,
+                    value,
+                } => Filter::Compare {
+                    column,
+                    op: super::ir::CmpOp::Ne,
+                    value,
+                },
+                _ => {
+                    return Err(cannot_answer(
+                        "I could not tell what the negation applies to".to_string(),
+                        Vec::new(),
+                    ));
+                }
+            },
+            DraftFilter::Related {
+                table,
+                filters,
+                negated,
+            } => Filter::Exists {
+                // The outer table is the question's subject, known once it is assembled.
+                column: ColumnRef::new("", ""),
+                table: self.table_name(self.pick(*table)?.table()),
+                filters: filters
+                    .iter()
+                    .map(|f| self.filter(f))
+                    .collect::<Result<_>>()?,
+                negated: *negated,
+            },
         })
     }
 

@@ -3,6 +3,7 @@
 
 mod constructions;
 mod followups;
+mod patterns;
 mod references;
 
 use std::sync::Arc;

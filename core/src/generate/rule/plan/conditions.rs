@@ -254,7 +254,17 @@ impl Planner<'_> {
                     let s = self.value_slot(hits);
                     // A name beside the value ("the Jazz genre", "country Canada") narrows it.
                     let mut narrowed_by_next = false;
-                    for j in [k + 1, k.wrapping_sub(1)] {
+                    // "whose location is not Tokyo": the name before the negation.
+                    let before = if self.negated.contains(&k)
+                        && matches!(
+                            spans.get(k.wrapping_sub(1)).map(|s| &s.item),
+                            Some(Item::Not)
+                        ) {
+                        2
+                    } else {
+                        1
+                    };
+                    for j in [k + 1, k.wrapping_sub(before)] {
                         let Some(Item::Mention(c)) = spans.get(j).map(|s| &s.item) else {
                             continue;
                         };
@@ -303,6 +313,7 @@ impl Planner<'_> {
                         }
                     }
                     self.draft.filters.push(DraftFilter::Value(s));
+                    self.negate_last(k);
                 }
                 Item::Literal(text) => {
                     let prev = (0..k)
@@ -329,6 +340,7 @@ impl Planner<'_> {
                             self.draft
                                 .filters
                                 .push(DraftFilter::Literal(s, text.clone()));
+                            self.negate_last(k);
                         }
                     }
                 }

@@ -3,13 +3,14 @@
 //! for every slot, the reading that needs the fewest joins.
 
 mod conditions;
+mod negation;
 mod slots;
 
 use slots::{counts_something, numeric_column, table_of};
 
 use super::{
     grammar::{Item, Property, Span},
-    ir::{Agg, CmpOp, TimeBucket},
+    ir::{Agg, CmpOp, LikeKind, TimeBucket},
     linker::{ColumnKind, MoneyColumn, SchemaLexicon, Target},
 };
 
@@ -100,6 +101,20 @@ pub enum DraftFilter {
         /// Its name in the model.
         name: String,
     },
+    /// A text pattern on a text slot: kind, text, negated.
+    Pattern(usize, LikeKind, String, bool),
+    /// The condition negated (a value: `<>`).
+    Not(Box<DraftFilter>),
+    /// Rows of the table slot `table` related to the question's rows (placed on its subject
+    /// once it is known), with conditions of their own: "without albums" is negated.
+    Related {
+        /// The related table's slot.
+        table: usize,
+        /// Conditions on the related rows.
+        filters: Vec<DraftFilter>,
+        /// None of them.
+        negated: bool,
+    },
 }
 
 /// A draft aggregate condition: measure op value.
@@ -170,6 +185,8 @@ pub struct Draft {
     pub time_slots: Vec<usize>,
     /// "over time", "trend": the time grouping takes the date's default grain.
     pub trend: bool,
+    /// "both X and Y": each value by its own related rows.
+    pub both: bool,
 }
 
 /// Builds drafts from items.
@@ -182,6 +199,8 @@ pub struct Planner<'a> {
     pub draft: Draft,
     /// Words that were read but could not be placed in the query.
     pub unplaced: Vec<(usize, usize)>,
+    /// Spans of values a negation placed itself on.
+    negated: Vec<usize>,
 }
 
 impl<'a> Planner<'a> {
@@ -193,6 +212,7 @@ impl<'a> Planner<'a> {
             used: vec![false; spans.len()],
             draft: Draft::default(),
             unplaced: Vec::new(),
+            negated: Vec::new(),
         }
     }
 
@@ -589,6 +609,21 @@ impl<'a> Planner<'a> {
                         self.draft.dims.push(DraftDim::Time(s, b));
                     }
                 }
+                Item::Compare(CmpOp::Ne)
+                    if matches!(self.next(k), Some(Item::Value(_) | Item::Literal(_))) =>
+                {
+                    // "other than Canada".
+                    self.used[k] = true;
+                    self.negated.push(k + 1);
+                }
+                Item::Pattern(kind, text, after, holders) => {
+                    self.pattern(k, kind, text, after, &holders)
+                }
+                Item::Not => self.negation(k),
+                Item::Both => {
+                    self.used[k] = true;
+                    self.draft.both = true;
+                }
                 Item::Compare(op) => self.compare(k, op),
                 Item::Between => self.between(k),
                 Item::DateBound(op, after) => self.date_bound(k, op, after),
@@ -647,6 +682,7 @@ impl<'a> Planner<'a> {
             }
         }
         self.values_and_leftovers();
+        self.unapplied_negations();
         if self.draft.subject.is_none()
             && self.draft.measure.is_none()
             && self.draft.having.is_empty()
