@@ -30,6 +30,9 @@ impl Resolution<'_> {
 
     /// The whole query of a question asked on its own.
     pub fn query(&self) -> Result<QueryIr> {
+        if let Some(ir) = self.per_group_extreme()? {
+            return Ok(ir);
+        }
         let d = self.draft;
         let measure = d.measure.as_ref().map(|m| self.measure(m)).transpose()?;
         let mut dims = d
@@ -223,6 +226,7 @@ impl Resolution<'_> {
             ir.order = Some(order);
             ir.limit = Some(d.limit.unwrap_or(1));
             self.check_context(&ir)?;
+            self.whole_rows(&mut ir)?;
             return Ok(ir);
         }
         let mut grouped_extreme = false;
@@ -515,6 +519,7 @@ impl Resolution<'_> {
                 Vec::new(),
             ));
         }
+        self.whole_rows(&mut ir)?;
         Ok(ir)
     }
 }

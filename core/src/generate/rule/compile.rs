@@ -417,6 +417,49 @@ impl<'a> SqlWriter<'a> {
                     }
                 }
             }
+            Filter::VsAggregate {
+                column,
+                op,
+                agg,
+                factor,
+            } => {
+                // The subquery reads the column unqualified: its own FROM is the nearest scope.
+                let f = match agg {
+                    Agg::Count | Agg::CountDistinct => "COUNT",
+                    Agg::Sum => "SUM",
+                    Agg::Avg => "AVG",
+                    Agg::Min => "MIN",
+                    Agg::Max => "MAX",
+                };
+                let scale = if *factor == 1.0 {
+                    String::new()
+                } else {
+                    format!("{} * ", number(*factor))
+                };
+                format!(
+                    "{} {} {scale}(SELECT {f}({}) FROM {})",
+                    self.col(column),
+                    op.sql(),
+                    quote_ident(self.dialect(), &column.column),
+                    self.table_name(&column.table)
+                )
+            }
+            Filter::GroupExtreme { column, group, max } => {
+                // The outer columns are always qualified: inside the subquery an unqualified
+                // name would be the peer's own.
+                let d = self.dialect();
+                let table = self.table_name(&column.table);
+                let outer = |c: &str| format!("{table}.{}", quote_ident(d, c));
+                let peer = |c: &str| format!("peer.{}", quote_ident(d, c));
+                format!(
+                    "{} = (SELECT {}({}) FROM {table} AS peer WHERE {} = {})",
+                    outer(&column.column),
+                    if *max { "MAX" } else { "MIN" },
+                    peer(&column.column),
+                    peer(&group.column),
+                    outer(&group.column)
+                )
+            }
             Filter::Date { column, op, date } => {
                 let lit = match self.dialect() {
                     Dialect::Postgres => format!("DATE '{date}'"),

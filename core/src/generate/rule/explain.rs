@@ -115,6 +115,37 @@ fn filter(f: &Filter) -> String {
             year,
             month: Some(m),
         } => format!("{} is in {year}-{m:02}", col(column)),
+        Filter::VsAggregate {
+            column,
+            op: o,
+            agg,
+            factor,
+        } => {
+            let times = if *factor == 1.0 {
+                String::new()
+            } else {
+                format!("{} times ", number(*factor))
+            };
+            let of = measure(&super::ir::Measure {
+                agg: *agg,
+                arg: super::ir::MeasureArg::Column {
+                    column: column.clone(),
+                },
+            });
+            format!(
+                "{} {} {times}{of} of all {}",
+                col(column),
+                op(*o),
+                plural(&words(&column.table))
+            )
+        }
+        Filter::GroupExtreme { column, group, max } => format!(
+            "{} is the {} among the {} with the same {}",
+            col(column),
+            if *max { "largest" } else { "smallest" },
+            plural(&words(&column.table)),
+            words(&group.column)
+        ),
         Filter::Date {
             column,
             op: o,

@@ -134,6 +134,10 @@ pub enum Item {
     Ambiguous(Vec<crate::semantic::Item>),
     /// "over time", "trend": by the date's default grain (with a semantic model).
     Trend,
+    /// "twice", "3 times" before an average: a factor of the compared aggregate.
+    Times(f64),
+    /// "all information", "all the details", "everything": every column of the rows.
+    AllColumns,
 }
 
 /// The semantic model's phrases found in a question, for [`read_with`].
@@ -510,6 +514,11 @@ pub fn read_with(
         {
             let n = if t.lower == "over" { 2 } else { 1 };
             push(&mut spans, Item::Trend, n);
+            i += n;
+            continue;
+        }
+        if let Some((item, n)) = super::wording::read_at(tokens, &norms, i, lexicon) {
+            push(&mut spans, item, n);
             i += n;
             continue;
         }

@@ -220,6 +220,32 @@ pub enum Filter {
         /// The date.
         date: String,
     },
+    /// `column op factor * (SELECT agg(column) FROM its table)`: a comparison with an
+    /// aggregate of the whole table ("longer than average", "more than twice the average").
+    /// The aggregate is over every row of the column's table, without the question's other
+    /// conditions, as the field's gold standard (Spider) writes it.
+    VsAggregate {
+        /// The compared column.
+        column: ColumnRef,
+        /// The operator.
+        op: CmpOp,
+        /// The aggregate of the column it is compared with.
+        agg: Agg,
+        /// The factor of the aggregate (1 for "more than the average", 2 for "twice").
+        factor: f64,
+    },
+    /// The row holds the largest (or smallest) value of `column` among the rows of its table
+    /// with the same `group` ("the most expensive track in each genre"): a correlated
+    /// `column = (SELECT MAX(column) FROM table AS peer WHERE peer.group = table.group)`,
+    /// valid on every dialect. Rows tied for the extreme are all kept.
+    GroupExtreme {
+        /// The ranked column.
+        column: ColumnRef,
+        /// The column of the same table whose equal values form a group.
+        group: ColumnRef,
+        /// Largest (`true`) or smallest.
+        max: bool,
+    },
 }
 
 impl Filter {
@@ -231,7 +257,9 @@ impl Filter {
             | Self::Between { column, .. }
             | Self::Period { column, .. }
             | Self::Model { column, .. }
-            | Self::Date { column, .. } => column,
+            | Self::Date { column, .. }
+            | Self::VsAggregate { column, .. }
+            | Self::GroupExtreme { column, .. } => column,
         }
     }
 }

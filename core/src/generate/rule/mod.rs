@@ -23,6 +23,8 @@ pub mod linker;
 pub mod model;
 pub mod plan;
 pub mod resolve;
+mod rows;
+pub mod wording;
 
 #[cfg(test)]
 mod tests;

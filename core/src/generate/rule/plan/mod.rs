@@ -2,6 +2,7 @@
 //! `Customer.Country` or `Invoice.BillingCountry`) are slots; the draft is resolved by picking,
 //! for every slot, the reading that needs the fewest joins.
 
+mod aggregates;
 mod conditions;
 mod slots;
 
@@ -100,6 +101,9 @@ pub enum DraftFilter {
         /// Its name in the model.
         name: String,
     },
+    /// The slot's numeric column compared with a factor times an aggregate of the whole
+    /// column ("longer than average", "more than twice the average").
+    VsAggregate(usize, CmpOp, Agg, f64),
 }
 
 /// A draft aggregate condition: measure op value.
@@ -170,6 +174,8 @@ pub struct Draft {
     pub time_slots: Vec<usize>,
     /// "over time", "trend": the time grouping takes the date's default grain.
     pub trend: bool,
+    /// "all information about ...": every column of the listed rows.
+    pub all_columns: bool,
 }
 
 /// Builds drafts from items.
@@ -262,6 +268,7 @@ impl<'a> Planner<'a> {
                 _ => {}
             }
         }
+        self.versus_aggregates();
         for k in 0..spans.len() {
             if self.used[k] {
                 continue;

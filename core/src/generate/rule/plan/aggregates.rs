@@ -1,0 +1,124 @@
+//! Comparisons with an aggregate of a whole column ("a price above average", "younger than
+//! average", "more than twice the average budget") and requests of whole rows ("all
+//! information about ..."), read before the rest of the question.
+
+use super::{DraftFilter, Planner, slots::numeric_column};
+use crate::generate::rule::{
+    grammar::Item,
+    ir::{Agg, CmpOp},
+    linker::ColumnKind,
+};
+
+impl Planner<'_> {
+    /// Reads "X more than [twice] the average [X]" and "all information" before the other
+    /// items, so that the average is not taken for the question's measure.
+    ///
+    /// The compared column is the numeric name (or property) right before the comparison, or
+    /// the one right after "average"; the property of a comparative adjective ("longer",
+    /// "younger", "more expensive") otherwise. The rules abstain when the question holds
+    /// another aggregate ("departments whose average salary is above the average": a grouped
+    /// comparison they do not write), when "average" is followed by a count ("more than the
+    /// average number of ..."), when the column before and the column after differ, and when a
+    /// value or a quoted literal follows the average ("below the average salary of the Physics
+    /// department": the average of some rows only).
+    pub(super) fn versus_aggregates(&mut self) {
+        let spans = self.spans;
+        for (k, span) in spans.iter().enumerate() {
+            if matches!(span.item, Item::AllColumns) {
+                self.used[k] = true;
+                self.draft.all_columns = true;
+            }
+        }
+        for k in 0..spans.len() {
+            if self.used[k] {
+                continue;
+            }
+            let (op, prop) = match spans[k].item {
+                Item::Compare(op) => (op, None),
+                Item::AdjCompare(p, op) => (op, Some(p)),
+                _ => continue,
+            };
+            if !matches!(op, CmpOp::Gt | CmpOp::Ge | CmpOp::Lt | CmpOp::Le) {
+                continue;
+            }
+            let mut avg = k + 1;
+            let factor = match spans.get(avg).map(|s| &s.item) {
+                Some(Item::Times(f)) => {
+                    avg += 1;
+                    *f
+                }
+                _ => 1.0,
+            };
+            if !matches!(spans.get(avg).map(|s| &s.item), Some(Item::Agg(Agg::Avg))) {
+                continue;
+            }
+            for j in k..=avg {
+                self.used[j] = true;
+            }
+            let whole = (spans[k].start, spans[avg].end);
+            let other_aggregate = spans.iter().enumerate().any(|(j, s)| {
+                !(k..=avg).contains(&j)
+                    && matches!(
+                        s.item,
+                        Item::Agg(_) | Item::ModelMeasure { .. } | Item::Money | Item::Times(_)
+                    )
+            });
+            let narrowed = spans[avg + 1..]
+                .iter()
+                .any(|s| matches!(s.item, Item::Value(_) | Item::Literal(_)));
+            if other_aggregate
+                || narrowed
+                || matches!(spans.get(avg + 1).map(|s| &s.item), Some(Item::Count(_)))
+            {
+                self.unplaced.push(whole);
+                continue;
+            }
+            // The numeric name right before the comparison and the one right after "average".
+            let before =
+                k.checked_sub(1)
+                    .filter(|&j| !self.used[j])
+                    .and_then(|j| match &spans[j].item {
+                        Item::Mention(c) if numeric_column(self.lex, c) => Some(j),
+                        Item::Prop(_) => Some(j),
+                        _ => None,
+                    });
+            let after = Some(avg + 1)
+                .filter(|&j| j < spans.len() && !self.used[j])
+                .and_then(|j| match &spans[j].item {
+                    Item::Mention(c) if numeric_column(self.lex, c) => Some(j),
+                    Item::Prop(_) => Some(j),
+                    _ => None,
+                });
+            let named = match (before, after) {
+                (Some(b), Some(a)) if spans[b].item != spans[a].item => {
+                    // "a budget above the average salary": two different columns.
+                    self.unplaced.push(whole);
+                    continue;
+                }
+                (Some(b), Some(a)) => {
+                    self.used[a] = true;
+                    Some(b)
+                }
+                (b, a) => b.or(a),
+            };
+            let slot = match (named.map(|j| spans[j].item.clone()), prop) {
+                (Some(Item::Mention(c)), _) => Some(self.numeric_slot(&c)),
+                (Some(Item::Prop(p)), _) => {
+                    Some(self.property_slot(Some(p), ColumnKind::Numeric, None))
+                }
+                (_, Some(p)) => Some(self.property_slot(Some(p), ColumnKind::Numeric, None)),
+                _ => None,
+            };
+            let Some(slot) = slot.filter(|&s| !self.draft.slots[s].picks.is_empty()) else {
+                self.unplaced.push(whole);
+                continue;
+            };
+            if let Some(j) = named {
+                self.used[j] = true;
+            }
+            self.draft
+                .filters
+                .push(DraftFilter::VsAggregate(slot, op, Agg::Avg, factor));
+        }
+    }
+}

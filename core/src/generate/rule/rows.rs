@@ -1,0 +1,147 @@
+//! Whole rows: "all information about ..." shows every column of the listed table, and "the
+//! most expensive track in each genre" the rows that hold their group's extreme.
+
+use crate::error::Result;
+
+use super::{
+    cannot_answer,
+    ir::{ColumnRef, Dimension, Filter, QueryIr},
+    resolve::Resolution,
+};
+
+impl Resolution<'_> {
+    /// When the question asked for all the information about its rows, shows every column of
+    /// the listed table, in the catalog's order.
+    ///
+    /// The columns are written out rather than `*`: the generator's catalog is the asker's
+    /// visible catalog (data permissions may hide columns), so the list names exactly what the
+    /// asker may see, and a joined table's columns never slip in. The rules abstain when the
+    /// question also computes a value or groups (the rows would not be whole rows) or shows a
+    /// column of another table. When the question names columns ("the delegate and committee
+    /// information"), those columns are the information asked for.
+    pub(super) fn whole_rows(&self, ir: &mut QueryIr) -> Result<()> {
+        if !self.draft.all_columns {
+            return Ok(());
+        }
+        if !self.draft.columns.is_empty() {
+            // "the delegate and committee information": the named columns are the information.
+            return Ok(());
+        }
+        let refuse = |why: &str| Err(cannot_answer(why.to_string(), Vec::new()));
+        if ir.measure.is_some() || !ir.group_by.is_empty() || !ir.having.is_empty() {
+            return refuse("the question asks for whole rows and for a computed value");
+        }
+        if ir.columns.iter().any(|c| c.table != ir.subject) {
+            return refuse("the question asks for whole rows of one table and columns of another");
+        }
+        let Some(t) = self.lex.table_index(&ir.subject) else {
+            return refuse("I could not tell whose information to show");
+        };
+        let info = &self.lex.tables[t];
+        ir.columns = info
+            .columns
+            .iter()
+            .map(|c| ColumnRef::new(&info.name, &c.name))
+            .collect();
+        ir.distinct = false;
+        Ok(())
+    }
+}
+
+impl Resolution<'_> {
+    /// "The most expensive track in each genre", "the longest track of every album": the rows
+    /// that hold their group's largest (or smallest) value, with a correlated subquery
+    /// ([`Filter::GroupExtreme`]).
+    ///
+    /// Superlatives over the whole table keep the rules' `ORDER BY ... LIMIT 1` (one row, as
+    /// the field's gold standard writes them); a superlative in each group cannot be written
+    /// with a limit on every dialect without window functions, so it keeps every row tied for
+    /// its group's extreme. The reading is taken only for a single superlative with no count
+    /// ("the 3 longest tracks in each genre" needs a rank per group), no computed value, no
+    /// other condition (it would have to hold inside the subquery too), one grouping, and a
+    /// group that is a column of the ranked table or the table one of its foreign keys points
+    /// to; otherwise the rules abstain rather than count rows per group.
+    pub(super) fn per_group_extreme(&self) -> Result<Option<QueryIr>> {
+        let d = self.draft;
+        let Some((s, desc)) = d.order_by.filter(|_| d.extreme) else {
+            return Ok(None);
+        };
+        if d.dims.is_empty() || d.measure.is_some() || !d.having.is_empty() {
+            return Ok(None);
+        }
+        let refuse = |why: String| Err(cannot_answer(why, Vec::new()));
+        if d.limit != Some(1)
+            || d.dims.len() != 1
+            || d.rank.is_some()
+            || d.rank_column.is_some()
+            || !d.filters.is_empty()
+            || !d.columns.is_empty()
+            || d.all_columns
+        {
+            return refuse(
+                "the question asks for a ranking within each group, which the rules write only for one row per group with no other condition".to_string(),
+            );
+        }
+        let column = self.column(s)?;
+        let ranked = &column.table;
+        let Some(t) = self.lex.table_index(ranked) else {
+            return Ok(None);
+        };
+        let info = &self.lex.tables[t];
+        let (group, shown) = match self.dimension(&d.dims[0])? {
+            Dimension::Column { column: g } if g.table == *ranked => (g.clone(), vec![g]),
+            Dimension::Entity { table, labels, .. } => {
+                let fks: Vec<&str> = info
+                    .columns
+                    .iter()
+                    .filter(|c| c.references.as_deref() == Some(table.as_str()))
+                    .map(|c| c.name.as_str())
+                    .collect();
+                let [fk] = fks.as_slice() else {
+                    return refuse(format!(
+                        "I could not tell how {ranked} rows are grouped by {table}"
+                    ));
+                };
+                let shown = labels.iter().map(|l| ColumnRef::new(&table, l)).collect();
+                (ColumnRef::new(ranked, *fk), shown)
+            }
+            _ => {
+                return refuse(format!(
+                    "I could not tell how {ranked} rows are grouped for the ranking"
+                ));
+            }
+        };
+        if let Some(subject) = self.subject()?
+            && subject != *ranked
+        {
+            return refuse(format!(
+                "the question ranks {ranked} rows but lists {subject} rows"
+            ));
+        }
+        let mut ir = QueryIr::new(ranked.clone());
+        ir.columns = shown;
+        for l in &info.labels {
+            let c = ColumnRef::new(ranked, l);
+            if !ir.columns.contains(&c) {
+                ir.columns.push(c);
+            }
+        }
+        if !ir.columns.contains(&column) {
+            ir.columns.push(column.clone());
+        }
+        ir.filters.push(Filter::GroupExtreme {
+            column,
+            group,
+            max: desc,
+        });
+        for c in &d.context {
+            let t = self.table_name(self.pick(*c)?.table());
+            if !ir.tables().contains(&t) {
+                return refuse(format!(
+                    "I could not tell how {t} relates to the rest of the question"
+                ));
+            }
+        }
+        Ok(Some(ir))
+    }
+}

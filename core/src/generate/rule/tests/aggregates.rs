@@ -1,0 +1,218 @@
+//! Comparisons with an average, whole rows and superlatives within groups, on Chinook,
+//! Northwind and Sakila; each with the nearest question the construction must not read.
+
+use super::{generator, same_result, validated};
+use crate::{
+    dialect::Dialect,
+    error::Error,
+    generate::rule::{QueryIr, RuleGenerator, compile::SqlWriter, joins::SchemaGraph},
+    sql::{Validator, ValidatorOptions},
+};
+
+fn sql(g: &RuleGenerator, q: &str) -> String {
+    let s = g.answer(q, &[]).unwrap_or_else(|e| panic!("{q}: {e}")).sql;
+    validated(g, &s);
+    s
+}
+
+fn abstains(g: &RuleGenerator, q: &str) {
+    match g.answer(q, &[]) {
+        Err(Error::CannotAnswer { .. }) => {}
+        Err(e) => panic!("{q}: expected an abstention, got {e}"),
+        Ok(a) => panic!("{q}: expected an abstention, got {}", a.sql),
+    }
+}
+
+/// The SQL of `q`'s reading on PostgreSQL and MySQL, each accepted by the validator of that
+/// dialect.
+fn other_dialects(g: &RuleGenerator, q: &str) -> Vec<String> {
+    let generation = g.answer(q, &[]).unwrap_or_else(|e| panic!("{q}: {e}"));
+    let state = generation.state.expect("a state");
+    let ir = QueryIr::from_state(&state).expect("the rules' state");
+    [Dialect::Postgres, Dialect::Mysql]
+        .into_iter()
+        .map(|d| {
+            let mut catalog = (*g.catalog).clone();
+            catalog.dialect = d;
+            let graph = SchemaGraph::new(&catalog);
+            let s = SqlWriter::new(&catalog, &graph)
+                .sql(&ir)
+                .unwrap_or_else(|e| panic!("{d}: {q}: {e}"));
+            let validator = Validator::new(
+                std::sync::Arc::new(catalog),
+                ValidatorOptions {
+                    max_rows: 100_000,
+                    ..ValidatorOptions::default()
+                },
+            );
+            if let Err(e) = validator.validate(&s) {
+                panic!("{d}: the validator refused {s}: {e}");
+            }
+            s
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn comparisons_with_the_average_of_the_whole_column() {
+    let (g, db) = generator("chinook").await;
+    let s = sql(&g, "How many tracks are longer than average?");
+    assert_eq!(
+        s,
+        "SELECT COUNT(*) AS count FROM Track WHERE Milliseconds > (SELECT AVG(Milliseconds) FROM Track)"
+    );
+    assert!(
+        same_result(
+            &db,
+            &s,
+            "SELECT count(*) FROM Track WHERE Milliseconds > (SELECT avg(Milliseconds) FROM Track)"
+        )
+        .await
+    );
+    assert_eq!(
+        sql(&g, "Which tracks have a unit price above average?"),
+        "SELECT Name FROM Track WHERE UnitPrice > (SELECT AVG(UnitPrice) FROM Track)"
+    );
+    assert_eq!(
+        sql(&g, "List the tracks longer than twice the average."),
+        "SELECT Name FROM Track WHERE Milliseconds > 2 * (SELECT AVG(Milliseconds) FROM Track)"
+    );
+    let [pg, my] = other_dialects(&g, "tracks with a unit price below the average unit price")
+        .try_into()
+        .expect("two dialects");
+    assert_eq!(
+        pg,
+        "SELECT \"Name\" FROM \"Track\" WHERE \"UnitPrice\" < (SELECT AVG(\"UnitPrice\") FROM \"Track\")"
+    );
+    assert_eq!(
+        my,
+        "SELECT Name FROM Track WHERE UnitPrice < (SELECT AVG(UnitPrice) FROM Track)"
+    );
+
+    let (g, _) = generator("northwind").await;
+    assert_eq!(
+        sql(&g, "Which products have a unit price above the average?"),
+        "SELECT ProductName FROM Products WHERE UnitPrice > (SELECT AVG(UnitPrice) FROM Products)"
+    );
+    let (g, _) = generator("sakila").await;
+    assert_eq!(
+        sql(
+            &g,
+            "the number of films longer than the average for each rating"
+        ),
+        "SELECT rating, COUNT(*) AS count FROM film WHERE length > (SELECT AVG(length) FROM film) GROUP BY rating"
+    );
+}
+
+#[tokio::test]
+async fn comparisons_with_an_average_the_rules_cannot_write_abstain() {
+    let (g, _) = generator("chinook").await;
+    for q in [
+        // The average of some rows only.
+        "tracks with a unit price above the average of Rock tracks",
+        // A comparison of sums or counts per customer.
+        "customers who spent more than the average",
+        "albums with more than the average number of tracks",
+        // A grouped average compared with the overall one.
+        "genres whose average unit price is above the average",
+        // Two different columns.
+        "tracks with a unit price above the average milliseconds",
+    ] {
+        abstains(&g, q);
+    }
+    // Without an average, "twice" is not a factor of anything.
+    abstains(&g, "tracks longer than twice 5 minutes");
+}
+
+#[tokio::test]
+async fn all_information_lists_every_visible_column() {
+    let (g, db) = generator("chinook").await;
+    let s = sql(&g, "Show all information about the genres.");
+    assert_eq!(s, "SELECT GenreId, Name FROM Genre");
+    assert!(same_result(&db, &s, "SELECT * FROM Genre").await);
+    assert_eq!(
+        sql(&g, "What is all the information about media types?"),
+        "SELECT MediaTypeId, Name FROM MediaType"
+    );
+    assert_eq!(
+        sql(&g, "List all the details of albums sorted by title."),
+        "SELECT AlbumId, Title, ArtistId FROM Album ORDER BY Title ASC"
+    );
+    let (g, _) = generator("northwind").await;
+    assert_eq!(
+        sql(&g, "all details of shippers"),
+        "SELECT ShipperID, CompanyName, Phone FROM Shippers"
+    );
+    let (g, _) = generator("sakila").await;
+    assert_eq!(
+        sql(&g, "all information about actors"),
+        "SELECT actor_id, first_name, last_name, last_update FROM actor"
+    );
+}
+
+#[tokio::test]
+async fn all_information_with_a_computed_value_or_named_columns_is_not_whole_rows() {
+    let (g, _) = generator("chinook").await;
+    abstains(&g, "all information about the number of tracks per genre");
+    // Named columns are the information asked for.
+    assert_eq!(
+        sql(&g, "Show the title information of albums."),
+        "SELECT Title FROM Album"
+    );
+}
+
+#[tokio::test]
+async fn superlatives_within_each_group_keep_their_rows() {
+    let (g, db) = generator("chinook").await;
+    let s = sql(&g, "the most expensive track in each genre");
+    assert_eq!(
+        s,
+        "SELECT Genre.Name, Track.Name, Track.UnitPrice FROM Track JOIN Genre ON Track.GenreId = Genre.GenreId WHERE Track.UnitPrice = (SELECT MAX(peer.UnitPrice) FROM Track AS peer WHERE peer.GenreId = Track.GenreId)"
+    );
+    assert!(
+        same_result(
+            &db,
+            &s,
+            "SELECT g.Name, t.Name, t.UnitPrice FROM Track t JOIN Genre g ON t.GenreId = g.GenreId \
+             WHERE t.UnitPrice = (SELECT max(UnitPrice) FROM Track x WHERE x.GenreId = t.GenreId)"
+        )
+        .await
+    );
+    let [pg, my] = other_dialects(&g, "the shortest track of every album")
+        .try_into()
+        .expect("two dialects");
+    assert!(
+        pg.contains(
+            "\"Track\".\"Milliseconds\" = (SELECT MIN(peer.\"Milliseconds\") FROM \"Track\" AS peer WHERE peer.\"AlbumId\" = \"Track\".\"AlbumId\")"
+        ),
+        "{pg}"
+    );
+    assert!(
+        my.contains(
+            "Track.Milliseconds = (SELECT MIN(peer.Milliseconds) FROM Track AS peer WHERE peer.AlbumId = Track.AlbumId)"
+        ),
+        "{my}"
+    );
+    let (g, _) = generator("sakila").await;
+    assert_eq!(
+        sql(&g, "the longest film in each rating"),
+        "SELECT rating, title, length FROM film WHERE film.length = (SELECT MAX(peer.length) FROM film AS peer WHERE peer.rating = film.rating)"
+    );
+    // Over the whole table, a superlative is one row.
+    let (g, _) = generator("chinook").await;
+    assert_eq!(
+        sql(&g, "the longest track"),
+        "SELECT Name, Milliseconds FROM Track ORDER BY Milliseconds DESC LIMIT 1"
+    );
+}
+
+#[tokio::test]
+async fn rankings_within_groups_the_rules_cannot_write_abstain() {
+    let (g, _) = generator("chinook").await;
+    for q in [
+        "the 3 longest tracks in each genre",
+        "the longest Rock track in each album",
+    ] {
+        abstains(&g, q);
+    }
+}
