@@ -138,6 +138,8 @@ pub enum Item {
     Times(f64),
     /// "all information", "all the details", "everything": every column of the rows.
     AllColumns,
+    /// "from 2010 to 2012": the years from the first to the second, both included.
+    YearRange(i32, i32),
 }
 
 /// The semantic model's phrases found in a question, for [`read_with`].

@@ -24,7 +24,7 @@ pub mod model;
 pub mod plan;
 pub mod resolve;
 mod rows;
-pub mod wording;
+mod wording;
 
 #[cfg(test)]
 mod tests;

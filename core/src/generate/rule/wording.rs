@@ -1,5 +1,5 @@
-//! Words the grammar reads for comparisons to an aggregate ("twice the average") and for
-//! requests of whole rows ("all information about ...").
+//! Words the grammar reads for comparisons to an aggregate ("twice the average"), ranges of
+//! years ("from 2010 to 2012") and requests of whole rows ("all information about ...").
 
 use super::{grammar::Item, linker::SchemaLexicon};
 use crate::text::Token;
@@ -20,6 +20,8 @@ const WHOLE_ROW_NOUNS: &[&str] = &[
 /// * "all [the] information / info / details / data / columns / fields / attributes",
 ///   "everything", and "information" or "info" on their own when the schema has nothing so
 ///   named: [`Item::AllColumns`].
+/// * "from 2010 to 2012" ("through", "till", "until"): [`Item::YearRange`], the years of a date
+///   column from the first to the second, both included.
 /// * "twice", "thrice", "N times" followed within three words by "average" or "mean":
 ///   [`Item::Times`]; elsewhere these words keep their other readings.
 pub fn read_at(
@@ -45,6 +47,19 @@ pub fn read_at(
     }
     if matches!(w(i), "information" | "info") && !named(i) {
         return Some((Item::AllColumns, 1));
+    }
+    let year = |k: usize| {
+        tokens
+            .get(k)
+            .and_then(|t| t.number)
+            .filter(|n| n.fract() == 0.0 && (1900.0..=2100.0).contains(n))
+            .map(|n| n as i32)
+    };
+    if w(i) == "from"
+        && matches!(w(i + 2), "to" | "through" | "till" | "until" | "thru")
+        && let (Some(a), Some(b)) = (year(i + 1), year(i + 3))
+    {
+        return Some((Item::YearRange(a, b), 4));
     }
     let before_average = |from: usize| {
         (from..from + 3)

@@ -2,16 +2,16 @@
 //! average", "more than twice the average budget") and requests of whole rows ("all
 //! information about ..."), read before the rest of the question.
 
-use super::{DraftFilter, Planner, slots::numeric_column};
+use super::{DraftFilter, Pick, Planner, Slot, slots::numeric_column};
 use crate::generate::rule::{
-    grammar::Item,
+    grammar::{Item, Property},
     ir::{Agg, CmpOp},
     linker::ColumnKind,
 };
 
 impl Planner<'_> {
-    /// Reads "X more than [twice] the average [X]" and "all information" before the other
-    /// items, so that the average is not taken for the question's measure.
+    /// Reads "X more than [twice] the average [X]", "all information" and "from 2010 to 2012"
+    /// before the other items, so that the average is not taken for the question's measure.
     ///
     /// The compared column is the numeric name (or property) right before the comparison, or
     /// the one right after "average"; the property of a comparative adjective ("longer",
@@ -24,9 +24,30 @@ impl Planner<'_> {
     pub(super) fn versus_aggregates(&mut self) {
         let spans = self.spans;
         for (k, span) in spans.iter().enumerate() {
-            if matches!(span.item, Item::AllColumns) {
-                self.used[k] = true;
-                self.draft.all_columns = true;
+            match span.item {
+                Item::AllColumns => {
+                    self.used[k] = true;
+                    self.draft.all_columns = true;
+                }
+                Item::YearRange(a, b) if a > b => {
+                    // "from 2023 to 2021": backwards, no range the rules can trust.
+                    self.used[k] = true;
+                    self.unplaced.push((span.start, span.end));
+                }
+                Item::YearRange(a, b) => {
+                    // "from 2010 to 2012": the first day of 2010 up to the first day of 2013.
+                    self.used[k] = true;
+                    let s = self.date_slot_near(k);
+                    self.draft
+                        .filters
+                        .push(DraftFilter::Date(s, CmpOp::Ge, format!("{a}-01-01")));
+                    self.draft.filters.push(DraftFilter::Date(
+                        s,
+                        CmpOp::Lt,
+                        format!("{}-01-01", b + 1),
+                    ));
+                }
+                _ => {}
             }
         }
         for k in 0..spans.len() {
@@ -120,5 +141,48 @@ impl Planner<'_> {
                 .filters
                 .push(DraftFilter::VsAggregate(slot, op, Agg::Avg, factor));
         }
+    }
+
+    /// The slot a superlative adjective ranks by, and whether largest first. "The oldest
+    /// employee" where no table has an age is the earliest date of birth (a date column whose
+    /// name says "birth", "born" or "dob") of a table the question names, so the direction
+    /// turns around.
+    pub(super) fn extreme_slot(
+        &mut self,
+        prop: Property,
+        kind: ColumnKind,
+        desc: bool,
+    ) -> (usize, bool) {
+        let s = self.property_slot(Some(prop), kind, None);
+        if prop != Property::Age || !self.draft.slots[s].picks.is_empty() {
+            return (s, desc);
+        }
+        // Only the people the question names: "the 2 oldest customers" is not the customers
+        // with the oldest support representative.
+        let named: Vec<usize> = self
+            .spans
+            .iter()
+            .filter_map(|s| match &s.item {
+                Item::Mention(c) => super::slots::table_of(c),
+                _ => None,
+            })
+            .collect();
+        let mut picks = Vec::new();
+        for (ti, t) in self.lex.tables.iter().enumerate() {
+            if !named.contains(&ti) {
+                continue;
+            }
+            for (ci, c) in t.columns.iter().enumerate() {
+                let birth = c
+                    .words
+                    .iter()
+                    .any(|w| matches!(w.as_str(), "birth" | "born" | "dob"));
+                if c.kind == ColumnKind::Temporal && birth {
+                    picks.push((Pick::Column(ti, ci), 0, None));
+                }
+            }
+        }
+        self.draft.slots[s] = Slot { picks };
+        (s, !desc)
     }
 }

@@ -526,7 +526,7 @@ impl<'a> Planner<'a> {
                         self.unplaced.push((spans[k].start, spans[k].end));
                         continue;
                     }
-                    let s = self.property_slot(Some(prop), kind, None);
+                    let (s, desc) = self.extreme_slot(prop, kind, desc);
                     self.draft.order_by = Some((s, desc));
                     self.draft.extreme = true;
                     if self.draft.limit.is_none() {

@@ -216,3 +216,49 @@ async fn rankings_within_groups_the_rules_cannot_write_abstain() {
         abstains(&g, q);
     }
 }
+
+#[tokio::test]
+async fn the_oldest_person_without_an_age_has_the_earliest_birth_date() {
+    let (g, _) = generator("chinook").await;
+    assert_eq!(
+        sql(&g, "Who is the oldest employee?"),
+        "SELECT FirstName, LastName, BirthDate FROM Employee ORDER BY BirthDate ASC LIMIT 1"
+    );
+    assert_eq!(
+        sql(&g, "the youngest employee"),
+        "SELECT FirstName, LastName, BirthDate FROM Employee ORDER BY BirthDate DESC LIMIT 1"
+    );
+    // Customers have no birth date: not the age of their support representative.
+    abstains(&g, "the 2 oldest customers");
+    let (g, _) = generator("northwind").await;
+    assert_eq!(
+        sql(&g, "the youngest employee"),
+        "SELECT FirstName, LastName, BirthDate FROM Employees ORDER BY BirthDate DESC LIMIT 1"
+    );
+}
+
+#[tokio::test]
+async fn years_from_one_to_another_are_a_range() {
+    let (g, db) = generator("chinook").await;
+    let s = sql(&g, "How many invoices from 2021 to 2023?");
+    assert_eq!(
+        s,
+        "SELECT COUNT(*) AS count FROM Invoice WHERE InvoiceDate >= '2021-01-01' AND InvoiceDate < '2024-01-01'"
+    );
+    assert!(
+        same_result(
+            &db,
+            &s,
+            "SELECT count(*) FROM Invoice WHERE strftime('%Y', InvoiceDate) BETWEEN '2021' AND '2023'"
+        )
+        .await
+    );
+    let (g, _) = generator("northwind").await;
+    assert_eq!(
+        sql(&g, "employees hired from 1992 through 1993"),
+        "SELECT FirstName, LastName FROM Employees WHERE HireDate >= '1992-01-01' AND HireDate < '1994-01-01'"
+    );
+    // Backwards, the two years are no range (nor two years at once).
+    let (g, _) = generator("chinook").await;
+    abstains(&g, "How many invoices from 2023 to 2021?");
+}
