@@ -226,7 +226,7 @@ impl Resolution<'_> {
             ir.order = Some(order);
             ir.limit = Some(d.limit.unwrap_or(1));
             self.check_context(&ir)?;
-            self.whole_rows(&mut ir)?;
+            self.finish(&mut ir)?;
             return Ok(ir);
         }
         let mut grouped_extreme = false;
@@ -519,7 +519,7 @@ impl Resolution<'_> {
                 Vec::new(),
             ));
         }
-        self.whole_rows(&mut ir)?;
+        self.finish(&mut ir)?;
         Ok(ir)
     }
 }

@@ -140,6 +140,8 @@ pub enum Item {
     AllColumns,
     /// "from 2010 to 2012": the years from the first to the second, both included.
     YearRange(i32, i32),
+    /// "percentage", "proportion", "share": the measure is a percentage.
+    Share,
 }
 
 /// The semantic model's phrases found in a question, for [`read_with`].

@@ -326,6 +326,25 @@ pub struct QueryIr {
     /// Only distinct rows.
     #[serde(default)]
     pub distinct: bool,
+    /// The measure is a percentage ("what percentage of tracks are Rock", "share of revenue
+    /// by country").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<Share>,
+}
+
+/// What a percentage is of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Share {
+    /// The rows that meet `conditions`, in percent of all the rows counted (of each group):
+    /// `100.0 * SUM(CASE WHEN conditions THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0)`.
+    Rows {
+        /// The conditions, all of which must hold.
+        conditions: Vec<Filter>,
+    },
+    /// Each group's measure in percent of the measure over the whole table:
+    /// `100.0 * SUM(x) / (SELECT SUM(x) FROM t)`.
+    OfTotal,
 }
 
 impl QueryIr {
@@ -341,6 +360,7 @@ impl QueryIr {
             order: None,
             limit: None,
             distinct: false,
+            share: None,
         }
     }
 
@@ -366,6 +386,11 @@ impl QueryIr {
         }
         for f in &self.filters {
             add(&f.column().table);
+        }
+        if let Some(Share::Rows { conditions }) = &self.share {
+            for f in conditions {
+                add(&f.column().table);
+            }
         }
         if let Some(Order {
             key: OrderKey::Column { column },

@@ -5,11 +5,53 @@ use crate::error::Result;
 
 use super::{
     cannot_answer,
-    ir::{ColumnRef, Dimension, Filter, QueryIr},
+    ir::{Agg, ColumnRef, Dimension, Filter, Measure, MeasureArg, QueryIr, Share},
     resolve::Resolution,
 };
 
 impl Resolution<'_> {
+    /// The last steps of a question's query: whole rows and percentages.
+    pub(super) fn finish(&self, ir: &mut QueryIr) -> Result<()> {
+        self.whole_rows(ir)?;
+        self.share(ir)
+    }
+
+    /// "What percentage of tracks are Rock": the count of rows becomes the share of those
+    /// that meet the question's conditions ([`Share::Rows`]), in each group when the question
+    /// groups. "Share of revenue by country": each group's total in percent of the whole
+    /// table's ([`Share::OfTotal`]), only without conditions (of which whole would the share
+    /// be?). Anything else that asks for a percentage is an abstention.
+    fn share(&self, ir: &mut QueryIr) -> Result<()> {
+        if !self.draft.share {
+            return Ok(());
+        }
+        let refuse = |why: &str| Err(cannot_answer(why.to_string(), Vec::new()));
+        if self.draft.all_columns || !ir.having.is_empty() {
+            return refuse("the question asks for a percentage and for something else");
+        }
+        match &ir.measure {
+            Some(Measure {
+                agg: Agg::Count,
+                arg: MeasureArg::Rows { .. },
+            }) => {
+                if ir.filters.is_empty() {
+                    return refuse("I could not tell which rows the percentage is of");
+                }
+                ir.share = Some(Share::Rows {
+                    conditions: std::mem::take(&mut ir.filters),
+                });
+            }
+            Some(Measure {
+                agg: Agg::Sum,
+                arg: MeasureArg::Column { .. } | MeasureArg::Product { .. },
+            }) if !ir.group_by.is_empty() && ir.filters.is_empty() => {
+                ir.share = Some(Share::OfTotal);
+            }
+            _ => return refuse("I could not tell what the percentage is of"),
+        }
+        Ok(())
+    }
+
     /// When the question asked for all the information about its rows, shows every column of
     /// the listed table, in the catalog's order.
     ///

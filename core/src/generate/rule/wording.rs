@@ -20,6 +20,8 @@ const WHOLE_ROW_NOUNS: &[&str] = &[
 /// * "all [the] information / info / details / data / columns / fields / attributes",
 ///   "everything", and "information" or "info" on their own when the schema has nothing so
 ///   named: [`Item::AllColumns`].
+/// * "percentage", "percent", "proportion", "share", "fraction", when the schema has nothing so
+///   named: [`Item::Share`].
 /// * "from 2010 to 2012" ("through", "till", "until"): [`Item::YearRange`], the years of a date
 ///   column from the first to the second, both included.
 /// * "twice", "thrice", "N times" followed within three words by "average" or "mean":
@@ -41,6 +43,13 @@ pub fn read_at(
         if WHOLE_ROW_NOUNS.contains(&w(i + 1 + skip)) {
             return Some((Item::AllColumns, 2 + skip));
         }
+    }
+    if matches!(
+        w(i),
+        "percentage" | "percent" | "proportion" | "share" | "fraction"
+    ) && !named(i)
+    {
+        return Some((Item::Share, 1));
     }
     if w(i) == "everything" && !named(i) {
         return Some((Item::AllColumns, 1));

@@ -29,6 +29,25 @@ impl Planner<'_> {
                     self.used[k] = true;
                     self.draft.all_columns = true;
                 }
+                Item::Share => {
+                    // "what percentage of tracks are Rock": the rows counted, the values
+                    // read as usual become the share's condition; "share of revenue by
+                    // country": the money word is read as usual.
+                    self.used[k] = true;
+                    if self.draft.share {
+                        self.unplaced.push((span.start, span.end));
+                        continue;
+                    }
+                    self.draft.share = true;
+                    if let Some(Item::Mention(c)) = self.next(k)
+                        && super::slots::table_of(c).is_some()
+                        && !numeric_column(self.lex, c)
+                    {
+                        self.used[k + 1] = true;
+                        let s = self.table_slot(c);
+                        self.draft.measure = Some(super::DraftMeasure::Count(s, false));
+                    }
+                }
                 Item::YearRange(a, b) if a > b => {
                     // "from 2023 to 2021": backwards, no range the rules can trust.
                     self.used[k] = true;

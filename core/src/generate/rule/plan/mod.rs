@@ -176,6 +176,8 @@ pub struct Draft {
     pub trend: bool,
     /// "all information about ...": every column of the listed rows.
     pub all_columns: bool,
+    /// "what percentage of ...": the measure is a percentage.
+    pub share: bool,
 }
 
 /// Builds drafts from items.

@@ -262,3 +262,57 @@ async fn years_from_one_to_another_are_a_range() {
     let (g, _) = generator("chinook").await;
     abstains(&g, "How many invoices from 2023 to 2021?");
 }
+
+#[tokio::test]
+async fn percentages_of_rows_and_shares_of_a_total() {
+    let (g, db) = generator("chinook").await;
+    let s = sql(&g, "What percentage of customers are in Germany?");
+    assert_eq!(
+        s,
+        "SELECT 100.0 * SUM(CASE WHEN Country = 'Germany' THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0) AS percentage FROM Customer"
+    );
+    assert!(
+        same_result(
+            &db,
+            &s,
+            "SELECT 100.0 * (SELECT count(*) FROM Customer WHERE Country = 'Germany') / count(*) FROM Customer"
+        )
+        .await
+    );
+    let s = sql(&g, "share of revenue by billing country");
+    assert_eq!(
+        s,
+        "SELECT BillingCountry, 100.0 * SUM(Total) / NULLIF((SELECT SUM(Total) FROM Invoice), 0) AS percentage FROM Invoice GROUP BY BillingCountry"
+    );
+    let [pg, my] = other_dialects(&g, "What percentage of tracks are Rock?")
+        .try_into()
+        .expect("two dialects");
+    assert_eq!(
+        pg,
+        "SELECT 100.0 * SUM(CASE WHEN \"Genre\".\"Name\" = 'Rock' THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0) AS percentage FROM \"Track\" JOIN \"Genre\" ON \"Track\".\"GenreId\" = \"Genre\".\"GenreId\""
+    );
+    assert!(
+        my.starts_with("SELECT 100.0 * SUM(CASE WHEN Genre.Name = 'Rock'"),
+        "{my}"
+    );
+    let (g, _) = generator("northwind").await;
+    assert_eq!(
+        sql(&g, "What percentage of customers are in France?"),
+        "SELECT 100.0 * SUM(CASE WHEN Country = 'France' THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0) AS percentage FROM Customers"
+    );
+}
+
+#[tokio::test]
+async fn percentages_of_nothing_in_particular_abstain() {
+    let (g, _) = generator("chinook").await;
+    for q in [
+        // Of which rows?
+        "percentage of tracks",
+        // A share of a total with a condition: of which whole?
+        "share of revenue in Germany",
+        // A percentage of an average.
+        "percentage of the average unit price by genre",
+    ] {
+        abstains(&g, q);
+    }
+}
