@@ -96,22 +96,47 @@ impl Planner<'_> {
                 self.used[j] = true;
             }
             let whole = (spans[k].start, spans[avg].end);
+            // Another aggregate is the question's own measure only when it opens the question
+            // ("the total population of the districts whose area is above average"); right
+            // before the comparison it is the compared value ("whose average salary is above
+            // the average"), and money words are totals per row of something else.
             let other_aggregate = spans.iter().enumerate().any(|(j, s)| {
-                !(k..=avg).contains(&j)
-                    && matches!(
-                        s.item,
-                        Item::Agg(_) | Item::ModelMeasure { .. } | Item::Money | Item::Times(_)
-                    )
+                if (k..=avg).contains(&j) {
+                    return false;
+                }
+                match s.item {
+                    Item::Money | Item::Times(_) => true,
+                    Item::Agg(_) | Item::ModelMeasure { .. } => {
+                        let opens = spans[..j].iter().all(|p| {
+                            matches!(p.item, Item::Listing | Item::Names | Item::FollowUp)
+                        });
+                        !(opens && j + 2 < k)
+                    }
+                    _ => false,
+                }
             });
             let narrowed = spans[avg + 1..]
                 .iter()
                 .any(|s| matches!(s.item, Item::Value(_) | Item::Literal(_)));
-            if other_aggregate
-                || narrowed
-                || matches!(spans.get(avg + 1).map(|s| &s.item), Some(Item::Count(_)))
-            {
+            // "more than the average number of points": a column that holds a number; of
+            // rows ("the average number of tracks"), a count per row the rules do not write.
+            let counted = match (
+                spans.get(avg + 1).map(|s| &s.item),
+                spans.get(avg + 2).map(|s| &s.item),
+            ) {
+                (Some(Item::Count(_)), Some(Item::Mention(c))) if numeric_column(self.lex, c) => {
+                    Some(true)
+                }
+                (Some(Item::Count(_)), _) => Some(false),
+                _ => None,
+            };
+            if other_aggregate || narrowed || counted == Some(false) {
                 self.unplaced.push(whole);
                 continue;
+            }
+            if counted == Some(true) {
+                self.used[avg + 1] = true;
+                avg += 1;
             }
             // The numeric name right before the comparison and the one right after "average".
             let before =

@@ -89,6 +89,21 @@ async fn comparisons_with_the_average_of_the_whole_column() {
         "SELECT Name FROM Track WHERE UnitPrice < (SELECT AVG(UnitPrice) FROM Track)"
     );
 
+    // The question's own measure opens it; a column that holds a number is compared.
+    assert_eq!(
+        sql(
+            &g,
+            "What is the average unit price of tracks longer than average?"
+        ),
+        "SELECT AVG(UnitPrice) AS average_unit_price FROM Track WHERE Milliseconds > (SELECT AVG(Milliseconds) FROM Track)"
+    );
+    assert_eq!(
+        sql(
+            &g,
+            "tracks with more than the average number of milliseconds"
+        ),
+        "SELECT Name FROM Track WHERE Milliseconds > (SELECT AVG(Milliseconds) FROM Track)"
+    );
     let (g, _) = generator("northwind").await;
     assert_eq!(
         sql(&g, "Which products have a unit price above the average?"),
@@ -115,6 +130,7 @@ async fn comparisons_with_an_average_the_rules_cannot_write_abstain() {
         "albums with more than the average number of tracks",
         // A grouped average compared with the overall one.
         "genres whose average unit price is above the average",
+        "Which genres have an average unit price above the average?",
         // Two different columns.
         "tracks with a unit price above the average milliseconds",
     ] {
