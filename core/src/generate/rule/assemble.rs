@@ -33,6 +33,9 @@ impl Resolution<'_> {
         if let Some(ir) = self.per_group_extreme()? {
             return Ok(ir);
         }
+        if let Some(ir) = self.row_with_extreme()? {
+            return Ok(ir);
+        }
         let d = self.draft;
         let measure = d.measure.as_ref().map(|m| self.measure(m)).transpose()?;
         let mut dims = d
@@ -526,7 +529,7 @@ impl Resolution<'_> {
 
 /// Merges equality conditions on one column: with "or" into one `IN`, without it the
 /// question asks for a row that has two values at once, which the rules do not answer.
-fn combine_values(filters: Vec<Filter>, any_of: bool) -> Result<Vec<Filter>> {
+pub(super) fn combine_values(filters: Vec<Filter>, any_of: bool) -> Result<Vec<Filter>> {
     let mut out: Vec<Filter> = Vec::new();
     let mut merged = false;
     for f in filters {

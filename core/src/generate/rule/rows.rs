@@ -187,3 +187,90 @@ impl Resolution<'_> {
         Ok(Some(ir))
     }
 }
+
+impl Resolution<'_> {
+    /// "The name of the employee with the maximum salary", "the id of the cheapest product
+    /// with the lowest price": the attributes of the row that holds the largest (or smallest)
+    /// value, written as the rules write every superlative over a table: `ORDER BY ... LIMIT
+    /// 1`, one row (ties broken by the database, as the field's gold standard does).
+    ///
+    /// Taken only when the question asks for attributes of rows (names, ids, named columns or
+    /// all information) of the very table whose column is the maximum or minimum, with no
+    /// grouping, ranking or order of its own; "the maximum salary of employees" stays a value.
+    pub(super) fn row_with_extreme(&self) -> Result<Option<QueryIr>> {
+        use super::plan::DraftMeasure;
+        let d = self.draft;
+        let Some(DraftMeasure::Agg(agg @ (Agg::Max | Agg::Min), s)) = &d.measure else {
+            return Ok(None);
+        };
+        let asks_rows = d.names || d.key || !d.columns.is_empty() || d.all_columns;
+        if !asks_rows
+            || !d.dims.is_empty()
+            || !d.having.is_empty()
+            || d.rank.is_some()
+            || d.rank_column.is_some()
+            || d.order_by.is_some()
+            || d.limit.is_some()
+            || d.direction.is_some()
+            || d.share
+            || d.measure_condition.is_some()
+        {
+            return Ok(None);
+        }
+        let Ok(column) = self.column(*s) else {
+            return Ok(None);
+        };
+        if self.subject()?.as_ref() != Some(&column.table) {
+            return Ok(None);
+        }
+        let Some(t) = self.lex.table_index(&column.table) else {
+            return Ok(None);
+        };
+        let info = &self.lex.tables[t];
+        let named = self.columns()?;
+        if named.iter().any(|c| c.table != column.table) {
+            return Ok(None);
+        }
+        let mut ir = QueryIr::new(column.table.clone());
+        let mut add = |c: ColumnRef| {
+            if !ir.columns.contains(&c) {
+                ir.columns.push(c);
+            }
+        };
+        if d.key {
+            info.key
+                .iter()
+                .for_each(|k| add(ColumnRef::new(&info.name, k)));
+        }
+        if d.names || named.is_empty() {
+            info.labels
+                .iter()
+                .for_each(|l| add(ColumnRef::new(&info.name, l)));
+        }
+        named.into_iter().for_each(&mut add);
+        add(column.clone());
+        ir.filters = super::assemble::combine_values(
+            d.filters
+                .iter()
+                .map(|f| self.filter(f))
+                .collect::<Result<Vec<_>>>()?,
+            d.any_of,
+        )?;
+        ir.order = Some(super::ir::Order {
+            key: super::ir::OrderKey::Column { column },
+            descending: *agg == Agg::Max,
+        });
+        ir.limit = Some(1);
+        for c in &d.context {
+            let t = self.table_name(self.pick(*c)?.table());
+            if !ir.tables().contains(&t) {
+                return Err(cannot_answer(
+                    format!("I could not tell how {t} relates to the rest of the question"),
+                    Vec::new(),
+                ));
+            }
+        }
+        self.whole_rows(&mut ir)?;
+        Ok(Some(ir))
+    }
+}

@@ -332,3 +332,22 @@ async fn percentages_of_nothing_in_particular_abstain() {
         abstains(&g, q);
     }
 }
+
+#[tokio::test]
+async fn the_row_with_the_maximum_is_one_row_ordered() {
+    let (g, _) = generator("chinook").await;
+    assert_eq!(
+        sql(&g, "the name of the track with the maximum unit price"),
+        "SELECT Name, UnitPrice FROM Track ORDER BY UnitPrice DESC LIMIT 1"
+    );
+    // The maximum itself, when no attribute of a row is asked for.
+    assert_eq!(
+        sql(&g, "What is the maximum unit price of tracks?"),
+        "SELECT MAX(UnitPrice) AS max_unit_price FROM Track"
+    );
+    let (g, _) = generator("northwind").await;
+    assert_eq!(
+        sql(&g, "the name of the product with the minimum unit price"),
+        "SELECT ProductName, UnitPrice FROM Products ORDER BY UnitPrice ASC LIMIT 1"
+    );
+}
