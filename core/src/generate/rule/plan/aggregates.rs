@@ -6,7 +6,7 @@ use super::{DraftFilter, Pick, Planner, Slot, slots::numeric_column};
 use crate::generate::rule::{
     grammar::{Item, Property},
     ir::{Agg, CmpOp},
-    linker::ColumnKind,
+    linker::{ColumnKind, Target},
 };
 
 impl Planner<'_> {
@@ -69,6 +69,7 @@ impl Planner<'_> {
                 _ => {}
             }
         }
+        self.ranges_of_numbers();
         for k in 0..spans.len() {
             if self.used[k] {
                 continue;
@@ -228,5 +229,79 @@ impl Planner<'_> {
         }
         self.draft.slots[s] = Slot { picks };
         (s, !desc)
+    }
+
+    /// Two readings of "between A and B" the general reading leaves out:
+    ///
+    /// * years on a column of years named right before ("opened between 2000 and 2005" of
+    ///   `open_year`, "launched between 2002 and 2004" of `Launch_year`): a numeric range, when
+    ///   the name reads no date column;
+    /// * the column named right after the numbers ("between 100 and 300 hours"), when no
+    ///   numeric name comes right before "between".
+    fn ranges_of_numbers(&mut self) {
+        let spans = self.spans;
+        for k in 0..spans.len() {
+            if self.used[k] || !matches!(spans[k].item, Item::Between) {
+                continue;
+            }
+            let before = k.checked_sub(1).filter(|&j| !self.used[j]);
+            match (self.next(k), spans.get(k + 2).map(|s| &s.item)) {
+                (Some(Item::Year(a)), Some(Item::Year(b))) => {
+                    let Some(j) = before else { continue };
+                    let (Item::Mention(c) | Item::Participle(c)) = &spans[j].item else {
+                        continue;
+                    };
+                    let reads_date = c.iter().any(|x| match x.target {
+                        Target::Column(t, ci) => {
+                            self.lex.tables[t].columns[ci].kind == ColumnKind::Temporal
+                        }
+                        Target::Table(_) => false,
+                    });
+                    let picks: Vec<_> = c
+                        .iter()
+                        .filter_map(|x| match x.target {
+                            Target::Column(t, ci) => {
+                                let col = &self.lex.tables[t].columns[ci];
+                                (col.kind == ColumnKind::Numeric
+                                    && !col.is_key
+                                    && col.words.iter().any(|w| w == "year"))
+                                .then_some((Pick::Column(t, ci), x.penalty, None))
+                            }
+                            Target::Table(_) => None,
+                        })
+                        .collect();
+                    if reads_date || picks.is_empty() || a > b {
+                        continue;
+                    }
+                    for u in [j, k, k + 1, k + 2] {
+                        self.used[u] = true;
+                    }
+                    let s = self.push_slot(Slot { picks });
+                    self.draft
+                        .filters
+                        .push(DraftFilter::Between(s, f64::from(*a), f64::from(*b)));
+                }
+                (Some(Item::Number(a)), Some(Item::Number(b))) => {
+                    let numeric_before = before.is_some_and(|j| match &spans[j].item {
+                        Item::Mention(c) => numeric_column(self.lex, c),
+                        Item::Prop(_) => true,
+                        _ => false,
+                    });
+                    let Some(Item::Mention(c)) = spans.get(k + 3).map(|s| &s.item) else {
+                        continue;
+                    };
+                    if numeric_before || !numeric_column(self.lex, c) || self.used[k + 3] {
+                        continue;
+                    }
+                    let (a, b) = (*a, *b);
+                    for u in k..=k + 3 {
+                        self.used[u] = true;
+                    }
+                    let s = self.numeric_slot(c);
+                    self.draft.filters.push(DraftFilter::Between(s, a, b));
+                }
+                _ => {}
+            }
+        }
     }
 }

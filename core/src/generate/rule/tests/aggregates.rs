@@ -8,6 +8,7 @@ use crate::{
     generate::rule::{QueryIr, RuleGenerator, compile::SqlWriter, joins::SchemaGraph},
     sql::{Validator, ValidatorOptions},
 };
+use std::sync::Arc;
 
 fn sql(g: &RuleGenerator, q: &str) -> String {
     let s = g.answer(q, &[]).unwrap_or_else(|e| panic!("{q}: {e}")).sql;
@@ -350,4 +351,41 @@ async fn the_row_with_the_maximum_is_one_row_ordered() {
         sql(&g, "the name of the product with the minimum unit price"),
         "SELECT ProductName, UnitPrice FROM Products ORDER BY UnitPrice ASC LIMIT 1"
     );
+}
+
+/// The rule generator over a database of the Spider training set.
+async fn spider(db: &str) -> RuleGenerator {
+    let data = crate::testdb::path("northwind");
+    let root = data
+        .parent()
+        .and_then(|p| p.parent())
+        .expect("the shared data folder");
+    let file =
+        crate::testdb::open_path(&root.join(format!("spider-train/database/{db}/{db}.sqlite")))
+            .await;
+    let catalog = Arc::new(file.catalog().await.expect("catalog"));
+    RuleGenerator::build(file.as_ref(), catalog)
+        .await
+        .expect("builds")
+}
+
+#[tokio::test]
+async fn ranges_on_a_column_of_years_or_named_after_the_numbers() {
+    let g = spider("gas_company").await;
+    assert_eq!(
+        sql(&g, "How many gas station are opened between 2000 and 2005?"),
+        "SELECT COUNT(*) AS count FROM gas_station WHERE Open_Year BETWEEN 2000 AND 2005"
+    );
+    let (g, _) = generator("chinook").await;
+    assert_eq!(
+        sql(&g, "tracks with between 200000 and 210000 milliseconds"),
+        "SELECT Name FROM Track WHERE Milliseconds BETWEEN 200000 AND 210000"
+    );
+    // Years on a date column stay a range of dates.
+    assert_eq!(
+        sql(&g, "invoices between 2021 and 2023"),
+        "SELECT InvoiceId FROM Invoice WHERE InvoiceDate >= '2021-01-01' AND InvoiceDate < '2024-01-01'"
+    );
+    // Numbers with nothing to range over.
+    abstains(&g, "albums between 1 and 2");
 }
