@@ -23,7 +23,24 @@ impl Planner<'_> {
     /// department": the average of some rows only).
     pub(super) fn versus_aggregates(&mut self) {
         let spans = self.spans;
+        // A follow-up patches the previous query with its conditions, groupings and order
+        // only: whole rows and percentages are asked for in a question of their own, which
+        // names its table and opens with no follow-up cue.
+        let own_question = !matches!(spans.first().map(|s| &s.item), Some(Item::FollowUp))
+            && !spans
+                .iter()
+                .any(|s| matches!(s.item, Item::Instead | Item::Also))
+            && spans.iter().any(|s| match &s.item {
+                Item::Mention(c) => super::slots::table_of(c).is_some(),
+                Item::Money => true,
+                _ => false,
+            });
         for (k, span) in spans.iter().enumerate() {
+            if matches!(span.item, Item::AllColumns | Item::Share) && !own_question {
+                self.used[k] = true;
+                self.unplaced.push((span.start, span.end));
+                continue;
+            }
             match span.item {
                 Item::AllColumns => {
                     self.used[k] = true;
@@ -39,13 +56,18 @@ impl Planner<'_> {
                         continue;
                     }
                     self.draft.share = true;
-                    if let Some(Item::Mention(c)) = self.next(k)
-                        && super::slots::table_of(c).is_some()
-                        && !numeric_column(self.lex, c)
-                    {
-                        self.used[k + 1] = true;
-                        let s = self.table_slot(c);
-                        self.draft.measure = Some(super::DraftMeasure::Count(s, false));
+                    match self.next(k) {
+                        Some(Item::Mention(c))
+                            if super::slots::table_of(c).is_some()
+                                && !numeric_column(self.lex, c) =>
+                        {
+                            self.used[k + 1] = true;
+                            let s = self.table_slot(c);
+                            self.draft.measure = Some(super::DraftMeasure::Count(s, false));
+                        }
+                        Some(Item::Money | Item::Agg(_) | Item::ModelMeasure { .. }) => {}
+                        // "what percentage are longer than average": of what?
+                        _ => self.unplaced.push((span.start, span.end)),
                     }
                 }
                 Item::YearRange(a, b) if a > b => {

@@ -389,3 +389,32 @@ async fn ranges_on_a_column_of_years_or_named_after_the_numbers() {
     // Numbers with nothing to range over.
     abstains(&g, "albums between 1 and 2");
 }
+
+#[tokio::test]
+async fn follow_ups_do_not_drop_a_percentage_or_whole_rows() {
+    let (g, _) = generator("chinook").await;
+    let first = g.answer("number of tracks by genre", &[]).expect("answers");
+    let history = vec![super::turn("number of tracks by genre", &first)];
+    for q in [
+        "what percentage are longer than average",
+        "what about all information",
+    ] {
+        match g.answer(q, &history) {
+            Err(Error::CannotAnswer { .. }) => {}
+            other => panic!(
+                "{q}: expected an abstention, got {:?}",
+                other.map(|a| a.sql)
+            ),
+        }
+    }
+    // A comparison with the average is a condition a follow-up adds.
+    let next = g
+        .answer("only those longer than average", &history)
+        .expect("answers");
+    assert!(
+        next.sql
+            .contains("Track.Milliseconds > (SELECT AVG(Milliseconds) FROM Track)"),
+        "{}",
+        next.sql
+    );
+}
