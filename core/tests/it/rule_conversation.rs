@@ -66,7 +66,7 @@ async fn a_long_conversation_through_the_engine() {
         );
     }
     let e = engine
-        .ask(Ask::new("Which tracks are longer than the average?").session(session))
+        .ask(Ask::new("Which customers spent more than the average?").session(session))
         .await
         .expect_err("abstains");
     assert_eq!(e.kind(), ErrorKind::CannotAnswer);

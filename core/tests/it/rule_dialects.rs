@@ -95,15 +95,30 @@ const PATTERN_QUESTIONS: &[&str] = &[
     "Customers who bought Rock but not Jazz tracks",
 ];
 
+/// Comparisons with an average, superlatives within groups, whole rows, ranges of years and
+/// percentages: constructions whose SQL (subqueries, correlated subqueries, `CASE`, `NULLIF`)
+/// each dialect must accept and agree on.
+const AGGREGATE_QUESTIONS: &[&str] = &[
+    "How many tracks are longer than average?",
+    "Which tracks have a unit price above average?",
+    "List the tracks longer than twice the average.",
+    "the most expensive track in each genre",
+    "the shortest track of every album",
+    "Show all information about the genres.",
+    "How many invoices from 2021 to 2023?",
+    "What percentage of tracks are Rock?",
+    "share of revenue by billing country",
+];
+
 #[tokio::test]
-async fn patterns_negations_and_sets_agree_on_sqlite_postgres_and_mariadb() {
+async fn patterns_negations_sets_and_aggregate_comparisons_agree_on_sqlite_postgres_and_mariadb() {
     let (reference, reference_source) = open(Backend::Sqlite).await;
     for backend in [Backend::Postgres, Backend::Mysql] {
         if !backend.require() {
             continue;
         }
         let (generator, source) = open(backend).await;
-        for q in PATTERN_QUESTIONS {
+        for q in PATTERN_QUESTIONS.iter().chain(AGGREGATE_QUESTIONS) {
             let expected = answer(&reference, &reference_source, q).await;
             let rows = answer(&generator, &source, q).await;
             assert!(

@@ -30,6 +30,12 @@ impl Resolution<'_> {
 
     /// The whole query of a question asked on its own.
     pub fn query(&self) -> Result<QueryIr> {
+        if let Some(ir) = self.per_group_extreme()? {
+            return Ok(ir);
+        }
+        if let Some(ir) = self.row_with_extreme()? {
+            return Ok(ir);
+        }
         let d = self.draft;
         let measure = d.measure.as_ref().map(|m| self.measure(m)).transpose()?;
         let mut dims = d
@@ -229,6 +235,7 @@ impl Resolution<'_> {
             ir.order = Some(order);
             ir.limit = Some(d.limit.unwrap_or(1));
             self.check_context(&ir)?;
+            self.finish(&mut ir)?;
             return Ok(ir);
         }
         let mut grouped_extreme = false;
@@ -521,13 +528,14 @@ impl Resolution<'_> {
                 Vec::new(),
             ));
         }
+        self.finish(&mut ir)?;
         Ok(ir)
     }
 }
 
 /// Merges equality conditions on one column: with "or" into one `IN`, without it the
 /// question asks for a row that has two values at once, which the rules do not answer.
-fn combine_values(filters: Vec<Filter>, any_of: bool) -> Result<Vec<Filter>> {
+pub(super) fn combine_values(filters: Vec<Filter>, any_of: bool) -> Result<Vec<Filter>> {
     let mut out: Vec<Filter> = Vec::new();
     let mut merged = false;
     for f in filters {

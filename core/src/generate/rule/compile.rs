@@ -12,7 +12,7 @@ use crate::{
 use super::{
     cannot_answer,
     ir::{
-        Agg, ColumnRef, Dimension, Filter, Literal, Measure, MeasureArg, OrderKey, QueryIr,
+        Agg, ColumnRef, Dimension, Filter, Literal, Measure, MeasureArg, OrderKey, QueryIr, Share,
         TimeBucket,
     },
     joins::SchemaGraph,
@@ -419,6 +419,49 @@ impl<'a> SqlWriter<'a> {
                     }
                 }
             }
+            Filter::VsAggregate {
+                column,
+                op,
+                agg,
+                factor,
+            } => {
+                // The subquery reads the column unqualified: its own FROM is the nearest scope.
+                let f = match agg {
+                    Agg::Count | Agg::CountDistinct => "COUNT",
+                    Agg::Sum => "SUM",
+                    Agg::Avg => "AVG",
+                    Agg::Min => "MIN",
+                    Agg::Max => "MAX",
+                };
+                let scale = if *factor == 1.0 {
+                    String::new()
+                } else {
+                    format!("{} * ", number(*factor))
+                };
+                format!(
+                    "{} {} {scale}(SELECT {f}({}) FROM {})",
+                    self.col(column),
+                    op.sql(),
+                    quote_ident(self.dialect(), &column.column),
+                    self.table_name(&column.table)
+                )
+            }
+            Filter::GroupExtreme { column, group, max } => {
+                // The outer columns are always qualified: inside the subquery an unqualified
+                // name would be the peer's own.
+                let d = self.dialect();
+                let table = self.table_name(&column.table);
+                let outer = |c: &str| format!("{table}.{}", quote_ident(d, c));
+                let peer = |c: &str| format!("peer.{}", quote_ident(d, c));
+                format!(
+                    "{} = (SELECT {}({}) FROM {table} AS peer WHERE {} = {})",
+                    outer(&column.column),
+                    if *max { "MAX" } else { "MIN" },
+                    peer(&column.column),
+                    peer(&group.column),
+                    outer(&group.column)
+                )
+            }
             Filter::Date { column, op, date } => {
                 let lit = match self.dialect() {
                     Dialect::Postgres => format!("DATE '{date}'"),
@@ -443,6 +486,55 @@ impl<'a> SqlWriter<'a> {
                 format!("{} NOT IN ({})", self.col(column), v.join(", "))
             }
         })
+    }
+
+    /// The measure of a percentage ([`Share`]), or `measure` as it is. The divisor is wrapped
+    /// in `NULLIF(..., 0)` so that no rows give no value rather than a division error
+    /// (PostgreSQL).
+    fn share(
+        &mut self,
+        ir: &QueryIr,
+        measure: Option<String>,
+        fans_out: bool,
+    ) -> Result<Option<String>> {
+        let Some(share) = &ir.share else {
+            return Ok(measure);
+        };
+        if fans_out {
+            return Err(cannot_answer(
+                "the percentage would count rows once for each joined row".to_string(),
+                Vec::new(),
+            ));
+        }
+        match share {
+            Share::Rows { conditions } => {
+                let c: Vec<String> = conditions
+                    .iter()
+                    .map(|f| self.filter(f))
+                    .collect::<Result<_>>()?;
+                Ok(Some(format!(
+                    "100.0 * SUM(CASE WHEN {} THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0)",
+                    c.join(" AND ")
+                )))
+            }
+            Share::OfTotal => {
+                let (Some(m), Some(sql)) = (&ir.measure, measure) else {
+                    return Err(cannot_answer(
+                        "I could not tell what the percentage is of".to_string(),
+                        Vec::new(),
+                    ));
+                };
+                // The whole table's total, its columns unqualified inside its own FROM.
+                let qualify = self.qualify;
+                self.qualify = false;
+                let whole = self.plain_measure(m, ir, false);
+                self.qualify = qualify;
+                let table = self.table_name(super::ir::measure_table(m));
+                Ok(Some(format!(
+                    "100.0 * {sql} / NULLIF((SELECT {whole} FROM {table}), 0)"
+                )))
+            }
+        }
     }
 
     /// The SQL of `ir`, or an abstention when its tables cannot be joined.
@@ -532,11 +624,14 @@ impl<'a> SqlWriter<'a> {
             .as_ref()
             .map(|m| self.measure(m, ir, fans_out))
             .transpose()?;
+        let measure_sql = self.share(ir, measure_sql, fans_out)?;
         if let (Some(m), Some(sql)) = (&ir.measure, &measure_sql) {
-            select.push(format!(
-                "{sql} AS {}",
-                quote_ident(self.dialect(), &alias(m))
-            ));
+            let label = if ir.share.is_some() {
+                "percentage".to_string()
+            } else {
+                alias(m)
+            };
+            select.push(format!("{sql} AS {}", quote_ident(self.dialect(), &label)));
         }
         if select.is_empty() {
             return Err(cannot_answer(

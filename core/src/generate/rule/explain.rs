@@ -115,6 +115,37 @@ fn filter(f: &Filter) -> String {
             year,
             month: Some(m),
         } => format!("{} is in {year}-{m:02}", col(column)),
+        Filter::VsAggregate {
+            column,
+            op: o,
+            agg,
+            factor,
+        } => {
+            let times = if *factor == 1.0 {
+                String::new()
+            } else {
+                format!("{} times ", number(*factor))
+            };
+            let of = measure(&super::ir::Measure {
+                agg: *agg,
+                arg: super::ir::MeasureArg::Column {
+                    column: column.clone(),
+                },
+            });
+            format!(
+                "{} {} {times}{of} of all {}",
+                col(column),
+                op(*o),
+                plural(&words(&column.table))
+            )
+        }
+        Filter::GroupExtreme { column, group, max } => format!(
+            "{} is the {} among the {} with the same {}",
+            col(column),
+            if *max { "largest" } else { "smallest" },
+            plural(&words(&column.table)),
+            words(&group.column)
+        ),
         Filter::Date {
             column,
             op: o,
@@ -185,11 +216,27 @@ fn dimension(d: &Dimension) -> String {
     }
 }
 
+/// The percentage a query computes, when it computes one.
+fn share(ir: &QueryIr) -> Option<String> {
+    let m = ir.measure.as_ref()?;
+    Some(match ir.share.as_ref()? {
+        super::ir::Share::Rows { conditions } => {
+            let f: Vec<String> = conditions.iter().map(filter).collect();
+            format!(
+                "the percentage of {} where {}",
+                measure(m).trim_start_matches("the number of "),
+                f.join(" and ")
+            )
+        }
+        super::ir::Share::OfTotal => format!("{} as a percentage of the whole", measure(m)),
+    })
+}
+
 /// Describes `ir` in one or two plain sentences.
 pub fn explain(ir: &QueryIr) -> String {
     let mut s = match &ir.measure {
         Some(m) => {
-            let mut s = format!("Computes {}", measure(m));
+            let mut s = format!("Computes {}", share(ir).unwrap_or_else(|| measure(m)));
             if !ir.group_by.is_empty() {
                 let g: Vec<String> = ir.group_by.iter().map(dimension).collect();
                 s.push_str(&format!(" for each {}", g.join(" and ")));

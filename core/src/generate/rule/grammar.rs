@@ -145,6 +145,14 @@ pub enum Item {
     Not,
     /// "both" before values joined by "and": rows related to each of them.
     Both,
+    /// "twice", "3 times" before an average: a factor of the compared aggregate.
+    Times(f64),
+    /// "all information", "all the details", "everything": every column of the rows.
+    AllColumns,
+    /// "from 2010 to 2012": the years from the first to the second, both included.
+    YearRange(i32, i32),
+    /// "percentage", "proportion", "share": the measure is a percentage.
+    Share,
 }
 
 /// The semantic model's phrases found in a question, for [`read_with`].
@@ -531,6 +539,11 @@ pub fn read_with(
         {
             let n = if t.lower == "over" { 2 } else { 1 };
             push(&mut spans, Item::Trend, n);
+            i += n;
+            continue;
+        }
+        if let Some((item, n)) = super::wording::read_at(tokens, &norms, i, lexicon) {
+            push(&mut spans, item, n);
             i += n;
             continue;
         }

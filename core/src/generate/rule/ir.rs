@@ -220,6 +220,32 @@ pub enum Filter {
         /// The date.
         date: String,
     },
+    /// `column op factor * (SELECT agg(column) FROM its table)`: a comparison with an
+    /// aggregate of the whole table ("longer than average", "more than twice the average").
+    /// The aggregate is over every row of the column's table, without the question's other
+    /// conditions, as the field's gold standard (Spider) writes it.
+    VsAggregate {
+        /// The compared column.
+        column: ColumnRef,
+        /// The operator.
+        op: CmpOp,
+        /// The aggregate of the column it is compared with.
+        agg: Agg,
+        /// The factor of the aggregate (1 for "more than the average", 2 for "twice").
+        factor: f64,
+    },
+    /// The row holds the largest (or smallest) value of `column` among the rows of its table
+    /// with the same `group` ("the most expensive track in each genre"): a correlated
+    /// `column = (SELECT MAX(column) FROM table AS peer WHERE peer.group = table.group)`,
+    /// valid on every dialect. Rows tied for the extreme are all kept.
+    GroupExtreme {
+        /// The ranked column.
+        column: ColumnRef,
+        /// The column of the same table whose equal values form a group.
+        group: ColumnRef,
+        /// Largest (`true`) or smallest.
+        max: bool,
+    },
     /// `column LIKE pattern`: the text contains, starts or ends with `text` (see
     /// [`LikeKind`]); compiled case-insensitively on every dialect.
     Like {
@@ -276,6 +302,8 @@ impl Filter {
             | Self::Period { column, .. }
             | Self::Model { column, .. }
             | Self::Date { column, .. }
+            | Self::VsAggregate { column, .. }
+            | Self::GroupExtreme { column, .. }
             | Self::Like { column, .. }
             | Self::Exists { column, .. }
             | Self::NoneOf { column, .. } => column,
@@ -345,6 +373,25 @@ pub struct QueryIr {
     /// Only distinct rows.
     #[serde(default)]
     pub distinct: bool,
+    /// The measure is a percentage ("what percentage of tracks are Rock", "share of revenue
+    /// by country").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<Share>,
+}
+
+/// What a percentage is of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Share {
+    /// The rows that meet `conditions`, in percent of all the rows counted (of each group):
+    /// `100.0 * SUM(CASE WHEN conditions THEN 1 ELSE 0 END) / NULLIF(COUNT(*), 0)`.
+    Rows {
+        /// The conditions, all of which must hold.
+        conditions: Vec<Filter>,
+    },
+    /// Each group's measure in percent of the measure over the whole table:
+    /// `100.0 * SUM(x) / (SELECT SUM(x) FROM t)`.
+    OfTotal,
 }
 
 impl QueryIr {
@@ -360,6 +407,7 @@ impl QueryIr {
             order: None,
             limit: None,
             distinct: false,
+            share: None,
         }
     }
 
@@ -385,6 +433,11 @@ impl QueryIr {
         }
         for f in &self.filters {
             if !f.column().table.is_empty() {
+                add(&f.column().table);
+            }
+        }
+        if let Some(Share::Rows { conditions }) = &self.share {
+            for f in conditions {
                 add(&f.column().table);
             }
         }

@@ -24,7 +24,9 @@ pub mod model;
 pub mod patterns;
 pub mod plan;
 pub mod resolve;
+mod rows;
 mod sets;
+mod wording;
 
 #[cfg(test)]
 mod tests;

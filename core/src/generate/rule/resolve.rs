@@ -416,6 +416,12 @@ impl Resolution<'_> {
                 op: *op,
                 date: date.clone(),
             },
+            DraftFilter::VsAggregate(s, op, agg, factor) => Filter::VsAggregate {
+                column: self.column(*s)?,
+                op: *op,
+                agg: *agg,
+                factor: *factor,
+            },
             DraftFilter::Pattern(s, kind, text, negated) => Filter::Like {
                 column: self.column(*s)?,
                 position: *kind,

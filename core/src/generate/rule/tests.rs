@@ -1,6 +1,7 @@
 //! End-to-end tests of the generator on the sample databases: generated SQL text, its results
 //! against gold SQL, follow-ups and abstentions.
 
+mod aggregates;
 mod constructions;
 mod followups;
 mod patterns;

@@ -2,6 +2,7 @@
 //! `Customer.Country` or `Invoice.BillingCountry`) are slots; the draft is resolved by picking,
 //! for every slot, the reading that needs the fewest joins.
 
+mod aggregates;
 mod conditions;
 mod negation;
 mod slots;
@@ -115,6 +116,9 @@ pub enum DraftFilter {
         /// None of them.
         negated: bool,
     },
+    /// The slot's numeric column compared with a factor times an aggregate of the whole
+    /// column ("longer than average", "more than twice the average").
+    VsAggregate(usize, CmpOp, Agg, f64),
 }
 
 /// A draft aggregate condition: measure op value.
@@ -187,6 +191,10 @@ pub struct Draft {
     pub trend: bool,
     /// "both X and Y": each value by its own related rows.
     pub both: bool,
+    /// "all information about ...": every column of the listed rows.
+    pub all_columns: bool,
+    /// "what percentage of ...": the measure is a percentage.
+    pub share: bool,
 }
 
 /// Builds drafts from items.
@@ -282,6 +290,7 @@ impl<'a> Planner<'a> {
                 _ => {}
             }
         }
+        self.versus_aggregates();
         for k in 0..spans.len() {
             if self.used[k] {
                 continue;
@@ -539,7 +548,7 @@ impl<'a> Planner<'a> {
                         self.unplaced.push((spans[k].start, spans[k].end));
                         continue;
                     }
-                    let s = self.property_slot(Some(prop), kind, None);
+                    let (s, desc) = self.extreme_slot(prop, kind, desc);
                     self.draft.order_by = Some((s, desc));
                     self.draft.extreme = true;
                     if self.draft.limit.is_none() {
