@@ -593,6 +593,25 @@ impl<'a> Planner<'a> {
                             self.used[k + 1] = true;
                             self.draft.dims.push(DraftDim::Model { table, name });
                         }
+                        Some(Item::Mention(c))
+                            if self.draft.limit.is_some()
+                                && self.draft.rank_column.is_none()
+                                && spans.iter().any(|s| matches!(s.item, Item::Top(..)))
+                                && numeric_column(self.lex, &c)
+                                && k.checked_sub(1).is_some_and(|j| {
+                                    matches!(&spans[j].item, Item::Mention(t) if {
+                                        let best = t.iter().map(|x| x.penalty).min();
+                                        t.iter().any(|x| Some(x.penalty) == best
+                                            && matches!(x.target, Target::Table(_)))
+                                    })
+                                }) =>
+                        {
+                            // "top 5 products by unit price": the rows ranked by a number,
+                            // not a grouping by it.
+                            self.used[k + 1] = true;
+                            let s = self.numeric_slot(&c);
+                            self.draft.rank_column = Some(s);
+                        }
                         Some(Item::Mention(c)) => {
                             self.used[k + 1] = true;
                             let s = self.slot_from_candidates(&c);

@@ -352,3 +352,28 @@ async fn abstains_instead_of_guessing() {
     // The length column does not say whether it holds minutes or seconds.
     abstains(&g, "Films longer than 3 hours");
 }
+
+#[tokio::test]
+async fn top_n_rows_by_a_number_rank_the_rows() {
+    // "by" a number after the ranked table: the rows by that number, not a grouping by it.
+    let (g, db) = generator("northwind").await;
+    let s = sql(&g, "Top 5 products by unit price");
+    assert!(!s.contains("GROUP BY"), "{s}");
+    assert!(
+        same_result(
+            &db,
+            &s,
+            "SELECT ProductName FROM Products ORDER BY UnitPrice DESC LIMIT 5"
+        )
+        .await,
+        "{s}"
+    );
+    // A number of related rows: per product in total, or row by row? The rules do not guess.
+    abstains(&g, "Top 5 products by quantity sold");
+    let (g, _) = generator("chinook").await;
+    let s = sql(&g, "Top 3 tracks by unit price");
+    assert!(s.ends_with("ORDER BY UnitPrice DESC LIMIT 3"), "{s}");
+    // A grouping by a category stays a grouping.
+    let s = sql(&g, "Top 5 genres by number of tracks");
+    assert!(s.contains("GROUP BY Genre.GenreId"), "{s}");
+}
