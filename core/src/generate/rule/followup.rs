@@ -148,6 +148,18 @@ pub fn refer(
         }
         return patch(previous, spans, draft, lex, graph).map(distinct_rows);
     }
+    if let (Some(m), Some(shown), false) = (&draft.measure, &previous.measure, overall) {
+        // "how many tracks do they have?" after the genres with more than 100 tracks: the
+        // previous answer already shows that value for each of them.
+        if resolve(draft, lex, graph, &previous.tables())?.measure(m)? == *shown
+            && matches!(previous.group_by.as_slice(), [Dimension::Entity { .. }])
+            && draft.rank.is_none()
+            && draft.limit.is_none()
+            && draft.filters.is_empty()
+        {
+            return Ok(previous.clone());
+        }
+    }
     let entity = referent(previous).ok_or_else(|| unclear("it is grouped by several things"))?;
     if counts_referent {
         // "how many of those are in stock?": the rows are counted, so the rest of the turn

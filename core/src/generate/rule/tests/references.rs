@@ -253,7 +253,8 @@ async fn in_total_asks_for_one_figure_over_the_previous_rows() {
 async fn they_after_a_table_name_still_refers_back() {
     let (g, _) = generator("chinook").await;
     // "tracks" comes before "they", but "they" is the genres of the previous answer: the
-    // answer must not drop the previous condition and count every track.
+    // answer must not drop the previous condition and count every track. The previous
+    // answer already shows each genre's number of tracks.
     let a = converse(
         &g,
         &[
@@ -261,7 +262,33 @@ async fn they_after_a_table_name_still_refers_back() {
             "How many tracks do they have?",
         ],
     );
-    abstains(&a, "refers to in the previous answer");
+    let sql = a.last().and_then(|r| r.as_ref().ok()).expect("answered");
+    assert!(sql.contains("HAVING COUNT(*) > 100"), "{sql}");
+    // Then the fewest of them.
+    let a = converse(
+        &g,
+        &[
+            "Which genres have more than 100 tracks?",
+            "How many tracks do they have?",
+            "Which of them has the fewest?",
+        ],
+    );
+    let sql = a.last().and_then(|r| r.as_ref().ok()).expect("answered");
+    assert!(
+        sql.contains("HAVING COUNT(*) > 100") && sql.ends_with("ORDER BY COUNT(*) ASC LIMIT 1"),
+        "{sql}"
+    );
+    // Another value of theirs needs the ranking as a subquery: the rules abstain.
+    abstains(
+        &converse(
+            &g,
+            &[
+                "Which genres have more than 100 tracks?",
+                "What is the average length of their tracks?",
+            ],
+        ),
+        "refers to in the previous answer",
+    );
 }
 
 /// Like [`converse`](super::converse), but a question the rules do not answer stays in the
