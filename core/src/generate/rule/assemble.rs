@@ -584,6 +584,19 @@ pub(super) fn combine_values(filters: Vec<Filter>, any_of: bool) -> Result<Vec<F
             Vec::new(),
         ));
     }
+    let lists = out
+        .iter()
+        .filter(|f| matches!(f, Filter::AnyOf { .. }))
+        .count();
+    if any_of && lists > 1 {
+        // "in East Julianaside, Texas or in Gleasonmouth, Arizona": pairs of values, which
+        // two lists of alternatives would mix.
+        return Err(cannot_answer(
+            "\"or\" joins pairs of values on different columns, which the rules do not combine"
+                .to_string(),
+            Vec::new(),
+        ));
+    }
     Ok(out)
 }
 

@@ -714,7 +714,11 @@ pub fn read_with(
         } else if let Some(cands) = participle_name(lower, lexicon) {
             // "hired" names `HireDate` (for a date condition only).
             push(&mut spans, Item::Participle(cands), 1);
-        } else if text::is_stop_word(lower) || text::is_neutral_word(lower) {
+        } else if (text::is_stop_word(lower) || text::is_neutral_word(lower))
+            // "invoices from the US": the country, not the pronoun; unless a value is written
+            // so, it is a word the rules do not know.
+            && t.raw != "US"
+        {
             // Explained: carries no meaning of its own.
         } else {
             unknown.push(t.raw.clone());

@@ -377,3 +377,24 @@ async fn top_n_rows_by_a_number_rank_the_rows() {
     let s = sql(&g, "Top 5 genres by number of tracks");
     assert!(s.contains("GROUP BY Genre.GenreId"), "{s}");
 }
+
+#[tokio::test]
+async fn an_abbreviation_written_in_capitals_is_not_a_pronoun() {
+    // "US" is no value of Chinook (its countries say "USA"): the rules must not drop the
+    // condition by reading the pronoun "us".
+    let (g, _) = generator("chinook").await;
+    let unknown = abstains(&g, "How many customers are from the US?");
+    assert_eq!(unknown, ["US"]);
+    let s = sql(&g, "How many customers are from the USA?");
+    assert!(s.ends_with("WHERE Country = 'USA'"), "{s}");
+}
+
+#[tokio::test]
+async fn or_between_pairs_of_values_abstains() {
+    let (g, _) = generator("chinook").await;
+    // Two lists of alternatives would also match a customer in Paris, Germany.
+    abstains(&g, "Customers in Paris, France or in Berlin, Germany");
+    // One list of alternatives is read.
+    let s = sql(&g, "Customers in France or Germany");
+    assert!(s.contains("IN ('France', 'Germany')"), "{s}");
+}
