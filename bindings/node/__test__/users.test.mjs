@@ -59,10 +59,11 @@ describe('users', () => {
     const bob = await engine.ask('Which 5 artists have the most tracks?', { user: { id: 'bob' } })
     const { sessionId } = bob
     // Alice holds Bob's session id, but his conversation is not hers: she has nothing to refine.
+    // Her question stays in her own conversation, unanswered.
     const err = await rejection(engine.ask('top 3 instead', { sessionId, user: { id: 'alice' } }))
     assert.equal(err.code, 'CANNOT_ANSWER', err.message)
     const alice = await engine.ask('How many genres are there?', { sessionId, user: { id: 'alice' } })
-    assert.deepEqual([alice.sessionId, alice.turn, alice.rows], [sessionId, 1, [[25]]])
+    assert.deepEqual([alice.sessionId, alice.turn, alice.rows], [sessionId, 2, [[25]]])
     // Bob's conversation goes on where he left it.
     const again = await engine.ask('top 3 instead', { sessionId, user: { id: 'bob' } })
     assert.deepEqual([again.turn, again.rows], [2, TOP5.slice(0, 3)])
@@ -70,8 +71,8 @@ describe('users', () => {
     const state = await engine.session(sessionId, { user: { id: 'bob' } })
     assert.deepEqual([state.tenantId, state.userId, state.turnCount], ['default', 'bob', 2])
     assert.deepEqual(
-      (await engine.session(sessionId, { user: { id: 'alice' } })).turns.map((t) => t.question),
-      ['How many genres are there?'],
+      (await engine.session(sessionId, { user: { id: 'alice' } })).turns.map((t) => [t.question, t.sql === '']),
+      [['top 3 instead', true], ['How many genres are there?', false]],
     )
     const mine = await engine.session(sessionId)
     assert.deepEqual([mine.turns.length, mine.userId], [0, undefined], "nor is it the default user's")

@@ -49,10 +49,11 @@ def rep(employee_id: int) -> cbi.User:
 def test_a_conversation_belongs_to_its_user(twin: Twin) -> None:
     bob = twin.ask("Which 5 artists have the most tracks?", user={"id": "bob"})
     # Alice holds Bob's session id, but his conversation is not hers: she has nothing to refine.
+    # Her question stays in her own conversation, unanswered.
     with pytest.raises(cbi.CannotAnswerError):
         twin.ask("top 3 instead", session_id=bob.session_id, user={"id": "alice"})
     alice = twin.ask("How many genres are there?", session_id=bob.session_id, user={"id": "alice"})
-    assert (alice.session_id, alice.turn, alice.rows) == (bob.session_id, 1, [(25,)])
+    assert (alice.session_id, alice.turn, alice.rows) == (bob.session_id, 2, [(25,)])
     # Bob's conversation goes on where he left it.
     again = twin.ask("top 3 instead", session_id=bob.session_id, user={"id": "bob"})
     assert (again.turn, again.rows) == (2, TOP5[:3])
@@ -60,9 +61,9 @@ def test_a_conversation_belongs_to_its_user(twin: Twin) -> None:
     state = twin.session(bob.session_id, user={"id": "bob"})
     assert state.user_id == "bob" and state.tenant_id == "default"
     assert [t.question for t in state.turns] == ["Which 5 artists have the most tracks?", "top 3 instead"]
-    assert [t.question for t in twin.session(bob.session_id, user={"id": "alice"}).turns] == [
-        "How many genres are there?"
-    ]
+    hers = twin.session(bob.session_id, user={"id": "alice"}).turns
+    assert [t.question for t in hers] == ["top 3 instead", "How many genres are there?"]
+    assert hers[0].sql == "" and "previous" in hers[0].explanation
     assert twin.session(bob.session_id).turns == []  # nor is it the default user's
 
     # Alice forgetting her conversation leaves Bob's alone.

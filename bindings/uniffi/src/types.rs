@@ -278,16 +278,17 @@ impl From<CoreAnswer> for Answer {
     }
 }
 
-/// One answered question of a conversation.
+/// One question of a conversation: answered, answered with a question back, or not answered
+/// (empty `sql`, the reason in `explanation`).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Turn {
     /// 1-based turn number within the session.
     pub turn: u64,
     /// The question as asked (after the input guard).
     pub question: String,
-    /// The SQL that answered it.
+    /// The SQL that answered it (empty when none did).
     pub sql: String,
-    /// What the SQL does.
+    /// What the SQL does, or why the question was not answered.
     pub explanation: String,
     /// Names of the result's columns.
     pub columns: Vec<String>,

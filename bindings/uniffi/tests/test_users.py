@@ -62,16 +62,20 @@ def test_a_conversation_belongs_to_its_user():
         first = await engine.ask("Which 5 artists have the most tracks?", user=bob)
         sid = first.session_id
         # Alice holds Bob's session id, but his conversation is not hers: nothing to refine.
+        # Her question stays in her own conversation, unanswered.
         e = await failure(engine.ask("top 3 instead", session_id=sid, user=alice))
         assert isinstance(e, E.CannotAnswer)
         hers = await engine.ask("How many genres are there?", session_id=sid, user=alice)
-        assert (hers.session_id, hers.turn, rows(hers)) == (sid, 1, [(25,)])
+        assert (hers.session_id, hers.turn, rows(hers)) == (sid, 2, [(25,)])
         again = await engine.ask("top 3 instead", session_id=sid, user=bob)
         assert (again.turn, rows(again)) == (2, TOP5[:3])
 
         state = await engine.session(sid, user=bob)
         assert (state.tenant_id, state.user_id, state.turn_count) == ("default", "bob", 2)
-        assert [t.question for t in (await engine.session(sid, user=alice)).turns] == ["How many genres are there?"]
+        assert [(t.question, t.sql == "") for t in (await engine.session(sid, user=alice)).turns] == [
+            ("top 3 instead", True),
+            ("How many genres are there?", False),
+        ]
         mine = await engine.session(sid)
         assert (mine.turns, mine.user_id) == ([], None)
 

@@ -49,7 +49,8 @@ class User(TypedDict, total=False):
 
 @dataclass(frozen=True)
 class Turn:
-    """One answered question of a conversation."""
+    """One question of a conversation: answered, answered with a question back, or not answered
+    (then ``sql`` is empty and ``explanation`` says why)."""
 
     turn: int
     question: str

@@ -259,6 +259,46 @@ pub fn is_complete(draft: &Draft) -> bool {
     draft.measure.is_some() || draft.subject.is_some() || draft.order_by.is_some()
 }
 
+/// "Which category had the most?" after a value per category: the turn names what the
+/// previous answer grouped by and asks for the highest or lowest value, with nothing of its own
+/// to compute or filter; it ranks the previous groups.
+pub fn ranks_the_groups(
+    previous: &QueryIr,
+    draft: &Draft,
+    lex: &SchemaLexicon,
+    graph: &SchemaGraph,
+) -> bool {
+    if previous.measure.is_none()
+        || previous.group_by.is_empty()
+        || draft.rank.is_none()
+        || draft.measure.is_some()
+        || draft.rank_column.is_some()
+        || draft.order_by.is_some()
+        || !draft.filters.is_empty()
+        || !draft.having.is_empty()
+        || !draft.columns.is_empty()
+    {
+        return false;
+    }
+    let Ok(res) = resolve(draft, lex, graph, &previous.tables()) else {
+        return false;
+    };
+    let grouped: Vec<&str> = previous.group_by.iter().map(Dimension::table).collect();
+    let named = match (res.subject(), draft.dims.as_slice()) {
+        (Ok(Some(t)), []) => vec![t],
+        (Ok(None), dims) if !dims.is_empty() => match dims
+            .iter()
+            .map(|d| res.dimension(d).map(|d| d.table().to_string()))
+            .collect::<Result<Vec<_>>>()
+        {
+            Ok(t) => t,
+            Err(_) => return false,
+        },
+        _ => return false,
+    };
+    named.iter().all(|t| grouped.contains(&t.as_str()))
+}
+
 /// Whether the question asks "how many of them" (or of these, of those): a count of the
 /// previous answer's rows.
 pub fn counts_referent(tokens: &[Token]) -> bool {

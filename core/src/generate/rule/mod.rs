@@ -455,7 +455,8 @@ impl RuleGenerator {
             ));
         }
         if let Some(prev) = &previous
-            && followup::is_follow_up(&reading.spans, draft)
+            && (followup::is_follow_up(&reading.spans, draft)
+                || followup::ranks_the_groups(prev, draft, &self.lexicon, &self.graph))
         {
             return followup::patch(prev, &reading.spans, draft, &self.lexicon, &self.graph)
                 .map(|ir| Outcome::Query(Box::new(ir)));

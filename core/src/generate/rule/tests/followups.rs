@@ -202,3 +202,40 @@ async fn conditions_on_the_measure_and_another_aggregate() {
     );
     assert!(a[1].is_err(), "a count has nothing to average: {a:?}");
 }
+
+#[tokio::test]
+async fn which_group_has_the_most_ranks_the_previous_groups() {
+    let (g, _) = generator("sakila").await;
+    let a = converse(
+        &g,
+        &[
+            "How many customers does each store have?",
+            "Which store has the most?",
+        ],
+    );
+    let s = last_sql(&a);
+    assert!(
+        s.contains("GROUP BY store.store_id") && s.ends_with("ORDER BY COUNT(*) DESC LIMIT 1"),
+        "{s}"
+    );
+    let (g, _) = generator("chinook").await;
+    let a = converse(
+        &g,
+        &["Total sales by country", "Which country has the least?"],
+    );
+    let s = last_sql(&a);
+    assert!(s.ends_with("ORDER BY SUM(Total) ASC LIMIT 1"), "{s}");
+    // A table the previous answer did not group by is a new question, not a ranking of it.
+    let a = converse(
+        &g,
+        &[
+            "Total sales by country",
+            "Which artist has the most albums?",
+        ],
+    );
+    let s = last_sql(&a);
+    assert!(
+        s.contains("GROUP BY Artist.ArtistId") && !s.contains("Invoice"),
+        "{s}"
+    );
+}
