@@ -63,7 +63,7 @@ def test_a_conversation_belongs_to_its_user(twin: Twin) -> None:
     assert [t.question for t in state.turns] == ["Which 5 artists have the most tracks?", "top 3 instead"]
     hers = twin.session(bob.session_id, user={"id": "alice"}).turns
     assert [t.question for t in hers] == ["top 3 instead", "How many genres are there?"]
-    assert hers[0].sql == "" and "previous" in hers[0].explanation
+    assert hers[0].sql == "" and "cannot answer" in hers[0].explanation
     assert twin.session(bob.session_id).turns == []  # nor is it the default user's
 
     # Alice forgetting her conversation leaves Bob's alone.
