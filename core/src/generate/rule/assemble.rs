@@ -529,6 +529,25 @@ impl Resolution<'_> {
             ));
         }
         self.finish(&mut ir)?;
+        if let Some(Measure {
+            agg: Agg::CountDistinct,
+            arg: MeasureArg::Column { column },
+        }) = &ir.measure
+            && ir
+                .group_by
+                .iter()
+                .any(|g| matches!(g, Dimension::Entity { table, .. } if *table == column.table))
+        {
+            // "the wrestler with the lowest number of days held": the distinct values of a
+            // row's own column, counted per row, are one each; the question means the column.
+            return Err(cannot_answer(
+                format!(
+                    "counting {} for each {} row gives one each; the question may mean the value itself",
+                    column.column, column.table
+                ),
+                Vec::new(),
+            ));
+        }
         Ok(ir)
     }
 }

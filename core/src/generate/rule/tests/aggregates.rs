@@ -418,3 +418,23 @@ async fn follow_ups_do_not_drop_a_percentage_or_whole_rows() {
         next.sql
     );
 }
+
+#[tokio::test]
+async fn a_count_of_a_rows_own_column_per_row_abstains() {
+    // `Days_held` is text: "the lowest number of days held" counted its distinct values per
+    // wrestler, one each, and ranked the wrestlers by nothing.
+    let g = spider("wrestler").await;
+    let e = g
+        .answer(
+            "Return the name of the wrestler who had the lowest number of days held.",
+            &[],
+        )
+        .expect_err("abstains");
+    assert!(e.to_string().contains("gives one each"), "{e}");
+    // A count of related rows per wrestler is read.
+    let s = sql(&g, "Which wrestler has the most eliminations?");
+    assert!(
+        s.contains("GROUP BY wrestler.Wrestler_ID") && s.ends_with("LIMIT 1"),
+        "{s}"
+    );
+}
