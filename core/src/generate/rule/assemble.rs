@@ -305,14 +305,7 @@ impl Resolution<'_> {
         }
         if ir.measure.is_none() {
             let info = self.lex.table_index(&subject).map(|t| &self.lex.tables[t]);
-            let labels: Vec<ColumnRef> = info
-                .map(|t| {
-                    t.labels
-                        .iter()
-                        .map(|l| ColumnRef::new(&t.name, l))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let labels: Vec<ColumnRef> = info.map(|t| t.label_refs()).unwrap_or_default();
             if columns.is_empty() {
                 ir.columns = labels;
             } else {

@@ -77,12 +77,28 @@ pub fn count_previous(previous: &QueryIr, draft: &mut Draft, lex: &SchemaLexicon
     if draft.measure.is_some() || draft.subject.is_some() || !draft.columns.is_empty() {
         return false;
     }
-    let slot = draft.slots.len();
+    let slot = table_slot(draft, t);
+    draft.measure = Some(DraftMeasure::CountRowsOf(slot));
+    true
+}
+
+/// Adds a slot whose one reading is the table `t` (lexicon index); returns its index.
+fn table_slot(draft: &mut Draft, t: usize) -> usize {
     draft.slots.push(Slot {
         picks: vec![(Pick::Table(t), 0, None)],
     });
-    draft.measure = Some(DraftMeasure::CountRowsOf(slot));
-    true
+    draft.slots.len() - 1
+}
+
+/// Whether a condition is on a period or a date (which replaces only another of its kind).
+fn is_time(f: &Filter) -> bool {
+    matches!(f, Filter::Period { .. } | Filter::Date { .. })
+}
+
+/// Whether the condition `new` takes the place of `old`: the same column, and both or neither
+/// about time ("what about 2023?" replaces the year, not the country).
+fn replaces(new: &Filter, old: &Filter) -> bool {
+    new.column() == old.column() && is_time(new) == is_time(old)
 }
 
 /// Answers a turn that refers back (`reference`): the previous answer's entity, within the
@@ -121,9 +137,9 @@ pub fn refer(
         && draft.having.is_empty()
         && draft.agg_only.is_none()
         && (draft.rank.is_none() || previous.measure.is_some());
+    let fixed = previous.tables();
+    let res = resolve(draft, lex, graph, &fixed)?;
     if patch_only {
-        let fixed = previous.tables();
-        let res = resolve(draft, lex, graph, &fixed)?;
         let columns = res.columns()?;
         if let Some(c) = columns.iter().find(|c| !fixed.contains(&c.table)) {
             return Err(unclear(&format!(
@@ -137,21 +153,18 @@ pub fn refer(
             let mut rows = QueryIr::new(previous.subject.clone());
             rows.filters = previous.filters.clone();
             if let Some(t) = lex.table_index(&previous.subject) {
-                let info = &lex.tables[t];
-                rows.columns = info
-                    .labels
-                    .iter()
-                    .map(|l| super::ir::ColumnRef::new(&info.name, l))
-                    .collect();
+                rows.columns = lex.tables[t].label_refs();
             }
             return patch(&rows, spans, draft, lex, graph).map(distinct_rows);
         }
         return patch(previous, spans, draft, lex, graph).map(distinct_rows);
     }
-    if let (Some(m), Some(shown), false) = (&draft.measure, &previous.measure, overall) {
+    // The value the turn asks for, read once.
+    let measure = draft.measure.as_ref().map(|m| res.measure(m)).transpose()?;
+    if let (Some(m), Some(shown), false) = (&measure, &previous.measure, overall) {
         // "how many tracks do they have?" after the genres with more than 100 tracks: the
         // previous answer already shows that value for each of them.
-        if resolve(draft, lex, graph, &previous.tables())?.measure(m)? == *shown
+        if m == shown
             && matches!(previous.group_by.as_slice(), [Dimension::Entity { .. }])
             && draft.rank.is_none()
             && draft.limit.is_none()
@@ -164,12 +177,7 @@ pub fn refer(
     if counts_referent {
         // "how many of those are in stock?": the rows are counted, so the rest of the turn
         // must be conditions the rules read.
-        let counted = draft
-            .measure
-            .as_ref()
-            .map(|m| resolve(draft, lex, graph, &previous.tables())?.measure(m))
-            .transpose()?;
-        let rows = counted
+        let rows = measure
             .as_ref()
             .is_some_and(|m| matches!(m.agg, Agg::Count) && super::ir::measure_table(m) == entity);
         if !rows {
@@ -186,29 +194,22 @@ pub fn refer(
     let t = lex
         .table_index(entity)
         .ok_or_else(|| unclear("its table is unknown"))?;
-    let fixed = previous.tables();
     let mut d = draft.clone();
-    let slot = d.slots.len();
-    d.slots.push(Slot {
-        picks: vec![(Pick::Table(t), 0, None)],
-    });
-    match &draft.measure {
-        Some(m) => {
-            let about = resolve(draft, lex, graph, &fixed)?.measure(m)?;
-            if super::ir::measure_table(&about) != entity && !overall {
-                // "which of them has the most invoices": a value per row of the entity.
-                d.dims.push(DraftDim::Slot(slot));
-            }
+    let slot = table_slot(&mut d, t);
+    match &measure {
+        // "which of them has the most invoices": a value per row of the entity.
+        Some(about) if super::ir::measure_table(about) != entity && !overall => {
+            d.dims.push(DraftDim::Slot(slot));
         }
         None if d.subject.is_none() => {
             d.subject = Some(slot);
             d.listing = true;
         }
-        None => {}
+        _ => {}
     }
     if draft.subject.is_some() && draft.measure.is_none() {
         // "which of these albums ...": the turn names a table; it must be the entity's.
-        let named = resolve(draft, lex, graph, &fixed)?.subject()?;
+        let named = res.subject()?;
         if let Some(named) = named.filter(|n| n != entity) {
             return Err(unclear(&format!(
                 "it lists {entity}, and the question is about {named}"
@@ -217,12 +218,7 @@ pub fn refer(
     }
     let mut ir = resolve(&d, lex, graph, &fixed)?.query()?;
     for f in previous.filters.iter().rev() {
-        let time = matches!(f, Filter::Period { .. } | Filter::Date { .. });
-        let replaced = ir.filters.iter().any(|n| {
-            n.column() == f.column()
-                && time == matches!(n, Filter::Period { .. } | Filter::Date { .. })
-        });
-        if !replaced {
+        if !ir.filters.iter().any(|n| replaces(n, f)) {
             ir.filters.insert(0, f.clone());
         }
     }
@@ -337,12 +333,7 @@ pub fn patch(
     }
     for f in &draft.filters {
         let new = res.filter(f)?;
-        let time = matches!(new, Filter::Period { .. } | Filter::Date { .. });
-        ir.filters.retain(|old| {
-            let same_column = old.column() == new.column();
-            let old_time = matches!(old, Filter::Period { .. } | Filter::Date { .. });
-            !(same_column && (time == old_time))
-        });
+        ir.filters.retain(|old| !replaces(&new, old));
         ir.filters.push(new);
         changed = true;
     }

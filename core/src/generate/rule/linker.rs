@@ -79,6 +79,16 @@ pub struct TableInfo {
     pub labels: Vec<String>,
 }
 
+impl TableInfo {
+    /// The columns that show a row to a person, as references.
+    pub fn label_refs(&self) -> Vec<ColumnRef> {
+        self.labels
+            .iter()
+            .map(|l| ColumnRef::new(&self.name, l))
+            .collect()
+    }
+}
+
 /// The schema's vocabulary.
 #[derive(Debug, Clone)]
 pub struct SchemaLexicon {

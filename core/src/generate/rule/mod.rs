@@ -428,7 +428,9 @@ impl RuleGenerator {
                 ));
             };
             let lowers: Vec<&str> = tokens.iter().map(|t| t.lower.as_str()).collect();
-            let overall = (0..lowers.len()).any(|i| grammar::overall_words(&lowers[i..]).is_some());
+            let overall = (1..=2).any(|n| {
+                lowers.len() >= n && grammar::overall_words(&lowers[lowers.len() - n..]).is_some()
+            });
             return followup::refer(
                 prev,
                 &reading.spans,

@@ -243,9 +243,7 @@ impl Resolution<'_> {
                 .for_each(|k| add(ColumnRef::new(&info.name, k)));
         }
         if d.names || named.is_empty() {
-            info.labels
-                .iter()
-                .for_each(|l| add(ColumnRef::new(&info.name, l)));
+            info.label_refs().into_iter().for_each(&mut add);
         }
         named.into_iter().for_each(&mut add);
         add(column.clone());

@@ -185,6 +185,23 @@ async fn score_golden_questions_from_env() {
 
 /// Asks `questions` as one conversation; returns each turn's SQL (or the error).
 pub(super) fn converse(g: &RuleGenerator, questions: &[&str]) -> Vec<Result<String, crate::Error>> {
+    converse_as(g, questions, false)
+}
+
+/// Like [`converse`], but a question the rules do not answer stays in the history as an
+/// unanswered turn, as the engine keeps it.
+pub(super) fn converse_keeping_unanswered(
+    g: &RuleGenerator,
+    questions: &[&str],
+) -> Vec<Result<String, crate::Error>> {
+    converse_as(g, questions, true)
+}
+
+fn converse_as(
+    g: &RuleGenerator,
+    questions: &[&str],
+    keep_unanswered: bool,
+) -> Vec<Result<String, crate::Error>> {
     let mut history = Vec::new();
     let mut out = Vec::new();
     for q in questions {
@@ -194,10 +211,38 @@ pub(super) fn converse(g: &RuleGenerator, questions: &[&str]) -> Vec<Result<Stri
                 history.push(turn(q, &a));
                 out.push(Ok(a.sql));
             }
-            Err(e) => out.push(Err(e)),
+            Err(e) => {
+                if keep_unanswered {
+                    history.push(Turn::unanswered(*q, e.to_string(), "rule"));
+                }
+                out.push(Err(e));
+            }
         }
     }
     out
+}
+
+/// The SQL the rules write for `q` asked on its own, checked by the validator.
+pub(super) fn sql(g: &RuleGenerator, q: &str) -> String {
+    let s = g.answer(q, &[]).unwrap_or_else(|e| panic!("{q}: {e}")).sql;
+    validated(g, &s);
+    s
+}
+
+/// Asserts that the rules abstain on `q` asked on its own; returns the words they did not
+/// understand.
+pub(super) fn abstains(g: &RuleGenerator, q: &str) -> Vec<String> {
+    match g.answer(q, &[]) {
+        Err(crate::Error::CannotAnswer {
+            unknown_words,
+            message,
+        }) => {
+            assert!(message.contains("I can answer"), "{message}");
+            unknown_words
+        }
+        Err(e) => panic!("{q}: expected an abstention, got {e}"),
+        Ok(a) => panic!("{q}: expected an abstention, got {}", a.sql),
+    }
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Comparisons with an average, whole rows and superlatives within groups, on Chinook,
 //! Northwind and Sakila; each with the nearest question the construction must not read.
 
-use super::{generator, same_result, validated};
+use super::{abstains, generator, same_result, sql};
 use crate::{
     dialect::Dialect,
     error::Error,
@@ -9,20 +9,6 @@ use crate::{
     sql::{Validator, ValidatorOptions},
 };
 use std::sync::Arc;
-
-fn sql(g: &RuleGenerator, q: &str) -> String {
-    let s = g.answer(q, &[]).unwrap_or_else(|e| panic!("{q}: {e}")).sql;
-    validated(g, &s);
-    s
-}
-
-fn abstains(g: &RuleGenerator, q: &str) {
-    match g.answer(q, &[]) {
-        Err(Error::CannotAnswer { .. }) => {}
-        Err(e) => panic!("{q}: expected an abstention, got {e}"),
-        Ok(a) => panic!("{q}: expected an abstention, got {}", a.sql),
-    }
-}
 
 /// The SQL of `q`'s reading on PostgreSQL and MySQL, each accepted by the validator of that
 /// dialect.

@@ -3,31 +3,8 @@
 
 use std::sync::Arc;
 
-use super::{generator, same_result};
-use crate::{
-    dialect::Dialect,
-    error::{Error, ErrorKind},
-    exec::Value,
-    generate::rule::RuleGenerator,
-};
-
-fn sql(g: &RuleGenerator, q: &str) -> String {
-    g.answer(q, &[]).unwrap_or_else(|e| panic!("{q}: {e}")).sql
-}
-
-fn abstains(g: &RuleGenerator, q: &str) -> Vec<String> {
-    match g.answer(q, &[]) {
-        Err(Error::CannotAnswer {
-            unknown_words,
-            message,
-        }) => {
-            assert!(message.contains("I can answer"), "{message}");
-            unknown_words
-        }
-        Err(e) => panic!("{q}: expected an abstention, got {e}"),
-        Ok(a) => panic!("{q}: expected an abstention, got {}", a.sql),
-    }
-}
+use super::{abstains, generator, same_result, sql};
+use crate::{dialect::Dialect, error::ErrorKind, exec::Value, generate::rule::RuleGenerator};
 
 #[tokio::test]
 async fn counts() {

@@ -2,27 +2,13 @@
 //! write, that the validator accepts it, the rows it returns against gold SQL, and the nearest
 //! constructions that must still abstain.
 
-use super::{generator, same_result, validated};
+use super::{abstains, generator, same_result, sql};
 use crate::{
     catalog::Catalog,
     dialect::Dialect,
     error::Error,
-    generate::rule::{RuleGenerator, compile::SqlWriter, ir::QueryIr, joins::SchemaGraph},
+    generate::rule::{compile::SqlWriter, ir::QueryIr, joins::SchemaGraph},
 };
-
-fn sql(g: &RuleGenerator, q: &str) -> String {
-    let s = g.answer(q, &[]).unwrap_or_else(|e| panic!("{q}: {e}")).sql;
-    validated(g, &s);
-    s
-}
-
-fn abstains(g: &RuleGenerator, q: &str) {
-    match g.answer(q, &[]) {
-        Err(Error::CannotAnswer { .. }) => {}
-        Err(e) => panic!("{q}: expected an abstention, got {e}"),
-        Ok(a) => panic!("{q}: expected an abstention, got {}", a.sql),
-    }
-}
 
 #[tokio::test]
 async fn patterns_contain_start_and_end_on_chinook() {

@@ -2,7 +2,7 @@
 //! scope, on the demo database and on Sakila and Northwind; the rules abstain when they cannot
 //! tell what the pronoun stands for.
 
-use super::{converse, generator, same_result};
+use super::{converse, converse_keeping_unanswered, generator, same_result};
 
 /// Runs `turns` and checks the last answer against `gold` by execution accuracy.
 async fn last_matches(db: &str, turns: &[&str], gold: &str) -> String {
@@ -289,30 +289,6 @@ async fn they_after_a_table_name_still_refers_back() {
         ),
         "refers to in the previous answer",
     );
-}
-
-/// Like [`converse`](super::converse), but a question the rules do not answer stays in the
-/// history as an unanswered turn, as the engine keeps it.
-fn converse_keeping_unanswered(
-    g: &crate::generate::rule::RuleGenerator,
-    questions: &[&str],
-) -> Vec<Result<String, crate::Error>> {
-    let mut history = Vec::new();
-    let mut out = Vec::new();
-    for q in questions {
-        match g.answer(q, &history) {
-            Ok(a) => {
-                super::validated(g, &a.sql);
-                history.push(super::turn(q, &a));
-                out.push(Ok(a.sql));
-            }
-            Err(e) => {
-                history.push(crate::session::Turn::unanswered(*q, e.to_string(), "rule"));
-                out.push(Err(e));
-            }
-        }
-    }
-    out
 }
 
 #[tokio::test]
