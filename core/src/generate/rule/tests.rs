@@ -222,6 +222,30 @@ fn converse_as(
     out
 }
 
+/// The SQL of `ir` over `tables` in `dialect`, checked by that dialect's validator.
+pub(super) fn written_in(
+    tables: &[crate::catalog::Table],
+    dialect: crate::dialect::Dialect,
+    ir: &super::QueryIr,
+) -> String {
+    let catalog = crate::catalog::Catalog::new(dialect, "t", tables.to_vec());
+    let graph = super::joins::SchemaGraph::new(&catalog);
+    let s = super::compile::SqlWriter::new(&catalog, &graph)
+        .sql(ir)
+        .unwrap_or_else(|e| panic!("{dialect}: {e}"));
+    let validator = crate::sql::Validator::new(
+        Arc::new(catalog),
+        crate::sql::ValidatorOptions {
+            max_rows: 100_000,
+            ..crate::sql::ValidatorOptions::default()
+        },
+    );
+    if let Err(e) = validator.validate(&s) {
+        panic!("{dialect}: the validator refused {s}: {e}");
+    }
+    s
+}
+
 /// The SQL the rules write for `q` asked on its own, checked by the validator.
 pub(super) fn sql(g: &RuleGenerator, q: &str) -> String {
     let s = g.answer(q, &[]).unwrap_or_else(|e| panic!("{q}: {e}")).sql;

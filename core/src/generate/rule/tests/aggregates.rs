@@ -1,12 +1,11 @@
 //! Comparisons with an average, whole rows and superlatives within groups, on Chinook,
 //! Northwind and Sakila; each with the nearest question the construction must not read.
 
-use super::{abstains, generator, same_result, sql};
+use super::{abstains, generator, same_result, sql, written_in};
 use crate::{
     dialect::Dialect,
     error::Error,
-    generate::rule::{QueryIr, RuleGenerator, compile::SqlWriter, joins::SchemaGraph},
-    sql::{Validator, ValidatorOptions},
+    generate::rule::{QueryIr, RuleGenerator},
 };
 use std::sync::Arc;
 
@@ -18,25 +17,7 @@ fn other_dialects(g: &RuleGenerator, q: &str) -> Vec<String> {
     let ir = QueryIr::from_state(&state).expect("the rules' state");
     [Dialect::Postgres, Dialect::Mysql]
         .into_iter()
-        .map(|d| {
-            let mut catalog = (*g.catalog).clone();
-            catalog.dialect = d;
-            let graph = SchemaGraph::new(&catalog);
-            let s = SqlWriter::new(&catalog, &graph)
-                .sql(&ir)
-                .unwrap_or_else(|e| panic!("{d}: {q}: {e}"));
-            let validator = Validator::new(
-                std::sync::Arc::new(catalog),
-                ValidatorOptions {
-                    max_rows: 100_000,
-                    ..ValidatorOptions::default()
-                },
-            );
-            if let Err(e) = validator.validate(&s) {
-                panic!("{d}: the validator refused {s}: {e}");
-            }
-            s
-        })
+        .map(|d| written_in(&g.catalog.tables, d, &ir))
         .collect()
 }
 
