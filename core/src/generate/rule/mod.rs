@@ -358,28 +358,26 @@ impl RuleGenerator {
                 .iter()
                 .any(|s| s.start == a && s.end == b && matches!(s.item, grammar::Item::Count(_)))
         };
-        let mut counts_previous = false;
-        if of_them
-            && !previous.as_ref().is_some_and(|prev| {
-                followup::count_previous(prev, &mut planner.draft, &self.lexicon)
-            })
-        {
-            return Err(cannot_answer(
-                "the question asks how many of the previous answer's rows, and the rest of it is not a condition the rules read; ask the whole question".into(),
-                Vec::new(),
-            ));
-        }
-        if of_them {
-            planner.unplaced.retain(|u| !bare_count(u));
-            counts_previous = true;
-        } else if let Some(prev) = &previous
-            && (of_them
-                || (!planner.unplaced.is_empty() && planner.unplaced.iter().all(bare_count)))
-            && followup::count_previous(prev, &mut planner.draft, &self.lexicon)
-        {
-            planner.unplaced.retain(|u| !bare_count(u));
-            counts_previous = true;
-        }
+        let counts_previous = match &previous {
+            Some(prev) if of_them => {
+                if !followup::count_previous(prev, &mut planner.draft, &self.lexicon) {
+                    return Err(cannot_answer(
+                        "the question asks how many of the previous answer's rows, and the rest of it is not a condition the rules read; ask the whole question".into(),
+                        Vec::new(),
+                    ));
+                }
+                true
+            }
+            Some(prev)
+                if !planner.unplaced.is_empty()
+                    && planner.unplaced.iter().all(bare_count)
+                    && followup::count_previous(prev, &mut planner.draft, &self.lexicon) =>
+            {
+                planner.unplaced.clear();
+                true
+            }
+            _ => false,
+        };
         if !planner.unplaced.is_empty() {
             let words: Vec<String> = planner
                 .unplaced
