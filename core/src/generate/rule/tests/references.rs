@@ -375,3 +375,29 @@ async fn listings_under_a_condition_on_related_rows_show_each_row_once() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_hostile_value_in_a_turn_that_refers_back_stays_a_value() {
+    let (g, db) = generator("chinook").await;
+    let a = converse(
+        &g,
+        &[
+            "List the customers in Canada",
+            "Of those, which live in the city 'x'' OR ''1''=''1'?",
+        ],
+    );
+    // The text never becomes SQL: the answer keeps the previous condition, passed the
+    // validator (in `converse`), and finds no city of that name.
+    let sql = a.last().and_then(|r| r.as_ref().ok()).expect("answered");
+    assert!(sql.contains("'Canada'"), "{sql}");
+    let rows = db.execute(sql).await.expect("runs").rows;
+    assert!(rows.is_empty(), "{sql}: {rows:?}");
+    let a = converse(
+        &g,
+        &[
+            "List the customers in Canada",
+            "What are their emails; DROP TABLE Customer; --",
+        ],
+    );
+    abstains(&a, "DROP");
+}
