@@ -64,6 +64,8 @@ pub struct ValueHit {
 #[derive(Debug, Clone, Default)]
 pub struct ValueIndex {
     by_phrase: HashMap<String, Vec<ValueHit>>,
+    /// Words a question uses for a coded value ("female" for the `F` of a `sex` column).
+    by_word: HashMap<String, Vec<ValueHit>>,
     max_words: usize,
     total: usize,
 }
@@ -137,6 +139,16 @@ impl ValueIndex {
 
     /// Adds one value of `column`; returns whether it can ever be matched by a question.
     pub fn insert(&mut self, column: ColumnRef, value: &str) -> bool {
+        for word in value_words(&column, value) {
+            let hits = self.by_word.entry((*word).to_string()).or_default();
+            if !hits.iter().any(|h| h.column == column) {
+                hits.push(ValueHit {
+                    column: column.clone(),
+                    value: value.to_string(),
+                });
+                self.max_words = self.max_words.max(1);
+            }
+        }
         let key = phrase_key(value);
         if key.is_empty() || !is_groundable(&key) {
             return false;
@@ -156,7 +168,10 @@ impl ValueIndex {
 
     /// The values whose words are exactly `phrase` (lower case, single spaces).
     pub fn lookup(&self, phrase: &str) -> &[ValueHit] {
-        self.by_phrase.get(phrase).map_or(&[], Vec::as_slice)
+        self.by_phrase
+            .get(phrase)
+            .or_else(|| self.by_word.get(phrase))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Every value in the index, in no particular order.
@@ -177,6 +192,24 @@ impl ValueIndex {
     /// Whether the index holds no value.
     pub fn is_empty(&self) -> bool {
         self.total == 0
+    }
+}
+
+/// The words a question uses for a coded value: "female", "women" for `F` (or `Female`) of a
+/// column named for sex or gender, "male", "men" for `M`.
+fn value_words(column: &ColumnRef, value: &str) -> &'static [&'static str] {
+    const FEMALE: &[&str] = &["female", "females", "woman", "women", "girl", "girls"];
+    const MALE: &[&str] = &["male", "males", "man", "men", "boy", "boys"];
+    let names_sex = text::identifier_words(&column.column)
+        .iter()
+        .any(|w| matches!(w.as_str(), "sex" | "gender"));
+    if !names_sex {
+        return &[];
+    }
+    match value.trim().to_lowercase().as_str() {
+        "f" | "female" | "w" | "woman" => FEMALE,
+        "m" | "male" | "man" => MALE,
+        _ => &[],
     }
 }
 
@@ -292,7 +325,7 @@ pub fn is_label_name(name: &str) -> bool {
 }
 
 /// Whether `column` of `table` is a text column whose values may be read into the index (and
-/// shown as examples): not a key, and not contact details, free text or secrets.
+/// shown as examples): not part of a key of several columns nor a foreign key, and not contact details, free text or secrets.
 pub(crate) fn is_candidate(table: &Table, column: &Column) -> bool {
     let ty = column.data_type.to_lowercase();
     let text = ty.contains("char")
@@ -300,7 +333,10 @@ pub(crate) fn is_candidate(table: &Table, column: &Column) -> bool {
         || ty.contains("clob")
         || ty.contains("string")
         || ty.is_empty();
-    if !text || table.primary_key.iter().any(|p| p == &column.name) {
+    // A text primary key of one column is often the name itself (`dept_name`, `crs_code`);
+    // a key of several columns, and foreign keys, repeat values held elsewhere.
+    let composite_key = table.primary_key.len() > 1 && table.primary_key.contains(&column.name);
+    if !text || composite_key {
         return false;
     }
     if table

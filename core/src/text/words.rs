@@ -55,6 +55,7 @@ pub fn canonical(w: &str) -> &str {
         "movie" => "film",
         "vendor" | "provider" => "supplier",
         "kind" => "type",
+        "gender" => "sex",
         "nation" => "country",
         "town" => "city",
         "e-mail" | "mail" => "email",

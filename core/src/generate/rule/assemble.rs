@@ -163,7 +163,17 @@ impl Resolution<'_> {
                 dims.push(self.entity(t));
                 columns.clear();
             }
-            if measure.is_none() && dims.is_empty() && !columns.is_empty() {
+            let named_table = columns.first().and_then(|c| {
+                let t = self.lex.table_index(&c.table)?;
+                let info = &self.lex.tables[t];
+                (d.names && info.labels != info.key && columns.iter().all(|x| x.table == info.name))
+                    .then_some(t)
+            });
+            if let (None, true, Some(t)) = (&measure, dims.is_empty(), named_table) {
+                // "the name and phone of patients with more than one appointment": each
+                // patient, by name, with the phone beside it.
+                dims.push(self.entity(t));
+            } else if measure.is_none() && dims.is_empty() && !columns.is_empty() {
                 // "the wineries that have at least four wines": group by the listed column.
                 dims = columns
                     .drain(..)
@@ -593,6 +603,32 @@ pub(super) fn combine_values(filters: Vec<Filter>, any_of: bool) -> Result<Vec<F
         return Err(cannot_answer(
             "\"or\" joins conditions on different columns, which the rules do not combine"
                 .to_string(),
+            Vec::new(),
+        ));
+    }
+    let equal = |c: &ColumnRef| {
+        out.iter().any(|f| {
+            matches!(f, Filter::Compare { column, op: super::ir::CmpOp::Eq, .. }
+                | Filter::AnyOf { column, .. } if column == c)
+        })
+    };
+    if let Some(c) = out.iter().find_map(|f| match f {
+        Filter::Compare {
+            column,
+            op: super::ir::CmpOp::Ne,
+            ..
+        }
+        | Filter::NoneOf { column, .. } => equal(column).then_some(column),
+        _ => None,
+    }) {
+        // "courses in Statistics but not in Psychology": the rows of one value that no row of
+        // the other shares, not one row with two conditions on the same column.
+        return Err(cannot_answer(
+            format!(
+                "the question asks for {} to be one value and not another, which reads as a \
+                 difference between two sets of rows the rules do not compute",
+                c.column
+            ),
             Vec::new(),
         ));
     }

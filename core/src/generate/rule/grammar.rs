@@ -478,6 +478,8 @@ pub fn read_with(
 ) -> Reading {
     let mut spans = Vec::new();
     let mut unknown = Vec::new();
+    // Relation verbs, explained only when named things stand on both sides.
+    let mut relations: Vec<(usize, String)> = Vec::new();
     let lowers: Vec<&str> = tokens.iter().map(|t| t.lower.as_str()).collect();
     let norms: Vec<&str> = tokens.iter().map(|t| t.norm.as_str()).collect();
     let mut i = 0;
@@ -572,6 +574,25 @@ pub fn read_with(
                 i += n;
                 continue;
             }
+        }
+        if let Some(n) = t.number
+            && let Some(op) = or_bound(&lowers[i + 1..])
+        {
+            // "2 or more cinemas": at least 2.
+            spans.push(Span {
+                item: Item::Compare(op),
+                start: i,
+                end: i,
+                plural: false,
+            });
+            spans.push(Span {
+                item: Item::Number(n),
+                start: i,
+                end: i + 3,
+                plural: false,
+            });
+            i += 3;
+            continue;
         }
         if let Some(n) = t.number {
             let next = lowers.get(i + 1).copied().unwrap_or("");
@@ -720,13 +741,71 @@ pub fn read_with(
             && t.raw != "US"
         {
             // Explained: carries no meaning of its own.
+        } else if is_head_noun(lower)
+            && spans.last().is_some_and(|s: &Span| {
+                s.end == i
+                    && matches!(&s.item, Item::Mention(c)
+                        if c.iter().any(|c| matches!(c.target, Target::Table(_))))
+            })
+        {
+            // "faculty members": the table's rows, said with a noun after its name.
+        } else if lexicon::relation_verb(lower).is_some() {
+            relations.push((i, t.raw.clone()));
         } else {
             unknown.push(t.raw.clone());
         }
         i += 1;
     }
+    for (at, raw) in relations {
+        let names = |s: &&Span| {
+            matches!(
+                s.item,
+                Item::Mention(_) | Item::Value(_) | Item::Literal(_) | Item::Participle(_)
+            )
+        };
+        let before = spans.iter().filter(|s| s.end <= at).any(|s| names(&s));
+        let after = spans.iter().filter(|s| s.start > at).any(|s| names(&s));
+        if !(before && after) {
+            unknown.push(raw);
+        }
+    }
     merge_repeated_counts(&mut spans);
+    drop_names_of_columns(&mut spans, &lowers);
     Reading { spans, unknown }
+}
+
+/// "the names of studios" where `Studio` is a column: the column is the name asked for, not a
+/// table's name column.
+fn drop_names_of_columns(spans: &mut Vec<Span>, lowers: &[&str]) {
+    let mut k = 0;
+    while k + 1 < spans.len() {
+        let of_column = matches!(spans[k].item, Item::Names)
+            && lowers.get(spans[k].end) == Some(&"of")
+            && matches!(&spans[k + 1].item, Item::Mention(c)
+                if c.iter().all(|c| matches!(c.target, Target::Column(..))));
+        if of_column {
+            spans.remove(k);
+        } else {
+            k += 1;
+        }
+    }
+}
+
+/// Nouns that only repeat what the table name before them names ("faculty members").
+fn is_head_noun(w: &str) -> bool {
+    matches!(
+        w,
+        "member" | "members" | "people" | "persons" | "person" | "individuals" | "ones"
+    )
+}
+
+/// "or more" after a number is at least it, "or fewer" at most.
+fn or_bound(lowers: &[&str]) -> Option<CmpOp> {
+    match lowers {
+        ["or", "more" | "greater" | "higher" | "above" | "over", ..] => Some(CmpOp::Ge),
+        ["or", "fewer" | "less" | "lower" | "below" | "under", ..] => Some(CmpOp::Le),
+        _ => None,
+    }
 }
 
 /// "in total", "in all" or "altogether" ending a question: how many words, if they do.

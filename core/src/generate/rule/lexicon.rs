@@ -20,3 +20,206 @@ pub fn duration_unit_ms(w: &str) -> Option<f64> {
         _ => return None,
     })
 }
+
+/// The base form of a verb that relates two things a question names and adds nothing of its
+/// own: "courses *taught* by Julio" (`teach`), "the channel *used* by the customer", "films
+/// *produced* by each studio". The relation is the foreign key path between the two, or the
+/// table the verb names (`teaches`); the grammar reads such a verb only between two named
+/// things, so "accepted students" (a state, not a relation) stays unknown.
+pub fn relation_verb(w: &str) -> Option<&'static str> {
+    const IRREGULAR: &[(&str, &str)] = &[
+        ("took", "take"),
+        ("taken", "take"),
+        ("taught", "teach"),
+        ("written", "write"),
+        ("wrote", "write"),
+        ("won", "win"),
+        ("led", "lead"),
+        ("given", "give"),
+        ("gave", "give"),
+        ("driven", "drive"),
+        ("drove", "drive"),
+        ("built", "build"),
+        ("ran", "run"),
+        ("met", "meet"),
+        ("chose", "choose"),
+        ("chosen", "choose"),
+        ("flew", "fly"),
+        ("flown", "fly"),
+        ("sent", "send"),
+        ("sung", "sing"),
+        ("sang", "sing"),
+        ("spoke", "speak"),
+        ("spoken", "speak"),
+        ("underwent", "undergo"),
+        ("undergone", "undergo"),
+        ("rode", "ride"),
+        ("ridden", "ride"),
+    ];
+    if let Some((_, base)) = IRREGULAR.iter().find(|(form, _)| *form == w) {
+        return Some(base);
+    }
+    if is_state_participle(w) {
+        return None;
+    }
+    let stems = [
+        Some(w.to_string()),
+        w.strip_suffix("ies").map(|s| format!("{s}y")),
+        w.strip_suffix("ied").map(|s| format!("{s}y")),
+        w.strip_suffix("es").map(str::to_string),
+        w.strip_suffix('s').map(str::to_string),
+        w.strip_suffix("ed").map(str::to_string),
+        w.strip_suffix('d').map(str::to_string),
+        w.strip_suffix("ing").map(str::to_string),
+        w.strip_suffix("ing").map(|s| format!("{s}e")),
+        // "enrolled", "starring": the doubled consonant.
+        w.strip_suffix("ed")
+            .or_else(|| w.strip_suffix("ing"))
+            .filter(|s| s.len() > 2 && s.as_bytes()[s.len() - 1] == s.as_bytes()[s.len() - 2])
+            .map(|s| s[..s.len() - 1].to_string()),
+    ];
+    let inflected = w.ends_with("ed") || w.ends_with("ing");
+    stems.iter().flatten().find_map(|s| {
+        RELATION_VERBS
+            .iter()
+            .chain(NOUN_LIKE_VERBS.iter().filter(|_| inflected))
+            .find(|v| **v == s.as_str())
+            .copied()
+    })
+}
+
+/// Participles that name a state of one row ("accepted", "married"), which a condition must
+/// express: never read as a relation.
+fn is_state_participle(w: &str) -> bool {
+    matches!(
+        w,
+        "accepted"
+            | "rejected"
+            | "approved"
+            | "denied"
+            | "married"
+            | "retired"
+            | "cancelled"
+            | "canceled"
+            | "completed"
+            | "failed"
+            | "passed"
+            | "deleted"
+            | "closed"
+            | "opened"
+            | "finished"
+            | "started"
+            | "expired"
+            | "paid"
+            | "unpaid"
+            | "delivered"
+            | "returned"
+            | "refunded"
+            | "shipped"
+            | "confirmed"
+            | "verified"
+            | "registered"
+            | "certified"
+            | "qualified"
+            | "released"
+            | "rated"
+            | "scored"
+            | "ranked"
+            | "sold"
+    ) || w.starts_with("un")
+}
+
+/// Base forms of the relation verbs of [`is_relation_verb`].
+const RELATION_VERBS: &[&str] = &[
+    "teach",
+    "take",
+    "use",
+    "play",
+    "offer",
+    "serve",
+    "correspond",
+    "participate",
+    "produce",
+    "publish",
+    "write",
+    "attend",
+    "enroll",
+    "enrol",
+    "manage",
+    "direct",
+    "win",
+    "perform",
+    "interact",
+    "receive",
+    "provide",
+    "affect",
+    "operate",
+    "train",
+    "assign",
+    "invest",
+    "employ",
+    "hire",
+    "author",
+    "edit",
+    "compose",
+    "sponsor",
+    "organize",
+    "organise",
+    "conduct",
+    "treat",
+    "prescribe",
+    "advise",
+    "supervise",
+    "coach",
+    "drive",
+    "fly",
+    "rent",
+    "borrow",
+    "lend",
+    "install",
+    "purchase",
+    "deliver",
+    "carry",
+    "insure",
+    "submit",
+    "join",
+    "apply",
+    "compete",
+    "appear",
+    "sing",
+    "speak",
+    "meet",
+    "choose",
+    "ride",
+    "undergo",
+    "own",
+    "build",
+    "develop",
+    "make",
+    "create",
+    "establish",
+    "affiliate",
+    "connect",
+    "attach",
+    "allocate",
+    "confer",
+    "give",
+    "send",
+    "transfer",
+    "reside",
+    "stay",
+    "reserve",
+    "require",
+    "contain",
+    "include",
+    "involve",
+    "describe",
+];
+
+/// Verbs that are also nouns ("the order", "a star"): relation verbs only as "-ed" or "-ing"
+/// forms ("books ordered by ...").
+const NOUN_LIKE_VERBS: &[&str] = &[
+    "order", "record", "file", "star", "act", "store", "stock", "book", "link", "issue", "request",
+    "access", "design", "award", "grant", "run", "sign", "found", "ship", "feature", "visit",
+    "host", "review", "supply", "support", "lead", "cover", "study",
+];

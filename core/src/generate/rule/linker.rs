@@ -150,6 +150,29 @@ impl SchemaLexicon {
                 if words.starts_with(&t.words) && words.len() > t.words.len() {
                     add(&words[t.words.len()..], target.clone(), 1);
                 }
+                if let [base @ .., last] = c.words.as_slice()
+                    && !base.is_empty()
+                    && matches!(last.as_str(), "code" | "cd")
+                {
+                    // `booking_status_code` is the booking status, "status" at a cost.
+                    add(base, target.clone(), 1);
+                    if base.starts_with(&t.words) && base.len() > t.words.len() {
+                        add(&base[t.words.len()..], target.clone(), 1);
+                    }
+                    if base.len() > 1 {
+                        add(&base[base.len() - 1..], target.clone(), 3);
+                    }
+                }
+                if c.words
+                    .last()
+                    .is_some_and(|w| matches!(w.as_str(), "phone" | "fax"))
+                {
+                    // "phone number" is `customer_phone`.
+                    let mut number = c.words.clone();
+                    number.push("number".into());
+                    add(&number, target.clone(), 0);
+                    add(&number[number.len() - 2..], target.clone(), 1);
+                }
                 if words.len() > 1 {
                     let last = words[words.len() - 1..].to_vec();
                     if last[0] != "id" {

@@ -6,6 +6,7 @@ mod constructions;
 mod followups;
 mod patterns;
 mod references;
+mod vocabulary;
 
 use std::sync::Arc;
 
@@ -19,6 +20,22 @@ pub(super) async fn generator(db: &str) -> (RuleGenerator, Arc<dyn Executor>) {
         .await
         .expect("builds");
     (g, file)
+}
+
+/// The rule generator over a database of the Spider training set.
+pub(super) async fn spider(db: &str) -> RuleGenerator {
+    let data = crate::testdb::path("northwind");
+    let root = data
+        .parent()
+        .and_then(|p| p.parent())
+        .expect("the shared data folder");
+    let file =
+        crate::testdb::open_path(&root.join(format!("spider-train/database/{db}/{db}.sqlite")))
+            .await;
+    let catalog = Arc::new(file.catalog().await.expect("catalog"));
+    RuleGenerator::build(file.as_ref(), catalog)
+        .await
+        .expect("builds")
 }
 
 /// Checks `sql` with the engine's validator for the generator's catalog, as every generated

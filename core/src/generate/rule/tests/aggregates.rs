@@ -1,13 +1,12 @@
 //! Comparisons with an average, whole rows and superlatives within groups, on Chinook,
 //! Northwind and Sakila; each with the nearest question the construction must not read.
 
-use super::{abstains, generator, same_result, sql, written_in};
+use super::{abstains, generator, same_result, spider, sql, written_in};
 use crate::{
     dialect::Dialect,
     error::Error,
     generate::rule::{QueryIr, RuleGenerator},
 };
-use std::sync::Arc;
 
 /// The SQL of `q`'s reading on PostgreSQL and MySQL, each accepted by the validator of that
 /// dialect.
@@ -318,22 +317,6 @@ async fn the_row_with_the_maximum_is_one_row_ordered() {
         sql(&g, "the name of the product with the minimum unit price"),
         "SELECT ProductName, UnitPrice FROM Products ORDER BY UnitPrice ASC LIMIT 1"
     );
-}
-
-/// The rule generator over a database of the Spider training set.
-async fn spider(db: &str) -> RuleGenerator {
-    let data = crate::testdb::path("northwind");
-    let root = data
-        .parent()
-        .and_then(|p| p.parent())
-        .expect("the shared data folder");
-    let file =
-        crate::testdb::open_path(&root.join(format!("spider-train/database/{db}/{db}.sqlite")))
-            .await;
-    let catalog = Arc::new(file.catalog().await.expect("catalog"));
-    RuleGenerator::build(file.as_ref(), catalog)
-        .await
-        .expect("builds")
 }
 
 #[tokio::test]
