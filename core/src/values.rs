@@ -318,10 +318,12 @@ pub(crate) async fn read_distinct(
 /// Whether a column's name says it holds a name or title.
 pub fn is_label_name(name: &str) -> bool {
     let words = text::identifier_words(name);
-    matches!(
-        words.last().map(String::as_str),
-        Some("name" | "title" | "label")
-    )
+    match words.last().map(String::as_str) {
+        Some("name" | "title" | "label") => true,
+        // `bname`, `gname`: a name with a letter of its table before it.
+        Some(w) => w.len() == 5 && w.ends_with("name"),
+        None => false,
+    }
 }
 
 /// Whether `column` of `table` is a text column whose values may be read into the index (and

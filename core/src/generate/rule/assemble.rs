@@ -30,13 +30,81 @@ impl Resolution<'_> {
 
     /// The whole query of a question asked on its own.
     pub fn query(&self) -> Result<QueryIr> {
+        let ir = self.whole_query()?;
+        self.check_names(&ir)?;
+        Ok(ir)
+    }
+
+    /// A question that asks for names must show a column that holds one: "the first name of
+    /// the professor" on a table whose rows have no name shows no key or code in its place.
+    fn check_names(&self, ir: &QueryIr) -> Result<()> {
+        if !self.draft.names || (ir.measure.is_some() && ir.group_by.is_empty()) {
+            // "how many airports have a name containing ...": the name is not shown.
+            return Ok(());
+        }
+        let is_name = |table: &str, column: &str| {
+            crate::values::is_label_name(column)
+                || self.lex.table_index(table).is_some_and(|t| {
+                    let info = &self.lex.tables[t];
+                    info.named && info.labels.iter().any(|l| l == column)
+                })
+        };
+        // "the name of every city" grouped by `city`: a text column that is no key or code.
+        let named_group = |column: &ColumnRef| {
+            self.lex.column(column).is_some_and(|c| {
+                c.kind == super::linker::ColumnKind::Text
+                    && !c.is_key
+                    && !c
+                        .words
+                        .last()
+                        .is_some_and(|w| matches!(w.as_str(), "code" | "id" | "number" | "no"))
+            })
+        };
+        let shown = ir.columns.iter().any(|c| is_name(&c.table, &c.column));
+        let grouped = ir.group_by.iter().any(|d| match d {
+            Dimension::Entity { table, labels, .. } => labels.iter().any(|l| is_name(table, l)),
+            Dimension::Column { column } => {
+                is_name(&column.table, &column.column) || named_group(column)
+            }
+            _ => true,
+        });
+        if shown || grouped {
+            return Ok(());
+        }
+        let table = ir
+            .group_by
+            .iter()
+            .map(Dimension::table)
+            .next()
+            .unwrap_or(&ir.subject);
+        Err(cannot_answer(
+            format!("{table} has no column that holds a name"),
+            Vec::new(),
+        ))
+    }
+
+    fn whole_query(&self) -> Result<QueryIr> {
+        let d = self.draft;
+        if !d.more_measures.is_empty()
+            && (d.rank.is_some()
+                || d.rank_column.is_some()
+                || d.order_by.is_some()
+                || d.limit.is_some()
+                || !d.having.is_empty()
+                || d.measure_condition.is_some()
+                || d.share)
+        {
+            return Err(cannot_answer(
+                "the question asks for several aggregates and ranks or filters by them, and the rules cannot tell by which".to_string(),
+                Vec::new(),
+            ));
+        }
         if let Some(ir) = self.per_group_extreme()? {
             return Ok(ir);
         }
         if let Some(ir) = self.row_with_extreme()? {
             return Ok(ir);
         }
-        let d = self.draft;
         let measure = d.measure.as_ref().map(|m| self.measure(m)).transpose()?;
         let mut dims = d
             .dims
@@ -295,6 +363,11 @@ impl Resolution<'_> {
         }
         ir.group_by = dims;
         ir.measure = measure;
+        ir.also = d
+            .more_measures
+            .iter()
+            .map(|m| self.measure(m))
+            .collect::<Result<_>>()?;
         if ir.measure.is_none() && !ir.having.is_empty() {
             ir.measure = Some(ir.having[0].measure.clone());
             if ir.group_by.is_empty() {

@@ -632,6 +632,16 @@ impl<'a> SqlWriter<'a> {
                 alias(m)
             };
             select.push(format!("{sql} AS {}", quote_ident(self.dialect(), &label)));
+            let mut labels = vec![label];
+            for m in &ir.also {
+                let sql = self.measure(m, ir, fans_out)?;
+                let mut label = alias(m);
+                while labels.contains(&label) {
+                    label.push_str("_2");
+                }
+                select.push(format!("{sql} AS {}", quote_ident(self.dialect(), &label)));
+                labels.push(label);
+            }
         }
         if select.is_empty() {
             return Err(cannot_answer(

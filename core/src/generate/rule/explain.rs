@@ -237,6 +237,9 @@ pub fn explain(ir: &QueryIr) -> String {
     let mut s = match &ir.measure {
         Some(m) => {
             let mut s = format!("Computes {}", share(ir).unwrap_or_else(|| measure(m)));
+            for m in &ir.also {
+                s.push_str(&format!(" and {}", measure(m)));
+            }
             if !ir.group_by.is_empty() {
                 let g: Vec<String> = ir.group_by.iter().map(dimension).collect();
                 s.push_str(&format!(" for each {}", g.join(" and ")));

@@ -159,6 +159,9 @@ pub fn refer(
         }
         return patch(previous, spans, draft, lex, graph).map(distinct_rows);
     }
+    if !draft.more_measures.is_empty() {
+        return Err(unclear("it asks for several values at once"));
+    }
     // The value the turn asks for, read once.
     let measure = draft.measure.as_ref().map(|m| res.measure(m)).transpose()?;
     if let (Some(m), Some(shown), false) = (&measure, &previous.measure, overall) {
@@ -343,6 +346,11 @@ pub fn patch(
             ir.subject = super::ir::measure_table(&m).to_string();
         }
         ir.measure = Some(m);
+        ir.also = draft
+            .more_measures
+            .iter()
+            .map(|m| res.measure(m))
+            .collect::<Result<_>>()?;
         ir.columns.retain(|_| !ir.group_by.is_empty());
         changed = true;
     }
@@ -416,6 +424,7 @@ pub fn patch(
         match &mut ir.measure {
             Some(m) if !matches!(m.arg, MeasureArg::Rows { .. }) => {
                 m.agg = agg;
+                ir.also.clear();
                 ir.having.clear();
                 changed = true;
             }

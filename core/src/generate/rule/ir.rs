@@ -377,6 +377,10 @@ pub struct QueryIr {
     /// by country").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub share: Option<Share>,
+    /// More aggregates shown beside the measure ("the maximum and minimum price"), over the
+    /// same rows and groups; nothing ranks or filters by them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Measure>,
 }
 
 /// What a percentage is of.
@@ -408,6 +412,7 @@ impl QueryIr {
             limit: None,
             distinct: false,
             share: None,
+            also: Vec::new(),
         }
     }
 
@@ -422,7 +427,7 @@ impl QueryIr {
         for c in &self.columns {
             add(&c.table);
         }
-        if let Some(m) = &self.measure {
+        for m in self.measure.iter().chain(&self.also) {
             add(measure_table(m));
         }
         for h in &self.having {

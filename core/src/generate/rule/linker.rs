@@ -77,6 +77,8 @@ pub struct TableInfo {
     pub key: Vec<String>,
     /// Columns that show a row to a person (name, title, first and last name; else the key).
     pub labels: Vec<String>,
+    /// Whether the labels are names (not the key or another column standing in for one).
+    pub named: bool,
 }
 
 impl TableInfo {
@@ -368,7 +370,7 @@ fn table_info(t: &Table) -> TableInfo {
             }
         })
         .collect();
-    let labels = labels(t, &columns);
+    let (labels, named) = labels(t, &columns);
     TableInfo {
         name: t.name.clone(),
         words: text::identifier_norms(&t.name),
@@ -376,6 +378,7 @@ fn table_info(t: &Table) -> TableInfo {
         view: t.kind == crate::catalog::TableKind::View,
         key: t.primary_key.clone(),
         labels,
+        named,
         columns,
     }
 }
@@ -402,7 +405,8 @@ fn kind_of(data_type: &str, name: &str) -> ColumnKind {
     ColumnKind::Text
 }
 
-fn labels(t: &Table, columns: &[ColumnInfo]) -> Vec<String> {
+/// The label columns of a table, and whether they are names.
+fn labels(t: &Table, columns: &[ColumnInfo]) -> (Vec<String>, bool) {
     let ends = |c: &ColumnInfo, names: &[&str]| {
         let w = c.words.join("_");
         names
@@ -422,7 +426,7 @@ fn labels(t: &Table, columns: &[ColumnInfo]) -> Vec<String> {
         )
     });
     if let (Some(f), Some(l)) = (first, last) {
-        return vec![f.name.clone(), l.name.clone()];
+        return (vec![f.name.clone(), l.name.clone()], true);
     }
     let table_words = text::identifier_norms(&t.name);
     let rank = |c: &ColumnInfo| -> Option<u32> {
@@ -450,17 +454,18 @@ fn labels(t: &Table, columns: &[ColumnInfo]) -> Vec<String> {
         .filter_map(|c| rank(c).map(|r| (r, c)))
         .min_by_key(|(r, _)| *r)
     {
-        return vec![best.1.name.clone()];
+        return (vec![best.1.name.clone()], true);
     }
     if !t.primary_key.is_empty() {
-        return t.primary_key.clone();
+        return (t.primary_key.clone(), false);
     }
-    columns
+    let stand_in = columns
         .iter()
         .find(|c| c.kind == ColumnKind::Text)
         .or(columns.first())
         .map(|c| vec![c.name.clone()])
-        .unwrap_or_default()
+        .unwrap_or_default();
+    (stand_in, false)
 }
 
 #[cfg(test)]

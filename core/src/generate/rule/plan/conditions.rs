@@ -238,8 +238,68 @@ impl Planner<'_> {
     /// The items of a year condition at span `k`.
     pub(super) fn year(&mut self, k: usize, y: i32) {
         self.used[k] = true;
+        // "in year 1996" where `year` is a number column: the column named just before.
+        if k > 0
+            && !self.used[k - 1]
+            && let Item::Mention(c) = &self.spans[k - 1].item
+        {
+            let picks: Vec<_> = c
+                .iter()
+                .filter_map(|x| match x.target {
+                    Target::Column(t, ci) if self.is_year_column(t, ci) => Some((
+                        Pick::Column(t, ci),
+                        x.penalty + self.year_penalty(t, ci),
+                        None,
+                    )),
+                    _ => None,
+                })
+                .collect();
+            if !picks.is_empty() {
+                self.used[k - 1] = true;
+                let s = self.push_slot(Slot { picks });
+                self.draft
+                    .filters
+                    .push(DraftFilter::Number(s, CmpOp::Eq, f64::from(y), None));
+                return;
+            }
+        }
         let s = self.date_slot_near(k);
+        if self.draft.slots[s].picks.is_empty() {
+            // No date column: the columns that hold a year as a number ("in 2003" of
+            // `faculty.Year`).
+            let picks: Vec<_> = self
+                .lex
+                .tables
+                .iter()
+                .enumerate()
+                .flat_map(|(t, info)| (0..info.columns.len()).map(move |ci| (t, ci)))
+                .filter(|&(t, ci)| self.is_year_column(t, ci))
+                .map(|(t, ci)| (Pick::Column(t, ci), self.year_penalty(t, ci), None))
+                .collect();
+            if !picks.is_empty() {
+                self.draft.slots[s].picks = picks;
+                self.draft
+                    .filters
+                    .push(DraftFilter::Number(s, CmpOp::Eq, f64::from(y), None));
+                return;
+            }
+        }
         self.draft.filters.push(DraftFilter::Period(s, y, None));
+    }
+
+    /// How loosely a year column fits a year: one named only "year" fits best, and a year
+    /// of an event table (with foreign keys) before one of the things it refers to (the year
+    /// of the fees, not of the campus).
+    fn year_penalty(&self, t: usize, ci: usize) -> u32 {
+        let info = &self.lex.tables[t];
+        let refers = info.columns.iter().any(|c| c.references.is_some());
+        u32::from(info.columns[ci].words.len() > 1) + u32::from(!refers)
+    }
+
+    /// A number column named for a year (`Year`, `year_join`), not a key.
+    fn is_year_column(&self, t: usize, ci: usize) -> bool {
+        let c = &self.lex.tables[t].columns[ci];
+        c.kind == ColumnKind::Numeric && !c.is_key && c.words.iter().any(|w| w == "year")
     }
 
     pub(super) fn values_and_leftovers(&mut self) {

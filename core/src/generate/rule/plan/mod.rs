@@ -195,6 +195,8 @@ pub struct Draft {
     pub all_columns: bool,
     /// "what percentage of ...": the measure is a percentage.
     pub share: bool,
+    /// More aggregates beside the measure: "the maximum and minimum price".
+    pub more_measures: Vec<DraftMeasure>,
 }
 
 /// Builds drafts from items.
@@ -209,6 +211,9 @@ pub struct Planner<'a> {
     pub unplaced: Vec<(usize, usize)>,
     /// Spans of values a negation placed itself on.
     negated: Vec<usize>,
+    /// Aggregates waiting for the column of the next one ("maximum" in "the maximum and
+    /// minimum price").
+    pending_aggs: Vec<(usize, Agg)>,
 }
 
 impl<'a> Planner<'a> {
@@ -221,6 +226,7 @@ impl<'a> Planner<'a> {
             draft: Draft::default(),
             unplaced: Vec::new(),
             negated: Vec::new(),
+            pending_aggs: Vec::new(),
         }
     }
 
@@ -411,6 +417,11 @@ impl<'a> Planner<'a> {
                 Item::Ambiguous(_) => self.used[k] = true,
                 Item::Agg(agg) => {
                     self.used[k] = true;
+                    if matches!(self.next(k), Some(Item::Agg(_))) {
+                        // "the maximum and minimum price": of the next one's column.
+                        self.pending_aggs.push((k, agg));
+                        continue;
+                    }
                     if matches!(self.next(k), Some(Item::Count(_))) {
                         // "average number of passengers": the average of a numeric column;
                         // "total number of games played": its sum; "total number of
@@ -491,6 +502,9 @@ impl<'a> Planner<'a> {
                             continue;
                         }
                     };
+                    for (_, pending) in std::mem::take(&mut self.pending_aggs) {
+                        self.set_measure_or_having(k, DraftMeasure::Agg(pending, slot));
+                    }
                     self.set_measure_or_having(k, DraftMeasure::Agg(agg, slot));
                 }
                 Item::Money => {
@@ -709,6 +723,9 @@ impl<'a> Planner<'a> {
                 _ => {}
             }
         }
+        for (k, _) in std::mem::take(&mut self.pending_aggs) {
+            self.unplaced.push((spans[k].start, spans[k].end));
+        }
         self.values_and_leftovers();
         self.unapplied_negations();
         if self.draft.subject.is_none()
@@ -732,8 +749,14 @@ impl<'a> Planner<'a> {
 
     fn set_measure_or_having(&mut self, k: usize, m: DraftMeasure) {
         if self.draft.measure.is_some() {
-            // Two aggregates in one question ("the maximum and minimum ...").
-            self.unplaced.push((self.spans[k].start, self.spans[k].end));
+            if matches!(m, DraftMeasure::Agg(..))
+                && matches!(self.draft.measure, Some(DraftMeasure::Agg(..)))
+            {
+                // "the average and maximum age": shown side by side.
+                self.draft.more_measures.push(m);
+            } else {
+                self.unplaced.push((self.spans[k].start, self.spans[k].end));
+            }
             return;
         }
         // "customers who spent more than 40": the measure is a condition.

@@ -132,3 +132,105 @@ async fn names_asked_beside_other_columns_under_a_condition_on_counts() {
         "SELECT Studio, COUNT(*) AS count FROM film GROUP BY Studio HAVING COUNT(*) >= 2"
     );
 }
+
+#[tokio::test]
+async fn several_aggregates_of_one_question_are_shown_side_by_side() {
+    let (g, db) = generator("chinook").await;
+    let s = sql(&g, "What are the maximum and minimum track lengths?");
+    assert_eq!(
+        s,
+        "SELECT MAX(Milliseconds) AS max_milliseconds, MIN(Milliseconds) AS min_milliseconds \
+         FROM Track"
+    );
+    assert!(
+        same_result(
+            &db,
+            &s,
+            "SELECT MAX(Milliseconds), MIN(Milliseconds) FROM Track"
+        )
+        .await
+    );
+    assert_eq!(
+        sql(
+            &g,
+            "Show the minimum, average, and maximum unit price of tracks for each genre."
+        ),
+        "SELECT Genre.Name, MIN(Track.UnitPrice) AS min_unit_price, \
+         AVG(Track.UnitPrice) AS average_unit_price, MAX(Track.UnitPrice) AS max_unit_price \
+         FROM Track JOIN Genre ON Track.GenreId = Genre.GenreId GROUP BY Genre.GenreId, Genre.Name"
+    );
+    // Ranking by one of several aggregates: which one is not said.
+    abstains(
+        &g,
+        "Which genre has the highest maximum and minimum unit price?",
+    );
+    // An aggregate with nothing after it to aggregate is still unplaced.
+    abstains(&g, "What is the maximum and the minimum?");
+    let (g, _) = generator("northwind").await;
+    let s = sql(
+        &g,
+        "What are the average and total freight by ship country?",
+    );
+    assert!(
+        s.contains("AVG(Freight)")
+            && s.contains("SUM(Freight)")
+            && s.contains("GROUP BY ShipCountry"),
+        "{s}"
+    );
+}
+
+#[tokio::test]
+async fn a_year_without_a_date_column_is_a_number_column_named_year() {
+    let g = spider("csu_1").await;
+    // The year of the fees (the table that refers to the campus), not the campus's own year.
+    assert_eq!(
+        sql(
+            &g,
+            "What is the campus fee for San Jose State University in 1996?"
+        ),
+        sql(
+            &g,
+            "What is the campus fee of San Jose State University in year 1996?"
+        )
+    );
+    assert!(
+        sql(
+            &g,
+            "What is the campus fee for San Jose State University in 1996?"
+        )
+        .contains("csu_fees.\"Year\" = 1996")
+    );
+    // With a date column, a year is still a period of the date.
+    let (g, _) = generator("chinook").await;
+    assert!(sql(&g, "How many invoices were there in 2010?").contains("InvoiceDate"));
+}
+
+#[tokio::test]
+async fn names_are_shown_only_from_columns_that_hold_names() {
+    let g = spider("college_1").await;
+    let q = "What are the first and last name of all biology professors?";
+    abstains(&g, q);
+    let why = g.answer(q, &[]).expect_err("abstains").to_string();
+    assert!(
+        why.contains("PROFESSOR has no column that holds a name"),
+        "{why}"
+    );
+    // `bname` is the name of a bank branch.
+    let g = spider("loan_1").await;
+    assert!(
+        sql(
+            &g,
+            "What is the name of the bank branch with the most customers?"
+        )
+        .starts_with("SELECT bank.bname")
+    );
+    // A grouped text column is the name asked for: "the name of every city".
+    let g = spider("bike_1").await;
+    assert_eq!(
+        sql(
+            &g,
+            "What is the name of every city that has at least 15 stations and how many stations does it have?"
+        ),
+        "SELECT city, COUNT(*) AS count FROM station GROUP BY city HAVING COUNT(*) >= 15"
+    );
+}
