@@ -56,6 +56,8 @@ pub fn canonical(w: &str) -> &str {
         "vendor" | "provider" => "supplier",
         "kind" => "type",
         "gender" => "sex",
+        "opening" => "open",
+        "enrollment" => "enrolment",
         "nation" => "country",
         "town" => "city",
         "e-mail" | "mail" => "email",
@@ -278,6 +280,7 @@ pub fn is_neutral_word(w: &str) -> bool {
             | "been"
             | "got"
             | "gets"
+            | "having"
             | "named"
             | "called"
             | "titled"

@@ -749,6 +749,25 @@ pub fn read_with(
             })
         {
             // "faculty members": the table's rows, said with a noun after its name.
+        } else if matches!(lower, "amount" | "amounts")
+            && lowers.get(i + 1) == Some(&"of")
+            && (i == 0 || lowers[i - 1] != "total")
+            && norms.get(i + 2).is_some_and(|n| {
+                lexicon
+                    .lookup(&[n])
+                    .iter()
+                    .any(|c| matches!(c.target, Target::Table(_)))
+            })
+        {
+            // "the largest amount of courses": a count, when no column is named so.
+            push(&mut spans, Item::Count(false), 2);
+            i += 2;
+            continue;
+        } else if lower == "times"
+            && i > 0
+            && matches!(lowers[i - 1], "many" | "of" | "most" | "number")
+        {
+            // "how many times", "the most number of times": the count says it.
         } else if lexicon::relation_verb(lower).is_some() {
             relations.push((i, t.raw.clone()));
         } else {

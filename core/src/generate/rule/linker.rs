@@ -129,6 +129,16 @@ impl SchemaLexicon {
                 }
                 // A prefix such as `tbl` or the database name is often on every table.
                 add(&t.words[1..], Target::Table(ti), 3);
+                if t.words.len() > 2
+                    && matches!(
+                        t.words[1].as_str(),
+                        "of" | "in" | "for" | "at" | "on" | "with"
+                    )
+                    && !tables.iter().any(|o| o.words == t.words[..1])
+                {
+                    // `Member_of_club` is "members", unless a table is named so.
+                    add(&t.words[..1], Target::Table(ti), 2);
+                }
             }
             for (ci, c) in t.columns.iter().enumerate() {
                 let target = Target::Column(ti, ci);

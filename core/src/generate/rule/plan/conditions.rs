@@ -21,6 +21,16 @@ impl Planner<'_> {
             (self.next(k), spans.get(k + 2).map(|s| &s.item))
         {
             if !c.iter().any(|x| matches!(x.target, Target::Table(_))) {
+                if super::numeric_column(self.lex, c) {
+                    // "more than 2 bathrooms" where `bathroom_count` holds that number.
+                    self.used[k + 1] = true;
+                    self.used[k + 2] = true;
+                    let s = self.numeric_slot(c);
+                    self.draft
+                        .filters
+                        .push(DraftFilter::Number(s, op, *n, None));
+                    return;
+                }
                 // "more than one festivals" over a column: a count the rules miss.
                 self.unplaced.push((spans[k].start, spans[k + 2].end));
                 return;
@@ -164,6 +174,26 @@ impl Planner<'_> {
     pub(super) fn date_bound(&mut self, k: usize, op: CmpOp, after: bool) {
         let spans = self.spans;
         self.used[k] = true;
+        // A number column named for a year: "after the year 1989" is `year > 1989`.
+        let in_years = |y: i32| f64::from(y + i32::from(after));
+        if let (Some(Item::Mention(_)), Some(Item::Year(_) | Item::Number(..))) =
+            (self.next(k), spans.get(k + 2).map(|s| &s.item))
+        {
+            let y = match spans[k + 2].item {
+                Item::Year(y) => Some(y),
+                Item::Number(n) if n.fract() == 0.0 => Some(n as i32),
+                _ => None,
+            };
+            if let Some(y) = y
+                && let Some(s) = self.named_year_column(k + 1)
+            {
+                self.used[k + 2] = true;
+                self.draft
+                    .filters
+                    .push(DraftFilter::Number(s, op, in_years(y), None));
+                return;
+            }
+        }
         let (month, year, n) = match (self.next(k), spans.get(k + 2).map(|s| &s.item)) {
             (Some(Item::Month(m)), Some(Item::Year(y))) => (Some(*m), *y, 2),
             (Some(Item::Year(y)), _) => (None, *y, 1),
@@ -183,6 +213,12 @@ impl Planner<'_> {
             (Some(m), true) => format!("{year}-{:02}-01", m + 1),
         };
         let s = self.date_slot_near(k);
+        if month.is_none() && self.fill_with_year_columns(s) {
+            self.draft
+                .filters
+                .push(DraftFilter::Number(s, op, in_years(year), None));
+            return;
+        }
         self.draft.filters.push(DraftFilter::Date(s, op, date));
     }
 
@@ -239,52 +275,68 @@ impl Planner<'_> {
     pub(super) fn year(&mut self, k: usize, y: i32) {
         self.used[k] = true;
         // "in year 1996" where `year` is a number column: the column named just before.
-        if k > 0
-            && !self.used[k - 1]
-            && let Item::Mention(c) = &self.spans[k - 1].item
-        {
-            let picks: Vec<_> = c
-                .iter()
-                .filter_map(|x| match x.target {
-                    Target::Column(t, ci) if self.is_year_column(t, ci) => Some((
-                        Pick::Column(t, ci),
-                        x.penalty + self.year_penalty(t, ci),
-                        None,
-                    )),
-                    _ => None,
-                })
-                .collect();
-            if !picks.is_empty() {
-                self.used[k - 1] = true;
-                let s = self.push_slot(Slot { picks });
-                self.draft
-                    .filters
-                    .push(DraftFilter::Number(s, CmpOp::Eq, f64::from(y), None));
-                return;
-            }
+        if let Some(s) = k.checked_sub(1).and_then(|j| self.named_year_column(j)) {
+            self.draft
+                .filters
+                .push(DraftFilter::Number(s, CmpOp::Eq, f64::from(y), None));
+            return;
         }
         let s = self.date_slot_near(k);
-        if self.draft.slots[s].picks.is_empty() {
-            // No date column: the columns that hold a year as a number ("in 2003" of
-            // `faculty.Year`).
-            let picks: Vec<_> = self
-                .lex
-                .tables
-                .iter()
-                .enumerate()
-                .flat_map(|(t, info)| (0..info.columns.len()).map(move |ci| (t, ci)))
-                .filter(|&(t, ci)| self.is_year_column(t, ci))
-                .map(|(t, ci)| (Pick::Column(t, ci), self.year_penalty(t, ci), None))
-                .collect();
-            if !picks.is_empty() {
-                self.draft.slots[s].picks = picks;
-                self.draft
-                    .filters
-                    .push(DraftFilter::Number(s, CmpOp::Eq, f64::from(y), None));
-                return;
-            }
+        if self.fill_with_year_columns(s) {
+            self.draft
+                .filters
+                .push(DraftFilter::Number(s, CmpOp::Eq, f64::from(y), None));
+            return;
         }
         self.draft.filters.push(DraftFilter::Period(s, y, None));
+    }
+
+    /// A slot of the number columns named for a year that the unused mention at `j` names.
+    fn named_year_column(&mut self, j: usize) -> Option<usize> {
+        if self.used[j] {
+            return None;
+        }
+        let Item::Mention(c) = &self.spans[j].item else {
+            return None;
+        };
+        let picks: Vec<_> = c
+            .iter()
+            .filter_map(|x| match x.target {
+                Target::Column(t, ci) if self.is_year_column(t, ci) => Some((
+                    Pick::Column(t, ci),
+                    x.penalty + self.year_penalty(t, ci),
+                    None,
+                )),
+                _ => None,
+            })
+            .collect();
+        if picks.is_empty() {
+            return None;
+        }
+        self.used[j] = true;
+        Some(self.push_slot(Slot { picks }))
+    }
+
+    /// Gives a date slot that found no date column the number columns named for a year ("in
+    /// 2003" of `faculty.Year`); whether it did.
+    fn fill_with_year_columns(&mut self, s: usize) -> bool {
+        if !self.draft.slots[s].picks.is_empty() {
+            return false;
+        }
+        let picks: Vec<_> = self
+            .lex
+            .tables
+            .iter()
+            .enumerate()
+            .flat_map(|(t, info)| (0..info.columns.len()).map(move |ci| (t, ci)))
+            .filter(|&(t, ci)| self.is_year_column(t, ci))
+            .map(|(t, ci)| (Pick::Column(t, ci), self.year_penalty(t, ci), None))
+            .collect();
+        if picks.is_empty() {
+            return false;
+        }
+        self.draft.slots[s].picks = picks;
+        true
     }
 
     /// How loosely a year column fits a year: one named only "year" fits best, and a year
@@ -294,6 +346,64 @@ impl Planner<'_> {
         let info = &self.lex.tables[t];
         let refers = info.columns.iter().any(|c| c.references.is_some());
         u32::from(info.columns[ci].words.len() > 1) + u32::from(!refers)
+    }
+
+    /// A number on its own: "courses with 1 credit" (the number column after it) or "the
+    /// document with id 2" (the key of the table named before the id).
+    fn number_of_column(&mut self, k: usize, n: f64) {
+        let spans = self.spans;
+        if let Some(Item::Mention(c)) = spans.get(k + 1).map(|s| &s.item)
+            && !self.used[k + 1]
+            && super::numeric_column(self.lex, c)
+        {
+            self.used[k] = true;
+            self.used[k + 1] = true;
+            let s = self.numeric_slot(c);
+            self.draft
+                .filters
+                .push(DraftFilter::Number(s, CmpOp::Eq, n, None));
+            return;
+        }
+        let (Some(key), Some(named)) = (k.checked_sub(1), k.checked_sub(2)) else {
+            return;
+        };
+        if !matches!(spans[key].item, Item::Key) {
+            return;
+        }
+        let Item::Mention(c) = &spans[named].item else {
+            return;
+        };
+        let picks: Vec<_> = c
+            .iter()
+            .filter_map(|x| match x.target {
+                Target::Table(t) => {
+                    let info = &self.lex.tables[t];
+                    let [pk] = info.key.as_slice() else {
+                        return None;
+                    };
+                    let ci = info.columns.iter().position(|c| &c.name == pk)?;
+                    (info.columns[ci].kind == ColumnKind::Numeric).then_some((
+                        Pick::Column(t, ci),
+                        x.penalty,
+                        None,
+                    ))
+                }
+                _ => None,
+            })
+            .collect();
+        if picks.is_empty() {
+            return;
+        }
+        // The id is the condition, not a column to show, unless ids are asked for too ("the
+        // ids and dates of the logs of the problem with id 10").
+        self.used[k] = true;
+        if spans.iter().filter(|s| matches!(s.item, Item::Key)).count() == 1 {
+            self.draft.key = false;
+        }
+        let s = self.push_slot(Slot { picks });
+        self.draft
+            .filters
+            .push(DraftFilter::Number(s, CmpOp::Eq, n, None));
     }
 
     /// A number column named for a year (`Year`, `year_join`), not a key.
@@ -375,6 +485,7 @@ impl Planner<'_> {
                     self.draft.filters.push(DraftFilter::Value(s));
                     self.negate_last(k);
                 }
+                Item::Number(n) => self.number_of_column(k, *n),
                 Item::Literal(text) => {
                     let prev = (0..k)
                         .rev()

@@ -234,3 +234,77 @@ async fn names_are_shown_only_from_columns_that_hold_names() {
         "SELECT city, COUNT(*) AS count FROM station GROUP BY city HAVING COUNT(*) >= 15"
     );
 }
+
+#[tokio::test]
+async fn a_number_before_a_number_column_compares_that_column() {
+    let g = spider("college_3").await;
+    assert_eq!(
+        sql(&g, "What are the names of courses with 1 credit?"),
+        "SELECT CName FROM Course WHERE Credits = 1"
+    );
+    assert_eq!(
+        sql(&g, "How many courses have more than 2 credits?"),
+        "SELECT COUNT(*) AS count FROM Course WHERE Credits > 2"
+    );
+    // A related table after the number is still a count of related rows.
+    let (g, _) = generator("chinook").await;
+    assert!(sql(&g, "Which artists have more than 10 albums?").contains("HAVING COUNT(*) > 10"));
+}
+
+#[tokio::test]
+async fn an_id_after_a_table_is_a_condition_on_its_key() {
+    let (g, db) = generator("chinook").await;
+    let s = sql(&g, "What is the name of the artist with id 1?");
+    assert_eq!(s, "SELECT Name FROM Artist WHERE ArtistId = 1");
+    assert!(same_result(&db, &s, "SELECT 'AC/DC'").await);
+    // Ids asked for as well as given: both.
+    let s = sql(
+        &g,
+        "What are the ids and titles of albums of the artist with id 1?",
+    );
+    assert!(s.starts_with("SELECT Album.AlbumId, Album.Title"), "{s}");
+    assert!(s.contains("Artist.ArtistId = 1"), "{s}");
+}
+
+#[tokio::test]
+async fn years_before_and_after_on_a_number_column_named_year() {
+    let g = spider("wine_1").await;
+    assert_eq!(
+        sql(&g, "How many wines were made before 2008?"),
+        "SELECT COUNT(*) AS count FROM wine WHERE \"Year\" < 2008"
+    );
+    assert_eq!(
+        sql(&g, "How many wines were made after the year 2008?"),
+        "SELECT COUNT(*) AS count FROM wine WHERE \"Year\" >= 2009"
+    );
+    assert_eq!(
+        sql(&g, "List the names of wines made in 2008."),
+        "SELECT Name FROM wine WHERE \"Year\" = 2008"
+    );
+    // A year written as text is no number to compare: the rules do not write `'2011' > 2010`.
+    let g = spider("coffee_shop").await;
+    abstains(&g, "How many shops opened after 2010?");
+    // "opening year" names `Open_Year`.
+    assert_eq!(
+        sql(&g, "Show the shop addresses ordered by their opening year."),
+        "SELECT DISTINCT Address, Open_Year FROM shop ORDER BY Open_Year ASC"
+    );
+}
+
+#[tokio::test]
+async fn counts_said_as_an_amount_or_a_number_of_times() {
+    let (g, _) = generator("chinook").await;
+    assert_eq!(
+        sql(&g, "Which artists have the largest amount of albums?"),
+        sql(&g, "Which artists have the largest number of albums?")
+    );
+    // "the amount of" before a column is not a count.
+    abstains(&g, "What is the amount of unit price?");
+    let g = spider("club_1").await;
+    // `Member_of_club` is the members.
+    assert_eq!(
+        sql(&g, "How many members does the club Tennis Club have?"),
+        "SELECT COUNT(*) AS count FROM Member_of_club JOIN Club ON Member_of_club.ClubID = \
+         Club.ClubID WHERE Club.ClubName = 'Tennis Club'"
+    );
+}
