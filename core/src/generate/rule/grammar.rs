@@ -58,6 +58,8 @@ pub enum Item {
     Year(i32),
     /// A month (1-12).
     Month(u32),
+    /// A calendar day written `YYYY-MM-DD`.
+    Day(String),
     /// A calendar period relative to today: "this year" (offset 0), "last quarter" (-1),
     /// "previous month" (-1).
     Relative(Period, i32),
@@ -446,7 +448,8 @@ fn own_phrase(words: &[&str]) -> Option<(Item, usize)> {
         "earliest" => Extreme(Property::Date, false),
         "oldest" => Extreme(Property::Age, true),
         "youngest" => Extreme(Property::Age, false),
-        "alphabetical" | "alphabetically" => Alphabetical,
+        "alphabetical" | "alphabetically" | "alphabetic" | "lexicographic" | "lexicographical"
+        | "lexicographically" => Alphabetical,
         "longer" => AdjCompare(Property::Duration, CmpOp::Gt),
         "shorter" => AdjCompare(Property::Duration, CmpOp::Lt),
         "between" => Between,
@@ -569,7 +572,14 @@ pub fn read_with(
                     .lookup(&norms[i..i + 1])
                     .iter()
                     .any(|c| c.penalty == 0);
-            if !schema_single {
+            // "reported after 1978-06-26": the event's date, not the status `Reported`.
+            let dated_event = n == 1
+                && is_participle(&t.lower)
+                && matches!(
+                    lowers.get(i + 1),
+                    Some(&("before" | "after" | "since" | "until" | "prior"))
+                );
+            if !schema_single && !dated_event {
                 push(&mut spans, Item::Value(hits), n);
                 i += n;
                 continue;
@@ -698,6 +708,11 @@ pub fn read_with(
             continue;
         }
         let lower = t.lower.as_str();
+        if let Some(day) = iso_day(lower) {
+            push(&mut spans, Item::Day(day), 1);
+            i += 1;
+            continue;
+        }
         if let Some(ms) = lexicon::duration_unit_ms(lower) {
             push(&mut spans, Item::Unit(ms), 1);
         } else if let Some(m) =
@@ -816,6 +831,12 @@ fn is_head_noun(w: &str) -> bool {
         w,
         "member" | "members" | "people" | "persons" | "person" | "individuals" | "ones"
     )
+}
+
+/// A day written `YYYY-MM-DD` with a real month and day, as written.
+fn iso_day(w: &str) -> Option<String> {
+    let date = chrono::NaiveDate::parse_from_str(w, "%Y-%m-%d").ok()?;
+    Some(date.format("%Y-%m-%d").to_string())
 }
 
 /// "or more" after a number is at least it, "or fewer" at most.

@@ -174,6 +174,16 @@ impl Planner<'_> {
     pub(super) fn date_bound(&mut self, k: usize, op: CmpOp, after: bool) {
         let spans = self.spans;
         self.used[k] = true;
+        if let Some(Item::Day(day)) = self.next(k) {
+            // "reported before 1978-06-26": that day is the bound, itself excluded after it.
+            self.used[k + 1] = true;
+            let op = if after { CmpOp::Gt } else { op };
+            let s = self.date_slot_near(k);
+            self.draft
+                .filters
+                .push(DraftFilter::Date(s, op, day.clone()));
+            return;
+        }
         // A number column named for a year: "after the year 1989" is `year > 1989`.
         let in_years = |y: i32| f64::from(y + i32::from(after));
         if let (Some(Item::Mention(_)), Some(Item::Year(_) | Item::Number(..))) =

@@ -308,3 +308,42 @@ async fn counts_said_as_an_amount_or_a_number_of_times() {
          Club.ClubID WHERE Club.ClubName = 'Tennis Club'"
     );
 }
+
+#[tokio::test]
+async fn a_day_written_in_full_bounds_a_date() {
+    let (g, db) = generator("chinook").await;
+    let s = sql(&g, "How many invoices were there after 2013-12-01?");
+    assert!(s.contains("InvoiceDate > '2013-12-01'"), "{s}");
+    assert!(
+        same_result(
+            &db,
+            &s,
+            "SELECT COUNT(*) FROM Invoice WHERE InvoiceDate > '2013-12-01'"
+        )
+        .await
+    );
+    assert!(sql(&g, "How many invoices were there before 2010-02-01?").contains("< '2010-02-01'"));
+    // Not a day: the words stay unknown.
+    abstains(&g, "How many invoices were there after 2013-13-45?");
+    // "reported after" a day: the date of the event, not a status value named so.
+    let g = spider("tracking_software_problems").await;
+    let s = sql(
+        &g,
+        "Find the ids of the problems reported after 1978-06-26.",
+    );
+    assert!(s.contains("date_problem_reported > '1978-06-26'"), "{s}");
+    assert!(!s.contains("'Reported'"), "{s}");
+}
+
+#[tokio::test]
+async fn alphabetic_and_lexicographic_orders_are_ascending() {
+    let (g, _) = generator("chinook").await;
+    let s = sql(&g, "List the names of artists in alphabetical order.");
+    for q in [
+        "List the names of artists in alphabetic order.",
+        "List the names of artists in lexicographic order.",
+    ] {
+        assert_eq!(sql(&g, q), s, "{q}");
+    }
+    assert!(sql(&g, "List the names of artists sorted descendingly.").contains("DESC"));
+}
