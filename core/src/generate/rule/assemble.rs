@@ -190,6 +190,15 @@ impl Resolution<'_> {
                 ));
             }
         }
+        let resolved = d
+            .filters
+            .iter()
+            .map(|f| self.filter(f))
+            .collect::<Result<Vec<_>>>()?;
+        if let Some(ir) = self.shared_values(&resolved, &columns)? {
+            self.check_context(&ir)?;
+            return Ok(ir);
+        }
         let mut ir = QueryIr::new(subject.clone());
         ir.filters = combine_values(
             self.place_sets(

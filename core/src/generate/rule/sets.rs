@@ -6,12 +6,19 @@
 //! Jazz track (two `EXISTS`); "customers who bought Rock but not Jazz tracks" those with a
 //! Rock track and no Jazz track (`EXISTS` and `NOT EXISTS`); "tracks not in the Rock genre"
 //! stays `Genre.Name <> 'Rock'`, since a track has one genre.
+//!
+//! "the ship types used by both Panama and Malta ships", where each ship has one flag, is
+//! the types shared by the two groups of rows: grouped by type, among the rows of either
+//! flag, those with both flags (`HAVING COUNT(DISTINCT flag) = 2`).
 
 use crate::error::Result;
 
 use super::{
     cannot_answer,
-    ir::{CmpOp, ColumnRef, Filter, Literal, QueryIr},
+    ir::{
+        Agg, CmpOp, ColumnRef, Dimension, Filter, HavingFilter, Literal, Measure, MeasureArg,
+        QueryIr,
+    },
     resolve::Resolution,
 };
 
@@ -134,6 +141,103 @@ impl Resolution<'_> {
             }
         }
         Ok(none_of(out))
+    }
+
+    /// "the types shared by Panama and Malta ships": the values of `columns` that rows with
+    /// each of the "both" values have, when each row holds one of those values (see the
+    /// module's documentation). `None` when the question is not of that shape.
+    pub(super) fn shared_values(
+        &self,
+        filters: &[Filter],
+        columns: &[ColumnRef],
+    ) -> Result<Option<QueryIr>> {
+        let d = self.draft;
+        if !d.both
+            || columns.is_empty()
+            || d.measure.is_some()
+            || !d.dims.is_empty()
+            || !d.having.is_empty()
+            || d.rank.is_some()
+            || d.order_by.is_some()
+            || d.limit.is_some()
+            || d.any_of
+        {
+            return Ok(None);
+        }
+        let table = &columns[0].table;
+        let Some(info) = self.lex.table_index(table).map(|t| &self.lex.tables[t]) else {
+            return Ok(None);
+        };
+        // The shared values are an attribute of the rows, not the rows themselves.
+        if columns.iter().any(|c| {
+            &c.table != table || info.key.contains(&c.column) || info.labels.contains(&c.column)
+        }) {
+            return Ok(None);
+        }
+        let equal_on = |c: &ColumnRef| {
+            filters
+                .iter()
+                .filter_map(|f| match f {
+                    Filter::Compare {
+                        column,
+                        op: CmpOp::Eq,
+                        value,
+                    } if column == c => Some(value.clone()),
+                    _ => None,
+                })
+                .collect::<Vec<Literal>>()
+        };
+        let Some(both) = filters.iter().find_map(|f| match f {
+            Filter::Compare { column, .. }
+                if &column.table == table
+                    && !columns.contains(column)
+                    && equal_on(column).len() >= 2 =>
+            {
+                Some(column.clone())
+            }
+            _ => None,
+        }) else {
+            return Ok(None);
+        };
+        let values = equal_on(&both);
+        let mut ir = QueryIr::new(table.clone());
+        ir.filters = filters
+            .iter()
+            .filter(
+                |f| !matches!(f, Filter::Compare { column, op: CmpOp::Eq, .. } if *column == both),
+            )
+            .cloned()
+            .collect();
+        if ir.filters.iter().any(|f| f.column().table != *table) {
+            // Conditions on other tables: which group of rows do they narrow?
+            return Err(cannot_answer(
+                format!(
+                    "the question asks for {} shared by rows of several {} values and puts other conditions beside them",
+                    columns[0].column, both.column
+                ),
+                Vec::new(),
+            ));
+        }
+        let n = values.len() as f64;
+        ir.filters.push(Filter::AnyOf {
+            column: both.clone(),
+            values,
+        });
+        ir.group_by = columns
+            .iter()
+            .map(|c| Dimension::Column { column: c.clone() })
+            .collect();
+        let measure = Measure {
+            agg: Agg::CountDistinct,
+            arg: MeasureArg::Column { column: both },
+        };
+        ir.having = vec![HavingFilter {
+            measure: measure.clone(),
+            op: CmpOp::Eq,
+            value: n,
+        }];
+        ir.measure = Some(measure);
+        Ok(Some(ir))
     }
 
     /// Whether `table` is at most two links from `subject`, or the question names a table

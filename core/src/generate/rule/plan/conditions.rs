@@ -222,6 +222,14 @@ impl Planner<'_> {
             (Some(12), true) => format!("{}-01-01", year + 1),
             (Some(m), true) => format!("{year}-{:02}-01", m + 1),
         };
+        if month.is_none()
+            && let Some(s) = self.table_year_column(k)
+        {
+            self.draft
+                .filters
+                .push(DraftFilter::Number(s, op, in_years(year), None));
+            return;
+        }
         let s = self.date_slot_near(k);
         if month.is_none() && self.fill_with_year_columns(s) {
             self.draft
@@ -291,6 +299,12 @@ impl Planner<'_> {
                 .push(DraftFilter::Number(s, CmpOp::Eq, f64::from(y), None));
             return;
         }
+        if let Some(s) = self.table_year_column(k) {
+            self.draft
+                .filters
+                .push(DraftFilter::Number(s, CmpOp::Eq, f64::from(y), None));
+            return;
+        }
         let s = self.date_slot_near(k);
         if self.fill_with_year_columns(s) {
             self.draft
@@ -299,6 +313,37 @@ impl Planner<'_> {
             return;
         }
         self.draft.filters.push(DraftFilter::Period(s, y, None));
+    }
+
+    /// "movies made before 2000": the year column of the table named last before `k`, when
+    /// that table has no date column of its own.
+    fn table_year_column(&mut self, k: usize) -> Option<usize> {
+        let j = (0..k)
+            .rev()
+            .find(|&j| matches!(self.spans[j].item, Item::Mention(_)))?;
+        let Item::Mention(c) = &self.spans[j].item else {
+            return None;
+        };
+        let picks: Vec<_> = c
+            .iter()
+            .filter_map(|x| match x.target {
+                Target::Table(t) => Some((t, x.penalty)),
+                _ => None,
+            })
+            .filter(|&(t, _)| {
+                !self.lex.tables[t]
+                    .columns
+                    .iter()
+                    .any(|c| c.kind == ColumnKind::Temporal)
+            })
+            .flat_map(|(t, p)| {
+                (0..self.lex.tables[t].columns.len())
+                    .filter(|&ci| self.is_year_column(t, ci))
+                    .map(|ci| (Pick::Column(t, ci), p, None))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        (picks.len() == 1).then(|| self.push_slot(Slot { picks }))
     }
 
     /// A slot of the number columns named for a year that the unused mention at `j` names.

@@ -347,3 +347,56 @@ async fn alphabetic_and_lexicographic_orders_are_ascending() {
     }
     assert!(sql(&g, "List the names of artists sorted descendingly.").contains("DESC"));
 }
+
+#[tokio::test]
+async fn values_shared_by_rows_of_both_values_are_grouped() {
+    let (g, db) = generator("chinook").await;
+    let s = sql(
+        &g,
+        "Which billing countries have invoices in both Berlin and Stuttgart?",
+    );
+    assert_eq!(
+        s,
+        "SELECT BillingCountry, COUNT(DISTINCT BillingCity) AS distinct_billing_city FROM Invoice \
+         WHERE BillingCity IN ('Berlin', 'Stuttgart') GROUP BY BillingCountry \
+         HAVING COUNT(DISTINCT BillingCity) = 2"
+    );
+    assert!(
+        same_result(
+            &db,
+            &s,
+            "SELECT BillingCountry FROM Invoice WHERE BillingCity = 'Berlin' INTERSECT \
+             SELECT BillingCountry FROM Invoice WHERE BillingCity = 'Stuttgart'"
+        )
+        .await
+    );
+    // The rows themselves cannot have both values: still an abstention.
+    let why = g
+        .answer("Which invoices are in both Berlin and Stuttgart?", &[])
+        .expect_err("abstains")
+        .to_string();
+    assert!(why.contains("cannot have both values"), "{why}");
+    let g = spider("ship_1").await;
+    assert_eq!(
+        sql(
+            &g,
+            "Find the ship type that are used by both ships with Panama and Malta flags."
+        ),
+        "SELECT Type, COUNT(DISTINCT Flag) AS distinct_flag FROM Ship \
+         WHERE Flag IN ('Panama', 'Malta') GROUP BY Type HAVING COUNT(DISTINCT Flag) = 2"
+    );
+}
+
+#[tokio::test]
+async fn a_year_of_the_table_named_before_comes_before_a_date_elsewhere() {
+    // `Movie` has a number `year` and no date; `Rating.ratingDate` is another table's date.
+    let g = spider("movie_1").await;
+    assert_eq!(
+        sql(&g, "How many movies were made before 2000?"),
+        "SELECT COUNT(*) AS count FROM Movie WHERE \"year\" < 2000"
+    );
+    assert_eq!(
+        sql(&g, "What is the title of the movie made in 1999?"),
+        "SELECT title FROM Movie WHERE \"year\" = 1999"
+    );
+}
