@@ -50,6 +50,12 @@ pub fn tokenize(question: &str) -> Vec<Token> {
                 continue;
             }
         }
+        if let Some((words, n)) = comparison_symbol(&chars[i..]) {
+            // "salary > 80000": the symbol read as the words it stands for.
+            out.extend(words.iter().map(|w| word_token(w)));
+            i += n;
+            continue;
+        }
         let negative = c == '-'
             && chars.get(i + 1).is_some_and(char::is_ascii_digit)
             && (i == 0 || chars[i - 1].is_whitespace());
@@ -83,6 +89,20 @@ pub fn tokenize(question: &str) -> Vec<Token> {
         i += 1;
     }
     out
+}
+
+/// A comparison written as a symbol (`>`, `>=`, `<`, `<=`, `=`, `!=`, `<>`): the words it
+/// stands for and its length.
+fn comparison_symbol(chars: &[char]) -> Option<(&'static [&'static str], usize)> {
+    Some(match chars {
+        ['>', '=', ..] => (&["at", "least"], 2),
+        ['<', '=', ..] => (&["at", "most"], 2),
+        ['<', '>', ..] | ['!', '=', ..] => (&["not"], 2),
+        ['>', ..] => (&["more", "than"], 1),
+        ['<', ..] => (&["less", "than"], 1),
+        ['=', ..] => (&["equals"], 1),
+        _ => return None,
+    })
 }
 
 fn starts_quote(chars: &[char], i: usize) -> bool {
@@ -182,6 +202,29 @@ mod tests {
         assert_eq!(identifier_words("SupportRepId"), ["support", "rep", "id"]);
         assert_eq!(identifier_words("HTMLPage"), ["html", "page"]);
         assert_eq!(identifier_norms("MediaTypes"), ["media", "type"]);
+    }
+
+    #[test]
+    fn comparison_symbols_read_as_words() {
+        let lower = |q: &str| {
+            tokenize(q)
+                .into_iter()
+                .map(|t| t.lower)
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(lower("salary > 80000"), "salary more than 80000");
+        assert_eq!(lower("age>=18"), "age at least 18");
+        assert_eq!(
+            lower("age <= 18 and x<5"),
+            "age at most 18 and x less than 5"
+        );
+        assert_eq!(
+            lower("year = 2000, code <> 3 or != 4"),
+            "year equals 2000 code not 3 or not 4"
+        );
+        // A negative number stays a number.
+        assert_eq!(tokenize("below -5")[1].number, Some(-5.0));
     }
 
     #[test]

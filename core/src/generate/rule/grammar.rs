@@ -861,6 +861,17 @@ pub(crate) fn overall_words(lowers: &[&str]) -> Option<usize> {
 /// (only stop words between) is one count.
 fn merge_repeated_counts(spans: &mut Vec<Span>) {
     let mut k = 0;
+    while k + 2 < spans.len() {
+        // "count the total number of clubs": the total is the count.
+        if let (Item::Count(_), Item::Agg(Agg::Sum), Item::Count(_)) =
+            (&spans[k].item, &spans[k + 1].item, &spans[k + 2].item)
+        {
+            spans.remove(k + 1);
+        } else {
+            k += 1;
+        }
+    }
+    let mut k = 0;
     while k + 1 < spans.len() {
         if let (Item::Count(a), Item::Count(b)) = (&spans[k].item, &spans[k + 1].item) {
             let merged = Item::Count(*a || *b);

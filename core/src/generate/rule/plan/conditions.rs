@@ -407,6 +407,21 @@ impl Planner<'_> {
     /// document with id 2" (the key of the table named before the id).
     fn number_of_column(&mut self, k: usize, n: f64) {
         let spans = self.spans;
+        // "students who are age 18", "addresses with zip code 197": the column just before.
+        if let Some(j) = k.checked_sub(1)
+            && !self.used[j]
+            && let Item::Mention(c) = &spans[j].item
+            && super::numeric_column(self.lex, c)
+            && spans[j].end == spans[k].start
+        {
+            self.used[j] = true;
+            self.used[k] = true;
+            let s = self.numeric_slot(c);
+            self.draft
+                .filters
+                .push(DraftFilter::Number(s, CmpOp::Eq, n, None));
+            return;
+        }
         if let Some(Item::Mention(c)) = spans.get(k + 1).map(|s| &s.item)
             && !self.used[k + 1]
             && super::numeric_column(self.lex, c)
@@ -607,8 +622,12 @@ impl Planner<'_> {
                             self.draft.context.push(s);
                         }
                     } else {
-                        if self.draft.measure.is_some() && super::numeric_column(self.lex, c) {
-                            // "the average rating and resolution": a second aggregate.
+                        if matches!(self.draft.measure, Some(DraftMeasure::Agg(..)))
+                            && super::numeric_column(self.lex, c)
+                        {
+                            // "the average rating and resolution": a second aggregate. Beside
+                            // a count, a number column is what it counts by ("the number of
+                            // students of each age").
                             self.unplaced.push((span.start, span.end));
                             continue;
                         }

@@ -704,7 +704,17 @@ impl<'a> Planner<'a> {
                 }
                 Item::Mode(desc) => {
                     self.used[k] = true;
-                    let Some(Item::Mention(c)) = self.next(k) else {
+                    // "the most common rating", or "which allergy type is most common?" with
+                    // nothing after it.
+                    let named = match (self.next(k), k.checked_sub(1)) {
+                        (Some(Item::Mention(c)), _) => Some((k + 1, c)),
+                        (None, Some(j)) if !self.used[j] => match &spans[j].item {
+                            Item::Mention(c) => Some((j, c)),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    let Some((j, c)) = named else {
                         self.unplaced.push((spans[k].start, spans[k].end));
                         continue;
                     };
@@ -712,9 +722,19 @@ impl<'a> Planner<'a> {
                         self.unplaced.push((spans[k].start, spans[k].end));
                         continue;
                     }
-                    self.used[k + 1] = true;
-                    // "the most common rating": group by it, most rows first.
-                    let s = self.slot_from_candidates(c);
+                    self.used[j] = true;
+                    // "the most common rating": group by it, most rows first. A value is
+                    // common, not a row: a column before a table of the same words.
+                    let columns: Vec<_> = c
+                        .iter()
+                        .filter(|x| matches!(x.target, Target::Column(..)))
+                        .cloned()
+                        .collect();
+                    let s = if columns.is_empty() {
+                        self.slot_from_candidates(c)
+                    } else {
+                        self.slot_from_candidates(&columns)
+                    };
                     self.draft.dims.push(DraftDim::Slot(s));
                     self.draft.measure = Some(DraftMeasure::CountRowsOf(s));
                     self.draft.rank = Some(desc);

@@ -400,3 +400,34 @@ async fn a_year_of_the_table_named_before_comes_before_a_date_elsewhere() {
         "SELECT title FROM Movie WHERE \"year\" = 1999"
     );
 }
+
+#[tokio::test]
+async fn counts_by_a_number_column_and_the_most_common_value_named_before() {
+    let g = spider("allergy_1").await;
+    assert_eq!(
+        sql(&g, "Which major has most number of students?"),
+        "SELECT Major, COUNT(*) AS count FROM Student GROUP BY Major ORDER BY COUNT(*) DESC LIMIT 1"
+    );
+    assert_eq!(
+        sql(&g, "Show all majors and corresponding number of students."),
+        "SELECT Major, COUNT(*) AS count FROM Student GROUP BY Major"
+    );
+    // Beside an aggregate of a column, another number column is a second aggregate.
+    abstains(&g, "What is the average age and major of students?");
+    assert_eq!(
+        sql(&g, "Which allergy type is most common?"),
+        sql(&g, "What is the most common allergy type?")
+    );
+    assert_eq!(
+        sql(&g, "How many students are age 18?"),
+        "SELECT COUNT(*) AS count FROM Student WHERE Age = 18"
+    );
+    assert_eq!(
+        sql(&g, "How many students are older than 18?"),
+        sql(&g, "How many students have age > 18?")
+    );
+    assert_eq!(
+        sql(&g, "Count the total number of students."),
+        "SELECT COUNT(*) AS count FROM Student"
+    );
+}
