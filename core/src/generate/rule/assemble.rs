@@ -106,11 +106,14 @@ impl Resolution<'_> {
             return Ok(ir);
         }
         let measure = d.measure.as_ref().map(|m| self.measure(m)).transpose()?;
-        let mut dims = d
-            .dims
-            .iter()
-            .map(|x| self.dimension(x))
-            .collect::<Result<Vec<_>>>()?;
+        let mut dims: Vec<Dimension> = Vec::new();
+        for x in &d.dims {
+            // "each genre ... show each genre": one grouping said twice.
+            let x = self.dimension(x)?;
+            if !dims.contains(&x) {
+                dims.push(x);
+            }
+        }
         let columns = self.columns()?;
         if let Some(c) = columns.iter().find(|c| {
             self.lex
@@ -372,11 +375,13 @@ impl Resolution<'_> {
         }
         ir.group_by = dims;
         ir.measure = measure;
-        ir.also = d
-            .more_measures
-            .iter()
-            .map(|m| self.measure(m))
-            .collect::<Result<_>>()?;
+        for m in &d.more_measures {
+            // "how many faculty ... the number of faculty": one count said twice.
+            let m = self.measure(m)?;
+            if ir.measure.as_ref() != Some(&m) && !ir.also.contains(&m) {
+                ir.also.push(m);
+            }
+        }
         if ir.measure.is_none() && !ir.having.is_empty() {
             ir.measure = Some(ir.having[0].measure.clone());
             if ir.group_by.is_empty() {

@@ -805,6 +805,7 @@ pub fn read_with(
     }
     merge_repeated_counts(&mut spans);
     drop_names_of_columns(&mut spans, &lowers);
+    sort_then_by(&mut spans, &lowers);
     Reading { spans, unknown }
 }
 
@@ -822,6 +823,26 @@ fn drop_names_of_columns(spans: &mut Vec<Span>, lowers: &[&str]) {
         } else {
             k += 1;
         }
+    }
+}
+
+/// "order the result by", "sort the list by": a sort whose key follows "by", not a grouping.
+fn sort_then_by(spans: &mut Vec<Span>, lowers: &[&str]) {
+    let mut k = 0;
+    while k + 1 < spans.len() {
+        let between = &lowers[spans[k].end..spans[k + 1].start];
+        if matches!(spans[k].item, Item::Sort)
+            && matches!(spans[k + 1].item, Item::Group)
+            && lowers.get(spans[k + 1].start) == Some(&"by")
+            && between
+                .iter()
+                .all(|w| text::is_stop_word(w) || matches!(*w, "results" | "list" | "rows"))
+        {
+            spans[k].item = Item::OrderBy;
+            spans[k].end = spans[k + 1].end;
+            spans.remove(k + 1);
+        }
+        k += 1;
     }
 }
 

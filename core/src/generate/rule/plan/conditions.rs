@@ -126,6 +126,23 @@ impl Planner<'_> {
                 let s = self.slot_from_candidates(c);
                 self.draft.order_by = Some((s, desc.unwrap_or(false)));
             }
+            Some(Item::Names)
+                if !spans[..k].iter().any(|s| {
+                    matches!(&s.item, Item::Mention(c)
+                        if c.iter().all(|x| matches!(x.target, Target::Column(..))))
+                }) && !matches!(
+                    spans.get(n + 1).map(|s| &s.item),
+                    Some(Item::Mention(_) | Item::Names)
+                ) =>
+            {
+                // "ordered by name": by the name shown.
+                self.used[n] = true;
+                self.draft.names = true;
+                self.draft.alphabetical = true;
+                if let Some(d) = desc {
+                    self.draft.direction = Some(d);
+                }
+            }
             _ => match desc {
                 // "sorted alphabetically": a direction without a key.
                 Some(d) => self.draft.direction = Some(d),

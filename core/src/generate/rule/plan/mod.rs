@@ -502,6 +502,28 @@ impl<'a> Planner<'a> {
                             continue;
                         }
                     };
+                    let years = !self.draft.slots[slot].picks.is_empty()
+                        && self.draft.slots[slot].picks.iter().all(|(p, _, _)| {
+                            matches!(p, Pick::Column(t, c)
+                                if self.lex.tables[*t].columns[*c].words.iter().any(|w| w == "year"))
+                        });
+                    if agg == Agg::Sum && years {
+                        // A total of years means nothing: "in total in the year 2002".
+                        self.unplaced.push((spans[k].start, spans[k].end));
+                        continue;
+                    }
+                    if target != Some(k + 1)
+                        && self.pending_aggs.is_empty()
+                        && matches!(
+                            self.draft.measure,
+                            Some(DraftMeasure::Count(..) | DraftMeasure::CountRowsOf(_))
+                        )
+                    {
+                        // "how many faculty in total in 2002": the count said again, not a
+                        // total of a column named further on.
+                        self.unplaced.push((spans[k].start, spans[k].end));
+                        continue;
+                    }
                     for (_, pending) in std::mem::take(&mut self.pending_aggs) {
                         self.set_measure_or_having(k, DraftMeasure::Agg(pending, slot));
                     }
@@ -769,10 +791,14 @@ impl<'a> Planner<'a> {
 
     fn set_measure_or_having(&mut self, k: usize, m: DraftMeasure) {
         if self.draft.measure.is_some() {
-            if matches!(m, DraftMeasure::Agg(..))
-                && matches!(self.draft.measure, Some(DraftMeasure::Agg(..)))
-            {
-                // "the average and maximum age": shown side by side.
+            let plain = |m: &DraftMeasure| {
+                matches!(
+                    m,
+                    DraftMeasure::Agg(..) | DraftMeasure::Count(..) | DraftMeasure::CountRowsOf(_)
+                )
+            };
+            if plain(&m) && self.draft.measure.as_ref().is_some_and(plain) {
+                // "the average and maximum age", "the number and average age": side by side.
                 self.draft.more_measures.push(m);
             } else {
                 self.unplaced.push((self.spans[k].start, self.spans[k].end));

@@ -431,3 +431,67 @@ async fn counts_by_a_number_column_and_the_most_common_value_named_before() {
         "SELECT COUNT(*) AS count FROM Student"
     );
 }
+
+#[tokio::test]
+async fn a_count_beside_an_aggregate_and_things_said_twice() {
+    let (g, db) = generator("chinook").await;
+    let s = sql(
+        &g,
+        "Show the number of tracks and their average unit price for each genre.",
+    );
+    assert_eq!(
+        s,
+        "SELECT Genre.Name, COUNT(*) AS count, AVG(Track.UnitPrice) AS average_unit_price \
+         FROM Track JOIN Genre ON Track.GenreId = Genre.GenreId GROUP BY Genre.GenreId, Genre.Name"
+    );
+    assert!(
+        same_result(
+            &db,
+            &s,
+            "SELECT g.Name, COUNT(*), AVG(t.UnitPrice) FROM Track t JOIN Genre g \
+             ON t.GenreId = g.GenreId GROUP BY g.GenreId"
+        )
+        .await
+    );
+    // The count and the grouping said twice are one of each.
+    assert_eq!(
+        sql(
+            &g,
+            "How many tracks are there in each genre? Show each genre and the number of tracks."
+        ),
+        "SELECT Genre.Name, COUNT(*) AS count FROM Track JOIN Genre ON Track.GenreId = \
+         Genre.GenreId GROUP BY Genre.GenreId, Genre.Name"
+    );
+    // A total of years means nothing.
+    let g = spider("wine_1").await;
+    abstains(&g, "How many wines are there in total in the year 2008?");
+}
+
+#[tokio::test]
+async fn sorting_by_the_name_or_by_a_key_after_the_result() {
+    let (g, _) = generator("chinook").await;
+    assert_eq!(
+        sql(&g, "List the artists ordered by name."),
+        "SELECT Name FROM Artist ORDER BY Name ASC"
+    );
+    assert_eq!(
+        sql(&g, "List the artists ordered by name descending."),
+        "SELECT Name FROM Artist ORDER BY Name DESC"
+    );
+    assert_eq!(
+        sql(
+            &g,
+            "List each genre and the number of tracks. Sort the result by the number of tracks."
+        ),
+        sql(
+            &g,
+            "List each genre and the number of tracks, ordered by the number of tracks."
+        )
+    );
+    // Columns listed before "by name": which name is not said.
+    let g = spider("wine_1").await;
+    abstains(
+        &g,
+        "List the grape, appelation and name of wines whose score is higher than 93 ordered by Name.",
+    );
+}
