@@ -572,14 +572,15 @@ pub fn read_with(
                     .lookup(&norms[i..i + 1])
                     .iter()
                     .any(|c| c.penalty == 0);
-            // "reported after 1978-06-26": the event's date, not the status `Reported`.
-            let dated_event = n == 1
+            // "reported after 1978-06-26", "reported by the staff": the event, dated or by
+            // someone, not the status `Reported`.
+            let event = n == 1
                 && is_participle(&t.lower)
                 && matches!(
                     lowers.get(i + 1),
-                    Some(&("before" | "after" | "since" | "until" | "prior"))
+                    Some(&("before" | "after" | "since" | "until" | "prior" | "by"))
                 );
-            if !schema_single && !dated_event {
+            if !schema_single && !event {
                 push(&mut spans, Item::Value(hits), n);
                 i += n;
                 continue;

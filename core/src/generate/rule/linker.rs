@@ -165,11 +165,13 @@ impl SchemaLexicon {
                 if let [base @ .., last] = c.words.as_slice()
                     && !base.is_empty()
                     && matches!(last.as_str(), "code" | "cd")
+                    && c.references.is_none()
                 {
-                    // `booking_status_code` is the booking status, "status" at a cost.
+                    // `booking_status_code` is the booking status, "status" at a cost (a
+                    // foreign key's codes are named by the table they point to).
                     add(base, target.clone(), 1);
                     if base.starts_with(&t.words) && base.len() > t.words.len() {
-                        add(&base[t.words.len()..], target.clone(), 1);
+                        add(&base[t.words.len()..], target.clone(), 3);
                     }
                     if base.len() > 1 {
                         add(&base[base.len() - 1..], target.clone(), 3);

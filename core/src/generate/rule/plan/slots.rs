@@ -41,17 +41,34 @@ impl Planner<'_> {
     }
 
     pub(super) fn value_slot(&mut self, hits: &[ValueHit]) -> usize {
-        let picks = hits
-            .iter()
-            .filter_map(|h| {
-                let t = self.lex.table_index(&h.column.table)?;
-                let c = self.lex.tables[t]
-                    .columns
-                    .iter()
-                    .position(|c| c.name == h.column.column)?;
-                Some((Pick::Column(t, c), 0, Some(h.value.clone())))
-            })
-            .collect();
+        let mut picks: Vec<(Pick, u32, Option<String>)> = Vec::new();
+        for h in hits {
+            let Some(t) = self.lex.table_index(&h.column.table) else {
+                continue;
+            };
+            let info = &self.lex.tables[t];
+            let Some(c) = info.columns.iter().position(|c| c.name == h.column.column) else {
+                continue;
+            };
+            picks.push((Pick::Column(t, c), 0, Some(h.value.clone())));
+            let code = info.columns[c]
+                .words
+                .last()
+                .is_some_and(|w| matches!(w.as_str(), "code" | "cd"));
+            if info.key != [h.column.column.clone()] || !code {
+                continue;
+            }
+            // A code table's key (`Ref_Types.type_code`): the foreign keys that hold the same
+            // codes hold the value too, without the join to the code table. Only codes: a key
+            // that is a name (`dept_name`) is the row of its own table.
+            for (t2, other) in self.lex.tables.iter().enumerate() {
+                for (c2, col) in other.columns.iter().enumerate() {
+                    if t2 != t && col.references.as_deref() == Some(info.name.as_str()) {
+                        picks.push((Pick::Column(t2, c2), 1, Some(h.value.clone())));
+                    }
+                }
+            }
+        }
         self.push_slot(Slot { picks })
     }
 

@@ -495,3 +495,41 @@ async fn sorting_by_the_name_or_by_a_key_after_the_result() {
         "List the grape, appelation and name of wines whose score is higher than 93 ordered by Name.",
     );
 }
+
+#[tokio::test]
+async fn a_code_of_a_code_table_is_read_where_a_foreign_key_holds_it() {
+    let g = spider("products_gen_characteristics").await;
+    // `Grade` is a key of `Ref_Characteristic_Types`; `Characteristics` holds the same code.
+    let s = sql(
+        &g,
+        "What are the names of the characteristics of the product 'sesame' that have the characteristic type code 'Grade'?",
+    );
+    assert!(
+        s.contains("Characteristics.characteristic_type_code = 'Grade'"),
+        "{s}"
+    );
+    assert!(!s.contains("Ref_Characteristic_Types"), "{s}");
+    // "data types" is `characteristic_data_type`, not the type code.
+    let s = sql(
+        &g,
+        "List all the characteristic names and data types of product \"cumin\".",
+    );
+    assert!(s.contains("characteristic_data_type"), "{s}");
+    // A key that is a name is the row of its own table: no shortcut through foreign keys.
+    let g = spider("college_2").await;
+    abstains(
+        &g,
+        "What are the titles of courses that are in the Statistics department but not the Psychology department?",
+    );
+}
+
+#[tokio::test]
+async fn a_participle_before_by_is_an_event_not_a_status() {
+    // Before, `Reported` (a status) was read as a condition and the answer was wrong; read as
+    // an event by someone, the two links between problems and staff leave it unclear.
+    let g = spider("tracking_software_problems").await;
+    let q = "Find the ids of the problems that are reported by the staff whose last name is Bosco.";
+    abstains(&g, q);
+    let why = g.answer(q, &[]).expect_err("abstains").to_string();
+    assert!(why.contains("more than one foreign key"), "{why}");
+}
