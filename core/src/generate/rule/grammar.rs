@@ -587,6 +587,27 @@ pub fn read_with(
             }
         }
         if let Some(n) = t.number
+            && n.fract() == 0.0
+            && (1900.0..=2100.0).contains(&n)
+            && let Some((op, after)) = year_or_bound(&lowers[i + 1..])
+        {
+            // "in 2000 or before": a bound that includes the year.
+            spans.push(Span {
+                item: Item::DateBound(op, after),
+                start: i,
+                end: i,
+                plural: false,
+            });
+            spans.push(Span {
+                item: Item::Year(n as i32),
+                start: i,
+                end: i + 3,
+                plural: false,
+            });
+            i += 3;
+            continue;
+        }
+        if let Some(n) = t.number
             && let Some(op) = or_bound(&lowers[i + 1..])
         {
             // "2 or more cinemas": at least 2.
@@ -859,6 +880,15 @@ fn is_head_noun(w: &str) -> bool {
 fn iso_day(w: &str) -> Option<String> {
     let date = chrono::NaiveDate::parse_from_str(w, "%Y-%m-%d").ok()?;
     Some(date.format("%Y-%m-%d").to_string())
+}
+
+/// "or before" after a year: up to the end of that year; "or after": from its start.
+fn year_or_bound(lowers: &[&str]) -> Option<(CmpOp, bool)> {
+    match lowers {
+        ["or", "before" | "earlier" | "prior", ..] => Some((CmpOp::Lt, true)),
+        ["or", "after" | "later", ..] => Some((CmpOp::Ge, false)),
+        _ => None,
+    }
 }
 
 /// "or more" after a number is at least it, "or fewer" at most.

@@ -126,6 +126,21 @@ impl Planner<'_> {
                 let s = self.slot_from_candidates(c);
                 self.draft.order_by = Some((s, desc.unwrap_or(false)));
             }
+            Some(Item::Count(_))
+                if !matches!(spans.get(n + 1).map(|s| &s.item), Some(Item::Mention(_)))
+                    && matches!(
+                        self.draft.measure,
+                        Some(DraftMeasure::Count(..) | DraftMeasure::CountRowsOf(_))
+                    ) =>
+            {
+                // "sorted by the count in descending order": by the count asked for.
+                self.used[n] = true;
+                if let Some(Item::Direction(d)) = spans.get(n + 1).map(|s| &s.item) {
+                    self.used[n + 1] = true;
+                    desc = desc.or(Some(*d));
+                }
+                self.draft.direction = Some(desc.unwrap_or(false));
+            }
             Some(Item::Names)
                 if !spans[..k].iter().any(|s| {
                     matches!(&s.item, Item::Mention(c)

@@ -313,7 +313,16 @@ impl<'a> Planner<'a> {
                         self.used[k + 1] = true;
                     }
                     let Some(j) = self.next_noun(k) else {
-                        self.unplaced.push((spans[k].start, spans[k].end));
+                        if self.draft.rank.is_some()
+                            || !matches!(
+                                self.draft.measure,
+                                Some(DraftMeasure::Count(..) | DraftMeasure::CountRowsOf(_))
+                            )
+                        {
+                            self.unplaced.push((spans[k].start, spans[k].end));
+                        }
+                        // Else "... in each city? Return the city and the count": the count
+                        // asked for, said again.
                         continue;
                     };
                     if let Item::Mention(c) = &spans[j].item

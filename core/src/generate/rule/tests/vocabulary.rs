@@ -533,3 +533,41 @@ async fn a_participle_before_by_is_an_event_not_a_status() {
     let why = g.answer(q, &[]).expect_err("abstains").to_string();
     assert!(why.contains("more than one foreign key"), "{why}");
 }
+
+#[tokio::test]
+async fn a_year_or_before_and_the_count_said_again() {
+    let (g, db) = generator("chinook").await;
+    let s = sql(&g, "How many invoices are there in 2010 or before?");
+    assert_eq!(
+        s,
+        "SELECT COUNT(*) AS count FROM Invoice WHERE InvoiceDate < '2011-01-01'"
+    );
+    assert!(
+        same_result(
+            &db,
+            &s,
+            "SELECT COUNT(*) FROM Invoice WHERE strftime('%Y', InvoiceDate) <= '2010'"
+        )
+        .await
+    );
+    assert!(sql(&g, "How many invoices are there in 2012 or later?").contains(">= '2012-01-01'"));
+    assert_eq!(
+        sql(
+            &g,
+            "How many tracks are there in each genre? Return the genre and the count."
+        ),
+        sql(&g, "How many tracks are there in each genre?")
+    );
+    assert!(
+        sql(
+            &g,
+            "Show each genre and the number of tracks, sorted by the count in descending order."
+        )
+        .ends_with("ORDER BY COUNT(*) DESC")
+    );
+    // No count asked for: "the count" to sort by is not said.
+    abstains(
+        &g,
+        "Show each genre sorted by the count in descending order.",
+    );
+}
