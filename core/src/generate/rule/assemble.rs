@@ -16,9 +16,17 @@ use super::{
 impl Resolution<'_> {
     /// Every table the question named only in passing must be part of the query.
     fn check_context(&self, ir: &QueryIr) -> Result<()> {
+        let tables = ir.tables();
+        // The tables the joins pass through: "mills built by architects who built a bridge"
+        // reaches the bridges through the architects.
+        let path: Vec<String> = self
+            .graph
+            .join_tree(&ir.subject, &tables)
+            .map(|steps| steps.into_iter().map(|s| s.table).collect())
+            .unwrap_or_default();
         for c in &self.draft.context {
             let t = self.table_name(self.pick(*c)?.table());
-            if !ir.tables().contains(&t) && !self.related_tables(ir).contains(&t) {
+            if !tables.contains(&t) && !path.contains(&t) && !self.related_tables(ir).contains(&t) {
                 return Err(cannot_answer(
                     format!("I could not tell how {t} relates to the rest of the question"),
                     Vec::new(),
@@ -609,10 +617,9 @@ impl Resolution<'_> {
                 ir.columns.push(column.clone());
             }
         }
-        if let (Some(m), Some(t)) = (&ir.measure, &listed)
+        if let (Some(_), Some(t)) = (&ir.measure, &listed)
             && !ir.tables().contains(t)
         {
-            let _ = m;
             return Err(cannot_answer(
                 format!("I could not tell how {t} relates to the computed value"),
                 Vec::new(),

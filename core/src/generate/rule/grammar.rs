@@ -645,7 +645,10 @@ pub fn read_with(
             i += 1;
             continue;
         }
-        if t.lower == "by" && i > 0 && is_participle(lowers[i - 1]) {
+        if t.lower == "by"
+            && i > 0
+            && (is_participle(lowers[i - 1]) || lexicon::relation_verb(lowers[i - 1]).is_some())
+        {
             // "requested by entrepreneurs": an agent, not a grouping.
             i += 1;
             continue;
@@ -667,6 +670,19 @@ pub fn read_with(
         {
             // "The same for France": the previous question again, changed as the turn says.
             push(&mut spans, Item::FollowUp, 1);
+            i += 1;
+            continue;
+        }
+        if matches!(lower_of(tokens, i), "number" | "count")
+            && lowers.get(i + 1) == Some(&"of")
+            && matches!(phrase_item(&lowers[i..]), Some((Item::Count(_), _)))
+            && spans
+                .last()
+                .is_some_and(|s: &Span| s.end == i && matches!(s.item, Item::Mention(_)))
+        {
+            // "the flight number of flights", "the total point count": a noun made with a
+            // name before it, which no column is named; not a count.
+            unknown.push(t.raw.clone());
             i += 1;
             continue;
         }
@@ -898,6 +914,10 @@ fn or_bound(lowers: &[&str]) -> Option<CmpOp> {
         ["or", "fewer" | "less" | "lower" | "below" | "under", ..] => Some(CmpOp::Le),
         _ => None,
     }
+}
+
+fn lower_of(tokens: &[Token], i: usize) -> &str {
+    tokens.get(i).map_or("", |t| t.lower.as_str())
 }
 
 /// "in total", "in all" or "altogether" ending a question: how many words, if they do.

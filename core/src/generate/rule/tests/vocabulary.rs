@@ -571,3 +571,26 @@ async fn a_year_or_before_and_the_count_said_again() {
         "Show each genre sorted by the count in descending order.",
     );
 }
+
+#[tokio::test]
+async fn by_after_a_relation_verb_names_the_agent_not_a_grouping() {
+    let (g, _) = generator("chinook").await;
+    assert_eq!(
+        sql(&g, "How many albums were produced by AC/DC?"),
+        "SELECT COUNT(*) AS count FROM Album JOIN Artist ON Album.ArtistId = Artist.ArtistId \
+         WHERE Artist.Name = 'AC/DC'"
+    );
+    // "X number of" where X names something: a compound noun no column is named, not a count.
+    let why = abstains(&g, "What is the track number of tracks?");
+    assert!(why.iter().any(|w| w == "number"), "{why:?}");
+    // A table named in passing that the joins pass through is part of the question.
+    let g = spider("architecture").await;
+    let s = sql(
+        &g,
+        "What are the distinct name of the mills built by the architects who have also built a bridge longer than 80 meters?",
+    );
+    assert!(
+        s.contains("JOIN architect") && s.contains("JOIN bridge"),
+        "{s}"
+    );
+}
