@@ -79,6 +79,8 @@ pub fn canonical(w: &str) -> &str {
         "amt" => "amount",
         "num" => "number",
         "prod" => "product",
+        "acc" | "acct" => "account",
+        "bal" => "balance",
         _ => w,
     }
 }

@@ -802,6 +802,14 @@ pub fn read_with(
             })
         {
             // "faculty members": the table's rows, said with a noun after its name.
+        } else if matches!(lower, "score" | "size" | "amount" | "value" | "level")
+            && spans.last().is_some_and(|s: &Span| {
+                s.end == i
+                    && matches!(&s.item, Item::Mention(c)
+                        if c.iter().all(|c| matches!(c.target, Target::Column(..))))
+            })
+        {
+            // "the snatch score" of `Snatch`, "RAM size" of `RAM_MiB`: the column's value.
         } else if matches!(lower, "amount" | "amounts")
             && lowers.get(i + 1) == Some(&"of")
             && (i == 0 || lowers[i - 1] != "total")

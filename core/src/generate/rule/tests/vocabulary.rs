@@ -594,3 +594,23 @@ async fn by_after_a_relation_verb_names_the_agent_not_a_grouping() {
         "{s}"
     );
 }
+
+#[tokio::test]
+async fn a_value_noun_after_a_column_and_abbreviated_column_names() {
+    let g = spider("body_builder").await;
+    assert_eq!(
+        sql(&g, "What is the average snatch score of body builders?"),
+        "SELECT AVG(Snatch) AS average_snatch FROM body_builder"
+    );
+    // After no column, "score" still names nothing.
+    abstains(&g, "What is the average score of body builders?");
+    // `acc_bal` is the account balance.
+    let g = spider("loan_1").await;
+    assert_eq!(
+        sql(
+            &g,
+            "What are the names of all customers, ordered by account balance?"
+        ),
+        "SELECT cust_name, acc_bal FROM customer ORDER BY acc_bal ASC"
+    );
+}
