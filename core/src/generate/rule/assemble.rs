@@ -483,6 +483,30 @@ impl Resolution<'_> {
                 }
             }
             if d.key {
+                if !ir
+                    .group_by
+                    .iter()
+                    .any(|g| matches!(g, Dimension::Entity { .. }))
+                {
+                    // "the ids and names of albums, and how many tracks": grouped by a
+                    // column of a table with a key, each row of that table is a group.
+                    let rows = ir.group_by.iter().enumerate().find_map(|(i, g)| match g {
+                        Dimension::Column { column } => {
+                            let t = self.lex.table_index(&column.table)?;
+                            (!self.lex.tables[t].key.is_empty()).then_some((i, t, column.clone()))
+                        }
+                        _ => None,
+                    });
+                    if let Some((i, t, column)) = rows {
+                        let entity = self.entity(t);
+                        if let Dimension::Entity { labels, .. } = &entity
+                            && !labels.contains(&column.column)
+                        {
+                            extra.push(column);
+                        }
+                        ir.group_by[i] = entity;
+                    }
+                }
                 for g in &ir.group_by {
                     if let Dimension::Entity { table, key, .. } = g {
                         extra.extend(key.iter().map(|k| ColumnRef::new(table, k)));

@@ -589,12 +589,8 @@ impl Planner<'_> {
                 }
                 Item::Number(n) => self.number_of_column(k, *n),
                 Item::Literal(text) => {
-                    let prev = (0..k)
-                        .rev()
-                        .find(|&j| matches!(spans[j].item, Item::Mention(_)));
-                    if let Some(Item::Mention(c)) = prev.map(|j| &spans[j].item) {
-                        let picks: Vec<_> = c
-                            .iter()
+                    let text_columns = |c: &[crate::generate::rule::linker::Candidate]| {
+                        c.iter()
                             .filter_map(|x| match x.target {
                                 Target::Column(t, ci)
                                     if self.lex.tables[t].columns[ci].kind == ColumnKind::Text =>
@@ -603,18 +599,31 @@ impl Planner<'_> {
                                 }
                                 _ => None,
                             })
-                            .collect();
-                        if !picks.is_empty() {
-                            self.used[k] = true;
-                            if let Some(j) = prev {
-                                self.used[j] = true;
+                            .collect::<Vec<_>>()
+                    };
+                    // The text column named before the quoted text, or right after it ("the
+                    // 'Studio' type code").
+                    let prev = (0..k)
+                        .rev()
+                        .find(|&j| matches!(spans[j].item, Item::Mention(_)));
+                    let named = [prev, Some(k + 1)]
+                        .into_iter()
+                        .flatten()
+                        .find_map(|j| match spans.get(j).map(|s| &s.item) {
+                            Some(Item::Mention(c)) if !(j == k + 1 && self.used[j]) => {
+                                let picks = text_columns(c);
+                                (!picks.is_empty()).then_some((j, picks))
                             }
-                            let s = self.push_slot(Slot { picks });
-                            self.draft
-                                .filters
-                                .push(DraftFilter::Literal(s, text.clone()));
-                            self.negate_last(k);
-                        }
+                            _ => None,
+                        });
+                    if let Some((j, picks)) = named {
+                        self.used[k] = true;
+                        self.used[j] = true;
+                        let s = self.push_slot(Slot { picks });
+                        self.draft
+                            .filters
+                            .push(DraftFilter::Literal(s, text.clone()));
+                        self.negate_last(k);
                     }
                 }
                 _ => {}

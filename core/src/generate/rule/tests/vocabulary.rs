@@ -614,3 +614,26 @@ async fn a_value_noun_after_a_column_and_abbreviated_column_names() {
         "SELECT cust_name, acc_bal FROM customer ORDER BY acc_bal ASC"
     );
 }
+
+#[tokio::test]
+async fn ids_of_a_ranked_row_and_quoted_text_before_its_column() {
+    let g = spider("behavior_monitoring").await;
+    let s = sql(
+        &g,
+        "Find the id and last name of the student that has the most behavior incidents?",
+    );
+    assert!(
+        s.starts_with("SELECT Students.first_name, Students.last_name, Students.student_id"),
+        "{s}"
+    );
+    assert!(s.ends_with("ORDER BY COUNT(*) DESC LIMIT 1"), "{s}");
+    // Quoted text that is no known value, with its column after it.
+    let (g, _) = generator("chinook").await;
+    assert_eq!(
+        sql(&g, "How many customers have the 'Nowhere' city?"),
+        "SELECT COUNT(*) AS count FROM Customer WHERE City = 'Nowhere'"
+    );
+    // A hostile quoted text stays one escaped value.
+    let s = sql(&g, "How many customers have the \"x' OR 1=1 --\" city?");
+    assert!(s.contains("City = 'x'' OR 1=1 --'"), "{s}");
+}
