@@ -108,6 +108,12 @@ const AGGREGATE_QUESTIONS: &[&str] = &[
     "How many invoices from 2021 to 2023?",
     "What percentage of tracks are Rock?",
     "share of revenue by billing country",
+    "What are the maximum and minimum track lengths?",
+    "Show the number of tracks and their average unit price for each genre.",
+    "Which tracks cost more than 1 or last longer than 1000000 milliseconds?",
+    "Which billing countries have invoices in both Berlin and Stuttgart?",
+    "How many invoices are there in 2022 or before?",
+    "How many albums were produced by AC/DC?",
 ];
 
 #[tokio::test]

@@ -718,6 +718,24 @@ pub(super) fn combine_values(filters: Vec<Filter>, any_of: bool) -> Result<Vec<F
         out.push(f);
     }
     if any_of && !merged {
+        // "higher than 5000 or with a prominence over 1000": two conditions on one table, and
+        // nothing else for "or" to join.
+        let simple = |f: &Filter| {
+            matches!(
+                f,
+                Filter::Compare { .. } | Filter::Between { .. } | Filter::Like { .. }
+            )
+        };
+        if let [a, b] = out.as_slice()
+            && simple(a)
+            && simple(b)
+            && a.column().table == b.column().table
+        {
+            return Ok(vec![Filter::Either {
+                column: a.column().clone(),
+                filters: out,
+            }]);
+        }
         return Err(cannot_answer(
             "\"or\" joins conditions on different columns, which the rules do not combine"
                 .to_string(),

@@ -485,6 +485,13 @@ impl<'a> SqlWriter<'a> {
                 let v: Vec<String> = values.iter().map(|l| self.literal(l)).collect();
                 format!("{} NOT IN ({})", self.col(column), v.join(", "))
             }
+            Filter::Either { filters, .. } => {
+                let any: Vec<String> = filters
+                    .iter()
+                    .map(|f| self.filter(f))
+                    .collect::<Result<_>>()?;
+                format!("({})", any.join(" OR "))
+            }
         })
     }
 

@@ -178,6 +178,10 @@ fn filter(f: &Filter) -> String {
             let v: Vec<String> = values.iter().map(literal).collect();
             format!("{} is none of {}", col(column), v.join(", "))
         }
+        Filter::Either { filters, .. } => {
+            let any: Vec<String> = filters.iter().map(filter).collect();
+            any.join(" or ")
+        }
         Filter::Exists {
             column,
             table,

@@ -789,9 +789,10 @@ pub fn read_with(
             // "hired" names `HireDate` (for a date condition only).
             push(&mut spans, Item::Participle(cands), 1);
         } else if (text::is_stop_word(lower) || text::is_neutral_word(lower))
-            // "invoices from the US": the country, not the pronoun; unless a value is written
-            // so, it is a word the rules do not know.
-            && t.raw != "US"
+            // "invoices from the US", "in division AS": a code written in capitals, not the
+            // pronoun or the preposition; unless a value is written so, it is a word the rules
+            // do not know.
+            && !(i > 0 && t.raw.len() >= 2 && t.raw.chars().all(|c| c.is_ascii_uppercase()))
         {
             // Explained: carries no meaning of its own.
         } else if is_head_noun(lower)

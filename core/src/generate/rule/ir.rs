@@ -278,6 +278,14 @@ pub enum Filter {
         /// The values.
         values: Vec<Literal>,
     },
+    /// `(a OR b ...)`: any of several conditions on columns of one table ("mountains higher
+    /// than 5000 or with a prominence over 1000").
+    Either {
+        /// The first condition's column (every condition is on a column of its table).
+        column: ColumnRef,
+        /// The conditions, at least two.
+        filters: Vec<Filter>,
+    },
 }
 
 /// Where a text pattern must occur.
@@ -306,7 +314,8 @@ impl Filter {
             | Self::GroupExtreme { column, .. }
             | Self::Like { column, .. }
             | Self::Exists { column, .. }
-            | Self::NoneOf { column, .. } => column,
+            | Self::NoneOf { column, .. }
+            | Self::Either { column, .. } => column,
         }
     }
 }

@@ -637,3 +637,36 @@ async fn ids_of_a_ranked_row_and_quoted_text_before_its_column() {
     let s = sql(&g, "How many customers have the \"x' OR 1=1 --\" city?");
     assert!(s.contains("City = 'x'' OR 1=1 --'"), "{s}");
 }
+
+#[tokio::test]
+async fn or_between_two_conditions_of_one_table() {
+    let (g, db) = generator("chinook").await;
+    let s = sql(
+        &g,
+        "Which tracks cost more than 1 or last longer than 1000000 milliseconds?",
+    );
+    assert_eq!(
+        s,
+        "SELECT Name, Milliseconds FROM Track WHERE (UnitPrice > 1 OR Milliseconds > 1000000)"
+    );
+    assert!(
+        same_result(
+            &db,
+            &s,
+            "SELECT Name, Milliseconds FROM Track WHERE UnitPrice > 1 OR Milliseconds > 1000000"
+        )
+        .await
+    );
+    // Three conditions and one "or": which two it joins is not said.
+    abstains(
+        &g,
+        "Which tracks cost more than 1 or last longer than 1000000 milliseconds and have a composer named AC/DC?",
+    );
+    // A code in capitals is no preposition: "AS" is not dropped as a stop word.
+    let g = spider("college_3").await;
+    let why = abstains(
+        &g,
+        "Find the names of departments that are either in division AS or in division EN and in Building NEB.",
+    );
+    assert!(why.iter().any(|w| w == "AS"), "{why:?}");
+}
