@@ -81,6 +81,8 @@ pub fn canonical(w: &str) -> &str {
         "prod" => "product",
         "acc" | "acct" => "account",
         "bal" => "balance",
+        "lat" => "latitude",
+        "lng" | "lon" => "longitude",
         _ => w,
     }
 }

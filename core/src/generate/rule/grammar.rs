@@ -379,10 +379,10 @@ fn own_phrase(words: &[&str]) -> Option<(Item, usize)> {
         ("most", "recent", _) | ("most", "recently", _) => {
             return hit(Extreme(Property::Date, true), 2);
         }
-        ("most", "common", _) | ("most", "popular", _) | ("most", "frequent", _) => {
+        ("most", "common" | "popular" | "frequent" | "often" | "frequently", _) => {
             return hit(Mode(true), 2);
         }
-        ("least", "common", _) | ("least", "popular", _) | ("least", "frequent", _) => {
+        ("least", "common" | "popular" | "frequent" | "often" | "frequently", _) => {
             return hit(Mode(false), 2);
         }
         ("older", "than", _) => return hit(AdjCompare(Property::Age, CmpOp::Gt), 2),
@@ -600,6 +600,41 @@ pub fn read_with(
             });
             spans.push(Span {
                 item: Item::Year(n as i32),
+                start: i,
+                end: i + 3,
+                plural: false,
+            });
+            i += 3;
+            continue;
+        }
+        if let Some(n) = t.number
+            && matches!(lowers.get(i + 1..i + 3), Some(["years" | "year", "old"]))
+        {
+            // "at least 25 years old": the age compared; "20 years old": the age itself.
+            let compared = matches!(spans.last().map(|s: &Span| &s.item), Some(Item::Compare(_)));
+            let (at, from) = match spans.last() {
+                Some(s) if compared => (spans.len() - 1, s.start),
+                _ => (spans.len(), i),
+            };
+            spans.insert(
+                at,
+                Span {
+                    item: Item::Prop(Property::Age),
+                    start: from,
+                    end: from,
+                    plural: false,
+                },
+            );
+            if !compared {
+                spans.push(Span {
+                    item: Item::Compare(CmpOp::Eq),
+                    start: i,
+                    end: i,
+                    plural: false,
+                });
+            }
+            spans.push(Span {
+                item: Item::Number(n),
                 start: i,
                 end: i + 3,
                 plural: false,
@@ -877,7 +912,9 @@ fn drop_names_of_columns(spans: &mut Vec<Span>, lowers: &[&str]) {
 fn sort_then_by(spans: &mut Vec<Span>, lowers: &[&str]) {
     let mut k = 0;
     while k + 1 < spans.len() {
-        let between = &lowers[spans[k].end..spans[k + 1].start];
+        let between = lowers
+            .get(spans[k].end..spans[k + 1].start)
+            .unwrap_or_default();
         if matches!(spans[k].item, Item::Sort)
             && matches!(spans[k + 1].item, Item::Group)
             && lowers.get(spans[k + 1].start) == Some(&"by")

@@ -737,14 +737,39 @@ impl<'a> Planner<'a> {
                     self.used[k] = true;
                     // "the most common rating", or "which allergy type is most common?" with
                     // nothing after it.
-                    let named = match (self.next(k), k.checked_sub(1)) {
-                        (Some(Item::Mention(c)), _) => Some((k + 1, c)),
-                        (None, Some(j)) if !self.used[j] => match &spans[j].item {
-                            Item::Mention(c) => Some((j, c)),
-                            _ => None,
-                        },
+                    // A value is common, not a row: the column named after, else the one
+                    // named just before ("which language was used most often"); "which shop
+                    // has happy hour most often" names no value of a column.
+                    let column_at = |j: usize| match spans.get(j).map(|s| &s.item) {
+                        Some(Item::Mention(c))
+                            if !self.used[j]
+                                && c.iter().any(|x| matches!(x.target, Target::Column(..))) =>
+                        {
+                            Some((j, c))
+                        }
                         _ => None,
                     };
+                    let named = column_at(k + 1)
+                        .or_else(|| k.checked_sub(1).and_then(column_at))
+                        .or_else(|| match self.next(k) {
+                            Some(Item::Mention(c)) => Some((k + 1, c)),
+                            _ => None,
+                        });
+                    let names_rows = spans[..k]
+                        .iter()
+                        .position(|s| matches!(s.item, Item::Names))
+                        .is_some_and(|n| {
+                            spans[n..k].iter().any(|s| {
+                                matches!(&s.item, Item::Mention(c)
+                                    if c.iter().any(|x| matches!(x.target, Target::Table(_))))
+                            })
+                        });
+                    if names_rows {
+                        // "the names of customers who use the most common payment method":
+                        // rows by the most common value, which the rules do not nest.
+                        self.unplaced.push((spans[k].start, spans[k].end));
+                        continue;
+                    }
                     let Some((j, c)) = named else {
                         self.unplaced.push((spans[k].start, spans[k].end));
                         continue;
