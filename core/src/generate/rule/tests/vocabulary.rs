@@ -604,6 +604,12 @@ async fn a_value_noun_after_a_column_and_abbreviated_column_names() {
     );
     // After no column, "score" still names nothing.
     abstains(&g, "What is the average score of body builders?");
+    // `Inst` is the institutions.
+    let icfp = spider("icfp_1").await;
+    assert_eq!(
+        sql(&icfp, "How many institutions are there?"),
+        "SELECT COUNT(*) AS count FROM Inst"
+    );
     // `acc_bal` is the account balance.
     let g = spider("loan_1").await;
     assert_eq!(
