@@ -168,10 +168,13 @@ impl ValueIndex {
 
     /// The values whose words are exactly `phrase` (lower case, single spaces).
     pub fn lookup(&self, phrase: &str) -> &[ValueHit] {
-        self.by_phrase
-            .get(phrase)
-            .or_else(|| self.by_word.get(phrase))
-            .map_or(&[], Vec::as_slice)
+        match self.by_phrase.get(phrase) {
+            Some(hits) => hits,
+            None if !self.by_word.is_empty() && !phrase.contains(' ') => {
+                self.by_word.get(phrase).map_or(&[], Vec::as_slice)
+            }
+            None => &[],
+        }
     }
 
     /// Every value in the index, in no particular order.

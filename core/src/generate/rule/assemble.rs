@@ -211,16 +211,7 @@ impl Resolution<'_> {
             return Ok(ir);
         }
         let mut ir = QueryIr::new(subject.clone());
-        ir.filters = combine_values(
-            self.place_sets(
-                d.filters
-                    .iter()
-                    .map(|f| self.filter(f))
-                    .collect::<Result<Vec<_>>>()?,
-                &subject,
-            )?,
-            d.any_of,
-        )?;
+        ir.filters = combine_values(self.place_sets(resolved, &subject)?, d.any_of)?;
         ir.having = d
             .having
             .iter()

@@ -940,6 +940,10 @@ fn is_head_noun(w: &str) -> bool {
 
 /// A day written `YYYY-MM-DD` with a real month and day, as written.
 fn iso_day(w: &str) -> Option<String> {
+    let b = w.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
     let date = chrono::NaiveDate::parse_from_str(w, "%Y-%m-%d").ok()?;
     Some(date.format("%Y-%m-%d").to_string())
 }

@@ -62,30 +62,41 @@ pub fn relation_verb(w: &str) -> Option<&'static str> {
     if is_state_participle(w) {
         return None;
     }
-    let stems = [
-        Some(w.to_string()),
-        w.strip_suffix("ies").map(|s| format!("{s}y")),
-        w.strip_suffix("ied").map(|s| format!("{s}y")),
-        w.strip_suffix("es").map(str::to_string),
-        w.strip_suffix('s').map(str::to_string),
-        w.strip_suffix("ed").map(str::to_string),
-        w.strip_suffix('d').map(str::to_string),
-        w.strip_suffix("ing").map(str::to_string),
-        w.strip_suffix("ing").map(|s| format!("{s}e")),
-        // "enrolled", "starring": the doubled consonant.
-        w.strip_suffix("ed")
-            .or_else(|| w.strip_suffix("ing"))
-            .filter(|s| s.len() > 2 && s.as_bytes()[s.len() - 1] == s.as_bytes()[s.len() - 2])
-            .map(|s| s[..s.len() - 1].to_string()),
-    ];
     let inflected = w.ends_with("ed") || w.ends_with("ing");
-    stems.iter().flatten().find_map(|s| {
-        RELATION_VERBS
-            .iter()
-            .chain(NOUN_LIKE_VERBS.iter().filter(|_| inflected))
-            .find(|v| **v == s.as_str())
-            .copied()
-    })
+    RELATION_VERBS
+        .iter()
+        .chain(NOUN_LIKE_VERBS.iter().filter(|_| inflected))
+        .find(|base| inflects(w, base))
+        .copied()
+}
+
+/// Whether `w` is `base` or one of its regular forms: "teaches", "studies", "used", "enrolled",
+/// "starring", "taking".
+fn inflects(w: &str, base: &str) -> bool {
+    let Some(rest) = w.strip_prefix(base) else {
+        // "taking", "used": the final e dropped; "studies", "studied": y to i.
+        if let Some(stem) = base.strip_suffix('e') {
+            return w
+                .strip_prefix(stem)
+                .is_some_and(|r| matches!(r, "ing" | "ed"));
+        }
+        if let Some(stem) = base.strip_suffix('y') {
+            return w
+                .strip_prefix(stem)
+                .is_some_and(|r| matches!(r, "ies" | "ied"));
+        }
+        return false;
+    };
+    match rest {
+        "" | "s" | "es" | "ed" | "d" | "ing" => true,
+        // "enrolled", "starring": the last consonant doubled.
+        _ => {
+            let last = base.as_bytes().last().copied();
+            rest.len() > 1
+                && rest.as_bytes().first().copied() == last
+                && matches!(&rest[1..], "ed" | "ing")
+        }
+    }
 }
 
 /// Participles that name a state of one row ("accepted", "married"), which a condition must
