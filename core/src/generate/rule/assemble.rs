@@ -91,6 +91,80 @@ impl Resolution<'_> {
         ))
     }
 
+    /// "the number of faculty in each activity", where faculty reach activities through a link
+    /// table (`Faculty_Participates_in`) and nothing else is read from them: the distinct
+    /// faculty the link rows name, without joining the faculty table (whose join would also drop
+    /// link rows naming no faculty row).
+    fn count_link_rows(&self, ir: &mut QueryIr) {
+        let Some(Measure {
+            agg: Agg::Count,
+            arg: MeasureArg::Rows { table },
+        }) = &ir.measure
+        else {
+            return;
+        };
+        let counted = table.clone();
+        if ir.subject != counted
+            || ir.group_by.is_empty()
+            || !ir.also.is_empty()
+            || ir.share.is_some()
+            || ir.columns.iter().any(|c| c.table == counted)
+            || ir.filters.iter().any(|f| f.column().table == counted)
+            || ir.group_by.iter().any(|g| g.table() == counted)
+        {
+            return;
+        }
+        let Some(steps) = self.graph.join_tree(&counted, &ir.tables()) else {
+            return;
+        };
+        // The first step leaves the counted table for the link table, whose rows each name one
+        // counted row; the rest of the tree hangs from the link table.
+        let [first, rest @ ..] = steps.as_slice() else {
+            return;
+        };
+        if first.to_one || first.parent != counted || rest.iter().any(|s| s.parent == counted) {
+            return;
+        }
+        let Some(link) = self
+            .lex
+            .table_index(&first.table)
+            .map(|t| &self.lex.tables[t])
+        else {
+            return;
+        };
+        let refs: Vec<&str> = link
+            .columns
+            .iter()
+            .filter(|c| c.references.as_deref() == Some(counted.as_str()))
+            .map(|c| c.name.as_str())
+            .collect();
+        let [column] = refs.as_slice() else {
+            return;
+        };
+        if link
+            .columns
+            .iter()
+            .filter(|c| c.references.is_some())
+            .count()
+            < 2
+        {
+            return;
+        }
+        let measure = Measure {
+            agg: Agg::CountDistinct,
+            arg: MeasureArg::Column {
+                column: ColumnRef::new(&link.name, *column),
+            },
+        };
+        let old = ir.measure.replace(measure.clone());
+        for h in &mut ir.having {
+            if Some(&h.measure) == old.as_ref() {
+                h.measure = measure.clone();
+            }
+        }
+        ir.subject = link.name.clone();
+    }
+
     fn whole_query(&self) -> Result<QueryIr> {
         let d = self.draft;
         if !d.more_measures.is_empty()
@@ -641,6 +715,7 @@ impl Resolution<'_> {
             ));
         }
         self.finish(&mut ir)?;
+        self.count_link_rows(&mut ir);
         if let Some(Measure {
             agg: Agg::CountDistinct,
             arg: MeasureArg::Column { column },

@@ -682,7 +682,9 @@ pub fn read_with(
         }
         if t.lower == "by"
             && i > 0
-            && (is_participle(lowers[i - 1]) || lexicon::relation_verb(lowers[i - 1]).is_some())
+            && (is_participle(lowers[i - 1])
+                || lexicon::relation_verb(lowers[i - 1]).is_some()
+                || lexicon::is_sold_verb(lowers[i - 1]))
         {
             // "requested by entrepreneurs": an agent, not a grouping.
             i += 1;
