@@ -715,6 +715,31 @@ impl Resolution<'_> {
             ));
         }
         self.finish(&mut ir)?;
+        let own_rows = |m: &Measure| {
+            let MeasureArg::Rows { table } = &m.arg else {
+                return false;
+            };
+            let key = self
+                .lex
+                .table_index(table)
+                .map(|t| self.lex.tables[t].key.clone())
+                .unwrap_or_default();
+            m.agg == Agg::Count
+                && ir.group_by.iter().any(|g| match g {
+                    Dimension::Entity { table: t, .. } => t == table,
+                    Dimension::Column { column } => {
+                        column.table == *table && key == [column.column.clone()]
+                    }
+                    _ => false,
+                })
+        };
+        if ir.having.iter().any(|h| own_rows(&h.measure)) {
+            // "employees who held two or more jobs" read as employees per employee: one each.
+            return Err(cannot_answer(
+                "counting rows for each of those same rows gives one each; I could not tell what to count".to_string(),
+                Vec::new(),
+            ));
+        }
         self.count_link_rows(&mut ir);
         if let Some(Measure {
             agg: Agg::CountDistinct,

@@ -645,6 +645,19 @@ async fn ids_of_a_ranked_row_and_quoted_text_before_its_column() {
 }
 
 #[tokio::test]
+async fn a_count_of_rows_for_each_of_the_same_rows_abstains() {
+    // "two or more jobs" read as employees counted per employee would give one each.
+    let g = spider("hr_1").await;
+    let q = "What are the employee ids for employees who have held two or more jobs?";
+    abstains(&g, q);
+    let why = g.answer(q, &[]).expect_err("abstains").to_string();
+    assert!(why.contains("gives one each"), "{why}");
+    // Counted related rows are fine.
+    let (g, _) = generator("chinook").await;
+    assert!(sql(&g, "Which artists have 2 or more albums?").contains("HAVING COUNT(*) >= 2"));
+}
+
+#[tokio::test]
 async fn or_between_two_conditions_of_one_table() {
     let (g, db) = generator("chinook").await;
     let s = sql(
