@@ -112,6 +112,8 @@ const AGGREGATE_QUESTIONS: &[&str] = &[
     "Show the number of tracks and their average unit price for each genre.",
     "Which tracks cost more than 1 or last longer than 1000000 milliseconds?",
     "Which billing countries have invoices in both Berlin and Stuttgart?",
+    "Which billing cities have both invoices with total less than 1 and invoices with total more than 20?",
+    "How many tracks are in each playlist?",
     "How many invoices are there in 2022 or before?",
     "How many albums were produced by AC/DC?",
 ];

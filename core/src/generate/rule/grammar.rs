@@ -814,6 +814,14 @@ pub fn read_with(
             push(&mut spans, Item::Or, 1);
         } else if lower == "but" && lowers.get(i + 1) == Some(&"not") {
             // "Rock but not Jazz": the negation says it.
+        } else if lower == "both"
+            && i > 0
+            && matches!(
+                lowers[i - 1],
+                "return" | "list" | "show" | "give" | "display" | "find"
+            )
+        {
+            // "Return both the city and the count": both things asked for, not a set.
         } else if lower == "both" && lowers[i + 1..].contains(&"and") {
             push(&mut spans, Item::Both, 1);
         } else if super::patterns::is_placed_negation(lower) {

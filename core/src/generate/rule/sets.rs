@@ -197,7 +197,7 @@ impl Resolution<'_> {
             }
             _ => None,
         }) else {
-            return Ok(None);
+            return Ok(self.shared_ranges(filters, columns, table));
         };
         let values = equal_on(&both);
         let mut ir = QueryIr::new(table.clone());
@@ -238,6 +238,69 @@ impl Resolution<'_> {
         }];
         ir.measure = Some(measure);
         Ok(Some(ir))
+    }
+
+    /// "the addresses with both members younger than 30 and members older than 40": the
+    /// values of `columns` whose rows reach below one bound and above the other
+    /// (`HAVING MIN(age) < 30 AND MAX(age) > 40`).
+    fn shared_ranges(
+        &self,
+        filters: &[Filter],
+        columns: &[ColumnRef],
+        table: &str,
+    ) -> Option<QueryIr> {
+        let bounds: Vec<(&ColumnRef, CmpOp, f64)> = filters
+            .iter()
+            .filter_map(|f| match f {
+                Filter::Compare {
+                    column,
+                    op: op @ (CmpOp::Lt | CmpOp::Le | CmpOp::Gt | CmpOp::Ge),
+                    value: Literal::Number(n),
+                } => Some((column, *op, *n)),
+                _ => None,
+            })
+            .collect();
+        let [(a, op_a, n_a), (b, op_b, n_b)] = bounds.as_slice() else {
+            return None;
+        };
+        let below = |op: &CmpOp| matches!(op, CmpOp::Lt | CmpOp::Le);
+        if a != b || a.table != table || columns.contains(a) || below(op_a) == below(op_b) {
+            return None;
+        }
+        let mut ir = QueryIr::new(table.to_string());
+        ir.filters = filters
+            .iter()
+            .filter(|f| !matches!(f, Filter::Compare { column, .. } if column == *a))
+            .cloned()
+            .collect();
+        if ir.filters.iter().any(|f| f.column().table != table) {
+            return None;
+        }
+        ir.group_by = columns
+            .iter()
+            .map(|c| Dimension::Column { column: c.clone() })
+            .collect();
+        let extreme = |op: &CmpOp| Measure {
+            agg: if below(op) { Agg::Min } else { Agg::Max },
+            arg: MeasureArg::Column {
+                column: (*a).clone(),
+            },
+        };
+        ir.having = vec![
+            HavingFilter {
+                measure: extreme(op_a),
+                op: *op_a,
+                value: *n_a,
+            },
+            HavingFilter {
+                measure: extreme(op_b),
+                op: *op_b,
+                value: *n_b,
+            },
+        ];
+        ir.measure = Some(extreme(op_a));
+        ir.also = vec![extreme(op_b)];
+        Some(ir)
     }
 
     /// Whether `table` is at most two links from `subject`, or the question names a table

@@ -370,6 +370,33 @@ async fn values_shared_by_rows_of_both_values_are_grouped() {
         )
         .await
     );
+    // Both sides of a bound: one row below it and another above.
+    let s = sql(
+        &g,
+        "Which billing cities have both invoices with total less than 1 and invoices with total more than 20?",
+    );
+    assert_eq!(
+        s,
+        "SELECT BillingCity, MIN(Total) AS min_total, MAX(Total) AS max_total FROM Invoice \
+         GROUP BY BillingCity HAVING MIN(Total) < 1 AND MAX(Total) > 20"
+    );
+    assert!(
+        same_result(
+            &db,
+            &s,
+            "SELECT BillingCity FROM Invoice WHERE Total < 1 INTERSECT \
+             SELECT BillingCity FROM Invoice WHERE Total > 20"
+        )
+        .await
+    );
+    // "Return both the genre and the count": two things asked for, not a set.
+    assert_eq!(
+        sql(
+            &g,
+            "How many tracks are there in each genre? Return both the genre and the count."
+        ),
+        sql(&g, "How many tracks are there in each genre?")
+    );
     // The rows themselves cannot have both values: still an abstention.
     let why = g
         .answer("Which invoices are in both Berlin and Stuttgart?", &[])
