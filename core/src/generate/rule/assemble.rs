@@ -10,6 +10,7 @@ use super::{
         Agg, ColumnRef, Dimension, Filter, HavingFilter, Literal, Measure, MeasureArg, Order,
         OrderKey, QueryIr,
     },
+    linker::SchemaLexicon,
     resolve::Resolution,
 };
 
@@ -197,21 +198,7 @@ impl Resolution<'_> {
             }
         }
         let columns = self.columns()?;
-        if let Some(c) = columns.iter().find(|c| {
-            self.lex
-                .column(c)
-                .and_then(|i| i.references.as_deref())
-                .is_some_and(|r| r == c.table)
-        }) {
-            // "which employees report to ...": a table related to itself.
-            return Err(cannot_answer(
-                format!(
-                    "{} relates {} rows to other {} rows, which the rules do not follow",
-                    c.column, c.table, c.table
-                ),
-                Vec::new(),
-            ));
-        }
+        not_self_related(self.lex, &columns)?;
         let mut listed = self.subject()?;
         if measure.is_none()
             && d.having.is_empty()
@@ -761,6 +748,25 @@ impl Resolution<'_> {
             ));
         }
         Ok(ir)
+    }
+}
+
+/// Refuses columns that relate their table to itself ("which employees report to ...",
+/// "who do they report to?"), which the rules do not follow.
+pub(super) fn not_self_related(lex: &SchemaLexicon, columns: &[ColumnRef]) -> Result<()> {
+    match columns.iter().find(|c| {
+        lex.column(c)
+            .and_then(|i| i.references.as_deref())
+            .is_some_and(|r| r == c.table)
+    }) {
+        Some(c) => Err(cannot_answer(
+            format!(
+                "{} relates {} rows to other {} rows, which the rules do not follow",
+                c.column, c.table, c.table
+            ),
+            Vec::new(),
+        )),
+        None => Ok(()),
     }
 }
 

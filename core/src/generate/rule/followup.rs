@@ -379,21 +379,9 @@ pub fn patch(
         }
         changed = true;
     }
-    for c in res.columns()? {
-        if lex
-            .column(&c)
-            .and_then(|i| i.references.as_deref())
-            .is_some_and(|r| r == c.table)
-        {
-            // "who do they report to?": a table related to itself.
-            return Err(cannot_answer(
-                format!(
-                    "{} relates {} rows to other {} rows, which the rules do not follow",
-                    c.column, c.table, c.table
-                ),
-                Vec::new(),
-            ));
-        }
+    let columns = res.columns()?;
+    super::assemble::not_self_related(lex, &columns)?;
+    for c in columns {
         if !ir.columns.contains(&c) {
             ir.columns.push(c);
         }

@@ -592,18 +592,8 @@ pub fn read_with(
             && let Some((op, after)) = year_or_bound(&lowers[i + 1..])
         {
             // "in 2000 or before": a bound that includes the year.
-            spans.push(Span {
-                item: Item::DateBound(op, after),
-                start: i,
-                end: i,
-                plural: false,
-            });
-            spans.push(Span {
-                item: Item::Year(n as i32),
-                start: i,
-                end: i + 3,
-                plural: false,
-            });
+            spans.push(placed(Item::DateBound(op, after), i, i));
+            spans.push(placed(Item::Year(n as i32), i, i + 3));
             i += 3;
             continue;
         }
@@ -616,29 +606,11 @@ pub fn read_with(
                 Some(s) if compared => (spans.len() - 1, s.start),
                 _ => (spans.len(), i),
             };
-            spans.insert(
-                at,
-                Span {
-                    item: Item::Prop(Property::Age),
-                    start: from,
-                    end: from,
-                    plural: false,
-                },
-            );
+            spans.insert(at, placed(Item::Prop(Property::Age), from, from));
             if !compared {
-                spans.push(Span {
-                    item: Item::Compare(CmpOp::Eq),
-                    start: i,
-                    end: i,
-                    plural: false,
-                });
+                spans.push(placed(Item::Compare(CmpOp::Eq), i, i));
             }
-            spans.push(Span {
-                item: Item::Number(n),
-                start: i,
-                end: i + 3,
-                plural: false,
-            });
+            spans.push(placed(Item::Number(n), i, i + 3));
             i += 3;
             continue;
         }
@@ -646,18 +618,8 @@ pub fn read_with(
             && let Some(op) = or_bound(&lowers[i + 1..])
         {
             // "2 or more cinemas": at least 2.
-            spans.push(Span {
-                item: Item::Compare(op),
-                start: i,
-                end: i,
-                plural: false,
-            });
-            spans.push(Span {
-                item: Item::Number(n),
-                start: i,
-                end: i + 3,
-                plural: false,
-            });
+            spans.push(placed(Item::Compare(op), i, i));
+            spans.push(placed(Item::Number(n), i, i + 3));
             i += 3;
             continue;
         }
@@ -683,7 +645,7 @@ pub fn read_with(
         if t.lower == "by"
             && i > 0
             && (is_participle(lowers[i - 1])
-                || lexicon::relation_verb(lowers[i - 1]).is_some()
+                || lexicon::is_relation_verb(lowers[i - 1])
                 || lexicon::is_sold_verb(lowers[i - 1]))
         {
             // "requested by entrepreneurs": an agent, not a grouping.
@@ -875,7 +837,7 @@ pub fn read_with(
             && matches!(lowers[i - 1], "many" | "of" | "most" | "number")
         {
             // "how many times", "the most number of times": the count says it.
-        } else if lexicon::relation_verb(lower).is_some() {
+        } else if lexicon::is_relation_verb(lower) {
             relations.push((i, t.raw.clone()));
         } else {
             unknown.push(t.raw.clone());
@@ -964,6 +926,17 @@ fn year_or_bound(lowers: &[&str]) -> Option<(CmpOp, bool)> {
         ["or", "before" | "earlier" | "prior", ..] => Some((CmpOp::Lt, true)),
         ["or", "after" | "later", ..] => Some((CmpOp::Ge, false)),
         _ => None,
+    }
+}
+
+/// A span of an item the grammar places itself, out of word order or over words it reads
+/// together ("2 or more": a comparison at the number, then the number over all three words).
+fn placed(item: Item, start: usize, end: usize) -> Span {
+    Span {
+        item,
+        start,
+        end,
+        plural: false,
     }
 }
 

@@ -21,53 +21,53 @@ pub fn duration_unit_ms(w: &str) -> Option<f64> {
     })
 }
 
-/// The base form of a verb that relates two things a question names and adds nothing of its
-/// own: "courses *taught* by Julio" (`teach`), "the channel *used* by the customer", "films
-/// *produced* by each studio". The relation is the foreign key path between the two, or the
-/// table the verb names (`teaches`); the grammar reads such a verb only between two named
-/// things, so "accepted students" (a state, not a relation) stays unknown.
-pub fn relation_verb(w: &str) -> Option<&'static str> {
-    const IRREGULAR: &[(&str, &str)] = &[
-        ("took", "take"),
-        ("taken", "take"),
-        ("taught", "teach"),
-        ("written", "write"),
-        ("wrote", "write"),
-        ("won", "win"),
-        ("led", "lead"),
-        ("given", "give"),
-        ("gave", "give"),
-        ("driven", "drive"),
-        ("drove", "drive"),
-        ("built", "build"),
-        ("ran", "run"),
-        ("met", "meet"),
-        ("chose", "choose"),
-        ("chosen", "choose"),
-        ("flew", "fly"),
-        ("flown", "fly"),
-        ("sent", "send"),
-        ("sung", "sing"),
-        ("sang", "sing"),
-        ("spoke", "speak"),
-        ("spoken", "speak"),
-        ("underwent", "undergo"),
-        ("undergone", "undergo"),
-        ("rode", "ride"),
-        ("ridden", "ride"),
+/// Whether `w` is a verb that relates two things a question names and adds nothing of its
+/// own: "courses *taught* by Julio", "the channel *used* by the customer", "films *produced*
+/// by each studio". The relation is the foreign key path between the two; the grammar reads
+/// such a verb only between two named things, so "accepted students" (a state, not a
+/// relation) stays unknown.
+pub fn is_relation_verb(w: &str) -> bool {
+    // Irregular past forms of the verbs below.
+    const IRREGULAR: &[&str] = &[
+        "took",
+        "taken",
+        "taught",
+        "written",
+        "wrote",
+        "won",
+        "led",
+        "given",
+        "gave",
+        "driven",
+        "drove",
+        "built",
+        "ran",
+        "met",
+        "chose",
+        "chosen",
+        "flew",
+        "flown",
+        "sent",
+        "sung",
+        "sang",
+        "spoke",
+        "spoken",
+        "underwent",
+        "undergone",
+        "rode",
+        "ridden",
     ];
-    if let Some((_, base)) = IRREGULAR.iter().find(|(form, _)| *form == w) {
-        return Some(base);
+    if IRREGULAR.contains(&w) {
+        return true;
     }
     if is_state_participle(w) {
-        return None;
+        return false;
     }
     let inflected = w.ends_with("ed") || w.ends_with("ing");
     RELATION_VERBS
         .iter()
         .chain(NOUN_LIKE_VERBS.iter().filter(|_| inflected))
-        .find(|base| inflects(w, base))
-        .copied()
+        .any(|base| inflects(w, base))
 }
 
 /// Whether `w` is `base` or one of its regular forms: "teaches", "studies", "used", "enrolled",

@@ -79,14 +79,7 @@ impl Planner<'_> {
                     // "from 2010 to 2012": the first day of 2010 up to the first day of 2013.
                     self.used[k] = true;
                     let s = self.date_slot_near(k);
-                    self.draft
-                        .filters
-                        .push(DraftFilter::Date(s, CmpOp::Ge, format!("{a}-01-01")));
-                    self.draft.filters.push(DraftFilter::Date(
-                        s,
-                        CmpOp::Lt,
-                        format!("{}-01-01", b + 1),
-                    ));
+                    self.years(s, a, b);
                 }
                 _ => {}
             }

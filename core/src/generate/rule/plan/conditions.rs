@@ -166,6 +166,17 @@ impl Planner<'_> {
         }
     }
 
+    /// The date of slot `s` in the years `a` to `b`, both included: from the first day of `a`
+    /// up to the first day of the year after `b`.
+    pub(super) fn years(&mut self, s: usize, a: i32, b: i32) {
+        self.draft
+            .filters
+            .push(DraftFilter::Date(s, CmpOp::Ge, format!("{a}-01-01")));
+        self.draft
+            .filters
+            .push(DraftFilter::Date(s, CmpOp::Lt, format!("{}-01-01", b + 1)));
+    }
+
     /// The items of a between condition at span `k`.
     pub(super) fn between(&mut self, k: usize) {
         let spans = self.spans;
@@ -175,14 +186,7 @@ impl Planner<'_> {
                 self.used[k + 1] = true;
                 self.used[k + 2] = true;
                 let s = self.property_slot(Some(Property::Date), ColumnKind::Temporal, None);
-                self.draft
-                    .filters
-                    .push(DraftFilter::Date(s, CmpOp::Ge, format!("{a}-01-01")));
-                self.draft.filters.push(DraftFilter::Date(
-                    s,
-                    CmpOp::Lt,
-                    format!("{}-01-01", b + 1),
-                ));
+                self.years(s, *a, *b);
             }
             (Some(Item::Number(a)), Some(Item::Number(b))) => {
                 let prev = (0..k)
