@@ -68,6 +68,8 @@ pub struct ValueIndex {
     by_word: HashMap<String, Vec<ValueHit>>,
     max_words: usize,
     total: usize,
+    /// Text columns whose values read are all plain numbers (`room_count` stored as text).
+    numeric_text: std::collections::HashSet<ColumnRef>,
 }
 
 impl ValueIndex {
@@ -118,10 +120,15 @@ impl ValueIndex {
                 else {
                     continue;
                 };
+                let column_ref = ColumnRef::new(&table.name, &column.name);
+                if holds_numbers(&column.name, &result.rows) {
+                    // Read as numbers (totals, averages, comparisons), not as names of things.
+                    index.numeric_text.insert(column_ref);
+                    continue;
+                }
                 if result.rows.len() > cap || result.truncated {
                     continue;
                 }
-                let column_ref = ColumnRef::new(&table.name, &column.name);
                 for row in &result.rows {
                     if let Some(Value::Text(v)) = row.first()
                         && v.chars().count() <= limits.max_value_chars
@@ -164,6 +171,16 @@ impl ValueIndex {
         self.max_words = self.max_words.max(key.split(' ').count());
         self.total += 1;
         true
+    }
+
+    /// Whether `column` is declared as text but every value read from it is a plain number.
+    pub fn is_numeric_text(&self, column: &ColumnRef) -> bool {
+        self.numeric_text.contains(column)
+    }
+
+    /// Marks `column` as text that holds numbers (what [`build`](Self::build) finds by reading).
+    pub fn insert_numeric_text(&mut self, column: ColumnRef) {
+        self.numeric_text.insert(column);
     }
 
     /// The values whose words are exactly `phrase` (lower case, single spaces).
@@ -331,6 +348,46 @@ pub fn is_label_name(name: &str) -> bool {
 
 /// Whether `column` of `table` is a text column whose values may be read into the index (and
 /// shown as examples): not part of a key of several columns nor a foreign key, and not contact details, free text or secrets.
+/// Whether the distinct values read from a text column are all plain numbers: at least two,
+/// none with a leading zero (codes such as `007` or postcodes keep their text), and the column
+/// not named as a code, id or number of something (`zip`, `phone_code`, `apt_number`).
+fn holds_numbers(name: &str, rows: &[Vec<Value>]) -> bool {
+    let words = text::identifier_words(name);
+    let named_number = words
+        .last()
+        .is_some_and(|w| matches!(w.as_str(), "number" | "no" | "num"));
+    if named_number
+        || words.iter().any(|w| {
+            matches!(
+                w.as_str(),
+                "code" | "id" | "zip" | "postcode" | "postal" | "phone"
+            )
+        })
+    {
+        return false;
+    }
+    let number = |v: &str| {
+        let v = v.trim();
+        let digits = v.strip_prefix('-').unwrap_or(v);
+        !digits.is_empty()
+            && digits.len() <= 18
+            && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && digits.chars().filter(|&c| c == '.').count() <= 1
+            && digits.chars().next().is_some_and(|c| c.is_ascii_digit())
+            && !(digits.starts_with('0') && digits.len() > 1 && !digits.starts_with("0."))
+    };
+    let mut seen = 0;
+    for row in rows {
+        match row.first() {
+            Some(Value::Text(v)) if number(v) => seen += 1,
+            Some(Value::Int(_) | Value::Float(_)) => seen += 1,
+            Some(Value::Null) | None => {}
+            _ => return false,
+        }
+    }
+    seen >= 2
+}
+
 pub(crate) fn is_candidate(table: &Table, column: &Column) -> bool {
     let ty = column.data_type.to_lowercase();
     let text = ty.contains("char")
@@ -382,6 +439,46 @@ pub(crate) fn is_candidate(table: &Table, column: &Column) -> bool {
 mod tests {
     use super::*;
     use crate::testdb;
+
+    #[test]
+    fn text_columns_of_plain_numbers_are_numbers() {
+        let rows = |v: &[&str]| -> Vec<Vec<Value>> {
+            v.iter().map(|x| vec![Value::Text((*x).into())]).collect()
+        };
+        assert!(holds_numbers("room_count", &rows(&["1", "12", "3.5"])));
+        assert!(holds_numbers("days_held", &rows(&["-4", "344"])));
+        // Codes keep their text: leading zeros, a code or id by name, digits with letters.
+        assert!(!holds_numbers("zip", &rows(&["12345", "23456"])));
+        assert!(!holds_numbers("district", &rows(&["012", "3"])));
+        assert!(!holds_numbers("class_code", &rows(&["1", "2"])));
+        assert!(!holds_numbers("apt_number", &rows(&["1", "2"])));
+        assert!(!holds_numbers("version", &rows(&["1.2.3", "2"])));
+        assert!(!holds_numbers("rating", &rows(&["5", "NR"])));
+        assert!(
+            !holds_numbers("rating", &rows(&["5"])),
+            "one value is too little to tell"
+        );
+        assert!(!holds_numbers("size", &rows(&["1e5", "2"])));
+    }
+
+    #[tokio::test]
+    async fn the_index_knows_which_text_columns_hold_numbers() {
+        let data = testdb::path("northwind");
+        let root = data.parent().and_then(|p| p.parent()).expect("shared data");
+        let db =
+            testdb::open_path(&root.join("spider-train/database/wrestler/wrestler.sqlite")).await;
+        let catalog = db.catalog().await.expect("catalog");
+        let validator = testdb::validator(db.as_ref(), &catalog);
+        let index = ValueIndex::build(db.as_ref(), &validator, &catalog, &Default::default())
+            .await
+            .expect("builds");
+        // `Days_held` is declared text and holds "344", "113", ...
+        assert!(index.is_numeric_text(&ColumnRef::new("wrestler", "Days_held")));
+        // Its values are numbers, not names a question would say.
+        assert!(index.lookup("344").is_empty());
+        assert!(!index.is_numeric_text(&ColumnRef::new("wrestler", "Name")));
+        assert!(!index.is_numeric_text(&ColumnRef::new("wrestler", "Location")));
+    }
 
     #[test]
     fn lookup_by_words_ignores_case_and_punctuation() {

@@ -728,6 +728,7 @@ impl Resolution<'_> {
             ));
         }
         self.count_link_rows(&mut ir);
+        self.own_value_per_row(&mut ir);
         if let Some(Measure {
             agg: Agg::CountDistinct,
             arg: MeasureArg::Column { column },
@@ -748,6 +749,49 @@ impl Resolution<'_> {
             ));
         }
         Ok(ir)
+    }
+}
+
+impl Resolution<'_> {
+    /// "The wrestler with the lowest number of days held": a total (or average, minimum,
+    /// maximum) of a row's own column for each of those rows is the column itself, so the rows
+    /// are listed with it, ranked by it.
+    fn own_value_per_row(&self, ir: &mut QueryIr) {
+        let Some(Measure {
+            agg: Agg::Sum | Agg::Avg | Agg::Min | Agg::Max,
+            arg: MeasureArg::Column { column },
+        }) = &ir.measure
+        else {
+            return;
+        };
+        let [Dimension::Entity { table, labels, .. }] = ir.group_by.as_slice() else {
+            return;
+        };
+        if *table != column.table
+            || !ir.having.is_empty()
+            || !ir.also.is_empty()
+            || ir.share.is_some()
+            || ir.tables() != [column.table.clone()]
+        {
+            return;
+        }
+        let column = column.clone();
+        let mut columns: Vec<ColumnRef> = labels.iter().map(|l| ColumnRef::new(table, l)).collect();
+        for c in ir.columns.drain(..).chain([column.clone()]) {
+            if !columns.contains(&c) {
+                columns.push(c);
+            }
+        }
+        if let Some(o) = &mut ir.order
+            && o.key == OrderKey::Measure
+        {
+            o.key = OrderKey::Column {
+                column: column.clone(),
+            };
+        }
+        ir.columns = columns;
+        ir.group_by.clear();
+        ir.measure = None;
     }
 }
 

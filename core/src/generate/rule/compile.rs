@@ -122,6 +122,7 @@ pub struct SqlWriter<'a> {
     catalog: &'a Catalog,
     graph: &'a SchemaGraph,
     semantic: Option<&'a Semantic>,
+    values: Option<&'a crate::values::ValueIndex>,
     qualify: bool,
 }
 
@@ -227,8 +228,16 @@ impl<'a> SqlWriter<'a> {
             catalog,
             graph,
             semantic: None,
+            values: None,
             qualify: false,
         }
+    }
+
+    /// Reads the text columns `values` found to hold numbers as numbers (`CAST`) wherever they
+    /// are totalled, averaged, compared or sorted.
+    pub fn with_values(mut self, values: &'a crate::values::ValueIndex) -> Self {
+        self.values = Some(values);
+        self
     }
 
     /// Writes the semantic model's items (measures, dimensions, filters) from `semantic`.
@@ -285,6 +294,27 @@ impl<'a> SqlWriter<'a> {
             )
         } else {
             quote_ident(self.dialect(), &c.column)
+        }
+    }
+
+    /// The column as a number: text that holds numbers is cast, so that comparisons and
+    /// sorting are numeric (`'9' < '10'`) and totals work on every dialect.
+    fn num(&self, c: &ColumnRef) -> String {
+        let col = self.col(c);
+        if !self.values.is_some_and(|v| v.is_numeric_text(c)) {
+            return col;
+        }
+        match self.dialect() {
+            Dialect::Mysql => format!("CAST({col} AS DOUBLE)"),
+            Dialect::Sqlite | Dialect::Postgres => format!("CAST({col} AS NUMERIC)"),
+        }
+    }
+
+    /// The column as compared with `value`: as a number when the value is one.
+    fn compared(&self, c: &ColumnRef, value: &Literal) -> String {
+        match value {
+            Literal::Number(_) => self.num(c),
+            Literal::Text(_) => self.col(c),
         }
     }
 
@@ -361,9 +391,12 @@ impl<'a> SqlWriter<'a> {
                     "COUNT(*)".to_string()
                 }
             }
-            MeasureArg::Column { column } => format!("{f}({distinct}{})", self.col(column)),
+            MeasureArg::Column { column } if matches!(m.agg, Agg::Count | Agg::CountDistinct) => {
+                format!("{f}({distinct}{})", self.col(column))
+            }
+            MeasureArg::Column { column } => format!("{f}({})", self.num(column)),
             MeasureArg::Product { left, right } => {
-                format!("{f}({} * {})", self.col(left), self.col(right))
+                format!("{f}({} * {})", self.num(left), self.num(right))
             }
             MeasureArg::Model { .. } => String::new(),
         }
@@ -386,15 +419,24 @@ impl<'a> SqlWriter<'a> {
         Ok(match f {
             Filter::Model { .. } => String::new(),
             Filter::Compare { column, op, value } => {
-                format!("{} {} {}", self.col(column), op.sql(), self.literal(value))
+                format!(
+                    "{} {} {}",
+                    self.compared(column, value),
+                    op.sql(),
+                    self.literal(value)
+                )
             }
             Filter::AnyOf { column, values } => {
                 let v: Vec<String> = values.iter().map(|l| self.literal(l)).collect();
-                format!("{} IN ({})", self.col(column), v.join(", "))
+                let col = match values.first() {
+                    Some(l) => self.compared(column, l),
+                    None => self.col(column),
+                };
+                format!("{col} IN ({})", v.join(", "))
             }
             Filter::Between { column, low, high } => format!(
                 "{} BETWEEN {} AND {}",
-                self.col(column),
+                self.compared(column, low),
                 self.literal(low),
                 self.literal(high)
             ),
@@ -438,11 +480,16 @@ impl<'a> SqlWriter<'a> {
                 } else {
                     format!("{} * ", number(*factor))
                 };
+                // The subquery's column, cast as the outer one is when it holds numbers as text.
+                let inner = {
+                    let outer = self.col(column);
+                    self.num(column)
+                        .replace(&outer, &quote_ident(self.dialect(), &column.column))
+                };
                 format!(
-                    "{} {} {scale}(SELECT {f}({}) FROM {})",
-                    self.col(column),
+                    "{} {} {scale}(SELECT {f}({inner}) FROM {})",
+                    self.num(column),
                     op.sql(),
-                    quote_ident(self.dialect(), &column.column),
                     self.table_name(&column.table)
                 )
             }
@@ -483,7 +530,11 @@ impl<'a> SqlWriter<'a> {
             } => self.exists(column, table, filters, *negated)?,
             Filter::NoneOf { column, values } => {
                 let v: Vec<String> = values.iter().map(|l| self.literal(l)).collect();
-                format!("{} NOT IN ({})", self.col(column), v.join(", "))
+                let col = match values.first() {
+                    Some(l) => self.compared(column, l),
+                    None => self.col(column),
+                };
+                format!("{col} NOT IN ({})", v.join(", "))
             }
             Filter::Either { filters, .. } => {
                 let any: Vec<String> = filters
@@ -717,7 +768,7 @@ impl<'a> SqlWriter<'a> {
             Some(o) => {
                 let key = match &o.key {
                     OrderKey::Measure => measure_sql.clone(),
-                    OrderKey::Column { column } => Some(self.col(column)),
+                    OrderKey::Column { column } => Some(self.num(column)),
                 };
                 key.map(|k| format!("{k} {}", if o.descending { "DESC" } else { "ASC" }))
             }

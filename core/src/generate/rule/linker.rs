@@ -58,6 +58,8 @@ pub struct ColumnInfo {
     pub is_key: bool,
     /// The table a foreign key on this column points to.
     pub references: Option<String>,
+    /// Declared as text, read as numbers ([`ValueIndex::is_numeric_text`](crate::values::ValueIndex::is_numeric_text)).
+    pub numeric_text: bool,
 }
 
 /// A table as the linker sees it.
@@ -102,8 +104,25 @@ pub struct SchemaLexicon {
 
 impl SchemaLexicon {
     /// Learns the vocabulary of `catalog`.
+    #[cfg(test)]
     pub fn new(catalog: &Catalog) -> Self {
-        let tables: Vec<TableInfo> = catalog.tables.iter().map(table_info).collect();
+        Self::with_values(catalog, &crate::values::ValueIndex::empty())
+    }
+
+    /// Learns the vocabulary of `catalog`, with the text columns `values` found to hold
+    /// numbers read as numbers.
+    pub fn with_values(catalog: &Catalog, values: &crate::values::ValueIndex) -> Self {
+        let mut tables: Vec<TableInfo> = catalog.tables.iter().map(table_info).collect();
+        for t in &mut tables {
+            for c in &mut t.columns {
+                if c.kind == ColumnKind::Text
+                    && values.is_numeric_text(&ColumnRef::new(&t.name, &c.name))
+                {
+                    c.kind = ColumnKind::Numeric;
+                    c.numeric_text = true;
+                }
+            }
+        }
         let mut phrases: HashMap<String, Vec<Candidate>> = HashMap::new();
         let mut add = |words: &[String], target: Target, penalty: u32| {
             if words.is_empty() {
@@ -378,6 +397,7 @@ fn table_info(t: &Table) -> TableInfo {
                 kind: kind_of(&c.data_type, &c.name),
                 is_key: t.primary_key.contains(&c.name) || references.is_some(),
                 references,
+                numeric_text: false,
                 name: c.name.clone(),
             }
         })

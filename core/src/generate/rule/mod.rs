@@ -91,7 +91,7 @@ impl RuleGenerator {
     /// A generator for `catalog` that grounds values in `values`.
     pub fn new(catalog: Arc<Catalog>, values: Arc<ValueIndex>) -> Self {
         Self {
-            lexicon: Arc::new(linker::SchemaLexicon::new(&catalog)),
+            lexicon: Arc::new(linker::SchemaLexicon::with_values(&catalog, &values)),
             graph: Arc::new(joins::SchemaGraph::new(&catalog)),
             catalog,
             values,
@@ -263,6 +263,7 @@ impl RuleGenerator {
         };
         let sql = compile::SqlWriter::new(&self.catalog, &self.graph)
             .with_semantic(self.model.as_ref().map(|m| &m.semantic))
+            .with_values(&self.values)
             .sql(&ir)?;
         Ok(Generation {
             sql,

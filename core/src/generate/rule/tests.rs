@@ -245,9 +245,20 @@ pub(super) fn written_in(
     dialect: crate::dialect::Dialect,
     ir: &super::QueryIr,
 ) -> String {
+    written_with(tables, dialect, ir, &crate::values::ValueIndex::empty())
+}
+
+/// [`written_in`], reading the text columns `values` knows to hold numbers as numbers.
+pub(super) fn written_with(
+    tables: &[crate::catalog::Table],
+    dialect: crate::dialect::Dialect,
+    ir: &super::QueryIr,
+    values: &crate::values::ValueIndex,
+) -> String {
     let catalog = crate::catalog::Catalog::new(dialect, "t", tables.to_vec());
     let graph = super::joins::SchemaGraph::new(&catalog);
     let s = super::compile::SqlWriter::new(&catalog, &graph)
+        .with_values(values)
         .sql(ir)
         .unwrap_or_else(|e| panic!("{dialect}: {e}"));
     let validator = crate::sql::Validator::new(

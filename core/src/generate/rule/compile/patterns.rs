@@ -133,6 +133,7 @@ impl SqlWriter<'_> {
             catalog: self.catalog,
             graph: self.graph,
             semantic: self.semantic,
+            values: self.values,
             qualify: true,
         };
         let d = self.dialect();

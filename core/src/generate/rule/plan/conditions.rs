@@ -390,8 +390,19 @@ impl Planner<'_> {
         let Item::Mention(c) = &self.spans[j].item else {
             return None;
         };
+        // "in the year 2018" names `purchase.Year` best: when that column cannot hold a year,
+        // another column merely containing the word is no better a reading.
+        // "stadiums opened in the year 2005": the year column the participle names.
+        let participle = c.iter().find(|x| match x.target {
+            Target::Column(t, ci) => self.is_year_column(t, ci) && self.participle_names(t, ci),
+            Target::Table(_) => false,
+        });
+        let best = participle
+            .map(|x| x.penalty)
+            .unwrap_or_else(|| c.iter().map(|x| x.penalty).min().unwrap_or(0));
         let picks: Vec<_> = c
             .iter()
+            .filter(|x| x.penalty == best)
             .filter_map(|x| match x.target {
                 Target::Column(t, ci) if self.is_year_column(t, ci) => Some((
                     Pick::Column(t, ci),
@@ -430,13 +441,24 @@ impl Planner<'_> {
         true
     }
 
+    /// Whether a participle of the question names the column ("opened" of `Opening_year`).
+    fn participle_names(&self, t: usize, ci: usize) -> bool {
+        self.spans.iter().any(|s| {
+            matches!(&s.item, Item::Participle(c) if c.iter().any(|x| x.target == Target::Column(t, ci)))
+        })
+    }
+
     /// How loosely a year column fits a year: one named only "year" fits best, and a year
     /// of an event table (with foreign keys) before one of the things it refers to (the year
     /// of the fees, not of the campus).
     fn year_penalty(&self, t: usize, ci: usize) -> u32 {
+        // "stadiums opened before 2006": the year column the participle names fits best.
+        if self.participle_names(t, ci) {
+            return 0;
+        }
         let info = &self.lex.tables[t];
         let refers = info.columns.iter().any(|c| c.references.is_some());
-        u32::from(info.columns[ci].words.len() > 1) + u32::from(!refers)
+        1 + u32::from(info.columns[ci].words.len() > 1) + u32::from(!refers)
     }
 
     /// A number on its own: "courses with 1 credit" (the number column after it) or "the
@@ -514,8 +536,13 @@ impl Planner<'_> {
 
     /// A number column named for a year (`Year`, `year_join`), not a key.
     fn is_year_column(&self, t: usize, ci: usize) -> bool {
-        let c = &self.lex.tables[t].columns[ci];
-        c.kind == ColumnKind::Numeric && !c.is_key && c.words.iter().any(|w| w == "year")
+        let info = &self.lex.tables[t];
+        let c = &info.columns[ci];
+        // A year may be part of a key of several columns (`purchase (member, branch, year)`).
+        let key_part = info.key.len() > 1 && c.references.is_none();
+        c.kind == ColumnKind::Numeric
+            && (!c.is_key || key_part)
+            && c.words.iter().any(|w| w == "year")
     }
 
     pub(super) fn values_and_leftovers(&mut self) {

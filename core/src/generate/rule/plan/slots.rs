@@ -272,8 +272,11 @@ pub(super) fn counts_something(lex: &SchemaLexicon, c: &[Candidate]) -> bool {
         .filter(|x| x.penalty == best)
         .all(|x| match x.target {
             Target::Column(t, ci) => {
-                let w = &lex.tables[t].columns[ci].words;
-                best > 0
+                let info = &lex.tables[t].columns[ci];
+                let w = &info.words;
+                // "how many sections" of a `class_section` stored as text numbers them, it
+                // does not count anything.
+                (best > 0 && !info.numeric_text)
                     || w.iter().any(|x| {
                         matches!(
                             x.as_str(),

@@ -2,7 +2,8 @@
 //! things, nouns repeating a table's name, the words of coded values, "N or more", columns
 //! named with a code suffix or without "number", and the names asked for beside other columns.
 
-use super::{abstains, generator, same_result, spider, sql};
+use super::{abstains, generator, same_result, spider, sql, written_with};
+use crate::{dialect::Dialect, generate::rule::QueryIr};
 
 #[tokio::test]
 async fn a_verb_between_two_named_things_is_the_relation_between_them() {
@@ -281,13 +282,16 @@ async fn years_before_and_after_on_a_number_column_named_year() {
         sql(&g, "List the names of wines made in 2008."),
         "SELECT Name FROM wine WHERE \"Year\" = 2008"
     );
-    // A year written as text is no number to compare: the rules do not write `'2011' > 2010`.
+    // A year written as text is compared as the number it holds.
     let g = spider("coffee_shop").await;
-    abstains(&g, "How many shops opened after 2010?");
+    assert_eq!(
+        sql(&g, "How many shops opened after 2010?"),
+        "SELECT COUNT(*) AS count FROM shop WHERE CAST(Open_Year AS NUMERIC) >= 2011"
+    );
     // "opening year" names `Open_Year`.
     assert_eq!(
         sql(&g, "Show the shop addresses ordered by their opening year."),
-        "SELECT DISTINCT Address, Open_Year FROM shop ORDER BY Open_Year ASC"
+        "SELECT DISTINCT Address, Open_Year FROM shop ORDER BY CAST(Open_Year AS NUMERIC) ASC"
     );
 }
 
@@ -802,4 +806,46 @@ async fn rows_counted_through_a_link_table_are_counted_on_it() {
     // "bought by" names who bought, not a grouping.
     let (g, _) = generator("chinook").await;
     assert!(!sql(&g, "How many tracks were bought by customers in Canada?").contains("GROUP BY"));
+}
+
+#[tokio::test]
+async fn text_that_holds_numbers_is_read_as_numbers() {
+    let g = spider("wrestler").await;
+    // Compared as numbers: as text, '1285' < '200'.
+    assert_eq!(
+        sql(
+            &g,
+            "Return the names of wrestlers with fewer than 200 days held."
+        ),
+        "SELECT Name FROM wrestler WHERE CAST(Days_held AS NUMERIC) < 200"
+    );
+    let state = g
+        .answer(
+            "Return the names of wrestlers with fewer than 200 days held.",
+            &[],
+        )
+        .expect("answers")
+        .state
+        .expect("a state");
+    let ir = QueryIr::from_state(&state).expect("the rules' state");
+    assert_eq!(
+        written_with(&g.catalog.tables, Dialect::Postgres, &ir, &g.values),
+        "SELECT \"Name\" FROM wrestler WHERE CAST(\"Days_held\" AS NUMERIC) < 200"
+    );
+    assert_eq!(
+        written_with(&g.catalog.tables, Dialect::Mysql, &ir, &g.values),
+        "SELECT Name FROM wrestler WHERE CAST(Days_held AS DOUBLE) < 200"
+    );
+    let g = spider("apartment_rentals").await;
+    assert_eq!(
+        sql(&g, "What is the average room count of all apartments?"),
+        "SELECT AVG(CAST(room_count AS NUMERIC)) AS average_room_count FROM Apartments"
+    );
+    // "How many sections" of a section column numbered as text counts them, it does not total
+    // the section numbers.
+    let g = spider("college_1").await;
+    let s = sql(&g, "How many sections does course ACCT-211 have?");
+    assert!(!s.contains("SUM("), "{s}");
+    // Text that is not all numbers stays text: no average of names.
+    abstains(&g, "What is the average department name?");
 }
