@@ -795,6 +795,62 @@ impl Resolution<'_> {
     }
 }
 
+/// A listing whose every column is fixed by an equality condition only repeats the question
+/// ("SELECT ClubName ... WHERE ClubName = 'Tennis Club'"): asked with "where", the place of
+/// that row is shown instead (its one location or address column); otherwise the rules did not
+/// find what was asked, and abstain.
+pub(super) fn more_than_the_conditions(
+    lex: &SchemaLexicon,
+    mut ir: QueryIr,
+    asks_where: bool,
+) -> Result<QueryIr> {
+    let fixed = |c: &ColumnRef| {
+        ir.filters.iter().any(|f| match f {
+            Filter::Compare {
+                column,
+                op: super::ir::CmpOp::Eq,
+                ..
+            } => column == c,
+            Filter::AnyOf { column, values } => column == c && values.len() == 1,
+            _ => false,
+        })
+    };
+    if ir.measure.is_some()
+        || !ir.group_by.is_empty()
+        || ir.columns.is_empty()
+        || !ir.columns.iter().all(fixed)
+    {
+        return Ok(ir);
+    }
+    if asks_where {
+        let table = ir.columns[0].table.clone();
+        let places: Vec<ColumnRef> = lex
+            .table_index(&table)
+            .map(|t| &lex.tables[t])
+            .into_iter()
+            .flat_map(|t| t.columns.iter())
+            .filter(|c| {
+                let name = c.name.to_lowercase();
+                !c.is_key && (name.contains("location") || name.contains("address"))
+            })
+            .map(|c| ColumnRef::new(&table, &c.name))
+            .collect();
+        if let [place] = places.as_slice() {
+            ir.columns = vec![place.clone()];
+            ir.distinct = false;
+            return Ok(ir);
+        }
+    }
+    let names: Vec<&str> = ir.columns.iter().map(|c| c.column.as_str()).collect();
+    Err(cannot_answer(
+        format!(
+            "the answer would only repeat the condition on {}; I could not tell what to show",
+            names.join(", ")
+        ),
+        Vec::new(),
+    ))
+}
+
 /// Refuses columns that relate their table to itself ("which employees report to ...",
 /// "who do they report to?"), which the rules do not follow.
 pub(super) fn not_self_related(lex: &SchemaLexicon, columns: &[ColumnRef]) -> Result<()> {

@@ -473,6 +473,58 @@ fn own_phrase(words: &[&str]) -> Option<(Item, usize)> {
 
 /// Reads `tokens` against the schema's vocabulary and the known values, with the phrases of a
 /// semantic model first when there is one.
+/// "The first and last names", "first, middle, and last name": modifiers joined by "and"
+/// share the noun after the last one, when each with it names a column of one table. The
+/// noun is repeated after each ("first names and last names"), so that each is read as the
+/// column it names.
+pub fn share_head(tokens: Vec<Token>, lexicon: &SchemaLexicon) -> Vec<Token> {
+    let columns = |a: &Token, head: &Token| -> Vec<usize> {
+        if a.quoted || a.number.is_some() {
+            return Vec::new();
+        }
+        lexicon
+            .lookup(&[a.norm.as_str(), head.norm.as_str()])
+            .iter()
+            .filter(|c| c.penalty == 0)
+            .filter_map(|c| match c.target {
+                Target::Column(t, _) => Some(t),
+                Target::Table(_) => None,
+            })
+            .collect()
+    };
+    let mut out = tokens;
+    let mut i = 1;
+    while i + 2 < out.len() {
+        if out[i].lower != "and" || out[i + 2].quoted {
+            i += 1;
+            continue;
+        }
+        let head = out[i + 2].clone();
+        let last = columns(&out[i + 1], &head);
+        // The modifiers before "and", nearest first, each naming a column of a table the
+        // last one names too.
+        let mut first = i;
+        while first > 0 {
+            let t = columns(&out[first - 1], &head);
+            if t.is_empty() || !t.iter().any(|x| last.contains(x)) {
+                break;
+            }
+            first -= 1;
+        }
+        if last.is_empty() || first == i {
+            i += 1;
+            continue;
+        }
+        let n = i - first;
+        for k in (first + 1..=i).rev() {
+            out.insert(k, head.clone());
+        }
+        // Past "and", the last modifier and the noun.
+        i += n + 3;
+    }
+    out
+}
+
 pub fn read_with(
     tokens: &[Token],
     lexicon: &SchemaLexicon,

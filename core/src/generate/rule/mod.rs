@@ -290,7 +290,7 @@ impl RuleGenerator {
     }
 
     fn read(&self, question: &str, history: &[Turn], choices: &[model::Choice]) -> Result<Outcome> {
-        let tokens = crate::text::tokenize(question);
+        let tokens = grammar::share_head(crate::text::tokenize(question), &self.lexicon);
         if tokens.is_empty() {
             return Err(cannot_answer(
                 "the question has no words".into(),
@@ -468,8 +468,10 @@ impl RuleGenerator {
                 Vec::new(),
             ));
         }
+        let asks_where = tokens.first().is_some_and(|t| t.lower == "where");
         resolve::resolve(draft, &self.lexicon, &self.graph, &[])?
             .query()
+            .and_then(|ir| assemble::more_than_the_conditions(&self.lexicon, ir, asks_where))
             .map(|ir| Outcome::Query(Box::new(ir)))
     }
 }

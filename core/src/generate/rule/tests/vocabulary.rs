@@ -849,3 +849,42 @@ async fn text_that_holds_numbers_is_read_as_numbers() {
     // Text that is not all numbers stays text: no average of names.
     abstains(&g, "What is the average department name?");
 }
+
+#[tokio::test]
+async fn modifiers_joined_by_and_share_the_noun_after_them() {
+    let (g, _) = generator("chinook").await;
+    assert_eq!(
+        sql(&g, "What are the first and last names of all customers?"),
+        "SELECT FirstName, LastName FROM Customer"
+    );
+    // Words that name no column with the noun are left as they are.
+    assert_eq!(
+        sql(&g, "Show the city and country of each customer."),
+        "SELECT City, Country FROM Customer"
+    );
+    let g = spider("driving_school").await;
+    assert_eq!(
+        sql(
+            &g,
+            "What are the first, middle, and last names of all staff?"
+        ),
+        "SELECT first_name, middle_name, last_name FROM Staff"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_that_only_repeats_its_condition_is_not_given() {
+    let g = spider("club_1").await;
+    // "Where is ... located?": the row's one location column.
+    assert_eq!(
+        sql(&g, "Where is the club \"Pen and Paper Gaming\" located?"),
+        "SELECT ClubLocation FROM Club WHERE ClubName = 'Pen and Paper Gaming'"
+    );
+    // The club's name, asked for the club of that name, answers nothing.
+    abstains(&g, "Which club is the club named \"Tennis Club\"?");
+    let g = spider("college_1").await;
+    assert_eq!(
+        sql(&g, "Where is the history department?"),
+        "SELECT DEPT_ADDRESS FROM DEPARTMENT WHERE DEPT_NAME = 'History'"
+    );
+}
