@@ -321,13 +321,23 @@ impl Resolution<'_> {
                     .collect();
             }
         }
-        if d.names && d.implicit_dims {
+        if d.implicit_dims {
             // "the name and address of the department with the most students": the department,
-            // shown by its name, with its address beside it.
+            // shown by its name, with its address beside it. The name may be said by its
+            // columns ("the first and last name of the student with ...").
             let table = dims.first().map(|x| x.table().to_string());
             if let Some(t) = table.as_ref().and_then(|t| self.lex.table_index(t)) {
                 let info = &self.lex.tables[t];
-                if info.labels != info.key
+                let names_said = d.names
+                    || (info.named
+                        && info.labels.len() > 1
+                        && !d.distinct
+                        && dims.iter().any(|x| {
+                            matches!(x, Dimension::Column { column }
+                                if info.labels.contains(&column.column))
+                        }));
+                if names_said
+                    && info.labels != info.key
                     && dims.iter().all(
                         |x| matches!(x, Dimension::Column { column } if column.table == info.name),
                     )
@@ -815,6 +825,20 @@ pub(super) fn more_than_the_conditions(
             _ => false,
         })
     };
+    if let Some(Measure {
+        agg: Agg::CountDistinct,
+        arg: MeasureArg::Column { column },
+    }) = &ir.measure
+        && fixed(column)
+    {
+        // "How many tests have result 'Fail'?" counts the tests, not the one value 'Fail'.
+        let table = column.table.clone();
+        ir.measure = Some(Measure {
+            agg: Agg::Count,
+            arg: MeasureArg::Rows { table },
+        });
+        return Ok(ir);
+    }
     if ir.measure.is_some()
         || !ir.group_by.is_empty()
         || ir.columns.is_empty()

@@ -485,17 +485,37 @@ pub fn share_head(tokens: Vec<Token>, lexicon: &SchemaLexicon) -> Vec<Token> {
         lexicon
             .lookup(&[a.norm.as_str(), head.norm.as_str()])
             .iter()
-            .filter(|c| c.penalty == 0)
             .filter_map(|c| match c.target {
                 Target::Column(t, _) => Some(t),
                 Target::Table(_) => None,
             })
             .collect()
     };
+    // A modifier that names nothing on its own ("first", "middle"), written before another
+    // with no "and" ("the first, last name"); commas are not tokens.
+    let modifier = |a: &Token| {
+        !lexicon
+            .lookup(&[a.norm.as_str()])
+            .iter()
+            .any(|c| matches!(c.target, Target::Table(_)))
+    };
     let mut out = tokens;
     let mut i = 1;
-    while i + 2 < out.len() {
-        if out[i].lower != "and" || out[i + 2].quoted {
+    while i + 1 < out.len() {
+        let and = out[i].lower == "and";
+        if !and && i + 2 < out.len() && modifier(&out[i]) {
+            // "first last name": read as "first and last name".
+            let head = &out[i + 2];
+            let last = columns(&out[i + 1], head);
+            let mine = columns(&out[i], head);
+            if !last.is_empty() && !out[i].quoted && mine.iter().any(|t| last.contains(t)) {
+                let head = head.clone();
+                out.insert(i + 1, head);
+                i += 2;
+                continue;
+            }
+        }
+        if !and || i + 2 >= out.len() || out[i + 2].quoted {
             i += 1;
             continue;
         }
@@ -912,7 +932,30 @@ pub fn read_with(
     merge_repeated_counts(&mut spans);
     drop_names_of_columns(&mut spans, &lowers);
     sort_then_by(&mut spans, &lowers);
+    superlatives_after_aggregates(&mut spans, &lowers);
     Reading { spans, unknown }
+}
+
+/// "The average and largest salary", "the average and oldest age": a superlative joined by
+/// "and" to an aggregate is the maximum (or minimum) of the same column, not a ranking of rows.
+fn superlatives_after_aggregates(spans: &mut [Span], lowers: &[&str]) {
+    for k in 1..spans.len() {
+        let joined = matches!(spans[k - 1].item, Item::Agg(_))
+            && lowers.get(spans[k - 1].end..spans[k].start) == Some(&["and"][..])
+            && matches!(spans.get(k + 1).map(|s| &s.item), Some(Item::Mention(_)));
+        if !joined {
+            continue;
+        }
+        let max = match spans[k].item {
+            Item::Most(desc, false) | Item::Extreme(_, desc) => desc,
+            _ => continue,
+        };
+        spans[k].item = Item::Agg(if max {
+            super::ir::Agg::Max
+        } else {
+            super::ir::Agg::Min
+        });
+    }
 }
 
 /// "the names of studios" where `Studio` is a column: the column is the name asked for, not a

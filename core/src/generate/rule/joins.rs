@@ -119,6 +119,9 @@ impl SchemaGraph {
         let root = self.idx(root)?;
         let mut in_tree = vec![false; self.names.len()];
         in_tree[root] = true;
+        // Tables in the order they joined: at equal distance, a table joins to the subject
+        // (or the table that joined earliest) rather than through another one.
+        let mut order = vec![root];
         let mut steps = Vec::new();
         let mut wanted: Vec<usize> = Vec::new();
         for t in tables {
@@ -128,23 +131,31 @@ impl SchemaGraph {
             }
         }
         while !wanted.is_empty() {
-            // Multi-source BFS from the tree to the nearest wanted table.
+            // Multi-source BFS from the tree to the nearest wanted table: first along links
+            // that are not ambiguous (two tables joined by several foreign keys) through the
+            // query's own tables only, then along any link.
             let mut parent: Vec<Option<(usize, usize)>> = vec![None; self.names.len()];
-            let mut seen = in_tree.clone();
-            let mut queue: VecDeque<usize> =
-                (0..self.names.len()).filter(|&i| in_tree[i]).collect();
             let mut found = None;
-            while let Some(u) = queue.pop_front() {
-                if wanted.contains(&u) && !in_tree[u] {
-                    found = Some(u);
-                    break;
-                }
-                for (ei, e) in self.adj[u].iter().enumerate() {
-                    if !seen[e.to] {
-                        seen[e.to] = true;
-                        parent[e.to] = Some((u, ei));
-                        queue.push_back(e.to);
+            for any_link in [false, true] {
+                parent = vec![None; self.names.len()];
+                let mut seen = in_tree.clone();
+                let mut queue: VecDeque<usize> = order.iter().copied().collect();
+                while let Some(u) = queue.pop_front() {
+                    if wanted.contains(&u) && !in_tree[u] {
+                        found = Some(u);
+                        break;
                     }
+                    for (ei, e) in self.adj[u].iter().enumerate() {
+                        let own = in_tree[e.to] || wanted.contains(&e.to);
+                        if !seen[e.to] && (any_link || (!e.ambiguous && own)) {
+                            seen[e.to] = true;
+                            parent[e.to] = Some((u, ei));
+                            queue.push_back(e.to);
+                        }
+                    }
+                }
+                if found.is_some() {
+                    break;
                 }
             }
             let target = found?;
@@ -157,6 +168,7 @@ impl SchemaGraph {
             for (p, ei) in path.into_iter().rev() {
                 let e = &self.adj[p][ei];
                 in_tree[e.to] = true;
+                order.push(e.to);
                 steps.push(JoinStep {
                     table: self.names[e.to].clone(),
                     parent: self.names[p].clone(),

@@ -181,6 +181,18 @@ impl SchemaLexicon {
                 if words.starts_with(&t.words) && words.len() > t.words.len() {
                     add(&words[t.words.len()..], target.clone(), 1);
                 }
+                // `Fname`, `STU_LNAME`: the first (last) name, said in full.
+                let (name_part, rest) = match c.words.as_slice() {
+                    [rest @ .., last] if last == "fname" => (Some("first"), rest),
+                    [rest @ .., last] if last == "lname" => (Some("last"), rest),
+                    [rest @ .., f, n] if f == "f" && n == "name" => (Some("first"), rest),
+                    [rest @ .., l, n] if l == "l" && n == "name" => (Some("last"), rest),
+                    _ => (None, &[][..]),
+                };
+                if let Some(part) = name_part {
+                    let full = [part.to_string(), "name".to_string()];
+                    add(&full, target.clone(), u32::from(!rest.is_empty()));
+                }
                 if let [base @ .., last] = c.words.as_slice()
                     && !base.is_empty()
                     && matches!(last.as_str(), "code" | "cd")

@@ -51,7 +51,7 @@ async fn female_and_male_are_the_codes_of_a_sex_column() {
     let g = spider("activity_1").await;
     assert_eq!(
         sql(&g, "Show the first names of all female faculty members."),
-        "SELECT Fname, Lname FROM Faculty WHERE Sex = 'F'"
+        "SELECT Fname FROM Faculty WHERE Sex = 'F'"
     );
     assert_eq!(
         sql(&g, "How many men are in the faculty?"),
@@ -209,7 +209,17 @@ async fn a_year_without_a_date_column_is_a_number_column_named_year() {
 #[tokio::test]
 async fn names_are_shown_only_from_columns_that_hold_names() {
     let g = spider("college_1").await;
-    let q = "What are the first and last name of all biology professors?";
+    // The names a professor has are those of the employee the professor is.
+    assert_eq!(
+        sql(
+            &g,
+            "What are the first and last name of all biology professors?"
+        ),
+        "SELECT EMPLOYEE.EMP_FNAME, EMPLOYEE.EMP_LNAME FROM PROFESSOR \
+         JOIN DEPARTMENT ON PROFESSOR.DEPT_CODE = DEPARTMENT.DEPT_CODE \
+         JOIN EMPLOYEE ON PROFESSOR.EMP_NUM = EMPLOYEE.EMP_NUM WHERE DEPARTMENT.DEPT_NAME = 'Biology'"
+    );
+    let q = "What are the names of all biology professors?";
     abstains(&g, q);
     let why = g.answer(q, &[]).expect_err("abstains").to_string();
     assert!(
@@ -886,5 +896,75 @@ async fn an_answer_that_only_repeats_its_condition_is_not_given() {
     assert_eq!(
         sql(&g, "Where is the history department?"),
         "SELECT DEPT_ADDRESS FROM DEPARTMENT WHERE DEPT_NAME = 'History'"
+    );
+}
+
+#[tokio::test]
+async fn a_superlative_joined_to_an_aggregate_is_an_aggregate() {
+    let g = spider("flight_1").await;
+    assert_eq!(
+        sql(
+            &g,
+            "What is the average and largest salary of all employees?"
+        ),
+        "SELECT AVG(salary) AS average_salary, MAX(salary) AS max_salary FROM employee"
+    );
+    // On its own, the superlative ranks the rows.
+    assert_eq!(
+        sql(&g, "Which employee has the largest salary?"),
+        "SELECT name, salary FROM employee ORDER BY salary DESC LIMIT 1"
+    );
+}
+
+#[tokio::test]
+async fn abbreviated_first_and_last_name_columns_are_named_in_full() {
+    let g = spider("club_1").await;
+    assert_eq!(
+        sql(&g, "What are the first names of all the students?"),
+        "SELECT Fname FROM Student"
+    );
+    let g = spider("game_1").await;
+    assert_eq!(
+        sql(&g, "What are the last names of all students?"),
+        "SELECT LName FROM Student"
+    );
+    // "the first, last name": the comma joins them as "and" does.
+    let g = spider("college_1").await;
+    assert_eq!(
+        sql(
+            &g,
+            "What is the first, last name and gpa of the students with a gpa above 3?"
+        ),
+        "SELECT STU_FNAME, STU_LNAME, STU_GPA FROM STUDENT WHERE STU_GPA > 3"
+    );
+}
+
+#[tokio::test]
+async fn a_distinct_count_of_a_value_fixed_by_the_question_counts_rows() {
+    let g = spider("e_learning").await;
+    assert_eq!(
+        sql(&g, "How many tests have result \"Fail\"?"),
+        "SELECT COUNT(*) AS count FROM Student_Tests_Taken WHERE test_result = 'Fail'"
+    );
+}
+
+#[tokio::test]
+async fn tables_join_to_the_subject_before_each_other() {
+    // `PROFESSOR` reaches `EMPLOYEE` directly, not through the department's chair.
+    let g = spider("college_1").await;
+    let s = sql(
+        &g,
+        "What are the last name and office of all history professors?",
+    );
+    assert!(
+        s.contains("JOIN EMPLOYEE ON PROFESSOR.EMP_NUM = EMPLOYEE.EMP_NUM"),
+        "{s}"
+    );
+    // Two foreign keys between the tables and no link table in the question: which one is
+    // not guessed.
+    let g = spider("tracking_software_problems").await;
+    abstains(
+        &g,
+        "Which problems are reported by the staff with last name \"Bosco\"? Show the ids of the problems.",
     );
 }
