@@ -70,6 +70,9 @@ pub struct ValueIndex {
     total: usize,
     /// Text columns whose values read are all plain numbers (`room_count` stored as text).
     numeric_text: std::collections::HashSet<ColumnRef>,
+    /// Values too short or too common to be found by their words (`F`, `M`, `1`), by their
+    /// exact text: a question names them after their column ("sex is F").
+    codes: HashMap<String, Vec<ValueHit>>,
 }
 
 impl ValueIndex {
@@ -158,6 +161,18 @@ impl ValueIndex {
         }
         let key = phrase_key(value);
         if key.is_empty() || !is_groundable(&key) {
+            if !value.is_empty()
+                && value.chars().count() <= 3
+                && value.chars().all(char::is_alphanumeric)
+            {
+                let hits = self.codes.entry(value.to_string()).or_default();
+                if !hits.iter().any(|h| h.column == column) {
+                    hits.push(ValueHit {
+                        column,
+                        value: value.to_string(),
+                    });
+                }
+            }
             return false;
         }
         let hits = self.by_phrase.entry(key.clone()).or_default();
@@ -171,6 +186,12 @@ impl ValueIndex {
         self.max_words = self.max_words.max(key.split(' ').count());
         self.total += 1;
         true
+    }
+
+    /// The short values (`F`, `M`, `Y`) written exactly `raw`, which only their column's name
+    /// before them can place ("sex is F").
+    pub fn lookup_code(&self, raw: &str) -> &[ValueHit] {
+        self.codes.get(raw).map_or(&[], Vec::as_slice)
     }
 
     /// Whether `column` is declared as text but every value read from it is a plain number.

@@ -900,6 +900,10 @@ pub(super) fn combine_values(filters: Vec<Filter>, any_of: bool) -> Result<Vec<F
     let mut out: Vec<Filter> = Vec::new();
     let mut merged = false;
     for f in filters {
+        if out.contains(&f) {
+            // "female (sex is F)": one value said twice.
+            continue;
+        }
         if let Filter::Compare {
             column,
             op: super::ir::CmpOp::Eq,

@@ -882,13 +882,19 @@ pub fn read_with(
             })
         {
             // "faculty members": the table's rows, said with a noun after its name.
-        } else if matches!(lower, "score" | "size" | "amount" | "value" | "level")
-            && spans.last().is_some_and(|s: &Span| {
-                s.end == i
-                    && matches!(&s.item, Item::Mention(c)
-                        if c.iter().all(|c| matches!(c.target, Target::Column(..))))
-            })
+        } else if matches!(lower, "results" | "result")
+            && (i >= 1 && is_sort_verb(lowers[i - 1])
+                || i >= 2 && lowers[i - 1] == "the" && is_sort_verb(lowers[i - 2]))
         {
+            // "sort the results by ...": the answer itself.
+        } else if matches!(
+            lower,
+            "score" | "size" | "amount" | "value" | "level" | "type" | "date"
+        ) && spans.last().is_some_and(|s: &Span| {
+            s.end == i
+                && matches!(&s.item, Item::Mention(c)
+                        if c.iter().all(|c| matches!(c.target, Target::Column(..))))
+        }) {
             // "the snatch score" of `Snatch`, "RAM size" of `RAM_MiB`: the column's value.
         } else if matches!(lower, "amount" | "amounts")
             && lowers.get(i + 1) == Some(&"of")
@@ -911,6 +917,9 @@ pub fn read_with(
             // "how many times", "the most number of times": the count says it.
         } else if lexicon::is_relation_verb(lower) {
             relations.push((i, t.raw.clone()));
+        } else if let Some(hits) = code_after_column(&spans, &lowers, i, &t.raw, lexicon, values) {
+            // "Their sex is F": a short code, placed by the column named before it.
+            push(&mut spans, Item::Value(hits), 1);
         } else {
             unknown.push(t.raw.clone());
         }
@@ -934,6 +943,44 @@ pub fn read_with(
     sort_then_by(&mut spans, &lowers);
     superlatives_after_aggregates(&mut spans, &lowers);
     Reading { spans, unknown }
+}
+
+/// The values written exactly `raw` of the column named just before "is" ("sex is F",
+/// "gender = M"), when that column holds such a value.
+fn code_after_column(
+    spans: &[Span],
+    lowers: &[&str],
+    i: usize,
+    raw: &str,
+    lexicon: &SchemaLexicon,
+    values: &ValueIndex,
+) -> Option<Vec<ValueHit>> {
+    let hits = values.lookup_code(raw);
+    if hits.is_empty() || i < 2 || !matches!(lowers[i - 1], "is" | "equals" | "of") {
+        return None;
+    }
+    let Item::Mention(c) = &spans.last().filter(|s| s.end == i - 1)?.item else {
+        return None;
+    };
+    let named: Vec<ValueHit> = hits
+        .iter()
+        .filter(|h| {
+            c.iter().any(|x| match x.target {
+                Target::Column(t, ci) => lexicon.column_ref(t, ci) == h.column,
+                Target::Table(_) => false,
+            })
+        })
+        .cloned()
+        .collect();
+    (!named.is_empty()).then_some(named)
+}
+
+/// A verb that orders or shows the answer ("sort the results").
+fn is_sort_verb(w: &str) -> bool {
+    matches!(
+        w,
+        "sort" | "sorted" | "order" | "ordered" | "rank" | "ranked" | "show" | "list" | "return"
+    )
 }
 
 /// "The average and largest salary", "the average and oldest age": a superlative joined by

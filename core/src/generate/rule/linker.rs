@@ -181,6 +181,11 @@ impl SchemaLexicon {
                 if words.starts_with(&t.words) && words.len() > t.words.len() {
                     add(&words[t.words.len()..], target.clone(), 1);
                 }
+                if words.last().is_some_and(|w| w == "birth") {
+                    // `EMP_DOB`, `birth_date`: the date of birth.
+                    let birth = ["date", "of", "birth"].map(String::from);
+                    add(&birth, target.clone(), u32::from(words.len() > 1));
+                }
                 // `Fname`, `STU_LNAME`: the first (last) name, said in full.
                 let (name_part, rest) = match c.words.as_slice() {
                     [rest @ .., last] if last == "fname" => (Some("first"), rest),

@@ -968,3 +968,46 @@ async fn tables_join_to_the_subject_before_each_other() {
         "Which problems are reported by the staff with last name \"Bosco\"? Show the ids of the problems.",
     );
 }
+
+#[tokio::test]
+async fn a_short_code_is_placed_by_the_column_named_before_it() {
+    let g = spider("voter_2").await;
+    assert_eq!(
+        sql(&g, "What is the average age of female (sex is F) students?"),
+        "SELECT AVG(Age) AS average_age FROM Student WHERE Sex = 'F'"
+    );
+    assert_eq!(
+        sql(&g, "What are the majors of students whose sex is M?"),
+        "SELECT Major FROM Student WHERE Sex = 'M'"
+    );
+    // Without its column before it, a single letter names nothing.
+    let why = abstains(&g, "What are the majors of the F students?");
+    assert!(why.iter().any(|w| w == "F"), "{why:?}");
+}
+
+#[tokio::test]
+async fn words_about_the_answer_or_after_a_column_name_are_understood() {
+    let g = spider("dorm_1").await;
+    // "the results" are the answer being sorted.
+    assert_eq!(
+        sql(
+            &g,
+            "What are the first and last names of all students who are not living in the city HKG and order the results by age?"
+        ),
+        "SELECT Fname, LName, Age FROM Student WHERE city_code <> 'HKG' ORDER BY Age ASC"
+    );
+    // "gender type" is the `gender` column.
+    assert_eq!(
+        sql(
+            &g,
+            "Find the capacity and gender type of the dorm whose name has substring 'Donor'."
+        ),
+        "SELECT dorm_name, student_capacity, gender FROM Dorm WHERE dorm_name LIKE '%Donor%' ESCAPE '\\'"
+    );
+    // "date of birth" is the `DOB` column.
+    let g = spider("college_1").await;
+    assert_eq!(
+        sql(&g, "What is the date of birth of every employee?"),
+        "SELECT EMP_DOB FROM EMPLOYEE"
+    );
+}
