@@ -858,6 +858,10 @@ pub fn read_with(
             // "Return both the city and the count": both things asked for, not a set.
         } else if lower == "both" && lowers[i + 1..].contains(&"and") {
             push(&mut spans, Item::Both, 1);
+        } else if matches!(lower, "shared" | "share") && lowers[i + 1..].contains(&"and") {
+            // "the industries shared by companies in the USA and companies in China": values
+            // both groups of rows have.
+            push(&mut spans, Item::Both, 1);
         } else if super::patterns::is_placed_negation(lower) {
             // The planner places it, or abstains: never ignored.
             push(&mut spans, Item::Not, 1);

@@ -225,6 +225,7 @@ const RELATION_VERBS: &[&str] = &[
     "include",
     "involve",
     "describe",
+    "share",
 ];
 
 /// Verbs that are also nouns ("the order", "a star"): relation verbs only as "-ed" or "-ing"

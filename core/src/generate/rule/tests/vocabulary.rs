@@ -1011,3 +1011,25 @@ async fn words_about_the_answer_or_after_a_column_name_are_understood() {
         "SELECT EMP_DOB FROM EMPLOYEE"
     );
 }
+
+#[tokio::test]
+async fn values_shared_by_rows() {
+    let g = spider("wrestler").await;
+    // "shared by more than two wrestlers": the values of more than two rows.
+    assert_eq!(
+        sql(&g, "Which locations are shared by more than two wrestlers?"),
+        "SELECT Location, COUNT(*) AS count FROM wrestler GROUP BY Location HAVING COUNT(*) > 2"
+    );
+    // "shared by" two groups of rows: the values both have.
+    let g = spider("machine_repair").await;
+    assert_eq!(
+        sql(
+            &g,
+            "Show the starting years shared by technicians from team \"CLE\" and \"CWS\"."
+        ),
+        "SELECT Starting_Year, COUNT(DISTINCT Team) AS distinct_team FROM technician \
+         WHERE Team IN ('CLE', 'CWS') GROUP BY Starting_Year HAVING COUNT(DISTINCT Team) = 2"
+    );
+    // Nothing named after it: what is shared is not said.
+    abstains(&g, "Which technicians shared?");
+}
