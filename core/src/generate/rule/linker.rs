@@ -124,6 +124,7 @@ impl SchemaLexicon {
             }
         }
         let mut phrases: HashMap<String, Vec<Candidate>> = HashMap::new();
+        let mut pointed_by_first: Vec<(String, usize)> = Vec::new();
         let mut add = |words: &[String], target: Target, penalty: u32| {
             if words.is_empty() {
                 return;
@@ -238,8 +239,28 @@ impl SchemaLexicon {
                         && first != t.words[..1]
                     {
                         add(&first, target.clone(), 3);
+                        // A foreign key named as the table it points to: its first word names
+                        // that table too ("books" of `book_club_id`, `book_club`).
+                        let pointed = c.references.as_ref().and_then(|r| {
+                            tables.iter().position(|x| x.name == *r && x.words == words)
+                        });
+                        if let Some(r) = pointed {
+                            pointed_by_first.push((first.join(" "), r));
+                        }
                     }
                 }
+            }
+        }
+        for (phrase, r) in pointed_by_first {
+            // Only where nothing names the word better ("tourists" of `Visits.Tourist_ID`).
+            let list = phrases.entry(phrase).or_default();
+            if list.iter().all(|c| c.penalty >= 3)
+                && !list.iter().any(|c| c.target == Target::Table(r))
+            {
+                list.push(Candidate {
+                    target: Target::Table(r),
+                    penalty: 3,
+                });
             }
         }
         // A phrase that names a table names it before any column ("rooms" is `Rooms`, not

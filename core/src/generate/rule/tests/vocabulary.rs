@@ -1033,3 +1033,16 @@ async fn values_shared_by_rows() {
     // Nothing named after it: what is shared is not said.
     abstains(&g, "Which technicians shared?");
 }
+
+#[tokio::test]
+async fn a_foreign_key_named_as_its_table_lends_it_its_first_word() {
+    // "books" of `culture_company.book_club_id` is the `book_club` table it points to.
+    let g = spider("culture_company").await;
+    assert_eq!(
+        sql(&g, "Show all distinct publishers for books."),
+        "SELECT DISTINCT Publisher FROM book_club"
+    );
+    // A word a foreign key names better keeps that reading: "tourists" are `Visitors`.
+    let g = spider("cre_Theme_park").await;
+    assert!(sql(&g, "How many tourists did not make any visit?").contains("FROM Visitors"),);
+}
