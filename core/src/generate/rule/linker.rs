@@ -144,11 +144,19 @@ impl SchemaLexicon {
             add(&t.words, Target::Table(ti), 0);
             if t.words.len() > 1 {
                 let last = &t.words[t.words.len() - 1..];
+                // A table of links only (`Has_amenity`: two foreign keys) is named by its
+                // last word after the things it links (`Dorm_amenity`).
+                let links_only =
+                    t.columns.len() >= 2 && t.columns.iter().all(|c| c.references.is_some());
                 if !is_generic(&last[0]) {
-                    add(last, Target::Table(ti), 3);
+                    add(last, Target::Table(ti), 3 + 3 * u32::from(links_only));
                 }
                 // A prefix such as `tbl` or the database name is often on every table.
-                add(&t.words[1..], Target::Table(ti), 3);
+                add(
+                    &t.words[1..],
+                    Target::Table(ti),
+                    3 + 3 * u32::from(links_only),
+                );
                 if t.words.len() > 2
                     && matches!(
                         t.words[1].as_str(),

@@ -1046,3 +1046,19 @@ async fn a_foreign_key_named_as_its_table_lends_it_its_first_word() {
     let g = spider("cre_Theme_park").await;
     assert!(sql(&g, "How many tourists did not make any visit?").contains("FROM Visitors"),);
 }
+
+#[tokio::test]
+async fn a_noun_names_the_things_a_link_table_links_before_the_link_table() {
+    // "amenities" is `Dorm_amenity`, not `Has_amenity` (two foreign keys and nothing else).
+    let g = spider("dorm_1").await;
+    assert_eq!(
+        sql(
+            &g,
+            "What amenities does Smith Hall have in alphabetical order?"
+        ),
+        "SELECT Dorm_amenity.amenity_name FROM Dorm_amenity \
+         JOIN Has_amenity ON Dorm_amenity.amenid = Has_amenity.amenid \
+         JOIN Dorm ON Has_amenity.dormid = Dorm.dormid \
+         WHERE Dorm.dorm_name = 'Smith Hall' ORDER BY Dorm_amenity.amenity_name ASC"
+    );
+}
