@@ -475,6 +475,24 @@ impl Resolution<'_> {
             let labels: Vec<ColumnRef> = info.map(|t| t.label_refs()).unwrap_or_default();
             if columns.is_empty() {
                 ir.columns = labels;
+                // Rows with no name ("the role of the employee named Koby"): their code, and
+                // the one column that describes it.
+                if let Some(t) = info.filter(|t| !t.named) {
+                    let described: Vec<&super::linker::ColumnInfo> = t
+                        .columns
+                        .iter()
+                        .filter(|c| {
+                            c.kind == super::linker::ColumnKind::Text
+                                && !c.is_key
+                                && c.words
+                                    .last()
+                                    .is_some_and(|w| matches!(w.as_str(), "description" | "detail"))
+                        })
+                        .collect();
+                    if let [c] = described.as_slice() {
+                        ir.columns.push(ColumnRef::new(&t.name, &c.name));
+                    }
+                }
             } else {
                 ir.columns = Vec::new();
                 if d.names && !columns.iter().any(|c| labels.contains(c)) {

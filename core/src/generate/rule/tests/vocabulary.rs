@@ -1062,3 +1062,17 @@ async fn a_noun_names_the_things_a_link_table_links_before_the_link_table() {
          WHERE Dorm.dorm_name = 'Smith Hall' ORDER BY Dorm_amenity.amenity_name ASC"
     );
 }
+
+#[tokio::test]
+async fn rows_without_a_name_show_their_code_and_its_description() {
+    let g = spider("cre_Doc_Control_Systems").await;
+    assert_eq!(
+        sql(&g, "What is the role of the employee named Koby?"),
+        "SELECT Roles.role_code, Roles.role_description FROM Roles \
+         JOIN Employees ON Roles.role_code = Employees.role_code \
+         WHERE Employees.employee_name = 'Koby'"
+    );
+    // Rows with a name show the name only.
+    let (g, _) = generator("chinook").await;
+    assert_eq!(sql(&g, "List all genres."), "SELECT Name FROM Genre");
+}
