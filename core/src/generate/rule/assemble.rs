@@ -748,7 +748,12 @@ impl Resolution<'_> {
                     _ => false,
                 })
         };
-        if ir.having.iter().any(|h| own_rows(&h.measure)) {
+        if ir.having.iter().any(|h| own_rows(&h.measure))
+            || ir
+                .measure
+                .as_ref()
+                .is_some_and(|m| own_rows(m) && ir.filters.is_empty())
+        {
             // "employees who held two or more jobs" read as employees per employee: one each.
             return Err(cannot_answer(
                 "counting rows for each of those same rows gives one each; I could not tell what to count".to_string(),

@@ -838,6 +838,9 @@ pub fn read_with(
             push(&mut spans, Item::Sold, 1);
         } else if t.norm == "id" {
             push(&mut spans, Item::Key, 1);
+        } else if lower == "old" && i > 0 && lowers[i - 1] == "how" {
+            // "how old": the age.
+            push(&mut spans, Item::Prop(Property::Age), 1);
         } else if t.norm == "duration" || lower == "long" {
             push(&mut spans, Item::Prop(Property::Duration), 1);
         } else if t.norm == "price" {

@@ -1076,3 +1076,29 @@ async fn rows_without_a_name_show_their_code_and_its_description() {
     let (g, _) = generator("chinook").await;
     assert_eq!(sql(&g, "List all genres."), "SELECT Name FROM Genre");
 }
+
+#[tokio::test]
+async fn how_old_is_the_age() {
+    let g = spider("network_2").await;
+    assert_eq!(
+        sql(&g, "How old is the youngest person for each job?"),
+        "SELECT job, name, age FROM Person WHERE Person.age = \
+         (SELECT MIN(peer.age) FROM Person AS peer WHERE peer.job = Person.job)"
+    );
+}
+
+#[tokio::test]
+async fn a_count_of_rows_for_each_of_those_rows_abstains() {
+    // Counting films for each film gives one each: the studio was meant.
+    let g = spider("film_rank").await;
+    abstains(
+        &g,
+        "List the studios of each film and the number of films produced by that studio.",
+    );
+    // A count of related rows for each row is read.
+    let s = sql(&g, "How many market estimations does each film have?");
+    assert!(
+        s.contains("COUNT(*)") && s.contains("GROUP BY film.Film_ID"),
+        "{s}"
+    );
+}
