@@ -724,6 +724,26 @@ impl Resolution<'_> {
         if let (Some(_), Some(t)) = (&ir.measure, &listed)
             && !ir.tables().contains(t)
         {
+            // "the codes of the locations with at least three documents", grouped by the
+            // foreign key that points to the listed table: those rows, grouped one each.
+            let pointing = ir.group_by.iter().position(|g| {
+                matches!(g, Dimension::Column { column }
+                    if self.lex.column(column).and_then(|c| c.references.as_deref()) == Some(t.as_str()))
+            });
+            if let (Some(i), Some(ti), true) =
+                (pointing, self.lex.table_index(t), ir.group_by.len() == 1)
+            {
+                // The key the foreign key held stays shown.
+                let key = &self.lex.tables[ti].key;
+                if let [k] = key.as_slice() {
+                    ir.columns.insert(0, ColumnRef::new(t, k));
+                }
+                ir.group_by[i] = self.entity(ti);
+            }
+        }
+        if let (Some(_), Some(t)) = (&ir.measure, &listed)
+            && !ir.tables().contains(t)
+        {
             return Err(cannot_answer(
                 format!("I could not tell how {t} relates to the computed value"),
                 Vec::new(),

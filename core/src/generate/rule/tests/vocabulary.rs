@@ -1102,3 +1102,19 @@ async fn a_count_of_rows_for_each_of_those_rows_abstains() {
         "{s}"
     );
 }
+
+#[tokio::test]
+async fn rows_named_through_the_foreign_key_they_are_grouped_by() {
+    // "the locations with at least three documents": the location rows, each with its code.
+    let g = spider("cre_Doc_Tracking_DB").await;
+    let s = sql(
+        &g,
+        "What are the codes of the locations with at least three documents?",
+    );
+    assert!(
+        s.starts_with("SELECT Ref_Locations.Location_Name, Ref_Locations.Location_Code, COUNT(*)")
+            && s.contains("GROUP BY Ref_Locations.Location_Code")
+            && s.ends_with("HAVING COUNT(*) >= 3"),
+        "{s}"
+    );
+}
