@@ -534,6 +534,17 @@ impl Resolution<'_> {
                     }));
         } else {
             let mut extra = Vec::new();
+            // "the invoice number and date of the invoice with the most transactions", grouped
+            // by the transactions' foreign key to the invoices: the invoices, one per group.
+            if let [Dimension::Column { column: g }] = ir.group_by.as_slice()
+                && let Some(t) = self.lex.column(g).and_then(|c| c.references.clone())
+                && columns.iter().any(|c| c.table == t)
+                && let Some(ti) = self.lex.table_index(&t)
+                && let [k] = self.lex.tables[ti].key.as_slice()
+            {
+                extra.push(ColumnRef::new(&t, k));
+                ir.group_by[0] = self.entity(ti);
+            }
             for c in columns {
                 let entity = ir.group_by.iter().find_map(|g| match g {
                     Dimension::Entity { table, labels, .. } if *table == c.table => Some(labels),

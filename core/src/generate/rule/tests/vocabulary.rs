@@ -1117,4 +1117,16 @@ async fn rows_named_through_the_foreign_key_they_are_grouped_by() {
             && s.ends_with("HAVING COUNT(*) >= 3"),
         "{s}"
     );
+    // Columns of the rows a foreign key points to, asked beside a count of the rows holding it.
+    let g = spider("customers_and_invoices").await;
+    assert_eq!(
+        sql(
+            &g,
+            "What is the invoice number and invoice date for the invoice with most number of transactions?"
+        ),
+        "SELECT Invoices.invoice_number, Invoices.invoice_date, COUNT(*) AS count \
+         FROM Financial_Transactions JOIN Invoices \
+         ON Financial_Transactions.invoice_number = Invoices.invoice_number \
+         GROUP BY Invoices.invoice_number, Invoices.invoice_date ORDER BY COUNT(*) DESC LIMIT 1"
+    );
 }
