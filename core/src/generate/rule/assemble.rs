@@ -563,13 +563,29 @@ impl Resolution<'_> {
                     // Another column of a grouped entity has one value per group.
                     Some(_) => extra.push(c),
                     None => {
-                        return Err(cannot_answer(
-                            format!(
-                                "I could not tell how {} relates to the computed value",
-                                c.column
-                            ),
-                            Vec::new(),
-                        ));
+                        // "budget type codes and the number of documents in each budget type":
+                        // a foreign key to the grouped rows holds their key.
+                        let pointed = self.lex.column(&c).and_then(|i| i.references.clone());
+                        let key = ir.group_by.iter().find_map(|g| match g {
+                            Dimension::Entity { table, key, .. }
+                                if Some(table) == pointed.as_ref() && key.len() == 1 =>
+                            {
+                                Some(ColumnRef::new(table, &key[0]))
+                            }
+                            _ => None,
+                        });
+                        match key {
+                            Some(k) => extra.push(k),
+                            None => {
+                                return Err(cannot_answer(
+                                    format!(
+                                        "I could not tell how {} relates to the computed value",
+                                        c.column
+                                    ),
+                                    Vec::new(),
+                                ));
+                            }
+                        }
                     }
                 }
             }

@@ -1117,6 +1117,16 @@ async fn rows_named_through_the_foreign_key_they_are_grouped_by() {
             && s.ends_with("HAVING COUNT(*) >= 3"),
         "{s}"
     );
+    // A foreign key asked for beside a count per the rows it points to is their key.
+    let g = spider("cre_Docs_and_Epenses").await;
+    assert_eq!(
+        sql(
+            &g,
+            "Show project ids and the number of documents in each project."
+        ),
+        "SELECT Projects.Project_ID, COUNT(*) AS count FROM Documents \
+         JOIN Projects ON Documents.Project_ID = Projects.Project_ID GROUP BY Projects.Project_ID"
+    );
     // Columns of the rows a foreign key points to, asked beside a count of the rows holding it.
     let g = spider("customers_and_invoices").await;
     assert_eq!(
