@@ -523,7 +523,16 @@ impl Resolution<'_> {
                     )
                 })
             });
+            // "Show all transaction types": the kinds of a categorical attribute, each once.
+            let categories = ir.filters.is_empty()
+                && ir.columns.len() == 1
+                && self.lex.column(&ir.columns[0]).is_some_and(|c| {
+                    !c.is_key
+                        && c.kind == super::linker::ColumnKind::Text
+                        && c.words.iter().any(|w| is_category_word(w))
+                });
             ir.distinct = d.distinct
+                || categories
                 || (listed.is_none()
                     && !free_text
                     && !ir.columns.is_empty()
@@ -943,6 +952,28 @@ pub(super) fn more_than_the_conditions(
         ),
         Vec::new(),
     ))
+}
+
+/// Last words of columns that hold kinds of things rather than facts about one row: a listing
+/// of such a column lists each kind once.
+fn is_category_word(w: &str) -> bool {
+    matches!(
+        w,
+        "type"
+            | "category"
+            | "rank"
+            | "class"
+            | "status"
+            | "kind"
+            | "genre"
+            | "industry"
+            | "city"
+            | "location"
+            | "country"
+            | "state"
+            | "nationality"
+            | "major"
+    )
 }
 
 /// Refuses columns that relate their table to itself ("which employees report to ...",

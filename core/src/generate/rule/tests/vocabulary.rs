@@ -96,9 +96,10 @@ async fn a_code_column_is_named_without_its_suffix() {
         sql(&g, "How many apartments are there of each apartment type?"),
         "SELECT apt_type_code, COUNT(*) AS count FROM Apartments GROUP BY apt_type_code"
     );
+    // A status shown alone, with nothing to tell the bookings apart, is each status once.
     assert_eq!(
         sql(&g, "Show the booking status of all apartment bookings."),
-        "SELECT booking_status_code FROM Apartment_Bookings"
+        "SELECT DISTINCT booking_status_code FROM Apartment_Bookings"
     );
 }
 
@@ -1138,5 +1139,20 @@ async fn rows_named_through_the_foreign_key_they_are_grouped_by() {
          FROM Financial_Transactions JOIN Invoices \
          ON Financial_Transactions.invoice_number = Invoices.invoice_number \
          GROUP BY Invoices.invoice_number, Invoices.invoice_date ORDER BY COUNT(*) DESC LIMIT 1"
+    );
+}
+
+#[tokio::test]
+async fn a_listing_of_a_categorical_column_lists_each_kind_once() {
+    let g = spider("customers_card_transactions").await;
+    assert_eq!(
+        sql(&g, "Show all transaction types."),
+        "SELECT DISTINCT transaction_type FROM Financial_Transactions"
+    );
+    // Facts about each row are listed row by row.
+    let (g, _) = generator("chinook").await;
+    assert_eq!(
+        sql(&g, "List the phone numbers of all employees."),
+        "SELECT Phone FROM Employee"
     );
 }
