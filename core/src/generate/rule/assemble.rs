@@ -166,6 +166,25 @@ impl Resolution<'_> {
         ir.subject = link.name.clone();
     }
 
+    /// Groups by the rows of `table` instead of the one grouping column, a foreign key that
+    /// points to them (each value of the key is one of those rows); returns their key, which
+    /// the foreign key held, to show.
+    fn group_by_pointed(&self, ir: &mut QueryIr, table: &str) -> Option<ColumnRef> {
+        let [Dimension::Column { column }] = ir.group_by.as_slice() else {
+            return None;
+        };
+        if self.lex.column(column)?.references.as_deref() != Some(table) {
+            return None;
+        }
+        let t = self.lex.table_index(table)?;
+        let [key] = self.lex.tables[t].key.as_slice() else {
+            return None;
+        };
+        let key = ColumnRef::new(table, key);
+        ir.group_by[0] = self.entity(t);
+        Some(key)
+    }
+
     fn whole_query(&self) -> Result<QueryIr> {
         let d = self.draft;
         if !d.more_measures.is_empty()
@@ -548,11 +567,9 @@ impl Resolution<'_> {
             if let [Dimension::Column { column: g }] = ir.group_by.as_slice()
                 && let Some(t) = self.lex.column(g).and_then(|c| c.references.clone())
                 && columns.iter().any(|c| c.table == t)
-                && let Some(ti) = self.lex.table_index(&t)
-                && let [k] = self.lex.tables[ti].key.as_slice()
+                && let Some(key) = self.group_by_pointed(&mut ir, &t)
             {
-                extra.push(ColumnRef::new(&t, k));
-                ir.group_by[0] = self.entity(ti);
+                extra.push(key);
             }
             for c in columns {
                 let entity = ir.group_by.iter().find_map(|g| match g {
@@ -762,19 +779,8 @@ impl Resolution<'_> {
         {
             // "the codes of the locations with at least three documents", grouped by the
             // foreign key that points to the listed table: those rows, grouped one each.
-            let pointing = ir.group_by.iter().position(|g| {
-                matches!(g, Dimension::Column { column }
-                    if self.lex.column(column).and_then(|c| c.references.as_deref()) == Some(t.as_str()))
-            });
-            if let (Some(i), Some(ti), true) =
-                (pointing, self.lex.table_index(t), ir.group_by.len() == 1)
-            {
-                // The key the foreign key held stays shown.
-                let key = &self.lex.tables[ti].key;
-                if let [k] = key.as_slice() {
-                    ir.columns.insert(0, ColumnRef::new(t, k));
-                }
-                ir.group_by[i] = self.entity(ti);
+            if let Some(key) = self.group_by_pointed(&mut ir, t) {
+                ir.columns.insert(0, key);
             }
         }
         if let (Some(_), Some(t)) = (&ir.measure, &listed)

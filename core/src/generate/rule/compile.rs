@@ -300,21 +300,25 @@ impl<'a> SqlWriter<'a> {
     /// The column as a number: text that holds numbers is cast, so that comparisons and
     /// sorting are numeric (`'9' < '10'`) and totals work on every dialect.
     fn num(&self, c: &ColumnRef) -> String {
-        let col = self.col(c);
+        self.num_of(c, self.col(c))
+    }
+
+    /// `expr`, which reads column `c`, cast as [`num`](Self::num) casts the column.
+    fn num_of(&self, c: &ColumnRef, expr: String) -> String {
         if !self.values.is_some_and(|v| v.is_numeric_text(c)) {
-            return col;
+            return expr;
         }
         match self.dialect() {
-            Dialect::Mysql => format!("CAST({col} AS DOUBLE)"),
-            Dialect::Sqlite | Dialect::Postgres => format!("CAST({col} AS NUMERIC)"),
+            Dialect::Mysql => format!("CAST({expr} AS DOUBLE)"),
+            Dialect::Sqlite | Dialect::Postgres => format!("CAST({expr} AS NUMERIC)"),
         }
     }
 
     /// The column as compared with `value`: as a number when the value is one.
-    fn compared(&self, c: &ColumnRef, value: &Literal) -> String {
+    fn compared(&self, c: &ColumnRef, value: Option<&Literal>) -> String {
         match value {
-            Literal::Number(_) => self.num(c),
-            Literal::Text(_) => self.col(c),
+            Some(Literal::Number(_)) => self.num(c),
+            Some(Literal::Text(_)) | None => self.col(c),
         }
     }
 
@@ -421,22 +425,19 @@ impl<'a> SqlWriter<'a> {
             Filter::Compare { column, op, value } => {
                 format!(
                     "{} {} {}",
-                    self.compared(column, value),
+                    self.compared(column, Some(value)),
                     op.sql(),
                     self.literal(value)
                 )
             }
             Filter::AnyOf { column, values } => {
                 let v: Vec<String> = values.iter().map(|l| self.literal(l)).collect();
-                let col = match values.first() {
-                    Some(l) => self.compared(column, l),
-                    None => self.col(column),
-                };
+                let col = self.compared(column, values.first());
                 format!("{col} IN ({})", v.join(", "))
             }
             Filter::Between { column, low, high } => format!(
                 "{} BETWEEN {} AND {}",
-                self.compared(column, low),
+                self.compared(column, Some(low)),
                 self.literal(low),
                 self.literal(high)
             ),
@@ -481,11 +482,7 @@ impl<'a> SqlWriter<'a> {
                     format!("{} * ", number(*factor))
                 };
                 // The subquery's column, cast as the outer one is when it holds numbers as text.
-                let inner = {
-                    let outer = self.col(column);
-                    self.num(column)
-                        .replace(&outer, &quote_ident(self.dialect(), &column.column))
-                };
+                let inner = self.num_of(column, quote_ident(self.dialect(), &column.column));
                 format!(
                     "{} {} {scale}(SELECT {f}({inner}) FROM {})",
                     self.num(column),
@@ -530,10 +527,7 @@ impl<'a> SqlWriter<'a> {
             } => self.exists(column, table, filters, *negated)?,
             Filter::NoneOf { column, values } => {
                 let v: Vec<String> = values.iter().map(|l| self.literal(l)).collect();
-                let col = match values.first() {
-                    Some(l) => self.compared(column, l),
-                    None => self.col(column),
-                };
+                let col = self.compared(column, values.first());
                 format!("{col} NOT IN ({})", v.join(", "))
             }
             Filter::Either { filters, .. } => {

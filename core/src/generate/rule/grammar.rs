@@ -471,8 +471,6 @@ fn own_phrase(words: &[&str]) -> Option<(Item, usize)> {
     Some((item, 1))
 }
 
-/// Reads `tokens` against the schema's vocabulary and the known values, with the phrases of a
-/// semantic model first when there is one.
 /// "The first and last names", "first, middle, and last name": modifiers joined by "and"
 /// share the noun after the last one, when each with it names a column of one table. The
 /// noun is repeated after each ("first names and last names"), so that each is read as the
@@ -508,7 +506,7 @@ pub fn share_head(tokens: Vec<Token>, lexicon: &SchemaLexicon) -> Vec<Token> {
             let head = &out[i + 2];
             let last = columns(&out[i + 1], head);
             let mine = columns(&out[i], head);
-            if !last.is_empty() && !out[i].quoted && mine.iter().any(|t| last.contains(t)) {
+            if !last.is_empty() && mine.iter().any(|t| last.contains(t)) {
                 let head = head.clone();
                 out.insert(i + 1, head);
                 i += 2;
@@ -545,6 +543,8 @@ pub fn share_head(tokens: Vec<Token>, lexicon: &SchemaLexicon) -> Vec<Token> {
     out
 }
 
+/// Reads `tokens` against the schema's vocabulary and the known values, with the phrases of a
+/// semantic model first when there is one.
 pub fn read_with(
     tokens: &[Token],
     lexicon: &SchemaLexicon,

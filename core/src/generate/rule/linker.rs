@@ -148,15 +148,12 @@ impl SchemaLexicon {
                 // last word after the things it links (`Dorm_amenity`).
                 let links_only =
                     t.columns.len() >= 2 && t.columns.iter().all(|c| c.references.is_some());
+                let part = 3 + 3 * u32::from(links_only);
                 if !is_generic(&last[0]) {
-                    add(last, Target::Table(ti), 3 + 3 * u32::from(links_only));
+                    add(last, Target::Table(ti), part);
                 }
                 // A prefix such as `tbl` or the database name is often on every table.
-                add(
-                    &t.words[1..],
-                    Target::Table(ti),
-                    3 + 3 * u32::from(links_only),
-                );
+                add(&t.words[1..], Target::Table(ti), part);
                 if t.words.len() > 2
                     && matches!(
                         t.words[1].as_str(),
