@@ -1156,3 +1156,63 @@ async fn a_listing_of_a_categorical_column_lists_each_kind_once() {
         "SELECT Phone FROM Employee"
     );
 }
+
+#[test]
+fn numbers_stored_as_text_are_cast_under_hostile_names() {
+    use crate::catalog::{Column, Table, TableKind};
+    use crate::generate::rule::ir::{Agg, CmpOp, ColumnRef, Filter, Literal, Measure, MeasureArg};
+    const TABLE: &str = "we\"ird 'tab";
+    const COLUMN: &str = "da`ys\" ) UNION SELECT 1 --";
+    let column = |name: &str| Column {
+        name: name.into(),
+        data_type: "text".into(),
+        nullable: true,
+        comment: None,
+    };
+    let tables = vec![Table {
+        schema: None,
+        name: TABLE.into(),
+        kind: TableKind::Table,
+        columns: vec![column("id"), column(COLUMN)],
+        primary_key: vec!["id".into()],
+        foreign_keys: Vec::new(),
+        comment: None,
+    }];
+    let mut values = crate::values::ValueIndex::empty();
+    values.insert_numeric_text(ColumnRef::new(TABLE, COLUMN));
+    let held = ColumnRef::new(TABLE, COLUMN);
+    let mut ir = QueryIr::new(TABLE);
+    ir.measure = Some(Measure {
+        agg: Agg::Avg,
+        arg: MeasureArg::Column {
+            column: held.clone(),
+        },
+    });
+    ir.filters.push(Filter::Compare {
+        column: held.clone(),
+        op: CmpOp::Gt,
+        value: Literal::Number(50.0),
+    });
+    ir.filters.push(Filter::VsAggregate {
+        column: held,
+        op: CmpOp::Lt,
+        agg: Agg::Max,
+        factor: 1.0,
+    });
+    for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+        // Checked by the dialect's validator inside `written_with`; the hostile name stays one
+        // quoted identifier inside every cast.
+        let s = written_with(&tables, dialect, &ir, &values);
+        let quoted = crate::generate::rule::compile::quote_ident(dialect, COLUMN);
+        let cast = if dialect == Dialect::Mysql {
+            "DOUBLE"
+        } else {
+            "NUMERIC"
+        };
+        assert_eq!(
+            s.matches(&format!("CAST({quoted} AS {cast})")).count(),
+            4,
+            "{dialect}: {s}"
+        );
+    }
+}
