@@ -112,9 +112,11 @@ pub struct Answer {
     pub suggestions: Vec<String>,
 }
 
-/// Suggests a chart for a result: a time or category column with one numeric column.
+/// Suggests a chart for a result: a time or category column with one numeric column. A
+/// code shown beside its name (`DEPT_CODE, DEPT_NAME, count`, one name per code) is one
+/// category, drawn by its name.
 pub fn suggest_chart(columns: &[ResultColumn], rows: &[Vec<Value>]) -> Option<ChartSuggestion> {
-    if columns.len() != 2 || rows.len() < 2 {
+    if !(2..=3).contains(&columns.len()) || rows.len() < 2 {
         return None;
     }
     let numeric = |i: usize| {
@@ -125,9 +127,11 @@ pub fn suggest_chart(columns: &[ResultColumn], rows: &[Vec<Value>]) -> Option<Ch
             )
         })
     };
-    let (x, y) = match (numeric(0), numeric(1)) {
-        (false, true) => (0, 1),
-        (true, false) => (1, 0),
+    let (numbers, categories): (Vec<usize>, Vec<usize>) =
+        (0..columns.len()).partition(|&i| numeric(i));
+    let (x, y) = match (categories.as_slice(), numbers.as_slice()) {
+        ([x], [y]) => (*x, *y),
+        ([code, name], [y]) if one_to_one(rows, *code, *name) => (*name, *y),
         _ => return None,
     };
     let looks_temporal = rows.iter().all(|r| match r.get(x) {
@@ -145,6 +149,20 @@ pub fn suggest_chart(columns: &[ResultColumn], rows: &[Vec<Value>]) -> Option<Ch
         kind: kind.into(),
         x: columns[x].name.clone(),
         y: columns[y].name.clone(),
+    })
+}
+
+/// Whether columns `a` and `b` pair each value of one with a single value of the other.
+fn one_to_one(rows: &[Vec<Value>], a: usize, b: usize) -> bool {
+    let mut ab: BTreeMap<String, String> = BTreeMap::new();
+    let mut ba: BTreeMap<String, String> = BTreeMap::new();
+    rows.iter().all(|r| {
+        let (Some(x), Some(y)) = (r.get(a), r.get(b)) else {
+            return false;
+        };
+        let (x, y) = (format!("{x:?}"), format!("{y:?}"));
+        ab.entry(x.clone()).or_insert_with(|| y.clone()) == &y
+            && ba.entry(y).or_insert(x.clone()) == &x
     })
 }
 
@@ -184,6 +202,28 @@ mod tests {
             ("bar", "genre", "revenue")
         );
         assert_eq!(suggest_chart(&cols("a", "b"), &cats[..1]), None);
+
+        // A code beside its name is one category, drawn by the name.
+        let mut three = cols("code", "name");
+        three.push(ResultColumn {
+            name: "count".into(),
+            data_type: "INTEGER".into(),
+        });
+        let depts: Vec<Vec<Value>> = (0..8)
+            .map(|i| {
+                vec![
+                    Value::Text(format!("D{i}")),
+                    Value::Text(format!("Department {i}")),
+                    Value::Int(i),
+                ]
+            })
+            .collect();
+        let chart = suggest_chart(&three, &depts).expect("bar by name");
+        assert_eq!((chart.x.as_str(), chart.y.as_str()), ("name", "count"));
+        // Two categories that are not one (country and city) are not drawn as one.
+        let mut cities = depts.clone();
+        cities[1][0] = Value::Text("D0".into());
+        assert_eq!(suggest_chart(&three, &cities), None);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::{
 
 impl Resolution<'_> {
     /// Every table the question named only in passing must be part of the query.
-    fn check_context(&self, ir: &QueryIr) -> Result<()> {
+    fn check_context(&self, ir: &mut QueryIr) -> Result<()> {
         let tables = ir.tables();
         // The tables the joins pass through: "mills built by architects who built a bridge"
         // reaches the bridges through the architects.
@@ -27,11 +27,17 @@ impl Resolution<'_> {
             .unwrap_or_default();
         for c in &self.draft.context {
             let t = self.table_name(self.pick(*c)?.table());
-            if !tables.contains(&t) && !path.contains(&t) && !self.related_tables(ir).contains(&t) {
+            if tables.contains(&t) || self.related_tables(ir).contains(&t) {
+                continue;
+            }
+            if !path.contains(&t) {
                 return Err(cannot_answer(
                     format!("I could not tell how {t} relates to the rest of the question"),
                     Vec::new(),
                 ));
+            }
+            if !ir.through.contains(&t) {
+                ir.through.push(t);
             }
         }
         Ok(())
@@ -286,8 +292,8 @@ impl Resolution<'_> {
             .iter()
             .map(|f| self.filter(f))
             .collect::<Result<Vec<_>>>()?;
-        if let Some(ir) = self.shared_values(&resolved, &columns)? {
-            self.check_context(&ir)?;
+        if let Some(mut ir) = self.shared_values(&resolved, &columns)? {
+            self.check_context(&mut ir)?;
             return Ok(ir);
         }
         let mut ir = QueryIr::new(subject.clone());
@@ -413,7 +419,7 @@ impl Resolution<'_> {
             )?;
             ir.order = Some(order);
             ir.limit = Some(d.limit.unwrap_or(1));
-            self.check_context(&ir)?;
+            self.check_context(&mut ir)?;
             self.finish(&mut ir)?;
             return Ok(ir);
         }
@@ -667,7 +673,7 @@ impl Resolution<'_> {
                 ));
             }
         }
-        self.check_context(&ir)?;
+        self.check_context(&mut ir)?;
         if d.agg_only.is_some() {
             return Err(cannot_answer(
                 "I could not tell what to total or average".to_string(),

@@ -15,7 +15,7 @@ use super::{
         Agg, ColumnRef, Dimension, Filter, Literal, Measure, MeasureArg, OrderKey, QueryIr, Share,
         TimeBucket,
     },
-    joins::SchemaGraph,
+    joins::{JoinStep, SchemaGraph},
 };
 
 /// Quotes an identifier when the dialect needs it (mixed case on PostgreSQL, reserved words,
@@ -271,6 +271,18 @@ impl<'a> SqlWriter<'a> {
 
     fn dialect(&self) -> Dialect {
         self.catalog.dialect
+    }
+
+    /// Whether `table.column` holds text (not numbers or dates).
+    fn is_text(&self, table: &str, column: &str) -> bool {
+        self.catalog
+            .tables
+            .iter()
+            .find(|t| t.name == table)
+            .and_then(|t| t.columns.iter().find(|c| c.name == column))
+            .is_some_and(|c| {
+                super::linker::kind_of(&c.data_type, &c.name) == super::linker::ColumnKind::Text
+            })
     }
 
     fn table_name(&self, table: &str) -> String {
@@ -610,6 +622,9 @@ impl<'a> SqlWriter<'a> {
                 Vec::new(),
             ));
         }
+        if let Some(why) = shared_parent(&steps) {
+            return Err(cannot_answer(why, Vec::new()));
+        }
         if steps.len() >= 3 && steps.iter().any(|s| !s.to_one) {
             // Long paths through one-to-many links are where a reading most often goes wrong.
             return Err(cannot_answer(
@@ -640,7 +655,13 @@ impl<'a> SqlWriter<'a> {
                     group.push(e);
                 }
                 Dimension::Entity { table, key, labels } => {
-                    for l in labels {
+                    // A code people use (`DEPT_CODE`, a room's `RoomId` 'RND') is shown with
+                    // the row's name; a number that only identifies the row is not.
+                    let code = match key.as_slice() {
+                        [k] if !labels.contains(k) && self.is_text(table, k) => Some(k),
+                        _ => None,
+                    };
+                    for l in code.into_iter().chain(labels.iter()) {
                         select.push(self.col(&ColumnRef::new(table, l)));
                     }
                     for k in key.iter().chain(labels.iter()) {
@@ -841,6 +862,20 @@ pub fn number(n: f64) -> String {
     } else {
         format!("{n}")
     }
+}
+
+/// Why `steps` cannot be trusted when they relate two tables only through a row both point
+/// to (a shared parent, [`JoinStep::shared_parent`]).
+fn shared_parent(steps: &[JoinStep]) -> Option<String> {
+    let s = steps.iter().find(|s| s.shared_parent)?;
+    let from = steps
+        .iter()
+        .find(|p| p.table == s.parent)
+        .map_or(s.parent.as_str(), |p| p.parent.as_str());
+    Some(format!(
+        "{from} and {} are related only by pointing to the same {} row, and the question does not say how they relate",
+        s.table, s.parent
+    ))
 }
 
 #[cfg(test)]

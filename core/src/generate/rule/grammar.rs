@@ -291,6 +291,8 @@ pub struct Span {
     pub end: usize,
     /// Whether its last word is a plural.
     pub plural: bool,
+    /// Whether "and" joins it to the next span ("the players and the years played").
+    pub and_next: bool,
 }
 
 /// A question read by the grammar.
@@ -567,6 +569,7 @@ pub fn read_with(
                 start: i,
                 end: i + n,
                 plural: text::singular(last) != *last,
+                and_next: false,
             });
         };
         if t.quoted {
@@ -949,6 +952,13 @@ pub fn read_with(
     drop_names_of_columns(&mut spans, &lowers);
     sort_then_by(&mut spans, &lowers);
     superlatives_after_aggregates(&mut spans, &lowers);
+    for k in 1..spans.len() {
+        let gap = lowers.get(spans[k - 1].end..spans[k].start).unwrap_or(&[]);
+        spans[k - 1].and_next = matches!(
+            gap,
+            ["and"] | ["and", "the" | "their" | "its" | "his" | "her" | "his/her"]
+        );
+    }
     Reading { spans, unknown }
 }
 
@@ -1086,6 +1096,7 @@ fn placed(item: Item, start: usize, end: usize) -> Span {
         start,
         end,
         plural: false,
+        and_next: false,
     }
 }
 

@@ -390,6 +390,10 @@ pub struct QueryIr {
     /// same rows and groups; nothing ranks or filters by them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub also: Vec<Measure>,
+    /// Tables the question names only to say how the others relate ("mills built by the
+    /// architects who built a bridge"): the joins pass through them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub through: Vec<String>,
 }
 
 /// What a percentage is of.
@@ -422,6 +426,7 @@ impl QueryIr {
             distinct: false,
             share: None,
             also: Vec::new(),
+            through: Vec::new(),
         }
     }
 
@@ -461,6 +466,9 @@ impl QueryIr {
         }) = &self.order
         {
             add(&column.table);
+        }
+        for t in &self.through {
+            add(t);
         }
         out
     }

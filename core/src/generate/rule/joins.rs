@@ -32,6 +32,10 @@ pub struct JoinStep {
     pub to_one: bool,
     /// Whether other foreign keys also link the two tables, so that this join is a guess.
     pub ambiguous: bool,
+    /// Whether `parent` was itself joined from a table pointing to it, and `table` points to
+    /// it too: the two tables around `parent` are then related only by sharing a row of it
+    /// (students and courses of one department), a relation questions rarely mean.
+    pub shared_parent: bool,
 }
 
 /// The foreign-key graph of a catalog, with all shortest distances.
@@ -133,24 +137,37 @@ impl SchemaGraph {
         while !wanted.is_empty() {
             // Multi-source BFS from the tree to the nearest wanted table: first along links
             // that are not ambiguous (two tables joined by several foreign keys) through the
-            // query's own tables only, then along any link.
-            let mut parent: Vec<Option<(usize, usize)>> = vec![None; self.names.len()];
+            // query's own tables only, then along any link without a shared parent, then
+            // along any link.
+            //
+            // A shared parent is a table passed through that both its neighbours on the path
+            // point to (students → department ← courses): it relates rows only by having the
+            // same parent, which a question about students and their courses never means.
+            // The search state is (table, whether it was entered from a row pointing to it).
+            let n = self.names.len();
+            let mut parent: Vec<Option<(usize, usize)>> = vec![None; 2 * n];
             let mut found = None;
-            for any_link in [false, true] {
-                parent = vec![None; self.names.len()];
-                let mut seen = in_tree.clone();
+            for pass in 0..3 {
+                let (any_link, through_parent) = (pass > 0, pass > 1);
+                parent = vec![None; 2 * n];
+                let mut seen: Vec<bool> = in_tree.iter().chain(&in_tree).copied().collect();
                 let mut queue: VecDeque<usize> = order.iter().copied().collect();
-                while let Some(u) = queue.pop_front() {
+                while let Some(s) = queue.pop_front() {
+                    let (u, up) = (s % n, s >= n);
                     if wanted.contains(&u) && !in_tree[u] {
-                        found = Some(u);
+                        found = Some(s);
                         break;
                     }
                     for (ei, e) in self.adj[u].iter().enumerate() {
                         let own = in_tree[e.to] || wanted.contains(&e.to);
-                        if !seen[e.to] && (any_link || (!e.ambiguous && own)) {
-                            seen[e.to] = true;
-                            parent[e.to] = Some((u, ei));
-                            queue.push_back(e.to);
+                        if up && !e.to_one && !through_parent {
+                            continue;
+                        }
+                        let next = e.to + if e.to_one { n } else { 0 };
+                        if !seen[next] && (any_link || (!e.ambiguous && own)) {
+                            seen[next] = true;
+                            parent[next] = Some((s, ei));
+                            queue.push_back(next);
                         }
                     }
                 }
@@ -165,7 +182,8 @@ impl SchemaGraph {
                 path.push((p, ei));
                 cur = p;
             }
-            for (p, ei) in path.into_iter().rev() {
+            for (state, ei) in path.into_iter().rev() {
+                let p = state % n;
                 let e = &self.adj[p][ei];
                 in_tree[e.to] = true;
                 order.push(e.to);
@@ -180,6 +198,7 @@ impl SchemaGraph {
                         .collect(),
                     to_one: e.to_one,
                     ambiguous: e.ambiguous,
+                    shared_parent: state >= n && !e.to_one,
                 });
             }
             wanted.retain(|&w| !in_tree[w]);

@@ -458,7 +458,7 @@ fn table_info(t: &Table) -> TableInfo {
     }
 }
 
-fn kind_of(data_type: &str, name: &str) -> ColumnKind {
+pub(super) fn kind_of(data_type: &str, name: &str) -> ColumnKind {
     let ty = data_type.to_lowercase();
     if ty.contains("date") || ty.contains("time") {
         return ColumnKind::Temporal;

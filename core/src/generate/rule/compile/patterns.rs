@@ -109,6 +109,9 @@ impl SqlWriter<'_> {
                 s.parent, s.table
             ));
         }
+        if let Some(why) = super::shared_parent(&steps) {
+            return refuse(why);
+        }
         if steps.len() > MAX_EXISTS_STEPS
             || steps.iter().filter(|s| s.parent == *outer).count() != 1
         {

@@ -690,6 +690,19 @@ impl Planner<'_> {
                             self.draft.dims.push(DraftDim::Slot(s));
                         } else if self.draft.subject.is_none() {
                             self.draft.subject = Some(s);
+                            // "the players and the years played": the rows are asked beside
+                            // a column of theirs, so they are shown by their names.
+                            let column = |j: usize| {
+                                matches!(spans.get(j).map(|s| &s.item), Some(Item::Mention(c))
+                                    if c.iter().all(|x| matches!(x.target, Target::Column(..))))
+                            };
+                            let named = tables.iter().all(|&t| self.lex.tables[t].named);
+                            if named
+                                && ((span.and_next && column(k + 1))
+                                    || (k > 0 && spans[k - 1].and_next && column(k - 1)))
+                            {
+                                self.draft.names = true;
+                            }
                         } else {
                             self.draft.context.push(s);
                         }

@@ -1113,7 +1113,7 @@ async fn rows_named_through_the_foreign_key_they_are_grouped_by() {
         "What are the codes of the locations with at least three documents?",
     );
     assert!(
-        s.starts_with("SELECT Ref_Locations.Location_Name, Ref_Locations.Location_Code, COUNT(*)")
+        s.starts_with("SELECT Ref_Locations.Location_Code, Ref_Locations.Location_Name, COUNT(*)")
             && s.contains("GROUP BY Ref_Locations.Location_Code")
             && s.ends_with("HAVING COUNT(*) >= 3"),
         "{s}"
@@ -1214,5 +1214,112 @@ fn numbers_stored_as_text_are_cast_under_hostile_names() {
             4,
             "{dialect}: {s}"
         );
+    }
+}
+
+#[tokio::test]
+async fn joins_never_relate_rows_only_through_a_shared_parent() {
+    // Classes reach a school through their course's department, not through the department
+    // their professor heads (both classes and departments point to the employee).
+    let g = spider("college_1").await;
+    let s = sql(&g, "Find the number of classes in each school.");
+    assert!(
+        s.contains("JOIN COURSE ON CLASS.CRS_CODE = COURSE.CRS_CODE") && !s.contains("EMPLOYEE"),
+        "{s}"
+    );
+    // When only a shared parent relates them, the rules say so instead of guessing.
+    let g = spider("match_season").await;
+    let e = g
+        .answer("Who are the players from UCLA?", &[])
+        .expect_err("only a shared parent relates the players and the colleges");
+    assert!(
+        e.to_string()
+            .contains("player and match_season are related only by pointing to the same team row"),
+        "{e}"
+    );
+    // A parent the question names is a path it asks for ("mills built by the architects who
+    // built a bridge"), tested in `by_after_a_relation_verb_names_the_agent_not_a_grouping`.
+}
+
+#[tokio::test]
+async fn a_group_shows_its_code_but_not_a_number_that_only_identifies_it() {
+    let g = spider("college_1").await;
+    assert_eq!(
+        sql(&g, "How many students are in each department?"),
+        "SELECT DEPARTMENT.DEPT_CODE, DEPARTMENT.DEPT_NAME, COUNT(*) AS count FROM STUDENT \
+         JOIN DEPARTMENT ON STUDENT.DEPT_CODE = DEPARTMENT.DEPT_CODE \
+         GROUP BY DEPARTMENT.DEPT_CODE, DEPARTMENT.DEPT_NAME"
+    );
+    let (g, _) = generator("chinook").await;
+    let s = sql(&g, "How many albums does each artist have?");
+    assert!(s.starts_with("SELECT Artist.Name, COUNT(*)"), "{s}");
+}
+
+#[tokio::test]
+async fn rows_listed_beside_a_column_of_theirs_are_shown_by_name() {
+    let g = spider("match_season").await;
+    assert_eq!(
+        sql(&g, "Show the players and the years played."),
+        "SELECT Player, Years_Played FROM player"
+    );
+    // The column of the rows, without the rows listed beside it, is only that column.
+    assert_eq!(
+        sql(&g, "Show the years played of the players."),
+        "SELECT Years_Played FROM player"
+    );
+    // A table without names listed beside a column adds nothing it cannot show.
+    let g = spider("workshop_paper").await;
+    assert_eq!(
+        sql(
+            &g,
+            "What are the authors of submissions and their colleges?"
+        ),
+        "SELECT Author, College FROM submission"
+    );
+}
+
+#[test]
+fn a_group_code_is_quoted_under_hostile_names() {
+    use crate::catalog::{Column, Table, TableKind};
+    use crate::generate::rule::ir::{Dimension, Measure, MeasureArg};
+    const TABLE: &str = "de\"pt 'x";
+    const CODE: &str = "co`de\" ) UNION SELECT 1 --";
+    let column = |name: &str| Column {
+        name: name.into(),
+        data_type: "varchar(10)".into(),
+        nullable: false,
+        comment: None,
+    };
+    let tables = vec![Table {
+        schema: None,
+        name: TABLE.into(),
+        kind: TableKind::Table,
+        columns: vec![column(CODE), column("name")],
+        primary_key: vec![CODE.into()],
+        foreign_keys: Vec::new(),
+        comment: None,
+    }];
+    let mut ir = QueryIr::new(TABLE);
+    ir.measure = Some(Measure {
+        agg: crate::generate::rule::ir::Agg::Count,
+        arg: MeasureArg::Rows {
+            table: TABLE.into(),
+        },
+    });
+    ir.group_by.push(Dimension::Entity {
+        table: TABLE.into(),
+        key: vec![CODE.into()],
+        labels: vec!["name".into()],
+    });
+    let values = crate::values::ValueIndex::empty();
+    for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+        // Checked by the dialect's validator inside `written_with`.
+        let s = written_with(&tables, dialect, &ir, &values);
+        let quoted = crate::generate::rule::compile::quote_ident(dialect, CODE);
+        assert!(
+            s.starts_with(&format!("SELECT {quoted}, name")),
+            "{dialect}: {s}"
+        );
+        assert_eq!(s.matches(&quoted).count(), 2, "{dialect}: {s}");
     }
 }
