@@ -152,6 +152,22 @@ impl SchemaLexicon {
                 if !is_generic(&last[0]) {
                     add(last, Target::Table(ti), part);
                 }
+                // `Has_Allergy(StuID, Allergy)`: "allergies" are the rows its `Allergy` key
+                // points to (`Allergy_Type`), not the links.
+                let pointed = t
+                    .columns
+                    .iter()
+                    .filter(|c| links_only && c.words == last)
+                    .filter_map(|c| c.references.as_deref())
+                    .find_map(|r| {
+                        catalog
+                            .tables
+                            .iter()
+                            .position(|o| o.name.eq_ignore_ascii_case(r))
+                    });
+                if let Some(pt) = pointed {
+                    add(last, Target::Table(pt), 2);
+                }
                 // A prefix such as `tbl` or the database name is often on every table.
                 add(&t.words[1..], Target::Table(ti), part);
                 if t.words.len() > 2
@@ -229,10 +245,32 @@ impl SchemaLexicon {
                     add(&number, target.clone(), 0);
                     add(&number[number.len() - 2..], target.clone(), 1);
                 }
+                if let [first, rest @ ..] = c.words.as_slice()
+                    && !rest.is_empty()
+                    && let Some(full) = match first.as_str() {
+                        "min" => Some("minimum"),
+                        "max" => Some("maximum"),
+                        "avg" => Some("average"),
+                        _ => None,
+                    }
+                {
+                    // `MIN_SALARY` is the "minimum salary".
+                    let mut said = vec![full.to_string()];
+                    said.extend(rest.iter().cloned());
+                    add(&said, target.clone(), 0);
+                }
                 if words.len() > 1 {
                     let last = words[words.len() - 1..].to_vec();
+                    // `MIN_SALARY` is "salary" only where nothing else is: its other word is
+                    // an aggregate the question would have said.
+                    let qualified = words[..words.len() - 1].iter().any(|w| {
+                        matches!(
+                            w.as_str(),
+                            "min" | "max" | "minimum" | "maximum" | "avg" | "average" | "mean"
+                        )
+                    });
                     if last[0] != "id" {
-                        add(&last, target.clone(), 2);
+                        add(&last, target.clone(), 2 + 3 * u32::from(qualified));
                     }
                     // "amount" for `amount_paid`, "date" for `date_of_birth`.
                     let first = words[..1].to_vec();

@@ -1323,3 +1323,38 @@ fn a_group_code_is_quoted_under_hostile_names() {
         assert_eq!(s.matches(&quoted).count(), 2, "{dialect}: {s}");
     }
 }
+
+#[tokio::test]
+async fn a_link_table_named_by_its_key_is_the_table_the_key_points_to() {
+    // `Has_Allergy(StuID, Allergy)`: "allergies" are `Allergy_Type` rows, not the links.
+    let g = spider("allergy_1").await;
+    assert_eq!(
+        sql(&g, "How many allergies have type animal?"),
+        "SELECT COUNT(*) AS count FROM Allergy_Type WHERE AllergyType = 'animal'"
+    );
+    // The links are still what relates students to allergies.
+    let s = sql(&g, "How many students have each different allergy?");
+    assert!(
+        s.contains("FROM Has_Allergy JOIN Allergy_Type") && s.contains("GROUP BY"),
+        "{s}"
+    );
+}
+
+#[tokio::test]
+async fn a_column_named_with_an_aggregate_is_not_the_plain_word() {
+    let g = spider("hr_1").await;
+    // "salary" is the employees' salary, not the jobs' `MIN_SALARY`.
+    let s = sql(&g, "What is the average salary for each job title?");
+    assert!(
+        s.contains("AVG(employees.SALARY)") && !s.contains("MIN_SALARY"),
+        "{s}"
+    );
+    // Said in full, "minimum salary" is that column.
+    assert_eq!(
+        sql(
+            &g,
+            "display the job title of jobs which minimum salary is greater than 9000."
+        ),
+        "SELECT JOB_TITLE FROM jobs WHERE MIN_SALARY > 9000"
+    );
+}
