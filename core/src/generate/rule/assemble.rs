@@ -1045,6 +1045,18 @@ pub(super) fn combine_values(filters: Vec<Filter>, any_of: bool) -> Result<Vec<F
                     }
                     _ => unreachable_filter()?,
                 };
+                if values[..values.len() - 1].contains(value) {
+                    // "female in Baltimore or male (sex is M) under 20": a value said again
+                    // among alternatives pairs each with other conditions, which one `IN`
+                    // list would lose.
+                    return Err(cannot_answer(
+                        format!(
+                            "the question names the same {} value more than once among alternatives, as if each went with other conditions; ask one alternative at a time",
+                            column.column
+                        ),
+                        Vec::new(),
+                    ));
+                }
                 *prior = Filter::AnyOf {
                     column: column.clone(),
                     values,

@@ -245,6 +245,26 @@ impl SchemaLexicon {
                     add(&number, target.clone(), 0);
                     add(&number[number.len() - 2..], target.clone(), 1);
                 }
+                if let [d, of, what @ ..] = c.words.as_slice()
+                    && d == "date"
+                    && of == "of"
+                    && what.len() > 1
+                {
+                    // `date_of_latest_logon` is the "latest logon date", or the "latest logon".
+                    let mut dated = what.to_vec();
+                    dated.push("date".into());
+                    add(&dated, target.clone(), 0);
+                    add(what, target.clone(), 1);
+                }
+                if c.kind == ColumnKind::Numeric
+                    && let [n, of, counted @ ..] = c.words.as_slice()
+                    && matches!(n.as_str(), "number" | "no" | "num")
+                    && of == "of"
+                    && !counted.is_empty()
+                {
+                    // `Number_of_hosts`, `no_of_customers`: a stored count of the hosts.
+                    add(counted, target.clone(), 2);
+                }
                 if let [first, rest @ ..] = c.words.as_slice()
                     && !rest.is_empty()
                     && let Some(full) = match first.as_str() {

@@ -327,6 +327,21 @@ impl<'a> Planner<'a> {
                     };
                     if let Item::Mention(c) = &spans[j].item
                         && !distinct
+                        && self.draft.rank.is_some()
+                        && self.draft.measure.is_none()
+                        && self.draft.rank_column.is_none()
+                        && let stored = slots::stored_counts(self.lex, c)
+                        && !stored.is_empty()
+                    {
+                        // "the bank with the greatest number of customers", where the bank
+                        // keeps its number of customers (`no_of_customers`): ranked by it.
+                        self.used[j] = true;
+                        let s = self.numeric_slot(&stored);
+                        self.draft.rank_column = Some(s);
+                        continue;
+                    }
+                    if let Item::Mention(c) = &spans[j].item
+                        && !distinct
                         && if how_many {
                             counts_something(self.lex, c)
                         } else {
@@ -570,7 +585,13 @@ impl<'a> Planner<'a> {
                         let is_table = c
                             .iter()
                             .any(|x| x.penalty == best && matches!(x.target, Target::Table(_)));
-                        if is_table && quantity {
+                        // "the party with the most hosts", where the party keeps its number
+                        // of hosts (`Number_of_hosts`): ranked by that number.
+                        let stored = slots::stored_counts(self.lex, c);
+                        if is_table && quantity && !stored.is_empty() {
+                            let s = self.numeric_slot(&stored);
+                            self.draft.rank_column = Some(s);
+                        } else if is_table && quantity {
                             let s = self.table_slot(c);
                             self.draft.measure = Some(DraftMeasure::Count(s, false));
                         } else if !is_table && numeric_column(self.lex, c) {

@@ -288,6 +288,22 @@ pub(super) fn counts_something(lex: &SchemaLexicon, c: &[Candidate]) -> bool {
         })
 }
 
+/// The readings of `c` that are a count a table keeps (`Number_of_hosts`, `no_of_customers`).
+pub(super) fn stored_counts(lex: &SchemaLexicon, c: &[Candidate]) -> Vec<Candidate> {
+    c.iter()
+        .filter(|x| match x.target {
+            Target::Column(t, ci) => {
+                let col = &lex.tables[t].columns[ci];
+                col.kind == ColumnKind::Numeric
+                    && matches!(col.words.as_slice(),
+                        [n, of, _, ..] if matches!(n.as_str(), "number" | "no" | "num") && of == "of")
+            }
+            Target::Table(_) => false,
+        })
+        .cloned()
+        .collect()
+}
+
 pub(super) fn numeric_column(lex: &SchemaLexicon, c: &[Candidate]) -> bool {
     let best = c.iter().map(|x| x.penalty).min().unwrap_or(0);
     c.iter()

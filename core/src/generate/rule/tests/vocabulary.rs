@@ -227,14 +227,14 @@ async fn names_are_shown_only_from_columns_that_hold_names() {
         why.contains("PROFESSOR has no column that holds a name"),
         "{why}"
     );
-    // `bname` is the name of a bank branch.
+    // `bname` is the name of a bank branch (ranked by the number of customers it keeps).
     let g = spider("loan_1").await;
     assert!(
         sql(
             &g,
             "What is the name of the bank branch with the most customers?"
         )
-        .starts_with("SELECT bank.bname")
+        .starts_with("SELECT bname")
     );
     // A grouped text column is the name asked for: "the name of every city".
     let g = spider("bike_1").await;
@@ -1356,5 +1356,65 @@ async fn a_column_named_with_an_aggregate_is_not_the_plain_word() {
             "display the job title of jobs which minimum salary is greater than 9000."
         ),
         "SELECT JOB_TITLE FROM jobs WHERE MIN_SALARY > 9000"
+    );
+}
+
+#[tokio::test]
+async fn a_count_the_rows_keep_ranks_them() {
+    // The bank keeps its number of customers: "the most customers" ranks by it.
+    let g = spider("loan_1").await;
+    assert_eq!(
+        sql(
+            &g,
+            "What is the name of the bank branch with the greatest number of customers?"
+        ),
+        "SELECT bname, no_of_customers FROM bank ORDER BY no_of_customers DESC LIMIT 1"
+    );
+    let g = spider("party_host").await;
+    let s = sql(&g, "What is the location of the party with the most hosts?");
+    assert!(
+        s.ends_with("FROM party ORDER BY Number_of_hosts DESC LIMIT 1"),
+        "{s}"
+    );
+    // Without such a column, the related rows are counted.
+    let (g, _) = generator("chinook").await;
+    let s = sql(&g, "Which artist has the most albums?");
+    assert!(s.contains("COUNT(*)") && s.contains("GROUP BY"), "{s}");
+}
+
+#[tokio::test]
+async fn a_value_repeated_among_alternatives_abstains() {
+    // "(female in BAL) or (male under 20)": one `IN` list would lose the pairing.
+    let g = spider("dorm_1").await;
+    let why = g
+        .answer(
+            "Find the last name of students who is either female (sex is F) and living in the city of code BAL or male (sex is M) and in age of below 20.",
+            &[],
+        )
+        .expect_err("the alternatives pair values with other conditions");
+    assert!(
+        why.to_string()
+            .contains("names the same Sex value more than once among alternatives"),
+        "{why}"
+    );
+    // Alternatives of one column, each said once, are one `IN` list.
+    let g = spider("mountain_photos").await;
+    let s = sql(
+        &g,
+        "What are the names of photos taken with the lens brand 'Sigma' or 'Olympus'?",
+    );
+    assert!(s.contains("IN ('Sigma', 'Olympus')"), "{s}");
+}
+
+#[tokio::test]
+async fn a_date_of_column_is_named_without_date_of() {
+    // "latest" in `date_of_latest_logon` is part of its name, not a superlative.
+    let g = spider("e_learning").await;
+    assert_eq!(
+        sql(
+            &g,
+            "Find the latest logon date of the students whose family name is \"Jaskolski\" or \"Langosh\"."
+        ),
+        "SELECT date_of_latest_logon FROM Students WHERE family_name IN ('Jaskolski', 'Langosh')"
     );
 }
