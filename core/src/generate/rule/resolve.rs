@@ -75,6 +75,9 @@ pub fn resolve<'a>(
         }
     }
     let mut best: Option<(u32, Vec<usize>)> = None;
+    // Two readings as good as the best that read different things: which was meant is not
+    // known.
+    let mut tie: Option<(String, String)> = None;
     let mut cur = vec![0usize; order.len()];
     loop {
         let choice: Vec<usize> = cur
@@ -82,10 +85,33 @@ pub fn resolve<'a>(
             .enumerate()
             .map(|(s, &k)| order[s].get(k).copied().unwrap_or(0))
             .collect();
-        if let Some(cost) = cost(draft, lex, graph, fixed, &choice)
-            && best.as_ref().is_none_or(|(b, _)| cost < *b)
-        {
-            best = Some((cost, choice));
+        if let Some(cost) = cost(draft, lex, graph, fixed, &choice) {
+            match &best {
+                Some((b, bc))
+                    if cost == *b
+                        && siblings(draft, lex, graph, &choice)
+                            != siblings(draft, lex, graph, bc) =>
+                {
+                    // Of two readings as near, the one that does not relate its tables only
+                    // through a row they both point to ("the names of the biology
+                    // professors" are the professors' names, not those of the department's
+                    // students).
+                    if siblings(draft, lex, graph, &choice) < siblings(draft, lex, graph, bc) {
+                        best = Some((cost, choice));
+                        tie = None;
+                    }
+                }
+                Some((b, bc)) if cost == *b => {
+                    if tie.is_none() && !same_meaning(draft, lex, bc, &choice) {
+                        tie = differing(draft, lex, bc, &choice);
+                    }
+                }
+                Some((b, _)) if cost > *b => {}
+                _ => {
+                    best = Some((cost, choice));
+                    tie = None;
+                }
+            }
         }
         // Next combination (odometer).
         let mut s = 0;
@@ -97,6 +123,14 @@ pub fn resolve<'a>(
                         Vec::new(),
                     )
                 })?;
+                if let Some((one, other)) = tie {
+                    return Err(cannot_answer(
+                        format!(
+                            "the question reads equally well with {one} and with {other}; name the one meant"
+                        ),
+                        Vec::new(),
+                    ));
+                }
                 return Ok(Resolution {
                     lex,
                     draft,
@@ -112,6 +146,100 @@ pub fn resolve<'a>(
             s += 1;
         }
     }
+}
+
+/// How many tables of a reading are related to the subject's table (else the first table
+/// named) only as siblings: joined down from a table that was itself joined up to (students of
+/// the department a professor belongs to).
+fn siblings(draft: &Draft, lex: &SchemaLexicon, graph: &SchemaGraph, choice: &[usize]) -> usize {
+    let table = |s: usize| {
+        draft.slots[s]
+            .picks
+            .get(choice[s])
+            .map(|(p, _, _)| lex.tables[p.table()].name.clone())
+    };
+    let mut tables: Vec<String> = draft.subject.and_then(table).into_iter().collect();
+    for t in (0..draft.slots.len()).filter_map(table) {
+        if !tables.contains(&t) {
+            tables.push(t);
+        }
+    }
+    let Some(root) = tables.first() else {
+        return 0;
+    };
+    let Some(steps) = graph.join_tree(root, &tables) else {
+        return 0;
+    };
+    steps
+        .iter()
+        .filter(|s| !s.to_one && steps.iter().any(|up| up.table == s.parent && up.to_one))
+        .count()
+}
+
+/// The first reading two choices differ in, as `table.column` (or the table), when they read
+/// different tables.
+fn differing(
+    draft: &Draft,
+    lex: &SchemaLexicon,
+    a: &[usize],
+    b: &[usize],
+) -> Option<(String, String)> {
+    let tables = |c: &[usize]| {
+        let mut t: Vec<usize> = draft
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(s, slot)| slot.picks.get(c[s]).map(|(p, _, _)| p.table()))
+            .collect();
+        t.sort_unstable();
+        t.dedup();
+        t
+    };
+    if tables(a) == tables(b) {
+        return None;
+    }
+    let name = |p: &Pick| match p {
+        Pick::Column(t, c) => format!(
+            "{}.{}",
+            lex.tables[*t].name, lex.tables[*t].columns[*c].name
+        ),
+        Pick::Table(t) | Pick::Money(t, _) => lex.tables[*t].name.clone(),
+    };
+    draft.slots.iter().enumerate().find_map(|(s, slot)| {
+        let (p, q) = (slot.picks.get(a[s])?, slot.picks.get(b[s])?);
+        (p.0.table() != q.0.table()).then(|| (name(&p.0), name(&q.0)))
+    })
+}
+
+/// Whether two readings differ only where a foreign key and what it points to stand for
+/// each other (`Documents.status_code` and `Ref_Status.status_code`, or `PROFESSOR.DEPT_CODE`
+/// and the `DEPARTMENT` table).
+fn same_meaning(draft: &Draft, lex: &SchemaLexicon, a: &[usize], b: &[usize]) -> bool {
+    let points = |t: usize, c: usize, to: usize| {
+        lex.tables[t].columns[c]
+            .references
+            .as_deref()
+            .is_some_and(|r| r.eq_ignore_ascii_case(&lex.tables[to].name))
+    };
+    draft.slots.iter().enumerate().all(|(s, slot)| {
+        let (Some((p, _, _)), Some((q, _, _))) = (slot.picks.get(a[s]), slot.picks.get(b[s]))
+        else {
+            return true;
+        };
+        match (p, q) {
+            _ if p == q => true,
+            (Pick::Column(t1, c1), Pick::Column(t2, c2)) => {
+                lex.tables[*t1].columns[*c1]
+                    .name
+                    .eq_ignore_ascii_case(&lex.tables[*t2].columns[*c2].name)
+                    && (points(*t1, *c1, *t2) || points(*t2, *c2, *t1))
+            }
+            (Pick::Table(t), Pick::Column(t2, c2)) | (Pick::Column(t2, c2), Pick::Table(t)) => {
+                points(*t2, *c2, *t)
+            }
+            _ => false,
+        }
+    })
 }
 
 fn slot_is_used(draft: &Draft, i: usize) -> bool {

@@ -1418,3 +1418,38 @@ async fn a_date_of_column_is_named_without_date_of() {
         "SELECT date_of_latest_logon FROM Students WHERE family_name IN ('Jaskolski', 'Langosh')"
     );
 }
+
+#[tokio::test]
+async fn two_readings_as_good_as_each_other_abstain() {
+    // `Products` and `Services` both have a product name and price: which one is not known.
+    let g = spider("cre_Drama_Workshop_Groups").await;
+    let why = g
+        .answer(
+            "For each distinct product name, show its average product price.",
+            &[],
+        )
+        .expect_err("two tables read equally well");
+    assert!(
+        why.to_string().contains(
+            "reads equally well with Products.Product_Name and with Services.Product_Name"
+        ),
+        "{why}"
+    );
+    // A foreign key and the key it points to are one reading, not two.
+    let g = spider("cre_Doc_Control_Systems").await;
+    assert_eq!(
+        sql(&g, "What document type codes do we have?"),
+        "SELECT DISTINCT document_type_code FROM Documents"
+    );
+    // Of two readings as near, the one that relates the professors to their own names, not
+    // to the names of the students of their department.
+    let g = spider("college_1").await;
+    let s = sql(
+        &g,
+        "What are the first and last name of all biology professors?",
+    );
+    assert!(
+        s.starts_with("SELECT EMPLOYEE.EMP_FNAME, EMPLOYEE.EMP_LNAME") && !s.contains("STUDENT"),
+        "{s}"
+    );
+}
