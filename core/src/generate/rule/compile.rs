@@ -643,8 +643,12 @@ impl<'a> SqlWriter<'a> {
         for d in &ir.group_by {
             match d {
                 Dimension::Column { column } => {
-                    select.push(self.col(column));
-                    group.push(self.col(column));
+                    // A grouping said twice is shown and grouped by once.
+                    let c = self.col(column);
+                    if !group.contains(&c) {
+                        select.push(c.clone());
+                        group.push(c);
+                    }
                 }
                 Dimension::Model { table, name } => {
                     let e = self.model_sql(table, ModelKind::Dimension, name)?;

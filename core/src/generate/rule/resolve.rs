@@ -87,23 +87,24 @@ pub fn resolve<'a>(
             .collect();
         if let Some(cost) = cost(draft, lex, graph, fixed, &choice) {
             match &best {
-                Some((b, bc))
-                    if cost == *b
-                        && siblings(draft, lex, graph, &choice)
-                            != siblings(draft, lex, graph, bc) =>
-                {
-                    // Of two readings as near, the one that does not relate its tables only
-                    // through a row they both point to ("the names of the biology
-                    // professors" are the professors' names, not those of the department's
-                    // students).
-                    if siblings(draft, lex, graph, &choice) < siblings(draft, lex, graph, bc) {
-                        best = Some((cost, choice));
-                        tie = None;
-                    }
-                }
                 Some((b, bc)) if cost == *b => {
-                    if tie.is_none() && !same_meaning(draft, lex, bc, &choice) {
-                        tie = differing(draft, lex, bc, &choice);
+                    // Another reading as good as the best: the same one in other words, the
+                    // one that does not relate its tables as siblings of a shared parent ("the
+                    // names of the biology professors" are theirs, not those of the
+                    // department's students), or a tie.
+                    if let Some(other) = differing(draft, lex, bc, &choice)
+                        && !same_meaning(draft, lex, bc, &choice)
+                    {
+                        let (mine, theirs) = (
+                            siblings(draft, lex, graph, &choice),
+                            siblings(draft, lex, graph, bc),
+                        );
+                        if mine < theirs {
+                            best = Some((cost, choice));
+                            tie = None;
+                        } else if mine == theirs && tie.is_none() {
+                            tie = Some(other);
+                        }
                     }
                 }
                 Some((b, _)) if cost > *b => {}
@@ -184,13 +185,12 @@ fn differing(
     a: &[usize],
     b: &[usize],
 ) -> Option<(String, String)> {
+    let table = |c: &[usize], s: usize| draft.slots[s].picks.get(c[s]).map(|(p, _, _)| p.table());
+    if (0..draft.slots.len()).all(|s| table(a, s) == table(b, s)) {
+        return None;
+    }
     let tables = |c: &[usize]| {
-        let mut t: Vec<usize> = draft
-            .slots
-            .iter()
-            .enumerate()
-            .filter_map(|(s, slot)| slot.picks.get(c[s]).map(|(p, _, _)| p.table()))
-            .collect();
+        let mut t: Vec<usize> = (0..draft.slots.len()).filter_map(|s| table(c, s)).collect();
         t.sort_unstable();
         t.dedup();
         t
