@@ -67,6 +67,8 @@ pub struct ValueIndex {
     /// Words a question uses for a coded value ("female" for the `F` of a `sex` column).
     by_word: HashMap<String, Vec<ValueHit>>,
     max_words: usize,
+    /// The most words of a phrase starting with each first word.
+    longest_from: HashMap<String, usize>,
     total: usize,
     /// Text columns whose values read are all plain numbers (`room_count` stored as text).
     numeric_text: std::collections::HashSet<ColumnRef>,
@@ -183,7 +185,12 @@ impl ValueIndex {
             column,
             value: value.to_string(),
         });
-        self.max_words = self.max_words.max(key.split(' ').count());
+        let words = key.split(' ').count();
+        self.max_words = self.max_words.max(words);
+        if let Some(first) = key.split(' ').next() {
+            let longest = self.longest_from.entry(first.to_string()).or_default();
+            *longest = (*longest).max(words);
+        }
         self.total += 1;
         true
     }
@@ -223,6 +230,16 @@ impl ValueIndex {
     /// The most words any value has.
     pub fn max_words(&self) -> usize {
         self.max_words
+    }
+
+    /// The most words of a value whose first word is `first` (folded, as [`lookup`](Self::lookup)
+    /// takes it); at least 1, the length a single word is looked up with.
+    pub fn max_words_from(&self, first: &str) -> usize {
+        self.longest_from
+            .get(first)
+            .copied()
+            .unwrap_or(1)
+            .clamp(1, self.max_words.max(1))
     }
 
     /// How many values the index holds.
@@ -513,6 +530,10 @@ mod tests {
         assert!(index.lookup("rock").is_empty());
         assert_eq!(index.max_words(), 3);
         assert_eq!(index.len(), 2);
+        // A phrase is looked for only as long as the longest value starting with its word.
+        assert_eq!(index.max_words_from("rock"), 3);
+        assert_eq!(index.max_words_from("ac"), 2);
+        assert_eq!(index.max_words_from("jazz"), 1);
     }
 
     #[test]

@@ -1270,7 +1270,10 @@ fn longest_schema(
     lexicon: &SchemaLexicon,
     min: usize,
 ) -> Option<(Vec<Candidate>, usize)> {
-    let max = lexicon.max_words().min(norms.len());
+    let max = norms
+        .first()
+        .map_or(0, |f| lexicon.max_words_from(f))
+        .min(norms.len());
     (min..=max).rev().find_map(|n| {
         if text::is_stop_word(norms[0]) || text::is_stop_word(norms[n - 1]) {
             return None;
@@ -1281,7 +1284,11 @@ fn longest_schema(
 }
 
 fn longest_value(lowers: &[&str], values: &ValueIndex) -> Option<(Vec<ValueHit>, usize)> {
-    let max = values.max_words().min(lowers.len());
+    let first = lowers.first()?;
+    let max = values
+        .max_words_from(&text::fold(first))
+        .min(values.max_words())
+        .min(lowers.len());
     (1..=max).rev().find_map(|n| {
         let hits = values.lookup(&text::fold(&lowers[..n].join(" ")));
         (!hits.is_empty()).then(|| (hits.to_vec(), n))

@@ -99,7 +99,8 @@ pub struct SchemaLexicon {
     /// Tables, in catalog order.
     pub tables: Vec<TableInfo>,
     phrases: HashMap<String, Vec<Candidate>>,
-    max_words: usize,
+    /// The most words of a phrase starting with each first word.
+    longest_from: HashMap<String, usize>,
 }
 
 impl SchemaLexicon {
@@ -342,15 +343,17 @@ impl SchemaLexicon {
                 }
             }
         }
-        let max_words = phrases
-            .keys()
-            .map(|k| k.split(' ').count())
-            .max()
-            .unwrap_or(1);
+        let mut longest_from: HashMap<String, usize> = HashMap::new();
+        for k in phrases.keys() {
+            if let Some(first) = k.split(' ').next() {
+                let n = longest_from.entry(first.to_string()).or_default();
+                *n = (*n).max(k.split(' ').count());
+            }
+        }
         Self {
             tables,
             phrases,
-            max_words,
+            longest_from,
         }
     }
 
@@ -369,9 +372,9 @@ impl SchemaLexicon {
         }
     }
 
-    /// The longest phrase any name has, in words.
-    pub fn max_words(&self) -> usize {
-        self.max_words
+    /// The most words of a phrase starting with `first` (0 when none does).
+    pub fn max_words_from(&self, first: &str) -> usize {
+        self.longest_from.get(first).copied().unwrap_or(0)
     }
 
     /// The index of a table by name.
