@@ -31,8 +31,18 @@ use crate::{
     session::{self, SessionKey, SessionState, SessionStore, Turn},
     source::DataSource,
     store::{self, RedisConnection},
+    stream::{AskEvent, AskStream, Progress, report},
     tenants::Sources,
 };
+
+/// What one call of `ask` carries through the pipeline besides the question.
+struct Call<'a> {
+    started: Instant,
+    /// The question as the input guard cleaned it, once it has.
+    cleaned: Option<String>,
+    /// Where progress is reported (`ask_stream`), if anywhere.
+    progress: Option<&'a Progress>,
+}
 
 /// The `service` field of log lines.
 pub const SERVICE: &str = "conversational-bi";
@@ -518,6 +528,28 @@ impl Engine {
 
     /// Answers one question, continuing its conversation.
     pub async fn ask(&self, ask: Ask) -> Result<Answer> {
+        self.ask_reporting(ask, None).await
+    }
+
+    /// Answers one question as [`ask`](Self::ask) does, yielding its progress while it works:
+    /// the stages, then the SQL, then the rows, then the whole answer (or the error) last
+    /// ([`AskEvent`]). Dropping the stream before its last event cancels the work that
+    /// remains.
+    ///
+    /// Must be called within a Tokio runtime (the work runs on it).
+    pub fn ask_stream(&self, ask: Ask) -> AskStream {
+        let engine = self.clone();
+        AskStream::spawn(move |progress| async move {
+            match engine.ask_reporting(ask, Some(&progress)).await {
+                Ok(answer) => AskEvent::Answer {
+                    answer: Box::new(answer),
+                },
+                Err(e) => AskEvent::error(&e),
+            }
+        })
+    }
+
+    async fn ask_reporting(&self, ask: Ask, progress: Option<&Progress>) -> Result<Answer> {
         let started = Instant::now();
         let tenant_id = ask
             .principal
@@ -540,15 +572,18 @@ impl Engine {
         );
         // The question as the input guard cleaned it, once it has (never the raw text: that is
         // what reaches the logs).
-        let mut cleaned = None;
+        let mut call = Call {
+            started,
+            cleaned: None,
+            progress,
+        };
         let outcome = self
             .ask_inner(
                 &ask.question,
                 &ask.principal,
                 key.clone(),
                 renew,
-                started,
-                &mut cleaned,
+                &mut call,
             )
             .instrument(span)
             .await;
@@ -556,7 +591,8 @@ impl Engine {
             Ok(answer) => answer.session_id.as_str(),
             Err(_) => key.session_id.as_str(),
         };
-        let logged_question = cleaned
+        let logged_question = call
+            .cleaned
             .or_else(|| self.inner.guard.check(&ask.question).ok())
             .unwrap_or_default();
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -607,15 +643,21 @@ impl Engine {
         principal: &Principal,
         mut key: SessionKey,
         renew_unknown_session: bool,
-        started: Instant,
-        cleaned: &mut Option<String>,
+        call: &mut Call<'_>,
     ) -> Result<Answer> {
         let inner = &self.inner;
+        let (started, progress) = (call.started, call.progress);
+        let stage = |name: &str| {
+            report(progress, || AskEvent::Stage {
+                stage: name.to_string(),
+            })
+        };
         let tenant_id = key.tenant_id.clone();
         let tenant_id = tenant_id.as_str();
         let mut timings = BTreeMap::new();
 
         if let Some(limit) = &inner.rate_limit {
+            stage("rate_limit");
             let t = Instant::now();
             limit
                 .admit(tenant_id)
@@ -628,11 +670,13 @@ impl Engine {
         // generation sees only what the asker may see.
         let view = self.view(principal).await?;
 
+        stage("guard");
         let t = Instant::now();
         let question = tracing::info_span!("guard").in_scope(|| inner.guard.check(question))?;
-        *cleaned = Some(question.clone());
+        call.cleaned = Some(question.clone());
         timings.insert("guard".to_string(), ms(t));
 
+        stage("session");
         let t = Instant::now();
         let mut state = inner
             .sessions
@@ -672,6 +716,7 @@ impl Engine {
         let verified = if from_model.is_empty() && promoted.is_empty() {
             None
         } else {
+            stage("verified");
             let t = Instant::now();
             let candidates: std::borrow::Cow<'_, [crate::semantic::VerifiedQuery]> = if promoted
                 .is_empty()
@@ -742,6 +787,7 @@ impl Engine {
             None => {
                 let (probe, served) = match &inner.cache {
                     Some(cache) => {
+                        stage("cache");
                         let t = Instant::now();
                         let lookup = CacheLookup {
                             tenant_id,
@@ -761,6 +807,7 @@ impl Engine {
                 match served {
                     Some(hit) => (hit.answer, Some(hit.similarity), hit.generator),
                     None => {
+                        stage("generate");
                         let generated = match correct::generate_or_clarify(
                             generator.as_ref(),
                             &view,
@@ -823,6 +870,14 @@ impl Engine {
         timings.insert("generate".to_string(), done.generate_ms);
         timings.insert("validate".to_string(), done.validate_ms);
         timings.insert("execute".to_string(), done.execute_ms);
+        report(progress, || AskEvent::Sql {
+            sql: done.validated.sql.clone(),
+        });
+        report(progress, || AskEvent::Rows {
+            columns: done.result.columns.clone(),
+            rows: done.result.rows.clone(),
+            truncated: done.result.truncated,
+        });
 
         // A fallback (the provider was down) names the generator that answered and says why.
         let (answered_by, degraded) = match &done.generation.degraded {
@@ -848,6 +903,7 @@ impl Engine {
         }
 
         // Insights: joins that count rows twice, and why a result is empty.
+        stage("insight");
         let t = Instant::now();
         warnings.extend(crate::insight::fanout::warnings(
             &done.validated.sql,
@@ -884,6 +940,7 @@ impl Engine {
             state: done.generation.state.clone(),
             clarification: None,
         };
+        stage("save");
         let t = Instant::now();
         let saved = inner
             .sessions
@@ -892,6 +949,7 @@ impl Engine {
             .await?;
         timings.insert("save".to_string(), ms(t));
 
+        stage("suggest");
         let t = Instant::now();
         let candidates = crate::insight::suggest::candidates(
             &done.validated,

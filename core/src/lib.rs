@@ -66,6 +66,7 @@ pub mod session;
 pub mod source;
 pub mod sql;
 pub mod store;
+pub mod stream;
 mod tenants;
 pub(crate) mod text;
 pub(crate) mod values;
@@ -84,6 +85,7 @@ pub use feedback::{
     Feedback, FeedbackFilter, FeedbackStatus, FeedbackSubmission, PromotedQuery, Promotion, Rating,
 };
 pub use source::DataSource;
+pub use stream::{AskEvent, AskStream};
 
 /// Every type the engine shares between tasks and threads is `Send + Sync`: the one list,
 /// checked when the crate compiles.

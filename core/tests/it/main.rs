@@ -3,6 +3,7 @@
 //! `CBI_TEST_SKIP` switch) is in the `testkit` crate.
 
 mod ask_pipeline;
+mod ask_stream;
 mod breaker;
 mod cache_engine;
 mod cache_labelled;

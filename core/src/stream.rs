@@ -1,0 +1,136 @@
+//! An answer as it is worked out: the events of [`Engine::ask_stream`](crate::Engine::ask_stream).
+
+use std::{
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use futures_util::Stream;
+use serde::Serialize;
+use tokio::{sync::mpsc, task::JoinHandle};
+
+use crate::{
+    Answer, Error,
+    exec::{ResultColumn, Value},
+};
+
+/// One step of an answer, in the order the engine reaches them: stages, then the SQL, then the
+/// rows, then the whole answer (or the error) last.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum AskEvent {
+    /// A stage of the pipeline began (`guard`, `session`, `verified`, `cache`, `generate`,
+    /// `insight`, `save`, `suggest`).
+    Stage {
+        /// The stage, named as in [`Answer::timings`].
+        stage: String,
+    },
+    /// The statement that answers, as the validator passed it and the database ran it.
+    Sql {
+        /// The SQL.
+        sql: String,
+    },
+    /// The result.
+    Rows {
+        /// Its columns.
+        columns: Vec<ResultColumn>,
+        /// Its rows (at most `[database] max_rows`).
+        rows: Vec<Vec<Value>>,
+        /// Whether the rows were cut at the row cap.
+        truncated: bool,
+    },
+    /// The whole answer: the last event when the question was answered (or a clarification
+    /// was asked).
+    Answer {
+        /// The answer, as [`Engine::ask`](crate::Engine::ask) returns it.
+        answer: Box<Answer>,
+    },
+    /// Why the question failed: the last event when it was not answered.
+    Error {
+        /// The error's stable code (`CANNOT_ANSWER`, `RATE_LIMITED`, ...).
+        code: &'static str,
+        /// What went wrong and what to do about it.
+        message: String,
+        /// When a rate limit is spent: seconds until a retry may succeed.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_secs: Option<u64>,
+    },
+}
+
+impl AskEvent {
+    /// The last event of a question that failed with `e`.
+    pub fn error(e: &Error) -> Self {
+        Self::Error {
+            code: e.kind().code(),
+            message: e.to_string(),
+            retry_after_secs: e
+                .retry_after()
+                .map(|d| d.as_secs_f64().ceil().max(1.0) as u64),
+        }
+    }
+
+    /// Whether no event follows this one.
+    pub fn is_last(&self) -> bool {
+        matches!(self, Self::Answer { .. } | Self::Error { .. })
+    }
+}
+
+/// Where the engine reports its progress while it answers (none for [`Engine::ask`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Progress(mpsc::UnboundedSender<AskEvent>);
+
+impl Progress {
+    /// Reports `event`; a listener that went away is no error (the work is being cancelled).
+    pub(crate) fn send(&self, event: AskEvent) {
+        let _ = self.0.send(event);
+    }
+}
+
+/// Reports to `progress`, when there is one.
+pub(crate) fn report(progress: Option<&Progress>, event: impl FnOnce() -> AskEvent) {
+    if let Some(p) = progress {
+        p.send(event());
+    }
+}
+
+/// The events of one question ([`Engine::ask_stream`](crate::Engine::ask_stream)). Dropping
+/// the stream before its last event cancels the work that remains.
+#[derive(Debug)]
+pub struct AskStream {
+    events: mpsc::UnboundedReceiver<AskEvent>,
+    work: JoinHandle<()>,
+}
+
+impl AskStream {
+    /// Runs `work` on the runtime, its progress reported to the stream.
+    pub(crate) fn spawn<F, Fut>(work: F) -> Self
+    where
+        F: FnOnce(Progress) -> Fut,
+        Fut: Future<Output = AskEvent> + Send + 'static,
+    {
+        let (tx, events) = mpsc::unbounded_channel();
+        let progress = Progress(tx.clone());
+        let fut = work(progress);
+        let work = tokio::spawn(async move {
+            let last = fut.await;
+            let _ = tx.send(last);
+        });
+        Self { events, work }
+    }
+}
+
+impl Stream for AskStream {
+    type Item = AskEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<AskEvent>> {
+        self.events.poll_recv(cx)
+    }
+}
+
+impl Drop for AskStream {
+    fn drop(&mut self) {
+        // Closing the stream cancels the question: the task stops at its next await (the
+        // statement being run is dropped with it).
+        self.work.abort();
+    }
+}
