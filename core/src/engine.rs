@@ -578,13 +578,7 @@ impl Engine {
             progress,
         };
         let outcome = self
-            .ask_inner(
-                &ask.question,
-                &ask.principal,
-                key.clone(),
-                renew,
-                &mut call,
-            )
+            .ask_inner(&ask.question, &ask.principal, key.clone(), renew, &mut call)
             .instrument(span)
             .await;
         let session_id = match &outcome {

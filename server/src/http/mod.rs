@@ -243,6 +243,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(health::health))
         .routes(routes!(routes::login))
         .routes(routes!(routes::query))
+        .routes(routes!(routes::query_stream))
         .routes(routes!(routes::get_session, routes::delete_session))
         .routes(routes!(routes::reset_breaker))
         .routes(routes!(feedback::give_feedback))

@@ -1,14 +1,18 @@
 //! The API's handlers (except `/health`, in [`super::health`]).
 
-use std::sync::Arc;
+use std::{convert::Infallible, sync::Arc};
 
 use axum::{
     Extension, Json,
     extract::{Path, State},
     http::{HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
 };
-use conversational_bi::{Answer, Ask, session::SessionState};
+use conversational_bi::{Answer, Ask, AskEvent, session::SessionState};
+use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -223,6 +227,65 @@ pub async fn query(
         ask = ask.session(id);
     }
     Ok(Json(state.engine().ask(ask).await?))
+}
+
+/// Answers a question as `POST /api/v1/query` does, streaming its progress as server-sent
+/// events: `stage` (`{"event":"stage","stage":"generate"}`) while the engine works, then `sql`,
+/// then `rows`, then `answer` (the body `POST /api/v1/query` returns, under `answer`) or
+/// `error` (`code`, `message`) last. Closing the connection cancels the question.
+#[utoipa::path(
+    post,
+    path = "/api/v1/query/stream",
+    tag = "queries",
+    request_body = QueryRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Server-sent events: `stage`, `sql`, `rows`, then `answer` or `error` last; each `data` is the event as JSON", content_type = "text/event-stream", body = String),
+        (status = 400, description = "Malformed body or question (`INVALID_INPUT`)", body = ErrorBody),
+        (status = 401, description = "No token or a refused one", body = ErrorBody),
+        (status = 403, description = "The token has neither the analyst nor the admin role", body = ErrorBody),
+        (status = 413, description = "Body over `[server] max_body_bytes`", body = ErrorBody),
+    )
+)]
+pub async fn query_stream(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<QueryRequest>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    caller.require_any(&[ROLE_ANALYST, ROLE_ADMIN])?;
+    let mut ask = Ask::new(body.query)
+        .principal(caller.principal())
+        .fresh_id_for_unknown_session();
+    if let Some(id) = body.session_id {
+        check_session_id(&id)?;
+        ask = ask.session(id);
+    }
+    let events = state.engine().ask_stream(ask).map(|e| Ok(sse_event(e)));
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// One event of `POST /api/v1/query/stream`, named by its kind.
+fn sse_event(e: AskEvent) -> Event {
+    let e = match e {
+        // As `POST /api/v1/query`: what an internal error was is in the log, not the reply.
+        AskEvent::Error { code, .. } if code == "INTERNAL" || code == "CONFIG" => AskEvent::Error {
+            code: "INTERNAL",
+            message: "internal error; the server log has the details".into(),
+            retry_after_secs: None,
+        },
+        e => e,
+    };
+    let name = match &e {
+        AskEvent::Stage { .. } => "stage",
+        AskEvent::Sql { .. } => "sql",
+        AskEvent::Rows { .. } => "rows",
+        AskEvent::Answer { .. } => "answer",
+        AskEvent::Error { .. } => "error",
+    };
+    Event::default()
+        .event(name)
+        .json_data(&e)
+        .unwrap_or_else(|_| Event::default().event("error").data("{\"event\":\"error\",\"code\":\"INTERNAL\",\"message\":\"the event could not be written\"}"))
 }
 
 async fn existing_session(

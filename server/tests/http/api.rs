@@ -505,3 +505,85 @@ async fn metrics_count_queries_and_requests_by_route() {
         "no session ids in labels"
     );
 }
+
+/// The events of a `text/event-stream` body: (name, data as JSON).
+fn sse_events(body: &str) -> Vec<(String, serde_json::Value)> {
+    body.split("\n\n")
+        .filter_map(|block| {
+            let mut name = None;
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(n) = line.strip_prefix("event: ") {
+                    name = Some(n.to_string());
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    data.push_str(d);
+                }
+            }
+            Some((name?, serde_json::from_str(&data).expect("json data")))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_query_streams_its_stages_sql_rows_then_the_answer() {
+    let app = test_app().await;
+    let token = login(&app, "ana").await;
+    let reply = send(
+        &app,
+        request(
+            "POST",
+            "/api/v1/query/stream",
+            Some(&token),
+            Some(json!({ "query": "How many artists are there?" })),
+        ),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.headers["content-type"], "text/event-stream");
+    let events = sse_events(reply.body.as_str().expect("text"));
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    let at = |name: &str| names.iter().position(|n| *n == name).expect(name);
+    assert_eq!(names[0], "stage", "{names:?}");
+    assert!(
+        at("stage") < at("sql") && at("sql") < at("rows"),
+        "{names:?}"
+    );
+    assert_eq!(names.last(), Some(&"answer"), "{names:?}");
+    let (_, answer) = events.last().expect("answer");
+    assert_eq!(answer["answer"]["rows"], json!([[275]]));
+    assert_eq!(events[at("sql")].1["sql"], answer["answer"]["sql"]);
+    // The conversation goes on, over the stream or not.
+    let id = answer["answer"]["session_id"].as_str().expect("id");
+    let next = ask(&app, &token, id, "How many albums are there?").await;
+    assert_eq!(next.body["turn"], json!(2));
+
+    // A question that cannot be answered ends with its error, after the stages.
+    let reply = send(
+        &app,
+        request(
+            "POST",
+            "/api/v1/query/stream",
+            Some(&token),
+            Some(json!({ "query": "How many frobnicated wombats are there?" })),
+        ),
+    )
+    .await;
+    let events = sse_events(reply.body.as_str().expect("text"));
+    let (name, last) = events.last().expect("an event");
+    assert_eq!(
+        (name.as_str(), &last["code"]),
+        ("error", &json!("CANNOT_ANSWER"))
+    );
+    // Without a token nothing streams.
+    let reply = send(
+        &app,
+        request(
+            "POST",
+            "/api/v1/query/stream",
+            None,
+            Some(json!({ "query": "How many artists are there?" })),
+        ),
+    )
+    .await;
+    reply.assert_error(401, "UNAUTHORIZED");
+}
