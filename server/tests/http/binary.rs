@@ -210,12 +210,23 @@ async fn the_binary_serves_the_runbook_steps_and_stops_gracefully_on_sigterm() {
         "metrics are on their own port only"
     );
 
-    // One JSON log line per query, with the runbook's fields and the request id.
-    let queries: Vec<Value> = server
-        .log_lines()
-        .into_iter()
-        .filter(|l| l["target"] == "conversational_bi::query")
-        .collect();
+    // One JSON log line per query, with the runbook's fields and the request id. The lines
+    // reach the test through a reader thread: wait for them (a loaded machine is slow).
+    let query_lines = || -> Vec<Value> {
+        server
+            .log_lines()
+            .into_iter()
+            .filter(|l| l["target"] == "conversational_bi::query")
+            .collect()
+    };
+    let mut queries = query_lines();
+    for _ in 0..50 {
+        if queries.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        queries = query_lines();
+    }
     assert_eq!(queries.len(), 2, "{queries:?}");
     let line = &queries[0];
     for field in [
