@@ -214,11 +214,17 @@ pub async fn query(
     caller: Caller,
     ApiJson(body): ApiJson<QueryRequest>,
 ) -> Result<Json<Answer>, ApiError> {
+    Ok(Json(state.engine().ask(caller_ask(&caller, body)?).await?))
+}
+
+/// The question of `body`, asked as `caller` (analyst or admin).
+///
+/// Conversations belong to the user of the token, and their ids come from the server: an id
+/// that is not one of the caller's conversations starts a new one under a fresh id. The engine
+/// asks as the caller: its user, tenant, roles and attributes, so that the data permissions of
+/// `[access]` apply.
+fn caller_ask(caller: &Caller, body: QueryRequest) -> Result<Ask, ApiError> {
     caller.require_any(&[ROLE_ANALYST, ROLE_ADMIN])?;
-    // Conversations belong to the user of the token, and their ids come from the server: an
-    // id that is not one of the caller's conversations starts a new one under a fresh id.
-    // The engine asks as the caller: its user, tenant, roles and attributes, so that the
-    // data permissions of `[access]` apply.
     let mut ask = Ask::new(body.query)
         .principal(caller.principal())
         .fresh_id_for_unknown_session();
@@ -226,7 +232,7 @@ pub async fn query(
         check_session_id(&id)?;
         ask = ask.session(id);
     }
-    Ok(Json(state.engine().ask(ask).await?))
+    Ok(ask)
 }
 
 /// Answers a question as `POST /api/v1/query` does, streaming its progress as server-sent
@@ -252,14 +258,7 @@ pub async fn query_stream(
     caller: Caller,
     ApiJson(body): ApiJson<QueryRequest>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    caller.require_any(&[ROLE_ANALYST, ROLE_ADMIN])?;
-    let mut ask = Ask::new(body.query)
-        .principal(caller.principal())
-        .fresh_id_for_unknown_session();
-    if let Some(id) = body.session_id {
-        check_session_id(&id)?;
-        ask = ask.session(id);
-    }
+    let ask = caller_ask(&caller, body)?;
     let events = state.engine().ask_stream(ask).map(|e| Ok(sse_event(e)));
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }

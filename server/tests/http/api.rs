@@ -524,20 +524,25 @@ fn sse_events(body: &str) -> Vec<(String, serde_json::Value)> {
         .collect()
 }
 
+/// `POST /api/v1/query/stream` of `question`, with `token` when there is one.
+async fn stream(app: &axum::Router, token: Option<&str>, question: &str) -> crate::support::Reply {
+    send(
+        app,
+        request(
+            "POST",
+            "/api/v1/query/stream",
+            token,
+            Some(json!({ "query": question })),
+        ),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_query_streams_its_stages_sql_rows_then_the_answer() {
     let app = test_app().await;
     let token = login(&app, "ana").await;
-    let reply = send(
-        &app,
-        request(
-            "POST",
-            "/api/v1/query/stream",
-            Some(&token),
-            Some(json!({ "query": "How many artists are there?" })),
-        ),
-    )
-    .await;
+    let reply = stream(&app, Some(&token), "How many artists are there?").await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     assert_eq!(reply.headers["content-type"], "text/event-stream");
     let events = sse_events(reply.body.as_str().expect("text"));
@@ -558,14 +563,10 @@ async fn a_query_streams_its_stages_sql_rows_then_the_answer() {
     assert_eq!(next.body["turn"], json!(2));
 
     // A question that cannot be answered ends with its error, after the stages.
-    let reply = send(
+    let reply = stream(
         &app,
-        request(
-            "POST",
-            "/api/v1/query/stream",
-            Some(&token),
-            Some(json!({ "query": "How many frobnicated wombats are there?" })),
-        ),
+        Some(&token),
+        "How many frobnicated wombats are there?",
     )
     .await;
     let events = sse_events(reply.body.as_str().expect("text"));
@@ -575,15 +576,6 @@ async fn a_query_streams_its_stages_sql_rows_then_the_answer() {
         ("error", &json!("CANNOT_ANSWER"))
     );
     // Without a token nothing streams.
-    let reply = send(
-        &app,
-        request(
-            "POST",
-            "/api/v1/query/stream",
-            None,
-            Some(json!({ "query": "How many artists are there?" })),
-        ),
-    )
-    .await;
+    let reply = stream(&app, None, "How many artists are there?").await;
     reply.assert_error(401, "UNAUTHORIZED");
 }

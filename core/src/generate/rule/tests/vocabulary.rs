@@ -1159,25 +1159,10 @@ async fn a_listing_of_a_categorical_column_lists_each_kind_once() {
 
 #[test]
 fn numbers_stored_as_text_are_cast_under_hostile_names() {
-    use crate::catalog::{Column, Table, TableKind};
     use crate::generate::rule::ir::{Agg, CmpOp, ColumnRef, Filter, Literal, Measure, MeasureArg};
     const TABLE: &str = "we\"ird 'tab";
     const COLUMN: &str = "da`ys\" ) UNION SELECT 1 --";
-    let column = |name: &str| Column {
-        name: name.into(),
-        data_type: "text".into(),
-        nullable: true,
-        comment: None,
-    };
-    let tables = vec![Table {
-        schema: None,
-        name: TABLE.into(),
-        kind: TableKind::Table,
-        columns: vec![column("id"), column(COLUMN)],
-        primary_key: vec!["id".into()],
-        foreign_keys: Vec::new(),
-        comment: None,
-    }];
+    let tables = vec![text_table(TABLE, &["id", COLUMN], "id")];
     let mut values = crate::values::ValueIndex::empty();
     values.insert_numeric_text(ColumnRef::new(TABLE, COLUMN));
     let held = ColumnRef::new(TABLE, COLUMN);
@@ -1280,25 +1265,10 @@ async fn rows_listed_beside_a_column_of_theirs_are_shown_by_name() {
 
 #[test]
 fn a_group_code_is_quoted_under_hostile_names() {
-    use crate::catalog::{Column, Table, TableKind};
     use crate::generate::rule::ir::{Dimension, Measure, MeasureArg};
     const TABLE: &str = "de\"pt 'x";
     const CODE: &str = "co`de\" ) UNION SELECT 1 --";
-    let column = |name: &str| Column {
-        name: name.into(),
-        data_type: "varchar(10)".into(),
-        nullable: false,
-        comment: None,
-    };
-    let tables = vec![Table {
-        schema: None,
-        name: TABLE.into(),
-        kind: TableKind::Table,
-        columns: vec![column(CODE), column("name")],
-        primary_key: vec![CODE.into()],
-        foreign_keys: Vec::new(),
-        comment: None,
-    }];
+    let tables = vec![text_table(TABLE, &[CODE, "name"], CODE)];
     let mut ir = QueryIr::new(TABLE);
     ir.measure = Some(Measure {
         agg: crate::generate::rule::ir::Agg::Count,
@@ -1452,4 +1422,26 @@ async fn two_readings_as_good_as_each_other_abstain() {
         s.starts_with("SELECT EMPLOYEE.EMP_FNAME, EMPLOYEE.EMP_LNAME") && !s.contains("STUDENT"),
         "{s}"
     );
+}
+
+/// A table of text columns keyed by `key`, for tests that name it with hostile names.
+fn text_table(name: &str, columns: &[&str], key: &str) -> crate::catalog::Table {
+    use crate::catalog::{Column, Table, TableKind};
+    Table {
+        schema: None,
+        name: name.into(),
+        kind: TableKind::Table,
+        columns: columns
+            .iter()
+            .map(|c| Column {
+                name: (*c).into(),
+                data_type: "text".into(),
+                nullable: true,
+                comment: None,
+            })
+            .collect(),
+        primary_key: vec![key.into()],
+        foreign_keys: Vec::new(),
+        comment: None,
+    }
 }
