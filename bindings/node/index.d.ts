@@ -77,6 +77,43 @@ export interface User {
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+declare global {
+  interface __NapiRsAsyncGenerator<TOwner, T, TReturn, TNext> {
+    next(...[value]: [] | [TNext]): globalThis.Promise<globalThis.IteratorResult<T, TReturn | undefined>>
+    return(...[value]: [] | [TReturn]): globalThis.Promise<globalThis.IteratorResult<T, TReturn | undefined>>
+    throw(exception?: unknown): globalThis.Promise<globalThis.IteratorResult<T, TReturn | undefined>>
+    [globalThis.Symbol.asyncIterator](): this
+  }
+}
+
+/**
+ * The events of one question (`engine.askStream(...)`), read with `for await`:
+ *
+ * ```js
+ * for await (const event of engine.askStream('How many tracks are there per genre?')) {
+ *   if (event.event === 'stage') console.log('...', event.stage)
+ *   else if (event.event === 'answer') console.log(event.answer.rows)
+ * }
+ * ```
+ *
+ * A question that fails makes the loop throw the error `ask` would reject with (`code`,
+ * `retryable`, `retryAfter`). Leaving the loop early (`break`, `return`, an exception), or
+ * `close()`, cancels the work that remains, the statement running on the database included.
+ *
+ * This type implements JavaScript's async iterable protocol.
+ * It can be used with `for await...of` loops.
+ *
+ * @see https://developer.mozilla.org/en-US/docs/Web/JavaScript/Reference/Iteration_protocols#the_async_iterator_and_async_iterable_protocols
+ */
+export declare class AskStream {
+  /**
+   * Cancels the work that remains (the statement running on the database included); the
+   * iteration ends. Closing a finished stream does nothing.
+   */
+  close(): void
+  [globalThis.Symbol.asyncIterator](): globalThis.__NapiRsAsyncGenerator<AskStream, AskEvent, void, undefined>
+}
+
 /**
  * The engine: ask questions in plain words, refine them over many turns, get safe read-only SQL,
  * an explanation and the result.
@@ -103,6 +140,16 @@ export declare class Engine {
    * ("top 3 instead", "only 2024").
    */
   ask(question: string, options?: AskOptions): Promise<Answer>
+  /**
+   * Answers one question as `ask` does (same arguments), yielding its progress while it
+   * works: `{ event: 'stage', stage }` as each stage begins, then `{ event: 'sql', sql }` and
+   * `{ event: 'rows', columns, rows, truncated }`, then `{ event: 'answer', answer }` (the
+   * answer `ask` resolves with) last. Read it with `for await`; a question that fails makes
+   * the loop throw the error `ask` would reject with. Returns at once: the question starts
+   * at the first event read. Leaving the loop early cancels the work that remains, the
+   * statement running on the database included.
+   */
+  askStream(question: string, options?: AskOptions): AskStream
   /**
    * The state of a conversation of the user (`options.user`, else the default user): its
    * turns, oldest first (empty when it does not exist or is another user's).
@@ -184,6 +231,22 @@ export interface Answer {
   clarification?: Clarification
 }
 
+/**
+ * One event of a question, in the order the engine reaches them:
+ *
+ * - `{ event: 'stage', stage }` as each stage of the pipeline begins (`guard`, `session`,
+ *   `generate`, `save`, ..., as named in `Answer.timings`);
+ * - `{ event: 'sql', sql }`: the statement, as the validator passed it and the database ran it;
+ * - `{ event: 'rows', columns, rows, truncated }`: the result (at most `[database] max_rows`
+ *   rows; values as in `Answer.rows`), and whether the row cap cut it;
+ * - `{ event: 'answer', answer }`: the whole answer, as `ask` resolves with it; the last event.
+ */
+export type AskEvent =
+  | { event: 'stage'; stage: string }
+  | { event: 'sql'; sql: string }
+  | { event: 'rows'; columns: Array<Column>; rows: CellValue[][]; truncated: boolean }
+  | { event: 'answer'; answer: Answer }
+
 /** Options of one question. */
 export interface AskOptions {
   /**
@@ -211,12 +274,20 @@ export interface Attempt {
 
 /** A chart that suits the result. */
 export interface Chart {
-  /** `bar`, `line` or `pie`. */
+  /** `bar`, `line`, `pie`, `scatter` or `stacked_bar`. */
   kind: string
-  /** The column on the x axis. */
+  /**
+   * The category or time column the chart is drawn along (the first measure of a scatter
+   * plot).
+   */
   x: string
-  /** The numeric column on the y axis. */
+  /** The measure (the second measure of a scatter plot). */
   y: string
+  /**
+   * The chart's complete Vega-Lite v6 specification, the rows inline (`data.values`): pass
+   * it to `vegaEmbed`.
+   */
+  vegaLite: Record<string, any>
 }
 
 /** A question back to the asker, with the readings to choose from. */

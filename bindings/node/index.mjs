@@ -5,5 +5,6 @@ import { createRequire } from 'node:module'
 const require = createRequire(import.meta.url)
 const binding = require('./index.js')
 
+export const AskStream = binding.AskStream
 export const Engine = binding.Engine
 export default binding

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::chart::suggest_chart;
 use crate::exec::{ResultColumn, Value};
 
 /// One try of the generator: the SQL it wrote and, when the try failed, why.
@@ -16,15 +17,22 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
-/// A chart that suits the result, for front ends that draw one.
+/// A chart that suits the result, for front ends that draw one: its kind, its two main columns
+/// and a complete Vega-Lite specification to draw it with (see [`crate::chart`] for the rules).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChartSuggestion {
-    /// `bar`, `line` or `pie`.
+    /// `bar`, `line`, `pie`, `scatter` or `stacked_bar`.
     pub kind: String,
-    /// The column on the x axis (categories or time).
+    /// The category or time column the chart is drawn along (the first measure of a scatter
+    /// plot). The specification may draw it on the vertical axis (horizontal bars).
     pub x: String,
-    /// The numeric column on the y axis.
+    /// The measure (the second measure of a scatter plot).
     pub y: String,
+    /// A complete Vega-Lite v6 specification of the chart, the rows inline (`data.values`, one
+    /// object per row keyed by column name), built by the engine from the result's column types
+    /// and values and the question: ready for `vegaEmbed` or Altair's `alt.Chart.from_dict`.
+    #[serde(default)]
+    pub vega_lite: serde_json::Value,
 }
 
 /// What an answer is.
@@ -110,121 +118,48 @@ pub struct Answer {
     /// Two or three follow-ups the asker can send next ("by month", "top 5").
     #[serde(default)]
     pub suggestions: Vec<String>,
+    /// The parts of the query in force after this answer, each of which can be removed as the
+    /// next turn ([`Ask::remove_scope`](crate::Ask::remove_scope)): its conditions, groupings,
+    /// sort and limit, in plain words. Empty when the generator that wrote the SQL keeps no
+    /// structured form of it (a model, or a verified query the rules read otherwise): no scope
+    /// rather than a guessed one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scope: Vec<ScopeItem>,
 }
 
-/// Suggests a chart for a result: a time or category column with one numeric column. A
-/// code shown beside its name (`DEPT_CODE, DEPT_NAME, count`, one name per code) is one
-/// category, drawn by its name.
-pub fn suggest_chart(columns: &[ResultColumn], rows: &[Vec<Value>]) -> Option<ChartSuggestion> {
-    if !(2..=3).contains(&columns.len()) || rows.len() < 2 {
-        return None;
-    }
-    let numeric = |i: usize| {
-        rows.iter().all(|r| {
-            matches!(
-                r.get(i),
-                Some(Value::Int(_) | Value::Float(_) | Value::Decimal(_) | Value::Null)
-            )
-        })
-    };
-    let (numbers, categories): (Vec<usize>, Vec<usize>) =
-        (0..columns.len()).partition(|&i| numeric(i));
-    let (x, y) = match (categories.as_slice(), numbers.as_slice()) {
-        ([x], [y]) => (*x, *y),
-        ([code, name], [y]) if one_to_one(rows, *code, *name) => (*name, *y),
-        _ => return None,
-    };
-    let looks_temporal = rows.iter().all(|r| match r.get(x) {
-        Some(Value::Text(t)) => t.len() >= 4 && t[..4].chars().all(|c| c.is_ascii_digit()),
-        _ => false,
-    });
-    let kind = if looks_temporal {
-        "line"
-    } else if rows.len() <= 6 {
-        "pie"
-    } else {
-        "bar"
-    };
-    Some(ChartSuggestion {
-        kind: kind.into(),
-        x: columns[x].name.clone(),
-        y: columns[y].name.clone(),
-    })
+/// What kind of part of a query a [`ScopeItem`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeKind {
+    /// A condition on rows (`WHERE`): "genre name is Rock", "in 2024".
+    Filter,
+    /// A condition on a computed value (`HAVING`): "the number of tracks is more than 10".
+    Having,
+    /// A grouping: "by invoice billing country".
+    Group,
+    /// The sort: "sorted by the total of invoice total, largest first".
+    Order,
+    /// The row limit: "top 5".
+    Limit,
 }
 
-/// Whether columns `a` and `b` pair each value of one with a single value of the other.
-fn one_to_one(rows: &[Vec<Value>], a: usize, b: usize) -> bool {
-    let mut ab: BTreeMap<String, String> = BTreeMap::new();
-    let mut ba: BTreeMap<String, String> = BTreeMap::new();
-    rows.iter().all(|r| {
-        let (Some(x), Some(y)) = (r.get(a), r.get(b)) else {
-            return false;
-        };
-        let (x, y) = (format!("{x:?}"), format!("{y:?}"));
-        ab.entry(x.clone()).or_insert_with(|| y.clone()) == &y
-            && ba.entry(y).or_insert(x.clone()) == &x
-    })
+/// One removable part of the query an answer ran: what a front end shows as a chip under the
+/// answer, and removes with [`Ask::remove_scope`](crate::Ask::remove_scope).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScopeItem {
+    /// Names the part within this answer: `filter:0`, `having:0`, `group:1` (by position),
+    /// `order` or `limit`. Valid for the answer it came with.
+    pub id: String,
+    /// What kind of part it is.
+    pub kind: ScopeKind,
+    /// The part in plain words, as the explanation words it ("genre name is Rock", "in 2024",
+    /// "by invoice billing country", "top 5").
+    pub label: String,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cols(a: &str, b: &str) -> Vec<ResultColumn> {
-        vec![
-            ResultColumn {
-                name: a.into(),
-                data_type: "TEXT".into(),
-            },
-            ResultColumn {
-                name: b.into(),
-                data_type: "INTEGER".into(),
-            },
-        ]
-    }
-
-    #[test]
-    fn charts_follow_the_shape_of_the_result() {
-        let months: Vec<Vec<Value>> = ["2024-01", "2024-02", "2024-03"]
-            .iter()
-            .map(|m| vec![Value::Text((*m).into()), Value::Int(3)])
-            .collect();
-        assert_eq!(
-            suggest_chart(&cols("month", "n"), &months).map(|c| c.kind),
-            Some("line".into())
-        );
-        let cats: Vec<Vec<Value>> = (0..8)
-            .map(|i| vec![Value::Text(format!("genre {i}")), Value::Float(1.5)])
-            .collect();
-        let chart = suggest_chart(&cols("genre", "revenue"), &cats).expect("bar");
-        assert_eq!(
-            (chart.kind.as_str(), chart.x.as_str(), chart.y.as_str()),
-            ("bar", "genre", "revenue")
-        );
-        assert_eq!(suggest_chart(&cols("a", "b"), &cats[..1]), None);
-
-        // A code beside its name is one category, drawn by the name.
-        let mut three = cols("code", "name");
-        three.push(ResultColumn {
-            name: "count".into(),
-            data_type: "INTEGER".into(),
-        });
-        let depts: Vec<Vec<Value>> = (0..8)
-            .map(|i| {
-                vec![
-                    Value::Text(format!("D{i}")),
-                    Value::Text(format!("Department {i}")),
-                    Value::Int(i),
-                ]
-            })
-            .collect();
-        let chart = suggest_chart(&three, &depts).expect("bar by name");
-        assert_eq!((chart.x.as_str(), chart.y.as_str()), ("name", "count"));
-        // Two categories that are not one (country and city) are not drawn as one.
-        let mut cities = depts.clone();
-        cities[1][0] = Value::Text("D0".into());
-        assert_eq!(suggest_chart(&three, &cities), None);
-    }
 
     #[test]
     fn answer_serializes_with_the_documented_names() {
@@ -252,6 +187,7 @@ mod tests {
             kind: Default::default(),
             suggestions: Vec::new(),
             verified: false,
+            scope: Vec::new(),
         };
         let v = serde_json::to_value(&a).expect("json");
         for key in [

@@ -21,14 +21,14 @@ use crate::{
     config::{Config, EmbedderKind, Interface, LlmProviderKind, Secret},
     embed::{Embedder, RecentEmbeddings},
     error::Result,
-    generate::{Generation, GenerationRequest, SqlGenerator, StackParts, correct},
+    generate::{Generation, GenerationRequest, SqlGenerator, StackParts, correct, refine},
     guard::InputGuard,
     metrics::Metrics,
     resilience::{
         BreakerState, CircuitBreaker,
         rate_limit::{self, RateLimit, RateLimiter},
     },
-    session::{self, SessionKey, SessionState, SessionStore, Turn},
+    session::{self, SessionKey, SessionState, SessionStore, SessionSummary, Turn},
     source::DataSource,
     store::{self, RedisConnection},
     stream::{AskEvent, AskStream, Progress, report},
@@ -42,6 +42,8 @@ struct Call<'a> {
     cleaned: Option<String>,
     /// Where progress is reported (`ask_stream`), if anywhere.
     progress: Option<&'a Progress>,
+    /// [`Ask::remove_scope`].
+    remove_scope: Option<&'a str>,
 }
 
 /// The `service` field of log lines.
@@ -71,6 +73,17 @@ pub struct Ask {
     /// `false`.
     #[serde(default)]
     pub fresh_id_for_unknown_session: bool,
+    /// Instead of a new question, the conversation's last answer without one of its parts:
+    /// the `id` of one of that answer's [`scope`](Answer::scope) items (`filter:0`, `group:1`,
+    /// `order`, `limit`, ...). `question` must then be empty, and `session_id` name the
+    /// conversation. The generator that wrote the answer's query removes the part (and what has
+    /// no meaning without it: a sort takes its limit along) and writes the query again, which
+    /// is validated and run as any generated SQL; the turn is saved as `without "top 5"`, and
+    /// follow-ups continue from it. An id that names no part of the last answer, a conversation
+    /// without an answer, or an answer without parts is an
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput), and nothing runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remove_scope: Option<String>,
 }
 
 impl Ask {
@@ -111,6 +124,13 @@ impl Ask {
     /// conversation under a generated id, with a warning.
     pub fn fresh_id_for_unknown_session(mut self) -> Self {
         self.fresh_id_for_unknown_session = true;
+        self
+    }
+
+    /// Sets [`Ask::remove_scope`]: the conversation's last answer without its scope item `id`
+    /// (ask with an empty question: `Ask::new("").session(id).remove_scope("limit")`).
+    pub fn remove_scope(mut self, id: impl Into<String>) -> Self {
+        self.remove_scope = Some(id.into());
         self
     }
 }
@@ -481,6 +501,65 @@ impl Engine {
             .await
     }
 
+    /// The live conversations of the default user of `tenant_id`, most recently given a turn
+    /// first, at most `limit` (see [`SessionStore::list`]).
+    pub async fn list_sessions(
+        &self,
+        tenant_id: &str,
+        limit: usize,
+    ) -> Result<Vec<SessionSummary>> {
+        self.inner.sessions.list(tenant_id, None, limit).await
+    }
+
+    /// The live conversations of `user_id` in `tenant_id` (an empty `user_id` is the default
+    /// user), most recently given a turn first, at most `limit`. Another user's conversations
+    /// are never listed.
+    pub async fn list_user_sessions(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        limit: usize,
+    ) -> Result<Vec<SessionSummary>> {
+        let user = (!user_id.is_empty()).then_some(user_id);
+        self.inner.sessions.list(tenant_id, user, limit).await
+    }
+
+    /// Gives a conversation of the default user a title (what lists show instead of its first
+    /// question) and returns its summary; `None` when it does not exist (never existed,
+    /// expired or was reset). The title is trimmed and must be 1 to
+    /// [`session::MAX_TITLE_CHARS`] characters on one line: otherwise an
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) says what is wrong.
+    pub async fn rename_session(
+        &self,
+        tenant_id: &str,
+        session_id: &str,
+        title: &str,
+    ) -> Result<Option<SessionSummary>> {
+        self.rename(&SessionKey::new(tenant_id, session_id), title)
+            .await
+    }
+
+    /// As [`Engine::rename_session`], for a conversation of `user_id` (another user's
+    /// conversation is not found, and left alone).
+    pub async fn rename_user_session(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        session_id: &str,
+        title: &str,
+    ) -> Result<Option<SessionSummary>> {
+        self.rename(&SessionKey::for_user(tenant_id, user_id, session_id), title)
+            .await
+    }
+
+    async fn rename(&self, key: &SessionKey, title: &str) -> Result<Option<SessionSummary>> {
+        let title = session::check_title(title)?;
+        if !self.inner.sessions.rename(key, &title).await? {
+            return Ok(None);
+        }
+        self.inner.sessions.summary(key).await
+    }
+
     /// The state of the circuit breaker around the LLM provider; `None` when there is none (the
     /// rule generator, a custom generator, or `[production.circuit_breaker] enabled = false`).
     pub fn circuit_breaker_state(&self) -> Option<BreakerState> {
@@ -576,6 +655,7 @@ impl Engine {
             started,
             cleaned: None,
             progress,
+            remove_scope: ask.remove_scope.as_deref(),
         };
         let outcome = self
             .ask_inner(&ask.question, &ask.principal, key.clone(), renew, &mut call)
@@ -666,8 +746,15 @@ impl Engine {
 
         stage("guard");
         let t = Instant::now();
-        let question = tracing::info_span!("guard").in_scope(|| inner.guard.check(question))?;
-        call.cleaned = Some(question.clone());
+        // A removal has no question of its own: it is saved as what it removes (below).
+        let mut question = match call.remove_scope {
+            None => tracing::info_span!("guard").in_scope(|| inner.guard.check(question))?,
+            Some(id) => {
+                refine::check_removal(question, id)?;
+                String::new()
+            }
+        };
+        call.cleaned = Some(question.clone()).filter(|q| !q.is_empty());
         timings.insert("guard".to_string(), ms(t));
 
         stage("session");
@@ -687,6 +774,16 @@ impl Engine {
             state = SessionState::new(&key);
         }
         tracing::Span::current().record("session_id", key.session_id.as_str());
+        // A removal: the last answer's state and scope, and the part asked for.
+        let refinement = match call.remove_scope {
+            Some(id) => {
+                let r = self.refinement(&view, &state.turns, id).await?;
+                question = refine::question(std::slice::from_ref(&r.asked));
+                call.cleaned = Some(question.clone());
+                Some(r)
+            }
+            None => None,
+        };
         inner
             .guard
             .check_context(state.context_bytes() + question.len())?;
@@ -707,7 +804,7 @@ impl Engine {
         let from_model = view
             .semantic()
             .map_or(&[][..], |s| s.model().verified_queries.as_slice());
-        let verified = if from_model.is_empty() && promoted.is_empty() {
+        let verified = if refinement.is_some() || (from_model.is_empty() && promoted.is_empty()) {
             None
         } else {
             stage("verified");
@@ -736,6 +833,8 @@ impl Engine {
             view: Some(view.clone()),
         };
 
+        // Whether the answer's state describes the statement that ran (see `scope` below).
+        let mut state_ran = true;
         let (done, similarity, generator_name) = match verified {
             Some(found) => {
                 let t = Instant::now();
@@ -756,6 +855,12 @@ impl Engine {
                         .and_then(|g| g.state)
                 } else {
                     None
+                };
+                // The rules' reading shows as the answer's scope only when it writes the very
+                // statement the verified query ran.
+                state_ran = match &state {
+                    Some(s) => self.state_writes(&view, s, &found.validated.sql).await,
+                    None => false,
                 };
                 let explanation = found.explanation();
                 let done = correct::Corrected {
@@ -779,7 +884,8 @@ impl Engine {
                 (done, None, VERIFIED_GENERATOR.to_string())
             }
             None => {
-                let (probe, served) = match &inner.cache {
+                // A removal is neither looked up nor cached: its question is the engine's.
+                let (probe, served) = match inner.cache.as_ref().filter(|_| refinement.is_none()) {
                     Some(cache) => {
                         stage("cache");
                         let t = Instant::now();
@@ -802,8 +908,17 @@ impl Engine {
                     Some(hit) => (hit.answer, Some(hit.similarity), hit.generator),
                     None => {
                         stage("generate");
+                        let refining = refinement.as_ref().map(|r| refine::Refining {
+                            generator: generator.clone(),
+                            state: r.state.clone(),
+                            remove: r.asked.id.clone(),
+                        });
+                        let writer: &dyn SqlGenerator = match &refining {
+                            Some(r) => r,
+                            None => generator.as_ref(),
+                        };
                         let generated = match correct::generate_or_clarify(
-                            generator.as_ref(),
+                            writer,
                             &view,
                             request(&question),
                             inner.config.llm.max_retries,
@@ -812,7 +927,10 @@ impl Engine {
                         {
                             Ok(g) => g,
                             Err(e) => {
-                                if e.kind() == crate::error::ErrorKind::CannotAnswer {
+                                // A removal that fails leaves the conversation as it was.
+                                if e.kind() == crate::error::ErrorKind::CannotAnswer
+                                    && refinement.is_none()
+                                {
                                     // The conversation keeps the question it could not answer:
                                     // a next "how many are there?" must not be read against
                                     // the answer before it.
@@ -861,6 +979,16 @@ impl Engine {
                 }
             }
         };
+        // The parts of the query that ran, from the state that wrote it; a removal is saved as
+        // what it removed, with what went along.
+        let scope = match &done.generation.state {
+            Some(s) if state_ran => refine::scope(s),
+            _ => Vec::new(),
+        };
+        if let Some(r) = &refinement {
+            question = refine::question(&refine::removed(&r.before, &scope, &r.asked));
+            call.cleaned = Some(question.clone());
+        }
         timings.insert("generate".to_string(), done.generate_ms);
         timings.insert("validate".to_string(), done.validate_ms);
         timings.insert("execute".to_string(), done.execute_ms);
@@ -964,7 +1092,7 @@ impl Engine {
         timings.insert("suggest".to_string(), ms(t));
         timings.insert("total".to_string(), ms(started));
 
-        let chart = suggest_chart(&done.result.columns, &done.result.rows);
+        let chart = suggest_chart(&done.result.columns, &done.result.rows, &question);
         Ok(Answer {
             sql: done.validated.sql,
             explanation,
@@ -986,6 +1114,7 @@ impl Engine {
             kind: AnswerKind::Answer,
             clarification: None,
             suggestions,
+            scope,
         })
     }
 
@@ -1049,7 +1178,77 @@ impl Engine {
             clarification: Some(c),
             verified: false,
             suggestions: labels,
+            scope: Vec::new(),
         })
+    }
+
+    /// What a removal ([`Ask::remove_scope`]) starts from: the state of the conversation's last
+    /// answer, its scope, and the item `id` names in it. Refuses (`InvalidInput`) when there is
+    /// no answer, the answer has no state, or `id` names none of the parts the answer showed.
+    async fn refinement(
+        &self,
+        view: &crate::access::View,
+        turns: &[Turn],
+        id: &str,
+    ) -> Result<Refinement> {
+        let Some(last) = turns.iter().rev().find(|t| !t.sql.is_empty()) else {
+            return Err(crate::Error::invalid_input(
+                "remove_scope removes a part of the conversation's last answer, and this conversation has none (send the session_id of a conversation with an answer, or ask a question first)",
+            ));
+        };
+        let no_parts = || {
+            crate::Error::invalid_input(format!(
+                "the last answer (written by {}) has no removable parts: its generator keeps no structured form of the query. Ask the question again without the part",
+                last.generator
+            ))
+        };
+        let Some(state) = last.state.clone() else {
+            return Err(no_parts());
+        };
+        // A verified answer shows the rules' reading as its scope only when the reading writes
+        // its statement (see `ask_inner`); otherwise it showed none, and there is none to remove.
+        if last.generator == VERIFIED_GENERATOR && !self.state_writes(view, &state, &last.sql).await
+        {
+            return Err(no_parts());
+        }
+        let before = refine::scope(&state);
+        if before.is_empty() {
+            return Err(no_parts());
+        }
+        let Some(asked) = before.iter().find(|i| i.id == id).cloned() else {
+            let ids: Vec<&str> = before.iter().map(|i| i.id.as_str()).collect();
+            return Err(crate::Error::invalid_input(format!(
+                "remove_scope '{id}' names no part of the last answer, whose parts are {}; send the id of one of its scope items",
+                ids.join(", ")
+            )));
+        };
+        Ok(Refinement {
+            state,
+            before,
+            asked,
+        })
+    }
+
+    /// Whether the generator writes `state`'s query as the statement `sql` (as validated under
+    /// `view`): whether the state describes that statement.
+    async fn state_writes(
+        &self,
+        view: &crate::access::View,
+        state: &serde_json::Value,
+        sql: &str,
+    ) -> bool {
+        let request = GenerationRequest {
+            question: String::new(),
+            catalog: view.catalog().clone(),
+            history: Vec::new(),
+            feedback: Vec::new(),
+            max_rows: self.inner.config.database.max_rows,
+            view: Some(view.clone()),
+        };
+        match self.inner.generator.refine(&request, state, None).await {
+            Ok(g) => view.validate(&g.sql).is_ok_and(|v| v.sql == sql),
+            Err(_) => false,
+        }
     }
 
     /// Whether a suggested follow-up would be answered: with the rule generator, it is asked
@@ -1078,6 +1277,16 @@ impl Engine {
             _ => false,
         }
     }
+}
+
+/// What a removal starts from (see [`Engine::refinement`]).
+struct Refinement {
+    /// The last answer's state.
+    state: serde_json::Value,
+    /// Its scope.
+    before: Vec<crate::answer::ScopeItem>,
+    /// The item to remove.
+    asked: crate::answer::ScopeItem,
 }
 
 /// The generator name of answers a verified query gave.

@@ -10,7 +10,8 @@
 //!   [`Health`](engine::Health);
 //! - [`config`]: the runbook's TOML configuration, assembled by
 //!   [`Config::from_sources`] from defaults, files, text, overrides and the environment;
-//! - [`answer`], [`error`]: what an ask returns;
+//! - [`answer`], [`error`]: what an ask returns; [`chart`]: the chart of an answer, a Vega-Lite
+//!   specification built from the result;
 //! - the seams, each a trait with its implementations: [`generate`] (`SqlGenerator`: the
 //!   offline rule generator, a model, the fallback), [`llm`] (`LlmProvider`: OpenAI, Anthropic,
 //!   Cohere, Ollama), [`embed`] (`Embedder`), [`session`] (`SessionStore`), [`cache`]
@@ -43,6 +44,7 @@ pub mod access;
 pub mod answer;
 pub mod cache;
 pub mod catalog;
+pub mod chart;
 pub mod clock;
 pub mod config;
 pub mod demo;

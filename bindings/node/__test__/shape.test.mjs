@@ -87,7 +87,23 @@ const TOP5 = {
   kind: 'answer',
   verified: false,
   suggestions: [],
-  chart: { kind: 'pie', x: 'Name', y: 'count' },
+  chart: { kind: 'bar', x: 'Name', y: 'count' },
+}
+
+const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json'
+
+/**
+ * Asserts that the answer's chart has a Vega-Lite specification with its schema, a mark and one
+ * data value per row, and returns `expected` with that specification as its chart's `vegaLite`
+ * (the engine's own unit tests pin the specification itself).
+ */
+function withChartSpec(expected, actual) {
+  const spec = actual.chart.vegaLite
+  assert.equal(spec.$schema, VEGA_LITE_SCHEMA)
+  assert.equal(typeof spec.mark.type, 'string')
+  assert.equal(spec.mark.tooltip, true)
+  assert.equal(spec.data.values.length, actual.rows.length, 'one data value per row')
+  return { ...expected, chart: { ...expected.chart, vegaLite: spec } }
 }
 
 /** An answer of the loopback model: its SQL as run, one successful attempt, no chart. */
@@ -132,14 +148,21 @@ describe('answers that JSON carries', () => {
   test('Chinook: a ranking with a chart, then the same question from the semantic cache', async () => {
     const engine = new Engine()
     const first = await engine.ask('Which 5 artists have the most tracks?')
-    assertAnswer(first, TOP5)
+    assertAnswer(first, withChartSpec(TOP5, first))
+    const spec = first.chart.vegaLite
+    assert.deepEqual(
+      spec.data.values,
+      TOP5.rows.map(([Name, count]) => ({ Name, count })),
+    )
+    assert.deepEqual([spec.mark.type, spec.encoding.y.field, spec.encoding.x.field], ['bar', 'count', 'Name'])
     assert.ok(!('similarity' in first), 'no similarity without a cache hit')
     assert.ok(!('error' in first.attempts[0]), 'no error on the attempt that succeeded')
 
     const cached = await engine.ask('Which 5 artists have the most tracks?')
     // similarity comes after the fields that are always there, before chart.
-    const { chart, ...rest } = TOP5
+    const { chart, ...rest } = withChartSpec(TOP5, cached)
     assertAnswer(cached, { ...rest, cacheHit: true, similarity: 1, chart })
+    assert.deepStrictEqual(cached.chart.vegaLite, spec)
   })
 
   test('Chinook: a count has no chart; a cut result has its warning', async () => {
@@ -276,6 +299,19 @@ describe('answers that JSON cannot carry, converted field by field', () => {
         [[9007199254740993n, -9007199254740993n, 9007199254740991, 12.5, -0, null, Buffer.from([0xca, 0xfe]), Buffer.alloc(0), 'x']],
       ),
     )
+  })
+
+  test('a chart beside a bigint: its Vega-Lite data holds numbers, one value per row', async (t) => {
+    const sql = "SELECT 'a' AS k, 9007199254740993 AS big UNION ALL SELECT 'b', 2"
+    const a = await askModel(t, sql)
+    assert.equal(typeof a.rows[0][1], 'bigint', 'converted field by field')
+    const { chart } = withChartSpec({ chart: { kind: 'bar', x: 'k', y: 'big' } }, a)
+    assert.deepStrictEqual(a.chart, chart)
+    assert.deepStrictEqual(a.chart.vegaLite.data.values, [
+      { big: 9007199254740992, k: 'a' },
+      { big: 2, k: 'b' },
+    ])
+    assertPlainProperties(a.chart, 'chart')
   })
 
   test('SQLite: infinite numbers stay numbers', async (t) => {

@@ -200,10 +200,12 @@ struct AttemptView<'a> {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct ChartView<'a> {
     kind: &'a str,
     x: &'a str,
     y: &'a str,
+    vega_lite: &'a serde_json::Value,
 }
 
 fn columns<S: Serializer>(c: &&[ResultColumn], s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -251,6 +253,7 @@ fn chart<S: Serializer>(
             kind: &c.kind,
             x: &c.x,
             y: &c.y,
+            vega_lite: &c.vega_lite,
         }
         .serialize(s),
         None => s.serialize_none(),

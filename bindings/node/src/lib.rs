@@ -6,11 +6,13 @@
 //! constructor checks the configuration (throwing `CONFIG` at once) and never touches the
 //! database, so that `new Engine()` never blocks the event loop; the first method called
 //! connects, and a failed connection is that call's rejection and is tried again by the next
-//! call (the core's [`LazyEngine`](conversational_bi::LazyEngine)).
+//! call (the core's [`LazyEngine`](conversational_bi::LazyEngine)). `askStream` returns an
+//! [`AskStream`], the events of a question read with `for await` (see [`stream`]).
 
 mod answer_js;
 mod error;
 mod options;
+mod stream;
 mod types;
 
 use std::future::Future;
@@ -23,6 +25,7 @@ use napi::{Env, JsValue, bindgen_prelude::*};
 use napi_derive::napi;
 
 pub use options::{AskOptions, EngineOptions, FeedbackOptions, SchemaOptions, TenantOptions};
+pub use stream::{AskEventObject, AskStream};
 
 // The engine's allocations (parsing SQL allocates a node per token) are served by mimalloc, as
 // in the server binary; JavaScript values are V8's, untouched.
@@ -98,13 +101,7 @@ impl Engine {
         question: Unknown<'env>,
         options: Option<Unknown<'env>>,
     ) -> Result<PromiseRaw<'env, AnswerJs>> {
-        let ask = string_arg(env, question, "question").and_then(|q| {
-            let options: AskOptions = object_arg(env, options, "options")?;
-            let principal = options::principal(options.tenant_id, options.user.as_ref())?;
-            let mut ask = Ask::new(q).principal(principal);
-            ask.session_id = options.session_id;
-            Ok(ask)
-        });
+        let ask = ask_args(env, question, options);
         let engine = self.inner.clone();
         promise(
             env,
@@ -113,6 +110,23 @@ impl Engine {
             async move { Ok(AnswerJs::from(engine.ask(ask?).await?)) },
             |answer| answer,
         )
+    }
+
+    /// Answers one question as `ask` does (same arguments), yielding its progress while it
+    /// works: `{ event: 'stage', stage }` as each stage begins, then `{ event: 'sql', sql }` and
+    /// `{ event: 'rows', columns, rows, truncated }`, then `{ event: 'answer', answer }` (the
+    /// answer `ask` resolves with) last. Read it with `for await`; a question that fails makes
+    /// the loop throw the error `ask` would reject with. Returns at once: the question starts
+    /// at the first event read. Leaving the loop early cancels the work that remains, the
+    /// statement running on the database included.
+    #[napi(ts_args_type = "question: string, options?: AskOptions")]
+    pub fn ask_stream(
+        &self,
+        env: &Env,
+        question: Unknown<'_>,
+        options: Option<Unknown<'_>>,
+    ) -> AskStream {
+        AskStream::new(self.inner.clone(), ask_args(env, question, options))
     }
 
     /// The state of a conversation of the user (`options.user`, else the default user): its
@@ -298,6 +312,21 @@ fn object_arg<T: FromNapiValue + Default>(
             "`{name}` must be an object such as {{ sessionId, tenantId, user }}"
         ))),
     }
+}
+
+/// The question of `ask(question, options)` and `askStream(question, options)`, or an
+/// `INVALID_INPUT` error saying which argument is wrong.
+fn ask_args(
+    env: &Env,
+    question: Unknown<'_>,
+    options: Option<Unknown<'_>>,
+) -> std::result::Result<Ask, CoreError> {
+    let question = string_arg(env, question, "question")?;
+    let options: AskOptions = object_arg(env, options, "options")?;
+    let principal = options::principal(options.tenant_id, options.user.as_ref())?;
+    let mut ask = Ask::new(question).principal(principal);
+    ask.session_id = options.session_id;
+    Ok(ask)
 }
 
 /// The tenant, the user (empty for the default user) and the id of a conversation.

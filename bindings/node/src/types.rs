@@ -93,12 +93,17 @@ impl From<CoreAttempt> for Attempt {
 /// A chart that suits the result.
 #[napi(object, object_from_js = false)]
 pub struct Chart {
-    /// `bar`, `line` or `pie`.
+    /// `bar`, `line`, `pie`, `scatter` or `stacked_bar`.
     pub kind: String,
-    /// The column on the x axis.
+    /// The category or time column the chart is drawn along (the first measure of a scatter
+    /// plot).
     pub x: String,
-    /// The numeric column on the y axis.
+    /// The measure (the second measure of a scatter plot).
     pub y: String,
+    /// The chart's complete Vega-Lite v6 specification, the rows inline (`data.values`): pass
+    /// it to `vegaEmbed`.
+    #[napi(ts_type = "Record<string, any>")]
+    pub vega_lite: serde_json::Value,
 }
 
 impl From<ChartSuggestion> for Chart {
@@ -107,6 +112,7 @@ impl From<ChartSuggestion> for Chart {
             kind: c.kind,
             x: c.x,
             y: c.y,
+            vega_lite: c.vega_lite,
         }
     }
 }

@@ -129,6 +129,16 @@ impl NativeAnswer {
             .map(|c| (c.kind.as_str(), c.x.as_str(), c.y.as_str()))
     }
 
+    /// The suggested chart's Vega-Lite specification, as dicts, lists and scalars.
+    #[getter]
+    fn chart_vega_lite<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.inner
+            .chart
+            .as_ref()
+            .map(|c| convert::json(py, &c.vega_lite))
+            .transpose()
+    }
+
     /// Things the user should know.
     #[getter]
     fn warnings(&self) -> Vec<&str> {

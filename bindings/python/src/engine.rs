@@ -1,14 +1,28 @@
 //! The engine handle. Each operation exists twice: a blocking method that releases the GIL while
 //! the engine works (other Python threads run meanwhile), and an `*_async` method that returns an
-//! asyncio awaitable driven by the shared tokio runtime.
+//! asyncio awaitable driven by the shared tokio runtime. `ask_stream` returns a
+//! [`NativeAskStream`], whose events are read the same two ways.
 
-use std::{future::Future, path::PathBuf, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use conversational_bi::{
-    Ask, Catalog, Engine, Error, FeedbackSubmission, LazyEngine, Principal, Rating,
-    engine::DEFAULT_TENANT,
+    Ask, AskEvent, AskStream, Catalog, Engine, Error, FeedbackSubmission, LazyEngine, Principal,
+    Rating, engine::DEFAULT_TENANT,
 };
-use pyo3::prelude::*;
+use futures_util::StreamExt;
+use pyo3::{
+    prelude::*,
+    types::{PyList, PyTuple},
+};
+use tokio::sync::{Mutex, Notify};
 
 use crate::{
     answer::NativeAnswer,
@@ -97,6 +111,22 @@ impl NativeEngine {
             let answer = engine.ask(ask).await.map_err(into_py_err)?;
             Ok(NativeAnswer::new(answer))
         })
+    }
+
+    /// The events of a question as it is answered (see [`NativeAskStream`]). Returns at once:
+    /// the engine connects, and the question starts, when the first event is read.
+    #[pyo3(signature = (question, session_id=None, tenant_id=None, user=None))]
+    fn ask_stream(
+        &self,
+        py: Python<'_>,
+        question: String,
+        session_id: Option<String>,
+        tenant_id: Option<String>,
+        user: Option<String>,
+    ) -> PyResult<NativeAskStream> {
+        let ask = make_ask(question, session_id, tenant_id, user.as_deref())
+            .map_err(|e| to_py_err(py, e))?;
+        Ok(NativeAskStream::new(self.inner.clone(), ask))
     }
 
     /// The state of a conversation of the user as a dict (blocking).
@@ -316,6 +346,170 @@ impl NativeEngine {
         let schema = self.inner.connected()?.schema();
         Some((schema.dialect.as_str().to_string(), schema.database.clone()))
     }
+}
+
+/// The events of one question (wrapped by `conversational_bi.AskStream` and `AsyncAskStream`):
+/// `next()` blocks (the GIL released) and `next_async()` returns an awaitable; both give the
+/// next event as a `(kind, value)` tuple, or `None` after the last one:
+///
+/// | kind | value |
+/// |---|---|
+/// | `"stage"`, `"sql"` | the stage's name, the SQL (`str`) |
+/// | `"rows"` | `(columns, rows, truncated)`: `[(name, type)]`, `[tuple]`, `bool` |
+/// | `"answer"` | the `Answer` (last) |
+/// | `"error"` | `(code, message, retry_after_secs)` (last) |
+///
+/// An engine that cannot connect raises its error from the first `next`. `close()`, or
+/// dropping the object, cancels the work that remains (the statement running on the database
+/// included).
+#[pyclass(frozen, module = "conversational_bi._native", name = "AskStream")]
+pub struct NativeAskStream {
+    shared: Arc<StreamShared>,
+}
+
+/// The stream, shared with the reads in flight.
+struct StreamShared {
+    state: Mutex<StreamState>,
+    /// Set by `close`: no further event is read.
+    closed: AtomicBool,
+    /// Wakes a read in flight when the stream is closed.
+    close: Notify,
+}
+
+enum StreamState {
+    /// Not started: the engine connects, and the question starts, at the first read.
+    Pending(LazyEngine, Ask),
+    /// Running on the runtime; dropping it cancels the work.
+    Running(AskStream),
+    /// The last event was read, or the stream was closed.
+    Done,
+}
+
+impl NativeAskStream {
+    fn new(engine: LazyEngine, ask: Ask) -> Self {
+        Self {
+            shared: Arc::new(StreamShared {
+                state: Mutex::new(StreamState::Pending(engine, ask)),
+                closed: AtomicBool::new(false),
+                close: Notify::new(),
+            }),
+        }
+    }
+}
+
+#[pymethods]
+impl NativeAskStream {
+    /// The next event, or `None` after the last one (blocking, the GIL released).
+    fn next(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
+        let shared = Arc::clone(&self.shared);
+        match run_blocking(py, async move { next_event(&shared).await })? {
+            Some(event) => event_to_py(py, event).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The next event, or `None` after the last one (awaitable).
+    fn next_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let shared = Arc::clone(&self.shared);
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            match next_event(&shared).await.map_err(into_py_err)? {
+                Some(event) => Python::attach(|py| event_to_py(py, event).map(Some)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Cancels the work that remains; later reads give `None`. Closing a finished stream does
+    /// nothing.
+    fn close(&self) {
+        close_stream(&self.shared);
+    }
+}
+
+/// Stops `shared`: drops the running question at once when no read holds it, else wakes the
+/// read, which drops it.
+fn close_stream(shared: &StreamShared) {
+    shared.closed.store(true, Ordering::SeqCst);
+    shared.close.notify_one();
+    if let Ok(mut state) = shared.state.try_lock() {
+        *state = StreamState::Done;
+    }
+}
+
+/// Reads the next event of `shared`, starting the question at the first read; `None` after the
+/// last event or once the stream is closed. An engine that cannot connect is the error.
+async fn next_event(shared: &StreamShared) -> conversational_bi::Result<Option<AskEvent>> {
+    let mut state = shared.state.lock().await;
+    if shared.closed.load(Ordering::SeqCst) {
+        *state = StreamState::Done;
+        return Ok(None);
+    }
+    let read = async {
+        loop {
+            match std::mem::replace(&mut *state, StreamState::Done) {
+                StreamState::Pending(engine, ask) => {
+                    *state = StreamState::Running(engine.engine().await?.ask_stream(ask));
+                }
+                StreamState::Running(mut stream) => {
+                    let event = stream.next().await;
+                    if event.as_ref().is_some_and(|e| !e.is_last()) {
+                        *state = StreamState::Running(stream);
+                    }
+                    return Ok(event);
+                }
+                StreamState::Done => return Ok(None),
+            }
+        }
+    };
+    let read = tokio::select! {
+        read = read => Some(read),
+        () = shared.close.notified() => None,
+    };
+    match read {
+        Some(event) => event,
+        None => {
+            *state = StreamState::Done;
+            Ok(None)
+        }
+    }
+}
+
+/// An event as the `(kind, value)` tuple of [`NativeAskStream`].
+fn event_to_py(py: Python<'_>, event: AskEvent) -> PyResult<Py<PyAny>> {
+    let (kind, value): (&str, Bound<'_, PyAny>) = match event {
+        AskEvent::Stage { stage } => ("stage", stage.into_pyobject(py)?.into_any()),
+        AskEvent::Sql { sql } => ("sql", sql.into_pyobject(py)?.into_any()),
+        AskEvent::Rows {
+            columns,
+            rows,
+            truncated,
+        } => {
+            let names = PyList::empty(py);
+            for c in &columns {
+                names.append(PyTuple::new(py, [c.name.as_str(), c.data_type.as_str()])?)?;
+            }
+            let rows = convert::rows(py, &rows)?;
+            (
+                "rows",
+                (names, rows, truncated).into_pyobject(py)?.into_any(),
+            )
+        }
+        AskEvent::Answer { answer } => (
+            "answer",
+            Bound::new(py, NativeAnswer::new(*answer))?.into_any(),
+        ),
+        AskEvent::Error {
+            code,
+            message,
+            retry_after_secs,
+        } => (
+            "error",
+            (code, message, retry_after_secs)
+                .into_pyobject(py)?
+                .into_any(),
+        ),
+    };
+    Ok((kind, value).into_pyobject(py)?.into_any().unbind())
 }
 
 fn open(source: ConfigSource, database: Option<String>) -> conversational_bi::Result<LazyEngine> {

@@ -3,7 +3,7 @@
 //! is private to it.
 //!
 //! - [`engine`]: the engine handle, with blocking methods that release the GIL and methods that
-//!   return asyncio awaitables;
+//!   return asyncio awaitables, and the stream of a question's events;
 //! - [`answer`]: answers, converted to Python values when a field is read;
 //! - [`errors`]: the one mapping from the core's error kinds to the package's exception classes;
 //! - [`config`]: configuration from a TOML file, keyword options and the environment;
@@ -33,6 +33,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<engine::NativeEngine>()?;
     m.add_class::<answer::NativeAnswer>()?;
+    m.add_class::<engine::NativeAskStream>()?;
     #[cfg(feature = "test-hooks")]
     {
         m.add_function(wrap_pyfunction!(test_hooks::sample_error, m)?)?;

@@ -184,12 +184,30 @@ def test_to_json_matches_the_command_line_output(pg: cbi.Engine) -> None:
 
 def test_chart_attempts_and_warnings_are_typed(demo: cbi.Engine) -> None:
     answer = demo.ask("Which 5 artists have the most tracks?")
-    assert answer.chart == cbi.Chart("pie", "Name", "count")
+    assert answer.chart is not None
+    assert answer.chart[:3] == ("bar", "Name", "count")
+    assert isinstance(answer.chart, cbi.Chart) and answer.chart.kind == "bar"
     assert isinstance(answer.attempts[0], cbi.Attempt)
     assert demo.ask("How many albums are there?").warnings == []
     capped = cbi.Engine(database={"max_rows": 3}).ask("List the artists")
     assert capped.truncated and capped.row_count == 3
     assert len(capped.warnings) == 1 and "max_rows" in capped.warnings[0]
+
+def test_chart_has_a_vega_lite_specification(demo: cbi.Engine) -> None:
+    answer = demo.ask("Which 5 artists have the most tracks?")
+    chart = answer.chart
+    assert chart is not None
+    spec = chart.vega_lite
+    assert spec["$schema"] == "https://vega.github.io/schema/vega-lite/v6.json"
+    assert spec["mark"]["type"] == "bar" and spec["mark"]["tooltip"] is True
+    assert spec["encoding"]["y"]["field"] == "count"
+    values = spec["data"]["values"]
+    assert len(values) == answer.row_count == 5
+    assert [(v["Name"], v["count"]) for v in values] == answer.rows
+    assert answer.chart is chart, "converted once"
+    assert json.loads(answer.to_json())["chart"]["vega_lite"] == spec
+    assert demo.ask("How many albums are there?").chart is None
+
 
 def test_numbers_and_dates_convert_in_pandas_from_sqlite(notes: cbi.Answer) -> None:
     pd = pytest.importorskip("pandas")

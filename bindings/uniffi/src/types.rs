@@ -138,12 +138,16 @@ impl From<CoreAttempt> for Attempt {
 /// A chart that suits the result.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Chart {
-    /// `bar`, `line` or `pie`.
+    /// `bar`, `line`, `pie`, `scatter` or `stacked_bar`.
     pub kind: String,
-    /// The column on the x axis.
+    /// The category or time column the chart is drawn along (the first measure of a scatter
+    /// plot).
     pub x: String,
-    /// The numeric column on the y axis.
+    /// The measure (the second measure of a scatter plot).
     pub y: String,
+    /// The chart's complete Vega-Lite v6 specification as JSON text, the rows inline
+    /// (`data.values`): for a web view running `vegaEmbed`.
+    pub vega_lite_json: String,
 }
 
 impl From<ChartSuggestion> for Chart {
@@ -152,6 +156,7 @@ impl From<ChartSuggestion> for Chart {
             kind: c.kind,
             x: c.x,
             y: c.y,
+            vega_lite_json: c.vega_lite.to_string(),
         }
     }
 }

@@ -3,6 +3,7 @@ follow-ups, sessions, schema and health, with typed values, on SQLite, PostgreSQ
 with many questions in flight."""
 
 import asyncio
+import json
 import os
 import tempfile
 
@@ -39,6 +40,22 @@ def test_an_answer_has_the_documented_fields():
         assert [t.error for t in a.attempts] == [None]
         assert {"guard", "session", "generate", "validate", "execute", "total"} <= set(a.timings)
         assert a.warnings == []
+
+    run(body())
+
+
+def test_a_chart_has_its_vega_lite_specification():
+    async def body():
+        engine = Engine()
+        a = await engine.ask("Which 5 artists have the most tracks?")
+        assert (a.chart.kind, a.chart.x, a.chart.y) == ("bar", "Name", "count")
+        spec = json.loads(a.chart.vega_lite_json)
+        assert spec["$schema"] == "https://vega.github.io/schema/vega-lite/v6.json"
+        assert spec["mark"]["type"] == "bar" and spec["mark"]["tooltip"] is True
+        values = spec["data"]["values"]
+        assert len(values) == a.row_count
+        assert [(v["Name"], v["count"]) for v in values] == TOP5
+        assert (await engine.ask("How many genres are there?")).chart is None
 
     run(body())
 

@@ -11,6 +11,11 @@
 //! | PostgreSQL ([`PostgresExecutor`]) | `BEGIN READ ONLY` (snapshot taken first), always rolled back; `standard_conforming_strings` and the search path pinned | `SET LOCAL statement_timeout` | client deadline + `pg_cancel_backend`; advisory locks released |
 //! | MySQL/MariaDB ([`MysqlExecutor`]) | `START TRANSACTION READ ONLY`, always rolled back; a `sql_mode` without the modes that change how SQL is read | session `max_statement_time` (MariaDB) / `max_execution_time` (MySQL) | client deadline + `KILL QUERY`; user locks released |
 //!
+//! A statement whose caller stops waiting (the future of [`Executor::execute`] dropped, e.g. when
+//! an [`AskStream`](crate::AskStream) is closed early) is stopped on the database as at the
+//! client deadline: `sqlite3_interrupt`, `pg_cancel_backend` or `KILL QUERY`, and its connection
+//! is discarded.
+//!
 //! Every backend also stops reading at the row cap ([`SourceOptions::max_rows`]) or the byte
 //! budget ([`SourceOptions::max_result_bytes`]) and sets [`QueryResult::truncated`], and
 //! [`connect`] lets at most [`SourceOptions::max_concurrent_queries`] statements run at once.
@@ -206,7 +211,8 @@ pub trait Executor: Send + Sync + std::fmt::Debug {
     /// Runs one statement read-only, under the statement timeout and the row cap.
     ///
     /// This does not validate: callers pass SQL that [`crate::sql::Validator`] accepted. The
-    /// database-level protections apply regardless.
+    /// database-level protections apply regardless. Dropping the future before it resolves
+    /// stops the statement on the database.
     async fn execute(&self, sql: &str) -> Result<QueryResult>;
 
     /// Checks that the source answers.

@@ -6,10 +6,18 @@
 //! back; user-level locks it took are released afterwards. A client-side deadline slightly
 //! later kills the query (`KILL QUERY`) and discards the connection.
 //!
+//! A caller that stops waiting (the future of [`Executor::execute`] dropped: an `ask_stream`
+//! closed early, a task aborted) kills the query the same way. Dropping the driver's future
+//! alone would not: the server runs the statement to its end or its time limit while the pool
+//! waits for it to drain the connection, which it then reuses inside the abandoned transaction.
+//!
 //! A read-only transaction does not stop DDL or `SELECT ... INTO OUTFILE` on MariaDB: connect
 //! with an account that has only SELECT grants. A privileged account is reported with a warning.
 
-use std::{str::FromStr, time::Instant};
+use std::{
+    str::FromStr,
+    time::{Duration, Instant},
+};
 
 use async_trait::async_trait;
 use sqlx::{
@@ -24,7 +32,7 @@ use super::{
     Executor, QueryResult, ResultColumn, SourceOptions, Value, introspect,
     run::{
         CappedRows, client_deadline, collect_capped, connect_pool, execution_error, result_columns,
-        scrub, unavailable,
+        scrub, spawn_cancel, unavailable,
     },
     value,
 };
@@ -280,46 +288,42 @@ impl Executor for MysqlExecutor {
 
     async fn execute(&self, sql: &str) -> Result<QueryResult> {
         let started = Instant::now();
-        let mut conn = self.acquire().await?;
-        let mut connection_id = None;
+        let mut running = Running {
+            conn: self.acquire().await?,
+            executor: self,
+            connection_id: None,
+            finished: false,
+        };
         let setup = self.setup_sql();
         let outcome = tokio::time::timeout(
             client_deadline(&self.options),
             run(
-                &mut conn,
+                &mut running.conn,
                 &setup,
                 &self.cleanup,
                 sql,
                 (self.options.max_rows, self.options.max_result_bytes),
-                &mut connection_id,
+                &mut running.connection_id,
             ),
         )
         .await;
+        let Ok(outcome) = outcome else {
+            // Past the deadline: dropping `running` kills the query and discards the
+            // connection.
+            return Err(Error::Timeout {
+                timeout_ms: self.options.statement_timeout_ms,
+            });
+        };
+        running.finished = true;
         match outcome {
-            Ok(Ok((columns, capped))) => Ok(QueryResult {
+            Ok((columns, capped)) => Ok(QueryResult {
                 columns,
                 rows: capped.rows,
                 truncated: capped.truncated,
                 byte_cap_reached: capped.byte_cap_reached,
                 elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
             }),
-            Ok(Err(e)) => Err(self.map_error(e)),
-            Err(_) => {
-                conn.close_on_drop();
-                drop(conn);
-                if let Some(id) = connection_id {
-                    let pool = self.pool.clone();
-                    tokio::spawn(async move {
-                        let kill = format!("KILL QUERY {id}");
-                        if let Err(e) = sqlx::raw_sql(AssertSqlSafe(kill)).execute(&pool).await {
-                            tracing::debug!(error = %e, id, "could not kill a timed-out MySQL/MariaDB query");
-                        }
-                    });
-                }
-                Err(Error::Timeout {
-                    timeout_ms: self.options.statement_timeout_ms,
-                })
-            }
+            Err(e) => Err(self.map_error(e)),
         }
     }
 
@@ -334,6 +338,37 @@ impl Executor for MysqlExecutor {
 
     async fn close(&self) {
         self.pool.close().await
+    }
+}
+
+/// One statement on its connection. Dropped before it [`finished`](Self::finished) (past the
+/// client deadline, or because the caller dropped the future of `execute`), it discards the
+/// connection and kills the query (`KILL QUERY`, from another connection: see
+/// [`spawn_cancel`]): neither closing the socket nor dropping the driver's future stops a
+/// statement on the server.
+struct Running<'a> {
+    conn: PoolConnection<MySql>,
+    executor: &'a MysqlExecutor,
+    /// The server's id of the connection, once the setup has reported it.
+    connection_id: Option<u64>,
+    /// Whether the statement ran to its end (and its transaction was rolled back).
+    finished: bool,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        // Never reused: it may be inside the abandoned transaction, mid-result.
+        self.conn.close_on_drop();
+        if let Some(id) = self.connection_id {
+            spawn_cancel(
+                &self.executor.pool,
+                format!("KILL QUERY {id}"),
+                Duration::from_secs(self.executor.options.connection_timeout_secs),
+            );
+        }
     }
 }
 

@@ -6,8 +6,17 @@
 //! server cancels at the statement timeout (SQLSTATE 57014); a client-side deadline slightly
 //! later cancels the backend (`pg_cancel_backend`) and discards the connection. Session-level
 //! advisory locks a statement may have taken are released after it.
+//!
+//! A caller that stops waiting (the future of [`Executor::execute`] dropped: an `ask_stream`
+//! closed early, a task aborted) cancels the statement the same way. Dropping the driver's
+//! future alone would not: the server runs the statement to its end or its timeout while the
+//! pool waits for it to drain the connection, which it then reuses inside the abandoned
+//! transaction.
 
-use std::{str::FromStr, time::Instant};
+use std::{
+    str::FromStr,
+    time::{Duration, Instant},
+};
 
 use async_trait::async_trait;
 use sqlx::{
@@ -21,7 +30,7 @@ use super::{
     pg_plan::{self, PlanPolicy},
     run::{
         CappedRows, client_deadline, collect_capped, connect_pool, execution_error, result_columns,
-        scrub, unavailable,
+        scrub, spawn_cancel, unavailable,
     },
     value,
 };
@@ -195,30 +204,42 @@ impl Executor for PostgresExecutor {
 
     async fn execute(&self, sql: &str) -> Result<QueryResult> {
         let started = Instant::now();
-        let mut conn = self.acquire().await?;
-        let mut backend_pid = None;
+        let mut running = Running {
+            conn: self.acquire().await?,
+            executor: self,
+            backend_pid: None,
+            finished: false,
+        };
         let outcome = tokio::time::timeout(
             client_deadline(&self.options),
             run(
-                &mut conn,
+                &mut running.conn,
                 sql,
                 &self.options,
                 &self.search_path_sql,
                 &self.plan_policy,
-                &mut backend_pid,
+                &mut running.backend_pid,
             ),
         )
         .await;
+        let Ok(outcome) = outcome else {
+            // Past the deadline: dropping `running` cancels the backend and discards the
+            // connection.
+            return Err(Error::Timeout {
+                timeout_ms: self.options.statement_timeout_ms,
+            });
+        };
+        running.finished = true;
         match outcome {
-            Ok(Ok((columns, capped))) => Ok(QueryResult {
+            Ok((columns, capped)) => Ok(QueryResult {
                 columns,
                 rows: capped.rows,
                 truncated: capped.truncated,
                 byte_cap_reached: capped.byte_cap_reached,
                 elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
             }),
-            Ok(Err(RunFailure::Database(e))) => Err(self.map_error(e)),
-            Ok(Err(RunFailure::PlanRefused(relation))) => Err(Error::SqlRejected {
+            Err(RunFailure::Database(e)) => Err(self.map_error(e)),
+            Err(RunFailure::PlanRefused(relation)) => Err(Error::SqlRejected {
                 rule: crate::sql::RejectRule::TableNotAllowed,
                 reason: format!(
                     "the database would read `{relation}`, which may not be read ([database] allowed_tables); \
@@ -226,25 +247,6 @@ impl Executor for PostgresExecutor {
                 ),
                 sql: sql.to_string(),
             }),
-            Err(_) => {
-                conn.close_on_drop();
-                drop(conn);
-                if let Some(pid) = backend_pid {
-                    let pool = self.pool.clone();
-                    tokio::spawn(async move {
-                        let cancelled = sqlx::query("SELECT pg_cancel_backend($1)")
-                            .bind(pid)
-                            .execute(&pool)
-                            .await;
-                        if let Err(e) = cancelled {
-                            tracing::debug!(error = %e, pid, "could not cancel a timed-out PostgreSQL query");
-                        }
-                    });
-                }
-                Err(Error::Timeout {
-                    timeout_ms: self.options.statement_timeout_ms,
-                })
-            }
         }
     }
 
@@ -259,6 +261,37 @@ impl Executor for PostgresExecutor {
 
     async fn close(&self) {
         self.pool.close().await
+    }
+}
+
+/// One statement on its connection. Dropped before it [`finished`](Self::finished) (past the
+/// client deadline, or because the caller dropped the future of `execute`), it discards the
+/// connection and cancels what the backend is running (`pg_cancel_backend`, from another
+/// connection: see [`spawn_cancel`]): neither closing the socket nor dropping the driver's future
+/// stops a statement on the server.
+struct Running<'a> {
+    conn: PoolConnection<Postgres>,
+    executor: &'a PostgresExecutor,
+    /// The backend running the statement, once the setup has reported it.
+    backend_pid: Option<i32>,
+    /// Whether the statement ran to its end (and its transaction was rolled back).
+    finished: bool,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        // Never reused: it may be inside the abandoned transaction, mid-result.
+        self.conn.close_on_drop();
+        if let Some(pid) = self.backend_pid {
+            spawn_cancel(
+                &self.executor.pool,
+                format!("SELECT pg_cancel_backend({pid})"),
+                Duration::from_secs(self.executor.options.connection_timeout_secs),
+            );
+        }
     }
 }
 

@@ -89,6 +89,58 @@ pub(crate) fn client_deadline(options: &SourceOptions) -> Duration {
     timeout + Duration::from_millis(500) + timeout / 10
 }
 
+/// Stops a statement from outside its connection: runs `cancel` (`pg_cancel_backend(pid)`,
+/// `KILL QUERY id`: the engine's own SQL, naming the statement's session) in a task of its own,
+/// on an idle connection of `pool` or, when none is idle (or it failed), on a connection opened
+/// for it (within `connect_timeout`). It never waits for the pool, whose connections may all be
+/// held by statements like the one to stop, or by the one being discarded (which cannot close
+/// before its statement ends). Without a runtime (one shutting down) nothing is sent.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) fn spawn_cancel<DB>(pool: &Pool<DB>, cancel: String, connect_timeout: Duration)
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        tracing::debug!(statement = %cancel, "no runtime to stop an abandoned statement on");
+        return;
+    };
+    let pool = pool.clone();
+    runtime.spawn(async move {
+        if let Some(mut conn) = pool.try_acquire()
+            && run_raw::<DB>(&mut conn, &cancel).await.is_ok()
+        {
+            return;
+        }
+        let outcome =
+            match tokio::time::timeout(connect_timeout, pool.connect_options().connect()).await {
+                Ok(Ok(mut conn)) => {
+                    let ran = run_raw::<DB>(&mut conn, &cancel).await;
+                    let _ = conn.close().await;
+                    ran
+                }
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(sqlx::Error::PoolTimedOut),
+            };
+        if let Err(e) = outcome {
+            tracing::debug!(error = %e, statement = %cancel, "could not stop an abandoned statement");
+        }
+    });
+}
+
+/// Runs the engine's own `sql` on `conn`.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+async fn run_raw<DB>(conn: &mut DB::Connection, sql: &str) -> Result<(), sqlx::Error>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// A failure to reach the database: `DatabaseUnavailable`, naming the target without its
 /// password (the password is also scrubbed from the driver's message).
 /// Connects a pool to a database server. One connection is opened directly first, so that a

@@ -203,37 +203,44 @@ impl Executor for SqliteExecutor {
         let (interrupter, checked) = self
             .check(&mut conn, sql, Duration::from_millis(timeout_ms))
             .await?;
+        let mut running = Running {
+            conn,
+            interrupter,
+            finished: false,
+        };
         let outcome = {
-            let mut running = std::pin::pin!(run(
-                &mut conn,
+            let mut statement = std::pin::pin!(run(
+                &mut running.conn,
                 sql,
                 self.options.max_rows,
                 self.options.max_result_bytes,
             ));
-            match tokio::time::timeout(client_deadline(&self.options), &mut running).await {
+            match tokio::time::timeout(client_deadline(&self.options), &mut statement).await {
                 Ok(result) => Some(result),
                 Err(_) => {
                     // The statement is stuck where the deadline checks do not reach: stop it
                     // and let it unwind, so that no CPU keeps burning after the reply.
-                    interrupter.interrupt();
-                    let _ = tokio::time::timeout(INTERRUPT_GRACE, &mut running).await;
+                    running.interrupter.interrupt();
+                    let _ = tokio::time::timeout(INTERRUPT_GRACE, &mut statement).await;
                     None
                 }
             }
         };
         let Some(result) = outcome else {
-            // The interrupt may still be pending on the connection: never reuse it.
-            conn.close_on_drop();
+            // Dropping `running` discards the connection: the interrupt may still be pending
+            // on it.
             return Err(Error::Timeout { timeout_ms });
         };
         let timed_out = {
-            let mut handle = conn
+            let mut handle = running
+                .conn
                 .lock_handle()
                 .await
                 .map_err(|e| execution_error(&self.location(), e))?;
             sqlite_guard::restore(&mut handle, checked);
             sqlite_guard::disarm(&mut handle)?
         };
+        running.finished = true;
         match result {
             Ok((columns, capped)) => Ok(QueryResult {
                 columns,
@@ -256,6 +263,28 @@ impl Executor for SqliteExecutor {
 
     async fn close(&self) {
         self.pool.close().await
+    }
+}
+
+/// One statement on its guarded connection. Dropped before it [`finished`](Self::finished)
+/// (past the client deadline, or because the caller dropped the future of `execute`), it
+/// interrupts the statement (`sqlite3_interrupt`) and discards the connection. Dropping the
+/// driver's future alone would leave the driver's worker thread stepping the statement until
+/// it produced a row or reached its deadline, and the connection busy meanwhile.
+struct Running {
+    conn: PoolConnection<Sqlite>,
+    interrupter: Interrupter,
+    /// Whether the statement ran to its end and the connection's guard was reset.
+    finished: bool,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.interrupter.interrupt();
+            // The interrupt may still be pending, the deadline armed: never reused.
+            self.conn.close_on_drop();
+        }
     }
 }
 

@@ -55,6 +55,26 @@ impl SqlGenerator for FallbackGenerator {
         self.primary.name()
     }
 
+    /// States are the rule generator's (the configured generator keeps none): the rules refine
+    /// them, and the answer says that they wrote it.
+    async fn refine(
+        &self,
+        request: &GenerationRequest,
+        state: &serde_json::Value,
+        remove: Option<&str>,
+    ) -> Result<Generation> {
+        let mut generation = self.rule.refine(request, state, remove).await?;
+        generation.degraded = Some(Degraded {
+            generator: self.rule.name(),
+            reason: format!(
+                "the answer refined here was written by the offline {} generator (while {} was unavailable), and only it can remove a part of it",
+                self.rule.name(),
+                self.primary.name()
+            ),
+        });
+        Ok(generation)
+    }
+
     async fn generate(&self, request: &GenerationRequest) -> Result<Generation> {
         let error = match self.primary.generate(request).await {
             Ok(generation) => return Ok(generation),

@@ -6,6 +6,7 @@ mod fallback;
 mod llm;
 mod parse;
 pub mod prompt;
+pub mod refine;
 pub(crate) mod rule;
 pub(crate) mod scrub;
 pub(crate) mod stack;
@@ -92,6 +93,24 @@ pub trait SqlGenerator: Send + Sync + std::fmt::Debug {
 
     /// Writes SQL for `request`.
     async fn generate(&self, request: &GenerationRequest) -> Result<Generation>;
+
+    /// Writes the query of an earlier answer, kept as its `state` (a state this generator
+    /// wrote), without its part `remove` (the id of one of that answer's
+    /// [`scope`](crate::answer::Answer::scope) items), with the new state and explanation: the
+    /// engine asks it for [`Ask::remove_scope`](crate::Ask::remove_scope), and validates and
+    /// runs the SQL as any generated SQL. `None` writes the state's query as it is (the engine
+    /// checks with it that a state describes the statement it is kept with). `request` is the
+    /// turn's (its view and, on a retry, the refused tries). The default refuses:
+    /// generators that keep no structured form of their queries cannot remove a part of one.
+    async fn refine(
+        &self,
+        request: &GenerationRequest,
+        state: &serde_json::Value,
+        remove: Option<&str>,
+    ) -> Result<Generation> {
+        let _ = (request, state, remove);
+        Err(refine::cannot_refine())
+    }
 }
 
 /// The generator `[llm]` asks for: the offline [`RuleGenerator`] for `provider = "rule"` (the

@@ -161,7 +161,7 @@ impl Turn {
             columns: Vec::new(),
             row_count: 0,
             generator: generator.into(),
-            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            at: rfc3339(chrono::Utc::now()),
             state: None,
             clarification: None,
         }
@@ -252,8 +252,130 @@ pub trait SessionStore: Send + Sync + std::fmt::Debug {
     /// its own turn number. Returns the state after the append.
     async fn append(&self, key: &SessionKey, turn: Turn) -> Result<SessionState>;
 
-    /// Forgets the session.
+    /// Forgets the session (and its title: it leaves the user's list).
     async fn reset(&self, key: &SessionKey) -> Result<()>;
+
+    /// The live conversations of `user_id` (`None`: the default user) in `tenant_id`, most
+    /// recently updated (given a turn) first, at most `limit`. Another user's or another
+    /// tenant's conversations are never listed, nor expired or reset ones. Listing does not
+    /// keep a conversation alive.
+    ///
+    /// The default implementation, for stores written before listing existed, refuses with a
+    /// configuration error.
+    async fn list(
+        &self,
+        tenant_id: &str,
+        user_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<SessionSummary>> {
+        let _ = (tenant_id, user_id, limit);
+        Err(unsupported("list conversations"))
+    }
+
+    /// The summary of one conversation; `None` when it does not exist (or expired). Does not
+    /// keep it alive.
+    ///
+    /// The default implementation looks the session up in [`SessionStore::list`].
+    async fn summary(&self, key: &SessionKey) -> Result<Option<SessionSummary>> {
+        let all = self
+            .list(&key.tenant_id, key.user_id.as_deref(), usize::MAX)
+            .await?;
+        Ok(all.into_iter().find(|s| s.session_id == key.session_id))
+    }
+
+    /// Sets the title of the conversation (kept as long as the conversation, replacing the
+    /// default title, its first question); `false` when the conversation does not exist (never
+    /// existed, expired or was reset: nothing is stored then). Renaming counts as use of the
+    /// conversation (its idle timeout starts again) but does not move it up the list. The
+    /// title is stored as given: [`check_title`] is for the callers.
+    ///
+    /// The default implementation, for stores written before titles existed, refuses with a
+    /// configuration error.
+    async fn rename(&self, key: &SessionKey, title: &str) -> Result<bool> {
+        let _ = (key, title);
+        Err(unsupported("rename conversations"))
+    }
+}
+
+fn unsupported(what: &str) -> crate::Error {
+    crate::Error::config(format!(
+        "this session store cannot {what}: implement SessionStore::list, summary and rename for it, or use [session] store = \"memory\" or \"redis\""
+    ))
+}
+
+/// What a list of conversations (a sidebar) shows of one of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    /// The session id (to continue, read, rename or delete the conversation).
+    pub session_id: String,
+    /// The title the user gave it, else its first question (at most
+    /// [`MAX_DEFAULT_TITLE_CHARS`] characters of it).
+    pub title: String,
+    /// When its first turn was saved (RFC 3339, UTC, milliseconds).
+    pub created_at: String,
+    /// When its last turn was saved (RFC 3339, UTC, milliseconds).
+    pub updated_at: String,
+    /// Turns answered over its whole life (as [`SessionState::turn_count`]).
+    pub turn_count: u64,
+}
+
+/// Longest title a user can give a conversation, in characters.
+pub const MAX_TITLE_CHARS: usize = 120;
+
+/// Longest default title (the first question, shortened), in characters.
+pub const MAX_DEFAULT_TITLE_CHARS: usize = 80;
+
+/// The title a user asked for, trimmed; refused (with what to do) when it is empty, longer than
+/// [`MAX_TITLE_CHARS`] characters, or holds a control character (line break, tab, ...) or an
+/// invisible bidirectional override that would make a list show something else than stored.
+pub fn check_title(title: &str) -> Result<String> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(crate::Error::invalid_input(format!(
+            "the title is empty; send 1 to {MAX_TITLE_CHARS} characters, e.g. \"Revenue by country\""
+        )));
+    }
+    let chars = title.chars().count();
+    if chars > MAX_TITLE_CHARS {
+        return Err(crate::Error::invalid_input(format!(
+            "the title is {chars} characters long; shorten it to at most {MAX_TITLE_CHARS}"
+        )));
+    }
+    if let Some((at, c)) = title.chars().enumerate().find(|(_, c)| hidden(*c)) {
+        return Err(crate::Error::invalid_input(format!(
+            "the title holds a control or invisible formatting character (U+{:04X}, character {}); send it on one line of visible characters",
+            u32::from(c),
+            at + 1
+        )));
+    }
+    Ok(title.to_string())
+}
+
+/// Control characters, and the bidirectional embeddings, overrides and isolates.
+fn hidden(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// The title of a conversation the user has not named: its first question on one line (runs of
+/// whitespace and control characters become one space), shortened to
+/// [`MAX_DEFAULT_TITLE_CHARS`] characters with `…` when longer.
+pub fn default_title(question: &str) -> String {
+    let line = question
+        .split(|c: char| c.is_whitespace() || hidden(c))
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    match line.char_indices().nth(MAX_DEFAULT_TITLE_CHARS - 1) {
+        Some((end, _)) if line.chars().count() > MAX_DEFAULT_TITLE_CHARS => {
+            format!("{}…", line[..end].trim_end())
+        }
+        _ => line,
+    }
+}
+
+/// `at` as an RFC 3339 time (UTC, milliseconds), as [`Turn::at`].
+pub(crate) fn rfc3339(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 #[cfg(test)]
@@ -285,6 +407,43 @@ mod tests {
         assert_eq!(s.turns.len(), 10);
         assert_eq!(s.turns[0].question, "q2");
         assert_eq!(s.turns[9].turn, 12);
+    }
+
+    #[test]
+    fn default_titles_are_the_first_question_on_one_line_and_short() {
+        assert_eq!(
+            default_title("  How many\n\tcustomers? "),
+            "How many customers?"
+        );
+        let long = "é".repeat(200);
+        let title = default_title(&long);
+        assert_eq!(title.chars().count(), MAX_DEFAULT_TITLE_CHARS);
+        assert!(title.ends_with('…'), "{title}");
+        let exact = "x".repeat(MAX_DEFAULT_TITLE_CHARS);
+        assert_eq!(default_title(&exact), exact, "not shortened when it fits");
+        assert_eq!(default_title("a\u{202E}b\u{0}c"), "a b c");
+    }
+
+    #[test]
+    fn titles_are_trimmed_and_checked() {
+        assert_eq!(check_title("  Revenue 2024 ").expect("ok"), "Revenue 2024");
+        let unicode = "Umsätze «Q1» {tag} *:\"'".to_string();
+        assert_eq!(check_title(&unicode).expect("ok"), unicode);
+        assert_eq!(
+            check_title(&"ü".repeat(MAX_TITLE_CHARS)).expect("120 characters fit"),
+            "ü".repeat(MAX_TITLE_CHARS)
+        );
+        for (bad, says) in [
+            ("   ", "empty"),
+            (&*"x".repeat(MAX_TITLE_CHARS + 1), "121 characters"),
+            ("two\nlines", "U+000A"),
+            ("tab\there", "U+0009"),
+            ("evil\u{202E}txt", "U+202E"),
+        ] {
+            let e = check_title(bad).expect_err(bad);
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidInput, "{bad:?}");
+            assert!(e.to_string().contains(says), "{bad:?}: {e}");
+        }
     }
 
     #[test]

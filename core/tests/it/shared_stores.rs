@@ -25,7 +25,7 @@ use conversational_bi::{
 use testkit::{Service, redis::Prefix};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Memory,
     Redis,
 }
@@ -33,14 +33,14 @@ enum Kind {
 const KINDS: [Kind; 2] = [Kind::Memory, Kind::Redis];
 
 /// The stores to test: memory, and Redis unless `CBI_TEST_SKIP` names it.
-fn kinds() -> Vec<Kind> {
+pub(crate) fn kinds() -> Vec<Kind> {
     KINDS
         .into_iter()
         .filter(|k| *k == Kind::Memory || testkit::require(Service::Redis))
         .collect()
 }
 
-fn limits() -> SessionLimits {
+pub(crate) fn limits() -> SessionLimits {
     SessionLimits {
         max_turns: 10,
         max_context_size: 1_000_000,
@@ -50,7 +50,7 @@ fn limits() -> SessionLimits {
     }
 }
 
-fn turn(q: &str) -> Turn {
+pub(crate) fn turn(q: &str) -> Turn {
     Turn {
         turn: 0,
         question: q.into(),
@@ -66,7 +66,7 @@ fn turn(q: &str) -> Turn {
 }
 
 /// Two handles on one store, as two instances would have: for Redis, two connections.
-async fn session_stores(
+pub(crate) async fn session_stores(
     kind: Kind,
     prefix: &Prefix,
     limits: SessionLimits,
@@ -199,6 +199,11 @@ async fn redis_session_keys_name_tenant_user_and_session() {
         format!("{p}:session:acme::s-1:turns"),
         "the default user is the empty part"
     );
+    assert_eq!(
+        store.list_key("acme", Some("ana:x")),
+        format!("{p}:sessions:acme:ana%3Ax")
+    );
+    assert_eq!(store.list_key("acme", None), format!("{p}:sessions:acme:"));
 }
 
 #[tokio::test]
@@ -301,7 +306,7 @@ async fn redis_sessions_expire_after_the_session_timeout() {
         .await
         .expect("append");
     let keys = prefix.keys();
-    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_eq!(keys.len(), 3, "turns, meta and the user's list: {keys:?}");
     let mut con = prefix.raw();
     for key in keys {
         let ttl: i64 = redis::cmd("PTTL").arg(&key).query(&mut con).expect("PTTL");

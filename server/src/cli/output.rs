@@ -254,6 +254,7 @@ mod tests {
             clarification: None,
             verified: true,
             suggestions: vec!["by month".into(), "top 5".into()],
+            scope: vec![],
         }
     }
 

@@ -4,8 +4,10 @@
 //! |---|---|---|
 //! | `GET` | `/health` | none |
 //! | `POST` | `/api/v1/auth/login` | none (user name and password; 404 without `JWT_SECRET`) |
-//! | `POST` | `/api/v1/query` | bearer, role `analyst` or `admin` |
+//! | `POST` | `/api/v1/query`, `/api/v1/query/stream` | bearer, role `analyst` or `admin` |
+//! | `GET` | `/api/v1/sessions` | bearer, role `analyst` or `admin` (the caller's own, `?limit=` 1 to 200) |
 //! | `GET`, `DELETE` | `/api/v1/sessions/{id}` | bearer, role `analyst` or `admin` |
+//! | `PATCH` | `/api/v1/sessions/{id}` | bearer, role `analyst` or `admin` (body `{"title"}`) |
 //! | `POST` | `/api/v1/admin/circuit-breaker/reset` | bearer, role `admin` |
 //! | `POST` | `/api/v1/feedback` | bearer (any signed-in user, on their own conversations) |
 //! | `GET` | `/api/v1/admin/feedback` | bearer, role `admin` |
@@ -180,7 +182,7 @@ fn cors_origins(origins: &[String]) -> Result<Option<AllowOrigin>, Error> {
 fn cors_layer(origins: AllowOrigin) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(origins)
-        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
@@ -245,6 +247,8 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(routes::query))
         .routes(routes!(routes::query_stream))
         .routes(routes!(routes::get_session, routes::delete_session))
+        .routes(routes!(routes::list_sessions))
+        .routes(routes!(routes::rename_session))
         .routes(routes!(routes::reset_breaker))
         .routes(routes!(feedback::give_feedback))
         .routes(routes!(feedback::list_feedback))

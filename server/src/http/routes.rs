@@ -4,17 +4,20 @@ use std::{convert::Infallible, sync::Arc};
 
 use axum::{
     Extension, Json,
-    extract::{Path, State},
+    extract::{Path, Query, State, rejection::QueryRejection},
     http::{HeaderValue, StatusCode, header},
     response::{
         IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
     },
 };
-use conversational_bi::{Answer, Ask, AskEvent, session::SessionState};
+use conversational_bi::{
+    Answer, Ask, AskEvent,
+    session::{SessionState, SessionSummary},
+};
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::{
     AppState,
@@ -61,8 +64,66 @@ pub struct QueryRequest {
     /// not used. Letters, digits and `. _ : -`, at most 128 characters.
     #[serde(default)]
     pub session_id: Option<String>,
-    /// The question, in plain words.
+    /// The question, in plain words. Empty (`""`) with `remove_scope`, and only then.
     pub query: String,
+    /// Instead of a question, the conversation's last answer without one of its parts: the
+    /// `id` of one of that answer's `scope` items (`filter:0`, `having:0`, `group:1`, `order`,
+    /// `limit`). Needs `session_id` and an empty `query`. The part is removed (with what has no
+    /// meaning without it: a sort takes its limit along), the query is written again, validated
+    /// and run as a new turn saved as `without "top 5"`, and follow-ups continue from it. An id
+    /// that names no part of the last answer, a conversation without an answer, or an answer
+    /// without parts (one a model wrote): 400 `INVALID_INPUT`, and nothing runs.
+    #[serde(default)]
+    #[schema(example = "limit")]
+    pub remove_scope: Option<String>,
+}
+
+/// Conversations listed by `GET /api/v1/sessions` when `limit` is not given.
+pub const DEFAULT_SESSION_LIST_LIMIT: usize = 50;
+
+/// Most conversations `GET /api/v1/sessions` lists at once.
+pub const MAX_SESSION_LIST_LIMIT: usize = 200;
+
+/// What a list of conversations shows of one (documentation of [`SessionSummary`]).
+#[derive(Serialize, ToSchema)]
+#[schema(as = SessionSummary)]
+pub struct SessionSummaryDoc {
+    /// The session id (to continue, read, rename or delete the conversation).
+    pub session_id: String,
+    /// The title given with `PATCH /api/v1/sessions/{id}`, else the conversation's first
+    /// question (at most 80 characters of it).
+    pub title: String,
+    /// When its first turn was answered (RFC 3339, UTC).
+    pub created_at: String,
+    /// When its last turn was answered (RFC 3339, UTC); the list is ordered by it, newest
+    /// first.
+    pub updated_at: String,
+    /// Turns answered over its whole life.
+    pub turn_count: u64,
+}
+
+/// `GET /api/v1/sessions` answer.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SessionList {
+    /// The caller's live conversations, most recently given a turn first.
+    #[schema(value_type = Vec<SessionSummaryDoc>)]
+    pub sessions: Vec<SessionSummary>,
+}
+
+/// Parameters of `GET /api/v1/sessions`.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SessionListQuery {
+    /// At most this many conversations (1 to 200, default 50).
+    pub limit: Option<String>,
+}
+
+/// `PATCH /api/v1/sessions/{id}` body.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenameSessionRequest {
+    /// The new title: 1 to 120 characters on one line (surrounding spaces are trimmed).
+    pub title: String,
 }
 
 /// `POST /api/v1/admin/circuit-breaker/reset` answer.
@@ -198,7 +259,7 @@ pub async fn login(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The answer", body = crate::http::schema::AnswerDoc),
-        (status = 400, description = "Malformed body or question (`INVALID_INPUT`)", body = ErrorBody),
+        (status = 400, description = "Malformed body or question, or a `remove_scope` that names no part of the last answer (`INVALID_INPUT`)", body = ErrorBody),
         (status = 401, description = "No token or a refused one", body = ErrorBody),
         (status = 403, description = "The token has neither the analyst nor the admin role", body = ErrorBody),
         (status = 413, description = "Body over `[server] max_body_bytes`", body = ErrorBody),
@@ -232,6 +293,17 @@ fn caller_ask(caller: &Caller, body: QueryRequest) -> Result<Ask, ApiError> {
         check_session_id(&id)?;
         ask = ask.session(id);
     }
+    // The form is checked here, so that the stream answers 400 too; the engine checks the id
+    // against the last answer's scope.
+    if let Some(id) = body.remove_scope {
+        conversational_bi::generate::refine::check_removal(&ask.question, &id)?;
+        if ask.session_id.is_none() {
+            return Err(ApiError::invalid_input(
+                "remove_scope removes a part of a conversation's last answer: send that conversation's session_id too",
+            ));
+        }
+        ask = ask.remove_scope(id);
+    }
     Ok(ask)
 }
 
@@ -247,7 +319,7 @@ fn caller_ask(caller: &Caller, body: QueryRequest) -> Result<Ask, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Server-sent events: `stage`, `sql`, `rows`, then `answer` or `error` last; each `data` is the event as JSON", content_type = "text/event-stream", body = String),
-        (status = 400, description = "Malformed body or question (`INVALID_INPUT`)", body = ErrorBody),
+        (status = 400, description = "Malformed body or question, or a `remove_scope` that names no part of the last answer (`INVALID_INPUT`)", body = ErrorBody),
         (status = 401, description = "No token or a refused one", body = ErrorBody),
         (status = 403, description = "The token has neither the analyst nor the admin role", body = ErrorBody),
         (status = 413, description = "Body over `[server] max_body_bytes`", body = ErrorBody),
@@ -301,11 +373,16 @@ async fn existing_session(
     if session.turn_count == 0 {
         // Sessions are keyed by tenant and user: another tenant's or another user's session is
         // not found either, with the same answer.
-        return Err(ApiError::not_found(format!(
-            "you have no session '{id}' (it never existed, was reset or expired)"
-        )));
+        return Err(no_session(id));
     }
     Ok(session)
+}
+
+/// The answer for a session id that is not one of the caller's.
+fn no_session(id: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "you have no session '{id}' (it never existed, was reset or expired)"
+    ))
 }
 
 /// The state of one of the caller's own conversations.
@@ -354,6 +431,92 @@ pub async fn delete_session(
         .await?;
     tracing::info!(target: "cbi_server::sessions", tenant_id = %caller.tenant_id, username = %caller.user_id, session_id = %id, "session reset");
     Ok(StatusCode::NO_CONTENT)
+}
+
+fn session_list_limit(limit: Option<&str>) -> Result<usize, ApiError> {
+    let Some(text) = limit else {
+        return Ok(DEFAULT_SESSION_LIST_LIMIT);
+    };
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=MAX_SESSION_LIST_LIMIT).contains(n))
+        .ok_or_else(|| {
+            ApiError::invalid_input(format!(
+                "limit {:?} is not a number from 1 to {MAX_SESSION_LIST_LIMIT}; leave it out for the {DEFAULT_SESSION_LIST_LIMIT} most recent conversations",
+                text.chars().take(32).collect::<String>()
+            ))
+        })
+}
+
+/// The caller's own live conversations (for a sidebar), most recently given a turn first:
+/// their ids, titles, times and turn counts. Another user's conversations are never listed,
+/// nor reset or expired ones.
+#[utoipa::path(
+    get,
+    path = "/api/v1/sessions",
+    tag = "sessions",
+    params(SessionListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's conversations", body = SessionList),
+        (status = 400, description = "A `limit` that is not a number from 1 to 200 (`INVALID_INPUT`)", body = ErrorBody),
+        (status = 401, description = "No token or a refused one", body = ErrorBody),
+        (status = 403, description = "The token has neither the analyst nor the admin role", body = ErrorBody),
+        (status = 503, description = "The session store is unavailable", body = ErrorBody),
+    )
+)]
+pub async fn list_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<SessionListQuery>, QueryRejection>,
+) -> Result<Json<SessionList>, ApiError> {
+    caller.require_any(&[ROLE_ANALYST, ROLE_ADMIN])?;
+    let Query(query) = query.map_err(|e| ApiError::invalid_input(e.body_text()))?;
+    let limit = session_list_limit(query.limit.as_deref())?;
+    let sessions = state
+        .engine()
+        .list_user_sessions(&caller.tenant_id, &caller.user_id, limit)
+        .await?;
+    Ok(Json(SessionList { sessions }))
+}
+
+/// Gives one of the caller's conversations a title, shown by `GET /api/v1/sessions` instead of
+/// its first question. Renaming does not move the conversation up the list.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/sessions/{id}",
+    tag = "sessions",
+    params(("id" = String, Path, description = "The session id")),
+    request_body = RenameSessionRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Renamed: the conversation as lists show it", body = SessionSummaryDoc),
+        (status = 400, description = "Malformed body, bad session id, or a title that is empty, over 120 characters or not on one line (`INVALID_INPUT`)", body = ErrorBody),
+        (status = 401, description = "No token or a refused one", body = ErrorBody),
+        (status = 403, description = "The token has neither the analyst nor the admin role", body = ErrorBody),
+        (status = 404, description = "The caller has no such session (another user's is not found either)", body = ErrorBody),
+        (status = 503, description = "The session store is unavailable", body = ErrorBody),
+    )
+)]
+pub async fn rename_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RenameSessionRequest>,
+) -> Result<Json<SessionSummary>, ApiError> {
+    caller.require_any(&[ROLE_ANALYST, ROLE_ADMIN])?;
+    check_session_id(&id)?;
+    let renamed = state
+        .engine()
+        .rename_user_session(&caller.tenant_id, &caller.user_id, &id, &body.title)
+        .await?;
+    let Some(summary) = renamed else {
+        // As `GET`: another tenant's or another user's session is not found either.
+        return Err(no_session(&id));
+    };
+    tracing::info!(target: "cbi_server::sessions", tenant_id = %caller.tenant_id, username = %caller.user_id, session_id = %id, "session renamed");
+    Ok(Json(summary))
 }
 
 /// Closes the circuit breaker around the LLM provider by hand (role `admin`).

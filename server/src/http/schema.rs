@@ -32,12 +32,16 @@ pub struct AttemptDoc {
 #[derive(Serialize, ToSchema)]
 #[schema(as = ChartSuggestion)]
 pub struct ChartDoc {
-    /// `bar`, `line` or `pie`.
+    /// `bar`, `line`, `pie`, `scatter` or `stacked_bar`.
     pub kind: String,
     /// The x-axis column.
     pub x: String,
     /// The numeric y-axis column.
     pub y: String,
+    /// The chart as a complete Vega-Lite 6 specification, the rows inline (`data.values`),
+    /// built by the engine from the result's column types and the question.
+    #[schema(value_type = Object)]
+    pub vega_lite: serde_json::Value,
 }
 
 /// One reading of an ambiguous question.
@@ -58,6 +62,37 @@ pub struct ClarificationDoc {
     pub question: String,
     /// The readings; the next turn answers with one's label (or words of it).
     pub options: Vec<ClarificationOptionDoc>,
+}
+
+/// What kind of part of a query a scope item is.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ScopeKind)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeKindDoc {
+    /// A condition on rows (`WHERE`).
+    Filter,
+    /// A condition on a computed value (`HAVING`).
+    Having,
+    /// A grouping.
+    Group,
+    /// The sort.
+    Order,
+    /// The row limit.
+    Limit,
+}
+
+/// One removable part of the query an answer ran (a chip under the answer).
+#[derive(Serialize, ToSchema)]
+#[schema(as = ScopeItem)]
+pub struct ScopeItemDoc {
+    /// Names the part within this answer, for `remove_scope`: `filter:0`, `having:0`,
+    /// `group:1`, `order` or `limit`.
+    pub id: String,
+    /// What kind of part it is.
+    pub kind: ScopeKindDoc,
+    /// The part in plain words ("genre name is Rock", "in 2024", "by invoice billing country",
+    /// "sorted by the total of invoice total, largest first", "top 5").
+    pub label: String,
 }
 
 /// What an answer is.
@@ -121,6 +156,11 @@ pub struct AnswerDoc {
     /// Two or three follow-ups to send next ("by month", "top 5"), or a clarification's
     /// options.
     pub suggestions: Vec<String>,
+    /// The parts of the query in force after this answer (its conditions, groupings, sort and
+    /// limit), each removable as the next turn with `remove_scope`. Absent when there are none,
+    /// or when the generator keeps no structured form of its query (a model's answer, a
+    /// verified query the offline rules read otherwise): no scope rather than a guessed one.
+    pub scope: Option<Vec<ScopeItemDoc>>,
 }
 
 /// One answered question of a conversation.

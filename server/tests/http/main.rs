@@ -13,6 +13,7 @@ mod jwt;
 mod login;
 mod openapi;
 mod permissions;
+mod scope;
 mod sessions;
 mod sql_safety;
 mod support;

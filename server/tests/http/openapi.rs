@@ -92,6 +92,7 @@ async fn schemas_match_what_the_api_sends() {
         "similarity".to_string(),
         "chart".to_string(),
         "clarification".to_string(),
+        "scope".to_string(),
     ]);
     assert_eq!(
         answer_keys, documented,

@@ -22,6 +22,15 @@ roles of ``[access]`` decide which rows and columns they see::
 
 :class:`Engine` blocks (with the GIL released); :class:`AsyncEngine` has the same methods as
 coroutines. Errors are subclasses of :class:`ConversationalBIError`.
+
+``ask_stream`` yields the progress of a question, the stages, the SQL and the rows, before the
+whole answer (:mod:`conversational_bi.stream`)::
+
+    async for event in AsyncEngine().ask_stream("How many tracks are there per genre?"):
+        if event.kind == "stage":
+            print("...", event.stage)
+        elif event.kind == "answer":
+            print(event.answer.rows)
 """
 
 from __future__ import annotations
@@ -57,6 +66,15 @@ from .models import (
     Turn,
     User,
 )
+from .stream import (
+    AnswerEvent,
+    AskEvent,
+    AskStream,
+    AsyncAskStream,
+    RowsEvent,
+    SqlEvent,
+    StageEvent,
+)
 
 __all__ = [
     "__version__",
@@ -71,6 +89,13 @@ __all__ = [
     "Chart",
     "Clarification",
     "ClarificationOption",
+    "AskEvent",
+    "StageEvent",
+    "SqlEvent",
+    "RowsEvent",
+    "AnswerEvent",
+    "AskStream",
+    "AsyncAskStream",
     "Session",
     "Turn",
     "Feedback",

@@ -32,11 +32,19 @@ class Attempt(NamedTuple):
 
 
 class Chart(NamedTuple):
-    """A chart that suits the result: ``kind`` is ``"bar"``, ``"line"`` or ``"pie"``."""
+    """A chart that suits the result.
+
+    ``kind`` is ``"bar"``, ``"line"``, ``"pie"``, ``"scatter"`` or ``"stacked_bar"``; ``x`` is
+    the category or time column it is drawn along (the first measure of a scatter plot), ``y``
+    the measure. ``vega_lite`` is a complete Vega-Lite v6 specification of the chart, the rows
+    inline, built by the engine from the result and the question: draw it with
+    ``altair.Chart.from_dict(chart.vega_lite)``, ``vegaEmbed`` or any Vega-Lite renderer.
+    """
 
     kind: str
     x: str
     y: str
+    vega_lite: Dict[str, Any]
 
 
 class ClarificationOption(NamedTuple):
@@ -62,12 +70,13 @@ class Answer:
     engine gives them (:meth:`to_pandas` turns them into datetimes).
     """
 
-    __slots__ = ("_native", "_rows", "_columns")
+    __slots__ = ("_native", "_rows", "_columns", "_chart")
 
     def __init__(self, native: _native.Answer) -> None:
         self._native = native
         self._rows: Optional[List[Tuple[Any, ...]]] = None
         self._columns: Optional[List[Column]] = None
+        self._chart: Optional[Chart] = None
 
     @property
     def sql(self) -> str:
@@ -151,9 +160,14 @@ class Answer:
 
     @property
     def chart(self) -> Optional[Chart]:
-        """A chart that suits the result, or ``None``."""
-        chart = self._native.chart
-        return None if chart is None else Chart(*chart)
+        """A chart that suits the result, or ``None``; ``chart.vega_lite`` is its Vega-Lite
+        specification."""
+        if self._chart is None:
+            chart, spec = self._native.chart, self._native.chart_vega_lite
+            if chart is None or spec is None:
+                return None
+            self._chart = Chart(*chart, spec)
+        return self._chart
 
     @property
     def warnings(self) -> List[str]:

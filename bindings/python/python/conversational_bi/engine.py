@@ -1,7 +1,8 @@
 """The engine: ask questions, continue conversations, rate answers, look at the schema.
 
 :class:`Engine` blocks while the engine works, with the GIL released, so other Python threads
-keep running; :class:`AsyncEngine` has the same methods as coroutines for asyncio. Both hold a
+keep running; :class:`AsyncEngine` has the same methods as coroutines for asyncio (and
+``ask_stream``, the progress of a question, read with ``for`` or ``async for``). Both hold a
 connection pool and are safe to share between threads (``Engine``) or tasks (``AsyncEngine``).
 
 Creating an engine checks the configuration (a mistake raises ``ConfigError`` at once) and
@@ -20,6 +21,7 @@ from . import _native
 from .answer import Answer
 from .exceptions import ConfigError, InvalidInputError
 from .models import Feedback, Health, Schema, Session, User
+from .stream import AskStream, AsyncAskStream
 
 __all__ = [
     "Engine",
@@ -134,6 +136,34 @@ class Engine:
             ConversationalBIError: a subclass per kind of failure (see ``exceptions``).
         """
         return Answer(self._native.ask(question, session_id, tenant_id, _user_json(user)))
+
+    def ask_stream(
+        self,
+        question: str,
+        session_id: Optional[str] = None,
+        tenant_id: Optional[str] = None,
+        user: Optional[UserLike] = None,
+    ) -> AskStream:
+        """Answers ``question`` as :meth:`ask` does (same arguments), yielding its progress
+        while it works: a :class:`~conversational_bi.StageEvent` as each stage begins, then the
+        :class:`~conversational_bi.SqlEvent` and the :class:`~conversational_bi.RowsEvent`, then
+        the :class:`~conversational_bi.AnswerEvent` (the answer ``ask`` returns) last::
+
+            for event in engine.ask_stream("How many tracks are there per genre?"):
+                if event.kind == "answer":
+                    print(event.answer.rows)
+
+        Returns at once; the question starts when the first event is read. A question that
+        fails raises from the loop the exception ``ask`` would raise (with its ``code``,
+        ``retryable`` and ``retry_after``; see :mod:`conversational_bi.stream`). Leaving the loop
+        early, or closing the stream, cancels the work that remains, the statement running on
+        the database included.
+
+        Raises:
+            InvalidInputError: a ``user`` that is not a :class:`~conversational_bi.User` dict
+                (at once, before any event).
+        """
+        return AskStream(self._native.ask_stream(question, session_id, tenant_id, _user_json(user)))
 
     def session(
         self,
@@ -273,6 +303,29 @@ class AsyncEngine:
     ) -> Answer:
         """As :meth:`Engine.ask`."""
         return Answer(await self._native.ask_async(question, session_id, tenant_id, _user_json(user)))
+
+    def ask_stream(
+        self,
+        question: str,
+        session_id: Optional[str] = None,
+        tenant_id: Optional[str] = None,
+        user: Optional[UserLike] = None,
+    ) -> AsyncAskStream:
+        """As :meth:`Engine.ask_stream`, read with ``async for`` (a plain method: the stream it
+        returns is iterated, not awaited)::
+
+            async for event in engine.ask_stream("How many tracks are there per genre?"):
+                if event.kind == "stage":
+                    print("...", event.stage)
+                elif event.kind == "answer":
+                    print(event.answer.rows)
+
+        Leaving the loop early, ``await stream.aclose()``, or cancelling the task that awaits
+        an event cancels the work that remains, the statement running on the database included.
+        """
+        return AsyncAskStream(
+            self._native.ask_stream(question, session_id, tenant_id, _user_json(user))
+        )
 
     async def session(
         self,

@@ -8,7 +8,7 @@ use super::{
     },
 };
 
-fn words(ident: &str) -> String {
+pub(super) fn words(ident: &str) -> String {
     crate::text::identifier_words(ident).join(" ")
 }
 
@@ -36,7 +36,7 @@ fn plural(phrase: &str) -> String {
     }
 }
 
-fn col(c: &ColumnRef) -> String {
+pub(super) fn col(c: &ColumnRef) -> String {
     let t = words(&c.table);
     let w = words(&c.column);
     if w.starts_with(&t) {
@@ -46,7 +46,7 @@ fn col(c: &ColumnRef) -> String {
     }
 }
 
-fn measure(m: &Measure) -> String {
+pub(super) fn measure(m: &Measure) -> String {
     if let MeasureArg::Model { name, .. } = &m.arg {
         // The business's own word; the SQL beside the explanation shows its formula.
         return format!("the {name}");
@@ -67,7 +67,7 @@ fn measure(m: &Measure) -> String {
     }
 }
 
-fn op(o: CmpOp) -> &'static str {
+pub(super) fn op(o: CmpOp) -> &'static str {
     match o {
         CmpOp::Eq => "is",
         CmpOp::Ne => "is not",
@@ -85,7 +85,7 @@ fn literal(l: &Literal) -> String {
     }
 }
 
-fn filter(f: &Filter) -> String {
+pub(super) fn filter(f: &Filter) -> String {
     match f {
         Filter::Model { name, .. } => format!("only {name}"),
         Filter::Compare {
@@ -200,7 +200,7 @@ fn filter(f: &Filter) -> String {
     }
 }
 
-fn dimension(d: &Dimension) -> String {
+pub(super) fn dimension(d: &Dimension) -> String {
     match d {
         Dimension::Model { name, .. } => name.clone(),
         Dimension::Column { column } => col(column),

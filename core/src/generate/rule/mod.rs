@@ -25,6 +25,7 @@ pub mod patterns;
 pub mod plan;
 pub mod resolve;
 mod rows;
+pub mod scope;
 mod sets;
 mod wording;
 
@@ -261,17 +262,49 @@ impl RuleGenerator {
                 });
             }
         };
+        self.write(&ir)
+    }
+
+    /// The SQL, explanation and state of `ir`: what every answer of the rules ends with.
+    fn write(&self, ir: &QueryIr) -> Result<Generation> {
         let sql = compile::SqlWriter::new(&self.catalog, &self.graph)
             .with_semantic(self.model.as_ref().map(|m| &m.semantic))
             .with_values(&self.values)
-            .sql(&ir)?;
+            .sql(ir)?;
         Ok(Generation {
             sql,
-            explanation: explain::explain(&ir),
+            explanation: explain::explain(ir),
             state: Some(serde_json::json!({ "rule": ir })),
             degraded: None,
             clarification: None,
         })
+    }
+
+    /// The query of an earlier answer of the rules, kept as its `state`, without its scope
+    /// item `remove` (see [`scope`]), written as a follow-up's patched query is; `None` writes
+    /// the state's query as it is. A state that is not the rules' or an id that names no part
+    /// of the query is an [`Error::InvalidInput`].
+    pub fn refine_state(
+        &self,
+        state: &serde_json::Value,
+        remove: Option<&str>,
+    ) -> Result<Generation> {
+        let ir = QueryIr::from_state(state).ok_or_else(|| {
+            Error::invalid_input(
+                "the previous answer was not written by the offline rules, so its parts cannot be removed one by one; ask the question again without the part",
+            )
+        })?;
+        let ir = match remove {
+            Some(id) => scope::remove(&ir, id)?,
+            None => ir,
+        };
+        match (self.write(&ir), &self.plain) {
+            // As for a follow-up: what the model's reading cannot write, the schema's may.
+            (Err(e), Some(plain)) if e.kind() == crate::error::ErrorKind::CannotAnswer => {
+                plain.write(&ir).map_err(|_| e)
+            }
+            (written, _) => written,
+        }
     }
 
     /// The query representation of `question` (pure; no SQL). A question the rules would
@@ -504,5 +537,31 @@ impl SqlGenerator for RuleGenerator {
             }
         }
         self.answer(&request.question, &request.history)
+    }
+
+    async fn refine(
+        &self,
+        request: &GenerationRequest,
+        state: &serde_json::Value,
+        remove: Option<&str>,
+    ) -> Result<Generation> {
+        // As `generate`: the same query would be written again.
+        if let Some(failed) = request.feedback.last() {
+            return Err(cannot_answer(
+                format!(
+                    "the query without that part was refused ({}); ask the question again without it",
+                    failed.error.as_deref().unwrap_or("no reason given")
+                ),
+                Vec::new(),
+            ));
+        }
+        if let Some(view) = &request.view {
+            let own = view.catalog().fingerprint == self.catalog.fingerprint
+                && view.policy_key().is_empty();
+            if !own {
+                return self.for_view(view).await?.refine_state(state, remove);
+            }
+        }
+        self.refine_state(state, remove)
     }
 }

@@ -6,6 +6,7 @@ mod constructions;
 mod followups;
 mod patterns;
 mod references;
+mod scope;
 mod vocabulary;
 
 use std::sync::Arc;

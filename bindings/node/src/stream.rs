@@ -1,0 +1,328 @@
+//! `engine.askStream(question, options)`: the events of one question as it is answered, read
+//! with `for await`.
+//!
+//! The stream is the core's [`AskStream`](conversational_bi::AskStream), started at the first
+//! `next()` (which connects the engine when no call has yet). Each event is a plain object
+//! tagged by `event` ([`AskEventObject`]); the answer is the object `ask` resolves with. A
+//! question that fails rejects the `next()` that would have read its last event, so the loop
+//! throws the error `ask` would reject with (see [`Failure`]). Leaving the loop early calls the
+//! iterator's `return()`, which drops the core's stream: the work that remains is cancelled, the
+//! statement running on the database included.
+
+use std::{
+    future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use conversational_bi::{
+    Ask, AskEvent as CoreAskEvent, AskStream as CoreAskStream, Error as CoreError, LazyEngine,
+};
+use futures_util::StreamExt;
+use napi::{Env, bindgen_prelude::*, sys};
+use napi_derive::napi;
+use tokio::sync::{Mutex, Notify};
+
+use crate::{
+    answer_js::AnswerJs,
+    error,
+    types::{Cell, Column},
+};
+
+/// One event of a question, in the order the engine reaches them:
+///
+/// - `{ event: 'stage', stage }` as each stage of the pipeline begins (`guard`, `session`,
+///   `generate`, `save`, ..., as named in `Answer.timings`);
+/// - `{ event: 'sql', sql }`: the statement, as the validator passed it and the database ran it;
+/// - `{ event: 'rows', columns, rows, truncated }`: the result (at most `[database] max_rows`
+///   rows; values as in `Answer.rows`), and whether the row cap cut it;
+/// - `{ event: 'answer', answer }`: the whole answer, as `ask` resolves with it; the last event.
+// The variants' fields are documented above: napi would write their comments into the union.
+#[allow(missing_docs)]
+#[napi(
+    js_name = "AskEvent",
+    discriminant = "event",
+    discriminant_case = "lowercase",
+    object_from_js = false
+)]
+pub enum AskEventObject {
+    Stage {
+        stage: String,
+    },
+    Sql {
+        sql: String,
+    },
+    Rows {
+        columns: Vec<Column>,
+        #[napi(ts_type = "CellValue[][]")]
+        rows: Vec<Vec<Cell>>,
+        truncated: bool,
+    },
+    Answer {
+        #[napi(ts_type = "Answer")]
+        answer: AnswerJs,
+    },
+}
+
+/// What one `next()` of the stream settles with: an event, or the question's error. Named as
+/// the JavaScript type of the events, so that the iterator is typed `AsyncGenerator<AskEvent>`.
+pub enum AskEvent {
+    /// Resolves `next()` with the event.
+    Event(AskEventObject),
+    /// Rejects `next()` with the error.
+    Failed(Failure),
+}
+
+/// Why a question failed, as the error `ask` would reject with.
+pub enum Failure {
+    /// The engine's own error (the question was unusable, the engine could not connect): every
+    /// field of `ask`'s error.
+    Engine(CoreError),
+    /// The error event that ended the stream: its code and message, `retryable` as the code
+    /// implies and `retryAfter` (the per-kind fields, `sql`, `rule`, `unknownWords`, ..., are
+    /// not streamed).
+    Event {
+        code: &'static str,
+        message: String,
+        retry_after_secs: Option<u64>,
+    },
+}
+
+impl ToNapiValue for AskEvent {
+    unsafe fn to_napi_value(env: sys::napi_env, value: Self) -> Result<sys::napi_value> {
+        match value {
+            // SAFETY: `env` is the live environment napi handed to this conversion.
+            Self::Event(event) => unsafe { AskEventObject::to_napi_value(env, event) },
+            // The error is returned, not converted: napi rejects `next()` with it.
+            Self::Failed(failure) => Err(failure.into_js(&Env::from_raw(env))),
+        }
+    }
+}
+
+impl Failure {
+    fn into_js(self, env: &Env) -> napi::Error {
+        match self {
+            Self::Engine(e) => error::to_js(env, &e),
+            Self::Event {
+                code,
+                message,
+                retry_after_secs,
+            } => match event_error(env, code, &message, retry_after_secs) {
+                Ok(err) => err,
+                // Only while the environment shuts down.
+                Err(_) => napi::Error::new(Status::GenericFailure, format!("{code}: {message}")),
+            },
+        }
+    }
+}
+
+/// The JavaScript `Error` of a stream's error event, shaped as [`error::to_js`] shapes the
+/// engine's errors.
+fn event_error(
+    env: &Env,
+    code: &'static str,
+    message: &str,
+    retry_after_secs: Option<u64>,
+) -> Result<napi::Error> {
+    let retryable = matches!(
+        code,
+        "DATABASE_UNAVAILABLE" | "RATE_LIMITED" | "CIRCUIT_OPEN" | "SERVICE_UNAVAILABLE"
+    ) || (code == "PROVIDER" && retry_after_secs.is_some());
+    let mut obj = env.create_error(napi::Error::new(Status::GenericFailure, message))?;
+    obj.set("code", code)?;
+    obj.set("retryable", retryable)?;
+    if let Some(s) = retry_after_secs {
+        obj.set("retryAfter", s as f64)?;
+    }
+    Ok(napi::Error::from(obj.to_unknown()))
+}
+
+/// The events of one question (`engine.askStream(...)`), read with `for await`:
+///
+/// ```js
+/// for await (const event of engine.askStream('How many tracks are there per genre?')) {
+///   if (event.event === 'stage') console.log('...', event.stage)
+///   else if (event.event === 'answer') console.log(event.answer.rows)
+/// }
+/// ```
+///
+/// A question that fails makes the loop throw the error `ask` would reject with (`code`,
+/// `retryable`, `retryAfter`). Leaving the loop early (`break`, `return`, an exception), or
+/// `close()`, cancels the work that remains, the statement running on the database included.
+#[napi(async_iterator)]
+pub struct AskStream {
+    shared: Arc<Shared>,
+}
+
+#[napi]
+impl AskStream {
+    /// Cancels the work that remains (the statement running on the database included); the
+    /// iteration ends. Closing a finished stream does nothing.
+    #[napi]
+    pub fn close(&self) {
+        close(&self.shared);
+    }
+}
+
+#[napi]
+impl AsyncGenerator for AskStream {
+    type Yield = AskEvent;
+    type Next = ();
+    type Return = ();
+
+    fn next(
+        &mut self,
+        _value: Option<Self::Next>,
+    ) -> impl Future<Output = Result<Option<Self::Yield>>> + Send + 'static {
+        let shared = Arc::clone(&self.shared);
+        async move {
+            Ok(match next_event(&shared).await {
+                Ok(None) => None,
+                Ok(Some(event)) => Some(event_of(event)),
+                Err(e) => Some(AskEvent::Failed(Failure::Engine(e))),
+            })
+        }
+    }
+
+    fn complete(
+        &mut self,
+        _value: Option<Self::Return>,
+    ) -> impl Future<Output = Result<Option<Self::Yield>>> + Send + 'static {
+        close(&self.shared);
+        async { Ok(None) }
+    }
+
+    fn catch(
+        &mut self,
+        _env: Env,
+        value: Unknown,
+    ) -> impl Future<Output = Result<Option<Self::Yield>>> + Send + 'static {
+        close(&self.shared);
+        let err = napi::Error::from_unknown_without_coercion(value);
+        async move { Err(err) }
+    }
+}
+
+impl AskStream {
+    /// The stream of `ask` on `engine`, started at the first `next()`; a question that could
+    /// not be made (`Err`) is the first `next()`'s rejection.
+    pub(crate) fn new(engine: LazyEngine, ask: std::result::Result<Ask, CoreError>) -> Self {
+        let state = match ask {
+            Ok(ask) => State::Pending(engine, ask),
+            Err(e) => State::Invalid(e),
+        };
+        Self {
+            shared: Arc::new(Shared {
+                state: Mutex::new(state),
+                closed: AtomicBool::new(false),
+                close: Notify::new(),
+            }),
+        }
+    }
+}
+
+/// The stream, shared with the `next()` in flight.
+struct Shared {
+    state: Mutex<State>,
+    /// Set by `close`/`return()`: no further event is read.
+    closed: AtomicBool,
+    /// Wakes a `next()` in flight when the stream is closed.
+    close: Notify,
+}
+
+enum State {
+    /// The question could not be made: the first `next()` rejects with why.
+    Invalid(CoreError),
+    /// Not started: the engine connects, and the question starts, at the first `next()`.
+    Pending(LazyEngine, Ask),
+    /// Running on the runtime; dropping it cancels the work.
+    Running(CoreAskStream),
+    /// The last event was read, or the stream was closed.
+    Done,
+}
+
+/// Stops the stream: drops the running question at once when no `next()` holds it, else wakes
+/// that `next()`, which drops it.
+fn close(shared: &Shared) {
+    shared.closed.store(true, Ordering::SeqCst);
+    shared.close.notify_one();
+    if let Ok(mut state) = shared.state.try_lock() {
+        *state = State::Done;
+    }
+}
+
+/// Reads the next event, starting the question at the first read; `None` after the last event
+/// or once the stream is closed.
+async fn next_event(shared: &Shared) -> std::result::Result<Option<CoreAskEvent>, CoreError> {
+    let mut state = shared.state.lock().await;
+    if shared.closed.load(Ordering::SeqCst) {
+        *state = State::Done;
+        return Ok(None);
+    }
+    let read = async {
+        loop {
+            match std::mem::replace(&mut *state, State::Done) {
+                State::Invalid(e) => return Err(e),
+                State::Pending(engine, ask) => {
+                    *state = State::Running(engine.engine().await?.ask_stream(ask));
+                }
+                State::Running(mut stream) => {
+                    let event = stream.next().await;
+                    if event.as_ref().is_some_and(|e| !e.is_last()) {
+                        *state = State::Running(stream);
+                    }
+                    return Ok(event);
+                }
+                State::Done => return Ok(None),
+            }
+        }
+    };
+    let read = tokio::select! {
+        read = read => Some(read),
+        () = shared.close.notified() => None,
+    };
+    match read {
+        Some(event) => event,
+        None => {
+            *state = State::Done;
+            Ok(None)
+        }
+    }
+}
+
+/// A core event as what `next()` settles with.
+fn event_of(event: CoreAskEvent) -> AskEvent {
+    AskEvent::Event(match event {
+        CoreAskEvent::Stage { stage } => AskEventObject::Stage { stage },
+        CoreAskEvent::Sql { sql } => AskEventObject::Sql { sql },
+        CoreAskEvent::Rows {
+            columns,
+            rows,
+            truncated,
+        } => AskEventObject::Rows {
+            columns: columns.into_iter().map(Column::from).collect(),
+            rows: rows
+                .into_iter()
+                .map(|r| r.into_iter().map(Cell).collect())
+                .collect(),
+            truncated,
+        },
+        // The answer's JSON is written here, on the runtime's thread (see `AnswerJs`).
+        CoreAskEvent::Answer { answer } => AskEventObject::Answer {
+            answer: AnswerJs::from(*answer),
+        },
+        CoreAskEvent::Error {
+            code,
+            message,
+            retry_after_secs,
+        } => {
+            return AskEvent::Failed(Failure::Event {
+                code,
+                message,
+                retry_after_secs,
+            });
+        }
+    })
+}
