@@ -63,6 +63,9 @@ bindings/python/test.sh
 step "node package (the addon, d.ts drift, node --test, examples/node)"
 bindings/node/test.sh
 
+step "web app (vendored chart libraries, browser tests in headless Chromium)"
+server/web/test.sh
+
 step "mobile bindings (UniFFI: Python tests, Kotlin example, Swift sources)"
 bindings/uniffi/test.sh
 

@@ -3,6 +3,7 @@
 //! `ask`, `chat`, `eval`).
 
 mod conversation;
+mod demo;
 mod eval;
 mod output;
 mod password;
@@ -48,6 +49,13 @@ struct Cli {
 enum Command {
     /// Run the HTTP API and the metrics endpoint (the default when no command is given).
     Serve,
+    /// Run the web app on 127.0.0.1 for yourself: the built-in demo database (or `[database]
+    /// url`), no configuration, and a one-time sign-in link printed here.
+    Demo {
+        /// The port on 127.0.0.1 (a taken port falls back to a free one).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
     /// Read a password from standard input and print its argon2 hash for `[auth] users`.
     HashPassword,
     /// Print the schema the engine sees (tables, views, columns, keys, comments).
@@ -175,7 +183,7 @@ pub fn main() -> ExitCode {
             | Command::Chat { source, .. },
         ) => source.json,
         Some(Command::Eval(args)) => args.json(),
-        Some(Command::Serve | Command::HashPassword) | None => false,
+        Some(Command::Serve | Command::HashPassword | Command::Demo { .. }) | None => false,
     };
     let config = match config {
         Ok(c) => c,
@@ -183,6 +191,7 @@ pub fn main() -> ExitCode {
     };
     let command = match cli.command {
         None | Some(Command::Serve) => return crate::serve::run(config),
+        Some(Command::Demo { port }) => return demo::run(config, port),
         Some(command) => command,
     };
     init_logging(&config, cli.verbose);
@@ -213,7 +222,7 @@ async fn view_of(
 
 async fn run_command(command: Command, config: &Config) -> ExitCode {
     match command {
-        Command::Serve | Command::HashPassword => ExitCode::from(EXIT_USAGE),
+        Command::Serve | Command::HashPassword | Command::Demo { .. } => ExitCode::from(EXIT_USAGE),
         Command::Schema { source } => {
             let ds = match DataSource::connect(config, source.database.as_deref()).await {
                 Ok(ds) => ds,

@@ -330,6 +330,17 @@ impl Auth {
         self.issuers.iter().map(Issuer::issuer)
     }
 
+    /// The caller a user of `[auth] users` signs in as, without a password check (for a
+    /// one-time sign-in link the server issued itself).
+    pub fn caller(&self, username: &str) -> Option<Caller> {
+        self.users.get(username).map(|user| Caller {
+            user_id: username.to_string(),
+            tenant_id: user.tenant_id.clone(),
+            roles: user.roles.clone(),
+            attributes: user.attributes.clone(),
+        })
+    }
+
     /// Checks a user name and password (argon2, CPU-heavy: call from a blocking thread).
     /// Returns the caller on success.
     pub fn check_password(&self, username: &str, password: &str) -> Option<Caller> {

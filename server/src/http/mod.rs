@@ -4,7 +4,9 @@
 //! |---|---|---|
 //! | `GET` | `/health` | none |
 //! | `POST` | `/api/v1/auth/login` | none (user name and password; 404 without `JWT_SECRET`) |
+//! | `POST` | `/api/v1/auth/link` | none (the code of a one-time sign-in link) |
 //! | `POST` | `/api/v1/query`, `/api/v1/query/stream` | bearer, role `analyst` or `admin` |
+//! | `POST` | `/api/v1/sql` | bearer, role `analyst` or `admin` |
 //! | `GET` | `/api/v1/sessions` | bearer, role `analyst` or `admin` (the caller's own, `?limit=` 1 to 200) |
 //! | `GET`, `DELETE` | `/api/v1/sessions/{id}` | bearer, role `analyst` or `admin` |
 //! | `PATCH` | `/api/v1/sessions/{id}` | bearer, role `analyst` or `admin` (body `{"title"}`) |
@@ -16,6 +18,7 @@
 //! | `POST` | `/api/v1/admin/verified/{id}/retire` | bearer, role `admin` |
 //! | `GET` | `/api/v1/admin/semantic-model` | bearer, role `admin` (YAML) |
 //! | `GET` | `/api/v1/openapi.json` | none |
+//! | `GET` | `/`, `/embed.js`, `/assets/{build}/...` | none (the web app; its calls carry the token) |
 //!
 //! [`app`] builds the router from an [`AppState`]; it needs no socket, so tests drive it with
 //! `tower::ServiceExt::oneshot`.
@@ -32,6 +35,9 @@ pub mod login_guard;
 pub mod middleware;
 pub mod routes;
 pub mod schema;
+pub mod signin;
+pub mod sql;
+pub mod web;
 
 use std::{sync::Arc, time::Duration};
 
@@ -76,6 +82,7 @@ struct Shared {
     max_body_bytes: usize,
     request_timeout: Duration,
     cors: Option<AllowOrigin>,
+    sign_in_links: signin::SignInLinks,
 }
 
 impl AppState {
@@ -110,6 +117,7 @@ impl AppState {
                 max_body_bytes,
                 request_timeout,
                 cors,
+                sign_in_links: signin::SignInLinks::default(),
             }),
             http_metrics: None,
         })
@@ -144,6 +152,11 @@ impl AppState {
     /// The Redis check, when Redis is configured.
     pub fn redis(&self) -> Option<&RedisProbe> {
         self.shared.redis.as_ref()
+    }
+
+    /// The one-time sign-in links issued and not yet used.
+    pub fn sign_in_links(&self) -> &signin::SignInLinks {
+        &self.shared.sign_in_links
     }
 
     /// The largest accepted request body.
@@ -244,8 +257,10 @@ pub fn app(state: AppState) -> Router {
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
         .routes(routes!(routes::login))
+        .routes(routes!(signin::sign_in_with_link))
         .routes(routes!(routes::query))
         .routes(routes!(routes::query_stream))
+        .routes(routes!(sql::run_sql))
         .routes(routes!(routes::get_session, routes::delete_session))
         .routes(routes!(routes::list_sessions))
         .routes(routes!(routes::rename_session))
@@ -264,6 +279,7 @@ pub fn app(state: AppState) -> Router {
         "{}".into()
     });
     let mut router = router
+        .merge(web::routes())
         .fallback(not_found)
         .layer(Extension(OpenApiJson(Arc::new(doc))))
         .layer(DefaultBodyLimit::max(state.max_body_bytes()))

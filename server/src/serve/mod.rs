@@ -40,6 +40,11 @@ pub const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.
 /// or an issuer's JWKS that cannot be fetched), 1 for anything else
 /// (database unreachable, port taken).
 pub fn run(config: Config) -> ExitCode {
+    run_with(config, None)
+}
+
+/// As [`run`], calling `on_listening` once the API listens.
+pub fn run_with(config: Config, on_listening: Option<OnListening>) -> ExitCode {
     if let Err(e) = logging::init(&config.logging) {
         return fail(&e);
     }
@@ -52,7 +57,7 @@ pub fn run(config: Config) -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return fail(&Error::internal(format!("cannot start the runtime: {e}"))),
     };
-    match runtime.block_on(serve(config)) {
+    match runtime.block_on(serve_with(config, on_listening)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
@@ -64,8 +69,17 @@ fn fail(e: &Error) -> ExitCode {
     ExitCode::from(if e.kind() == ErrorKind::Config { 2 } else { 1 })
 }
 
+/// Called once the API listens, with its state and address (the `demo` command prints its
+/// sign-in link from here).
+pub type OnListening = Box<dyn FnOnce(&AppState, SocketAddr) + Send>;
+
 /// Builds everything, serves, and returns after a signal and the graceful stop.
 pub async fn serve(config: Config) -> Result<(), Error> {
+    serve_with(config, None).await
+}
+
+/// As [`serve`], calling `on_listening` once the API listens.
+pub async fn serve_with(config: Config, on_listening: Option<OnListening>) -> Result<(), Error> {
     // Configuration problems of the API are reported before the database is contacted.
     let auth = Auth::from_config(&config)?;
     LoginGuard::from_config(&config.auth)?;
@@ -126,6 +140,10 @@ pub async fn serve(config: Config) -> Result<(), Error> {
         None
     };
     let metrics_addr = metrics_listener.as_ref().map(local_addr);
+
+    if let Some(on_listening) = on_listening {
+        on_listening(&state, api_addr);
+    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
     // The peer address of each connection is kept for the login limits.

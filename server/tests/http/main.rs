@@ -17,3 +17,4 @@ mod scope;
 mod sessions;
 mod sql_safety;
 mod support;
+mod web;
