@@ -328,25 +328,9 @@ fn month_year(t: &str) -> String {
     let month = t
         .get(5..7)
         .and_then(|m| m.parse::<u32>().ok())
-        .filter(|m| (1..=12).contains(m));
+        .and_then(crate::text::month_name);
     match (year_in(t), month) {
-        (Some(y), Some(m)) => {
-            const MONTHS: [&str; 12] = [
-                "January",
-                "February",
-                "March",
-                "April",
-                "May",
-                "June",
-                "July",
-                "August",
-                "September",
-                "October",
-                "November",
-                "December",
-            ];
-            format!("{} {y}", MONTHS[m as usize - 1])
-        }
+        (Some(y), Some(m)) => format!("{m} {y}"),
         _ => t.to_string(),
     }
 }

@@ -23,5 +23,5 @@ pub use phrases::{Comparison, Sense, is_query_word, phrase_at};
 pub use tokens::{Token, identifier_norms, identifier_words, tokenize, word_token};
 pub use words::{
     canonical, is_function_word, is_money_noun, is_money_verb, is_neutral_word, is_stop_word,
-    month, singular,
+    month, month_name, singular,
 };

@@ -341,6 +341,27 @@ pub fn is_money_noun(norm: &str) -> bool {
     )
 }
 
+/// The English names of the months, January first.
+pub const MONTH_NAMES: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// The name of month `m` (1-12).
+pub fn month_name(m: u32) -> Option<&'static str> {
+    MONTH_NAMES.get((m as usize).wrapping_sub(1)).copied()
+}
+
 /// The month a word names (1-12).
 pub fn month(w: &str) -> Option<u32> {
     let m = match w {

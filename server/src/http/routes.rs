@@ -189,11 +189,7 @@ pub async fn login(
     ClientIp(client_ip): ClientIp,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    if !state.auth().has_builtin_login() {
-        return Err(ApiError::not_found(
-            "built-in login is not configured on this server (no JWT_SECRET); use a token of your identity provider",
-        ));
-    }
+    require_builtin_login(&state)?;
     let guard = state.login_guard();
     let client = client_ip.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
     let attempt = guard.admit(client_ip, &body.username).inspect_err(|e| {
@@ -240,10 +236,28 @@ pub async fn login(
         ));
     };
     attempt.succeeded();
-    let token = state.auth().issue(&caller, now_secs())?;
     tracing::debug!(target: "cbi_server::auth", username = %caller.user_id, tenant_id = %caller.tenant_id, "logged in");
+    signed_in(&state, &caller)
+}
+
+/// 404 unless the server has the built-in login (`JWT_SECRET`).
+pub(super) fn require_builtin_login(state: &AppState) -> Result<(), ApiError> {
+    if state.auth().has_builtin_login() {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(
+            "built-in login is not configured on this server (no JWT_SECRET); use a token of your identity provider",
+        ))
+    }
+}
+
+/// The login answer for `caller`: a fresh built-in token.
+pub(super) fn signed_in(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<Json<LoginResponse>, ApiError> {
     Ok(Json(LoginResponse {
-        token,
+        token: state.auth().issue(caller, now_secs())?,
         expires_in: state.auth().ttl_secs(),
         token_type: "Bearer".into(),
     }))

@@ -17,10 +17,9 @@ use utoipa::ToSchema;
 
 use super::{
     AppState,
-    auth::now_secs,
     error::{ApiError, ErrorBody},
     extract::ApiJson,
-    routes::LoginResponse,
+    routes::{LoginResponse, require_builtin_login, signed_in},
 };
 
 /// How long a sign-in link works.
@@ -94,11 +93,7 @@ pub async fn sign_in_with_link(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LinkRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
-    if !state.auth().has_builtin_login() {
-        return Err(ApiError::not_found(
-            "built-in login is not configured on this server (no JWT_SECRET); use a token of your identity provider",
-        ));
-    }
+    require_builtin_login(&state)?;
     let refused = || {
         tracing::warn!(target: "cbi_server::auth", "sign-in link refused");
         ApiError::unauthorized(
@@ -111,13 +106,8 @@ pub async fn sign_in_with_link(
         .redeem(&body.code)
         .ok_or_else(refused)?;
     let caller = state.auth().caller(&username).ok_or_else(refused)?;
-    let token = state.auth().issue(&caller, now_secs())?;
     tracing::info!(target: "cbi_server::auth", username = %caller.user_id, "signed in with a one-time link");
-    Ok(Json(LoginResponse {
-        token,
-        expires_in: state.auth().ttl_secs(),
-        token_type: "Bearer".into(),
-    }))
+    signed_in(&state, &caller)
 }
 
 #[cfg(test)]

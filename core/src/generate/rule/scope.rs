@@ -21,21 +21,6 @@ use crate::{
 /// Longest scope id accepted (`having:` and a position).
 pub const MAX_ID_LEN: usize = 24;
 
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
 /// The removable parts of `ir`, conditions first, then conditions on totals, groupings, the
 /// sort and the limit.
 pub fn items(ir: &QueryIr) -> Vec<ScopeItem> {
@@ -111,7 +96,7 @@ fn filter(f: &Filter) -> String {
             year,
             month: Some(m),
             ..
-        } => match MONTHS.get((*m as usize).wrapping_sub(1)) {
+        } => match crate::text::month_name(*m) {
             Some(name) => format!("in {name} {year}"),
             None => explain::filter(f),
         },
