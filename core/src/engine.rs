@@ -623,7 +623,7 @@ impl Engine {
                 Ok(answer) => AskEvent::Answer {
                     answer: Box::new(answer),
                 },
-                Err(e) => AskEvent::error(&e),
+                Err(e) => AskEvent::error(e),
             }
         })
     }

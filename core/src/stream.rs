@@ -2,6 +2,7 @@
 
 use std::{
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
 };
 
@@ -54,18 +55,45 @@ pub enum AskEvent {
         /// When a rate limit is spent: seconds until a retry may succeed.
         #[serde(skip_serializing_if = "Option::is_none")]
         retry_after_secs: Option<u64>,
+        /// The error itself, for a binding that raises it with all its fields (`sql`, `rule`,
+        /// `unknown_words`, ...) as `ask` does. Not serialized.
+        #[serde(skip)]
+        error: Option<FailedWith>,
     },
+}
+
+/// The error an [`AskEvent::Error`] was made from. Two are equal when they are the same error.
+#[derive(Debug, Clone)]
+pub struct FailedWith(Arc<Error>);
+
+impl FailedWith {
+    /// The error.
+    pub fn error(&self) -> &Error {
+        &self.0
+    }
+
+    /// The error itself, unless a clone of this event still holds it.
+    pub fn into_error(self) -> Result<Error, Self> {
+        Arc::try_unwrap(self.0).map_err(Self)
+    }
+}
+
+impl PartialEq for FailedWith {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 impl AskEvent {
     /// The last event of a question that failed with `e`.
-    pub fn error(e: &Error) -> Self {
+    pub fn error(e: Error) -> Self {
         Self::Error {
             code: e.kind().code(),
             message: e.to_string(),
             retry_after_secs: e
                 .retry_after()
                 .map(|d| d.as_secs_f64().ceil().max(1.0) as u64),
+            error: Some(FailedWith(Arc::new(e))),
         }
     }
 

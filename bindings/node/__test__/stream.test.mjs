@@ -107,6 +107,8 @@ describe('askStream errors', () => {
     assert.equal(err.code, 'CANNOT_ANSWER')
     assert.equal(err.retryable, false)
     assert.match(err.message, /frobnicated/)
+    // The same error `ask` rejects with, with its per-kind fields.
+    assert.ok(err.unknownWords.includes('frobnicated'), JSON.stringify(err.unknownWords))
     assert.ok(events.length > 0 && events.every((e) => e.event === 'stage'), JSON.stringify(events))
     assert.equal(events[0].stage, 'guard')
   })

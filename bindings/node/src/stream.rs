@@ -80,9 +80,8 @@ pub enum Failure {
     /// The engine's own error (the question was unusable, the engine could not connect): every
     /// field of `ask`'s error.
     Engine(CoreError),
-    /// The error event that ended the stream: its code and message, `retryable` as the code
-    /// implies and `retryAfter` (the per-kind fields, `sql`, `rule`, `unknownWords`, ..., are
-    /// not streamed).
+    /// The error event that ended the stream, when it no longer holds the engine's error: its
+    /// code and message, `retryable` as the code implies and `retryAfter`.
     Event {
         code: &'static str,
         message: String,
@@ -317,11 +316,17 @@ fn event_of(event: CoreAskEvent) -> AskEvent {
             code,
             message,
             retry_after_secs,
+            error,
         } => {
-            return AskEvent::Failed(Failure::Event {
-                code,
-                message,
-                retry_after_secs,
+            // The engine's error itself when this event holds the only reference to it: every
+            // field of `ask`'s error.
+            return AskEvent::Failed(match error.map(|e| e.into_error()) {
+                Some(Ok(e)) => Failure::Engine(e),
+                _ => Failure::Event {
+                    code,
+                    message,
+                    retry_after_secs,
+                },
             });
         }
     })

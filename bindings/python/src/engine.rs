@@ -502,12 +502,17 @@ fn event_to_py(py: Python<'_>, event: AskEvent) -> PyResult<Py<PyAny>> {
             code,
             message,
             retry_after_secs,
-        } => (
-            "error",
-            (code, message, retry_after_secs)
-                .into_pyobject(py)?
-                .into_any(),
-        ),
+            error,
+        } => match error.map(|e| e.into_error()) {
+            // The engine's error itself: raised from the loop with every field `ask` gives.
+            Some(Ok(e)) => return Err(to_py_err(py, e)),
+            _ => (
+                "error",
+                (code, message, retry_after_secs)
+                    .into_pyobject(py)?
+                    .into_any(),
+            ),
+        },
     };
     Ok((kind, value).into_pyobject(py)?.into_any().unbind())
 }

@@ -110,6 +110,8 @@ def test_a_question_that_fails_raises_after_its_events(mode: str) -> None:
     err = caught.value
     assert err.code == "CANNOT_ANSWER" and "frobnicated" in str(err) and not err.retryable
     assert err.retry_after is None
+    # The same exception `ask` raises, with its per-kind fields.
+    assert set(err.unknown_words) >= {"frobnicated"}, err.unknown_words
     # It began like any other; no SQL and no rows were streamed.
     assert seen and isinstance(seen[0], cbi.StageEvent) and seen[0].stage == "guard", seen
     assert set(kinds(seen)) == {"stage"}, seen

@@ -80,9 +80,18 @@ async fn a_question_that_fails_ends_with_its_error() {
     let engine = Engine::builder().build().await.expect("demo engine");
     let got = events(&engine, Ask::new("How many frobnicated wombats are there?")).await;
     match got.last() {
-        Some(AskEvent::Error { code, message, .. }) => {
+        Some(AskEvent::Error {
+            code,
+            message,
+            error,
+            ..
+        }) => {
             assert_eq!(*code, "CANNOT_ANSWER");
             assert!(message.contains("frobnicated"), "{message}");
+            // The typed error rides along, for the bindings to raise with all its fields.
+            let error = error.as_ref().expect("the error itself").error();
+            assert_eq!(error.kind().code(), "CANNOT_ANSWER");
+            assert_eq!(error.to_string(), *message);
         }
         other => panic!("{other:?}"),
     }

@@ -357,6 +357,7 @@ fn sse_event(e: AskEvent) -> Event {
             code: "INTERNAL",
             message: "internal error; the server log has the details".into(),
             retry_after_secs: None,
+            error: None,
         },
         e => e,
     };

@@ -17,9 +17,8 @@ the :class:`AnswerEvent` last, with the whole answer (what ``ask`` returns)::
 
 A question that fails raises, from the loop, the exception ``ask`` would raise (a
 :class:`~conversational_bi.ConversationalBIError` subclass chosen by the error's code), after the
-events that came before it. The exception carries ``code``, ``message``, ``retryable`` and
-``retry_after``; the per-kind details of ``ask``'s exceptions (``sql``, ``rule``,
-``unknown_words``, ...) are not streamed: ask again with ``ask`` to get them.
+events that came before it, with the fields ``ask``'s exception has (``code``, ``message``,
+``retryable``, ``retry_after`` and the per-kind ones: ``sql``, ``rule``, ``unknown_words``, ...).
 
 Leaving the loop early (``break``, an exception) drops the stream, which cancels the work that
 remains, the statement running on the database included. A stream kept in a variable is
