@@ -215,7 +215,7 @@ document.addEventListener('keydown', (e) => {
     $('menu').focus();
   }
 });
-chat.addEventListener('cbi-session', refreshSessions);
+// Each answer (the first of a conversation included) moves its conversation up the list.
 chat.addEventListener('cbi-answer', refreshSessions);
 chat.addEventListener('cbi-unauthorized', () => showSignIn('Your sign-in has expired. Sign in again.'));
 

@@ -5,7 +5,8 @@
 //
 // Attributes: `server` (the API's origin; default: the page's), `token` (a bearer token; also
 // settable as the `token` property), `session-id` (the conversation to continue), `roles`
-// (comma-separated; `analyst` shows the SQL editor — the server checks roles either way).
+// (comma-separated; `analyst` or `admin` shows the SQL editor — the server checks roles either
+// way).
 // Events (bubbling, composed): `cbi-session` {sessionId} when a conversation starts or
 // changes, `cbi-answer` {answer}, `cbi-unauthorized` when the token is refused.
 //
@@ -680,7 +681,7 @@ export class ConversationalBiChat extends HTMLElement {
       },
     }, 'Copy SQL');
     details.append(h('summary', {}, 'SQL'), h('pre', {}, code), h('div', { class: 'tools' }, copy));
-    if (answer && this.roles.includes('analyst')) {
+    if (answer && (this.roles.includes('analyst') || this.roles.includes('admin'))) {
       const edit = h('button', { type: 'button', onclick: () => this.#editSql(details, sql) }, 'Edit and run');
       details.lastChild.append(edit);
     }
