@@ -123,7 +123,7 @@ function sessionItem(s) {
   const current = s.session_id === chat.sessionId;
   const open = h(
     'button',
-    { type: 'button', class: 'open', 'aria-current': current ? 'page' : undefined, onclick: () => openSession(s.session_id) },
+    { type: 'button', class: 'open', 'aria-current': current ? 'page' : undefined, onclick: () => openSession(s) },
     h('span', { class: 'title' }, s.title),
     h('time', { datetime: s.updated_at }, when(s.updated_at)),
   );
@@ -133,8 +133,9 @@ function sessionItem(s) {
   return li;
 }
 
-async function openSession(id) {
-  const response = await api(`/api/v1/sessions/${encodeURIComponent(id)}`);
+async function openSession(s) {
+  $('chat-title').textContent = s.title;
+  const response = await api(`/api/v1/sessions/${encodeURIComponent(s.session_id)}`);
   if (response.status === 401) return showSignIn('Your sign-in has expired. Sign in again.');
   if (!response.ok) {
     const error = await errorOf(response);

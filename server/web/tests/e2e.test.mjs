@@ -344,7 +344,7 @@ describe('the web app', () => {
     assert.equal(await page.locator('conversational-bi-chat .answer').count(), 0);
     await page.locator(`#sessions li[data-session="${id}"] .open`).click();
     await page.locator('conversational-bi-chat .question', { hasText: 'How many customers are there?' }).waitFor();
-    assert.equal(await page.locator('#chat-title').textContent(), 'Customer count');
+    await page.locator('#chat-title', { hasText: 'Customer count' }).waitFor();
 
     // Bob: not in his list, not found when asked for by id.
     const bob = await login('bob');
