@@ -7,7 +7,7 @@ use conversational_bi::{Engine, config::StoreKind, metrics::Metrics};
 use prometheus_client::{encoding::text::encode, registry::Registry};
 use serde_json::json;
 
-use crate::support::{PASSWORD, ask, config, login, request, send, test_app};
+use crate::support::{PASSWORD, ask, config, login, request, send, sse_events, test_app};
 
 #[tokio::test]
 async fn health_reports_the_database_and_the_breaker() {
@@ -504,24 +504,6 @@ async fn metrics_count_queries_and_requests_by_route() {
         !text.contains("m-1") && !text.contains(id),
         "no session ids in labels"
     );
-}
-
-/// The events of a `text/event-stream` body: (name, data as JSON).
-fn sse_events(body: &str) -> Vec<(String, serde_json::Value)> {
-    body.split("\n\n")
-        .filter_map(|block| {
-            let mut name = None;
-            let mut data = String::new();
-            for line in block.lines() {
-                if let Some(n) = line.strip_prefix("event: ") {
-                    name = Some(n.to_string());
-                } else if let Some(d) = line.strip_prefix("data: ") {
-                    data.push_str(d);
-                }
-            }
-            Some((name?, serde_json::from_str(&data).expect("json data")))
-        })
-        .collect()
 }
 
 /// `POST /api/v1/query/stream` of `question`, with `token` when there is one.

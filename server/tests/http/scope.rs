@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Reply, ask, login, request, send, test_app};
+use crate::support::{Reply, ask, login, request, send, sse_events, test_app};
 
 async fn remove(app: &axum::Router, token: &str, body: Value) -> Reply {
     send(
@@ -19,24 +19,6 @@ fn ids(answer: &Value) -> Vec<&str> {
         .as_array()
         .map(|items| items.iter().filter_map(|i| i["id"].as_str()).collect())
         .unwrap_or_default()
-}
-
-/// The events of a server-sent event stream, by name, with their JSON data.
-fn sse_events(text: &str) -> Vec<(String, Value)> {
-    text.split("\n\n")
-        .filter_map(|block| {
-            let mut name = None;
-            let mut data = String::new();
-            for line in block.lines() {
-                if let Some(n) = line.strip_prefix("event: ") {
-                    name = Some(n.to_string());
-                } else if let Some(d) = line.strip_prefix("data: ") {
-                    data.push_str(d);
-                }
-            }
-            Some((name?, serde_json::from_str(&data).expect("json data")))
-        })
-        .collect()
 }
 
 #[tokio::test]

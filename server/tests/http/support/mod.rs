@@ -196,3 +196,21 @@ pub async fn ask(app: &Router, token: &str, session: &str, question: &str) -> Re
     )
     .await
 }
+
+/// The events of a `text/event-stream` body: (name, data as JSON).
+pub fn sse_events(body: &str) -> Vec<(String, serde_json::Value)> {
+    body.split("\n\n")
+        .filter_map(|block| {
+            let mut name = None;
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(n) = line.strip_prefix("event: ") {
+                    name = Some(n.to_string());
+                } else if let Some(d) = line.strip_prefix("data: ") {
+                    data.push_str(d);
+                }
+            }
+            Some((name?, serde_json::from_str(&data).expect("json data")))
+        })
+        .collect()
+}
