@@ -56,10 +56,13 @@ fn write_demo(dir: &Path) -> Result<PathBuf> {
     };
     std::fs::create_dir_all(dir).map_err(|e| io("create the folder for", e))?;
     // Write to a private temporary name and rename, so that a concurrent first use never sees a
-    // partial file.
+    // partial file. The name is private to this call, not only to this process: two threads of
+    // one process writing the same file would rename it from under each other.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let tmp = dir.join(format!(
-        ".chinook-{}-{}.tmp",
+        ".chinook-{}-{}-{}.tmp",
         std::process::id(),
+        WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         hex8(&want)
     ));
     std::fs::write(&tmp, CHINOOK_SQLITE).map_err(|e| io("write", e))?;
@@ -114,6 +117,23 @@ mod tests {
         std::fs::write(&path, b"garbage").expect("damage");
         let repaired = write_demo(dir.path()).expect("repaired");
         assert_eq!(std::fs::read(&repaired).expect("read"), CHINOOK_SQLITE);
+    }
+
+    #[test]
+    fn threads_of_one_process_may_write_it_at_once() {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let writers: Vec<_> = (0..8)
+                .map(|_| {
+                    let dir = dir.path().to_path_buf();
+                    std::thread::spawn(move || write_demo(&dir))
+                })
+                .collect();
+            for writer in writers {
+                let path = writer.join().expect("thread").expect("written");
+                assert_eq!(std::fs::read(&path).expect("read"), CHINOOK_SQLITE);
+            }
+        }
     }
 
     #[test]
