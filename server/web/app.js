@@ -2,6 +2,11 @@
 import { errorOf, h, icon } from './chat.js';
 
 const TOKEN_KEY = 'cbi.token';
+const NAME_KEY = 'cbi.name';
+// A sign-in with an identity provider in progress: its state, nonce and PKCE verifier, kept in
+// this tab only until the provider sends the browser back.
+const PENDING_KEY = 'cbi.signin';
+const PENDING_MAX_MS = 10 * 60 * 1000;
 const $ = (id) => document.getElementById(id);
 const chat = $('chat');
 
@@ -27,24 +32,160 @@ function api(path, options = {}) {
 function showSignIn(message = '') {
   token = '';
   sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(NAME_KEY);
   $('app-view').hidden = true;
   $('who').hidden = true;
   $('menu').hidden = true;
   $('signin-view').hidden = false;
   $('signin-error').textContent = message;
-  $('username').focus();
+  showProviders();
+  if (!$('password-login').hidden) $('username').focus();
 }
 
-function showApp() {
+let providersShown = null;
+
+/** The identity providers to sign in with, as buttons; the password fields only when the server has users. */
+function showProviders() {
+  providersShown ??= (async () => {
+    const response = await fetch('/api/v1/auth/providers', { headers: { accept: 'application/json' } }).catch(() => null);
+    if (!response?.ok) return;
+    const { builtin_login: builtinLogin, providers } = await response.json();
+    $('providers').replaceChildren(
+      ...providers.map((p) =>
+        h('button', { type: 'button', class: builtinLogin ? 'provider' : 'provider primary', onclick: () => startProviderSignIn(p) }, `Sign in with ${p.name}`),
+      ),
+    );
+    $('providers').hidden = providers.length === 0;
+    $('providers-or').hidden = providers.length === 0 || !builtinLogin;
+    $('password-login').hidden = !builtinLogin;
+    $('password-submit').hidden = !builtinLogin;
+    if (!builtinLogin && providers.length === 0) {
+      $('signin-error').textContent = 'This server has no way to sign in yet: its administrator needs to add users or an identity provider.';
+    }
+  })();
+  return providersShown;
+}
+
+const base64url = (bytes) => btoa(String.fromCharCode(...bytes)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+const randomText = (n) => base64url(crypto.getRandomValues(new Uint8Array(n)));
+
+/** Sends the browser to the provider (authorization code with PKCE, S256). */
+async function startProviderSignIn(provider) {
+  const target = new URL(provider.authorization_endpoint);
+  if (target.protocol !== 'https:' && target.protocol !== 'http:') return;
+  if (!crypto.subtle) {
+    $('signin-error').textContent = `Signing in with ${provider.name} needs this page over https.`;
+    return;
+  }
+  const verifier = randomText(32);
+  const challenge = base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
+  const pending = { state: randomText(16), nonce: randomText(16), verifier, redirectUri: location.origin + location.pathname, provider, at: Date.now() };
+  sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
+  for (const [name, value] of Object.entries(provider.params || {})) target.searchParams.set(name, value);
+  const params = {
+    response_type: 'code',
+    client_id: provider.client_id,
+    redirect_uri: pending.redirectUri,
+    scope: provider.scope,
+    state: pending.state,
+    nonce: pending.nonce,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    // The code then comes back in the fragment, which the browser sends to no server or log.
+    ...(provider.response_mode === 'fragment' ? { response_mode: 'fragment' } : {}),
+  };
+  for (const [name, value] of Object.entries(params)) target.searchParams.set(name, value);
+  location.assign(target.href);
+}
+
+/**
+ * Finishes a sign-in when the provider has sent the browser back (`code` and `state`, or
+ * `error`, in the fragment or the query): checks that it answers the sign-in this tab started,
+ * trades the code (with the PKCE verifier) for tokens at the provider, and signs in with the
+ * access token.
+ */
+async function finishProviderSignIn() {
+  const isAnswer = (p) => p.has('state') && (p.has('code') || p.has('error'));
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const answer = isAnswer(fragment) ? fragment : new URLSearchParams(location.search);
+  if (!isAnswer(answer)) return false;
+  // The code leaves the address bar and the history at once.
+  history.replaceState(null, '', location.pathname);
+  let pending = null;
+  try {
+    pending = JSON.parse(sessionStorage.getItem(PENDING_KEY) || 'null');
+  } catch {}
+  sessionStorage.removeItem(PENDING_KEY);
+  if (!pending || pending.state !== answer.get('state') || Date.now() - pending.at > PENDING_MAX_MS) {
+    showSignIn('This sign-in answer does not belong to a sign-in started in this tab, or it is too old. Sign in again.');
+    return true;
+  }
+  const provider = pending.provider;
+  const refuse = (why) => {
+    showSignIn(why.length > 300 ? `${why.slice(0, 300)}...` : why);
+    return true;
+  };
+  if (answer.has('iss') && answer.get('iss') !== provider.issuer) {
+    return refuse(`The sign-in answer came from another provider than ${provider.name}. Sign in again.`);
+  }
+  if (answer.has('error')) {
+    const error = answer.get('error');
+    return refuse(
+      error === 'access_denied'
+        ? `The sign-in with ${provider.name} was cancelled or refused.`
+        : `${provider.name} could not sign you in: ${answer.get('error_description') || error}.`,
+    );
+  }
+  const response = await fetch(provider.token_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    credentials: 'omit',
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: answer.get('code'),
+      redirect_uri: pending.redirectUri,
+      client_id: provider.client_id,
+      code_verifier: pending.verifier,
+    }),
+  }).catch(() => null);
+  if (!response) {
+    return refuse(`${provider.name} could not be reached to finish the sign-in. Check the connection; if it persists, the provider may not allow this page's origin (CORS) at its token endpoint.`);
+  }
+  const tokens = await response.json().catch(() => null);
+  if (!response.ok || typeof tokens?.access_token !== 'string') {
+    return refuse(`${provider.name} did not finish the sign-in: ${tokens?.error_description || tokens?.error || `HTTP ${response.status}`}.`);
+  }
+  let name = '';
+  if (typeof tokens.id_token === 'string') {
+    const id = claims(tokens.id_token);
+    if (!id || id.nonce !== pending.nonce) return refuse(`The answer of ${provider.name} does not belong to this sign-in. Sign in again.`);
+    name = [id.name, id.preferred_username, id.email].find((v) => typeof v === 'string' && v) || '';
+  }
+  token = tokens.access_token;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  if (name) sessionStorage.setItem(NAME_KEY, name);
+  await showApp();
+  return true;
+}
+
+/** Shows the app for the token, once the server says whom it signs in. */
+async function showApp() {
   const c = claims(token);
-  if (!c || (c.exp && c.exp * 1000 < Date.now())) return showSignIn(c ? 'Your sign-in has expired. Sign in again.' : '');
+  if (c?.exp && c.exp * 1000 < Date.now()) return showSignIn('Your sign-in has expired. Sign in again.');
+  const response = await api('/api/v1/auth/me').catch(() => null);
+  if (!response) return showSignIn('The server could not be reached. Check the connection and try again.');
+  if (!response.ok) {
+    const error = await errorOf(response);
+    return showSignIn(`The server refused the sign-in: ${error.message}`);
+  }
+  const me = await response.json();
   $('signin-view').hidden = true;
   $('app-view').hidden = false;
   $('who').hidden = false;
   $('menu').hidden = false;
-  $('who-name').textContent = c.sub;
+  $('who-name').textContent = sessionStorage.getItem(NAME_KEY) || me.user_id;
   chat.token = token;
-  chat.setAttribute('roles', (c.roles || []).join(','));
+  chat.setAttribute('roles', me.roles.join(','));
   refreshSessions();
   chat.focusInput();
 }
@@ -76,7 +217,7 @@ async function signIn(e) {
   token = body.token;
   sessionStorage.setItem(TOKEN_KEY, token);
   $('password').value = '';
-  showApp();
+  await showApp();
 }
 
 /** Signs in with the one-time link `#signin=CODE` that `heliosdb-conversational-bi demo` prints. */
@@ -95,7 +236,7 @@ async function signInWithLink() {
   }
   token = (await response.json()).token;
   sessionStorage.setItem(TOKEN_KEY, token);
-  showApp();
+  await showApp();
   return true;
 }
 
@@ -220,7 +361,7 @@ document.addEventListener('keydown', (e) => {
 chat.addEventListener('cbi-answer', refreshSessions);
 chat.addEventListener('cbi-unauthorized', () => showSignIn('Your sign-in has expired. Sign in again.'));
 
-if (!(await signInWithLink())) {
-  if (token) showApp();
+if (!(await signInWithLink()) && !(await finishProviderSignIn())) {
+  if (token) await showApp();
   else showSignIn();
 }

@@ -105,6 +105,30 @@ pub struct IssuerConfig {
     /// How claims become the principal.
     #[serde(default)]
     pub claims: ClaimMapping,
+    /// The web app's client at this provider: a public client (authorization code with PKCE,
+    /// no secret) whose redirect URI is the app's page. With it, the sign-in page offers
+    /// "Sign in with `name`". Default: none (the provider's tokens still work over the API).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// The provider's name on the sign-in button. Default: the issuer's host.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Where the provider publishes its OpenID configuration (authorization and token
+    /// endpoints), fetched at start when `client_id` is set. Default
+    /// `{issuer}/.well-known/openid-configuration`.
+    #[serde(default)]
+    pub discovery_url: Option<String>,
+    /// The scopes the web app asks for. Default `["openid", "profile"]`.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// Extra parameters of the authorization request, e.g. `{ audience = "..." }` where the
+    /// provider chooses the access token's audience from one (Auth0).
+    #[serde(default)]
+    pub authorize_params: BTreeMap<String, String>,
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["openid".into(), "profile".into()]
 }
 
 fn default_algorithms() -> Vec<String> {

@@ -330,6 +330,31 @@ impl Auth {
         self.issuers.iter().map(Issuer::issuer)
     }
 
+    /// The identity providers the web app offers to sign in with (issuers with a `client_id`
+    /// whose OpenID configuration is known), in configuration order.
+    pub async fn sign_in_providers(&self) -> Vec<super::idp::discovery::Provider> {
+        let mut providers = Vec::new();
+        for web in self.issuers.iter().filter_map(Issuer::web) {
+            if let Some(provider) = web.provider().await {
+                providers.push(provider);
+            }
+        }
+        providers
+    }
+
+    /// The origins of the providers' token endpoints, which the page calls.
+    pub fn sign_in_origins(&self) -> Vec<String> {
+        let mut origins: Vec<String> = self
+            .issuers
+            .iter()
+            .filter_map(Issuer::web)
+            .filter_map(|web| web.token_origin())
+            .collect();
+        origins.sort();
+        origins.dedup();
+        origins
+    }
+
     /// The caller a user of `[auth] users` signs in as, without a password check (for a
     /// one-time sign-in link the server issued itself).
     pub fn caller(&self, username: &str) -> Option<Caller> {

@@ -5,6 +5,8 @@
 //! | `GET` | `/health` | none |
 //! | `POST` | `/api/v1/auth/login` | none (user name and password; 404 without `JWT_SECRET`) |
 //! | `POST` | `/api/v1/auth/link` | none (the code of a one-time sign-in link) |
+//! | `GET` | `/api/v1/auth/providers` | none (the built-in login and the identity providers to sign in with) |
+//! | `GET` | `/api/v1/auth/me` | bearer (any role) |
 //! | `POST` | `/api/v1/query`, `/api/v1/query/stream` | bearer, role `analyst` or `admin` |
 //! | `POST` | `/api/v1/sql` | bearer, role `analyst` or `admin` |
 //! | `GET` | `/api/v1/sessions` | bearer, role `analyst` or `admin` (the caller's own, `?limit=` 1 to 200) |
@@ -258,6 +260,8 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(health::health))
         .routes(routes!(routes::login))
         .routes(routes!(signin::sign_in_with_link))
+        .routes(routes!(signin::providers))
+        .routes(routes!(signin::me))
         .routes(routes!(routes::query))
         .routes(routes!(routes::query_stream))
         .routes(routes!(sql::run_sql))

@@ -1,8 +1,13 @@
-//! One-time sign-in links: `heliosdb-conversational-bi demo` prints
-//! `http://127.0.0.1:PORT/#signin=CODE`; the page trades the code for a token at
-//! `POST /api/v1/auth/link`. A code works once, for one user, for a few minutes. Only a hash of
-//! each code is kept, and the code travels in the URL's fragment, which browsers never send to
-//! a server (nor to its logs).
+//! What the sign-in page needs besides the login:
+//!
+//! - One-time sign-in links: `heliosdb-conversational-bi demo` prints
+//!   `http://127.0.0.1:PORT/#signin=CODE`; the page trades the code for a token at
+//!   `POST /api/v1/auth/link`. A code works once, for one user, for a few minutes. Only a hash
+//!   of each code is kept, and the code travels in the URL's fragment, which browsers never
+//!   send to a server (nor to its logs).
+//! - `GET /api/v1/auth/providers`: the ways to sign in (the built-in login, identity providers
+//!   with a web client; see [`super::idp::discovery`]).
+//! - `GET /api/v1/auth/me`: who a token is, as the server reads it.
 
 use std::{
     collections::HashMap,
@@ -11,14 +16,16 @@ use std::{
 };
 
 use axum::{Json, extract::State};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::{
     AppState,
+    auth::Caller,
     error::{ApiError, ErrorBody},
     extract::ApiJson,
+    idp::discovery::Provider,
     routes::{LoginResponse, require_builtin_login, signed_in},
 };
 
@@ -108,6 +115,61 @@ pub async fn sign_in_with_link(
     let caller = state.auth().caller(&username).ok_or_else(refused)?;
     tracing::info!(target: "cbi_server::auth", username = %caller.user_id, "signed in with a one-time link");
     signed_in(&state, &caller)
+}
+
+/// `GET /api/v1/auth/providers` answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProvidersResponse {
+    /// Whether `POST /api/v1/auth/login` works (users of `[[auth.users]]` and `JWT_SECRET`).
+    pub builtin_login: bool,
+    /// The identity providers to sign in with (authorization code with PKCE).
+    pub providers: Vec<Provider>,
+}
+
+/// The ways to sign in: whether the built-in login works, and the identity providers of
+/// `[[auth.issuers]]` that have a web client (`client_id`), with their endpoints.
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/providers",
+    tag = "auth",
+    responses((status = 200, description = "The ways to sign in", body = ProvidersResponse))
+)]
+pub async fn providers(State(state): State<AppState>) -> Json<ProvidersResponse> {
+    Json(ProvidersResponse {
+        builtin_login: state.auth().has_users(),
+        providers: state.auth().sign_in_providers().await,
+    })
+}
+
+/// `GET /api/v1/auth/me` answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MeResponse {
+    /// The user id.
+    pub user_id: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// The roles (API roles and data roles).
+    pub roles: Vec<String>,
+}
+
+/// Who the token is: its user, tenant and roles as the server maps them (for an identity
+/// provider's token, through `[auth.issuers.claims]`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/me",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller", body = MeResponse),
+        (status = 401, description = "No token or a refused one; the message says why", body = ErrorBody),
+    )
+)]
+pub async fn me(caller: Caller) -> Json<MeResponse> {
+    Json(MeResponse {
+        user_id: caller.user_id,
+        tenant_id: caller.tenant_id,
+        roles: caller.roles,
+    })
 }
 
 #[cfg(test)]

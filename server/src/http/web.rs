@@ -12,12 +12,14 @@ use std::{collections::HashMap, io::Write, sync::OnceLock};
 use axum::{
     Router,
     body::Body,
-    extract::Path,
+    extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
     routing::get,
 };
 use sha2::{Digest, Sha256};
+
+use super::AppState;
 
 /// The files of the web app: (path under `/assets/{build}/`, content, content type).
 const FILES: &[(&str, &[u8], &str)] = &[
@@ -54,8 +56,20 @@ const CSS: &str = "text/css; charset=utf-8";
 const HTML: &str = "text/html; charset=utf-8";
 
 /// The page's Content-Security-Policy: scripts, styles, data and connections from this server
-/// only; no `eval` (charts use Vega's expression interpreter); no framing.
+/// only; no `eval` (charts use Vega's expression interpreter); no framing. [`page_csp`] adds
+/// the token endpoints of the identity providers to `connect-src`.
 pub const PAGE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// [`PAGE_CSP`] whose `connect-src` also allows `origins` (each `scheme://host[:port]`, as
+/// `url::Origin::ascii_serialization` writes it: no space, `;` or `,` can occur).
+pub fn page_csp(origins: &[String]) -> String {
+    let mut connect = String::from("connect-src 'self'");
+    for origin in origins {
+        connect.push(' ');
+        connect.push_str(origin);
+    }
+    PAGE_CSP.replace("connect-src 'self'", &connect)
+}
 
 /// One file as served.
 #[derive(Debug)]
@@ -192,13 +206,13 @@ fn serve(asset: &Asset, headers: &HeaderMap, cache_control: &'static str) -> Res
     response
 }
 
-async fn index(headers: HeaderMap) -> Response {
+async fn index(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let mut response = serve(&web().index, &headers, "no-cache");
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(PAGE_CSP),
-    );
+    let origins = state.auth().sign_in_origins();
+    let csp = HeaderValue::from_str(&page_csp(&origins))
+        .unwrap_or_else(|_| HeaderValue::from_static(PAGE_CSP));
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
@@ -230,7 +244,7 @@ async fn asset(Path((build, path)): Path<(String, String)>, headers: HeaderMap) 
 }
 
 /// The routes of the web app, merged into the API's router.
-pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
         .route("/embed.js", get(embed))
@@ -247,6 +261,24 @@ mod tests {
             h.append(k, HeaderValue::from_str(v).expect("header"));
         }
         h
+    }
+
+    #[test]
+    fn the_page_may_call_the_token_endpoints_and_nothing_else() {
+        assert_eq!(page_csp(&[]), PAGE_CSP);
+        let csp = page_csp(&[
+            "https://sso.example.com".into(),
+            "http://127.0.0.1:8081".into(),
+        ]);
+        assert!(
+            csp.contains("; connect-src 'self' https://sso.example.com http://127.0.0.1:8081; "),
+            "{csp}"
+        );
+        assert_eq!(csp.matches("connect-src").count(), 1);
+        assert!(
+            csp.contains("script-src 'self';"),
+            "scripts stay this server's"
+        );
     }
 
     #[test]

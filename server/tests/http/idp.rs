@@ -16,20 +16,16 @@ use serde_json::{Value, json};
 
 use crate::support::{
     PASSWORD, SECRET, ask, config,
-    idp::{AUDIENCE, ISSUER, LoopbackIdp, TestKey, claims, issuer_config, now},
+    idp::{
+        AUDIENCE, ISSUER, LoopbackIdp, TestKey, assert_config_error, claims, issuer_config, now,
+        with_issuers,
+    },
     login,
     process::{ServerProcess, chinook_url, client, command},
     request, send, user,
 };
 
 const QUESTION: &str = "How many artists are there?";
-
-/// The test configuration (built-in users included) with `issuers`.
-fn with_issuers(issuers: Vec<IssuerConfig>) -> Config {
-    let mut c = config();
-    c.auth.issuers = issuers;
-    c
-}
 
 /// The app over `config`, with the key sets fetched first as `serve` does.
 async fn started(config: Config) -> (Router, AppState) {
@@ -518,13 +514,7 @@ async fn a_token_without_its_tenant_claim_needs_a_default_tenant() {
 }
 
 fn assert_config_key(e: &Error, expected: &str) {
-    match e {
-        Error::Config { key, message, .. } => {
-            assert_eq!(key.as_deref(), Some(expected), "{message}");
-            assert!(message.contains(expected), "{message}");
-        }
-        other => panic!("not a configuration error: {other}"),
-    }
+    assert_config_error(e, expected, expected);
 }
 
 #[tokio::test]

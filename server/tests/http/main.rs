@@ -9,6 +9,7 @@ mod deploy;
 mod errors;
 mod feedback;
 mod idp;
+mod idp_web;
 mod jwt;
 mod login;
 mod openapi;

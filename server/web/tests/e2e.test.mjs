@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import Ajv from 'ajv';
+import { startProvider } from './oidc-provider.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const webDir = join(here, '..');
@@ -35,6 +36,7 @@ let link;
 let browser;
 let embedServer;
 let embedOrigin;
+let idp;
 const budgets = {};
 
 function hash(password) {
@@ -54,6 +56,16 @@ async function startServer() {
   });
   await new Promise((r) => embedServer.listen(0, '127.0.0.1', r));
   embedOrigin = `http://127.0.0.1:${embedServer.address().port}`;
+
+  // The company's identity provider: Carol signs in there. Her access token carries her roles
+  // where Keycloak puts them and no tenant claim, so the claim mapping below must apply.
+  idp = await startProvider({
+    clientId: 'cbi-web',
+    audience: 'account',
+    users: {
+      carol: { sub: 'f3c1a7e2-carol', name: 'Carol Jones', realm_access: { roles: ['analyst'] } },
+    },
+  });
 
   const dir = mkdtempSync(join(tmpdir(), 'cbi-web-'));
   const users = [
@@ -80,6 +92,17 @@ async function startServer() {
       `tenant_id = "${tenant}"`,
       `roles = ${JSON.stringify(roles)}`,
     ]),
+    '[[auth.issuers]]',
+    `issuer = "${idp.issuer}"`,
+    'audience = "conversational-bi"',
+    `jwks_url = "${idp.issuer}/jwks"`,
+    'client_id = "cbi-web"',
+    'name = "Acme SSO"',
+    'scopes = ["openid", "profile", "email"]',
+    'authorize_params = { audience = "conversational-bi" }',
+    '[auth.issuers.claims]',
+    'roles = "realm_access.roles"',
+    'default_tenant = "default"',
   ].join('\n');
   writeFileSync(join(dir, 'config.toml'), config);
   server = spawn(BIN, ['--config', join(dir, 'config.toml'), 'demo', '--port', '0'], {
@@ -96,6 +119,8 @@ async function startServer() {
       if (m) {
         clearTimeout(timer);
         origin = m[1];
+        idp.redirectUris.push(`${origin}/`);
+        idp.allowedOrigins.push(origin);
         resolve(m[0]);
       }
     });
@@ -148,7 +173,7 @@ async function signIn(page, username) {
   await page.goto(origin);
   await page.getByLabel('User name').fill(username);
   await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByLabel('Your question').waitFor();
 }
 
@@ -187,6 +212,7 @@ after(async () => {
   await browser?.close();
   server?.kill('SIGTERM');
   embedServer?.close();
+  await idp?.close();
 });
 
 describe('the web app', () => {
@@ -208,13 +234,161 @@ describe('the web app', () => {
     await page.goto(origin);
     await page.getByLabel('User name').fill('ann');
     await page.getByLabel('Password').fill('wrong password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByText('The user name or the password is wrong.').waitFor();
     await page.screenshot({ path: join(shots, 'signin-desktop.png') });
     await page.setViewportSize(PHONE);
     await page.screenshot({ path: join(shots, 'signin-phone.png') });
     await axe(page, 'the sign-in page');
     await page.context().close();
+  });
+
+  test('sign in with the identity provider: authorization code with PKCE, then ask as that user', async () => {
+    const page = await newPage();
+    await page.goto(origin);
+    await page.getByRole('button', { name: 'Sign in with Acme SSO' }).click();
+    await page.waitForURL((u) => u.href.startsWith(`${idp.issuer}/authorize`));
+    const request = idp.authorizeRequests.at(-1);
+    assert.equal(request.response_type, 'code');
+    assert.equal(request.client_id, 'cbi-web');
+    assert.equal(request.redirect_uri, `${origin}/`);
+    assert.equal(request.scope, 'openid profile email');
+    assert.equal(request.audience, 'conversational-bi', 'authorize_params reach the provider');
+    assert.equal(request.code_challenge_method, 'S256');
+    assert.equal(request.response_mode, 'fragment', 'the code comes back where no server log sees it');
+    assert.match(request.state, /^[A-Za-z0-9_-]{22}$/);
+    assert.match(request.nonce, /^[A-Za-z0-9_-]{22}$/);
+
+    await page.getByRole('button', { name: 'Continue as Carol Jones' }).click();
+    await page.getByLabel('Your question').waitFor();
+    assert.equal(await page.locator('#who-name').textContent(), 'Carol Jones');
+    assert.equal(new URL(page.url()).hash, '', 'the code leaves the address bar');
+    assert.equal(new URL(page.url()).search, '');
+    const exchange = idp.tokenRequests.at(-1);
+    assert.equal(exchange.status, 200, 'the provider checked the PKCE verifier against the challenge');
+    assert.equal(exchange.form.redirect_uri, `${origin}/`);
+    // The server maps her token's claims: her roles come from realm_access.roles.
+    assert.equal(await page.locator('conversational-bi-chat').getAttribute('roles'), 'analyst');
+
+    const answer = await ask(page, 'How many artists are there?');
+    assert.equal(answer.rows[0][0], 275);
+    const token = await page.evaluate(() => sessionStorage.getItem('cbi.token'));
+    const sessions = await fetch(`${origin}/api/v1/sessions`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.json());
+    assert.equal(sessions.sessions.length, 1, 'the conversation is hers');
+
+    // The same answer replayed (a code from the history, a link someone sent) signs nobody in,
+    // and the page does not even try the code.
+    const tokenRequests = idp.tokenRequests.length;
+    const replay = await newPage();
+    await replay.goto(`${origin}/#code=${encodeURIComponent(exchange.form.code)}&state=${request.state}&iss=${encodeURIComponent(idp.issuer)}`);
+    await replay.getByText('This sign-in answer does not belong to a sign-in started in this tab').waitFor();
+    assert.equal(new URL(replay.url()).hash, '');
+    assert.equal(idp.tokenRequests.length, tokenRequests);
+    assert.deepEqual([...page.errors, ...replay.errors], []);
+    await replay.context().close();
+    await page.context().close();
+  });
+
+  test('a cancelled, mixed-up or refused sign-in with the provider says why and signs nobody in', async () => {
+    const page = await newPage();
+    const start = async () => {
+      await page.goto(origin);
+      await page.getByRole('button', { name: 'Sign in with Acme SSO' }).click();
+      await page.waitForURL((u) => u.href.startsWith(`${idp.issuer}/authorize`));
+      return new URL(page.url()).searchParams.get('state');
+    };
+    await start();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByText('The sign-in with Acme SSO was cancelled or refused.').waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('cbi.token')), null);
+
+    // An answer with this tab's state but another issuer (a mix-up attack) is refused; in the
+    // query, as providers without the fragment mode answer.
+    const tokenRequests = idp.tokenRequests.length;
+    const state = await start();
+    await page.goto(`${origin}/?code=stolen&state=${state}&iss=${encodeURIComponent('https://evil.example')}`);
+    await page.getByText('The sign-in answer came from another provider than Acme SSO').waitFor();
+    assert.equal(idp.tokenRequests.length, tokenRequests, 'no code was traded');
+
+    // A token the server does not accept (another audience) ends on the sign-in page with the reason.
+    idp.audienceOverride = 'another-app';
+    try {
+      await start();
+      await page.getByRole('button', { name: 'Continue as Carol Jones' }).click();
+      await page.getByText('The server refused the sign-in: the token is meant for another audience').waitFor();
+    } finally {
+      idp.audienceOverride = null;
+    }
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('cbi.token')), null);
+    assert.ok(await page.getByRole('button', { name: 'Sign in with Acme SSO' }).isVisible());
+    await page.context().close();
+  });
+
+  test('a server whose only sign-in is the identity provider offers only that', async () => {
+    // `serve` as a company runs it: no JWT_SECRET, no users, the provider's tokens only.
+    const dir = mkdtempSync(join(tmpdir(), 'cbi-web-idp-'));
+    writeFileSync(
+      join(dir, 'config.toml'),
+      [
+        '[server]',
+        'host = "127.0.0.1"',
+        'port = 0',
+        '[metrics]',
+        'enabled = false',
+        '[logging]',
+        'format = "json"',
+        'output = "stdout"',
+        '[[auth.issuers]]',
+        `issuer = "${idp.issuer}"`,
+        'audience = "account"',
+        `jwks_url = "${idp.issuer}/jwks"`,
+        'client_id = "cbi-web"',
+        '[auth.issuers.claims]',
+        'roles = "realm_access.roles"',
+        'default_tenant = "default"',
+      ].join('\n'),
+    );
+    const env = { ...process.env };
+    delete env.JWT_SECRET;
+    const serve = spawn(BIN, ['--config', join(dir, 'config.toml'), 'serve'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    try {
+      const serveOrigin = await new Promise((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`serve did not listen: ${out}`)), 60_000);
+        serve.stdout.on('data', (d) => {
+          out += d;
+          const m = /"message":"listening".*?"api_addr":"([^"]+)"|"api_addr":"([^"]+)".*?"message":"listening"/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(`http://${m[1] || m[2]}`);
+          }
+        });
+        serve.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+      });
+      idp.redirectUris.push(`${serveOrigin}/`);
+      idp.allowedOrigins.push(serveOrigin);
+      const page = await newPage();
+      await page.goto(serveOrigin);
+      const button = page.getByRole('button', { name: 'Sign in with 127.0.0.1' });
+      await button.waitFor();
+      assert.equal(await page.getByLabel('User name').isVisible(), false, 'no password fields without users');
+      assert.equal(await page.getByRole('button', { name: 'Sign in', exact: true }).isVisible(), false);
+      await page.screenshot({ path: join(shots, 'signin-provider-only-desktop.png') });
+      await axe(page, 'the sign-in page with a provider only');
+      // Keyboard only: the button is reachable and works.
+      await button.focus();
+      await page.keyboard.press('Enter');
+      await page.waitForURL((u) => u.href.startsWith(`${idp.issuer}/authorize`));
+      await page.getByRole('button', { name: 'Continue as Carol Jones' }).click();
+      await page.getByLabel('Your question').waitFor();
+      assert.equal(await page.locator('#who-name').textContent(), 'Carol Jones');
+      const answer = await ask(page, 'How many albums are there?');
+      assert.equal(answer.rows[0][0], 347);
+      assert.deepEqual(page.errors, []);
+      await page.context().close();
+    } finally {
+      serve.kill('SIGTERM');
+    }
   });
 
   test('ask: streams a stage before the answer; table, CSV and chart match the answer', async () => {
@@ -527,7 +701,7 @@ describe('the web app', () => {
     bytes = 0;
     await page.getByLabel('User name').fill('ann');
     await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByLabel('Your question').fill('Top 8 genres by number of tracks');
     await page.getByLabel('Your question').press('Enter');
     await page.locator('conversational-bi-chat .chart-host svg').waitFor({ timeout: 30_000 });

@@ -154,27 +154,7 @@ impl Jwks {
     }
 
     async fn fetch(&self) -> Result<Vec<VerifyKey>, String> {
-        let failed = |e: reqwest::Error| e.without_url().to_string();
-        let mut response = self
-            .client
-            .get(&self.url)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(failed)?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(format!("the server answered {status}"));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(failed)? {
-            if body.len() + chunk.len() > MAX_JWKS_BYTES {
-                return Err(format!(
-                    "the document is larger than {MAX_JWKS_BYTES} bytes"
-                ));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = get_bounded(&self.client, &self.url, MAX_JWKS_BYTES).await?;
         let (keys, skipped) = keys::from_jwks(&body)?;
         for why in &skipped {
             tracing::debug!(target: "cbi_server::auth", jwks_url = %self.shown_url, key = %why, "JWK not used");
@@ -192,4 +172,32 @@ impl Jwks {
         }
         Ok(keys)
     }
+}
+
+/// GETs `url` as JSON and returns its body, refusing a status other than 2xx and a body over
+/// `max` bytes. The error says why, without the URL (which may carry credentials).
+pub(super) async fn get_bounded(
+    client: &reqwest::Client,
+    url: &str,
+    max: usize,
+) -> Result<Vec<u8>, String> {
+    let failed = |e: reqwest::Error| e.without_url().to_string();
+    let mut response = client
+        .get(url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(failed)?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!("the server answered {status}"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(failed)? {
+        if body.len() + chunk.len() > max {
+            return Err(format!("the document is larger than {max} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }

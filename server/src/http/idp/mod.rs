@@ -3,6 +3,7 @@
 //! mapping the claims to a caller. See `docs/identity.md`.
 
 pub mod claims;
+pub mod discovery;
 pub mod jwks;
 pub mod keys;
 
@@ -15,7 +16,7 @@ use conversational_bi::{
 use jsonwebtoken::{Algorithm, Validation, errors::ErrorKind};
 use serde_json::{Map, Value};
 
-use self::{jwks::Jwks, keys::VerifyKey};
+use self::{discovery::WebClient, jwks::Jwks, keys::VerifyKey};
 use super::auth::Caller;
 
 /// The algorithms an external issuer may use.
@@ -48,6 +49,8 @@ pub struct Issuer {
     leeway_secs: u64,
     claims: ClaimMapping,
     keys: Keys,
+    /// The web app's sign-in with this provider, when `client_id` is set.
+    web: Option<WebClient>,
 }
 
 impl std::fmt::Debug for Issuer {
@@ -62,6 +65,7 @@ impl std::fmt::Debug for Issuer {
             .field("algorithms", &self.algorithms)
             .field("leeway_secs", &self.leeway_secs)
             .field("keys", &keys)
+            .field("web", &self.web)
             .finish_non_exhaustive()
     }
 }
@@ -78,6 +82,14 @@ fn jwks_client() -> Result<reqwest::Client, Error> {
         .redirect(reqwest::redirect::Policy::limited(3))
         .build()
         .map_err(|e| Error::internal(format!("cannot build the HTTP client of JWKS fetches: {e}")))
+}
+
+/// The one HTTP client of the issuers' fetches, made on first use.
+fn shared_client(client: &mut Option<reqwest::Client>) -> Result<reqwest::Client, Error> {
+    Ok(match client {
+        Some(c) => c.clone(),
+        None => client.insert(jwks_client()?).clone(),
+    })
 }
 
 /// Whether `url` names this machine (plain HTTP is then acceptable).
@@ -200,13 +212,10 @@ impl Issuer {
                         "{at}.jwks_url is plain HTTP: anyone on the network path can replace the issuer's keys; use https"
                     );
                 }
-                let client = match client {
-                    Some(c) => c.clone(),
-                    None => client.insert(jwks_client()?).clone(),
-                };
-                Keys::Jwks(Jwks::new(&parsed, client))
+                Keys::Jwks(Jwks::new(&parsed, shared_client(client)?))
             }
         };
+        let web = WebClient::from_config(&at, config, client)?;
         Ok(Self {
             at,
             issuer: config.issuer.clone(),
@@ -215,6 +224,7 @@ impl Issuer {
             leeway_secs: config.leeway_secs,
             claims: config.claims.clone(),
             keys,
+            web,
         })
     }
 
@@ -223,9 +233,18 @@ impl Issuer {
         &self.issuer
     }
 
-    /// Fetches the key set of a JWKS issuer (nothing for a PEM key); a failure is a
-    /// configuration error naming `auth.issuers[i].jwks_url`.
+    /// The web app's sign-in with this provider, when `client_id` is set.
+    pub fn web(&self) -> Option<&WebClient> {
+        self.web.as_ref()
+    }
+
+    /// Fetches the key set of a JWKS issuer (nothing for a PEM key) and, with `client_id`, the
+    /// provider's OpenID configuration; a failure is a configuration error naming
+    /// `auth.issuers[i].jwks_url` or `auth.issuers[i].discovery_url`.
     pub async fn load(&self) -> Result<(), Error> {
+        if let Some(web) = &self.web {
+            web.load().await?;
+        }
         let Keys::Jwks(set) = &self.keys else {
             return Ok(());
         };

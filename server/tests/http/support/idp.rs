@@ -13,7 +13,7 @@ use std::{
 
 use axum::{Json, Router, extract::State, routing::get};
 use base64::{Engine as _, engine::general_purpose::STANDARD};
-use conversational_bi::config::IssuerConfig;
+use conversational_bi::{Config, Error, config::IssuerConfig};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
 use serde_json::{Value, json};
 
@@ -105,6 +105,28 @@ impl TestKey {
     }
 }
 
+/// The test configuration (built-in users included) with `issuers`.
+pub fn with_issuers(issuers: Vec<IssuerConfig>) -> Config {
+    let mut c = super::config();
+    c.auth.issuers = issuers;
+    c
+}
+
+/// Asserts that `e` is a configuration error of `key` whose message contains `says`.
+pub fn assert_config_error(e: &Error, key: &str, says: &str) {
+    match e {
+        Error::Config {
+            key: found,
+            message,
+            ..
+        } => {
+            assert_eq!(found.as_deref(), Some(key), "{message}");
+            assert!(message.contains(says), "{says:?} not in {message:?}");
+        }
+        other => panic!("not a configuration error: {other:?}"),
+    }
+}
+
 /// Seconds since the epoch.
 pub fn now() -> u64 {
     std::time::SystemTime::now()
@@ -141,6 +163,17 @@ struct Published {
     keys: Arc<Mutex<Vec<Value>>>,
     fetches: Arc<AtomicUsize>,
     delay: Arc<Mutex<Duration>>,
+    /// The OpenID configuration document, as served (any JSON, or any text).
+    discovery: Arc<Mutex<String>>,
+    discovery_fetches: Arc<AtomicUsize>,
+}
+
+async fn discovery(
+    State(published): State<Published>,
+) -> ([(&'static str, &'static str); 1], String) {
+    published.discovery_fetches.fetch_add(1, Ordering::SeqCst);
+    let doc = published.discovery.lock().expect("lock").clone();
+    ([("content-type", "application/json")], doc)
 }
 
 async fn jwks(State(published): State<Published>) -> Json<Value> {
@@ -157,6 +190,8 @@ async fn jwks(State(published): State<Published>) -> Json<Value> {
 pub struct LoopbackIdp {
     /// `http://127.0.0.1:PORT/jwks`.
     pub jwks_url: String,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
     published: Published,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -183,6 +218,7 @@ impl LoopbackIdp {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let app = Router::new()
             .route("/jwks", get(jwks))
+            .route("/.well-known/openid-configuration", get(discovery))
             .with_state(published.clone());
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -201,12 +237,52 @@ impl LoopbackIdp {
         });
         let idp = Self {
             jwks_url: format!("http://{addr}/jwks"),
+            base: format!("http://{addr}"),
             published,
             stop: Some(stop),
             thread: Some(thread),
         };
         idp.publish(keys);
+        idp.publish_discovery(&idp.discovery_document());
         idp
+    }
+
+    /// A good OpenID configuration of the loopback issuer: its endpoints on this server.
+    pub fn discovery_document(&self) -> Value {
+        json!({
+            "issuer": ISSUER,
+            "authorization_endpoint": format!("{}/authorize", self.base),
+            "token_endpoint": format!("{}/token", self.base),
+            "jwks_uri": self.jwks_url,
+            "response_types_supported": ["code", "id_token"],
+            "response_modes_supported": ["query", "fragment", "form_post"],
+            "code_challenge_methods_supported": ["plain", "S256"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+        })
+    }
+
+    /// Serves `doc` as the OpenID configuration.
+    pub fn publish_discovery(&self, doc: &Value) {
+        self.publish_discovery_text(doc.to_string());
+    }
+
+    /// Serves `text` as the OpenID configuration, whatever it is.
+    pub fn publish_discovery_text(&self, text: String) {
+        *self.published.discovery.lock().expect("lock") = text;
+    }
+
+    /// How many times the OpenID configuration was fetched.
+    pub fn discovery_fetches(&self) -> usize {
+        self.published.discovery_fetches.load(Ordering::SeqCst)
+    }
+
+    /// `[[auth.issuers]]` of this endpoint with the web app's client `cbi-web` and its
+    /// OpenID configuration here, with `extra` TOML lines.
+    pub fn web_issuer(&self, extra: &str) -> IssuerConfig {
+        self.issuer(&format!(
+            "client_id = \"cbi-web\"\ndiscovery_url = \"{}/.well-known/openid-configuration\"\n{extra}",
+            self.base
+        ))
     }
 
     /// Publishes the JWKs of `keys` instead of the current ones.
