@@ -48,7 +48,10 @@ let providersShown = null;
 function showProviders() {
   providersShown ??= (async () => {
     const response = await fetch('/api/v1/auth/providers', { headers: { accept: 'application/json' } }).catch(() => null);
-    if (!response?.ok) return;
+    if (!response?.ok) {
+      providersShown = null; // asked again the next time the sign-in page shows
+      return;
+    }
     const { builtin_login: builtinLogin, providers } = await response.json();
     $('providers').replaceChildren(
       ...providers.map((p) =>
