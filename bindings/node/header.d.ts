@@ -53,8 +53,8 @@ export interface ConversationalBIError extends Error {
 export type UserAttributeValue = string | number | boolean | Array<string | number | boolean>
 
 /**
- * Who asks (the `user` option of `ask`, `session`, `resetSession` and `schema`); every key is
- * optional.
+ * Who asks (the `user` option of `ask`, `session`, `resetSession`, `listSessions`,
+ * `renameSession` and `schema`); every key is optional.
  * An unusable value (not an object, `roles` not a list of strings, an attribute that is an
  * object, an unknown key) is an `INVALID_INPUT` error that says which key is wrong.
  */

@@ -53,8 +53,8 @@ export interface ConversationalBIError extends Error {
 export type UserAttributeValue = string | number | boolean | Array<string | number | boolean>
 
 /**
- * Who asks (the `user` option of `ask`, `session`, `resetSession` and `schema`); every key is
- * optional.
+ * Who asks (the `user` option of `ask`, `session`, `resetSession`, `listSessions`,
+ * `renameSession` and `schema`); every key is optional.
  * An unusable value (not an object, `roles` not a list of strings, an attribute that is an
  * object, an unknown key) is an `INVALID_INPUT` error that says which key is wrong.
  */
@@ -137,7 +137,9 @@ export declare class Engine {
   connect(): Promise<void>
   /**
    * Answers one question. Pass the `sessionId` of an earlier answer to ask a follow-up
-   * ("top 3 instead", "only 2024").
+   * ("top 3 instead", "only 2024"). With `removeScope` (the `id` of one of the last answer's
+   * `scope` items) and an empty question, asks for the conversation's last answer without
+   * that part, as a new turn: `ask('', { sessionId, removeScope: 'limit' })`.
    */
   ask(question: string, options?: AskOptions): Promise<Answer>
   /**
@@ -160,6 +162,23 @@ export declare class Engine {
    * user's conversation under the same id is left alone).
    */
   resetSession(sessionId: string, options?: TenantOptions): Promise<void>
+  /**
+   * The live conversations of the user (`options.user`, else the default user), most
+   * recently given a turn first, at most `options.limit` (1 to 200, default 50): their ids,
+   * titles, times and turn counts, for a sidebar. Another user's conversations are never
+   * listed, nor reset or expired ones. A limit outside 1 to 200 rejects with
+   * `INVALID_INPUT`.
+   */
+  listSessions(options?: ListSessionsOptions): Promise<SessionSummary[]>
+  /**
+   * Gives a conversation of the user a title, which `listSessions` shows instead of its
+   * first question, and resolves with the conversation as lists show it; with `null` when
+   * the user has no such conversation (it never existed, expired, was reset, or is another
+   * user's: that one is left alone). A title that is empty, over 120 characters or not on
+   * one line rejects with `INVALID_INPUT`. Renaming does not move the conversation up the
+   * list.
+   */
+  renameSession(sessionId: string, title: string, options?: TenantOptions): Promise<SessionSummary | null>
   /**
    * Rates one turn of a conversation of the user: `'up'` when the answer was right,
    * `'down'` when it was wrong (with `correctedSql`, the SQL that answers the question, and
@@ -227,6 +246,12 @@ export interface Answer {
   verified: boolean
   /** Two or three follow-ups to ask next. */
   suggestions: Array<string>
+  /**
+   * The parts of the query in force after this answer (its conditions, groupings, sort and
+   * limit), each removable as the next turn with `ask('', { sessionId, removeScope: id })`;
+   * empty when the generator keeps no structured form of the SQL (a model).
+   */
+  scope: Array<ScopeItem>
   /** The question back, when `kind` is `clarification`. */
   clarification?: Clarification
 }
@@ -262,6 +287,14 @@ export interface AskOptions {
    * when absent.
    */
   user?: User
+  /**
+   * Instead of a question, the conversation's last answer without one of its parts: the `id`
+   * of one of that answer's `scope` items (`filter:0`, `group:1`, `order`, `limit`, ...).
+   * Needs `sessionId` and an empty question; the answer is a new turn of the conversation.
+   * An id that names no part of the last answer rejects with `INVALID_INPUT`, and nothing
+   * runs.
+   */
+  removeScope?: string
 }
 
 /** One try of the generator. */
@@ -414,6 +447,22 @@ export interface Health {
   tenants: Array<TenantHealth>
 }
 
+/** Options of `listSessions`: how many conversations, and whose. */
+export interface ListSessionsOptions {
+  /**
+   * At most this many conversations, the most recent: a whole number from 1 to 200 (default
+   * 50).
+   */
+  limit?: number
+  /** The tenant; the user's `tenant`, else `default`, when absent. */
+  tenantId?: string
+  /**
+   * The user whose conversations are listed (only `id` and `tenant` matter here); the
+   * engine's default user when absent.
+   */
+  user?: User
+}
+
 /** The schema the engine sees. */
 export interface Schema {
   /** `sqlite`, `postgres` or `mysql`. */
@@ -465,6 +514,28 @@ export interface SchemaTable {
   comment?: string
 }
 
+/**
+ * One removable part of the query an answer ran: what a front end shows as a chip under the
+ * answer. Pass its `id` as `removeScope` to ask for the answer without it.
+ */
+export interface ScopeItem {
+  /**
+   * Names the part within its answer: `filter:0`, `having:0`, `group:1` (by position),
+   * `order` or `limit`.
+   */
+  id: string
+  /**
+   * `filter` (a condition on rows), `having` (a condition on a computed value), `group`,
+   * `order` or `limit`.
+   */
+  kind: 'filter' | 'having' | 'group' | 'order' | 'limit'
+  /**
+   * The part in plain words, as the explanation words it (`genre name is Rock`,
+   * `by invoice billing country`, `top 5`).
+   */
+  label: string
+}
+
 /** The state of one conversation. */
 export interface SessionState {
   /** The owning tenant. */
@@ -476,6 +547,29 @@ export interface SessionState {
   /** The most recent turns, oldest first. */
   turns: Array<Turn>
   /** Turns answered over the whole life of the session, including those no longer kept. */
+  turnCount: number
+}
+
+/**
+ * What a list of conversations (a sidebar) shows of one of them (`listSessions`,
+ * `renameSession`).
+ */
+export interface SessionSummary {
+  /**
+   * The session id: pass it as `sessionId` to continue, read, rename or reset the
+   * conversation.
+   */
+  sessionId: string
+  /**
+   * The title given with `renameSession`, else the conversation's first question (at most
+   * 80 characters of it).
+   */
+  title: string
+  /** When its first turn was answered (RFC 3339, UTC). */
+  createdAt: string
+  /** When its last turn was answered (RFC 3339, UTC); lists are ordered by it, newest first. */
+  updatedAt: string
+  /** Turns answered over the whole life of the conversation. */
   turnCount: number
 }
 

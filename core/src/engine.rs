@@ -133,6 +133,24 @@ impl Ask {
         self.remove_scope = Some(id.into());
         self
     }
+
+    /// Checks a removal ([`Ask::remove_scope`]) before asking, so that an interface can refuse
+    /// it at once (a stream before its first event): the question must be empty, the id have
+    /// the form of a scope id, and the conversation be named (`session_id`); otherwise an
+    /// [`Error::InvalidInput`](crate::Error::InvalidInput) says what to send. The engine checks
+    /// the id against the last answer's scope when it asks. Without a removal: `Ok`.
+    pub fn check_removal(&self) -> Result<()> {
+        let Some(id) = &self.remove_scope else {
+            return Ok(());
+        };
+        refine::check_removal(&self.question, id)?;
+        if self.session_id.is_none() {
+            return Err(crate::Error::invalid_input(
+                "remove_scope removes a part of a conversation's last answer: pass that conversation's session_id too",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The engine's health.

@@ -87,6 +87,11 @@ const TOP5 = {
   kind: 'answer',
   verified: false,
   suggestions: [],
+  scope: [
+    { id: 'group:0', kind: 'group', label: 'by artist' },
+    { id: 'order', kind: 'order', label: 'sorted by the number of tracks, largest first' },
+    { id: 'limit', kind: 'limit', label: 'top 5' },
+  ],
   chart: { kind: 'bar', x: 'Name', y: 'count' },
 }
 
@@ -126,6 +131,7 @@ function modelAnswer(sql, columns, rows, extra = {}) {
     kind: 'answer',
     verified: false,
     suggestions: [],
+    scope: [],
     ...extra,
   }
 }
@@ -186,6 +192,7 @@ describe('answers that JSON carries', () => {
       kind: 'answer',
       verified: false,
       suggestions: [],
+      scope: [],
     })
     assert.ok(!('chart' in count) && !('similarity' in count))
 
@@ -208,6 +215,7 @@ describe('answers that JSON carries', () => {
       kind: 'answer',
       verified: false,
       suggestions: [],
+      scope: [],
     })
   })
 

@@ -12,7 +12,7 @@
 use std::{collections::BTreeMap, ptr};
 
 use conversational_bi::{
-    answer::{Answer as CoreAnswer, Attempt as CoreAttempt, ChartSuggestion},
+    answer::{Answer as CoreAnswer, Attempt as CoreAttempt, ChartSuggestion, ScopeItem},
     exec::{ResultColumn, Value},
 };
 use napi::{bindgen_prelude::*, check_status, sys};
@@ -117,6 +117,8 @@ struct AnswerView<'a> {
     kind: &'static str,
     verified: bool,
     suggestions: &'a [String],
+    #[serde(serialize_with = "scope")]
+    scope: &'a [ScopeItem],
     // The optional fields come last, as napi sets them after the others.
     #[serde(skip_serializing_if = "Option::is_none")]
     similarity: Option<Finite>,
@@ -146,6 +148,7 @@ impl<'a> AnswerView<'a> {
             kind: crate::types::kind_name(a.kind),
             verified: a.verified,
             suggestions: &a.suggestions,
+            scope: &a.scope,
             similarity: a.similarity.map(Finite),
             chart: a.chart.as_ref(),
             clarification: a.clarification.as_ref(),
@@ -206,6 +209,21 @@ struct ChartView<'a> {
     x: &'a str,
     y: &'a str,
     vega_lite: &'a serde_json::Value,
+}
+
+#[derive(Serialize)]
+struct ScopeItemView<'a> {
+    id: &'a str,
+    kind: &'static str,
+    label: &'a str,
+}
+
+fn scope<S: Serializer>(items: &&[ScopeItem], s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.collect_seq(items.iter().map(|i| ScopeItemView {
+        id: &i.id,
+        kind: crate::types::scope_kind(i.kind),
+        label: &i.label,
+    }))
 }
 
 fn columns<S: Serializer>(c: &&[ResultColumn], s: S) -> std::result::Result<S::Ok, S::Error> {

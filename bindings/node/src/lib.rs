@@ -24,14 +24,18 @@ use conversational_bi::{
 use napi::{Env, JsValue, bindgen_prelude::*};
 use napi_derive::napi;
 
-pub use options::{AskOptions, EngineOptions, FeedbackOptions, SchemaOptions, TenantOptions};
+pub use options::{
+    AskOptions, EngineOptions, FeedbackOptions, ListSessionsOptions, SchemaOptions, TenantOptions,
+};
 pub use stream::{AskEventObject, AskStream};
 
 // The engine's allocations (parsing SQL allocates a node per token) are served by mimalloc, as
 // in the server binary; JavaScript values are V8's, untouched.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-pub use types::{Answer, Feedback, Health, Schema, SessionState, TenantHealth};
+pub use types::{
+    Answer, Feedback, Health, Schema, ScopeItem, SessionState, SessionSummary, TenantHealth,
+};
 
 /// The tenant of calls that name none (the engine's own default).
 const DEFAULT_TENANT: &str = conversational_bi::engine::DEFAULT_TENANT;
@@ -90,7 +94,9 @@ impl Engine {
     }
 
     /// Answers one question. Pass the `sessionId` of an earlier answer to ask a follow-up
-    /// ("top 3 instead", "only 2024").
+    /// ("top 3 instead", "only 2024"). With `removeScope` (the `id` of one of the last answer's
+    /// `scope` items) and an empty question, asks for the conversation's last answer without
+    /// that part, as a new turn: `ask('', { sessionId, removeScope: 'limit' })`.
     #[napi(
         ts_args_type = "question: string, options?: AskOptions",
         ts_return_type = "Promise<Answer>"
@@ -182,6 +188,72 @@ impl Engine {
                     .await
             },
             |()| (),
+        )
+    }
+
+    /// The live conversations of the user (`options.user`, else the default user), most
+    /// recently given a turn first, at most `options.limit` (1 to 200, default 50): their ids,
+    /// titles, times and turn counts, for a sidebar. Another user's conversations are never
+    /// listed, nor reset or expired ones. A limit outside 1 to 200 rejects with
+    /// `INVALID_INPUT`.
+    #[napi(
+        ts_args_type = "options?: ListSessionsOptions",
+        ts_return_type = "Promise<SessionSummary[]>"
+    )]
+    pub fn list_sessions<'env>(
+        &self,
+        env: &'env Env,
+        options: Option<Unknown<'env>>,
+    ) -> Result<PromiseRaw<'env, Vec<SessionSummary>>> {
+        let args = list_args(env, options);
+        let engine = self.inner.clone();
+        promise(
+            env,
+            async move {
+                let (limit, tenant, user) = args?;
+                engine
+                    .engine()
+                    .await?
+                    .list_user_sessions(&tenant, &user, limit)
+                    .await
+            },
+            |sessions| sessions.into_iter().map(SessionSummary::from).collect(),
+        )
+    }
+
+    /// Gives a conversation of the user a title, which `listSessions` shows instead of its
+    /// first question, and resolves with the conversation as lists show it; with `null` when
+    /// the user has no such conversation (it never existed, expired, was reset, or is another
+    /// user's: that one is left alone). A title that is empty, over 120 characters or not on
+    /// one line rejects with `INVALID_INPUT`. Renaming does not move the conversation up the
+    /// list.
+    #[napi(
+        ts_args_type = "sessionId: string, title: string, options?: TenantOptions",
+        ts_return_type = "Promise<SessionSummary | null>"
+    )]
+    pub fn rename_session<'env>(
+        &self,
+        env: &'env Env,
+        session_id: Unknown<'env>,
+        title: Unknown<'env>,
+        options: Option<Unknown<'env>>,
+    ) -> Result<PromiseRaw<'env, Option<SessionSummary>>> {
+        let args = session_args(env, session_id, options).and_then(|key| {
+            let title = string_arg(env, title, "title", "\"Revenue by country\"")?;
+            Ok((key, title))
+        });
+        let engine = self.inner.clone();
+        promise(
+            env,
+            async move {
+                let ((tenant, user, session), title) = args?;
+                engine
+                    .engine()
+                    .await?
+                    .rename_user_session(&tenant, &user, &session, &title)
+                    .await
+            },
+            |summary| summary.map(SessionSummary::from),
         )
     }
 
@@ -278,8 +350,13 @@ where
     )
 }
 
-/// A string argument, or an `INVALID_INPUT` error naming it.
-fn string_arg(env: &Env, value: Unknown<'_>, name: &str) -> std::result::Result<String, CoreError> {
+/// A string argument, or an `INVALID_INPUT` error naming it and giving an `example`.
+fn string_arg(
+    env: &Env,
+    value: Unknown<'_>,
+    name: &str,
+    example: &str,
+) -> std::result::Result<String, CoreError> {
     if value.get_type().ok() == Some(ValueType::String) {
         // SAFETY: the value was just checked to be a string of this environment.
         if let Ok(s) = unsafe { String::from_napi_value(env.raw(), value.raw()) } {
@@ -287,9 +364,15 @@ fn string_arg(env: &Env, value: Unknown<'_>, name: &str) -> std::result::Result<
         }
     }
     Err(CoreError::invalid_input(format!(
-        "`{name}` must be a string, e.g. \"How many customers are there?\""
+        "`{name}` must be a string, e.g. {example}"
     )))
 }
+
+/// The example of the error of a question that is not a string.
+const QUESTION_EXAMPLE: &str = "\"How many customers are there?\"";
+
+/// The example of the error of a session id that is not a string.
+const SESSION_ID_EXAMPLE: &str = "the `sessionId` of an answer";
 
 /// An options object (absent, `undefined` and `null` give the defaults), or an `INVALID_INPUT`
 /// error saying which field is wrong.
@@ -321,11 +404,14 @@ fn ask_args(
     question: Unknown<'_>,
     options: Option<Unknown<'_>>,
 ) -> std::result::Result<Ask, CoreError> {
-    let question = string_arg(env, question, "question")?;
+    let question = string_arg(env, question, "question", QUESTION_EXAMPLE)?;
     let options: AskOptions = object_arg(env, options, "options")?;
     let principal = options::principal(options.tenant_id, options.user.as_ref())?;
     let mut ask = Ask::new(question).principal(principal);
     ask.session_id = options.session_id;
+    // Checked here, so that `askStream` rejects its first event at once.
+    ask.remove_scope = options.remove_scope;
+    ask.check_removal()?;
     Ok(ask)
 }
 
@@ -335,13 +421,33 @@ fn session_args(
     session_id: Unknown<'_>,
     options: Option<Unknown<'_>>,
 ) -> std::result::Result<(String, String, String), CoreError> {
-    let session = string_arg(env, session_id, "sessionId")?;
+    let session = string_arg(env, session_id, "sessionId", SESSION_ID_EXAMPLE)?;
     let options: TenantOptions = object_arg(env, options, "options")?;
-    let principal = options::principal(options.tenant_id, options.user.as_ref())?;
+    let (tenant, user) = owner(options.tenant_id, options.user.as_ref())?;
+    Ok((tenant, user, session))
+}
+
+/// The tenant and the user id (empty for the default user) of `tenantId` and `user`.
+fn owner(
+    tenant_id: Option<String>,
+    user: Option<&serde_json::Value>,
+) -> std::result::Result<(String, String), CoreError> {
+    let principal = options::principal(tenant_id, user)?;
     let tenant = principal
         .tenant_id
         .unwrap_or_else(|| DEFAULT_TENANT.to_string());
-    Ok((tenant, principal.user_id.unwrap_or_default(), session))
+    Ok((tenant, principal.user_id.unwrap_or_default()))
+}
+
+/// The limit, the tenant and the user id of `listSessions(options)`.
+fn list_args(
+    env: &Env,
+    options: Option<Unknown<'_>>,
+) -> std::result::Result<(usize, String, String), CoreError> {
+    let options: ListSessionsOptions = object_arg(env, options, "options")?;
+    let limit = options::list_limit(options.limit)?;
+    let (tenant, user) = owner(options.tenant_id, options.user.as_ref())?;
+    Ok((limit, tenant, user))
 }
 
 /// The submitter and the core's feedback of `engine.feedback(...)`'s argument, or an

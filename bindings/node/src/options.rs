@@ -3,6 +3,7 @@
 use conversational_bi::{
     Config, Error as CoreError, Principal,
     config::{ConfigSources, Interface},
+    session,
 };
 use napi_derive::napi;
 
@@ -37,6 +38,39 @@ pub struct AskOptions {
     /// when absent.
     #[napi(ts_type = "User")]
     pub user: Option<serde_json::Value>,
+    /// Instead of a question, the conversation's last answer without one of its parts: the `id`
+    /// of one of that answer's `scope` items (`filter:0`, `group:1`, `order`, `limit`, ...).
+    /// Needs `sessionId` and an empty question; the answer is a new turn of the conversation.
+    /// An id that names no part of the last answer rejects with `INVALID_INPUT`, and nothing
+    /// runs.
+    pub remove_scope: Option<String>,
+}
+
+/// Options of `listSessions`: how many conversations, and whose.
+#[napi(object, object_to_js = false)]
+#[derive(Default)]
+pub struct ListSessionsOptions {
+    /// At most this many conversations, the most recent: a whole number from 1 to 200 (default
+    /// 50).
+    pub limit: Option<f64>,
+    /// The tenant; the user's `tenant`, else `default`, when absent.
+    pub tenant_id: Option<String>,
+    /// The user whose conversations are listed (only `id` and `tenant` matter here); the
+    /// engine's default user when absent.
+    #[napi(ts_type = "User")]
+    pub user: Option<serde_json::Value>,
+}
+
+/// The `limit` option of `listSessions`: a whole number from 1 to
+/// [`session::MAX_LIST_LIMIT`], or [`session::DEFAULT_LIST_LIMIT`] when absent; anything else
+/// is an `INVALID_INPUT` error.
+pub fn list_limit(limit: Option<f64>) -> Result<usize, CoreError> {
+    let Some(n) = limit else {
+        return Ok(session::DEFAULT_LIST_LIMIT);
+    };
+    // Only a whole number in range passes, and those convert exactly.
+    let whole = (n.fract() == 0.0 && (0.0..=u32::MAX as f64).contains(&n)).then_some(n as u64);
+    session::check_list_limit(whole, &n.to_string())
 }
 
 /// Options that pick a conversation's owner: a tenant and a user.

@@ -3,12 +3,17 @@
 use std::collections::HashMap;
 
 use conversational_bi::{
-    answer::{Answer as CoreAnswer, Attempt as CoreAttempt, ChartSuggestion},
+    answer::{
+        Answer as CoreAnswer, Attempt as CoreAttempt, ChartSuggestion, ScopeItem as CoreScopeItem,
+        ScopeKind,
+    },
     catalog::{Catalog as CoreCatalog, Column as CoreColumn, ForeignKey as CoreForeignKey, Table},
     engine::{Health as CoreHealth, TenantHealth as CoreTenantHealth},
     exec::{ResultColumn, Value},
     feedback::Feedback as CoreFeedback,
-    session::{SessionState as CoreSessionState, Turn as CoreTurn},
+    session::{
+        SessionState as CoreSessionState, SessionSummary as CoreSessionSummary, Turn as CoreTurn,
+    },
 };
 use napi::{bindgen_prelude::*, sys};
 use napi_derive::napi;
@@ -151,6 +156,43 @@ impl From<conversational_bi::answer::Clarification> for Clarification {
     }
 }
 
+/// One removable part of the query an answer ran: what a front end shows as a chip under the
+/// answer. Pass its `id` as `removeScope` to ask for the answer without it.
+#[napi(object, object_from_js = false)]
+pub struct ScopeItem {
+    /// Names the part within its answer: `filter:0`, `having:0`, `group:1` (by position),
+    /// `order` or `limit`.
+    pub id: String,
+    /// `filter` (a condition on rows), `having` (a condition on a computed value), `group`,
+    /// `order` or `limit`.
+    #[napi(ts_type = "'filter' | 'having' | 'group' | 'order' | 'limit'")]
+    pub kind: String,
+    /// The part in plain words, as the explanation words it (`genre name is Rock`,
+    /// `by invoice billing country`, `top 5`).
+    pub label: String,
+}
+
+impl From<CoreScopeItem> for ScopeItem {
+    fn from(i: CoreScopeItem) -> Self {
+        Self {
+            id: i.id,
+            kind: scope_kind(i.kind).to_string(),
+            label: i.label,
+        }
+    }
+}
+
+/// The name of a scope item's kind, as the engine's JSON spells it.
+pub(crate) fn scope_kind(kind: ScopeKind) -> &'static str {
+    match kind {
+        ScopeKind::Filter => "filter",
+        ScopeKind::Having => "having",
+        ScopeKind::Group => "group",
+        ScopeKind::Order => "order",
+        ScopeKind::Limit => "limit",
+    }
+}
+
 /// `answer` or `clarification`.
 pub(crate) fn kind_name(kind: conversational_bi::answer::AnswerKind) -> &'static str {
     match kind {
@@ -205,6 +247,10 @@ pub struct Answer {
     pub verified: bool,
     /// Two or three follow-ups to ask next.
     pub suggestions: Vec<String>,
+    /// The parts of the query in force after this answer (its conditions, groupings, sort and
+    /// limit), each removable as the next turn with `ask('', { sessionId, removeScope: id })`;
+    /// empty when the generator keeps no structured form of the SQL (a model).
+    pub scope: Vec<ScopeItem>,
     /// The question back, when `kind` is `clarification`.
     pub clarification: Option<Clarification>,
 }
@@ -235,6 +281,7 @@ impl From<CoreAnswer> for Answer {
             kind: kind_name(a.kind).to_string(),
             verified: a.verified,
             suggestions: a.suggestions,
+            scope: a.scope.into_iter().map(ScopeItem::from).collect(),
             clarification: a.clarification.map(Clarification::from),
         }
     }
@@ -303,6 +350,36 @@ impl From<CoreSessionState> for SessionState {
             user_id: s.user_id,
             session_id: s.session_id,
             turns: s.turns.into_iter().map(Turn::from).collect(),
+            turn_count: saturating_u32(s.turn_count),
+        }
+    }
+}
+
+/// What a list of conversations (a sidebar) shows of one of them (`listSessions`,
+/// `renameSession`).
+#[napi(object, object_from_js = false)]
+pub struct SessionSummary {
+    /// The session id: pass it as `sessionId` to continue, read, rename or reset the
+    /// conversation.
+    pub session_id: String,
+    /// The title given with `renameSession`, else the conversation's first question (at most
+    /// 80 characters of it).
+    pub title: String,
+    /// When its first turn was answered (RFC 3339, UTC).
+    pub created_at: String,
+    /// When its last turn was answered (RFC 3339, UTC); lists are ordered by it, newest first.
+    pub updated_at: String,
+    /// Turns answered over the whole life of the conversation.
+    pub turn_count: u32,
+}
+
+impl From<CoreSessionSummary> for SessionSummary {
+    fn from(s: CoreSessionSummary) -> Self {
+        Self {
+            session_id: s.session_id,
+            title: s.title,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
             turn_count: saturating_u32(s.turn_count),
         }
     }

@@ -1,7 +1,7 @@
 //! The engine's answer as a Python object. Fields become Python values when they are read, so an
 //! answer whose rows are never looked at costs no conversion.
 
-use conversational_bi::Answer;
+use conversational_bi::{Answer, answer::ScopeKind};
 use pyo3::{
     prelude::*,
     types::{PyDict, PyList, PyTuple},
@@ -180,6 +180,17 @@ impl NativeAnswer {
         self.inner.suggestions.iter().map(String::as_str).collect()
     }
 
+    /// `(id, kind, label)` of each removable part of the query (see `ask(remove_scope=...)`):
+    /// `kind` is `filter`, `having`, `group`, `order` or `limit`.
+    #[getter]
+    fn scope(&self) -> Vec<(&str, &'static str, &str)> {
+        self.inner
+            .scope
+            .iter()
+            .map(|i| (i.id.as_str(), scope_kind(i.kind), i.label.as_str()))
+            .collect()
+    }
+
     /// The answer as the JSON document the command-line tool prints.
     fn to_json(&self) -> PyResult<String> {
         serde_json::to_string(&self.inner).map_err(|e| {
@@ -187,5 +198,16 @@ impl NativeAnswer {
                 "cannot serialize the answer: {e}"
             )))
         })
+    }
+}
+
+/// The name of a scope item's kind, as the engine's JSON spells it.
+fn scope_kind(kind: ScopeKind) -> &'static str {
+    match kind {
+        ScopeKind::Filter => "filter",
+        ScopeKind::Having => "having",
+        ScopeKind::Group => "group",
+        ScopeKind::Order => "order",
+        ScopeKind::Limit => "limit",
     }
 }

@@ -15,12 +15,12 @@ use std::{
 
 use conversational_bi::{
     Ask, AskEvent, AskStream, Catalog, Engine, Error, FeedbackSubmission, LazyEngine, Principal,
-    Rating, engine::DEFAULT_TENANT,
+    Rating, engine::DEFAULT_TENANT, session,
 };
 use futures_util::StreamExt;
 use pyo3::{
     prelude::*,
-    types::{PyList, PyTuple},
+    types::{PyBool, PyList, PyTuple},
 };
 use tokio::sync::{Mutex, Notify};
 
@@ -77,8 +77,9 @@ impl NativeEngine {
     }
 
     /// Answers a question (blocking). `user` is the asking user as JSON text (see
-    /// [`principal`]).
-    #[pyo3(signature = (question, session_id=None, tenant_id=None, user=None))]
+    /// [`principal`]); `remove_scope`, with an empty question, asks for the conversation's last
+    /// answer without that scope item (see [`make_ask`]).
+    #[pyo3(signature = (question, session_id=None, tenant_id=None, user=None, remove_scope=None))]
     fn ask(
         &self,
         py: Python<'_>,
@@ -86,16 +87,18 @@ impl NativeEngine {
         session_id: Option<String>,
         tenant_id: Option<String>,
         user: Option<String>,
+        remove_scope: Option<String>,
     ) -> PyResult<NativeAnswer> {
         let engine = self.inner.clone();
         let ask = make_ask(question, session_id, tenant_id, user.as_deref())
+            .and_then(|ask| with_removal(ask, remove_scope))
             .map_err(|e| to_py_err(py, e))?;
         let answer = run_blocking(py, async move { engine.ask(ask).await })?;
         Ok(NativeAnswer::new(answer))
     }
 
     /// Answers a question (awaitable).
-    #[pyo3(signature = (question, session_id=None, tenant_id=None, user=None))]
+    #[pyo3(signature = (question, session_id=None, tenant_id=None, user=None, remove_scope=None))]
     fn ask_async<'py>(
         &self,
         py: Python<'py>,
@@ -103,9 +106,11 @@ impl NativeEngine {
         session_id: Option<String>,
         tenant_id: Option<String>,
         user: Option<String>,
+        remove_scope: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.inner.clone();
         let ask = make_ask(question, session_id, tenant_id, user.as_deref())
+            .and_then(|ask| with_removal(ask, remove_scope))
             .map_err(|e| to_py_err(py, e))?;
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
             let answer = engine.ask(ask).await.map_err(into_py_err)?;
@@ -115,7 +120,7 @@ impl NativeEngine {
 
     /// The events of a question as it is answered (see [`NativeAskStream`]). Returns at once:
     /// the engine connects, and the question starts, when the first event is read.
-    #[pyo3(signature = (question, session_id=None, tenant_id=None, user=None))]
+    #[pyo3(signature = (question, session_id=None, tenant_id=None, user=None, remove_scope=None))]
     fn ask_stream(
         &self,
         py: Python<'_>,
@@ -123,8 +128,10 @@ impl NativeEngine {
         session_id: Option<String>,
         tenant_id: Option<String>,
         user: Option<String>,
+        remove_scope: Option<String>,
     ) -> PyResult<NativeAskStream> {
         let ask = make_ask(question, session_id, tenant_id, user.as_deref())
+            .and_then(|ask| with_removal(ask, remove_scope))
             .map_err(|e| to_py_err(py, e))?;
         Ok(NativeAskStream::new(self.inner.clone(), ask))
     }
@@ -216,6 +223,109 @@ impl NativeEngine {
             }
             .await
             .map_err(into_py_err)
+        })
+    }
+
+    /// The user's live conversations as dicts (`SessionSummary`), most recently given a turn
+    /// first, at most `limit` (1 to 200; `None` for 50) (blocking). Another user's
+    /// conversations are never listed.
+    #[pyo3(signature = (limit=None, tenant_id=None, user=None))]
+    fn list_sessions<'py>(
+        &self,
+        py: Python<'py>,
+        limit: Option<&Bound<'py, PyAny>>,
+        tenant_id: Option<String>,
+        user: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let engine = self.inner.clone();
+        let (limit, (tenant, user)) = list_limit(limit)
+            .and_then(|limit| Ok((limit, owner(tenant_id, user.as_deref())?)))
+            .map_err(|e| to_py_err(py, e))?;
+        let sessions = run_blocking(py, async move {
+            engine
+                .engine()
+                .await?
+                .list_user_sessions(&tenant, &user, limit)
+                .await
+        })?;
+        convert::serialized(py, &sessions)
+    }
+
+    /// The user's live conversations (awaitable).
+    #[pyo3(signature = (limit=None, tenant_id=None, user=None))]
+    fn list_sessions_async<'py>(
+        &self,
+        py: Python<'py>,
+        limit: Option<&Bound<'py, PyAny>>,
+        tenant_id: Option<String>,
+        user: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let engine = self.inner.clone();
+        let (limit, (tenant, user)) = list_limit(limit)
+            .and_then(|limit| Ok((limit, owner(tenant_id, user.as_deref())?)))
+            .map_err(|e| to_py_err(py, e))?;
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let sessions = async {
+                engine
+                    .engine()
+                    .await?
+                    .list_user_sessions(&tenant, &user, limit)
+                    .await
+            }
+            .await
+            .map_err(into_py_err)?;
+            Python::attach(|py| convert::serialized(py, &sessions).map(Bound::unbind))
+        })
+    }
+
+    /// Gives a conversation of the user a title (blocking): its summary as a dict, or `None`
+    /// when the user has no such conversation (another user's is not found, and left alone).
+    /// A title that is empty, over 120 characters or not on one line is the engine's
+    /// `InvalidInput`.
+    #[pyo3(signature = (session_id, title, tenant_id=None, user=None))]
+    fn rename_session<'py>(
+        &self,
+        py: Python<'py>,
+        session_id: String,
+        title: String,
+        tenant_id: Option<String>,
+        user: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let engine = self.inner.clone();
+        let (tenant, user) = owner(tenant_id, user.as_deref()).map_err(|e| to_py_err(py, e))?;
+        let summary = run_blocking(py, async move {
+            engine
+                .engine()
+                .await?
+                .rename_user_session(&tenant, &user, &session_id, &title)
+                .await
+        })?;
+        convert::serialized(py, &summary)
+    }
+
+    /// Gives a conversation of the user a title (awaitable).
+    #[pyo3(signature = (session_id, title, tenant_id=None, user=None))]
+    fn rename_session_async<'py>(
+        &self,
+        py: Python<'py>,
+        session_id: String,
+        title: String,
+        tenant_id: Option<String>,
+        user: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let engine = self.inner.clone();
+        let (tenant, user) = owner(tenant_id, user.as_deref()).map_err(|e| to_py_err(py, e))?;
+        pyo3_async_runtimes::tokio::future_into_py(py, async move {
+            let summary = async {
+                engine
+                    .engine()
+                    .await?
+                    .rename_user_session(&tenant, &user, &session_id, &title)
+                    .await
+            }
+            .await
+            .map_err(into_py_err)?;
+            Python::attach(|py| convert::serialized(py, &summary).map(Bound::unbind))
         })
     }
 
@@ -537,6 +647,42 @@ pub(crate) fn make_ask(
     let mut ask = Ask::new(question).principal(principal(tenant_id, user)?);
     ask.session_id = session_id;
     Ok(ask)
+}
+
+/// `ask` with [`Ask::remove_scope`] set to `remove_scope`, when given: the conversation's last
+/// answer without that scope item, as a new turn. The id must have the form of a scope id and
+/// the question be empty (checked at once, so that `ask_stream` raises before any event), and
+/// the conversation be named: otherwise an `InvalidInput` says what to send. The engine checks
+/// the id against the last answer's scope.
+pub(crate) fn with_removal(
+    ask: Ask,
+    remove_scope: Option<String>,
+) -> conversational_bi::Result<Ask> {
+    let mut ask = ask;
+    ask.remove_scope = remove_scope;
+    ask.check_removal()?;
+    Ok(ask)
+}
+
+/// The `limit` of `list_sessions`: an `int` from 1 to [`session::MAX_LIST_LIMIT`] (not a
+/// `bool`), or [`session::DEFAULT_LIST_LIMIT`] for `None`; anything else is an `InvalidInput`.
+fn list_limit(limit: Option<&Bound<'_, PyAny>>) -> conversational_bi::Result<usize> {
+    let Some(limit) = limit.filter(|l| !l.is_none()) else {
+        return Ok(session::DEFAULT_LIST_LIMIT);
+    };
+    let n = if limit.is_instance_of::<PyBool>() {
+        None
+    } else {
+        limit
+            .extract::<i64>()
+            .ok()
+            .and_then(|n| u64::try_from(n).ok())
+    };
+    let shown = limit
+        .repr()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|_| "?".into());
+    session::check_list_limit(n, &shown)
 }
 
 /// The submitter and the core's feedback: `rating` is `up` or `down`; `user` and `tenant_id`

@@ -108,8 +108,19 @@ def test_the_check_sees_the_whole_api() -> None:
     assert {"create", "connect", "ask", "ask_async", "schema"} <= set(runtime_classes["Engine"])
     assert runtime_classes["Engine"]["ask"] == (
         "method",
-        [("question", ""), ("session_id", "None"), ("tenant_id", "None"), ("user", "None")],
+        [
+            ("question", ""),
+            ("session_id", "None"),
+            ("tenant_id", "None"),
+            ("user", "None"),
+            ("remove_scope", "None"),
+        ],
     )
+    assert runtime_classes["Engine"]["list_sessions"] == (
+        "method",
+        [("limit", "None"), ("tenant_id", "None"), ("user", "None")],
+    )
+    assert runtime_classes["Answer"]["scope"] == ("property", [])
     assert runtime_classes["Answer"]["rows"] == ("property", [])
     assert runtime_classes["Engine"]["create"][0] == "staticmethod"
     assert "sample_error" in runtime_functions

@@ -16,7 +16,7 @@ USER_CODE = """
 import asyncio
 from decimal import Decimal
 from typing import Optional
-from conversational_bi import AsyncEngine, Answer, Engine, SqlRejectedError, User
+from conversational_bi import AsyncEngine, Answer, Engine, ScopeItem, SessionSummary, SqlRejectedError, User
 
 engine = Engine(database={"max_rows": 10}, llm="rule")
 answer: Answer = engine.ask("How many artists are there?", session_id=None, tenant_id="acme")
@@ -30,6 +30,10 @@ owner: Optional[str] = engine.session(mine.session_id, user={"id": "jane"}).user
 engine.reset_session(mine.session_id, tenant_id="acme", user=jane)
 visible: list[str] = [t.name for t in engine.schema(user=jane).tables]
 tenants: list[Optional[bool]] = [t.database for t in engine.health().tenants]
+chips: list[ScopeItem] = answer.scope
+wider = engine.ask("", session_id=answer.session_id, remove_scope=chips[0].id)
+titles: list[str] = [s.title for s in engine.list_sessions(limit=10, user=jane)]
+renamed: Optional[SessionSummary] = engine.rename_session(answer.session_id, "Artists", user=jane)
 
 async def main() -> int:
     aengine = await AsyncEngine.connect()
@@ -67,9 +71,15 @@ def test_user_code_sees_the_types(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
 
     bad = tmp_path / "bad.py"
-    bad.write_text(USER_CODE + "\nengine.ask(42)\nanswer.rows.upper()\nrep: User = {'roles': 'sales_rep'}\n")
+    bad.write_text(
+        USER_CODE
+        + "\nengine.ask(42)\nanswer.rows.upper()\nrep: User = {'roles': 'sales_rep'}\n"
+        + "engine.rename_session('s', 'Title').title\nengine.ask('', remove_scope=3)\n"
+    )
     out = mypy(str(bad))
     assert out.returncode == 1
     assert 'Argument 1 to "ask" of "Engine" has incompatible type "int"' in out.stdout
     assert '"list[tuple[Any, ...]]" has no attribute "upper"' in out.stdout
     assert 'Incompatible types (expression has type "str", TypedDict item "roles" has type "list[str]")' in out.stdout
+    assert 'Item "None" of "SessionSummary | None" has no attribute "title"' in out.stdout
+    assert 'Argument "remove_scope" to "ask" of "Engine" has incompatible type "int"' in out.stdout

@@ -20,14 +20,15 @@ use std::{
 use conversational_bi::{
     Ask, Config, Engine as CoreEngine, Error as CoreError, LazyEngine,
     config::{ConfigSources, Interface},
+    session,
 };
 
 pub use error::{ConversationalBiError, error_code};
 pub use principal::Principal;
 pub use types::{
     Answer, Attempt, CellValue, Chart, Feedback, FeedbackStatus, FeedbackSubmission, ForeignKey,
-    Health, Rating, ResultColumnInfo, Schema, SchemaColumn, SchemaTable, SessionState,
-    TenantHealth, Turn,
+    Health, Rating, ResultColumnInfo, Schema, SchemaColumn, SchemaTable, ScopeItem, ScopeKind,
+    SessionState, SessionSummary, TenantHealth, Turn,
 };
 
 uniffi::setup_scaffolding!();
@@ -69,6 +70,30 @@ fn owner(
         p.tenant_id.unwrap_or_else(|| DEFAULT_TENANT.into()),
         p.user_id.unwrap_or_default(),
     ))
+}
+
+/// The question of `ask`: `question` asked by `principal`, continuing `session_id`; with
+/// `remove_scope`, the conversation's last answer without that scope item. A removal must come
+/// with an empty question, a scope id of the right form and the conversation's `session_id`
+/// (an `InvalidInput` says what to send otherwise); the engine checks the id against the last
+/// answer's scope.
+fn make_ask(
+    question: String,
+    session_id: Option<String>,
+    principal: conversational_bi::Principal,
+    remove_scope: Option<String>,
+) -> Result<Ask, CoreError> {
+    let mut ask = Ask::new(question).principal(principal);
+    ask.session_id = session_id;
+    ask.remove_scope = remove_scope;
+    ask.check_removal()?;
+    Ok(ask)
+}
+
+/// The `limit` of `list_sessions`, checked: 1 to [`session::MAX_LIST_LIMIT`], else an
+/// `InvalidInput`.
+fn list_limit(limit: u32) -> Result<usize, CoreError> {
+    session::check_list_limit(Some(u64::from(limit)), &limit.to_string())
 }
 
 /// The engine: ask questions in plain words, refine them over many turns, get safe read-only
@@ -151,17 +176,25 @@ impl Engine {
     /// ("top 3 instead", "only 2024"); `tenant_id` defaults to the user's tenant, else
     /// `default`. `user` is who asks: the conversation is theirs, and their roles decide which
     /// rows and columns the answer shows; the engine's default user when absent.
-    #[uniffi::method(default(session_id = None, tenant_id = None, user = None))]
+    ///
+    /// `remove_scope`, instead of a question, asks for the conversation's last answer without
+    /// one of its parts: the `id` of one of that answer's `scope` items (`filter:0`, `group:1`,
+    /// `order`, `limit`, ...), with an empty question and the conversation's `session_id`. The
+    /// answer is a new turn of the conversation (saved as `without "top 5"`), and follow-ups
+    /// continue from it. An id that names no part of the last answer is `InvalidInput`, and
+    /// nothing runs.
+    #[uniffi::method(default(session_id = None, tenant_id = None, user = None, remove_scope = None))]
     pub async fn ask(
         &self,
         question: String,
         session_id: Option<String>,
         tenant_id: Option<String>,
         user: Option<Principal>,
+        remove_scope: Option<String>,
     ) -> Result<Answer, ConversationalBiError> {
         let engine = self.lazy();
-        let mut ask = Ask::new(question).principal(principal::principal(tenant_id, user)?);
-        ask.session_id = session_id;
+        let principal = principal::principal(tenant_id, user)?;
+        let ask = make_ask(question, session_id, principal, remove_scope)?;
         run(async move { engine.ask(ask).await.map(Answer::from) }).await
     }
 
@@ -200,6 +233,53 @@ impl Engine {
         run(async move {
             let engine = lazy.engine().await?;
             engine.reset_user_session(&tenant, &user, &session_id).await
+        })
+        .await
+    }
+
+    /// The live conversations of `user` (the default user when absent), most recently given a
+    /// turn first, at most `limit` (1 to 200, default 50): their ids, titles, times and turn
+    /// counts, for a sidebar. Another user's conversations are never listed, nor reset or
+    /// expired ones. A limit outside 1 to 200 is `InvalidInput`.
+    #[uniffi::method(default(limit = 50, tenant_id = None, user = None))]
+    pub async fn list_sessions(
+        &self,
+        limit: u32,
+        tenant_id: Option<String>,
+        user: Option<Principal>,
+    ) -> Result<Vec<SessionSummary>, ConversationalBiError> {
+        let lazy = self.lazy();
+        let limit = list_limit(limit)?;
+        let (tenant, user) = owner(tenant_id, user)?;
+        run(async move {
+            let engine = lazy.engine().await?;
+            let sessions = engine.list_user_sessions(&tenant, &user, limit).await?;
+            Ok(sessions.into_iter().map(SessionSummary::from).collect())
+        })
+        .await
+    }
+
+    /// Gives a conversation of `user` a title, which `list_sessions` shows instead of its first
+    /// question, and returns the conversation as lists show it; `None` when the user has no
+    /// such conversation (it never existed, expired, was reset, or is another user's: that one
+    /// is left alone). A title that is empty, over 120 characters or not on one line is
+    /// `InvalidInput`. Renaming does not move the conversation up the list.
+    #[uniffi::method(default(tenant_id = None, user = None))]
+    pub async fn rename_session(
+        &self,
+        session_id: String,
+        title: String,
+        tenant_id: Option<String>,
+        user: Option<Principal>,
+    ) -> Result<Option<SessionSummary>, ConversationalBiError> {
+        let lazy = self.lazy();
+        let (tenant, user) = owner(tenant_id, user)?;
+        run(async move {
+            let engine = lazy.engine().await?;
+            let renamed = engine
+                .rename_user_session(&tenant, &user, &session_id, &title)
+                .await?;
+            Ok(renamed.map(SessionSummary::from))
         })
         .await
     }
@@ -255,5 +335,61 @@ impl Engine {
     pub async fn health(&self) -> Result<Health, ConversationalBiError> {
         let engine = self.lazy();
         run(async move { engine.health().await.map(Health::from) }).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use conversational_bi::ErrorKind;
+
+    use super::*;
+
+    #[test]
+    fn a_list_limit_is_1_to_200() {
+        assert_eq!(list_limit(1).expect("1"), 1);
+        assert_eq!(list_limit(200).expect("200"), 200);
+        for bad in [0, 201, u32::MAX] {
+            let e = list_limit(bad).expect_err("out of range");
+            assert_eq!(e.kind(), ErrorKind::InvalidInput);
+            assert!(
+                e.to_string()
+                    .contains(&format!("limit {bad} is not a whole number from 1 to 200")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_removal_needs_a_session_and_no_question() {
+        let ask = make_ask("".into(), Some("s".into()), Default::default(), None).expect("ask");
+        assert_eq!(ask.remove_scope, None);
+        let ask = make_ask(
+            "".into(),
+            Some("s".into()),
+            Default::default(),
+            Some("limit".into()),
+        )
+        .expect("a removal");
+        assert_eq!(ask.remove_scope.as_deref(), Some("limit"));
+        for (question, session, id, says) in [
+            ("", None, "limit", "pass that conversation's session_id too"),
+            ("top 3", Some("s"), "limit", "not both"),
+            (
+                "",
+                Some("s"),
+                "'; DROP TABLE x; --",
+                "is not a scope item's id",
+            ),
+        ] {
+            let e = make_ask(
+                question.into(),
+                session.map(Into::into),
+                Default::default(),
+                Some(id.into()),
+            )
+            .expect_err(says);
+            assert_eq!(e.kind(), ErrorKind::InvalidInput);
+            assert!(e.to_string().contains(says), "{e}");
+        }
     }
 }

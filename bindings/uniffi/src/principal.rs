@@ -3,8 +3,8 @@
 use conversational_bi::{Error as CoreError, Principal as CorePrincipal};
 use serde_json::{Value, json};
 
-/// Who asks a question (the `user` argument of `ask`, `session`, `reset_session` and
-/// `schema`); every field is optional.
+/// Who asks a question (the `user` argument of `ask`, `session`, `reset_session`,
+/// `list_sessions`, `rename_session` and `schema`); every field is optional.
 ///
 /// The attributes are one JSON object in text, `attributes_json`, because their values are
 /// typed (a number, a string, a boolean or a list of them, compared as such by the row filters

@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 
 use conversational_bi::{
-    answer::{Answer as CoreAnswer, Attempt as CoreAttempt, ChartSuggestion},
+    answer::{
+        Answer as CoreAnswer, Attempt as CoreAttempt, ChartSuggestion, ScopeItem as CoreScopeItem,
+        ScopeKind as CoreScopeKind,
+    },
     catalog::{Catalog, Column as CoreColumn, ForeignKey as CoreForeignKey, Table, TableKind},
     engine::{Health as CoreHealth, TenantHealth as CoreTenantHealth},
     exec::{ResultColumn, Value},
@@ -11,7 +14,9 @@ use conversational_bi::{
         Feedback as CoreFeedback, FeedbackStatus as CoreFeedbackStatus,
         FeedbackSubmission as CoreFeedbackSubmission, Rating as CoreRating,
     },
-    session::{SessionState as CoreSessionState, Turn as CoreTurn},
+    session::{
+        SessionState as CoreSessionState, SessionSummary as CoreSessionSummary, Turn as CoreTurn,
+    },
 };
 
 /// One value of a result row, typed.
@@ -204,6 +209,58 @@ impl From<conversational_bi::answer::Clarification> for Clarification {
     }
 }
 
+/// What kind of part of a query a [`ScopeItem`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ScopeKind {
+    /// A condition on rows (`WHERE`): "genre name is Rock", "in 2024".
+    Filter,
+    /// A condition on a computed value (`HAVING`): "the number of tracks is more than 10".
+    Having,
+    /// A grouping: "by invoice billing country".
+    Group,
+    /// The sort: "sorted by the number of tracks, largest first".
+    Order,
+    /// The row limit: "top 5".
+    Limit,
+}
+
+impl From<CoreScopeKind> for ScopeKind {
+    fn from(k: CoreScopeKind) -> Self {
+        match k {
+            CoreScopeKind::Filter => Self::Filter,
+            CoreScopeKind::Having => Self::Having,
+            CoreScopeKind::Group => Self::Group,
+            CoreScopeKind::Order => Self::Order,
+            CoreScopeKind::Limit => Self::Limit,
+        }
+    }
+}
+
+/// One removable part of the query an answer ran: what an app shows as a chip under the
+/// answer. Pass its `id` as `remove_scope` of `ask` (with an empty question and the answer's
+/// `session_id`) to ask for the answer without it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ScopeItem {
+    /// Names the part within its answer: `filter:0`, `having:0`, `group:1` (by position),
+    /// `order` or `limit`.
+    pub id: String,
+    /// What kind of part it is.
+    pub kind: ScopeKind,
+    /// The part in plain words, as the explanation words it ("genre name is Rock",
+    /// "by invoice billing country", "top 5").
+    pub label: String,
+}
+
+impl From<CoreScopeItem> for ScopeItem {
+    fn from(i: CoreScopeItem) -> Self {
+        Self {
+            id: i.id,
+            kind: i.kind.into(),
+            label: i.label,
+        }
+    }
+}
+
 /// The engine's reply to one question.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Answer {
@@ -247,6 +304,10 @@ pub struct Answer {
     pub verified: bool,
     /// Two or three follow-ups to ask next.
     pub suggestions: Vec<String>,
+    /// The parts of the query in force after this answer (its conditions, groupings, sort and
+    /// limit), each removable as the next turn with `ask("", session_id, remove_scope = id)`;
+    /// empty when the generator keeps no structured form of the SQL (a model).
+    pub scope: Vec<ScopeItem>,
 }
 
 impl From<CoreAnswer> for Answer {
@@ -279,6 +340,7 @@ impl From<CoreAnswer> for Answer {
             clarification: a.clarification.map(Into::into),
             verified: a.verified,
             suggestions: a.suggestions,
+            scope: a.scope.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -343,6 +405,36 @@ impl From<CoreSessionState> for SessionState {
             turns: s.turns.into_iter().map(Into::into).collect(),
             turn_count: s.turn_count,
             user_id: s.user_id,
+        }
+    }
+}
+
+/// What a list of conversations (an app's sidebar) shows of one of them (`list_sessions`,
+/// `rename_session`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SessionSummary {
+    /// The session id: pass it as `session_id` to continue, read, rename or reset the
+    /// conversation.
+    pub session_id: String,
+    /// The title given with `rename_session`, else the conversation's first question (at most
+    /// 80 characters of it).
+    pub title: String,
+    /// When its first turn was answered (RFC 3339, UTC).
+    pub created_at: String,
+    /// When its last turn was answered (RFC 3339, UTC); lists are ordered by it, newest first.
+    pub updated_at: String,
+    /// Turns answered over the whole life of the conversation.
+    pub turn_count: u64,
+}
+
+impl From<CoreSessionSummary> for SessionSummary {
+    fn from(s: CoreSessionSummary) -> Self {
+        Self {
+            session_id: s.session_id,
+            title: s.title,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            turn_count: s.turn_count,
         }
     }
 }

@@ -319,6 +319,27 @@ pub struct SessionSummary {
     pub turn_count: u64,
 }
 
+/// Conversations a list gives when the caller names no limit.
+pub const DEFAULT_LIST_LIMIT: usize = 50;
+
+/// Most conversations one list gives.
+pub const MAX_LIST_LIMIT: usize = 200;
+
+/// The limit of a conversation list: `limit` when it is a number from 1 to [`MAX_LIST_LIMIT`];
+/// otherwise (`None`: not a whole number) an [`Error::InvalidInput`](crate::Error::InvalidInput)
+/// that shows `shown`, the limit as the caller wrote it (cut to 32 characters).
+pub fn check_list_limit(limit: Option<u64>, shown: &str) -> Result<usize> {
+    limit
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|n| (1..=MAX_LIST_LIMIT).contains(n))
+        .ok_or_else(|| {
+            crate::Error::invalid_input(format!(
+                "limit {} is not a whole number from 1 to {MAX_LIST_LIMIT}; leave it out for the {DEFAULT_LIST_LIMIT} most recent conversations",
+                shown.chars().take(32).collect::<String>()
+            ))
+        })
+}
+
 /// Longest title a user can give a conversation, in characters.
 pub const MAX_TITLE_CHARS: usize = 120;
 

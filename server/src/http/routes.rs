@@ -13,7 +13,7 @@ use axum::{
 };
 use conversational_bi::{
     Answer, Ask, AskEvent,
-    session::{SessionState, SessionSummary},
+    session::{self, SessionState, SessionSummary},
 };
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -77,12 +77,6 @@ pub struct QueryRequest {
     #[schema(example = "limit")]
     pub remove_scope: Option<String>,
 }
-
-/// Conversations listed by `GET /api/v1/sessions` when `limit` is not given.
-pub const DEFAULT_SESSION_LIST_LIMIT: usize = 50;
-
-/// Most conversations `GET /api/v1/sessions` lists at once.
-pub const MAX_SESSION_LIST_LIMIT: usize = 200;
 
 /// What a list of conversations shows of one (documentation of [`SessionSummary`]).
 #[derive(Serialize, ToSchema)]
@@ -310,13 +304,8 @@ fn caller_ask(caller: &Caller, body: QueryRequest) -> Result<Ask, ApiError> {
     // The form is checked here, so that the stream answers 400 too; the engine checks the id
     // against the last answer's scope.
     if let Some(id) = body.remove_scope {
-        conversational_bi::generate::refine::check_removal(&ask.question, &id)?;
-        if ask.session_id.is_none() {
-            return Err(ApiError::invalid_input(
-                "remove_scope removes a part of a conversation's last answer: send that conversation's session_id too",
-            ));
-        }
         ask = ask.remove_scope(id);
+        ask.check_removal()?;
     }
     Ok(ask)
 }
@@ -450,18 +439,12 @@ pub async fn delete_session(
 
 fn session_list_limit(limit: Option<&str>) -> Result<usize, ApiError> {
     let Some(text) = limit else {
-        return Ok(DEFAULT_SESSION_LIST_LIMIT);
+        return Ok(session::DEFAULT_LIST_LIMIT);
     };
-    text.trim()
-        .parse::<usize>()
-        .ok()
-        .filter(|n| (1..=MAX_SESSION_LIST_LIMIT).contains(n))
-        .ok_or_else(|| {
-            ApiError::invalid_input(format!(
-                "limit {:?} is not a number from 1 to {MAX_SESSION_LIST_LIMIT}; leave it out for the {DEFAULT_SESSION_LIST_LIMIT} most recent conversations",
-                text.chars().take(32).collect::<String>()
-            ))
-        })
+    Ok(session::check_list_limit(
+        text.trim().parse().ok(),
+        &format!("{text:?}"),
+    )?)
 }
 
 /// The caller's own live conversations (for a sidebar), most recently given a turn first:

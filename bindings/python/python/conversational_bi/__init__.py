@@ -11,6 +11,11 @@ Quick start (no database, no key: the built-in Chinook demo database and the off
     answer = engine.ask("top 3 instead", session_id=answer.session_id)
     df = answer.to_pandas()
 
+``answer.scope`` lists the removable parts of the query (:class:`ScopeItem`);
+``engine.ask("", session_id=answer.session_id, remove_scope="limit")`` asks again without one.
+:meth:`Engine.list_sessions` and :meth:`Engine.rename_session` list and name a user's
+conversations.
+
 Rate an answer with :meth:`Engine.feedback` (``engine.feedback(answer.session_id, answer.turn,
 "down", corrected_sql=...)``); the record is kept where ``[feedback]`` says.
 
@@ -36,7 +41,7 @@ whole answer (:mod:`conversational_bi.stream`)::
 from __future__ import annotations
 
 from ._native import __version__
-from .answer import Answer, Attempt, Chart, Clarification, ClarificationOption, Column
+from .answer import Answer, Attempt, Chart, Clarification, ClarificationOption, Column, ScopeItem
 from .engine import DEFAULT_TENANT, AsyncEngine, Engine, UserLike
 from .exceptions import (
     ERROR_CODES,
@@ -61,6 +66,7 @@ from .models import (
     Schema,
     SchemaColumn,
     Session,
+    SessionSummary,
     Table,
     TenantHealth,
     Turn,
@@ -89,6 +95,7 @@ __all__ = [
     "Chart",
     "Clarification",
     "ClarificationOption",
+    "ScopeItem",
     "AskEvent",
     "StageEvent",
     "SqlEvent",
@@ -97,6 +104,7 @@ __all__ = [
     "AskStream",
     "AsyncAskStream",
     "Session",
+    "SessionSummary",
     "Turn",
     "Feedback",
     "Health",

@@ -21,6 +21,7 @@ class Engine:
         session_id: Optional[str] = None,
         tenant_id: Optional[str] = None,
         user: Optional[str] = None,
+        remove_scope: Optional[str] = None,
     ) -> Answer: ...
     def ask_async(
         self,
@@ -28,6 +29,7 @@ class Engine:
         session_id: Optional[str] = None,
         tenant_id: Optional[str] = None,
         user: Optional[str] = None,
+        remove_scope: Optional[str] = None,
     ) -> Awaitable[Answer]: ...
     def ask_stream(
         self,
@@ -35,6 +37,7 @@ class Engine:
         session_id: Optional[str] = None,
         tenant_id: Optional[str] = None,
         user: Optional[str] = None,
+        remove_scope: Optional[str] = None,
     ) -> AskStream: ...
     def session(
         self, session_id: str, tenant_id: Optional[str] = None, user: Optional[str] = None
@@ -48,6 +51,27 @@ class Engine:
     def reset_session_async(
         self, session_id: str, tenant_id: Optional[str] = None, user: Optional[str] = None
     ) -> Awaitable[None]: ...
+    # `limit` is an int from 1 to 200, or None for 50; anything else raises InvalidInputError.
+    def list_sessions(
+        self, limit: Optional[int] = None, tenant_id: Optional[str] = None, user: Optional[str] = None
+    ) -> List[Dict[str, Any]]: ...
+    def list_sessions_async(
+        self, limit: Optional[int] = None, tenant_id: Optional[str] = None, user: Optional[str] = None
+    ) -> Awaitable[List[Dict[str, Any]]]: ...
+    def rename_session(
+        self,
+        session_id: str,
+        title: str,
+        tenant_id: Optional[str] = None,
+        user: Optional[str] = None,
+    ) -> Optional[Dict[str, Any]]: ...
+    def rename_session_async(
+        self,
+        session_id: str,
+        title: str,
+        tenant_id: Optional[str] = None,
+        user: Optional[str] = None,
+    ) -> Awaitable[Optional[Dict[str, Any]]]: ...
     def feedback(
         self,
         session_id: str,
@@ -117,6 +141,9 @@ class Answer:
     def verified(self) -> bool: ...
     @property
     def suggestions(self) -> List[str]: ...
+    # `(id, kind, label)` of each scope item.
+    @property
+    def scope(self) -> List[Tuple[str, str, str]]: ...
     def to_json(self) -> str: ...
 
 # An event is `(kind, value)`: ("stage", str), ("sql", str), ("rows", (columns, rows,

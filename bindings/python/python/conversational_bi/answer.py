@@ -11,7 +11,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from . import _native
 
-__all__ = ["Answer", "Column", "Attempt", "Chart", "Clarification", "ClarificationOption"]
+__all__ = [
+    "Answer",
+    "Column",
+    "Attempt",
+    "Chart",
+    "Clarification",
+    "ClarificationOption",
+    "ScopeItem",
+]
 
 #: Rows shown by ``_repr_html_`` before the table is cut.
 HTML_MAX_ROWS = 50
@@ -59,6 +67,23 @@ class Clarification(NamedTuple):
 
     question: str
     options: List[ClarificationOption]
+
+
+class ScopeItem(NamedTuple):
+    """One removable part of the query an answer ran: what a front end shows as a chip under the
+    answer. Pass its ``id`` as ``remove_scope`` (with an empty question and the answer's
+    ``session_id``) to ask for the answer without it.
+
+    ``id`` names the part within its answer: ``"filter:0"``, ``"having:0"``, ``"group:1"`` (by
+    position), ``"order"`` or ``"limit"``. ``kind`` is ``"filter"`` (a condition on rows),
+    ``"having"`` (a condition on a computed value), ``"group"``, ``"order"`` or ``"limit"``.
+    ``label`` is the part in plain words, as the explanation words it (``"genre name is Rock"``,
+    ``"by invoice billing country"``, ``"top 5"``).
+    """
+
+    id: str
+    kind: str
+    label: str
 
 
 class Answer:
@@ -198,6 +223,14 @@ class Answer:
     def suggestions(self) -> List[str]:
         """Two or three follow-ups to ask next (pass one as the next question)."""
         return self._native.suggestions
+
+    @property
+    def scope(self) -> List[ScopeItem]:
+        """The parts of the query in force after this answer (its conditions, groupings, sort
+        and limit), each removable as the next turn with
+        ``ask("", session_id=answer.session_id, remove_scope=item.id)``. Empty when the generator
+        that wrote the SQL keeps no structured form of it (a model)."""
+        return [ScopeItem(id_, kind, label) for id_, kind, label in self._native.scope]
 
     def to_json(self) -> str:
         """The answer as the JSON document that ``heliosdb-conversational-bi ask --json``

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Literal, Mapping, Optional, Tuple, Union
 from . import _native
 from .answer import Answer
 from .exceptions import ConfigError, InvalidInputError
-from .models import Feedback, Health, Schema, Session, User
+from .models import Feedback, Health, Schema, Session, SessionSummary, User
 from .stream import AskStream, AsyncAskStream
 
 __all__ = [
@@ -117,9 +117,22 @@ class Engine:
         session_id: Optional[str] = None,
         tenant_id: Optional[str] = None,
         user: Optional[UserLike] = None,
+        *,
+        remove_scope: Optional[str] = None,
     ) -> Answer:
         """Answers ``question``. Pass the ``session_id`` of an earlier answer to refine it
         ("top 3 instead", "only 2024"); without one a new conversation starts.
+
+        ``remove_scope`` asks, instead of a question, for the conversation's last answer
+        without one of its parts: the ``id`` of one of that answer's :attr:`Answer.scope`
+        items (``"filter:0"``, ``"group:1"``, ``"order"``, ``"limit"``), with an empty
+        question and the conversation's ``session_id``::
+
+            top = engine.ask("Top 5 genres by number of tracks")
+            every = engine.ask("", session_id=top.session_id, remove_scope="limit")
+
+        The answer is a new turn of the conversation (saved as ``without "top 5"``), and
+        follow-ups continue from it.
 
         ``tenant_id`` is the tenant asking (:data:`DEFAULT_TENANT` when neither it nor the
         user names one). ``user`` is who asks, a :class:`~conversational_bi.User` dict such as
@@ -132,10 +145,14 @@ class Engine:
         Raises:
             InvalidInputError: an unusable question, or a ``user`` that is not such a dict (the
                 message says which key is wrong), or a tenant in ``user`` other than
-                ``tenant_id``.
+                ``tenant_id``; a ``remove_scope`` that names no part of the last answer, with a
+                question, without a ``session_id``, or for a conversation whose last answer has
+                no parts (nothing runs then).
             ConversationalBIError: a subclass per kind of failure (see ``exceptions``).
         """
-        return Answer(self._native.ask(question, session_id, tenant_id, _user_json(user)))
+        return Answer(
+            self._native.ask(question, session_id, tenant_id, _user_json(user), remove_scope)
+        )
 
     def ask_stream(
         self,
@@ -143,6 +160,8 @@ class Engine:
         session_id: Optional[str] = None,
         tenant_id: Optional[str] = None,
         user: Optional[UserLike] = None,
+        *,
+        remove_scope: Optional[str] = None,
     ) -> AskStream:
         """Answers ``question`` as :meth:`ask` does (same arguments), yielding its progress
         while it works: a :class:`~conversational_bi.StageEvent` as each stage begins, then the
@@ -160,10 +179,15 @@ class Engine:
         the database included.
 
         Raises:
-            InvalidInputError: a ``user`` that is not a :class:`~conversational_bi.User` dict
-                (at once, before any event).
+            InvalidInputError: a ``user`` that is not a :class:`~conversational_bi.User` dict,
+                or a ``remove_scope`` that is not a scope item's id, comes with a question or
+                without a ``session_id`` (at once, before any event).
         """
-        return AskStream(self._native.ask_stream(question, session_id, tenant_id, _user_json(user)))
+        return AskStream(
+            self._native.ask_stream(
+                question, session_id, tenant_id, _user_json(user), remove_scope
+            )
+        )
 
     def session(
         self,
@@ -184,6 +208,44 @@ class Engine:
         """Forgets a conversation of ``user``: the next question with this id starts afresh
         (another user's conversation under the same id is left alone)."""
         self._native.reset_session(session_id, tenant_id, _user_json(user))
+
+    def list_sessions(
+        self,
+        limit: int = 50,
+        tenant_id: Optional[str] = None,
+        user: Optional[UserLike] = None,
+    ) -> List[SessionSummary]:
+        """The live conversations of ``user`` (the default user when ``None``) in the tenant,
+        most recently given a turn first, at most ``limit`` (1 to 200): their ids, titles,
+        times and turn counts, for a sidebar. Another user's conversations are never listed,
+        nor reset or expired ones.
+
+        Raises:
+            InvalidInputError: a ``limit`` that is not a whole number from 1 to 200, or a
+                ``user`` that is not a :class:`~conversational_bi.User` dict.
+        """
+        return [
+            SessionSummary._from_dict(d)
+            for d in self._native.list_sessions(limit, tenant_id, _user_json(user))
+        ]
+
+    def rename_session(
+        self,
+        session_id: str,
+        title: str,
+        tenant_id: Optional[str] = None,
+        user: Optional[UserLike] = None,
+    ) -> Optional[SessionSummary]:
+        """Gives a conversation of ``user`` a title, which :meth:`list_sessions` shows instead
+        of its first question, and returns the conversation as lists show it; ``None`` when
+        ``user`` has no such conversation (it never existed, expired, was reset, or is another
+        user's: that one is left alone). Renaming does not move the conversation up the list.
+
+        Raises:
+            InvalidInputError: a title that is empty, over 120 characters or not on one line of
+                visible characters (surrounding spaces are trimmed).
+        """
+        return _summary(self._native.rename_session(session_id, title, tenant_id, _user_json(user)))
 
     def feedback(
         self,
@@ -300,9 +362,15 @@ class AsyncEngine:
         session_id: Optional[str] = None,
         tenant_id: Optional[str] = None,
         user: Optional[UserLike] = None,
+        *,
+        remove_scope: Optional[str] = None,
     ) -> Answer:
         """As :meth:`Engine.ask`."""
-        return Answer(await self._native.ask_async(question, session_id, tenant_id, _user_json(user)))
+        return Answer(
+            await self._native.ask_async(
+                question, session_id, tenant_id, _user_json(user), remove_scope
+            )
+        )
 
     def ask_stream(
         self,
@@ -310,6 +378,8 @@ class AsyncEngine:
         session_id: Optional[str] = None,
         tenant_id: Optional[str] = None,
         user: Optional[UserLike] = None,
+        *,
+        remove_scope: Optional[str] = None,
     ) -> AsyncAskStream:
         """As :meth:`Engine.ask_stream`, read with ``async for`` (a plain method: the stream it
         returns is iterated, not awaited)::
@@ -324,7 +394,9 @@ class AsyncEngine:
         an event cancels the work that remains, the statement running on the database included.
         """
         return AsyncAskStream(
-            self._native.ask_stream(question, session_id, tenant_id, _user_json(user))
+            self._native.ask_stream(
+                question, session_id, tenant_id, _user_json(user), remove_scope
+            )
         )
 
     async def session(
@@ -346,6 +418,30 @@ class AsyncEngine:
     ) -> None:
         """As :meth:`Engine.reset_session`."""
         await self._native.reset_session_async(session_id, tenant_id, _user_json(user))
+
+    async def list_sessions(
+        self,
+        limit: int = 50,
+        tenant_id: Optional[str] = None,
+        user: Optional[UserLike] = None,
+    ) -> List[SessionSummary]:
+        """As :meth:`Engine.list_sessions`."""
+        return [
+            SessionSummary._from_dict(d)
+            for d in await self._native.list_sessions_async(limit, tenant_id, _user_json(user))
+        ]
+
+    async def rename_session(
+        self,
+        session_id: str,
+        title: str,
+        tenant_id: Optional[str] = None,
+        user: Optional[UserLike] = None,
+    ) -> Optional[SessionSummary]:
+        """As :meth:`Engine.rename_session`."""
+        return _summary(
+            await self._native.rename_session_async(session_id, title, tenant_id, _user_json(user))
+        )
 
     async def feedback(
         self,
@@ -384,6 +480,11 @@ def _repr(engine: Union[Engine, AsyncEngine]) -> str:
         return f"<{type(engine).__name__} (not connected)>"
     dialect, database = described
     return f"<{type(engine).__name__} {dialect}:{database}>"
+
+
+def _summary(d: Optional[Dict[str, Any]]) -> Optional[SessionSummary]:
+    """The summary of a renamed conversation; ``None`` when there was none to rename."""
+    return None if d is None else SessionSummary._from_dict(d)
 
 
 def _user_json(user: Optional[UserLike]) -> Optional[str]:

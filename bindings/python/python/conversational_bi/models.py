@@ -10,6 +10,7 @@ __all__ = [
     "User",
     "Turn",
     "Session",
+    "SessionSummary",
     "Feedback",
     "Health",
     "TenantHealth",
@@ -24,8 +25,8 @@ AttributeValue = Union[str, int, float, bool, List[Union[str, int, float, bool]]
 
 
 class User(TypedDict, total=False):
-    """Who asks a question: the ``user=`` argument of ``ask``, ``session``, ``reset_session``
-    and ``schema``. A plain dict; every key is optional::
+    """Who asks a question: the ``user=`` argument of ``ask``, ``session``, ``reset_session``,
+    ``list_sessions``, ``rename_session`` and ``schema``. A plain dict; every key is optional::
 
         engine.ask("How many customers are there?",
                    user={"id": "jane", "roles": ["sales_rep"], "attributes": {"employee_id": 3}})
@@ -96,6 +97,34 @@ class Session:
             turns=[Turn._from_dict(t) for t in d["turns"]],
             turn_count=d["turn_count"],
             user_id=d.get("user_id"),
+        )
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """What a list of conversations (a sidebar) shows of one of them
+    (:meth:`Engine.list_sessions <conversational_bi.Engine.list_sessions>`)."""
+
+    session_id: str
+    """The session id: pass it to ``ask``, ``session``, ``rename_session`` or ``reset_session``."""
+    title: str
+    """The title given with ``rename_session``, else the conversation's first question (at most
+    80 characters of it)."""
+    created_at: str
+    """When its first turn was answered (RFC 3339, UTC)."""
+    updated_at: str
+    """When its last turn was answered (RFC 3339, UTC); lists are ordered by it, newest first."""
+    turn_count: int
+    """Turns answered over the whole life of the conversation."""
+
+    @classmethod
+    def _from_dict(cls, d: Dict[str, Any]) -> "SessionSummary":
+        return cls(
+            session_id=d["session_id"],
+            title=d["title"],
+            created_at=d["created_at"],
+            updated_at=d["updated_at"],
+            turn_count=d["turn_count"],
         )
 
 
