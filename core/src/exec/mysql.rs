@@ -31,8 +31,8 @@ use sqlx::{
 use super::{
     Executor, QueryResult, ResultColumn, SourceOptions, Value, introspect,
     run::{
-        CappedRows, client_deadline, collect_capped, connect_pool, execution_error, result_columns,
-        scrub, spawn_cancel, unavailable,
+        CappedRows, Running, client_deadline, collect_capped, connect_pool, execution_error,
+        result_columns, scrub, unavailable,
     },
     value,
 };
@@ -288,12 +288,11 @@ impl Executor for MysqlExecutor {
 
     async fn execute(&self, sql: &str) -> Result<QueryResult> {
         let started = Instant::now();
-        let mut running = Running {
-            conn: self.acquire().await?,
-            executor: self,
-            connection_id: None,
-            finished: false,
-        };
+        let mut running = Running::new(
+            self.acquire().await?,
+            &self.pool,
+            Duration::from_secs(self.options.connection_timeout_secs),
+        );
         let setup = self.setup_sql();
         let outcome = tokio::time::timeout(
             client_deadline(&self.options),
@@ -303,7 +302,7 @@ impl Executor for MysqlExecutor {
                 &self.cleanup,
                 sql,
                 (self.options.max_rows, self.options.max_result_bytes),
-                &mut running.connection_id,
+                &mut running.cancel,
             ),
         )
         .await;
@@ -314,7 +313,7 @@ impl Executor for MysqlExecutor {
                 timeout_ms: self.options.statement_timeout_ms,
             });
         };
-        running.finished = true;
+        running.finish();
         match outcome {
             Ok((columns, capped)) => Ok(QueryResult {
                 columns,
@@ -341,37 +340,6 @@ impl Executor for MysqlExecutor {
     }
 }
 
-/// One statement on its connection. Dropped before it [`finished`](Self::finished) (past the
-/// client deadline, or because the caller dropped the future of `execute`), it discards the
-/// connection and kills the query (`KILL QUERY`, from another connection: see
-/// [`spawn_cancel`]): neither closing the socket nor dropping the driver's future stops a
-/// statement on the server.
-struct Running<'a> {
-    conn: PoolConnection<MySql>,
-    executor: &'a MysqlExecutor,
-    /// The server's id of the connection, once the setup has reported it.
-    connection_id: Option<u64>,
-    /// Whether the statement ran to its end (and its transaction was rolled back).
-    finished: bool,
-}
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        if self.finished {
-            return;
-        }
-        // Never reused: it may be inside the abandoned transaction, mid-result.
-        self.conn.close_on_drop();
-        if let Some(id) = self.connection_id {
-            spawn_cancel(
-                &self.executor.pool,
-                format!("KILL QUERY {id}"),
-                Duration::from_secs(self.executor.options.connection_timeout_secs),
-            );
-        }
-    }
-}
-
 /// Runs one statement in a read-only transaction that is always rolled back.
 async fn run(
     conn: &mut PoolConnection<MySql>,
@@ -379,12 +347,13 @@ async fn run(
     cleanup: &str,
     sql: &str,
     (max_rows, max_bytes): (usize, usize),
-    connection_id: &mut Option<u64>,
+    cancel: &mut Option<String>,
 ) -> Result<(Vec<ResultColumn>, CappedRows), sqlx::Error> {
     let id_row = sqlx::raw_sql(AssertSqlSafe(setup.to_owned()))
         .fetch_one(&mut **conn)
         .await?;
-    *connection_id = Some(id_row.try_get_unchecked::<u64, _>(0)?);
+    let id: u64 = id_row.try_get_unchecked(0)?;
+    *cancel = Some(format!("KILL QUERY {id}"));
 
     let result = user_statement(conn, sql, max_rows, max_bytes).await;
 

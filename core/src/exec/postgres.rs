@@ -29,8 +29,8 @@ use super::{
     Executor, QueryResult, ResultColumn, SourceOptions, Value, introspect,
     pg_plan::{self, PlanPolicy},
     run::{
-        CappedRows, client_deadline, collect_capped, connect_pool, execution_error, result_columns,
-        scrub, spawn_cancel, unavailable,
+        CappedRows, Running, client_deadline, collect_capped, connect_pool, execution_error,
+        result_columns, scrub, unavailable,
     },
     value,
 };
@@ -204,12 +204,11 @@ impl Executor for PostgresExecutor {
 
     async fn execute(&self, sql: &str) -> Result<QueryResult> {
         let started = Instant::now();
-        let mut running = Running {
-            conn: self.acquire().await?,
-            executor: self,
-            backend_pid: None,
-            finished: false,
-        };
+        let mut running = Running::new(
+            self.acquire().await?,
+            &self.pool,
+            Duration::from_secs(self.options.connection_timeout_secs),
+        );
         let outcome = tokio::time::timeout(
             client_deadline(&self.options),
             run(
@@ -218,7 +217,7 @@ impl Executor for PostgresExecutor {
                 &self.options,
                 &self.search_path_sql,
                 &self.plan_policy,
-                &mut running.backend_pid,
+                &mut running.cancel,
             ),
         )
         .await;
@@ -229,7 +228,7 @@ impl Executor for PostgresExecutor {
                 timeout_ms: self.options.statement_timeout_ms,
             });
         };
-        running.finished = true;
+        running.finish();
         match outcome {
             Ok((columns, capped)) => Ok(QueryResult {
                 columns,
@@ -264,37 +263,6 @@ impl Executor for PostgresExecutor {
     }
 }
 
-/// One statement on its connection. Dropped before it [`finished`](Self::finished) (past the
-/// client deadline, or because the caller dropped the future of `execute`), it discards the
-/// connection and cancels what the backend is running (`pg_cancel_backend`, from another
-/// connection: see [`spawn_cancel`]): neither closing the socket nor dropping the driver's future
-/// stops a statement on the server.
-struct Running<'a> {
-    conn: PoolConnection<Postgres>,
-    executor: &'a PostgresExecutor,
-    /// The backend running the statement, once the setup has reported it.
-    backend_pid: Option<i32>,
-    /// Whether the statement ran to its end (and its transaction was rolled back).
-    finished: bool,
-}
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        if self.finished {
-            return;
-        }
-        // Never reused: it may be inside the abandoned transaction, mid-result.
-        self.conn.close_on_drop();
-        if let Some(pid) = self.backend_pid {
-            spawn_cancel(
-                &self.executor.pool,
-                format!("SELECT pg_cancel_backend({pid})"),
-                Duration::from_secs(self.executor.options.connection_timeout_secs),
-            );
-        }
-    }
-}
-
 /// Runs one statement in a read-only transaction that is always rolled back.
 async fn run(
     conn: &mut PoolConnection<Postgres>,
@@ -302,7 +270,7 @@ async fn run(
     options: &SourceOptions,
     search_path: &str,
     plan_policy: &PlanPolicy,
-    backend_pid: &mut Option<i32>,
+    cancel: &mut Option<String>,
 ) -> Result<(Vec<ResultColumn>, CappedRows), RunFailure> {
     // The SELECT takes the transaction's snapshot, after which `SET TRANSACTION READ WRITE`
     // is refused; it also reports the backend for cancellation. `standard_conforming_strings`
@@ -317,7 +285,8 @@ async fn run(
     let pid_row = sqlx::raw_sql(AssertSqlSafe(setup))
         .fetch_one(&mut **conn)
         .await?;
-    *backend_pid = Some(pid_row.try_get(0)?);
+    let pid: i32 = pid_row.try_get(0)?;
+    *cancel = Some(format!("SELECT pg_cancel_backend({pid})"));
 
     let result = match audit_plan(conn, sql, plan_policy).await {
         Ok(()) => user_statement(conn, sql, options.max_rows, options.max_result_bytes)

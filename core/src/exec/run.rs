@@ -89,6 +89,75 @@ pub(crate) fn client_deadline(options: &SourceOptions) -> Duration {
     timeout + Duration::from_millis(500) + timeout / 10
 }
 
+/// One statement on its pooled connection. Dropped before [`Running::finish`] (past the client
+/// deadline, or because the caller dropped the future of `execute`), it discards the connection
+/// and, once the statement's session is known ([`Running::cancel`] holds the statement that
+/// stops it: `pg_cancel_backend(pid)`, `KILL QUERY id`), stops it from another connection (see
+/// [`spawn_cancel`]): neither closing the socket nor dropping the driver's future stops a
+/// statement on the server.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) struct Running<DB>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    /// The statement's connection.
+    pub conn: sqlx::pool::PoolConnection<DB>,
+    /// The engine's own statement that stops this one, built from the session's integer id
+    /// once the setup has reported it.
+    pub cancel: Option<String>,
+    pool: Pool<DB>,
+    connect_timeout: Duration,
+    finished: bool,
+}
+
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+impl<DB> Running<DB>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    /// A statement about to run on `conn` of `pool`; a cancellation connects within
+    /// `connect_timeout`.
+    pub fn new(
+        conn: sqlx::pool::PoolConnection<DB>,
+        pool: &Pool<DB>,
+        connect_timeout: Duration,
+    ) -> Self {
+        Self {
+            conn,
+            cancel: None,
+            pool: pool.clone(),
+            connect_timeout,
+            finished: false,
+        }
+    }
+
+    /// The statement ran to its end (and its transaction was rolled back): the connection goes
+    /// back to the pool, and nothing is cancelled.
+    pub fn finish(&mut self) {
+        self.finished = true;
+    }
+}
+
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+impl<DB> Drop for Running<DB>
+where
+    DB: sqlx::Database,
+    for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
+{
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        // Never reused: it may be inside the abandoned transaction, mid-result.
+        self.conn.close_on_drop();
+        if let Some(cancel) = self.cancel.take() {
+            spawn_cancel(&self.pool, cancel, self.connect_timeout);
+        }
+    }
+}
+
 /// Stops a statement from outside its connection: runs `cancel` (`pg_cancel_backend(pid)`,
 /// `KILL QUERY id`: the engine's own SQL, naming the statement's session) in a task of its own,
 /// on an idle connection of `pool` or, when none is idle (or it failed), on a connection opened
@@ -96,7 +165,7 @@ pub(crate) fn client_deadline(options: &SourceOptions) -> Duration {
 /// held by statements like the one to stop, or by the one being discarded (which cannot close
 /// before its statement ends). Without a runtime (one shutting down) nothing is sent.
 #[cfg(any(feature = "postgres", feature = "mysql"))]
-pub(crate) fn spawn_cancel<DB>(pool: &Pool<DB>, cancel: String, connect_timeout: Duration)
+fn spawn_cancel<DB>(pool: &Pool<DB>, cancel: String, connect_timeout: Duration)
 where
     DB: sqlx::Database,
     for<'c> &'c mut DB::Connection: sqlx::Executor<'c, Database = DB>,
