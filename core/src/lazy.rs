@@ -73,6 +73,13 @@ impl LazyEngine {
         self.engine().await?.ask(ask).await
     }
 
+    /// The events of a question (see [`Engine::ask_stream`]) as a handle that any thread reads
+    /// one at a time and closes: the engine connects, and the question starts, at the first
+    /// read. Closing it, or dropping every clone, cancels the work that remains.
+    pub fn ask_events(&self, ask: Ask) -> crate::stream::AskEvents {
+        crate::stream::AskEvents::new(self.clone(), ask)
+    }
+
     /// The engine's health (see [`Engine::health`]), connecting first when needed; a failed
     /// connection is the error.
     pub async fn health(&self) -> Result<Health> {

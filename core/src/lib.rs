@@ -87,7 +87,7 @@ pub use feedback::{
     Feedback, FeedbackFilter, FeedbackStatus, FeedbackSubmission, PromotedQuery, Promotion, Rating,
 };
 pub use source::DataSource;
-pub use stream::{AskEvent, AskStream};
+pub use stream::{AskEvent, AskEvents, AskStream};
 
 /// Every type the engine shares between tasks and threads is `Send + Sync`: the one list,
 /// checked when the crate compiles.

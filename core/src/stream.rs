@@ -2,16 +2,22 @@
 
 use std::{
     pin::Pin,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     task::{Context, Poll},
 };
 
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde::Serialize;
-use tokio::{sync::mpsc, task::JoinHandle};
+use tokio::{
+    sync::{Mutex, Notify, mpsc},
+    task::JoinHandle,
+};
 
 use crate::{
-    Answer, Error,
+    Answer, Ask, Error, LazyEngine,
     exec::{ResultColumn, Value},
 };
 
@@ -160,5 +166,107 @@ impl Drop for AskStream {
         // Closing the stream cancels the question: the task stops at its next await (the
         // statement being run is dropped with it).
         self.work.abort();
+    }
+}
+
+/// The events of one question for callers that read them one at a time from elsewhere than a
+/// Rust `Stream` (a language binding's iterator, possibly on another thread): cheap to clone,
+/// with [`AskEvents::next`] and [`AskEvents::close`] callable from any clone. Made by
+/// [`LazyEngine::ask_events`]: the engine connects, and the question starts, at the first read.
+#[derive(Debug, Clone)]
+pub struct AskEvents {
+    shared: Arc<EventsShared>,
+}
+
+#[derive(Debug)]
+struct EventsShared {
+    state: Mutex<EventsState>,
+    /// Set by `close`: no further event is read.
+    closed: AtomicBool,
+    /// Wakes a read in flight when the events are closed.
+    close: Notify,
+}
+
+enum EventsState {
+    /// Not started.
+    Pending(LazyEngine, Ask),
+    /// Running on the runtime; dropping it cancels the work.
+    Running(AskStream),
+    /// The last event was read, or the events were closed.
+    Done,
+}
+
+impl std::fmt::Debug for EventsState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Pending(..) => "Pending",
+            Self::Running(_) => "Running",
+            Self::Done => "Done",
+        })
+    }
+}
+
+impl AskEvents {
+    pub(crate) fn new(engine: LazyEngine, ask: Ask) -> Self {
+        Self {
+            shared: Arc::new(EventsShared {
+                state: Mutex::new(EventsState::Pending(engine, ask)),
+                closed: AtomicBool::new(false),
+                close: Notify::new(),
+            }),
+        }
+    }
+
+    /// The next event, starting the question at the first read; `None` after the last event
+    /// or once closed. An engine that cannot connect is the error, after which the events are
+    /// over. Reads wait for one another.
+    pub async fn next(&self) -> crate::Result<Option<AskEvent>> {
+        let shared = &self.shared;
+        let mut state = shared.state.lock().await;
+        if shared.closed.load(Ordering::SeqCst) {
+            *state = EventsState::Done;
+            return Ok(None);
+        }
+        let read = async {
+            loop {
+                match std::mem::replace(&mut *state, EventsState::Done) {
+                    EventsState::Pending(engine, ask) => {
+                        *state = EventsState::Running(engine.engine().await?.ask_stream(ask));
+                    }
+                    EventsState::Running(mut stream) => {
+                        let event = stream.next().await;
+                        if event.as_ref().is_some_and(|e| !e.is_last()) {
+                            *state = EventsState::Running(stream);
+                        }
+                        return Ok(event);
+                    }
+                    EventsState::Done => return Ok(None),
+                }
+            }
+        };
+        let read = tokio::select! {
+            read = read => Some(read),
+            () = shared.close.notified() => None,
+        };
+        match read {
+            Some(event) => event,
+            None => {
+                *state = EventsState::Done;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Cancels the work that remains, the database statement included; later reads give
+    /// `None`. Closing finished events does nothing.
+    pub fn close(&self) {
+        let shared = &self.shared;
+        shared.closed.store(true, Ordering::SeqCst);
+        shared.close.notify_one();
+        // Without a read in flight, the question is dropped (cancelled) now; a read in flight
+        // holds the lock, wakes, and drops it.
+        if let Ok(mut state) = shared.state.try_lock() {
+            *state = EventsState::Done;
+        }
     }
 }

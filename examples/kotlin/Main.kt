@@ -6,6 +6,7 @@
 // the engine works on its own threads, never on the caller's.
 // `examples/kotlin/run.sh` generates the bindings, compiles this file with them and runs it.
 
+import com.heliosdb.conversationalbi.AskEvent
 import com.heliosdb.conversationalbi.CellValue
 import com.heliosdb.conversationalbi.ConversationalBiException
 import com.heliosdb.conversationalbi.Engine
@@ -42,6 +43,27 @@ fun main() = runBlocking {
     println("> top 3 instead (turn ${second.turn})\n${second.sql}")
     for (row in second.rows) println(row.joinToString(" | ") { show(it) })
     check(second.rows.size == 3) { "the follow-up keeps 3 rows" }
+
+    // Streamed: the stages as they begin, the rows as soon as the statement ran, then the
+    // answer. Closing the stream frees it, which cancels what remains if the loop stops early.
+    val stream = engine.askStream("Total sales by country")
+    try {
+        val stages = mutableListOf<String>()
+        var next = stream.next()
+        while (next != null) {
+            val event = next
+            when (event) {
+                is AskEvent.Stage -> stages.add(event.stage)
+                is AskEvent.Sql -> println("> Total sales by country (streamed)\n${event.sql}")
+                is AskEvent.Rows -> println("${event.rows.size} rows before the explanation")
+                is AskEvent.Answer -> println("stages: ${stages.joinToString()}; ${event.answer.explanation}")
+            }
+            next = stream.next()
+        }
+        check(stages.firstOrNull() == "guard") { "the stages show before the answer" }
+    } finally {
+        stream.close()
+    }
 
     // Asked as a user: the conversation is theirs, and the roles of the configuration's
     // [access] decide which rows and columns they see (here no role is configured).

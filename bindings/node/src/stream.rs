@@ -1,29 +1,19 @@
 //! `engine.askStream(question, options)`: the events of one question as it is answered, read
 //! with `for await`.
 //!
-//! The stream is the core's [`AskStream`](conversational_bi::AskStream), started at the first
+//! The stream is the core's [`AskEvents`](conversational_bi::AskEvents), started at the first
 //! `next()` (which connects the engine when no call has yet). Each event is a plain object
 //! tagged by `event` ([`AskEventObject`]); the answer is the object `ask` resolves with. A
 //! question that fails rejects the `next()` that would have read its last event, so the loop
 //! throws the error `ask` would reject with (see [`Failure`]). Leaving the loop early calls the
-//! iterator's `return()`, which drops the core's stream: the work that remains is cancelled, the
+//! iterator's `return()`, which closes the core's events: the work that remains is cancelled, the
 //! statement running on the database included.
 
-use std::{
-    future::Future,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-};
+use std::{future::Future, sync::Arc};
 
-use conversational_bi::{
-    Ask, AskEvent as CoreAskEvent, AskStream as CoreAskStream, Error as CoreError, LazyEngine,
-};
-use futures_util::StreamExt;
+use conversational_bi::{Ask, AskEvent as CoreAskEvent, AskEvents, Error as CoreError, LazyEngine};
 use napi::{Env, bindgen_prelude::*, sys};
 use napi_derive::napi;
-use tokio::sync::{Mutex, Notify};
 
 use crate::{
     answer_js::AnswerJs,
@@ -152,7 +142,7 @@ fn event_error(
 /// `close()`, cancels the work that remains, the statement running on the database included.
 #[napi(async_iterator)]
 pub struct AskStream {
-    shared: Arc<Shared>,
+    source: Source,
 }
 
 #[napi]
@@ -161,7 +151,14 @@ impl AskStream {
     /// iteration ends. Closing a finished stream does nothing.
     #[napi]
     pub fn close(&self) {
-        close(&self.shared);
+        match &self.source {
+            Source::Events(events) => events.close(),
+            Source::Invalid(why) => {
+                if let Ok(mut e) = why.lock() {
+                    e.take();
+                }
+            }
+        }
     }
 }
 
@@ -175,9 +172,16 @@ impl AsyncGenerator for AskStream {
         &mut self,
         _value: Option<Self::Next>,
     ) -> impl Future<Output = Result<Option<Self::Yield>>> + Send + 'static {
-        let shared = Arc::clone(&self.shared);
+        let source = self.source.clone();
         async move {
-            Ok(match next_event(&shared).await {
+            let next = match source {
+                Source::Events(events) => events.next().await,
+                Source::Invalid(why) => match why.lock().map(|mut e| e.take()) {
+                    Ok(Some(e)) => Err(e),
+                    _ => Ok(None),
+                },
+            };
+            Ok(match next {
                 Ok(None) => None,
                 Ok(Some(event)) => Some(event_of(event)),
                 Err(e) => Some(AskEvent::Failed(Failure::Engine(e))),
@@ -189,7 +193,7 @@ impl AsyncGenerator for AskStream {
         &mut self,
         _value: Option<Self::Return>,
     ) -> impl Future<Output = Result<Option<Self::Yield>>> + Send + 'static {
-        close(&self.shared);
+        self.close();
         async { Ok(None) }
     }
 
@@ -198,7 +202,7 @@ impl AsyncGenerator for AskStream {
         _env: Env,
         value: Unknown,
     ) -> impl Future<Output = Result<Option<Self::Yield>>> + Send + 'static {
-        close(&self.shared);
+        self.close();
         let err = napi::Error::from_unknown_without_coercion(value);
         async move { Err(err) }
     }
@@ -208,87 +212,21 @@ impl AskStream {
     /// The stream of `ask` on `engine`, started at the first `next()`; a question that could
     /// not be made (`Err`) is the first `next()`'s rejection.
     pub(crate) fn new(engine: LazyEngine, ask: std::result::Result<Ask, CoreError>) -> Self {
-        let state = match ask {
-            Ok(ask) => State::Pending(engine, ask),
-            Err(e) => State::Invalid(e),
+        let source = match ask {
+            Ok(ask) => Source::Events(engine.ask_events(ask)),
+            Err(e) => Source::Invalid(Arc::new(std::sync::Mutex::new(Some(e)))),
         };
-        Self {
-            shared: Arc::new(Shared {
-                state: Mutex::new(state),
-                closed: AtomicBool::new(false),
-                close: Notify::new(),
-            }),
-        }
+        Self { source }
     }
 }
 
-/// The stream, shared with the `next()` in flight.
-struct Shared {
-    state: Mutex<State>,
-    /// Set by `close`/`return()`: no further event is read.
-    closed: AtomicBool,
-    /// Wakes a `next()` in flight when the stream is closed.
-    close: Notify,
-}
-
-enum State {
-    /// The question could not be made: the first `next()` rejects with why.
-    Invalid(CoreError),
-    /// Not started: the engine connects, and the question starts, at the first `next()`.
-    Pending(LazyEngine, Ask),
-    /// Running on the runtime; dropping it cancels the work.
-    Running(CoreAskStream),
-    /// The last event was read, or the stream was closed.
-    Done,
-}
-
-/// Stops the stream: drops the running question at once when no `next()` holds it, else wakes
-/// that `next()`, which drops it.
-fn close(shared: &Shared) {
-    shared.closed.store(true, Ordering::SeqCst);
-    shared.close.notify_one();
-    if let Ok(mut state) = shared.state.try_lock() {
-        *state = State::Done;
-    }
-}
-
-/// Reads the next event, starting the question at the first read; `None` after the last event
-/// or once the stream is closed.
-async fn next_event(shared: &Shared) -> std::result::Result<Option<CoreAskEvent>, CoreError> {
-    let mut state = shared.state.lock().await;
-    if shared.closed.load(Ordering::SeqCst) {
-        *state = State::Done;
-        return Ok(None);
-    }
-    let read = async {
-        loop {
-            match std::mem::replace(&mut *state, State::Done) {
-                State::Invalid(e) => return Err(e),
-                State::Pending(engine, ask) => {
-                    *state = State::Running(engine.engine().await?.ask_stream(ask));
-                }
-                State::Running(mut stream) => {
-                    let event = stream.next().await;
-                    if event.as_ref().is_some_and(|e| !e.is_last()) {
-                        *state = State::Running(stream);
-                    }
-                    return Ok(event);
-                }
-                State::Done => return Ok(None),
-            }
-        }
-    };
-    let read = tokio::select! {
-        read = read => Some(read),
-        () = shared.close.notified() => None,
-    };
-    match read {
-        Some(event) => event,
-        None => {
-            *state = State::Done;
-            Ok(None)
-        }
-    }
+/// Where the events come from.
+#[derive(Clone)]
+enum Source {
+    /// The question's events: the core's handle, shared with the `next()` in flight.
+    Events(AskEvents),
+    /// The question could not be made: its error, until the first `next()` takes it.
+    Invalid(Arc<std::sync::Mutex<Option<CoreError>>>),
 }
 
 /// A core event as what `next()` settles with.

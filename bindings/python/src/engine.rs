@@ -3,26 +3,16 @@
 //! asyncio awaitable driven by the shared tokio runtime. `ask_stream` returns a
 //! [`NativeAskStream`], whose events are read the same two ways.
 
-use std::{
-    future::Future,
-    path::PathBuf,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+use std::{future::Future, path::PathBuf, sync::Arc, time::Duration};
 
 use conversational_bi::{
-    Ask, AskEvent, AskStream, Catalog, Engine, Error, FeedbackSubmission, LazyEngine, Principal,
+    Ask, AskEvent, AskEvents, Catalog, Engine, Error, FeedbackSubmission, LazyEngine, Principal,
     Rating, engine::DEFAULT_TENANT, session,
 };
-use futures_util::StreamExt;
 use pyo3::{
     prelude::*,
     types::{PyBool, PyList, PyTuple},
 };
-use tokio::sync::{Mutex, Notify};
 
 use crate::{
     answer::NativeAnswer,
@@ -133,7 +123,9 @@ impl NativeEngine {
         let ask = make_ask(question, session_id, tenant_id, user.as_deref())
             .and_then(|ask| with_removal(ask, remove_scope))
             .map_err(|e| to_py_err(py, e))?;
-        Ok(NativeAskStream::new(self.inner.clone(), ask))
+        Ok(NativeAskStream {
+            events: self.inner.ask_events(ask),
+        })
     }
 
     /// The state of a conversation of the user as a dict (blocking).
@@ -474,45 +466,15 @@ impl NativeEngine {
 /// included).
 #[pyclass(frozen, module = "conversational_bi._native", name = "AskStream")]
 pub struct NativeAskStream {
-    shared: Arc<StreamShared>,
-}
-
-/// The stream, shared with the reads in flight.
-struct StreamShared {
-    state: Mutex<StreamState>,
-    /// Set by `close`: no further event is read.
-    closed: AtomicBool,
-    /// Wakes a read in flight when the stream is closed.
-    close: Notify,
-}
-
-enum StreamState {
-    /// Not started: the engine connects, and the question starts, at the first read.
-    Pending(LazyEngine, Ask),
-    /// Running on the runtime; dropping it cancels the work.
-    Running(AskStream),
-    /// The last event was read, or the stream was closed.
-    Done,
-}
-
-impl NativeAskStream {
-    fn new(engine: LazyEngine, ask: Ask) -> Self {
-        Self {
-            shared: Arc::new(StreamShared {
-                state: Mutex::new(StreamState::Pending(engine, ask)),
-                closed: AtomicBool::new(false),
-                close: Notify::new(),
-            }),
-        }
-    }
+    events: AskEvents,
 }
 
 #[pymethods]
 impl NativeAskStream {
     /// The next event, or `None` after the last one (blocking, the GIL released).
     fn next(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        let shared = Arc::clone(&self.shared);
-        match run_blocking(py, async move { next_event(&shared).await })? {
+        let events = self.events.clone();
+        match run_blocking(py, async move { events.next().await })? {
             Some(event) => event_to_py(py, event).map(Some),
             None => Ok(None),
         }
@@ -520,9 +482,9 @@ impl NativeAskStream {
 
     /// The next event, or `None` after the last one (awaitable).
     fn next_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let shared = Arc::clone(&self.shared);
+        let events = self.events.clone();
         pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            match next_event(&shared).await.map_err(into_py_err)? {
+            match events.next().await.map_err(into_py_err)? {
                 Some(event) => Python::attach(|py| event_to_py(py, event).map(Some)),
                 None => Ok(None),
             }
@@ -532,55 +494,7 @@ impl NativeAskStream {
     /// Cancels the work that remains; later reads give `None`. Closing a finished stream does
     /// nothing.
     fn close(&self) {
-        close_stream(&self.shared);
-    }
-}
-
-/// Stops `shared`: drops the running question at once when no read holds it, else wakes the
-/// read, which drops it.
-fn close_stream(shared: &StreamShared) {
-    shared.closed.store(true, Ordering::SeqCst);
-    shared.close.notify_one();
-    if let Ok(mut state) = shared.state.try_lock() {
-        *state = StreamState::Done;
-    }
-}
-
-/// Reads the next event of `shared`, starting the question at the first read; `None` after the
-/// last event or once the stream is closed. An engine that cannot connect is the error.
-async fn next_event(shared: &StreamShared) -> conversational_bi::Result<Option<AskEvent>> {
-    let mut state = shared.state.lock().await;
-    if shared.closed.load(Ordering::SeqCst) {
-        *state = StreamState::Done;
-        return Ok(None);
-    }
-    let read = async {
-        loop {
-            match std::mem::replace(&mut *state, StreamState::Done) {
-                StreamState::Pending(engine, ask) => {
-                    *state = StreamState::Running(engine.engine().await?.ask_stream(ask));
-                }
-                StreamState::Running(mut stream) => {
-                    let event = stream.next().await;
-                    if event.as_ref().is_some_and(|e| !e.is_last()) {
-                        *state = StreamState::Running(stream);
-                    }
-                    return Ok(event);
-                }
-                StreamState::Done => return Ok(None),
-            }
-        }
-    };
-    let read = tokio::select! {
-        read = read => Some(read),
-        () = shared.close.notified() => None,
-    };
-    match read {
-        Some(event) => event,
-        None => {
-            *state = StreamState::Done;
-            Ok(None)
-        }
+        self.events.close();
     }
 }
 

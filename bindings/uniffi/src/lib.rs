@@ -10,6 +10,7 @@
 
 mod error;
 mod principal;
+mod stream;
 mod types;
 
 use std::{
@@ -25,6 +26,7 @@ use conversational_bi::{
 
 pub use error::{ConversationalBiError, error_code};
 pub use principal::Principal;
+pub use stream::{AskEvent, AskStream};
 pub use types::{
     Answer, Attempt, CellValue, Chart, Feedback, FeedbackStatus, FeedbackSubmission, ForeignKey,
     Health, Rating, ResultColumnInfo, Schema, SchemaColumn, SchemaTable, ScopeItem, ScopeKind,
@@ -196,6 +198,24 @@ impl Engine {
         let principal = principal::principal(tenant_id, user)?;
         let ask = make_ask(question, session_id, principal, remove_scope)?;
         run(async move { engine.ask(ask).await.map(Answer::from) }).await
+    }
+
+    /// The events of a question as it is answered: its stages, then the SQL and the rows as
+    /// soon as they exist, then the answer (arguments as [`Engine::ask`]). Returns at once:
+    /// the first `next()` starts the question. A question that cannot be made (a bad `user`,
+    /// a malformed removal) is this call's `InvalidInput`.
+    #[uniffi::method(default(session_id = None, tenant_id = None, user = None, remove_scope = None))]
+    pub fn ask_stream(
+        &self,
+        question: String,
+        session_id: Option<String>,
+        tenant_id: Option<String>,
+        user: Option<Principal>,
+        remove_scope: Option<String>,
+    ) -> Result<Arc<AskStream>, ConversationalBiError> {
+        let principal = principal::principal(tenant_id, user)?;
+        let ask = make_ask(question, session_id, principal, remove_scope)?;
+        Ok(Arc::new(AskStream::new(self.inner.ask_events(ask))))
     }
 
     /// The state of a conversation of `user` (the default user when absent): its turns, oldest

@@ -134,6 +134,51 @@ async fn closing_the_stream_early_leaves_the_engine_working() {
     assert_eq!(answer.rows.len(), 1);
 }
 
+#[tokio::test]
+async fn ask_events_are_read_from_any_clone_and_closed_from_any() {
+    let lazy = Engine::builder().build_lazy().expect("demo engine");
+    // Read through two clones, as a binding's iterator and its close handle do.
+    let events = lazy.ask_events(Ask::new("How many artists are there?"));
+    let other = events.clone();
+    let mut read = Vec::new();
+    while let Some(event) = other.next().await.expect("an event") {
+        read.push(event);
+        if let Some(event) = events.next().await.expect("an event") {
+            read.push(event);
+        }
+    }
+    assert!(matches!(read[0], AskEvent::Stage { .. }), "{read:?}");
+    let AskEvent::Answer { answer } = read.last().expect("events") else {
+        panic!("the answer is last: {read:?}");
+    };
+    assert_eq!(answer.rows.len(), 1);
+    assert_eq!(read.iter().filter(|e| e.is_last()).count(), 1);
+    assert!(events.next().await.expect("over").is_none());
+
+    // Closed before the first read: nothing starts, and every read ends.
+    let closed = lazy.ask_events(Ask::new("How many albums are there?"));
+    closed.close();
+    assert!(closed.next().await.expect("closed").is_none());
+
+    // Closed after a first event: the rest is cancelled; the engine answers on.
+    let halfway = lazy.ask_events(Ask::new("Total sales by country"));
+    assert!(halfway.next().await.expect("first").is_some());
+    halfway.close();
+    halfway.close();
+    assert!(halfway.next().await.expect("closed").is_none());
+
+    // A question that fails ends with its error event, then nothing.
+    let failing = lazy.ask_events(Ask::new("frobnicate the wibbles"));
+    let mut last = None;
+    while let Some(event) = failing.next().await.expect("events") {
+        last = Some(event);
+    }
+    assert!(
+        matches!(&last, Some(AskEvent::Error { code, .. }) if *code == "CANNOT_ANSWER"),
+        "{last:?}"
+    );
+}
+
 #[test]
 fn events_serialize_with_their_kind() {
     let e = AskEvent::Stage {
