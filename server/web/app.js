@@ -7,6 +7,10 @@ const NAME_KEY = 'cbi.name';
 // this tab only until the provider sends the browser back.
 const PENDING_KEY = 'cbi.signin';
 const PENDING_MAX_MS = 10 * 60 * 1000;
+// How to end the provider's session too when the user signs out (RP-initiated logout), and the
+// provider's name while the browser is away for it.
+const SIGNOUT_KEY = 'cbi.signout';
+const SIGNED_OUT_KEY = 'cbi.signedout';
 const $ = (id) => document.getElementById(id);
 const chat = $('chat');
 
@@ -33,6 +37,7 @@ function showSignIn(message = '') {
   token = '';
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(NAME_KEY);
+  sessionStorage.removeItem(SIGNOUT_KEY);
   $('app-view').hidden = true;
   $('who').hidden = true;
   $('menu').hidden = true;
@@ -167,8 +172,30 @@ async function finishProviderSignIn() {
   token = tokens.access_token;
   sessionStorage.setItem(TOKEN_KEY, token);
   if (name) sessionStorage.setItem(NAME_KEY, name);
+  if (provider.end_session_endpoint) {
+    const signOut = { name: provider.name, endSession: provider.end_session_endpoint, clientId: provider.client_id, redirectUri: pending.redirectUri };
+    if (typeof tokens.id_token === 'string') signOut.idToken = tokens.id_token;
+    sessionStorage.setItem(SIGNOUT_KEY, JSON.stringify(signOut));
+  }
   await showApp();
   return true;
+}
+
+/** Signs out; after a sign-in with a provider that has an end-session endpoint, there too. */
+function signOut() {
+  chat.startOver();
+  let provider = null;
+  try {
+    provider = JSON.parse(sessionStorage.getItem(SIGNOUT_KEY) || 'null');
+  } catch {}
+  showSignIn('You are signed out.');
+  const to = provider?.endSession && new URL(provider.endSession);
+  if (!to || (to.protocol !== 'https:' && to.protocol !== 'http:')) return;
+  to.searchParams.set('client_id', provider.clientId);
+  if (provider.idToken) to.searchParams.set('id_token_hint', provider.idToken);
+  to.searchParams.set('post_logout_redirect_uri', provider.redirectUri);
+  sessionStorage.setItem(SIGNED_OUT_KEY, provider.name);
+  location.assign(to.href);
 }
 
 /** Shows the app for the token, once the server says whom it signs in. */
@@ -340,10 +367,7 @@ function closeMenu() {
 }
 
 $('signin').addEventListener('submit', signIn);
-$('sign-out').addEventListener('click', () => {
-  chat.startOver();
-  showSignIn('You are signed out.');
-});
+$('sign-out').addEventListener('click', signOut);
 $('new-chat').addEventListener('click', () => {
   chat.startOver();
   closeMenu();
@@ -364,7 +388,10 @@ document.addEventListener('keydown', (e) => {
 chat.addEventListener('cbi-answer', refreshSessions);
 chat.addEventListener('cbi-unauthorized', () => showSignIn('Your sign-in has expired. Sign in again.'));
 
+// Back from the provider's end-session endpoint.
+const signedOutAt = sessionStorage.getItem(SIGNED_OUT_KEY);
+sessionStorage.removeItem(SIGNED_OUT_KEY);
 if (!(await signInWithLink()) && !(await finishProviderSignIn())) {
   if (token) await showApp();
-  else showSignIn();
+  else showSignIn(signedOutAt ? `You are signed out, at ${signedOutAt} too.` : '');
 }

@@ -77,6 +77,7 @@ async fn the_page_offers_the_providers_that_have_a_web_client() {
                 "scope": "openid profile email",
                 "params": { "audience": "conversational-bi", "prompt": "select_account" },
                 "response_mode": "fragment",
+                "end_session_endpoint": format!("{}/logout", idp.base),
             }],
         })
     );
@@ -113,6 +114,9 @@ async fn without_a_web_client_the_page_has_the_built_in_login_only() {
     let idp = LoopbackIdp::start(&[&key]);
     let mut doc = idp.discovery_document();
     doc["response_modes_supported"] = json!(["query", "form_post"]);
+    doc.as_object_mut()
+        .expect("object")
+        .remove("end_session_endpoint");
     idp.publish_discovery(&doc);
     let mut only_idp = Config::default();
     only_idp.auth.issuers = vec![idp.web_issuer("")];
@@ -129,6 +133,7 @@ async fn without_a_web_client_the_page_has_the_built_in_login_only() {
         None,
         "the code comes in the query unless the provider says it can use the fragment"
     );
+    assert_eq!(body["providers"][0].get("end_session_endpoint"), None);
 }
 
 #[tokio::test]
@@ -210,6 +215,14 @@ async fn a_bad_openid_configuration_stops_the_start() {
         (
             with("token_endpoint", json!("not a url")).to_string(),
             "`token_endpoint` is not a URL",
+        ),
+        (
+            with(
+                "end_session_endpoint",
+                json!("http://sso.example.com/logout"),
+            )
+            .to_string(),
+            "`end_session_endpoint` is plain http",
         ),
         (
             with("code_challenge_methods_supported", json!(["plain"])).to_string(),

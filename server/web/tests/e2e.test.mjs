@@ -286,6 +286,25 @@ describe('the web app', () => {
     assert.equal(idp.tokenRequests.length, tokenRequests);
     assert.deepEqual([...page.errors, ...replay.errors], []);
     await replay.context().close();
+
+    // Another tab of the same browser: the provider remembers her, so the sign-in asks nothing.
+    const tab = await page.context().newPage();
+    await tab.goto(origin);
+    await tab.getByRole('button', { name: 'Sign in with Acme SSO' }).click();
+    await tab.getByLabel('Your question').waitFor();
+    assert.equal(await tab.locator('#who-name').textContent(), 'Carol Jones');
+
+    // Signing out ends her session at the provider too (RP-initiated logout) ...
+    await tab.getByRole('button', { name: 'Sign out' }).click();
+    await tab.getByText('You are signed out, at Acme SSO too.').waitFor();
+    const logout = idp.logoutRequests.at(-1);
+    assert.equal(logout.client_id, 'cbi-web');
+    assert.equal(logout.post_logout_redirect_uri, `${origin}/`);
+    assert.equal(JSON.parse(Buffer.from(logout.id_token_hint.split('.')[1], 'base64url')).sub, 'f3c1a7e2-carol');
+    assert.equal(await tab.evaluate(() => sessionStorage.getItem('cbi.token')), null);
+    // ... so the next sign-in asks who is there.
+    await tab.getByRole('button', { name: 'Sign in with Acme SSO' }).click();
+    await tab.getByRole('button', { name: 'Continue as Carol Jones' }).waitFor();
     await page.context().close();
   });
 

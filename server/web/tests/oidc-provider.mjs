@@ -31,8 +31,11 @@ export async function startProvider({ clientId, audience, users, name = 'Acme SS
   const codes = new Map();
   const provider = {
     issuer: '',
-    /** Redirect URIs registered for the client (set once the app's address is known). */
+    /** Redirect URIs registered for the client (set once the app's address is known); also
+     * its post-logout redirect URIs. */
     redirectUris: [],
+    /** The query of each end-session (logout) request. */
+    logoutRequests: [],
     /** Origins the token endpoint answers (CORS). */
     allowedOrigins: [],
     /** The query of each authorization request. */
@@ -81,6 +84,16 @@ export async function startProvider({ clientId, audience, users, name = 'Acme SS
     return to.href;
   };
 
+  /** The user of the provider's own session cookie, if any. */
+  const sessionOf = (req) => /(?:^|;\s*)sso=([\w-]+)/.exec(req.headers.cookie || '')?.[1];
+
+  /** A new code for `user` answering the authorization request `q`, as the redirect back. */
+  const issueCode = (q, user) => {
+    const code = randomBytes(24).toString('base64url');
+    codes.set(code, { q, user: users[user], used: false, at: Date.now() });
+    return back(q, { code });
+  };
+
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, provider.issuer);
     try {
@@ -89,6 +102,7 @@ export async function startProvider({ clientId, audience, users, name = 'Acme SS
           issuer: provider.issuer,
           authorization_endpoint: `${provider.issuer}/authorize`,
           token_endpoint: `${provider.issuer}/token`,
+          end_session_endpoint: `${provider.issuer}/logout`,
           jwks_uri: `${provider.issuer}/jwks`,
           response_types_supported: ['code'],
           response_modes_supported: ['query', 'fragment'],
@@ -106,6 +120,13 @@ export async function startProvider({ clientId, audience, users, name = 'Acme SS
         provider.authorizeRequests.push(Object.fromEntries(q));
         const why = refusal(q);
         if (why) return page(res, 400, `<h1>Sign-in refused</h1><p id="refusal">${escape(why)}</p>`);
+        // A user signed in here before (and not signed out) is not asked again, as at a real
+        // provider: the code comes back at once.
+        const session = sessionOf(req);
+        if (session && users[session]) {
+          res.writeHead(302, { location: issueCode(q, session) });
+          return res.end();
+        }
         const hidden = [...q].map(([k, v]) => `<input type="hidden" name="${escape(k)}" value="${escape(v)}">`).join('');
         const buttons = Object.entries(users)
           .map(([key, u]) => `<button name="user" value="${escape(key)}">Continue as ${escape(u.name)}</button>`)
@@ -116,15 +137,22 @@ export async function startProvider({ clientId, audience, users, name = 'Acme SS
         const q = await readForm(req);
         const why = refusal(q);
         if (why) return page(res, 400, `<p id="refusal">${escape(why)}</p>`);
-        let to;
         if (q.get('deny') || !users[q.get('user')]) {
-          to = back(q, { error: 'access_denied', error_description: 'The user cancelled the sign-in' });
-        } else {
-          const code = randomBytes(24).toString('base64url');
-          codes.set(code, { q, user: users[q.get('user')], used: false, at: Date.now() });
-          to = back(q, { code });
+          const to = back(q, { error: 'access_denied', error_description: 'The user cancelled the sign-in' });
+          res.writeHead(302, { location: to });
+          return res.end();
         }
-        res.writeHead(302, { location: to });
+        res.writeHead(302, { location: issueCode(q, q.get('user')), 'set-cookie': `sso=${q.get('user')}; Path=/; HttpOnly; SameSite=Lax` });
+        return res.end();
+      }
+      if (req.method === 'GET' && url.pathname === '/logout') {
+        const q = url.searchParams;
+        provider.logoutRequests.push(Object.fromEntries(q));
+        const to = q.get('post_logout_redirect_uri');
+        if (q.get('client_id') !== clientId || !provider.redirectUris.includes(to)) {
+          return page(res, 400, '<p id="refusal">post_logout_redirect_uri is not registered for this client</p>');
+        }
+        res.writeHead(302, { location: to, 'set-cookie': 'sso=; Path=/; Max-Age=0' });
         return res.end();
       }
       if (url.pathname === '/token') {

@@ -65,6 +65,10 @@ pub struct Provider {
     /// browser never sends to a server or a proxy log); absent: in the query.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_mode: Option<String>,
+    /// Where signing out ends the session at the provider too (OpenID Connect RP-initiated
+    /// logout), when the provider has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_session_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +77,7 @@ struct Endpoints {
     token: Url,
     /// Whether `response_modes_supported` lists `fragment`.
     fragment: bool,
+    end_session: Option<Url>,
 }
 
 /// The web app's client at one issuer, and the provider's endpoints once read.
@@ -327,6 +332,7 @@ impl WebClient {
             scope: self.scope.clone(),
             params: self.params.clone(),
             response_mode: endpoints.fragment.then(|| "fragment".to_string()),
+            end_session_endpoint: endpoints.end_session.map(|u| u.to_string()),
         })
     }
 
@@ -384,10 +390,15 @@ impl WebClient {
             .get("response_modes_supported")
             .and_then(Value::as_array)
             .is_some_and(|modes| modes.iter().any(|m| m.as_str() == Some("fragment")));
+        let end_session = match doc.get("end_session_endpoint") {
+            None | Some(Value::Null) => None,
+            Some(_) => Some(endpoint("end_session_endpoint")?),
+        };
         Ok(Endpoints {
             authorization: endpoint("authorization_endpoint")?,
             token: endpoint("token_endpoint")?,
             fragment,
+            end_session,
         })
     }
 }

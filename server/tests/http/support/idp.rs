@@ -253,6 +253,7 @@ impl LoopbackIdp {
             "issuer": ISSUER,
             "authorization_endpoint": format!("{}/authorize", self.base),
             "token_endpoint": format!("{}/token", self.base),
+            "end_session_endpoint": format!("{}/logout", self.base),
             "jwks_uri": self.jwks_url,
             "response_types_supported": ["code", "id_token"],
             "response_modes_supported": ["query", "fragment", "form_post"],
