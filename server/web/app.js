@@ -11,6 +11,9 @@ const PENDING_MAX_MS = 10 * 60 * 1000;
 // provider's name while the browser is away for it.
 const SIGNOUT_KEY = 'cbi.signout';
 const SIGNED_OUT_KEY = 'cbi.signedout';
+// A provider's refresh token, to renew the access token before it expires.
+const REFRESH_KEY = 'cbi.refresh';
+let refreshTimer = 0;
 const $ = (id) => document.getElementById(id);
 const chat = $('chat');
 
@@ -38,23 +41,32 @@ function showSignIn(message = '') {
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(NAME_KEY);
   sessionStorage.removeItem(SIGNOUT_KEY);
+  sessionStorage.removeItem(REFRESH_KEY);
+  clearTimeout(refreshTimer);
   $('app-view').hidden = true;
   $('who').hidden = true;
   $('menu').hidden = true;
   $('signin-view').hidden = false;
   $('signin-error').textContent = message;
-  showProviders();
-  if (!$('password-login').hidden) $('username').focus();
+  showProviders().then(() => {
+    if (!$('password-login').hidden && !$('signin-view').hidden) $('username').focus();
+  });
 }
 
 let providersShown = null;
 
-/** The identity providers to sign in with, as buttons; the password fields only when the server has users. */
+/**
+ * The identity providers to sign in with, as buttons; the password fields only when the server
+ * has users (they stay hidden until the server has said, so that a server of providers only
+ * never shows them; without an answer, they show).
+ */
 function showProviders() {
   providersShown ??= (async () => {
     const response = await fetch('/api/v1/auth/providers', { headers: { accept: 'application/json' } }).catch(() => null);
     if (!response?.ok) {
       providersShown = null; // asked again the next time the sign-in page shows
+      $('password-login').hidden = false;
+      $('password-submit').hidden = false;
       return;
     }
     const { builtin_login: builtinLogin, providers } = await response.json();
@@ -172,6 +184,9 @@ async function finishProviderSignIn() {
   token = tokens.access_token;
   sessionStorage.setItem(TOKEN_KEY, token);
   if (name) sessionStorage.setItem(NAME_KEY, name);
+  if (typeof tokens.refresh_token === 'string') {
+    sessionStorage.setItem(REFRESH_KEY, JSON.stringify({ tokenEndpoint: provider.token_endpoint, clientId: provider.client_id, refreshToken: tokens.refresh_token }));
+  }
   if (provider.end_session_endpoint) {
     const signOut = { name: provider.name, endSession: provider.end_session_endpoint, clientId: provider.client_id, redirectUri: pending.redirectUri };
     if (typeof tokens.id_token === 'string') signOut.idToken = tokens.id_token;
@@ -179,6 +194,48 @@ async function finishProviderSignIn() {
   }
   await showApp();
   return true;
+}
+
+/**
+ * After a provider's sign-in with a refresh token: renews the access token when half its life
+ * (at most a minute before it expires) is left, so that a person working all day stays signed
+ * in while the provider allows it. A refused renewal leaves the token to expire.
+ */
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  const c = claims(token);
+  if (!sessionStorage.getItem(REFRESH_KEY) || !c?.exp) return;
+  const left = c.exp * 1000 - Date.now();
+  const life = c.iat ? (c.exp - c.iat) * 1000 : left;
+  refreshTimer = setTimeout(refresh, Math.max(0, left - Math.min(60_000, life / 2)));
+}
+
+async function refresh() {
+  let saved = null;
+  try {
+    saved = JSON.parse(sessionStorage.getItem(REFRESH_KEY) || 'null');
+  } catch {}
+  if (!saved) return;
+  const response = await fetch(saved.tokenEndpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    credentials: 'omit',
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: saved.refreshToken, client_id: saved.clientId }),
+  }).catch(() => null);
+  const tokens = await response?.json().catch(() => null);
+  // Another renewal, or a sign-out, may have happened meanwhile.
+  if (sessionStorage.getItem(REFRESH_KEY) !== JSON.stringify(saved)) return;
+  if (!response?.ok || typeof tokens?.access_token !== 'string') {
+    sessionStorage.removeItem(REFRESH_KEY);
+    return;
+  }
+  token = tokens.access_token;
+  sessionStorage.setItem(TOKEN_KEY, token);
+  // Providers that rotate refresh tokens send a new one with each renewal.
+  if (typeof tokens.refresh_token === 'string') saved.refreshToken = tokens.refresh_token;
+  sessionStorage.setItem(REFRESH_KEY, JSON.stringify(saved));
+  chat.token = token;
+  scheduleRefresh();
 }
 
 /** Signs out; after a sign-in with a provider that has an end-session endpoint, there too. */
@@ -216,6 +273,7 @@ async function showApp() {
   $('who-name').textContent = sessionStorage.getItem(NAME_KEY) || me.user_id;
   chat.token = token;
   chat.setAttribute('roles', me.roles.join(','));
+  scheduleRefresh();
   refreshSessions();
   chat.focusInput();
 }

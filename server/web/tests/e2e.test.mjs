@@ -100,6 +100,8 @@ async function startServer() {
     'name = "Acme SSO"',
     'scopes = ["openid", "profile", "email"]',
     'authorize_params = { audience = "conversational-bi" }',
+    // No leeway: the test of the renewal sees the first token refused once it expired.
+    'leeway_secs = 0',
     '[auth.issuers.claims]',
     'roles = "realm_access.roles"',
     'default_tenant = "default"',
@@ -305,6 +307,34 @@ describe('the web app', () => {
     // ... so the next sign-in asks who is there.
     await tab.getByRole('button', { name: 'Sign in with Acme SSO' }).click();
     await tab.getByRole('button', { name: 'Continue as Carol Jones' }).waitFor();
+    await page.context().close();
+  });
+
+  test("the provider's access token is renewed before it expires", async () => {
+    idp.accessTokenSecs = 4;
+    const page = await newPage();
+    try {
+      await page.goto(origin);
+      await page.getByRole('button', { name: 'Sign in with Acme SSO' }).click();
+      await page.getByRole('button', { name: 'Continue as Carol Jones' }).click();
+      await page.getByLabel('Your question').waitFor();
+    } finally {
+      idp.accessTokenSecs = 600;
+    }
+    const first = await page.evaluate(() => sessionStorage.getItem('cbi.token'));
+    // Half its life left: the page renews it with the refresh token (rotated by the provider).
+    await page.waitForFunction((t) => sessionStorage.getItem('cbi.token') !== t, first, { timeout: 10_000 });
+    const renewal = idp.tokenRequests.at(-1);
+    assert.equal(renewal.form.grant_type, 'refresh_token');
+    assert.equal(renewal.status, 200);
+    // Once the first token has expired, the server refuses it; the page asks with the new one.
+    const exp = JSON.parse(Buffer.from(first.split('.')[1], 'base64url')).exp;
+    await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 1100));
+    const expired = await fetch(`${origin}/api/v1/auth/me`, { headers: { authorization: `Bearer ${first}` } });
+    assert.equal(expired.status, 401);
+    const answer = await ask(page, 'How many artists are there?');
+    assert.equal(answer.rows[0][0], 275);
+    assert.deepEqual(page.errors, []);
     await page.context().close();
   });
 

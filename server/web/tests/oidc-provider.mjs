@@ -44,6 +44,8 @@ export async function startProvider({ clientId, audience, users, name = 'Acme SS
     tokenRequests: [],
     /** When set, the next access tokens carry this `aud` instead. */
     audienceOverride: null,
+    /** The lifetime of the access tokens it issues, in seconds. */
+    accessTokenSecs: 600,
     close: () => new Promise((r) => server.close(r)),
   };
 
@@ -92,6 +94,26 @@ export async function startProvider({ clientId, audience, users, name = 'Acme SS
     const code = randomBytes(24).toString('base64url');
     codes.set(code, { q, user: users[user], used: false, at: Date.now() });
     return back(q, { code });
+  };
+
+  const refreshTokens = new Map();
+
+  /** The tokens of an authorization `grant`: access, ID and (rotating) refresh token. */
+  const tokensFor = (grant) => {
+    const now = Math.floor(Date.now() / 1000);
+    const { name: fullName, ...claims } = grant.user;
+    const aud = provider.audienceOverride || grant.q.get('audience') || audience;
+    const life = provider.accessTokenSecs;
+    const refreshToken = randomBytes(24).toString('base64url');
+    refreshTokens.set(refreshToken, { grant, used: false });
+    return {
+      token_type: 'Bearer',
+      expires_in: life,
+      scope: grant.q.get('scope'),
+      access_token: jwt({ ...claims, iss: provider.issuer, aud, azp: clientId, iat: now, exp: now + life, scope: grant.q.get('scope') }),
+      id_token: jwt({ iss: provider.issuer, aud: clientId, sub: claims.sub, name: fullName, nonce: grant.q.get('nonce'), iat: now, exp: now + life }),
+      refresh_token: refreshToken,
+    };
   };
 
   const server = createServer(async (req, res) => {
@@ -168,6 +190,15 @@ export async function startProvider({ clientId, audience, users, name = 'Acme SS
           provider.tokenRequests.push({ form: Object.fromEntries(form), status });
           json(res, status, body, cors);
         };
+        if (form.get('grant_type') === 'refresh_token') {
+          // Rotation: a refresh token works once, and its use gives a new one.
+          const held = refreshTokens.get(form.get('refresh_token') || '');
+          if (!held || held.used || form.get('client_id') !== clientId) {
+            return answer(400, { error: 'invalid_grant', error_description: 'The refresh token is unknown or was used' });
+          }
+          held.used = true;
+          return answer(200, tokensFor(held.grant));
+        }
         const grant = codes.get(form.get('code') || '');
         if (form.get('grant_type') !== 'authorization_code') return answer(400, { error: 'unsupported_grant_type' });
         if (!grant || grant.used || Date.now() - grant.at > 60_000) {
@@ -182,16 +213,7 @@ export async function startProvider({ clientId, audience, users, name = 'Acme SS
         if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier) || b64url(createHash('sha256').update(verifier).digest()) !== grant.q.get('code_challenge')) {
           return answer(400, { error: 'invalid_grant', error_description: 'PKCE verification failed' });
         }
-        const now = Math.floor(Date.now() / 1000);
-        const { name: fullName, ...claims } = grant.user;
-        const aud = provider.audienceOverride || grant.q.get('audience') || audience;
-        return answer(200, {
-          token_type: 'Bearer',
-          expires_in: 600,
-          scope: grant.q.get('scope'),
-          access_token: jwt({ ...claims, iss: provider.issuer, aud, azp: clientId, iat: now, exp: now + 600, scope: grant.q.get('scope') }),
-          id_token: jwt({ iss: provider.issuer, aud: clientId, sub: claims.sub, name: fullName, nonce: grant.q.get('nonce'), iat: now, exp: now + 600 }),
-        });
+        return answer(200, tokensFor(grant));
       }
       json(res, 404, { error: 'not_found' });
     } catch (e) {
