@@ -397,6 +397,7 @@ impl Resolution<'_> {
                     column: column.clone(),
                 },
                 descending: *agg == Agg::Max,
+                words: None,
             };
             let mut ir = QueryIr::new(column.table.clone());
             ir.columns = dims
@@ -465,6 +466,7 @@ impl Resolution<'_> {
                 ir.order = Some(Order {
                     key: OrderKey::Column { column },
                     descending: d.rank.unwrap_or(true),
+                    words: None,
                 });
             }
         }
@@ -665,6 +667,7 @@ impl Resolution<'_> {
                 ir.order = Some(Order {
                     key: OrderKey::Measure,
                     descending: desc,
+                    words: None,
                 });
             } else if d.order_by.is_none() {
                 return Err(cannot_answer(
@@ -717,6 +720,7 @@ impl Resolution<'_> {
             ir.order = Some(Order {
                 key: OrderKey::Column { column },
                 descending: d.direction.unwrap_or(false),
+                words: None,
             });
         }
         if let Some((s, desc)) = d.order_by {
@@ -725,6 +729,7 @@ impl Resolution<'_> {
                     column: self.column(s)?,
                 },
                 descending: desc,
+                words: None,
             });
         }
         if let (Some(desc), Some(o)) = (d.direction, &ir.order)
@@ -749,11 +754,13 @@ impl Resolution<'_> {
                 None if ir.measure.is_some() && !ir.group_by.is_empty() => Order {
                     key: OrderKey::Measure,
                     descending: desc,
+                    words: None,
                 },
                 None => match ir.columns.first() {
                     Some(c) => Order {
                         key: OrderKey::Column { column: c.clone() },
                         descending: desc,
+                        words: None,
                     },
                     None => {
                         return Err(cannot_answer(

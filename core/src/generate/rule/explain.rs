@@ -281,12 +281,7 @@ pub fn explain(ir: &QueryIr) -> String {
             OrderKey::Measure => ir.measure.as_ref().map(measure).unwrap_or_default(),
             OrderKey::Column { column } => col(column),
         };
-        let dir = if o.descending {
-            "largest first"
-        } else {
-            "smallest first"
-        };
-        s.push_str(&format!(", sorted by {key} ({dir})"));
+        s.push_str(&format!(", sorted by {key} ({})", o.direction()));
     }
     if let Some(n) = ir.limit {
         s.push_str(&format!(", keeping the first {n}"));

@@ -439,6 +439,7 @@ pub fn patch(
             ir.order = Some(Order {
                 key: OrderKey::Measure,
                 descending: draft.rank.unwrap_or(true),
+                words: None,
             });
         }
         changed = true;
@@ -471,6 +472,7 @@ pub fn patch(
                 ir.order = Some(Order {
                     key,
                     descending: desc,
+                    words: None,
                 });
             }
         }

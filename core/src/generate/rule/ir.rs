@@ -351,6 +351,34 @@ pub struct Order {
     pub key: OrderKey,
     /// Largest first.
     pub descending: bool,
+    /// How the direction reads for the key's values, once the catalog has said (see
+    /// [`OrderWords`]); absent: as numbers ("largest first").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub words: Option<OrderWords>,
+}
+
+/// How a sort's direction reads for a key that is not a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderWords {
+    /// Text: "A to Z", "Z to A".
+    Alphabetical,
+    /// Dates and times: "oldest first", "newest first".
+    Chronological,
+}
+
+impl Order {
+    /// The direction in words: "largest first", "Z to A", "newest first", ...
+    pub fn direction(&self) -> &'static str {
+        match (self.words, self.descending) {
+            (None, true) => "largest first",
+            (None, false) => "smallest first",
+            (Some(OrderWords::Alphabetical), true) => "Z to A",
+            (Some(OrderWords::Alphabetical), false) => "A to Z",
+            (Some(OrderWords::Chronological), true) => "newest first",
+            (Some(OrderWords::Chronological), false) => "oldest first",
+        }
+    }
 }
 
 /// A whole query.

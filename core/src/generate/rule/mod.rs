@@ -48,6 +48,7 @@ use crate::{
 use super::{Generation, GenerationRequest, SqlGenerator};
 
 pub use ir::QueryIr;
+use ir::{OrderKey, OrderWords};
 
 /// What the generator can answer, for abstention messages.
 const CAN_ANSWER: &str = "I can answer counts (\"how many ...\"), totals, averages, minimums and maximums, \
@@ -265,8 +266,44 @@ impl RuleGenerator {
         self.write(&ir)
     }
 
+    /// How a sort by `column` reads: alphabetically for text, chronologically for dates and
+    /// times, as numbers (`None`) otherwise, or when the catalog does not know the column.
+    fn order_words(&self, column: &crate::catalog::ColumnRef) -> Option<OrderWords> {
+        let c = self
+            .catalog
+            .tables
+            .iter()
+            .find(|t| t.name == column.table)?
+            .columns
+            .iter()
+            .find(|c| c.name == column.column)?;
+        let ty = c.data_type.to_lowercase();
+        match linker::kind_of(&c.data_type, &c.name) {
+            linker::ColumnKind::Temporal => Some(OrderWords::Chronological),
+            // Only declared text: an untyped or other column (a flag, bytes) may hold numbers.
+            linker::ColumnKind::Text
+                if ["char", "text", "string", "clob", "name", "enum"]
+                    .iter()
+                    .any(|t| ty.contains(t)) =>
+            {
+                Some(OrderWords::Alphabetical)
+            }
+            _ => None,
+        }
+    }
+
     /// The SQL, explanation and state of `ir`: what every answer of the rules ends with.
     fn write(&self, ir: &QueryIr) -> Result<Generation> {
+        // The sort's direction in the words of its key's values ("A to Z", "newest first"):
+        // the explanation says it, and the state keeps it for the scope's labels.
+        let mut ir = ir.clone();
+        if let Some(order) = &mut ir.order {
+            order.words = match &order.key {
+                OrderKey::Column { column } => self.order_words(column),
+                OrderKey::Measure => None,
+            };
+        }
+        let ir = &ir;
         let sql = compile::SqlWriter::new(&self.catalog, &self.graph)
             .with_semantic(self.model.as_ref().map(|m| &m.semantic))
             .with_values(&self.values)

@@ -257,6 +257,7 @@ impl Resolution<'_> {
         ir.order = Some(super::ir::Order {
             key: super::ir::OrderKey::Column { column },
             descending: *agg == Agg::Max,
+            words: None,
         });
         ir.limit = Some(1);
         for c in &d.context {

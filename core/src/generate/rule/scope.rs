@@ -50,15 +50,10 @@ pub fn items(ir: &QueryIr) -> Vec<ScopeItem> {
                 .unwrap_or_else(|| "the value".into()),
             OrderKey::Column { column } => explain::col(column),
         };
-        let dir = if o.descending {
-            "largest first"
-        } else {
-            "smallest first"
-        };
         out.push(item(
             "order".into(),
             ScopeKind::Order,
-            format!("sorted by {key}, {dir}"),
+            format!("sorted by {key}, {}", o.direction()),
         ));
     }
     if let Some(n) = ir.limit {

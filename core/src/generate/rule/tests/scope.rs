@@ -124,6 +124,7 @@ fn a_limit_without_a_descending_sort_is_the_first_rows() {
             column: ColumnRef::new("Track", "Name"),
         },
         descending: false,
+        words: None,
     });
     let labels: Vec<String> = scope::items(&ir).into_iter().map(|i| i.label).collect();
     assert_eq!(
@@ -247,4 +248,63 @@ async fn ids_that_name_no_part_and_foreign_states_are_refused() {
         .expect_err("not the rules'");
     assert_eq!(e.kind(), ErrorKind::InvalidInput);
     assert!(e.to_string().contains("ask the question again"), "{e}");
+}
+
+#[tokio::test]
+async fn a_sort_reads_in_the_words_of_its_key() {
+    let (g, _) = generator("chinook").await;
+    let order_of = |a: &Generation| {
+        items_of(a)
+            .into_iter()
+            .find(|(id, ..)| id == "order")
+            .map(|(.., label)| label)
+    };
+    for (questions, label, explained) in [
+        (
+            &["List the customers sorted by last name"][..],
+            "A to Z",
+            "(A to Z)",
+        ),
+        (
+            &["List the customers sorted by last name descending"][..],
+            "Z to A",
+            "(Z to A)",
+        ),
+        (
+            &["List the 5 most recent invoices"][..],
+            "newest first",
+            "(newest first)",
+        ),
+        (
+            &["Top 5 genres by number of tracks"][..],
+            "largest first",
+            "(largest first)",
+        ),
+    ] {
+        let a = last_answer(&g, questions);
+        let order = order_of(&a).unwrap_or_else(|| panic!("{questions:?}: no sort in {a:?}"));
+        assert!(order.ends_with(label), "{questions:?}: {order}");
+        assert!(
+            a.explanation.contains(explained),
+            "{questions:?}: {}",
+            a.explanation
+        );
+    }
+    // A state saved before the words existed reads as numbers do.
+    let mut ir = QueryIr::new("Track");
+    ir.order = Some(Order {
+        key: OrderKey::Column {
+            column: ColumnRef::new("Track", "Name"),
+        },
+        descending: false,
+        words: None,
+    });
+    let state = serde_json::json!({ "rule": ir });
+    assert!(!state.to_string().contains("words"), "absent, not null");
+    assert_eq!(
+        scope::items(&QueryIr::from_state(&state).expect("state"))
+            .last()
+            .map(|i| i.label.clone()),
+        Some("sorted by track name, smallest first".into())
+    );
 }
