@@ -160,17 +160,12 @@ impl NativeEngine {
     ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.inner.clone();
         let (tenant, user) = owner(tenant_id, user.as_deref()).map_err(|e| to_py_err(py, e))?;
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let state = async {
-                engine
-                    .engine()
-                    .await?
-                    .user_session(&tenant, &user, &session_id)
-                    .await
-            }
-            .await
-            .map_err(into_py_err)?;
-            Python::attach(|py| convert::serialized(py, &state).map(Bound::unbind))
+        serialized_awaitable(py, async move {
+            engine
+                .engine()
+                .await?
+                .user_session(&tenant, &user, &session_id)
+                .await
         })
     }
 
@@ -256,17 +251,12 @@ impl NativeEngine {
         let (limit, (tenant, user)) = list_limit(limit)
             .and_then(|limit| Ok((limit, owner(tenant_id, user.as_deref())?)))
             .map_err(|e| to_py_err(py, e))?;
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let sessions = async {
-                engine
-                    .engine()
-                    .await?
-                    .list_user_sessions(&tenant, &user, limit)
-                    .await
-            }
-            .await
-            .map_err(into_py_err)?;
-            Python::attach(|py| convert::serialized(py, &sessions).map(Bound::unbind))
+        serialized_awaitable(py, async move {
+            engine
+                .engine()
+                .await?
+                .list_user_sessions(&tenant, &user, limit)
+                .await
         })
     }
 
@@ -307,17 +297,12 @@ impl NativeEngine {
     ) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.inner.clone();
         let (tenant, user) = owner(tenant_id, user.as_deref()).map_err(|e| to_py_err(py, e))?;
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let summary = async {
-                engine
-                    .engine()
-                    .await?
-                    .rename_user_session(&tenant, &user, &session_id, &title)
-                    .await
-            }
-            .await
-            .map_err(into_py_err)?;
-            Python::attach(|py| convert::serialized(py, &summary).map(Bound::unbind))
+        serialized_awaitable(py, async move {
+            engine
+                .engine()
+                .await?
+                .rename_user_session(&tenant, &user, &session_id, &title)
+                .await
         })
     }
 
@@ -383,17 +368,12 @@ impl NativeEngine {
             user.as_deref(),
         )
         .map_err(|e| to_py_err(py, e))?;
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let record = async {
-                engine
-                    .engine()
-                    .await?
-                    .feedback(&principal, submission)
-                    .await
-            }
-            .await
-            .map_err(into_py_err)?;
-            Python::attach(|py| convert::serialized(py, &record).map(Bound::unbind))
+        serialized_awaitable(py, async move {
+            engine
+                .engine()
+                .await?
+                .feedback(&principal, submission)
+                .await
         })
     }
 
@@ -436,10 +416,7 @@ impl NativeEngine {
     /// The engine's health as a dict (awaitable).
     fn health_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let engine = self.inner.clone();
-        pyo3_async_runtimes::tokio::future_into_py(py, async move {
-            let health = engine.health().await.map_err(into_py_err)?;
-            Python::attach(|py| convert::serialized(py, &health).map(Bound::unbind))
-        })
+        serialized_awaitable(py, async move { engine.health().await })
     }
 
     /// `(dialect, database)` of the connected source, for `repr`; `None` before the engine
@@ -561,6 +538,19 @@ pub(crate) fn make_ask(
     let mut ask = Ask::new(question).principal(principal(tenant_id, user)?);
     ask.session_id = session_id;
     Ok(ask)
+}
+
+/// An awaitable of `work`'s value as Python data (see [`convert::serialized`]); its error
+/// raises the binding's exception.
+fn serialized_awaitable<'py, T, F>(py: Python<'py>, work: F) -> PyResult<Bound<'py, PyAny>>
+where
+    T: serde::Serialize + Send + 'static,
+    F: Future<Output = conversational_bi::Result<T>> + Send + 'static,
+{
+    pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        let value = work.await.map_err(into_py_err)?;
+        Python::attach(|py| convert::serialized(py, &value).map(Bound::unbind))
+    })
 }
 
 /// `ask` with [`Ask::remove_scope`] set to `remove_scope`, when given: the conversation's last

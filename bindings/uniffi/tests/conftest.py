@@ -31,6 +31,27 @@ def run(coro):
     return asyncio.run(coro)
 
 
+async def failure(awaitable):
+    """The ConversationalBiError ``awaitable`` raises; fails when it succeeds."""
+    from conversational_bi_ffi import ConversationalBiError
+
+    try:
+        value = await awaitable
+    except ConversationalBiError as e:
+        return e
+    pytest.fail(f"expected an error, got {value!r}"[:300])
+
+
+def plain(cell):
+    """The Python value of a typed cell."""
+    return None if cell.is_null() else cell.value
+
+
+def rows(answer):
+    """An answer's rows as tuples of Python values."""
+    return [tuple(plain(c) for c in row) for row in answer.rows]
+
+
 class FakeOpenAI:
     """A loopback server that speaks the OpenAI chat-completions wire format.
 

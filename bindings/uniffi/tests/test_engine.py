@@ -7,23 +7,12 @@ import json
 import os
 import tempfile
 
-from conftest import MYSQL_URL, PG_URL, model_toml, run, writes
+from conftest import MYSQL_URL, PG_URL, model_toml, plain, rows, run, writes
 
 import conversational_bi_ffi as cbi
 from conversational_bi_ffi import CellValue, Engine
 
 TOP5 = [("Iron Maiden", 213), ("U2", 135), ("Led Zeppelin", 114), ("Metallica", 112), ("Deep Purple", 92)]
-
-
-def plain(cell):
-    """The Python value of a typed cell."""
-    if cell.is_null():
-        return None
-    return cell.value
-
-
-def rows(answer):
-    return [tuple(plain(c) for c in row) for row in answer.rows]
 
 
 def test_an_answer_has_the_documented_fields():

@@ -6,19 +6,10 @@ import shutil
 import tempfile
 
 import pytest
-from conftest import CHINOOK_SQLITE, model_toml, run, writes
+from conftest import CHINOOK_SQLITE, failure, model_toml, run, writes
 
 from conversational_bi_ffi import ConversationalBiError as E
 from conversational_bi_ffi import Engine, error_code
-
-
-async def failure(awaitable):
-    """The ConversationalBiError ``awaitable`` raises; fails when it succeeds."""
-    try:
-        value = await awaitable
-    except E as e:
-        return e
-    pytest.fail(f"expected an error, got {value!r}"[:300])
 
 
 def test_invalid_input():

@@ -6,7 +6,7 @@ import os
 import sqlite3
 
 import pytest
-from conftest import run
+from conftest import failure, run
 
 from conversational_bi_ffi import AnswerKind, Engine, Feedback, FeedbackStatus, FeedbackSubmission, Principal, Rating, error_code
 from conversational_bi_ffi import ConversationalBiError as E
@@ -36,14 +36,6 @@ def stored(store):
         return db.execute(
             "SELECT session_id, turn, rating, question, sql_text FROM cbi_feedback ORDER BY created_at"
         ).fetchall()
-
-
-async def failure(awaitable):
-    try:
-        value = await awaitable
-    except E as e:
-        return e
-    pytest.fail(f"expected an error, got {value!r}"[:300])
 
 
 ANN = Principal(user_id="ann")

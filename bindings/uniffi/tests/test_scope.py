@@ -7,7 +7,7 @@ import re
 import uuid
 
 import pytest
-from conftest import run
+from conftest import failure, plain, rows, run
 
 from conversational_bi_ffi import ConversationalBiError as E
 from conversational_bi_ffi import Engine, Principal, ScopeItem, ScopeKind, error_code
@@ -17,22 +17,6 @@ TOP5_GENRES = [("Rock", 1297), ("Latin", 579), ("Metal", 374), ("Alternative & P
 
 #: What a plain-word label never holds: SQL keywords, qualified or quoted names, operators.
 NOT_PLAIN = re.compile(r"\b(SELECT|GROUP BY|ORDER BY|LIMIT|COUNT|DESC|ASC)\b|[A-Za-z]\.[A-Za-z]|[()*;=<>\"'`]")
-
-
-def plain(cell):
-    return None if cell.is_null() else cell.value
-
-
-def rows(answer):
-    return [tuple(plain(c) for c in row) for row in answer.rows]
-
-
-async def failure(awaitable):
-    try:
-        value = await awaitable
-    except E as e:
-        return e
-    pytest.fail(f"expected an error, got {value!r}"[:300])
 
 
 def test_an_answer_lists_its_scope_in_plain_words():

@@ -6,18 +6,10 @@ generator."""
 import uuid
 
 import pytest
-from conftest import run
+from conftest import failure, run
 
 from conversational_bi_ffi import ConversationalBiError as E
 from conversational_bi_ffi import Engine, Principal, SessionSummary, error_code
-
-
-async def failure(awaitable):
-    try:
-        value = await awaitable
-    except E as e:
-        return e
-    pytest.fail(f"expected an error, got {value!r}"[:300])
 
 
 def ids(sessions):

@@ -3,7 +3,7 @@ then the answer), a failure as `next()`'s error with the fields `ask` gives, and
 On the built-in demo database with the offline generator."""
 
 import pytest
-from conftest import run
+from conftest import plain, run
 
 from conversational_bi_ffi import AskEvent, Engine, error_code
 from conversational_bi_ffi import ConversationalBiError as E
@@ -14,10 +14,6 @@ async def drain(stream):
     while (event := await stream.next()) is not None:
         events.append(event)
     return events
-
-
-def plain(cell):
-    return None if cell.is_null() else cell.value
 
 
 def test_the_events_come_in_order_and_the_answer_is_last():

@@ -6,7 +6,7 @@ import os
 import shutil
 
 import pytest
-from conftest import CHINOOK_SQLITE, model_toml, run, writes
+from conftest import CHINOOK_SQLITE, failure, model_toml, plain, rows, run, writes
 
 from conversational_bi_ffi import ConversationalBiError as E
 from conversational_bi_ffi import Engine, Principal, TenantHealth, error_code
@@ -30,24 +30,8 @@ columns = { "Employee.BirthDate" = "deny" }
 """
 
 
-def plain(cell):
-    return None if cell.is_null() else cell.value
-
-
-def rows(answer):
-    return [tuple(plain(c) for c in row) for row in answer.rows]
-
-
 def rep(employee_id):
     return Principal(user_id=f"rep-{employee_id}", roles=["sales_rep"], attributes_json=f'{{"employee_id": {employee_id}}}')
-
-
-async def failure(awaitable):
-    try:
-        value = await awaitable
-    except E as e:
-        return e
-    pytest.fail(f"expected an error, got {value!r}"[:300])
 
 
 def test_a_principal_has_defaults():
