@@ -36,7 +36,14 @@ function api(path, options = {}) {
   });
 }
 
-function showSignIn(message = '') {
+/** Says `text` on the sign-in page: an error, or (`notice`) plain news such as a sign-out. */
+function signInMessage(text, notice = false) {
+  $('signin-error').textContent = text;
+  $('signin-error').classList.toggle('notice', notice);
+}
+
+/** The sign-in page with `message`: an error, or (`notice`) plain news such as a sign-out. */
+function showSignIn(message = '', notice = false) {
   token = '';
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(NAME_KEY);
@@ -47,7 +54,7 @@ function showSignIn(message = '') {
   $('who').hidden = true;
   $('menu').hidden = true;
   $('signin-view').hidden = false;
-  $('signin-error').textContent = message;
+  signInMessage(message, notice);
   showProviders().then(() => {
     if (!$('password-login').hidden && !$('signin-view').hidden) $('username').focus();
   });
@@ -80,7 +87,7 @@ function showProviders() {
     $('password-login').hidden = !builtinLogin;
     $('password-submit').hidden = !builtinLogin;
     if (!builtinLogin && providers.length === 0) {
-      $('signin-error').textContent = 'This server has no way to sign in yet: its administrator needs to add users or an identity provider.';
+      signInMessage('This server has no way to sign in yet: its administrator needs to add users or an identity provider.');
     }
   })();
   return providersShown;
@@ -94,7 +101,7 @@ async function startProviderSignIn(provider) {
   const target = new URL(provider.authorization_endpoint);
   if (target.protocol !== 'https:' && target.protocol !== 'http:') return;
   if (!crypto.subtle) {
-    $('signin-error').textContent = `Signing in with ${provider.name} needs this page over https.`;
+    signInMessage(`Signing in with ${provider.name} needs this page over https.`);
     return;
   }
   const verifier = randomText(32);
@@ -245,7 +252,7 @@ function signOut() {
   try {
     provider = JSON.parse(sessionStorage.getItem(SIGNOUT_KEY) || 'null');
   } catch {}
-  showSignIn('You are signed out.');
+  showSignIn('You are signed out.', true);
   const to = provider?.endSession && new URL(provider.endSession);
   if (!to || (to.protocol !== 'https:' && to.protocol !== 'http:')) return;
   to.searchParams.set('client_id', provider.clientId);
@@ -283,7 +290,7 @@ async function signIn(e) {
   const username = $('username').value.trim();
   const password = $('password').value;
   if (!username || !password) {
-    $('signin-error').textContent = 'Enter your user name and password.';
+    signInMessage('Enter your user name and password.');
     return;
   }
   const response = await fetch('/api/v1/auth/login', {
@@ -292,13 +299,12 @@ async function signIn(e) {
     body: JSON.stringify({ username, password }),
   }).catch(() => null);
   if (!response) {
-    $('signin-error').textContent = 'The server could not be reached. Check the connection and try again.';
+    signInMessage('The server could not be reached. Check the connection and try again.');
     return;
   }
   if (!response.ok) {
     const error = await errorOf(response);
-    $('signin-error').textContent =
-      response.status === 401 ? 'The user name or the password is wrong.' : error.retryAfter ? `${error.message} Try again in ${error.retryAfter} s.` : error.message;
+    signInMessage(response.status === 401 ? 'The user name or the password is wrong.' : error.retryAfter ? `${error.message} Try again in ${error.retryAfter} s.` : error.message);
     return;
   }
   const body = await response.json();
@@ -451,5 +457,5 @@ const signedOutAt = sessionStorage.getItem(SIGNED_OUT_KEY);
 sessionStorage.removeItem(SIGNED_OUT_KEY);
 if (!(await signInWithLink()) && !(await finishProviderSignIn())) {
   if (token) await showApp();
-  else showSignIn(signedOutAt ? `You are signed out, at ${signedOutAt} too.` : '');
+  else showSignIn(signedOutAt ? `You are signed out, at ${signedOutAt} too.` : '', true);
 }

@@ -299,6 +299,7 @@ describe('the web app', () => {
     // Signing out ends her session at the provider too (RP-initiated logout) ...
     await tab.getByRole('button', { name: 'Sign out' }).click();
     await tab.getByText('You are signed out, at Acme SSO too.').waitFor();
+    await tab.screenshot({ path: join(shots, 'signed-out-desktop.png') });
     const logout = idp.logoutRequests.at(-1);
     assert.equal(logout.client_id, 'cbi-web');
     assert.equal(logout.post_logout_redirect_uri, `${origin}/`);
@@ -365,6 +366,7 @@ describe('the web app', () => {
       await start();
       await page.getByRole('button', { name: 'Continue as Carol Jones' }).click();
       await page.getByText('The server refused the sign-in: the token is meant for another audience').waitFor();
+      await page.screenshot({ path: join(shots, 'signin-refused-desktop.png') });
     } finally {
       idp.audienceOverride = null;
     }
