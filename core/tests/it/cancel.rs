@@ -130,6 +130,33 @@ impl Observer {
         counted.expect("the process list")
     }
 
+    /// What the server says of the statements labelled `tag` (for a failure's message).
+    async fn describe(&mut self, tag: &str) -> String {
+        let pattern = format!("%{tag}%");
+        let rows: Result<Vec<(String, String, String)>, sqlx::Error> = match self {
+            Self::Postgres(conn) => {
+                sqlx::query_as(
+                    "SELECT pid::text, coalesce(state, ''), coalesce(wait_event_type, '') || ' ' || \
+                     coalesce(wait_event, '') FROM pg_stat_activity \
+                     WHERE pid <> pg_backend_pid() AND query LIKE $1",
+                )
+                .bind(pattern)
+                .fetch_all(conn)
+                .await
+            }
+            Self::Mysql(conn) => {
+                sqlx::query_as(
+                    "SELECT CAST(ID AS CHAR), COMMAND, CONCAT(COALESCE(STATE, ''), ' for ', TIME, ' s') \
+                     FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND INFO LIKE ?",
+                )
+                .bind(pattern)
+                .fetch_all(conn)
+                .await
+            }
+        };
+        format!("{rows:?}")
+    }
+
     /// Waits until the server runs `want` statements labelled `tag`; panics after [`DEADLINE`].
     async fn wait_for(&mut self, tag: &str, want: i64, what: &str) {
         let started = Instant::now();
@@ -138,10 +165,12 @@ impl Observer {
             if n == want {
                 return;
             }
-            assert!(
-                started.elapsed() < DEADLINE,
-                "{what}: {n} statements labelled {tag} still run after {DEADLINE:?}"
-            );
+            if started.elapsed() >= DEADLINE {
+                let seen = self.describe(tag).await;
+                panic!(
+                    "{what}: {n} statements labelled {tag} still run after {DEADLINE:?}; the server shows (id, command, state): {seen}"
+                );
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
