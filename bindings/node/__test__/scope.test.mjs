@@ -101,15 +101,16 @@ describe('scope', () => {
 
   test('a removal needs a conversation with an answer, and no question', async () => {
     const top = await engine.ask(QUESTION)
-    for (const [promise, says] of [
-      [engine.ask('', { removeScope: 'limit' }), "pass that conversation's session_id too"],
-      [engine.ask('top 3', { sessionId: top.sessionId, removeScope: 'limit' }), 'send either a question or remove_scope, not both'],
-      [engine.ask('', { sessionId: `none-${randomUUID()}`, removeScope: 'limit' }), 'this conversation has none'],
+    // Each call starts when its turn comes: a rejection nobody awaits yet is an unhandled one.
+    for (const [call, says] of [
+      [() => engine.ask('', { removeScope: 'limit' }), "pass that conversation's session_id too"],
+      [() => engine.ask('top 3', { sessionId: top.sessionId, removeScope: 'limit' }), 'send either a question or remove_scope, not both'],
+      [() => engine.ask('', { sessionId: `none-${randomUUID()}`, removeScope: 'limit' }), 'this conversation has none'],
       // Another user's conversation has no answer of theirs to remove a part from.
-      [engine.ask('', { sessionId: top.sessionId, user: { id: 'mallory' }, removeScope: 'limit' }), 'this conversation has none'],
-      [engine.ask('', { sessionId: top.sessionId, removeScope: 5 }), '`options`'],
+      [() => engine.ask('', { sessionId: top.sessionId, user: { id: 'mallory' }, removeScope: 'limit' }), 'this conversation has none'],
+      [() => engine.ask('', { sessionId: top.sessionId, removeScope: 5 }), '`options`'],
     ]) {
-      const err = await rejection(promise)
+      const err = await rejection(call())
       assert.equal(err.code, 'INVALID_INPUT', err.message)
       assert.ok(err.message.includes(says), err.message)
     }
